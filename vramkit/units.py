@@ -69,7 +69,7 @@ def parse_size(text: str | int | float) -> int:
                 break
             if value < 0 or value != value:
                 break
-            return int(round(value * _SIZE_UNITS[unit]))
+            return round(value * _SIZE_UNITS[unit])
     raise VramkitError(
         f"cannot read size {text!r}: write a number with one of the units "
         "B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)."

@@ -1,0 +1,345 @@
+"""The model catalog: `data/models.yaml` loaded, validated and frozen into `ModelSpec` records.
+
+The only module that reads the model catalog file. Validation says what is wrong: a missing
+field, an unknown key, a duplicate id, a config the architecture cannot be built from, labels
+inconsistent with the architecture, or a published size inconsistent with the stored layout.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from .errors import VramkitError, unknown_name
+from .formats import DATA_DIR
+from .params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
+
+CHECKPOINT_STATUSES = ("confirmed", "derived", "hypothesis", "unpublished")
+VARIANTS = ("instruct", "base")
+LABEL_TOLERANCE = 0.05
+"""Parameter labels ("284B") are rounded marketing figures: the architecture's main-model count
+must lie within 5% of them, or the entry is inconsistent."""
+
+_TOP_REQUIRED = {
+    "id",
+    "name",
+    "family",
+    "variant",
+    "config",
+    "config_source",
+    "labels",
+    "checkpoint",
+}
+_TOP_OPTIONAL = {"hf_repo", "inherits", "unconfirmed", "notes"}
+_LABEL_KEYS = {"total_params", "active_params", "source"}
+_CKPT_REQUIRED = {"layout", "status", "source"}
+_CKPT_OPTIONAL = {"total_size_bytes"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a figure comes from: a URL and/or a document, and what exactly it says."""
+
+    quote: str
+    url: str | None = None
+    document: str | None = None
+
+    def __str__(self) -> str:
+        where = self.url or self.document or "?"
+        return f"{where} — {self.quote}"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The official checkpoint: stored layout (recipe id), size in bytes if published, status."""
+
+    layout: str
+    status: str
+    source: Source
+    total_size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A catalog model: its config.json architecture fields, labels and official checkpoint."""
+
+    id: str
+    name: str
+    family: str
+    variant: str
+    config: Mapping[str, Any]
+    config_source: Source
+    total_params_label: int
+    active_params_label: int
+    labels_source: Source
+    checkpoint: Checkpoint
+    hf_repo: str | None = None
+    unconfirmed: tuple[tuple[str, str], ...] = ()
+    notes: str = ""
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    @property
+    def inventory(self) -> tuple[TensorSpec, ...]:
+        """Every weight tensor of the architecture (see `vramkit.params`)."""
+        if "inventory" not in self._cache:
+            self._cache["inventory"] = inventory(self.family, self.config)
+        return self._cache["inventory"]
+
+    @property
+    def params(self) -> ParamCounts:
+        """Total / main / active parameter counts derived from the architecture."""
+        if "params" not in self._cache:
+            self._cache["params"] = count_params(self.inventory)
+        return self._cache["params"]
+
+    @property
+    def checkpoint_layout(self) -> str:
+        """Recipe id of the official checkpoint's stored layout."""
+        return self.checkpoint.layout
+
+    @property
+    def num_layers(self) -> int:
+        """Main (non-MTP) decoder layers."""
+        return int(self.config["num_hidden_layers"])
+
+
+def _source(where: str, raw: Any) -> Source:
+    if not isinstance(raw, Mapping):
+        raise VramkitError(
+            f"{where}: source must be a mapping with 'quote' and 'url' or 'document'."
+        )
+    unknown = set(raw) - {"quote", "url", "document"}
+    if unknown:
+        raise VramkitError(f"{where}: source has unknown keys {sorted(unknown)}.")
+    if not raw.get("quote"):
+        raise VramkitError(f"{where}: source needs a non-empty 'quote' (what exactly it says).")
+    if not raw.get("url") and not raw.get("document"):
+        raise VramkitError(f"{where}: source needs a 'url' or a 'document'.")
+    url = raw.get("url")
+    if url and not str(url).startswith("https://"):
+        raise VramkitError(f"{where}: source url must be https, got {url!r}.")
+    return Source(quote=str(raw["quote"]).strip(), url=url, document=raw.get("document"))
+
+
+def _check_keys(where: str, rec: Mapping[str, Any], required: set[str], optional: set[str]) -> None:
+    missing = required - set(rec)
+    if missing:
+        raise VramkitError(f"{where}: missing field(s) {sorted(missing)}.")
+    unknown = set(rec) - required - optional
+    if unknown:
+        allowed = sorted(required | optional)
+        raise VramkitError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {allowed}.")
+
+
+def _positive_int(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise VramkitError(f"{where} must be a positive whole number, got {value!r}.")
+    return value
+
+
+def parse_models(doc: Any, *, origin: str = "models.yaml") -> dict[str, ModelSpec]:
+    """Validate a parsed catalog document and build `ModelSpec`s keyed by id."""
+    if not isinstance(doc, Mapping) or "models" not in doc:
+        raise VramkitError(f"{origin}: expected a mapping with 'schema_version' and 'models'.")
+    if doc.get("schema_version") != 1:
+        raise VramkitError(
+            f"{origin}: schema_version must be 1, got {doc.get('schema_version')!r}."
+        )
+    raw_by_id: dict[str, Mapping[str, Any]] = {}
+    for i, rec in enumerate(doc["models"] or []):
+        where = (
+            f"{origin}: model #{i + 1} ({rec.get('id', '?') if isinstance(rec, Mapping) else '?'})"
+        )
+        if not isinstance(rec, Mapping):
+            raise VramkitError(f"{where}: each model must be a mapping.")
+        _check_keys(where, rec, _TOP_REQUIRED, _TOP_OPTIONAL)
+        if rec["id"] in raw_by_id:
+            raise VramkitError(f"{origin}: duplicate model id {rec['id']!r}.")
+        raw_by_id[rec["id"]] = rec
+    models: dict[str, ModelSpec] = {}
+    for mid, rec in raw_by_id.items():
+        models[mid] = _build(origin, mid, rec, raw_by_id)
+    return models
+
+
+def _resolved_config(
+    mid: str, raw_by_id: Mapping[str, Mapping[str, Any]], seen: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    rec = raw_by_id[mid]
+    parent = rec.get("inherits")
+    base: dict[str, Any] = {}
+    if parent:
+        if parent in seen:
+            raise VramkitError(f"models.yaml: inherits loop through {parent!r}.")
+        if parent not in raw_by_id:
+            raise unknown_name(f"parent model (inherits of {mid})", parent, raw_by_id)
+        base = _resolved_config(parent, raw_by_id, (*seen, mid))
+    if not isinstance(rec["config"], Mapping):
+        raise VramkitError(f"models.yaml: {mid}: config must be a mapping of config.json fields.")
+    return {**base, **rec["config"]}
+
+
+def _build(
+    origin: str, mid: str, rec: Mapping[str, Any], raw_by_id: Mapping[str, Mapping[str, Any]]
+) -> ModelSpec:
+    where = f"{origin}: {mid}"
+    if rec["family"] not in FAMILIES:
+        raise unknown_name(f"architecture family in {where}", rec["family"], FAMILIES)
+    if rec["variant"] not in VARIANTS:
+        raise unknown_name(f"variant in {where}", rec["variant"], VARIANTS)
+    config = _resolved_config(mid, raw_by_id)
+    labels = rec["labels"]
+    _check_keys(f"{where}.labels", labels, _LABEL_KEYS, set())
+    ckpt = rec["checkpoint"]
+    _check_keys(f"{where}.checkpoint", ckpt, _CKPT_REQUIRED, _CKPT_OPTIONAL)
+    if ckpt["status"] not in CHECKPOINT_STATUSES:
+        raise unknown_name(f"checkpoint status in {where}", ckpt["status"], CHECKPOINT_STATUSES)
+    size = ckpt.get("total_size_bytes")
+    if size is not None:
+        size = _positive_int(f"{where}.checkpoint.total_size_bytes", size)
+    elif ckpt["status"] != "unpublished":
+        raise VramkitError(f"{where}: checkpoint status {ckpt['status']!r} needs total_size_bytes.")
+    unconfirmed = []
+    for item in rec.get("unconfirmed") or []:
+        if not isinstance(item, Mapping) or set(item) != {"field", "reason"}:
+            raise VramkitError(
+                f"{where}: each 'unconfirmed' item needs exactly 'field' and 'reason'."
+            )
+        unconfirmed.append((str(item["field"]), str(item["reason"])))
+    spec = ModelSpec(
+        id=mid,
+        name=str(rec["name"]),
+        family=rec["family"],
+        variant=rec["variant"],
+        config=MappingProxyType(config),
+        config_source=_source(f"{where}.config_source", rec["config_source"]),
+        total_params_label=_positive_int(f"{where}.labels.total_params", labels["total_params"]),
+        active_params_label=_positive_int(f"{where}.labels.active_params", labels["active_params"]),
+        labels_source=_source(f"{where}.labels.source", labels["source"]),
+        checkpoint=Checkpoint(
+            layout=str(ckpt["layout"]),
+            status=ckpt["status"],
+            source=_source(f"{where}.checkpoint.source", ckpt["source"]),
+            total_size_bytes=size,
+        ),
+        hf_repo=rec.get("hf_repo"),
+        unconfirmed=tuple(unconfirmed),
+        notes=str(rec.get("notes") or ""),
+    )
+    _check_consistency(where, spec)
+    return spec
+
+
+def _check_consistency(where: str, spec: ModelSpec) -> None:
+    from .quant import get_recipe, weight_bytes
+
+    cfg = spec.config
+    heads, kv = cfg.get("num_attention_heads"), cfg.get("num_key_value_heads")
+    if heads and kv and heads % kv:
+        raise VramkitError(
+            f"{where}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}."
+        )
+    try:
+        counts = spec.params
+    except VramkitError as err:
+        raise VramkitError(f"{where}: config cannot be built: {err}") from None
+    off = abs(counts.main - spec.total_params_label) / spec.total_params_label
+    if off > LABEL_TOLERANCE:
+        raise VramkitError(
+            f"{where}: the architecture gives {counts.main:,} main-model parameters, "
+            f"{off:.1%} away from the label {spec.total_params_label:,} (tolerance {LABEL_TOLERANCE:.0%})."
+        )
+    if spec.active_params_label > spec.total_params_label:
+        raise VramkitError(f"{where}: active_params label exceeds total_params label.")
+    get_recipe(spec.checkpoint.layout)
+    size = spec.checkpoint.total_size_bytes
+    if size is not None and spec.checkpoint.status != "unpublished":
+        built = weight_bytes(spec).total_bytes
+        if abs(built - size) / size > 0.01:
+            raise VramkitError(
+                f"{where}: checkpoint total_size_bytes {size:,} and the layout "
+                f"{spec.checkpoint.layout!r} ({built:,} bytes) differ by more than 1%."
+            )
+
+
+def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
+    """Load and validate a catalog file (default: the project's data/models.yaml)."""
+    p = Path(path) if path is not None else DATA_DIR / "models.yaml"
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise VramkitError(f"catalog file {p} does not exist.") from None
+    try:
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as err:
+        raise VramkitError(f"{p.name} is not valid YAML: {err}") from None
+    return parse_models(doc, origin=p.name)
+
+
+@functools.cache
+def _default_models() -> dict[str, ModelSpec]:
+    return load_models()
+
+
+def models() -> dict[str, ModelSpec]:
+    """The project catalog, loaded once."""
+    return _default_models()
+
+
+def model_ids() -> list[str]:
+    """Catalog ids in file order."""
+    return list(models())
+
+
+def get_model(model: str | ModelSpec) -> ModelSpec:
+    """A catalog model by id (case-insensitive), or the `ModelSpec` itself."""
+    if isinstance(model, ModelSpec):
+        return model
+    table = models()
+    key = str(model).strip().lower()
+    if key in table:
+        return table[key]
+    raise unknown_name("model", model, table)
+
+
+V4_IDS = ("deepseek-v4-flash", "deepseek-v4-pro", "deepseek-v4-flash-base", "deepseek-v4-pro-base")
+"""The four DeepSeek V4 variants the kit is first built for."""
+
+
+def to_frame():  # pragma: no cover - thin presentation helper
+    """The catalog as a pandas DataFrame (one row per model)."""
+    import pandas as pd
+
+    return pd.DataFrame(catalog_rows())
+
+
+def catalog_rows() -> list[dict[str, Any]]:
+    """One plain row per model: ids, labels, derived params, official size (bytes, GB, GiB)."""
+    rows = []
+    for m in models().values():
+        size = m.checkpoint.total_size_bytes
+        rows.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "family": m.family,
+                "variant": m.variant,
+                "total_params_label": m.total_params_label,
+                "active_params_label": m.active_params_label,
+                "total_params": m.params.total,
+                "main_params": m.params.main,
+                "active_params": m.params.active,
+                "layout": m.checkpoint.layout,
+                "checkpoint_bytes": size,
+                "checkpoint_gb": size / 1e9 if size else None,
+                "checkpoint_gib": size / 2**30 if size else None,
+                "checkpoint_status": m.checkpoint.status,
+            }
+        )
+    return rows

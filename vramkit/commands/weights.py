@@ -1,0 +1,108 @@
+"""Weight bytes of a model under a recipe, per tensor group, with GB (1e9) and GiB (2**30) columns.
+
+JSON keys: model, recipe, total_bytes, main_bytes (without MTP), total_params, bits_per_weight,
+groups: [{group, params, bytes, gb, gib}], formats: {format: bytes}.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..catalog import get_model
+from ..params import GROUPS
+from ..quant import custom_recipe, get_recipe, weight_bytes
+from ..textfmt import emit_json, table
+from ..units import GB, GiB
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """--model ID | --config PATH (shared by the commands that take a model)."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="catalog id (see `python -m vramkit models`)")
+    src.add_argument("--config", metavar="PATH", help="a local config.json (or its folder)")
+
+
+def resolve_model(args: argparse.Namespace):
+    """The ModelSpec named by --model or read from --config."""
+    if getattr(args, "config", None):
+        from ..configfile import model_from_config_file
+
+        return model_from_config_file(args.config)
+    return get_model(args.model)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_arguments(p)
+    r = p.add_mutually_exclusive_group()
+    r.add_argument(
+        "--recipe",
+        help="recipe id: the official layout (default), gguf-Q4_K_M …, uniform:FORMAT",
+    )
+    r.add_argument(
+        "--recipe-map",
+        metavar="GROUP=FMT,...",
+        help="custom mix, e.g. routed_experts=Q2_K,attention=Q8_0,*=Q4_K",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON (bytes under total_bytes)")
+
+
+def run(args: argparse.Namespace) -> int:
+    model = resolve_model(args)
+    recipe = (
+        custom_recipe(args.recipe_map)
+        if args.recipe_map
+        else get_recipe(args.recipe or model.checkpoint_layout)
+    )
+    w = weight_bytes(model, recipe)
+    groups = [
+        {
+            "group": g,
+            "params": w.params_by_group[g],
+            "bytes": w.by_group[g],
+            "gb": w.by_group[g] / GB,
+            "gib": w.by_group[g] / GiB,
+        }
+        for g in GROUPS
+        if w.params_by_group[g]
+    ]
+    if args.json:
+        emit_json(
+            {
+                "model": model.id,
+                "recipe": w.recipe_id,
+                "total_bytes": w.total_bytes,
+                "main_bytes": w.main_bytes,
+                "total_params": w.total_params,
+                "bits_per_weight": w.bits_per_weight,
+                "groups": groups,
+                "formats": dict(w.by_format),
+            }
+        )
+        return 0
+    print(f"{model.name} — recipe {w.recipe_id}")
+    rows = [
+        {
+            "group": g["group"],
+            "params": g["params"],
+            "bytes": g["bytes"],
+            "GB": g["gb"],
+            "GiB": g["gib"],
+        }
+        for g in groups
+    ]
+    rows.append(
+        {
+            "group": "TOTAL",
+            "params": w.total_params,
+            "bytes": w.total_bytes,
+            "GB": w.total_bytes / GB,
+            "GiB": w.total_bytes / GiB,
+        }
+    )
+    print(table(rows))
+    print(
+        f"\n{w.bits_per_weight:.3f} bits per parameter on average. GB = 1e9 bytes, GiB = 2**30 bytes."
+    )
+    if w.main_bytes != w.total_bytes:
+        print(f"Without the MTP module: {w.main_bytes:,} bytes ({w.main_bytes / GB:,.2f} GB).")
+    return 0

@@ -1,0 +1,149 @@
+"""A `ModelSpec` from a bare config.json: architecture family and stored layout read from the file.
+
+The family comes from ``model_type`` (nested ``text_config`` of multimodal configs is used for
+the text decoder); the stored layout from ``quantization_config`` / ``expert_dtype`` /
+``torch_dtype``. Parameter labels are not in a config: the derived counts stand in for them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .catalog import Checkpoint, ModelSpec, Source
+from .errors import VramkitError
+
+FAMILY_OF_MODEL_TYPE: dict[str, str] = {
+    "deepseek_v4": "deepseek_v4",
+    "deepseek_v3": "deepseek_v3",
+    "deepseek_v32": "deepseek_v3",
+    "kimi_k2": "deepseek_v3",
+    "gemma4": "gemma4",
+    "gemma4_text": "gemma4",
+    "llama": "llama",
+    "mistral": "llama",
+    "mixtral": "llama",
+    "qwen2": "llama",
+    "qwen2_moe": "llama",
+    "qwen3": "llama",
+    "qwen3_moe": "llama",
+}
+"""model_type → vramkit architecture family (see vramkit.params.FAMILIES)."""
+
+_DTYPES = {"bfloat16": "BF16", "float16": "FP16", "float32": "FP32"}
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Parse a config.json file, with clear errors for a missing file or bad JSON."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "config.json"
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise VramkitError(f"config file {p} does not exist.") from None
+    except OSError as err:
+        raise VramkitError(f"cannot read config file {p}: {err.strerror}.") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise VramkitError(f"{p.name} is not valid JSON (line {err.lineno}: {err.msg}).") from None
+    if not isinstance(doc, dict):
+        raise VramkitError(f"{p.name} must hold a JSON object of config fields.")
+    return doc
+
+
+def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The decoder's fields: a nested ``text_config`` merged over the top level, if present."""
+    inner = config.get("text_config")
+    if isinstance(inner, Mapping):
+        return {**{k: v for k, v in config.items() if k != "text_config"}, **inner}
+    return dict(config)
+
+
+def family_of(config: Mapping[str, Any]) -> str:
+    """The architecture family for a config's ``model_type``, or a clear error."""
+    model_type = str(config.get("model_type", ""))
+    if model_type in FAMILY_OF_MODEL_TYPE:
+        return FAMILY_OF_MODEL_TYPE[model_type]
+    raise VramkitError(
+        f"cannot count model_type {model_type or '(missing)'!r}: vramkit knows "
+        f"{', '.join(sorted(FAMILY_OF_MODEL_TYPE))}; fields seen: {', '.join(sorted(config)[:25])}."
+    )
+
+
+def stored_layout(config: Mapping[str, Any]) -> str:
+    """A recipe id (or group=FORMAT map) for the layout the config says its checkpoint holds."""
+    q = config.get("quantization_config") or {}
+    family = family_of(config)
+    method = str(q.get("quant_method", "")).lower()
+    if family == "deepseek_v4" and method == "fp8":
+        if str(config.get("expert_dtype", "")).lower() == "fp4":
+            return "deepseek-v4-official"
+        scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
+        return (
+            f"routed_experts={scale},attention={scale},shared_experts={scale},indexer.wq_b={scale},"
+            "indexer=BF16,compressor=BF16,router=BF16,embed=BF16,lm_head=BF16"
+        )
+    if method == "fp8" and list(q.get("weight_block_size") or []) == [128, 128]:
+        scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
+        return f"*={scale},router=BF16,embed=BF16,lm_head=BF16,indexer.weights_proj=BF16"
+    if method == "mxfp4":
+        return "routed_experts=MXFP4,*=BF16"
+    if q:
+        raise VramkitError(
+            f"cannot tell the stored layout from quantization_config {dict(q)}; "
+            "pass a recipe explicitly (e.g. --recipe uniform:BF16 or --recipe-map group=FORMAT,...)."
+        )
+    dtype = str(config.get("torch_dtype") or config.get("dtype") or "bfloat16")
+    if dtype not in _DTYPES:
+        raise VramkitError(f"unknown torch_dtype {dtype!r}; expected one of {sorted(_DTYPES)}.")
+    return f"uniform:{_DTYPES[dtype]}"
+
+
+def model_from_config(
+    config: Mapping[str, Any], *, name: str = "config.json", total_size_bytes: int | None = None
+) -> ModelSpec:
+    """Build a `ModelSpec` from config.json fields (labels = the derived counts)."""
+    cfg = text_config(config)
+    family = family_of(cfg)
+    src = Source(document=name, quote="fields read from the user's config.json")
+    spec = ModelSpec(
+        id=Path(name).parent.name or name,
+        name=name,
+        family=family,
+        variant="instruct",
+        config=MappingProxyType(cfg),
+        config_source=src,
+        total_params_label=1,
+        active_params_label=1,
+        labels_source=Source(
+            document=name, quote="no label in a config: derived from the architecture"
+        ),
+        checkpoint=Checkpoint(
+            layout=stored_layout(cfg),
+            status="confirmed" if total_size_bytes else "unpublished",
+            source=Source(
+                document=name, quote="stored layout read from quantization_config / torch_dtype"
+            ),
+            total_size_bytes=total_size_bytes,
+        ),
+    )
+    counts = spec.params  # builds the inventory: config errors surface here
+    return ModelSpec(
+        **{
+            **{k: getattr(spec, k) for k in spec.__dataclass_fields__ if not k.startswith("_")},
+            "total_params_label": counts.main,
+            "active_params_label": counts.active,
+        }
+    )
+
+
+def model_from_config_file(path: str | Path) -> ModelSpec:
+    """`model_from_config` for a config.json path (or a folder holding one)."""
+    p = Path(path)
+    cfg = read_config(p)
+    return model_from_config(cfg, name=str(p if p.name == "config.json" else p / "config.json"))

@@ -1,0 +1,223 @@
+"""Storage formats of weights, with their exact byte size per tensor (scales and zero points included).
+
+Two sources, never hand-copied tables:
+- GGML/GGUF block types come from the `gguf` package's own `GGML_QUANT_SIZES`
+  (block size in elements, bytes per block), e.g. Q4_K = 144 B per 256 weights = 4.5 bits/weight.
+- Safetensors-side formats (FP8 block-scaled, MXFP4, NVFP4, INT4 group-wise …) are data in
+  `data/quant_formats.yaml`, each with its source.
+
+Layouts (shape = (out, in) for a matrix; scales run along `in`):
+- ``float``: numel * bits/8 (+ per-tensor scale bytes)
+- ``block2d``: numel * bits/8 + ceil(out/B) * ceil(in/B) * scale_bytes   (DeepSeek FP8, B = 128)
+- ``group``: out * in * bits/8 + out * ceil(in/G) * (scale_bits + zero_bits)/8 + per-tensor bytes
+  + in * index_bits/8   (MXFP4/MXFP8/NVFP4, GPTQ/AWQ INT4 with group size G)
+- ``gguf``: rows * ceil(in/B) * block_bytes, B and block_bytes from `gguf.GGML_QUANT_SIZES`
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import VramkitError, unknown_name
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+LAYOUTS = ("float", "block2d", "group", "gguf")
+
+
+@dataclass(frozen=True)
+class QuantFormat:
+    """A weight storage format and its exact bytes per tensor (see module docstring for layouts)."""
+
+    name: str
+    layout: str
+    element_bits: int
+    block: int = 0
+    block_bytes: int = 0
+    scale_bits: int = 0
+    zero_bits: int = 0
+    tensor_bytes_extra: int = 0
+    index_bits: int = 0
+    description: str = ""
+    source: str = ""
+
+    def tensor_bytes(self, shape: tuple[int, ...]) -> int:
+        """Exact bytes of one tensor of `shape` stored in this format."""
+        numel = math.prod(shape)
+        if self.layout == "float":
+            return _ceil_div(numel * self.element_bits, 8) + self.tensor_bytes_extra
+        if len(shape) < 2:
+            raise VramkitError(f"format {self.name} quantises matrices; got a 1-D tensor {shape}.")
+        cols = shape[-1]
+        rows = numel // cols
+        if self.layout == "block2d":
+            blocks = _ceil_div(rows, self.block) * _ceil_div(cols, self.block)
+            return numel * self.element_bits // 8 + blocks * self.scale_bits // 8
+        if self.layout == "group":
+            groups = rows * _ceil_div(cols, self.block)
+            data = _ceil_div(numel * self.element_bits, 8)
+            scales = _ceil_div(groups * (self.scale_bits + self.zero_bits), 8)
+            index = _ceil_div(cols * self.index_bits, 8)
+            return data + scales + self.tensor_bytes_extra + index
+        # gguf: llama.cpp quantises whole rows of `block` elements
+        return rows * _ceil_div(cols, self.block) * self.block_bytes
+
+    @property
+    def bits_per_weight(self) -> float:
+        """Bits per weight of a large matrix (per-tensor constants ignored), scales included."""
+        if self.layout == "float":
+            return float(self.element_bits)
+        if self.layout == "block2d":
+            return self.element_bits + self.scale_bits / (self.block * self.block)
+        if self.layout == "group":
+            return self.element_bits + (self.scale_bits + self.zero_bits) / self.block
+        return 8 * self.block_bytes / self.block
+
+    def fits_rows_of(self, cols: int) -> bool:
+        """llama.cpp refuses a GGUF type whose block does not divide the row length."""
+        return self.layout != "gguf" or cols % self.block == 0
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+_REQUIRED = {"name", "layout", "element_bits", "description", "source"}
+_OPTIONAL = {"block", "scale_bits", "zero_bits", "tensor_bytes_extra", "index_bits"}
+
+
+@cache
+def _table_formats() -> dict[str, QuantFormat]:
+    path = DATA_DIR / "quant_formats.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise VramkitError(f"format table {path} is missing from the installation.") from None
+    formats: dict[str, QuantFormat] = {}
+    for rec in doc.get("formats", []):
+        missing = _REQUIRED - set(rec)
+        unknown = set(rec) - _REQUIRED - _OPTIONAL
+        if missing or unknown:
+            raise VramkitError(
+                f"{path.name}: format {rec.get('name')!r} "
+                + (
+                    f"misses {sorted(missing)}"
+                    if missing
+                    else f"has unknown keys {sorted(unknown)}"
+                )
+            )
+        if rec["layout"] not in ("float", "block2d", "group"):
+            raise VramkitError(f"{path.name}: format {rec['name']} has layout {rec['layout']!r}.")
+        if rec["name"] in formats:
+            raise VramkitError(f"{path.name}: format {rec['name']} is listed twice.")
+        formats[rec["name"]] = QuantFormat(**rec)
+    return formats
+
+
+@cache
+def _gguf_formats() -> dict[str, QuantFormat]:
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    out: dict[str, QuantFormat] = {}
+    for qtype, (block, type_size) in GGML_QUANT_SIZES.items():
+        name = GGMLQuantizationType(qtype).name
+        out[name] = QuantFormat(
+            name=name,
+            layout="gguf",
+            element_bits=0,
+            block=block,
+            block_bytes=type_size,
+            description=f"GGML type {name}: {type_size} bytes per block of {block} weights",
+            source="gguf Python package, gguf.constants.GGML_QUANT_SIZES (llama.cpp's ggml type traits)",
+        )
+    return out
+
+
+_INT4 = re.compile(r"^INT4_G(\d+)(_ACT)?$")
+
+
+@cache
+def get_format(name: str) -> QuantFormat:
+    """Look a format up by name: the data table first (FP8_B128_UE8M0, MXFP4, NVFP4, BF16 …), then
+    GGML types (Q4_K, Q8_0, IQ4_XS …, also as ``gguf:NAME``), then INT4_G<group>[_ACT] (GPTQ/AWQ)."""
+    key = str(name).strip()
+    table = _table_formats()
+    if key in table:
+        return table[key]
+    gg = _gguf_formats()
+    bare = key.removeprefix("gguf:").upper()
+    if key.lower().startswith("gguf:") and bare in gg:
+        return gg[bare]
+    if key.upper() in gg and key.upper() not in ("F16", "F32", "BF16"):
+        return gg[key.upper()]
+    if key.upper() in {"F16", "F32"}:
+        return table["FP16" if key.upper() == "F16" else "FP32"]
+    m = _INT4.match(key.upper())
+    if m:
+        group = int(m.group(1))
+        if group < 8 or group & (group - 1):
+            raise VramkitError(f"INT4 group size must be a power of two >= 8, got {group}.")
+        act = bool(m.group(2))
+        return QuantFormat(
+            name=key.upper(),
+            layout="group",
+            element_bits=4,
+            block=group,
+            scale_bits=16,
+            zero_bits=4,
+            index_bits=32 if act else 0,
+            description=(
+                f"INT4 group-wise (GPTQ/AWQ packing), group {group}: qweight 4 bits, fp16 scale and "
+                f"4-bit packed zero per group{'; g_idx int32 per input column (act-order)' if act else ''}"
+            ),
+            source="AutoGPTQ/AWQ packing: qweight int32 [in/8,out], qzeros int32 [in/g,out/8], "
+            "scales fp16 [in/g,out], g_idx int32 [in] (shared/facts/anchors_survey.md §4.2)",
+        )
+    raise unknown_name("weight format", name, list(table) + list(gg) + ["INT4_G128", "INT4_G64"])
+
+
+def format_names() -> list[str]:
+    """All named formats (table formats, then GGML types; INT4_G<g> is open-ended)."""
+    return list(_table_formats()) + [n for n in _gguf_formats() if n not in ("F16", "F32", "BF16")]
+
+
+# llama.cpp: when a row is not a multiple of the type's block, quantize falls back to a type with
+# 32-element blocks, else F16 (src/llama-quant.cpp @ 007dbbf, tensor_type_fallback; older
+# releases sent Q2_K/Q3_K to IQ4_NL, the same 4.5 bits per weight as Q4_0).
+GGUF_ROW_FALLBACK = {
+    "IQ1_S": "IQ4_NL", "IQ1_M": "IQ4_NL", "IQ2_XXS": "IQ4_NL", "IQ2_XS": "IQ4_NL",
+    "IQ2_S": "IQ4_NL", "IQ3_XXS": "IQ4_NL", "IQ3_S": "IQ4_NL", "IQ4_XS": "IQ4_NL",
+    "Q2_0": "Q4_0", "Q2_K": "Q4_0", "Q3_K": "Q4_0", "TQ1_0": "Q4_0", "TQ2_0": "Q4_0",
+    "Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0",
+}  # fmt: skip
+
+
+def storable_format(fmt: QuantFormat, cols: int) -> QuantFormat:
+    """The format a tensor with rows of `cols` elements is really stored in (GGUF fallback)."""
+    if fmt.fits_rows_of(cols):
+        return fmt
+    fallback = GGUF_ROW_FALLBACK.get(fmt.name)
+    if fallback is None or not get_format(fallback).fits_rows_of(cols):
+        return get_format("FP16")
+    return get_format(fallback)
+
+
+def describe_formats() -> list[dict[str, Any]]:
+    """One row per named format: name, layout, bits per weight, description, source."""
+    return [
+        {
+            "name": f.name,
+            "layout": f.layout,
+            "bits_per_weight": f.bits_per_weight,
+            "description": f.description,
+            "source": f.source,
+        }
+        for f in (get_format(n) for n in format_names())
+    ]
