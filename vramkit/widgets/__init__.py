@@ -1,0 +1,1 @@
+"""ipywidgets panels built only from vramkit functions, one module per topic."""
