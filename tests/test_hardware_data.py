@@ -88,9 +88,11 @@ def _sources(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _check_source(where: str, src: dict[str, Any]) -> None:
     url = src.get("url")
-    assert isinstance(url, str) and url.startswith("https://"), f"{where}: url must be https: {url!r}"
+    assert isinstance(url, str), f"{where}: url must be text: {url!r}"
+    assert url.startswith("https://"), f"{where}: url must be https: {url!r}"
     quote = src.get("quote")
-    assert isinstance(quote, str) and quote.strip(), f"{where}: quote must be non-empty text"
+    assert isinstance(quote, str), f"{where}: quote must be text"
+    assert quote.strip(), f"{where}: quote must be non-empty"
     kind = src.get("kind")
     assert kind in SOURCE_KINDS, f"{where}: kind {kind!r} not in {sorted(SOURCE_KINDS)}"
     retrieved = src.get("retrieved")
@@ -124,7 +126,8 @@ def test_ids_unique_kebab_case(name: str, key: str) -> None:
     ids = [r["id"] for r in _load(name)[key]]
     assert ids, f"{name}: empty"
     for i in ids:
-        assert isinstance(i, str) and KEBAB.match(i), f"{name}: id {i!r} is not kebab-case"
+        assert isinstance(i, str), f"{name}: id {i!r} is not text"
+        assert KEBAB.match(i), f"{name}: id {i!r} is not kebab-case"
     dupes = {i for i in ids if ids.count(i) > 1}
     assert not dupes, f"{name}: duplicate ids {sorted(dupes)}"
 
@@ -138,7 +141,8 @@ def test_gpu_records_complete(gpus: list[dict[str, Any]]) -> None:
         assert g.get("name"), gid
         assert g["vendor"] in VENDORS, f"{gid}: vendor {g['vendor']!r}"
         assert g["memory_unit"] in MEMORY_UNITS, f"{gid}: memory_unit {g['memory_unit']!r}"
-        assert isinstance(g["memory"], int | float) and g["memory"] > 0, gid
+        assert isinstance(g["memory"], int | float), gid
+        assert g["memory"] > 0, gid
         assert g["memory_kind"] in MEMORY_KINDS, f"{gid}: memory_kind {g['memory_kind']!r}"
         assert isinstance(g["unified"], bool), gid
         assert g["bandwidth_unit"] in GPU_BANDWIDTH_UNITS, f"{gid}: {g['bandwidth_unit']!r}"
@@ -147,7 +151,8 @@ def test_gpu_records_complete(gpus: list[dict[str, Any]]) -> None:
                 f"{gid}: a null bandwidth must say bandwidth_status: unsourced"
             )
         else:
-            assert isinstance(g["bandwidth"], int | float) and g["bandwidth"] > 0, gid
+            assert isinstance(g["bandwidth"], int | float), gid
+            assert g["bandwidth"] > 0, gid
         assert isinstance(g.get("source"), dict), f"{gid}: missing source"
         _check_source(f"{gid}.source", g["source"])
         if "visible_memory" in g:
@@ -157,7 +162,9 @@ def test_gpu_records_complete(gpus: list[dict[str, Any]]) -> None:
             _check_source(f"{gid}.visible_memory.source", vm["source"])
         for alt in g.get("alt_sources", []):
             assert alt.get("figure"), f"{gid}: alt source without figure"
-            assert alt.get("note"), f"{gid}: alt source must say how it relates (agrees / disagrees)"
+            assert alt.get("note"), (
+                f"{gid}: alt source must say how it relates (agrees / disagrees)"
+            )
 
 
 def test_gpu_links_exist_and_have_the_right_kind(
@@ -213,7 +220,8 @@ def test_link_records_complete(links: list[dict[str, Any]]) -> None:
         assert link.get("name"), lid
         assert link["kind"] in LINK_KINDS, f"{lid}: kind {link['kind']!r}"
         assert link["bandwidth_unit"] in LINK_BANDWIDTH_UNITS, f"{lid}: {link['bandwidth_unit']!r}"
-        assert isinstance(link["bandwidth"], int | float) and link["bandwidth"] > 0, lid
+        assert isinstance(link["bandwidth"], int | float), lid
+        assert link["bandwidth"] > 0, lid
         assert link["direction"] in DIRECTIONS, f"{lid}: direction {link['direction']!r}"
         _check_source(f"{lid}.source", link["source"])
         if link["kind"] == "network":

@@ -151,14 +151,20 @@ def get_format(name: str) -> QuantFormat:
     table = _table_formats()
     if key in table:
         return table[key]
-    gg = _gguf_formats()
-    bare = key.removeprefix("gguf:").upper()
-    if key.lower().startswith("gguf:") and bare in gg:
-        return gg[bare]
-    if key.upper() in gg and key.upper() not in ("F16", "F32", "BF16"):
-        return gg[key.upper()]
-    if key.upper() in {"F16", "F32"}:
-        return table["FP16" if key.upper() == "F16" else "FP32"]
+    aliases = {
+        "F32": "FP32",
+        "F16": "FP16",
+        "GGUF:F32": "FP32",
+        "GGUF:F16": "FP16",
+        "GGUF:BF16": "BF16",
+    }
+    if key.upper() in aliases:
+        return table[aliases[key.upper()]]
+    bare = key.upper().removeprefix("GGUF:")
+    if bare and not _INT4.match(bare):
+        gg = _gguf_formats()  # imports gguf (and numpy) only when a GGML type is asked for
+        if bare in gg and (key.lower().startswith("gguf:") or bare not in table):
+            return gg[bare]
     m = _INT4.match(key.upper())
     if m:
         group = int(m.group(1))
@@ -180,12 +186,13 @@ def get_format(name: str) -> QuantFormat:
             source="AutoGPTQ/AWQ packing: qweight int32 [in/8,out], qzeros int32 [in/g,out/8], "
             "scales fp16 [in/g,out], g_idx int32 [in] (shared/facts/anchors_survey.md §4.2)",
         )
-    raise unknown_name("weight format", name, list(table) + list(gg) + ["INT4_G128", "INT4_G64"])
+    raise unknown_name("weight format", name, [*format_names(), "INT4_G128", "INT4_G64"])
 
 
 def format_names() -> list[str]:
     """All named formats (table formats, then GGML types; INT4_G<g> is open-ended)."""
-    return list(_table_formats()) + [n for n in _gguf_formats() if n not in ("F16", "F32", "BF16")]
+    table = _table_formats()
+    return list(table) + [n for n in _gguf_formats() if n not in table and n not in ("F16", "F32")]
 
 
 # llama.cpp: when a row is not a multiple of the type's block, quantize falls back to a type with
