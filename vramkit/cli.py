@@ -15,6 +15,12 @@ COMMANDS: dict[str, str] = {
     "models": "the model catalog as a table",
     "formats": "weight storage formats and their real bits per weight",
     "weights": "weight bytes per tensor group under a recipe",
+    "kv": "KV-cache bytes by layer kind at a context length, per runtime layout",
+    "inspect": "read a config.json, safetensors headers, a GGUF file or a Hub id: exact bytes",
+    "moe": "MoE total vs active bytes, experts a batch touches, resident bytes",
+    "fit": "per-GPU memory budget and how many GPUs of a kind a model needs",
+    "article": "the source article reproduced cell by cell, then audited from first principles",
+    "report": "run every notebook into an HTML report (executed notebooks + index.html)",
 }
 """Command name → one-line help. Add a command: create vramkit/commands/<name>.py, add a line."""
 

@@ -59,6 +59,8 @@ def read_config(path: str | Path) -> dict[str, Any]:
 def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The decoder's fields: a nested ``text_config`` merged over the top level, if present."""
     inner = config.get("text_config")
+    if inner is not None and not isinstance(inner, Mapping):
+        raise VramkitError(f"text_config must be an object of config fields, got {inner!r}.")
     if isinstance(inner, Mapping):
         return {**{k: v for k, v in config.items() if k != "text_config"}, **inner}
     return dict(config)
@@ -78,6 +80,8 @@ def family_of(config: Mapping[str, Any]) -> str:
 def stored_layout(config: Mapping[str, Any]) -> str:
     """A recipe id (or group=FORMAT map) for the layout the config says its checkpoint holds."""
     q = config.get("quantization_config") or {}
+    if not isinstance(q, Mapping):
+        raise VramkitError(f"quantization_config must be an object, got {q!r}.")
     family = family_of(config)
     method = str(q.get("quant_method", "")).lower()
     if family == "deepseek_v4" and method == "fp8":
@@ -108,6 +112,10 @@ def model_from_config(
     config: Mapping[str, Any], *, name: str = "config.json", total_size_bytes: int | None = None
 ) -> ModelSpec:
     """Build a `ModelSpec` from config.json fields (labels = the derived counts)."""
+    if not isinstance(config, Mapping):
+        raise VramkitError(
+            f"a config must be a mapping of config.json fields, got {type(config).__name__}."
+        )
     cfg = text_config(config)
     family = family_of(cfg)
     src = Source(document=name, quote="fields read from the user's config.json")

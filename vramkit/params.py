@@ -144,8 +144,39 @@ def _get(config: Mapping[str, Any], key: str, *, default: Any = None, required: 
 
 def _pos_int(config: Mapping[str, Any], key: str, default: int | None = None) -> int:
     value = _get(config, key, default=default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise VramkitError(f"config field {key!r} must be a non-negative integer, got {value!r}.")
+    return value
+
+
+MAX_LAYERS = 10_000
+"""Sanity cap on layer counts: no real decoder has more; a bigger value is a malformed config."""
+
+
+def _layers(
+    config: Mapping[str, Any], key: str = "num_hidden_layers", default: int | None = None
+) -> int:
+    n = _pos_int(config, key, default)
+    if n > MAX_LAYERS:
+        raise VramkitError(
+            f"config field {key!r} is {n:,}; more than {MAX_LAYERS:,} layers is not a real model."
+        )
+    return n
+
+
+def _opt_int(config: Mapping[str, Any], *keys: str) -> int:
+    """The first present key as a non-negative int, 0 when none is set."""
+    for key in keys:
+        if config.get(key) is not None:
+            return _pos_int(config, key)
+    return 0
+
+
+def _nonzero(name: str, value: int) -> int:
+    if value <= 0:
+        raise VramkitError(f"config field {name!r} must be a positive integer, got {value!r}.")
     return value
 
 
@@ -164,7 +195,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     final norm, hc_head_*. MTP block = a block + e_proj, h_proj, enorm, hnorm, norm, hc_head_*.
     """
     dim = _pos_int(config, "hidden_size")
-    n_layers = _pos_int(config, "num_hidden_layers")
+    n_layers = _layers(config)
     heads = _pos_int(config, "num_attention_heads")
     head_dim = _pos_int(config, "head_dim")
     q_lora = _pos_int(config, "q_lora_rank")
@@ -178,9 +209,14 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     idx_heads = _pos_int(config, "index_n_heads")
     idx_dim = _pos_int(config, "index_head_dim")
     hc = _pos_int(config, "hc_mult")
-    hash_layers = _pos_int(config, "num_hash_layers", 0)
-    n_mtp = _pos_int(config, "num_nextn_predict_layers", 0)
-    ratios = list(_get(config, "compress_ratios"))
+    hash_layers = _layers(config, "num_hash_layers", 0)
+    n_mtp = _layers(config, "num_nextn_predict_layers", 0)
+    ratios = _get(config, "compress_ratios")
+    if not isinstance(ratios, list | tuple) or not all(
+        isinstance(r, int) and not isinstance(r, bool) for r in ratios
+    ):
+        raise VramkitError(f"compress_ratios must be a list of integers, got {ratios!r}.")
+    ratios = list(ratios)
     if len(ratios) < n_layers + n_mtp:
         raise VramkitError(
             f"compress_ratios has {len(ratios)} entries; DeepSeek V4 needs one per layer "
@@ -189,6 +225,12 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     bad = sorted({r for r in ratios if r not in (0, 4, 128)})
     if bad:
         raise VramkitError(f"compress_ratios holds {bad}; DeepSeek V4 layers use 0, 4 or 128.")
+    for name, value in (
+        ("hidden_size", dim),
+        ("num_attention_heads", heads),
+        ("o_groups", o_groups),
+    ):
+        _nonzero(name, value)
     if heads * head_dim % o_groups:
         raise VramkitError("num_attention_heads * head_dim must be divisible by o_groups.")
 
@@ -465,7 +507,7 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     weights_proj [heads, hidden].
     """
     dim = _pos_int(config, "hidden_size")
-    n_layers = _pos_int(config, "num_hidden_layers")
+    n_layers = _layers(config)
     heads = _pos_int(config, "num_attention_heads")
     q_lora = _pos_int(config, "q_lora_rank")
     kv_lora = _pos_int(config, "kv_lora_rank")
@@ -479,9 +521,9 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     inter = _pos_int(config, "intermediate_size")
     dense_layers = _pos_int(config, "first_k_dense_replace", 0)
     vocab = _pos_int(config, "vocab_size")
-    n_mtp = _pos_int(config, "num_nextn_predict_layers", 0)
-    idx_heads = int(config.get("index_n_heads") or 0)
-    idx_dim = int(config.get("index_head_dim") or 0)
+    n_mtp = _layers(config, "num_nextn_predict_layers", 0)
+    idx_heads = _opt_int(config, "index_n_heads")
+    idx_dim = _opt_int(config, "index_head_dim")
     tied = bool(config.get("tie_word_embeddings", False))
 
     specs: list[TensorSpec] = []
@@ -696,10 +738,10 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 def gemma4_layer_types(config: Mapping[str, Any]) -> list[str]:
     """Per-layer attention type: ``layer_types`` if given, else ``sliding_window_pattern``
     (N means N-1 sliding layers then one full), else the period in ``full_attention_interval``."""
-    n_layers = _pos_int(config, "num_hidden_layers")
+    n_layers = _layers(config)
     types = config.get("layer_types")
     if types:
-        if len(types) != n_layers:
+        if not isinstance(types, list | tuple) or len(types) != n_layers:
             raise VramkitError(f"layer_types has {len(types)} entries for {n_layers} layers.")
         allowed = {"sliding_attention", "full_attention"}
         bad = sorted(set(types) - allowed)
@@ -709,7 +751,8 @@ def gemma4_layer_types(config: Mapping[str, Any]) -> list[str]:
     period = config.get("sliding_window_pattern") or config.get("full_attention_interval")
     if not period:
         raise VramkitError("config needs layer_types or sliding_window_pattern for a hybrid model.")
-    period = int(period)
+    if isinstance(period, bool) or not isinstance(period, int) or period <= 0:
+        raise VramkitError(f"sliding_window_pattern must be a positive integer, got {period!r}.")
     return [
         "full_attention" if (i + 1) % period == 0 else "sliding_attention" for i in range(n_layers)
     ]
@@ -733,9 +776,9 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     k_eq_v = bool(config.get("attention_k_eq_v", False))
     inter = _pos_int(config, "intermediate_size")
     vocab = _pos_int(config, "vocab_size")
-    experts = int(config.get("num_experts") or 0)
-    topk = int(config.get("top_k_experts") or config.get("num_experts_per_tok") or 0)
-    moe_inter = int(config.get("moe_intermediate_size") or 0)
+    experts = _opt_int(config, "num_experts")
+    topk = _opt_int(config, "top_k_experts", "num_experts_per_tok")
+    moe_inter = _opt_int(config, "moe_intermediate_size")
     tied = bool(config.get("tie_word_embeddings", True))
     if experts and (not topk or not moe_inter):
         raise VramkitError("an MoE Gemma config needs top_k_experts and moe_intermediate_size.")
@@ -839,18 +882,18 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     optional shared expert of shared_expert_intermediate_size).
     """
     dim = _pos_int(config, "hidden_size")
-    n_layers = _pos_int(config, "num_hidden_layers")
+    n_layers = _layers(config)
     heads = _pos_int(config, "num_attention_heads")
     kv_heads = _pos_int(config, "num_key_value_heads", heads)
-    head_dim = int(config.get("head_dim") or (dim // heads if heads else 0))
+    head_dim = _opt_int(config, "head_dim") or (dim // heads if heads else 0)
     if not heads or not head_dim:
         raise VramkitError("num_attention_heads and head_dim (or hidden_size) must be positive.")
     inter = _pos_int(config, "intermediate_size", 0)
     vocab = _pos_int(config, "vocab_size")
-    experts = int(config.get("num_local_experts") or config.get("num_experts") or 0)
-    topk = int(config.get("num_experts_per_tok") or 0)
-    moe_inter = int(config.get("moe_intermediate_size") or inter)
-    shared_inter = int(config.get("shared_expert_intermediate_size") or 0)
+    experts = _opt_int(config, "num_local_experts", "num_experts")
+    topk = _opt_int(config, "num_experts_per_tok")
+    moe_inter = _opt_int(config, "moe_intermediate_size") or inter
+    shared_inter = _opt_int(config, "shared_expert_intermediate_size")
     tied = bool(config.get("tie_word_embeddings", False))
     model_type = str(config.get("model_type", ""))
     qkv_bias = bool(config.get("attention_bias", model_type in ("qwen2", "qwen2_moe")))

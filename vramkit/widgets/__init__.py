@@ -1,1 +1,18 @@
-"""ipywidgets panels built only from vramkit functions, one module per topic."""
+"""ipywidgets panels built only from vramkit functions, one module per topic.
+
+Import-light: importing `vramkit.widgets` loads no ipywidgets; ``vramkit.widgets.dashboard``
+(and every other topic module) loads on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy re-export of topic modules: ``widgets.dashboard`` imports ``vramkit.widgets.dashboard``."""
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,374 @@
+"""Accuracy benchmark: vramkit's estimates against every published figure in data/ground_truth.yaml.
+
+    python benchmarks/accuracy.py [--out benchmarks/results]
+
+For each figure: the published value, vramkit's estimate for the same conditions, and
+
+    error % = 100 × (estimate − published) / published
+
+then the mean absolute error % per category (weights, params, kv, runtime). Writes
+``accuracy.csv`` and ``accuracy.png`` under --out (git-ignored) and prints the table.
+A figure whose estimator is not in vramkit yet (vramkit.kv, vramkit.budget) is listed as
+"not estimated" with the reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import importlib
+import inspect
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from vramkit.errors import VramkitError  # noqa: E402
+
+GROUND_TRUTH = ROOT / "data" / "ground_truth.yaml"
+CATEGORIES = ("weights", "params", "kv", "runtime")
+STATUSES = ("primary", "secondary", "derived")
+ESTIMATE_KINDS = ("weights", "params", "kv", "runtime")
+UNITS: dict[str, float] = {
+    "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
+    "params": 1, "B-params": 1e9, "B/token": 1,
+}  # fmt: skip
+"""Unit → multiplier to the base unit (bytes, parameters, or bytes per token)."""
+_REQUIRED = {"id", "category", "model", "value", "unit", "status", "conditions", "estimate", "source"}
+_OPTIONAL = {"precision"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published figure: value in `unit`, the conditions, and how vramkit estimates it."""
+
+    id: str
+    category: str
+    model: str
+    value: float
+    unit: str
+    status: str
+    conditions: str
+    estimate: Mapping[str, Any]
+    source: Mapping[str, str]
+    precision: float = 0.0
+
+    @property
+    def base_value(self) -> float:
+        """The published value in base units (bytes, parameters or bytes/token)."""
+        return self.value * UNITS[self.unit]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A figure next to vramkit's estimate (both in the figure's unit); error in percent."""
+
+    figure: Figure
+    estimate: float | None
+    method: str
+
+    @property
+    def error_pct(self) -> float | None:
+        """100 × (estimate − published) / published, None when not estimated."""
+        if self.estimate is None:
+            return None
+        return 100.0 * (self.estimate - self.figure.value) / self.figure.value
+
+    @property
+    def within_precision(self) -> bool:
+        """True when the estimate lies inside published value ± its rounding."""
+        if self.estimate is None:
+            return False
+        return abs(self.estimate - self.figure.value) <= self.figure.precision + 1e-12
+
+
+def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
+    """Read and validate the ground-truth file; any defect is a VramkitError naming the figure."""
+    from vramkit.catalog import models
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise VramkitError(f"cannot read {path}: {err}") from None
+    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
+        raise VramkitError(f"{path}: expected a mapping with schema_version: 1.")
+    out: list[Figure] = []
+    seen: set[str] = set()
+    catalog = models()
+    for raw in doc.get("figures") or []:
+        where = f"ground truth {raw.get('id')!r}" if isinstance(raw, dict) else "ground truth"
+        if not isinstance(raw, dict):
+            raise VramkitError(f"{where}: each figure must be a mapping.")
+        missing, unknown = _REQUIRED - set(raw), set(raw) - _REQUIRED - _OPTIONAL
+        if missing or unknown:
+            raise VramkitError(f"{where}: missing {sorted(missing)}, unknown {sorted(unknown)}.")
+        if raw["id"] in seen:
+            raise VramkitError(f"{where}: duplicate id.")
+        seen.add(raw["id"])
+        _check_choice(where, "category", raw["category"], CATEGORIES)
+        _check_choice(where, "status", raw["status"], STATUSES)
+        _check_choice(where, "unit", raw["unit"], tuple(UNITS))
+        if raw["model"] not in catalog:
+            raise VramkitError(f"{where}: model {raw['model']!r} is not in the catalog.")
+        value = raw["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise VramkitError(f"{where}: value must be a positive number, got {value!r}.")
+        precision = raw.get("precision", 0)
+        if not isinstance(precision, int | float) or precision < 0:
+            raise VramkitError(f"{where}: precision must be a number >= 0.")
+        src = raw["source"]
+        if not isinstance(src, dict) or not src.get("quote") or not (
+            src.get("url") or src.get("document")
+        ):
+            raise VramkitError(f"{where}: source needs a quote and a url or document.")
+        est = raw["estimate"]
+        if not isinstance(est, dict):
+            raise VramkitError(f"{where}: estimate must be a mapping.")
+        _check_choice(where, "estimate.kind", est.get("kind"), ESTIMATE_KINDS)
+        if not str(raw["conditions"]).strip():
+            raise VramkitError(f"{where}: conditions must say what the figure was measured under.")
+        out.append(
+            Figure(
+                id=raw["id"],
+                category=raw["category"],
+                model=raw["model"],
+                value=float(value),
+                unit=raw["unit"],
+                status=raw["status"],
+                conditions=str(raw["conditions"]).strip(),
+                estimate=dict(est),
+                source=dict(src),
+                precision=float(precision),
+            )
+        )
+    if not out:
+        raise VramkitError(f"{path}: no figures.")
+    return out
+
+
+def _check_choice(where: str, key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise VramkitError(f"{where}: {key} {value!r} is not one of {', '.join(allowed)}.")
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+def _weights(fig: Figure) -> tuple[float, str]:
+    from vramkit.catalog import get_model
+    from vramkit.quant import get_recipe, weight_bytes
+
+    est = fig.estimate
+    recipe = get_recipe(str(est["recipe"]))
+    if est.get("vectors"):
+        from vramkit.formats import get_format
+
+        recipe = dataclasses.replace(recipe, vectors=get_format(str(est["vectors"])).name)
+    w = weight_bytes(get_model(fig.model), recipe)
+    scope = est.get("scope", "total")
+    value = {
+        "total": w.total_bytes,
+        "main": w.main_bytes,
+        "mtp": w.total_bytes - w.main_bytes,
+    }[scope]
+    return value / UNITS[fig.unit], f"weight_bytes(recipe {recipe.id}).{scope}"
+
+
+def _params(fig: Figure) -> tuple[float, str]:
+    from vramkit.catalog import get_model
+
+    scope = fig.estimate.get("scope", "main")
+    counts = get_model(fig.model).params
+    return getattr(counts, scope) / UNITS[fig.unit], f"params.{scope}"
+
+
+def kv_function() -> Any | None:
+    """vramkit's KV-cache entry point, once `vramkit.kv` exists (None before)."""
+    try:
+        kv = importlib.import_module("vramkit.kv")
+    except ImportError:
+        return None
+    for name in ("kv_bytes", "kv_cache_bytes", "kv_cache"):
+        fn = getattr(kv, name, None)
+        if callable(fn):
+            return fn
+    return None
+
+
+def _call_kv(model: Any, context: int, est: Mapping[str, Any]) -> int:
+    """Call the KV function with whichever of our keywords it accepts; result in bytes."""
+    fn = kv_function()
+    if fn is None:
+        raise LookupError("vramkit.kv is not available yet")
+    wanted = {
+        "context": context,
+        "context_len": context,
+        "tokens": context,
+        "batch": est.get("batch", 1),
+        "dtype": est.get("dtype", "bf16"),
+        "cache_dtype": est.get("dtype", "bf16"),
+        "kv_dtype": est.get("dtype", "bf16"),
+        "indexer_dtype": est.get("indexer_dtype", est.get("dtype", "bf16")),
+        "include_state": bool(est.get("state", True)),
+        "state": bool(est.get("state", True)),
+        "runtime": est.get("runtime") or est.get("engine"),
+    }
+    params = inspect.signature(fn).parameters
+    kwargs = {k: v for k, v in wanted.items() if k in params and v is not None}
+    result = fn(model, **kwargs)
+    total = getattr(result, "total_bytes", result)
+    return int(total)
+
+
+def _kv(fig: Figure) -> tuple[float, str]:
+    from vramkit.catalog import get_model
+
+    est = fig.estimate
+    model = get_model(fig.model)
+    ctx = int(est["context"])
+    per = est.get("per")
+    if per == "token":
+        value = _call_kv(model, ctx, est) / ctx
+    elif per == "1k":
+        value = _call_kv(model, ctx + 1000, est) - _call_kv(model, ctx, est)
+    else:
+        value = _call_kv(model, ctx, est)
+    return value / UNITS[fig.unit], "vramkit.kv" + (f" per {per}" if per else "")
+
+
+def _runtime(fig: Figure) -> tuple[float, str]:
+    value, method = _kv(fig)
+    return value, method + " (bare KV formula: no engine model)"
+
+
+_ESTIMATORS = {"weights": _weights, "params": _params, "kv": _kv, "runtime": _runtime}
+
+
+def evaluate(figures: list[Figure] | None = None) -> list[Row]:
+    """Every figure with vramkit's estimate (None + reason where vramkit has no estimator yet)."""
+    rows = []
+    for fig in figures if figures is not None else load_ground_truth():
+        try:
+            value, method = _ESTIMATORS[fig.estimate["kind"]](fig)
+        except (LookupError, VramkitError) as err:
+            rows.append(Row(fig, None, f"not estimated: {err}"))
+            continue
+        rows.append(Row(fig, float(value), method))
+    return rows
+
+
+def mean_abs_error(rows: list[Row]) -> dict[str, float]:
+    """Mean |error %| per category over the estimated rows (NaN-free: empty categories left out)."""
+    out: dict[str, float] = {}
+    for cat in CATEGORIES:
+        errs = [abs(r.error_pct) for r in rows if r.figure.category == cat and r.estimate is not None]
+        if errs:
+            out[cat] = sum(errs) / len(errs)
+    return out
+
+
+# --------------------------------------------------------------------------- output
+
+
+def to_records(rows: list[Row]) -> list[dict[str, Any]]:
+    """Plain dict rows for CSV and printing."""
+    return [
+        {
+            "id": r.figure.id,
+            "category": r.figure.category,
+            "model": r.figure.model,
+            "unit": r.figure.unit,
+            "published": r.figure.value,
+            "estimate": "" if r.estimate is None else round(r.estimate, 6),
+            "error_pct": "" if r.error_pct is None else round(r.error_pct, 4),
+            "within_rounding": r.within_precision,
+            "status": r.figure.status,
+            "method": r.method,
+        }
+        for r in rows
+    ]
+
+
+def _print(rows: list[Row]) -> None:
+    header = f"{'figure':34} {'cat':8} {'published':>14} {'vramkit':>14} {'unit':8} {'error %':>9}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        est = "—" if r.estimate is None else f"{r.estimate:,.{_digits(r.figure)}f}"
+        err = "n/a" if r.error_pct is None else f"{r.error_pct:+.3f}"
+        pub = f"{r.figure.value:,.{_digits(r.figure)}f}"
+        print(f"{r.figure.id:34} {r.figure.category:8} {pub:>14} {est:>14} {r.figure.unit:8} {err:>9}")
+    print()
+    for cat, mae in mean_abs_error(rows).items():
+        n = sum(1 for r in rows if r.figure.category == cat and r.estimate is not None)
+        print(f"mean |error| {cat:8} {mae:8.3f} %  over {n} figure(s)")
+    skipped = [r for r in rows if r.estimate is None]
+    for r in skipped:
+        print(f"skipped {r.figure.id}: {r.method}")
+
+
+def _digits(fig: Figure) -> int:
+    if fig.precision <= 0:
+        return 0
+    return max(0, -math.floor(math.log10(fig.precision * 2) + 1e-9))
+
+
+def _plot(rows: list[Row], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # a script, not a notebook: no display
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r.estimate is not None]
+    colors = {"weights": "tab:blue", "params": "tab:green", "kv": "tab:orange", "runtime": "tab:red"}
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(done) + 1.5))
+    y = range(len(done))
+    ax.barh(
+        list(y),
+        [r.error_pct for r in done],
+        color=[colors[r.figure.category] for r in done],
+    )
+    ax.set_yticks(list(y), [f"{r.figure.id} ({r.figure.category})" for r in done], fontsize=7)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("vramkit error vs published figure, % (symlog: linear within ±1 %)")
+    ax.invert_yaxis()
+    ax.set_title("vramkit accuracy against published figures (data/ground_truth.yaml)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    args = p.parse_args(argv)
+    rows = evaluate()
+    _print(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    records = to_records(rows)
+    with (out / "accuracy.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    print(f"\nwrote {out / 'accuracy.csv'}")
+    if not args.no_plot:
+        _plot(rows, out / "accuracy.png")
+        print(f"wrote {out / 'accuracy.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

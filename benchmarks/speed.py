@@ -1,0 +1,295 @@
+"""Speed benchmark: how long vramkit takes for what users actually do (median of several runs).
+
+    python benchmarks/speed.py [--runs 7] [--no-report] [--torch-python PATH]
+
+Measures, each as the median of --runs runs (the report: once):
+- ``import vramkit`` and the first catalog load, in a fresh process;
+- CLI cold start: ``python -m vramkit weights --model deepseek-v4-flash --json`` in a fresh process;
+- the grid sweep: 4 V4 variants × 12 recipes × 64 contexts × 8 batches × 15 GPUs
+  (weights + KV + fit; the KV/fit part runs once `vramkit.kv.kv_grid` exists);
+- one widget redraw (`vramkit.widgets.dashboard.compute`, once it exists);
+- the whole report (``python -m vramkit report`` into a temp folder);
+- side by side: counting parameters by building the model on PyTorch's meta device with
+  transformers (what ``accelerate estimate-memory`` does), in a fresh process, when torch and
+  transformers are importable (by this interpreter or by --torch-python); else "skipped".
+
+Targets: cold CLI ≤ 0.5 s, grid ≤ 0.3 s, widget redraw ≤ 50 ms, whole report ≤ 60 s on 2 cores.
+Not a test: it prints figures and writes benchmarks/results/speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGETS_S = {"cli_cold": 0.5, "grid": 0.3, "widget_redraw": 0.05, "report": 60.0}
+V4 = ("deepseek-v4-flash", "deepseek-v4-pro", "deepseek-v4-flash-base", "deepseek-v4-pro-base")
+RECIPES = (
+    "official",  # the model's own checkpoint layout
+    "deepseek-v4-fp8",
+    "deepseek-v4-nvfp4",
+    "uniform:BF16",
+    "uniform:MXFP4",
+    "gguf-Q2_K",
+    "gguf-Q3_K_M",
+    "gguf-Q4_K_S",
+    "gguf-Q4_K_M",
+    "gguf-Q5_K_M",
+    "gguf-Q6_K",
+    "gguf-Q8_0",
+)
+CONTEXTS = tuple(sorted({round(1024 * 2 ** (i * 10 / 63)) for i in range(64)}))  # 1K … 1M, 64 steps
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
+N_GPUS = 15
+
+
+def _median(fn: Callable[[], Any], runs: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _fresh(code_or_args: list[str], python: str = sys.executable, timeout: float = 120) -> None:
+    subprocess.run(
+        [python, *code_or_args],
+        cwd=ROOT,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        timeout=timeout,
+    )
+
+
+def bench_interpreter(runs: int) -> float:
+    """A bare ``python -c pass``: the floor every fresh-process figure stands on."""
+    return _median(lambda: _fresh(["-c", "pass"]), runs)[0]
+
+
+def bench_import(runs: int) -> dict[str, float]:
+    """``import vramkit`` alone, and import + first catalog load, in fresh processes."""
+    bare = _median(lambda: _fresh(["-c", "import vramkit"]), runs)[0]
+    code = "import vramkit.catalog as c, vramkit.quant as q; c.models(); q.recipe_ids()"
+    loaded = _median(lambda: _fresh(["-c", code]), runs)[0]
+    return {"import_vramkit": bare, "import_and_load_catalog": loaded}
+
+
+def bench_cli(runs: int) -> float:
+    """``python -m vramkit weights --model deepseek-v4-flash --json`` in a fresh process."""
+    args = ["-m", "vramkit", "weights", "--model", "deepseek-v4-flash", "--json"]
+    return _median(lambda: _fresh(args), runs)[0]
+
+
+def _recipe_for(model: Any, rid: str) -> str:
+    return model.checkpoint_layout if rid == "official" else rid
+
+
+def bench_grid(runs: int) -> dict[str, Any]:
+    """The full sweep; the weights part always, KV + fit once vramkit.kv.kv_grid exists."""
+    from vramkit.catalog import get_model
+    from vramkit.hardware import gpus
+    from vramkit.quant import weight_bytes
+
+    models = [get_model(m) for m in V4]
+    gpu_list = list(gpus().values())[:N_GPUS]
+    cells = len(V4) * len(RECIPES) * len(CONTEXTS) * len(BATCHES) * len(gpu_list)
+
+    def weights() -> list[int]:
+        return [weight_bytes(m, _recipe_for(m, r)).total_bytes for m in models for r in RECIPES]
+
+    out: dict[str, Any] = {"cells": cells, "contexts": len(CONTEXTS), "gpus": len(gpu_list)}
+    out["weights_s"], _ = _median(weights, runs)
+    kv_grid = _optional("vramkit.kv", "kv_grid")
+    if kv_grid is None:
+        out["kv_fit"] = "skipped: vramkit.kv.kv_grid not available yet"
+        return out
+
+    def full() -> None:
+        w = weights()
+        for i, m in enumerate(models):
+            kv = kv_grid(m, contexts=CONTEXTS, batches=BATCHES)  # bytes, shape (contexts, batches)
+            for j in range(len(RECIPES)):
+                need = w[i * len(RECIPES) + j] + kv
+                for g in gpu_list:
+                    _ = need <= g.memory_bytes
+
+    try:
+        out["grid_s"], _ = _median(full, runs)
+    except TypeError as err:  # the API landed with another signature: say so, do not guess
+        out["kv_fit"] = f"skipped: kv_grid signature differs ({err})"
+    return out
+
+
+def _optional(module: str, attr: str) -> Any | None:
+    try:
+        return getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        return None
+
+
+def bench_widget(runs: int) -> float | str:
+    """One redraw callback of the dashboard, once `vramkit.widgets.dashboard.compute` exists."""
+    compute = _optional("vramkit.widgets.dashboard", "compute")
+    if compute is None:
+        return "skipped: vramkit.widgets.dashboard.compute not available yet"
+    try:
+        compute()  # warm: the first call loads the catalog
+        return _median(compute, max(runs, 20))[0]
+    except TypeError as err:
+        return f"skipped: compute() needs arguments ({err})"
+
+
+def bench_report() -> float | str:
+    """The whole report once, into a temp folder (``python -m vramkit report``)."""
+    if _optional("vramkit.report", "run_report") is None:
+        return "skipped: vramkit.report not available yet"
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["-m", "vramkit", "report", "--out", str(Path(tmp) / "r"), "--no-progress"]
+        t0 = time.perf_counter()
+        try:
+            _fresh(args, timeout=600)
+        except subprocess.CalledProcessError as err:
+            tail = (err.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
+            return f"failed (exit {err.returncode}): {' '.join(tail)}"
+        return time.perf_counter() - t0
+
+
+_META_CODE = r"""
+import sys, time, json
+t0 = time.perf_counter()
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM
+cfg = AutoConfig.for_model(**json.loads(sys.argv[1]))
+with torch.device("meta"):
+    model = AutoModelForCausalLM.from_config(cfg)
+n = sum(p.numel() for p in model.parameters())
+print(json.dumps({"params": n, "seconds": time.perf_counter() - t0}))
+"""
+
+
+def bench_meta(python: str | None, runs: int) -> dict[str, Any]:
+    """Parameter count on PyTorch's meta device (accelerate estimate-memory's method) vs vramkit.
+
+    Both in fresh processes, same config (DeepSeek V3: transformers has its class). Ratio =
+    meta time / vramkit time.
+    """
+    py = python or sys.executable
+    probe = subprocess.run(
+        [py, "-c", "import torch, transformers; print(transformers.__version__)"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        missing = "torch" if "torch" in probe.stderr else "transformers"
+        return {"status": f"skipped: {missing} not installed"}
+    from vramkit.catalog import get_model
+
+    out: dict[str, Any] = {"transformers": probe.stdout.strip()}
+    for mid in ("deepseek-v3", "gemma-4-31b"):
+        cfg = dict(get_model(mid).config)
+        cfg["model_type"] = {"deepseek-v3": "deepseek_v3", "gemma-4-31b": "gemma4_text"}[mid]
+        cfg.pop("quantization_config", None)
+        payload = json.dumps(cfg)
+        res: dict[str, Any] = {}
+
+        def meta(payload: str = payload, res: dict[str, Any] = res) -> None:
+            r = subprocess.run(
+                [py, "-c", _META_CODE, payload], capture_output=True, text=True, timeout=600
+            )
+            if r.returncode != 0:
+                raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr else "failed")
+            res.update(json.loads(r.stdout.strip().splitlines()[-1]))
+
+        code = f"import vramkit.catalog as c; c.get_model({mid!r}).params.total"
+        try:
+            meta_s, _ = _median(meta, max(1, runs // 2))
+        except (RuntimeError, subprocess.TimeoutExpired) as err:
+            out[mid] = {"status": f"failed: {err}"}
+            continue
+        ours_s, _ = _median(lambda code=code: _fresh(["-c", code]), runs)
+        out[mid] = {
+            "meta_s": meta_s,
+            "vramkit_s": ours_s,
+            "ratio": meta_s / ours_s,
+            "meta_params": res.get("params"),
+            "vramkit_params": get_model(mid).params.total,
+        }
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v * 1000:,.1f} ms" if v < 1 else f"{v:,.2f} s"
+    return str(v)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=7, help="runs per measurement (median)")
+    p.add_argument("--no-report", action="store_true", help="skip the whole-report run")
+    p.add_argument("--torch-python", help="an interpreter with torch + transformers (optional)")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
+    args = p.parse_args(argv)
+    runs = max(1, args.runs)
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    results["interpreter_startup"] = bench_interpreter(runs)
+    results.update(bench_import(runs))
+    results["cli_cold"] = bench_cli(runs)
+    results["grid"] = bench_grid(runs)
+    results["widget_redraw"] = bench_widget(runs)
+    results["report"] = "skipped: --no-report" if args.no_report else bench_report()
+    results["meta_device"] = bench_meta(args.torch_python, runs)
+
+    print(f"median of {runs} runs; {results['cpus']} CPUs; Python {results['python']}")
+    for key in ("interpreter_startup", "import_vramkit", "import_and_load_catalog", "cli_cold"):
+        target = TARGETS_S.get(key)
+        mark = "" if target is None else f"  (target ≤ {_fmt(target)})"
+        print(f"{key:26} {_fmt(results[key]):>12}{mark}")
+    g = results["grid"]
+    print(f"{'grid: weights part':26} {_fmt(g['weights_s']):>12}  ({len(V4)}×{len(RECIPES)} recipes)")
+    grid_line = _fmt(g["grid_s"]) if "grid_s" in g else g["kv_fit"]
+    print(f"{'grid: full sweep':26} {grid_line:>12}  ({g['cells']:,} cells; target ≤ 0.30 s)")
+    print(f"{'widget redraw':26} {_fmt(results['widget_redraw']):>12}  (target ≤ 50 ms)")
+    print(f"{'whole report':26} {_fmt(results['report']):>12}  (target ≤ 60 s)")
+    meta = results["meta_device"]
+    if "status" in meta:
+        print(f"{'meta-device count':26} {meta['status']}")
+    for mid, m in meta.items():
+        if isinstance(m, dict) and "ratio" in m:
+            print(
+                f"meta-device vs vramkit {mid}: {_fmt(m['meta_s'])} vs {_fmt(m['vramkit_s'])} "
+                f"= {m['ratio']:.1f}×; params {m['meta_params']:,} vs {m['vramkit_params']:,}"
+            )
+        elif isinstance(m, dict):
+            print(f"meta-device {mid}: {m['status']}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speed.json").write_text(json.dumps(results, indent=2, default=str))
+    print(f"wrote {out / 'speed.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

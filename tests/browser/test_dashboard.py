@@ -1,0 +1,126 @@
+"""The Voila dashboard in a real browser: every number shown is exactly what vramkit computes.
+
+Each state is driven through the page (dropdowns, slider readouts), then the per-GPU amounts
+(`<span class="vk-<name>-bytes" data-bytes="N">`) are compared, as integers, with
+`vramkit.widgets.dashboard.compute(state)` run here with the same inputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+from playwright.sync_api import Page, expect
+from vkpage import (
+    TIMEOUT_MS,
+    assert_no_traceback,
+    expect_bytes,
+    expect_plot_changed,
+    plot_src,
+    select,
+    type_readout,
+    wait_ready,
+)
+
+from vramkit.widgets import dashboard
+
+pytestmark = pytest.mark.browser
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "notebooks" / "dashboard.ipynb"
+CLS = dashboard.CLASSES
+
+
+@pytest.fixture(scope="module")
+def voila(start_server, browser):
+    assert DASHBOARD.exists(), f"{DASHBOARD} is missing"
+    server = start_server("voila", DASHBOARD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dash(voila, page: Page) -> Page:
+    page.goto(f"{voila.url}/")
+    wait_ready(page, ".vk-total-bytes")
+    return page
+
+
+def expect_numbers(page: Page, state: dict[str, Any]) -> dict[str, Any]:
+    """Wait until every amount shown equals `dashboard.compute(state)`; return that result."""
+    want = dashboard.compute(state)
+    assert want["ok"], want.get("error")
+    for name in dashboard.COMPONENTS:
+        expect_bytes(page, int(want[f"{name}_bytes"]), cls=f"vk-{name}-bytes")
+    fits = page.locator(".vk-fits")
+    expect(fits).to_have_attribute("data-fits", str(want["fits"]).lower(), timeout=TIMEOUT_MS)
+    expect(fits).to_have_text("fits" if want["fits"] else "does not fit")
+    assert_no_traceback(page)
+    return want
+
+
+def test_each_control_updates_numbers_and_plot(dash, screenshot):
+    state: dict[str, Any] = {}
+    want = expect_numbers(dash, state)
+    # the default state is chosen to fit (see dashboard.DEFAULTS)
+    assert want["fits"] is True
+    src = plot_src(dash)
+    screenshot(dash, "defaults")
+    steps: list[tuple[str, str, Any, str]] = [
+        # (state key, how, value, screenshot name); the model change resets recipe to official
+        ("model", "select", "deepseek-v4-pro", "model-v4-pro"),
+        ("recipe", "select", "gguf-Q4_K_M", "recipe-q4km"),
+        ("context", "readout", 1_048_576, "context-1m"),
+        ("batch", "readout", 4, "batch-4"),
+        ("gpu", "select", "b300-288gb", "gpu-b300"),
+        ("count", "select", 8, "count-8"),
+        ("parallel", "select", "ep", "parallel-ep"),
+    ]
+    for key, how, value, name in steps:
+        if how == "select":
+            select(dash, CLS[key], str(value))
+        else:
+            type_readout(dash, CLS[key], str(value))
+        state[key] = value
+        expect_numbers(dash, state)
+        src = expect_plot_changed(dash, src)
+        screenshot(dash, name)
+    assert dash.errors == []
+
+
+def test_context_beyond_model_maximum_shows_message(dash, screenshot):
+    select(dash, CLS["model"], "deepseek-v3")
+    expect_numbers(dash, {"model": "deepseek-v3"})
+    # the slider runs to 2**20 tokens; DeepSeek-V3's max_position_embeddings is 163,840
+    type_readout(dash, CLS["context"], "1048576")
+    want = dashboard.compute({"model": "deepseek-v3", "context": 1_048_576})
+    assert want["ok"] is False
+    expect(dash.locator(f".{CLS['error']}")).to_contain_text(want["error"], timeout=TIMEOUT_MS)
+    assert "163,840" in want["error"]
+    expect(dash.locator(".vk-total-bytes")).to_have_count(0)
+    assert_no_traceback(dash)
+    screenshot(dash, "context-too-long")
+    # back to a valid context: the message goes away and the numbers return
+    type_readout(dash, CLS["context"], "131072")
+    expect(dash.locator(f".{CLS['error']}")).to_have_text("", timeout=TIMEOUT_MS)
+    expect_numbers(dash, {"model": "deepseek-v3", "context": 131_072})
+    assert dash.errors == []
+
+
+def test_batch_zero_and_too_few_gpus(dash, screenshot):
+    # ipywidgets clamps a typed 0 to the slider minimum (batch 1): no error, no traceback
+    type_readout(dash, CLS["batch"], "0")
+    expect(dash.locator(f".{CLS['batch']} .widget-readout")).to_have_text("1")
+    expect_numbers(dash, {"batch": 1})
+    # V4-Pro on one 24 GB card cannot hold its weights: the page says so in words
+    select(dash, CLS["model"], "deepseek-v4-pro")
+    select(dash, CLS["gpu"], "rtx-4090-24gb")
+    select(dash, CLS["count"], "1")
+    want = expect_numbers(dash, {"model": "deepseek-v4-pro", "gpu": "rtx-4090-24gb", "count": 1})
+    assert want["fits"] is False
+    assert want["total_bytes"] > want["usable_bytes"]
+    screenshot(dash, "does-not-fit")
+    assert dash.errors == []

@@ -1,0 +1,22 @@
+"""Shared test setup: keep Jupyter / IPython / matplotlib state inside the project (as tasks.py
+does), so notebook tests run on read-only homes and in CI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_STATE = ROOT / ".jupyter-state"
+
+for _var, _sub in (
+    ("JUPYTER_RUNTIME_DIR", "runtime"),
+    ("JUPYTER_DATA_DIR", "data"),
+    ("JUPYTER_CONFIG_DIR", "config"),
+    ("IPYTHONDIR", "ipython"),
+    ("MPLCONFIGDIR", "matplotlib"),
+):
+    if _var not in os.environ:
+        (_STATE / _sub).mkdir(parents=True, exist_ok=True)
+        os.environ[_var] = str(_STATE / _sub)
+os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")

@@ -1,0 +1,40 @@
+"""vramkit.quicksummary and the fit widget's callback."""
+
+from __future__ import annotations
+
+from vramkit.quicksummary import quick_summary
+from vramkit.widgets.fit import describe
+
+
+def test_quick_summary_rows_follow_the_article() -> None:
+    rows = quick_summary()
+    assert [r.vram_text for r in rows] == [
+        "24GB",
+        "48GB",
+        "80GB",
+        "128GB",
+        "192GB",
+        "256GB",
+        "512GB",
+        "1TB+",
+        "2TB+",
+    ]
+    by = {r.vram_text: r for r in rows}
+    # Flash Q2_K weights ≈ 103 GB > 80 GB: nothing of V4 fits below 128 GB (the article agrees)
+    assert by["80GB"].kit_fits == "no V4 variant"
+    # the official Flash (156.0 GB main weights + 32K KV + llama.cpp overhead ≈ 163 GB) fits 192 GB,
+    # where the article still calls it 'FP8 … more comfortable'
+    assert "Flash official" in by["192GB"].kit_fits
+    assert "Pro official" in by["1TB+"].kit_fits
+    assert all(r.reason for r in rows)
+
+
+def test_widget_callback_text() -> None:
+    text = describe(
+        "deepseek-v4-flash", "deepseek-v4-official", "h200-sxm-141gb", 2, 32768, 1, "tp", "vllm"
+    )
+    assert "fits" in text
+    assert "GB usable per GPU" in text
+    assert describe(
+        "deepseek-v4-flash", "deepseek-v4-official", "h200-sxm-141gb", 2, 0, 1, "tp", "vllm"
+    ).startswith("vramkit:")

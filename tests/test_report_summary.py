@@ -1,0 +1,111 @@
+"""The headline numbers (`vramkit.summary`) and the dashboard's pure `compute`."""
+
+from __future__ import annotations
+
+import pytest
+
+from vramkit.catalog import get_model
+from vramkit.errors import VramkitError
+from vramkit.quant import weight_bytes
+from vramkit.summary import active_bytes, active_ratio, headline, headline_lines
+from vramkit.widgets.dashboard import CLASSES, DEFAULTS, check, compute
+
+ROUTED = ("routed_experts_gate_up", "routed_experts_down")
+
+
+def test_active_bytes_of_v4_flash_by_arithmetic():
+    # Every routed expert of a tensor has the same bytes, so the active bytes are the main
+    # model's bytes minus the routed bytes plus k/E of them: V4-Flash k = 6 of E = 256.
+    m = get_model("deepseek-v4-flash")
+    w = weight_bytes(m)
+    routed = sum(w.by_group[g] for g in ROUTED)
+    assert active_bytes(m) == w.main_bytes - routed + routed * 6 // 256
+    r = active_ratio(m)
+    assert r.resident_bytes == w.main_bytes
+    assert r.ratio == pytest.approx(w.main_bytes / (w.main_bytes - routed + routed * 6 / 256))
+    assert 10 < r.ratio < 15  # 284B total / 13B active, experts at ~4.25 bits, the rest at ~8
+
+
+def test_dense_model_ratio_is_exactly_one():
+    r = active_ratio(get_model("gemma-4-31b"))
+    assert r.active_bytes == r.resident_bytes
+    assert r.ratio == 1.0
+
+
+def test_headline_cells_and_text():
+    h = headline("deepseek-v4-flash", "official,gguf-Q2_K", "131072", "h200-sxm-141gb")
+    # model.safetensors.index.json of DeepSeek-V4-Flash: "total_size": 159609485896
+    assert h.weight("deepseek-v4-flash", "official").total_bytes == 159_609_485_896
+    assert h.weight("deepseek-v4-flash", "official").recipe_id == "deepseek-v4-official"
+    assert [c.context for c in h.kv] == [131_072]
+    assert h.fits[0].count is not None
+    assert h.fits[0].count >= 2
+    text = "\n".join(headline_lines(h))
+    assert "159.6 GB" in text
+    assert "148.6 GiB" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("deepseek-v4-flsh",), "Did you mean 'deepseek-v4-flash'"),
+        (("deepseek-v4-flash", ""), "recipe list is empty"),
+        (("deepseek-v4-flash", "official,official"), "twice"),
+        (("deepseek-v4-flash", "official", "0"), "context must be >= 1"),
+        (("deepseek-v4-flash", "official", "131072", "h300"), "unknown"),
+    ],
+)
+def test_headline_refuses_bad_input(args, match):
+    with pytest.raises(VramkitError, match=match):
+        headline(*args)
+
+
+def test_dashboard_default_state_fits_and_sums():
+    r = compute({})
+    assert r["ok"]
+    assert r["fits"]
+    assert r["total_bytes"] == r["weights_bytes"] + r["kv_bytes"] + r["overhead_bytes"]
+    assert f'class="vk-total-bytes" data-bytes="{r["total_bytes"]}"' in r["html"]
+    assert "GiB" in r["html"]
+    assert "GB" in r["html"]
+
+
+def test_dashboard_tensor_parallel_halves_the_split_weights():
+    one = compute({"count": 1, "gpu": "mi355x-288gb"})
+    two = compute({"count": 2, "gpu": "mi355x-288gb"})
+    assert two["weights_bytes"] < one["weights_bytes"] / 2 * 1.01
+
+
+@pytest.mark.parametrize(
+    ("state", "match"),
+    [
+        ({"model": "nope"}, "unknown model"),
+        ({"context": 0}, "context must be >= 1"),
+        ({"context": 2**21}, "context must be <="),
+        ({"parallel": "ep", "model": "gemma-4-31b"}, "no routed experts"),
+        ({"colour": "red"}, "unknown dashboard control"),
+    ],
+)
+def test_dashboard_invalid_states_give_a_message_not_a_traceback(state, match):
+    r = compute(state)
+    assert r["ok"] is False
+    assert match in r["error"]
+    with pytest.raises(VramkitError, match=match):
+        check(state)
+
+
+def test_dashboard_panel_builds_headless_with_stable_classes():
+    pytest.importorskip("ipywidgets")
+    from vramkit.widgets.dashboard import panel
+
+    box = panel()
+    found = set()
+
+    def walk(w):
+        found.update(getattr(w, "_dom_classes", ()))
+        for child in getattr(w, "children", ()):
+            walk(child)
+
+    walk(box)
+    assert set(CLASSES.values()) <= found
+    assert set(DEFAULTS) <= set(CLASSES)

@@ -1,0 +1,321 @@
+"""Per-GPU memory budget and GPU fit: weights + KV + workspace + runtime overhead ≤ usable.
+
+Per-GPU share under parallelism (what is split, what is replicated):
+  tp  tensor parallel: matrices split 1/n (norms, mHC mixers and router replicated); KV as
+      `vramkit.kv` splits it (GQA heads split, MLA / V4 latent KV replicated).
+  ep  expert parallel: routed experts split (⌈E/n⌉ per GPU), every other weight replicated;
+      attention runs data-parallel, so each GPU holds the KV of batch/n sequences.
+  dp  data parallel: every weight replicated; each GPU holds the KV of batch/n sequences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .catalog import ModelSpec, get_model
+from .errors import VramkitError, require_int, require_number, unknown_name
+from .hardware import Gpu, RuntimeProfile, get_gpu, get_runtime
+from .params import ROUTED_GROUPS
+from .quant import Recipe, get_recipe, weight_bytes
+
+PARALLEL = ("tp", "ep", "dp")
+TP_REPLICATED = ("norms", "hyper_connections", "router")
+"""Groups every tensor-parallel rank keeps whole (small vectors and the router gate)."""
+UNIFIED_OS_SHARE = 0.25
+"""ASSUMPTION, not a sourced figure: on unified-memory machines (DGX Spark, Mac Studio) the OS,
+CPU processes and file cache keep 25% of the pool. On macOS the GPU's cap is the sysctl
+iogpu.wired_limit_mb (0 = macOS's default heuristic), see
+https://ark.marianposaceanu.com/apple_silicon_gpu_memory_blog. Pass `os_share` to change it."""
+COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+"""GPU counts `min_gpus` tries (powers of two and whole 8-GPU nodes)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Bytes per GPU of one deployment and whether they fit.
+
+    total_bytes = weights_bytes + kv_bytes + workspace_bytes + overhead_bytes + reserve_bytes;
+    usable_bytes = memory × (1 − os_share if unified) × runtime fraction of total memory;
+    fits = total_bytes ≤ usable_bytes. All amounts are per GPU, in bytes.
+    """
+
+    model_id: str
+    recipe_id: str
+    gpu_id: str
+    runtime_id: str
+    count: int
+    parallel: str
+    context: int
+    batch: int
+    weights_bytes: int
+    kv_bytes: int
+    workspace_bytes: int
+    overhead_bytes: int
+    reserve_bytes: int
+    memory_bytes: int
+    usable_bytes: int
+    assumptions: tuple[str, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes this deployment needs on each GPU."""
+        return (
+            self.weights_bytes
+            + self.kv_bytes
+            + self.workspace_bytes
+            + self.overhead_bytes
+            + self.reserve_bytes
+        )
+
+    @property
+    def headroom_bytes(self) -> int:
+        """usable − total (negative: does not fit)."""
+        return self.usable_bytes - self.total_bytes
+
+    @property
+    def fits(self) -> bool:
+        """True when the per-GPU total is within the usable memory."""
+        return self.total_bytes <= self.usable_bytes
+
+
+def weights_per_gpu(
+    model: ModelSpec, recipe: str | Recipe, *, count: int, parallel: str, include_mtp: bool = False
+) -> int:
+    """Weight bytes one GPU holds (see the module docstring for what is split).
+
+    Notes
+    -----
+    tp: replicated + ⌈(rest)/n⌉; ep: non-expert + ⌈routed × ⌈E/n⌉ / E⌉; dp: everything.
+    The MTP module counts only with `include_mtp` (it is loaded for speculative decoding).
+    """
+    n = require_int("count", count, minimum=1)
+    if parallel not in PARALLEL:
+        raise unknown_name("parallelism", parallel, PARALLEL)
+    w = weight_bytes(model, recipe)
+    groups = dict(w.by_group)
+    if not include_mtp:
+        groups["mtp"] = 0
+    total = sum(groups.values())
+    if parallel == "dp" or n == 1:
+        return total
+    if parallel == "tp":
+        replicated = sum(groups[g] for g in TP_REPLICATED)
+        return replicated + math.ceil((total - replicated) / n)
+    routed = sum(groups[g] for g in ROUTED_GROUPS)
+    experts = _routed_experts(model)
+    if experts == 0:
+        raise VramkitError(f"{model.id} has no routed experts: use --parallel tp or dp.")
+    return total - routed + math.ceil(routed * math.ceil(experts / n) / experts)
+
+
+def _routed_experts(model: ModelSpec) -> int:
+    for t in model.inventory:
+        if t.experts_per_token is not None and t.group in ROUTED_GROUPS:
+            return t.count
+    return 0
+
+
+def usable_bytes(
+    gpu: Gpu, runtime: RuntimeProfile, *, memory_fraction: float | None, os_share: float
+) -> int:
+    """Memory the runtime may fill on one GPU: memory × (1 − os_share, unified only) × fraction.
+
+    The fraction is the runtime's share of TOTAL memory (vLLM 0.92); a runtime without one
+    (llama.cpp, reference code, SGLang unless given) uses 1.0; TensorRT-LLM's fraction applies to
+    FREE memory and is charged as a KV reserve instead (see `budget`).
+    """
+    mem = gpu.capacity_bytes
+    if gpu.unified:
+        mem = math.floor(mem * (1.0 - os_share))
+    frac = memory_fraction if memory_fraction is not None else runtime.memory_fraction
+    if frac is None or runtime.fraction_of == "free":
+        return mem
+    return math.floor(mem * frac)
+
+
+def budget(
+    model: str | ModelSpec,
+    gpu: str | Gpu,
+    *,
+    count: int = 1,
+    recipe: str | Recipe | None = None,
+    context: int = 32768,
+    batch: int = 1,
+    parallel: str = "tp",
+    runtime: str | RuntimeProfile = "vllm",
+    cache_dtype: str | None = None,
+    memory_fraction: float | None = None,
+    os_share: float = UNIFIED_OS_SHARE,
+    include_mtp: bool = False,
+) -> Budget:
+    """Per-GPU bytes of serving `model` on `count` × `gpu` and whether it fits.
+
+    Notes
+    -----
+    total = weights (split per `parallel`) + KV (`vramkit.kv.kv_cache(...).per_gpu_bytes`)
+    + workspace (runtime's activation peak) + overhead (CUDA context + NCCL when split under tp/ep,
+    else non-torch memory; + llama.cpp's fit margin) + reserve (TensorRT-LLM: KV × (1/f − 1)).
+    """
+    from .kv import kv_cache
+
+    m = get_model(model)
+    g = get_gpu(gpu)
+    rt = get_runtime(runtime)
+    r = get_recipe(recipe if recipe is not None else m.checkpoint_layout)
+    n = require_int("count", count, minimum=1, maximum=4096)
+    ctx = require_int("context", context, minimum=1, maximum=_max_context(m))
+    b = require_int("batch", batch, minimum=1, maximum=1_000_000)
+    share = require_number("os_share", os_share, minimum=0.0, maximum=0.95)
+    if memory_fraction is not None:
+        memory_fraction = require_number(
+            "memory_fraction", memory_fraction, minimum=0.05, maximum=1.0
+        )
+    if parallel not in PARALLEL:
+        raise unknown_name("parallelism", parallel, PARALLEL)
+    tp, dp = (n, 1) if parallel == "tp" else (1, n)
+    kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+    kv_rt = _KV_LAYOUT.get(rt.id, "reference")
+    kv = kv_cache(m, ctx, batch=b, runtime=kv_rt, tp=tp, dp=dp, **kv_kw)
+    kv_bytes = int(kv.per_gpu_bytes)
+    split = n > 1 and parallel in ("tp", "ep")
+    overhead = rt.cuda_context_bytes + rt.margin_bytes
+    overhead += rt.nccl_bytes_per_gpu if split else rt.non_torch_bytes
+    frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
+    reserve = 0
+    if rt.fraction_of == "free" and frac:
+        reserve = math.ceil(kv_bytes * (1.0 / frac - 1.0))
+    notes = [
+        (
+            f"memory {g.memory_text}: {g.capacity_bytes:,} bytes "
+            + (
+                "as the driver reports it (measured)"
+                if g.visible_memory_bytes
+                else "(vendor figure; GB = 1e9, GiB = 2**30)"
+            )
+        ),
+        f"runtime {rt.id}: " + _fraction_note(rt, frac),
+        "overhead and workspace are estimates from data/runtimes.yaml",
+        f"KV: {kv.cache_dtype} cache in the {kv.runtime} layout",
+        *kv.notes,
+    ]
+    if g.unified:
+        notes.append(f"unified memory: {share:.0%} of the pool left to the OS and CPU (assumption)")
+    if not include_mtp:
+        notes.append("MTP module not loaded (needed only for speculative decoding)")
+    return Budget(
+        model_id=m.id,
+        recipe_id=r.id,
+        gpu_id=g.id,
+        runtime_id=rt.id,
+        count=n,
+        parallel=parallel,
+        context=ctx,
+        batch=b,
+        weights_bytes=weights_per_gpu(m, r, count=n, parallel=parallel, include_mtp=include_mtp),
+        kv_bytes=kv_bytes,
+        workspace_bytes=rt.workspace_bytes,
+        overhead_bytes=overhead,
+        reserve_bytes=reserve,
+        memory_bytes=g.capacity_bytes,
+        usable_bytes=usable_bytes(g, rt, memory_fraction=memory_fraction, os_share=share),
+        assumptions=tuple(notes),
+    )
+
+
+_KV_LAYOUT = {"vllm": "vllm", "llama-cpp": "llama.cpp", "sglang": "vllm", "trtllm": "vllm"}
+"""Runtime profile → `vramkit.kv` layout (SGLang and TensorRT-LLM: vLLM's paged layout, an
+approximation; the reference code: unpadded)."""
+
+
+def _fraction_note(rt: RuntimeProfile, frac: float | None) -> str:
+    if frac is None:
+        return "no memory-fraction reservation (whole memory usable)"
+    of = (
+        "of the memory free after weights, for KV"
+        if rt.fraction_of == "free"
+        else "of total memory"
+    )
+    return f"uses {frac:g} {of}"
+
+
+def _max_context(model: ModelSpec) -> int:
+    return int(model.config.get("max_position_embeddings") or 1_048_576)
+
+
+def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> Budget | None:
+    """The smallest count in `COUNTS` whose budget fits, or None (keyword args as `budget`)."""
+    for n in COUNTS:
+        b = budget(model, gpu, count=n, **kw)  # type: ignore[arg-type]
+        if b.fits:
+            return b
+    return None
+
+
+def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
+    """Longest context (tokens) that fits, 0 if none does (binary search; KV grows with context)."""
+    m = get_model(model)
+    lo, hi = 0, _max_context(m)
+    if budget(m, gpu, context=hi, **kw).fits:  # type: ignore[arg-type]
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if budget(m, gpu, context=mid, **kw).fits:  # type: ignore[arg-type]
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def candidate_recipes(model: str | ModelSpec) -> list[str]:
+    """Recipes worth trying for `model`, official layout first then the llama.cpp mixes."""
+    m = get_model(model)
+    ids = [m.checkpoint_layout, "bf16"]
+    if m.family == "deepseek_v4":
+        ids += ["deepseek-v4-fp8", "deepseek-v4-nvfp4"]
+    ids += [f"gguf-{t}" for t in ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")]
+    return list(dict.fromkeys(ids))
+
+
+def best_recipe(
+    model: str | ModelSpec, gpu: str | Gpu, *, recipes: list[str] | None = None, **kw: object
+) -> Budget | None:
+    """The fitting budget of highest precision: the official layout if it fits, else the recipe
+    with the most weight bytes that fits. Recipes larger than the official checkpoint are skipped:
+    re-encoding released weights (V4's FP4 experts) in more bits adds no information."""
+    m = get_model(model)
+    official = weight_bytes(m, m.checkpoint_layout).total_bytes
+    sizes = {r: weight_bytes(m, r).total_bytes for r in recipes or candidate_recipes(m)}
+    ranked = sorted(
+        (r for r, size in sizes.items() if size <= official or r == m.checkpoint_layout),
+        key=lambda r: (r == m.checkpoint_layout, sizes[r]),
+        reverse=True,
+    )
+    for rid in ranked:
+        b = budget(m, gpu, recipe=rid, **kw)  # type: ignore[arg-type]
+        if b.fits:
+            return b
+    return None
+
+
+def fit_grid(
+    models: list[str], recipes: list[str], contexts: list[int], gpu: str | Gpu, **kw: object
+) -> list[dict[str, object]]:
+    """Rows {model, recipe, context, min_gpus (None: none up to 256 fits)} for a heatmap; a recipe
+    id 'official' means each model's checkpoint layout."""
+    rows = []
+    for mid in models:
+        m = get_model(mid)
+        for rec in recipes:
+            rid = m.checkpoint_layout if rec == "official" else rec
+            for ctx in contexts:
+                b = min_gpus(m, gpu, recipe=rid, context=ctx, **kw)
+                rows.append(
+                    {
+                        "model": m.id,
+                        "recipe": rec,
+                        "context": ctx,
+                        "min_gpus": b.count if b else None,
+                    }
+                )
+    return rows

@@ -1,0 +1,104 @@
+"""GPU fit: per-GPU bytes (weights + KV + workspace + runtime overhead) and whether they fit.
+
+Without --count: the smallest GPU count that fits. Also prints the longest context and the
+best (highest-precision) recipe that fit at that count.
+
+JSON keys: model, recipe, gpu, runtime, parallel, context, batch, count (null: nothing fits),
+fits, per_gpu: {weights_bytes, kv_bytes, workspace_bytes, overhead_bytes, reserve_bytes,
+total_bytes, usable_bytes, memory_bytes, headroom_bytes}, max_context_tokens, best_recipe,
+assumptions: [text]. Bytes are per GPU; GB = 1e9, GiB = 2**30.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..budget import COUNTS, PARALLEL, best_recipe, budget, max_context, min_gpus
+from ..textfmt import emit_json, table
+from ..units import GB, GiB
+from .weights import resolve_model
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="catalog id (see `python -m vramkit models`)")
+    p.add_argument("--gpu", required=True, help="GPU id from data/gpus.yaml, e.g. h200-sxm-141gb")
+    p.add_argument("--count", type=int, help=f"GPUs (default: smallest of {COUNTS} that fits)")
+    p.add_argument("--recipe", help="recipe id (default: the official checkpoint layout)")
+    p.add_argument("--context", type=int, default=32768, help="tokens per sequence (32768)")
+    p.add_argument("--batch", type=int, default=1, help="concurrent sequences (1)")
+    p.add_argument("--parallel", choices=PARALLEL, default="tp", help="tp | ep | dp (tp)")
+    p.add_argument(
+        "--runtime", default="vllm", help="vllm | llama.cpp | sglang | trtllm | reference"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _no_ctx(kw: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in kw.items() if k != "context"}
+
+
+def run(args: argparse.Namespace) -> int:
+    args.config = None
+    model = resolve_model(args)
+    kw = {
+        "recipe": args.recipe,
+        "context": args.context,
+        "batch": args.batch,
+        "parallel": args.parallel,
+        "runtime": args.runtime,
+    }
+    if args.count is not None:
+        b = budget(model, args.gpu, count=args.count, **kw)
+    else:
+        b = min_gpus(model, args.gpu, **kw) or budget(model, args.gpu, count=COUNTS[-1], **kw)
+    found = b.fits
+    rest = {k: v for k, v in kw.items() if k != "recipe"}
+    longest = max_context(model, args.gpu, count=b.count, recipe=args.recipe, **_no_ctx(rest))
+    best = best_recipe(model, args.gpu, count=b.count, **rest)
+    per_gpu = {
+        "weights_bytes": b.weights_bytes,
+        "kv_bytes": b.kv_bytes,
+        "workspace_bytes": b.workspace_bytes,
+        "overhead_bytes": b.overhead_bytes,
+        "reserve_bytes": b.reserve_bytes,
+        "total_bytes": b.total_bytes,
+        "usable_bytes": b.usable_bytes,
+        "memory_bytes": b.memory_bytes,
+        "headroom_bytes": b.headroom_bytes,
+    }
+    if args.json:
+        emit_json(
+            {
+                "model": b.model_id,
+                "recipe": b.recipe_id,
+                "gpu": b.gpu_id,
+                "runtime": b.runtime_id,
+                "parallel": b.parallel,
+                "context": b.context,
+                "batch": b.batch,
+                "count": b.count if (found or args.count is not None) else None,
+                "fits": found,
+                "per_gpu": per_gpu,
+                "max_context_tokens": longest,
+                "best_recipe": best.recipe_id if best else None,
+                "assumptions": list(b.assumptions),
+            }
+        )
+        return 0
+    verdict = "fits" if found else "does NOT fit"
+    print(
+        f"{model.name}, recipe {b.recipe_id}, on {b.count} x {b.gpu_id} ({b.parallel}, "
+        f"{b.runtime_id}), context {b.context:,}, batch {b.batch}: {verdict}"
+    )
+    if args.count is None and not found:
+        print(f"(no count up to {COUNTS[-1]} fits; the table shows {COUNTS[-1]} GPUs)")
+    rows = [
+        {"per GPU": k.removesuffix("_bytes"), "bytes": v, "GB": v / GB, "GiB": v / GiB}
+        for k, v in per_gpu.items()
+    ]
+    print(table(rows))
+    print(f"\nLongest context that fits on {b.count} GPUs: {longest:,} tokens")
+    print(f"Best recipe that fits on {b.count} GPUs: {best.recipe_id if best else 'none'}")
+    for note in b.assumptions:
+        print(f"- {note}")
+    return 0

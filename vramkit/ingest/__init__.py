@@ -1,0 +1,169 @@
+"""Bring your own model: a catalog-compatible `ModelSpec` plus exact measured bytes from a local
+config.json, safetensors files (headers only), a GGUF file, or a Hugging Face Hub id.
+
+``ingest(path_or_id)`` → `Ingested`: ``model`` (built by `vramkit.configfile.model_from_config`
+when a config is present and its architecture is known; else None with ``model_note`` saying
+why), ``measured`` (exact stored bytes per tensor group and dtype; None for a bare config),
+``official_total_size`` (``metadata.total_size`` of model.safetensors.index.json).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..catalog import ModelSpec
+from ..configfile import model_from_config, read_config, text_config
+from ..errors import VramkitError
+from ..formats import DATA_DIR
+from . import hub
+from .gguf_file import measure_gguf
+from .measured import Measured, TensorInfo, summarise
+from .names import ALL_GROUPS, OTHER, group_of
+from .safetensors_headers import index_total_size, measure_safetensors, parse_header, read_index
+
+__all__ = [
+    "ALL_GROUPS",
+    "OTHER",
+    "Ingested",
+    "Measured",
+    "TensorInfo",
+    "compare_with_estimate",
+    "group_of",
+    "ingest",
+]
+
+PROJECT_ROOT = DATA_DIR.parent
+"""Relative paths that do not exist from the working directory are tried from here."""
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """A model read from outside the catalog (see module docstring)."""
+
+    source: str
+    kind: str
+    config: Mapping[str, Any] | None
+    model: ModelSpec | None
+    model_note: str
+    measured: Measured | None
+    official_total_size: int | None = None
+    gguf_metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def require_model(self) -> ModelSpec:
+        """The `ModelSpec`, or a VramkitError saying why there is none."""
+        if self.model is None:
+            raise VramkitError(f"{self.source}: no architecture estimate: {self.model_note}")
+        return self.model
+
+
+def _main_layers(cfg: Mapping[str, Any] | None) -> int | None:
+    if not cfg:
+        return None
+    n = cfg.get("num_hidden_layers")
+    return n if isinstance(n, int) and cfg.get("num_nextn_predict_layers") else None
+
+
+def _model(cfg: Mapping[str, Any] | None, name: str, total: int | None):
+    if cfg is None:
+        return None, "no config.json found next to the weights."
+    try:
+        return model_from_config(cfg, name=name, total_size_bytes=total), ""
+    except VramkitError as err:
+        return None, str(err)
+
+
+def ingest(path_or_id: str | Path, *, online: bool | None = None) -> Ingested:
+    """Read a local config.json / folder / .safetensors / .gguf, or a Hub id (see module doc)."""
+    text = str(path_or_id).strip()
+    p = Path(text).expanduser()
+    if not p.exists() and not p.is_absolute() and (PROJECT_ROOT / p).exists():
+        p = PROJECT_ROOT / p  # e.g. data/examples/… from a notebook's folder
+    if not p.exists():
+        if hub.looks_like_hub_id(text):
+            return _from_hub(text, online)
+        raise VramkitError(
+            f"{text!r} does not exist: give a config.json, a model folder, a .safetensors or "
+            ".gguf file, or a Hugging Face Hub id such as 'Qwen/Qwen3-30B-A3B'."
+        )
+    if p.is_file() and (p.suffix == ".gguf" or _magic(p) == b"GGUF"):
+        return _from_gguf(p, text)
+    folder = p if p.is_dir() else p.parent
+    if p.is_file() and p.suffix not in (".json", ".safetensors"):
+        raise VramkitError(
+            f"{p.name}: vramkit reads config.json, .safetensors and .gguf files, got {p.suffix!r}."
+        )
+    cfg_path = p if p.suffix == ".json" else folder / "config.json"
+    cfg = text_config(read_config(cfg_path)) if cfg_path.is_file() else None
+    total = index_total_size(read_index(folder))
+    measured = None
+    if p.suffix == ".safetensors":
+        measured = measure_safetensors(p, main_layers=_main_layers(cfg))
+    elif p.is_dir() and (any(folder.glob("*.safetensors"))):
+        measured = measure_safetensors(folder, main_layers=_main_layers(cfg))
+    elif p.is_dir() and cfg is None:
+        ggufs = sorted(folder.glob("*.gguf"))
+        if ggufs:
+            return _from_gguf(ggufs[0], str(ggufs[0]))
+        raise VramkitError(f"{p} holds no config.json, .safetensors or .gguf file.")
+    model, note = _model(cfg, str(cfg_path), total)
+    kind = "safetensors" if measured else "config"
+    return Ingested(text, kind, cfg, model, note, measured, total)
+
+
+def _magic(p: Path) -> bytes:
+    try:
+        with p.open("rb") as f:
+            return f.read(4)
+    except OSError:
+        return b""
+
+
+def _from_gguf(p: Path, source: str) -> Ingested:
+    measured, cfg, meta = measure_gguf(p)
+    model, note = _model(cfg, str(p), None)
+    return Ingested(source, "gguf", cfg, model, note, measured, None, meta)
+
+
+def _from_hub(repo_id: str, online: bool | None) -> Ingested:
+    snap = hub.fetch(repo_id, online=online)
+    cfg = text_config(snap.config) if snap.config else None
+    rows = [
+        row
+        for fname in sorted(snap.headers)
+        for row in parse_header(snap.headers[fname], origin=f"{repo_id}/{fname}")
+    ]
+    measured = summarise(f"hub:{repo_id}", rows, main_layers=_main_layers(cfg)) if rows else None
+    model, note = _model(cfg, f"{repo_id}/config.json", snap.total_size)
+    return Ingested(f"hub:{repo_id}", "hub", cfg, model, note, measured, snap.total_size)
+
+
+def compare_with_estimate(ing: Ingested) -> list[dict[str, Any]]:
+    """Rows per group: measured bytes (exact, from headers) vs vramkit's architecture estimate
+    under the stored layout the config declares (`quant.weight_bytes`); None where unavailable.
+    ``diff_bytes`` = measured − estimate."""
+    from ..quant import weight_bytes
+
+    est = None
+    if ing.model is not None:
+        try:
+            est = weight_bytes(ing.model).by_group
+        except VramkitError:
+            est = None
+    rows = []
+    for g in ALL_GROUPS:
+        m = ing.measured.by_group[g] if ing.measured else None
+        e = est.get(g) if est is not None else None
+        if not m and not e:
+            continue
+        rows.append(
+            {
+                "group": g,
+                "measured_bytes": m,
+                "estimate_bytes": e,
+                "diff_bytes": m - e if m is not None and e is not None else None,
+            }
+        )
+    return rows

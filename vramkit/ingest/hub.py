@@ -1,0 +1,112 @@
+"""Hugging Face Hub models by id: config.json, index and safetensors headers, never the weights.
+
+Offline by default. With ``online=True`` (CLI ``--online``) or ``VRAMKIT_ALLOW_NETWORK=1``, it
+downloads config.json and reads each shard's header with HTTP range requests
+(`huggingface_hub.get_safetensors_metadata`), then caches what it read as one JSON file under
+``$VRAMKIT_CACHE`` (default ``~/.cache/vramkit/hub``); later offline calls read that cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import VramkitError
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+ENV_ALLOW = "VRAMKIT_ALLOW_NETWORK"
+
+
+def looks_like_hub_id(text: str) -> bool:
+    """``owner/name`` that is not an existing local path."""
+    return bool(HUB_ID.match(text)) and not Path(text).exists()
+
+
+def network_allowed(online: bool | None = None) -> bool:
+    """True when the caller passed online=True or the environment sets VRAMKIT_ALLOW_NETWORK=1."""
+    if online:
+        return True
+    return os.environ.get(ENV_ALLOW, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def cache_dir() -> Path:
+    """Where hub reads are cached (``$VRAMKIT_CACHE/hub`` or ``~/.cache/vramkit/hub``)."""
+    root = os.environ.get("VRAMKIT_CACHE") or Path.home() / ".cache" / "vramkit"
+    return Path(root) / "hub"
+
+
+@dataclass(frozen=True)
+class HubSnapshot:
+    """What the Hub said about a repo: its config.json (or None), index ``metadata.total_size``
+    (or None) and per-file safetensors headers ``{file: {tensor: {dtype, shape, data_offsets}}}``."""
+
+    repo_id: str
+    revision: str
+    config: dict[str, Any] | None
+    total_size: int | None
+    headers: dict[str, dict[str, Any]]
+
+
+def _cache_path(repo_id: str, revision: str) -> Path:
+    return cache_dir() / f"{repo_id.replace('/', '--')}@{revision.replace('/', '--')}.json"
+
+
+def fetch(repo_id: str, *, online: bool | None = None, revision: str = "main") -> HubSnapshot:
+    """Config + safetensors headers of a Hub repo (cache first; network only when allowed)."""
+    if not HUB_ID.match(repo_id):
+        raise VramkitError(f"{repo_id!r} is not a local path nor a Hub id of the form owner/name.")
+    path = _cache_path(repo_id, revision)
+    if path.is_file():
+        try:
+            doc = json.loads(path.read_text())
+            return HubSnapshot(repo_id, revision, doc["config"], doc["total_size"], doc["headers"])
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)  # a broken cache entry is refetched below
+    if not network_allowed(online):
+        raise VramkitError(
+            f"{repo_id!r} is not a local path and is not in vramkit's Hub cache ({cache_dir()}). "
+            "vramkit uses no network unless asked: pass --online on the command line, "
+            f"online=True in Python, or set {ENV_ALLOW}=1 to read its config and safetensors "
+            "headers (a few hundred kB, never the weights)."
+        )
+    snap = _download(repo_id, revision)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"config": snap.config, "total_size": snap.total_size, "headers": snap.headers})
+    )
+    return snap
+
+
+def _download(repo_id: str, revision: str) -> HubSnapshot:
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi()
+    config: dict[str, Any] | None = None
+    try:
+        try:
+            cfg_path = api.hf_hub_download(repo_id, "config.json", revision=revision)
+            config = json.loads(Path(cfg_path).read_text())
+        except HfHubHTTPError as err:
+            if getattr(err.response, "status_code", None) != 404:
+                raise
+        meta = api.get_safetensors_metadata(repo_id, revision=revision)
+    except VramkitError:
+        raise
+    except Exception as err:  # hub errors, HTTP errors, timeouts: one clear message
+        raise VramkitError(
+            f"could not read {repo_id!r} from the Hub ({type(err).__name__}: {str(err)[:300]})."
+        ) from None
+    headers = {
+        fname: {
+            name: {"dtype": t.dtype, "shape": list(t.shape), "data_offsets": list(t.data_offsets)}
+            for name, t in fmeta.tensors.items()
+        }
+        for fname, fmeta in meta.files_metadata.items()
+    }
+    total = (meta.metadata or {}).get("total_size") if meta.sharded else None
+    return HubSnapshot(repo_id, revision, config, int(total) if total else None, headers)

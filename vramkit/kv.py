@@ -1,0 +1,345 @@
+"""KV-cache bytes for every attention kind in the catalog, per runtime layout, up to 1M tokens.
+
+`kv_cache` answers one (model, context, batch, dtype, runtime); `kv_grid` the same over a grid of
+contexts × batches (numpy, milliseconds). Units: bytes (ints); GB = 1e9, GiB = 2**30.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .catalog import ModelSpec, get_model
+from .errors import VramkitError, require_int
+from .kv_formats import (
+    cache_dtype_names,
+    canonical_dtype,
+    get_runtime,
+    resolve_cache_dtype,
+    resolve_indexer_dtype,
+    runtime_ids,
+)
+from .kv_layout import (
+    SATURATED,
+    KvComponent,
+    component_bytes,
+    deepseek_v3_components,
+    deepseek_v4_components,
+    gemma4_components,
+    gqa_components,
+    per_rank,
+    slope_bytes,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+CONTEXT_CAP_FACTOR = 8
+"""Contexts up to 8 × max_position_embeddings are accepted (what-if questions such as V3.2 at 1M);
+beyond max_position_embeddings the estimate carries a note."""
+MAX_BATCH = 1_000_000
+KINDS = ("window", "csa", "indexer", "hca", "state", "mla", "sliding", "full")
+
+
+@dataclass(frozen=True)
+class KvEstimate:
+    """KV cache of `batch` sequences of `context_tokens` tokens (bytes; whole batch unless said).
+
+    per_sequence_bytes ≈ constant_bytes + slope_bytes_per_token × context_tokens (up to page
+    rounding); per_gpu_bytes = one rank's share under tp (heads split or latent replicated) and dp
+    (ceil(batch/dp) sequences per rank). cache_dtype / indexer_dtype are the stored formats the
+    runtime really uses (e.g. fp8 → fp8_ds_mla on vLLM DeepSeek V4).
+    """
+
+    model_id: str
+    context_tokens: int
+    batch: int
+    cache_dtype: str
+    indexer_dtype: str | None
+    runtime: str
+    total_bytes: int
+    per_sequence_bytes: int
+    constant_bytes: int
+    slope_bytes_per_token: float
+    by_kind: Mapping[str, int]
+    per_gpu_bytes: int
+    tp: int = 1
+    dp: int = 1
+    include_mtp: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    model: ModelSpec
+    components: tuple[KvComponent, ...]
+    rank_components: tuple[KvComponent, ...]
+    cache_dtype: str
+    indexer_dtype: str | None
+    runtime: Any
+    include_mtp: bool
+    ds_mla_layout: bool
+    notes: tuple[str, ...]
+
+
+def cache_dtypes() -> list[str]:
+    """Cache dtype names (`fp8` is resolved per runtime and model; see data/kv_cache_formats.yaml)."""
+    return cache_dtype_names()
+
+
+def runtimes() -> list[str]:
+    """Runtime profile ids: reference, vllm, llama.cpp."""
+    return runtime_ids()
+
+
+_TOKENS = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
+
+
+def parse_tokens(text: str | int) -> int:
+    """Parse a context length: 1048576, "1M" (= 2**20), "128K" (= 128 × 1024), "1_048_576".
+
+    Context lengths follow the model-card convention: K = 1024 tokens, M = 1024**2 tokens.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        return require_int("context", text)
+    m = _TOKENS.match(str(text))
+    if not m:
+        raise VramkitError(
+            f"cannot read context {text!r}: write a token count such as 1048576, 128K or 1M."
+        )
+    value = float(m.group(1).replace("_", "").replace(",", ""))
+    value *= {"": 1, "K": 1024, "M": 1024**2}[m.group(2).upper()]
+    if not value.is_integer():
+        raise VramkitError(f"context {text!r} is not a whole number of tokens.")
+    return int(value)
+
+
+def _family_keys(model: ModelSpec) -> list[str]:
+    if model.family == "deepseek_v3" and model.config.get("index_head_dim"):
+        return ["deepseek_v3_sparse", "deepseek_v3"]
+    return [model.family]
+
+
+def _plan(
+    model: ModelSpec | str,
+    cache_dtype: str,
+    indexer_dtype: str | None,
+    runtime: str,
+    include_mtp: bool | None,
+    tp: int,
+) -> _Plan:
+    spec = get_model(model)
+    prof = get_runtime(runtime)
+    keys = _family_keys(spec)
+    canonical_dtype(cache_dtype)
+    fam_key = next((k for k in keys if k in prof.fp8_means), keys[0])
+    cache = resolve_cache_dtype(cache_dtype, prof, fam_key)
+    has_indexer = spec.family == "deepseek_v4" or bool(spec.config.get("index_head_dim"))
+    idx = resolve_indexer_dtype(indexer_dtype, prof, cache) if has_indexer else None
+    if indexer_dtype is not None and not has_indexer:
+        raise VramkitError(f"{spec.id} has no lightning indexer; leave indexer_dtype unset.")
+    mtp = prof.include_mtp_default if include_mtp is None else bool(include_mtp)
+    cfg = spec.config
+    notes: list[str] = []
+    if spec.family == "deepseek_v4":
+        comps = deepseek_v4_components(cfg, cache, idx, mtp)  # type: ignore[arg-type]
+    elif spec.family == "deepseek_v3":
+        comps = deepseek_v3_components(cfg, cache, idx, mtp)  # type: ignore[arg-type]
+        if idx is not None and prof.id == "llama.cpp":
+            notes.append(
+                "llama.cpp V3.2 indexer keys: estimated as a K-only cache of kv_size cells."
+            )
+    elif spec.family == "gemma4":
+        comps = gemma4_components(cfg, cache)
+        if cfg.get("attention_k_eq_v"):
+            notes.append(
+                "global layers store K once (attention_k_eq_v); whether each runtime does was "
+                "not checked (shared/facts/deepseek_v4.md, Uncertain)."
+            )
+    elif spec.family == "llama":
+        comps = gqa_components(cfg, cache)
+    else:  # pragma: no cover - catalog families are validated
+        raise VramkitError(f"no KV layout for family {spec.family!r}.")
+    if cache.estimate:
+        notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
+    comps = [c for c in comps if c.layers]
+    return _Plan(
+        model=spec,
+        components=tuple(comps),
+        rank_components=tuple(per_rank(comps, tp)),
+        cache_dtype=cache.name,
+        indexer_dtype=None if idx is None else idx.name,
+        runtime=prof,
+        include_mtp=mtp,
+        ds_mla_layout=cache.name == "fp8_ds_mla",
+        notes=tuple(notes),
+    )
+
+
+def _check_context(spec: ModelSpec, context: int | str) -> tuple[int, tuple[str, ...]]:
+    t = parse_tokens(context)
+    max_pos = int(spec.config.get("max_position_embeddings") or 0)
+    cap = CONTEXT_CAP_FACTOR * max_pos if max_pos else 16 * 1024**2
+    if t > cap:
+        raise VramkitError(
+            f"context_tokens {t:,} is beyond what vramkit estimates for {spec.id}: allowed "
+            f"0..{cap:,} ({CONTEXT_CAP_FACTOR} x max_position_embeddings {max_pos:,})."
+        )
+    if max_pos and t > max_pos:
+        return t, (
+            f"context {t:,} exceeds {spec.id}'s max_position_embeddings {max_pos:,}: "
+            "a what-if, the model was not trained for it.",
+        )
+    return t, ()
+
+
+def _sum_by_kind(comps: Iterable[KvComponent], t: np.ndarray, plan: _Plan) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for c in comps:
+        b = component_bytes(c, t, plan.runtime, ds_mla_layout=plan.ds_mla_layout)
+        out[c.kind] = out.get(c.kind, 0) + b
+    return out
+
+
+def kv_cache(
+    model: ModelSpec | str,
+    context_tokens: int | str,
+    *,
+    batch: int = 1,
+    cache_dtype: str = "bf16",
+    indexer_dtype: str | None = None,
+    runtime: str = "reference",
+    include_mtp: bool | None = None,
+    tp: int = 1,
+    dp: int = 1,
+) -> KvEstimate:
+    """KV-cache bytes of `batch` sequences of `context_tokens` tokens.
+
+    Parameters
+    ----------
+    model : catalog id or ModelSpec.
+    context_tokens : tokens per sequence (int, or "128K" / "1M" with K = 1024).
+    batch : concurrent sequences.
+    cache_dtype : see `cache_dtypes()`; `fp8` means what the runtime really stores.
+    indexer_dtype : DeepSeek lightning-indexer keys (bf16, fp8 = 132 B, fp4 = 68 B per 128-d
+        key); None = the runtime's default (reference bf16, vLLM fp8, llama.cpp the K type).
+    runtime : reference | vllm | llama.cpp (see data/kv_cache_formats.yaml).
+    include_mtp : count the MTP layer's cache; None = the runtime default (reference and vLLM
+        without speculative decoding: no; llama.cpp: yes, its raw window covers the MTP layer).
+    tp, dp : tensor-parallel size (GQA heads split, MLA/V4 latent replicated) and data-parallel
+        attention size (ceil(batch/dp) sequences per rank).
+
+    Returns
+    -------
+    KvEstimate with bytes for the whole batch (total_bytes, by_kind), one sequence, and one GPU.
+
+    Notes
+    -----
+    DeepSeek V4, reference: Σ_layers min(T,128)·B_kv + N_csa·floor(T/4)·(B_kv + B_idx)
+    + N_hca·floor(T/128)·B_kv + N_csa·(64 + 16) KiB + N_hca·512 KiB (FP32 compressor state).
+    MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
+    """
+    spec = get_model(model)
+    t, ctx_notes = _check_context(spec, context_tokens)
+    batch = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
+    tp = require_int("tp", tp, minimum=1, maximum=1024)
+    dp = require_int("dp", dp, minimum=1, maximum=1024)
+    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp)
+    ta = np.array([t], dtype=np.int64)
+    kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
+    per_seq = sum(kinds.values())
+    rank_seq = sum(int(v[0]) for v in _sum_by_kind(plan.rank_components, ta, plan).values())
+    big = np.array([SATURATED], dtype=np.int64)
+    fixed = [c for c in plan.components if c.rule in ("window", "state")]
+    constant = sum(int(v[0]) for v in _sum_by_kind(fixed, big, plan).values())
+    slope = sum(
+        slope_bytes(c, plan.runtime, ds_mla_layout=plan.ds_mla_layout) for c in plan.components
+    )
+    return KvEstimate(
+        model_id=spec.id,
+        context_tokens=t,
+        batch=batch,
+        cache_dtype=plan.cache_dtype,
+        indexer_dtype=plan.indexer_dtype,
+        runtime=plan.runtime.id,
+        total_bytes=per_seq * batch,
+        per_sequence_bytes=per_seq,
+        constant_bytes=constant,
+        slope_bytes_per_token=float(slope),
+        by_kind=MappingProxyType({k: v * batch for k, v in kinds.items()}),
+        per_gpu_bytes=rank_seq * math.ceil(batch / dp),
+        tp=tp,
+        dp=dp,
+        include_mtp=plan.include_mtp,
+        notes=ctx_notes + plan.notes,
+    )
+
+
+def kv_grid(
+    model: ModelSpec | str,
+    contexts: Iterable[int | str],
+    batches: Iterable[int] = (1,),
+    *,
+    cache_dtype: str = "bf16",
+    indexer_dtype: str | None = None,
+    runtime: str = "reference",
+    include_mtp: bool | None = None,
+    tp: int = 1,
+    dp: int = 1,
+) -> pd.DataFrame:
+    """`kv_cache` over every (context, batch) pair, vectorised with numpy.
+
+    Returns a DataFrame with columns context_tokens, batch, total_bytes, per_sequence_bytes,
+    per_gpu_bytes, total_gib, and one column per cache kind (bytes, whole batch).
+    """
+    import pandas as pd
+
+    spec = get_model(model)
+    ts = [_check_context(spec, c)[0] for c in contexts]
+    bs = [require_int("batch", b, minimum=1, maximum=MAX_BATCH) for b in batches]
+    if not ts or not bs:
+        raise VramkitError("kv_grid needs at least one context and one batch size.")
+    tp = require_int("tp", tp, minimum=1, maximum=1024)
+    dp = require_int("dp", dp, minimum=1, maximum=1024)
+    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp)
+    t_arr = np.array(ts, dtype=np.int64)
+    kinds = _sum_by_kind(plan.components, t_arr, plan)
+    rank = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())
+    tt, bb = np.meshgrid(t_arr, np.array(bs, dtype=np.int64), indexing="ij")
+    per_seq = sum(kinds.values())
+    cols: dict[str, Any] = {
+        "context_tokens": tt.ravel(),
+        "batch": bb.ravel(),
+        "total_bytes": (per_seq[:, None] * bb).ravel(),
+        "per_sequence_bytes": np.repeat(per_seq, len(bs)),
+        "per_gpu_bytes": (rank[:, None] * -(-bb // dp)).ravel(),
+    }
+    cols["total_gib"] = cols["total_bytes"] / 2**30
+    for k, v in kinds.items():
+        cols[k] = (v[:, None] * bb).ravel()
+    frame = pd.DataFrame(cols)
+    frame.attrs.update(
+        model_id=spec.id,
+        cache_dtype=plan.cache_dtype,
+        indexer_dtype=plan.indexer_dtype,
+        runtime=plan.runtime.id,
+    )
+    return frame
+
+
+def components(
+    model: ModelSpec | str,
+    *,
+    cache_dtype: str = "bf16",
+    indexer_dtype: str | None = None,
+    runtime: str = "reference",
+    include_mtp: bool | None = None,
+) -> tuple[KvComponent, ...]:
+    """The cache components (kind, layers, rule, tokens, entry bytes) a model has under a runtime."""
+    return _plan(model, cache_dtype, indexer_dtype, runtime, include_mtp, 1).components

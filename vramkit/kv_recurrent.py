@@ -1,0 +1,199 @@
+"""Per-sequence state of linear-attention / SSM layers in hybrid models (constant in context).
+
+A hybrid decoder mixes ordinary attention layers (KV grows with the context; counted by
+`vramkit.kv`) with recurrent token mixers whose state per sequence has a fixed size:
+
+- Gated DeltaNet (Qwen3-Next, Qwen3.5; ``linear_*`` fields), per layer:
+  conv state  = (conv_kernel − 1) × (2·n_k_heads·head_k_dim + n_v_heads·head_v_dim) × conv_bytes
+  delta state = n_v_heads × head_k_dim × head_v_dim × state_bytes
+- Mamba2 (Nemotron-H, Granite 4 hybrids, Falcon-H1), per layer, with d_inner = n_heads·head_dim:
+  conv state  = (conv_kernel − 1) × (d_inner + 2·n_groups·d_state) × conv_bytes
+  ssm state   = n_heads × head_dim × d_state × state_bytes
+
+Shapes as vLLM's ``MambaStateShapeCalculator`` (vllm/model_executor/layers/mamba/mamba_utils.py:
+``conv_dim = head_k_dim * num_k_heads * 2 + head_v_dim * num_v_heads``, ``conv_state_shape =
+(conv_dim, conv_kernel_size - 1)``, ``temporal_state_shape = (num_v_heads, head_v_dim,
+head_k_dim)``; Mamba2: ``conv_dim = intermediate_size + 2 * n_groups * state_size``,
+``temporal_state_shape = (num_heads, head_dim, state_size)``). Dtypes: conv state in the model
+dtype (2 bytes for BF16); the recurrent state in ``mamba_ssm_dtype`` when the config names it,
+else the model dtype (vLLM's ``mamba_ssm_cache_dtype="auto"``). Speculative decoding adds
+``num_spec`` conv columns; not counted here. Anything else that looks recurrent is refused with
+a "cannot count this" error naming the fields seen — never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import VramkitError
+
+_DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "float16": 2, "bf16": 2, "fp16": 2}
+_RECURRENT_HINTS = ("linear_", "mamba", "ssm", "conv_kernel", "hybrid_override_pattern", "rwkv")
+_ATTENTION_TYPES = {"full_attention", "attention", "sliding_attention"}
+_RECURRENT_TYPES = {"linear_attention", "mamba", "mamba2"}
+
+
+@dataclass(frozen=True)
+class RecurrentState:
+    """Per-sequence recurrent state: `per_layer_bytes` (conv + state) on each of `layers`.
+
+    `total_bytes` = len(layers) × per_layer_bytes; bytes are per sequence, independent of context.
+    """
+
+    kind: str
+    layers: tuple[int, ...]
+    conv_bytes: int
+    state_bytes: int
+
+    @property
+    def per_layer_bytes(self) -> int:
+        """conv_bytes + state_bytes of one layer."""
+        return self.conv_bytes + self.state_bytes
+
+    @property
+    def total_bytes(self) -> int:
+        """Per-sequence bytes over all recurrent layers."""
+        return len(self.layers) * self.per_layer_bytes
+
+
+def _int(config: Mapping[str, Any], *keys: str) -> int:
+    for key in keys:
+        value = config.get(key)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise VramkitError(
+                    f"config field {key!r} must be a positive integer, got {value!r}."
+                )
+            return value
+    raise _cannot(config, f"missing {' / '.join(keys)}")
+
+
+def _cannot(config: Mapping[str, Any], why: str) -> VramkitError:
+    seen = sorted(k for k in config if any(h in k for h in (*_RECURRENT_HINTS, "layer_types")))
+    return VramkitError(
+        f"cannot count this model's recurrent / linear-attention state ({why}); "
+        f"fields seen: {', '.join(seen) or '(none)'}. vramkit counts Gated DeltaNet "
+        "(linear_num_key_heads, linear_num_value_heads, linear_key_head_dim, "
+        "linear_value_head_dim, linear_conv_kernel_dim) and Mamba2 (mamba_num_heads, "
+        "mamba_head_dim, ssm_state_size, n_groups, conv_kernel) hybrids."
+    )
+
+
+def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
+    """GGUF-derived configs (``ssm_*``) → HF names: llama.cpp's Qwen3NextModel writes
+    ssm.conv_kernel = linear_conv_kernel_dim, ssm.state_size = linear_key_head_dim,
+    ssm.group_count = linear_num_key_heads, ssm.time_step_rank = linear_num_value_heads,
+    ssm.inner_size = linear_value_head_dim × linear_num_value_heads."""
+    cfg = dict(config)
+    if cfg.get("gguf_architecture") == "qwen3next" and "ssm_state_size" in cfg:
+        nv = cfg["ssm_time_step_rank"]
+        cfg.update(
+            linear_conv_kernel_dim=cfg["ssm_conv_kernel"],
+            linear_key_head_dim=cfg["ssm_state_size"],
+            linear_num_key_heads=cfg["ssm_group_count"],
+            linear_num_value_heads=nv,
+            linear_value_head_dim=cfg["ssm_inner_size"] // nv,
+        )
+    return cfg
+
+
+def is_recurrent(config: Mapping[str, Any]) -> bool:
+    """True when the config describes linear-attention / SSM layers (hybrid or pure)."""
+    types = set(config.get("layer_types") or ())
+    return bool(types & _RECURRENT_TYPES) or any(
+        any(k.startswith(h) for h in _RECURRENT_HINTS) for k in config
+    )
+
+
+def _kind(config: Mapping[str, Any]) -> str:
+    if "linear_num_value_heads" in config:
+        return "gated_deltanet"
+    if any(k in config for k in ("mamba_num_heads", "mamba_n_heads")):
+        return "mamba2"
+    raise _cannot(config, "unknown recurrent layer kind")
+
+
+def layer_kinds(config: Mapping[str, Any]) -> list[str]:
+    """``"attention"`` or ``"recurrent"`` per main layer, from ``layer_types``,
+    ``hybrid_override_pattern`` (Nemotron-H: ``M`` mamba, ``*`` attention, ``-`` MLP-only) or
+    ``full_attention_interval`` (every N-th layer full attention, Qwen3-Next)."""
+    cfg = _normalise(config)
+    n = _int(cfg, "num_hidden_layers")
+    types = cfg.get("layer_types")
+    if types:
+        if len(types) != n:
+            raise VramkitError(f"layer_types has {len(types)} entries for {n} layers.")
+        bad = sorted(set(types) - _ATTENTION_TYPES - _RECURRENT_TYPES)
+        if bad:
+            raise _cannot(cfg, f"unknown layer_types {bad}")
+        return ["recurrent" if t in _RECURRENT_TYPES else "attention" for t in types]
+    pattern = cfg.get("hybrid_override_pattern")
+    if pattern:
+        kinds = {"M": "recurrent", "*": "attention", "-": "mlp", "E": "mlp"}
+        if len(pattern) != n or set(pattern) - set(kinds):
+            raise _cannot(cfg, f"hybrid_override_pattern {pattern!r} for {n} layers")
+        return [kinds[c] for c in pattern]
+    interval = cfg.get("full_attention_interval")
+    if interval and is_recurrent(cfg):
+        period = _int(cfg, "full_attention_interval")
+        return ["attention" if (i + 1) % period == 0 else "recurrent" for i in range(n)]
+    if is_recurrent(cfg):
+        raise _cannot(cfg, "no layer_types, hybrid_override_pattern or full_attention_interval")
+    return ["attention"] * n
+
+
+def attention_layers(config: Mapping[str, Any]) -> list[int]:
+    """Indices of the layers that keep an ordinary, context-long KV cache."""
+    return [i for i, k in enumerate(layer_kinds(config)) if k == "attention"]
+
+
+def recurrent_layers(config: Mapping[str, Any]) -> list[int]:
+    """Indices of the linear-attention / SSM layers (constant state per sequence)."""
+    return [i for i, k in enumerate(layer_kinds(config)) if k == "recurrent"]
+
+
+def recurrent_state(
+    config: Mapping[str, Any],
+    *,
+    conv_dtype_bytes: int = 2,
+    state_dtype_bytes: int | None = None,
+) -> RecurrentState:
+    """The per-sequence recurrent state (see module docstring for the formulas).
+
+    `state_dtype_bytes`: None → 4 when the config says ``mamba_ssm_dtype: float32``, else 2.
+    A config without recurrent layers gives a zero state.
+    """
+    cfg = _normalise(config)
+    layers = tuple(recurrent_layers(cfg))
+    if not layers:
+        return RecurrentState("none", (), 0, 0)
+    if state_dtype_bytes is None:
+        name = str(cfg.get("mamba_ssm_dtype") or "bfloat16").lower()
+        if name not in _DTYPE_BYTES:
+            raise VramkitError(f"unknown mamba_ssm_dtype {name!r}; known: {sorted(_DTYPE_BYTES)}.")
+        state_dtype_bytes = _DTYPE_BYTES[name]
+    kind = _kind(cfg)
+    if kind == "gated_deltanet":
+        nk = _int(cfg, "linear_num_key_heads")
+        nv = _int(cfg, "linear_num_value_heads")
+        dk = _int(cfg, "linear_key_head_dim")
+        dv = _int(cfg, "linear_value_head_dim")
+        kernel = _int(cfg, "linear_conv_kernel_dim")
+        conv = (kernel - 1) * (2 * nk * dk + nv * dv) * conv_dtype_bytes
+        state = nv * dk * dv * state_dtype_bytes
+    else:
+        heads = _int(cfg, "mamba_num_heads", "mamba_n_heads")
+        head_dim = _int(cfg, "mamba_head_dim", "mamba_d_head")
+        d_state = _int(cfg, "ssm_state_size", "mamba_d_state")
+        groups = _int(cfg, "n_groups", "mamba_n_groups")
+        kernel = _int(cfg, "conv_kernel", "mamba_d_conv")
+        conv = (kernel - 1) * (heads * head_dim + 2 * groups * d_state) * conv_dtype_bytes
+        state = heads * head_dim * d_state * state_dtype_bytes
+    return RecurrentState(kind, layers, conv, state)
+
+
+def recurrent_state_bytes(config: Mapping[str, Any], **dtypes: int | None) -> int:
+    """Per-sequence bytes of all recurrent layers (`recurrent_state(...).total_bytes`)."""
+    return recurrent_state(config, **dtypes).total_bytes

@@ -1,0 +1,370 @@
+"""MoE accounting: total vs active bytes, experts a batch touches, and decode-speed bounds.
+
+Routing assumption: every token picks `top_k` distinct experts of `E`; tokens route
+independently. Uniform routing gives each expert a per-token probability q = k/E; a Zipf skew
+(popularity ∝ rank^-s) gives q_e = k·p_e, capped at 1 with the excess handed down (Σ q_e = k).
+Speeds here are speed-of-light upper bounds (bytes ÷ bandwidth, perfect overlap), never
+predictions: real decode is slower.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from .errors import VramkitError, require_int, require_number
+from .params import GROUPS, ROUTED_GROUPS
+from .quant import Recipe, get_recipe, tensor_formats
+
+if TYPE_CHECKING:
+    from .catalog import ModelSpec
+
+MAX_ZIPF_S = 4.0
+"""Largest skew exponent accepted (s = 4 already sends nearly every token to the top experts)."""
+
+
+@dataclass(frozen=True)
+class ExpertLayer:
+    """One MoE layer: E routed experts, top-k per token, bytes and params of ONE expert."""
+
+    layer: int
+    experts: int
+    top_k: int
+    expert_bytes: int
+    expert_params: int
+
+
+@dataclass(frozen=True)
+class MoeSplit:
+    """Main-model (no MTP) weights of `model` under `recipe`: total vs what one token reads.
+
+    total_bytes = Σ_tensors count × bytes(tensor); active_bytes counts routed experts
+    `top_k` of `E` (embedding counted in full, as DeepSeek's "active" label does);
+    dense_bytes = total_bytes − routed expert bytes (read by every token);
+    embed_bytes = the input embedding table (a token reads one row of it).
+    """
+
+    model_id: str
+    recipe_id: str
+    total_params: int
+    active_params: int
+    total_bytes: int
+    active_bytes: int
+    dense_bytes: int
+    embed_bytes: int
+    embed_row_bytes: int
+    bytes_by_group: Mapping[str, int]
+    active_bytes_by_group: Mapping[str, int]
+    layers: tuple[ExpertLayer, ...]
+
+    @property
+    def routed_bytes(self) -> int:
+        """Bytes of all routed experts (main model)."""
+        return self.total_bytes - self.dense_bytes
+
+    @property
+    def total_to_active(self) -> float:
+        """How many times the loaded bytes exceed the bytes one token reads."""
+        return self.total_bytes / self.active_bytes
+
+
+def moe_split(model: ModelSpec, recipe: str | Recipe | None = None) -> MoeSplit:
+    """Total vs active bytes and params by tensor group, and the MoE layers, under `recipe`.
+
+    Parameters
+    ----------
+    model: a catalog `ModelSpec`.
+    recipe: recipe id or `Recipe`; default the model's official checkpoint layout.
+    """
+    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    by_group = dict.fromkeys(GROUPS, 0)
+    active_by_group = dict.fromkeys(GROUPS, 0)
+    per_layer: dict[int, list[int]] = {}
+    shape_of: dict[int, tuple[int, int]] = {}
+    total_params = active_params = embed_bytes = embed_row = 0
+    for t, fmt in tensor_formats(model, r):
+        if t.mtp:
+            continue
+        one = fmt.tensor_bytes(t.shape)
+        used = t.count if t.experts_per_token is None else t.experts_per_token
+        by_group[t.group] += t.count * one
+        active_by_group[t.group] += used * one
+        total_params += t.params
+        active_params += t.active_params
+        if t.group == "embed" and t.kind == "embedding":
+            embed_bytes += t.count * one
+            embed_row += math.ceil(one / t.shape[0])
+        if t.experts_per_token is not None and t.group in ROUTED_GROUPS:
+            acc = per_layer.setdefault(int(t.layer or 0), [0, 0])
+            acc[0] += one
+            acc[1] += t.numel
+            shape_of[int(t.layer or 0)] = (t.count, t.experts_per_token)
+    layers = tuple(
+        ExpertLayer(i, shape_of[i][0], shape_of[i][1], b, p)
+        for i, (b, p) in sorted(per_layer.items())
+    )
+    total = sum(by_group.values())
+    routed = sum(by_group[g] for g in ROUTED_GROUPS)
+    return MoeSplit(
+        model_id=model.id,
+        recipe_id=r.id,
+        total_params=total_params,
+        active_params=active_params,
+        total_bytes=total,
+        active_bytes=sum(active_by_group.values()),
+        dense_bytes=total - routed,
+        embed_bytes=embed_bytes,
+        embed_row_bytes=embed_row,
+        bytes_by_group=MappingProxyType(by_group),
+        active_bytes_by_group=MappingProxyType(active_by_group),
+        layers=layers,
+    )
+
+
+# ── routing ──────────────────────────────────────────────────────────────────────────────────
+def _check_routing(experts: object, top_k: object, zipf_s: object) -> tuple[int, int, float]:
+    e = require_int("experts", experts, minimum=1)
+    k = require_int("top_k", top_k, minimum=1)
+    if k > e:
+        raise VramkitError(f"top_k must be <= experts ({e}), got {k}.")
+    return e, k, require_number("zipf_s", zipf_s, minimum=0.0, maximum=MAX_ZIPF_S)
+
+
+def routing_probabilities(experts: int, top_k: int, *, zipf_s: float = 0.0) -> tuple[float, ...]:
+    """Per-token probability q_e that a token routes to expert e, most popular first.
+
+    Notes
+    -----
+    p_e = (e+1)^-s / Σ_j (j+1)^-s (s = 0: uniform); q_e = k·p_e, and any q_e above 1 is capped
+    at 1 with its excess shared among the others in proportion to p (so Σ q_e = k, q_e ≤ 1).
+    """
+    e, k, s = _check_routing(experts, top_k, zipf_s)
+    weights = [(i + 1) ** -s for i in range(e)]
+    q = [0.0] * e
+    free, mass = list(range(e)), float(k)
+    while True:
+        total = sum(weights[i] for i in free)
+        over = [i for i in free if mass * weights[i] / total >= 1.0]
+        if not over:
+            for i in free:
+                q[i] = mass * weights[i] / total
+            return tuple(q)
+        for i in over:
+            q[i] = 1.0
+        mass -= len(over)
+        free = [i for i in free if i not in over]
+        if not free or mass <= 0:
+            return tuple(q)
+
+
+def expected_experts_touched(
+    experts: int, top_k: int, tokens: int, *, zipf_s: float = 0.0, cached: int = 0
+) -> float:
+    """Expected distinct experts (of one layer) that `tokens` tokens route to, not counting the
+    `cached` most popular ones.
+
+    Notes
+    -----
+    touched = Σ_{e ≥ cached} 1 − (1 − q_e)^B with q_e from `routing_probabilities`; uniform
+    routing gives E·(1 − (1 − k/E)^B) (cached = 0) and never exceeds min(E, k·B).
+    """
+    q = routing_probabilities(experts, top_k, zipf_s=zipf_s)
+    b = require_int("tokens", tokens, minimum=0)
+    c = require_int("cached", cached, minimum=0, maximum=len(q))
+    return math.fsum(1.0 - (1.0 - qe) ** b for qe in q[c:])
+
+
+def touched_expert_bytes(
+    split: MoeSplit, tokens: int, *, zipf_s: float = 0.0, cached: int = 0
+) -> float:
+    """Expected bytes of routed experts `tokens` tokens read in one step, over all MoE layers,
+    excluding the `cached` most popular experts of each layer: Σ_layers touched × expert_bytes."""
+    return math.fsum(
+        expected_experts_touched(x.experts, x.top_k, tokens, zipf_s=zipf_s, cached=cached)
+        * x.expert_bytes
+        for x in split.layers
+    )
+
+
+def resident_bytes(split: MoeSplit, batch: int, *, zipf_s: float = 0.0) -> int:
+    """Weights that must sit in GPU memory to serve one decode step of `batch` tokens without
+    swapping: dense_bytes + Σ_layers expected touched experts × expert_bytes (bytes, rounded up)."""
+    return split.dense_bytes + math.ceil(touched_expert_bytes(split, batch, zipf_s=zipf_s))
+
+
+# ── decode-speed bounds ──────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class DecodeBound:
+    """Speed-of-light decode bound: bytes one step must move ÷ bandwidth (an upper bound).
+
+    step_seconds = max(gpu_read_bytes / hbm, transfer_bytes / link) (perfect overlap);
+    tokens_per_s = batch / step_seconds. `limited_by` names the slower side.
+    """
+
+    batch: int
+    weight_read_bytes: int
+    kv_read_bytes: int
+    transfer_bytes: int
+    hbm_bytes_per_s: float
+    link_bytes_per_s: float | None
+    step_seconds: float
+    tokens_per_s: float
+    limited_by: str
+
+    @property
+    def gpu_read_bytes(self) -> int:
+        """Bytes read from GPU memory per step: weights touched + KV."""
+        return self.weight_read_bytes + self.kv_read_bytes
+
+
+def decode_bound(
+    split: MoeSplit,
+    *,
+    batch: int,
+    hbm_bytes_per_s: float,
+    kv_read_bytes_per_sequence: int = 0,
+    zipf_s: float = 0.0,
+    cached_experts: int | None = None,
+    link_bytes_per_s: float | None = None,
+    experts_computed_on_host: bool = False,
+) -> DecodeBound:
+    """Decode tokens/s upper bound, all-in-GPU or with routed experts offloaded.
+
+    Parameters
+    ----------
+    split: from `moe_split`.
+    batch: sequences decoded together (one token each per step).
+    hbm_bytes_per_s: GPU memory bandwidth (aggregate over the GPUs that share the weights).
+    kv_read_bytes_per_sequence: KV bytes one sequence reads per step (its whole cache for dense
+        attention; less for sparse attention).
+    cached_experts: experts per layer kept on the GPU (the most popular); None = all (no offload).
+    link_bytes_per_s: bandwidth the missing experts come over (host link one way, or host RAM /
+        NVMe when slower); required when experts are offloaded.
+    experts_computed_on_host: True = the CPU computes the missing experts where they live
+        (llama.cpp ``-ot exps=CPU``), so they are read at `link_bytes_per_s` but not copied
+        to the GPU; False = they are copied to the GPU and read there too.
+
+    Notes
+    -----
+    weights per step = dense − embed table + one embed row per token + Σ_layers touched(B) ×
+    expert_bytes; KV per step = B × kv_read_bytes_per_sequence; transfer = Σ_layers misses(B) ×
+    expert_bytes with misses = experts touched outside the cached ones.
+    """
+    b = require_int("batch", batch, minimum=1)
+    hbm = require_number("hbm_bytes_per_s", hbm_bytes_per_s, minimum=1.0)
+    kv_seq = require_int("kv_read_bytes_per_sequence", kv_read_bytes_per_sequence, minimum=0)
+    dense = split.dense_bytes - split.embed_bytes + b * split.embed_row_bytes
+    experts = touched_expert_bytes(split, b, zipf_s=zipf_s)
+    missed = 0.0
+    if cached_experts is not None and split.layers:
+        top = max(x.experts for x in split.layers)
+        c = require_int("cached_experts", cached_experts, minimum=0, maximum=top)
+        missed = touched_expert_bytes(split, b, zipf_s=zipf_s, cached=c)
+        if missed > 0 and link_bytes_per_s is None:
+            raise VramkitError(
+                "offloaded experts need link_bytes_per_s (host link or host memory)."
+            )
+    link = (
+        None
+        if link_bytes_per_s is None
+        else require_number("link_bytes_per_s", link_bytes_per_s, minimum=1.0)
+    )
+    weight_read = math.ceil(experts - missed if experts_computed_on_host else experts) + dense
+    kv = b * kv_seq
+    t_hbm = (weight_read + kv) / hbm
+    t_link = missed / link if link else 0.0
+    step = max(t_hbm, t_link)
+    return DecodeBound(
+        batch=b,
+        weight_read_bytes=weight_read,
+        kv_read_bytes=kv,
+        transfer_bytes=math.ceil(missed),
+        hbm_bytes_per_s=hbm,
+        link_bytes_per_s=link,
+        step_seconds=step,
+        tokens_per_s=b / step,
+        limited_by="link" if t_link > t_hbm else "gpu memory",
+    )
+
+
+def offload_gpu_bytes(split: MoeSplit, cached_experts: int) -> int:
+    """Weight bytes on the GPU when each layer keeps `cached_experts` routed experts there:
+    dense_bytes + Σ_layers min(c, E) × expert_bytes (the rest lives in host RAM or NVMe)."""
+    c = require_int("cached_experts", cached_experts, minimum=0)
+    return split.dense_bytes + sum(min(c, x.experts) * x.expert_bytes for x in split.layers)
+
+
+# ── expert parallelism ───────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class AllToAll:
+    """All-to-all traffic of expert parallelism and the decode bound it implies (upper bound).
+
+    bytes_per_token_per_layer = hidden × top_k × (dispatch_bytes + combine_bytes);
+    bytes_per_token = moe_layers × that × remote_fraction, remote_fraction = (ep − 1)/ep;
+    tokens_per_s = ep × link_bytes_per_s / bytes_per_token (every GPU sends at its one-way rate).
+    """
+
+    ep: int
+    moe_layers: int
+    hidden_size: int
+    top_k: int
+    dispatch_bytes: float
+    combine_bytes: float
+    bytes_per_token_per_layer: float
+    remote_fraction: float
+    bytes_per_token: float
+    link_bytes_per_s: float
+    tokens_per_s: float
+
+
+def all_to_all(
+    model: ModelSpec,
+    *,
+    ep: int,
+    link_bytes_per_s: float,
+    dispatch_bytes: float = 2.0,
+    combine_bytes: float = 2.0,
+) -> AllToAll:
+    """Expert-parallel dispatch + combine bytes per token and the tokens/s bound over a link.
+
+    Parameters
+    ----------
+    ep: GPUs the routed experts are spread over (uniform routing: a token's expert is on
+        another GPU with probability (ep − 1)/ep).
+    link_bytes_per_s: one-way bandwidth per GPU (NVLink, or its NIC: InfiniBand / Ethernet).
+    dispatch_bytes, combine_bytes: bytes per activation element sent (2 = BF16 both ways, the
+        default; DeepEP can dispatch FP8: 1 byte + a 4-byte scale per 128 elements ≈ 1.03).
+
+    Notes
+    -----
+    Worst case: each of a token's top_k experts sits on a different GPU (no de-duplication);
+    latency and the per-layer serial chain are ignored, so real speeds are lower.
+    """
+    split_layers = moe_split(model).layers
+    if not split_layers:
+        raise VramkitError(f"{model.id} has no routed experts: expert parallelism does not apply.")
+    n = require_int("ep", ep, minimum=1)
+    link = require_number("link_bytes_per_s", link_bytes_per_s, minimum=1.0)
+    d = require_number("dispatch_bytes", dispatch_bytes, minimum=0.0)
+    c = require_number("combine_bytes", combine_bytes, minimum=0.0)
+    hidden = int(model.config["hidden_size"])
+    k = split_layers[0].top_k
+    per_layer = hidden * k * (d + c)
+    frac = (n - 1) / n
+    per_token = len(split_layers) * per_layer * frac
+    return AllToAll(
+        ep=n,
+        moe_layers=len(split_layers),
+        hidden_size=hidden,
+        top_k=k,
+        dispatch_bytes=d,
+        combine_bytes=c,
+        bytes_per_token_per_layer=per_layer,
+        remote_fraction=frac,
+        bytes_per_token=per_token,
+        link_bytes_per_s=link,
+        tokens_per_s=math.inf if per_token == 0 else n * link / per_token,
+    )

@@ -1,0 +1,94 @@
+"""Figures of the MoE notebook: total vs active bytes, experts touched vs batch, offload bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..moe import (
+    MoeSplit,
+    decode_bound,
+    expected_experts_touched,
+    offload_gpu_bytes,
+    resident_bytes,
+)
+from ..units import GB
+from . import PALETTE, new_figure
+
+
+def bytes_bars(split: MoeSplit, *, batch: int, cached_experts: int, ax: Any = None) -> Any:
+    """Bars (GB = 1e9 bytes): all weights, active per token, touched by a batch, GPU-resident with
+    `cached_experts` experts per layer kept on the GPU. Returns the Figure."""
+    fig, ax = new_figure() if ax is None else (ax.figure, ax)
+    labels = [
+        "all weights",
+        "active (1 token)",
+        f"touched by batch {batch}",
+        f"on GPU, {cached_experts} experts/layer",
+    ]
+    values = [
+        split.total_bytes,
+        split.active_bytes,
+        resident_bytes(split, batch),
+        offload_gpu_bytes(split, cached_experts),
+    ]
+    colors = [PALETTE["weights"], PALETTE["active"], PALETTE["kv"], PALETTE["activations"]]
+    bars = ax.bar(labels, [v / GB for v in values], color=colors)
+    ax.bar_label(bars, labels=[f"{v / GB:,.1f}" for v in values])
+    ax.set_ylabel("GB (1e9 bytes)")
+    ax.set_title(f"{split.model_id} ({split.recipe_id}): loaded vs active weights")
+    return fig
+
+
+def touched_curve(
+    experts: int,
+    top_k: int,
+    batches: Sequence[int],
+    *,
+    zipf: Sequence[float] = (0.0,),
+    ax: Any = None,
+) -> Any:
+    """Expected distinct experts per layer vs batch size (log x), one line per skew s."""
+    fig, ax = new_figure() if ax is None else (ax.figure, ax)
+    for s in zipf:
+        ys = [expected_experts_touched(experts, top_k, b, zipf_s=s) for b in batches]
+        ax.plot(batches, ys, marker=".", label="uniform" if s == 0 else f"Zipf s = {s:g}")
+    ax.axhline(experts, color=PALETTE["overhead"], linestyle="--", label=f"all {experts} experts")
+    ax.set_xscale("log")
+    ax.set_xlabel("tokens in the batch")
+    ax.set_ylabel("experts touched per layer")
+    ax.set_title(f"Experts touched per layer (E = {experts}, top-{top_k})")
+    ax.legend()
+    return fig
+
+
+def offload_speed(
+    split: MoeSplit,
+    *,
+    hbm_bytes_per_s: float,
+    links: Mapping[str, float],
+    cached: Sequence[int],
+    batch: int = 1,
+    ax: Any = None,
+) -> Any:
+    """Decode tokens/s upper bound vs experts per layer kept on the GPU, one line per link
+    (name → one-way bytes/s). Log y."""
+    fig, ax = new_figure() if ax is None else (ax.figure, ax)
+    for name, rate in links.items():
+        ys = [
+            decode_bound(
+                split,
+                batch=batch,
+                hbm_bytes_per_s=hbm_bytes_per_s,
+                cached_experts=c,
+                link_bytes_per_s=rate,
+            ).tokens_per_s
+            for c in cached
+        ]
+        ax.plot(cached, ys, marker=".", label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("routed experts per layer kept in GPU memory")
+    ax.set_ylabel("decode tokens/s (upper bound)")
+    ax.set_title(f"Expert offload: speed-of-light decode bound, batch {batch}")
+    ax.legend()
+    return fig

@@ -1,0 +1,305 @@
+"""Run every notebook with papermill into a report folder: executed notebooks, HTML with and
+without code, and an ``index.html`` with the headline numbers. Files are written atomically."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import VramkitError, unknown_name
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+"""Report notebooks are numbered ``NN_snake_case.ipynb``; ``dashboard.ipynb`` is not one."""
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """Outcome of one notebook: files written (relative to the report folder) and any error.
+
+    cell_index is papermill's index of the failing cell (None when the notebook ran).
+    """
+
+    name: str
+    ok: bool
+    seconds: float
+    files: tuple[str, ...] = ()
+    cell_index: int | None = None
+    ename: str = ""
+    evalue: str = ""
+
+    @property
+    def error_line(self) -> str:
+        """'NN_x.ipynb failed in cell 7: KeyError: …' (empty when ok)."""
+        if self.ok:
+            return ""
+        return f"{self.name} failed in cell {self.cell_index}: {self.ename}: {self.evalue}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """A finished report: its folder, each notebook's run, and the parameters passed."""
+
+    out_dir: Path
+    runs: tuple[NotebookRun, ...]
+    parameters: Mapping[str, str]
+
+    @property
+    def failed(self) -> tuple[NotebookRun, ...]:
+        """The runs that raised."""
+        return tuple(r for r in self.runs if not r.ok)
+
+
+def discover(notebooks_dir: Path = NOTEBOOKS_DIR, only: Sequence[str] = ()) -> list[Path]:
+    """Report notebooks of `notebooks_dir`, sorted; `only` keeps those named (with or without
+    ``.ipynb``, or by their ``NN`` prefix)."""
+    notebooks_dir = Path(notebooks_dir)
+    if not notebooks_dir.is_dir():
+        raise VramkitError(f"notebook folder {str(notebooks_dir)!r} does not exist.")
+    found = sorted(p for p in notebooks_dir.glob("*.ipynb") if NOTEBOOK_NAME.match(p.name))
+    if not found:
+        raise VramkitError(f"no NN_name.ipynb notebooks in {str(notebooks_dir)!r}.")
+    if not only:
+        return found
+    picked = []
+    for want in only:
+        stem = want.removesuffix(".ipynb")
+        match = [p for p in found if p.stem == stem or p.name[:2] == stem]
+        if not match:
+            raise unknown_name("notebook", want, [p.stem for p in found])
+        picked.extend(m for m in match if m not in picked)
+    return sorted(picked)
+
+
+def default_out_dir(now: datetime | None = None) -> Path:
+    """``reports/report-YYYYmmdd-HHMMSS`` under the current directory."""
+    return Path("reports") / f"report-{(now or datetime.now()):%Y%m%d-%H%M%S}"
+
+
+def coerce_parameter(name: str, value: str, inferred_type: str | None) -> Any:
+    """Turn a command-line string into the type a notebook declares (``name: int = …``).
+
+    int / float / bool / str follow the annotation; without one, the value is tried as int,
+    then float, then True/False/None, then kept as a string.
+    """
+    t = (inferred_type or "").strip()
+    try:
+        if t == "int":
+            return int(value)
+        if t == "float":
+            return float(value)
+    except ValueError:
+        raise VramkitError(f"parameter {name} must be {t}, got {value!r}.") from None
+    if t == "bool":
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise VramkitError(f"parameter {name} must be true or false, got {value!r}.")
+        return value.lower() in ("true", "1")
+    if t == "str":
+        return value
+    for conv in (int, float):
+        try:
+            return conv(value)
+        except ValueError:
+            pass
+    return {"True": True, "False": False, "None": None}.get(value, value)
+
+
+def notebook_parameters(path: Path, given: Mapping[str, str]) -> dict[str, Any]:
+    """The subset of `given` that the notebook at `path` declares, coerced to its types."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(path))
+    return {
+        k: coerce_parameter(k, v, declared[k].get("inferred_type_name"))
+        for k, v in given.items()
+        if k in declared
+    }
+
+
+def check_out_dir(out_dir: Path, *, force: bool, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
+    """Refuse a folder inside `notebooks_dir` or a non-empty one (unless `force`); create it."""
+    out = Path(out_dir).resolve()
+    nbs = Path(notebooks_dir).resolve()
+    if out == nbs or nbs in out.parents:
+        raise VramkitError(
+            f"report folder {str(out_dir)!r} is inside {str(nbs)!r}; choose another."
+        )
+    if out.exists() and not out.is_dir():
+        raise VramkitError(f"report folder {str(out_dir)!r} exists and is not a folder.")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise VramkitError(
+            f"report folder {str(out_dir)!r} is not empty; pass --force to overwrite it."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _file_mode() -> int:
+    """0o666 minus the process umask (what a plain ``open(…, "w")`` would give)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then `os.replace` it into place."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_html(nb: Any, *, with_code: bool) -> str:
+    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=not with_code, exclude_input_prompt=not with_code)
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> NotebookRun:
+    """Execute one notebook with papermill into `out_dir`; write .ipynb, .html, .nocode.html."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    start = time.perf_counter()
+    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{path.stem}.", suffix=".ipynb")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    error: PapermillExecutionError | None = None
+    try:
+        try:
+            papermill.execute_notebook(
+                str(path),
+                str(tmp),
+                parameters=dict(parameters),
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(path.parent),
+            )
+        except PapermillExecutionError as err:
+            error = err
+        nb = nbformat.read(tmp, as_version=4)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, out_dir / path.name)
+    finally:
+        tmp.unlink(missing_ok=True)
+    files = [path.name]
+    for suffix, with_code in ((".html", True), (".nocode.html", False)):
+        atomic_write(out_dir / f"{path.stem}{suffix}", render_html(nb, with_code=with_code))
+        files.append(f"{path.stem}{suffix}")
+    return NotebookRun(
+        name=path.name,
+        ok=error is None,
+        seconds=time.perf_counter() - start,
+        files=tuple(files),
+        cell_index=None if error is None else error.cell_index,
+        ename="" if error is None else str(error.ename),
+        evalue="" if error is None else str(error.evalue),
+    )
+
+
+def _headline_html() -> str:
+    from .summary import headline, ratio_sentence
+
+    h = headline()
+    head = "".join(f"<th>{html.escape(r)} (GB)</th>" for r in h.recipes)
+    rows = []
+    for m in h.model_ids:
+        cells = "".join(
+            f'<td data-bytes="{h.weight(m, r).total_bytes}">'
+            f"{h.weight(m, r).total_bytes / 1e9:,.1f}</td>"
+            for r in h.recipes
+        )
+        rows.append(f"<tr><th>{html.escape(m)}</th>{cells}</tr>")
+    ratios = "".join(f"<li>{html.escape(ratio_sentence(r))}</li>" for r in h.ratios)
+    return (
+        "<h2>Headline numbers</h2>\n<p>Weights in GB (1 GB = 10<sup>9</sup> bytes); "
+        "“official” is each model's own checkpoint layout.</p>\n"
+        f'<table class="headline"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>\n'
+        f"<ul>{ratios}</ul>\n"
+    )
+
+
+def index_html(report: Report) -> str:
+    """The report's front page: one row per notebook (links, status) and the headline numbers."""
+    rows = []
+    for r in report.runs:
+        stem = r.name.removesuffix(".ipynb")
+        status = "ok" if r.ok else html.escape(r.error_line)
+        rows.append(
+            f'<tr class="{"ok" if r.ok else "failed"}"><td>{html.escape(r.name)}</td>'
+            f'<td><a href="{stem}.html">with code</a></td>'
+            f'<td><a href="{stem}.nocode.html">without code</a></td>'
+            f'<td><a href="{html.escape(r.name)}">notebook</a></td>'
+            f"<td>{r.seconds:.1f} s</td><td>{status}</td></tr>"
+        )
+    params = ", ".join(f"{k}={v}" for k, v in report.parameters.items()) or "defaults"
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>vramkit report</title>'
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;"
+        "text-align:left}tr.failed{color:#b00}</style></head><body>\n"
+        "<h1>vramkit report</h1>\n"
+        f"<p>Parameters: {html.escape(params)}</p>\n"
+        "<table><tr><th>notebook</th><th></th><th></th><th></th><th>time</th><th>status</th>"
+        f"</tr>{''.join(rows)}</table>\n{_headline_html()}</body></html>\n"
+    )
+
+
+def run_report(
+    out_dir: Path | None = None,
+    *,
+    parameters: Mapping[str, str] | None = None,
+    force: bool = False,
+    only: Sequence[str] = (),
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    progress: bool = True,
+    on_result: Callable[[NotebookRun], None] | None = None,
+) -> Report:
+    """Execute the report notebooks of `notebooks_dir` into `out_dir` and write ``index.html``.
+
+    Each `parameters` entry goes to every notebook that declares it; a name no notebook
+    declares is refused. A failing notebook is recorded and the others still run.
+    """
+    paths = discover(notebooks_dir, only)
+    given = dict(parameters or {})
+    per_nb = {p: notebook_parameters(p, given) for p in paths}
+    unused = set(given) - {k for d in per_nb.values() for k in d}
+    if unused:
+        import papermill
+
+        declared = {k for p in paths for k in papermill.inspect_notebook(str(p))}
+        if not declared:
+            names = ", ".join(p.name for p in paths)
+            raise VramkitError(f"parameter {sorted(unused)[0]!r} given, but {names} declare none.")
+        raise unknown_name("notebook parameter", sorted(unused)[0], declared)
+    out = check_out_dir(out_dir or default_out_dir(), force=force, notebooks_dir=notebooks_dir)
+    from tqdm.auto import tqdm
+
+    runs = []
+    bar = tqdm(paths, desc="notebooks", unit="nb", disable=not progress)
+    for p in bar:
+        bar.set_postfix_str(p.name)
+        run = run_notebook(p, out, per_nb[p])
+        runs.append(run)
+        if on_result is not None:
+            on_result(run)
+    report = Report(out_dir=out, runs=tuple(runs), parameters=given)
+    atomic_write(out / "index.html", index_html(report))
+    return report
