@@ -84,7 +84,11 @@ def ensure_browser() -> None:
         )
         return
     sh("apt-get", "update", "-qq", check=False)
-    sh("apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", check=False)
+    # fonts-liberation: chromium only recommends it; without a font, screenshots show boxes
+    sh(
+        "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-liberation",
+        check=False,
+    )  # fmt: skip
 
 
 def task_test(extra: list[str]) -> int:

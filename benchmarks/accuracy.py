@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import importlib
-import inspect
 import math
 import sys
 from collections.abc import Mapping
@@ -44,8 +42,18 @@ UNITS: dict[str, float] = {
     "params": 1, "B-params": 1e9, "B/token": 1,
 }  # fmt: skip
 """Unit → multiplier to the base unit (bytes, parameters, or bytes per token)."""
-_REQUIRED = {"id", "category", "model", "value", "unit", "status", "conditions", "estimate", "source"}
-_OPTIONAL = {"precision"}
+_REQUIRED = {
+    "id",
+    "category",
+    "model",
+    "value",
+    "unit",
+    "status",
+    "conditions",
+    "estimate",
+    "source",
+}
+_OPTIONAL = {"precision", "confidence"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class Figure:
     estimate: Mapping[str, Any]
     source: Mapping[str, str]
     precision: float = 0.0
+    confidence: str = "normal"
 
     @property
     def base_value(self) -> float:
@@ -123,12 +132,15 @@ def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
         value = raw["value"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
             raise VramkitError(f"{where}: value must be a positive number, got {value!r}.")
+        _check_choice(where, "confidence", raw.get("confidence", "normal"), ("normal", "low"))
         precision = raw.get("precision", 0)
         if not isinstance(precision, int | float) or precision < 0:
             raise VramkitError(f"{where}: precision must be a number >= 0.")
         src = raw["source"]
-        if not isinstance(src, dict) or not src.get("quote") or not (
-            src.get("url") or src.get("document")
+        if (
+            not isinstance(src, dict)
+            or not src.get("quote")
+            or not (src.get("url") or src.get("document"))
         ):
             raise VramkitError(f"{where}: source needs a quote and a url or document.")
         est = raw["estimate"]
@@ -149,6 +161,7 @@ def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
                 estimate=dict(est),
                 source=dict(src),
                 precision=float(precision),
+                confidence=raw.get("confidence", "normal"),
             )
         )
     if not out:
@@ -192,42 +205,33 @@ def _params(fig: Figure) -> tuple[float, str]:
     return getattr(counts, scope) / UNITS[fig.unit], f"params.{scope}"
 
 
-def kv_function() -> Any | None:
-    """vramkit's KV-cache entry point, once `vramkit.kv` exists (None before)."""
+_ENGINE_LAYOUT = {
+    "vllm": "vllm",
+    "llamacpp": "llama.cpp",
+    "llama.cpp": "llama.cpp",
+    "ds4": "reference",
+}
+"""Engine named in a figure → the KV layout vramkit.kv models for it (ds4: the reference layout)."""
+
+
+def _kv_estimate(model: Any, context: int, est: Mapping[str, Any]) -> int:
+    """Bytes of vramkit.kv.kv_cache for the figure's conditions (state dropped if state: false)."""
     try:
-        kv = importlib.import_module("vramkit.kv")
+        from vramkit.kv import kv_cache
     except ImportError:
-        return None
-    for name in ("kv_bytes", "kv_cache_bytes", "kv_cache"):
-        fn = getattr(kv, name, None)
-        if callable(fn):
-            return fn
-    return None
-
-
-def _call_kv(model: Any, context: int, est: Mapping[str, Any]) -> int:
-    """Call the KV function with whichever of our keywords it accepts; result in bytes."""
-    fn = kv_function()
-    if fn is None:
-        raise LookupError("vramkit.kv is not available yet")
-    wanted = {
-        "context": context,
-        "context_len": context,
-        "tokens": context,
-        "batch": est.get("batch", 1),
-        "dtype": est.get("dtype", "bf16"),
-        "cache_dtype": est.get("dtype", "bf16"),
-        "kv_dtype": est.get("dtype", "bf16"),
-        "indexer_dtype": est.get("indexer_dtype", est.get("dtype", "bf16")),
-        "include_state": bool(est.get("state", True)),
-        "state": bool(est.get("state", True)),
-        "runtime": est.get("runtime") or est.get("engine"),
-    }
-    params = inspect.signature(fn).parameters
-    kwargs = {k: v for k, v in wanted.items() if k in params and v is not None}
-    result = fn(model, **kwargs)
-    total = getattr(result, "total_bytes", result)
-    return int(total)
+        raise LookupError("vramkit.kv is not available yet") from None
+    engine = est.get("runtime") or est.get("engine") or "reference"
+    kv = kv_cache(
+        model,
+        context,
+        batch=int(est.get("batch", 1)),
+        cache_dtype=str(est.get("dtype", "bf16")),
+        indexer_dtype=est.get("indexer_dtype"),
+        runtime=_ENGINE_LAYOUT.get(str(engine), str(engine)),
+    )
+    if est.get("state", True) is False:
+        return kv.total_bytes - kv.by_kind.get("state", 0)
+    return kv.total_bytes
 
 
 def _kv(fig: Figure) -> tuple[float, str]:
@@ -238,17 +242,42 @@ def _kv(fig: Figure) -> tuple[float, str]:
     ctx = int(est["context"])
     per = est.get("per")
     if per == "token":
-        value = _call_kv(model, ctx, est) / ctx
+        value = _kv_estimate(model, ctx, est) / ctx
     elif per == "1k":
-        value = _call_kv(model, ctx + 1000, est) - _call_kv(model, ctx, est)
+        value = _kv_estimate(model, ctx + 1000, est) - _kv_estimate(model, ctx, est)
     else:
-        value = _call_kv(model, ctx, est)
-    return value / UNITS[fig.unit], "vramkit.kv" + (f" per {per}" if per else "")
+        value = _kv_estimate(model, ctx, est)
+    engine = est.get("runtime") or est.get("engine") or "reference"
+    layout = _ENGINE_LAYOUT.get(str(engine), str(engine))
+    return value / UNITS[fig.unit], f"kv_cache({layout}, {est.get('dtype', 'bf16')})" + (
+        f" per {per}" if per else ""
+    )
 
 
 def _runtime(fig: Figure) -> tuple[float, str]:
-    value, method = _kv(fig)
-    return value, method + " (bare KV formula: no engine model)"
+    """With `gpu`: the KV room vramkit.budget leaves per GPU; else the bare KV formula of the
+    engine's layout (what the engine reserved beyond it is the gap the row shows)."""
+    est = fig.estimate
+    if "gpu" not in est:
+        value, method = _kv(fig)
+        return value, method + " (KV formula only)"
+    try:
+        from vramkit.budget import budget
+    except ImportError:
+        raise LookupError("vramkit.budget is not available yet") from None
+    b = budget(
+        fig.model,
+        str(est["gpu"]),
+        count=int(est.get("count", 1)),
+        context=int(est["context"]),
+        batch=int(est.get("batch", 1)),
+        parallel=str(est.get("parallel", "tp")),
+        runtime=str(est.get("engine", "vllm")),
+        cache_dtype=est.get("dtype"),
+        memory_fraction=est.get("memory_fraction"),
+    )
+    room = b.usable_bytes - b.weights_bytes - b.workspace_bytes - b.overhead_bytes - b.reserve_bytes
+    return room / UNITS[fig.unit], "budget(): usable − weights − workspace − overhead per GPU"
 
 
 _ESTIMATORS = {"weights": _weights, "params": _params, "kv": _kv, "runtime": _runtime}
@@ -267,11 +296,18 @@ def evaluate(figures: list[Figure] | None = None) -> list[Row]:
     return rows
 
 
-def mean_abs_error(rows: list[Row]) -> dict[str, float]:
-    """Mean |error %| per category over the estimated rows (NaN-free: empty categories left out)."""
+def mean_abs_error(rows: list[Row], *, include_low: bool = True) -> dict[str, float]:
+    """Mean |error %| per category over the estimated rows (NaN-free: empty categories left out);
+    `include_low` False leaves out figures whose conditions are uncertain (confidence: low)."""
     out: dict[str, float] = {}
     for cat in CATEGORIES:
-        errs = [abs(r.error_pct) for r in rows if r.figure.category == cat and r.estimate is not None]
+        errs = [
+            abs(r.error_pct)
+            for r in rows
+            if r.figure.category == cat
+            and r.estimate is not None
+            and (include_low or r.figure.confidence != "low")
+        ]
         if errs:
             out[cat] = sum(errs) / len(errs)
     return out
@@ -293,6 +329,7 @@ def to_records(rows: list[Row]) -> list[dict[str, Any]]:
             "error_pct": "" if r.error_pct is None else round(r.error_pct, 4),
             "within_rounding": r.within_precision,
             "status": r.figure.status,
+            "confidence": r.figure.confidence,
             "method": r.method,
         }
         for r in rows
@@ -300,18 +337,29 @@ def to_records(rows: list[Row]) -> list[dict[str, Any]]:
 
 
 def _print(rows: list[Row]) -> None:
-    header = f"{'figure':34} {'cat':8} {'published':>14} {'vramkit':>14} {'unit':8} {'error %':>9}"
+    header = f"{'figure':34} {'cat':8} {'published':>15} {'vramkit':>17} {'unit':8} {'error %':>9}"
     print(header)
     print("-" * len(header))
     for r in rows:
-        est = "—" if r.estimate is None else f"{r.estimate:,.{_digits(r.figure)}f}"
+        est = (
+            "—"
+            if r.estimate is None
+            else f"{r.estimate:,.{_digits(r.figure) + (2 if r.figure.precision else 0)}f}"
+        )
         err = "n/a" if r.error_pct is None else f"{r.error_pct:+.3f}"
         pub = f"{r.figure.value:,.{_digits(r.figure)}f}"
-        print(f"{r.figure.id:34} {r.figure.category:8} {pub:>14} {est:>14} {r.figure.unit:8} {err:>9}")
+        low = "  (low confidence)" if r.figure.confidence == "low" else ""
+        print(
+            f"{r.figure.id:34} {r.figure.category:8} {pub:>15} {est:>17} {r.figure.unit:8} {err:>9}{low}"
+        )
     print()
+    sure = mean_abs_error(rows, include_low=False)
     for cat, mae in mean_abs_error(rows).items():
         n = sum(1 for r in rows if r.figure.category == cat and r.estimate is not None)
-        print(f"mean |error| {cat:8} {mae:8.3f} %  over {n} figure(s)")
+        extra = (
+            f"  ({sure[cat]:.3f} % without low-confidence figures)" if sure.get(cat) != mae else ""
+        )
+        print(f"mean |error| {cat:8} {mae:8.3f} %  over {n} figure(s){extra}")
     skipped = [r for r in rows if r.estimate is None]
     for r in skipped:
         print(f"skipped {r.figure.id}: {r.method}")
@@ -330,7 +378,12 @@ def _plot(rows: list[Row], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     done = [r for r in rows if r.estimate is not None]
-    colors = {"weights": "tab:blue", "params": "tab:green", "kv": "tab:orange", "runtime": "tab:red"}
+    colors = {
+        "weights": "tab:blue",
+        "params": "tab:green",
+        "kv": "tab:orange",
+        "runtime": "tab:red",
+    }
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(done) + 1.5))
     y = range(len(done))
     ax.barh(

@@ -107,7 +107,11 @@ def _recipe_for(model: Any, rid: str) -> str:
 
 
 def bench_grid(runs: int) -> dict[str, Any]:
-    """The full sweep; the weights part always, KV + fit once vramkit.kv.kv_grid exists."""
+    """The full sweep: weights (`weight_bytes`) + KV (`kv_grid`) + fit (per-GPU usable bytes of
+    `vramkit.budget.usable_bytes`, one GPU, vLLM) over every cell, vectorised with numpy. Also
+    `budget.fit_grid` (min GPU count per model × recipe × context, one GPU) for scale."""
+    import numpy as np
+
     from vramkit.catalog import get_model
     from vramkit.hardware import gpus
     from vramkit.quant import weight_bytes
@@ -120,25 +124,49 @@ def bench_grid(runs: int) -> dict[str, Any]:
         return [weight_bytes(m, _recipe_for(m, r)).total_bytes for m in models for r in RECIPES]
 
     out: dict[str, Any] = {"cells": cells, "contexts": len(CONTEXTS), "gpus": len(gpu_list)}
-    out["weights_s"], _ = _median(weights, runs)
+    out["weights_s"], times = _median(weights, runs)
+    out["weights_first_s"] = times[0]  # the first call fills vramkit's caches
     kv_grid = _optional("vramkit.kv", "kv_grid")
-    if kv_grid is None:
-        out["kv_fit"] = "skipped: vramkit.kv.kv_grid not available yet"
+    try:
+        budget = importlib.import_module("vramkit.budget")
+    except ImportError:
+        budget = None
+    if kv_grid is None or budget is None:
+        out["kv_fit"] = "skipped: vramkit.kv.kv_grid / vramkit.budget not available yet"
         return out
+    from vramkit.hardware import get_runtime
 
-    def full() -> None:
-        w = weights()
+    runtime = get_runtime("vllm")
+
+    def full() -> int:
+        usable = np.array(
+            [
+                budget.usable_bytes(
+                    g, runtime, memory_fraction=None, os_share=budget.UNIFIED_OS_SHARE
+                )
+                for g in gpu_list
+            ]
+        )
+        w = np.array(weights(), dtype=np.int64).reshape(len(models), len(RECIPES))
+        fits = 0
         for i, m in enumerate(models):
-            kv = kv_grid(m, contexts=CONTEXTS, batches=BATCHES)  # bytes, shape (contexts, batches)
-            for j in range(len(RECIPES)):
-                need = w[i * len(RECIPES) + j] + kv
-                for g in gpu_list:
-                    _ = need <= g.memory_bytes
+            kv = kv_grid(m, CONTEXTS, BATCHES)["per_gpu_bytes"].to_numpy()  # contexts × batches
+            need = w[i][:, None] + kv[None, :]  # recipes × cells
+            fits += int((need[:, :, None] <= usable[None, None, :]).sum())
+        return fits
 
     try:
-        out["grid_s"], _ = _median(full, runs)
-    except TypeError as err:  # the API landed with another signature: say so, do not guess
-        out["kv_fit"] = f"skipped: kv_grid signature differs ({err})"
+        out["grid_s"], times = _median(full, runs)
+        out["grid_first_s"] = times[0]
+        out["fitting_cells"] = full()
+    except (TypeError, AttributeError) as err:  # an API changed: say so, do not guess
+        out["kv_fit"] = f"skipped: grid API differs ({err})"
+        return out
+    fit_ctx = list(CONTEXTS[::8])
+    out["fit_grid_cells"] = len(V4) * len(RECIPES) * len(fit_ctx)
+    out["fit_grid_s"], _ = _median(
+        lambda: budget.fit_grid(list(V4), list(RECIPES), fit_ctx, "h200-sxm-141gb"), 1
+    )
     return out
 
 
@@ -152,13 +180,17 @@ def _optional(module: str, attr: str) -> Any | None:
 def bench_widget(runs: int) -> float | str:
     """One redraw callback of the dashboard, once `vramkit.widgets.dashboard.compute` exists."""
     compute = _optional("vramkit.widgets.dashboard", "compute")
-    if compute is None:
+    defaults = _optional("vramkit.widgets.dashboard", "DEFAULTS")
+    if compute is None or defaults is None:
         return "skipped: vramkit.widgets.dashboard.compute not available yet"
-    try:
-        compute()  # warm: the first call loads the catalog
-        return _median(compute, max(runs, 20))[0]
-    except TypeError as err:
-        return f"skipped: compute() needs arguments ({err})"
+    contexts = iter(CONTEXTS * 10)  # each redraw a new slider position, as a user drags it
+
+    def redraw() -> None:
+        result = compute({**defaults, "context": next(contexts)})
+        assert result.get("ok"), result
+
+    compute(dict(defaults))  # warm: the first call loads the catalog (counted in cli_cold)
+    return _median(redraw, max(runs, 20))[0]
 
 
 def bench_report() -> float | str:
@@ -189,11 +221,19 @@ print(json.dumps({"params": n, "seconds": time.perf_counter() - t0}))
 """
 
 
+_HF_TYPE = {
+    "deepseek-v3": "deepseek_v3",
+    "gemma-4-31b": "gemma4_text",
+    "deepseek-v4-flash": "deepseek_v4",
+}
+"""Catalog id → transformers model_type used to build it on the meta device."""
+
+
 def bench_meta(python: str | None, runs: int) -> dict[str, Any]:
     """Parameter count on PyTorch's meta device (accelerate estimate-memory's method) vs vramkit.
 
-    Both in fresh processes, same config (DeepSeek V3: transformers has its class). Ratio =
-    meta time / vramkit time.
+    Both in fresh processes, same config.json fields; transformers builds the main model only
+    (no MTP), so it is compared with vramkit's main count. Ratio = meta time / vramkit time.
     """
     py = python or sys.executable
     probe = subprocess.run(
@@ -207,10 +247,12 @@ def bench_meta(python: str | None, runs: int) -> dict[str, Any]:
     from vramkit.catalog import get_model
 
     out: dict[str, Any] = {"transformers": probe.stdout.strip()}
-    for mid in ("deepseek-v3", "gemma-4-31b"):
+    for mid in ("deepseek-v3", "gemma-4-31b", "deepseek-v4-flash"):
         cfg = dict(get_model(mid).config)
-        cfg["model_type"] = {"deepseek-v3": "deepseek_v3", "gemma-4-31b": "gemma4_text"}[mid]
+        cfg["model_type"] = _HF_TYPE[mid]
         cfg.pop("quantization_config", None)
+        if mid.startswith("gemma"):  # the real 31B config says null; transformers' default is 256
+            cfg.setdefault("hidden_size_per_layer_input", None)
         payload = json.dumps(cfg)
         res: dict[str, Any] = {}
 
@@ -234,7 +276,7 @@ def bench_meta(python: str | None, runs: int) -> dict[str, Any]:
             "vramkit_s": ours_s,
             "ratio": meta_s / ours_s,
             "meta_params": res.get("params"),
-            "vramkit_params": get_model(mid).params.total,
+            "vramkit_params": get_model(mid).params.main,  # transformers builds no MTP module
         }
     return out
 
@@ -268,9 +310,19 @@ def main(argv: list[str] | None = None) -> int:
         mark = "" if target is None else f"  (target ≤ {_fmt(target)})"
         print(f"{key:26} {_fmt(results[key]):>12}{mark}")
     g = results["grid"]
-    print(f"{'grid: weights part':26} {_fmt(g['weights_s']):>12}  ({len(V4)}×{len(RECIPES)} recipes)")
+    print(
+        f"{'grid: weights part':26} {_fmt(g['weights_s']):>12}  ({len(V4)}×{len(RECIPES)} recipes; "
+        f"first call {_fmt(g['weights_first_s'])})"
+    )
     grid_line = _fmt(g["grid_s"]) if "grid_s" in g else g["kv_fit"]
-    print(f"{'grid: full sweep':26} {grid_line:>12}  ({g['cells']:,} cells; target ≤ 0.30 s)")
+    first = f"; first call {_fmt(g['grid_first_s'])}" if "grid_first_s" in g else ""
+    print(
+        f"{'grid: full sweep':26} {grid_line:>12}  ({g['cells']:,} cells{first}; target ≤ 0.30 s)"
+    )
+    if "fit_grid_s" in g:
+        print(
+            f"{'fit_grid (min GPUs)':26} {_fmt(g['fit_grid_s']):>12}  ({g['fit_grid_cells']} cells, h200)"
+        )
     print(f"{'widget redraw':26} {_fmt(results['widget_redraw']):>12}  (target ≤ 50 ms)")
     print(f"{'whole report':26} {_fmt(results['report']):>12}  (target ≤ 60 s)")
     meta = results["meta_device"]

@@ -20,7 +20,9 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 BAD_VALUES = [None, -1, 0, 2**62, 1.5, float("nan"), "12", "", [], {}, True, [1, 2]]
@@ -30,7 +32,9 @@ def _accepts_or_vramkit_error(cfg) -> None:
     try:
         spec = model_from_config(cfg)
     except VramkitError as err:
-        assert str(err).strip(), "an error needs a message"
+        message = str(err).strip()
+        if not message:
+            pytest.fail(f"an empty VramkitError for {cfg!r}")
         return
     p = spec.params
     assert 0 <= p.active <= p.main <= p.total
@@ -67,11 +71,6 @@ def test_each_field_of_a_real_config_removed(model_id):
         _accepts_or_vramkit_error(cfg)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="BUG (configfile.stored_layout): a non-mapping quantization_config raises AttributeError",
-)
 @pytest.mark.parametrize("qc", [-1, "fp8", [1]])
 def test_quantization_config_of_the_wrong_type(qc):
     cfg = {**dict(get_model("deepseek-v4-flash").config), "quantization_config": qc}
@@ -173,22 +172,31 @@ def test_malformed_safetensors_only_vramkit_error(tmp_path):
                 fn(p)
             except VramkitError:
                 continue
-            except Exception as err:  # noqa: BLE001 - the point of the test
+            except Exception as err:
                 pytest.fail(f"{label}: {fn.__name__} raised {type(err).__name__}: {err}")
             accepted.append(label)
     # only the intact file and prefix-preserving mutations may be accepted
-    assert all(not lbl.startswith(("truncated", "random", "header length")) for lbl in accepted), accepted
+    assert all(not lbl.startswith(("truncated", "random", "header length")) for lbl in accepted), (
+        accepted
+    )
 
 
 def test_malformed_index_only_vramkit_error(tmp_path):
     (tmp_path / "a.safetensors").write_bytes(_good_safetensors())
-    for text in ["", "{", "[]", '{"weight_map": []}', '{"weight_map": {"t": "missing.safetensors"}}', '{"weight_map": {"t": 5}}']:
+    for text in [
+        "",
+        "{",
+        "[]",
+        '{"weight_map": []}',
+        '{"weight_map": {"t": "missing.safetensors"}}',
+        '{"weight_map": {"t": 5}}',
+    ]:
         (tmp_path / "model.safetensors.index.json").write_text(text)
         try:
             st_mod.measure_safetensors(tmp_path)
         except VramkitError:
             continue
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             pytest.fail(f"index {text!r}: {type(err).__name__}: {err}")
 
 
@@ -268,6 +276,6 @@ def test_malformed_gguf_only_vramkit_error(tmp_path, good_gguf):
                 fn(p)
             except VramkitError:
                 continue
-            except Exception as err:  # noqa: BLE001 - the point of the test
+            except Exception as err:
                 failures.append(f"{label}: {fn.__name__} raised {type(err).__name__}: {err}")
     assert not failures, "\n".join(failures[:15]) + f"\n({len(failures)} in all)"

@@ -13,7 +13,7 @@ from vramkit.errors import VramkitError, require_int, require_number
 from vramkit.formats import format_names, get_format
 from vramkit.params import GROUPS
 from vramkit.quant import custom_recipe, weight_bytes
-from vramkit.units import GB, GiB, KiB, MiB, TB, fmt_gb, fmt_gib, parse_size, to_gb, to_gib
+from vramkit.units import GB, TB, GiB, KiB, MiB, fmt_gb, fmt_gib, parse_size, to_gb, to_gib
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MODELS = model_ids()
@@ -24,7 +24,10 @@ def test_weights_monotone_in_bits(model_id):
     # fewer bits per weight never gives more bytes: Q2_K (2.625 bpw) ≤ Q4_K (4.5) ≤ Q8_0 (8.5)
     # ≤ BF16 (16) ≤ FP32 (32), all over the same tensors
     m = get_model(model_id)
-    sizes = [weight_bytes(m, f"uniform:{f}").total_bytes for f in ("Q2_K", "Q4_K", "Q8_0", "BF16", "FP32")]
+    sizes = [
+        weight_bytes(m, f"uniform:{f}").total_bytes
+        for f in ("Q2_K", "Q4_K", "Q8_0", "BF16", "FP32")
+    ]
     assert sizes == sorted(sizes)
     assert sizes[0] > 0
 
@@ -52,10 +55,13 @@ def test_counts_are_consistent(model_id):
     assert sum(w.by_format.values()) == w.total_bytes
     assert all(v >= 0 for v in w.by_group.values())
     assert sum(w.params_by_group.values()) == w.total_params == p.total
-    assert math.isfinite(w.bits_per_weight) and w.bits_per_weight > 0
+    assert math.isfinite(w.bits_per_weight)
+    assert w.bits_per_weight > 0
 
 
-_MATRIX_FORMATS = [f for f in format_names() if get_format(f).layout in ("float", "block2d", "group", "gguf")]
+_MATRIX_FORMATS = [
+    f for f in format_names() if get_format(f).layout in ("float", "block2d", "group", "gguf")
+]
 _MATRIX_FORMATS = [f for f in _MATRIX_FORMATS if get_format(f).bits_per_weight > 0]
 
 
@@ -121,30 +127,40 @@ def test_fmt_then_parse_round_trip_below_a_thousand(n_bytes):
     assert to_gib(n_bytes) * GiB == pytest.approx(n_bytes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (units.py): fmt_gb writes a thousands comma ('1,234.50 GB') that parse_size refuses",
-)
 def test_fmt_then_parse_round_trip_with_thousands_separator():
     assert parse_size(fmt_gb(1_234_500_000_000)) == 1_234_500_000_000
 
 
 @FAST
-@given(st.one_of(st.text(max_size=20), st.floats(), st.integers(-(10**6), -1), st.booleans(), st.none()))
+@given(
+    st.one_of(
+        st.text(max_size=20),
+        st.floats(allow_infinity=False),  # inf: the known bug pinned in test_errors.py
+        st.integers(-(10**6), -1),
+        st.booleans(),
+        st.none(),
+    )
+)
 def test_parse_size_only_raises_vramkit_error(value):
     try:
         out = parse_size(value)
     except VramkitError:
         return
-    assert isinstance(out, int) and out >= 0
+    assert isinstance(out, int)
+    assert out >= 0
 
 
 @FAST
-@given(st.one_of(st.text(max_size=12), st.floats(allow_nan=True), st.integers(), st.booleans(), st.none()))
+@given(
+    st.one_of(
+        st.text(max_size=12), st.floats(allow_nan=True), st.integers(), st.booleans(), st.none()
+    )
+)
 def test_validators_only_raise_vramkit_error(value):
     for fn in (require_int, require_number):
         try:
             out = fn("x", value, minimum=0)
         except VramkitError:
             continue
-        assert out >= 0 and out == out
+        assert out >= 0
+        assert out == out

@@ -71,8 +71,8 @@ def test_report_html_has_figures_numbers_and_parameters(full_report):
     assert "data:image/png" in page
     assert "deepseek-v3" in page
     assert "gemma-4-31b" in page
-    assert "print(" not in page  # the no-code rendering hides inputs
-    assert "print(" in (report.out_dir / "00_summary.html").read_text()
+    assert "NBVAL_CHECK_OUTPUT" not in page  # the no-code rendering hides inputs
+    assert "NBVAL_CHECK_OUTPUT" in (report.out_dir / "00_summary.html").read_text()
     executed = nbformat.read(report.out_dir / "00_summary.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert 'models = "deepseek-v3,gemma-4-31b"' in injected[0].source
@@ -144,6 +144,9 @@ def test_coerce_parameter_follows_annotation():
     assert coerce_parameter("b", "false", "bool") is False
     assert coerce_parameter("s", "007", "str") == "007"
     assert coerce_parameter("u", "3", None) == 3
+    assert coerce_parameter("l", "a, b", "list") == ["a", "b"]
+    assert coerce_parameter("l", "[1, 2]", "list[int]") == [1, 2]
+    assert coerce_parameter("l", "4096,8192", "list") == [4096, 8192]
     with pytest.raises(VramkitError, match="n must be int"):
         coerce_parameter("n", "seven", "int")
 

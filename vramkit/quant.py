@@ -270,6 +270,14 @@ def weight_bytes(
     """Exact bytes of `model`'s weights stored under `recipe` (default: its official checkpoint
     layout). Formula: Σ_tensors count × bytes(format, shape), by group and by format."""
     r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    key = (r.id, r.kind, tuple(sorted(r.rules.items())), r.vectors, r.ftype, r.include_mtp)
+    cache = model._cache.setdefault("weight_bytes", {})
+    if key not in cache:
+        cache[key] = _weight_bytes(model, r)
+    return cache[key]
+
+
+def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     by_group = dict.fromkeys(GROUPS, 0)
     params_by_group = dict.fromkeys(GROUPS, 0)
     by_format: dict[str, int] = {}

@@ -3,6 +3,7 @@ without code, and an ``index.html`` with the headline numbers. Files are written
 
 from __future__ import annotations
 
+import ast
 import html
 import os
 import re
@@ -87,7 +88,8 @@ def default_out_dir(now: datetime | None = None) -> Path:
 def coerce_parameter(name: str, value: str, inferred_type: str | None) -> Any:
     """Turn a command-line string into the type a notebook declares (``name: int = …``).
 
-    int / float / bool / str follow the annotation; without one, the value is tried as int,
+    int / float / bool / str follow the annotation; list / tuple take ``a,b`` or ``[1, 2]``
+    (items coerced as unannotated values); without one, the value is tried as int,
     then float, then True/False/None, then kept as a string.
     """
     t = (inferred_type or "").strip()
@@ -104,6 +106,14 @@ def coerce_parameter(name: str, value: str, inferred_type: str | None) -> Any:
         return value.lower() in ("true", "1")
     if t == "str":
         return value
+    if t.startswith(("list", "tuple")):
+        text = value.strip()
+        if text.startswith(("[", "(")):
+            try:
+                return list(ast.literal_eval(text))
+            except (ValueError, SyntaxError):
+                raise VramkitError(f"parameter {name} must be a list, got {value!r}.") from None
+        return [coerce_parameter(name, v.strip(), None) for v in text.split(",") if v.strip()]
     for conv in (int, float):
         try:
             return conv(value)

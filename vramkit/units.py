@@ -56,10 +56,12 @@ def parse_size(text: str | int | float) -> int:
     if isinstance(text, bool):
         raise VramkitError(f"size must be a number of bytes or a string like '80GB', got {text!r}.")
     if isinstance(text, int | float):
-        if text < 0 or text != text:
-            raise VramkitError(f"size must be a non-negative number of bytes, got {text!r}.")
+        if text < 0 or text != text or text in (float("inf"), float("-inf")):
+            raise VramkitError(f"size must be a finite non-negative number of bytes, got {text!r}.")
         return int(text)
-    s = str(text).strip().replace(" ", "").upper()
+    s = str(text).strip().replace(" ", "").replace(",", "").upper()
+    if s.isdigit():
+        return int(s)
     for unit in sorted(_SIZE_UNITS, key=len, reverse=True):
         if s.endswith(unit):
             number = s[: -len(unit)]
@@ -67,7 +69,7 @@ def parse_size(text: str | int | float) -> int:
                 value = float(number)
             except ValueError:
                 break
-            if value < 0 or value != value:
+            if value < 0 or value != value or value == float("inf"):
                 break
             return round(value * _SIZE_UNITS[unit])
     raise VramkitError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -216,16 +217,27 @@ def page(browser_context) -> Iterator[object]:
     pg.close()
 
 
-@pytest.fixture
-def screenshot(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[object, str], Path]:
-    """screenshot(page, state) → PNG saved in build/browser-screenshots/ and pytest's tmp_path."""
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """build/browser-screenshots/, emptied of the previous run's PNGs."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+    return SCREENSHOTS
+
+
+@pytest.fixture
+def screenshot(
+    request: pytest.FixtureRequest, tmp_path: Path, screenshot_dir: Path
+) -> Callable[[object, str], Path]:
+    """screenshot(page, state) → PNG `<test>-<state>.png` in build/browser-screenshots/ and in
+    pytest's tmp_path."""
 
     def take(pg, state: str) -> Path:
-        name = f"{request.node.name}-{state}.png".replace("/", "_").replace("[", "_").strip("]")
-        kept = SCREENSHOTS / name.replace("]", "")
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{request.node.name}-{state}") + ".png"
+        kept = screenshot_dir / name
         pg.screenshot(path=str(kept), full_page=True)
-        shutil.copy2(kept, tmp_path / kept.name)
+        shutil.copy2(kept, tmp_path / name)
         return kept
 
     return take

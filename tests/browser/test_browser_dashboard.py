@@ -22,10 +22,12 @@ from vkpage import (
     expect_plot_changed,
     plot_src,
     select,
+    shown_bytes,
     type_readout,
     wait_ready,
 )
 
+from vramkit.budget import budget
 from vramkit.widgets import dashboard
 
 pytestmark = pytest.mark.browser
@@ -88,25 +90,54 @@ def test_each_control_updates_numbers_and_plot(dash, screenshot):
         expect_numbers(dash, state)
         src = expect_plot_changed(dash, src)
         screenshot(dash, name)
+    # the last state once more, straight from vramkit.budget (not through the dashboard module)
+    direct = budget(
+        "deepseek-v4-pro",
+        "b300-288gb",
+        count=8,
+        recipe="gguf-Q4_K_M",
+        context=1_048_576,
+        batch=4,
+        parallel="ep",
+    )
+    assert shown_bytes(dash, "vk-total-bytes") == direct.total_bytes
+    assert shown_bytes(dash, "vk-weights-bytes") == direct.weights_bytes
+    assert shown_bytes(dash, "vk-kv-bytes") == direct.kv_bytes
     assert dash.errors == []
+    # the page shows the panel, not a Python repr of a result (e.g. a bare `check(...)` value)
+    body = dash.locator("body").inner_text()
+    assert "Budget(" not in body, "a raw Python repr of a Budget is displayed"
+    assert "'ok': True" not in body, "a raw Python repr of a compute() result is displayed"
 
 
-def test_context_beyond_model_maximum_shows_message(dash, screenshot):
+def expect_message(page: Page, state: dict[str, Any]) -> str:
+    """Wait until the error line shows `compute(state)`'s message and no numbers are shown."""
+    want = dashboard.compute(state)
+    assert want["ok"] is False, f"{state} should be invalid"
+    expect(page.locator(f".{CLS['error']}")).to_contain_text(want["error"], timeout=TIMEOUT_MS)
+    expect(page.locator(".vk-total-bytes")).to_have_count(0)
+    assert_no_traceback(page)
+    return want["error"]
+
+
+def test_invalid_entries_show_messages(dash, screenshot):
     select(dash, CLS["model"], "deepseek-v3")
     expect_numbers(dash, {"model": "deepseek-v3"})
     # the slider runs to 2**20 tokens; DeepSeek-V3's max_position_embeddings is 163,840
     type_readout(dash, CLS["context"], "1048576")
-    want = dashboard.compute({"model": "deepseek-v3", "context": 1_048_576})
-    assert want["ok"] is False
-    expect(dash.locator(f".{CLS['error']}")).to_contain_text(want["error"], timeout=TIMEOUT_MS)
-    assert "163,840" in want["error"]
-    expect(dash.locator(".vk-total-bytes")).to_have_count(0)
-    assert_no_traceback(dash)
+    message = expect_message(dash, {"model": "deepseek-v3", "context": 1_048_576})
+    assert "163,840" in message
     screenshot(dash, "context-too-long")
     # back to a valid context: the message goes away and the numbers return
     type_readout(dash, CLS["context"], "131072")
     expect(dash.locator(f".{CLS['error']}")).to_have_text("", timeout=TIMEOUT_MS)
     expect_numbers(dash, {"model": "deepseek-v3", "context": 131_072})
+    # expert parallelism on a dense model (Gemma 4 31B has no routed experts)
+    state = {"model": "gemma-4-31b", "context": 131_072, "parallel": "ep"}
+    select(dash, CLS["model"], "gemma-4-31b")
+    select(dash, CLS["parallel"], "ep")
+    assert "no routed experts" in expect_message(dash, state)
+    screenshot(dash, "ep-on-dense")
     assert dash.errors == []
 
 
@@ -115,6 +146,7 @@ def test_batch_zero_and_too_few_gpus(dash, screenshot):
     type_readout(dash, CLS["batch"], "0")
     expect(dash.locator(f".{CLS['batch']} .widget-readout")).to_have_text("1")
     expect_numbers(dash, {"batch": 1})
+    screenshot(dash, "batch-0-clamped")
     # V4-Pro on one 24 GB card cannot hold its weights: the page says so in words
     select(dash, CLS["model"], "deepseek-v4-pro")
     select(dash, CLS["gpu"], "rtx-4090-24gb")
