@@ -252,7 +252,7 @@ def bench_meta(python: str | None, runs: int) -> dict[str, Any]:
         cfg["model_type"] = _HF_TYPE[mid]
         cfg.pop("quantization_config", None)
         if mid.startswith("gemma"):  # the real 31B config says null; transformers' default is 256
-            cfg.setdefault("hidden_size_per_layer_input", None)
+            cfg.setdefault("hidden_size_per_layer_input", 0)
         payload = json.dumps(cfg)
         res: dict[str, Any] = {}
 

@@ -180,6 +180,24 @@ def _nonzero(name: str, value: int) -> int:
     return value
 
 
+def _mlp(
+    add: Callable[..., None],
+    names: tuple[str, str, str],
+    groups: tuple[str, str],
+    *,
+    inter: int,
+    dim: int,
+    suffix: str = "",
+    **kw: Any,
+) -> None:
+    """A SwiGLU MLP: gate and up [inter, dim], down [dim, inter] — dense, shared or routed
+    (llama.cpp tensor classes ffn_gate/ffn_up/ffn_down + `suffix`, e.g. ``_exps``)."""
+    gate, up, down = names
+    add(gate, groups[0], "gate", (inter, dim), gguf_class=f"ffn_gate{suffix}", **kw)
+    add(up, groups[0], "up", (inter, dim), gguf_class=f"ffn_up{suffix}", **kw)
+    add(down, groups[1], "down", (dim, inter), gguf_class=f"ffn_down{suffix}", **kw)
+
+
 # --------------------------------------------------------------------------- DeepSeek V4
 
 
@@ -363,53 +381,23 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         else:
             add(f"{f}.gate.bias", "router", "bias", (experts,), kind="vector", native="F32", **kw)
         ex = {"count": experts, "experts_per_token": topk, **kw}
-        add(
-            f"{f}.experts.{{e}}.w1",
-            "routed_experts_gate_up",
-            "gate",
-            (inter, dim),
-            gguf_class="ffn_gate_exps",
-            **ex,
-        )
-        add(
-            f"{f}.experts.{{e}}.w3",
-            "routed_experts_gate_up",
-            "up",
-            (inter, dim),
-            gguf_class="ffn_up_exps",
-            **ex,
-        )
-        add(
-            f"{f}.experts.{{e}}.w2",
-            "routed_experts_down",
-            "down",
-            (dim, inter),
-            gguf_class="ffn_down_exps",
+        _mlp(
+            add,
+            (f"{f}.experts.{{e}}.w1", f"{f}.experts.{{e}}.w3", f"{f}.experts.{{e}}.w2"),
+            ("routed_experts_gate_up", "routed_experts_down"),
+            inter=inter,
+            dim=dim,
+            suffix="_exps",
             **ex,
         )
         sh = {"count": shared, **kw}
-        add(
-            f"{f}.shared_experts.w1",
-            "shared_experts",
-            "gate",
-            (inter, dim),
-            gguf_class="ffn_gate_shexp",
-            **sh,
-        )
-        add(
-            f"{f}.shared_experts.w3",
-            "shared_experts",
-            "up",
-            (inter, dim),
-            gguf_class="ffn_up_shexp",
-            **sh,
-        )
-        add(
-            f"{f}.shared_experts.w2",
-            "shared_experts",
-            "down",
-            (dim, inter),
-            gguf_class="ffn_down_shexp",
+        _mlp(
+            add,
+            (f"{f}.shared_experts.w1", f"{f}.shared_experts.w3", f"{f}.shared_experts.w2"),
+            ("shared_experts", "shared_experts"),
+            inter=inter,
+            dim=dim,
+            suffix="_shexp",
             **sh,
         )
         add(f"{p}.attn_norm", "norms", "attn_norm", (dim,), kind="vector", **kw)
@@ -589,21 +577,12 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             )
         m = f"{p}.mlp"
         if i < dense_layers:
-            add(
-                f"{m}.gate_proj.weight",
-                "dense_mlp",
-                "gate",
-                (inter, dim),
-                gguf_class="ffn_gate",
-                **kw,
-            )
-            add(f"{m}.up_proj.weight", "dense_mlp", "up", (inter, dim), gguf_class="ffn_up", **kw)
-            add(
-                f"{m}.down_proj.weight",
-                "dense_mlp",
-                "down",
-                (dim, inter),
-                gguf_class="ffn_down",
+            _mlp(
+                add,
+                (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+                ("dense_mlp", "dense_mlp"),
+                inter=inter,
+                dim=dim,
                 **kw,
             )
         else:
@@ -626,55 +605,25 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             )
             ex = {"count": experts, "experts_per_token": topk, **kw}
             e = f"{m}.experts.{{e}}"
-            add(
-                f"{e}.gate_proj.weight",
-                "routed_experts_gate_up",
-                "gate",
-                (moe_inter, dim),
-                gguf_class="ffn_gate_exps",
-                **ex,
-            )
-            add(
-                f"{e}.up_proj.weight",
-                "routed_experts_gate_up",
-                "up",
-                (moe_inter, dim),
-                gguf_class="ffn_up_exps",
-                **ex,
-            )
-            add(
-                f"{e}.down_proj.weight",
-                "routed_experts_down",
-                "down",
-                (dim, moe_inter),
-                gguf_class="ffn_down_exps",
+            _mlp(
+                add,
+                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
+                ("routed_experts_gate_up", "routed_experts_down"),
+                inter=moe_inter,
+                dim=dim,
+                suffix="_exps",
                 **ex,
             )
             if shared:
                 s_inter = shared * moe_inter
                 s = f"{m}.shared_experts"
-                add(
-                    f"{s}.gate_proj.weight",
-                    "shared_experts",
-                    "gate",
-                    (s_inter, dim),
-                    gguf_class="ffn_gate_shexp",
-                    **kw,
-                )
-                add(
-                    f"{s}.up_proj.weight",
-                    "shared_experts",
-                    "up",
-                    (s_inter, dim),
-                    gguf_class="ffn_up_shexp",
-                    **kw,
-                )
-                add(
-                    f"{s}.down_proj.weight",
-                    "shared_experts",
-                    "down",
-                    (dim, s_inter),
-                    gguf_class="ffn_down_shexp",
+                _mlp(
+                    add,
+                    (f"{s}.gate_proj.weight", f"{s}.up_proj.weight", f"{s}.down_proj.weight"),
+                    ("shared_experts", "shared_experts"),
+                    inter=s_inter,
+                    dim=dim,
+                    suffix="_shexp",
                     **kw,
                 )
         add(f"{p}.input_layernorm.weight", "norms", "attn_norm", (dim,), kind="vector", **kw)
@@ -815,9 +764,14 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         add(f"{a}.q_norm.weight", "norms", "q_norm", (hd,), kind="vector", **kw)
         add(f"{a}.k_norm.weight", "norms", "k_norm", (hd,), kind="vector", **kw)
         m = f"model.layers.{i}.mlp"
-        add(f"{m}.gate_proj.weight", "dense_mlp", "gate", (inter, dim), gguf_class="ffn_gate", **kw)
-        add(f"{m}.up_proj.weight", "dense_mlp", "up", (inter, dim), gguf_class="ffn_up", **kw)
-        add(f"{m}.down_proj.weight", "dense_mlp", "down", (dim, inter), gguf_class="ffn_down", **kw)
+        _mlp(
+            add,
+            (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+            ("dense_mlp", "dense_mlp"),
+            inter=inter,
+            dim=dim,
+            **kw,
+        )
         if experts:
             add(
                 f"{m}.router.weight",
@@ -829,28 +783,13 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             )
             ex = {"count": experts, "experts_per_token": topk, **kw}
             e = f"{m}.experts.{{e}}"
-            add(
-                f"{e}.gate_proj.weight",
-                "routed_experts_gate_up",
-                "gate",
-                (moe_inter, dim),
-                gguf_class="ffn_gate_exps",
-                **ex,
-            )
-            add(
-                f"{e}.up_proj.weight",
-                "routed_experts_gate_up",
-                "up",
-                (moe_inter, dim),
-                gguf_class="ffn_up_exps",
-                **ex,
-            )
-            add(
-                f"{e}.down_proj.weight",
-                "routed_experts_down",
-                "down",
-                (dim, moe_inter),
-                gguf_class="ffn_down_exps",
+            _mlp(
+                add,
+                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
+                ("routed_experts_gate_up", "routed_experts_down"),
+                inter=moe_inter,
+                dim=dim,
+                suffix="_exps",
                 **ex,
             )
         for nm in (
@@ -973,54 +912,24 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             )
             ex = {"count": experts, "experts_per_token": topk, **kw}
             e = f"{m}.experts.{{e}}"
-            add(
-                f"{e}.gate_proj.weight",
-                "routed_experts_gate_up",
-                "gate",
-                (moe_inter, dim),
-                gguf_class="ffn_gate_exps",
-                **ex,
-            )
-            add(
-                f"{e}.up_proj.weight",
-                "routed_experts_gate_up",
-                "up",
-                (moe_inter, dim),
-                gguf_class="ffn_up_exps",
-                **ex,
-            )
-            add(
-                f"{e}.down_proj.weight",
-                "routed_experts_down",
-                "down",
-                (dim, moe_inter),
-                gguf_class="ffn_down_exps",
+            _mlp(
+                add,
+                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
+                ("routed_experts_gate_up", "routed_experts_down"),
+                inter=moe_inter,
+                dim=dim,
+                suffix="_exps",
                 **ex,
             )
             if shared_inter:
                 s = f"{m}.shared_expert"
-                add(
-                    f"{s}.gate_proj.weight",
-                    "shared_experts",
-                    "gate",
-                    (shared_inter, dim),
-                    gguf_class="ffn_gate_shexp",
-                    **kw,
-                )
-                add(
-                    f"{s}.up_proj.weight",
-                    "shared_experts",
-                    "up",
-                    (shared_inter, dim),
-                    gguf_class="ffn_up_shexp",
-                    **kw,
-                )
-                add(
-                    f"{s}.down_proj.weight",
-                    "shared_experts",
-                    "down",
-                    (dim, shared_inter),
-                    gguf_class="ffn_down_shexp",
+                _mlp(
+                    add,
+                    (f"{s}.gate_proj.weight", f"{s}.up_proj.weight", f"{s}.down_proj.weight"),
+                    ("shared_experts", "shared_experts"),
+                    inter=shared_inter,
+                    dim=dim,
+                    suffix="_shexp",
                     **kw,
                 )
                 add(
@@ -1034,21 +943,12 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         else:
             if not inter:
                 raise VramkitError("a dense config needs intermediate_size.")
-            add(
-                f"{m}.gate_proj.weight",
-                "dense_mlp",
-                "gate",
-                (inter, dim),
-                gguf_class="ffn_gate",
-                **kw,
-            )
-            add(f"{m}.up_proj.weight", "dense_mlp", "up", (inter, dim), gguf_class="ffn_up", **kw)
-            add(
-                f"{m}.down_proj.weight",
-                "dense_mlp",
-                "down",
-                (dim, inter),
-                gguf_class="ffn_down",
+            _mlp(
+                add,
+                (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+                ("dense_mlp", "dense_mlp"),
+                inter=inter,
+                dim=dim,
                 **kw,
             )
         add(
