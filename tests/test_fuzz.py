@@ -150,6 +150,13 @@ def _safetensors_cases() -> list[tuple[str, bytes]]:
 SAFETENSORS_CASES = _safetensors_cases()
 
 
+def _ingest(path):
+    """The top-level reader (`vramkit.ingest.ingest`), offline."""
+    from vramkit.ingest import ingest
+
+    return ingest(path, online=False)
+
+
 def test_safetensors_case_count():
     assert len(SAFETENSORS_CASES) >= 100
 
@@ -167,7 +174,7 @@ def test_malformed_safetensors_only_vramkit_error(tmp_path):
     for label, blob in SAFETENSORS_CASES:
         p = tmp_path / "x.safetensors"
         p.write_bytes(blob)
-        for fn in (st_mod.file_rows, st_mod.measure_safetensors):
+        for fn in (st_mod.file_rows, st_mod.measure_safetensors, _ingest):
             try:
                 fn(p)
             except VramkitError:
@@ -271,7 +278,7 @@ def test_malformed_gguf_only_vramkit_error(tmp_path, good_gguf):
     for label, blob in cases:
         p = tmp_path / "x.gguf"
         p.write_bytes(blob)
-        for fn in (gguf_mod.read_metadata, gguf_mod.tensor_rows):
+        for fn in (gguf_mod.read_metadata, gguf_mod.tensor_rows, _ingest):
             try:
                 fn(p)
             except VramkitError:

@@ -135,7 +135,7 @@ def test_fmt_then_parse_round_trip_with_thousands_separator():
 @given(
     st.one_of(
         st.text(max_size=20),
-        st.floats(allow_infinity=False),  # inf: the known bug pinned in test_errors.py
+        st.floats(),
         st.integers(-(10**6), -1),
         st.booleans(),
         st.none(),

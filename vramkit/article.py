@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError, require_int, unknown_name
 from .units import GB, TB, parse_size
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_PATH = DATA_DIR / "article_tables.yaml"
 COLUMNS = ("size", "minimum", "safer")
 """Numeric columns of a variant table: Estimated Weight Size, Minimum VRAM, Safer VRAM."""
@@ -177,7 +177,7 @@ def load_article_tables(path: str | Path | None = None) -> ArticleTables:
     """Load and validate the article's tables (default: the repo's data/article_tables.yaml)."""
     path = Path(path) if path is not None else DEFAULT_PATH
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_text(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise VramkitError(f"article tables file not found: {path}.") from None
     except yaml.YAMLError as exc:

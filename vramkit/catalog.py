@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR
 from .params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
@@ -276,7 +277,7 @@ def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
     except FileNotFoundError:
         raise VramkitError(f"catalog file {p} does not exist.") from None
     try:
-        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        doc = load_yaml_text(text)
     except yaml.YAMLError as err:
         raise VramkitError(f"{p.name} is not valid YAML: {err}") from None
     return parse_models(doc, origin=p.name)

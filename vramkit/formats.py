@@ -20,14 +20,10 @@ import math
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError, unknown_name
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 LAYOUTS = ("float", "block2d", "group", "gguf")
 
@@ -97,7 +93,7 @@ _OPTIONAL = {"block", "scale_bits", "zero_bits", "tensor_bytes_extra", "index_bi
 def _table_formats() -> dict[str, QuantFormat]:
     path = DATA_DIR / "quant_formats.yaml"
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = load_yaml_text(path.read_text())
     except FileNotFoundError:
         raise VramkitError(f"format table {path} is missing from the installation.") from None
     formats: dict[str, QuantFormat] = {}

@@ -13,8 +13,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
+from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR
 from .units import GB, MB, TB, GiB, KiB, MiB
@@ -146,7 +145,7 @@ def _source(raw: Any) -> HwSource | None:
 def _load(name: str, key: str) -> list[dict[str, Any]]:
     path = DATA_DIR / name
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_yaml_text(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise VramkitError(f"hardware data file {path} does not exist.") from None
     if not isinstance(doc, Mapping) or doc.get("schema_version") != 1 or key not in doc:

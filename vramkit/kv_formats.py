@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
+from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR
 
@@ -132,7 +131,7 @@ def _src(raw: Mapping[str, Any]) -> str:
 @functools.cache
 def _load() -> tuple[dict[str, CacheDtype], dict[str, IndexerDtype], dict[str, RuntimeProfile]]:
     path = DATA_DIR / "kv_cache_formats.yaml"
-    doc = yaml.safe_load(path.read_text())
+    doc = load_yaml_text(path.read_text())
     if doc.get("schema_version") != 1:
         raise VramkitError(f"{path.name}: schema_version must be 1.")
     dtypes: dict[str, CacheDtype] = {}

@@ -19,8 +19,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR, QuantFormat, get_format, storable_format
 from .llamacpp_mix import FTYPE_DEFAULT, gguf_type_for
@@ -164,7 +163,7 @@ def custom_recipe(mapping: Mapping[str, str] | str, *, base: str | None = None) 
 @cache
 def _recipes() -> dict[str, Recipe]:
     path = DATA_DIR / "recipes.yaml"
-    doc = yaml.safe_load(path.read_text())
+    doc = load_yaml_text(path.read_text())
     out: dict[str, Recipe] = {}
     allowed = {"id", "name", "kind", "rules", "vectors", "description", "source"}
     for rec in doc.get("recipes", []):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import require_int
 from ..moe import expected_experts_touched, moe_split, resident_bytes
 from ..params import GROUPS
 from ..textfmt import emit_json, table
@@ -28,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_int("--batch", args.batch, minimum=1)
     model = resolve_model(args)
     s = moe_split(model, args.recipe)
     resident = resident_bytes(s, args.batch, zipf_s=args.zipf)
