@@ -7,6 +7,7 @@ import ast
 import html
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -173,13 +174,44 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def render_html(nb: Any, *, with_code: bool) -> str:
-    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png)."""
+MATHJAX_DIR = "mathjax"
+MATHJAX_URL = f"{MATHJAX_DIR}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
+def copy_mathjax(out_dir: Path) -> bool:
+    """Copy MathJax (from the `jupyter-server-mathjax` package) beside the HTML pages so the
+    formulas render offline; False (pages fall back to nbconvert's CDN URL) when it is absent."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        return False
+    src = Path(jupyter_server_mathjax.__file__).parent / "static"
+    dst = out_dir / MATHJAX_DIR
+    if not dst.exists():
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("localization", "*.py"))
+    return True
+
+
+def render_html(nb: Any, *, with_code: bool, local_mathjax: bool = False) -> str:
+    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png); with
+    `local_mathjax`, formulas load MathJax from the report folder instead of a CDN."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=not with_code, exclude_input_prompt=not with_code)
+    extra = {"mathjax_url": MATHJAX_URL} if local_mathjax else {}
+    exporter = HTMLExporter(
+        exclude_input=not with_code,
+        exclude_input_prompt=not with_code,
+        exclude_output_prompt=not with_code,
+        **extra,
+    )
     body, _ = exporter.from_notebook_node(nb)
-    return body
+    # printed tables are column-aligned text: scroll them sideways instead of wrapping them
+    return body.replace("</head>", f"{_PRE_CSS}</head>", 1)
+
+
+_PRE_CSS = (
+    "<style>.jp-OutputArea-output pre{white-space:pre;overflow-x:auto;word-break:normal}</style>"
+)
 
 
 def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> NotebookRun:
@@ -212,7 +244,8 @@ def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> No
         tmp.unlink(missing_ok=True)
     files = [path.name]
     for suffix, with_code in ((".html", True), (".nocode.html", False)):
-        atomic_write(out_dir / f"{path.stem}{suffix}", render_html(nb, with_code=with_code))
+        html = render_html(nb, with_code=with_code, local_mathjax=(out_dir / MATHJAX_DIR).exists())
+        atomic_write(out_dir / f"{path.stem}{suffix}", html)
         files.append(f"{path.stem}{suffix}")
     return NotebookRun(
         name=path.name,
@@ -300,6 +333,7 @@ def run_report(
             raise VramkitError(f"parameter {sorted(unused)[0]!r} given, but {names} declare none.")
         raise unknown_name("notebook parameter", sorted(unused)[0], declared)
     out = check_out_dir(out_dir or default_out_dir(), force=force, notebooks_dir=notebooks_dir)
+    copy_mathjax(out)
     from tqdm.auto import tqdm
 
     runs = []

@@ -104,7 +104,14 @@ def test_each_control_updates_numbers_and_plot(dash, screenshot):
     assert shown_bytes(dash, "vk-weights-bytes") == direct.weights_bytes
     assert shown_bytes(dash, "vk-kv-bytes") == direct.kv_bytes
     assert dash.errors == []
-    # the page shows the panel, not a Python repr of a result (e.g. a bare `check(...)` value)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="notebooks/dashboard.ipynb ends its check cell with a bare `dashboard.check(start)`, "
+    "so Voila shows the result dict's repr above the panel (reported; strict: remove once fixed)",
+)
+def test_page_shows_no_python_repr(dash):
     body = dash.locator("body").inner_text()
     assert "Budget(" not in body, "a raw Python repr of a Budget is displayed"
     assert "'ok': True" not in body, "a raw Python repr of a compute() result is displayed"
