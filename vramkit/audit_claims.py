@@ -75,7 +75,7 @@ ANCHORS: tuple[Anchor, ...] = (
         DS4_Q2,
         round(80.8 * GiB),
         "80.8 GiB",
-        "HF antirez/deepseek-v4-gguf model card (/tmp/research/llamacpp_quant_mixes.md §8): "
+        "HF antirez/deepseek-v4-gguf model card (docs/research/llamacpp_quant_mixes.md §8): "
         "'IQ2_XXS (gate, up) + Q2_K (down)', rest as _DS4_REST",
     ),
     Anchor(
@@ -84,7 +84,7 @@ ANCHORS: tuple[Anchor, ...] = (
         DS4_Q4,
         round(153.3 * GiB),
         "153.3 GiB",
-        "HF antirez/deepseek-v4-gguf model card (/tmp/research/llamacpp_quant_mixes.md §8): "
+        "HF antirez/deepseek-v4-gguf model card (docs/research/llamacpp_quant_mixes.md §8): "
         "'Q4_K (all three)' routed experts, rest as _DS4_REST",
     ),
     Anchor(

@@ -30,6 +30,9 @@ FAMILY_OF_MODEL_TYPE: dict[str, str] = {
     "qwen2_moe": "llama",
     "qwen3": "llama",
     "qwen3_moe": "llama",
+    "qwen3_next": "qwen3_next",
+    "gpt_oss": "gpt_oss",
+    "glm4_moe": "glm4_moe",
 }
 """model_type → vramkit architecture family (see vramkit.params.FAMILIES)."""
 
@@ -96,7 +99,7 @@ def stored_layout(config: Mapping[str, Any]) -> str:
         scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
         return f"*={scale},router=BF16,embed=BF16,lm_head=BF16,indexer.weights_proj=BF16"
     if method == "mxfp4":
-        return "routed_experts=MXFP4,*=BF16"
+        return _mxfp4_layout(config, q, family)
     if q:
         raise VramkitError(
             f"cannot tell the stored layout from quantization_config {dict(q)}; "
@@ -106,6 +109,50 @@ def stored_layout(config: Mapping[str, Any]) -> str:
     if dtype not in _DTYPES:
         raise VramkitError(f"unknown torch_dtype {dtype!r}; expected one of {sorted(_DTYPES)}.")
     return f"uniform:{_DTYPES[dtype]}"
+
+
+_NOT_CONVERTED_GROUPS = {
+    "self_attn": "attention",
+    "router": "router",
+    "embed_tokens": "embed",
+    "lm_head": "lm_head",
+}
+"""gpt-oss ``modules_to_not_convert`` entries → vramkit groups (kept in the model dtype)."""
+
+
+def _mxfp4_layout(config: Mapping[str, Any], q: Mapping[str, Any], family: str) -> str:
+    """Stored layout of an HF ``quant_method: mxfp4`` checkpoint.
+
+    transformers' Mxfp4HfQuantizer only replaces the gpt-oss expert modules (``GptOssExperts``:
+    gate_up_proj and down_proj as ``*_blocks`` + ``*_scales``, E2M1 values with an E8M0 scale per
+    32); everything else stays in the model dtype, and ``modules_to_not_convert`` lists it
+    (openai/gpt-oss-*: ``model.layers.*.self_attn``, ``model.layers.*.mlp.router``,
+    ``model.embed_tokens``, ``lm_head``). Expert biases are vectors and keep their dtype.
+    """
+    if family != "gpt_oss":
+        raise VramkitError(
+            f"quant_method mxfp4 is only defined for gpt-oss experts in transformers; this config "
+            f"is family {family!r}. Pass a recipe explicitly (e.g. --recipe-map "
+            "routed_experts=MXFP4,*=BF16)."
+        )
+    keep = q.get("modules_to_not_convert") or []
+    if not isinstance(keep, list | tuple) or not all(isinstance(k, str) for k in keep):
+        raise VramkitError(f"modules_to_not_convert must be a list of names, got {keep!r}.")
+    if any("experts" in k for k in keep):
+        raise VramkitError(
+            f"modules_to_not_convert {list(keep)} excludes the experts, the only modules MXFP4 "
+            "converts; pass a recipe explicitly."
+        )
+    unknown = [k for k in keep if not any(part in k for part in _NOT_CONVERTED_GROUPS)]
+    if unknown:
+        raise VramkitError(
+            f"cannot map modules_to_not_convert entries {unknown} to tensor groups; known parts: "
+            f"{', '.join(_NOT_CONVERTED_GROUPS)}."
+        )
+    dtype = str(config.get("torch_dtype") or config.get("dtype") or "bfloat16")
+    if dtype not in _DTYPES:
+        raise VramkitError(f"unknown torch_dtype {dtype!r}; expected one of {sorted(_DTYPES)}.")
+    return f"routed_experts=MXFP4,*={_DTYPES[dtype]}"
 
 
 def model_from_config(

@@ -975,11 +975,378 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
+# --------------------------------------------------------------------------- shared pieces
+
+
+def _spec_adder(specs: list[TensorSpec]) -> Callable[..., None]:
+    def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
+        specs.append(TensorSpec(name, group, role, shape, **kw))
+
+    return add
+
+
+def _embed_norm_head(add: Callable[..., None], vocab: int, dim: int, tied: bool) -> None:
+    """Final RMSNorm and the output head (skipped when tied); the embedding is added first."""
+    add("model.norm.weight", "norms", "final_norm", (dim,), kind="vector")
+    if not tied:
+        add(
+            "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
+        )
+
+
+def _embedding(add: Callable[..., None], vocab: int, dim: int, **kw: Any) -> None:
+    add(
+        "model.embed_tokens.weight",
+        "embed",
+        "embed",
+        (vocab, dim),
+        kind="embedding",
+        gguf_class="token_embd",
+        **kw,
+    )
+
+
+def _gqa(
+    add: Callable[..., None],
+    a: str,
+    *,
+    dim: int,
+    heads: int,
+    kv_heads: int,
+    head_dim: int,
+    q_mult: int = 1,
+    qkv_bias: bool = False,
+    o_bias: bool = False,
+    qk_norm: bool = False,
+    **kw: Any,
+) -> None:
+    """q [q_mult*heads*head_dim, dim], k/v [kv_heads*head_dim, dim], o [dim, heads*head_dim],
+    optional q/k/v biases, o bias and per-head q/k RMSNorms (head_dim)."""
+    q_out, kv_out = q_mult * heads * head_dim, kv_heads * head_dim
+    add(f"{a}.q_proj.weight", "attention", "q", (q_out, dim), gguf_class="attn_q", **kw)
+    add(f"{a}.k_proj.weight", "attention", "k", (kv_out, dim), gguf_class="attn_k", **kw)
+    add(f"{a}.v_proj.weight", "attention", "v", (kv_out, dim), gguf_class="attn_v", **kw)
+    add(
+        f"{a}.o_proj.weight",
+        "attention",
+        "o",
+        (dim, heads * head_dim),
+        gguf_class="attn_output",
+        **kw,
+    )
+    if qkv_bias:
+        for nm, n in (("q", q_out), ("k", kv_out), ("v", kv_out)):
+            add(f"{a}.{nm}_proj.bias", "attention", f"{nm}_bias", (n,), kind="vector", **kw)
+    if o_bias:
+        add(f"{a}.o_proj.bias", "attention", "o_bias", (dim,), kind="vector", **kw)
+    if qk_norm:
+        add(f"{a}.q_norm.weight", "norms", "q_norm", (head_dim,), kind="vector", **kw)
+        add(f"{a}.k_norm.weight", "norms", "k_norm", (head_dim,), kind="vector", **kw)
+
+
+def _layer_norms(add: Callable[..., None], p: str, dim: int, **kw: Any) -> None:
+    add(f"{p}.input_layernorm.weight", "norms", "attn_norm", (dim,), kind="vector", **kw)
+    add(f"{p}.post_attention_layernorm.weight", "norms", "ffn_norm", (dim,), kind="vector", **kw)
+
+
+def _routed(
+    add: Callable[..., None], m: str, *, experts: int, topk: int, inter: int, dim: int, **kw: Any
+) -> None:
+    e = f"{m}.experts.{{e}}"
+    _mlp(
+        add,
+        (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
+        ("routed_experts_gate_up", "routed_experts_down"),
+        inter=inter,
+        dim=dim,
+        suffix="_exps",
+        count=experts,
+        experts_per_token=topk,
+        **kw,
+    )
+
+
+# --------------------------------------------------------------------------- Qwen3-Next
+
+
+def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """Qwen3-Next (hybrid Gated DeltaNet + gated attention, high-sparsity MoE with a shared expert).
+
+    Shapes as HF transformers ``modeling_qwen3_next.py``. Linear-attention layers
+    (``Qwen3NextGatedDeltaNet``): in_proj_qkvz [2·key_dim + 2·value_dim, hidden], in_proj_ba
+    [2·n_v, hidden], conv1d [conv_dim, 1, kernel] with conv_dim = 2·key_dim + value_dim, dt_bias and
+    A_log [n_v], gated RMSNorm [head_v_dim], out_proj [hidden, value_dim]; key_dim = n_k·d_k,
+    value_dim = n_v·d_v. Full-attention layers (``Qwen3NextAttention``): q_proj
+    [2·heads·head_dim, hidden] (query + output gate), k/v [kv_heads·head_dim, hidden], o_proj,
+    q_norm/k_norm [head_dim]. MoE (``Qwen3NextSparseMoeBlock``): router [E, hidden], E routed
+    experts of moe_intermediate_size, one shared expert of shared_expert_intermediate_size and
+    shared_expert_gate [1, hidden]; ``mlp_only_layers`` / ``decoder_sparse_step`` layers get a dense
+    MLP of intermediate_size. MTP (``num_nextn_predict_layers`` / ``mtp_num_hidden_layers``, not in
+    transformers; vLLM ``qwen3_next_mtp.py``): fc [hidden, 2·hidden], two pre-fc norms, one
+    full-attention MoE layer and a final norm per MTP layer.
+    """
+    from .kv_recurrent import layer_kinds
+
+    dim = _pos_int(config, "hidden_size")
+    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    head_dim = _opt_int(config, "head_dim") or dim // heads
+    nk = _pos_int(config, "linear_num_key_heads")
+    nv = _pos_int(config, "linear_num_value_heads")
+    dk = _pos_int(config, "linear_key_head_dim")
+    dv = _pos_int(config, "linear_value_head_dim")
+    kernel = _pos_int(config, "linear_conv_kernel_dim")
+    vocab = _pos_int(config, "vocab_size")
+    experts = _opt_int(config, "num_experts")
+    topk = _opt_int(config, "num_experts_per_tok")
+    moe_inter = _opt_int(config, "moe_intermediate_size")
+    shared_inter = _opt_int(config, "shared_expert_intermediate_size")
+    inter = _opt_int(config, "intermediate_size")
+    step = _opt_int(config, "decoder_sparse_step") or 1
+    mlp_only = set(config.get("mlp_only_layers") or ())
+    n_mtp = _opt_int(config, "num_nextn_predict_layers", "mtp_num_hidden_layers")
+    tied = bool(config.get("tie_word_embeddings", False))
+    if experts and (not topk or not moe_inter):
+        raise VramkitError("an MoE Qwen3-Next config needs num_experts_per_tok and "
+                           "moe_intermediate_size.")  # fmt: skip
+    kinds = layer_kinds(config)
+    bad = sorted({k for k in kinds if k not in ("attention", "recurrent")})
+    if bad:
+        raise VramkitError(f"Qwen3-Next layers are linear or full attention; config gives {bad}.")
+    key_dim, value_dim = nk * dk, nv * dv
+    conv_dim = 2 * key_dim + value_dim
+    specs: list[TensorSpec] = []
+    add = _spec_adder(specs)
+
+    def attention(p: str, kw: dict[str, Any]) -> None:
+        _gqa(
+            add,
+            f"{p}.self_attn",
+            dim=dim,
+            heads=heads,
+            kv_heads=kv_heads,
+            head_dim=head_dim,
+            q_mult=2,  # query and output gate from one projection
+            qkv_bias=bool(config.get("attention_bias", False)),
+            o_bias=bool(config.get("attention_bias", False)),
+            qk_norm=True,
+            **kw,
+        )
+
+    def mlp(p: str, i: int, kw: dict[str, Any]) -> None:
+        m = f"{p}.mlp"
+        if experts and i not in mlp_only and (i + 1) % step == 0:
+            add(f"{m}.gate.weight", "router", "gate", (experts, dim), gguf_class="ffn_gate_inp",
+                **kw)  # fmt: skip
+            _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
+            if shared_inter:
+                s = f"{m}.shared_expert"
+                _mlp(
+                    add,
+                    (f"{s}.gate_proj.weight", f"{s}.up_proj.weight", f"{s}.down_proj.weight"),
+                    ("shared_experts", "shared_experts"),
+                    inter=shared_inter,
+                    dim=dim,
+                    suffix="_shexp",
+                    **kw,
+                )
+                add(f"{m}.shared_expert_gate.weight", "router", "shared_gate", (1, dim),
+                    gguf_class="ffn_gate_inp_shexp", **kw)  # fmt: skip
+        else:
+            _mlp(
+                add,
+                (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+                ("dense_mlp", "dense_mlp"),
+                inter=_nonzero("intermediate_size", inter),
+                dim=dim,
+                **kw,
+            )
+
+    _embedding(add, vocab, dim)
+    for i, kind in enumerate(kinds):
+        p = f"model.layers.{i}"
+        kw: dict[str, Any] = {"layer": i}
+        if kind == "recurrent":
+            a = f"{p}.linear_attn"
+            add(f"{a}.in_proj_qkvz.weight", "attention", "in_proj_qkvz",
+                (2 * key_dim + 2 * value_dim, dim), gguf_class="attn_qkv", **kw)  # fmt: skip
+            add(f"{a}.in_proj_ba.weight", "attention", "in_proj_ba", (2 * nv, dim),
+                gguf_class="ssm_ba", **kw)  # fmt: skip
+            add(f"{a}.conv1d.weight", "attention", "conv1d", (conv_dim, 1, kernel),
+                kind="vector", **kw)  # fmt: skip
+            add(f"{a}.dt_bias", "attention", "dt_bias", (nv,), kind="vector", **kw)
+            add(f"{a}.A_log", "attention", "A_log", (nv,), kind="vector", **kw)
+            add(f"{a}.norm.weight", "norms", "ssm_norm", (dv,), kind="vector", **kw)
+            add(f"{a}.out_proj.weight", "attention", "out_proj", (dim, value_dim),
+                gguf_class="ssm_out", **kw)  # fmt: skip
+        else:
+            attention(p, kw)
+        mlp(p, i, kw)
+        _layer_norms(add, p, dim, **kw)
+    _embed_norm_head(add, vocab, dim, tied)
+    n_layers = len(kinds)
+    for j in range(n_mtp):
+        i = n_layers + j
+        kw = {"layer": i, "mtp": True}
+        add(f"mtp.fc.{j}.weight", "attention", "eh_proj", (dim, 2 * dim),
+            gguf_class="nextn_eh_proj", **kw)  # fmt: skip
+        for nm in ("pre_fc_norm_embedding", "pre_fc_norm_hidden", "norm"):
+            add(f"mtp.{nm}.{j}.weight", "norms", nm, (dim,), kind="vector", **kw)
+        p = f"mtp.layers.{j}"
+        attention(p, kw)
+        mlp(p, i, kw)
+        _layer_norms(add, p, dim, **kw)
+    return tuple(specs)
+
+
+# --------------------------------------------------------------------------- gpt-oss
+
+
+def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """gpt-oss (OpenAI): GQA with biases and per-head attention sinks, alternating sliding / full
+    layers (weights identical), MoE with a biased router and fused gate_up experts with biases.
+
+    Shapes as HF transformers ``modeling_gpt_oss.py``: q_proj [heads·head_dim, hidden] + bias,
+    k/v [kv_heads·head_dim, hidden] + bias, o_proj [hidden, heads·head_dim] + bias, sinks [heads];
+    router weight [E, hidden] + bias [E]; experts gate_up_proj [E, hidden, 2·inter] + bias
+    [E, 2·inter], down_proj [E, inter, hidden] + bias [E, hidden] (counted here as per-expert
+    gate, up, down matrices of inter × hidden and their biases); two RMSNorms per layer, final
+    norm, untied embedding and head.
+    """
+    dim = _pos_int(config, "hidden_size")
+    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    head_dim = _opt_int(config, "head_dim") or dim // heads
+    experts = _nonzero("num_local_experts", _opt_int(config, "num_local_experts", "num_experts"))
+    topk = _nonzero(
+        "num_experts_per_tok", _opt_int(config, "num_experts_per_tok", "experts_per_token")
+    )
+    inter = _pos_int(config, "intermediate_size")
+    vocab = _pos_int(config, "vocab_size")
+    tied = bool(config.get("tie_word_embeddings", False))
+    n_layers = _layers(config)
+    specs: list[TensorSpec] = []
+    add = _spec_adder(specs)
+    _embedding(add, vocab, dim)
+    for i in range(n_layers):
+        p = f"model.layers.{i}"
+        kw: dict[str, Any] = {"layer": i}
+        a = f"{p}.self_attn"
+        _gqa(add, a, dim=dim, heads=heads, kv_heads=kv_heads, head_dim=head_dim, qkv_bias=True,
+             o_bias=True, **kw)  # fmt: skip
+        add(f"{a}.sinks", "attention", "attn_sink", (heads,), kind="vector", **kw)
+        m = f"{p}.mlp"
+        add(f"{m}.router.weight", "router", "gate", (experts, dim), gguf_class="ffn_gate_inp",
+            **kw)  # fmt: skip
+        add(f"{m}.router.bias", "router", "bias", (experts,), kind="vector", **kw)
+        e = f"{m}.experts"
+        ex = {"count": experts, "experts_per_token": topk, **kw}
+        _mlp(
+            add,
+            (f"{e}.gate_up_proj[gate]", f"{e}.gate_up_proj[up]", f"{e}.down_proj"),
+            ("routed_experts_gate_up", "routed_experts_down"),
+            inter=inter,
+            dim=dim,
+            suffix="_exps",
+            **ex,
+        )
+        add(f"{e}.gate_up_proj_bias", "routed_experts_gate_up", "gate_up_bias", (2 * inter,),
+            kind="vector", **ex)  # fmt: skip
+        add(f"{e}.down_proj_bias", "routed_experts_down", "down_bias", (dim,), kind="vector",
+            **ex)  # fmt: skip
+        _layer_norms(add, p, dim, **kw)
+    _embed_norm_head(add, vocab, dim, tied)
+    return tuple(specs)
+
+
+# --------------------------------------------------------------------------- GLM-4.5 / 4.6 / 4.7
+
+
+def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """GLM-4.5 / 4.6 / 4.7 MoE (``Glm4MoeForCausalLM``): GQA with q/k/v biases (attention_bias),
+    partial rotary (no weights), optional q_norm/k_norm (use_qk_norm); the first
+    ``first_k_dense_replace`` layers dense (intermediate_size), the rest MoE: router [E, hidden] +
+    e_score_correction_bias [E] (F32), E routed experts and n_shared_experts shared experts (one
+    MLP of n_shared·moe_intermediate_size). Shapes as HF transformers ``modeling_glm4_moe.py``
+    (o_proj has no bias). MTP: ``num_nextn_predict_layers`` extra layers (model.layers.N…: a full
+    MoE decoder layer + eh_proj [hidden, 2·hidden], enorm, hnorm, shared_head.norm); they reuse
+    the main embedding and head (not counted twice).
+    """
+    dim = _pos_int(config, "hidden_size")
+    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    head_dim = _opt_int(config, "head_dim") or dim // heads
+    n_layers = _layers(config)
+    inter = _pos_int(config, "intermediate_size")
+    moe_inter = _pos_int(config, "moe_intermediate_size")
+    experts = _pos_int(config, "n_routed_experts")
+    shared = _pos_int(config, "n_shared_experts", 0)
+    topk = _pos_int(config, "num_experts_per_tok")
+    first_dense = _pos_int(config, "first_k_dense_replace", 0)
+    vocab = _pos_int(config, "vocab_size")
+    n_mtp = _layers(config, "num_nextn_predict_layers", 0)
+    tied = bool(config.get("tie_word_embeddings", False))
+    qkv_bias = bool(config.get("attention_bias", False))
+    qk_norm = bool(config.get("use_qk_norm", False))
+    specs: list[TensorSpec] = []
+    add = _spec_adder(specs)
+
+    def layer(i: int, mtp: bool) -> None:
+        p = f"model.layers.{i}"
+        kw: dict[str, Any] = {"layer": i, "mtp": mtp}
+        _gqa(add, f"{p}.self_attn", dim=dim, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
+             qkv_bias=qkv_bias, qk_norm=qk_norm, **kw)  # fmt: skip
+        m = f"{p}.mlp"
+        if i < first_dense:
+            _mlp(
+                add,
+                (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+                ("dense_mlp", "dense_mlp"),
+                inter=inter,
+                dim=dim,
+                **kw,
+            )
+        else:
+            add(f"{m}.gate.weight", "router", "gate", (experts, dim), gguf_class="ffn_gate_inp",
+                **kw)  # fmt: skip
+            add(f"{m}.gate.e_score_correction_bias", "router", "bias", (experts,),
+                kind="vector", native="F32", **kw)  # fmt: skip
+            _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
+            if shared:
+                s = f"{m}.shared_experts"
+                _mlp(
+                    add,
+                    (f"{s}.gate_proj.weight", f"{s}.up_proj.weight", f"{s}.down_proj.weight"),
+                    ("shared_experts", "shared_experts"),
+                    inter=shared * moe_inter,
+                    dim=dim,
+                    suffix="_shexp",
+                    **kw,
+                )
+        _layer_norms(add, p, dim, **kw)
+        if mtp:
+            add(f"{p}.eh_proj.weight", "attention", "eh_proj", (dim, 2 * dim),
+                gguf_class="nextn_eh_proj", **kw)  # fmt: skip
+            for nm in ("enorm", "hnorm", "shared_head.norm"):
+                add(f"{p}.{nm}.weight", "norms", nm, (dim,), kind="vector", **kw)
+
+    _embedding(add, vocab, dim)
+    for i in range(n_layers):
+        layer(i, mtp=False)
+    _embed_norm_head(add, vocab, dim, tied)
+    for i in range(n_layers, n_layers + n_mtp):
+        layer(i, mtp=True)
+    return tuple(specs)
+
+
 FAMILIES: dict[str, Callable[[Mapping[str, Any]], tuple[TensorSpec, ...]]] = {
     "deepseek_v4": deepseek_v4_inventory,
     "deepseek_v3": deepseek_v3_inventory,
     "gemma4": gemma4_inventory,
     "llama": llama_inventory,
+    "qwen3_next": qwen3_next_inventory,
+    "gpt_oss": gpt_oss_inventory,
+    "glm4_moe": glm4_moe_inventory,
 }
 
 
