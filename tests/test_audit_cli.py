@@ -31,7 +31,7 @@ def test_article_text(capsys):
     out = capsys.readouterr().out
     assert "70/72 cells match" in out
     assert "4,096 tokens" in out
-    assert "ds4-flash-q2" in out
+    assert "ds4-q2" in out
 
 
 def test_article_bad_context(capsys):

@@ -8,7 +8,7 @@ from vramkit.anatomy import ANATOMY_FORMATS, anatomy_table, format_anatomy
 from vramkit.audit_claims import DS4_Q2, DS4_Q4, anchor_checks
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
-from vramkit.quant import tensor_formats, weight_bytes
+from vramkit.quant import get_recipe, tensor_formats, weight_bytes
 from vramkit.units import GiB
 
 
@@ -23,14 +23,14 @@ def test_flash_official_is_exact(anchors):
 
 
 def test_ds4_q2_gguf_within_rounding(anchors):
-    a = anchors["ds4-flash-q2"]
+    a = anchors["ds4-q2"]
     # published 80.8 GiB = 80.8 × 2**30 = 86,758,339,379 B (rounded to 0.1 GiB: ±0.06 %)
     assert a.published_bytes == round(80.8 * GiB)
     assert abs(a.error_pct) < 0.1
 
 
 def test_ds4_q4_gguf_within_rounding(anchors):
-    a = anchors["ds4-flash-q4"]
+    a = anchors["ds4-q4"]
     # published 153.3 GiB (±0.05 GiB = ±0.03 %); the kit lands at +0.06 %
     assert a.published_bytes == round(153.3 * GiB)
     assert abs(a.error_pct) < 0.1
@@ -49,8 +49,8 @@ def test_ds4_recipes_place_the_right_types():
     assert types["attention", "wq_a"] == "Q8_0"
     assert types["router", "gate"] == "FP16"
     assert types["norms", "attn_norm"] == "FP32"
-    assert not DS4_Q2.include_mtp
-    assert not DS4_Q4.include_mtp
+    assert not get_recipe(DS4_Q2).include_mtp
+    assert not get_recipe(DS4_Q4).include_mtp
     # q4 − q2 = experts only: 277,025,390,592 params × (4.5 − (2·2.0625 + 2.625)/3) / 8 bytes
     # = 277,025,390,592 × 2.25 / 8 = 77,913,391,104 B
     diff = weight_bytes(flash, DS4_Q4).total_bytes - weight_bytes(flash, DS4_Q2).total_bytes

@@ -7,44 +7,21 @@ weight bytes for a published file's recipe with the file's published size: error
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .article import load_article_tables
 from .audit import BudgetAssumptions, bits_per_param, first_principles_row, fmt_tier
 from .catalog import get_model
 from .errors import unknown_name
-from .quant import Recipe, custom_recipe, weight_bytes
+from .quant import Recipe, weight_bytes
 from .units import GB, GiB
 
 ARTICLE = "shared/source-article.txt"
 
 # ── anchors: real files ──────────────────────────────────────────────────────────────────────────
-_DS4_REST = {
-    "attention": "Q8_0",
-    "shared_experts": "Q8_0",
-    "lm_head": "Q8_0",
-    "router": "F16",
-    "embed": "F16",
-    "indexer": "F16",
-    "compressor": "F16",
-}
-"""antirez/ds4 GGUFs, everything but the routed experts: "Q8_0 attn proj / shared experts /
-output, F16 router + embed + indexer + compressor + HC, F32 norms / sinks / bias"."""
-
-
-def ds4_recipe(experts: Mapping[str, str], name: str) -> Recipe:
-    """An antirez/ds4 GGUF recipe: `experts` for the routed experts, `_DS4_REST` for the rest,
-    vectors (norms, sinks, biases, HC) FP32, no MTP module (shipped as a separate file)."""
-    base = custom_recipe({**experts, **_DS4_REST})
-    return dataclasses.replace(base, id=name, name=name, include_mtp=False, vectors="FP32")
-
-
-DS4_Q2 = ds4_recipe(
-    {"routed_experts_gate_up": "IQ2_XXS", "routed_experts_down": "Q2_K"}, "ds4-flash-q2"
-)
-DS4_Q4 = ds4_recipe({"routed_experts": "Q4_K"}, "ds4-flash-q4")
+DS4_Q2 = "ds4-q2"
+DS4_Q4 = "ds4-q4"
+"""antirez/ds4 GGUF recipes, data in data/recipes.yaml with their source."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +53,7 @@ ANCHORS: tuple[Anchor, ...] = (
         round(80.8 * GiB),
         "80.8 GiB",
         "HF antirez/deepseek-v4-gguf model card (docs/research/llamacpp_quant_mixes.md §8): "
-        "'IQ2_XXS (gate, up) + Q2_K (down)', rest as _DS4_REST",
+        "'IQ2_XXS (gate, up) + Q2_K (down)', rest as recipe ds4-q2 in data/recipes.yaml",
     ),
     Anchor(
         "antirez DeepSeek-V4-Flash-Q4KExperts-…-Q8Attn-Q8Shared-Q8Out-chat-v2.gguf",
@@ -85,7 +62,7 @@ ANCHORS: tuple[Anchor, ...] = (
         round(153.3 * GiB),
         "153.3 GiB",
         "HF antirez/deepseek-v4-gguf model card (docs/research/llamacpp_quant_mixes.md §8): "
-        "'Q4_K (all three)' routed experts, rest as _DS4_REST",
+        "'Q4_K (all three)' routed experts, rest as recipe ds4-q2 in data/recipes.yaml",
     ),
     Anchor(
         "nvidia/DeepSeek-V4-Pro-NVFP4",
@@ -300,6 +277,6 @@ def claim_by_quote(text: str) -> list[FitClaim]:
 
 __all__ = [
     "ANCHORS", "CLAIMS", "DS4_Q2", "DS4_Q4", "Anchor", "AnchorCheck", "ClaimCheck", "FitClaim",
-    "SizeFinding", "anchor_checks", "check_claim", "check_claims", "claim_by_quote", "ds4_recipe",
+    "SizeFinding", "anchor_checks", "check_claim", "check_claims", "claim_by_quote",
     "size_findings",
 ]  # fmt: skip

@@ -28,7 +28,7 @@ from .params import GROUPS, ROUTED_GROUPS, TensorSpec
 if TYPE_CHECKING:
     from .catalog import ModelSpec
 
-RECIPE_KINDS = ("official", "uniform", "llamacpp", "custom")
+RECIPE_KINDS = ("official", "community", "uniform", "llamacpp", "custom")
 _SELECTOR_ALIASES = {"routed_experts": ROUTED_GROUPS, "experts": ROUTED_GROUPS}
 
 
@@ -165,7 +165,7 @@ def _recipes() -> dict[str, Recipe]:
     path = DATA_DIR / "recipes.yaml"
     doc = load_yaml_text(path.read_text())
     out: dict[str, Recipe] = {}
-    allowed = {"id", "name", "kind", "rules", "vectors", "description", "source"}
+    allowed = {"id", "name", "kind", "rules", "vectors", "include_mtp", "description", "source"}
     for rec in doc.get("recipes", []):
         unknown = set(rec) - allowed
         missing = {"id", "name", "kind", "rules", "source"} - set(rec)
@@ -180,6 +180,8 @@ def _recipes() -> dict[str, Recipe]:
             )
         if rec["id"] in out:
             raise VramkitError(f"{path.name}: recipe {rec['id']!r} is listed twice.")
+        if rec["kind"] not in RECIPE_KINDS[:2]:
+            raise unknown_name(f"recipe kind in {path.name}", rec["kind"], RECIPE_KINDS[:2])
         _validate_rules(rec["id"], rec["rules"])
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
     for ftype in FTYPE_DEFAULT:

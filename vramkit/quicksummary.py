@@ -27,10 +27,13 @@ RECIPES = (
     "gguf-Q6_K",
     "gguf-Q5_K_M",
     "gguf-Q4_K_M",
+    "ds4-q4",
     "gguf-Q3_K_M",
     "gguf-Q2_K",
+    "ds4-q2",
 )
-"""Tried in this order per variant; 'official' is the variant's checkpoint layout."""
+"""Tried in this order per variant (highest precision first); 'official' is the variant's
+checkpoint layout; ds4-q4 / ds4-q2 are antirez's published V4 GGUF recipes (data/recipes.yaml)."""
 SHORT = {"deepseek-v4-flash": "Flash", "deepseek-v4-pro": "Pro",
          "deepseek-v4-flash-base": "Flash-Base", "deepseek-v4-pro-base": "Pro-Base"}  # fmt: skip
 
@@ -68,7 +71,13 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama-cpp") -> list[S
         for r in RECIPES
     }
     for q in load_article_tables().quick_summary:
-        pool = replace(base, id=f"pool-{q.vram_text}", memory_bytes=q.vram_bytes, unified=False)
+        pool = replace(
+            base,
+            id=f"pool-{q.vram_text}",
+            memory_bytes=q.vram_bytes,
+            visible_memory_bytes=None,
+            unified=False,
+        )
         fits, misses = [], []
         for mid in V4_IDS:
             official = sizes[(mid, "official")]
@@ -83,8 +92,12 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama-cpp") -> list[S
             if best:
                 fits.append(f"{_label(mid, best[0])} ({best[1] / GB:,.0f} GB)")
             else:
-                smallest = sizes[(mid, "gguf-Q2_K")]
-                misses.append(f"{SHORT[mid]} (smallest, Q2_K weights: {smallest / GB:,.0f} GB)")
+                r_min = min(RECIPES, key=lambda r: sizes[(mid, r)])
+                smallest = sizes[(mid, r_min)]
+                misses.append(
+                    f"{SHORT[mid]} (smallest, {_label(mid, r_min).split(' ', 1)[1]} weights: "
+                    f"{smallest / GB:,.0f} GB)"
+                )
         rows.append(
             SummaryRow(
                 vram_text=q.vram_text,
@@ -106,23 +119,34 @@ def _rid(model_id: str, recipe: str) -> str:
 def _reason(pool: int, sizes: dict[tuple[str, str], int]) -> str:
     flash, pro = sizes[("deepseek-v4-flash", "official")], sizes[("deepseek-v4-pro", "official")]
     q4 = sizes[("deepseek-v4-flash", "gguf-Q4_K_M")]
-    if pool < sizes[("deepseek-v4-flash", "gguf-Q2_K")]:
+    flash_min = sizes[("deepseek-v4-flash", "ds4-q2")]
+    pro_min, pro_q4 = (
+        sizes[("deepseek-v4-pro", "ds4-q2")],
+        sizes[("deepseek-v4-pro", "gguf-Q4_K_M")],
+    )
+    if pool < flash_min:
         return (
-            f"agrees: even Flash Q2_K needs {sizes[('deepseek-v4-flash', 'gguf-Q2_K')] / GB:,.0f} GB "
-            "of weights; only offload (experts in CPU RAM) runs here."
+            f"agrees: even Flash at ~2.4 bits (ds4-q2) needs {flash_min / GB:,.0f} GB of weights; "
+            "only offload (experts in CPU RAM) runs here."
         )
     if pool < flash:
         return (
             "the article halves the 8-bit size for Q4 (Flash ≈ 80 GB); the official Flash already "
             f"stores its experts in FP4 ({flash / GB:,.0f} GB), and llama.cpp's Q4_K_M is larger "
-            f"({q4 / GB:,.0f} GB): only Q2/Q3 mixes fit, as the article says for 80 GB."
+            f"({q4 / GB:,.0f} GB): only ~2-3-bit mixes fit here."
         )
-    if pool < pro:
+    if pool < pro_min:
         return (
             f"the official Flash ({flash / GB:,.0f} GB, FP4 experts) fits: the article treats it as "
             "'FP8' needing 192–256 GB, but V4's released weights are mostly 4-bit, so no "
-            "re-quantisation is needed; Pro does not fit: even its Q2_K mix is "
-            f"{sizes[('deepseek-v4-pro', 'gguf-Q2_K')] / GB:,.0f} GB of weights."
+            "re-quantisation is needed; Pro does not fit: even a ~2.4-bit mix (ds4-q2) is "
+            f"{pro_min / GB:,.0f} GB of weights."
+        )
+    if pool < pro:
+        return (
+            f"Pro fits only as a ~2.4-bit mix (ds4-q2, {pro_min / GB:,.0f} GB of weights); a real "
+            f"Q4_K_M Pro is {pro_q4 / GB:,.0f} GB, more than the official FP4 checkpoint "
+            f"({pro / GB:,.0f} GB), so 'Pro Q4' is not a 512 GB model."
         )
     return (
         f"the official Pro ({pro / GB:,.0f} GB, FP4 experts) fits; the article's 'Pro FP8' "
