@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +32,14 @@ from .kv_layout import (
     deepseek_v3_components,
     deepseek_v4_components,
     gemma4_components,
+    glm4_moe_components,
+    gpt_oss_components,
     gqa_components,
     per_rank,
+    qwen3_next_components,
     slope_bytes,
 )
+from .kv_vllm import is_v4, v4_constant_bytes, v4_needed_bytes, v4_slope
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -44,7 +48,20 @@ CONTEXT_CAP_FACTOR = 8
 """Contexts up to 8 × max_position_embeddings are accepted (what-if questions such as V3.2 at 1M);
 beyond max_position_embeddings the estimate carries a note."""
 MAX_BATCH = 1_000_000
-KINDS = ("window", "csa", "indexer", "hca", "state", "mla", "sliding", "full")
+KINDS = (
+    "window",
+    "csa",
+    "indexer",
+    "hca",
+    "state",
+    "padding",
+    "mla",
+    "sliding",
+    "full",
+    "recurrent_state",
+)
+RUNTIME_OPTIONS = ("max_num_batched_tokens", "concurrent_batches", "block_size")
+"""Keyword options of kv_cache / kv_grid that override the vLLM profile (None = its default)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,14 @@ class _Plan:
     include_mtp: bool
     ds_mla_layout: bool
     notes: tuple[str, ...]
+
+
+_MORE_FAMILIES = {
+    "gpt_oss": gpt_oss_components,
+    "glm4_moe": glm4_moe_components,
+    "qwen3_next": qwen3_next_components,
+}
+"""Families whose components take (config, cache dtype, include_mtp)."""
 
 
 def cache_dtypes() -> list[str]:
@@ -133,9 +158,10 @@ def _plan(
     runtime: str,
     include_mtp: bool | None,
     tp: int,
+    overrides: Mapping[str, int | None] | None = None,
 ) -> _Plan:
     spec = get_model(model)
-    prof = get_runtime(runtime)
+    prof = _with_options(get_runtime(runtime), overrides or {})
     keys = _family_keys(spec)
     canonical_dtype(cache_dtype)
     fam_key = next((k for k in keys if k in prof.fp8_means), keys[0])
@@ -164,6 +190,14 @@ def _plan(
             )
     elif spec.family == "llama":
         comps = gqa_components(cfg, cache)
+    elif spec.family in _MORE_FAMILIES:
+        comps = _MORE_FAMILIES[spec.family](cfg, cache, mtp)
+        if spec.family == "qwen3_next":
+            notes.append(
+                "recurrent_state: Gated DeltaNet conv + delta state, one slot per sequence in the "
+                "model dtype (vLLM shapes); prefix-caching checkpoints and speculative-decoding "
+                "columns are not counted."
+            )
     else:  # pragma: no cover - catalog families are validated
         raise VramkitError(f"no KV layout for family {spec.family!r}.")
     if cache.estimate:
@@ -180,6 +214,24 @@ def _plan(
         ds_mla_layout=cache.name == "fp8_ds_mla",
         notes=tuple(notes),
     )
+
+
+def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
+    """The profile with vLLM runtime options overridden (block_size sets both page sizes)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return prof
+    if prof.id != "vllm":
+        raise VramkitError(
+            f"{', '.join(sorted(given))} apply to runtime vllm only, not {prof.id}; leave unset."
+        )
+    opts = dict(prof.options)
+    for name, value in given.items():
+        value = require_int(name, value, minimum=1, maximum=1 << 24)
+        if name == "block_size":
+            opts["block_size_deepseek_v4"] = value
+        opts[name] = value
+    return replace(prof, options=MappingProxyType(opts))
 
 
 def _check_context(spec: ModelSpec, context: int | str) -> tuple[int, tuple[str, ...]]:
@@ -199,12 +251,35 @@ def _check_context(spec: ModelSpec, context: int | str) -> tuple[int, tuple[str,
     return t, ()
 
 
+def _v4_pool(plan: _Plan) -> bool:
+    """True when vLLM's DeepSeek V4 shared-pool accounting applies (vramkit.kv_vllm)."""
+    return plan.runtime.id == "vllm" and is_v4(plan.components)
+
+
 def _sum_by_kind(comps: Iterable[KvComponent], t: np.ndarray, plan: _Plan) -> dict[str, np.ndarray]:
+    comps = list(comps)
     out: dict[str, np.ndarray] = {}
     for c in comps:
         b = component_bytes(c, t, plan.runtime, ds_mla_layout=plan.ds_mla_layout)
         out[c.kind] = out.get(c.kind, 0) + b
+    if _v4_pool(plan):
+        # vLLM charges every block id the full layer-tuple stride: the excess over the pages
+        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.kv_vllm)
+        need = v4_needed_bytes(comps, t, plan.runtime.options, ds_mla_layout=plan.ds_mla_layout)
+        out["padding"] = need - sum(out.values())
     return out
+
+
+def _constant_and_slope(plan: _Plan) -> tuple[int, float]:
+    o, ds = plan.runtime.options, plan.ds_mla_layout
+    if _v4_pool(plan):
+        constant = v4_constant_bytes(plan.components, o, ds_mla_layout=ds)
+        return constant, v4_slope(plan.components, o, ds)
+    big = np.array([SATURATED], dtype=np.int64)
+    fixed = [c for c in plan.components if c.rule in ("window", "state")]
+    constant = sum(int(v[0]) for v in _sum_by_kind(fixed, big, plan).values())
+    slope = sum(slope_bytes(c, plan.runtime, ds_mla_layout=ds) for c in plan.components)
+    return constant, float(slope)
 
 
 def kv_cache(
@@ -218,6 +293,9 @@ def kv_cache(
     include_mtp: bool | None = None,
     tp: int = 1,
     dp: int = 1,
+    max_num_batched_tokens: int | None = None,
+    concurrent_batches: int | None = None,
+    block_size: int | None = None,
 ) -> KvEstimate:
     """KV-cache bytes of `batch` sequences of `context_tokens` tokens.
 
@@ -234,6 +312,9 @@ def kv_cache(
         without speculative decoding: no; llama.cpp: yes, its raw window covers the MTP layer).
     tp, dp : tensor-parallel size (GQA heads split, MLA/V4 latent replicated) and data-parallel
         attention size (ceil(batch/dp) sequences per rank).
+    max_num_batched_tokens, concurrent_batches, block_size : vLLM only (None = the profile's
+        sourced defaults 8192, 2, and 16 / 256 for DeepSeek V4). Window and state caches reserve
+        W − 1 + max_num_batched_tokens × concurrent_batches tokens (vLLM max_in_flight_tokens).
 
     Returns
     -------
@@ -243,6 +324,8 @@ def kv_cache(
     -----
     DeepSeek V4, reference: Σ_layers min(T,128)·B_kv + N_csa·floor(T/4)·(B_kv + B_idx)
     + N_hca·floor(T/128)·B_kv + N_csa·(64 + 16) KiB + N_hca·512 KiB (FP32 compressor state).
+    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.kv_vllm; the part
+    above the caches' own pages is by_kind["padding"]).
     MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
     """
     spec = get_model(model)
@@ -250,17 +333,17 @@ def kv_cache(
     batch = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
     tp = require_int("tp", tp, minimum=1, maximum=1024)
     dp = require_int("dp", dp, minimum=1, maximum=1024)
-    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp)
+    opts = {
+        "max_num_batched_tokens": max_num_batched_tokens,
+        "concurrent_batches": concurrent_batches,
+        "block_size": block_size,
+    }
+    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
     ta = np.array([t], dtype=np.int64)
     kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
     per_seq = sum(kinds.values())
     rank_seq = sum(int(v[0]) for v in _sum_by_kind(plan.rank_components, ta, plan).values())
-    big = np.array([SATURATED], dtype=np.int64)
-    fixed = [c for c in plan.components if c.rule in ("window", "state")]
-    constant = sum(int(v[0]) for v in _sum_by_kind(fixed, big, plan).values())
-    slope = sum(
-        slope_bytes(c, plan.runtime, ds_mla_layout=plan.ds_mla_layout) for c in plan.components
-    )
+    constant, slope = _constant_and_slope(plan)
     return KvEstimate(
         model_id=spec.id,
         context_tokens=t,
@@ -292,6 +375,9 @@ def kv_grid(
     include_mtp: bool | None = None,
     tp: int = 1,
     dp: int = 1,
+    max_num_batched_tokens: int | None = None,
+    concurrent_batches: int | None = None,
+    block_size: int | None = None,
 ) -> pd.DataFrame:
     """`kv_cache` over every (context, batch) pair, vectorised with numpy.
 
@@ -307,7 +393,12 @@ def kv_grid(
         raise VramkitError("kv_grid needs at least one context and one batch size.")
     tp = require_int("tp", tp, minimum=1, maximum=1024)
     dp = require_int("dp", dp, minimum=1, maximum=1024)
-    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp)
+    opts = {
+        "max_num_batched_tokens": max_num_batched_tokens,
+        "concurrent_batches": concurrent_batches,
+        "block_size": block_size,
+    }
+    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
     t_arr = np.array(ts, dtype=np.int64)
     kinds = _sum_by_kind(plan.components, t_arr, plan)
     rank = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())

@@ -137,6 +137,87 @@ def gqa_components(cfg: Mapping[str, Any], cache: CacheDtype) -> list[KvComponen
     return [KvComponent("full", n, "full", 1, 2 * kv * cache.vector_bytes(hd), kv_heads=kv)]
 
 
+def _refuse(cfg: Mapping[str, Any], family: str, why: str) -> VramkitError:
+    seen = sorted(
+        k
+        for k in cfg
+        if any(h in k for h in ("attention", "head", "window", "lora", "layer_types", "linear_"))
+    )
+    return VramkitError(
+        f"cannot count the KV cache of this {family} config ({why}); attention fields seen: "
+        f"{', '.join(seen) or '(none)'}."
+    )
+
+
+def gpt_oss_components(
+    cfg: Mapping[str, Any], cache: CacheDtype, include_mtp: bool
+) -> list[KvComponent]:
+    """gpt-oss: sliding layers min(T, sliding_window) x 2 (K, V) x kv_heads x head_dim; full
+    layers T x the same; the per-head attention sinks are weights, nothing per token."""
+    from .params import gemma4_layer_types
+
+    types = gemma4_layer_types(cfg)
+    heads = int(cfg["num_attention_heads"])
+    kv = int(cfg.get("num_key_value_heads") or heads)
+    hd = int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
+    n_sliding = types.count("sliding_attention")
+    window = cfg.get("sliding_window")
+    if n_sliding and not (isinstance(window, int) and window > 0):
+        raise _refuse(cfg, "gpt_oss", f"{n_sliding} sliding layers but sliding_window={window!r}")
+    entry = 2 * kv * cache.vector_bytes(hd)
+    return [
+        KvComponent("sliding", n_sliding, "window", int(window or 0), entry, kv_heads=kv),
+        KvComponent("full", len(types) - n_sliding, "full", 1, entry, kv_heads=kv),
+    ]
+
+
+def glm4_moe_components(
+    cfg: Mapping[str, Any], cache: CacheDtype, include_mtp: bool
+) -> list[KvComponent]:
+    """GLM-4.5/4.6/4.7: plain GQA on every layer (partial rotary changes no cache size):
+    T x 2 x kv_heads x head_dim (head_dim from the config); MTP layers when include_mtp."""
+    if cfg.get("kv_lora_rank") or cfg.get("layer_types") or cfg.get("sliding_window"):
+        raise _refuse(cfg, "glm4_moe", "vramkit counts GLM-4 MoE as full GQA on every layer")
+    comps = gqa_components(cfg, cache)
+    n = int(cfg["num_hidden_layers"]) + _mtp_layers(cfg, include_mtp)
+    return [replace(c, layers=n) for c in comps]
+
+
+def qwen3_next_components(
+    cfg: Mapping[str, Any], cache: CacheDtype, include_mtp: bool
+) -> list[KvComponent]:
+    """Qwen3-Next: KV only on the full-attention layers (T x 2 x kv_heads x head_dim; MTP layers are
+    full attention too) + the constant per-sequence Gated DeltaNet state of the linear layers
+    (`vramkit.kv_recurrent.recurrent_state`), one slot per sequence, kind ``recurrent_state``.
+
+    Under TP the state splits by heads as vLLM does (``MambaStateShapeCalculator.
+    gated_delta_net_state_shape`` in vllm/model_executor/layers/mamba/mamba_utils.py divides
+    num_k_heads and num_v_heads by the TP size: conv (divide(conv_dim, tp), kernel - 1),
+    temporal (divide(num_v_heads, tp), head_k_dim, head_v_dim)).
+    """
+    from .kv_recurrent import attention_layers, recurrent_state
+
+    heads = int(cfg["num_attention_heads"])
+    kv = int(cfg.get("num_key_value_heads") or heads)
+    hd = int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
+    n_attn = len(attention_layers(cfg)) + _mtp_layers(cfg, include_mtp)
+    state = recurrent_state(cfg)
+    if state.kind != "gated_deltanet":
+        raise _refuse(cfg, "qwen3_next", f"recurrent layers of kind {state.kind!r}")
+    return [
+        KvComponent("full", n_attn, "full", 1, 2 * kv * cache.vector_bytes(hd), kv_heads=kv),
+        KvComponent(
+            "recurrent_state",
+            len(state.layers),
+            "state",
+            1,
+            state.per_layer_bytes,
+            kv_heads=int(cfg["linear_num_key_heads"]),
+            paging="recurrent",
+        ),
+    ]
+
+
 def per_rank(components: list[KvComponent], tp: int) -> list[KvComponent]:
     """Components as one tensor-parallel rank holds them: KV heads split when kv_heads >= tp,
     one head per rank (replicated) when kv_heads < tp; single-latent caches replicated whole."""
@@ -171,15 +252,20 @@ def component_bytes(
     Notes
     -----
     reference: full T·e; window min(T, W)·e; compressed floor(T/r)·e; state W·e.
-    vllm: full cdiv(T, bs)·page; window-type (cdiv(min(W-1+mnbt, T), bs) + 1)·page; V4 pages of
-    256 tokens hold 256/r entries, padded to 576 B (fp8_ds_mla) or 512 B.
+    vllm: full cdiv(T, bs)·page; window-type (cdiv(min(W-1+in_flight, T), bs) + 1)·page with
+    in_flight = max_num_batched_tokens × concurrent_batches; V4 pages of 256 tokens hold 256/r
+    entries, padded to 576 B (fp8_ds_mla) or 512 B. (The V4 shared-pool stride on top of these
+    pages is vramkit.kv_vllm's ``padding``.)
     llama.cpp: kv = pad(T, 256); full kv·e; window pad(min(kv, W + n_ubatch), 256)·e;
     compressed pad(max(1, ceil(kv/r)), 256)·e; state W·e·(1 + n_rs_seq).
+    recurrent (paging "recurrent", every runtime): W·e per live sequence (one state slot).
     """
     t = np.asarray(t, dtype=np.int64)
     live = t > 0
     e, w = c.entry_bytes, c.tokens
-    if runtime.id == "reference":
+    if c.paging == "recurrent":  # linear-attention state: one fixed slot per live sequence
+        per_layer = np.full_like(t, w * e)
+    elif runtime.id == "reference":
         per_layer = {
             "full": t * e,
             "window": np.minimum(t, w) * e,
@@ -208,7 +294,7 @@ def _vllm_bytes(
     c: KvComponent, t: np.ndarray, o: Mapping[str, int], ds_mla_layout: bool
 ) -> np.ndarray:
     align = o["alignment_fp8_ds_mla"] if ds_mla_layout else o["alignment_other"]
-    mnbt = o["max_num_batched_tokens"]
+    mnbt = o["max_num_batched_tokens"] * o["concurrent_batches"]  # max_in_flight_tokens
     if c.paging in ("v4_main", "v4_indexer"):
         block = o["block_size_deepseek_v4"]
         page = int(_pad(block // c.tokens * c.entry_bytes, align))

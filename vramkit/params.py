@@ -75,6 +75,13 @@ class TensorSpec:
     gguf_class: str = ""
     experts_per_token: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.experts_per_token is not None and not 0 < self.experts_per_token <= self.count:
+            raise VramkitError(
+                f"{self.name}: {self.experts_per_token} experts per token of {self.count} routed "
+                "experts; num_experts_per_tok must be between 1 and the number of experts."
+            )
+
     @property
     def numel(self) -> int:
         """Elements of one tensor."""

@@ -33,18 +33,6 @@ def type_readout(page: Page, cls: str, text: str) -> None:
     page.keyboard.press("Enter")
 
 
-def type_input(page: Page, cls: str, text: str) -> None:
-    """Replace the value of the text/number input of widget `cls` and commit with Enter."""
-    box = page.locator(f".{cls} input").first
-    box.fill(text)
-    box.press("Enter")
-
-
-def readout_text(page: Page, cls: str) -> str:
-    """The slider readout currently shown for widget `cls`."""
-    return page.locator(f".{cls} .widget-readout").inner_text().strip()
-
-
 def shown_bytes(page: Page, cls: str = "vk-total-bytes") -> int:
     """The integer byte count shown in the first `.cls` element (data-bytes wins over text)."""
     el = page.locator(f".{cls}").first

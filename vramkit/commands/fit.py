@@ -16,11 +16,11 @@ import argparse
 from ..budget import COUNTS, PARALLEL, best_recipe, budget, max_context, min_gpus
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
-from .weights import resolve_model
+from .weights import add_model_arguments, resolve_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="catalog id (see `python -m vramkit models`)")
+    add_model_arguments(p)
     p.add_argument("--gpu", required=True, help="GPU id from data/gpus.yaml, e.g. h200-sxm-141gb")
     p.add_argument("--count", type=int, help=f"GPUs (default: smallest of {COUNTS} that fits)")
     p.add_argument("--recipe", help="recipe id (default: the official checkpoint layout)")
@@ -38,7 +38,6 @@ def _no_ctx(kw: dict[str, object]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    args.config = None
     model = resolve_model(args)
     kw = {
         "recipe": args.recipe,
