@@ -262,7 +262,17 @@ def tensor_formats(
     """Each tensor of `model` paired with the format `recipe` stores it in."""
     r = get_recipe(recipe)
     ctx = _context(model)
-    return [(t, r.format_for(t, ctx)) for t in model.inventory]
+    if r.kind == "llamacpp":  # per-layer rules: no sharing between tensors of a group
+        return [(t, r.format_for(t, ctx)) for t in model.inventory]
+    # selector recipes depend only on these fields: thousands of specs share a few dozen keys
+    seen: dict[tuple[Any, ...], QuantFormat] = {}
+    out = []
+    for t in model.inventory:
+        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1])
+        if key not in seen:
+            seen[key] = r.format_for(t, ctx)
+        out.append((t, seen[key]))
+    return out
 
 
 def weight_bytes(
@@ -283,16 +293,21 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     params_by_group = dict.fromkeys(GROUPS, 0)
     by_format: dict[str, int] = {}
     main = total = params = 0
+    sizes: dict[tuple[str, tuple[int, ...]], int] = {}
     for t, fmt in tensor_formats(model, r):
         if t.mtp and not r.include_mtp:
             continue
-        b = t.count * fmt.tensor_bytes(t.shape)
+        key = (fmt.name, t.shape)
+        if key not in sizes:
+            sizes[key] = fmt.tensor_bytes(t.shape)
+        b = t.count * sizes[key]
+        n = t.params
         g = t.breakdown_group
         by_group[g] += b
-        params_by_group[g] += t.params
+        params_by_group[g] += n
         by_format[fmt.name] = by_format.get(fmt.name, 0) + b
         total += b
-        params += t.params
+        params += n
         if not t.mtp:
             main += b
     return WeightBytes(
