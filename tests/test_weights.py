@@ -155,3 +155,11 @@ def test_cli_config_file_malformed(tmp_path, capsys):
     (tmp_path / "config.json").write_text("{not json")
     assert main(["weights", "--config", str(tmp_path)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_every_recipe_in_the_table_names_known_groups_and_formats():
+    from vramkit.quant import recipe_ids
+
+    for rid in recipe_ids():
+        r = get_recipe(rid)  # validates its rules on first use
+        assert r.id == rid

@@ -144,8 +144,15 @@ def _positive_int(where: str, value: Any) -> int:
     return value
 
 
-def parse_models(doc: Any, *, origin: str = "models.yaml") -> dict[str, ModelSpec]:
-    """Validate a parsed catalog document and build `ModelSpec`s keyed by id."""
+def parse_models(
+    doc: Any, *, origin: str = "models.yaml", check: bool = True
+) -> dict[str, ModelSpec]:
+    """Validate a parsed catalog document and build `ModelSpec`s keyed by id.
+
+    With `check` (the default) every entry's numbers are also checked against its architecture
+    (labels within 5%, published size within 1% of the stored layout); without it that check is
+    left to `get_model`, which runs it for the one model asked for (fast CLI start-up).
+    """
     if not isinstance(doc, Mapping) or "models" not in doc:
         raise VramkitError(f"{origin}: expected a mapping with 'schema_version' and 'models'.")
     if doc.get("schema_version") != 1:
@@ -166,6 +173,8 @@ def parse_models(doc: Any, *, origin: str = "models.yaml") -> dict[str, ModelSpe
     models: dict[str, ModelSpec] = {}
     for mid, rec in raw_by_id.items():
         models[mid] = _build(origin, mid, rec, raw_by_id)
+        if check:
+            _checked(models[mid], origin)
     return models
 
 
@@ -233,7 +242,14 @@ def _build(
         unconfirmed=tuple(unconfirmed),
         notes=str(rec.get("notes") or ""),
     )
-    _check_consistency(where, spec)
+    return spec
+
+
+def _checked(spec: ModelSpec, origin: str = "models.yaml") -> ModelSpec:
+    """`spec` after its consistency check (run once per spec)."""
+    if not spec._cache.get("checked"):
+        _check_consistency(f"{origin}: {spec.id}", spec)
+        spec._cache["checked"] = True
     return spec
 
 
@@ -269,8 +285,9 @@ def _check_consistency(where: str, spec: ModelSpec) -> None:
             )
 
 
-def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
-    """Load and validate a catalog file (default: the project's data/models.yaml)."""
+def load_models(path: str | Path | None = None, *, check: bool = True) -> dict[str, ModelSpec]:
+    """Load and validate a catalog file (default: the project's data/models.yaml); `check` as
+    in `parse_models`."""
     p = Path(path) if path is not None else DATA_DIR / "models.yaml"
     try:
         text = p.read_text()
@@ -280,32 +297,32 @@ def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
         doc = load_yaml_text(text)
     except yaml.YAMLError as err:
         raise VramkitError(f"{p.name} is not valid YAML: {err}") from None
-    return parse_models(doc, origin=p.name)
+    return parse_models(doc, origin=p.name, check=check)
 
 
 @functools.cache
 def _default_models() -> dict[str, ModelSpec]:
-    return load_models()
+    return load_models(check=False)  # each model is checked when get_model hands it out
 
 
 def models() -> dict[str, ModelSpec]:
-    """The project catalog, loaded once."""
-    return _default_models()
+    """The project catalog (loaded once), every entry checked."""
+    return {mid: _checked(spec) for mid, spec in _default_models().items()}
 
 
 def model_ids() -> list[str]:
     """Catalog ids in file order."""
-    return list(models())
+    return list(_default_models())
 
 
 def get_model(model: str | ModelSpec) -> ModelSpec:
     """A catalog model by id (case-insensitive), or the `ModelSpec` itself."""
     if isinstance(model, ModelSpec):
         return model
-    table = models()
+    table = _default_models()
     key = str(model).strip().lower()
     if key in table:
-        return table[key]
+        return _checked(table[key])
     raise unknown_name("model", model, table)
 
 

@@ -182,7 +182,6 @@ def _recipes() -> dict[str, Recipe]:
             raise VramkitError(f"{path.name}: recipe {rec['id']!r} is listed twice.")
         if rec["kind"] not in RECIPE_KINDS[:2]:
             raise unknown_name(f"recipe kind in {path.name}", rec["kind"], RECIPE_KINDS[:2])
-        _validate_rules(rec["id"], rec["rules"])
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
     for ftype in FTYPE_DEFAULT:
         rid = f"gguf-{ftype}"
@@ -211,7 +210,7 @@ def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
     key = str(recipe).strip()
     table = _recipes()
     if key in table:
-        return table[key]
+        return _validated(table[key])
     if key.startswith("uniform:"):
         fmt = get_format(key.removeprefix("uniform:"))
         return Recipe(
@@ -225,6 +224,18 @@ def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
     if "=" in key:
         return custom_recipe(key)
     raise unknown_name("recipe", key, [*table, "uniform:<FORMAT>", "group=FORMAT,..."])
+
+
+_VALIDATED: set[str] = set()
+
+
+def _validated(r: Recipe) -> Recipe:
+    """`r` once its rules name known groups and formats (checked on first use, so that loading
+    the recipe table does not import the gguf package for recipes nobody asked for)."""
+    if r.id not in _VALIDATED:
+        _validate_rules(r.id, r.rules)
+        _VALIDATED.add(r.id)
+    return r
 
 
 def recipe_ids() -> list[str]:

@@ -60,7 +60,7 @@ def parse_size(text: str | int | float) -> int:
             raise VramkitError(f"size must be a finite non-negative number of bytes, got {text!r}.")
         return int(text)
     s = str(text).strip().replace(" ", "").replace(",", "").upper()
-    if s.isdigit():
+    if s.isascii() and s.isdigit():
         return int(s)
     for unit in sorted(_SIZE_UNITS, key=len, reverse=True):
         if s.endswith(unit):
