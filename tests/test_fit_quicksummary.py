@@ -38,3 +38,19 @@ def test_widget_callback_text() -> None:
     assert describe(
         "deepseek-v4-flash", "deepseek-v4-official", "h200-sxm-141gb", 2, 0, 1, "tp", "vllm"
     ).startswith("vramkit:")
+
+
+def test_quick_summary_rows_against_the_article() -> None:
+    from vramkit.quicksummary import quick_summary
+
+    rows = {r.vram_text: r for r in quick_summary()}
+    # 80 GB: the article suggests "V4-Flash Q2/Q3"; the smallest real Flash file, antirez's
+    # ~2.4-bit ds4-q2 recipe, is 86.8 GB of weights (80.8 GiB published), so nothing fits
+    assert rows["80GB"].kit_fits == "no V4 variant"
+    assert rows["80GB"].reason.startswith("disagrees")
+    assert rows["24GB"].reason.startswith("agrees")
+    # 192 GB: the released Flash (156.0 GB of weights, FP4 experts) fits with KV and overhead
+    assert rows["192GB"].kit_fits.startswith("Flash official")
+    # 512 GB: Pro only as the ds4-q2 mix (464.8 GB of weights); a Q4_K_M Pro is 951.5 GB
+    assert "Pro ds4-q2" in rows["512GB"].kit_fits
+    assert "Pro official" in rows["1TB+"].kit_fits

@@ -106,7 +106,7 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama-cpp") -> list[S
                 article_do_not_expect=q.do_not_expect,
                 kit_fits="; ".join(fits) or "no V4 variant",
                 kit_does_not_fit="; ".join(misses) or "-",
-                reason=_reason(q.vram_bytes, sizes),
+                reason=_reason(q.vram_bytes, sizes, q.realistic),
             )
         )
     return rows
@@ -116,7 +116,7 @@ def _rid(model_id: str, recipe: str) -> str:
     return get_model(model_id).checkpoint_layout if recipe == "official" else recipe
 
 
-def _reason(pool: int, sizes: dict[tuple[str, str], int]) -> str:
+def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -> str:
     flash, pro = sizes[("deepseek-v4-flash", "official")], sizes[("deepseek-v4-pro", "official")]
     q4 = sizes[("deepseek-v4-flash", "gguf-Q4_K_M")]
     flash_min = sizes[("deepseek-v4-flash", "ds4-q2")]
@@ -125,6 +125,13 @@ def _reason(pool: int, sizes: dict[tuple[str, str], int]) -> str:
         sizes[("deepseek-v4-pro", "gguf-Q4_K_M")],
     )
     if pool < flash_min:
+        q2 = sizes[("deepseek-v4-flash", "gguf-Q2_K")]
+        if "Q2" in realistic or "Q3" in realistic:  # the article suggests a low-bit Flash here
+            return (
+                f"disagrees: even Flash at ~2.4 bits (ds4-q2) needs {flash_min / GB:,.0f} GB of "
+                f"weights and llama.cpp's Q2_K {q2 / GB:,.0f} GB; only offload (experts in CPU "
+                "RAM) runs here."
+            )
         return (
             f"agrees: even Flash at ~2.4 bits (ds4-q2) needs {flash_min / GB:,.0f} GB of weights; "
             "only offload (experts in CPU RAM) runs here."
