@@ -2,7 +2,7 @@
 
 Servers bind 127.0.0.1 on free ports, run in their own session and are stopped at teardown.
 Every test here is skipped (with the reason) when /usr/bin/chromium or Playwright is absent.
-See /work/shared/TOOLCHAIN.md "Real-browser tests" for the recipe this follows.
+See shared/TOOLCHAIN.md (the project brief) "Real-browser tests" for the recipe this follows.
 """
 
 from __future__ import annotations
@@ -108,8 +108,6 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             root = notebook.parent
             cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser"]
             cmd += [f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"]
-            # one kernel pre-executes the notebook while the previous page is being tested
-            cmd += ["--preheat_kernel=True", "--pool_size=1"]
         elif kind == "lab":
             root = state / "lab-root"
             root.mkdir()

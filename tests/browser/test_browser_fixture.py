@@ -17,10 +17,10 @@ from vkpage import (
     assert_no_traceback,
     expect_bytes,
     expect_plot_changed,
+    open_voila,
     plot_src,
     select,
     type_readout,
-    wait_ready,
 )
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,7 @@ def voila(start_server, browser):
 
 
 def test_fixture_panel_follows_controls(voila, page, screenshot):
-    page.goto(f"{voila.url}/")
-    wait_ready(page)
+    open_voila(page, f"{voila.url}/")
     # initial: small (1_000_000) + 4096 tokens * batch 1 * 1000 = 5_096_000
     expect_bytes(page, 5_096_000)
     first = plot_src(page)

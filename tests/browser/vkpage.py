@@ -1,6 +1,6 @@
 """Playwright helpers for ipywidgets 8 controls found by their vramkit CSS class (vk-*).
 
-Locators follow /work/shared/TOOLCHAIN.md: slider readout `.widget-readout` (contenteditable:
+Locators follow shared/TOOLCHAIN.md (the project brief): slider readout `.widget-readout` (contenteditable:
 click, Ctrl+A, type, Enter), dropdown `<select>`, text inputs commit on Enter.
 """
 
@@ -14,9 +14,14 @@ TIMEOUT_MS = 30_000
 PLOT_IMG = ".vk-plot img, img.vk-plot"
 
 
-def wait_ready(page: Page, selector: str = ".vk-output") -> None:
-    """Wait until the widget panel rendered (its `selector` is visible)."""
-    expect(page.locator(selector).first).to_be_visible(timeout=60_000)
+PAGE_TIMEOUT_MS = 90_000
+"""A Voila page starts a kernel and runs the notebook before it loads: slow on 2 busy cores."""
+
+
+def open_voila(page: Page, url: str, selector: str = ".vk-output") -> None:
+    """Open a Voila page and wait until the widget panel rendered (`selector` is visible)."""
+    page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
+    expect(page.locator(selector).first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
 
 
 def select(page: Page, cls: str, label: str) -> None:
@@ -74,7 +79,9 @@ def assert_no_traceback(page: Page) -> None:
 def open_in_lab(page: Page, server, notebook_name: str, workspace: str) -> None:
     """Open `notebook_name` in JupyterLab (fresh workspace) and wait for an idle kernel."""
     page.goto(
-        f"{server.url}/lab/workspaces/{workspace}/tree/{notebook_name}?reset&token={server.token}"
+        f"{server.url}/lab/workspaces/{workspace}/tree/{notebook_name}?reset&token={server.token}",
+        wait_until="commit",
+        timeout=PAGE_TIMEOUT_MS,
     )
     page.wait_for_function(
         """() => {
@@ -83,7 +90,7 @@ def open_in_lab(page: Page, server, notebook_name: str, workspace: str) -> None:
                 && w.sessionContext.session.kernel;
             return k && k.status === 'idle';
         }""",
-        timeout=60_000,
+        timeout=PAGE_TIMEOUT_MS,
     )
 
 
