@@ -135,7 +135,13 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in TASKS:
         print(__doc__)
         return 2
-    return TASKS[argv[0]](argv[1:])
+    try:
+        return TASKS[argv[0]](argv[1:])
+    except subprocess.CalledProcessError as err:
+        print(
+            f"tasks.py {argv[0]}: step failed (exit {err.returncode}): {' '.join(map(str, err.cmd))}"
+        )
+        return err.returncode or 1
 
 
 if __name__ == "__main__":

@@ -105,7 +105,9 @@ def weights_per_gpu(
     routed = sum(groups[g] for g in ROUTED_GROUPS)
     experts = _routed_experts(model)
     if experts == 0:
-        raise VramkitError(f"{model.id} has no routed experts: expert parallelism needs them; use tensor (tp) or data (dp) parallelism.")
+        raise VramkitError(
+            f"{model.id} has no routed experts: expert parallelism needs them; use tensor (tp) or data (dp) parallelism."
+        )
     return total - routed + math.ceil(routed * math.ceil(experts / n) / experts)
 
 
