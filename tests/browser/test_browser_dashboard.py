@@ -16,6 +16,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from playwright.sync_api import Page, expect
 from vkpage import (
+    PLOT_IMG,
     TIMEOUT_MS,
     assert_no_traceback,
     expect_bytes,
@@ -118,6 +119,7 @@ def expect_message(page: Page, state: dict[str, Any]) -> str:
     assert want["ok"] is False, f"{state} should be invalid"
     expect(page.locator(f".{CLS['error']}")).to_contain_text(want["error"], timeout=TIMEOUT_MS)
     expect(page.locator(".vk-total-bytes")).to_have_count(0)
+    expect(page.locator(PLOT_IMG)).to_have_count(0)  # no stale figure beside the message
     assert_no_traceback(page)
     return want["error"]
 

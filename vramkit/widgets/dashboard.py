@@ -200,11 +200,12 @@ def panel(**initial: Any) -> Any:
     def update(**state: Any) -> None:
         state["context"] = round(state["context"])
         result = compute(state)
-        plot.clear_output(wait=True)
         if not result["ok"]:
+            plot.clear_output()  # no stale figure beside an error
             error.value = f"<p style='color:#b00'>{html.escape(result['error'])}</p>"
             numbers.value = ""
             return
+        plot.clear_output(wait=True)
         error.value = ""
         numbers.value = result["html"]
         with plot:
