@@ -158,3 +158,20 @@ def test_decode_bound_monotone(b: int, c: int) -> None:
     assert more.tokens_per_s >= one.tokens_per_s * (1 - 1e-12)  # and amortises it
     off = decode_bound(s, batch=b, hbm_bytes_per_s=4.8e12, cached_experts=c, link_bytes_per_s=64e9)
     assert off.tokens_per_s <= one.tokens_per_s * (1 + 1e-12)  # offload never speeds up
+
+
+def test_active_labels_are_counted_without_the_embedding_lookup() -> None:
+    from vramkit.moe import active_label_check
+
+    # V4-Flash per token: 13,801,959,511 with the embedding row; minus embed 129,280 × 4,096 =
+    # 529,530,880 → 13,272,428,631 ≈ "13B"; V4-Pro minus 129,280 × 7,168 = 926,679,040 →
+    # 48,854,729,059 ≈ "49B" (with it 49.78 B would round to 50B); V3 → 36.63 B ≈ "37B"
+    flash = active_label_check("deepseek-v4-flash")
+    assert flash.without_embedding == flash.all_params - 129_280 * 4_096 == 13_272_428_631
+    pro = active_label_check("deepseek-v4-pro")
+    assert pro.without_embedding == pro.all_params - 129_280 * 7_168
+    assert pro.matches == ("without_embedding",)
+    assert active_label_check("deepseek-v3").matches == ("without_embedding",)
+    assert "without_embedding" in flash.matches
+    # Gemma's "3.8B active" counts the embedding (3.82 B with it, 3.08 B without)
+    assert active_label_check("gemma-4-26b-a4b").matches == ("all_params",)

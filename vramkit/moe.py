@@ -368,3 +368,48 @@ def all_to_all(
         link_bytes_per_s=link,
         tokens_per_s=math.inf if per_token == 0 else n * link / per_token,
     )
+
+
+@dataclass(frozen=True)
+class ActiveLabelCheck:
+    """Active parameters per token under three counting conventions, against the model's label.
+
+    `all_params` counts every tensor a token reads (the embedding row lookup included);
+    `without_embedding` drops the input embedding (a lookup, not a matmul); `without_embedding_
+    and_head` drops the output head too. `matches` lists the conventions whose count rounds to
+    the label at the label's own precision (``13B`` → whole billions, ``3.8B`` → tenths).
+    """
+
+    model_id: str
+    label: int
+    all_params: int
+    without_embedding: int
+    without_embedding_and_head: int
+    matches: tuple[str, ...]
+
+
+def active_label_check(
+    model: str | ModelSpec, *, label_digits: int | None = None
+) -> ActiveLabelCheck:
+    """Which counting convention reproduces the "N B active" label (main model, no MTP).
+
+    DeepSeek's labels (V4-Flash 13B, V4-Pro 49B, V3 37B) match the count without the input
+    embedding: 13.27 B, 48.85 B, 36.63 B; with it the counts are 13.80 B, 49.78 B, 37.55 B.
+    `label_digits`: decimals the label is given to in billions (default: inferred from it).
+    """
+    from .catalog import get_model
+
+    m = get_model(model)
+    p = m.params
+    a = p.active_by_group
+    counts = {
+        "all_params": p.active,
+        "without_embedding": p.active - a["embed"],
+        "without_embedding_and_head": p.active - a["embed"] - a["lm_head"],
+    }
+    label_b = m.active_params_label / 1e9
+    digits = label_digits if label_digits is not None else (0 if label_b.is_integer() else 1)
+    matches = tuple(
+        k for k, v in counts.items() if round(v / 1e9, digits) == round(label_b, digits)
+    )
+    return ActiveLabelCheck(m.id, m.active_params_label, **counts, matches=matches)

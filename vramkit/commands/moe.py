@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import require_int
-from ..moe import expected_experts_touched, moe_split, resident_bytes
+from ..moe import active_label_check, expected_experts_touched, moe_split, resident_bytes
 from ..params import GROUPS
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
@@ -88,4 +88,12 @@ def run(args: argparse.Namespace) -> int:
             f"{args.batch} touches {touched:,.1f} experts per layer on average ({routing})."
         )
     print(f"Loaded / active = {s.total_to_active:.1f}x. GB = 1e9 bytes, GiB = 2**30 bytes.")
+    if model.active_params_label != model.params.active:  # a published label to explain
+        c = active_label_check(model)
+        print(
+            f"Active label {c.label / 1e9:g}B vs the architecture: {c.all_params / 1e9:.2f} B per "
+            f"token with the embedding lookup, {c.without_embedding / 1e9:.2f} B without it, "
+            f"{c.without_embedding_and_head / 1e9:.2f} B without embedding and head; the label "
+            f"matches: {', '.join(c.matches) or 'none of these'}."
+        )
     return 0
