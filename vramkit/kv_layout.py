@@ -104,7 +104,7 @@ def deepseek_v3_components(
 def gemma4_components(cfg: Mapping[str, Any], cache: CacheDtype) -> list[KvComponent]:
     """Sliding layers: min(T, window) × 2 (K, V) × kv_heads × head_dim; global layers: T ×
     (1 when attention_k_eq_v, K stored once, else 2) × global KV heads × global_head_dim."""
-    from .params import gemma4_layer_types
+    from .families.gemma4 import gemma4_layer_types
 
     types = gemma4_layer_types(cfg)
     kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
@@ -154,7 +154,7 @@ def gpt_oss_components(
 ) -> list[KvComponent]:
     """gpt-oss: sliding layers min(T, sliding_window) x 2 (K, V) x kv_heads x head_dim; full
     layers T x the same; the per-head attention sinks are weights, nothing per token."""
-    from .params import gemma4_layer_types
+    from .families.gemma4 import gemma4_layer_types
 
     types = gemma4_layer_types(cfg)
     heads = int(cfg["num_attention_heads"])

@@ -17,7 +17,7 @@ attn_v / attn_qkv / attn_kv_b get the attn_v bumps, and the MoE bump is for exac
 from __future__ import annotations
 
 from .errors import unknown_name
-from .params import TensorSpec
+from .tensors import TensorSpec
 
 # ftype → the default GGML type of its matrices (llama_model_quantize_impl's switch)
 FTYPE_DEFAULT: dict[str, str] = {

@@ -23,7 +23,7 @@ from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR, QuantFormat, get_format, storable_format
 from .llamacpp_mix import FTYPE_DEFAULT, gguf_type_for
-from .params import GROUPS, ROUTED_GROUPS, TensorSpec
+from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 
 if TYPE_CHECKING:
     from .catalog import ModelSpec

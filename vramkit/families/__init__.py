@@ -1,0 +1,1 @@
+"""Tensor-inventory builders, one module per architecture family (registered in vramkit.params)."""

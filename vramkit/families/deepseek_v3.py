@@ -1,0 +1,215 @@
+"""Tensor inventory of DeepSeek V3 / R1 / V3.1 (MLA + MoE) and V3.2 (+ lightning indexer)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..tensors import TensorSpec
+from ._common import (
+    _layers,
+    _mlp,
+    _opt_int,
+    _pos_int,
+)
+
+# --------------------------------------------------------------------------- DeepSeek V3 / V3.2
+
+
+def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """DeepSeek V3 / R1 / V3.1 (MLA + MoE), and V3.2 when ``index_n_heads`` is set (indexer).
+
+    HF checkpoint names. MLA: q_a_proj, q_a_layernorm, q_b_proj, kv_a_proj_with_mqa
+    (kv_lora_rank + qk_rope_head_dim outputs), kv_a_layernorm, kv_b_proj, o_proj. The first
+    ``first_k_dense_replace`` layers have a dense MLP; the rest MoE with n_shared_experts shared
+    experts (one fused MLP of n_shared*moe_intermediate_size). Each MTP layer repeats a full MoE
+    layer plus enorm, hnorm, eh_proj [hidden, 2*hidden], its own embed_tokens and shared_head
+    (norm + head), as in the V3 checkpoint ("685B = 671B main + 14B MTP").
+    V3.2 indexer (per layer): wq_b [heads*dim, q_lora], wk [dim, hidden], k_norm (weight + bias),
+    weights_proj [heads, hidden].
+    """
+    dim = _pos_int(config, "hidden_size")
+    n_layers = _layers(config)
+    heads = _pos_int(config, "num_attention_heads")
+    q_lora = _pos_int(config, "q_lora_rank")
+    kv_lora = _pos_int(config, "kv_lora_rank")
+    nope = _pos_int(config, "qk_nope_head_dim")
+    rope = _pos_int(config, "qk_rope_head_dim")
+    v_dim = _pos_int(config, "v_head_dim")
+    experts = _pos_int(config, "n_routed_experts")
+    shared = _pos_int(config, "n_shared_experts", 0)
+    topk = _pos_int(config, "num_experts_per_tok")
+    moe_inter = _pos_int(config, "moe_intermediate_size")
+    inter = _pos_int(config, "intermediate_size")
+    dense_layers = _pos_int(config, "first_k_dense_replace", 0)
+    vocab = _pos_int(config, "vocab_size")
+    n_mtp = _layers(config, "num_nextn_predict_layers", 0)
+    idx_heads = _opt_int(config, "index_n_heads")
+    idx_dim = _opt_int(config, "index_head_dim")
+    tied = bool(config.get("tie_word_embeddings", False))
+
+    specs: list[TensorSpec] = []
+
+    def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
+        specs.append(TensorSpec(name, group, role, shape, **kw))
+
+    def layer(i: int, mtp: bool) -> None:
+        p = f"model.layers.{i}"
+        kw: dict[str, Any] = {"layer": i, "mtp": mtp}
+        a = f"{p}.self_attn"
+        add(f"{a}.q_a_proj.weight", "attention", "q_a", (q_lora, dim), gguf_class="attn_q_a", **kw)
+        add(f"{a}.q_a_layernorm.weight", "norms", "q_norm", (q_lora,), kind="vector", **kw)
+        add(
+            f"{a}.q_b_proj.weight",
+            "attention",
+            "q_b",
+            (heads * (nope + rope), q_lora),
+            gguf_class="attn_q_b",
+            **kw,
+        )
+        add(
+            f"{a}.kv_a_proj_with_mqa.weight", "attention", "kv_a", (kv_lora + rope, dim),
+            gguf_class="attn_kv_a_mqa", **kw,
+        )  # fmt: skip
+        add(f"{a}.kv_a_layernorm.weight", "norms", "kv_norm", (kv_lora,), kind="vector", **kw)
+        add(
+            f"{a}.kv_b_proj.weight",
+            "attention",
+            "kv_b",
+            (heads * (nope + v_dim), kv_lora),
+            gguf_class="attn_kv_b",
+            **kw,
+        )
+        add(
+            f"{a}.o_proj.weight",
+            "attention",
+            "o",
+            (dim, heads * v_dim),
+            gguf_class="attn_output",
+            **kw,
+        )
+        if idx_heads:
+            x = f"{a}.indexer"
+            add(
+                f"{x}.wq_b.weight",
+                "indexer",
+                "wq_b",
+                (idx_heads * idx_dim, q_lora),
+                gguf_class="indexer_q",
+                **kw,
+            )
+            add(f"{x}.wk.weight", "indexer", "wk", (idx_dim, dim), gguf_class="indexer_k", **kw)
+            add(f"{x}.k_norm.weight", "indexer", "k_norm", (idx_dim,), kind="vector", **kw)
+            add(f"{x}.k_norm.bias", "indexer", "k_norm_bias", (idx_dim,), kind="vector", **kw)
+            add(
+                f"{x}.weights_proj.weight",
+                "indexer",
+                "weights_proj",
+                (idx_heads, dim),
+                gguf_class="indexer_w",
+                **kw,
+            )
+        m = f"{p}.mlp"
+        if i < dense_layers:
+            _mlp(
+                add,
+                (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+                ("dense_mlp", "dense_mlp"),
+                inter=inter,
+                dim=dim,
+                **kw,
+            )
+        else:
+            add(
+                f"{m}.gate.weight",
+                "router",
+                "gate",
+                (experts, dim),
+                gguf_class="ffn_gate_inp",
+                **kw,
+            )
+            add(
+                f"{m}.gate.e_score_correction_bias",
+                "router",
+                "bias",
+                (experts,),
+                kind="vector",
+                native="F32",
+                **kw,
+            )
+            ex = {"count": experts, "experts_per_token": topk, **kw}
+            e = f"{m}.experts.{{e}}"
+            _mlp(
+                add,
+                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
+                ("routed_experts_gate_up", "routed_experts_down"),
+                inter=moe_inter,
+                dim=dim,
+                suffix="_exps",
+                **ex,
+            )
+            if shared:
+                s_inter = shared * moe_inter
+                s = f"{m}.shared_experts"
+                _mlp(
+                    add,
+                    (f"{s}.gate_proj.weight", f"{s}.up_proj.weight", f"{s}.down_proj.weight"),
+                    ("shared_experts", "shared_experts"),
+                    inter=s_inter,
+                    dim=dim,
+                    suffix="_shexp",
+                    **kw,
+                )
+        add(f"{p}.input_layernorm.weight", "norms", "attn_norm", (dim,), kind="vector", **kw)
+        add(
+            f"{p}.post_attention_layernorm.weight", "norms", "ffn_norm", (dim,), kind="vector", **kw
+        )
+        if mtp:
+            add(f"{p}.enorm.weight", "norms", "enorm", (dim,), kind="vector", **kw)
+            add(f"{p}.hnorm.weight", "norms", "hnorm", (dim,), kind="vector", **kw)
+            add(
+                f"{p}.eh_proj.weight",
+                "attention",
+                "eh_proj",
+                (dim, 2 * dim),
+                gguf_class="nextn_eh_proj",
+                **kw,
+            )
+            add(
+                f"{p}.embed_tokens.weight",
+                "embed",
+                "embed",
+                (vocab, dim),
+                kind="embedding",
+                gguf_class="token_embd",
+                **kw,
+            )
+            add(f"{p}.shared_head.norm.weight", "norms", "final_norm", (dim,), kind="vector", **kw)
+            add(
+                f"{p}.shared_head.head.weight",
+                "lm_head",
+                "head",
+                (vocab, dim),
+                kind="embedding",
+                gguf_class="output",
+                **kw,
+            )
+
+    add(
+        "model.embed_tokens.weight",
+        "embed",
+        "embed",
+        (vocab, dim),
+        kind="embedding",
+        gguf_class="token_embd",
+    )
+    for i in range(n_layers):
+        layer(i, mtp=False)
+    add("model.norm.weight", "norms", "final_norm", (dim,), kind="vector")
+    if not tied:
+        add(
+            "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
+        )
+    for i in range(n_layers, n_layers + n_mtp):
+        layer(i, mtp=True)
+    return tuple(specs)

@@ -1,0 +1,296 @@
+"""Tensor inventory of DeepSeek V4 (CSA/HCA compressed attention, mHC, hash routing)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import VramkitError
+from ..tensors import TensorSpec
+from ._common import (
+    _get,
+    _layers,
+    _mlp,
+    _nonzero,
+    _pos_int,
+)
+
+# --------------------------------------------------------------------------- DeepSeek V4
+
+
+def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """DeepSeek V4 tensors, shapes as in DeepSeek's reference ``inference/model.py``.
+
+    Per block: attention (wq_a, q_norm, wq_b, wkv, kv_norm, wo_a grouped low-rank output, wo_b,
+    attn_sink), a compressor on compress_ratio>0 layers (ape, wkv, wgate, norm; width 2*head_dim
+    when the ratio is 4, i.e. overlapping), a lightning indexer on ratio-4 layers (wq_b,
+    weights_proj, and its own ratio-4 compressor of index_head_dim), MoE (gate weight, hash table
+    tid2eid on the first num_hash_layers layers else a bias, routed experts w1/w2/w3, one shared
+    expert), two RMSNorms and the mHC mixers (hc_{attn,ffn}_{fn,base,scale}). Global: embed, head,
+    final norm, hc_head_*. MTP block = a block + e_proj, h_proj, enorm, hnorm, norm, hc_head_*.
+    """
+    dim = _pos_int(config, "hidden_size")
+    n_layers = _layers(config)
+    heads = _pos_int(config, "num_attention_heads")
+    head_dim = _pos_int(config, "head_dim")
+    q_lora = _pos_int(config, "q_lora_rank")
+    o_lora = _pos_int(config, "o_lora_rank")
+    o_groups = _pos_int(config, "o_groups")
+    experts = _pos_int(config, "n_routed_experts")
+    shared = _pos_int(config, "n_shared_experts", 1)
+    topk = _pos_int(config, "num_experts_per_tok")
+    inter = _pos_int(config, "moe_intermediate_size")
+    vocab = _pos_int(config, "vocab_size")
+    idx_heads = _pos_int(config, "index_n_heads")
+    idx_dim = _pos_int(config, "index_head_dim")
+    hc = _pos_int(config, "hc_mult")
+    hash_layers = _layers(config, "num_hash_layers", 0)
+    n_mtp = _layers(config, "num_nextn_predict_layers", 0)
+    ratios = _get(config, "compress_ratios")
+    if not isinstance(ratios, list | tuple) or not all(
+        isinstance(r, int) and not isinstance(r, bool) for r in ratios
+    ):
+        raise VramkitError(f"compress_ratios must be a list of integers, got {ratios!r}.")
+    ratios = list(ratios)
+    if len(ratios) < n_layers + n_mtp:
+        raise VramkitError(
+            f"compress_ratios has {len(ratios)} entries; DeepSeek V4 needs one per layer "
+            f"(num_hidden_layers + num_nextn_predict_layers = {n_layers + n_mtp})."
+        )
+    bad = sorted({r for r in ratios if r not in (0, 4, 128)})
+    if bad:
+        raise VramkitError(f"compress_ratios holds {bad}; DeepSeek V4 layers use 0, 4 or 128.")
+    for name, value in (
+        ("hidden_size", dim),
+        ("num_attention_heads", heads),
+        ("o_groups", o_groups),
+    ):
+        _nonzero(name, value)
+    if heads * head_dim % o_groups:
+        raise VramkitError("num_attention_heads * head_dim must be divisible by o_groups.")
+
+    specs: list[TensorSpec] = []
+    mix = (2 + hc) * hc  # mHC pre(hc) + post(hc) + comb(hc*hc) mixing weights
+
+    def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
+        specs.append(TensorSpec(name, group, role, shape, **kw))
+
+    def block(i: int, mtp: bool) -> None:
+        p = f"mtp.{i - n_layers}" if mtp else f"layers.{i}"
+        ratio = ratios[i]
+        kw: dict[str, Any] = {"layer": i, "mtp": mtp}
+        a = f"{p}.attn"
+        add(f"{a}.attn_sink", "attention", "attn_sink", (heads,), kind="vector", native="F32", **kw)
+        add(f"{a}.wq_a", "attention", "wq_a", (q_lora, dim), gguf_class="attn_q_a", **kw)
+        add(f"{a}.q_norm", "norms", "q_norm", (q_lora,), kind="vector", **kw)
+        add(
+            f"{a}.wq_b",
+            "attention",
+            "wq_b",
+            (heads * head_dim, q_lora),
+            gguf_class="attn_q_b",
+            **kw,
+        )
+        add(f"{a}.wkv", "attention", "wkv", (head_dim, dim), gguf_class="attn_kv", **kw)
+        add(f"{a}.kv_norm", "norms", "kv_norm", (head_dim,), kind="vector", **kw)
+        add(
+            f"{a}.wo_a",
+            "attention",
+            "wo_a",
+            (o_groups * o_lora, heads * head_dim // o_groups),
+            gguf_class="attn_output_a",
+            **kw,
+        )
+        add(
+            f"{a}.wo_b",
+            "attention",
+            "wo_b",
+            (dim, o_groups * o_lora),
+            gguf_class="attn_output_b",
+            **kw,
+        )
+        if ratio:
+            coff = 2 if ratio == 4 else 1  # ratio-4 compressors overlap: two head_dim halves
+            c = f"{a}.compressor"
+            add(
+                f"{c}.ape",
+                "compressor",
+                "ape",
+                (ratio, coff * head_dim),
+                kind="vector",
+                native="F32",
+                **kw,
+            )
+            add(
+                f"{c}.wkv",
+                "compressor",
+                "wkv",
+                (coff * head_dim, dim),
+                gguf_class="compressor",
+                **kw,
+            )
+            add(
+                f"{c}.wgate",
+                "compressor",
+                "wgate",
+                (coff * head_dim, dim),
+                gguf_class="compressor",
+                **kw,
+            )
+            add(f"{c}.norm", "norms", "compressor_norm", (head_dim,), kind="vector", **kw)
+        if ratio == 4:
+            x = f"{a}.indexer"
+            add(
+                f"{x}.wq_b",
+                "indexer",
+                "wq_b",
+                (idx_heads * idx_dim, q_lora),
+                gguf_class="indexer_q",
+                **kw,
+            )
+            add(
+                f"{x}.weights_proj",
+                "indexer",
+                "weights_proj",
+                (idx_heads, dim),
+                gguf_class="indexer_w",
+                **kw,
+            )
+            xc = f"{x}.compressor"
+            add(
+                f"{xc}.ape",
+                "indexer",
+                "compressor_ape",
+                (4, 2 * idx_dim),
+                kind="vector",
+                native="F32",
+                **kw,
+            )
+            add(
+                f"{xc}.wkv",
+                "indexer",
+                "compressor_wkv",
+                (2 * idx_dim, dim),
+                gguf_class="compressor",
+                **kw,
+            )
+            add(
+                f"{xc}.wgate",
+                "indexer",
+                "compressor_wgate",
+                (2 * idx_dim, dim),
+                gguf_class="compressor",
+                **kw,
+            )
+            add(f"{xc}.norm", "norms", "indexer_norm", (idx_dim,), kind="vector", **kw)
+        f = f"{p}.ffn"
+        add(f"{f}.gate.weight", "router", "gate", (experts, dim), gguf_class="ffn_gate_inp", **kw)
+        if i < hash_layers:
+            add(
+                f"{f}.gate.tid2eid",
+                "router",
+                "tid2eid",
+                (vocab, topk),
+                kind="table",
+                native="I64",
+                **kw,
+            )
+        else:
+            add(f"{f}.gate.bias", "router", "bias", (experts,), kind="vector", native="F32", **kw)
+        ex = {"count": experts, "experts_per_token": topk, **kw}
+        _mlp(
+            add,
+            (f"{f}.experts.{{e}}.w1", f"{f}.experts.{{e}}.w3", f"{f}.experts.{{e}}.w2"),
+            ("routed_experts_gate_up", "routed_experts_down"),
+            inter=inter,
+            dim=dim,
+            suffix="_exps",
+            **ex,
+        )
+        sh = {"count": shared, **kw}
+        _mlp(
+            add,
+            (f"{f}.shared_experts.w1", f"{f}.shared_experts.w3", f"{f}.shared_experts.w2"),
+            ("shared_experts", "shared_experts"),
+            inter=inter,
+            dim=dim,
+            suffix="_shexp",
+            **sh,
+        )
+        add(f"{p}.attn_norm", "norms", "attn_norm", (dim,), kind="vector", **kw)
+        add(f"{p}.ffn_norm", "norms", "ffn_norm", (dim,), kind="vector", **kw)
+        for part in ("attn", "ffn"):
+            add(
+                f"{p}.hc_{part}_fn",
+                "hyper_connections",
+                "hc_fn",
+                (mix, hc * dim),
+                kind="vector",
+                native="F32",
+                **kw,
+            )
+            add(
+                f"{p}.hc_{part}_base",
+                "hyper_connections",
+                "hc_base",
+                (mix,),
+                kind="vector",
+                native="F32",
+                **kw,
+            )
+            add(
+                f"{p}.hc_{part}_scale",
+                "hyper_connections",
+                "hc_scale",
+                (3,),
+                kind="vector",
+                native="F32",
+                **kw,
+            )
+        if mtp:
+            add(f"{p}.e_proj", "attention", "e_proj", (dim, dim), gguf_class="nextn_eh_proj", **kw)
+            add(f"{p}.h_proj", "attention", "h_proj", (dim, dim), gguf_class="nextn_eh_proj", **kw)
+            for nm in ("enorm", "hnorm", "norm"):
+                add(f"{p}.{nm}", "norms", nm, (dim,), kind="vector", **kw)
+            _hc_head(add, p, hc, dim, kw)
+
+    for i in range(n_layers):
+        block(i, mtp=False)
+    add("embed.weight", "embed", "embed", (vocab, dim), kind="embedding", gguf_class="token_embd")
+    add("head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output")
+    add("norm.weight", "norms", "final_norm", (dim,), kind="vector")
+    _hc_head(add, "", hc, dim, {})
+    for i in range(n_layers, n_layers + n_mtp):
+        block(i, mtp=True)
+    return tuple(specs)
+
+
+def _hc_head(add: Callable[..., None], prefix: str, hc: int, dim: int, kw: dict[str, Any]) -> None:
+    p = f"{prefix}." if prefix else ""
+    add(
+        f"{p}hc_head_fn",
+        "hyper_connections",
+        "hc_head_fn",
+        (hc, hc * dim),
+        kind="vector",
+        native="F32",
+        **kw,
+    )
+    add(
+        f"{p}hc_head_base",
+        "hyper_connections",
+        "hc_head_base",
+        (hc,),
+        kind="vector",
+        native="F32",
+        **kw,
+    )
+    add(
+        f"{p}hc_head_scale",
+        "hyper_connections",
+        "hc_head_scale",
+        (1,),
+        kind="vector",
+        native="F32",
+        **kw,
+    )

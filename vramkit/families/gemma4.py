@@ -1,0 +1,140 @@
+"""Tensor inventory of Gemma 4 (sliding + global attention, dense or MoE)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import VramkitError
+from ..tensors import TensorSpec
+from ._common import (
+    _layers,
+    _mlp,
+    _opt_int,
+    _pos_int,
+)
+
+# --------------------------------------------------------------------------- Gemma 4
+
+
+def gemma4_layer_types(config: Mapping[str, Any]) -> list[str]:
+    """Per-layer attention type: ``layer_types`` if given, else ``sliding_window_pattern``
+    (N means N-1 sliding layers then one full), else the period in ``full_attention_interval``."""
+    n_layers = _layers(config)
+    types = config.get("layer_types")
+    if types:
+        if not isinstance(types, list | tuple) or len(types) != n_layers:
+            raise VramkitError(f"layer_types has {len(types)} entries for {n_layers} layers.")
+        allowed = {"sliding_attention", "full_attention"}
+        bad = sorted(set(types) - allowed)
+        if bad:
+            raise VramkitError(f"unknown layer_types {bad}; allowed: {sorted(allowed)}.")
+        return list(types)
+    period = config.get("sliding_window_pattern") or config.get("full_attention_interval")
+    if not period:
+        raise VramkitError("config needs layer_types or sliding_window_pattern for a hybrid model.")
+    if isinstance(period, bool) or not isinstance(period, int) or period <= 0:
+        raise VramkitError(f"sliding_window_pattern must be a positive integer, got {period!r}.")
+    return [
+        "full_attention" if (i + 1) % period == 0 else "sliding_attention" for i in range(n_layers)
+    ]
+
+
+def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """Gemma 4 text decoder (vision/audio towers not counted).
+
+    Sliding layers: q [heads*head_dim], k, v [kv_heads*head_dim], o; q_norm/k_norm per head_dim.
+    Global (full) layers: head_dim = global_head_dim, kv heads = num_global_key_value_heads, and no
+    v_proj when ``attention_k_eq_v`` (K doubles as V). MLP: dense gate/up/down of
+    intermediate_size in every layer; MoE models (``num_experts``) add a router and routed experts
+    of moe_intermediate_size alongside it. Four RMSNorms per layer; tied embeddings.
+    """
+    dim = _pos_int(config, "hidden_size")
+    heads = _pos_int(config, "num_attention_heads")
+    kv_heads = _pos_int(config, "num_key_value_heads")
+    head_dim = _pos_int(config, "head_dim")
+    g_head_dim = _pos_int(config, "global_head_dim", head_dim)
+    g_kv = _pos_int(config, "num_global_key_value_heads", kv_heads)
+    k_eq_v = bool(config.get("attention_k_eq_v", False))
+    inter = _pos_int(config, "intermediate_size")
+    vocab = _pos_int(config, "vocab_size")
+    experts = _opt_int(config, "num_experts")
+    topk = _opt_int(config, "top_k_experts", "num_experts_per_tok")
+    moe_inter = _opt_int(config, "moe_intermediate_size")
+    tied = bool(config.get("tie_word_embeddings", True))
+    if experts and (not topk or not moe_inter):
+        raise VramkitError("an MoE Gemma config needs top_k_experts and moe_intermediate_size.")
+    specs: list[TensorSpec] = []
+
+    def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
+        specs.append(TensorSpec(name, group, role, shape, **kw))
+
+    add(
+        "model.embed_tokens.weight",
+        "embed",
+        "embed",
+        (vocab, dim),
+        kind="embedding",
+        gguf_class="token_embd",
+    )
+    for i, kind in enumerate(gemma4_layer_types(config)):
+        full = kind == "full_attention"
+        hd, kvh = (g_head_dim, g_kv) if full else (head_dim, kv_heads)
+        kw: dict[str, Any] = {"layer": i}
+        a = f"model.layers.{i}.self_attn"
+        add(f"{a}.q_proj.weight", "attention", "q", (heads * hd, dim), gguf_class="attn_q", **kw)
+        add(f"{a}.k_proj.weight", "attention", "k", (kvh * hd, dim), gguf_class="attn_k", **kw)
+        if not (full and k_eq_v):
+            add(f"{a}.v_proj.weight", "attention", "v", (kvh * hd, dim), gguf_class="attn_v", **kw)
+        add(
+            f"{a}.o_proj.weight",
+            "attention",
+            "o",
+            (dim, heads * hd),
+            gguf_class="attn_output",
+            **kw,
+        )
+        add(f"{a}.q_norm.weight", "norms", "q_norm", (hd,), kind="vector", **kw)
+        add(f"{a}.k_norm.weight", "norms", "k_norm", (hd,), kind="vector", **kw)
+        m = f"model.layers.{i}.mlp"
+        _mlp(
+            add,
+            (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+            ("dense_mlp", "dense_mlp"),
+            inter=inter,
+            dim=dim,
+            **kw,
+        )
+        if experts:
+            add(
+                f"{m}.router.weight",
+                "router",
+                "gate",
+                (experts, dim),
+                gguf_class="ffn_gate_inp",
+                **kw,
+            )
+            ex = {"count": experts, "experts_per_token": topk, **kw}
+            e = f"{m}.experts.{{e}}"
+            _mlp(
+                add,
+                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
+                ("routed_experts_gate_up", "routed_experts_down"),
+                inter=moe_inter,
+                dim=dim,
+                suffix="_exps",
+                **ex,
+            )
+        for nm in (
+            "input_layernorm",
+            "post_attention_layernorm",
+            "pre_feedforward_layernorm",
+            "post_feedforward_layernorm",
+        ):
+            add(f"model.layers.{i}.{nm}.weight", "norms", nm, (dim,), kind="vector", **kw)
+    add("model.norm.weight", "norms", "final_norm", (dim,), kind="vector")
+    if not tied:
+        add(
+            "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
+        )
+    return tuple(specs)

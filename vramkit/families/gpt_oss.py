@@ -1,0 +1,79 @@
+"""Tensor inventory of gpt-oss (alternating sliding/full attention with sinks, MXFP4 experts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..tensors import TensorSpec
+from ._common import (
+    _embed_norm_head,
+    _embedding,
+    _gqa,
+    _layer_norms,
+    _layers,
+    _mlp,
+    _nonzero,
+    _opt_int,
+    _pos_int,
+    _spec_adder,
+)
+
+# --------------------------------------------------------------------------- gpt-oss
+
+
+def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """gpt-oss (OpenAI): GQA with biases and per-head attention sinks, alternating sliding / full
+    layers (weights identical), MoE with a biased router and fused gate_up experts with biases.
+
+    Shapes as HF transformers ``modeling_gpt_oss.py``: q_proj [heads·head_dim, hidden] + bias,
+    k/v [kv_heads·head_dim, hidden] + bias, o_proj [hidden, heads·head_dim] + bias, sinks [heads];
+    router weight [E, hidden] + bias [E]; experts gate_up_proj [E, hidden, 2·inter] + bias
+    [E, 2·inter], down_proj [E, inter, hidden] + bias [E, hidden] (counted here as per-expert
+    gate, up, down matrices of inter × hidden and their biases); two RMSNorms per layer, final
+    norm, untied embedding and head.
+    """
+    dim = _pos_int(config, "hidden_size")
+    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    head_dim = _opt_int(config, "head_dim") or dim // heads
+    experts = _nonzero("num_local_experts", _opt_int(config, "num_local_experts", "num_experts"))
+    topk = _nonzero(
+        "num_experts_per_tok", _opt_int(config, "num_experts_per_tok", "experts_per_token")
+    )
+    inter = _pos_int(config, "intermediate_size")
+    vocab = _pos_int(config, "vocab_size")
+    tied = bool(config.get("tie_word_embeddings", False))
+    n_layers = _layers(config)
+    specs: list[TensorSpec] = []
+    add = _spec_adder(specs)
+    _embedding(add, vocab, dim)
+    for i in range(n_layers):
+        p = f"model.layers.{i}"
+        kw: dict[str, Any] = {"layer": i}
+        a = f"{p}.self_attn"
+        _gqa(add, a, dim=dim, heads=heads, kv_heads=kv_heads, head_dim=head_dim, qkv_bias=True,
+             o_bias=True, **kw)  # fmt: skip
+        add(f"{a}.sinks", "attention", "attn_sink", (heads,), kind="vector", **kw)
+        m = f"{p}.mlp"
+        add(f"{m}.router.weight", "router", "gate", (experts, dim), gguf_class="ffn_gate_inp",
+            **kw)  # fmt: skip
+        add(f"{m}.router.bias", "router", "bias", (experts,), kind="vector", **kw)
+        e = f"{m}.experts"
+        ex = {"count": experts, "experts_per_token": topk, **kw}
+        _mlp(
+            add,
+            (f"{e}.gate_up_proj[gate]", f"{e}.gate_up_proj[up]", f"{e}.down_proj"),
+            ("routed_experts_gate_up", "routed_experts_down"),
+            inter=inter,
+            dim=dim,
+            suffix="_exps",
+            **ex,
+        )
+        add(f"{e}.gate_up_proj_bias", "routed_experts_gate_up", "gate_up_bias", (2 * inter,),
+            kind="vector", **ex)  # fmt: skip
+        add(f"{e}.down_proj_bias", "routed_experts_down", "down_bias", (dim,), kind="vector",
+            **ex)  # fmt: skip
+        _layer_norms(add, p, dim, **kw)
+    _embed_norm_head(add, vocab, dim, tied)
+    return tuple(specs)

@@ -1,0 +1,182 @@
+"""Tensor inventory of Plain GQA decoders: Llama, Qwen2/3, Mistral, Mixtral, Qwen-MoE."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import VramkitError
+from ..tensors import TensorSpec
+from ._common import (
+    _layers,
+    _mlp,
+    _opt_int,
+    _pos_int,
+)
+
+# --------------------------------------------------------------------------- plain GQA decoders
+
+
+def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """Plain decoder (Llama, Qwen2/3, Mistral, Mixtral, Qwen-MoE …): GQA attention + SwiGLU MLP.
+
+    q [heads*head_dim, hidden], k/v [kv_heads*head_dim, hidden], o [hidden, heads*head_dim], with
+    biases when ``attention_bias`` (or Qwen2's qkv bias) and per-head q/k norms when
+    ``qk_norm``-style models say so (Qwen3: ``model_type`` qwen3*). head_dim defaults to
+    hidden/heads only when the config has no ``head_dim``. MoE when ``num_local_experts`` or
+    ``num_experts`` is set (router + routed experts of moe_intermediate_size or intermediate_size;
+    optional shared expert of shared_expert_intermediate_size).
+    """
+    dim = _pos_int(config, "hidden_size")
+    n_layers = _layers(config)
+    heads = _pos_int(config, "num_attention_heads")
+    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    head_dim = _opt_int(config, "head_dim") or (dim // heads if heads else 0)
+    if not heads or not head_dim:
+        raise VramkitError("num_attention_heads and head_dim (or hidden_size) must be positive.")
+    inter = _pos_int(config, "intermediate_size", 0)
+    vocab = _pos_int(config, "vocab_size")
+    experts = _opt_int(config, "num_local_experts", "num_experts")
+    topk = _opt_int(config, "num_experts_per_tok")
+    moe_inter = _opt_int(config, "moe_intermediate_size") or inter
+    shared_inter = _opt_int(config, "shared_expert_intermediate_size")
+    tied = bool(config.get("tie_word_embeddings", False))
+    model_type = str(config.get("model_type", ""))
+    qkv_bias = bool(config.get("attention_bias", model_type in ("qwen2", "qwen2_moe")))
+    qk_norm = model_type.startswith("qwen3")
+    if experts and not topk:
+        raise VramkitError("an MoE config needs num_experts_per_tok.")
+    specs: list[TensorSpec] = []
+
+    def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
+        specs.append(TensorSpec(name, group, role, shape, **kw))
+
+    add(
+        "model.embed_tokens.weight",
+        "embed",
+        "embed",
+        (vocab, dim),
+        kind="embedding",
+        gguf_class="token_embd",
+    )
+    for i in range(n_layers):
+        kw: dict[str, Any] = {"layer": i}
+        a = f"model.layers.{i}.self_attn"
+        add(
+            f"{a}.q_proj.weight",
+            "attention",
+            "q",
+            (heads * head_dim, dim),
+            gguf_class="attn_q",
+            **kw,
+        )
+        add(
+            f"{a}.k_proj.weight",
+            "attention",
+            "k",
+            (kv_heads * head_dim, dim),
+            gguf_class="attn_k",
+            **kw,
+        )
+        add(
+            f"{a}.v_proj.weight",
+            "attention",
+            "v",
+            (kv_heads * head_dim, dim),
+            gguf_class="attn_v",
+            **kw,
+        )
+        add(
+            f"{a}.o_proj.weight",
+            "attention",
+            "o",
+            (dim, heads * head_dim),
+            gguf_class="attn_output",
+            **kw,
+        )
+        if qkv_bias:
+            for nm, n in (("q", heads), ("k", kv_heads), ("v", kv_heads)):
+                add(
+                    f"{a}.{nm}_proj.bias",
+                    "attention",
+                    f"{nm}_bias",
+                    (n * head_dim,),
+                    kind="vector",
+                    **kw,
+                )
+        if qk_norm:
+            add(f"{a}.q_norm.weight", "norms", "q_norm", (head_dim,), kind="vector", **kw)
+            add(f"{a}.k_norm.weight", "norms", "k_norm", (head_dim,), kind="vector", **kw)
+        m = f"model.layers.{i}.mlp"
+        if experts:
+            add(
+                f"{m}.gate.weight",
+                "router",
+                "gate",
+                (experts, dim),
+                gguf_class="ffn_gate_inp",
+                **kw,
+            )
+            ex = {"count": experts, "experts_per_token": topk, **kw}
+            e = f"{m}.experts.{{e}}"
+            _mlp(
+                add,
+                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
+                ("routed_experts_gate_up", "routed_experts_down"),
+                inter=moe_inter,
+                dim=dim,
+                suffix="_exps",
+                **ex,
+            )
+            if shared_inter:
+                s = f"{m}.shared_expert"
+                _mlp(
+                    add,
+                    (f"{s}.gate_proj.weight", f"{s}.up_proj.weight", f"{s}.down_proj.weight"),
+                    ("shared_experts", "shared_experts"),
+                    inter=shared_inter,
+                    dim=dim,
+                    suffix="_shexp",
+                    **kw,
+                )
+                add(
+                    f"{m}.shared_expert_gate.weight",
+                    "router",
+                    "shared_gate",
+                    (1, dim),
+                    gguf_class="ffn_gate_inp_shexp",
+                    **kw,
+                )
+        else:
+            if not inter:
+                raise VramkitError("a dense config needs intermediate_size.")
+            _mlp(
+                add,
+                (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+                ("dense_mlp", "dense_mlp"),
+                inter=inter,
+                dim=dim,
+                **kw,
+            )
+        add(
+            f"model.layers.{i}.input_layernorm.weight",
+            "norms",
+            "attn_norm",
+            (dim,),
+            kind="vector",
+            **kw,
+        )
+        add(
+            f"model.layers.{i}.post_attention_layernorm.weight",
+            "norms",
+            "ffn_norm",
+            (dim,),
+            kind="vector",
+            **kw,
+        )
+    add("model.norm.weight", "norms", "final_norm", (dim,), kind="vector")
+    if not tied:
+        add(
+            "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
+        )
+    return tuple(specs)

@@ -1,0 +1,153 @@
+"""Tensor inventory of Qwen3-Next (Gated DeltaNet linear attention + gated full attention, MoE)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import VramkitError
+from ..tensors import TensorSpec
+from ._common import (
+    _embed_norm_head,
+    _embedding,
+    _gqa,
+    _layer_norms,
+    _mlp,
+    _nonzero,
+    _opt_int,
+    _pos_int,
+    _routed,
+    _spec_adder,
+)
+
+# --------------------------------------------------------------------------- Qwen3-Next
+
+
+def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """Qwen3-Next (hybrid Gated DeltaNet + gated attention, high-sparsity MoE with a shared expert).
+
+    Shapes as HF transformers ``modeling_qwen3_next.py``. Linear-attention layers
+    (``Qwen3NextGatedDeltaNet``): in_proj_qkvz [2·key_dim + 2·value_dim, hidden], in_proj_ba
+    [2·n_v, hidden], conv1d [conv_dim, 1, kernel] with conv_dim = 2·key_dim + value_dim, dt_bias and
+    A_log [n_v], gated RMSNorm [head_v_dim], out_proj [hidden, value_dim]; key_dim = n_k·d_k,
+    value_dim = n_v·d_v. Full-attention layers (``Qwen3NextAttention``): q_proj
+    [2·heads·head_dim, hidden] (query + output gate), k/v [kv_heads·head_dim, hidden], o_proj,
+    q_norm/k_norm [head_dim]. MoE (``Qwen3NextSparseMoeBlock``): router [E, hidden], E routed
+    experts of moe_intermediate_size, one shared expert of shared_expert_intermediate_size and
+    shared_expert_gate [1, hidden]; ``mlp_only_layers`` / ``decoder_sparse_step`` layers get a dense
+    MLP of intermediate_size. MTP (``num_nextn_predict_layers`` / ``mtp_num_hidden_layers``, not in
+    transformers; vLLM ``qwen3_next_mtp.py``): fc [hidden, 2·hidden], two pre-fc norms, one
+    full-attention MoE layer and a final norm per MTP layer.
+    """
+    from ..kv_recurrent import layer_kinds
+
+    dim = _pos_int(config, "hidden_size")
+    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    head_dim = _opt_int(config, "head_dim") or dim // heads
+    nk = _pos_int(config, "linear_num_key_heads")
+    nv = _pos_int(config, "linear_num_value_heads")
+    dk = _pos_int(config, "linear_key_head_dim")
+    dv = _pos_int(config, "linear_value_head_dim")
+    kernel = _pos_int(config, "linear_conv_kernel_dim")
+    vocab = _pos_int(config, "vocab_size")
+    experts = _opt_int(config, "num_experts")
+    topk = _opt_int(config, "num_experts_per_tok")
+    moe_inter = _opt_int(config, "moe_intermediate_size")
+    shared_inter = _opt_int(config, "shared_expert_intermediate_size")
+    inter = _opt_int(config, "intermediate_size")
+    step = _opt_int(config, "decoder_sparse_step") or 1
+    mlp_only = set(config.get("mlp_only_layers") or ())
+    n_mtp = _opt_int(config, "num_nextn_predict_layers", "mtp_num_hidden_layers")
+    tied = bool(config.get("tie_word_embeddings", False))
+    if experts and (not topk or not moe_inter):
+        raise VramkitError("an MoE Qwen3-Next config needs num_experts_per_tok and "
+                           "moe_intermediate_size.")  # fmt: skip
+    kinds = layer_kinds(config)
+    bad = sorted({k for k in kinds if k not in ("attention", "recurrent")})
+    if bad:
+        raise VramkitError(f"Qwen3-Next layers are linear or full attention; config gives {bad}.")
+    key_dim, value_dim = nk * dk, nv * dv
+    conv_dim = 2 * key_dim + value_dim
+    specs: list[TensorSpec] = []
+    add = _spec_adder(specs)
+
+    def attention(p: str, kw: dict[str, Any]) -> None:
+        _gqa(
+            add,
+            f"{p}.self_attn",
+            dim=dim,
+            heads=heads,
+            kv_heads=kv_heads,
+            head_dim=head_dim,
+            q_mult=2,  # query and output gate from one projection
+            qkv_bias=bool(config.get("attention_bias", False)),
+            o_bias=bool(config.get("attention_bias", False)),
+            qk_norm=True,
+            **kw,
+        )
+
+    def mlp(p: str, i: int, kw: dict[str, Any]) -> None:
+        m = f"{p}.mlp"
+        if experts and i not in mlp_only and (i + 1) % step == 0:
+            add(f"{m}.gate.weight", "router", "gate", (experts, dim), gguf_class="ffn_gate_inp",
+                **kw)  # fmt: skip
+            _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
+            if shared_inter:
+                s = f"{m}.shared_expert"
+                _mlp(
+                    add,
+                    (f"{s}.gate_proj.weight", f"{s}.up_proj.weight", f"{s}.down_proj.weight"),
+                    ("shared_experts", "shared_experts"),
+                    inter=shared_inter,
+                    dim=dim,
+                    suffix="_shexp",
+                    **kw,
+                )
+                add(f"{m}.shared_expert_gate.weight", "router", "shared_gate", (1, dim),
+                    gguf_class="ffn_gate_inp_shexp", **kw)  # fmt: skip
+        else:
+            _mlp(
+                add,
+                (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+                ("dense_mlp", "dense_mlp"),
+                inter=_nonzero("intermediate_size", inter),
+                dim=dim,
+                **kw,
+            )
+
+    _embedding(add, vocab, dim)
+    for i, kind in enumerate(kinds):
+        p = f"model.layers.{i}"
+        kw: dict[str, Any] = {"layer": i}
+        if kind == "recurrent":
+            a = f"{p}.linear_attn"
+            add(f"{a}.in_proj_qkvz.weight", "attention", "in_proj_qkvz",
+                (2 * key_dim + 2 * value_dim, dim), gguf_class="attn_qkv", **kw)  # fmt: skip
+            add(f"{a}.in_proj_ba.weight", "attention", "in_proj_ba", (2 * nv, dim),
+                gguf_class="ssm_ba", **kw)  # fmt: skip
+            add(f"{a}.conv1d.weight", "attention", "conv1d", (conv_dim, 1, kernel),
+                kind="vector", **kw)  # fmt: skip
+            add(f"{a}.dt_bias", "attention", "dt_bias", (nv,), kind="vector", **kw)
+            add(f"{a}.A_log", "attention", "A_log", (nv,), kind="vector", **kw)
+            add(f"{a}.norm.weight", "norms", "ssm_norm", (dv,), kind="vector", **kw)
+            add(f"{a}.out_proj.weight", "attention", "out_proj", (dim, value_dim),
+                gguf_class="ssm_out", **kw)  # fmt: skip
+        else:
+            attention(p, kw)
+        mlp(p, i, kw)
+        _layer_norms(add, p, dim, **kw)
+    _embed_norm_head(add, vocab, dim, tied)
+    n_layers = len(kinds)
+    for j in range(n_mtp):
+        i = n_layers + j
+        kw = {"layer": i, "mtp": True}
+        add(f"mtp.fc.{j}.weight", "attention", "eh_proj", (dim, 2 * dim),
+            gguf_class="nextn_eh_proj", **kw)  # fmt: skip
+        for nm in ("pre_fc_norm_embedding", "pre_fc_norm_hidden", "norm"):
+            add(f"mtp.{nm}.{j}.weight", "norms", nm, (dim,), kind="vector", **kw)
+        p = f"mtp.layers.{j}"
+        attention(p, kw)
+        mlp(p, i, kw)
+        _layer_norms(add, p, dim, **kw)
+    return tuple(specs)
