@@ -11,6 +11,7 @@ from ._common import (
     _mlp,
     _opt_int,
     _pos_int,
+    _routed,
 )
 
 # --------------------------------------------------------------------------- DeepSeek V3 / V3.2
@@ -137,17 +138,7 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 native="F32",
                 **kw,
             )
-            ex = {"count": experts, "experts_per_token": topk, **kw}
-            e = f"{m}.experts.{{e}}"
-            _mlp(
-                add,
-                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
-                ("routed_experts_gate_up", "routed_experts_down"),
-                inter=moe_inter,
-                dim=dim,
-                suffix="_exps",
-                **ex,
-            )
+            _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
             if shared:
                 s_inter = shared * moe_inter
                 s = f"{m}.shared_experts"

@@ -12,6 +12,7 @@ from ._common import (
     _mlp,
     _opt_int,
     _pos_int,
+    _routed,
 )
 
 # --------------------------------------------------------------------------- Gemma 4
@@ -114,17 +115,7 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 gguf_class="ffn_gate_inp",
                 **kw,
             )
-            ex = {"count": experts, "experts_per_token": topk, **kw}
-            e = f"{m}.experts.{{e}}"
-            _mlp(
-                add,
-                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
-                ("routed_experts_gate_up", "routed_experts_down"),
-                inter=moe_inter,
-                dim=dim,
-                suffix="_exps",
-                **ex,
-            )
+            _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
         for nm in (
             "input_layernorm",
             "post_attention_layernorm",

@@ -8,10 +8,12 @@ from typing import Any
 from ..errors import VramkitError
 from ..tensors import TensorSpec
 from ._common import (
+    _gqa,
     _layers,
     _mlp,
     _opt_int,
     _pos_int,
+    _routed,
 )
 
 # --------------------------------------------------------------------------- plain GQA decoders
@@ -62,51 +64,17 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     for i in range(n_layers):
         kw: dict[str, Any] = {"layer": i}
         a = f"model.layers.{i}.self_attn"
-        add(
-            f"{a}.q_proj.weight",
-            "attention",
-            "q",
-            (heads * head_dim, dim),
-            gguf_class="attn_q",
+        _gqa(
+            add,
+            a,
+            heads=heads,
+            kv_heads=kv_heads,
+            head_dim=head_dim,
+            dim=dim,
+            qkv_bias=qkv_bias,
+            qk_norm=qk_norm,
             **kw,
         )
-        add(
-            f"{a}.k_proj.weight",
-            "attention",
-            "k",
-            (kv_heads * head_dim, dim),
-            gguf_class="attn_k",
-            **kw,
-        )
-        add(
-            f"{a}.v_proj.weight",
-            "attention",
-            "v",
-            (kv_heads * head_dim, dim),
-            gguf_class="attn_v",
-            **kw,
-        )
-        add(
-            f"{a}.o_proj.weight",
-            "attention",
-            "o",
-            (dim, heads * head_dim),
-            gguf_class="attn_output",
-            **kw,
-        )
-        if qkv_bias:
-            for nm, n in (("q", heads), ("k", kv_heads), ("v", kv_heads)):
-                add(
-                    f"{a}.{nm}_proj.bias",
-                    "attention",
-                    f"{nm}_bias",
-                    (n * head_dim,),
-                    kind="vector",
-                    **kw,
-                )
-        if qk_norm:
-            add(f"{a}.q_norm.weight", "norms", "q_norm", (head_dim,), kind="vector", **kw)
-            add(f"{a}.k_norm.weight", "norms", "k_norm", (head_dim,), kind="vector", **kw)
         m = f"model.layers.{i}.mlp"
         if experts:
             add(
@@ -117,17 +85,7 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 gguf_class="ffn_gate_inp",
                 **kw,
             )
-            ex = {"count": experts, "experts_per_token": topk, **kw}
-            e = f"{m}.experts.{{e}}"
-            _mlp(
-                add,
-                (f"{e}.gate_proj.weight", f"{e}.up_proj.weight", f"{e}.down_proj.weight"),
-                ("routed_experts_gate_up", "routed_experts_down"),
-                inter=moe_inter,
-                dim=dim,
-                suffix="_exps",
-                **ex,
-            )
+            _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
             if shared_inter:
                 s = f"{m}.shared_expert"
                 _mlp(
