@@ -7,6 +7,7 @@ from typing import Any
 
 from ..tensors import TensorSpec
 from ._common import (
+    _embedding,
     _layers,
     _mlp,
     _opt_int,
@@ -186,14 +187,7 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 **kw,
             )
 
-    add(
-        "model.embed_tokens.weight",
-        "embed",
-        "embed",
-        (vocab, dim),
-        kind="embedding",
-        gguf_class="token_embd",
-    )
+    _embedding(add, vocab, dim)
     for i in range(n_layers):
         layer(i, mtp=False)
     add("model.norm.weight", "norms", "final_norm", (dim,), kind="vector")

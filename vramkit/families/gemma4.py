@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import VramkitError
 from ..tensors import TensorSpec
 from ._common import (
+    _embedding,
     _layers,
     _mlp,
     _opt_int,
@@ -70,14 +71,7 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
         specs.append(TensorSpec(name, group, role, shape, **kw))
 
-    add(
-        "model.embed_tokens.weight",
-        "embed",
-        "embed",
-        (vocab, dim),
-        kind="embedding",
-        gguf_class="token_embd",
-    )
+    _embedding(add, vocab, dim)
     for i, kind in enumerate(gemma4_layer_types(config)):
         full = kind == "full_attention"
         hd, kvh = (g_head_dim, g_kv) if full else (head_dim, kv_heads)

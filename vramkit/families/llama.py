@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import VramkitError
 from ..tensors import TensorSpec
 from ._common import (
+    _embedding,
     _gqa,
     _layers,
     _mlp,
@@ -53,14 +54,7 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
         specs.append(TensorSpec(name, group, role, shape, **kw))
 
-    add(
-        "model.embed_tokens.weight",
-        "embed",
-        "embed",
-        (vocab, dim),
-        kind="embedding",
-        gguf_class="token_embd",
-    )
+    _embedding(add, vocab, dim)
     for i in range(n_layers):
         kw: dict[str, Any] = {"layer": i}
         a = f"model.layers.{i}.self_attn"
