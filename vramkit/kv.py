@@ -21,10 +21,8 @@ from .families import get_family
 from .kv_formats import (
     cache_dtype_names,
     canonical_dtype,
-    get_runtime,
     resolve_cache_dtype,
     resolve_indexer_dtype,
-    runtime_ids,
 )
 from .kv_layout import (
     SATURATED,
@@ -35,6 +33,7 @@ from .kv_layout import (
     slope_bytes,
 )
 from .kv_vllm import is_v4, v4_constant_bytes, v4_needed_bytes, v4_slope
+from .runtimes import Runtime, get_runtime, runtime_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -85,6 +84,8 @@ class KvEstimate:
     dp: int = 1
     include_mtp: bool = False
     notes: tuple[str, ...] = ()
+    layout: str = "reference"
+    """The page rules used (`vramkit.runtimes.KV_LAYOUTS`): SGLang and TensorRT-LLM use vllm's."""
 
 
 @dataclass(frozen=True)
@@ -95,18 +96,19 @@ class _Plan:
     cache_dtype: str
     indexer_dtype: str | None
     runtime: Any
+    runtime_id: str
     include_mtp: bool
     ds_mla_layout: bool
     notes: tuple[str, ...]
 
 
 def cache_dtypes() -> list[str]:
-    """Cache dtype names (`fp8` is resolved per runtime and model; see data/kv_cache_formats.yaml)."""
+    """Cache dtype names (`fp8` is resolved per runtime and model; see data/runtimes.yaml)."""
     return cache_dtype_names()
 
 
 def runtimes() -> list[str]:
-    """Runtime profile ids: reference, vllm, llama.cpp."""
+    """Runtime ids (data/runtimes.yaml): vllm, llama.cpp, sglang, trtllm, reference."""
     return runtime_ids()
 
 
@@ -136,13 +138,14 @@ def _plan(
     model: ModelSpec | str,
     cache_dtype: str,
     indexer_dtype: str | None,
-    runtime: str,
+    runtime: str | Runtime,
     include_mtp: bool | None,
     tp: int,
     overrides: Mapping[str, int | None] | None = None,
 ) -> _Plan:
     spec = get_model(model)
-    prof = _with_options(get_runtime(runtime), overrides or {})
+    rt = get_runtime(runtime)
+    prof = _with_options(rt.kv, overrides or {})
     family = get_family(spec.family)
     cfg = spec.config
     keys = family.format_keys(cfg)
@@ -156,7 +159,7 @@ def _plan(
     mtp = prof.include_mtp_default if include_mtp is None else bool(include_mtp)
     parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
     comps = [component_of(p, cache, idx, family.name) for p in parts]
-    notes = list(family.kv_notes(cfg, prof.id, idx is not None))
+    notes = list(family.kv_notes(cfg, prof.layout, idx is not None))
     if cache.estimate:
         notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
     return _Plan(
@@ -166,6 +169,7 @@ def _plan(
         cache_dtype=cache.name,
         indexer_dtype=None if idx is None else idx.name,
         runtime=prof,
+        runtime_id=rt.id,
         include_mtp=mtp,
         ds_mla_layout=cache.name == "fp8_ds_mla",
         notes=tuple(notes),
@@ -177,7 +181,7 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return prof
-    if prof.id != "vllm":
+    if prof.layout != "vllm":
         raise VramkitError(
             f"{', '.join(sorted(given))} apply to runtime vllm only, not {prof.id}; leave unset."
         )
@@ -209,7 +213,7 @@ def _check_context(spec: ModelSpec, context: int | str) -> tuple[int, tuple[str,
 
 def _v4_pool(plan: _Plan) -> bool:
     """True when vLLM's DeepSeek V4 shared-pool accounting applies (vramkit.kv_vllm)."""
-    return plan.runtime.id == "vllm" and is_v4(plan.components)
+    return plan.runtime.layout == "vllm" and is_v4(plan.components)
 
 
 def _sum_by_kind(comps: Iterable[KvComponent], t: np.ndarray, plan: _Plan) -> dict[str, np.ndarray]:
@@ -245,7 +249,7 @@ def kv_cache(
     batch: int = 1,
     cache_dtype: str = "bf16",
     indexer_dtype: str | None = None,
-    runtime: str = "reference",
+    runtime: str | Runtime = "reference",
     include_mtp: bool | None = None,
     tp: int = 1,
     dp: int = 1,
@@ -263,7 +267,8 @@ def kv_cache(
     cache_dtype : see `cache_dtypes()`; `fp8` means what the runtime really stores.
     indexer_dtype : DeepSeek lightning-indexer keys (bf16, fp8 = 132 B, fp4 = 68 B per 128-d
         key); None = the runtime's default (reference bf16, vLLM fp8, llama.cpp the K type).
-    runtime : reference | vllm | llama.cpp (see data/kv_cache_formats.yaml).
+    runtime : an id of data/runtimes.yaml (reference, vllm, llama.cpp; sglang and trtllm use
+        vLLM's page rules) or a `Runtime`; the estimate's `layout` names the page rules used.
     include_mtp : count the MTP layer's cache; None = the runtime default (reference and vLLM
         without speculative decoding: no; llama.cpp: yes, its raw window covers the MTP layer).
     tp, dp : tensor-parallel size (GQA heads split, MLA/V4 latent replicated) and data-parallel
@@ -306,7 +311,7 @@ def kv_cache(
         batch=batch,
         cache_dtype=plan.cache_dtype,
         indexer_dtype=plan.indexer_dtype,
-        runtime=plan.runtime.id,
+        runtime=plan.runtime_id,
         total_bytes=per_seq * batch,
         per_sequence_bytes=per_seq,
         constant_bytes=constant,
@@ -317,6 +322,7 @@ def kv_cache(
         dp=dp,
         include_mtp=plan.include_mtp,
         notes=ctx_notes + plan.notes,
+        layout=plan.runtime.layout,
     )
 
 
@@ -327,7 +333,7 @@ def kv_grid(
     *,
     cache_dtype: str = "bf16",
     indexer_dtype: str | None = None,
-    runtime: str = "reference",
+    runtime: str | Runtime = "reference",
     include_mtp: bool | None = None,
     tp: int = 1,
     dp: int = 1,
@@ -375,7 +381,8 @@ def kv_grid(
         model_id=spec.id,
         cache_dtype=plan.cache_dtype,
         indexer_dtype=plan.indexer_dtype,
-        runtime=plan.runtime.id,
+        runtime=plan.runtime_id,
+        layout=plan.runtime.layout,
     )
     return frame
 
@@ -385,7 +392,7 @@ def components(
     *,
     cache_dtype: str = "bf16",
     indexer_dtype: str | None = None,
-    runtime: str = "reference",
+    runtime: str | Runtime = "reference",
     include_mtp: bool | None = None,
 ) -> tuple[KvComponent, ...]:
     """The cache components (kind, layers, rule, tokens, entry bytes) a model has under a runtime."""

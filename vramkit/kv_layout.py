@@ -13,7 +13,8 @@ import numpy as np
 
 from .errors import VramkitError
 from .families import KV_STORES, KvPart
-from .kv_formats import CacheDtype, IndexerDtype, RuntimeProfile
+from .kv_formats import CacheDtype, IndexerDtype
+from .runtimes import KvProfile
 
 FP32_BYTES = 4
 SATURATED = 2**40
@@ -103,7 +104,7 @@ def _pad(a: np.ndarray | int, b: int) -> np.ndarray:
 
 
 def component_bytes(
-    c: KvComponent, t: np.ndarray, runtime: RuntimeProfile, *, ds_mla_layout: bool
+    c: KvComponent, t: np.ndarray, runtime: KvProfile, *, ds_mla_layout: bool
 ) -> np.ndarray:
     """Bytes of component `c` for one sequence at each context in `t` (int64 array), all layers.
 
@@ -123,16 +124,16 @@ def component_bytes(
     e, w = c.entry_bytes, c.tokens
     if c.paging == "recurrent":  # linear-attention state: one fixed slot per live sequence
         per_layer = np.full_like(t, w * e)
-    elif runtime.id == "reference":
+    elif runtime.layout == "reference":
         per_layer = {
             "full": t * e,
             "window": np.minimum(t, w) * e,
             "compressed": (t // w) * e,
             "state": np.where(live, w * e, 0),
         }[c.rule]
-    elif runtime.id == "vllm":
+    elif runtime.layout == "vllm":
         per_layer = _vllm_bytes(c, t, runtime.options, ds_mla_layout)
-    elif runtime.id == "llama.cpp":
+    elif runtime.layout == "llama.cpp":
         o = runtime.options
         kv = _pad(t, o["ctx_pad"])
         if c.rule == "full":
@@ -144,7 +145,7 @@ def component_bytes(
         else:
             per_layer = np.full_like(t, w * e * (1 + o["n_rs_seq"]))
     else:  # pragma: no cover - profiles are validated on load
-        raise VramkitError(f"no layout code for runtime {runtime.id!r}.")
+        raise VramkitError(f"no layout code for KV layout {runtime.layout!r}.")
     return np.where(live, per_layer, 0) * c.layers
 
 
@@ -176,11 +177,11 @@ def _vllm_bytes(
     )
 
 
-def slope_bytes(c: KvComponent, runtime: RuntimeProfile, *, ds_mla_layout: bool) -> float:
+def slope_bytes(c: KvComponent, runtime: KvProfile, *, ds_mla_layout: bool) -> float:
     """Asymptotic bytes per extra context token of `c`, all layers (0 for window and state)."""
     if c.rule in ("window", "state") or c.layers == 0:
         return 0.0
-    if runtime.id == "vllm" and c.paging in ("v4_main", "v4_indexer"):
+    if runtime.layout == "vllm" and c.paging in ("v4_main", "v4_indexer"):
         o = runtime.options
         align = o["alignment_fp8_ds_mla"] if ds_mla_layout else o["alignment_other"]
         block = o["block_size_deepseek_v4"]
