@@ -8,7 +8,7 @@ import pytest
 
 from vramkit.errors import VramkitError
 from vramkit.kv import cache_dtypes, kv_cache, kv_grid, parse_tokens, runtimes
-from vramkit.kv_claims import claim_check, kv_overtakes_weights
+from vramkit.kv.claims import claim_check, kv_overtakes_weights
 
 M = 1024**2
 GiB = 2**30

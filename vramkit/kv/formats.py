@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .datafiles import load_yaml_text
-from .errors import VramkitError, unknown_name
-from .formats import DATA_DIR
-from .runtimes import KvProfile
+from ..datafiles import DATA_DIR, load_yaml_text
+from ..errors import VramkitError, unknown_name
+from ..runtimes import KvProfile
 
 CACHE_LAYOUTS = ("float", "ggml", "nope_rope", "fixed_entry", "runtime")
 

@@ -1,5 +1,8 @@
 """KV-cache bytes for every attention kind in the catalog, per runtime layout, up to 1M tokens.
 
+The shared accounting: one plan (`_plan`: family parts → byte components → the runtime's layout)
+feeds both `kv_cache` and `kv_grid`.
+
 `kv_cache` answers one (model, context, batch, dtype, runtime); `kv_grid` the same over a grid of
 contexts × batches (numpy, milliseconds). Units: bytes (ints); GB = 1e9, GiB = 2**30.
 """
@@ -8,32 +11,23 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .catalog import ModelSpec, get_model
-from .errors import VramkitError, require_int
-from .families import get_family
-from .kv_formats import (
-    cache_dtype_names,
-    canonical_dtype,
-    resolve_cache_dtype,
-    resolve_indexer_dtype,
-)
-from .kv_layout import (
-    SATURATED,
-    KvComponent,
-    component_bytes,
-    component_of,
-    per_rank,
-    slope_bytes,
-)
-from .kv_vllm import is_v4, v4_constant_bytes, v4_needed_bytes, v4_slope
-from .runtimes import Runtime, get_runtime, runtime_ids
+from ..catalog import ModelSpec, get_model
+from ..errors import VramkitError, require_int, unknown_name
+from ..families import get_family
+from ..runtimes import KvProfile, Runtime, get_runtime, runtime_ids
+from .components import KvComponent, component_of, per_rank
+from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
+from .layout import KvLayout
+from .llamacpp import LlamaCppLayout
+from .reference import ReferenceLayout
+from .vllm import VllmLayout
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -97,8 +91,8 @@ class _Plan:
     indexer_dtype: str | None
     runtime: Any
     runtime_id: str
+    layout: KvLayout
     include_mtp: bool
-    ds_mla_layout: bool
     notes: tuple[str, ...]
 
 
@@ -132,6 +126,23 @@ def parse_tokens(text: str | int) -> int:
     if not value.is_integer():
         raise VramkitError(f"context {text!r} is not a whole number of tokens.")
     return int(value)
+
+
+LAYOUTS: dict[str, Callable[[Mapping[str, int], str], KvLayout]] = {
+    "reference": ReferenceLayout.build,
+    "vllm": VllmLayout.build,
+    "llama.cpp": LlamaCppLayout.build,
+}
+"""KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype)."""
+
+
+def layout_for(profile: KvProfile, cache_dtype: str) -> KvLayout:
+    """The `KvLayout` a runtime's KV profile names, for caches stored as `cache_dtype`."""
+    try:
+        make = LAYOUTS[profile.layout]
+    except KeyError:
+        raise unknown_name("KV layout", profile.layout, LAYOUTS) from None
+    return make(profile.options, cache_dtype)
 
 
 def _plan(
@@ -170,8 +181,8 @@ def _plan(
         indexer_dtype=None if idx is None else idx.name,
         runtime=prof,
         runtime_id=rt.id,
+        layout=layout_for(prof, cache.name),
         include_mtp=mtp,
-        ds_mla_layout=cache.name == "fp8_ds_mla",
         notes=tuple(notes),
     )
 
@@ -211,35 +222,17 @@ def _check_context(spec: ModelSpec, context: int | str) -> tuple[int, tuple[str,
     return t, ()
 
 
-def _v4_pool(plan: _Plan) -> bool:
-    """True when vLLM's DeepSeek V4 shared-pool accounting applies (vramkit.kv_vllm)."""
-    return plan.runtime.layout == "vllm" and is_v4(plan.components)
-
-
 def _sum_by_kind(comps: Iterable[KvComponent], t: np.ndarray, plan: _Plan) -> dict[str, np.ndarray]:
     comps = list(comps)
     out: dict[str, np.ndarray] = {}
     for c in comps:
-        b = component_bytes(c, t, plan.runtime, ds_mla_layout=plan.ds_mla_layout)
-        out[c.kind] = out.get(c.kind, 0) + b
-    if _v4_pool(plan):
-        # vLLM charges every block id the full layer-tuple stride: the excess over the pages
-        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.kv_vllm)
-        need = v4_needed_bytes(comps, t, plan.runtime.options, ds_mla_layout=plan.ds_mla_layout)
+        out[c.kind] = out.get(c.kind, 0) + plan.layout.bytes(c, t)
+    need = plan.layout.pool_bytes(comps, t)
+    if need is not None:
+        # vLLM V4 charges every block id the full layer-tuple stride: the excess over the pages
+        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.kv.vllm)
         out["padding"] = need - sum(out.values())
     return out
-
-
-def _constant_and_slope(plan: _Plan) -> tuple[int, float]:
-    o, ds = plan.runtime.options, plan.ds_mla_layout
-    if _v4_pool(plan):
-        constant = v4_constant_bytes(plan.components, o, ds_mla_layout=ds)
-        return constant, v4_slope(plan.components, o, ds)
-    big = np.array([SATURATED], dtype=np.int64)
-    fixed = [c for c in plan.components if c.rule in ("window", "state")]
-    constant = sum(int(v[0]) for v in _sum_by_kind(fixed, big, plan).values())
-    slope = sum(slope_bytes(c, plan.runtime, ds_mla_layout=ds) for c in plan.components)
-    return constant, float(slope)
 
 
 def kv_cache(
@@ -283,9 +276,10 @@ def kv_cache(
 
     Notes
     -----
-    DeepSeek V4, reference: Σ_layers min(T,128)·B_kv + N_csa·floor(T/4)·(B_kv + B_idx)
-    + N_hca·floor(T/128)·B_kv + N_csa·(64 + 16) KiB + N_hca·512 KiB (FP32 compressor state).
-    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.kv_vllm; the part
+    DeepSeek V4, reference: Σ_layers min(T, W)·B_kv + N_csa·floor(T/4)·(B_kv + B_idx)
+    + N_hca·floor(T/128)·B_kv + the FP32 compressor states (coff·ratio rows of 2·coff·d values
+    per layer, `vramkit.families.deepseek_v4.compressor_overlap`; d = head_dim, index_head_dim).
+    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.kv.vllm; the part
     above the caches' own pages is by_kind["padding"]).
     MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
     """
@@ -304,7 +298,7 @@ def kv_cache(
     kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
     per_seq = sum(kinds.values())
     rank_seq = sum(int(v[0]) for v in _sum_by_kind(plan.rank_components, ta, plan).values())
-    constant, slope = _constant_and_slope(plan)
+    constant, slope = plan.layout.constant_and_slope(plan.components)
     return KvEstimate(
         model_id=spec.id,
         context_tokens=t,
