@@ -14,7 +14,8 @@ EDGE = ("vramkit.plots", "vramkit.widgets", "vramkit.commands", "vramkit.cli", "
 """The presentation edge: may import anything; nothing below may import it."""
 CATALOG = (
     "vramkit.errors", "vramkit.units", "vramkit.datafiles", "vramkit.sources", "vramkit.tensors",
-    "vramkit.families", "vramkit.runtimes", "vramkit.hardware",
+    "vramkit.families", "vramkit.runtimes", "vramkit.hardware", "vramkit.params",
+    "vramkit.catalog", "vramkit.configfile",
 )  # fmt: skip
 """The data/catalog layer: reads data files and architectures; counts no bytes of a deployment."""
 ACCOUNTING = ("vramkit.kv", "vramkit.quant", "vramkit.moe", "vramkit.budget", "vramkit.audit")
