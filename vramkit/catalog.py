@@ -19,6 +19,7 @@ import yaml
 from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError, unknown_name
 from .params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
+from .sources import Source, parse_source
 
 CHECKPOINT_STATUSES = ("confirmed", "derived", "hypothesis", "unpublished")
 VARIANTS = ("instruct", "base")
@@ -40,19 +41,6 @@ _TOP_OPTIONAL = {"hf_repo", "inherits", "unconfirmed", "notes"}
 _LABEL_KEYS = {"total_params", "active_params", "source"}
 _CKPT_REQUIRED = {"layout", "status", "source"}
 _CKPT_OPTIONAL = {"total_size_bytes"}
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a figure comes from: a URL and/or a document, and what exactly it says."""
-
-    quote: str
-    url: str | None = None
-    document: str | None = None
-
-    def __str__(self) -> str:
-        where = self.url or self.document or "?"
-        return f"{where} — {self.quote}"
 
 
 @dataclass(frozen=True)
@@ -119,21 +107,7 @@ def _params(spec: ModelSpec) -> ParamCounts:
 
 
 def _source(where: str, raw: Any) -> Source:
-    if not isinstance(raw, Mapping):
-        raise VramkitError(
-            f"{where}: source must be a mapping with 'quote' and 'url' or 'document'."
-        )
-    unknown = set(raw) - {"quote", "url", "document"}
-    if unknown:
-        raise VramkitError(f"{where}: source has unknown keys {sorted(unknown)}.")
-    if not raw.get("quote"):
-        raise VramkitError(f"{where}: source needs a non-empty 'quote' (what exactly it says).")
-    if not raw.get("url") and not raw.get("document"):
-        raise VramkitError(f"{where}: source needs a 'url' or a 'document'.")
-    url = raw.get("url")
-    if url and not str(url).startswith("https://"):
-        raise VramkitError(f"{where}: source url must be https, got {url!r}.")
-    return Source(quote=str(raw["quote"]).strip(), url=url, document=raw.get("document"))
+    return parse_source(where, raw, strict_keys=True)
 
 
 def _check_keys(where: str, rec: Mapping[str, Any], required: set[str], optional: set[str]) -> None:

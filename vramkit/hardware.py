@@ -13,11 +13,11 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from .datafiles import load_yaml_text
+from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError, unknown_name
-from .formats import DATA_DIR
 from .runtimes import Runtime as RuntimeProfile  # noqa: F401  moved: use vramkit.runtimes
 from .runtimes import get_runtime, runtimes  # noqa: F401  moved: use vramkit.runtimes
+from .sources import Source, parse_source
 from .units import GB, MB, TB, GiB, KiB, MiB
 
 _MEMORY_UNITS = {"GB": GB, "GiB": GiB, "MiB": MiB, "MB": MB, "KiB": KiB, "bytes": 1}
@@ -30,16 +30,6 @@ _ONE_WAY = {
     "read": 1.0,
 }
 """Share of the quoted figure available to one direction of transfer (host → device)."""
-
-
-@dataclass(frozen=True)
-class HwSource:
-    """Where a hardware figure comes from: url, the exact quote, its kind, confirmed or not."""
-
-    url: str
-    quote: str
-    kind: str
-    unconfirmed: bool
 
 
 @dataclass(frozen=True)
@@ -62,7 +52,7 @@ class Gpu:
     bandwidth_bytes_per_s: float | None
     host_link: str | None
     peer_link: str | None
-    source: HwSource
+    source: Source
     visible_memory_bytes: int | None = None
     notes: str = ""
 
@@ -95,18 +85,7 @@ class Link:
     direction: str
     bandwidth_bytes_per_s: float
     one_way_bytes_per_s: float
-    source: HwSource
-
-
-def _source(raw: Any) -> HwSource | None:
-    if not isinstance(raw, Mapping) or "quote" not in raw:
-        return None
-    return HwSource(
-        url=str(raw.get("url", "")),
-        quote=str(raw["quote"]).strip(),
-        kind=str(raw.get("kind", "")),
-        unconfirmed=raw.get("status") == "unconfirmed",
-    )
+    source: Source
 
 
 def _load(name: str, key: str) -> list[dict[str, Any]]:
@@ -138,9 +117,7 @@ def gpus() -> Mapping[str, Gpu]:
         if bw is not None and rec.get("bandwidth_unit") not in _RATE_UNITS:
             raise unknown_name(f"bandwidth unit of {gid}", rec.get("bandwidth_unit"), _RATE_UNITS)
         vis = rec.get("visible_memory")
-        src = _source(rec.get("source"))
-        if src is None:
-            raise VramkitError(f"gpus.yaml: {gid} has no source with a quote.")
+        src = parse_source(f"gpus.yaml {gid}", rec.get("source"))
         out[gid] = Gpu(
             id=gid,
             name=str(rec["name"]),
@@ -184,7 +161,7 @@ def links() -> Mapping[str, Link]:
             direction=direction,
             bandwidth_bytes_per_s=rate,
             one_way_bytes_per_s=rate * _ONE_WAY[direction],
-            source=_source(rec.get("source")) or HwSource("", "", "", True),
+            source=parse_source(f"links.yaml {lid}", rec.get("source")),
         )
     return MappingProxyType(out)
 

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import VramkitError
 
 SOURCE_KEYS = frozenset(
-    {"url", "document", "quote", "kind", "retrieved", "status", "note", "version"}
+    {"url", "document", "quote", "kind", "retrieved", "status", "note", "version", "formula"}
 )
 """Keys a source mapping may hold in data/*.yaml."""
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..datafiles import DATA_DIR, load_yaml_text
 from ..errors import VramkitError, unknown_name
 from ..runtimes import KvProfile
+from ..sources import parse_source
 
 CACHE_LAYOUTS = ("float", "ggml", "nope_rope", "fixed_entry", "runtime")
 
@@ -105,10 +106,8 @@ def ggml_block(ggml_type: str) -> tuple[int, int]:
         raise unknown_name("GGML type", ggml_type, GGMLQuantizationType.__members__) from None
 
 
-def _src(raw: Mapping[str, Any]) -> str:
-    if not isinstance(raw, Mapping) or not raw.get("quote") or not raw.get("url"):
-        raise VramkitError("kv_cache_formats.yaml: every source needs a url and a quote.")
-    return f"{raw['url']} — {raw['quote']}"
+def _src(where: str, raw: Mapping[str, Any]) -> str:
+    return str(parse_source(f"kv_cache_formats.yaml {where}", raw))
 
 
 @functools.cache
@@ -125,7 +124,7 @@ def _load() -> tuple[dict[str, CacheDtype], dict[str, IndexerDtype]]:
             name=rec["name"],
             layout=rec["layout"],
             description=str(rec["description"]).strip(),
-            source=_src(rec["source"]),
+            source=_src(rec["name"], rec["source"]),
             bytes_per_element=int(rec.get("bytes_per_element", 0)),
             ggml_type=rec.get("ggml_type"),
             nope_bytes=int(rec.get("nope_bytes", 0)),
@@ -143,7 +142,7 @@ def _load() -> tuple[dict[str, CacheDtype], dict[str, IndexerDtype]]:
             scale_block=int(r["scale_block"]),
             scale_bytes=int(r["scale_bytes"]),
             description=str(r["description"]),
-            source=_src(r["source"]),
+            source=_src(r["name"], r["source"]),
         )
         for r in doc["indexer_dtypes"]
     }
