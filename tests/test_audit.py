@@ -39,7 +39,7 @@ def diff():
 
 def test_official_bits_per_param():
     flash = first_principles_row("deepseek-v4-flash", "official")
-    # Flash index.json total_size 159,609,485,896 B (shared/facts/deepseek_v4.md §2.1):
+    # Flash index.json total_size 159,609,485,896 B (docs/research/deepseek_v4_facts.md §2.1):
     # 159,609,485,896 × 8 / 290,944,616,402 = 4.3887 bits per parameter
     assert flash.weight_bytes == 159_609_485_896
     assert flash.params == FLASH_PARAMS
