@@ -129,7 +129,9 @@ class NeedEstimate:
         return math.ceil(self.total_bytes / self.memory_fraction)
 
 
-def kv_bytes(model: ModelSpec, context_tokens: int, batch: int = 1, runtime: str = "vllm") -> int:
+def kv_bytes(
+    model: str | ModelSpec, context_tokens: int, batch: int = 1, runtime: str = "vllm"
+) -> int:
     """KV cache bytes of `model` for `batch` sequences of `context_tokens` (`vramkit.kv`)."""
     from .kv import kv_cache
 
@@ -152,10 +154,8 @@ def need_bytes(
 
 
 def resolve_recipe(model_id: str, recipe: str | Recipe | Mapping[str, str]) -> Recipe:
-    """`recipe` as a Recipe, with ``official`` replaced by the model's checkpoint layout."""
-    if isinstance(recipe, str) and recipe == OFFICIAL:
-        return get_recipe(get_model(model_id).checkpoint_layout)
-    return get_recipe(recipe)
+    """`recipe` as a Recipe, ``official`` being the model's checkpoint layout (`get_recipe`)."""
+    return get_recipe(recipe, model=model_id)
 
 
 def tier_for(need: int, tiers: Sequence[int] = ARTICLE_RULE.tiers_bytes) -> int | None:

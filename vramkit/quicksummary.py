@@ -15,7 +15,7 @@ from .article import load_article_tables
 from .budget import budget
 from .catalog import V4_IDS, get_model
 from .hardware import get_gpu
-from .quant import weight_bytes
+from .quant import get_recipe, weight_bytes
 from .units import GB
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
 
 
 def _rid(model_id: str, recipe: str) -> str:
-    return get_model(model_id).checkpoint_layout if recipe == "official" else recipe
+    return get_recipe(recipe, model=model_id).id
 
 
 def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -> str:
