@@ -18,10 +18,10 @@ from vramkit.audit import (
     first_principles_table,
     fmt_tier,
     tier_for,
-    to_frame,
 )
 from vramkit.catalog import V4_IDS
 from vramkit.errors import VramkitError
+from vramkit.present.frames import to_frame
 from vramkit.units import GB, TB
 
 # Checkpoint parameters (MTP included), the denominators of every bits-per-parameter figure.

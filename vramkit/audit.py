@@ -21,7 +21,7 @@ from .runtimes import get_runtime
 from .units import GB, TB
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 OFFICIAL = "official"
 """Stands for each model's own checkpoint layout in recipe lists."""
@@ -198,6 +198,13 @@ class FirstPrinciplesRow:
     minimum_tier_bytes: int | None
     safer_tier_bytes: int | None
 
+    def row(self) -> dict[str, object]:
+        """A table row: the fields, with each need as its GPU-memory bytes."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["minimum_need_bytes"] = d.pop("minimum_need").memory_bytes
+        d["safer_need_bytes"] = d.pop("safer_need").memory_bytes
+        return d
+
 
 def first_principles_row(
     model_id: str,
@@ -360,18 +367,3 @@ def _explain(
 def article_diff(assumptions: BudgetAssumptions | None = None) -> list[DiffRow]:
     """Every row of the article's four variant tables next to the real file (24 rows)."""
     return [diff_row(row, assumptions) for row in load_article_tables().rows]
-
-
-def to_frame(rows: Sequence[object]) -> pd.DataFrame:
-    """Any list of this module's result rows as a DataFrame (pandas imported only here)."""
-    import pandas as pd
-
-    out = []
-    for r in rows:
-        d = {k: getattr(r, k) for k in r.__dataclass_fields__}  # type: ignore[attr-defined]
-        for key in ("minimum_need", "safer_need"):
-            if key in d:
-                need = d.pop(key)
-                d[f"{key}_bytes"] = need.memory_bytes
-        out.append(d)
-    return pd.DataFrame(out)

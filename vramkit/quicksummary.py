@@ -19,7 +19,7 @@ from .quant import get_recipe, weight_bytes
 from .units import GB
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 RECIPES = (
     "official",
@@ -159,10 +159,3 @@ def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -
         f"the official Pro ({pro / GB:,.0f} GB, FP4 experts) fits; the article's 'Pro FP8' "
         "(≈1.6 TB) is the Base model's size, because the instruct checkpoints are not 8-bit."
     )
-
-
-def to_frame(rows: list[SummaryRow]) -> pd.DataFrame:
-    """The rows as a DataFrame (presentation only)."""
-    import pandas as pd
-
-    return pd.DataFrame([r.__dict__ for r in rows])

@@ -16,7 +16,7 @@ import argparse
 from ..budget import COUNTS, PARALLEL, best_recipe, budget, max_context, min_gpus
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
-from .weights import add_model_arguments, resolve_model
+from .common import add_model_arguments, resolve_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
