@@ -427,7 +427,7 @@ def test_bytes_must_match_text(tmp_path):
 
 @pytest.mark.parametrize(
     ("edit", "message"),
-    [(lambda r: r.update(schema_version=2), "schema_version 2 unsupported"),
+    [(lambda r: r.update(schema_version=2), "schema_version must be 1, got 2"),
      (lambda r: r["source"].update(title=7), r"source\.title: expected str, got 7"),
      (lambda r: r["variant_tables"][0]["rows"][0].update(bits=6), "bits 6 does not match label"),
      (lambda r: r["variant_tables"][2].update(variant="deepseek-v4-flashbase"),
@@ -446,7 +446,7 @@ def test_other_schema_errors(tmp_path, edit, message):
 
 
 def test_missing_or_broken_file(tmp_path):
-    with pytest.raises(VramkitError, match="not found"):
+    with pytest.raises(VramkitError, match="does not exist"):
         load_article_tables(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("schema_version: [1\n", encoding="utf-8")

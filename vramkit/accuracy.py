@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .datafiles import DATA_DIR
+from .datafiles import DATA_DIR, load_document
 from .errors import VramkitError
 from .sources import parse_source
 
@@ -96,12 +94,7 @@ def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
     """Read and validate the ground-truth file; any defect is a VramkitError naming the figure."""
     from .catalog import models
 
-    try:
-        doc = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise VramkitError(f"cannot read {path}: {err}") from None
-    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
-        raise VramkitError(f"{path}: expected a mapping with schema_version: 1.")
+    doc = load_document(path, ("figures",))
     out: list[Figure] = []
     seen: set[str] = set()
     catalog = models()

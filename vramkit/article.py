@@ -15,9 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from .datafiles import DATA_DIR, load_yaml_text
+from .datafiles import DATA_DIR, load_document
 from .errors import VramkitError, require_int, unknown_name
 from .units import GB, TB, parse_size
 
@@ -176,15 +174,8 @@ def _label_bits(label: str) -> int | None:
 def load_article_tables(path: str | Path | None = None) -> ArticleTables:
     """Load and validate the article's tables (default: the repo's data/article_tables.yaml)."""
     path = Path(path) if path is not None else DEFAULT_PATH
-    try:
-        raw = load_yaml_text(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VramkitError(f"article tables file not found: {path}.") from None
-    except yaml.YAMLError as exc:
-        raise VramkitError(f"{path}: not valid YAML: {exc}") from None
+    raw = load_document(path)
     top = _fields(raw, "top", str(path))
-    if top["schema_version"] != 1:
-        raise VramkitError(f"{path}: schema_version {top['schema_version']!r} unsupported (use 1).")
     source = ArticleSource(**_fields(top["source"], "source", "source"))
 
     qs = _fields(top["quick_summary"], "quick_summary", "quick_summary")

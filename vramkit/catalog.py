@@ -14,9 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
-from .datafiles import DATA_DIR, load_yaml_text
+from .datafiles import DATA_DIR, check_document, load_document
 from .errors import VramkitError, unknown_name
 from .params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
 from .sources import Source, parse_source
@@ -133,12 +131,7 @@ def parse_models(doc: Any, *, origin: str = "models.yaml") -> dict[str, ModelSpe
     of the stored layout) by `vramkit.catalog_checks.check_models`, a step of the test suite and
     of any caller that loads its own catalog — not here, so that the catalog needs no weight
     accounting (the catalog layer sits below it)."""
-    if not isinstance(doc, Mapping) or "models" not in doc:
-        raise VramkitError(f"{origin}: expected a mapping with 'schema_version' and 'models'.")
-    if doc.get("schema_version") != 1:
-        raise VramkitError(
-            f"{origin}: schema_version must be 1, got {doc.get('schema_version')!r}."
-        )
+    doc = check_document(doc, origin, ("models",))
     raw_by_id: dict[str, Mapping[str, Any]] = {}
     for i, rec in enumerate(doc["models"] or []):
         where = (
@@ -227,15 +220,7 @@ def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
     """Load and structurally validate a catalog file (default: the project's data/models.yaml);
     `vramkit.catalog_checks.check_models` checks its numbers."""
     p = Path(path) if path is not None else DATA_DIR / "models.yaml"
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise VramkitError(f"catalog file {p} does not exist.") from None
-    try:
-        doc = load_yaml_text(text)
-    except yaml.YAMLError as err:
-        raise VramkitError(f"{p.name} is not valid YAML: {err}") from None
-    return parse_models(doc, origin=p.name)
+    return parse_models(load_document(p), origin=p.name)
 
 
 @functools.cache

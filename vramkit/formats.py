@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .datafiles import DATA_DIR, load_yaml_text
+from .datafiles import load_document
 from .errors import VramkitError, unknown_name
 
 LAYOUTS = ("float", "block2d", "group", "gguf")
@@ -91,18 +91,14 @@ _OPTIONAL = {"block", "scale_bits", "zero_bits", "tensor_bytes_extra", "index_bi
 
 @cache
 def _table_formats() -> dict[str, QuantFormat]:
-    path = DATA_DIR / "quant_formats.yaml"
-    try:
-        doc = load_yaml_text(path.read_text())
-    except FileNotFoundError:
-        raise VramkitError(f"format table {path} is missing from the installation.") from None
+    doc = load_document("quant_formats.yaml", ("formats",))
     formats: dict[str, QuantFormat] = {}
     for rec in doc.get("formats", []):
         missing = _REQUIRED - set(rec)
         unknown = set(rec) - _REQUIRED - _OPTIONAL
         if missing or unknown:
             raise VramkitError(
-                f"{path.name}: format {rec.get('name')!r} "
+                f"quant_formats.yaml: format {rec.get('name')!r} "
                 + (
                     f"misses {sorted(missing)}"
                     if missing
@@ -110,9 +106,11 @@ def _table_formats() -> dict[str, QuantFormat]:
                 )
             )
         if rec["layout"] not in ("float", "block2d", "group"):
-            raise VramkitError(f"{path.name}: format {rec['name']} has layout {rec['layout']!r}.")
+            raise VramkitError(
+                f"quant_formats.yaml: format {rec['name']} has layout {rec['layout']!r}."
+            )
         if rec["name"] in formats:
-            raise VramkitError(f"{path.name}: format {rec['name']} is listed twice.")
+            raise VramkitError(f"quant_formats.yaml: format {rec['name']} is listed twice.")
         formats[rec["name"]] = QuantFormat(**rec)
     return formats
 

@@ -13,7 +13,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from .datafiles import DATA_DIR, load_yaml_text
+from .datafiles import load_document
 from .errors import VramkitError, unknown_name
 from .runtimes import Runtime as RuntimeProfile  # noqa: F401  moved: use vramkit.runtimes
 from .runtimes import get_runtime, runtimes  # noqa: F401  moved: use vramkit.runtimes
@@ -89,14 +89,7 @@ class Link:
 
 
 def _load(name: str, key: str) -> list[dict[str, Any]]:
-    path = DATA_DIR / name
-    try:
-        doc = load_yaml_text(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VramkitError(f"hardware data file {path} does not exist.") from None
-    if not isinstance(doc, Mapping) or doc.get("schema_version") != 1 or key not in doc:
-        raise VramkitError(f"{name}: expected schema_version 1 and a {key!r} list.")
-    return list(doc[key])
+    return list(load_document(name, (key,))[key])
 
 
 def _mem_bytes(where: str, value: Any, unit: Any) -> int:

@@ -20,9 +20,9 @@ from types import MappingProxyType
 from typing import Any
 
 from .catalog import ModelSpec, get_model
-from .datafiles import load_yaml_text
+from .datafiles import load_document
 from .errors import VramkitError, unknown_name
-from .formats import DATA_DIR, QuantFormat, get_format, storable_format
+from .formats import QuantFormat, get_format, storable_format
 from .llamacpp_mix import FTYPE_DEFAULT, gguf_type_for
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 
@@ -163,8 +163,7 @@ def custom_recipe(mapping: Mapping[str, str] | str, *, base: str | None = None) 
 
 @cache
 def _recipes() -> dict[str, Recipe]:
-    path = DATA_DIR / "recipes.yaml"
-    doc = load_yaml_text(path.read_text())
+    doc = load_document("recipes.yaml", ("recipes",))
     out: dict[str, Recipe] = {}
     allowed = {"id", "name", "kind", "rules", "vectors", "include_mtp", "description", "source"}
     for rec in doc.get("recipes", []):
@@ -172,7 +171,7 @@ def _recipes() -> dict[str, Recipe]:
         missing = {"id", "name", "kind", "rules", "source"} - set(rec)
         if unknown or missing:
             raise VramkitError(
-                f"{path.name}: recipe {rec.get('id')!r} "
+                f"recipes.yaml: recipe {rec.get('id')!r} "
                 + (
                     f"has unknown keys {sorted(unknown)}"
                     if unknown
@@ -180,9 +179,9 @@ def _recipes() -> dict[str, Recipe]:
                 )
             )
         if rec["id"] in out:
-            raise VramkitError(f"{path.name}: recipe {rec['id']!r} is listed twice.")
+            raise VramkitError(f"recipes.yaml: recipe {rec['id']!r} is listed twice.")
         if rec["kind"] not in RECIPE_KINDS[:2]:
-            raise unknown_name(f"recipe kind in {path.name}", rec["kind"], RECIPE_KINDS[:2])
+            raise unknown_name("recipe kind in recipes.yaml", rec["kind"], RECIPE_KINDS[:2])
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
     for ftype in FTYPE_DEFAULT:
         rid = f"gguf-{ftype}"

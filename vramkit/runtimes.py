@@ -18,7 +18,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from .datafiles import DATA_DIR, load_yaml_text
+from .datafiles import load_document
 from .errors import VramkitError, unknown_name
 from .sources import Source, parse_source
 from .units import GB, MB, GiB, KiB, MiB
@@ -138,11 +138,7 @@ class Runtime:
 
 
 def _load_doc() -> Mapping[str, Any]:
-    path = DATA_DIR / "runtimes.yaml"
-    doc = load_yaml_text(path.read_text(encoding="utf-8"))
-    if not isinstance(doc, Mapping) or doc.get("schema_version") != 1 or "runtimes" not in doc:
-        raise VramkitError("runtimes.yaml: expected schema_version 1 and a 'runtimes' list.")
-    return doc
+    return load_document("runtimes.yaml", ("runtimes",))
 
 
 def _figure(where: str, raw: Any) -> RuntimeFigure | None:

@@ -3,6 +3,8 @@ without a link or document) is an error, never an empty source."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from vramkit.catalog import models
@@ -76,3 +78,24 @@ def test_every_data_url_is_pinned_or_marked_moving_with_a_reason():
             ):
                 bad.append(f"{path.name}{where}: {src['url']}")
     assert not bad, "moving urls without moving: true + moving_reason:\n" + "\n".join(bad)
+
+
+def test_one_loader_reads_every_data_file():
+    """Every data module reads through vramkit.datafiles.load_document (no private YAML reads)."""
+    import re
+
+    import vramkit
+    from vramkit.datafiles import load_document
+
+    pkg = Path(vramkit.__file__).resolve().parent
+    readers = [
+        p.relative_to(pkg).as_posix()
+        for p in pkg.rglob("*.py")
+        if p.name != "datafiles.py"
+        and re.search(r"yaml\.(safe_)?load|load_yaml_text", p.read_text())
+    ]
+    assert readers == [], f"modules reading YAML themselves: {readers}"
+    for name in ("models.yaml", "gpus.yaml", "runtimes.yaml", "recipes.yaml", "ground_truth.yaml"):
+        assert load_document(name)["schema_version"] == 1
+    with pytest.raises(VramkitError, match="does not exist"):
+        load_document("no_such_file.yaml")

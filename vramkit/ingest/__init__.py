@@ -17,8 +17,8 @@ from typing import Any
 from ..callable_module import make_callable
 from ..catalog import ModelSpec
 from ..configfile import model_from_config, read_config, text_config
+from ..datafiles import DATA_DIR
 from ..errors import VramkitError
-from ..formats import DATA_DIR
 from . import hub
 from .gguf_file import measure_gguf
 from .measured import Measured, TensorInfo, summarise

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..datafiles import DATA_DIR, load_yaml_text
+from ..datafiles import load_document
 from ..errors import VramkitError, unknown_name
 from ..runtimes import KvProfile
 from ..sources import parse_source
@@ -112,10 +112,7 @@ def _src(where: str, raw: Mapping[str, Any]) -> str:
 
 @functools.cache
 def _load() -> tuple[dict[str, CacheDtype], dict[str, IndexerDtype]]:
-    path = DATA_DIR / "kv_cache_formats.yaml"
-    doc = load_yaml_text(path.read_text())
-    if doc.get("schema_version") != 1:
-        raise VramkitError(f"{path.name}: schema_version must be 1.")
+    doc = load_document("kv_cache_formats.yaml", ("cache_dtypes", "indexer_dtypes"))
     dtypes: dict[str, CacheDtype] = {}
     for rec in doc["cache_dtypes"]:
         if rec["layout"] not in CACHE_LAYOUTS:
