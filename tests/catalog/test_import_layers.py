@@ -10,7 +10,10 @@ from pathlib import Path
 import vramkit
 
 PKG = Path(vramkit.__file__).resolve().parent
-EDGE = ("vramkit.plots", "vramkit.widgets", "vramkit.commands", "vramkit.cli", "vramkit.__main__")
+EDGE = (
+    "vramkit.plots", "vramkit.widgets", "vramkit.commands", "vramkit.cli", "vramkit.__main__",
+    "vramkit.present", "vramkit.report",
+)  # fmt: skip
 """The presentation edge: may import anything; nothing below may import it."""
 CATALOG = (
     "vramkit.errors", "vramkit.units", "vramkit.datafiles", "vramkit.sources", "vramkit.tensors",

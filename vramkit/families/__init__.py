@@ -20,8 +20,10 @@ How to add a family
    The registry finds every module of this package that defines ``FAMILY`` (modules whose name
    starts with ``_`` are helpers). Nothing outside ``families/`` names a family.
 2. Its data: a catalog entry in ``data/models.yaml`` (``family: <name>``, the config and its
-   sources) or an example ``config.json`` under ``data/examples/``; a runtime that stores this
-   family's cache in a packed layout lists it in ``data/runtimes.yaml``.
+   sources) or an example ``config.json`` under ``data/examples/``. If a runtime stores this
+   family's cache in its own packed layout, list the family under that cache dtype's
+   ``entry_bytes`` (``data/kv_cache_formats.yaml``) and under the runtime's ``kv.fp8_means``
+   (``data/runtimes.yaml``).
 3. Tests: the tensor inventory against the published parameter count, the KV bytes against a
    runtime's own figure, and the golden file regenerated (``tools/golden.py``) for the new model.
 
