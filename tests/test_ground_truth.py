@@ -21,7 +21,7 @@ def test_file_validates_and_every_figure_is_sourced():
     figures = accuracy.load_ground_truth()
     assert len(figures) >= 20
     for fig in figures:
-        assert fig.source["quote"].strip()
+        assert fig.source.quote.strip()
         assert fig.source.get("url") or fig.source.get("document")
     # the three categories the issue asks for are all present
     assert {f.category for f in figures} >= {"weights", "kv", "runtime"}

@@ -19,7 +19,7 @@ from typing import Any
 
 from .datafiles import DATA_DIR, load_document
 from .errors import VramkitError
-from .sources import parse_source
+from .sources import Source, parse_source
 
 GROUND_TRUTH = DATA_DIR / "ground_truth.yaml"
 CATEGORIES = ("weights", "params", "kv", "runtime")
@@ -57,7 +57,7 @@ class Figure:
     status: str
     conditions: str
     estimate: Mapping[str, Any]
-    source: Mapping[str, str]
+    source: Source
     precision: float = 0.0
     confidence: str = "normal"
 
@@ -120,8 +120,7 @@ def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
         precision = raw.get("precision", 0)
         if not isinstance(precision, int | float) or precision < 0:
             raise VramkitError(f"{where}: precision must be a number >= 0.")
-        src = raw["source"]
-        parse_source(where, src)
+        src = parse_source(where, raw["source"])
         est = raw["estimate"]
         if not isinstance(est, dict):
             raise VramkitError(f"{where}: estimate must be a mapping.")
@@ -138,7 +137,7 @@ def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
                 status=raw["status"],
                 conditions=str(raw["conditions"]).strip(),
                 estimate=dict(est),
-                source=dict(src),
+                source=src,
                 precision=float(precision),
                 confidence=raw.get("confidence", "normal"),
             )

@@ -14,7 +14,6 @@ from .audit import BudgetAssumptions, bits_per_param, first_principles_row, fmt_
 from .catalog import get_model
 from .errors import unknown_name
 from .quant import Recipe, weight_bytes
-from .sources import parse_source
 from .units import GB, GiB
 
 ARTICLE = "shared/source-article.txt"
@@ -63,7 +62,7 @@ def anchors() -> tuple[Anchor, ...]:
     for name, fid in ANCHOR_FIGURES:
         f = figures[fid]
         text = f"{int(f.value):,} {f.unit}" if f.unit == "B" else f"{f.value:g} {f.unit}"
-        source = str(parse_source(f"ground truth {fid!r}", f.source))
+        source = str(f.source)
         recipe = str(f.estimate["recipe"])
         out.append(Anchor(name, f.model, recipe, round(f.base_value), text, source))
     return tuple(out)
