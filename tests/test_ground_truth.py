@@ -22,7 +22,7 @@ def test_file_validates_and_every_figure_is_sourced():
     assert len(figures) >= 20
     for fig in figures:
         assert fig.source.quote.strip()
-        assert fig.source.get("url") or fig.source.get("document")
+        assert fig.source.url or fig.source.document
     # the three categories the issue asks for are all present
     assert {f.category for f in figures} >= {"weights", "kv", "runtime"}
 
