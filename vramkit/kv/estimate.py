@@ -238,6 +238,30 @@ def _sum_by_kind(comps: Iterable[KvComponent], t: np.ndarray, plan: _Plan) -> di
     return out
 
 
+def _prepare(
+    model: ModelSpec | str,
+    contexts: list[int | str],
+    batches: list[int],
+    tp: int,
+    dp: int,
+    dtypes: tuple[str, str | None, str | Runtime, bool | None],
+    options: tuple[int | None, int | None, int | None],
+) -> tuple[ModelSpec, list[tuple[int, tuple[str, ...]]], list[int], int, int, _Plan]:
+    """The preamble `kv_cache` and `kv_grid` share: the model, each context checked against it,
+    each batch, tp and dp validated, and the plan (family parts → components → layout)."""
+    spec = get_model(model)
+    checked = [check_context(spec, c) for c in contexts]
+    bs = [require_int("batch", b, minimum=1, maximum=MAX_BATCH) for b in batches]
+    if not checked or not bs:
+        raise VramkitError("kv_grid needs at least one context and one batch size.")
+    tp = require_int("tp", tp, minimum=1, maximum=1024)
+    dp = require_int("dp", dp, minimum=1, maximum=1024)
+    cache_dtype, indexer_dtype, runtime, include_mtp = dtypes
+    opts = dict(zip(RUNTIME_OPTIONS, options, strict=True))
+    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
+    return spec, checked, bs, tp, dp, plan
+
+
 def kv_cache(
     model: ModelSpec | str,
     context_tokens: int | str,
@@ -286,17 +310,11 @@ def kv_cache(
     above the caches' own pages is by_kind["padding"]).
     MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
     """
-    spec = get_model(model)
-    t, ctx_notes = check_context(spec, context_tokens)
-    batch = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
-    tp = require_int("tp", tp, minimum=1, maximum=1024)
-    dp = require_int("dp", dp, minimum=1, maximum=1024)
-    opts = {
-        "max_num_batched_tokens": max_num_batched_tokens,
-        "concurrent_batches": concurrent_batches,
-        "block_size": block_size,
-    }
-    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
+    spec, ((t, ctx_notes),), (batch,), tp, dp, plan = _prepare(
+        model, [context_tokens], [batch], tp, dp,
+        (cache_dtype, indexer_dtype, runtime, include_mtp),
+        (max_num_batched_tokens, concurrent_batches, block_size),
+    )  # fmt: skip
     ta = np.array([t], dtype=np.int64)
     kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
     per_seq = sum(kinds.values())
@@ -345,19 +363,12 @@ def kv_grid(
     """
     import pandas as pd
 
-    spec = get_model(model)
-    ts = [check_context(spec, c)[0] for c in contexts]
-    bs = [require_int("batch", b, minimum=1, maximum=MAX_BATCH) for b in batches]
-    if not ts or not bs:
-        raise VramkitError("kv_grid needs at least one context and one batch size.")
-    tp = require_int("tp", tp, minimum=1, maximum=1024)
-    dp = require_int("dp", dp, minimum=1, maximum=1024)
-    opts = {
-        "max_num_batched_tokens": max_num_batched_tokens,
-        "concurrent_batches": concurrent_batches,
-        "block_size": block_size,
-    }
-    plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
+    spec, checked, bs, tp, dp, plan = _prepare(
+        model, list(contexts), list(batches), tp, dp,
+        (cache_dtype, indexer_dtype, runtime, include_mtp),
+        (max_num_batched_tokens, concurrent_batches, block_size),
+    )  # fmt: skip
+    ts = [t for t, _ in checked]
     t_arr = np.array(ts, dtype=np.int64)
     kinds = _sum_by_kind(plan.components, t_arr, plan)
     rank = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())
