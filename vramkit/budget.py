@@ -83,7 +83,12 @@ class Budget:
 
 
 def weights_per_gpu(
-    model: ModelSpec, recipe: str | Recipe, *, count: int, parallel: str, include_mtp: bool = False
+    model: str | ModelSpec,
+    recipe: str | Recipe | None = None,
+    *,
+    count: int,
+    parallel: str,
+    include_mtp: bool = False,
 ) -> int:
     """Weight bytes one GPU holds (see the module docstring for what is split).
 
@@ -92,10 +97,11 @@ def weights_per_gpu(
     tp: replicated + ⌈(rest)/n⌉; ep: non-expert + ⌈routed × ⌈E/n⌉ / E⌉; dp: everything.
     The MTP module counts only with `include_mtp` (it is loaded for speculative decoding).
     """
+    model = get_model(model)
     n = require_int("count", count, minimum=1)
     if parallel not in PARALLEL:
         raise unknown_name("parallelism", parallel, PARALLEL)
-    w = weight_bytes(model, recipe)
+    w = weight_bytes(model, get_recipe(recipe, model=model))
     groups = dict(w.by_group)
     if not include_mtp:
         groups["mtp"] = 0
