@@ -119,6 +119,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 (ratio, coff * head_dim),
                 kind="vector",
                 native="F32",
+                gguf_class="attn_compressor_ape",
                 **kw,
             )
             add(
@@ -126,7 +127,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "compressor",
                 "wkv",
                 (coff * head_dim, dim),
-                gguf_class="compressor",
+                gguf_class="attn_compressor_kv",
                 **kw,
             )
             add(
@@ -134,7 +135,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "compressor",
                 "wgate",
                 (coff * head_dim, dim),
-                gguf_class="compressor",
+                gguf_class="attn_compressor_gate",
                 **kw,
             )
             add(f"{c}.norm", "norms", "compressor_norm", (head_dim,), kind="vector", **kw)
@@ -145,7 +146,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "wq_b",
                 (idx_heads * idx_dim, q_lora),
-                gguf_class="indexer_q",
+                gguf_class="indexer.attn_q_b",
                 **kw,
             )
             add(
@@ -153,7 +154,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "weights_proj",
                 (idx_heads, dim),
-                gguf_class="indexer_w",
+                gguf_class="indexer.proj",
                 **kw,
             )
             xc = f"{x}.compressor"
@@ -164,6 +165,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 (4, 2 * idx_dim),
                 kind="vector",
                 native="F32",
+                gguf_class="indexer_compressor_ape",
                 **kw,
             )
             add(
@@ -171,7 +173,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "compressor_wkv",
                 (2 * idx_dim, dim),
-                gguf_class="compressor",
+                gguf_class="indexer_compressor_kv",
                 **kw,
             )
             add(
@@ -179,7 +181,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "compressor_wgate",
                 (2 * idx_dim, dim),
-                gguf_class="compressor",
+                gguf_class="indexer_compressor_gate",
                 **kw,
             )
             add(f"{xc}.norm", "norms", "indexer_norm", (idx_dim,), kind="vector", **kw)
@@ -193,6 +195,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 (vocab, topk),
                 kind="table",
                 native="I64",
+                gguf_class="ffn_gate_tid2eid",
                 **kw,
             )
         else:
@@ -227,6 +230,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 (mix, hc * dim),
                 kind="vector",
                 native="F32",
+                gguf_class=f"hc_{part}_fn",
                 **kw,
             )
             add(
@@ -248,8 +252,8 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 **kw,
             )
         if mtp:
-            add(f"{p}.e_proj", "attention", "e_proj", (dim, dim), gguf_class="nextn_eh_proj", **kw)
-            add(f"{p}.h_proj", "attention", "h_proj", (dim, dim), gguf_class="nextn_eh_proj", **kw)
+            add(f"{p}.e_proj", "attention", "e_proj", (dim, dim), gguf_class="nextn.eh_proj", **kw)
+            add(f"{p}.h_proj", "attention", "h_proj", (dim, dim), gguf_class="nextn.eh_proj", **kw)
             for nm in ("enorm", "hnorm", "norm"):
                 add(f"{p}.{nm}", "norms", nm, (dim,), kind="vector", **kw)
             _hc_head(add, p, hc, dim, kw)
@@ -274,6 +278,7 @@ def _hc_head(add: Callable[..., None], prefix: str, hc: int, dim: int, kw: dict[
         (hc, hc * dim),
         kind="vector",
         native="F32",
+        gguf_class="output_hc_fn",  # gguf-py TENSOR_NAMES[HC_HEAD_FN]
         **kw,
     )
     add(
