@@ -15,7 +15,8 @@ A recipe maps selectors to format names. Selectors, most specific first:
 ``name:``, ``role:``, ``<group>.<role>`` and the rank selectors reach every tensor; the broad ones
 (``<group>``, ``routed_experts``, ``mtp``, ``*``) reach matrices and embeddings only, so that 1-D
 tensors and small fp parameters (``vector`` kind) keep their native dtype unless a selector names
-them or the recipe sets ``vectors``; integer tables keep theirs unless named. Recipes of kind
+them (rank selectors included) or the recipe sets ``vectors``; integer tables keep theirs
+unless ``name:``, ``role:`` or ``<group>.<role>`` names them. Recipes of kind
 ``llamacpp`` instead apply llama.cpp's per-tensor rules for a file type (see
 `vramkit.llamacpp_mix`).
 
@@ -99,7 +100,8 @@ class Recipe:
         exact = f"{t.group}.{t.role}"
         rank = [k for k, r in RANK_SELECTORS.items() if r == gguf_rank(t)]
         if t.kind in ("vector", "table"):  # only selectors that name the tensor reach it
-            order = [f"role:{t.role}", *(["mtp." + exact] if t.mtp else []), exact, *rank]
+            order = [f"role:{t.role}", *(["mtp." + exact] if t.mtp else []), exact]
+            order += rank if t.kind == "vector" else []  # integer tables: named ones only
         else:
             keys = [exact, t.group]
             keys += [a for a, groups in _SELECTOR_ALIASES.items() if t.group in groups]
