@@ -160,6 +160,21 @@ class ModelFacts:
     is_70b: bool = False
 
 
+# LLM_TYPE_70B, the only model type llama_tensor_get_type tests (L593): llama.cpp arch → layer
+# count (src/models/llama.cpp L28, qwen2.cpp L14, olmo.cpp L10, deci.cpp L8, jais2.cpp L8);
+# the llama arch also needs grouped-query attention (L28: n_head == n_head_kv is 65B) and not 8
+# experts (L9-13: those are Mixtral 8x7B / 8x22B)
+_70B_LAYERS = {"llama": 80, "qwen2": 80, "olmo": 80, "deci": 80, "jais2": 68}
+_70B_GQA_ONLY = frozenset({"llama"})
+
+
+def is_70b(arch: str, n_layer: int, n_head: int, n_head_kv: int, n_expert: int) -> bool:
+    """Whether llama.cpp types the model LLM_TYPE_70B (see `_70B_LAYERS`)."""
+    if _70B_LAYERS.get(arch) != n_layer:
+        return False
+    return arch not in _70B_GQA_ONLY or (n_head != n_head_kv and n_expert != 8)
+
+
 def category(name: str) -> str:
     """tensor_get_category (L119-156): substring matches, first hit wins."""
     if name == "output.weight":
@@ -485,7 +500,8 @@ def converter_type(
     tensors are dequantized to Q8_0, the MXFP4 experts are repacked as MXFP4, BF16 stays BF16 and
     F32 stays F32; ``tid2eid`` is written as I32 (``_write_hash_routing_tensors``, L757
     ``.to(torch.int32)``). Other models (``--outtype auto`` on a BF16 checkpoint): the forced-F32
-    list above, else the checkpoint dtype. `checkpoint` is the format name of the tensor in the
+    list above and every tensor whose name does not end in ``.weight`` (biases) in F32, else the
+    checkpoint dtype. `checkpoint` is the format name of the tensor in the
     model's official layout (``FP8_B128_UE8M0``, ``MXFP4``, ``BF16``, ``FP32`` …).
     """
     if "tid2eid" in gguf_name:
@@ -498,6 +514,6 @@ def converter_type(
         if checkpoint == "MXFP4":
             return "MXFP4"
         return "F32" if checkpoint in ("FP32", "F32") else "BF16"
-    if any(s in gguf_name for s in _CONVERTER_F32):
-        return "F32"
+    if any(s in gguf_name for s in _CONVERTER_F32) or not gguf_name.endswith(".weight"):
+        return "F32"  # base.py L1119: `new_name[-7:] not in (".weight", ".lora_a", ".lora_b")`
     return {"F32": "F32", "FP32": "F32", "F16": "F16", "FP16": "F16"}.get(native, "BF16")

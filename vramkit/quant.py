@@ -132,16 +132,15 @@ def gguf_name(t: TensorSpec) -> str:
     return f"{prefix}{stem}.weight" if t.gguf_class else f"{prefix}{stem}"
 
 
-_ARCH = {"deepseek_v4": "deepseek4", "mistral": "llama", "falcon": "falcon"}
-"""llama.cpp's arch name where it differs from config.json's model_type (only the arches whose
-name a llama.cpp rule tests need to be right: falcon, llama, qwen2, olmo, deepseek4 …)."""
-
-
 def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
-    """What llama.cpp's quantizer reads from a model's GGUF metadata (see `ModelFacts`)."""
+    """What llama.cpp's quantizer reads from a model's GGUF metadata (see `ModelFacts`); the
+    llama.cpp arch name comes from the family records' GGUF architectures."""
+    from .families import gguf_model_types
+
     cfg = model.config
     model_type = str(cfg.get("model_type") or "")
-    arch = _ARCH.get(model_type, model_type)
+    archs = [a for a, t in gguf_model_types().items() if t == model_type]
+    arch = archs[0] if archs else model_type
     heads = int(cfg.get("num_attention_heads") or 1)
     kv = (
         1 if cfg.get("kv_lora_rank") else (int(cfg.get("num_key_value_heads") or heads) or 1)
@@ -150,11 +149,13 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
         cfg.get("n_routed_experts") or cfg.get("num_local_experts") or cfg.get("num_experts") or 0
     )
     layers = int(cfg.get("num_hidden_layers") or 0)
-    # LLM_TYPE_70B (src/models/llama.cpp L28, qwen2.cpp L14, olmo.cpp L10, deci.cpp L8)
-    is_70b = (arch == "llama" and layers == 80 and heads != kv and experts != 8) or (
-        arch in ("qwen2", "olmo", "deci") and layers == 80
+    return llamacpp_mix.ModelFacts(
+        arch,
+        layers,
+        experts,
+        max(heads // kv, 1),
+        llamacpp_mix.is_70b(arch, layers, heads, kv, experts),
     )
-    return llamacpp_mix.ModelFacts(arch, layers, experts, max(heads // kv, 1), is_70b)
 
 
 def _gguf_tensor(t: TensorSpec, arch: str, checkpoint: str) -> llamacpp_mix.GgufTensor:
