@@ -57,7 +57,8 @@ class Recipe:
     file type of ``llamacpp`` recipes and `imatrix` whether it was made with an importance matrix
     (None = only when the file type needs one); `include_mtp` False drops the MTP module (GGUF
     conversions of DeepSeek leave it out: bartowski's DeepSeek-V3-0324 Q8_0 is 713.29 GB = the
-    main model only).
+    main model only); `user_selectors`: the selectors a user typed (custom recipes), each of
+    which must match a tensor of the model it is applied to.
     """
 
     id: str
@@ -70,6 +71,7 @@ class Recipe:
     include_mtp: bool = True
     description: str = ""
     source: str = ""
+    user_selectors: tuple[str, ...] = ()
 
     def format_for(self, t: TensorSpec) -> QuantFormat:
         """The format tensor `t` is stored in under this (selector) recipe, GGUF row fallback
@@ -231,9 +233,7 @@ _ROLE = re.compile(r"^[A-Za-z0-9_.]+$")
 def check_selectors_match(model: ModelSpec, recipe: Recipe) -> None:
     """Refuse a custom recipe whose selector matches no tensor of `model` (a misspelled role or
     pattern would otherwise be ignored silently); the message lists what the model has."""
-    if recipe.kind != "custom":
-        return
-    for key in recipe.rules:
+    for key in recipe.user_selectors:
         if (
             key in ("*", "mtp")
             or key in RANK_SELECTORS
@@ -301,6 +301,7 @@ def custom_recipe(mapping: Mapping[str, str] | str, *, base: str | None = None) 
         vectors=vectors,
         description="user-defined mix" + (f" on top of {base}" if base else ""),
         source="user input",
+        user_selectors=tuple(str(k) for k in mapping),
     )
 
 
