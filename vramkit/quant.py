@@ -29,7 +29,7 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -171,7 +171,17 @@ def _gguf_tensor(t: TensorSpec, arch: str, checkpoint: str) -> llamacpp_mix.Gguf
     return llamacpp_mix.GgufTensor(shell.name, ne, src)
 
 
-def _llamacpp_formats(model: ModelSpec, r: Recipe) -> list[tuple[TensorSpec, QuantFormat]]:
+@lru_cache(maxsize=256)
+def _cached_llamacpp_formats(
+    model: ModelSpec, ftype: str, imatrix: bool | None
+) -> tuple[tuple[TensorSpec, QuantFormat], ...]:
+    """llama.cpp types per (spec, file type, imatrix), computed once: specs hash by identity."""
+    return tuple(_llamacpp_formats(model, ftype, imatrix))
+
+
+def _llamacpp_formats(
+    model: ModelSpec, ftype: str, imatrix: bool | None
+) -> list[tuple[TensorSpec, QuantFormat]]:
     facts = model_facts(model)
     keep = [not t.mtp for t in model.inventory]  # GGUF conversions leave the MTP module out
     specs = [t for t, k in zip(model.inventory, keep, strict=True) if k]
@@ -182,7 +192,7 @@ def _llamacpp_formats(model: ModelSpec, r: Recipe) -> list[tuple[TensorSpec, Qua
             pairs = tensor_formats(model, official)
             checkpoint = [f.name for (_, f), k in zip(pairs, keep, strict=True) if k]
     tensors = [_gguf_tensor(t, facts.arch, c) for t, c in zip(specs, checkpoint, strict=True)]
-    types = llamacpp_mix.target_types(tensors, r.ftype or "", facts, imatrix=r.imatrix)
+    types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
     return [(t, _ggml_format(ty)) for t, ty in zip(specs, types, strict=True)]
 
 
@@ -396,16 +406,19 @@ def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
     )
 
 
-_VALIDATED: set[str] = set()
-
-
 def _validated(r: Recipe) -> Recipe:
-    """`r` once its rules name known groups and formats (checked on first use, so that loading
-    the recipe table does not import the gguf package for recipes nobody asked for)."""
-    if r.id not in _VALIDATED:
-        _validate_rules(r.id, r.rules)
-        _VALIDATED.add(r.id)
+    """`r` once its rules name known groups and formats (checked on first use of each table
+    recipe, so that loading the table does not import the gguf package for recipes nobody asked
+    for; `_table_recipe_ok` remembers the answer per id)."""
+    _table_recipe_ok(r.id)
     return r
+
+
+@cache
+def _table_recipe_ok(recipe_id: str) -> bool:
+    r = _recipes()[recipe_id]
+    _validate_rules(r.id, r.rules)
+    return True
 
 
 def recipe_ids() -> list[str]:
@@ -443,10 +456,7 @@ def tensor_formats(
     """Each tensor of `model` paired with the format `recipe` stores it in."""
     r = get_recipe(recipe)
     if r.kind == "llamacpp":  # llama.cpp types in file order (MTP tensors are not in the file)
-        cache = model._cache.setdefault("llamacpp_formats", {})
-        if (r.ftype, r.imatrix) not in cache:
-            cache[r.ftype, r.imatrix] = _llamacpp_formats(model, r)
-        return cache[r.ftype, r.imatrix]
+        return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix))
     check_selectors_match(model, r)
     by_name = any(k.startswith("name:") for k in r.rules)
     # selector recipes depend only on these fields: thousands of specs share a few dozen keys
@@ -468,19 +478,39 @@ def weight_bytes(
     """Exact bytes of `model`'s weights stored under `recipe` (default: its official checkpoint
     layout). Formula: Σ_tensors count × bytes(format, shape), by group and by format."""
     r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
-    key = (
-        r.id,
-        r.kind,
-        tuple(sorted(r.rules.items())),
-        r.vectors,
-        r.ftype,
-        r.imatrix,
-        r.include_mtp,
-    )
-    cache = model._cache.setdefault("weight_bytes", {})
-    if key not in cache:
-        cache[key] = _weight_bytes(model, r)
-    return cache[key]
+    return _cached_weight_bytes(model, _RecipeKey(r))
+
+
+@dataclass(frozen=True, eq=False)
+class _RecipeKey:
+    """A recipe as a cache key: equal when id, kind, rules, vectors, ftype, imatrix and MTP
+    agree."""
+
+    recipe: Recipe
+
+    def _key(self) -> tuple[Any, ...]:
+        r = self.recipe
+        return (
+            r.id,
+            r.kind,
+            tuple(sorted(r.rules.items())),
+            r.vectors,
+            r.ftype,
+            r.imatrix,
+            r.include_mtp,
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _RecipeKey) and self._key() == other._key()
+
+
+@lru_cache(maxsize=4096)
+def _cached_weight_bytes(model: ModelSpec, key: _RecipeKey) -> WeightBytes:
+    """Weight bytes per (spec, recipe), computed once: specs hash by identity."""
+    return _weight_bytes(model, key.recipe)
 
 
 def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
