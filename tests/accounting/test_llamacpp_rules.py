@@ -303,3 +303,31 @@ def test_use_more_bits_and_categories():
     assert category("blk.0.indexer.attn_k.weight") == "attn_k"
     assert category("blk.0.ffn_gate_up_exps.weight") == "ffn_gate"  # "ffn_up" is not a substring
     assert category("per_layer_token_embd.weight") == "token_embd"
+
+
+def test_mxfp4_moe_three_d_rule_and_bailingmoe3():
+    # L512-524: any 3-D tensor (ne[2] > 1) becomes MXFP4 — DeepSeek's split attn_k_b is 3-D too —
+    # except on BailingMoE3, where only ffn_up/gate/down experts do
+    kb = GgufTensor("blk.0.attn_k_b.weight", (128, 512, 64), "BF16")
+    ex = GgufTensor("blk.0.ffn_down_exps.weight", (1024, DIM, 64), "BF16")
+    assert target_types([kb, ex], "MXFP4_MOE", ModelFacts("deepseek2", 1, 64)) == ["MXFP4"] * 2
+    bailing = ModelFacts("bailingmoe3", 1, 64)
+    assert target_types([kb, ex], "MXFP4_MOE", bailing) == ["Q8_0", "MXFP4"]
+
+
+def test_converter_source_types():
+    from vramkit.llamacpp_mix import converter_type
+
+    # conversion/base.py L1084: 1-D and *_norm.weight → F32; L1088-1120: the router and every
+    # non-".weight" tensor (biases) → F32; else the checkpoint dtype
+    assert converter_type("blk.0.attn_norm.weight", 1, arch="llama", native="BF16") == "F32"
+    assert converter_type("blk.0.ffn_gate_inp.weight", 2, arch="qwen3moe", native="BF16") == "F32"
+    assert converter_type("blk.0.ffn_down_exps.bias", 2, arch="gpt-oss", native="BF16") == "F32"
+    assert converter_type("blk.0.attn_q.weight", 2, arch="llama", native="BF16") == "BF16"
+    # conversion/deepseek.py DeepseekV4Model.tensor_force_quant: checkpoint types survive
+    v4 = {"arch": "deepseek4", "native": "BF16"}
+    assert converter_type("blk.0.attn_q_a.weight", 2, checkpoint="FP8_B128_UE8M0", **v4) == "Q8_0"
+    assert converter_type("blk.0.ffn_up_exps.weight", 3, checkpoint="MXFP4", **v4) == "MXFP4"
+    assert converter_type("blk.0.ffn_gate_inp.weight", 2, checkpoint="BF16", **v4) == "BF16"
+    assert converter_type("blk.0.hc_attn_fn.weight", 2, checkpoint="FP32", **v4) == "F32"
+    assert converter_type("blk.0.ffn_gate_tid2eid.weight", 2, checkpoint="I64", **v4) == "I32"
