@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError, unknown_name
@@ -143,8 +143,13 @@ class GgufTensor:
     @property
     def layer(self) -> int:
         """The block number of a ``blk.N.`` name, -1 for global tensors."""
-        m = re.match(r"blk\.(\d+)\.", self.name)
-        return int(m.group(1)) if m else -1
+        return _layer_number(self.name)
+
+
+@lru_cache(maxsize=65536)
+def _layer_number(name: str) -> int:
+    m = re.match(r"blk\.(\d+)\.", name)
+    return int(m.group(1)) if m else -1
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,7 @@ def allows_quantization(t: GgufTensor, arch: str) -> bool:
     return not (arch == "glm5-next" and any(s in t.name for s in _GLM5_NEXT_NO_QUANT))
 
 
+@lru_cache(maxsize=128)
 def _block(type_name: str) -> int:
     """Elements per block of a GGML type, from the gguf package."""
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
@@ -461,25 +467,36 @@ def target_types(
     return _assign(tensors, ftype, model, imatrix=imatrix)
 
 
+@lru_cache(maxsize=64)
+def _plan(tensors: tuple[GgufTensor, ...], arch: str) -> tuple[list[int], list[bool], list[str]]:
+    """What does not depend on the file type: llama.cpp's tensor order, which tensors it may
+    quantize, and each tensor's category."""
+    order = sorted(range(len(tensors)), key=lambda k: (tensors[k].layer, tensors[k].name))
+    allows = [allows_quantization(t, arch) for t in tensors]
+    return order, allows, [category(t.name) for t in tensors]
+
+
 def _assign(
     tensors: Sequence[GgufTensor], ftype: str, model: ModelFacts, *, imatrix: bool
 ) -> list[str]:
-    order = sorted(range(len(tensors)), key=lambda k: (tensors[k].layer, tensors[k].name))
+    tensors = tuple(tensors)
+    order, allows, cats = _plan(tensors, model.arch)
     st = _State(
-        n_attention_wv=sum(_is_attn_v(category(t.name)) for t in tensors),
+        n_attention_wv=sum(_is_attn_v(c) for c in cats),
         n_ffn_down=model.n_layer,
         tied=not any(t.name == "output.weight" for t in tensors),
         imatrix=imatrix,
     )
     out = [""] * len(tensors)
+    default = FTYPE_DEFAULT.get(ftype, "")
     for k in order:
         t = tensors[k]
-        if ftype == "COPY" or not allows_quantization(t, model.arch):
+        if ftype == "COPY" or not allows[k]:
             out[k] = t.source  # L1121-1127 (only_copy: L289): kept as the source stores it
             continue
-        new = FTYPE_DEFAULT[ftype]
+        new = default
         if _quantized(new):  # L742-772: the mix and the fallback run for quantized types only
-            new = _impl(st, new, t, ftype, category(t.name), model)
+            new = _impl(st, new, t, ftype, cats[k], model)
             new = fallback(new, t.ne[0], t.name)
         out[k] = new
     return out

@@ -183,17 +183,28 @@ def _llamacpp_formats(
     model: ModelSpec, ftype: str, imatrix: bool | None
 ) -> list[tuple[TensorSpec, QuantFormat]]:
     facts = model_facts(model)
-    keep = [not t.mtp for t in model.inventory]  # GGUF conversions leave the MTP module out
-    specs = [t for t, k in zip(model.inventory, keep, strict=True) if k]
+    specs, tensors = _gguf_tensors(model)
+    types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
+    return [(t, _ggml_format(ty)) for t, ty in zip(specs, types, strict=True)]
+
+
+@lru_cache(maxsize=256)
+def _gguf_tensors(
+    model: ModelSpec,
+) -> tuple[tuple[TensorSpec, ...], tuple[llamacpp_mix.GgufTensor, ...]]:
+    """The model's tensors as its GGUF file holds them (names, dims, the converter's types);
+    GGUF conversions leave the MTP module out."""
+    arch = model_facts(model).arch
+    keep = [not t.mtp for t in model.inventory]
+    specs = tuple(t for t, k in zip(model.inventory, keep, strict=True) if k)
     checkpoint = [""] * len(specs)
-    if facts.arch == "deepseek4":  # its converter keeps the checkpoint's own types
+    if arch == "deepseek4":  # its converter keeps the checkpoint's own types
         official = get_recipe(model.checkpoint_layout)
         if official.kind != "llamacpp":
             pairs = tensor_formats(model, official)
             checkpoint = [f.name for (_, f), k in zip(pairs, keep, strict=True) if k]
-    tensors = [_gguf_tensor(t, facts.arch, c) for t, c in zip(specs, checkpoint, strict=True)]
-    types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
-    return [(t, _ggml_format(ty)) for t, ty in zip(specs, types, strict=True)]
+    tensors = tuple(_gguf_tensor(t, arch, c) for t, c in zip(specs, checkpoint, strict=True))
+    return specs, tensors
 
 
 def _ggml_format(type_name: str) -> QuantFormat:
