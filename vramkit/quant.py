@@ -31,17 +31,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import llamacpp_mix
+from .catalog import ModelSpec, get_model
 from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR, QuantFormat, get_format, storable_format
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 
-if TYPE_CHECKING:
-    from .catalog import ModelSpec
-
+OFFICIAL = "official"
+"""Recipe alias: a model's own checkpoint layout (`ModelSpec.checkpoint_layout`). Resolved here
+only, by `get_recipe(OFFICIAL, model=...)`; every caller passes it through."""
 RECIPE_KINDS = ("official", "community", "uniform", "llamacpp", "custom")
 _SELECTOR_ALIASES = {"routed_experts": ROUTED_GROUPS, "experts": ROUTED_GROUPS}
 RANK_SELECTORS = {"1d": 1, "2d": 2, "3d": 3, "vectors": 1}
@@ -383,14 +384,24 @@ def _llamacpp_recipe(ftype: str, imatrix: bool | None) -> Recipe:
 _GGUF_ID = re.compile(r"^gguf-([A-Za-z0-9_]+)(\+imatrix|\+no-imatrix)?$")
 
 
-def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
+def get_recipe(
+    recipe: str | Recipe | Mapping[str, str] | None, *, model: str | ModelSpec | None = None
+) -> Recipe:
     """A recipe by id (``deepseek-v4-official``, ``gguf-Q4_K_M``, ``gguf-IQ4_XS+imatrix``,
     ``uniform:BF16``, ``uniform:Q4_K``), a `Recipe`, or a selector→format mapping (a custom
-    recipe). llama-quantize's aliases (``gguf-Q4_K`` = ``gguf-Q4_K_M``) are accepted."""
+    recipe). llama-quantize's aliases (``gguf-Q4_K`` = ``gguf-Q4_K_M``) are accepted.
+    ``"official"`` (or None) with a `model` is that model's checkpoint layout."""
     if isinstance(recipe, Recipe):
         return recipe
     if isinstance(recipe, Mapping):
         return custom_recipe(recipe)
+    if recipe is None or str(recipe).strip().lower() == OFFICIAL:
+        if model is None:
+            raise VramkitError(
+                "recipe 'official' means a model's own checkpoint layout: pass model=… "
+                "(a catalog id or a ModelSpec), or name the layout (e.g. deepseek-v4-official)."
+            )
+        return get_recipe(get_model(model).checkpoint_layout)
     key = str(recipe).strip()
     table = _recipes()
     if key in table:
@@ -413,7 +424,9 @@ def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
     if "=" in key:
         return custom_recipe(key)
     raise unknown_name(
-        "recipe", key, [*table, "gguf-<TYPE>+imatrix", "uniform:<FORMAT>", "selector=FORMAT,..."]
+        "recipe",
+        key,
+        [*table, OFFICIAL, "gguf-<TYPE>+imatrix", "uniform:<FORMAT>", "selector=FORMAT,..."],
     )
 
 
@@ -462,10 +475,11 @@ class WeightBytes:
 
 
 def tensor_formats(
-    model: ModelSpec, recipe: str | Recipe | Mapping[str, str]
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> list[tuple[TensorSpec, QuantFormat]]:
-    """Each tensor of `model` paired with the format `recipe` stores it in."""
-    r = get_recipe(recipe)
+    """Each tensor of `model` (id or spec) paired with the format `recipe` stores it in."""
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
     if r.kind == "llamacpp":  # llama.cpp types in file order (MTP tensors are not in the file)
         return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix))
     check_selectors_match(model, r)
@@ -484,11 +498,12 @@ def tensor_formats(
 
 
 def weight_bytes(
-    model: ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> WeightBytes:
     """Exact bytes of `model`'s weights stored under `recipe` (default: its official checkpoint
     layout). Formula: Σ_tensors count × bytes(format, shape), by group and by format."""
-    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
     return _cached_weight_bytes(model, _RecipeKey(r))
 
 
@@ -558,8 +573,9 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     )
 
 
-def weight_table(model: ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
+def weight_table(model: str | ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
     """One row per recipe: total bytes, GB, GiB, bits per weight (for tables and plots)."""
+    model = get_model(model)
     rows = []
     for rid in recipes:
         w = weight_bytes(model, rid)
