@@ -18,11 +18,17 @@ from .errors import VramkitError
 
 FAMILY_OF_MODEL_TYPE: dict[str, str] = {
     "deepseek_v4": "deepseek_v4",
+    "deepseek_v2": "deepseek_v3",
     "deepseek_v3": "deepseek_v3",
     "deepseek_v32": "deepseek_v3",
     "kimi_k2": "deepseek_v3",
     "gemma4": "gemma4",
     "gemma4_text": "gemma4",
+    "gemma2": "gemma",
+    "gemma3": "gemma",
+    "gemma3_text": "gemma",
+    "phi3": "phi3",
+    "olmoe": "llama",
     "llama": "llama",
     "mistral": "llama",
     "mixtral": "llama",

@@ -32,10 +32,12 @@ from .kv_layout import (
     deepseek_v3_components,
     deepseek_v4_components,
     gemma4_components,
+    gemma_components,
     glm4_moe_components,
     gpt_oss_components,
     gqa_components,
     per_rank,
+    phi3_components,
     qwen3_next_components,
     slope_bytes,
 )
@@ -190,6 +192,10 @@ def _plan(
             )
     elif spec.family == "llama":
         comps = gqa_components(cfg, cache)
+    elif spec.family == "gemma":
+        comps = gemma_components(cfg, cache)
+    elif spec.family == "phi3":
+        comps = phi3_components(cfg, cache)
     elif spec.family in _MORE_FAMILIES:
         comps = _MORE_FAMILIES[spec.family](cfg, cache, mtp)
         if spec.family == "qwen3_next":

@@ -127,6 +127,35 @@ def gemma4_components(cfg: Mapping[str, Any], cache: CacheDtype) -> list[KvCompo
     ]
 
 
+def gemma_components(cfg: Mapping[str, Any], cache: CacheDtype) -> list[KvComponent]:
+    """Gemma 2 / 3: sliding layers min(T, sliding_window) × 2 (K, V) × kv_heads × head_dim,
+    full layers T × the same (one head_dim and KV-head count for both kinds)."""
+    from .families.gemma import gemma_layer_types
+
+    types = gemma_layer_types(cfg)
+    kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
+    window = cfg.get("sliding_window")
+    n_full = types.count("full_attention")
+    if len(types) > n_full and not (isinstance(window, int) and window > 0):
+        raise _refuse(cfg, "gemma", f"sliding layers but sliding_window={window!r}")
+    entry = 2 * kv * cache.vector_bytes(hd)
+    return [
+        KvComponent("sliding", len(types) - n_full, "window", int(window or 0), entry, kv_heads=kv),
+        KvComponent("full", n_full, "full", 1, entry, kv_heads=kv),
+    ]
+
+
+def phi3_components(cfg: Mapping[str, Any], cache: CacheDtype) -> list[KvComponent]:
+    """Phi-3: GQA on every layer; with ``sliding_window`` set (Phi-3-mini-4k: 2047) every layer
+    keeps only that window (transformers Phi3Attention passes ``sliding_window`` to every layer;
+    Phi-4: null, full attention)."""
+    comps = gqa_components(cfg, cache)
+    window = cfg.get("sliding_window")
+    if isinstance(window, int) and window > 0:
+        return [replace(c, kind="sliding", rule="window", tokens=window) for c in comps]
+    return comps
+
+
 def gqa_components(cfg: Mapping[str, Any], cache: CacheDtype) -> list[KvComponent]:
     """MHA/GQA/MQA: T × 2 (K, V) × num_key_value_heads × head_dim per layer; head_dim from the
     config when given (never hidden/heads then)."""

@@ -1,4 +1,4 @@
-"""Tensor inventory of Plain GQA decoders: Llama, Qwen2/3, Mistral, Mixtral, Qwen-MoE."""
+"""Tensor inventory of Plain GQA decoders: Llama, Qwen2/3, Mistral, Mixtral, Qwen-MoE, OLMoE."""
 
 from __future__ import annotations
 
@@ -69,6 +69,12 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             qk_norm=qk_norm,
             **kw,
         )
+        if model_type == "olmoe":
+            # OLMoE normalises the whole q and k projections (transformers modeling_olmoe.py:
+            # q_norm = RMSNorm(hidden_size), k_norm = RMSNorm(hidden/heads * kv_heads))
+            add(f"{a}.q_norm.weight", "norms", "q_norm", (heads * head_dim,), kind="vector", **kw)
+            add(f"{a}.k_norm.weight", "norms", "k_norm", (kv_heads * head_dim,), kind="vector",
+                **kw)  # fmt: skip
         m = f"model.layers.{i}.mlp"
         if experts:
             add(
