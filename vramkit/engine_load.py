@@ -50,10 +50,11 @@ def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", t
     """Weight bytes vLLM holds for a gpt-oss checkpoint on one rank at tensor parallel 1 (the
     stored layout with every expert layer re-sized by `backend`'s padding)."""
     spec = get_model(model)
-    if spec.family != "gpt_oss":
+    q = spec.config.get("quantization_config") or {}
+    if str(q.get("quant_method", "")).lower() != "mxfp4" or "num_local_experts" not in spec.config:
         raise VramkitError(
-            f"{spec.id} is family {spec.family!r}; vLLM's MXFP4 MoE padding is modelled for "
-            "gpt-oss checkpoints (quant_method mxfp4)."
+            f"{spec.id} is not an MXFP4 MoE checkpoint (quantization_config quant_method mxfp4 "
+            "with num_local_experts, as gpt-oss); vLLM's MXFP4 MoE padding applies to those only."
         )
     if backend not in MXFP4_PADDING:
         raise unknown_name("vLLM MXFP4 backend", backend, MXFP4_PADDING)

@@ -33,7 +33,6 @@ SGLang (``python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py`` @
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int
@@ -169,21 +168,34 @@ class SglangPool:
         )
 
 
-def _sglang_dims(model: ModelSpec, tp: int) -> dict[str, Any]:
-    cfg = model.config
-    if model.family in ("deepseek_v3",):
-        return {"mla": int(cfg["kv_lora_rank"]) + int(cfg["qk_rope_head_dim"])}
-    if model.family not in ("llama", "glm4_moe", "phi3"):
-        raise VramkitError(
-            f"{model.id} (family {model.family}): SGLang's pool is modelled for MHA/GQA "
-            "(llama, glm4_moe, phi3) and MLA (deepseek_v3) models; hybrid SWA and linear-attention "
-            "pools are not."
-        )
-    heads = int(cfg["num_attention_heads"])
-    kv = int(cfg.get("num_key_value_heads") or heads)
-    hd = int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
-    # ModelConfig.get_num_kv_heads(tp): max(1, total_num_kv_heads // tp)
-    return {"kv_heads": max(1, kv // tp), "head_dim": hd, "v_head_dim": hd}
+def _sglang_rows(model: ModelSpec, tp: int, element_bytes: int) -> tuple[int, int, int, bool]:
+    """(K row bytes, V row bytes, indexer bytes) per token over all layers of one rank, and
+    whether the cache is one MLA latent, from the family's KV parts (counted in values)."""
+    from .families import get_family
+
+    parts = get_family(model.family).kv_parts(model.config, False)
+    k = v = idx = 0
+    mla = False
+    for p in parts:
+        if p.layers == 0:
+            continue
+        if p.rule != "full" or p.store not in ("cache", "indexer"):
+            raise VramkitError(
+                f"{model.id}: SGLang's token pool is modelled for full-attention MHA/GQA and MLA "
+                f"caches; this model has a {p.rule} {p.kind} cache (hybrid SWA, DeepSeek V4 and "
+                "linear-attention pools are not modelled)."
+            )
+        if p.store == "indexer":  # NSA: index_head_dim FP8 + one FP32 scale per 128, uint8
+            idx += (p.dims + p.dims // 128 * 4) * p.layers
+        elif p.kv_heads:  # ModelConfig.get_num_kv_heads(tp) = max(1, kv_heads // tp)
+            per_head = p.vectors // p.kv_heads  # 2: K and V
+            rank_heads = max(1, p.kv_heads // tp)
+            k += rank_heads * p.dims * p.layers * element_bytes
+            v += rank_heads * p.dims * (per_head - 1) * p.layers * element_bytes
+        else:  # MLA: one latent of kv_lora_rank + qk_rope_head_dim, replicated over ranks
+            mla = True
+            k += p.dims * p.vectors * p.layers * element_bytes
+    return k, v, idx, mla
 
 
 def sglang_pool(
@@ -208,14 +220,8 @@ def sglang_pool(
             f"{', '.join(_SGLANG_ELEMENT_BYTES)}."
         )
     el = _SGLANG_ELEMENT_BYTES[cache_dtype]
-    d = _sglang_dims(spec, tp)
-    layers = int(spec.config["num_hidden_layers"])
-    if "mla" in d:
-        cell = d["mla"] * layers * el
-        k_row, v_row = d["mla"] * el, 0
-    else:
-        cell = d["kv_heads"] * (d["head_dim"] + d["v_head_dim"]) * layers * el
-        k_row, v_row = d["kv_heads"] * d["head_dim"] * el, d["kv_heads"] * d["v_head_dim"] * el
+    k_row, v_row, idx_row, mla = _sglang_rows(spec, tp, el)
+    cell = k_row + v_row + idx_row
     if tokens is None:
         if available_gib is None or total_gib is None or mem_fraction_static is None:
             raise VramkitError("give tokens, or available_gib, total_gib and mem_fraction_static.")
@@ -236,7 +242,7 @@ def sglang_pool(
         cell_bytes=cell,
         tokens=n,
         page_size=page,
-        k_bytes=rows * k_row * layers,
-        v_bytes=rows * v_row * layers,
-        mla="mla" in d,
+        k_bytes=rows * k_row,
+        v_bytes=rows * v_row,
+        mla=mla,
     )

@@ -134,7 +134,7 @@ def test_vllm_marlin_loads_gpt_oss_120b_padded():
 
 
 def test_mxfp4_padding_refuses_other_families():
-    with pytest.raises(VramkitError, match="gpt-oss"):
+    with pytest.raises(VramkitError, match="not an MXFP4 MoE checkpoint"):
         vllm_gpt_oss_loaded_bytes(_m("mistral-7b-v0.3"))
     with pytest.raises(VramkitError, match="backend"):
         vllm_gpt_oss_loaded_bytes(_m("gpt-oss-120b"), "cutlass")

@@ -17,7 +17,17 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ._common import _embedding, _gqa, _layers, _mlp, _pos_int, _spec_adder
+from ._common import (
+    _embedding,
+    _gqa,
+    _layers,
+    _mlp,
+    _pos_int,
+    _spec_adder,
+    refuse_kv,
+    sliding_full_layer_types,
+)
+from ._record import Family, KvPart
 
 GEMMA_NORMS = (
     "input_layernorm",
@@ -31,10 +41,8 @@ def gemma_layer_types(config: Mapping[str, Any]) -> list[str]:
     """Per-layer attention: ``layer_types`` when given; else Gemma 2's alternation (even layers
     sliding, odd full: transformers ``Gemma2Config`` builds ``"sliding_attention" if bool((i + 1)
     % 2)``) or Gemma 3's ``sliding_window_pattern`` (N − 1 sliding layers, then one full)."""
-    from .gemma4 import gemma4_layer_types
-
     if config.get("layer_types") or config.get("sliding_window_pattern"):
-        return gemma4_layer_types(config)
+        return sliding_full_layer_types(config)
     n = _layers(config)
     if str(config.get("model_type", "")) == "gemma2":
         return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(n)]
@@ -149,3 +157,37 @@ def siglip_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> No
     add("multi_modal_projector.mm_input_projection_weight", "vision", "projector",
         (h, text_hidden))  # fmt: skip
     vec("multi_modal_projector.mm_soft_emb_norm.weight", "projector_norm", h)
+
+
+def gemma_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """Sliding layers min(T, sliding_window) × 2 (K, V) × kv_heads × head_dim; full layers T ×
+    the same (Gemma 2 and 3 use one head_dim and KV-head count for both kinds)."""
+    types = gemma_layer_types(cfg)
+    kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
+    window = cfg.get("sliding_window")
+    n_full = types.count("full_attention")
+    if len(types) > n_full and not (isinstance(window, int) and window > 0):
+        raise refuse_kv(cfg, "gemma", f"sliding layers but sliding_window={window!r}")
+    return (
+        KvPart(
+            "sliding",
+            len(types) - n_full,
+            "window",
+            int(window or 0),
+            hd,
+            vectors=2 * kv,
+            kv_heads=kv,
+        ),
+        KvPart("full", n_full, "full", 1, hd, vectors=2 * kv, kv_heads=kv),
+    )
+
+
+FAMILY = Family(
+    name="gemma",
+    summary="Gemma 2 / Gemma 3: sliding + full GQA, four norms per layer; Gemma 3's SigLIP tower",
+    model_types=("gemma2", "gemma3", "gemma3_text"),
+    gguf_archs={"gemma2": "gemma2", "gemma3": "gemma3_text"},
+    inventory=gemma_inventory,
+    layer_kinds=lambda cfg: tuple(gemma_layer_types(cfg)),
+    kv_parts=gemma_kv_parts,
+)

@@ -23,7 +23,9 @@ from ._common import (
     _opt_int,
     _pos_int,
     _spec_adder,
+    gqa_shape,
 )
+from ._record import Family, KvPart
 
 
 def phi3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
@@ -55,3 +57,31 @@ def phi3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         _layer_norms(add, f"model.layers.{i}", dim, **kw)
     _embed_norm_head(add, vocab, dim, tied)
     return tuple(specs)
+
+
+def phi3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """GQA on every layer, T × 2 × kv_heads × head_dim; with ``sliding_window`` set
+    (Phi-3-mini-4k: 2047) every layer keeps only that window (transformers Phi3Attention passes
+    ``sliding_window`` to every layer; Phi-4: null, full attention)."""
+    kv, hd = gqa_shape(cfg)
+    n = int(cfg["num_hidden_layers"])
+    window = cfg.get("sliding_window")
+    if isinstance(window, int) and window > 0:
+        return (KvPart("sliding", n, "window", window, hd, vectors=2 * kv, kv_heads=kv),)
+    return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
+
+
+def _phi3_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    kind = "sliding_attention" if cfg.get("sliding_window") else "full_attention"
+    return (kind,) * int(cfg["num_hidden_layers"])
+
+
+FAMILY = Family(
+    name="phi3",
+    summary="Phi-3 / Phi-3.5 / Phi-4: GQA decoder with fused qkv and gate_up projections",
+    model_types=("phi3",),
+    gguf_archs={"phi3": "phi3"},
+    inventory=phi3_inventory,
+    layer_kinds=_phi3_kinds,
+    kv_parts=phi3_kv_parts,
+)
