@@ -198,4 +198,4 @@ def test_context_parsing_and_cap():
     with pytest.raises(VramkitError, match="no lightning indexer"):
         kv_cache("deepseek-v3", 10, indexer_dtype="fp8")
     assert "fp8_ds_mla" in cache_dtypes()
-    assert runtimes() == ["reference", "vllm", "llama.cpp"]
+    assert runtimes() == ["reference", "vllm", "sglang", "llama.cpp"]

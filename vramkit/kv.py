@@ -106,7 +106,7 @@ def cache_dtypes() -> list[str]:
 
 
 def runtimes() -> list[str]:
-    """Runtime profile ids: reference, vllm, llama.cpp."""
+    """Runtime profile ids: reference, vllm, sglang, llama.cpp."""
     return runtime_ids()
 
 

@@ -114,6 +114,7 @@ def component_bytes(
     in_flight = max_num_batched_tokens × concurrent_batches; V4 pages of 256 tokens hold 256/r
     entries, padded to 576 B (fp8_ds_mla) or 512 B. (The V4 shared-pool stride on top of these
     pages is vramkit.kv_vllm's ``padding``.)
+    sglang: full pad(T, page_size)·e; window pad(min(T, W), page_size)·e (estimate).
     llama.cpp: kv = pad(T, 256); full kv·e; window pad(min(kv, W + n_ubatch), 256)·e;
     compressed pad(max(1, ceil(kv/r)), 256)·e; state W·e·(1 + n_rs_seq).
     recurrent (paging "recurrent", every runtime): W·e per live sequence (one state slot).
@@ -132,6 +133,8 @@ def component_bytes(
         }[c.rule]
     elif runtime.id == "vllm":
         per_layer = _vllm_bytes(c, t, runtime.options, ds_mla_layout)
+    elif runtime.id == "sglang":
+        per_layer = _sglang_bytes(c, t, runtime.options["page_size"])
     elif runtime.id == "llama.cpp":
         o = runtime.options
         kv = _pad(t, o["ctx_pad"])
@@ -146,6 +149,20 @@ def component_bytes(
     else:  # pragma: no cover - profiles are validated on load
         raise VramkitError(f"no layout code for runtime {runtime.id!r}.")
     return np.where(live, per_layer, 0) * c.layers
+
+
+def _sglang_bytes(c: KvComponent, t: np.ndarray, page: int) -> np.ndarray:
+    """SGLang's token pool: pad(T, page)·e on full layers, pad(min(T, W), page)·e on sliding ones
+    (estimate); compressed and state caches (DeepSeek V4) are refused."""
+    if c.rule == "full":
+        return _pad(t, page) * c.entry_bytes
+    if c.rule == "window":
+        return _pad(np.minimum(t, c.tokens), page) * c.entry_bytes
+    raise VramkitError(
+        f"the SGLang layout is modelled for full-attention and sliding-window caches; this model "
+        f"has a {c.rule} {c.kind} cache (DeepSeek V4's SGLang pools are not modelled). Use "
+        "--runtime vllm or reference."
+    )
 
 
 def _vllm_bytes(
