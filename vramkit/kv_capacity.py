@@ -27,7 +27,10 @@ SGLang (``python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py`` @
 - ``profile_max_num_token``: ``int(rest_memory × 2**30) // cell_size`` with ``rest_memory =
   available_gpu_memory − total_gpu_memory × (1 − mem_fraction_static)`` (both in GiB);
 - ``MHATokenToKVPool``: K and V buffers of ``(size + page_size, head_num, head_dim)`` per layer;
-  the log prints ``K size: {k_bytes / 1024**3:.2f} GB`` (GiB, labelled "GB").
+  the log prints ``K size: {k_bytes / 1024**3:.2f} GB`` (GiB, labelled "GB");
+- ``set_num_tokens_hybrid_swa``: ``full_max_total_num_tokens = int(total_memory / (F·n_full +
+  swa_full_tokens_ratio·S·n_swa))``, ``swa_max_total_num_tokens = int(full × ratio)``, both
+  aligned down to page_size (``total_memory = max_total_num_tokens × (F·n_full + S·n_swa)``).
 """
 
 from __future__ import annotations
@@ -148,7 +151,8 @@ _SGLANG_ELEMENT_BYTES = {"bf16": 2, "fp16": 2, "auto": 2, "fp8": 1, "fp8_e4m3": 
 
 @dataclass(frozen=True)
 class SglangPool:
-    """SGLang's token pool: cell bytes per token (all layers, this rank) and the log's numbers."""
+    """SGLang's token pool: cell bytes per token (all layers, this rank), full-layer tokens (and
+    SWA-pool tokens of a hybrid model), and the log's numbers (K/V of the full layers)."""
 
     cell_bytes: int
     tokens: int
@@ -156,6 +160,7 @@ class SglangPool:
     k_bytes: int
     v_bytes: int
     mla: bool = False
+    swa_tokens: int = 0
 
     def log_line(self) -> str:
         """The ``KV Cache is allocated`` line as SGLang prints it (sizes in GiB, labelled GB;
@@ -168,21 +173,31 @@ class SglangPool:
         )
 
 
-def _sglang_rows(model: ModelSpec, tp: int, element_bytes: int) -> tuple[int, int, int, bool]:
-    """(K row bytes, V row bytes, indexer bytes) per token over all layers of one rank, and
-    whether the cache is one MLA latent, from the family's KV parts (counted in values)."""
+@dataclass(frozen=True)
+class _SglangRows:
+    """Per-token bytes of one rank over all layers: K rows, V rows, indexer keys (full layers),
+    and the K+V bytes of sliding-window layers (SGLang's separate SWA pool)."""
+
+    k: int
+    v: int
+    idx: int
+    swa: int
+    mla: bool
+
+
+def _sglang_rows(model: ModelSpec, tp: int, element_bytes: int) -> _SglangRows:
     from .families import get_family
 
     parts = get_family(model.family).kv_parts(model.config, False)
-    k = v = idx = 0
+    k = v = idx = swa = 0
     mla = False
     for p in parts:
         if p.layers == 0:
             continue
-        if p.rule != "full" or p.store not in ("cache", "indexer"):
+        if p.rule not in ("full", "window") or p.store not in ("cache", "indexer"):
             raise VramkitError(
-                f"{model.id}: SGLang's token pool is modelled for full-attention MHA/GQA and MLA "
-                f"caches; this model has a {p.rule} {p.kind} cache (hybrid SWA, DeepSeek V4 and "
+                f"{model.id}: SGLang's token pool is modelled for MHA/GQA (full and sliding) and "
+                f"MLA caches; this model has a {p.rule} {p.kind} cache (DeepSeek V4 and "
                 "linear-attention pools are not modelled)."
             )
         if p.store == "indexer":  # NSA: index_head_dim FP8 + one FP32 scale per 128, uint8
@@ -190,12 +205,16 @@ def _sglang_rows(model: ModelSpec, tp: int, element_bytes: int) -> tuple[int, in
         elif p.kv_heads:  # ModelConfig.get_num_kv_heads(tp) = max(1, kv_heads // tp)
             per_head = p.vectors // p.kv_heads  # 2: K and V
             rank_heads = max(1, p.kv_heads // tp)
-            k += rank_heads * p.dims * p.layers * element_bytes
-            v += rank_heads * p.dims * (per_head - 1) * p.layers * element_bytes
+            kb = rank_heads * p.dims * p.layers * element_bytes
+            vb = rank_heads * p.dims * (per_head - 1) * p.layers * element_bytes
+            if p.rule == "window":
+                swa += kb + vb
+            else:
+                k, v = k + kb, v + vb
         else:  # MLA: one latent of kv_lora_rank + qk_rope_head_dim, replicated over ranks
             mla = True
             k += p.dims * p.vectors * p.layers * element_bytes
-    return k, v, idx, mla
+    return _SglangRows(k, v, idx, swa, mla)
 
 
 def sglang_pool(
@@ -208,9 +227,14 @@ def sglang_pool(
     cache_dtype: str = "bf16",
     tp: int = 1,
     page_size: int = 1,
+    swa_full_tokens_ratio: float = 0.8,
 ) -> SglangPool:
     """SGLang's KV pool on one rank: either `tokens` as logged, or the profile from memory
-    (GiB after weight load, GiB before it, mem_fraction_static) as ``profile_max_num_token``."""
+    (GiB after weight load, GiB before it, mem_fraction_static) as ``profile_max_num_token``.
+
+    Sliding + full models (Gemma 2/3, gpt-oss) split the profiled pool into full-layer and
+    SWA-layer tokens by `swa_full_tokens_ratio` (SGLang's default 0.8): `tokens` is then the
+    full-layer count (``full_layer_tokens``) and `swa_tokens` the SWA pool's."""
     spec = get_model(model)
     tp = require_int("tp", tp, minimum=1)
     page = require_int("page_size", page_size, minimum=1)
@@ -220,8 +244,10 @@ def sglang_pool(
             f"{', '.join(_SGLANG_ELEMENT_BYTES)}."
         )
     el = _SGLANG_ELEMENT_BYTES[cache_dtype]
-    k_row, v_row, idx_row, mla = _sglang_rows(spec, tp, el)
-    cell = k_row + v_row + idx_row
+    rows_ = _sglang_rows(spec, tp, el)
+    k_row, v_row = rows_.k, rows_.v
+    full_cell = k_row + v_row + rows_.idx
+    cell = full_cell + rows_.swa
     if tokens is None:
         if available_gib is None or total_gib is None or mem_fraction_static is None:
             raise VramkitError("give tokens, or available_gib, total_gib and mem_fraction_static.")
@@ -237,6 +263,15 @@ def sglang_pool(
             )
     else:
         n = require_int("tokens", tokens, minimum=1)
+    swa_tokens = 0
+    if rows_.swa:
+        # set_num_tokens_hybrid_swa: full = max_total x cell / (F·n_full + r·S·n_swa), swa = full
+        # x r, both aligned down to the page (the token split of the same memory)
+        if not swa_full_tokens_ratio > 0:
+            raise VramkitError(f"swa_full_tokens_ratio must be > 0, got {swa_full_tokens_ratio}.")
+        full = int(n * cell / (full_cell + swa_full_tokens_ratio * rows_.swa))
+        swa_tokens = int(full * swa_full_tokens_ratio) // page * page
+        n = full // page * page
     rows = n + page
     return SglangPool(
         cell_bytes=cell,
@@ -244,5 +279,6 @@ def sglang_pool(
         page_size=page,
         k_bytes=rows * k_row,
         v_bytes=rows * v_row,
-        mla=mla,
+        mla=rows_.mla,
+        swa_tokens=swa_tokens,
     )

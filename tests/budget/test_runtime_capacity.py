@@ -138,3 +138,12 @@ def test_mxfp4_padding_refuses_other_families():
         vllm_gpt_oss_loaded_bytes(_m("mistral-7b-v0.3"))
     with pytest.raises(VramkitError, match="backend"):
         vllm_gpt_oss_loaded_bytes(_m("gpt-oss-120b"), "cutlass")
+
+
+def test_sglang_hybrid_swa_split_by_ratio():
+    # set_num_tokens_hybrid_swa: gpt-oss has F = S = 18 layers x 2048 B; profiled pool
+    # int(52 GiB) // 73,728 = 757,304 tokens; full = 757,304 x 73,728 / (36,864 + 0.8 x 36,864)
+    p = sglang_pool(_m("gpt-oss-120b"), available_gib=60.0, total_gib=80.0, mem_fraction_static=0.9)
+    pooled = int(52.0 * GIB) // 73_728
+    assert p.tokens == int(pooled * 73_728 / (36_864 + 0.8 * 36_864)) == 841_448
+    assert p.swa_tokens == int(p.tokens * 0.8)
