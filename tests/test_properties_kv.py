@@ -75,10 +75,6 @@ def test_windowed_parts_constant_at_long_context(model, runtime):
     # every runtime's window / state buffers stop growing somewhere below 200K tokens
     # (vLLM sizes them by window − 1 + max_num_batched_tokens, llama.cpp pads by the ubatch)
     kinds = ("sliding", "window", "state")
-    if runtime == "sglang" and model.startswith("deepseek-v4"):  # its V4 pools: not modelled
-        with pytest.raises(VramkitError, match="SGLang pools are not modelled"):
-            kv.kv_cache(model, 200_000, runtime=runtime)
-        return
     a = kv.kv_cache(model, 200_000, runtime=runtime).by_kind
     b = kv.kv_cache(model, 1_000_000, runtime=runtime).by_kind
     present = [k for k in kinds if k in a]

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int
-from .kv_layout import KvComponent, _cdiv, per_rank
+from .kv.components import KvComponent, cdiv, per_rank
 
 GIB = 2**30
 
@@ -120,14 +120,14 @@ def vllm_pool(
     group_size = min(counts)
     if max(counts) < group_size * 1.5:
         group_size = max(counts)
-    groups = tuple((c.kind, c.layers, int(_cdiv(c.layers, group_size))) for c in comps)
+    groups = tuple((c.kind, c.layers, int(cdiv(c.layers, group_size))) for c in comps)
     num_blocks = avail // page // group_size
     n_groups = sum(g for _, _, g in groups)
     reported = num_blocks // n_groups * bs
     per_req = 0
     for c, (_, _, g) in zip(comps, groups, strict=True):
         tokens = mml if c.rule == "full" else min(c.tokens - 1 + mnbt, mml)
-        blocks = int(_cdiv(tokens, bs)) + (0 if c.rule == "full" else 1)
+        blocks = int(cdiv(tokens, bs)) + (0 if c.rule == "full" else 1)
         per_req += g * blocks
     return VllmPool(
         available_bytes=avail,

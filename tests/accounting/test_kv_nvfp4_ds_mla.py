@@ -13,11 +13,12 @@ import pytest
 
 from vramkit.errors import VramkitError
 from vramkit.kv import kv_cache
-from vramkit.kv_formats import get_runtime, resolve_cache_dtype, resolve_indexer_dtype
+from vramkit.kv.formats import resolve_cache_dtype, resolve_indexer_dtype
+from vramkit.runtimes import get_runtime
 
 
 def test_nvfp4_ds_mla_record_bytes_by_hand():
-    d = resolve_cache_dtype("nvfp4_ds_mla", get_runtime("vllm"), "deepseek_v4")
+    d = resolve_cache_dtype("nvfp4_ds_mla", get_runtime("vllm").kv, "deepseek_v4")
     # V4: 448 NoPE dims / 2 (E2M1) + 448 / 16 E4M3 scales + 64 RoPE dims x 2 B = 380 -> 384 ABI
     assert 448 // 2 + 448 // 16 + 64 * 2 == 380
     assert d.vector_bytes(512, rope_dims=64, family="deepseek_v4") == 384
@@ -30,9 +31,9 @@ def test_nvfp4_ds_mla_record_bytes_by_hand():
 
 
 def test_sglang_v4_records_equal_vllm_fp8_ds_mla_and_indexer_keys():
-    fp8 = resolve_cache_dtype("fp8_ds_mla", get_runtime("vllm"), "deepseek_v4")
+    fp8 = resolve_cache_dtype("fp8_ds_mla", get_runtime("vllm").kv, "deepseek_v4")
     assert fp8.vector_bytes(512, rope_dims=64, family="deepseek_v4") == 448 + 64 * 2 + 8
-    prof = get_runtime("vllm")
+    prof = get_runtime("vllm").kv
     assert resolve_indexer_dtype("fp8", prof, fp8).key_bytes(128) == 128 + 128 // 128 * 4
     assert resolve_indexer_dtype("fp4", prof, fp8).key_bytes(128) == 128 // 2 + 128 // 32
 

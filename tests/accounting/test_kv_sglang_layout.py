@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from vramkit.configfile import model_from_config_file
-from vramkit.errors import VramkitError
 from vramkit.kv import kv_cache
 from vramkit.kv_capacity import sglang_pool
 
@@ -33,9 +30,23 @@ def test_sglang_v32_fp8_is_the_656_byte_nsa_latent_plus_indexer_key():
     assert k.total_bytes == 1_000 * 61 * ((512 + 512 // 128 * 4 + 64 * 2) + (128 + 128 // 128 * 4))
 
 
-def test_sglang_sliding_layers_and_v4_refusal():
+def test_sglang_sliding_layers():
     g = model_from_config_file(EX / "gpt-oss-120b" / "config.json")
     k = kv_cache(g, 10_000, runtime="sglang")
     assert k.by_kind == {"sliding": 18 * 128 * 2_048, "full": 18 * 10_000 * 2_048}
-    with pytest.raises(VramkitError, match="SGLang pools are not modelled"):
-        kv_cache("deepseek-v4-flash", 1_000, runtime="sglang")
+
+
+def test_sglang_v4_rings_and_584_byte_records():
+    # SGLang V4: fp8 -> the 584-B record; SWA ring of 128 tokens on all 43 layers; CSA (21 layers)
+    # floor(T/4) entries + FP8 indexer keys (132 B), HCA (20) floor(T/128); compressor-state
+    # rings 8 (C4) / 128 (C128) rows of FP32 state, equal to the reference's state buffers
+    t = 100_000
+    k = kv_cache("deepseek-v4-flash", t, runtime="sglang", cache_dtype="fp8")
+    ref = kv_cache(
+        "deepseek-v4-flash", t, runtime="reference", cache_dtype="fp8_ds_mla", indexer_dtype="fp8"
+    )
+    assert k.by_kind == ref.by_kind
+    assert k.by_kind["window"] == 43 * 128 * 584
+    assert k.by_kind["csa"] == 21 * (t // 4) * 584
+    assert k.by_kind["indexer"] == 21 * (t // 4) * 132
+    assert k.by_kind["hca"] == 20 * (t // 128) * 584

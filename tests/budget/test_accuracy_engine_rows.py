@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _accuracy():
-    spec = importlib.util.spec_from_file_location(
-        "bench_acc_i14", ROOT / "benchmarks" / "accuracy.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from vramkit import accuracy
 
 
 @pytest.fixture(scope="module")
 def rows():
-    acc = _accuracy()
-    figs = [f for f in acc.load_ground_truth() if f.model.startswith("examples/")]
-    return {r.figure.id: r for r in acc.evaluate(figs)}
+    figs = [f for f in accuracy.load_ground_truth() if f.model.startswith("examples/")]
+    return {r.figure.id: r for r in accuracy.evaluate(figs)}
 
 
 @pytest.mark.parametrize(
