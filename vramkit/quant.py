@@ -334,10 +334,12 @@ def custom_recipe(mapping: Mapping[str, str] | str, *, base: str | None = None) 
 def _recipes() -> dict[str, Recipe]:
     doc = load_document("recipes.yaml", ("recipes",))
     out: dict[str, Recipe] = {}
-    allowed = {"id", "name", "kind", "rules", "vectors", "include_mtp", "description", "source"}
+    allowed = {
+        "id", "name", "kind", "rules", "vectors", "include_mtp", "description", "source", "base",
+    }  # fmt: skip
     for rec in doc.get("recipes", []):
         unknown = set(rec) - allowed
-        missing = {"id", "name", "kind", "rules", "source"} - set(rec)
+        missing = {"id", "name", "rules", "source"} - set(rec)
         if unknown or missing:
             raise VramkitError(
                 f"recipes.yaml: recipe {rec.get('id')!r} "
@@ -349,8 +351,16 @@ def _recipes() -> dict[str, Recipe]:
             )
         if rec["id"] in out:
             raise VramkitError(f"recipes.yaml: recipe {rec['id']!r} is listed twice.")
-        if rec["kind"] not in RECIPE_KINDS[:2]:
-            raise unknown_name("recipe kind in recipes.yaml", rec["kind"], RECIPE_KINDS[:2])
+        rec = dict(rec)
+        base = rec.pop("base", None)
+        if base is not None:  # a variant: the base recipe's fields and rules, its own on top
+            if base not in out:
+                raise unknown_name(f"base of recipe {rec['id']!r} (listed above it)", base, out)
+            parent = out[base]
+            inherited = {k: getattr(parent, k) for k in ("kind", "vectors", "include_mtp")}
+            rec = {**inherited, **rec, "rules": {**parent.rules, **rec["rules"]}}
+        if rec.get("kind") not in RECIPE_KINDS[:2]:
+            raise unknown_name("recipe kind in recipes.yaml", rec.get("kind"), RECIPE_KINDS[:2])
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
     for ftype in llamacpp_mix.ftype_names():
         out[f"gguf-{ftype}"] = _llamacpp_recipe(ftype, None)
