@@ -85,6 +85,11 @@ class ModelSpec:
     notes: str = ""
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
+    def __post_init__(self) -> None:
+        from .validate import check_config
+
+        check_config(self.config, where=f"model {self.id}" if self.id else "config")
+
     @property
     def inventory(self) -> tuple[TensorSpec, ...]:
         """Every weight tensor of the architecture (see `vramkit.params`)."""

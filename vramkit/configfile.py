@@ -7,7 +7,6 @@ the text decoder); the stored layout from ``quantization_config`` / ``expert_dty
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -15,6 +14,7 @@ from typing import Any
 
 from .catalog import Checkpoint, ModelSpec, Source
 from .errors import VramkitError
+from .validate import check_config, is_dir, read_json_object, require_path
 
 FAMILY_OF_MODEL_TYPE: dict[str, str] = {
     "deepseek_v4": "deepseek_v4",
@@ -40,27 +40,18 @@ _DTYPES = {"bfloat16": "BF16", "float16": "FP16", "float32": "FP32"}
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
-    """Parse a config.json file, with clear errors for a missing file or bad JSON."""
-    p = Path(path)
-    if p.is_dir():
+    """Parse a config.json file (or a folder's config.json) through `vramkit.validate`: a regular
+    file of bounded size, UTF-8, bounded nesting, one JSON object."""
+    p = require_path("config path", path)
+    if is_dir(p, "config path"):
         p = p / "config.json"
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise VramkitError(f"config file {p} does not exist.") from None
-    except OSError as err:
-        raise VramkitError(f"cannot read config file {p}: {err.strerror}.") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise VramkitError(f"{p.name} is not valid JSON (line {err.lineno}: {err.msg}).") from None
-    if not isinstance(doc, dict):
-        raise VramkitError(f"{p.name} must hold a JSON object of config fields.")
-    return doc
+    return read_json_object(p, "config file")
 
 
 def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The decoder's fields: a nested ``text_config`` merged over the top level, if present."""
+    if not isinstance(config, Mapping):
+        raise VramkitError(f"a config must be a mapping of config.json fields, got {config!r:.80}.")
     inner = config.get("text_config")
     if inner is not None and not isinstance(inner, Mapping):
         raise VramkitError(f"text_config must be an object of config fields, got {inner!r}.")
@@ -71,7 +62,9 @@ def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def family_of(config: Mapping[str, Any]) -> str:
     """The architecture family for a config's ``model_type``, or a clear error."""
-    model_type = str(config.get("model_type", ""))
+    model_type = config.get("model_type", "")
+    if not isinstance(model_type, str):
+        raise VramkitError(f"config field 'model_type' must be text, got {model_type!r:.80}.")
     if model_type in FAMILY_OF_MODEL_TYPE:
         return FAMILY_OF_MODEL_TYPE[model_type]
     raise VramkitError(
@@ -165,6 +158,7 @@ def model_from_config(
         )
     cfg = text_config(config)
     family = family_of(cfg)
+    check_config(cfg)
     src = Source(document=name, quote="fields read from the user's config.json")
     spec = ModelSpec(
         id=Path(name).parent.name or name,
@@ -199,6 +193,6 @@ def model_from_config(
 
 def model_from_config_file(path: str | Path) -> ModelSpec:
     """`model_from_config` for a config.json path (or a folder holding one)."""
-    p = Path(path)
+    p = require_path("config path", path)
     cfg = read_config(p)
     return model_from_config(cfg, name=str(p if p.name == "config.json" else p / "config.json"))

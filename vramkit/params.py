@@ -22,6 +22,7 @@ from .families.gpt_oss import gpt_oss_inventory
 from .families.llama import llama_inventory
 from .families.qwen3_next import qwen3_next_inventory
 from .tensors import GROUPS, KINDS, ROUTED_GROUPS, ParamCounts, TensorSpec, count_params
+from .validate import check_config
 
 __all__ = [
     "FAMILIES", "GROUPS", "KINDS", "ROUTED_GROUPS", "ParamCounts", "TensorSpec", "count_params",
@@ -47,4 +48,5 @@ def inventory(family: str, config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         build = FAMILIES[family]
     except KeyError:
         raise unknown_name("architecture family", family, FAMILIES) from None
+    check_config(config)
     return build(config)
