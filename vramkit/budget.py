@@ -18,6 +18,7 @@ from .errors import VramkitError, require_int, require_number, unknown_name
 from .hardware import Gpu, RuntimeProfile, get_gpu, get_runtime
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
+from .validate import check_record
 
 PARALLEL = ("tp", "ep", "dp")
 TP_REPLICATED = ("norms", "hyper_connections", "router")
@@ -56,6 +57,9 @@ class Budget:
     memory_bytes: int
     usable_bytes: int
     assumptions: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        check_record(self)
 
     @property
     def total_bytes(self) -> int:

@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .errors import VramkitError
 
@@ -25,9 +26,20 @@ COMMANDS: dict[str, str] = {
 """Command name → one-line help. Add a command: create vramkit/commands/<name>.py, add a line."""
 
 
+class UsageError(VramkitError):
+    """A command line argparse cannot read (unknown option, missing value, bad number)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one `vramkit: error:` line (exit 2), not a usage screen."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help).")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with `only`, import just that command's module (fast start-up)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m vramkit",
         description="How much GPU memory a large model really needs, and why.",
     )
@@ -46,15 +58,26 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = argv[0] if argv else None
-    parser = build_parser(first if first in COMMANDS else None)
-    args = parser.parse_args(argv)
     try:
+        bad = next((a for a in argv if not isinstance(a, str)), None)
+        if bad is not None:
+            raise UsageError(f"command-line arguments must be text, got {bad!r:.60}.")
+        parser = build_parser(first if first in COMMANDS else None)
+        args = parser.parse_args(argv)
         return int(args._run(args) or 0)
     except VramkitError as err:
-        print(f"vramkit: error: {err}", file=sys.stderr)
+        print(f"vramkit: error: {_one_line(str(err))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `| head`
         return 0
+    except KeyboardInterrupt:
+        print("vramkit: interrupted.", file=sys.stderr)
+        return 130
+
+
+def _one_line(message: str) -> str:
+    """The message on one line (newlines a user put in a value are shown as spaces)."""
+    return " ".join(message.split("\n")) if "\n" in message else message
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,8 @@
 """Per-layer KV-cache components of each architecture, and their bytes under each runtime's layout.
 
 A model's cache is a list of `KvComponent`s (layers × entries × bytes per entry); a runtime turns
-each into bytes for a context of T tokens, vectorised over T with numpy (int64 throughout).
+each into bytes for a context of T tokens, vectorised over T with numpy arrays of Python ints
+(``dtype=object``: exact at any size, no int64 wrap-around; see `exact`).
 """
 
 from __future__ import annotations
@@ -236,18 +237,27 @@ def per_rank(components: list[KvComponent], tp: int) -> list[KvComponent]:
     return out
 
 
+def exact(t: np.ndarray | int | list[int]) -> np.ndarray:
+    """`t` as a numpy array of Python ints (``dtype=object``): every product and sum below is
+    exact, whatever its size (an int64 array wraps past 2**63 without a sign)."""
+    arr = np.asarray(t)
+    if arr.dtype != object:
+        arr = arr.astype(object)
+    return arr
+
+
 def _cdiv(a: np.ndarray, b: int) -> np.ndarray:
     return -(-a // b)
 
 
 def _pad(a: np.ndarray | int, b: int) -> np.ndarray:
-    return _cdiv(np.asarray(a, dtype=np.int64), b) * b
+    return _cdiv(exact(a), b) * b
 
 
 def component_bytes(
     c: KvComponent, t: np.ndarray, runtime: RuntimeProfile, *, ds_mla_layout: bool
 ) -> np.ndarray:
-    """Bytes of component `c` for one sequence at each context in `t` (int64 array), all layers.
+    """Bytes of component `c` for one sequence at each context in `t` (exact ints), all layers.
 
     Notes
     -----
@@ -260,7 +270,7 @@ def component_bytes(
     compressed pad(max(1, ceil(kv/r)), 256)·e; state W·e·(1 + n_rs_seq).
     recurrent (paging "recurrent", every runtime): W·e per live sequence (one state slot).
     """
-    t = np.asarray(t, dtype=np.int64)
+    t = exact(t)
     live = t > 0
     e, w = c.entry_bytes, c.tokens
     if c.paging == "recurrent":  # linear-attention state: one fixed slot per live sequence

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import VramkitError
-from .kv_layout import SATURATED, KvComponent, _cdiv, _pad
+from .kv_layout import SATURATED, KvComponent, _cdiv, _pad, exact
 
 FULL_PAGING = ("v4_main", "v4_indexer")
 
@@ -146,7 +146,7 @@ def v4_needed_bytes(
     needed(T) = n_tuples × tuple_bytes × Σ_groups pages_g(T), in_flight =
     max_num_batched_tokens × concurrent_batches (vllm/config/vllm.py max_in_flight_tokens).
     """
-    t = np.asarray(t, dtype=np.int64)
+    t = exact(t)
     groups, n_tuples, tuple_bytes = v4_groups(components, o, ds_mla_layout)
     in_flight = o["max_num_batched_tokens"] * o["concurrent_batches"]
     pages = sum(group_pages(g, t, in_flight) for g in groups)
@@ -159,7 +159,7 @@ def v4_constant_bytes(
     """The T-independent part once windows saturate: n_tuples × tuple_bytes × Σ_swa pages."""
     groups, n_tuples, tuple_bytes = v4_groups(components, o, ds_mla_layout)
     in_flight = o["max_num_batched_tokens"] * o["concurrent_batches"]
-    big = np.array([SATURATED], dtype=np.int64)
+    big = exact([SATURATED])
     pages = sum(int(group_pages(g, big, in_flight)[0]) for g in groups if not g.full)
     return n_tuples * tuple_bytes * pages
 

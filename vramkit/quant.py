@@ -24,6 +24,7 @@ from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR, QuantFormat, get_format, storable_format
 from .llamacpp_mix import FTYPE_DEFAULT, gguf_type_for
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
+from .validate import check_record
 
 if TYPE_CHECKING:
     from .catalog import ModelSpec
@@ -260,6 +261,9 @@ class WeightBytes:
     by_format: Mapping[str, int]
     params_by_group: Mapping[str, int]
     total_params: int
+
+    def __post_init__(self) -> None:
+        check_record(self)
 
     @property
     def bits_per_weight(self) -> float:

@@ -330,6 +330,17 @@ def require_finite_figures(owner: str, **figures: object) -> None:
                 raise VramkitError(f"{owner}.{name} would be negative ({v:,}).")
 
 
+def check_record(record: object) -> None:
+    """`require_finite_figures` over every field of a dataclass result record: call it from
+    ``__post_init__`` so no record holds a negative, NaN or infinite figure."""
+    import dataclasses
+
+    require_finite_figures(
+        type(record).__name__,
+        **{f.name: getattr(record, f.name) for f in dataclasses.fields(record)},  # type: ignore[arg-type]
+    )
+
+
 # ── config fields ────────────────────────────────────────────────────────────────────────────
 _POSITIVE: dict[str, int] = {
     "hidden_size": MAX_DIM,
@@ -502,6 +513,7 @@ __all__ = [
     "MAX_POSITIONS",
     "MAX_VOCAB",
     "check_config",
+    "check_record",
     "decode_text",
     "is_dir",
     "is_file",
