@@ -70,8 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # e.g. `| head`
         return 0
-    except KeyboardInterrupt:
-        print("vramkit: interrupted.", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        why = f" by {err}" if str(err) else ""
+        print(f"vramkit: interrupted{why}.", file=sys.stderr)
         return 130
 
 
