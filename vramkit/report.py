@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import VramkitError, require_int, unknown_name
+from .errors import VramkitError, require_int, require_number, unknown_name
 from .validate import (
     is_dir,
     json_depth,
@@ -152,13 +152,63 @@ def coerce_parameter(name: str, value: str, inferred_type: str | None) -> Any:
 
 
 def notebook_parameters(path: Path, given: Mapping[str, str]) -> dict[str, Any]:
-    """The subset of `given` that the notebook at `path` declares, coerced to its types."""
+    """The subset of `given` that the notebook at `path` declares, coerced to its types and
+    checked by the same rules as the CLI and the Python API (`check_parameter`)."""
     declared = _declared(path)
-    return {
+    out = {
         k: coerce_parameter(k, v, declared[k].get("inferred_type_name"))
         for k, v in given.items()
         if k in declared
     }
+    for k, v in out.items():
+        check_parameter(k, v)
+    return out
+
+
+def _ids(value: Any) -> list[Any]:
+    return [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+
+
+def _model_id(name: str, value: Any) -> None:
+    from .catalog import get_model
+
+    if not isinstance(value, str):
+        raise VramkitError(f"parameter {name} must be a catalog model id, got {value!r:.80}.")
+    get_model(value)
+
+
+def _positive(name: str, value: Any, maximum: int) -> None:
+    require_int(f"parameter {name}", value, minimum=1, maximum=maximum)
+
+
+def check_parameter(name: str, value: Any) -> None:
+    """The CLI's rules for a notebook parameter the kit's notebooks share: catalog model ids,
+    GPU ids, positive batch / count / context, cached experts and the routing skew in range.
+    Parameters of other names (a user's own notebooks) pass unchecked."""
+    from .hardware import get_gpu
+    from .moe import MAX_ZIPF_S
+    from .validate import MAX_BATCH, MAX_EXPERTS, MAX_POSITIONS
+
+    contexts = ("context", "context_tokens", "min_context", "safer_context", "max_context")
+    if name in ("model", "model_id", "focus"):
+        _model_id(name, value)
+    elif name == "models":
+        for item in _ids(value):
+            _model_id(name, item)
+    elif name in ("gpu", "gpus"):
+        for item in _ids(value) if name == "gpus" else [value]:
+            get_gpu(str(item))
+    elif name in ("batch", "count"):
+        _positive(name, value, MAX_BATCH)
+    elif name in contexts:
+        _positive(name, value, 8 * MAX_POSITIONS)
+    elif name == "contexts":
+        for item in _ids(value):
+            _positive(name, int(item) if str(item).isdigit() else item, 8 * MAX_POSITIONS)
+    elif name == "cached_experts":
+        require_int(f"parameter {name}", value, minimum=0, maximum=MAX_EXPERTS)
+    elif name == "zipf_s":
+        require_number(f"parameter {name}", value, minimum=0.0, maximum=MAX_ZIPF_S)
 
 
 LOCK_NAME = ".vramkit-report.lock"

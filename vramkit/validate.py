@@ -205,6 +205,19 @@ def _bounded_int(what: str):
     return parse
 
 
+def _finite_float(what: str):
+    def parse(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            raise VramkitError(
+                f"{what} holds the number {literal[:40]}, beyond the range of a float; use a "
+                "finite number."
+            )
+        return value
+
+    return parse
+
+
 def _no_constant(what: str):
     def parse(literal: str) -> Any:
         raise VramkitError(f"{what} holds {literal}, which is not a JSON number; use a number.")
@@ -225,6 +238,7 @@ def loads_json(text: str | bytes, what: str) -> Any:
         return json.loads(
             text,
             parse_int=_bounded_int(what),
+            parse_float=_finite_float(what),
             parse_constant=_no_constant(what),
         )
     except json.JSONDecodeError as err:
@@ -493,10 +507,28 @@ def _check_heads(prefix: str, cfg: Mapping[str, Any]) -> None:
         )
 
 
-def require_hub_id(value: object) -> str:
-    """A Hub id ``owner/name`` of at most `MAX_HUB_ID_CHARS` characters."""
-    text = require_text("Hub id", value, max_chars=MAX_HUB_ID_CHARS)
-    return text
+def check_selectors(model: Any, rules: Mapping[str, str]) -> None:
+    """Every ``group.role`` selector of a user's recipe map names a tensor `model` has; a
+    misspelled role (``attention.qq``) is refused instead of silently matching nothing."""
+    from .errors import unknown_name
+
+    roles: dict[str, set[str]] = {}
+    for t in model.inventory:
+        roles.setdefault(t.group, set()).add(t.role)
+        roles.setdefault("mtp." + t.group, set()).add(t.role)
+    for key in rules:
+        parts = key.split(".")
+        if key.startswith("mtp."):
+            parts = [f"mtp.{parts[1]}", *parts[2:]] if len(parts) > 1 else parts
+        if len(parts) < 2:
+            continue
+        group, role = parts[0], ".".join(parts[1:])
+        known = roles.get(group, set())
+        if role not in known:
+            err = unknown_name("tensor role", role, known or {"(none)"})
+            raise VramkitError(
+                f"recipe map selector {key!r} matches no tensor of {model.id}: {err}"
+            )
 
 
 __all__ = [
@@ -514,6 +546,7 @@ __all__ = [
     "MAX_VOCAB",
     "check_config",
     "check_record",
+    "check_selectors",
     "decode_text",
     "is_dir",
     "is_file",
