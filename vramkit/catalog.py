@@ -324,6 +324,11 @@ def get_model(model: str | ModelSpec) -> ModelSpec:
     """A catalog model by id (case-insensitive), or the `ModelSpec` itself."""
     if isinstance(model, ModelSpec):
         return model
+    if not isinstance(model, str):
+        raise VramkitError(
+            f"model must be a catalog id (text) or a ModelSpec, got {type(model).__name__} "
+            f"{model!r:.60}."
+        )
     table = _default_models()
     key = str(model).strip().lower()
     if key in table:

@@ -30,8 +30,30 @@ class UsageError(VramkitError):
     """A command line argparse cannot read (unknown option, missing value, bad number)."""
 
 
+def _ascii_int(text: str) -> int:
+    """argparse's ``type=int``, ASCII digits only (``int`` also reads '٣' and '１２')."""
+    body = text.strip()
+    if not body.lstrip("+-").isascii() or not body.lstrip("+-").isdigit():
+        raise ValueError(text)
+    return int(body)
+
+
+def _ascii_float(text: str) -> float:
+    """argparse's ``type=float``, ASCII only and finite (no 'nan', 'inf', '１')."""
+    value = float(text) if text.isascii() else float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one `vramkit: error:` line (exit 2), not a usage screen."""
+    """argparse, but a usage error is one `vramkit: error:` line (exit 2), not a usage screen;
+    ``type=int`` / ``type=float`` accept ASCII, finite numbers only."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("type", int, _ascii_int)
+        self.register("type", float, _ascii_float)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see --help).")
@@ -64,6 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"command-line arguments must be text, got {bad!r:.60}.")
         parser = build_parser(first if first in COMMANDS else None)
         args = parser.parse_args(argv)
+        empty = next(
+            (k for k, v in vars(args).items() if isinstance(v, str) and not v.strip()), None
+        )
+        if empty is not None:
+            flag = empty.rstrip("_").replace("_", "-")
+            raise UsageError(f"--{flag} was given an empty value; give one (see --help).")
         return int(args._run(args) or 0)
     except VramkitError as err:
         print(f"vramkit: error: {_one_line(str(err))}", file=sys.stderr)

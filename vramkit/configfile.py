@@ -69,7 +69,7 @@ def family_of(config: Mapping[str, Any]) -> str:
         return FAMILY_OF_MODEL_TYPE[model_type]
     raise VramkitError(
         f"cannot count model_type {model_type or '(missing)'!r}: vramkit knows "
-        f"{', '.join(sorted(FAMILY_OF_MODEL_TYPE))}; fields seen: {', '.join(sorted(config)[:25])}."
+        f"{', '.join(sorted(FAMILY_OF_MODEL_TYPE))}; fields seen: {', '.join(sorted(map(str, config))[:25])}."
     )
 
 

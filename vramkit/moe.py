@@ -80,7 +80,7 @@ class MoeSplit:
         return self.total_bytes / self.active_bytes
 
 
-def moe_split(model: ModelSpec, recipe: str | Recipe | None = None) -> MoeSplit:
+def moe_split(model: ModelSpec | str, recipe: str | Recipe | None = None) -> MoeSplit:
     """Total vs active bytes and params by tensor group, and the MoE layers, under `recipe`.
 
     Parameters
@@ -88,6 +88,9 @@ def moe_split(model: ModelSpec, recipe: str | Recipe | None = None) -> MoeSplit:
     model: a catalog `ModelSpec`.
     recipe: recipe id or `Recipe`; default the model's official checkpoint layout.
     """
+    from .catalog import get_model
+
+    model = get_model(model)
     r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
     by_group = dict.fromkeys(GROUPS, 0)
     active_by_group = dict.fromkeys(GROUPS, 0)

@@ -291,10 +291,13 @@ def tensor_formats(
 
 
 def weight_bytes(
-    model: ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
+    model: ModelSpec | str, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> WeightBytes:
     """Exact bytes of `model`'s weights stored under `recipe` (default: its official checkpoint
     layout). Formula: Σ_tensors count × bytes(format, shape), by group and by format."""
+    from .catalog import get_model
+
+    model = get_model(model)
     r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
     key = (r.id, r.kind, tuple(sorted(r.rules.items())), r.vectors, r.ftype, r.include_mtp)
     cache = model._cache.setdefault("weight_bytes", {})

@@ -251,7 +251,7 @@ def loads_json(text: str | bytes, what: str) -> Any:
 
 def read_json_file(path: str | Path, what: str, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
     """A bounded read + `loads_json` of a regular file."""
-    label = f"{what} {Path(path).name!r}" if what != Path(path).name else what
+    label = what if str(path) in what or what == Path(path).name else f"{what} {Path(path).name!r}"
     return loads_json(decode_text(read_bytes(path, what, max_bytes=max_bytes), label), label)
 
 

@@ -20,6 +20,7 @@ from ..validate import (
     MAX_HUB_ID_CHARS,
     path_stat,
     read_json_object,
+    regular_file,
     require_strict_int,
     require_text,
 )
@@ -101,6 +102,7 @@ def _read_cache(path: Path, repo_id: str, revision: str) -> HubSnapshot:
     ``total_size`` (whole bytes or null) and ``headers`` ({file: header object}). A poisoned or
     broken entry is refused with what was wrong (vramkit never deletes what it did not write)."""
     where = f"Hub cache entry {str(path)!r}"
+    regular_file(path, "Hub cache entry")
     doc = read_json_object(path, where)
     missing = {"config", "total_size", "headers"} - set(doc)
     if missing:
