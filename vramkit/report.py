@@ -190,7 +190,15 @@ def check_parameter(name: str, value: Any) -> None:
     from .validate import MAX_BATCH, MAX_EXPERTS, MAX_POSITIONS
 
     contexts = ("context", "context_tokens", "min_context", "safer_context", "max_context")
-    if name in ("model", "model_id", "focus"):
+    if name == "model_id":  # notebook 01 compares the four DeepSeek V4 variants
+        from .catalog import V4_IDS
+
+        if value not in V4_IDS:
+            raise VramkitError(
+                f"parameter model_id must be a DeepSeek V4 variant ({', '.join(V4_IDS)}), "
+                f"got {value!r:.80}."
+            )
+    elif name in ("model", "focus"):
         _model_id(name, value)
     elif name == "models":
         for item in _ids(value):

@@ -1117,6 +1117,10 @@ def report_cases() -> Iterator[Case]:
         "param-batch-zero": (["report", "--out", "{w}/o", "-p", "batch", "0"], "batch"),
         "param-batch-text": (["report", "--out", "{w}/o", "-p", "batch", "many"], "batch"),
         "param-model-id": (["report", "--out", "{w}/o", "-p", "model_id", "gpt-5"], "gpt-5"),
+        "param-model-id-not-v4": (
+            ["report", "--out", "{w}/o", "-p", "model_id", "llama-3.1-70b"],
+            "DeepSeek V4",
+        ),
         "param-models": (["report", "--out", "{w}/o", "-p", "models", "deepseek-v3,nope"], "nope"),
         "param-zipf-nan": (["report", "--out", "{w}/o", "-p", "zipf_s", "nan"], "zipf_s"),
         "param-zipf-big": (["report", "--out", "{w}/o", "-p", "zipf_s", "9"], "zipf_s"),
