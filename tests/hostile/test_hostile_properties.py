@@ -95,8 +95,10 @@ def test_hostile_config_refused_or_exact(changes):
         assert c[key] >= 1
     assert c["num_hidden_layers"] <= MAX_LAYERS
     assert c["num_attention_heads"] <= MAX_HEADS
-    assert c["num_attention_heads"] % c["num_key_value_heads"] == 0
-    assert type(c.get("tie_word_embeddings", False)) is bool
+    kv_heads = c.get("num_key_value_heads") or c["num_attention_heads"]  # None: one per head
+    assert c["num_attention_heads"] % kv_heads == 0
+    tie = c.get("tie_word_embeddings")
+    assert tie is None or type(tie) is bool  # None: the family default (untied here)
     p = spec.params
     assert 0 <= p.active <= p.main <= p.total
     assert type(w.total_bytes) is int

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,11 +91,30 @@ def fetch(repo_id: str, *, online: bool | None = None, revision: str = "main") -
             "headers (a few hundred kB, never the weights)."
         )
     snap = _download(repo_id, revision)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"config": snap.config, "total_size": snap.total_size, "headers": snap.headers})
+    _write_cache(
+        path,
+        json.dumps({"config": snap.config, "total_size": snap.total_size, "headers": snap.headers}),
     )
     return snap
+
+
+def _write_cache(path: Path, text: str) -> None:
+    """Write a cache entry atomically (a temporary sibling renamed into place): an interrupted
+    write never leaves half an entry behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise VramkitError(
+            f"cannot write the Hub cache entry {str(path)!r}: {err.strerror}."
+        ) from None
 
 
 def _read_cache(path: Path, repo_id: str, revision: str) -> HubSnapshot:
