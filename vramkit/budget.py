@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
 from .families import get_family
-from .hardware import Gpu, RuntimeProfile, get_gpu, get_runtime
+from .hardware import Gpu, get_gpu
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
+from .runtimes import Runtime, get_runtime
 from .validate import check_record
 
 PARALLEL = ("tp", "ep", "dp")
@@ -124,7 +125,7 @@ def _routed_experts(model: ModelSpec) -> int:
 
 
 def usable_bytes(
-    gpu: Gpu, runtime: RuntimeProfile, *, memory_fraction: float | None, os_share: float
+    gpu: Gpu, runtime: Runtime, *, memory_fraction: float | None, os_share: float
 ) -> int:
     """Memory the runtime may fill on one GPU: memory × (1 − os_share, unified only) × fraction.
 
@@ -150,7 +151,7 @@ def budget(
     context: int = 32768,
     batch: int = 1,
     parallel: str = "tp",
-    runtime: str | RuntimeProfile = "vllm",
+    runtime: str | Runtime = "vllm",
     cache_dtype: str | None = None,
     memory_fraction: float | None = None,
     os_share: float = UNIFIED_OS_SHARE,
@@ -182,12 +183,10 @@ def budget(
         raise unknown_name("parallelism", parallel, PARALLEL)
     tp, dp = (n, 1) if parallel == "tp" else (1, n)
     kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
-    kv_rt = _KV_LAYOUT.get(rt.id, "reference")
-    kv = kv_cache(m, ctx, batch=b, runtime=kv_rt, tp=tp, dp=dp, **kv_kw)
+    kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
     kv_bytes = int(kv.per_gpu_bytes)
     split = n > 1 and parallel in ("tp", "ep")
-    overhead = rt.cuda_context_bytes + rt.margin_bytes
-    overhead += rt.nccl_bytes_per_gpu if split else rt.non_torch_bytes
+    overhead = rt.overhead_bytes(split=split)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0
     if rt.fraction_of == "free" and frac:
@@ -203,7 +202,7 @@ def budget(
         ),
         f"runtime {rt.id}: " + _fraction_note(rt, frac),
         "overhead and workspace are estimates from data/runtimes.yaml",
-        f"KV: {kv.cache_dtype} cache in the {kv.runtime} layout",
+        f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
         *kv.notes,
     ]
     if g.unified:
@@ -230,12 +229,7 @@ def budget(
     )
 
 
-_KV_LAYOUT = {"vllm": "vllm", "llama-cpp": "llama.cpp", "sglang": "vllm", "trtllm": "vllm"}
-"""Runtime profile → `vramkit.kv` layout (SGLang and TensorRT-LLM: vLLM's paged layout, an
-approximation; the reference code: unpadded)."""
-
-
-def _fraction_note(rt: RuntimeProfile, frac: float | None) -> str:
+def _fraction_note(rt: Runtime, frac: float | None) -> str:
     if frac is None:
         return "no memory-fraction reservation (whole memory usable)"
     of = (
