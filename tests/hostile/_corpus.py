@@ -11,6 +11,7 @@ negative figure in JSON output), or, for random mutations where both are honest,
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import math
@@ -890,6 +891,68 @@ def gguf_cases() -> Iterator[Case]:
             )
 
 
+def _mutate(raw: bytes, rng) -> bytes:
+    """1-6 random byte edits: overwrite, truncate, overwrite 4 bytes, insert up to 16."""
+    out = bytearray(raw)
+    for _ in range(rng.randint(1, 6)):
+        if len(out) < 2:
+            break
+        op, pos = rng.random(), rng.randrange(len(out))
+        if op < 0.5:
+            out[pos] = rng.randrange(256)
+        elif op < 0.7:
+            out = out[:pos]
+        elif op < 0.85:
+            out[pos : pos + 4] = rng.randbytes(4)
+        else:
+            out[pos:pos] = rng.randbytes(rng.randint(1, 16))
+    return bytes(out)
+
+
+@functools.cache
+def _valid_gguf_bytes() -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gguf_file(Path(tmp) / "m.gguf")
+        return (Path(tmp) / "m.gguf").read_bytes()
+
+
+def byte_fuzz_cases(n: int = 120) -> Iterator[Case]:
+    """Seeded random corruptions of a valid GGUF and a valid safetensors file: each is refused
+    or answered with sane figures (EITHER), never a traceback or a hang."""
+    import random
+
+    rng = random.Random(20261201)
+    header = {
+        "model.embed_tokens.weight": {"dtype": "BF16", "shape": [4, 4], "data_offsets": [0, 32]},
+        "lm_head.weight": {"dtype": "F32", "shape": [4], "data_offsets": [32, 48]},
+    }
+    st_raw = safetensors_bytes(header, b"\0" * 48)
+    for i in range(n):
+        kind = "gguf" if i % 2 else "safetensors"
+        seed = rng.randrange(2**32)
+
+        def setup(w: Path, kind=kind, seed=seed) -> None:
+            import random as _random
+
+            local = _random.Random(seed)
+            if kind == "gguf":
+                write_bytes(w / "b" / "m.gguf", _mutate(_valid_gguf_bytes(), local))
+            else:
+                write_bytes(w / "b" / "model.safetensors", _mutate(st_raw, local))
+
+        name = "m.gguf" if kind == "gguf" else "model.safetensors"
+        yield Case(
+            f"bytes-{kind}-{i}",
+            "bytes",
+            ["inspect", f"{{w}}/b/{name}", "--json"],
+            EITHER,
+            "",
+            setup,
+        )
+
+
 def flag_cases() -> Iterator[Case]:
     """Every numeric and id flag of every command given junk."""
     m = ["--model", "deepseek-v4-flash"]
@@ -1380,6 +1443,7 @@ def all_cases() -> list[Case]:
         hub_cache_cases,
         safetensors_cases,
         gguf_cases,
+        byte_fuzz_cases,
         flag_cases,
         report_cases,
         api_cases,
