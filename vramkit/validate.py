@@ -176,21 +176,34 @@ def decode_text(raw: bytes, what: str) -> str:
 
 
 # ── JSON ─────────────────────────────────────────────────────────────────────────────────────
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRINGS = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)  # possessive: no backtracking
 
 
 def json_depth(text: str | bytes) -> int:
-    """Deepest ``[`` / ``{`` nesting of a JSON text (strings skipped); linear time, no recursion."""
+    """Deepest ``[`` / ``{`` nesting of a JSON text, strings skipped; linear time, no recursion,
+    memory bounded (1 MiB chunks). When the text holds at most `MAX_JSON_DEPTH` brackets in
+    all, their count is returned instead (an upper bound of the depth, and small enough)."""
+    import numpy as np
+
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    skeleton = _STRINGS.sub(b"", raw)
+    opens = raw.count(b"[") + raw.count(b"{")
+    if opens <= MAX_JSON_DEPTH:
+        return opens
+    skeleton = _STRINGS.sub(b"", raw).translate(None, _NOT_BRACKETS)
     depth = deepest = 0
-    for chunk in re.findall(rb"[\[{]+|[\]}]+", skeleton):
-        if chunk[0] in b"[{":
-            depth += len(chunk)
-            deepest = max(deepest, depth)
-        else:
-            depth -= len(chunk)
+    chunk = 1 << 20
+    for start in range(0, len(skeleton), chunk):
+        part = np.frombuffer(
+            skeleton, np.uint8, count=min(chunk, len(skeleton) - start), offset=start
+        )
+        steps = np.where((part == ord("[")) | (part == ord("{")), 1, -1)
+        running = np.cumsum(steps, dtype=np.int64) + depth
+        deepest = max(deepest, int(running.max()))
+        depth = int(running[-1])
     return deepest
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def _bounded_int(what: str):
