@@ -20,7 +20,7 @@ from .hardware import Gpu, get_gpu
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
 from .runtimes import Runtime, get_runtime
-from .validate import check_record
+from .validate import MAX_BATCH, MAX_GPUS, check_record
 
 PARALLEL = ("tp", "ep", "dp")
 TP_REPLICATED = ("norms", "hyper_connections", "router")
@@ -171,9 +171,9 @@ def budget(
     g = get_gpu(gpu)
     rt = get_runtime(runtime)
     r = get_recipe(recipe if recipe is not None else m.checkpoint_layout)
-    n = require_int("count", count, minimum=1, maximum=4096)
+    n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
     ctx = require_int("context", context, minimum=1, maximum=_max_context(m))
-    b = require_int("batch", batch, minimum=1, maximum=1_000_000)
+    b = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
     share = require_number("os_share", os_share, minimum=0.0, maximum=0.95)
     if memory_fraction is not None:
         memory_fraction = require_number(

@@ -52,6 +52,12 @@ MAX_POSITIONS = 1 << 27
 """Largest ``max_position_embeddings`` (134,217,728 tokens)."""
 MAX_BATCH = 1_000_000
 """Largest batch (concurrent sequences or tokens per step)."""
+MAX_GPUS = 4096
+"""Largest GPU count of a deployment."""
+MAX_PARALLEL = 1024
+"""Largest tensor- / data-parallel size."""
+MAX_BYTES_FIELD = 2**64 - 1
+"""Largest byte count a file format field may hold (an unsigned 64-bit integer)."""
 MAX_GRID_CELLS = 100_000
 """Largest contexts × batches grid `kv_grid` computes."""
 MAX_HUB_ID_CHARS = 200
@@ -550,8 +556,10 @@ def check_selectors(model: Any, rules: Mapping[str, str]) -> None:
 
 __all__ = [
     "MAX_BATCH",
+    "MAX_BYTES_FIELD",
     "MAX_DIM",
     "MAX_EXPERTS",
+    "MAX_GPUS",
     "MAX_GRID_CELLS",
     "MAX_HEADS",
     "MAX_HUB_ID_CHARS",
@@ -559,6 +567,7 @@ __all__ = [
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
     "MAX_LAYERS",
+    "MAX_PARALLEL",
     "MAX_POSITIONS",
     "MAX_VOCAB",
     "check_config",

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..validate import (
+    MAX_BYTES_FIELD,
     MAX_HUB_ID_CHARS,
     path_stat,
     read_json_object,
@@ -131,7 +132,9 @@ def _read_cache(path: Path, repo_id: str, revision: str) -> HubSnapshot:
     if config is not None and not isinstance(config, dict):
         raise VramkitError(f"{where}: 'config' must be an object or null; delete the entry.")
     if total is not None:
-        total = require_strict_int(f"{where}: total_size", total, minimum=0, maximum=2**64 - 1)
+        total = require_strict_int(
+            f"{where}: total_size", total, minimum=0, maximum=MAX_BYTES_FIELD
+        )
     if not isinstance(headers, dict) or not all(
         isinstance(k, str) and isinstance(v, dict) for k, v in headers.items()
     ):

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..validate import (
+    MAX_BYTES_FIELD,
     is_dir,
     loads_json,
     path_stat,
@@ -205,7 +206,9 @@ def index_total_size(index: Mapping[str, Any] | None, *, origin: str = INDEX_NAM
     size = meta.get("total_size")
     if size is None:
         return None
-    return require_strict_int(f"{origin}: metadata.total_size", size, minimum=0, maximum=2**64 - 1)
+    return require_strict_int(
+        f"{origin}: metadata.total_size", size, minimum=0, maximum=MAX_BYTES_FIELD
+    )
 
 
 def measure_safetensors(

@@ -22,7 +22,7 @@ from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
 from ..families import get_family
 from ..runtimes import KvProfile, Runtime, get_runtime, runtime_ids
-from ..validate import MAX_BATCH, MAX_GRID_CELLS, require_bool, require_finite_figures
+from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
 from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
 from .layout import KvLayout
@@ -304,8 +304,8 @@ def kv_cache(
     spec = get_model(model)
     t, ctx_notes = _check_context(spec, context_tokens)
     batch = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
-    tp = require_int("tp", tp, minimum=1, maximum=1024)
-    dp = require_int("dp", dp, minimum=1, maximum=1024)
+    tp = require_int("tp", tp, minimum=1, maximum=MAX_PARALLEL)
+    dp = require_int("dp", dp, minimum=1, maximum=MAX_PARALLEL)
     opts = {
         "max_num_batched_tokens": max_num_batched_tokens,
         "concurrent_batches": concurrent_batches,
@@ -371,8 +371,8 @@ def kv_grid(
     bs = [require_int("batch", b, minimum=1, maximum=MAX_BATCH) for b in batches]
     if not ts or not bs:
         raise VramkitError("kv_grid needs at least one context and one batch size.")
-    tp = require_int("tp", tp, minimum=1, maximum=1024)
-    dp = require_int("dp", dp, minimum=1, maximum=1024)
+    tp = require_int("tp", tp, minimum=1, maximum=MAX_PARALLEL)
+    dp = require_int("dp", dp, minimum=1, maximum=MAX_PARALLEL)
     opts = {
         "max_num_batched_tokens": max_num_batched_tokens,
         "concurrent_batches": concurrent_batches,
