@@ -307,15 +307,15 @@ def require_strict_int(
     """An int in [minimum, maximum]: a whole float (1e6) is accepted, strings and bools are not."""
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
-    allowed = f"{minimum:,}..{maximum:,}" if maximum is not None else f">= {minimum:,}"
+    allowed = f"in {minimum:,}..{maximum:,}" if maximum is not None else f">= {minimum:,}"
     if isinstance(value, bool) or not isinstance(value, int):
         kind = "text" if isinstance(value, str) else type(value).__name__
         raise VramkitError(
-            f"{name} must be a whole number in {allowed} (a JSON integer), got {kind} "
+            f"{name} must be a whole number {allowed} (a JSON integer), got {kind} "
             f"{_short(value)}."
         )
     if value < minimum or (maximum is not None and value > maximum):
-        raise VramkitError(f"{name} must be in {allowed}, got {_short(value)}.")
+        raise VramkitError(f"{name} must be {allowed}, got {_short(value)}.")
     return value
 
 
