@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .catalog import ModelSpec, get_model
 from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR, QuantFormat, get_format, storable_format
@@ -26,9 +27,9 @@ from .llamacpp_mix import FTYPE_DEFAULT, gguf_type_for
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 from .validate import check_record
 
-if TYPE_CHECKING:
-    from .catalog import ModelSpec
-
+OFFICIAL = "official"
+"""Recipe alias: a model's own checkpoint layout (`ModelSpec.checkpoint_layout`). Resolved here
+only, by `get_recipe(OFFICIAL, model=...)`; every caller passes it through."""
 RECIPE_KINDS = ("official", "community", "uniform", "llamacpp", "custom")
 _SELECTOR_ALIASES = {"routed_experts": ROUTED_GROUPS, "experts": ROUTED_GROUPS}
 
@@ -201,13 +202,23 @@ def _recipes() -> dict[str, Recipe]:
     return out
 
 
-def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
+def get_recipe(
+    recipe: str | Recipe | Mapping[str, str] | None, *, model: str | ModelSpec | None = None
+) -> Recipe:
     """A recipe by id (``deepseek-v4-official``, ``gguf-Q4_K_M``, ``uniform:BF16``, ``uniform:Q4_K``),
-    a `Recipe`, or a group→format mapping (a custom recipe)."""
+    a `Recipe`, or a group→format mapping (a custom recipe). ``"official"`` (or None) with a
+    `model` is that model's checkpoint layout."""
     if isinstance(recipe, Recipe):
         return recipe
     if isinstance(recipe, Mapping):
         return custom_recipe(recipe)
+    if recipe is None or str(recipe).strip().lower() == OFFICIAL:
+        if model is None:
+            raise VramkitError(
+                "recipe 'official' means a model's own checkpoint layout: pass model=… "
+                "(a catalog id or a ModelSpec), or name the layout (e.g. deepseek-v4-official)."
+            )
+        return get_recipe(get_model(model).checkpoint_layout)
     key = str(recipe).strip()
     table = _recipes()
     if key in table:
@@ -224,7 +235,7 @@ def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
         )
     if "=" in key:
         return custom_recipe(key)
-    raise unknown_name("recipe", key, [*table, "uniform:<FORMAT>", "group=FORMAT,..."])
+    raise unknown_name("recipe", key, [*table, OFFICIAL, "uniform:<FORMAT>", "group=FORMAT,..."])
 
 
 def _validated(r: Recipe) -> Recipe:
@@ -275,10 +286,11 @@ class WeightBytes:
 
 
 def tensor_formats(
-    model: ModelSpec, recipe: str | Recipe | Mapping[str, str]
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> list[tuple[TensorSpec, QuantFormat]]:
-    """Each tensor of `model` paired with the format `recipe` stores it in."""
-    r = get_recipe(recipe)
+    """Each tensor of `model` (id or spec) paired with the format `recipe` stores it in."""
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
     ctx = _context(model)
     if r.kind == "llamacpp":  # per-layer rules: no sharing between tensors of a group
         return [(t, r.format_for(t, ctx)) for t in model.inventory]
@@ -294,14 +306,12 @@ def tensor_formats(
 
 
 def weight_bytes(
-    model: ModelSpec | str, recipe: str | Recipe | Mapping[str, str] | None = None
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> WeightBytes:
     """Exact bytes of `model`'s weights stored under `recipe` (default: its official checkpoint
     layout). Formula: Σ_tensors count × bytes(format, shape), by group and by format."""
-    from .catalog import get_model
-
     model = get_model(model)
-    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    r = get_recipe(recipe, model=model)
     return _cached_weight_bytes(model, _RecipeKey(r))
 
 
@@ -362,8 +372,9 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     )
 
 
-def weight_table(model: ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
+def weight_table(model: str | ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
     """One row per recipe: total bytes, GB, GiB, bits per weight (for tables and plots)."""
+    model = get_model(model)
     rows = []
     for rid in recipes:
         w = weight_bytes(model, rid)

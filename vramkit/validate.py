@@ -311,8 +311,7 @@ def require_strict_int(
     if isinstance(value, bool) or not isinstance(value, int):
         kind = "text" if isinstance(value, str) else type(value).__name__
         raise VramkitError(
-            f"{name} must be a whole number {allowed} (a JSON integer), got {kind} "
-            f"{_short(value)}."
+            f"{name} must be a whole number {allowed} (a JSON integer), got {kind} {_short(value)}."
         )
     if value < minimum or (maximum is not None and value > maximum):
         raise VramkitError(f"{name} must be {allowed}, got {_short(value)}.")

@@ -16,7 +16,7 @@ from ..params import GROUPS
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
 from ..validate import MAX_BATCH
-from .weights import add_model_arguments, resolve_model
+from .common import add_model_arguments, resolve_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

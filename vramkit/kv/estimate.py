@@ -223,7 +223,10 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     return replace(prof, options=MappingProxyType(opts))
 
 
-def _check_context(spec: ModelSpec, context: int | str) -> tuple[int, tuple[str, ...]]:
+def check_context(spec: ModelSpec | str, context: int | str) -> tuple[int, tuple[str, ...]]:
+    """(tokens, notes) for a context `model` can be estimated at: up to CONTEXT_CAP_FACTOR ×
+    max_position_embeddings (a note beyond max_position_embeddings), else a VramkitError."""
+    spec = get_model(spec)
     t = parse_tokens(context)
     max_pos = int(spec.config.get("max_position_embeddings") or 0)
     cap = CONTEXT_CAP_FACTOR * max_pos if max_pos else 16 * 1024**2
@@ -302,7 +305,7 @@ def kv_cache(
     MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
     """
     spec = get_model(model)
-    t, ctx_notes = _check_context(spec, context_tokens)
+    t, ctx_notes = check_context(spec, context_tokens)
     batch = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
     tp = require_int("tp", tp, minimum=1, maximum=MAX_PARALLEL)
     dp = require_int("dp", dp, minimum=1, maximum=MAX_PARALLEL)
@@ -367,7 +370,7 @@ def kv_grid(
             f"kv_grid of {len(contexts):,} contexts x {len(batches):,} batches is "
             f"{len(contexts) * len(batches):,} cells; at most {MAX_GRID_CELLS:,} are computed."
         )
-    ts = [_check_context(spec, c)[0] for c in contexts]
+    ts = [check_context(spec, c)[0] for c in contexts]
     bs = [require_int("batch", b, minimum=1, maximum=MAX_BATCH) for b in batches]
     if not ts or not bs:
         raise VramkitError("kv_grid needs at least one context and one batch size.")
