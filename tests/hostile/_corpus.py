@@ -298,7 +298,8 @@ def named_config_cases() -> Iterator[Case]:
             "--json",
         ],
         ANSWER,
-        "total_bytes",
+        # GQA, bf16: T · 2 (K, V) · kv_heads · head_dim · 2 bytes · layers · batch, exactly
+        f'"total_bytes": {2**20 * 2 * 2**16 * 2**24 * 2 * 32 * 10**6}',
         setup=lambda w: write_json(w / "cfg" / "config.json", huge),
     )
 
