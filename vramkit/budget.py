@@ -323,6 +323,8 @@ def best_recipe(
     with the most weight bytes that fits. Recipes larger than the official checkpoint are skipped:
     re-encoding released weights (V4's FP4 experts) in more bits adds no information."""
     m = get_model(model)
+    if recipes is not None and (isinstance(recipes, str) or not isinstance(recipes, list | tuple)):
+        raise VramkitError(f"recipes must be a list of recipe ids, got {recipes!r:.80}.")
     official = weight_bytes(m, m.checkpoint_layout).total_bytes
     sizes = {r: weight_bytes(m, r).total_bytes for r in recipes or candidate_recipes(m)}
     ranked = sorted(

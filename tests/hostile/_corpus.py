@@ -1316,6 +1316,33 @@ def api_cases() -> Iterator[Case]:
         yield c(f"budget-count-{i}", lambda w, b=bad: budget(m, "h200-sxm-141gb", count=b))
     for i, bad in enumerate([None, 5, "h900"]):
         yield c(f"budget-gpu-{i}", lambda w, b=bad: budget(m, b))
+    from vramkit.budget import best_recipe, max_context, min_gpus
+
+    gpu = "h200-sxm-141gb"
+    for i, kw in enumerate(
+        [{"context": 0}, {"batch": -1}, {"count": 10**9}, {"recipe": 5}, {"os_share": float("nan")}]
+    ):
+        yield c(
+            f"min_gpus-{i}",
+            lambda w, kw=kw: (
+                min_gpus(m, gpu, **{k: v for k, v in kw.items() if k != "count"})
+                if "count" not in kw
+                else budget(m, gpu, **kw)
+            ),
+        )
+        yield c(
+            f"max_context-{i}",
+            lambda w, kw=kw: (
+                max_context(m, gpu, **{k: v for k, v in kw.items() if k != "context"})
+                if "context" not in kw
+                else budget(m, gpu, **kw)
+            ),
+        )
+    yield c("best_recipe-recipes-junk", lambda w: best_recipe(m, gpu, recipes=["nope"]))
+    yield c("best_recipe-recipes-str", lambda w: best_recipe(m, gpu, recipes=5))
+    for i, bad in enumerate([None, 5, [], {}, "Q9_K", "INT4_G7"]):
+        yield c(f"get_format-{i}", lambda w, b=bad: vk.get_format(b))
+        yield c(f"get_recipe-{i}", lambda w, b=bad: vk.get_recipe(b))
     from vramkit.report import coerce_parameter, run_report
 
     for i, (v, t) in enumerate(
