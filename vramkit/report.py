@@ -316,12 +316,13 @@ class _Claim:
                 ) from None
             self.locked = True
             self.tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-        except VramkitError:
+        except BaseException as err:  # a refusal, an OS error or a signal mid-claim: undo it
             self.release()
+            if isinstance(err, OSError):
+                raise VramkitError(
+                    f"cannot create report folder {label}: {_os_reason(err)}."
+                ) from None
             raise
-        except OSError as err:
-            self.release()
-            raise VramkitError(f"cannot create report folder {label}: {_os_reason(err)}.") from None
 
     def commit(self) -> None:
         """Move every file of the temporary folder into the report folder (each an atomic
