@@ -166,7 +166,7 @@ def budget(
     rt = get_runtime(runtime)
     r = get_recipe(recipe if recipe is not None else m.checkpoint_layout)
     n = require_int("count", count, minimum=1, maximum=4096)
-    ctx = require_int("context", context, minimum=1, maximum=_max_context(m))
+    ctx = require_int("context", _tokens(context), minimum=1, maximum=_max_context(m))
     b = require_int("batch", batch, minimum=1, maximum=1_000_000)
     share = require_number("os_share", os_share, minimum=0.0, maximum=0.95)
     if memory_fraction is not None:
@@ -176,7 +176,9 @@ def budget(
     if parallel not in PARALLEL:
         raise unknown_name("parallelism", parallel, PARALLEL)
     tp, dp = (n, 1) if parallel == "tp" else (1, n)
-    kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+    kv_kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+    if include_mtp:
+        kv_kw["include_mtp"] = True  # the MTP layer's cache comes with its weights
     kv_rt = _KV_LAYOUT.get(rt.id, "reference")
     kv = kv_cache(m, ctx, batch=b, runtime=kv_rt, tp=tp, dp=dp, **kv_kw)
     kv_bytes = int(kv.per_gpu_bytes)
@@ -241,6 +243,15 @@ def _fraction_note(rt: RuntimeProfile, frac: float | None) -> str:
     return f"uses {frac:g} {of}"
 
 
+def _tokens(context: object) -> object:
+    """A context given as text ("128K", "1M") read by the one context parser; other values as given."""
+    if isinstance(context, str):
+        from .kv import parse_tokens
+
+        return parse_tokens(context)
+    return context
+
+
 def _max_context(model: ModelSpec) -> int:
     return int(model.config.get("max_position_embeddings") or 1_048_576)
 
@@ -269,13 +280,20 @@ def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
     return lo
 
 
+V4_RECIPES = ("deepseek-v4-fp8", "deepseek-v4-nvfp4", "ds4-q4", "ds4-q2")
+"""Recipes written for the DeepSeek V4 tensor layout (data/recipes.yaml): FP8, NVFP4 and
+antirez's published ds4 GGUF mixes; they apply to every deepseek_v4 model."""
+GGUF_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")
+
+
 def candidate_recipes(model: str | ModelSpec) -> list[str]:
-    """Recipes worth trying for `model`, official layout first then the llama.cpp mixes."""
+    """Every recipe that applies to `model`: its official layout first, bf16, the recipes of its
+    family (V4: `V4_RECIPES`, the ds4 mixes included), then the llama.cpp file types."""
     m = get_model(model)
     ids = [m.checkpoint_layout, "bf16"]
     if m.family == "deepseek_v4":
-        ids += ["deepseek-v4-fp8", "deepseek-v4-nvfp4"]
-    ids += [f"gguf-{t}" for t in ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")]
+        ids += list(V4_RECIPES)
+    ids += [f"gguf-{t}" for t in GGUF_TYPES]
     return list(dict.fromkeys(ids))
 
 

@@ -214,6 +214,13 @@ _PRE_CSS = (
 )
 
 
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL",)
+"""Passed to each report kernel: papermill's kernels listen on 127.0.0.1 over TCP, and ipykernel
+warns about that on every start ("Kernel is running over TCP without encryption"), and logs a
+KeyboardInterrupt when a busy machine makes jupyter_client stop it by signal. Neither concerns the
+report: a cell's error is recorded in the executed notebook and named by `NotebookRun`."""
+
+
 def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> NotebookRun:
     """Execute one notebook with papermill into `out_dir`; write .ipynb, .html, .nocode.html."""
     import nbformat
@@ -234,6 +241,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> No
                 kernel_name="python3",
                 progress_bar=False,
                 cwd=str(path.parent),
+                extra_arguments=list(KERNEL_ARGUMENTS),
             )
         except PapermillExecutionError as err:
             error = err
