@@ -193,25 +193,23 @@ def copy_mathjax(out_dir: Path) -> bool:
 
 
 def render_html(nb: Any, *, with_code: bool, local_mathjax: bool = False) -> str:
-    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png); with
-    `local_mathjax`, formulas load MathJax from the report folder instead of a CDN."""
+    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png), standing
+    alone offline (`vramkit.report_html`): interactive panels shown as they were when the report
+    ran, no widget script; with `local_mathjax`, formulas load MathJax from the report folder."""
     from nbconvert import HTMLExporter
+
+    from .report_html import NO_REQUIREJS, finish_page, offline_notebook
 
     extra = {"mathjax_url": MATHJAX_URL} if local_mathjax else {}
     exporter = HTMLExporter(
         exclude_input=not with_code,
         exclude_input_prompt=not with_code,
         exclude_output_prompt=not with_code,
+        require_js_url=NO_REQUIREJS,
         **extra,
     )
-    body, _ = exporter.from_notebook_node(nb)
-    # printed tables are column-aligned text: scroll them sideways instead of wrapping them
-    return body.replace("</head>", f"{_PRE_CSS}</head>", 1)
-
-
-_PRE_CSS = (
-    "<style>.jp-OutputArea-output pre{white-space:pre;overflow-x:auto;word-break:normal}</style>"
-)
+    body, _ = exporter.from_notebook_node(offline_notebook(nb))
+    return finish_page(body, local_mathjax=local_mathjax)
 
 
 KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL",)
