@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
-from .hardware import Gpu, RuntimeProfile, get_gpu, get_runtime
+from .families import get_family
+from .hardware import Gpu, get_gpu
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
+from .runtimes import Runtime, get_runtime
 
 PARALLEL = ("tp", "ep", "dp")
 TP_REPLICATED = ("norms", "hyper_connections", "router")
@@ -119,7 +121,7 @@ def _routed_experts(model: ModelSpec) -> int:
 
 
 def usable_bytes(
-    gpu: Gpu, runtime: RuntimeProfile, *, memory_fraction: float | None, os_share: float
+    gpu: Gpu, runtime: Runtime, *, memory_fraction: float | None, os_share: float
 ) -> int:
     """Memory the runtime may fill on one GPU: memory × (1 − os_share, unified only) × fraction.
 
@@ -145,7 +147,7 @@ def budget(
     context: int = 32768,
     batch: int = 1,
     parallel: str = "tp",
-    runtime: str | RuntimeProfile = "vllm",
+    runtime: str | Runtime = "vllm",
     cache_dtype: str | None = None,
     memory_fraction: float | None = None,
     os_share: float = UNIFIED_OS_SHARE,
@@ -179,12 +181,10 @@ def budget(
     kv_kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if include_mtp:
         kv_kw["include_mtp"] = True  # the MTP layer's cache comes with its weights
-    kv_rt = _KV_LAYOUT.get(rt.id, "reference")
-    kv = kv_cache(m, ctx, batch=b, runtime=kv_rt, tp=tp, dp=dp, **kv_kw)
+    kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
     kv_bytes = int(kv.per_gpu_bytes)
     split = n > 1 and parallel in ("tp", "ep")
-    overhead = rt.cuda_context_bytes + rt.margin_bytes
-    overhead += rt.nccl_bytes_per_gpu if split else rt.non_torch_bytes
+    overhead = rt.overhead_bytes(split=split)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0
     if rt.fraction_of == "free" and frac:
@@ -200,7 +200,7 @@ def budget(
         ),
         f"runtime {rt.id}: " + _fraction_note(rt, frac),
         "overhead and workspace are estimates from data/runtimes.yaml",
-        f"KV: {kv.cache_dtype} cache in the {kv.runtime} layout",
+        f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
         *kv.notes,
     ]
     if g.unified:
@@ -227,12 +227,7 @@ def budget(
     )
 
 
-_KV_LAYOUT = {"vllm": "vllm", "llama-cpp": "llama.cpp", "sglang": "vllm", "trtllm": "vllm"}
-"""Runtime profile → `vramkit.kv` layout (SGLang and TensorRT-LLM: vLLM's paged layout, an
-approximation; the reference code: unpadded)."""
-
-
-def _fraction_note(rt: RuntimeProfile, frac: float | None) -> str:
+def _fraction_note(rt: Runtime, frac: float | None) -> str:
     if frac is None:
         return "no memory-fraction reservation (whole memory usable)"
     of = (
@@ -280,19 +275,16 @@ def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
     return lo
 
 
-V4_RECIPES = ("deepseek-v4-fp8", "deepseek-v4-nvfp4", "ds4-q4", "ds4-q2")
-"""Recipes written for the DeepSeek V4 tensor layout (data/recipes.yaml): FP8, NVFP4 and
-antirez's published ds4 GGUF mixes; they apply to every deepseek_v4 model."""
 GGUF_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")
 
 
 def candidate_recipes(model: str | ModelSpec) -> list[str]:
     """Every recipe that applies to `model`: its official layout first, bf16, the recipes of its
-    family (V4: `V4_RECIPES`, the ds4 mixes included), then the llama.cpp file types."""
+    family (`Family.recipe_candidates`; V4: FP8, NVFP4 and the ds4 mixes), then the llama.cpp
+    file types."""
     m = get_model(model)
     ids = [m.checkpoint_layout, "bf16"]
-    if m.family == "deepseek_v4":
-        ids += list(V4_RECIPES)
+    ids += get_family(m.family).recipe_candidates
     ids += [f"gguf-{t}" for t in GGUF_TYPES]
     return list(dict.fromkeys(ids))
 
