@@ -21,9 +21,9 @@ DASHBOARD_HINT = (
 
 CSS = """<style>
 :root{--vk-max:1100px}
-body{overflow-x:hidden}
 .jp-Notebook,main{max-width:var(--vk-max);margin:0 auto}
-.jp-OutputArea-output pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal}
+.jp-OutputArea-output pre,.jp-InputArea pre{white-space:pre-wrap;overflow-wrap:anywhere;
+  word-break:normal}
 .jp-OutputArea-output img{max-width:100%;height:auto}
 .jp-RenderedHTMLCommon table,.jp-OutputArea-output table{display:block;max-width:100%;
   overflow-x:auto;border-collapse:collapse}
