@@ -4,7 +4,6 @@ without code, and an ``index.html`` with the headline numbers. Files are written
 from __future__ import annotations
 
 import ast
-import html
 import os
 import re
 import shutil
@@ -264,51 +263,12 @@ def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> No
     )
 
 
-def _headline_html() -> str:
-    from .summary import headline, ratio_sentence
+def index_html(report: Report, notebooks_dir: Path = NOTEBOOKS_DIR) -> str:
+    """The report's front page (`vramkit.report_index`): headline answers, the teaching
+    picture, each notebook by its question (links, time, status), how to open the dashboard."""
+    from .report_index import index_html as front_page
 
-    h = headline()
-    head = "".join(f"<th>{html.escape(r)} (GB)</th>" for r in h.recipes)
-    rows = []
-    for m in h.model_ids:
-        cells = "".join(
-            f'<td data-bytes="{h.weight(m, r).total_bytes}">'
-            f"{h.weight(m, r).total_bytes / 1e9:,.1f}</td>"
-            for r in h.recipes
-        )
-        rows.append(f"<tr><th>{html.escape(m)}</th>{cells}</tr>")
-    ratios = "".join(f"<li>{html.escape(ratio_sentence(r))}</li>" for r in h.ratios)
-    return (
-        "<h2>Headline numbers</h2>\n<p>Weights in GB (1 GB = 10<sup>9</sup> bytes); "
-        "“official” is each model's own checkpoint layout.</p>\n"
-        f'<table class="headline"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>\n'
-        f"<ul>{ratios}</ul>\n"
-    )
-
-
-def index_html(report: Report) -> str:
-    """The report's front page: one row per notebook (links, status) and the headline numbers."""
-    rows = []
-    for r in report.runs:
-        stem = r.name.removesuffix(".ipynb")
-        status = "ok" if r.ok else html.escape(r.error_line)
-        rows.append(
-            f'<tr class="{"ok" if r.ok else "failed"}"><td>{html.escape(r.name)}</td>'
-            f'<td><a href="{stem}.html">with code</a></td>'
-            f'<td><a href="{stem}.nocode.html">without code</a></td>'
-            f'<td><a href="{html.escape(r.name)}">notebook</a></td>'
-            f"<td>{r.seconds:.1f} s</td><td>{status}</td></tr>"
-        )
-    params = ", ".join(f"{k}={v}" for k, v in report.parameters.items()) or "defaults"
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>vramkit report</title>'
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;"
-        "text-align:left}tr.failed{color:#b00}</style></head><body>\n"
-        "<h1>vramkit report</h1>\n"
-        f"<p>Parameters: {html.escape(params)}</p>\n"
-        "<table><tr><th>notebook</th><th></th><th></th><th></th><th>time</th><th>status</th>"
-        f"</tr>{''.join(rows)}</table>\n{_headline_html()}</body></html>\n"
-    )
+    return front_page(report, notebooks_dir)
 
 
 def run_report(
@@ -351,5 +311,5 @@ def run_report(
         if on_result is not None:
             on_result(run)
     report = Report(out_dir=out, runs=tuple(runs), parameters=given)
-    atomic_write(out / "index.html", index_html(report))
+    atomic_write(out / "index.html", index_html(report, notebooks_dir))
     return report
