@@ -34,7 +34,7 @@ def test_widget_callback_text() -> None:
         "deepseek-v4-flash", "deepseek-v4-official", "h200-sxm-141gb", 2, 32768, 1, "tp", "vllm"
     )
     assert "fits" in text
-    assert "GB usable per GPU" in text
+    assert "GiB usable per GPU" in text
     assert describe(
         "deepseek-v4-flash", "deepseek-v4-official", "h200-sxm-141gb", 2, 0, 1, "tp", "vllm"
     ).startswith("vramkit:")

@@ -113,6 +113,38 @@ def weights_per_gpu(
     return total - routed + math.ceil(routed * math.ceil(experts / n) / experts)
 
 
+def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
+    """Refuse a split the serving runtimes cannot make, for every family: tensor parallelism
+    shards the attention heads evenly (vLLM and SGLang require num_attention_heads % tp == 0);
+    expert parallelism needs routed experts and at most one GPU per expert."""
+    m = get_model(model)
+    n = require_int("count", count, minimum=1, maximum=4096)
+    if parallel not in PARALLEL:
+        raise unknown_name("parallelism", parallel, PARALLEL)
+    if n == 1:
+        return
+    if parallel == "tp":
+        heads = int(m.config.get("num_attention_heads") or 0)
+        if heads and heads % n:
+            ok = [c for c in COUNTS if heads % c == 0]
+            raise VramkitError(
+                f"tensor parallelism splits the {heads} attention heads of {m.id} evenly, and "
+                f"{n} does not divide {heads}; use {', '.join(map(str, ok))} GPUs, or ep / dp."
+            )
+    if parallel == "ep":
+        experts = _routed_experts(m)
+        if experts == 0:
+            raise VramkitError(
+                f"{m.id} has no routed experts: expert parallelism needs them; use tensor (tp) "
+                "or data (dp) parallelism."
+            )
+        if n > experts:
+            raise VramkitError(
+                f"expert parallelism gives each GPU at least one of the {experts} routed experts "
+                f"of {m.id}; {n} GPUs is more than {experts}."
+            )
+
+
 def _routed_experts(model: ModelSpec) -> int:
     for t in model.inventory:
         if t.experts_per_token is not None and t.group in ROUTED_GROUPS:

@@ -99,9 +99,7 @@ def offline_pages(browser, report_dir, screenshot_dir):
             layout = pg.evaluate(LAYOUT_JS)
             stem = name.removesuffix(".html").replace(".", "-")
             pg.screenshot(path=str(screenshot_dir / f"report-{stem}-{width}.png"), full_page=True)
-            outside = [
-                u for u in requests if not (u.startswith(folder) or u.startswith("data:"))
-            ]
+            outside = [u for u in requests if not (u.startswith(folder) or u.startswith("data:"))]
             found[(name, width)] = {
                 "outside": outside,
                 "bad": bad,
