@@ -16,11 +16,11 @@ from .article import load_article_tables
 from .budget import UNIFIED_OS_SHARE, best_recipe, usable_bytes
 from .catalog import V4_IDS, get_model
 from .hardware import Gpu, get_gpu, get_runtime, gpus
-from .quant import weight_bytes
+from .quant import get_recipe, weight_bytes
 from .units import GB
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 RECIPES = (
     "official",
@@ -81,12 +81,14 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
                 whole = best_recipe(
                     mid, pool, recipes=recipes, context=context, runtime=runtime, os_share=0.0
                 )
-                if whole and (best is None or whole.recipe_id != best.recipe_id):
+                if whole.fits and whole.recipe_id != best.recipe_id:
                     name = "official" if whole.recipe_id == recipes[0] else whole.recipe_id
-                    squeezed.append(f"{_label(mid, name)} ({whole.total_bytes / GB:,.0f} GB)")
-            if best:
+                    squeezed.append(
+                        f"{_label(mid, name)} ({whole.budget.total_bytes / GB:,.0f} GB)"
+                    )
+            if best.fits:
                 name = "official" if best.recipe_id == _rid(mid, "official") else best.recipe_id
-                fits.append(f"{_label(mid, name)} ({best.total_bytes / GB:,.0f} GB)")
+                fits.append(f"{_label(mid, name)} ({best.budget.total_bytes / GB:,.0f} GB)")
             else:
                 r_min = min(RECIPES, key=lambda r: sizes[(mid, r)])
                 smallest = sizes[(mid, r_min)]
@@ -136,7 +138,7 @@ def scale_device(vram_bytes: int) -> Gpu:
 
 
 def _rid(model_id: str, recipe: str) -> str:
-    return get_model(model_id).checkpoint_layout if recipe == "official" else recipe
+    return get_recipe(recipe, model=model_id).id
 
 
 def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -> str:
@@ -182,10 +184,3 @@ def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -
         f"the official Pro ({pro / GB:,.0f} GB, FP4 experts) fits; the article's 'Pro FP8' "
         "(≈1.6 TB) is the Base model's size, because the instruct checkpoints are not 8-bit."
     )
-
-
-def to_frame(rows: list[SummaryRow]) -> pd.DataFrame:
-    """The rows as a DataFrame (presentation only)."""
-    import pandas as pd
-
-    return pd.DataFrame([r.__dict__ for r in rows])

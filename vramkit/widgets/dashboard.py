@@ -116,7 +116,7 @@ def _state(state: Mapping[str, Any]) -> dict[str, Any]:
 
 def _budget_kw(s: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "recipe": None if s["recipe"] == "official" else s["recipe"],
+        "recipe": s["recipe"],  # "official" resolves in vramkit.quant.get_recipe
         "context": s["context"],
         "batch": s["batch"],
         "parallel": s["parallel"],
@@ -142,7 +142,7 @@ def smallest_fit(s: Mapping[str, Any]) -> str:
             return f"Smallest set that fits: {n} × {s['gpu']} ({s['parallel']}), same recipe."
     rest = {k: v for k, v in kw.items() if k != "recipe"}
     best = best_recipe(s["model"], s["gpu"], count=s["count"], **rest)
-    if best is not None:
+    if best.fits:
         return f"On {s['count']} × {s['gpu']}, the recipe {best.recipe_id} fits."
     return (
         f"No count up to {COUNTS[-1]} × {s['gpu']} fits with this recipe, and no recipe fits "
