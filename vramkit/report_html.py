@@ -155,11 +155,18 @@ def offline_notebook(nb: Any) -> Any:
 
 
 _HEAD = re.compile(r"<head[^>]*>", re.IGNORECASE)
+_MERMAID = re.compile(
+    r'<script type="module">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>', re.S
+)
+"""nbconvert's loader for Mermaid diagrams (imported from a CDN when a page has one); the
+notebooks draw none, so the pages drop it and name no outside URL at all."""
 
 
 def finish_page(body: str, *, local_mathjax: bool) -> str:
     """Add the report CSS (and the MathJax font setting when MathJax is local) to nbconvert's page."""
     body = body.replace(f'<script src="{NO_REQUIREJS}"></script>', "")
+    if 'class="jp-Mermaid' not in body:
+        body = _MERMAID.sub("", body)
     if local_mathjax:
         body = _HEAD.sub(lambda m: m.group(0) + "\n" + MATHJAX_FONTS, body, count=1)
     return body.replace("</head>", f"{CSS}</head>", 1)
