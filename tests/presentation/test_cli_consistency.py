@@ -38,6 +38,13 @@ def test_fit_context_takes_the_same_forms_as_kv(capsys) -> None:
     assert _fit(capsys, "--gpu", "h200-sxm-141gb", "--context", "128K")["context"] == 131_072
 
 
+def test_article_contexts_take_the_same_forms(capsys) -> None:
+    assert cli.main(["article", "--min-context", "32K", "--safer-context", "128K", "--json"]) == 0
+    by_suffix = json.loads(capsys.readouterr().out)
+    assert cli.main(["article", "--json"]) == 0  # defaults 32768 and 131072
+    assert by_suffix == json.loads(capsys.readouterr().out)
+
+
 def test_fit_refuses_an_unreadable_context(capsys) -> None:
     assert cli.main(["fit", "--model", FLASH, "--gpu", "h200-sxm-141gb", "--context", "1X"]) == 2
     assert "cannot read context '1X'" in capsys.readouterr().err
