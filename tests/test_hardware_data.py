@@ -99,7 +99,6 @@ def _check_source(where: str, src: dict[str, Any]) -> None:
     retrieved = src.get("retrieved")
     if isinstance(retrieved, str):
         retrieved = dt.date.fromisoformat(retrieved)
-    # a real retrieval date: the project's first survey day or later, never in the future
     assert isinstance(retrieved, dt.date), f"{where}: retrieved must be a date, got {retrieved!r}"
     assert RETRIEVED <= retrieved <= dt.date.today(), (
         f"{where}: retrieved must be a date from {RETRIEVED} to today, got {retrieved!r}"
