@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
+from .families import get_family
 from .hardware import Gpu, RuntimeProfile, get_gpu, get_runtime
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
@@ -273,8 +274,7 @@ def candidate_recipes(model: str | ModelSpec) -> list[str]:
     """Recipes worth trying for `model`, official layout first then the llama.cpp mixes."""
     m = get_model(model)
     ids = [m.checkpoint_layout, "bf16"]
-    if m.family == "deepseek_v4":
-        ids += ["deepseek-v4-fp8", "deepseek-v4-nvfp4"]
+    ids += get_family(m.family).recipe_candidates
     ids += [f"gguf-{t}" for t in ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")]
     return list(dict.fromkeys(ids))
 

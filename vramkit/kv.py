@@ -17,6 +17,7 @@ import numpy as np
 
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int
+from .families import get_family
 from .kv_formats import (
     cache_dtype_names,
     canonical_dtype,
@@ -29,14 +30,8 @@ from .kv_layout import (
     SATURATED,
     KvComponent,
     component_bytes,
-    deepseek_v3_components,
-    deepseek_v4_components,
-    gemma4_components,
-    glm4_moe_components,
-    gpt_oss_components,
-    gqa_components,
+    component_of,
     per_rank,
-    qwen3_next_components,
     slope_bytes,
 )
 from .kv_vllm import is_v4, v4_constant_bytes, v4_needed_bytes, v4_slope
@@ -105,14 +100,6 @@ class _Plan:
     notes: tuple[str, ...]
 
 
-_MORE_FAMILIES = {
-    "gpt_oss": gpt_oss_components,
-    "glm4_moe": glm4_moe_components,
-    "qwen3_next": qwen3_next_components,
-}
-"""Families whose components take (config, cache dtype, include_mtp)."""
-
-
 def cache_dtypes() -> list[str]:
     """Cache dtype names (`fp8` is resolved per runtime and model; see data/kv_cache_formats.yaml)."""
     return cache_dtype_names()
@@ -145,12 +132,6 @@ def parse_tokens(text: str | int) -> int:
     return int(value)
 
 
-def _family_keys(model: ModelSpec) -> list[str]:
-    if model.family == "deepseek_v3" and model.config.get("index_head_dim"):
-        return ["deepseek_v3_sparse", "deepseek_v3"]
-    return [model.family]
-
-
 def _plan(
     model: ModelSpec | str,
     cache_dtype: str,
@@ -162,47 +143,22 @@ def _plan(
 ) -> _Plan:
     spec = get_model(model)
     prof = _with_options(get_runtime(runtime), overrides or {})
-    keys = _family_keys(spec)
+    family = get_family(spec.family)
+    cfg = spec.config
+    keys = family.format_keys(cfg)
     canonical_dtype(cache_dtype)
     fam_key = next((k for k in keys if k in prof.fp8_means), keys[0])
     cache = resolve_cache_dtype(cache_dtype, prof, fam_key)
-    has_indexer = spec.family == "deepseek_v4" or bool(spec.config.get("index_head_dim"))
+    has_indexer = family.has_indexer(cfg)
     idx = resolve_indexer_dtype(indexer_dtype, prof, cache) if has_indexer else None
     if indexer_dtype is not None and not has_indexer:
         raise VramkitError(f"{spec.id} has no lightning indexer; leave indexer_dtype unset.")
     mtp = prof.include_mtp_default if include_mtp is None else bool(include_mtp)
-    cfg = spec.config
-    notes: list[str] = []
-    if spec.family == "deepseek_v4":
-        comps = deepseek_v4_components(cfg, cache, idx, mtp)  # type: ignore[arg-type]
-    elif spec.family == "deepseek_v3":
-        comps = deepseek_v3_components(cfg, cache, idx, mtp)  # type: ignore[arg-type]
-        if idx is not None and prof.id == "llama.cpp":
-            notes.append(
-                "llama.cpp V3.2 indexer keys: estimated as a K-only cache of kv_size cells."
-            )
-    elif spec.family == "gemma4":
-        comps = gemma4_components(cfg, cache)
-        if cfg.get("attention_k_eq_v"):
-            notes.append(
-                "global layers store K once (attention_k_eq_v); whether each runtime does was "
-                "not checked (shared/facts/deepseek_v4.md, Uncertain)."
-            )
-    elif spec.family == "llama":
-        comps = gqa_components(cfg, cache)
-    elif spec.family in _MORE_FAMILIES:
-        comps = _MORE_FAMILIES[spec.family](cfg, cache, mtp)
-        if spec.family == "qwen3_next":
-            notes.append(
-                "recurrent_state: Gated DeltaNet conv + delta state, one slot per sequence in the "
-                "model dtype (vLLM shapes); prefix-caching checkpoints and speculative-decoding "
-                "columns are not counted."
-            )
-    else:  # pragma: no cover - catalog families are validated
-        raise VramkitError(f"no KV layout for family {spec.family!r}.")
+    parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
+    comps = [component_of(p, cache, idx, family.name) for p in parts]
+    notes = list(family.kv_notes(cfg, prof.id, idx is not None))
     if cache.estimate:
         notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
-    comps = [c for c in comps if c.layers]
     return _Plan(
         model=spec,
         components=tuple(comps),

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
 from .errors import VramkitError
+from .families import KV_STORES, KvPart
 from .kv_formats import CacheDtype, IndexerDtype, RuntimeProfile
 
-RULES = ("full", "window", "compressed", "state")
 FP32_BYTES = 4
 SATURATED = 2**40
 """A context long enough that every window and state term has reached its constant size."""
@@ -41,181 +40,40 @@ class KvComponent:
     paging: str = ""
 
 
-def _index_key_bytes(idx: CacheDtype | IndexerDtype, dims: int) -> int:
-    if isinstance(idx, IndexerDtype):
-        return idx.key_bytes(dims)
-    return idx.vector_bytes(dims)
+def component_of(
+    part: KvPart, cache: CacheDtype, idx: CacheDtype | IndexerDtype | None, entry_key: str
+) -> KvComponent:
+    """The bytes of a family's `KvPart` under a cache dtype (and indexer-key dtype).
 
-
-def _mtp_layers(cfg: Mapping[str, Any], include_mtp: bool) -> int:
-    return int(cfg.get("num_nextn_predict_layers") or 0) if include_mtp else 0
-
-
-def deepseek_v4_components(
-    cfg: Mapping[str, Any], cache: CacheDtype, idx: CacheDtype | IndexerDtype, include_mtp: bool
-) -> list[KvComponent]:
-    """V4: every layer's raw window; CSA (ratio 4) entries + indexer keys; HCA (ratio 128)
-    entries; FP32 compressor state [coff*ratio, 2*coff*dim] per layer (coff = 2 when ratio 4)."""
-    n = int(cfg["num_hidden_layers"]) + _mtp_layers(cfg, include_mtp)
-    ratios = list(cfg["compress_ratios"])[:n]
-    dim, rope, idx_dim = (
-        int(cfg["head_dim"]),
-        int(cfg["qk_rope_head_dim"]),
-        int(cfg["index_head_dim"]),
-    )
-    window = int(cfg.get("sliding_window") or 128)
-    main = cache.vector_bytes(dim, rope_dims=rope, family="deepseek_v4")
-    key = _index_key_bytes(idx, idx_dim)
-    n4, n128 = ratios.count(4), ratios.count(128)
-    # state rows hold kv_state + score_state (the 2) of coff*dim values each, for coff*ratio tokens
-    return [
-        KvComponent("window", n, "window", window, main, paging="v4_window"),
-        KvComponent("csa", n4, "compressed", 4, main, paging="v4_main"),
-        KvComponent("indexer", n4, "compressed", 4, key, paging="v4_indexer"),
-        KvComponent("hca", n128, "compressed", 128, main, paging="v4_main"),
-        KvComponent("state", n4, "state", 2 * 4, 2 * 2 * dim * FP32_BYTES, paging="v4_state_c4"),
-        KvComponent(
-            "state", n4, "state", 2 * 4, 2 * 2 * idx_dim * FP32_BYTES, paging="v4_state_c4"
-        ),
-        KvComponent("state", n128, "state", 128, 2 * dim * FP32_BYTES, paging="v4_state_c128"),
-    ]
-
-
-def deepseek_v3_components(
-    cfg: Mapping[str, Any], cache: CacheDtype, idx: CacheDtype | IndexerDtype, include_mtp: bool
-) -> list[KvComponent]:
-    """MLA: one latent of kv_lora_rank + qk_rope_head_dim per token per layer (not per head, no
-    ×2: K and V are both read from it); V3.2 adds one index_head_dim indexer key per token per layer."""
-    n = int(cfg["num_hidden_layers"]) + _mtp_layers(cfg, include_mtp)
-    rope = int(cfg["qk_rope_head_dim"])
-    latent = int(cfg["kv_lora_rank"]) + rope
-    out = [
-        KvComponent(
-            "mla", n, "full", 1, cache.vector_bytes(latent, rope_dims=rope, family="deepseek_v3")
+    entry bytes = vectors × bytes of one `dims`-value vector in the part's store: the cache dtype
+    (`CacheDtype.vector_bytes`, packed layouts looked up under `entry_key`), the indexer-key dtype
+    (`IndexerDtype.key_bytes`, or the cache dtype when the runtime stores keys as the cache), FP32
+    (4 bytes a value), or `dims` bytes as given (``bytes``)."""
+    if part.store == "cache":
+        one = cache.vector_bytes(part.dims, rope_dims=part.rope_dims, family=entry_key)
+    elif part.store == "indexer":
+        if idx is None:
+            raise VramkitError(f"the {part.kind} cache needs an indexer dtype; none was resolved.")
+        one = (
+            idx.key_bytes(part.dims)
+            if isinstance(idx, IndexerDtype)
+            else idx.vector_bytes(part.dims)
         )
-    ]
-    if cfg.get("index_head_dim"):
-        out.append(
-            KvComponent("indexer", n, "full", 1, _index_key_bytes(idx, int(cfg["index_head_dim"])))
-        )
-    return out
-
-
-def gemma4_components(cfg: Mapping[str, Any], cache: CacheDtype) -> list[KvComponent]:
-    """Sliding layers: min(T, window) × 2 (K, V) × kv_heads × head_dim; global layers: T ×
-    (1 when attention_k_eq_v, K stored once, else 2) × global KV heads × global_head_dim."""
-    from .families.gemma4 import gemma4_layer_types
-
-    types = gemma4_layer_types(cfg)
-    kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
-    g_kv = int(cfg.get("num_global_key_value_heads") or kv)
-    g_hd = int(cfg.get("global_head_dim") or hd)
-    kv_factor = 1 if cfg.get("attention_k_eq_v") else 2
-    n_full = types.count("full_attention")
-    return [
-        KvComponent(
-            "sliding",
-            len(types) - n_full,
-            "window",
-            int(cfg["sliding_window"]),
-            2 * kv * cache.vector_bytes(hd),
-            kv_heads=kv,
-        ),
-        KvComponent(
-            "full", n_full, "full", 1, kv_factor * g_kv * cache.vector_bytes(g_hd), kv_heads=g_kv
-        ),
-    ]
-
-
-def gqa_components(cfg: Mapping[str, Any], cache: CacheDtype) -> list[KvComponent]:
-    """MHA/GQA/MQA: T × 2 (K, V) × num_key_value_heads × head_dim per layer; head_dim from the
-    config when given (never hidden/heads then)."""
-    heads = int(cfg["num_attention_heads"])
-    kv = int(cfg.get("num_key_value_heads") or heads)
-    hd = int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
-    n = int(cfg["num_hidden_layers"])
-    return [KvComponent("full", n, "full", 1, 2 * kv * cache.vector_bytes(hd), kv_heads=kv)]
-
-
-def _refuse(cfg: Mapping[str, Any], family: str, why: str) -> VramkitError:
-    seen = sorted(
-        k
-        for k in cfg
-        if any(h in k for h in ("attention", "head", "window", "lora", "layer_types", "linear_"))
+    elif part.store == "fp32":
+        one = part.dims * FP32_BYTES
+    elif part.store == "bytes":
+        one = part.dims
+    else:
+        raise VramkitError(f"unknown KV store {part.store!r}; known: {', '.join(KV_STORES)}.")
+    return KvComponent(
+        part.kind,
+        part.layers,
+        part.rule,
+        part.tokens,
+        part.vectors * one,
+        kv_heads=part.kv_heads,
+        paging=part.paging,
     )
-    return VramkitError(
-        f"cannot count the KV cache of this {family} config ({why}); attention fields seen: "
-        f"{', '.join(seen) or '(none)'}."
-    )
-
-
-def gpt_oss_components(
-    cfg: Mapping[str, Any], cache: CacheDtype, include_mtp: bool
-) -> list[KvComponent]:
-    """gpt-oss: sliding layers min(T, sliding_window) x 2 (K, V) x kv_heads x head_dim; full
-    layers T x the same; the per-head attention sinks are weights, nothing per token."""
-    from .families.gemma4 import gemma4_layer_types
-
-    types = gemma4_layer_types(cfg)
-    heads = int(cfg["num_attention_heads"])
-    kv = int(cfg.get("num_key_value_heads") or heads)
-    hd = int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
-    n_sliding = types.count("sliding_attention")
-    window = cfg.get("sliding_window")
-    if n_sliding and not (isinstance(window, int) and window > 0):
-        raise _refuse(cfg, "gpt_oss", f"{n_sliding} sliding layers but sliding_window={window!r}")
-    entry = 2 * kv * cache.vector_bytes(hd)
-    return [
-        KvComponent("sliding", n_sliding, "window", int(window or 0), entry, kv_heads=kv),
-        KvComponent("full", len(types) - n_sliding, "full", 1, entry, kv_heads=kv),
-    ]
-
-
-def glm4_moe_components(
-    cfg: Mapping[str, Any], cache: CacheDtype, include_mtp: bool
-) -> list[KvComponent]:
-    """GLM-4.5/4.6/4.7: plain GQA on every layer (partial rotary changes no cache size):
-    T x 2 x kv_heads x head_dim (head_dim from the config); MTP layers when include_mtp."""
-    if cfg.get("kv_lora_rank") or cfg.get("layer_types") or cfg.get("sliding_window"):
-        raise _refuse(cfg, "glm4_moe", "vramkit counts GLM-4 MoE as full GQA on every layer")
-    comps = gqa_components(cfg, cache)
-    n = int(cfg["num_hidden_layers"]) + _mtp_layers(cfg, include_mtp)
-    return [replace(c, layers=n) for c in comps]
-
-
-def qwen3_next_components(
-    cfg: Mapping[str, Any], cache: CacheDtype, include_mtp: bool
-) -> list[KvComponent]:
-    """Qwen3-Next: KV only on the full-attention layers (T x 2 x kv_heads x head_dim; MTP layers are
-    full attention too) + the constant per-sequence Gated DeltaNet state of the linear layers
-    (`vramkit.kv_recurrent.recurrent_state`), one slot per sequence, kind ``recurrent_state``.
-
-    Under TP the state splits by heads as vLLM does (``MambaStateShapeCalculator.
-    gated_delta_net_state_shape`` in vllm/model_executor/layers/mamba/mamba_utils.py divides
-    num_k_heads and num_v_heads by the TP size: conv (divide(conv_dim, tp), kernel - 1),
-    temporal (divide(num_v_heads, tp), head_k_dim, head_v_dim)).
-    """
-    from .kv_recurrent import attention_layers, recurrent_state
-
-    heads = int(cfg["num_attention_heads"])
-    kv = int(cfg.get("num_key_value_heads") or heads)
-    hd = int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
-    n_attn = len(attention_layers(cfg)) + _mtp_layers(cfg, include_mtp)
-    state = recurrent_state(cfg)
-    if state.kind != "gated_deltanet":
-        raise _refuse(cfg, "qwen3_next", f"recurrent layers of kind {state.kind!r}")
-    return [
-        KvComponent("full", n_attn, "full", 1, 2 * kv * cache.vector_bytes(hd), kv_heads=kv),
-        KvComponent(
-            "recurrent_state",
-            len(state.layers),
-            "state",
-            1,
-            state.per_layer_bytes,
-            kv_heads=int(cfg["linear_num_key_heads"]),
-            paging="recurrent",
-        ),
-    ]
 
 
 def per_rank(components: list[KvComponent], tp: int) -> list[KvComponent]:
