@@ -248,7 +248,8 @@ def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> 
         ]
     key = text.strip().lower()
     if key not in gpus():
-        raise unknown_name("GPU (or write MEMORY@BANDWIDTH such as 24GB@1008GB/s)", text, gpus())
+        err = unknown_name("GPU", text, gpus())
+        raise VramkitError(f"{err} Or write MEMORY@BANDWIDTH, e.g. 24GB@1008GB/s.")
     g = get_gpu(key)
     return [_catalog_device(start + k, g, link) for k in range(count)]
 
