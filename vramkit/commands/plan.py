@@ -129,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
                 ],
                 "flags": flags,
                 "flag_notes": flag_notes,
-                "speed": {
+                "speed": None
+                if not p.fits
+                else {
                     "decode_tokens_per_s": s.decode_tokens_per_s,
                     "prefill_tokens_per_s": s.prefill_tokens_per_s,
                     "step_seconds": s.decode_step_seconds,
@@ -198,11 +200,14 @@ def run(args: argparse.Namespace) -> int:
             + (" ".join(shlex.quote(a) for a in f) if f else f"— {flag_notes.get(other, '')}")
         )
     print()
-    print(
-        f"Speed (upper bounds, bytes ÷ bandwidth): decode ≤ {s.decode_tokens_per_s:,.1f} tokens/s "
-        f"at {s.batch} sequence(s) (limited by {s.limited_by}); prefill ≤ "
-        f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch; compute not modelled)"
-    )
+    if not p.fits:
+        print("Speed: no bound (no plan fits)")
+    else:
+        print(
+            f"Speed (upper bounds, bytes ÷ bandwidth): decode ≤ {s.decode_tokens_per_s:,.1f} tokens/s "
+            f"at {s.batch} sequence(s) (limited by {s.limited_by}); prefill ≤ "
+            f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch; compute not modelled)"
+        )
     cap = sol.capacity
     print(f"Capacity: longest context {cap['max_context']:,} tokens at {p.sequences} sequence(s); "
           f"at most {cap['max_sequences']} sequence(s) of {p.context:,} tokens")  # fmt: skip

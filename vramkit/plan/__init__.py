@@ -48,6 +48,7 @@ __all__ = [
     "plan_speed",
     "resolve_machine",
     "solve",
+    "summary",
 ]
 
 CURVE_CONTEXTS = (4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576)
@@ -225,3 +226,57 @@ def auto_recipe(
 def _check_nonempty(machine: Machine) -> None:
     if not machine.devices and machine.host is None:
         raise VramkitError("the machine has neither a GPU nor host RAM: give --gpu and/or --ram.")
+
+
+def summary(
+    model: str,
+    *,
+    gpus: str | list[str] = "rtx-4090-24gb:2",
+    ram: str | None = "128GB",
+    runtime: str = "llama.cpp",
+    context: int = 32768,
+    sequences: int = 1,
+    recipe: str | None = None,
+) -> dict[str, object]:
+    """Plain values for a dashboard or report (no pandas, no widgets): the best plan's fit, bytes
+    per place (GB = 1e9 bytes), flags line, decode / prefill bounds and the context curve.
+
+    `gpus` is a comma-separated string or a list of specs ('rtx-4090-24gb:2', '24GB@936GB/s').
+    Raises `VramkitError` on bad input.
+    """
+    specs = [s.strip() for s in gpus.split(",")] if isinstance(gpus, str) else list(gpus)
+    machine = build_machine([s for s in specs if s], ram=ram)
+    rid, why = (
+        (recipe, "given")
+        if recipe
+        else auto_recipe(model, machine, runtime=runtime, context=context, sequences=sequences)
+    )
+    s = solve(model, machine, recipe=rid, runtime=runtime, context=context, sequences=sequences)
+    p = s.plan
+    return {
+        "model": p.model_id,
+        "machine": machine.describe(),
+        "runtime": p.runtime,
+        "recipe": p.recipe_id,
+        "recipe_why": why,
+        "fits": p.fits,
+        "places": [
+            {
+                "name": q.name,
+                "total_gb": q.total_bytes / 1e9,
+                "capacity_gb": q.capacity_bytes / 1e9,
+                "layers": q.layers,
+                "expert_layers": len(q.expert_layers),
+            }
+            for q in p.places
+        ],
+        "flags": s.flags.command if s.flags else None,
+        "decode_tokens_per_s": s.speed.decode_tokens_per_s,
+        "prefill_tokens_per_s": s.speed.prefill_tokens_per_s,
+        "limited_by": s.speed.limited_by,
+        "max_context": s.capacity["max_context"],
+        "max_sequences": s.capacity["max_sequences"],
+        "curve": [(c.context, c.fits, c.decode_tokens_per_s) for c in s.curve],
+        "plan": p,
+        "solution": s,
+    }

@@ -350,14 +350,16 @@ def served_plan(
         notes.append(
             f"--cpu-offload-gb {offload}: {offload} GiB of weights per GPU streamed from host RAM each step"
         )
-    on_gpu = weights - min(weights, offload * 2**30)
+    off = min(weights, offload * 2**30)
+    e_share = sum(costs.expert_bytes) // (tp * dp) if ep else sum(costs.expert_bytes) // tp
+    e_share = min(e_share, weights)
+    # vLLM offloads whole parameters in load order; split by component in proportion (approx.)
+    e_off = off * e_share // weights if weights else 0
     places = []
     for d in devs:
         comps = dict.fromkeys(COMPONENTS, 0)
-        e_share = sum(costs.expert_bytes) // (tp * dp) if ep else sum(costs.expert_bytes) // tp
-        rest = on_gpu - min(on_gpu, e_share)
-        comps["routed experts"] = min(on_gpu, e_share)
-        comps["attention+dense"] = rest
+        comps["routed experts"] = e_share - e_off
+        comps["attention+dense"] = (weights - e_share) - (off - e_off)
         comps["KV cache"] = kv.per_gpu_bytes
         comps["compute buffer"] = prof.workspace_bytes
         comps["runtime overhead"] = overhead + (d0.usable_bytes - usable)
@@ -369,7 +371,8 @@ def served_plan(
             )
         )  # fmt: skip
     host = dict.fromkeys(COMPONENTS, 0)
-    host["routed experts"] = offload * 2**30 * n
+    host["routed experts"] = e_off * n
+    host["attention+dense"] = (off - e_off) * n
     places += _host_place(machine, host, None, [], 0)
     knobs = {
         "tp": tp,
