@@ -61,6 +61,28 @@ CASES = (
         "n_cpu_moe_flag": True,
     },
     {
+        "id": "qwen3-30b-a3b-q4km-3090-32gb-32k",
+        "model": "qwen3-30b-a3b",
+        "config": "data/examples/qwen3-30b-a3b",
+        "layout": "Q4_K_M",
+        "gpus": ["rtx-3090-24gb"],
+        "ram": "32GB",
+        "context": 32768,
+        "cache_dtype": "fp16",
+        "n_cpu_moe_flag": False,
+    },
+    {
+        "id": "gpt-oss-120b-q4km-4090-128gb-64k",
+        "model": "gpt-oss-120b",
+        "config": "data/examples/gpt-oss-120b",
+        "layout": "Q4_K_M",
+        "gpus": ["rtx-4090-24gb"],
+        "ram": "128GB",
+        "context": 65536,
+        "cache_dtype": "fp16",
+        "n_cpu_moe_flag": True,
+    },
+    {
         "id": "v4-flash-q8-pro6000-256gb-128k",
         "model": "deepseek-v4-flash",
         "layout": "Q8_0",
@@ -100,15 +122,28 @@ def fit_params_args(flag_args: tuple[str, ...]) -> list[str]:
     return a
 
 
-def run_case(case: dict, eng: dict[str, str]) -> dict:
+def plan_of(case: dict):
+    """(ModelSpec, plan, flags) of a case: catalog id or an example config.json."""
+    from vramkit.catalog import get_model
+    from vramkit.configfile import model_from_config_file
     from vramkit.plan.flags import llamacpp_flags
 
+    model = (
+        model_from_config_file(ROOT / case["config"])
+        if "config" in case
+        else get_model(case["model"])
+    )
     machine = build_machine(case["gpus"], ram=case["ram"])
-    plan = plan_for(case["model"], machine, recipe=f"gguf-{case['layout']}", runtime="llama.cpp",
+    plan = plan_for(model, machine, recipe=f"gguf-{case['layout']}", runtime="llama.cpp",
                     context=case["context"], cache_dtype=case["cache_dtype"])  # fmt: skip
+    flags = llamacpp_flags(plan, use_n_cpu_moe=case["n_cpu_moe_flag"], model=model)
+    return model, plan, flags
+
+
+def run_case(case: dict, eng: dict[str, str]) -> dict:
+    model, plan, flags = plan_of(case)
     if not plan.fits:
         raise SystemExit(f"{case['id']}: the plan does not fit; pick another machine")
-    flags = llamacpp_flags(plan, use_n_cpu_moe=case["n_cpu_moe_flag"])
     gguf = cache_root() / "sparse-gguf" / f"{case['model']}.{case['layout']}.gguf"
     if not gguf.is_file():
         raise SystemExit(f"missing sparse GGUF {gguf.name} (written by the engine-truth harness)")
@@ -121,7 +156,7 @@ def run_case(case: dict, eng: dict[str, str]) -> dict:
     all_lines = text.splitlines()
     out = parse_engine(all_lines)
     kept = [re.sub(r"^[\d.]+ [DIWE] ", "", ln).rstrip() for ln in all_lines if _KEEP.search(ln)]
-    check = compare(plan, out)
+    check = compare(plan, out, model=model)
     return {
         "case": case,
         "engine": {

@@ -233,3 +233,28 @@ def test_llamacpp_plan_validates_its_knob() -> None:
         llamacpp_plan(m, layer_costs(m, "ds4-q2"), build_machine(["rtx-4090-24gb"], ram="64GB"),
                       context=4096, sequences=1, cpu_expert_layers=99, cache_dtype=None, ubatch=512)  # fmt: skip
     assert served_plan  # imported for the served runtimes above
+
+
+def test_kv_per_layer_follows_the_layer_kinds() -> None:
+    """V4-Flash (llama.cpp layout, 64K): layers 0-1 keep only the 128-token raw window (ratio 0);
+    CSA layers add their compressed entries, indexer keys and compressor state; HCA layers theirs.
+    Each kind's bytes spread evenly over the layers holding it; the sum is the total."""
+    from vramkit.plan.layers import kv_per_layer
+
+    m = get_model(FLASH)
+    k = kv_cache(m, 65536, runtime="llama.cpp")
+    per = kv_per_layer(m, k.by_kind)
+    assert sum(per) == k.total_bytes
+    window = k.by_kind["window"] / 43
+    assert per[0] == pytest.approx(window, abs=1)
+    ratios = m.config["compress_ratios"]
+    n_csa, n_hca = ratios[:43].count(4), ratios[:43].count(128)
+    state = k.by_kind["state"] / (n_csa + n_hca)
+    csa = window + (k.by_kind["csa"] + k.by_kind["indexer"]) / n_csa + state
+    hca = window + k.by_kind["hca"] / n_hca + state
+    assert per[ratios.index(4)] == pytest.approx(csa, abs=1)
+    assert per[ratios.index(128)] == pytest.approx(hca, abs=1)
+    g = get_model("gemma-4-31b")
+    kg = kv_cache(g, 65536, runtime="llama.cpp")
+    pg = kv_per_layer(g, kg.by_kind)
+    assert max(pg) == kg.by_kind["full"] // 10  # 10 full-attention layers hold the full cache

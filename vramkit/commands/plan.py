@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                 flags[other], flag_notes[other] = None, str(err)
                 continue
         if q.fits:
-            flags[other] = list(flags_for(q).args)
+            flags[other] = list(flags_for(q, model=model).args)
         else:
             flags[other] = None
             flag_notes[other] = f"no {other} plan fits ({q.recipe_id})"

@@ -180,7 +180,7 @@ def solve(
     elif goal == "concurrency":
         seqs = max(max_seq, 1)
     p = plan_for(m, machine, context=ctx, sequences=seqs, **kw)  # type: ignore[arg-type]
-    fl = flags_for(p) if p.fits else None
+    fl = flags_for(p, model=m) if p.fits else None
     pts = context_speed_curve(m, machine, sequences=seqs, **kw) if curve else ()
     return Solution(
         goal=goal,

@@ -187,10 +187,17 @@ def _override_patterns(plan: Plan, costs: LayerCosts, *, use_n_cpu_moe: bool) ->
     )
 
 
-def llamacpp_flags(plan: Plan, *, use_n_cpu_moe: bool = True, flash_attn: str = "on") -> Flags:
-    """llama-server arguments for a llama.cpp plan (checked with `check_llamacpp` first)."""
+def llamacpp_flags(
+    plan: Plan,
+    *,
+    use_n_cpu_moe: bool = True,
+    flash_attn: str = "on",
+    model: ModelSpec | None = None,
+) -> Flags:
+    """llama-server arguments for a llama.cpp plan (checked with `check_llamacpp` first);
+    `model`: the plan's ModelSpec when it is not a catalog id (a config file)."""
     k = plan.knobs
-    m = get_model(plan.model_id)
+    m = model or get_model(plan.model_id)
     costs = layer_costs(m, plan.recipe_id)
     ik = plan.runtime == "ik_llama.cpp"
     if ik:
@@ -273,10 +280,10 @@ def sglang_flags(plan: Plan) -> Flags:
     return Flags("sglang", tuple(args), notes)
 
 
-def flags_for(plan: Plan, **kw: object) -> Flags:
-    """The flags of `plan`'s runtime."""
+def flags_for(plan: Plan, *, model: ModelSpec | None = None, **kw: object) -> Flags:
+    """The flags of `plan`'s runtime (`model`: the plan's ModelSpec if not a catalog id)."""
     if plan.runtime in ("llama.cpp", "ik_llama.cpp"):
-        return llamacpp_flags(plan, **kw)  # type: ignore[arg-type]
+        return llamacpp_flags(plan, model=model, **kw)  # type: ignore[arg-type]
     if plan.runtime == "vllm":
         return vllm_flags(plan)
     return sglang_flags(plan)

@@ -9,6 +9,7 @@ head mixers). Main model only (MTP excluded: not in GGUF files, loaded only for 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..catalog import ModelSpec
@@ -53,10 +54,16 @@ class LayerCosts:
         return self.experts > 0
 
 
-def _gguf_name(t_name: str, layer: int | None, cls: str, role: str, used: set[str]) -> str:
+def _gguf_name(
+    t_name: str, layer: int | None, cls: str, role: str, used: set[str], routed: bool = False
+) -> str:
+    suffix = "weight"
+    if routed and not cls:  # expert biases: llama.cpp's ffn_<part>_exps.bias
+        part = role.removesuffix("_bias").removesuffix("bias").rstrip("_") or "gate_up"
+        cls, suffix = f"ffn_{part}_exps", "bias" if "bias" in role else "weight"
     base = cls or role or t_name.rsplit(".", 1)[-1]
     stem = f"blk.{layer}.{base}" if layer is not None else base
-    name = f"{stem}.weight"
+    name = f"{stem}.{suffix}"
     if name in used:  # two tensors of one llama.cpp class (V4 compressor wkv / wgate)
         name = f"{stem}_{role}.weight"
     used.add(name)
@@ -86,7 +93,7 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
         routed = t.group in ROUTED_GROUPS and t.experts_per_token is not None
         names.append(
             (
-                _gguf_name(t.name, t.layer, t.gguf_class, t.role, used),
+                _gguf_name(t.name, t.layer, t.gguf_class, t.role, used, routed),
                 -1 if t.layer is None else int(t.layer),
                 t.group,
                 routed,
@@ -139,3 +146,58 @@ def layer_costs(model: ModelSpec, recipe: str | Recipe | None = None) -> LayerCo
         _CACHE.clear()
     _CACHE[key] = (model, costs)
     return costs
+
+
+def kv_per_layer(
+    model: ModelSpec, by_kind: dict[str, int] | Mapping[str, int], *, runtime: str = "llama.cpp"
+) -> tuple[int, ...]:
+    """KV bytes of each main layer: every cache kind's bytes (`KvEstimate.by_kind`) spread evenly
+    over the layers that hold it, integers summing to the total (largest remainder).
+
+    Which layers hold a kind: the cache component's layer count (`vramkit.kv.components`) — all
+    layers when it equals n_layer, else the layer kind(s) (`Family.layer_kinds`) with exactly that
+    many layers, narrowed by name when several match (V4: csa/indexer on the ratio-4 layers,
+    hca on the ratio-128 ones, the raw window on every layer; Gemma: sliding vs full layers).
+    A kind no rule places is spread over every layer.
+    """
+    from collections import Counter
+
+    from ..families import get_family
+    from ..kv import components
+
+    n = int(model.config["num_hidden_layers"])
+    try:
+        kinds = tuple(get_family(model.family).layer_kinds(model.config))[:n]
+    except (VramkitError, KeyError, TypeError, AttributeError):
+        kinds = ()
+    if len(kinds) != n:
+        kinds = ("layer",) * n
+    count = Counter(kinds)
+    comp_layers: dict[str, set[int]] = {}
+    for c in components(model, runtime=runtime):
+        comp_layers.setdefault(c.kind, set()).add(int(c.layers))
+
+    def holders(kind: str) -> list[int]:
+        sizes = comp_layers.get(kind, set())
+        if not sizes or n in sizes:
+            return list(range(n))
+        chosen: set[str] = set()
+        for size in sizes:
+            cands = [k for k, v in count.items() if v == size]
+            named = [k for k in cands if kind in k or k in kind]
+            chosen.update(named or cands)
+        return [i for i, k in enumerate(kinds) if k in chosen] or list(range(n))
+
+    share = [0.0] * n
+    for kind, b in by_kind.items():
+        if not b:
+            continue
+        hold = holders(kind)
+        for i in hold:
+            share[i] += b / len(hold)
+    total = sum(int(b) for b in by_kind.values())
+    out = [int(x) for x in share]
+    rest = total - sum(out)
+    for i in sorted(range(n), key=lambda i: share[i] - out[i], reverse=True)[: max(rest, 0)]:
+        out[i] += 1
+    return tuple(out)

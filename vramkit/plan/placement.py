@@ -26,7 +26,7 @@ from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
 from ..hardware import RuntimeProfile, get_runtime
 from ..quant import Recipe, get_recipe
-from .layers import LayerCosts, layer_costs
+from .layers import LayerCosts, kv_per_layer, layer_costs
 from .machine import Machine
 
 COMPONENTS = (
@@ -185,7 +185,7 @@ def llamacpp_plan(
     c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=n)
     prof = _profile(runtime)
     kv = _kv_total(model, runtime, context, sequences, cache_dtype)
-    kv_layer = [kv.total_bytes * (i + 1) // n - kv.total_bytes * i // n for i in range(n)]
+    kv_layer = kv_per_layer(model, kv.by_kind)
 
     def gpu_cost(i: int) -> int:
         e = costs.expert_bytes[i] if i >= c else 0
@@ -252,7 +252,7 @@ def llamacpp_plan(
     )
     split = tuple(len(assign[d.index]) + (1 if d.index == output_on else 0) for d in devs)
     notes = [
-        "KV split over devices in proportion to their layers (exact per-layer KV is the engine's)",
+        "KV per layer by cache kind (V4: window on every layer, CSA + indexer on ratio-4 layers, HCA on ratio-128 layers)",
         f"compute buffer {cb / 2**30:.2f} GiB per GPU: runtime-profile estimate (data/runtimes.yaml)",
         "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
     ]

@@ -76,43 +76,61 @@ class ComponentCheck:
         return self.plan_mib - self.engine_mib
 
 
+_EXPS = re.compile(r"^blk\.(\d+)\.ffn_\w+_exps\.(weight|bias)$")
+
+
 @dataclass(frozen=True)
 class PlanVsEngine:
-    """The plan's host tensors vs the engine's overridden ones, and totals per component."""
+    """The layers whose routed experts the plan puts in host RAM vs the layers whose expert
+    tensors the engine overrode to CPU, tensors overridden that are not experts, per-tensor size
+    mismatches (expert weight matrices, whole MiB), and totals per component."""
 
-    planned_host_experts: frozenset[str]
-    engine_host_experts: frozenset[str]
+    planned_layers: frozenset[int]
+    engine_layers: frozenset[int]
+    non_expert_overrides: tuple[str, ...]
     per_tensor_mib_mismatch: tuple[str, ...]
+    tensors_overridden: int
     components: tuple[ComponentCheck, ...]
 
     @property
     def host_split_matches(self) -> bool:
-        """The engine sent exactly the planned tensors to host RAM, each of the planned size."""
+        """The engine sent exactly the planned layers' expert tensors to host RAM, nothing else,
+        each expert weight matrix of the planned size."""
         return (
-            self.planned_host_experts == self.engine_host_experts
+            self.planned_layers == self.engine_layers
+            and not self.non_expert_overrides
             and not self.per_tensor_mib_mismatch
         )
 
 
 def expert_tensor_name(layer: int, part: str) -> str:
-    """llama.cpp's GGUF name of a layer's routed-expert tensor (`part`: gate, up, down)."""
+    """llama.cpp's GGUF name of a layer's routed-expert weight (`part`: gate, up, down, gate_up)."""
     return f"blk.{layer}.ffn_{part}_exps.weight"
 
 
 def compare(plan: Plan, out: EngineOutput, *, model: ModelSpec | None = None) -> PlanVsEngine:
-    """Plan vs engine (see the module docstring). The planned host experts are the routed-expert
-    tensors of the layers the flags' overrides cover (GPU layers with experts in host RAM)."""
+    """Plan vs engine (see the module docstring). The planned layers are those whose routed
+    experts the flags' overrides cover (layers below --n-cpu-moe that have experts)."""
     m = model or get_model(plan.model_id)
     costs = layer_costs(m, plan.recipe_id)
     c = int(plan.knobs["n_cpu_moe"])  # type: ignore[call-overload]
-    planned: dict[str, int] = {}
-    by_part = _expert_part_bytes(m, plan.recipe_id)
-    for i in range(c):
-        if costs.expert_bytes[i]:
-            for part, b in by_part[i].items():
-                planned[expert_tensor_name(i, part)] = b
+    planned = frozenset(i for i in range(c) if costs.expert_bytes[i])
     engine = {n: v for n, v in out.overridden.items() if v[2] == "CPU"}
-    mismatch = tuple(n for n, b in planned.items() if n in engine and engine[n][0] != b // MiB)
+    layers, other = set(), []
+    for name in engine:
+        hit = _EXPS.match(name)
+        if hit:
+            layers.add(int(hit.group(1)))
+        else:
+            other.append(name)
+    by_part = _expert_part_bytes(m, plan.recipe_id)
+    mismatch = tuple(
+        expert_tensor_name(i, part)
+        for i in sorted(planned)
+        for part, b in by_part.get(i, {}).items()
+        if expert_tensor_name(i, part) in engine
+        and engine[expert_tensor_name(i, part)][0] != b // MiB
+    )
     weights = sum(
         q.bytes_by_component[k]
         for q in plan.places
@@ -125,7 +143,9 @@ def compare(plan: Plan, out: EngineOutput, *, model: ModelSpec | None = None) ->
             "KV cache (all places)", plan.kv_bytes, sum(r[1] for r in out.rows.values())
         ),
         ComponentCheck(
-            "host experts (overridden)", sum(planned.values()), sum(v[0] for v in engine.values())
+            "host experts (overridden)",
+            sum(costs.expert_bytes[i] for i in planned),
+            sum(v[0] for v in engine.values()),
         ),
         ComponentCheck(
             "compute buffer (one device)",
@@ -133,19 +153,21 @@ def compare(plan: Plan, out: EngineOutput, *, model: ModelSpec | None = None) ->
             host[2],
         ),
     )
-    return PlanVsEngine(frozenset(planned), frozenset(engine), mismatch, comps)
+    return PlanVsEngine(
+        frozenset(planned), frozenset(layers), tuple(other), mismatch, len(engine), comps
+    )
 
 
 def _expert_part_bytes(model: ModelSpec, recipe: str) -> dict[int, dict[str, int]]:
-    """Bytes of each routed-expert tensor (all experts of the layer) by part, per layer."""
+    """Bytes of each routed-expert weight matrix (all experts of the layer) by part, per layer."""
     from ..quant import tensor_formats
     from ..tensors import ROUTED_GROUPS
 
     out: dict[int, dict[str, int]] = {}
     for t, fmt in tensor_formats(model, recipe):
-        if t.mtp or t.group not in ROUTED_GROUPS or t.layer is None:
+        if t.mtp or t.group not in ROUTED_GROUPS or t.layer is None or not t.gguf_class:
             continue
-        part = t.gguf_class.removeprefix("ffn_").removesuffix("_exps") or t.role
+        part = t.gguf_class.removeprefix("ffn_").removesuffix("_exps")
         out.setdefault(int(t.layer), {})[part] = t.count * fmt.tensor_bytes(t.shape)
     return out
 
@@ -154,8 +176,10 @@ def fixture_summary(check: PlanVsEngine) -> dict[str, Any]:
     """A JSON-ready summary of a comparison (for data/measured/plan/ fixtures)."""
     return {
         "host_split_matches": check.host_split_matches,
-        "planned_host_experts": len(check.planned_host_experts),
-        "engine_host_experts": len(check.engine_host_experts),
+        "planned_layers": sorted(check.planned_layers),
+        "engine_layers": sorted(check.engine_layers),
+        "tensors_overridden": check.tensors_overridden,
+        "non_expert_overrides": list(check.non_expert_overrides),
         "components": [
             {
                 "component": c.component,
