@@ -54,7 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--goal", default="speed", choices=("speed", "fit", "context", "concurrency"),
         help="what to solve for (speed)",
     )  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--json", action="store_true", help="print JSON (speeds to 6 significant digits)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,9 +134,9 @@ def run(args: argparse.Namespace) -> int:
                 "speed": None
                 if not p.fits
                 else {
-                    "decode_tokens_per_s": s.decode_tokens_per_s,
-                    "prefill_tokens_per_s": s.prefill_tokens_per_s,
-                    "step_seconds": s.decode_step_seconds,
+                    "decode_tokens_per_s": _sig(s.decode_tokens_per_s),
+                    "prefill_tokens_per_s": _sig(s.prefill_tokens_per_s),
+                    "step_seconds": _sig(s.decode_step_seconds),
                     "limited_by": s.limited_by,
                     "batch": s.batch,
                     "gpu_read_bytes": s.gpu_read_bytes,
@@ -146,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
                     {
                         "context": c.context,
                         "fits": c.fits,
-                        "decode_tokens_per_s": c.decode_tokens_per_s,
+                        "decode_tokens_per_s": _sig(c.decode_tokens_per_s),
                         "host_expert_layers": c.host_expert_layers,
                     }
                     for c in sol.curve
@@ -219,6 +221,11 @@ def run(args: argparse.Namespace) -> int:
     for n in p.notes:
         print(f"  note: {n}")
     return 0
+
+
+def _sig(x: float) -> float:
+    """6 significant digits: bounds, not measurements (keeps JSON stable across float order)."""
+    return float(f"{x:.6g}")
 
 
 def _ranges(xs: tuple[int, ...]) -> str:

@@ -252,7 +252,7 @@ def llamacpp_plan(
     )
     split = tuple(len(assign[d.index]) + (1 if d.index == output_on else 0) for d in devs)
     notes = [
-        "KV per layer by cache kind (V4: window on every layer, CSA + indexer on ratio-4 layers, HCA on ratio-128 layers)",
+        "KV per layer by cache kind: each kind's bytes spread over the layers that hold it",
         f"compute buffer {cb / 2**30:.2f} GiB per GPU: runtime-profile estimate (data/runtimes.yaml)",
         "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
     ]
