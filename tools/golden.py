@@ -46,6 +46,10 @@ PLAN_CASES = (
     ["plan", "--model", "deepseek-v4-pro", "--gpu", "mac-studio-m3-ultra-512gb", "--json"],
     ["plan", "--model", "llama-3.1-70b", "--gpu", "rtx-4090-24gb", "--ram", "64GB",
      "--recipe", "gguf-Q4_K_M", "--json"],
+    ["plan", *_FLASH, "--gpu", "rtx-4090-24gb", "--ram", "64GB", "--nvme", "nvme-gen5-t705",
+     "--recipe", "gguf-Q4_K_M", "--json"],
+    ["plan", "--model", "deepseek-v4-pro", "--machine", "data/machines/epyc-pro6000-512gb.yaml",
+     "--json"],
     ["plan", *_FLASH, "--gpu", "rtx-9999", "--json"],
     ["plan", *_FLASH, "--ram", "0GB", "--json"],
 )  # fmt: skip

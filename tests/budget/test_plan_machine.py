@@ -174,3 +174,17 @@ def test_local_machine_without_nvml_says_no_gpu(monkeypatch) -> None:
 def test_machine_and_gpu_flags_are_exclusive() -> None:
     with pytest.raises(VramkitError, match="either --machine or --gpu"):
         resolve_machine(machine="local", gpu=["rtx-4090-24gb"])
+
+
+def test_example_machine_files_parse() -> None:
+    from vramkit.datafiles import DATA_DIR
+
+    files = sorted((DATA_DIR / "machines").glob("*.yaml"))
+    assert len(files) >= 2
+    for f in files:
+        m = machine_from_file(f)
+        assert m.devices
+        assert m.host is not None
+    desk = machine_from_file(DATA_DIR / "machines" / "desktop-3090-4090.yaml")
+    assert not desk.homogeneous
+    assert desk.disk is not None

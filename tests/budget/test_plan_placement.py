@@ -258,3 +258,24 @@ def test_kv_per_layer_follows_the_layer_kinds() -> None:
     kg = kv_cache(g, 65536, runtime="llama.cpp")
     pg = kv_per_layer(g, kg.by_kind)
     assert max(pg) == kg.by_kind["full"] // 10  # 10 full-attention layers hold the full cache
+
+
+def test_nvme_spill_when_host_ram_is_short() -> None:
+    """V4-Flash Q4_K_M (172 GB) on one RTX 4090 + 64 GB RAM + a PCIe 5 NVMe: the experts that do
+    not fit in RAM stay in the mmap'd file (no --no-mmap) and page in from NVMe; the NVMe share of
+    the touched host experts bounds decode."""
+    m = get_model(FLASH)
+    box = build_machine(["rtx-4090-24gb"], ram="64GB", nvme="nvme-gen5-t705")
+    p = plan_for(m, box, recipe="gguf-Q4_K_M", context=32768)
+    assert p.fits
+    disk = p.place("disk")
+    host = p.place("host")
+    assert host.total_bytes == 64 * 10**9  # RAM filled, the rest spilled
+    assert disk.bytes_by_component["routed experts"] > 0
+    assert p.knobs["no_mmap"] is False
+    f = flags_for(p)
+    assert "--no-mmap" not in f.args
+    s = plan_speed(p, box)
+    assert s.limited_by.startswith("NVMe")
+    without = build_machine(["rtx-4090-24gb"], ram="64GB")
+    assert not plan_for(m, without, recipe="gguf-Q4_K_M", context=32768).fits

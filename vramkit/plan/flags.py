@@ -128,7 +128,7 @@ def llamacpp_host_tensors(
 
 def plan_host_tensors(plan: Plan, costs: LayerCosts) -> set[str]:
     """Tensor names the plan puts in host RAM (from its places)."""
-    host = next(p for p in plan.places if p.kind == "host")
+    host = next(p for p in plan.places if p.kind == "host")  # disk-spilled experts: same tensors
     cpu_layers = set(range(*host.layers)) if host.layers else set()
     experts = set(host.expert_layers)
     out_on_host = host.bytes_by_component["embeddings/output"] > costs.embed_bytes

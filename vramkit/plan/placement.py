@@ -243,6 +243,13 @@ def llamacpp_plan(
         0 if output_on is not None else costs.output_bytes
     )
     hc["KV cache"] = sum(kv_layer[i] for i in cpu_layers)
+    cap = machine.host.ram_bytes if machine.host else 0
+    spill = 0
+    if machine.disk is not None and sum(hc.values()) > cap and hc["routed experts"]:
+        # mmap'd weights: routed experts beyond host RAM stay on NVMe and page in when touched
+        spill = min(sum(hc.values()) - cap, hc["routed experts"])
+        hc["routed experts"] -= spill
+        no_mmap = False
     places += _host_place(
         machine,
         hc,
@@ -250,14 +257,24 @@ def llamacpp_plan(
         host_expert,
         costs.experts if costs.is_moe else 0,
     )
+    if spill:
+        dc = dict.fromkeys(COMPONENTS, 0)
+        dc["routed experts"] = spill
+        places.append(
+            Place("disk", "disk", costs.total_bytes, MappingProxyType(dc), None, (), 0,
+                  machine.disk.bandwidth_bytes_per_s)  # type: ignore[union-attr]
+        )  # fmt: skip
     split = tuple(len(assign[d.index]) + (1 if d.index == output_on else 0) for d in devs)
     notes = [
         "KV per layer by cache kind: each kind's bytes spread over the layers that hold it",
         f"compute buffer {cb / 2**30:.2f} GiB per GPU: runtime-profile estimate (data/runtimes.yaml)",
         "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
     ]
-    if not no_mmap:
-        notes.append("weights mmap'd: host-resident tensors page in from disk on first use")
+    if spill:
+        notes.append(
+            f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
+            "--no-mmap) and they page in from NVMe when touched (the page cache keeps the rest)"
+        )
     return Plan(
         model_id=model.id,
         recipe_id=costs.recipe_id,

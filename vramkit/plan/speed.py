@@ -85,6 +85,7 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
         t = 0.0
         t_pf = 0.0
         gpu_read = host_read = link = 0
+        t_disk = 0.0
         for p in gpus:
             if p.layers is None and not p.bytes_by_component["embeddings/output"]:
                 continue
@@ -100,10 +101,20 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
             gpu_read += math.ceil(read)
             t += read / p.bandwidth_bytes_per_s
             t_pf += (w + e_pf) / p.bandwidth_bytes_per_s
+        t_gpu = t
         if host is not None:
             ls = range(*host.layers) if host.layers else range(0)
             w = sum(costs.layer_bytes[i] + costs.shared_bytes[i] for i in ls)
             e = sum(touched * costs.expert_one[i] for i in host.expert_layers)
+            disk = next((p for p in plan.places if p.kind == "disk"), None)
+            frac = 0.0
+            if disk is not None:  # a share of the host experts pages in from NVMe
+                spilled = disk.bytes_by_component["routed experts"]
+                frac = spilled / (spilled + host.bytes_by_component["routed experts"])
+                t_disk = e * frac / disk.bandwidth_bytes_per_s
+                t += t_disk
+                link = math.ceil(e * frac)
+                e *= 1 - frac
             kv = kv_read * host.bytes_by_component["KV cache"] / kv_total
             read = w + e + kv + b * costs.embed_row_bytes
             host_read = math.ceil(read)
@@ -120,13 +131,18 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
                 if machine.devices
                 else 0.0
             )
+            if e_pf and disk is not None:  # the spilled share is read from NVMe once per ubatch
+                t_pf += e_pf * frac / disk.bandwidth_bytes_per_s
             if e_pf:
-                link = math.ceil(e_pf)
+                link = max(link, math.ceil(e_pf))
                 t_pf += e_pf / link_bw if link_bw else e_pf / max(host_bw, 1.0)
             t_pf += w / max(host_bw, 1.0) if w else 0.0
-        limited = (
-            "host RAM" if host_read and host_bw and host_read / host_bw > t / 2 else "GPU memory"
-        )
+        parts = {
+            "GPU memory": t_gpu,
+            "host RAM": t - t_gpu - t_disk,
+            "NVMe (mmap'd experts)": t_disk,
+        }
+        limited = max(parts, key=lambda k: parts[k])
     else:
         p = gpus[0]
         tp = int(plan.knobs.get("tp", 1))  # type: ignore[call-overload]
