@@ -279,3 +279,22 @@ def test_nvme_spill_when_host_ram_is_short() -> None:
     assert s.limited_by.startswith("NVMe")
     without = build_machine(["rtx-4090-24gb"], ram="64GB")
     assert not plan_for(m, without, recipe="gguf-Q4_K_M", context=32768).fits
+
+
+@pytest.mark.parametrize(("count", "tp", "pp"), [(3, 1, 3), (6, 2, 3), (8, 8, 1)])
+def test_vllm_uses_every_gpu_with_divisible_tp_and_pipeline_stages(
+    count: int, tp: int, pp: int
+) -> None:
+    """V4-Flash has 64 attention heads: TP must divide 64 and the GPU count; 3 or 6 H100s need
+    pipeline stages (layers split) instead of idle GPUs or replicas that do not fit."""
+    m = get_model(FLASH)
+    p = plan_for(
+        m, build_machine([f"h100-sxm-80gb:{count}"], ram="256GB"), runtime="vllm", context=32768
+    )
+    k = p.knobs
+    assert (k["tp"], k["pp"]) == (tp, pp)
+    assert k["tp"] * k["dp"] * k["pp"] == count
+    assert 64 % k["tp"] == 0
+    assert p.fits
+    args = flags_for(p).args
+    assert ("--pipeline-parallel-size" in args) == (pp > 1)

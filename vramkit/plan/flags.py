@@ -16,7 +16,7 @@ llama.cpp (ggml-org/llama.cpp @ 001d906a6d86e2490e394361e7cc6f478b100088):
   -c (total context over all -np sequences), -np, -ub, -ctk/-ctv, -fa on|off|auto, -mg,
   --no-mmap: common/arg.cpp.
 vLLM (vllm-project/vllm @ 99d7eb5d6a512cfcc5a2b104f24ebf2d6cda772b, vllm/engine/arg_utils.py):
-  --tensor-parallel-size, --data-parallel-size, --enable-expert-parallel,
+  --tensor-parallel-size, --pipeline-parallel-size, --data-parallel-size, --enable-expert-parallel,
   --gpu-memory-utilization, --max-model-len, --max-num-seqs, --kv-cache-dtype; --cpu-offload-gb
   is "The space in GiB to offload to CPU, per GPU" (vllm/config/offload.py @
   2debd782f06a5731359728ed77cd6a7299ef4e49).
@@ -247,6 +247,8 @@ def vllm_flags(plan: Plan) -> Flags:
     k = plan.knobs
     args = ["vllm", "serve", plan.model_id]
     args += ["--tensor-parallel-size", str(k["tp"])]
+    if int(k.get("pp", 1)) > 1:  # type: ignore[call-overload]
+        args += ["--pipeline-parallel-size", str(k["pp"])]
     if int(k.get("dp", 1)) > 1:  # type: ignore[call-overload]
         args += ["--data-parallel-size", str(k["dp"])]
     if k.get("ep"):

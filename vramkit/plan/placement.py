@@ -305,7 +305,7 @@ def _divisible_tp(model: ModelSpec, n: int) -> int:
     heads = int(model.config.get("num_attention_heads") or 1)
     kv_heads = int(model.config.get("num_key_value_heads") or heads)
     for tp in range(n, 0, -1):
-        if heads % tp:
+        if heads % tp or n % tp:  # every GPU in a TP group; the groups replicate (DP)
             continue
         if kv_heads >= tp and kv_heads % tp:
             continue
@@ -326,10 +326,12 @@ def served_plan(
     cache_dtype: str | None,
     expert_parallel: bool,
     memory_fraction: float | None = None,
+    pp: int = 1,
 ) -> Plan:
-    """vLLM / SGLang: TP over the largest head-divisible count of identical GPUs (the rest DP),
-    EP when asked and the experts divide; weights beyond the memory fraction go to
-    --cpu-offload-gb (vLLM) or make the plan not fit (SGLang)."""
+    """vLLM / SGLang: `pp` pipeline stages (vLLM; layers split evenly), in each TP over the largest
+    head-divisible count of identical GPUs (the rest DP), EP when asked and the experts divide;
+    weights beyond the memory fraction go to --cpu-offload-gb (vLLM) or make the plan not fit
+    (SGLang). Per GPU under PP: weights and KV of one TP rank ÷ pp (rounded up)."""
     from ..budget import weights_per_gpu
 
     devs = list(machine.devices)
@@ -342,11 +344,15 @@ def served_plan(
         notes.append(
             f"{runtime} treats every GPU as the smallest one ({d0.label}): mixed GPUs waste memory"
         )
-    n = len(devs)
+    n_all = len(devs)
+    pp = require_int("pp", pp, minimum=1, maximum=n_all)
+    if n_all % pp:
+        raise VramkitError(f"pipeline parallel size {pp} does not divide {n_all} GPUs.")
+    n = n_all // pp
     tp = _divisible_tp(model, n)
     dp = n // tp
-    ep = expert_parallel and costs.is_moe and costs.experts % (tp * dp) == 0
-    if expert_parallel and not ep:
+    ep = expert_parallel and costs.is_moe and tp * dp > 1 and costs.experts % (tp * dp) == 0
+    if expert_parallel and costs.is_moe and tp * dp > 1 and not ep:
         notes.append(
             f"expert parallel not used: {costs.experts} experts do not divide over {tp * dp} GPUs"
         )
@@ -354,13 +360,15 @@ def served_plan(
     weights = weights_per_gpu(
         model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel
     )
+    weights = math.ceil(weights / pp)
     kv = _kv_total(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
+    kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
     frac = memory_fraction if memory_fraction is not None else (prof.memory_fraction or 1.0)
     overhead = prof.cuda_context_bytes + (
-        prof.nccl_bytes_per_gpu if n > 1 else prof.non_torch_bytes
+        prof.nccl_bytes_per_gpu if n_all > 1 else prof.non_torch_bytes
     )
     usable = math.floor(d0.usable_bytes * frac)
-    need = weights + kv.per_gpu_bytes + prof.workspace_bytes + overhead
+    need = weights + kv_gpu + prof.workspace_bytes + overhead
     offload = 0
     if runtime == "vllm" and need > usable and machine.host is not None:
         offload = math.ceil((need - usable) / 2**30)  # --cpu-offload-gb is GiB per GPU
@@ -368,7 +376,7 @@ def served_plan(
             f"--cpu-offload-gb {offload}: {offload} GiB of weights per GPU streamed from host RAM each step"
         )
     off = min(weights, offload * 2**30)
-    e_share = sum(costs.expert_bytes) // (tp * dp) if ep else sum(costs.expert_bytes) // tp
+    e_share = sum(costs.expert_bytes) // (tp * dp if ep else tp) // pp
     e_share = min(e_share, weights)
     # vLLM offloads whole parameters in load order; split by component in proportion (approx.)
     e_off = off * e_share // weights if weights else 0
@@ -377,25 +385,27 @@ def served_plan(
         comps = dict.fromkeys(COMPONENTS, 0)
         comps["routed experts"] = e_share - e_off
         comps["attention+dense"] = (weights - e_share) - (off - e_off)
-        comps["KV cache"] = kv.per_gpu_bytes
+        comps["KV cache"] = kv_gpu
         comps["compute buffer"] = prof.workspace_bytes
         comps["runtime overhead"] = overhead + (d0.usable_bytes - usable)
+        stage = d.index // n  # devices in order: pipeline stage after stage
+        first, last = costs.n_layers * stage // pp, costs.n_layers * (stage + 1) // pp
         places.append(
             Place(
-                f"GPU{d.index}", "gpu", d0.usable_bytes, MappingProxyType(comps), (0, costs.n_layers),
-                tuple(range(costs.n_layers)) if costs.is_moe else (),
+                f"GPU{d.index}", "gpu", d0.usable_bytes, MappingProxyType(comps), (first, last),
+                tuple(range(first, last)) if costs.is_moe else (),
                 costs.experts // (tp * dp) if ep else costs.experts, d.bandwidth_bytes_per_s,
             )
         )  # fmt: skip
     host = dict.fromkeys(COMPONENTS, 0)
-    host["routed experts"] = e_off * n
-    host["attention+dense"] = (off - e_off) * n
+    host["routed experts"] = e_off * n_all
+    host["attention+dense"] = (off - e_off) * n_all
     places += _host_place(machine, host, None, [], 0)
     knobs = {
         "tp": tp,
         "dp": dp,
         "ep": ep,
-        "pp": 1,
+        "pp": pp,
         "gpu_memory_utilization": round(frac, 2),
         "cpu_offload_gb": offload,
         "max_num_seqs": sequences,
@@ -442,9 +452,12 @@ def candidate_plans(
                           cache_dtype=cache_dtype, ubatch=ub, runtime=rt)
             for k in ks
         ]  # fmt: skip
+    n = len(machine.devices)
+    pps = [k for k in range(1, n + 1) if n % k == 0] if rt == "vllm" and n else [1]
     return [
         served_plan(m, costs, machine, runtime=rt, context=ctx, sequences=seqs,
-                    cache_dtype=cache_dtype, expert_parallel=expert_parallel)
+                    cache_dtype=cache_dtype, expert_parallel=expert_parallel, pp=k)
+        for k in pps
     ]  # fmt: skip
 
 

@@ -151,22 +151,24 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
         dense = (sum(costs.layer_bytes) + sum(costs.shared_bytes) + costs.output_bytes) / tp
         ranks = tp * dp if ep else tp
         b_rank = max(1, math.ceil(b / dp))
-        e = sum(min(touched, costs.experts / ranks) * one for one in costs.expert_one if one) / (
-            1 if ep else tp
-        )
+        if ep:  # a rank holds E/ranks experts; every rank's tokens route to them
+            e = sum(touched / ranks * one for one in costs.expert_one)
+        else:  # a TP rank holds 1/tp of every expert; its DP group decodes b_rank sequences
+            e = sum(_touched(costs, b_rank) * one for one in costs.expert_one) / tp
         kv = kv_read / (tp * dp)
         offload = int(plan.knobs.get("cpu_offload_gb", 0)) * 2**30  # type: ignore[call-overload]
         read = dense + e + kv
         gpu_read = math.ceil(read)
         link_bw = min((d.host_link_bytes_per_s or 0.0) for d in machine.devices)
         t_gpu = read / p.bandwidth_bytes_per_s
-        t_link = offload / link_bw if offload and link_bw else 0.0
+        pp = int(plan.knobs.get("pp", 1))  # type: ignore[call-overload]
+        # pipeline stages run one after another: each streams its own offloaded bytes
+        t_link = pp * offload / link_bw if offload and link_bw else 0.0
         t = t_gpu + t_link
         link = offload
         host_read = 0
         t_pf = (dense + sum(costs.expert_bytes) / ranks) / p.bandwidth_bytes_per_s + t_link
         limited = "host link (--cpu-offload-gb)" if t_link > t_gpu else "GPU memory"
-        b = b_rank * dp
     return SpeedBound(
         decode_tokens_per_s=b / t if t else math.inf,
         decode_step_seconds=t,
