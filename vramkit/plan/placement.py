@@ -142,11 +142,37 @@ def _kv_total(
     tp: int = 1,
     dp: int = 1,
 ):
+    """`vramkit.kv.kv_cache` in the runtime's layout, memoised per model object and arguments
+    (a plan search asks for the same estimate dozens of times)."""
     from ..kv import kv_cache
 
     layout = {"llama.cpp": "llama.cpp", "ik_llama.cpp": "llama.cpp"}.get(runtime, "vllm")
+    key = (id(model), layout, context, sequences, cache_dtype, tp, dp)
+    hit = _KV_MEMO.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
     kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
-    return kv_cache(model, context, batch=sequences, runtime=layout, tp=tp, dp=dp, **kw)
+    est = kv_cache(model, context, batch=sequences, runtime=layout, tp=tp, dp=dp, **kw)
+    if len(_KV_MEMO) > 4096:
+        _KV_MEMO.clear()
+    _KV_MEMO[key] = (model, est)
+    return est
+
+
+_KV_MEMO: dict[tuple[object, ...], tuple[ModelSpec, object]] = {}
+_LAYER_MEMO: dict[int, tuple[object, tuple[int, ...]]] = {}
+
+
+def _kv_layers(model: ModelSpec, kv) -> tuple[int, ...]:
+    """`kv_per_layer` memoised per KV estimate object."""
+    hit = _LAYER_MEMO.get(id(kv))
+    if hit is not None and hit[0] is kv:
+        return hit[1]
+    out = kv_per_layer(model, kv.by_kind)
+    if len(_LAYER_MEMO) > 4096:
+        _LAYER_MEMO.clear()
+    _LAYER_MEMO[id(kv)] = (kv, out)
+    return out
 
 
 # ── llama.cpp ────────────────────────────────────────────────────────────────────────────────
@@ -185,7 +211,7 @@ def llamacpp_plan(
     c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=n)
     prof = _profile(runtime)
     kv = _kv_total(model, runtime, context, sequences, cache_dtype)
-    kv_layer = kv_per_layer(model, kv.by_kind)
+    kv_layer = _kv_layers(model, kv)
 
     def gpu_cost(i: int) -> int:
         e = costs.expert_bytes[i] if i >= c else 0
