@@ -298,3 +298,16 @@ def test_vllm_uses_every_gpu_with_divisible_tp_and_pipeline_stages(
     assert p.fits
     args = flags_for(p).args
     assert ("--pipeline-parallel-size" in args) == (pp > 1)
+
+
+def test_capacity_falls_with_context(two_4090) -> None:
+    from vramkit.plan import capacity_table
+
+    rows = capacity_table(FLASH, two_4090, recipe="gguf-Q3_K_M", contexts=(4096, 131072, 1048576))
+    seqs = [s for _, s in rows]
+    assert seqs == sorted(seqs, reverse=True)
+    assert seqs[-1] >= 1
+    # the limit is real: one more sequence than the table says does not fit
+    ctx, n = rows[1]
+    assert not plan_for(FLASH, two_4090, recipe="gguf-Q3_K_M", context=ctx, sequences=n + 1).fits
+    assert plan_for(FLASH, two_4090, recipe="gguf-Q3_K_M", context=ctx, sequences=n).fits

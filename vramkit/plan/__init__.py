@@ -41,6 +41,7 @@ __all__ = [
     "SpeedBound",
     "auto_recipe",
     "build_machine",
+    "capacity_table",
     "context_speed_curve",
     "flags_for",
     "local_machine",
@@ -190,6 +191,29 @@ def solve(
         curve=pts,
         capacity={"max_context": max(max_ctx, 0), "max_sequences": max(max_seq, 0)},
     )
+
+
+def capacity_table(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    contexts: tuple[int, ...] = (4096, 32768, 131072, 1048576),
+    max_sequences: int = 256,
+    **kw: object,
+) -> tuple[tuple[int, int], ...]:
+    """Concurrency × context capacity: (context, most sequences of that length any plan fits),
+    0 when not even one fits (binary search over 1 … `max_sequences`; KV grows with both)."""
+    m = get_model(model)
+    limit = int(m.config.get("max_position_embeddings") or 1_048_576)
+    out = []
+    for c in contexts:
+        if c > limit:
+            continue
+        best = _max_int(
+            1, max_sequences, lambda b, c=c: _fits_at(m, machine, context=c, sequences=b, **kw)
+        )
+        out.append((c, max(best, 0)))
+    return tuple(out)
 
 
 LLAMACPP_RECIPES = (

@@ -13,8 +13,12 @@ llama.cpp (ggml-org/llama.cpp @ 001d906a6d86e2490e394361e7cc6f478b100088):
                  create_tensor ("check overrides").
   --n-cpu-moe N  pushes ``blk\\.%d\\.ffn_(up|down|gate|gate_up)_(ch|)exps`` → CPU for layers
                  0 … N−1 (common/common.h: LLM_FFN_EXPS_REGEX, llm_ffn_block_regex).
-  -c (total context over all -np sequences), -np, -ub, -ctk/-ctv, -fa on|off|auto, -mg,
-  --no-mmap: common/arg.cpp.
+  -c (total context over all -np sequences), -np, -ub, -ctk/-ctv, -fa on|off|auto, --no-mmap:
+  common/arg.cpp. -mg is not emitted: "the GPU to use for the model (with split-mode = none), or
+  for intermediate results and KV (with split-mode = row)" — the default layer split ignores it.
+  The same definitions are in the tree the engine check runs (ggml-org/llama.cpp @
+  0c1e57098bba43ac29e6e3b677cdceebdd22334f, vendored by llama-cpp-python 0.3.36), whose --fit
+  (on by default) only adjusts "unset arguments": every argument a plan needs is set.
 vLLM (vllm-project/vllm @ 99d7eb5d6a512cfcc5a2b104f24ebf2d6cda772b, vllm/engine/arg_utils.py):
   --tensor-parallel-size, --pipeline-parallel-size, --data-parallel-size, --enable-expert-parallel,
   --gpu-memory-utilization, --max-model-len, --max-num-seqs, --kv-cache-dtype; --cpu-offload-gb
@@ -212,8 +216,6 @@ def llamacpp_flags(
     used = [s for s in split if s]
     if len(used) > 1 or (len(split) > 1 and len(used) == 1):
         args += ["-ts", ",".join(str(s) for s in split)]
-    if split:
-        args += ["-mg", str(k.get("main_gpu", 0))]
     c = int(k["n_cpu_moe"])  # type: ignore[call-overload]
     if c:
         if use_n_cpu_moe:
