@@ -188,3 +188,43 @@ def test_example_machine_files_parse() -> None:
     desk = machine_from_file(DATA_DIR / "machines" / "desktop-3090-4090.yaml")
     assert not desk.homogeneous
     assert desk.disk is not None
+
+
+def test_local_mac_reads_metal_working_set(monkeypatch) -> None:
+    """On macOS, `--machine local` asks Metal for recommendedMaxWorkingSetSize (a stand-in Metal
+    module here: 128 GiB pool, 107.52 GiB working set as measured in antirez/ds4#893)."""
+    import types
+
+    from vramkit.plan import machine as mach
+
+    class FakeDevice:
+        def name(self) -> str:
+            return "Apple M3 Ultra"
+
+        def recommendedMaxWorkingSetSize(self) -> int:
+            return round(107.52 * GiB)
+
+    fake_metal = types.SimpleNamespace(MTLCreateSystemDefaultDevice=FakeDevice)
+    fake_psutil = types.SimpleNamespace(
+        virtual_memory=lambda: types.SimpleNamespace(total=128 * GiB)
+    )
+    real_import = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name == "pynvml":
+            raise ImportError(name)
+        if name == "Metal":
+            return fake_metal
+        if name == "psutil":
+            return fake_psutil
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    monkeypatch.setattr(mach.sys, "platform", "darwin")
+    m = mach.local_machine()
+    d = m.devices[0]
+    assert d.unified
+    assert d.usable_bytes == round(107.52 * GiB)
+    assert d.bandwidth_bytes_per_s == 819e9  # the catalog's M3 Ultra entry
+    assert m.host is not None
+    assert m.host.ram_bytes == 128 * GiB - round(107.52 * GiB)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -449,8 +450,15 @@ def local_machine() -> Machine:
             pynvml.nvmlShutdown()
         except Exception as err:  # pynvml.NVMLError: no driver, no GPU
             notes.append(f"NVML found no usable NVIDIA GPU ({err.__class__.__name__})")
+    if not devices and sys.platform == "darwin":
+        devices.extend(_local_apple(notes))
     if not devices:
         notes.append("no GPU found on this machine: plans run from host RAM only")
+    if any(d.unified for d in devices):
+        d = devices[0]
+        host = Host(d.memory_bytes - d.usable_bytes, d.bandwidth_bytes_per_s, None,
+                    "unified pool outside the GPU working set")  # fmt: skip
+        return Machine(tuple(devices), host, None, tuple(notes))
     host = None
     try:
         import psutil
@@ -463,6 +471,39 @@ def local_machine() -> Machine:
     if host is not None:
         notes.append(f"host RAM bandwidth assumed: {get_link(DEFAULT_HOST_MEMORY).name}")
     return Machine(tuple(devices), host, None, tuple(notes))
+
+
+def _local_apple(notes: list[str]) -> list[Device]:
+    """This Mac's GPU: Metal's recommendedMaxWorkingSetSize (pyobjc-framework-Metal, optional)
+    over the unified pool (psutil); bandwidth from a catalog entry of the same chip, else 0."""
+    try:
+        import Metal  # pyobjc-framework-Metal
+        import psutil
+    except ImportError:
+        notes.append(
+            "on macOS: pip install pyobjc-framework-Metal psutil to read the GPU working set"
+        )
+        return []
+    dev = Metal.MTLCreateSystemDefaultDevice()
+    if dev is None:
+        return []
+    name = str(dev.name())
+    ws = int(dev.recommendedMaxWorkingSetSize())
+    pool = int(psutil.virtual_memory().total)
+    bw = 0.0
+    chip = re.sub(r"^apple\s+", "", name.lower())
+    for g in gpus().values():
+        if g.vendor == "apple" and chip in g.name.lower():
+            bw = float(g.bandwidth_bytes_per_s or 0.0)
+    if not bw:
+        notes.append(
+            f"{name}: memory bandwidth not in data/gpus.yaml (give --gpu {pool // GB}GB@…GB/s)"
+        )
+    notes.append(
+        f"{name}: GPU working set {ws / GiB:.2f} GiB (Metal recommendedMaxWorkingSetSize) of {pool / GiB:.0f} GiB"
+    )
+    return [Device(0, name, None, pool, min(ws, pool), bw, True, None, None, None,
+                   "local (Metal recommendedMaxWorkingSetSize)")]  # fmt: skip
 
 
 def _local_device(i: int, name: str, total: int, notes: list[str]) -> Device:
