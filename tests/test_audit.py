@@ -18,10 +18,10 @@ from vramkit.audit import (
     first_principles_table,
     fmt_tier,
     tier_for,
-    to_frame,
 )
 from vramkit.catalog import V4_IDS
 from vramkit.errors import VramkitError
+from vramkit.present.frames import to_frame
 from vramkit.units import GB, TB
 
 # Checkpoint parameters (MTP included), the denominators of every bits-per-parameter figure.
@@ -39,7 +39,7 @@ def diff():
 
 def test_official_bits_per_param():
     flash = first_principles_row("deepseek-v4-flash", "official")
-    # Flash index.json total_size 159,609,485,896 B (shared/facts/deepseek_v4.md §2.1):
+    # Flash index.json total_size 159,609,485,896 B (docs/research/deepseek_v4_facts.md §2.1):
     # 159,609,485,896 × 8 / 290,944,616,402 = 4.3887 bits per parameter
     assert flash.weight_bytes == 159_609_485_896
     assert flash.params == FLASH_PARAMS

@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .callable_module import make_callable
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
 from .families import get_family
-from .hardware import Gpu, RuntimeProfile, get_gpu, get_runtime
+from .hardware import Gpu, get_gpu
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
+from .runtimes import Runtime, get_runtime
 
 PARALLEL = ("tp", "ep", "dp")
 TP_REPLICATED = ("norms", "hyper_connections", "router")
@@ -120,7 +122,7 @@ def _routed_experts(model: ModelSpec) -> int:
 
 
 def usable_bytes(
-    gpu: Gpu, runtime: RuntimeProfile, *, memory_fraction: float | None, os_share: float
+    gpu: Gpu, runtime: Runtime, *, memory_fraction: float | None, os_share: float
 ) -> int:
     """Memory the runtime may fill on one GPU: memory × (1 − os_share, unified only) × fraction.
 
@@ -146,7 +148,7 @@ def budget(
     context: int = 32768,
     batch: int = 1,
     parallel: str = "tp",
-    runtime: str | RuntimeProfile = "vllm",
+    runtime: str | Runtime = "vllm",
     cache_dtype: str | None = None,
     memory_fraction: float | None = None,
     os_share: float = UNIFIED_OS_SHARE,
@@ -165,7 +167,7 @@ def budget(
     m = get_model(model)
     g = get_gpu(gpu)
     rt = get_runtime(runtime)
-    r = get_recipe(recipe if recipe is not None else m.checkpoint_layout)
+    r = get_recipe(recipe, model=m)
     n = require_int("count", count, minimum=1, maximum=4096)
     ctx = require_int("context", context, minimum=1, maximum=_max_context(m))
     b = require_int("batch", batch, minimum=1, maximum=1_000_000)
@@ -178,12 +180,10 @@ def budget(
         raise unknown_name("parallelism", parallel, PARALLEL)
     tp, dp = (n, 1) if parallel == "tp" else (1, n)
     kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
-    kv_rt = _KV_LAYOUT.get(rt.id, "reference")
-    kv = kv_cache(m, ctx, batch=b, runtime=kv_rt, tp=tp, dp=dp, **kv_kw)
+    kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
     kv_bytes = int(kv.per_gpu_bytes)
     split = n > 1 and parallel in ("tp", "ep")
-    overhead = rt.cuda_context_bytes + rt.margin_bytes
-    overhead += rt.nccl_bytes_per_gpu if split else rt.non_torch_bytes
+    overhead = rt.overhead_bytes(split=split)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0
     if rt.fraction_of == "free" and frac:
@@ -199,7 +199,7 @@ def budget(
         ),
         f"runtime {rt.id}: " + _fraction_note(rt, frac),
         "overhead and workspace are estimates from data/runtimes.yaml",
-        f"KV: {kv.cache_dtype} cache in the {kv.runtime} layout",
+        f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
         *kv.notes,
     ]
     if g.unified:
@@ -226,12 +226,7 @@ def budget(
     )
 
 
-_KV_LAYOUT = {"vllm": "vllm", "llama-cpp": "llama.cpp", "sglang": "vllm", "trtllm": "vllm"}
-"""Runtime profile → `vramkit.kv` layout (SGLang and TensorRT-LLM: vLLM's paged layout, an
-approximation; the reference code: unpadded)."""
-
-
-def _fraction_note(rt: RuntimeProfile, frac: float | None) -> str:
+def _fraction_note(rt: Runtime, frac: float | None) -> str:
     if frac is None:
         return "no memory-fraction reservation (whole memory usable)"
     of = (
@@ -246,13 +241,37 @@ def _max_context(model: ModelSpec) -> int:
     return int(model.config.get("max_position_embeddings") or 1_048_576)
 
 
-def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> Budget | None:
-    """The smallest count in `COUNTS` whose budget fits, or None (keyword args as `budget`)."""
+@dataclass(frozen=True)
+class GpuCount:
+    """The smallest GPU count in `COUNTS` that fits, or why none does.
+
+    fits: a count fits; count: it (None when none up to the largest tried does); budget: the
+    fitting budget, else the one at the largest count tried (its headroom says by how much it
+    misses); reason: one sentence saying which."""
+
+    fits: bool
+    count: int | None
+    budget: Budget
+    reason: str
+
+
+def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> GpuCount:
+    """The smallest count in `COUNTS` whose budget fits (keyword args as `budget`), as a
+    `GpuCount` that says why when none does."""
+    b = None
     for n in COUNTS:
         b = budget(model, gpu, count=n, **kw)  # type: ignore[arg-type]
         if b.fits:
-            return b
-    return None
+            return GpuCount(True, n, b, f"{n} x {b.gpu_id} is the smallest count that fits.")
+    assert b is not None
+    short = -b.headroom_bytes
+    return GpuCount(
+        False,
+        None,
+        b,
+        f"no count up to {COUNTS[-1]} fits: at {COUNTS[-1]} x {b.gpu_id} each GPU needs "
+        f"{short:,} bytes more than it can use.",
+    )
 
 
 def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
@@ -279,9 +298,23 @@ def candidate_recipes(model: str | ModelSpec) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+@dataclass(frozen=True)
+class RecipeChoice:
+    """The highest-precision recipe that fits, or why none does.
+
+    fits: one fits; recipe_id / budget: it and its budget (None when none fits); tried: (recipe
+    id, weight bytes, fits) for every recipe considered, largest first; reason: one sentence."""
+
+    fits: bool
+    recipe_id: str | None
+    budget: Budget | None
+    tried: tuple[tuple[str, int, bool], ...]
+    reason: str
+
+
 def best_recipe(
     model: str | ModelSpec, gpu: str | Gpu, *, recipes: list[str] | None = None, **kw: object
-) -> Budget | None:
+) -> RecipeChoice:
     """The fitting budget of highest precision: the official layout if it fits, else the recipe
     with the most weight bytes that fits. Recipes larger than the official checkpoint are skipped:
     re-encoding released weights (V4's FP4 experts) in more bits adds no information."""
@@ -293,11 +326,26 @@ def best_recipe(
         key=lambda r: (r == m.checkpoint_layout, sizes[r]),
         reverse=True,
     )
+    tried: list[tuple[str, int, bool]] = []
     for rid in ranked:
         b = budget(m, gpu, recipe=rid, **kw)  # type: ignore[arg-type]
+        tried.append((b.recipe_id, sizes[rid], b.fits))
         if b.fits:
-            return b
-    return None
+            why = (
+                "the official layout fits"
+                if rid == m.checkpoint_layout
+                else (
+                    "the official layout does not fit; this is the largest smaller recipe that does"
+                )
+            )
+            return RecipeChoice(True, b.recipe_id, b, tuple(tried), why + ".")
+    return RecipeChoice(
+        False,
+        None,
+        None,
+        tuple(tried),
+        f"none of the {len(tried)} recipes tried (none larger than the official checkpoint) fits.",
+    )
 
 
 def fit_grid(
@@ -309,15 +357,11 @@ def fit_grid(
     for mid in models:
         m = get_model(mid)
         for rec in recipes:
-            rid = m.checkpoint_layout if rec == "official" else rec
+            rid = get_recipe(rec, model=m).id
             for ctx in contexts:
-                b = min_gpus(m, gpu, recipe=rid, context=ctx, **kw)
-                rows.append(
-                    {
-                        "model": m.id,
-                        "recipe": rec,
-                        "context": ctx,
-                        "min_gpus": b.count if b else None,
-                    }
-                )
+                found = min_gpus(m, gpu, recipe=rid, context=ctx, **kw)
+                rows.append({"model": m.id, "recipe": rec, "context": ctx, "min_gpus": found.count})
     return rows
+
+
+make_callable(__name__)  # vramkit.budget(...) calls budget() (vramkit.callable_module)

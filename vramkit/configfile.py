@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -122,13 +123,7 @@ def model_from_config(
         ),
     )
     counts = spec.params  # builds the inventory: config errors surface here
-    return ModelSpec(
-        **{
-            **{k: getattr(spec, k) for k in spec.__dataclass_fields__ if not k.startswith("_")},
-            "total_params_label": counts.main,
-            "active_params_label": counts.active,
-        }
-    )
+    return replace(spec, total_params_label=counts.main, active_params_label=counts.active)
 
 
 def model_from_config_file(path: str | Path) -> ModelSpec:

@@ -180,7 +180,7 @@ def get_format(name: str) -> QuantFormat:
                 f"4-bit packed zero per group{'; g_idx int32 per input column (act-order)' if act else ''}"
             ),
             source="AutoGPTQ/AWQ packing: qweight int32 [in/8,out], qzeros int32 [in/g,out/8], "
-            "scales fp16 [in/g,out], g_idx int32 [in] (shared/facts/anchors_survey.md §4.2)",
+            "scales fp16 [in/g,out], g_idx int32 [in] (docs/research/anchors_survey.md §4.2)",
         )
     raise unknown_name("weight format", name, [*format_names(), "INT4_G128", "INT4_G64"])
 

@@ -15,19 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .catalog import ModelSpec, get_model
 from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR, QuantFormat, get_format, storable_format
 from .llamacpp_mix import FTYPE_DEFAULT, gguf_type_for
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 
-if TYPE_CHECKING:
-    from .catalog import ModelSpec
-
+OFFICIAL = "official"
+"""Recipe alias: a model's own checkpoint layout (`ModelSpec.checkpoint_layout`). Resolved here
+only, by `get_recipe(OFFICIAL, model=...)`; every caller passes it through."""
 RECIPE_KINDS = ("official", "community", "uniform", "llamacpp", "custom")
 _SELECTOR_ALIASES = {"routed_experts": ROUTED_GROUPS, "experts": ROUTED_GROUPS}
 
@@ -200,13 +201,23 @@ def _recipes() -> dict[str, Recipe]:
     return out
 
 
-def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
+def get_recipe(
+    recipe: str | Recipe | Mapping[str, str] | None, *, model: str | ModelSpec | None = None
+) -> Recipe:
     """A recipe by id (``deepseek-v4-official``, ``gguf-Q4_K_M``, ``uniform:BF16``, ``uniform:Q4_K``),
-    a `Recipe`, or a group→format mapping (a custom recipe)."""
+    a `Recipe`, or a group→format mapping (a custom recipe). ``"official"`` (or None) with a
+    `model` is that model's checkpoint layout."""
     if isinstance(recipe, Recipe):
         return recipe
     if isinstance(recipe, Mapping):
         return custom_recipe(recipe)
+    if recipe is None or str(recipe).strip().lower() == OFFICIAL:
+        if model is None:
+            raise VramkitError(
+                "recipe 'official' means a model's own checkpoint layout: pass model=… "
+                "(a catalog id or a ModelSpec), or name the layout (e.g. deepseek-v4-official)."
+            )
+        return get_recipe(get_model(model).checkpoint_layout)
     key = str(recipe).strip()
     table = _recipes()
     if key in table:
@@ -223,19 +234,22 @@ def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
         )
     if "=" in key:
         return custom_recipe(key)
-    raise unknown_name("recipe", key, [*table, "uniform:<FORMAT>", "group=FORMAT,..."])
-
-
-_VALIDATED: set[str] = set()
+    raise unknown_name("recipe", key, [*table, OFFICIAL, "uniform:<FORMAT>", "group=FORMAT,..."])
 
 
 def _validated(r: Recipe) -> Recipe:
-    """`r` once its rules name known groups and formats (checked on first use, so that loading
-    the recipe table does not import the gguf package for recipes nobody asked for)."""
-    if r.id not in _VALIDATED:
-        _validate_rules(r.id, r.rules)
-        _VALIDATED.add(r.id)
+    """`r` once its rules name known groups and formats (checked on first use of each table
+    recipe, so that loading the table does not import the gguf package for recipes nobody asked
+    for; `_table_recipe_ok` remembers the answer per id)."""
+    _table_recipe_ok(r.id)
     return r
+
+
+@cache
+def _table_recipe_ok(recipe_id: str) -> bool:
+    r = _recipes()[recipe_id]
+    _validate_rules(r.id, r.rules)
+    return True
 
 
 def recipe_ids() -> list[str]:
@@ -268,10 +282,11 @@ class WeightBytes:
 
 
 def tensor_formats(
-    model: ModelSpec, recipe: str | Recipe | Mapping[str, str]
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> list[tuple[TensorSpec, QuantFormat]]:
-    """Each tensor of `model` paired with the format `recipe` stores it in."""
-    r = get_recipe(recipe)
+    """Each tensor of `model` (id or spec) paired with the format `recipe` stores it in."""
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
     ctx = _context(model)
     if r.kind == "llamacpp":  # per-layer rules: no sharing between tensors of a group
         return [(t, r.format_for(t, ctx)) for t in model.inventory]
@@ -287,16 +302,36 @@ def tensor_formats(
 
 
 def weight_bytes(
-    model: ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> WeightBytes:
     """Exact bytes of `model`'s weights stored under `recipe` (default: its official checkpoint
     layout). Formula: Σ_tensors count × bytes(format, shape), by group and by format."""
-    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
-    key = (r.id, r.kind, tuple(sorted(r.rules.items())), r.vectors, r.ftype, r.include_mtp)
-    cache = model._cache.setdefault("weight_bytes", {})
-    if key not in cache:
-        cache[key] = _weight_bytes(model, r)
-    return cache[key]
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
+    return _cached_weight_bytes(model, _RecipeKey(r))
+
+
+@dataclass(frozen=True, eq=False)
+class _RecipeKey:
+    """A recipe as a cache key: equal when id, kind, rules, vectors, ftype and MTP agree."""
+
+    recipe: Recipe
+
+    def _key(self) -> tuple[Any, ...]:
+        r = self.recipe
+        return (r.id, r.kind, tuple(sorted(r.rules.items())), r.vectors, r.ftype, r.include_mtp)
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _RecipeKey) and self._key() == other._key()
+
+
+@lru_cache(maxsize=4096)
+def _cached_weight_bytes(model: ModelSpec, key: _RecipeKey) -> WeightBytes:
+    """Weight bytes per (spec, recipe), computed once: specs hash by identity."""
+    return _weight_bytes(model, key.recipe)
 
 
 def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
@@ -333,8 +368,9 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     )
 
 
-def weight_table(model: ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
+def weight_table(model: str | ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
     """One row per recipe: total bytes, GB, GiB, bits per weight (for tables and plots)."""
+    model = get_model(model)
     rows = []
     for rid in recipes:
         w = weight_bytes(model, rid)

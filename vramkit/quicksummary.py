@@ -15,11 +15,11 @@ from .article import load_article_tables
 from .budget import budget
 from .catalog import V4_IDS, get_model
 from .hardware import get_gpu
-from .quant import weight_bytes
+from .quant import get_recipe, weight_bytes
 from .units import GB
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 RECIPES = (
     "official",
@@ -55,7 +55,7 @@ def _label(model_id: str, recipe: str) -> str:
     return f"{SHORT[model_id]} {recipe.removeprefix('gguf-').replace('deepseek-v4-', '')}"
 
 
-def quick_summary(*, context: int = 32768, runtime: str = "llama-cpp") -> list[SummaryRow]:
+def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[SummaryRow]:
     """The article's Quick Summary rows next to the kit's (see the module docstring for the setup).
 
     Notes
@@ -113,7 +113,7 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama-cpp") -> list[S
 
 
 def _rid(model_id: str, recipe: str) -> str:
-    return get_model(model_id).checkpoint_layout if recipe == "official" else recipe
+    return get_recipe(recipe, model=model_id).id
 
 
 def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -> str:
@@ -159,13 +159,6 @@ def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -
         f"the official Pro ({pro / GB:,.0f} GB, FP4 experts) fits; the article's 'Pro FP8' "
         "(≈1.6 TB) is the Base model's size, because the instruct checkpoints are not 8-bit."
     )
-
-
-def to_frame(rows: list[SummaryRow]) -> pd.DataFrame:
-    """The rows as a DataFrame (presentation only)."""
-    import pandas as pd
-
-    return pd.DataFrame([r.__dict__ for r in rows])
 
 
 OFFLOAD_MACHINES = (
@@ -227,26 +220,3 @@ def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
             )
         )
     return rows
-
-
-def offload_frame(rows: list[OffloadRow]) -> pd.DataFrame:
-    """Offload rows as a DataFrame (presentation only; GB = 1e9 bytes)."""
-    import pandas as pd
-
-    return pd.DataFrame(
-        [
-            {
-                "VRAM": r.vram_text,
-                "machine": r.machine,
-                "variant": r.model,
-                "recipe": r.recipe,
-                "fits": r.fits,
-                "expert layers in RAM": f"{r.expert_layers_on_host} of {r.moe_layers}",
-                "GPU GB": round(r.gpu_bytes / GB, 1),
-                "RAM GB": round(r.host_bytes / GB, 1),
-                "decode tok/s ≤": round(r.decode_tokens_per_s, 1),
-                "longest context": r.max_context,
-            }
-            for r in rows
-        ]
-    )

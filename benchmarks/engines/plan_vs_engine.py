@@ -113,10 +113,9 @@ _KEEP = re.compile(r"overridden to|memory breakdown|^\S+ \d+ \d+ \d+\s*$|error|f
 
 
 def fit_params_args(flag_args: tuple[str, ...]) -> list[str]:
-    """llama-server args → llama-fit-params args: drop the program, -m MODEL.gguf and --no-mmap
-    (llama-fit-params refuses it: "error: invalid argument: --no-mmap"; its no_alloc load maps
-    nothing anyway)."""
-    a = [x for x in flag_args[1:] if x != "--no-mmap"]
+    """llama-server args → llama-fit-params args: the same list without the program name and
+    -m MODEL.gguf (every other flag, -lm none included, goes to the projection as emitted)."""
+    a = list(flag_args[1:])
     i = a.index("-m")
     del a[i : i + 2]
     return a

@@ -145,7 +145,7 @@ def test_llamacpp_flags_for_the_issue_example(two_4090) -> None:
     assert a[a.index("-c") + 1] == "65536"
     assert a[a.index("-ngl") + 1] == "44"
     assert a[a.index("--n-cpu-moe") + 1] == str(s.plan.knobs["n_cpu_moe"])
-    assert "--no-mmap" in a
+    assert a[a.index("-lm") + 1] == "none"  # --load-mode none (the pinned tree's --no-mmap)
     assert a[a.index("-ctk") + 1] == "bf16"
     assert sum(int(x) for x in a[a.index("-ts") + 1].split(",")) == 44  # 43 layers + output
 
@@ -262,7 +262,7 @@ def test_kv_per_layer_follows_the_layer_kinds() -> None:
 
 def test_nvme_spill_when_host_ram_is_short() -> None:
     """V4-Flash Q4_K_M (172 GB) on one RTX 4090 + 64 GB RAM + a PCIe 5 NVMe: the experts that do
-    not fit in RAM stay in the mmap'd file (no --no-mmap) and page in from NVMe; the NVMe share of
+    not fit in RAM stay in the mmap'd file (no -lm none) and page in from NVMe; the NVMe share of
     the touched host experts bounds decode."""
     m = get_model(FLASH)
     box = build_machine(["rtx-4090-24gb"], ram="64GB", nvme="nvme-gen5-t705")
@@ -274,7 +274,7 @@ def test_nvme_spill_when_host_ram_is_short() -> None:
     assert disk.bytes_by_component["routed experts"] > 0
     assert p.knobs["no_mmap"] is False
     f = flags_for(p)
-    assert "--no-mmap" not in f.args
+    assert "-lm" not in f.args
     s = plan_speed(p, box)
     assert s.limited_by.startswith("NVMe")
     without = build_machine(["rtx-4090-24gb"], ram="64GB")

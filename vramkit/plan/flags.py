@@ -13,20 +13,26 @@ llama.cpp (ggml-org/llama.cpp @ 001d906a6d86e2490e394361e7cc6f478b100088):
                  create_tensor ("check overrides").
   --n-cpu-moe N  pushes ``blk\\.%d\\.ffn_(up|down|gate|gate_up)_(ch|)exps`` → CPU for layers
                  0 … N−1 (common/common.h: LLM_FFN_EXPS_REGEX, llm_ffn_block_regex).
-  -c (total context over all -np sequences), -np, -ub, -ctk/-ctv, -fa on|off|auto, --no-mmap:
-  common/arg.cpp. -mg is not emitted: "the GPU to use for the model (with split-mode = none), or
-  for intermediate results and KV (with split-mode = row)" — the default layer split ignores it.
+  -c (total context over all -np sequences), -np, -ub, -ctk/-ctv, -fa on|off|auto: common/arg.cpp.
+  Flag names come from the runtime records (data/runtimes.yaml `flags`, each quoted from the
+  engine's source). Loading without mmap is ``-lm none`` in the engine tree the check runs
+  (``--load-mode``: "none: no special loading mode"); older llama.cpp and ik_llama.cpp spell it
+  ``--no-mmap`` (the pinned tree refuses that: "error: invalid argument: --no-mmap").
+  -mg is not emitted: "the GPU to use for the model (with split-mode = none), or for
+  intermediate results and KV (with split-mode = row)" — the default layer split ignores it.
   The same definitions are in the tree the engine check runs (ggml-org/llama.cpp @
   0c1e57098bba43ac29e6e3b677cdceebdd22334f, vendored by llama-cpp-python 0.3.36), whose --fit
   (on by default) only adjusts "unset arguments": every argument a plan needs is set.
-vLLM (vllm-project/vllm @ 99d7eb5d6a512cfcc5a2b104f24ebf2d6cda772b, vllm/engine/arg_utils.py):
-  --tensor-parallel-size, --pipeline-parallel-size, --data-parallel-size, --enable-expert-parallel,
-  --gpu-memory-utilization, --max-model-len, --max-num-seqs, --kv-cache-dtype; --cpu-offload-gb
-  is "The space in GiB to offload to CPU, per GPU" (vllm/config/offload.py @
-  2debd782f06a5731359728ed77cd6a7299ef4e49).
+vLLM: flag names from its record (vllm/config/parallel.py @ 840e7972c6ab74061696e81e17d8a74db2aefd7e:
+  tensor / pipeline / data parallel sizes, "MoE layers will be sharded according to the product of
+  the tensor parallel size and data parallel size", enable_expert_parallel "Use expert parallelism
+  instead of tensor parallelism for MoE layers"; vllm/config/offload.py @ 2debd782…: cpu_offload_gb
+  "The space in GiB to offload to CPU, per GPU"; vllm/config/cache.py: gpu_memory_utilization);
+  --max-model-len and --max-num-seqs are written here (vllm/engine/arg_utils.py @
+  99d7eb5d6a512cfcc5a2b104f24ebf2d6cda772b), not yet in the record.
 SGLang (sgl-project/sglang @ 469c63e54e7d94591617ef9590c6aa26d54dc1bb,
-  python/sglang/srt/server_args.py): --tp, --mem-fraction-static, --context-length,
-  --max-running-requests, --kv-cache-dtype.
+  python/sglang/srt/server_args.py): --tp, --dp, --mem-fraction-static, --context-length,
+  --max-running-requests — written here, not yet in its record.
 """
 
 from __future__ import annotations
@@ -67,6 +73,16 @@ class Flags:
         import shlex
 
         return " ".join(shlex.quote(a) for a in self.args)
+
+
+def _flag(runtime: str, setting: str) -> str:
+    """The runtime's own flag for `setting`, from its record in data/runtimes.yaml (sourced)."""
+    from ..runtimes import get_runtime
+
+    flags = get_runtime(runtime).flags
+    if setting not in flags:
+        raise VramkitError(f"data/runtimes.yaml: {runtime} has no flag for {setting!r}.")
+    return flags[setting].flag
 
 
 def ffn_exps_block_regex(layer: int) -> str:
@@ -208,32 +224,34 @@ def llamacpp_flags(
         use_n_cpu_moe = False  # ik_llama.cpp: -ot is the documented way; no --n-cpu-moe assumed
     check_llamacpp(plan, use_n_cpu_moe=use_n_cpu_moe, model=m)
     split = [int(x) for x in k["tensor_split"]]  # type: ignore[union-attr]
+    f = lambda setting: _flag("llama.cpp", setting)  # noqa: E731
     args = ["llama-server", "-m", "MODEL.gguf"]
-    args += ["-c", str(plan.context * plan.sequences)]
+    args += [f("ctx_size"), str(plan.context * plan.sequences)]
     if plan.sequences > 1:
-        args += ["-np", str(plan.sequences)]
-    args += ["-ngl", str(k["n_gpu_layers"])]
+        args += [f("parallel"), str(plan.sequences)]
+    args += [f("n_gpu_layers"), str(k["n_gpu_layers"])]
     used = [s for s in split if s]
     if len(used) > 1 or (len(split) > 1 and len(used) == 1):
-        args += ["-ts", ",".join(str(s) for s in split)]
+        args += [f("tensor_split"), ",".join(str(s) for s in split)]
     c = int(k["n_cpu_moe"])  # type: ignore[call-overload]
     if c:
         if use_n_cpu_moe:
-            args += ["--n-cpu-moe", str(c)]
+            args += [f("n_cpu_moe"), str(c)]
         else:
             pats = _override_patterns(plan, costs, use_n_cpu_moe=False)
             if pats:
-                args += ["-ot", f"{pats[0]}=CPU"]
-    args += ["-ub", str(k.get("ubatch", 512))]
+                args += [f("override_tensor"), f"{pats[0]}=CPU"]
+    args += [f("n_ubatch"), str(k.get("ubatch", 512))]
     ct = _LLAMA_CACHE.get(plan.cache_dtype)
     if ct is None:
         raise VramkitError(
             f"llama.cpp has no KV cache type for {plan.cache_dtype!r}; use one of {sorted(_LLAMA_CACHE)}."
         )
-    args += ["-ctk", ct, "-ctv", ct]
-    args += ["-fa"] if ik else ["-fa", flash_attn]
+    args += [f("cache_type_k"), ct, f("cache_type_v"), ct]
+    args += [f("flash_attn")] if ik else [f("flash_attn"), flash_attn]
     if k.get("no_mmap", True):
-        args += ["--no-mmap"]
+        # --load-mode none: weights read into buffers (older llama.cpp, ik_llama.cpp: --no-mmap)
+        args += ["--no-mmap"] if ik else [f("load_mode"), "none"]
     notes = [
         "checked: the flags place exactly the plan's host tensors and layer split (llama.cpp rules re-run)"
     ]
@@ -247,20 +265,20 @@ def llamacpp_flags(
 def vllm_flags(plan: Plan) -> Flags:
     """`vllm serve` arguments for a vLLM plan."""
     k = plan.knobs
+    f = lambda setting: _flag("vllm", setting)  # noqa: E731
     args = ["vllm", "serve", plan.model_id]
-    args += ["--tensor-parallel-size", str(k["tp"])]
+    args += [f("tensor_parallel_size"), str(k["tp"])]
     if int(k.get("pp", 1)) > 1:  # type: ignore[call-overload]
-        args += ["--pipeline-parallel-size", str(k["pp"])]
+        args += [f("pipeline_parallel_size"), str(k["pp"])]
     if int(k.get("dp", 1)) > 1:  # type: ignore[call-overload]
-        args += ["--data-parallel-size", str(k["dp"])]
+        args += [f("data_parallel_size"), str(k["dp"])]
     if k.get("ep"):
-        args += ["--enable-expert-parallel"]
-    args += ["--gpu-memory-utilization", f"{float(k['gpu_memory_utilization']):.2f}"]  # type: ignore[arg-type]
+        args += [f("enable_expert_parallel")]
+    args += [f("gpu_memory_utilization"), f"{float(k['gpu_memory_utilization']):.2f}"]  # type: ignore[arg-type]
     args += ["--max-model-len", str(plan.context), "--max-num-seqs", str(plan.sequences)]
-    ct = _VLLM_CACHE.get(plan.cache_dtype, "auto")
-    args += ["--kv-cache-dtype", ct]
+    args += [f("kv_cache_dtype"), _VLLM_CACHE.get(plan.cache_dtype, "auto")]
     if int(k.get("cpu_offload_gb", 0)):  # type: ignore[call-overload]
-        args += ["--cpu-offload-gb", str(k["cpu_offload_gb"])]
+        args += [f("cpu_offload_gb"), str(k["cpu_offload_gb"])]
     return Flags("vllm", tuple(args))
 
 

@@ -24,8 +24,8 @@ from types import MappingProxyType
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
-from ..hardware import RuntimeProfile, get_runtime
 from ..quant import Recipe, get_recipe
+from ..runtimes import Runtime, get_runtime
 from .layers import LayerCosts, kv_per_layer, layer_costs
 from .machine import Machine
 
@@ -115,22 +115,28 @@ def canonical_runtime(runtime: str) -> str:
     return aliases[key]
 
 
-def _profile(runtime: str) -> RuntimeProfile:
+def _profile(runtime: str) -> Runtime:
     return get_runtime("llama-cpp" if runtime in ("llama.cpp", "ik_llama.cpp") else runtime)
 
 
-def compute_buffer_bytes(model: ModelSpec, runtime: str, *, context: int, ubatch: int) -> int:
-    """Compute (activation) buffer per GPU in bytes: the runtime profile's workspace estimate.
-
-    Hook: when the engine-truth work provides a llama.cpp compute-buffer function
-    (`vramkit.engines.compute_buffer_bytes`), it is used instead (same arguments).
-    """
-    try:  # pragma: no cover - present only once the engine-truth module lands
-        from ..engines import compute_buffer_bytes as engine_cb  # type: ignore[attr-defined]
-
-        return int(engine_cb(model, runtime=runtime, context=context, ubatch=ubatch))
-    except (ImportError, AttributeError, TypeError):
-        return _profile(runtime).workspace_bytes
+def compute_buffer_bytes(
+    model: ModelSpec,
+    runtime: str,
+    *,
+    context: int,
+    ubatch: int,
+    sequences: int = 1,
+    cache_dtype: str = "bf16",
+) -> int:
+    """Compute (activation) buffer per GPU in bytes: the runtime record's compute-buffer function
+    when `data/runtimes.yaml` names one (`compute_buffer_function`, called as the budget calls
+    it), else its fixed workspace figure — the same number `vramkit.budget` charges."""
+    rt = _profile(runtime)
+    fn = rt.compute_buffer()
+    if fn is None:
+        return rt.workspace_bytes
+    out = fn(model, context=context, batch=sequences, cache_dtype=cache_dtype, n_ubatch=ubatch)
+    return int(out[0] if isinstance(out, tuple) else out)
 
 
 def _kv_total(
@@ -217,8 +223,10 @@ def llamacpp_plan(
         e = costs.expert_bytes[i] if i >= c else 0
         return costs.layer_bytes[i] + costs.shared_bytes[i] + e + kv_layer[i]
 
-    cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch)
-    fixed = prof.cuda_context_bytes + prof.margin_bytes + cb
+    cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch,
+                              sequences=sequences, cache_dtype=kv.cache_dtype)  # fmt: skip
+    ovh = prof.overhead_bytes(split=False)  # layer split: no NCCL (data/runtimes.yaml uses_nccl)
+    fixed = ovh + cb
     devs = list(machine.devices)
     assign: dict[int, list[int]] = {d.index: [] for d in devs}
     nxt = n - 1
@@ -247,7 +255,7 @@ def llamacpp_plan(
         comps["KV cache"] = sum(kv_layer[i] for i in ls)
         used = bool(ls) or d.index == output_on
         comps["compute buffer"] = cb if used else 0
-        comps["runtime overhead"] = (prof.cuda_context_bytes + prof.margin_bytes) if used else 0
+        comps["runtime overhead"] = ovh if used else 0
         places.append(
             Place(
                 f"GPU{d.index}",
@@ -293,7 +301,7 @@ def llamacpp_plan(
     split = tuple(len(assign[d.index]) + (1 if d.index == output_on else 0) for d in devs)
     notes = [
         "KV per layer by cache kind: each kind's bytes spread over the layers that hold it",
-        f"compute buffer {cb / 2**30:.2f} GiB per GPU: runtime-profile estimate (data/runtimes.yaml)",
+        f"compute buffer {cb / 2**30:.2f} GiB per GPU (the runtime record's compute buffer, as budget charges it)",
         "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
     ]
     if spill:
@@ -390,9 +398,7 @@ def served_plan(
     kv = _kv_total(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
     frac = memory_fraction if memory_fraction is not None else (prof.memory_fraction or 1.0)
-    overhead = prof.cuda_context_bytes + (
-        prof.nccl_bytes_per_gpu if n_all > 1 else prof.non_torch_bytes
-    )
+    overhead = prof.overhead_bytes(split=n_all > 1)  # as vramkit.budget charges it
     usable = math.floor(d0.usable_bytes * frac)
     need = weights + kv_gpu + prof.workspace_bytes + overhead
     offload = 0
