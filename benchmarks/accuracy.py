@@ -1,6 +1,6 @@
 """Accuracy benchmark: vramkit's estimates against every published figure in data/ground_truth.yaml.
 
-    python benchmarks/accuracy.py [--out benchmarks/results]
+    python benchmarks/accuracy.py [--out benchmarks/results] [--baseline CSV]
 
 For each figure: the published value, vramkit's estimate for the same conditions, and
 
@@ -10,6 +10,10 @@ then the mean absolute error % per category (weights, params, kv, runtime). Writ
 ``accuracy.csv`` and ``accuracy.png`` under --out (git-ignored) and prints the table.
 A figure whose estimator is not in vramkit yet (vramkit.kv, vramkit.budget) is listed as
 "not estimated" with the reason, never silently dropped.
+
+``--baseline CSV`` (an accuracy.csv of an earlier vramkit on the same figures, e.g.
+benchmarks/baselines/accuracy_before_issue14.csv) adds the per-category error before and after:
+over the figures both estimate, and the count each could not estimate.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ import csv
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from vramkit.accuracy import (  # noqa: E402
+    CATEGORIES,
     Figure,
     Row,
     evaluate,
@@ -60,6 +66,53 @@ def _print(rows: list[Row]) -> None:
     skipped = [r for r in rows if r.estimate is None]
     for r in skipped:
         print(f"skipped {r.figure.id}: {r.method}")
+
+
+def compare_baseline(rows: list[Row], baseline: Path) -> list[dict[str, Any]]:
+    """Per category: mean |error %| of the baseline CSV and of `rows` over the figures both
+    estimate, and how many figures each could not estimate."""
+    with baseline.open(newline="") as fh:
+        before = {r["id"]: r for r in csv.DictReader(fh)}
+    out = []
+    for cat in CATEGORIES:
+        now = [r for r in rows if r.figure.category == cat]
+        if not now:
+            continue
+        both = [
+            (abs(float(before[r.figure.id]["error_pct"])), abs(r.error_pct), r.figure.confidence)
+            for r in now
+            if r.error_pct is not None and before.get(r.figure.id, {}).get("error_pct")
+        ]
+        sure = [(b, a) for b, a, c in both if c != "low"]
+        out.append(
+            {
+                "category": cat,
+                "figures": len(now),
+                "compared": len(both),
+                "before_mean_abs_pct": sum(b for b, _, _ in both) / len(both) if both else None,
+                "after_mean_abs_pct": sum(a for _, a, _ in both) / len(both) if both else None,
+                "before_sure_pct": sum(b for b, _ in sure) / len(sure) if sure else None,
+                "after_sure_pct": sum(a for _, a in sure) / len(sure) if sure else None,
+                "not_estimated_before": sum(
+                    1 for r in now if not before.get(r.figure.id, {}).get("error_pct")
+                ),
+                "not_estimated_after": sum(1 for r in now if r.error_pct is None),
+            }
+        )
+    return out
+
+
+def _print_baseline(table: list[dict[str, Any]], baseline: Path) -> None:
+    print(f"\nbefore → after (baseline {baseline.name}; figures both estimate):")
+    for t in table:
+        b, a = t["before_mean_abs_pct"], t["after_mean_abs_pct"]
+        pair = "n/a" if b is None else f"{b:8.3f} % → {a:8.3f} %"
+        sb, sa = t["before_sure_pct"], t["after_sure_pct"]
+        sure = "" if sb is None or sb == b else f" ({sb:.3f} % → {sa:.3f} % without low confidence)"
+        print(
+            f"  {t['category']:8} {pair}{sure}  over {t['compared']} of {t['figures']} "
+            f"figure(s); not estimated {t['not_estimated_before']} → {t['not_estimated_after']}"
+        )
 
 
 def _digits(fig: Figure) -> int:
@@ -103,9 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    p.add_argument("--baseline", help="accuracy.csv of an earlier run to compare with")
     args = p.parse_args(argv)
     rows = evaluate()
     _print(rows)
+    if args.baseline:
+        _print_baseline(compare_baseline(rows, Path(args.baseline)), Path(args.baseline))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     records = to_records(rows)

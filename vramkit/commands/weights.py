@@ -24,8 +24,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     r.add_argument(
         "--recipe-map",
-        metavar="GROUP=FMT,...",
-        help="custom mix, e.g. routed_experts=Q2_K,attention=Q8_0,*=Q4_K",
+        metavar="SELECTOR=FMT,...",
+        help=(
+            "custom mix, e.g. routed_experts=Q2_K,attention=Q8_0,vectors=F32,*=Q4_K; selectors: "
+            "a group, group.role, mtp[.group], role:ROLE, name:GLOB (checkpoint or GGUF name), "
+            "1d/2d/3d/vectors (GGUF rank), *"
+        ),
     )
     p.add_argument("--json", action="store_true", help="print JSON (bytes under total_bytes)")
 

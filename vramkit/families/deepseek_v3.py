@@ -99,10 +99,12 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "wq_b",
                 (idx_heads * idx_dim, q_lora),
-                gguf_class="indexer_q",
+                gguf_class="indexer.attn_q_b",
                 **kw,
             )
-            add(f"{x}.wk.weight", "indexer", "wk", (idx_dim, dim), gguf_class="indexer_k", **kw)
+            add(
+                f"{x}.wk.weight", "indexer", "wk", (idx_dim, dim), gguf_class="indexer.attn_k", **kw
+            )
             add(f"{x}.k_norm.weight", "indexer", "k_norm", (idx_dim,), kind="vector", **kw)
             add(f"{x}.k_norm.bias", "indexer", "k_norm_bias", (idx_dim,), kind="vector", **kw)
             add(
@@ -110,7 +112,7 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "weights_proj",
                 (idx_heads, dim),
-                gguf_class="indexer_w",
+                gguf_class="indexer.proj",
                 **kw,
             )
         m = f"{p}.mlp"
