@@ -181,10 +181,7 @@ def run_case(case: dict, eng: dict[str, str]) -> dict:
         "rows_mib": {k: list(v) for k, v in out.rows.items()},
         "comparison": fixture_summary(check),
         "notes": [
-            "weights: the engine's figure is the sparse GGUF's tensor bytes exactly; it differs from "
-            "vramkit's recipe where the sparse writer typed a tensor differently (hyper-connection "
-            "mixers, router gate, compressor ape: Q4_K/BF16 in the file vs F32 in vramkit's "
-            "llama.cpp rules) — not a placement question",
+            "weights: the engine's figure is the sparse GGUF's tensor bytes (whole MiB, rounded down)",
             "compute: the CPU-only build reports the CPU compute buffer; the plan's per-GPU figure "
             "is the runtime profile's CUDA estimate; not comparable without a GPU build",
             "layer split over GPUs (-ts, -ngl): a CPU-only build ignores it ('llama.cpp was "

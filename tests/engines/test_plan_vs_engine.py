@@ -54,10 +54,10 @@ def test_engine_puts_exactly_the_planned_experts_in_host_ram(path: Path) -> None
     # KV: the engine prints whole MiB of its context buffers (DSV4 caches); within 2 MiB
     kv = comps["KV cache (all places)"]
     assert abs(kv.diff_mib) < 2.0
-    # weights: the engine's total is the sparse file's tensor bytes; vramkit's recipe types a few
-    # small tensors differently from the file writer (see the fixture's notes), < 0.2 %
+    # weights: the engine's total is the sparse file's tensor bytes in whole MiB (rounded down);
+    # vramkit's recipe gives the same bytes, so the plan is at most 1 MiB above it
     w = comps["weights (all places)"]
-    assert abs(w.diff_mib) / w.engine_mib < 0.002
+    assert 0 <= w.diff_mib < 1.0
 
 
 def test_a_wrong_plan_is_caught_by_the_engine_record() -> None:
