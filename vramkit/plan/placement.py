@@ -139,7 +139,7 @@ def compute_buffer_bytes(
     return int(out[0] if isinstance(out, tuple) else out)
 
 
-def _kv_total(
+def kv_estimate(
     model: ModelSpec,
     runtime: str,
     context: int,
@@ -216,7 +216,7 @@ def llamacpp_plan(
     n = costs.n_layers
     c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=n)
     prof = _profile(runtime)
-    kv = _kv_total(model, runtime, context, sequences, cache_dtype)
+    kv = kv_estimate(model, runtime, context, sequences, cache_dtype)
     kv_layer = _kv_layers(model, kv)
 
     def gpu_cost(i: int) -> int:
@@ -395,7 +395,7 @@ def served_plan(
         model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel
     )
     weights = math.ceil(weights / pp)
-    kv = _kv_total(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
+    kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
     frac = memory_fraction if memory_fraction is not None else (prof.memory_fraction or 1.0)
     overhead = prof.overhead_bytes(split=n_all > 1)  # as vramkit.budget charges it

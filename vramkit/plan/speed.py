@@ -48,9 +48,9 @@ def _touched(costs: LayerCosts, batch: int) -> float:
 
 def kv_read_bytes(model: ModelSpec, plan: Plan) -> int:
     """KV bytes one decode step of the plan's sequences reads (see the module docstring)."""
-    from .placement import _kv_total
+    from .placement import kv_estimate
 
-    kv = _kv_total(
+    kv = kv_estimate(
         model,
         plan.runtime,
         plan.context,
