@@ -5,7 +5,8 @@ For each figure: the published value, vramkit's estimate for the same conditions
     error % = 100 × (estimate − published) / published
 
 `load_ground_truth` reads and validates the file (sources through `vramkit.sources`);
-`evaluate` pairs each figure with its estimate; `mean_abs_error` sums up per category.
+`evaluate` pairs each figure with its estimate; `mean_abs_error` sums up per category. A figure's
+`model` is a catalog id or ``examples/<dir>`` (the config.json under data/examples/).
 benchmarks/accuracy.py prints and plots them; tests/test_ground_truth.py pins a few.
 """
 
@@ -26,11 +27,11 @@ from .sources import parse_source
 GROUND_TRUTH = DATA_DIR / "ground_truth.yaml"
 CATEGORIES = ("weights", "params", "kv", "runtime")
 STATUSES = ("primary", "secondary", "derived")
-ESTIMATE_KINDS = ("weights", "params", "kv", "runtime")
+ESTIMATE_KINDS = ("weights", "params", "kv", "runtime", "engine")
 UNITS: dict[str, float] = {
     "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
-    "params": 1, "B-params": 1e9, "B/token": 1,
+    "params": 1, "B-params": 1e9, "B/token": 1, "tokens": 1,
 }  # fmt: skip
 """Unit → multiplier to the base unit (bytes, parameters, or bytes per token)."""
 _REQUIRED = {
@@ -118,8 +119,11 @@ def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
         _check_choice(where, "category", raw["category"], CATEGORIES)
         _check_choice(where, "status", raw["status"], STATUSES)
         _check_choice(where, "unit", raw["unit"], tuple(UNITS))
-        if raw["model"] not in catalog:
-            raise VramkitError(f"{where}: model {raw['model']!r} is not in the catalog.")
+        if raw["model"] not in catalog and not _example_config(raw["model"]).is_file():
+            raise VramkitError(
+                f"{where}: model {raw['model']!r} is neither in the catalog nor an "
+                "examples/<dir> with a config.json under data/."
+            )
         value = raw["value"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
             raise VramkitError(f"{where}: value must be a positive number, got {value!r}.")
@@ -155,6 +159,20 @@ def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
     return out
 
 
+def _example_config(model: str) -> Path:
+    return DATA_DIR / model / "config.json" if model.startswith("examples/") else Path()
+
+
+def _model(fig: Figure) -> Any:
+    """The catalog model, or the example config.json a figure names (``examples/<dir>``)."""
+    from .catalog import get_model
+    from .configfile import model_from_config_file
+
+    if fig.model.startswith("examples/"):
+        return model_from_config_file(_example_config(fig.model))
+    return get_model(fig.model)
+
+
 def _check_choice(where: str, key: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise VramkitError(f"{where}: {key} {value!r} is not one of {', '.join(allowed)}.")
@@ -164,7 +182,6 @@ def _check_choice(where: str, key: str, value: Any, allowed: tuple[str, ...]) ->
 
 
 def _weights(fig: Figure) -> tuple[float, str]:
-    from .catalog import get_model
     from .quant import get_recipe, weight_bytes
 
     est = fig.estimate
@@ -173,7 +190,7 @@ def _weights(fig: Figure) -> tuple[float, str]:
         from .formats import get_format
 
         recipe = dataclasses.replace(recipe, vectors=get_format(str(est["vectors"])).name)
-    w = weight_bytes(get_model(fig.model), recipe)
+    w = weight_bytes(_model(fig), recipe)
     scope = est.get("scope", "total")
     value = {
         "total": w.total_bytes,
@@ -184,10 +201,9 @@ def _weights(fig: Figure) -> tuple[float, str]:
 
 
 def _params(fig: Figure) -> tuple[float, str]:
-    from .catalog import get_model
 
     scope = fig.estimate.get("scope", "main")
-    counts = get_model(fig.model).params
+    counts = _model(fig).params
     return getattr(counts, scope) / UNITS[fig.unit], f"params.{scope}"
 
 
@@ -218,10 +234,9 @@ def _kv_estimate(model: Any, context: int, est: Mapping[str, Any]) -> int:
 
 
 def _kv(fig: Figure) -> tuple[float, str]:
-    from .catalog import get_model
 
     est = fig.estimate
-    model = get_model(fig.model)
+    model = _model(fig)
     ctx = int(est["context"])
     per = est.get("per")
     if per == "token":
@@ -263,7 +278,40 @@ def _runtime(fig: Figure) -> tuple[float, str]:
     return room / UNITS[fig.unit], "budget(): usable − weights − workspace − overhead per GPU"
 
 
-_ESTIMATORS = {"weights": _weights, "params": _params, "kv": _kv, "runtime": _runtime}
+def _engine(fig: Figure) -> tuple[float, str]:
+    """An engine's own number from its pool / load code (vramkit.kv_capacity, engine_load):
+    measure ``reported_tokens`` (vLLM "GPU KV cache size", from available_gib), ``k_bytes``
+    (SGLang "K size", from tokens and tp) or ``loaded_weights`` (vLLM MXFP4 backend)."""
+    from .engine_load import vllm_gpt_oss_loaded_bytes
+    from .kv_capacity import sglang_pool, vllm_pool
+
+    est, model = fig.estimate, _model(fig)
+    measure = est.get("measure")
+    if measure == "reported_tokens":
+        pool = vllm_pool(
+            model,
+            int(float(est["available_gib"]) * 2**30),
+            max_model_len=int(est["max_model_len"]),
+            tp=int(est.get("tp", 1)),
+        )
+        return pool.reported_tokens / UNITS[fig.unit], "kv_capacity.vllm_pool().reported_tokens"
+    if measure == "k_bytes":
+        sg = sglang_pool(model, tokens=int(est["tokens"]), tp=int(est.get("tp", 1)))
+        return sg.k_bytes / UNITS[fig.unit], "kv_capacity.sglang_pool().k_bytes"
+    if measure == "loaded_weights":
+        backend = str(est.get("backend", "marlin"))
+        b = vllm_gpt_oss_loaded_bytes(model, backend)
+        return b / UNITS[fig.unit], f"engine_load.vllm_gpt_oss_loaded_bytes({backend})"
+    raise VramkitError(f"{fig.id}: unknown engine measure {measure!r}.")
+
+
+_ESTIMATORS = {
+    "weights": _weights,
+    "params": _params,
+    "kv": _kv,
+    "runtime": _runtime,
+    "engine": _engine,
+}
 
 
 def evaluate(figures: list[Figure] | None = None) -> list[Row]:

@@ -27,6 +27,7 @@ from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, re
 from .layout import KvLayout
 from .llamacpp import LlamaCppLayout
 from .reference import ReferenceLayout
+from .sglang import SglangLayout
 from .vllm import VllmLayout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,6 +133,7 @@ LAYOUTS: dict[str, Callable[[Mapping[str, int], str], KvLayout]] = {
     "reference": ReferenceLayout.build,
     "vllm": VllmLayout.build,
     "llama.cpp": LlamaCppLayout.build,
+    "sglang": SglangLayout.build,
 }
 """KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype)."""
 
