@@ -148,17 +148,18 @@ def kv_estimate(
     tp: int = 1,
     dp: int = 1,
 ):
-    """`vramkit.kv.kv_cache` in the runtime's layout, memoised per model object and arguments
-    (a plan search asks for the same estimate dozens of times)."""
+    """`vramkit.kv.kv_cache` with the runtime's record (its KV layout: llama.cpp, vLLM pages,
+    SGLang's token pool), memoised per model object and arguments (a plan search asks for the
+    same estimate dozens of times)."""
     from ..kv import kv_cache
 
-    layout = {"llama.cpp": "llama.cpp", "ik_llama.cpp": "llama.cpp"}.get(runtime, "vllm")
-    key = (id(model), layout, context, sequences, cache_dtype, tp, dp)
+    rt = _profile(runtime)  # its KV layout, as vramkit.budget asks for it
+    key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp)
     hit = _KV_MEMO.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
     kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
-    est = kv_cache(model, context, batch=sequences, runtime=layout, tp=tp, dp=dp, **kw)
+    est = kv_cache(model, context, batch=sequences, runtime=rt, tp=tp, dp=dp, **kw)
     if len(_KV_MEMO) > 4096:
         _KV_MEMO.clear()
     _KV_MEMO[key] = (model, est)
