@@ -222,8 +222,8 @@ def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
     from .plan import auto_recipe, build_machine, flags_for, solve
 
     rows = []
-    for vram, label, gpus, ram, mid in OFFLOAD_MACHINES:
-        m = build_machine(list(gpus), ram=ram)
+    for vram, label, gpu_specs, ram, mid in OFFLOAD_MACHINES:
+        m = build_machine(list(gpu_specs), ram=ram)
         recipe, _why = auto_recipe(mid, m, runtime="llama.cpp", context=context)
         s = solve(mid, m, recipe=recipe, runtime="llama.cpp", context=context, curve=False)
         p = s.plan
