@@ -7,7 +7,7 @@ For each figure: the published value, vramkit's estimate for the same conditions
 `load_ground_truth` reads and validates the file (sources through `vramkit.sources`);
 `evaluate` pairs each figure with its estimate; `mean_abs_error` sums up per category. A figure's
 `model` is a catalog id or ``examples/<dir>`` (the config.json under data/examples/).
-benchmarks/accuracy.py prints and plots them; tests/test_ground_truth.py pins a few.
+benchmarks/accuracy.py prints and plots them; tests/accounting/test_ground_truth_accuracy.py pins a few.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from vramkit.families.recurrent import recurrent_state_bytes
 from vramkit.kv import kv_cache
 from vramkit.quant import get_recipe, weight_bytes
 
-EX = Path(__file__).resolve().parent.parent / "data" / "examples"
+EX = Path(__file__).resolve().parents[2] / "data" / "examples"
 GPT_OSS = EX / "gpt-oss-120b" / "config.json"
 QWEN_NEXT = EX / "qwen3-next-80b-a3b-instruct" / "config.json"
 GLM = EX / "glm-4.7" / "config.json"

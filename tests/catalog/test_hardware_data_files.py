@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 KEBAB = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
 """kebab-case ids; a dot is allowed where the project spells itself so (llama.cpp)."""

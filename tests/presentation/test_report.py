@@ -77,7 +77,7 @@ def test_report_html_has_figures_numbers_and_parameters(full_report):
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert 'models = "deepseek-v3,gemma-4-31b"' in injected[0].source
     index = (report.out_dir / "index.html").read_text()
-    # headline: V4-Flash official layout = 159,609,485,896 bytes (tests/test_weights.py pins it)
+    # headline: V4-Flash official layout = 159,609,485,896 bytes (tests/accounting/test_weight_bytes.py pins it)
     assert 'data-bytes="159609485896"' in index
     assert "00_summary.nocode.html" in index
     assert "understate memory by" in index

@@ -14,7 +14,7 @@ from vramkit import cli
 from vramkit.errors import VramkitError, require_int
 from vramkit.units import parse_size
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 BAD = {
     "unknown model": (["weights", "--model", "deepseek-v9"], "deepseek-v3"),  # nearest names listed

@@ -9,13 +9,13 @@ import pytest
 
 from vramkit.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_kv_cli_json(capsys):
     assert main(["kv", "--model", "deepseek-v4-pro", "--context", "1M", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    # vLLM blog, state excluded: 10,334,371,840 B (see tests/test_kv.py for the arithmetic)
+    # vLLM blog, state excluded: 10,334,371,840 B (see tests/accounting/test_kv_cache.py for the arithmetic)
     assert out["total_bytes"] - out["by_kind"]["state"] == 10_334_371_840
     assert out["slope_bytes_per_token"] == 9_848
     assert out["context_tokens"] == 1_048_576

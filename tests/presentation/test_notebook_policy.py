@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 NAME = re.compile(r"^(\d\d_[a-z0-9_]+|dashboard)\.ipynb$")
 WIDGET_HINTS = ("ipywidgets", "vramkit.widgets", "interactive_output", "show_panel(", "panel(")

@@ -9,7 +9,7 @@ import pytest
 
 from vramkit.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_moe_cli_json(capsys: pytest.CaptureFixture[str]) -> None:

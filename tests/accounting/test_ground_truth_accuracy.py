@@ -9,7 +9,7 @@ import pytest
 from vramkit import accuracy
 from vramkit.errors import VramkitError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from vramkit.errors import VramkitError
 from vramkit.present.frames import to_frame
 from vramkit.units import GB, TB
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FLASH, PRO = "deepseek-v4-flash", "deepseek-v4-pro"
 FLASH_BASE, PRO_BASE = "deepseek-v4-flash-base", "deepseek-v4-pro-base"
 FP8 = "FP8 / official weights"

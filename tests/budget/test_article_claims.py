@@ -15,7 +15,7 @@ FLASH_EXPERT_PARAMS = 43 * 256 * 3 * 4096 * 2048  # = 277,025,390,592
 PRO_EXPERT_PARAMS = 61 * 384 * 3 * 7168 * 3072  # = 1,547,396,186,112
 
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

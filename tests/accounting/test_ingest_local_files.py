@@ -10,47 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
+from tiny_model import write_tiny
 
 from vramkit.cli import main
-from vramkit.configfile import model_from_config
 from vramkit.errors import VramkitError
 from vramkit.ingest import compare_with_estimate, ingest
 from vramkit.ingest.gguf_file import measure_gguf
 from vramkit.ingest.safetensors_headers import measure_safetensors
-
-TINY = {
-    "model_type": "llama",
-    "hidden_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "head_dim": 64,
-    "intermediate_size": 256,
-    "vocab_size": 64,
-    "torch_dtype": "float16",
-}
-
-
-def _write_tiny(folder: Path, extra: dict[str, np.ndarray] | None = None) -> Path:
-    """config.json + two shards + index holding every tensor of TINY's inventory, in F16."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(TINY))
-    tensors = {
-        t.name: np.zeros(t.shape, dtype=np.float16) for t in model_from_config(TINY).inventory
-    }
-    tensors.update(extra or {})
-    names = sorted(tensors)
-    half = len(names) // 2
-    shards = {"a.safetensors": names[:half], "b.safetensors": names[half:]}
-    for fname, keys in shards.items():
-        save_file({k: tensors[k] for k in keys}, str(folder / fname))
-    total = sum(a.nbytes for a in tensors.values())
-    index = {
-        "metadata": {"total_size": total},
-        "weight_map": {k: f for f, ks in shards.items() for k in ks},
-    }
-    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
-    return folder
 
 
 def test_f16_tensor_bytes_exact(tmp_path):
@@ -65,7 +31,7 @@ def test_f16_tensor_bytes_exact(tmp_path):
 
 
 def test_folder_matches_architecture_estimate_per_group(tmp_path):
-    folder = _write_tiny(tmp_path / "tiny")
+    folder = write_tiny(tmp_path / "tiny")
     ing = ingest(folder)
     assert ing.kind == "safetensors"
     assert ing.model is not None
@@ -86,7 +52,7 @@ def test_unknown_tensor_goes_to_other_and_scales_follow_weight(tmp_path):
         # FP8-style companion: its bytes count with the routed expert it scales
         "model.layers.0.mlp.experts.0.down_proj.weight_scale_inv": np.zeros((2, 2), np.float32),
     }
-    ing = ingest(_write_tiny(tmp_path / "tiny", extra))
+    ing = ingest(write_tiny(tmp_path / "tiny", extra))
     assert ing.measured.other_names == ("rotary.inv_freq_custom",)
     assert ing.measured.by_group["other"] == 128
     assert ing.measured.by_group["routed_experts_down"] == 2 * 2 * 4
@@ -94,7 +60,7 @@ def test_unknown_tensor_goes_to_other_and_scales_follow_weight(tmp_path):
 
 
 def test_config_only_and_bare_safetensors_file(tmp_path):
-    folder = _write_tiny(tmp_path / "tiny")
+    folder = write_tiny(tmp_path / "tiny")
     cfg = ingest(folder / "config.json")
     assert cfg.model.params.main == ingest(folder).model.params.main
     one = ingest(folder / "a.safetensors")
@@ -242,7 +208,7 @@ def test_truncated_gguf(tmp_path):
 
 
 def test_cli_inspect_json(tmp_path, capsys):
-    folder = _write_tiny(tmp_path / "tiny")
+    folder = write_tiny(tmp_path / "tiny")
     assert main(["inspect", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["family"] == "llama"
@@ -253,7 +219,7 @@ def test_cli_inspect_json(tmp_path, capsys):
 
 
 def test_cli_inspect_text_and_weights_from(tmp_path, capsys):
-    folder = _write_tiny(tmp_path / "tiny")
+    folder = write_tiny(tmp_path / "tiny")
     assert main(["inspect", str(folder)]) == 0
     text = capsys.readouterr().out
     assert "dtype histogram" in text

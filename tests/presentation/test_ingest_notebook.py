@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from test_ingest_files import _write_tiny
+from tiny_model import write_tiny
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NB = ROOT / "notebooks" / "05_bring_your_own_model.ipynb"
 
 
@@ -16,7 +16,7 @@ NB = ROOT / "notebooks" / "05_bring_your_own_model.ipynb"
 def test_notebook_05_with_local_safetensors(tmp_path):
     import papermill as pm
 
-    folder = _write_tiny(tmp_path / "tiny")
+    folder = write_tiny(tmp_path / "tiny")
     out = tmp_path / "out.ipynb"
     pm.execute_notebook(str(NB), str(out), parameters={"model_path": str(folder)},
                         cwd=str(ROOT), progress_bar=False, kernel_name="python3")  # fmt: skip
