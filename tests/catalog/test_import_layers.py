@@ -10,7 +10,11 @@ from pathlib import Path
 import vramkit
 
 PKG = Path(vramkit.__file__).resolve().parent
-EDGE = ("vramkit.plots", "vramkit.widgets", "vramkit.commands", "vramkit.cli", "vramkit.__main__")
+EDGE = (
+    "vramkit.plots", "vramkit.widgets", "vramkit.commands", "vramkit.cli", "vramkit.__main__",
+    # the report: runs the notebooks, writes HTML pages and the front page (teaching picture)
+    "vramkit.report", "vramkit.report_html", "vramkit.report_index",
+)  # fmt: skip
 """The presentation edge: may import anything; nothing below may import it."""
 CATALOG = (
     "vramkit.errors", "vramkit.units", "vramkit.datafiles", "vramkit.sources", "vramkit.tensors",
