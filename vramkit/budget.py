@@ -21,6 +21,7 @@ from .hardware import Gpu, get_gpu
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
 from .runtimes import Runtime, get_runtime
+from .validate import MAX_BATCH, MAX_GPUS, check_record
 
 PARALLEL = ("tp", "ep", "dp")
 TP_REPLICATED = ("norms", "hyper_connections", "router")
@@ -59,6 +60,9 @@ class Budget:
     memory_bytes: int
     usable_bytes: int
     assumptions: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        check_record(self)
 
     @property
     def total_bytes(self) -> int:
@@ -200,9 +204,9 @@ def budget(
     g = get_gpu(gpu)
     rt = get_runtime(runtime)
     r = get_recipe(recipe, model=m)
-    n = require_int("count", count, minimum=1, maximum=4096)
+    n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
     ctx = require_int("context", _tokens(context), minimum=1, maximum=_max_context(m))
-    b = require_int("batch", batch, minimum=1, maximum=1_000_000)
+    b = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
     share = require_number("os_share", os_share, minimum=0.0, maximum=0.95)
     if memory_fraction is not None:
         memory_fraction = require_number(
@@ -367,6 +371,8 @@ def best_recipe(
     with the most weight bytes that fits. Recipes larger than the official checkpoint are skipped:
     re-encoding released weights (V4's FP4 experts) in more bits adds no information."""
     m = get_model(model)
+    if recipes is not None and (isinstance(recipes, str) or not isinstance(recipes, list | tuple)):
+        raise VramkitError(f"recipes must be a list of recipe ids, got {recipes!r:.80}.")
     official = weight_bytes(m, m.checkpoint_layout).total_bytes
     sizes = {r: weight_bytes(m, r).total_bytes for r in recipes or candidate_recipes(m)}
     ranked = sorted(

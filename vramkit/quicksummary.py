@@ -184,3 +184,64 @@ def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -
         f"the official Pro ({pro / GB:,.0f} GB, FP4 experts) fits; the article's 'Pro FP8' "
         "(≈1.6 TB) is the Base model's size, because the instruct checkpoints are not 8-bit."
     )
+
+
+OFFLOAD_MACHINES = (
+    ("24GB", "1 × RTX 4090 + 128 GB DDR5", ("rtx-4090-24gb",), "128GB", "deepseek-v4-flash"),
+    ("48GB", "2 × RTX 4090 + 128 GB DDR5", ("rtx-4090-24gb:2",), "128GB", "deepseek-v4-flash"),
+    ("80GB", "1 × H100 80GB + 256 GB EPYC DDR5", ("h100-sxm-80gb",), "256GB@ddr5-4800-12ch-epyc9004", "deepseek-v4-flash"),
+    ("96GB", "1 × RTX PRO 6000 + 256 GB EPYC DDR5", ("rtx-pro-6000-blackwell-96gb",), "256GB@ddr5-4800-12ch-epyc9004", "deepseek-v4-flash"),
+    ("96GB", "1 × RTX PRO 6000 + 512 GB EPYC DDR5", ("rtx-pro-6000-blackwell-96gb",), "512GB@ddr5-4800-12ch-epyc9004", "deepseek-v4-pro"),
+)  # fmt: skip
+"""(VRAM scale, machine, GPUs, host RAM, variant) of the offload rows: the article's small tiers
+with routed experts in host RAM (desktop DDR5: 2 channels; server: one EPYC 9004 socket)."""
+
+
+@dataclass(frozen=True)
+class OffloadRow:
+    """One offload row: the best llama.cpp plan of `model` on `machine` at `context` tokens."""
+
+    vram_text: str
+    machine: str
+    model: str
+    recipe: str
+    fits: bool
+    expert_layers_on_host: int
+    moe_layers: int
+    gpu_bytes: int
+    host_bytes: int
+    decode_tokens_per_s: float
+    max_context: int
+    flags: str
+
+
+def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
+    """The rows the article only hints at ("24GB: cannot fully run", "80GB: heavy offload"):
+    the largest GGUF recipe whose llama.cpp plan fits with routed experts in host RAM
+    (`vramkit.plan`), its decode bound (tokens/s, an upper bound) and the flags."""
+    from .plan import auto_recipe, build_machine, flags_for, solve
+
+    rows = []
+    for vram, label, gpu_specs, ram, mid in OFFLOAD_MACHINES:
+        m = build_machine(list(gpu_specs), ram=ram)
+        recipe, _why = auto_recipe(mid, m, runtime="llama.cpp", context=context)
+        s = solve(mid, m, recipe=recipe, runtime="llama.cpp", context=context, curve=False)
+        p = s.plan
+        host = p.place("host")
+        rows.append(
+            OffloadRow(
+                vram_text=vram,
+                machine=label,
+                model=SHORT[mid],
+                recipe=recipe.removeprefix("gguf-"),
+                fits=p.fits,
+                expert_layers_on_host=len(host.expert_layers),
+                moe_layers=sum(1 for q in p.places for _ in q.expert_layers),
+                gpu_bytes=sum(q.total_bytes for q in p.places if q.kind == "gpu"),
+                host_bytes=host.total_bytes,
+                decode_tokens_per_s=s.speed.decode_tokens_per_s if p.fits else 0.0,
+                max_context=s.capacity["max_context"],
+                flags=flags_for(p).command if p.fits else "",
+            )
+        )
+    return rows
