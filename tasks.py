@@ -5,6 +5,7 @@
     python3 tasks.py test [PYTEST ARGS…]  lint + the whole test suite (what CI runs)
     python3 tasks.py dashboard        serve the widget dashboard with Voila on 127.0.0.1
     python3 tasks.py setup            only create/refresh the local virtual environment
+    python3 tasks.py engines [ARGS…]  build/reuse the pinned llama.cpp, re-measure the fixtures
 
 Each task creates or reuses `.venv/` (with uv, installed from PyPI into it) and installs the
 project with its extras when pyproject.toml changed since the last install.
@@ -109,6 +110,22 @@ def task_test(extra: list[str]) -> int:
     return sh(PY, "-m", "pytest", *(extra or ["-q"]), env=env, check=False)
 
 
+def build_engine() -> int:
+    """Build (or reuse) the pinned llama.cpp in the cache outside the repo (stdlib only)."""
+    return sh(sys.executable, ROOT / "benchmarks" / "engines" / "llamacpp.py", check=False)
+
+
+def task_engines(extra: list[str]) -> int:
+    setup()
+    rc = build_engine()
+    if rc:
+        return rc
+    harness = ROOT / "benchmarks" / "engines" / "measure.py"
+    if not harness.exists():
+        return 0
+    return sh(PY, harness, *extra, env=jupyter_env(), check=False)
+
+
 def task_report(extra: list[str]) -> int:
     setup()
     return sh(PY, "-m", "vramkit", "report", *extra, env=jupyter_env(), check=False)
@@ -127,6 +144,7 @@ TASKS = {
     "setup": lambda extra: setup() or 0,
     "test": task_test,
     "report": task_report,
+    "engines": task_engines,
     "dashboard": task_dashboard,
 }
 
