@@ -38,6 +38,8 @@ _KV_BUF = re.compile(r"(\S+) (KV|RS) buffer size = +([\d.]+) MiB")
 _COMPUTE = re.compile(r"(\S+) compute buffer size = +([\d.]+) MiB")
 _OUTPUT = re.compile(r"(\S+) +output buffer size = +([\d.]+) MiB")
 _ROW = re.compile(r"^(\S+) (\d+) (\d+) (\d+)\s*$")
+_CREATING = re.compile(r"creating (.+?)(?:, size = \d+ cells)?$")
+_STAMP = re.compile(r"^\d+\.\d+\.\d+\.\d+ [A-Z] ")  # the log's time/level prefix
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,17 @@ def parse(lines: list[str]) -> dict[str, Any]:
     out["output_mib"] = {}
     out["kv_buffer_mib"] = []
     out["rows"] = {}
+    creating = ""
     for line in lines:
+        if m := _CREATING.search(line):
+            creating = m.group(1).strip()
         if m := _MODEL_BUF.search(line):
             out["model_mib"][m.group(1)] = float(m.group(2))
         elif m := _KV.search(line):
             d = m.groupdict()
             out["caches"].append(
                 {
-                    "function": d["fn"],
+                    "cache": creating,
                     "mib": float(d["mib"]),
                     "cells": int(d["cells"]),
                     "layers": int(d["layers"]),
@@ -145,5 +150,5 @@ def run(bin_path: Path | str, gguf: Path | str, case: Case, env: dict[str, str])
     cmd = command(bin_path, gguf, case)
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     text = (res.stderr or "") + "\n" + (res.stdout or "")
-    lines = [ln.rstrip() for ln in text.splitlines() if keep(ln)]
+    lines = [_STAMP.sub("", ln.rstrip()) for ln in text.splitlines() if keep(ln)]
     return Projection(cmd, res.returncode, lines, parse(lines))

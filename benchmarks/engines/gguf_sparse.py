@@ -179,11 +179,14 @@ def _hf_name(t: Any, arch: str, n_blocks: int) -> str | None:
     `map_tensor_name`); routed experts use their merged name (…mlp.experts.gate_proj.weight)."""
     tmap = _name_map(arch, n_blocks)
     name = t.name.replace(".experts.{e}.", ".experts.")
+    name = name.replace("e_score_correction_bias", "e_score_correction.bias")
     if t.gguf_class and t.layer is not None and t.count > 1 and t.kind == "matrix":
         return f"blk.{t.layer}.{t.gguf_class}.weight"
     mapped = tmap.get_name(name, try_suffixes=(".weight", ".bias"))
     if mapped is None:
         raise ValueError(f"{arch}: the engine's TensorNameMap has no name for {t.name!r}")
+    if not mapped.endswith((".weight", ".bias")):
+        mapped += ".weight"  # GptOssModel.modify_tensors: 'if "sinks" in name: name += ".weight"'
     return mapped
 
 
@@ -373,6 +376,7 @@ def _arch(model: Any) -> str:
 
 
 def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[GgufTensor]:
+    from vramkit.formats import storable_format
     from vramkit.quant import tensor_formats
 
     for t, fmt in tensor_formats(model, recipe_for(layout)):
@@ -392,7 +396,9 @@ def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[Gguf
                 cfg["num_attention_heads"], cfg["qk_nope_head_dim"], cfg["v_head_dim"],
             )  # fmt: skip
             kv_lora = t.shape[1]
-            yield GgufTensor(f"blk.{t.layer}.attn_k_b.weight", (heads, kv_lora, nope), ggml)
+            # rows of k_b are qk_nope long: vramkit's GGUF row fallback picks the stored type
+            kb = _ggml(storable_format(fmt, nope).name, t.kind)
+            yield GgufTensor(f"blk.{t.layer}.attn_k_b.weight", (heads, kv_lora, nope), kb)
             yield GgufTensor(f"blk.{t.layer}.attn_v_b.weight", (heads, vdim, kv_lora), ggml)
             continue
         elif arch == "GPT_OSS" and "gate_up_proj_bias" in t.name:
@@ -427,10 +433,20 @@ _METADATA = {
 }
 
 
+#: Memory-neutral hyperparameters that vramkit's catalog configs omit but the converter reads
+#: from the released config.json (values of those files; they change no buffer size).
+_RELEASED = {
+    "LLAMA": {"rms_norm_eps": 1e-5, "rope_theta": 500000.0},  # meta-llama/Llama-3.1-70B
+    # deepseek-ai/DeepSeek-V3 and V3.2 config.json
+    "DEEPSEEK2": {"rms_norm_eps": 1e-6, "rope_theta": 10000.0, "scoring_func": "sigmoid"},
+    "DEEPSEEK32": {"rms_norm_eps": 1e-6, "rope_theta": 10000.0, "scoring_func": "sigmoid"},
+}
+
+
 def plan(model: Any, layout: str) -> GgufPlan:
     """The sparse file's metadata and tensors for vramkit `model` under `layout`."""
     arch = _arch(model)
-    cfg = model.config
+    cfg = {**_RELEASED.get(arch, {}), **model.config}
     n_blocks = int(cfg["num_hidden_layers"])
     if arch == "GLM4_MOE":
         n_blocks += int(cfg.get("num_nextn_predict_layers") or 0)  # Glm4MoeModel keeps MTP
