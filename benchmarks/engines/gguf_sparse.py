@@ -91,6 +91,16 @@ def recipe_for(layout: str) -> Any:
     ``V4_MXFP4`` (the converter's DeepSeek V4 layout; vectors F32)."""
     from vramkit.quant import Recipe, get_recipe
 
+    if layout == "BF16":  # the converter's --outtype bf16: matrices BF16, 1-D tensors F32
+        return Recipe(
+            id="gguf-bf16",
+            name="llama.cpp conversion, --outtype bf16",
+            kind="official",
+            rules={"*": "BF16"},
+            vectors="FP32",
+            include_mtp=False,
+            source="llama.cpp convert_hf_to_gguf.py --outtype bf16 @ 0c1e57098",
+        )
     if layout == "V4_MXFP4":
         return Recipe(
             id="gguf-v4-mxfp4",
@@ -102,6 +112,11 @@ def recipe_for(layout: str) -> Any:
             source="llama.cpp conversion/deepseek.py DeepseekV4Model @ 0c1e57098",
         )
     return get_recipe(f"gguf-{layout}")
+
+
+#: Tensors the converter always writes in F32 whatever --outtype says (conversion/base.py
+#: prepare_tensors, "Some tensor types are always in float32"), by GGUF name fragment.
+_CONVERTER_F32 = (".ffn_gate_inp.", ".ffn_gate_inp_shexp.", ".ssm_conv1d.", ".indexer.proj.")
 
 
 def _ggml(fmt_name: str, kind: str) -> str:
@@ -413,6 +428,10 @@ def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[Gguf
             name = _hf_name(t, arch, n_blocks)
         if name is None:
             continue
+        if layout == "BF16" and (
+            any(k in name for k in _CONVERTER_F32) or not name.endswith(".weight")
+        ):
+            ggml = "F32"  # "Some tensor types are always in float32" (conversion/base.py)
         shape = tuple(t.shape)
         if t.count > 1:
             shape = (t.count, *shape)
@@ -443,8 +462,9 @@ _RELEASED = {
 }
 
 
-def plan(model: Any, layout: str) -> GgufPlan:
-    """The sparse file's metadata and tensors for vramkit `model` under `layout`."""
+def plan(model: Any, layout: str, types: Mapping[str, str] | None = None) -> GgufPlan:
+    """The sparse file's metadata and tensors for vramkit `model` under `layout`; `types`
+    (GGUF name → GGML type, e.g. from `llama-quantize --dry-run`) overrides vramkit's types."""
     arch = _arch(model)
     cfg = {**_RELEASED.get(arch, {}), **model.config}
     n_blocks = int(cfg["num_hidden_layers"])
@@ -452,6 +472,11 @@ def plan(model: Any, layout: str) -> GgufPlan:
         n_blocks += int(cfg.get("num_nextn_predict_layers") or 0)  # Glm4MoeModel keeps MTP
     md = _METADATA[arch](cfg, n_blocks)
     tensors = tuple(_tensors(model, arch, layout, n_blocks))
+    if types is not None:
+        missing = [t.name for t in tensors if t.name not in types]
+        if missing:
+            raise ValueError(f"no engine type for {len(missing)} tensors, e.g. {missing[:3]}")
+        tensors = tuple(GgufTensor(t.name, t.shape, types[t.name]) for t in tensors)
     return GgufPlan(arch, md, tensors)
 
 

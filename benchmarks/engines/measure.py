@@ -18,6 +18,8 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import re
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -95,19 +97,61 @@ def sparse_dir() -> Path:
     return d
 
 
-def write_file(model: Any, layout: str) -> tuple[Path, dict[str, Any]]:
+_DRY = re.compile(r"^\[ *\d+/ *\d+\] +(\S+) +- \[[^\]]*\], type = +(\w+),.*?(?:\((\w+)\))?\s*$")
+FTYPE_IDS = {"Q8_0": 7, "Q4_K_M": 15, "BF16": 32, "V4_MXFP4": 38}  # llama_ftype (LlamaFileType)
+
+
+def engine_types(
+    engine: llamacpp.Engine, src: Path, ftype: str, src_layout: str
+) -> tuple[dict[str, str], str]:
+    """Per-tensor GGML types llama-quantize chooses for `ftype` (`--dry-run`: nothing written;
+    `--allow-requantize` for the V4 source, whose experts are already MXFP4)."""
+    cmd = [str(engine.quantize), "--dry-run", "--allow-requantize", str(src), ftype]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=engine.env(), timeout=300)
+    types = {}
+    for line in res.stdout.splitlines() + res.stderr.splitlines():
+        if m := _DRY.match(line.strip()):
+            types[m.group(1)] = (m.group(3) or m.group(2)).upper()
+    if res.returncode or not types:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr[-2000:]}")
+    return types, f"llama-quantize --dry-run --allow-requantize {{{src_layout} gguf}} {ftype}"
+
+
+def write_file(engine: llamacpp.Engine, model: Any, layout: str) -> tuple[Path, dict[str, Any]]:
+    """Write the sparse file of `layout`. Quantized file types take every tensor's type from
+    the engine (`llama-quantize --dry-run` on a BF16 sparse file of the same model); the V4
+    MXFP4 layout takes the converter's types (gguf_sparse.V4_MXFP4_RULES)."""
     import gguf_sparse
 
-    p = gguf_sparse.plan(model, layout)
+    from vramkit.quant import weight_bytes
+
+    types, types_from = None, "vramkit recipe (the converter's rules)"
+    if layout not in ("V4_MXFP4", "BF16"):
+        # the source a user quantizes: the converter's output (V4: its MXFP4 file; others bf16)
+        src_layout = "V4_MXFP4" if model.family == "deepseek_v4" else "BF16"
+        src = sparse_dir() / f"{model.id}.{src_layout}.gguf"
+        src_plan = gguf_sparse.plan(model, src_layout)
+        gguf_sparse.write(src_plan, src, file_type=FTYPE_IDS[src_layout])
+        types, types_from = engine_types(engine, src, layout, src_layout)
+    p = gguf_sparse.plan(model, layout, types)
     path = sparse_dir() / f"{model.id}.{layout}.gguf"
-    size = gguf_sparse.write(p, path)
+    size = gguf_sparse.write(p, path, file_type=FTYPE_IDS[layout])
+    ours = gguf_sparse.plan(model, layout)
+    differ = sorted(
+        f"{a.name}: engine {b.ggml_type}, vramkit {a.ggml_type}"
+        for a, b in zip(ours.tensors, p.tensors, strict=True)
+        if a.ggml_type != b.ggml_type
+    )
     info = {
         "layout": layout,
         "arch": p.arch,
+        "types_from": types_from,
         "file_bytes": size,
         "tensor_bytes": p.tensor_bytes,
         "n_tensors": len(p.tensors),
         "plan_sha256": plan_digest(p),
+        "vramkit_weight_bytes": weight_bytes(model, gguf_sparse.recipe_for(layout)).main_bytes,
+        "type_differences": {"count": len(differ), "first": differ[:8]},
     }
     return path, info
 
@@ -127,7 +171,7 @@ def measure_model(
     files = []
     out_cases = []
     for i, layout in enumerate(layouts(model.family)):
-        path, info = write_file(model, layout)
+        path, info = write_file(engine, model, layout)
         files.append(info)
         todo = cases if i == 0 else [fitparams.Case(4096)]
         for case in todo:
