@@ -60,8 +60,15 @@ KINDS = (
     "full",
     "recurrent_state",
 )
-RUNTIME_OPTIONS = ("max_num_batched_tokens", "concurrent_batches", "block_size")
-"""Keyword options of kv_cache / kv_grid that override the vLLM profile (None = its default)."""
+RUNTIME_OPTIONS = ("max_num_batched_tokens", "concurrent_batches", "block_size", "n_ubatch")
+"""Keyword options of kv_cache / kv_grid that override the runtime profile (None = its default):
+the first three vLLM's, `n_ubatch` llama.cpp's (-ub; its sliding windows hold n_swa + n_ubatch)."""
+_OPTION_RUNTIMES = {
+    "max_num_batched_tokens": "vllm",
+    "concurrent_batches": "vllm",
+    "block_size": "vllm",
+    "n_ubatch": "llama.cpp",
+}
 
 
 @dataclass(frozen=True)
@@ -221,9 +228,11 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return prof
-    if prof.id != "vllm":
+    wrong = sorted(k for k in given if _OPTION_RUNTIMES.get(k) != prof.id)
+    if wrong:
+        owner = _OPTION_RUNTIMES.get(wrong[0], "?")
         raise VramkitError(
-            f"{', '.join(sorted(given))} apply to runtime vllm only, not {prof.id}; leave unset."
+            f"{', '.join(wrong)} apply to runtime {owner} only, not {prof.id}; leave unset."
         )
     opts = dict(prof.options)
     for name, value in given.items():
@@ -296,6 +305,7 @@ def kv_cache(
     max_num_batched_tokens: int | None = None,
     concurrent_batches: int | None = None,
     block_size: int | None = None,
+    n_ubatch: int | None = None,
 ) -> KvEstimate:
     """KV-cache bytes of `batch` sequences of `context_tokens` tokens.
 
@@ -315,6 +325,8 @@ def kv_cache(
     max_num_batched_tokens, concurrent_batches, block_size : vLLM only (None = the profile's
         sourced defaults 8192, 2, and 16 / 256 for DeepSeek V4). Window and state caches reserve
         W − 1 + max_num_batched_tokens × concurrent_batches tokens (vLLM max_in_flight_tokens).
+    n_ubatch : llama.cpp only (-ub; None = 512): its sliding-window caches hold
+        GGML_PAD(min(kv_size, n_swa + n_ubatch), 256) cells.
 
     Returns
     -------
@@ -337,6 +349,7 @@ def kv_cache(
         "max_num_batched_tokens": max_num_batched_tokens,
         "concurrent_batches": concurrent_batches,
         "block_size": block_size,
+        "n_ubatch": n_ubatch,
     }
     plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
     ta = np.array([t], dtype=np.int64)
@@ -378,6 +391,7 @@ def kv_grid(
     max_num_batched_tokens: int | None = None,
     concurrent_batches: int | None = None,
     block_size: int | None = None,
+    n_ubatch: int | None = None,
 ) -> pd.DataFrame:
     """`kv_cache` over every (context, batch) pair, vectorised with numpy.
 
@@ -397,6 +411,7 @@ def kv_grid(
         "max_num_batched_tokens": max_num_batched_tokens,
         "concurrent_batches": concurrent_batches,
         "block_size": block_size,
+        "n_ubatch": n_ubatch,
     }
     plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
     t_arr = np.array(ts, dtype=np.int64)
