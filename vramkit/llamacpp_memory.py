@@ -169,3 +169,94 @@ def context_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> int:
 def mib2(n_bytes: int) -> float:
     """Bytes as the engine prints them (`%.2f MiB`)."""
     return round(n_bytes / MIB, 2)
+
+
+# ---------------------------------------------------------------------------- compute buffer
+
+
+@dataclass(frozen=True)
+class ComputeEstimate:
+    """llama.cpp's compute buffer (bytes) for one context, and how it was obtained.
+
+    backend: "CPU" (fitted to the engine's CPU projections) — for CUDA the same graph is
+    reserved on the device, but kernels (flash attention, MMQ) and pipeline-parallel copies
+    change the peak: an estimate there. fitted: True when this model's own fixture fitted it;
+    max_fit_error: that fit's worst relative error on the fixture grid.
+    """
+
+    bytes: int
+    backend: str
+    fitted: bool
+    max_fit_error: float | None
+    note: str
+
+
+def _compute_table() -> Mapping[str, Any]:
+    from .datafiles import DATA_DIR, load_yaml_text
+
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = load_yaml_text((DATA_DIR / "llamacpp_compute.yaml").read_text())
+    return _TABLE
+
+
+_TABLE: Mapping[str, Any] | None = None
+
+
+def _features(cfg: Mapping[str, Any], s: Settings) -> tuple[int, int, float, int]:
+    """(1, n_ctx_seq, min(n_ctx_seq / ratio, top_k), swa_cells): benchmarks/engines/fit_compute."""
+    kv = s.n_ctx_seq
+    sel = 0.0
+    if cfg.get("index_topk"):
+        ratio = 4 if cfg.get("compress_ratios") else 1
+        sel = min(kv / ratio, int(cfg["index_topk"]))
+    swa = 0
+    if cfg.get("model_type") in ("deepseek_v4", "gpt_oss", "gemma4_text") and cfg.get(
+        "sliding_window"
+    ):
+        swa = _pad(min(kv, int(cfg["sliding_window"]) + s.n_ubatch))
+    return 1, kv, sel, swa
+
+
+def compute_bytes(model_id: str, cfg: Mapping[str, Any], s: Settings) -> ComputeEstimate:
+    """llama.cpp's compute buffer for `s`:
+
+        n_ubatch x max(4 n_vocab + 8 n_embd, max_i(a_i + b_i kv + c_i min(kv/r, top_k) + d_i swa))
+
+    The first term (F32 logits of every ubatch token + two F32 hidden rows) is derived; for a
+    model with a fixture the lines come from data/llamacpp_compute.yaml (fitted to the engine's
+    CPU projections), otherwise from the plain-GQA form read off the engine: without flash
+    attention b = 4 (n_head + 1) (F32 KQ per head + F32 mask), with it b = 2 (F16 mask), and
+    a = 22 n_embd / 60 n_embd (the Llama/Qwen fits, an estimate for other shapes).
+    """
+    vocab, embd = int(cfg["vocab_size"]), int(cfg["hidden_size"])
+    floor = 4 * vocab + 8 * embd
+    x = _features(cfg, s)
+    rec = _compute_table()["models"].get(model_id)
+    key = f"fa_{'on' if s.flash_attn else 'off'}_" + (
+        "f16" if s.cache_k in ("f16", "fp16") else "quant"
+    )
+    if rec and key in rec:
+        lines = rec[key]["lines"]
+        per_token = max(
+            floor, max(sum(c * v for c, v in zip(line, x, strict=True)) for line in lines)
+        )
+        return ComputeEstimate(
+            round(s.n_ubatch * per_token),
+            "CPU",
+            True,
+            float(rec[key]["max_abs_error"]),
+            f"fitted to {rec['fixture']} ({rec[key]['points']} projections)",
+        )
+    heads = int(cfg.get("num_attention_heads") or 1)
+    if s.flash_attn:
+        per_token = max(floor, 60 * embd + 2 * x[1])
+    else:
+        per_token = max(floor, 22 * embd + 4 * (heads + 1) * x[1])
+    return ComputeEstimate(
+        int(s.n_ubatch * per_token),
+        "CPU",
+        False,
+        None,
+        "estimate: the plain-GQA form (no fixture for this model)",
+    )
