@@ -183,6 +183,10 @@ def budget(
     split = n > 1 and parallel in ("tp", "ep")
     overhead = rt.cuda_context_bytes + rt.margin_bytes
     overhead += rt.nccl_bytes_per_gpu if split else rt.non_torch_bytes
+    workspace = rt.workspace_bytes
+    compute_note = ""
+    if rt.id == "llama-cpp":
+        workspace, compute_note = _llamacpp_compute(m, ctx, b, kv.cache_dtype)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0
     if rt.fraction_of == "free" and frac:
@@ -197,7 +201,7 @@ def budget(
             )
         ),
         f"runtime {rt.id}: " + _fraction_note(rt, frac),
-        "overhead and workspace are estimates from data/runtimes.yaml",
+        compute_note or "overhead and workspace are estimates from data/runtimes.yaml",
         f"KV: {kv.cache_dtype} cache in the {kv.runtime} layout",
         *kv.notes,
     ]
@@ -216,12 +220,31 @@ def budget(
         batch=b,
         weights_bytes=weights_per_gpu(m, r, count=n, parallel=parallel, include_mtp=include_mtp),
         kv_bytes=kv_bytes,
-        workspace_bytes=rt.workspace_bytes,
+        workspace_bytes=workspace,
         overhead_bytes=overhead,
         reserve_bytes=reserve,
         memory_bytes=g.capacity_bytes,
         usable_bytes=usable_bytes(g, rt, memory_fraction=memory_fraction, os_share=share),
         assumptions=tuple(notes),
+    )
+
+
+def _llamacpp_compute(m: ModelSpec, ctx: int, batch: int, cache: str) -> tuple[int, str]:
+    """llama.cpp's compute buffer for `batch` sequences of `ctx` tokens (-np batch, -c
+    ctx*batch, -ub 512, flash attention on as `auto` picks on CUDA), and the note saying how."""
+    from .llamacpp_memory import Settings, compute_bytes
+
+    k = cache if cache in ("f16", "fp16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1") else "f16"
+    est = compute_bytes(m.id, m.config, Settings(ctx * batch, k, k, 512, True, batch))
+    how = (
+        f"fitted to llama.cpp's CPU projections (worst fit error {est.max_fit_error:.1%})"
+        if est.fitted
+        else "the plain-GQA form (no engine fixture for this model)"
+    )
+    return est.bytes, (
+        f"llama.cpp compute buffer {est.bytes / 2**30:.2f} GiB for -ub 512, flash attention: "
+        f"{how}; measured on the CPU backend, an estimate for CUDA; overhead from "
+        "data/runtimes.yaml"
     )
 
 

@@ -276,6 +276,8 @@ def runtimes() -> Mapping[str, RuntimeProfile]:
             mine, theirs = figs.get(role), figs_by_id.get("vllm", {}).get(role)
             if role == "nccl" and rid not in _USES_NCCL:
                 continue
+            if role == "workspace" and rid in _OWN_WORKSPACE:
+                continue
             if (mine is None or mine.bytes is None) and theirs is not None:
                 figs[role] = RuntimeFigure(
                     theirs.value, theirs.unit, theirs.bytes, True, theirs.source, why
@@ -299,6 +301,9 @@ def runtimes() -> Mapping[str, RuntimeProfile]:
     return MappingProxyType(out)
 
 
+_OWN_WORKSPACE = ("llama-cpp",)
+"""Runtimes whose workspace the budget computes per model and context (llama.cpp's compute
+buffer: vramkit.llamacpp_memory.compute_bytes), so no constant is borrowed for them."""
 _USES_NCCL = ("vllm", "sglang", "trtllm", "reference")
 """Runtimes that split a model over GPUs with NCCL collectives (llama.cpp's layer split does not)."""
 _BORROWED = {
