@@ -55,6 +55,8 @@ class Recipe:
     def format_for(self, t: TensorSpec, ctx: _ModelContext) -> QuantFormat:
         """The format tensor `t` is stored in under this recipe (GGUF row fallback applied)."""
         if t.kind == "table":
+            if f"{t.group}.{t.role}" in self.rules:  # a recipe may name a table's storage
+                return get_format(self.rules[f"{t.group}.{t.role}"])
             return get_format("I32" if self.kind == "llamacpp" else t.native)
         if t.kind == "vector":
             if self.kind == "llamacpp":

@@ -83,6 +83,7 @@ V4_MXFP4_RULES = {
     "router": "BF16",
     "embed": "BF16",
     "lm_head": "BF16",
+    "router.tid2eid": "I32",  # "converted hash routing table to I32"
 }
 
 
