@@ -204,4 +204,4 @@ def test_context_parsing_and_cap():
     with pytest.raises(VramkitError, match="no lightning indexer"):
         kv_cache("deepseek-v3", 10, indexer_dtype="fp8")
     assert "fp8_ds_mla" in cache_dtypes()
-    assert runtimes() == ["reference", "vllm", "llama.cpp"]
+    assert runtimes() == ["reference", "vllm", "llama.cpp", "ik_llama.cpp"]

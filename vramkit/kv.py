@@ -60,14 +60,17 @@ KINDS = (
     "full",
     "recurrent_state",
 )
-RUNTIME_OPTIONS = ("max_num_batched_tokens", "concurrent_batches", "block_size", "n_ubatch")
+RUNTIME_OPTIONS = (
+    "max_num_batched_tokens", "concurrent_batches", "block_size", "n_ubatch", "swa_compress",
+)  # fmt: skip
 """Keyword options of kv_cache / kv_grid that override the runtime profile (None = its default):
 the first three vLLM's, `n_ubatch` llama.cpp's (-ub; its sliding windows hold n_swa + n_ubatch)."""
 _OPTION_RUNTIMES = {
-    "max_num_batched_tokens": "vllm",
-    "concurrent_batches": "vllm",
-    "block_size": "vllm",
-    "n_ubatch": "llama.cpp",
+    "max_num_batched_tokens": ("vllm",),
+    "concurrent_batches": ("vllm",),
+    "block_size": ("vllm",),
+    "n_ubatch": ("llama.cpp", "ik_llama.cpp"),
+    "swa_compress": ("ik_llama.cpp",),
 }
 
 
@@ -228,15 +231,16 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return prof
-    wrong = sorted(k for k in given if _OPTION_RUNTIMES.get(k) != prof.id)
+    wrong = sorted(k for k in given if prof.id not in _OPTION_RUNTIMES.get(k, ()))
     if wrong:
-        owner = _OPTION_RUNTIMES.get(wrong[0], "?")
+        owner = " / ".join(_OPTION_RUNTIMES.get(wrong[0], ("?",)))
         raise VramkitError(
             f"{', '.join(wrong)} apply to runtime {owner} only, not {prof.id}; leave unset."
         )
     opts = dict(prof.options)
     for name, value in given.items():
-        value = require_int(name, value, minimum=1, maximum=1 << 24)
+        low = 0 if name == "swa_compress" else 1
+        value = require_int(name, int(value), minimum=low, maximum=1 << 24)
         if name == "block_size":
             opts["block_size_deepseek_v4"] = value
         opts[name] = value
@@ -285,7 +289,9 @@ def _constant_and_slope(plan: _Plan) -> tuple[int, float]:
         constant = v4_constant_bytes(plan.components, o, ds_mla_layout=ds)
         return constant, v4_slope(plan.components, o, ds)
     big = np.array([SATURATED], dtype=np.int64)
-    fixed = [c for c in plan.components if c.rule in ("window", "state")]
+    rt = plan.runtime
+    grows = rt.id == "ik_llama.cpp" and not rt.options["swa_compress"]  # full-context windows
+    fixed = [c for c in plan.components if c.rule == "state" or (c.rule == "window" and not grows)]
     constant = sum(int(v[0]) for v in _sum_by_kind(fixed, big, plan).values())
     slope = sum(slope_bytes(c, plan.runtime, ds_mla_layout=ds) for c in plan.components)
     return constant, float(slope)
@@ -306,6 +312,7 @@ def kv_cache(
     concurrent_batches: int | None = None,
     block_size: int | None = None,
     n_ubatch: int | None = None,
+    swa_compress: bool | None = None,
 ) -> KvEstimate:
     """KV-cache bytes of `batch` sequences of `context_tokens` tokens.
 
@@ -325,8 +332,10 @@ def kv_cache(
     max_num_batched_tokens, concurrent_batches, block_size : vLLM only (None = the profile's
         sourced defaults 8192, 2, and 16 / 256 for DeepSeek V4). Window and state caches reserve
         W − 1 + max_num_batched_tokens × concurrent_batches tokens (vLLM max_in_flight_tokens).
-    n_ubatch : llama.cpp only (-ub; None = 512): its sliding-window caches hold
-        GGML_PAD(min(kv_size, n_swa + n_ubatch), 256) cells.
+    n_ubatch : llama.cpp / ik_llama.cpp (-ub; None = 512): llama.cpp's sliding-window caches
+        hold GGML_PAD(min(kv_size, n_swa + n_ubatch), 256) cells.
+    swa_compress : ik_llama.cpp only (--swa-compress; None = off): without it ik_llama.cpp keeps
+        every sliding / V4 raw layer at full context; with it GGML_PAD(W + max(n_ubatch, 256)).
 
     Returns
     -------
@@ -350,6 +359,7 @@ def kv_cache(
         "concurrent_batches": concurrent_batches,
         "block_size": block_size,
         "n_ubatch": n_ubatch,
+        "swa_compress": swa_compress,
     }
     plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
     ta = np.array([t], dtype=np.int64)
@@ -392,6 +402,7 @@ def kv_grid(
     concurrent_batches: int | None = None,
     block_size: int | None = None,
     n_ubatch: int | None = None,
+    swa_compress: bool | None = None,
 ) -> pd.DataFrame:
     """`kv_cache` over every (context, batch) pair, vectorised with numpy.
 
@@ -412,6 +423,7 @@ def kv_grid(
         "concurrent_batches": concurrent_batches,
         "block_size": block_size,
         "n_ubatch": n_ubatch,
+        "swa_compress": swa_compress,
     }
     plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
     t_arr = np.array(ts, dtype=np.int64)

@@ -285,9 +285,29 @@ def component_bytes(
             per_layer = _pad(np.maximum(1, _cdiv(kv, w)), o["comp_pad"]) * e
         else:
             per_layer = np.full_like(t, w * e * (1 + o["n_rs_seq"]))
+    elif runtime.id == "ik_llama.cpp":
+        per_layer = _ik_bytes(c, t, runtime.options)
     else:  # pragma: no cover - profiles are validated on load
         raise VramkitError(f"no layout code for runtime {runtime.id!r}.")
     return np.where(live, per_layer, 0) * c.layers
+
+
+def _ik_bytes(c: KvComponent, t: np.ndarray, o: Mapping[str, int]) -> np.ndarray:
+    """ik_llama.cpp's llama_model::cache_size per layer (src/llama-model.cpp L2463-L2532 @
+    8337e4c): kv = pad(T, 256 with flash attention); every attention layer kv rows, sliding ones
+    included, unless --swa-compress compacts them to pad(sink + W + max(n_ubatch, 256));
+    compressed pad(max(1, ceil(kv/r)), 256) rows; state W rows."""
+    kv = _pad(t, o["ctx_pad"])
+    if c.rule == "full":
+        return kv * c.entry_bytes
+    if c.rule == "window":
+        if not o["swa_compress"]:
+            return kv * c.entry_bytes  # raw K per context cell on every layer
+        rows = int(_pad(o["sink_rows"] + c.tokens + max(o["n_ubatch"], 256), o["ctx_pad"]))
+        return np.minimum(kv, rows) * c.entry_bytes
+    if c.rule == "compressed":
+        return _pad(np.maximum(1, _cdiv(kv, c.tokens)), o["comp_pad"]) * c.entry_bytes
+    return np.full_like(t, c.tokens * c.entry_bytes)
 
 
 def _vllm_bytes(
@@ -320,6 +340,8 @@ def _vllm_bytes(
 
 def slope_bytes(c: KvComponent, runtime: RuntimeProfile, *, ds_mla_layout: bool) -> float:
     """Asymptotic bytes per extra context token of `c`, all layers (0 for window and state)."""
+    if runtime.id == "ik_llama.cpp" and c.rule == "window" and not runtime.options["swa_compress"]:
+        return float(c.layers * c.entry_bytes)  # a row per context cell on every such layer
     if c.rule in ("window", "state") or c.layers == 0:
         return 0.0
     if runtime.id == "vllm" and c.paging in ("v4_main", "v4_indexer"):

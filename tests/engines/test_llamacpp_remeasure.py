@@ -32,7 +32,9 @@ def engine():
         try:
             found = llamacpp.build()
         except Exception as err:  # no PyPI access, build failure: say so
-            pytest.skip(f"could not build llama-cpp-python=={llamacpp.LLAMA_CPP_PYTHON_VERSION}: {err}")
+            pytest.skip(
+                f"could not build llama-cpp-python=={llamacpp.LLAMA_CPP_PYTHON_VERSION}: {err}"
+            )
     llamacpp.use_vendored_gguf(found)
     return found
 
