@@ -134,7 +134,7 @@ def bench_grid(runs: int) -> dict[str, Any]:
     if kv_grid is None or budget is None:
         out["kv_fit"] = "skipped: vramkit.kv.kv_grid / vramkit.budget not available yet"
         return out
-    from vramkit.hardware import get_runtime
+    from vramkit.runtimes import get_runtime
 
     runtime = get_runtime("vllm")
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from vramkit.catalog import DATA_DIR, V4_IDS, get_model, models, parse_models
+from vramkit.catalog_checks import check_models
 from vramkit.errors import VramkitError
 
 
@@ -82,7 +83,23 @@ def _broken(doc, mutate):
 )
 def test_loader_names_the_problem(doc, mutate, message):
     with pytest.raises(VramkitError, match=message):
-        parse_models(_broken(doc, mutate))
+        check_models(parse_models(_broken(doc, mutate)))
+
+
+def test_the_project_catalog_is_consistent_with_its_architectures():
+    """The catalog step of the suite: labels within 5%, published sizes within 1% (not at import)."""
+    check_models()
+
+
+def test_model_spec_is_frozen_and_caches_nothing_on_itself():
+    import dataclasses
+
+    spec = get_model("deepseek-v4-flash")
+    assert "_cache" not in {f.name for f in dataclasses.fields(spec)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.name = "x"  # type: ignore[misc]
+    assert spec.inventory is spec.inventory  # computed once per spec
+    assert not hasattr(spec, "__dict__") or "_cache" not in vars(spec)
 
 
 def test_get_model_suggests_nearest():

@@ -13,8 +13,8 @@ import pytest
 from vramkit.cli import main
 from vramkit.configfile import model_from_config, model_from_config_file, read_config
 from vramkit.errors import VramkitError
+from vramkit.families.recurrent import recurrent_state_bytes
 from vramkit.kv import kv_cache
-from vramkit.kv_recurrent import recurrent_state_bytes
 from vramkit.quant import get_recipe, weight_bytes
 
 EX = Path(__file__).resolve().parent.parent / "data" / "examples"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from vramkit.errors import VramkitError
-from vramkit.hardware import get_gpu, get_link, get_runtime, gpus, links, runtimes
+from vramkit.hardware import get_gpu, get_link, gpus, links
+from vramkit.runtimes import get_runtime, runtimes
 
 
 def test_memory_units_as_written() -> None:
@@ -34,7 +35,8 @@ def test_runtime_profiles() -> None:
     # nccl 2.1 GiB = round(2.1 · 2**30) = 2,254,857,830 bytes
     assert v.nccl_bytes_per_gpu == 2_254_857_830
     ll = get_runtime("llama.cpp")
-    assert ll.id == "llama-cpp"
+    assert ll.id == "llama.cpp"
+    assert get_runtime("llama-cpp") is ll  # the old spelling, a documented alias
     assert ll.margin_bytes == 2**30
     assert ll.nccl_bytes_per_gpu == 0
     assert get_runtime("trtllm").fraction_of == "free"
@@ -46,7 +48,7 @@ def test_every_record_loads_and_links_resolve() -> None:
         assert g.memory_bytes > 0
         for lid in (g.host_link, g.peer_link):
             assert lid is None or lid in links()
-    assert set(runtimes()) >= {"vllm", "llama-cpp", "sglang", "trtllm", "reference"}
+    assert set(runtimes()) >= {"vllm", "llama.cpp", "sglang", "trtllm", "reference"}
 
 
 def test_unknown_names() -> None:

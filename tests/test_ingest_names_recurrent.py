@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from vramkit.errors import VramkitError
-from vramkit.ingest.names import group_of
-from vramkit.kv_recurrent import (
+from vramkit.families.recurrent import (
     attention_layers,
     recurrent_state,
     recurrent_state_bytes,
 )
+from vramkit.ingest.names import group_of
 
 
 @pytest.mark.parametrize(

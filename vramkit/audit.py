@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from .article import ARTICLE_RULE, ArticleRow, article_weight_bytes, load_article_tables
 from .catalog import V4_IDS, ModelSpec, get_model
 from .errors import VramkitError, require_int, unknown_name
-from .hardware import get_runtime
 from .quant import Recipe, WeightBytes, get_recipe, weight_bytes
+from .runtimes import get_runtime
 from .units import GB, TB
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class BudgetAssumptions:
     def overhead_bytes(self) -> int:
         """Runtime overhead, bytes (estimate): CUDA context + non-torch + margin + workspace."""
         rt = get_runtime(self.runtime)
-        return rt.cuda_context_bytes + rt.non_torch_bytes + rt.margin_bytes + rt.workspace_bytes
+        return rt.overhead_bytes(split=False) + rt.workspace_bytes
 
     @property
     def memory_fraction(self) -> float:

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
-from .hardware import Gpu, RuntimeProfile, get_gpu, get_runtime
+from .families import get_family
+from .hardware import Gpu, get_gpu
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
+from .runtimes import Runtime, get_runtime
 
 PARALLEL = ("tp", "ep", "dp")
 TP_REPLICATED = ("norms", "hyper_connections", "router")
@@ -119,7 +121,7 @@ def _routed_experts(model: ModelSpec) -> int:
 
 
 def usable_bytes(
-    gpu: Gpu, runtime: RuntimeProfile, *, memory_fraction: float | None, os_share: float
+    gpu: Gpu, runtime: Runtime, *, memory_fraction: float | None, os_share: float
 ) -> int:
     """Memory the runtime may fill on one GPU: memory × (1 − os_share, unified only) × fraction.
 
@@ -145,7 +147,7 @@ def budget(
     context: int = 32768,
     batch: int = 1,
     parallel: str = "tp",
-    runtime: str | RuntimeProfile = "vllm",
+    runtime: str | Runtime = "vllm",
     cache_dtype: str | None = None,
     memory_fraction: float | None = None,
     os_share: float = UNIFIED_OS_SHARE,
@@ -177,16 +179,14 @@ def budget(
         raise unknown_name("parallelism", parallel, PARALLEL)
     tp, dp = (n, 1) if parallel == "tp" else (1, n)
     kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
-    kv_rt = _KV_LAYOUT.get(rt.id, "reference")
-    kv = kv_cache(m, ctx, batch=b, runtime=kv_rt, tp=tp, dp=dp, **kv_kw)
+    kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
     kv_bytes = int(kv.per_gpu_bytes)
     split = n > 1 and parallel in ("tp", "ep")
-    overhead = rt.cuda_context_bytes + rt.margin_bytes
-    overhead += rt.nccl_bytes_per_gpu if split else rt.non_torch_bytes
-    workspace = rt.workspace_bytes
-    compute_note = ""
-    if rt.id == "llama-cpp":
-        workspace, compute_note = _llamacpp_compute(m, ctx, b, kv.cache_dtype)
+    overhead = rt.overhead_bytes(split=split)
+    workspace, compute_note = rt.workspace_bytes, ""
+    compute = rt.compute_buffer()
+    if compute is not None:  # e.g. llama.cpp: vramkit.llamacpp_memory.budget_compute_bytes
+        workspace, compute_note = compute(m, context=ctx, batch=b, cache_dtype=kv.cache_dtype)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0
     if rt.fraction_of == "free" and frac:
@@ -202,7 +202,7 @@ def budget(
         ),
         f"runtime {rt.id}: " + _fraction_note(rt, frac),
         compute_note or "overhead and workspace are estimates from data/runtimes.yaml",
-        f"KV: {kv.cache_dtype} cache in the {kv.runtime} layout",
+        f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
         *kv.notes,
     ]
     if g.unified:
@@ -229,31 +229,7 @@ def budget(
     )
 
 
-def _llamacpp_compute(m: ModelSpec, ctx: int, batch: int, cache: str) -> tuple[int, str]:
-    """llama.cpp's compute buffer for `batch` sequences of `ctx` tokens (-np batch, -c
-    ctx*batch, -ub 512, flash attention on as `auto` picks on CUDA), and the note saying how."""
-    from .llamacpp_memory import Settings, compute_bytes
-
-    k = cache if cache in ("f16", "fp16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1") else "f16"
-    est = compute_bytes(m.id, m.config, Settings(ctx * batch, k, k, 512, True, batch))
-    how = (
-        f"fitted to llama.cpp's CPU projections (worst fit error {est.max_fit_error:.1%})"
-        if est.fitted
-        else "the plain-GQA form (no engine fixture for this model)"
-    )
-    return est.bytes, (
-        f"llama.cpp compute buffer {est.bytes / 2**30:.2f} GiB for -ub 512, flash attention: "
-        f"{how}; measured on the CPU backend, an estimate for CUDA; overhead from "
-        "data/runtimes.yaml"
-    )
-
-
-_KV_LAYOUT = {"vllm": "vllm", "llama-cpp": "llama.cpp", "sglang": "vllm", "trtllm": "vllm"}
-"""Runtime profile → `vramkit.kv` layout (SGLang and TensorRT-LLM: vLLM's paged layout, an
-approximation; the reference code: unpadded)."""
-
-
-def _fraction_note(rt: RuntimeProfile, frac: float | None) -> str:
+def _fraction_note(rt: Runtime, frac: float | None) -> str:
     if frac is None:
         return "no memory-fraction reservation (whole memory usable)"
     of = (
@@ -296,8 +272,7 @@ def candidate_recipes(model: str | ModelSpec) -> list[str]:
     """Recipes worth trying for `model`, official layout first then the llama.cpp mixes."""
     m = get_model(model)
     ids = [m.checkpoint_layout, "bf16"]
-    if m.family == "deepseek_v4":
-        ids += ["deepseek-v4-fp8", "deepseek-v4-nvfp4"]
+    ids += get_family(m.family).recipe_candidates
     ids += [f"gguf-{t}" for t in ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")]
     return list(dict.fromkeys(ids))
 

@@ -1,25 +1,25 @@
 """The model catalog: `data/models.yaml` loaded, validated and frozen into `ModelSpec` records.
 
 The only module that reads the model catalog file. Validation says what is wrong: a missing
-field, an unknown key, a duplicate id, a config the architecture cannot be built from, labels
-inconsistent with the architecture, or a published size inconsistent with the stored layout.
+field, an unknown key, a duplicate id, an unknown family, variant, status or parent. Whether the
+numbers agree with the architecture (labels, published sizes) is `vramkit.catalog_checks`.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import yaml
 
-from .datafiles import load_yaml_text
+from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError, unknown_name
-from .formats import DATA_DIR
 from .params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
+from .sources import Source, parse_source
 
 CHECKPOINT_STATUSES = ("confirmed", "derived", "hypothesis", "unpublished")
 VARIANTS = ("instruct", "base")
@@ -44,19 +44,6 @@ _CKPT_OPTIONAL = {"total_size_bytes"}
 
 
 @dataclass(frozen=True)
-class Source:
-    """Where a figure comes from: a URL and/or a document, and what exactly it says."""
-
-    quote: str
-    url: str | None = None
-    document: str | None = None
-
-    def __str__(self) -> str:
-        where = self.url or self.document or "?"
-        return f"{where} — {self.quote}"
-
-
-@dataclass(frozen=True)
 class Checkpoint:
     """The official checkpoint: stored layout (recipe id), size in bytes if published, status."""
 
@@ -66,9 +53,13 @@ class Checkpoint:
     total_size_bytes: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelSpec:
-    """A catalog model: its config.json architecture fields, labels and official checkpoint."""
+    """A catalog model: its config.json architecture fields, labels and official checkpoint.
+
+    Frozen and compared by identity (``eq=False``), so a spec is a cache key: its inventory and
+    parameter counts are computed once per spec (`functools.lru_cache` below), never stored on it.
+    """
 
     id: str
     name: str
@@ -83,21 +74,16 @@ class ModelSpec:
     hf_repo: str | None = None
     unconfirmed: tuple[tuple[str, str], ...] = ()
     notes: str = ""
-    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     @property
     def inventory(self) -> tuple[TensorSpec, ...]:
-        """Every weight tensor of the architecture (see `vramkit.params`)."""
-        if "inventory" not in self._cache:
-            self._cache["inventory"] = inventory(self.family, self.config)
-        return self._cache["inventory"]
+        """Every weight tensor of the architecture (see `vramkit.families`)."""
+        return _inventory(self)
 
     @property
     def params(self) -> ParamCounts:
         """Total / main / active parameter counts derived from the architecture."""
-        if "params" not in self._cache:
-            self._cache["params"] = count_params(self.inventory)
-        return self._cache["params"]
+        return _params(self)
 
     @property
     def checkpoint_layout(self) -> str:
@@ -110,22 +96,18 @@ class ModelSpec:
         return int(self.config["num_hidden_layers"])
 
 
+@functools.lru_cache(maxsize=256)
+def _inventory(spec: ModelSpec) -> tuple[TensorSpec, ...]:
+    return inventory(spec.family, spec.config)
+
+
+@functools.lru_cache(maxsize=256)
+def _params(spec: ModelSpec) -> ParamCounts:
+    return count_params(_inventory(spec))
+
+
 def _source(where: str, raw: Any) -> Source:
-    if not isinstance(raw, Mapping):
-        raise VramkitError(
-            f"{where}: source must be a mapping with 'quote' and 'url' or 'document'."
-        )
-    unknown = set(raw) - {"quote", "url", "document"}
-    if unknown:
-        raise VramkitError(f"{where}: source has unknown keys {sorted(unknown)}.")
-    if not raw.get("quote"):
-        raise VramkitError(f"{where}: source needs a non-empty 'quote' (what exactly it says).")
-    if not raw.get("url") and not raw.get("document"):
-        raise VramkitError(f"{where}: source needs a 'url' or a 'document'.")
-    url = raw.get("url")
-    if url and not str(url).startswith("https://"):
-        raise VramkitError(f"{where}: source url must be https, got {url!r}.")
-    return Source(quote=str(raw["quote"]).strip(), url=url, document=raw.get("document"))
+    return parse_source(where, raw, strict_keys=True)
 
 
 def _check_keys(where: str, rec: Mapping[str, Any], required: set[str], optional: set[str]) -> None:
@@ -144,15 +126,13 @@ def _positive_int(where: str, value: Any) -> int:
     return value
 
 
-def parse_models(
-    doc: Any, *, origin: str = "models.yaml", check: bool = True
-) -> dict[str, ModelSpec]:
-    """Validate a parsed catalog document and build `ModelSpec`s keyed by id.
+def parse_models(doc: Any, *, origin: str = "models.yaml") -> dict[str, ModelSpec]:
+    """Validate a parsed catalog document's structure and build `ModelSpec`s keyed by id.
 
-    With `check` (the default) every entry's numbers are also checked against its architecture
-    (labels within 5%, published size within 1% of the stored layout); without it that check is
-    left to `get_model`, which runs it for the one model asked for (fast CLI start-up).
-    """
+    The numbers are checked against the architecture (labels within 5%, published size within 1%
+    of the stored layout) by `vramkit.catalog_checks.check_models`, a step of the test suite and
+    of any caller that loads its own catalog — not here, so that the catalog needs no weight
+    accounting (the catalog layer sits below it)."""
     if not isinstance(doc, Mapping) or "models" not in doc:
         raise VramkitError(f"{origin}: expected a mapping with 'schema_version' and 'models'.")
     if doc.get("schema_version") != 1:
@@ -173,8 +153,6 @@ def parse_models(
     models: dict[str, ModelSpec] = {}
     for mid, rec in raw_by_id.items():
         models[mid] = _build(origin, mid, rec, raw_by_id)
-        if check:
-            _checked(models[mid], origin)
     return models
 
 
@@ -245,49 +223,9 @@ def _build(
     return spec
 
 
-def _checked(spec: ModelSpec, origin: str = "models.yaml") -> ModelSpec:
-    """`spec` after its consistency check (run once per spec)."""
-    if not spec._cache.get("checked"):
-        _check_consistency(f"{origin}: {spec.id}", spec)
-        spec._cache["checked"] = True
-    return spec
-
-
-def _check_consistency(where: str, spec: ModelSpec) -> None:
-    from .quant import get_recipe, weight_bytes
-
-    cfg = spec.config
-    heads, kv = cfg.get("num_attention_heads"), cfg.get("num_key_value_heads")
-    if heads and kv and heads % kv:
-        raise VramkitError(
-            f"{where}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}."
-        )
-    try:
-        counts = spec.params
-    except VramkitError as err:
-        raise VramkitError(f"{where}: config cannot be built: {err}") from None
-    off = abs(counts.main - spec.total_params_label) / spec.total_params_label
-    if off > LABEL_TOLERANCE:
-        raise VramkitError(
-            f"{where}: the architecture gives {counts.main:,} main-model parameters, "
-            f"{off:.1%} away from the label {spec.total_params_label:,} (tolerance {LABEL_TOLERANCE:.0%})."
-        )
-    if spec.active_params_label > spec.total_params_label:
-        raise VramkitError(f"{where}: active_params label exceeds total_params label.")
-    get_recipe(spec.checkpoint.layout)
-    size = spec.checkpoint.total_size_bytes
-    if size is not None and spec.checkpoint.status != "unpublished":
-        built = weight_bytes(spec).total_bytes
-        if abs(built - size) / size > 0.01:
-            raise VramkitError(
-                f"{where}: checkpoint total_size_bytes {size:,} and the layout "
-                f"{spec.checkpoint.layout!r} ({built:,} bytes) differ by more than 1%."
-            )
-
-
-def load_models(path: str | Path | None = None, *, check: bool = True) -> dict[str, ModelSpec]:
-    """Load and validate a catalog file (default: the project's data/models.yaml); `check` as
-    in `parse_models`."""
+def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
+    """Load and structurally validate a catalog file (default: the project's data/models.yaml);
+    `vramkit.catalog_checks.check_models` checks its numbers."""
     p = Path(path) if path is not None else DATA_DIR / "models.yaml"
     try:
         text = p.read_text()
@@ -297,17 +235,17 @@ def load_models(path: str | Path | None = None, *, check: bool = True) -> dict[s
         doc = load_yaml_text(text)
     except yaml.YAMLError as err:
         raise VramkitError(f"{p.name} is not valid YAML: {err}") from None
-    return parse_models(doc, origin=p.name, check=check)
+    return parse_models(doc, origin=p.name)
 
 
 @functools.cache
 def _default_models() -> dict[str, ModelSpec]:
-    return load_models(check=False)  # each model is checked when get_model hands it out
+    return load_models()
 
 
 def models() -> dict[str, ModelSpec]:
-    """The project catalog (loaded once), every entry checked."""
-    return {mid: _checked(spec) for mid, spec in _default_models().items()}
+    """The project catalog (loaded once; its numbers are checked by the test suite)."""
+    return dict(_default_models())
 
 
 def model_ids() -> list[str]:
@@ -322,7 +260,7 @@ def get_model(model: str | ModelSpec) -> ModelSpec:
     table = _default_models()
     key = str(model).strip().lower()
     if key in table:
-        return _checked(table[key])
+        return table[key]
     raise unknown_name("model", model, table)
 
 

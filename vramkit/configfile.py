@@ -9,34 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from .catalog import Checkpoint, ModelSpec, Source
 from .errors import VramkitError
-
-FAMILY_OF_MODEL_TYPE: dict[str, str] = {
-    "deepseek_v4": "deepseek_v4",
-    "deepseek_v3": "deepseek_v3",
-    "deepseek_v32": "deepseek_v3",
-    "kimi_k2": "deepseek_v3",
-    "gemma4": "gemma4",
-    "gemma4_text": "gemma4",
-    "llama": "llama",
-    "mistral": "llama",
-    "mixtral": "llama",
-    "qwen2": "llama",
-    "qwen2_moe": "llama",
-    "qwen3": "llama",
-    "qwen3_moe": "llama",
-    "qwen3_next": "qwen3_next",
-    "gpt_oss": "gpt_oss",
-    "glm4_moe": "glm4_moe",
-}
-"""model_type → vramkit architecture family (see vramkit.params.FAMILIES)."""
-
-_DTYPES = {"bfloat16": "BF16", "float16": "FP16", "float32": "FP32"}
+from .families import family_of_model_type, get_family, model_types, torch_dtype_format
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -70,89 +50,44 @@ def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def family_of(config: Mapping[str, Any]) -> str:
-    """The architecture family for a config's ``model_type``, or a clear error."""
+    """The architecture family for a config's ``model_type`` (`vramkit.families`), or a clear
+    error listing the model types vramkit reads."""
     model_type = str(config.get("model_type", ""))
-    if model_type in FAMILY_OF_MODEL_TYPE:
-        return FAMILY_OF_MODEL_TYPE[model_type]
+    family = family_of_model_type(model_type)
+    if family is not None:
+        return family.name
     raise VramkitError(
         f"cannot count model_type {model_type or '(missing)'!r}: vramkit knows "
-        f"{', '.join(sorted(FAMILY_OF_MODEL_TYPE))}; fields seen: {', '.join(sorted(config)[:25])}."
+        f"{', '.join(sorted(model_types()))}; fields seen: {', '.join(sorted(config)[:25])}."
     )
 
 
 def stored_layout(config: Mapping[str, Any]) -> str:
-    """A recipe id (or group=FORMAT map) for the layout the config says its checkpoint holds."""
+    """A recipe id (or group=FORMAT map) for the layout the config says its checkpoint holds:
+    the family's own rule first (`Family.stored_layout`), then the generic ones."""
     q = config.get("quantization_config") or {}
     if not isinstance(q, Mapping):
         raise VramkitError(f"quantization_config must be an object, got {q!r}.")
-    family = family_of(config)
+    family = get_family(family_of(config))
+    own = family.stored_layout(config, q)
+    if own is not None:
+        return own
     method = str(q.get("quant_method", "")).lower()
-    if family == "deepseek_v4" and method == "fp8":
-        if str(config.get("expert_dtype", "")).lower() == "fp4":
-            return "deepseek-v4-official"
-        scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
-        return (
-            f"routed_experts={scale},attention={scale},shared_experts={scale},indexer.wq_b={scale},"
-            "indexer=BF16,compressor=BF16,router=BF16,embed=BF16,lm_head=BF16"
-        )
     if method == "fp8" and list(q.get("weight_block_size") or []) == [128, 128]:
         scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
         return f"*={scale},router=BF16,embed=BF16,lm_head=BF16,indexer.weights_proj=BF16"
     if method == "mxfp4":
-        return _mxfp4_layout(config, q, family)
+        raise VramkitError(
+            f"quant_method mxfp4 is only defined for gpt-oss experts in transformers; this config "
+            f"is family {family.name!r}. Pass a recipe explicitly (e.g. --recipe-map "
+            "routed_experts=MXFP4,*=BF16)."
+        )
     if q:
         raise VramkitError(
             f"cannot tell the stored layout from quantization_config {dict(q)}; "
             "pass a recipe explicitly (e.g. --recipe uniform:BF16 or --recipe-map group=FORMAT,...)."
         )
-    dtype = str(config.get("torch_dtype") or config.get("dtype") or "bfloat16")
-    if dtype not in _DTYPES:
-        raise VramkitError(f"unknown torch_dtype {dtype!r}; expected one of {sorted(_DTYPES)}.")
-    return f"uniform:{_DTYPES[dtype]}"
-
-
-_NOT_CONVERTED_GROUPS = {
-    "self_attn": "attention",
-    "router": "router",
-    "embed_tokens": "embed",
-    "lm_head": "lm_head",
-}
-"""gpt-oss ``modules_to_not_convert`` entries → vramkit groups (kept in the model dtype)."""
-
-
-def _mxfp4_layout(config: Mapping[str, Any], q: Mapping[str, Any], family: str) -> str:
-    """Stored layout of an HF ``quant_method: mxfp4`` checkpoint.
-
-    transformers' Mxfp4HfQuantizer only replaces the gpt-oss expert modules (``GptOssExperts``:
-    gate_up_proj and down_proj as ``*_blocks`` + ``*_scales``, E2M1 values with an E8M0 scale per
-    32); everything else stays in the model dtype, and ``modules_to_not_convert`` lists it
-    (openai/gpt-oss-*: ``model.layers.*.self_attn``, ``model.layers.*.mlp.router``,
-    ``model.embed_tokens``, ``lm_head``). Expert biases are vectors and keep their dtype.
-    """
-    if family != "gpt_oss":
-        raise VramkitError(
-            f"quant_method mxfp4 is only defined for gpt-oss experts in transformers; this config "
-            f"is family {family!r}. Pass a recipe explicitly (e.g. --recipe-map "
-            "routed_experts=MXFP4,*=BF16)."
-        )
-    keep = q.get("modules_to_not_convert") or []
-    if not isinstance(keep, list | tuple) or not all(isinstance(k, str) for k in keep):
-        raise VramkitError(f"modules_to_not_convert must be a list of names, got {keep!r}.")
-    if any("experts" in k for k in keep):
-        raise VramkitError(
-            f"modules_to_not_convert {list(keep)} excludes the experts, the only modules MXFP4 "
-            "converts; pass a recipe explicitly."
-        )
-    unknown = [k for k in keep if not any(part in k for part in _NOT_CONVERTED_GROUPS)]
-    if unknown:
-        raise VramkitError(
-            f"cannot map modules_to_not_convert entries {unknown} to tensor groups; known parts: "
-            f"{', '.join(_NOT_CONVERTED_GROUPS)}."
-        )
-    dtype = str(config.get("torch_dtype") or config.get("dtype") or "bfloat16")
-    if dtype not in _DTYPES:
-        raise VramkitError(f"unknown torch_dtype {dtype!r}; expected one of {sorted(_DTYPES)}.")
-    return f"routed_experts=MXFP4,*={_DTYPES[dtype]}"
+    return f"uniform:{torch_dtype_format(config)}"
 
 
 def model_from_config(
@@ -188,13 +123,7 @@ def model_from_config(
         ),
     )
     counts = spec.params  # builds the inventory: config errors surface here
-    return ModelSpec(
-        **{
-            **{k: getattr(spec, k) for k in spec.__dataclass_fields__ if not k.startswith("_")},
-            "total_params_label": counts.main,
-            "active_params_label": counts.active,
-        }
-    )
+    return replace(spec, total_params_label=counts.main, active_params_label=counts.active)
 
 
 def model_from_config_file(path: str | Path) -> ModelSpec:

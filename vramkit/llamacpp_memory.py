@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import VramkitError, require_int
-from .kv_formats import get_runtime, resolve_cache_dtype
+from .kv.formats import resolve_cache_dtype
+from .runtimes import get_runtime
 
 MIB = 2**20
 CELL_PAD = 256  # GGML_PAD(..., 256) for contexts, windows and compressed caches
@@ -80,83 +81,76 @@ def _pad(n: int, to: int = CELL_PAD) -> int:
 
 def _row(cache: str, dims: int) -> int:
     """ggml_row_size(type, dims): bytes of one cell of `dims` values in cache type `cache`."""
-    return resolve_cache_dtype(cache, get_runtime("llama.cpp"), "default").vector_bytes(dims)
+    return resolve_cache_dtype(cache, get_runtime("llama.cpp").kv, "default").vector_bytes(dims)
 
 
-def _line(name: str, cells: int, layers: int, s: Settings, k_dims: int, v_dims: int) -> CacheLine:
-    per = cells * layers * s.n_seq
-    k = per * _row(s.cache_k, k_dims) if k_dims else 0
-    v = per * _row(s.cache_v, v_dims) if v_dims else 0
-    return CacheLine(name, cells, layers, s.n_seq, k, v)
+def _parts(family: str, cfg: Mapping[str, Any]) -> list[Any]:
+    """The family's KV parts in values (vramkit.families), main context: no MTP layers."""
+    from .families import get_family
+
+    return list(get_family(family).kv_parts(cfg, False))
 
 
-def _swa_cells(s: Settings, window: int) -> int:
-    return _pad(min(s.n_ctx_seq, window + s.n_ubatch))
+def _cells(part: Any, s: Settings) -> int:
+    """Cells per stream of a part: full n_ctx_seq; window GGML_PAD(min(kv, W + n_ubatch), 256);
+    compressed GGML_PAD(max(1, ceil(kv / ratio)), 256)."""
+    kv = s.n_ctx_seq
+    if part.rule == "window":
+        return _pad(min(kv, part.tokens + s.n_ubatch))
+    if part.rule == "compressed":
+        return _pad(max(1, -(-kv // part.tokens)))
+    return kv
+
+
+def _cache_line(name: str, part: Any, s: Settings) -> CacheLine:
+    """K and V bytes of one part: GQA parts (kv_heads > 0) hold K and V halves of `vectors`
+    rows of `dims` values in -ctk / -ctv; latent, compressed and indexer parts hold K only
+    (llama.cpp stores the indexer keys in the K cache type)."""
+    cells = _cells(part, s)
+    per = cells * part.layers * s.n_seq
+    if part.kv_heads:
+        half = part.vectors // 2
+        k = per * half * _row(s.cache_k, part.dims)
+        v = per * half * _row(s.cache_v, part.dims)
+    else:
+        k, v = per * part.vectors * _row(s.cache_k, part.dims), 0
+    return CacheLine(name, cells, part.layers, s.n_seq, k, v)
 
 
 def kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[CacheLine]:
-    """The KV caches llama.cpp creates for a model of `family` / `cfg` (main context, no MTP)."""
-    n_layer = int(cfg["num_hidden_layers"])
-    kv = s.n_ctx_seq
-    if family == "deepseek_v4":
-        ratios = [int(r) for r in cfg["compress_ratios"][:n_layer]]
-        dim, idx_dim = int(cfg["head_dim"]), int(cfg["index_head_dim"])
-        n4, n128 = ratios.count(4), ratios.count(128)
-        window = int(cfg.get("sliding_window") or 128)
-        return [
-            _line("non-SWA KV cache", kv, 0, s, 0, 0),
-            _line("SWA KV cache", _swa_cells(s, window), n_layer, s, dim, 0),
-            _line("DSV4 CSA compressed KV cache", _pad(max(1, -(-kv // 4))), n4, s, dim, 0),
-            _line("DSV4 HCA compressed KV cache", _pad(max(1, -(-kv // 128))), n128, s, dim, 0),
-            _line("DSV4 lightning-indexer KV cache", _pad(max(1, -(-kv // 4))), n4, s, idx_dim, 0),
-        ]
-    if family == "deepseek_v3":
-        latent = int(cfg["kv_lora_rank"]) + int(cfg["qk_rope_head_dim"])
-        lines = [
-            _line("main KV cache" if cfg.get("index_head_dim") else "", kv, n_layer, s, latent, 0)
-        ]
-        if cfg.get("index_head_dim"):
-            lines.append(_line("indexer KV cache", kv, n_layer, s, int(cfg["index_head_dim"]), 0))
-        return lines
-    heads = int(cfg["num_attention_heads"])
-    kv_heads = int(cfg.get("num_key_value_heads") or heads)
-    hd = int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
-    e = kv_heads * hd
-    if family == "gpt_oss":
-        from .families.gemma4 import gemma4_layer_types
-
-        types = gemma4_layer_types(cfg)
-        n_swa = types.count("sliding_attention")
-        window = int(cfg["sliding_window"])
-        return [
-            _line("non-SWA KV cache", kv, n_layer - n_swa, s, e, e),
-            _line("SWA KV cache", _swa_cells(s, window), n_swa, s, e, e),
-        ]
-    if family in ("llama", "glm4_moe"):
-        return [_line("", kv, n_layer, s, e, e)]
-    raise VramkitError(
-        f"vramkit has no llama.cpp KV layout for family {family!r} yet; families with one: "
-        "deepseek_v4, deepseek_v3, gpt_oss, llama, glm4_moe."
-    )
+    """The KV caches llama.cpp creates for a model of `family` / `cfg` (main context, no MTP),
+    in the engine's order: the full-context caches (with a sliding window: the iSWA pair
+    "non-SWA" — 0 layers when every layer is windowed, as DeepSeek V4's raw cache — then "SWA"),
+    the compressed caches by ratio, the indexer caches."""
+    parts = [p for p in _parts(family, cfg) if p.rule != "state" and p.paging != "recurrent"]
+    if any(p.kv_heads == 0 and p.vectors != 1 for p in parts):
+        raise VramkitError(f"vramkit has no llama.cpp KV layout for this {family} cache.")
+    full = [p for p in parts if p.rule == "full"]
+    window = [p for p in parts if p.rule == "window"]
+    comp = sorted((p for p in parts if p.rule == "compressed"), key=lambda p: (p.store, p.tokens))
+    lines: list[CacheLine] = []
+    if window:
+        if full:
+            lines += [_cache_line("non-SWA KV cache", p, s) for p in full]
+        else:
+            lines.append(CacheLine("non-SWA KV cache", s.n_ctx_seq, 0, s.n_seq, 0, 0))
+        lines += [_cache_line("SWA KV cache", p, s) for p in window]
+    else:
+        lines += [_cache_line(f"{p.kind} KV cache", p, s) for p in full]
+    lines += [_cache_line(f"{p.kind} compressed KV cache (ratio {p.tokens})", p, s) for p in comp]
+    return lines
 
 
 def state_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> dict[str, int]:
-    """Fixed per-stream state buffers (DeepSeek V4 compressor states, F32): name → bytes.
-
-    Rows kv + score (2) x state_size x n_embd_state x 4 B per layer and stream; state_size is
-    2 x ratio (overlap) for CSA / indexer, ratio for HCA; n_embd_state 2 x dim with overlap."""
-    if family != "deepseek_v4":
-        return {}
-    n_layer = int(cfg["num_hidden_layers"])
-    ratios = [int(r) for r in cfg["compress_ratios"][:n_layer]]
-    dim, idx_dim = int(cfg["head_dim"]), int(cfg["index_head_dim"])
-    n4, n128 = ratios.count(4), ratios.count(128)
-    f32 = 4
-    return {
-        "csa": 2 * n4 * 8 * (2 * dim) * f32 * s.n_seq,
-        "hca": 2 * n128 * 128 * dim * f32 * s.n_seq,
-        "lid": 2 * n4 * 8 * (2 * idx_dim) * f32 * s.n_seq,
-    }
+    """Fixed per-stream F32 state buffers (DeepSeek V4's compressor states): name → bytes =
+    layers x tokens x dims x 4 B x streams; llama.cpp prints them as "state = rows x n_embd"
+    (kv + score planes: csa 8 x 1024, hca 128 x 512, lid 8 x 256 on V4-Flash)."""
+    out: dict[str, int] = {}
+    for i, p in enumerate(q for q in _parts(family, cfg) if q.rule == "state"):
+        if p.store != "fp32":
+            raise VramkitError(f"vramkit has no llama.cpp layout for a {p.store} state.")
+        out[f"{p.kind}{i}:{p.tokens}x{p.dims}"] = p.layers * p.tokens * p.dims * 4 * s.n_seq
+    return out
 
 
 def context_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> int:
@@ -203,22 +197,25 @@ def _compute_table() -> Mapping[str, Any]:
 _TABLE: Mapping[str, Any] | None = None
 
 
-def _features(cfg: Mapping[str, Any], s: Settings) -> tuple[int, int, float, int]:
-    """(1, n_ctx_seq, min(n_ctx_seq / ratio, top_k), swa_cells): benchmarks/engines/fit_compute."""
+def _features(family: str, cfg: Mapping[str, Any], s: Settings) -> tuple[int, int, float, int]:
+    """(1, n_ctx_seq, min(n_ctx_seq / ratio, top_k), swa_cells) as benchmarks/engines/
+    fit_compute.py: ratio from the indexer part (compressed: its ratio, else 1), top_k the
+    config's index_topk; swa_cells the sliding window's cells."""
     kv = s.n_ctx_seq
+    parts = _parts(family, cfg)
     sel = 0.0
-    if cfg.get("index_topk"):
-        ratio = 4 if cfg.get("compress_ratios") else 1
+    idx = [p for p in parts if p.store == "indexer"]
+    if idx and cfg.get("index_topk"):
+        ratio = idx[0].tokens if idx[0].rule == "compressed" else 1
         sel = min(kv / ratio, int(cfg["index_topk"]))
-    swa = 0
-    if cfg.get("model_type") in ("deepseek_v4", "gpt_oss", "gemma4_text") and cfg.get(
-        "sliding_window"
-    ):
-        swa = _pad(min(kv, int(cfg["sliding_window"]) + s.n_ubatch))
+    window = [p for p in parts if p.rule == "window"]
+    swa = _cells(window[0], s) if window else 0
     return 1, kv, sel, swa
 
 
-def compute_bytes(model_id: str, cfg: Mapping[str, Any], s: Settings) -> ComputeEstimate:
+def compute_bytes(
+    model_id: str, family: str, cfg: Mapping[str, Any], s: Settings
+) -> ComputeEstimate:
     """llama.cpp's compute buffer for `s`:
 
         n_ubatch x max(4 n_vocab + 8 n_embd, max_i(a_i + b_i kv + c_i min(kv/r, top_k) + d_i swa))
@@ -231,7 +228,7 @@ def compute_bytes(model_id: str, cfg: Mapping[str, Any], s: Settings) -> Compute
     """
     vocab, embd = int(cfg["vocab_size"]), int(cfg["hidden_size"])
     floor = 4 * vocab + 8 * embd
-    x = _features(cfg, s)
+    x = _features(family, cfg, s)
     rec = _compute_table()["models"].get(model_id)
     key = f"fa_{'on' if s.flash_attn else 'off'}_" + (
         "f16" if s.cache_k in ("f16", "fp16") else "quant"
@@ -259,4 +256,30 @@ def compute_bytes(model_id: str, cfg: Mapping[str, Any], s: Settings) -> Compute
         False,
         None,
         "estimate: the plain-GQA form (no fixture for this model)",
+    )
+
+
+def budget_compute_bytes(
+    model: Any, *, context: int, batch: int, cache_dtype: str, n_ubatch: int = 512
+) -> tuple[int, str]:
+    """The budget's workspace on llama.cpp (data/runtimes.yaml compute_buffer_function):
+    the compute buffer for `batch` sequences of `context` tokens (-np batch, -c
+    context*batch), -ub `n_ubatch`, flash attention on (what `-fa auto` picks on CUDA), and
+    the note saying how it was obtained."""
+    k = (
+        cache_dtype
+        if cache_dtype in ("f16", "fp16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1")
+        else "f16"
+    )
+    settings = Settings(context * batch, k, k, n_ubatch, True, batch)
+    est = compute_bytes(model.id, model.family, model.config, settings)
+    how = (
+        f"fitted to llama.cpp's CPU projections (worst fit error {est.max_fit_error:.1%})"
+        if est.fitted
+        else "the plain-GQA form (no engine fixture for this model)"
+    )
+    return est.bytes, (
+        f"llama.cpp compute buffer {est.bytes / 2**30:.2f} GiB (-ub {n_ubatch}, flash attention): "
+        f"{how}; measured on the CPU backend, an estimate for CUDA; overhead from "
+        "data/runtimes.yaml"
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -228,16 +228,19 @@ def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
     raise unknown_name("recipe", key, [*table, "uniform:<FORMAT>", "group=FORMAT,..."])
 
 
-_VALIDATED: set[str] = set()
-
-
 def _validated(r: Recipe) -> Recipe:
-    """`r` once its rules name known groups and formats (checked on first use, so that loading
-    the recipe table does not import the gguf package for recipes nobody asked for)."""
-    if r.id not in _VALIDATED:
-        _validate_rules(r.id, r.rules)
-        _VALIDATED.add(r.id)
+    """`r` once its rules name known groups and formats (checked on first use of each table
+    recipe, so that loading the table does not import the gguf package for recipes nobody asked
+    for; `_table_recipe_ok` remembers the answer per id)."""
+    _table_recipe_ok(r.id)
     return r
+
+
+@cache
+def _table_recipe_ok(recipe_id: str) -> bool:
+    r = _recipes()[recipe_id]
+    _validate_rules(r.id, r.rules)
+    return True
 
 
 def recipe_ids() -> list[str]:
@@ -294,11 +297,30 @@ def weight_bytes(
     """Exact bytes of `model`'s weights stored under `recipe` (default: its official checkpoint
     layout). Formula: Σ_tensors count × bytes(format, shape), by group and by format."""
     r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
-    key = (r.id, r.kind, tuple(sorted(r.rules.items())), r.vectors, r.ftype, r.include_mtp)
-    cache = model._cache.setdefault("weight_bytes", {})
-    if key not in cache:
-        cache[key] = _weight_bytes(model, r)
-    return cache[key]
+    return _cached_weight_bytes(model, _RecipeKey(r))
+
+
+@dataclass(frozen=True, eq=False)
+class _RecipeKey:
+    """A recipe as a cache key: equal when id, kind, rules, vectors, ftype and MTP agree."""
+
+    recipe: Recipe
+
+    def _key(self) -> tuple[Any, ...]:
+        r = self.recipe
+        return (r.id, r.kind, tuple(sorted(r.rules.items())), r.vectors, r.ftype, r.include_mtp)
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _RecipeKey) and self._key() == other._key()
+
+
+@lru_cache(maxsize=4096)
+def _cached_weight_bytes(model: ModelSpec, key: _RecipeKey) -> WeightBytes:
+    """Weight bytes per (spec, recipe), computed once: specs hash by identity."""
+    return _weight_bytes(model, key.recipe)
 
 
 def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:

@@ -55,7 +55,7 @@ def _label(model_id: str, recipe: str) -> str:
     return f"{SHORT[model_id]} {recipe.removeprefix('gguf-').replace('deepseek-v4-', '')}"
 
 
-def quick_summary(*, context: int = 32768, runtime: str = "llama-cpp") -> list[SummaryRow]:
+def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[SummaryRow]:
     """The article's Quick Summary rows next to the kit's (see the module docstring for the setup).
 
     Notes

@@ -102,7 +102,7 @@ def table() -> str:
                     == p["rows"]["Host"]["context"]
                 )
                 eng = p["compute_mib"].get("CPU", p["rows"]["Host"]["compute"] + 0.5)
-                err = lm.compute_bytes(mid, model.config, st).bytes / MIB / eng - 1
+                err = lm.compute_bytes(mid, model.family, model.config, st).bytes / MIB / eng - 1
                 within += abs(err) <= 0.02
                 worst = err if abs(err) > abs(worst) else worst
             n = len(cases)

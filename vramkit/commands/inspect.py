@@ -33,8 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def report(path_or_id: str, *, online: bool = False) -> dict[str, Any]:
     """Everything `inspect` shows, as plain JSON-ready values."""
+    from ..families.recurrent import attention_layers, is_recurrent, recurrent_state_bytes
     from ..ingest import compare_with_estimate, ingest
-    from ..kv_recurrent import attention_layers, is_recurrent, recurrent_state_bytes
 
     ing = ingest(path_or_id, online=online)
     m = ing.measured

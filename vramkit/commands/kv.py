@@ -25,7 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="bf16 (default), fp16, fp8 (as the runtime stores it), fp8_ds_mla, q8_0 …",
     )
     p.add_argument("--indexer-dtype", default=None, help="DeepSeek indexer keys: bf16, fp8, fp4")
-    p.add_argument("--runtime", default="reference", help="reference (default), vllm, llama.cpp")
+    p.add_argument(
+        "--runtime",
+        default="reference",
+        help="reference (default), vllm, llama.cpp, sglang, trtllm (data/runtimes.yaml)",
+    )
     mtp = p.add_mutually_exclusive_group()
     mtp.add_argument(
         "--mtp",

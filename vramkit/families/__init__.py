@@ -1,1 +1,111 @@
-"""Tensor-inventory builders, one module per architecture family (registered in vramkit.params)."""
+"""Architecture families: one module per family, each exporting one `Family` record, and the
+registry every other module asks (`get_family`, `family_of_model_type`, `gguf_model_types`).
+
+A `Family` says everything vramkit knows about one architecture: the config keys its tensor
+inventory reads (every weight tensor, shapes from the reference code), its layer kinds, its KV
+cache components counted in values (`KvPart`; `vramkit.kv` turns values into bytes per runtime
+and dtype), the config ``model_type`` values and GGUF architectures it reads, its checkpoint's
+stored layout when the family has its own rule, and the recipes worth trying on it.
+
+How to add a family
+-------------------
+1. Write ``vramkit/families/<name>.py`` with an inventory function ``config -> tuple[TensorSpec]``
+   (build it from the pieces in ``_common.py``: ``_gqa``, ``_mlp``, ``_routed``, ``_embedding`` …),
+   a KV function ``(config, include_mtp) -> tuple[KvPart]``, and at module level::
+
+       FAMILY = Family(name="<name>", summary="…", model_types=("<hf model_type>",),
+                       gguf_archs={"<gguf arch>": "<hf model_type>"}, inventory=…,
+                       layer_kinds=…, kv_parts=…)
+
+   The registry finds every module of this package that defines ``FAMILY`` (modules whose name
+   starts with ``_`` are helpers). Nothing outside ``families/`` names a family.
+2. Its data: a catalog entry in ``data/models.yaml`` (``family: <name>``, the config and its
+   sources) or an example ``config.json`` under ``data/examples/``; a runtime that stores this
+   family's cache in a packed layout lists it in ``data/runtimes.yaml``.
+3. Tests: the tensor inventory against the published parameter count, the KV bytes against a
+   runtime's own figure, and the golden file regenerated (``tools/golden.py``) for the new model.
+
+`register(family)` adds a family at run time (a plug-in, or a test's toy family).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from ..errors import VramkitError, unknown_name
+from ._common import torch_dtype_format
+from ._record import KV_RULES, KV_STORES, Family, KvPart
+
+__all__ = [
+    "FAMILIES", "KV_RULES", "KV_STORES", "Family", "KvPart", "family_of_model_type", "get_family",
+    "gguf_model_types", "model_types", "register", "torch_dtype_format", "unregister",
+]  # fmt: skip
+
+_REGISTRY: dict[str, Family] = {}
+FAMILIES: Mapping[str, Family] = MappingProxyType(_REGISTRY)
+"""Family name → `Family` (read-only view of the registry)."""
+
+
+def register(family: Family) -> Family:
+    """Add `family` to the registry; its name and model_types must be new (or the same record)."""
+    if not isinstance(family, Family):
+        raise VramkitError(f"register() takes a Family record, got {type(family).__name__}.")
+    old = _REGISTRY.get(family.name)
+    if old is not None and old is not family:
+        raise VramkitError(f"architecture family {family.name!r} is registered already.")
+    taken = {t: f.name for f in _REGISTRY.values() if f is not old for t in f.model_types}
+    clash = sorted(t for t in family.model_types if t in taken)
+    if clash:
+        raise VramkitError(
+            f"model_type {clash[0]!r} of family {family.name!r} belongs to {taken[clash[0]]!r}."
+        )
+    _REGISTRY[family.name] = family
+    return family
+
+
+def unregister(name: str) -> None:
+    """Remove a family added by `register` (tests, plug-ins); unknown names are an error."""
+    get_family(name)
+    del _REGISTRY[name]
+
+
+def _discover() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        family = getattr(module, "FAMILY", None)
+        if isinstance(family, Family):
+            register(family)
+
+
+def get_family(name: str | Family) -> Family:
+    """The `Family` record named `name` (a clear error with the nearest names otherwise)."""
+    if isinstance(name, Family):
+        return name
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise unknown_name("architecture family", name, _REGISTRY) from None
+
+
+def model_types() -> dict[str, str]:
+    """config.json ``model_type`` → family name, over every registered family."""
+    return {t: f.name for f in _REGISTRY.values() for t in f.model_types}
+
+
+def family_of_model_type(model_type: str) -> Family | None:
+    """The family that reads configs of `model_type`, or None."""
+    name = model_types().get(model_type)
+    return None if name is None else _REGISTRY[name]
+
+
+def gguf_model_types() -> dict[str, str]:
+    """GGUF ``general.architecture`` → HF ``model_type``, over every registered family."""
+    return {arch: t for f in _REGISTRY.values() for arch, t in f.gguf_archs.items()}
+
+
+_discover()

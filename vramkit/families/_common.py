@@ -167,3 +167,70 @@ def _routed(
         experts_per_token=topk,
         **kw,
     )
+
+
+# --------------------------------------------------------------------------- layer kinds, KV
+
+
+def sliding_full_layer_types(config: Mapping[str, Any]) -> list[str]:
+    """Per-layer attention type of a sliding + full hybrid (Gemma, gpt-oss): ``layer_types`` if
+    given, else ``sliding_window_pattern`` (N means N-1 sliding layers then one full), else the
+    period in ``full_attention_interval``."""
+    n_layers = _layers(config)
+    types = config.get("layer_types")
+    if types:
+        if not isinstance(types, list | tuple) or len(types) != n_layers:
+            raise VramkitError(f"layer_types has {len(types)} entries for {n_layers} layers.")
+        allowed = {"sliding_attention", "full_attention"}
+        bad = sorted(set(types) - allowed)
+        if bad:
+            raise VramkitError(f"unknown layer_types {bad}; allowed: {sorted(allowed)}.")
+        return list(types)
+    period = config.get("sliding_window_pattern") or config.get("full_attention_interval")
+    if not period:
+        raise VramkitError("config needs layer_types or sliding_window_pattern for a hybrid model.")
+    if isinstance(period, bool) or not isinstance(period, int) or period <= 0:
+        raise VramkitError(f"sliding_window_pattern must be a positive integer, got {period!r}.")
+    return [
+        "full_attention" if (i + 1) % period == 0 else "sliding_attention" for i in range(n_layers)
+    ]
+
+
+def gqa_shape(cfg: Mapping[str, Any]) -> tuple[int, int]:
+    """(kv_heads, head_dim) of a GQA config: head_dim from the config when given (never
+    hidden/heads then), kv heads default to the attention heads (MHA)."""
+    heads = int(cfg["num_attention_heads"])
+    kv = int(cfg.get("num_key_value_heads") or heads)
+    return kv, int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
+
+
+def mtp_layers(cfg: Mapping[str, Any], include_mtp: bool) -> int:
+    """MTP layers that keep a cache: num_nextn_predict_layers when `include_mtp`, else 0."""
+    return int(cfg.get("num_nextn_predict_layers") or 0) if include_mtp else 0
+
+
+def refuse_kv(cfg: Mapping[str, Any], family: str, why: str) -> VramkitError:
+    """A "cannot count this KV cache" error naming the attention fields seen."""
+    seen = sorted(
+        k
+        for k in cfg
+        if any(h in k for h in ("attention", "head", "window", "lora", "layer_types", "linear_"))
+    )
+    return VramkitError(
+        f"cannot count the KV cache of this {family} config ({why}); attention fields seen: "
+        f"{', '.join(seen) or '(none)'}."
+    )
+
+
+TORCH_DTYPE_FORMATS = {"bfloat16": "BF16", "float16": "FP16", "float32": "FP32"}
+"""config.json ``torch_dtype`` → vramkit storage format."""
+
+
+def torch_dtype_format(config: Mapping[str, Any]) -> str:
+    """The storage format of a config's ``torch_dtype`` (or ``dtype``; default bfloat16)."""
+    dtype = str(config.get("torch_dtype") or config.get("dtype") or "bfloat16")
+    if dtype not in TORCH_DTYPE_FORMATS:
+        raise VramkitError(
+            f"unknown torch_dtype {dtype!r}; expected one of {sorted(TORCH_DTYPE_FORMATS)}."
+        )
+    return TORCH_DTYPE_FORMATS[dtype]

@@ -13,7 +13,9 @@ from ._common import (
     _opt_int,
     _pos_int,
     _routed,
+    mtp_layers,
 )
+from ._record import Family, KvPart
 
 # --------------------------------------------------------------------------- DeepSeek V3 / V3.2
 
@@ -198,3 +200,41 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     for i in range(n_layers, n_layers + n_mtp):
         layer(i, mtp=True)
     return tuple(specs)
+
+
+def deepseek_v3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """MLA: one latent of kv_lora_rank + qk_rope_head_dim values per token per layer (not per
+    head, no ×2: K and V are both read from it); V3.2 adds one index_head_dim indexer key per
+    token per layer."""
+    n = int(cfg["num_hidden_layers"]) + mtp_layers(cfg, include_mtp)
+    rope = int(cfg["qk_rope_head_dim"])
+    out = [KvPart("mla", n, "full", 1, int(cfg["kv_lora_rank"]) + rope, rope_dims=rope)]
+    if cfg.get("index_head_dim"):
+        out.append(KvPart("indexer", n, "full", 1, int(cfg["index_head_dim"]), store="indexer"))
+    return tuple(out)
+
+
+def _sparse(cfg: Mapping[str, Any]) -> bool:
+    return bool(cfg.get("index_head_dim"))
+
+
+def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+    if has_indexer and runtime_id == "llama.cpp":
+        return ("llama.cpp V3.2 indexer keys: estimated as a K-only cache of kv_size cells.",)
+    return ()
+
+
+FAMILY = Family(
+    name="deepseek_v3",
+    summary="DeepSeek V3 / R1 / V3.1 (MLA + MoE) and V3.2 (+ lightning indexer), Kimi K2",
+    model_types=("deepseek_v3", "deepseek_v32", "kimi_k2"),
+    gguf_archs={"deepseek2": "deepseek_v3"},
+    inventory=deepseek_v3_inventory,
+    layer_kinds=lambda cfg: ("mla",) * int(cfg["num_hidden_layers"]),
+    kv_parts=deepseek_v3_kv_parts,
+    kv_format_keys=lambda cfg: (
+        ("deepseek_v3_sparse", "deepseek_v3") if _sparse(cfg) else ("deepseek_v3",)
+    ),
+    has_indexer=_sparse,
+    kv_notes=_notes,
+)

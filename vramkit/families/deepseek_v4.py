@@ -13,9 +13,25 @@ from ._common import (
     _mlp,
     _nonzero,
     _pos_int,
+    mtp_layers,
 )
+from ._record import Family, KvPart
 
 # --------------------------------------------------------------------------- DeepSeek V4
+
+CSA_RATIO, HCA_RATIO = 4, 128
+"""compress_ratios of the CSA layers (with the lightning indexer) and of the HCA layers; 0 = a
+layer with only the sliding window."""
+
+
+def compressor_overlap(ratio: int) -> int:
+    """The compressor's overlap factor `coff`, the one rule weights and KV both follow: ratio-4
+    (CSA, and the indexer's own) compressors overlap two windows, so they project to 2·head_dim
+    (ape [ratio, coff·d], wkv / wgate [coff·d, hidden]) and keep a state of coff·ratio tokens ×
+    (kv_state + score_state) 2·coff·d FP32 values; ratio-128 (HCA) compressors have coff = 1.
+    DeepSeek reference ``inference/model.py``: ``Compressor.__init__`` ``self.overlap = ratio ==
+    4``, ``coff = 1 + self.overlap``."""
+    return 2 if ratio == CSA_RATIO else 1
 
 
 def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
@@ -110,7 +126,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             **kw,
         )
         if ratio:
-            coff = 2 if ratio == 4 else 1  # ratio-4 compressors overlap: two head_dim halves
+            coff = compressor_overlap(ratio)
             c = f"{a}.compressor"
             add(
                 f"{c}.ape",
@@ -161,7 +177,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 f"{xc}.ape",
                 "indexer",
                 "compressor_ape",
-                (4, 2 * idx_dim),
+                (CSA_RATIO, compressor_overlap(CSA_RATIO) * idx_dim),
                 kind="vector",
                 native="F32",
                 **kw,
@@ -170,7 +186,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 f"{xc}.wkv",
                 "indexer",
                 "compressor_wkv",
-                (2 * idx_dim, dim),
+                (compressor_overlap(CSA_RATIO) * idx_dim, dim),
                 gguf_class="compressor",
                 **kw,
             )
@@ -178,7 +194,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 f"{xc}.wgate",
                 "indexer",
                 "compressor_wgate",
-                (2 * idx_dim, dim),
+                (compressor_overlap(CSA_RATIO) * idx_dim, dim),
                 gguf_class="compressor",
                 **kw,
             )
@@ -294,3 +310,74 @@ def _hc_head(add: Callable[..., None], prefix: str, hc: int, dim: int, kw: dict[
         native="F32",
         **kw,
     )
+
+
+def deepseek_v4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """Every layer's raw window (sliding_window tokens, default 128); CSA (ratio 4) entries +
+    indexer keys; HCA (ratio 128) entries; the compressors' FP32 state: coff·ratio rows of
+    2·coff·d values per layer (`compressor_overlap`), d = head_dim, or index_head_dim for the
+    indexer's own compressor."""
+    n = int(cfg["num_hidden_layers"]) + mtp_layers(cfg, include_mtp)
+    ratios = list(cfg["compress_ratios"])[:n]
+    dim, rope, idx_dim = (
+        int(cfg["head_dim"]),
+        int(cfg["qk_rope_head_dim"]),
+        int(cfg["index_head_dim"]),
+    )
+    window = int(cfg.get("sliding_window") or 128)
+    n4, n128 = ratios.count(CSA_RATIO), ratios.count(HCA_RATIO)
+
+    def state(layers: int, ratio: int, d: int) -> KvPart:
+        coff = compressor_overlap(ratio)
+        paging = f"v4_state_c{ratio}"
+        return KvPart("state", layers, "state", coff * ratio, 2 * coff * d, store="fp32",
+                      paging=paging)  # fmt: skip
+
+    return (
+        KvPart("window", n, "window", window, dim, rope_dims=rope, paging="v4_window"),
+        KvPart("csa", n4, "compressed", CSA_RATIO, dim, rope_dims=rope, paging="v4_main"),
+        KvPart(
+            "indexer", n4, "compressed", CSA_RATIO, idx_dim, store="indexer", paging="v4_indexer"
+        ),
+        KvPart("hca", n128, "compressed", HCA_RATIO, dim, rope_dims=rope, paging="v4_main"),
+        state(n4, CSA_RATIO, dim),
+        state(n4, CSA_RATIO, idx_dim),
+        state(n128, HCA_RATIO, dim),
+    )
+
+
+def deepseek_v4_layer_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    """csa (ratio 4), hca (ratio 128) or window (ratio 0) for each main layer."""
+    names = {CSA_RATIO: "csa", HCA_RATIO: "hca", 0: "window"}
+    n = int(cfg["num_hidden_layers"])
+    return tuple(names[int(r)] for r in list(cfg["compress_ratios"])[:n])
+
+
+def deepseek_v4_stored_layout(cfg: Mapping[str, Any], q: Mapping[str, Any]) -> str | None:
+    """V4's own FP8 configs: ``expert_dtype: fp4`` is the official FP4-expert layout; otherwise
+    experts, attention and shared experts in FP8 128×128 blocks (UE8M0 scales when
+    ``scale_fmt: ue8m0``) with the indexer's other tensors, compressor, router, embed and head in
+    BF16."""
+    if str(q.get("quant_method", "")).lower() != "fp8":
+        return None
+    if str(cfg.get("expert_dtype", "")).lower() == "fp4":
+        return "deepseek-v4-official"
+    scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
+    return (
+        f"routed_experts={scale},attention={scale},shared_experts={scale},indexer.wq_b={scale},"
+        "indexer=BF16,compressor=BF16,router=BF16,embed=BF16,lm_head=BF16"
+    )
+
+
+FAMILY = Family(
+    name="deepseek_v4",
+    summary="DeepSeek V4: CSA/HCA compressed attention, lightning indexer, mHC, hash routing",
+    model_types=("deepseek_v4",),
+    gguf_archs={"deepseek4": "deepseek_v4"},
+    inventory=deepseek_v4_inventory,
+    layer_kinds=deepseek_v4_layer_kinds,
+    kv_parts=deepseek_v4_kv_parts,
+    has_indexer=lambda cfg: True,
+    stored_layout=deepseek_v4_stored_layout,
+    recipe_candidates=("deepseek-v4-fp8", "deepseek-v4-nvfp4"),
+)

@@ -9,37 +9,15 @@ from ..errors import VramkitError
 from ..tensors import TensorSpec
 from ._common import (
     _embedding,
-    _layers,
     _mlp,
     _opt_int,
     _pos_int,
     _routed,
+    sliding_full_layer_types,
 )
+from ._record import Family, KvPart
 
 # --------------------------------------------------------------------------- Gemma 4
-
-
-def gemma4_layer_types(config: Mapping[str, Any]) -> list[str]:
-    """Per-layer attention type: ``layer_types`` if given, else ``sliding_window_pattern``
-    (N means N-1 sliding layers then one full), else the period in ``full_attention_interval``."""
-    n_layers = _layers(config)
-    types = config.get("layer_types")
-    if types:
-        if not isinstance(types, list | tuple) or len(types) != n_layers:
-            raise VramkitError(f"layer_types has {len(types)} entries for {n_layers} layers.")
-        allowed = {"sliding_attention", "full_attention"}
-        bad = sorted(set(types) - allowed)
-        if bad:
-            raise VramkitError(f"unknown layer_types {bad}; allowed: {sorted(allowed)}.")
-        return list(types)
-    period = config.get("sliding_window_pattern") or config.get("full_attention_interval")
-    if not period:
-        raise VramkitError("config needs layer_types or sliding_window_pattern for a hybrid model.")
-    if isinstance(period, bool) or not isinstance(period, int) or period <= 0:
-        raise VramkitError(f"sliding_window_pattern must be a positive integer, got {period!r}.")
-    return [
-        "full_attention" if (i + 1) % period == 0 else "sliding_attention" for i in range(n_layers)
-    ]
 
 
 def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
@@ -72,7 +50,7 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         specs.append(TensorSpec(name, group, role, shape, **kw))
 
     _embedding(add, vocab, dim)
-    for i, kind in enumerate(gemma4_layer_types(config)):
+    for i, kind in enumerate(sliding_full_layer_types(config)):
         full = kind == "full_attention"
         hd, kvh = (g_head_dim, g_kv) if full else (head_dim, kv_heads)
         kw: dict[str, Any] = {"layer": i}
@@ -123,3 +101,40 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
         )
     return tuple(specs)
+
+
+def gemma4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """Sliding layers: min(T, window) × 2 (K, V) × kv_heads × head_dim; global layers: T ×
+    (1 when attention_k_eq_v, K stored once, else 2) × global KV heads × global_head_dim."""
+    types = sliding_full_layer_types(cfg)
+    kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
+    g_kv = int(cfg.get("num_global_key_value_heads") or kv)
+    g_hd = int(cfg.get("global_head_dim") or hd)
+    kv_factor = 1 if cfg.get("attention_k_eq_v") else 2
+    n_full = types.count("full_attention")
+    window = int(cfg["sliding_window"])
+    return (
+        KvPart("sliding", len(types) - n_full, "window", window, hd, vectors=2 * kv, kv_heads=kv),
+        KvPart("full", n_full, "full", 1, g_hd, vectors=kv_factor * g_kv, kv_heads=g_kv),
+    )
+
+
+def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+    if not cfg.get("attention_k_eq_v"):
+        return ()
+    return (
+        "global layers store K once (attention_k_eq_v); whether each runtime does was "
+        "not checked (shared/facts/deepseek_v4.md, Uncertain).",
+    )
+
+
+FAMILY = Family(
+    name="gemma4",
+    summary="Gemma 4: sliding + global attention (K = V on global layers), dense or MoE MLP",
+    model_types=("gemma4", "gemma4_text"),
+    gguf_archs={"gemma4": "gemma4_text"},
+    inventory=gemma4_inventory,
+    layer_kinds=lambda cfg: tuple(sliding_full_layer_types(cfg)),
+    kv_parts=gemma4_kv_parts,
+    kv_notes=_notes,
+)

@@ -18,7 +18,11 @@ from ._common import (
     _pos_int,
     _routed,
     _spec_adder,
+    gqa_shape,
+    mtp_layers,
+    refuse_kv,
 )
+from ._record import Family, KvPart
 
 # --------------------------------------------------------------------------- GLM-4.5 / 4.6 / 4.7
 
@@ -98,3 +102,24 @@ def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     for i in range(n_layers, n_layers + n_mtp):
         layer(i, mtp=True)
     return tuple(specs)
+
+
+def glm4_moe_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """GLM-4.5/4.6/4.7: plain GQA on every layer (partial rotary changes no cache size):
+    T × 2 × kv_heads × head_dim (head_dim from the config); MTP layers when include_mtp."""
+    if cfg.get("kv_lora_rank") or cfg.get("layer_types") or cfg.get("sliding_window"):
+        raise refuse_kv(cfg, "glm4_moe", "vramkit counts GLM-4 MoE as full GQA on every layer")
+    kv, hd = gqa_shape(cfg)
+    n = int(cfg["num_hidden_layers"]) + mtp_layers(cfg, include_mtp)
+    return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
+
+
+FAMILY = Family(
+    name="glm4_moe",
+    summary="GLM-4.5 / 4.6 / 4.7 MoE: GQA with partial rotary, shared experts, MTP",
+    model_types=("glm4_moe",),
+    gguf_archs={"glm4moe": "glm4_moe"},
+    inventory=glm4_moe_inventory,
+    layer_kinds=lambda cfg: ("full_attention",) * int(cfg["num_hidden_layers"]),
+    kv_parts=glm4_moe_kv_parts,
+)

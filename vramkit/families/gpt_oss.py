@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import VramkitError
 from ..tensors import TensorSpec
 from ._common import (
     _embed_norm_head,
@@ -17,7 +18,12 @@ from ._common import (
     _opt_int,
     _pos_int,
     _spec_adder,
+    gqa_shape,
+    refuse_kv,
+    sliding_full_layer_types,
+    torch_dtype_format,
 )
+from ._record import Family, KvPart
 
 # --------------------------------------------------------------------------- gpt-oss
 
@@ -77,3 +83,65 @@ def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         _layer_norms(add, p, dim, **kw)
     _embed_norm_head(add, vocab, dim, tied)
     return tuple(specs)
+
+
+def gpt_oss_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """Sliding layers min(T, sliding_window) × 2 (K, V) × kv_heads × head_dim; full layers T ×
+    the same; the per-head attention sinks are weights, nothing per token."""
+    types = sliding_full_layer_types(cfg)
+    kv, hd = gqa_shape(cfg)
+    n_sliding = types.count("sliding_attention")
+    window = cfg.get("sliding_window")
+    if n_sliding and not (isinstance(window, int) and window > 0):
+        raise refuse_kv(cfg, "gpt_oss", f"{n_sliding} sliding layers but sliding_window={window!r}")
+    return (
+        KvPart("sliding", n_sliding, "window", int(window or 0), hd, vectors=2 * kv, kv_heads=kv),
+        KvPart("full", len(types) - n_sliding, "full", 1, hd, vectors=2 * kv, kv_heads=kv),
+    )
+
+
+def gpt_oss_stored_layout(cfg: Mapping[str, Any], q: Mapping[str, Any]) -> str | None:
+    """HF ``quant_method: mxfp4``: transformers' Mxfp4HfQuantizer only replaces the gpt-oss expert
+    modules (``GptOssExperts``: gate_up_proj and down_proj as ``*_blocks`` + ``*_scales``, E2M1
+    values with an E8M0 scale per 32); everything else stays in the model dtype, and
+    ``modules_to_not_convert`` lists it (openai/gpt-oss-*: ``model.layers.*.self_attn``,
+    ``model.layers.*.mlp.router``, ``model.embed_tokens``, ``lm_head``). Expert biases are
+    vectors and keep their dtype."""
+    if str(q.get("quant_method", "")).lower() != "mxfp4":
+        return None
+    keep = q.get("modules_to_not_convert") or []
+    if not isinstance(keep, list | tuple) or not all(isinstance(k, str) for k in keep):
+        raise VramkitError(f"modules_to_not_convert must be a list of names, got {keep!r}.")
+    if any("experts" in k for k in keep):
+        raise VramkitError(
+            f"modules_to_not_convert {list(keep)} excludes the experts, the only modules MXFP4 "
+            "converts; pass a recipe explicitly."
+        )
+    unknown = [k for k in keep if not any(part in k for part in _NOT_CONVERTED_GROUPS)]
+    if unknown:
+        raise VramkitError(
+            f"cannot map modules_to_not_convert entries {unknown} to tensor groups; known parts: "
+            f"{', '.join(_NOT_CONVERTED_GROUPS)}."
+        )
+    return f"routed_experts=MXFP4,*={torch_dtype_format(cfg)}"
+
+
+_NOT_CONVERTED_GROUPS = {
+    "self_attn": "attention",
+    "router": "router",
+    "embed_tokens": "embed",
+    "lm_head": "lm_head",
+}
+"""gpt-oss ``modules_to_not_convert`` entries → vramkit groups (kept in the model dtype)."""
+
+
+FAMILY = Family(
+    name="gpt_oss",
+    summary="gpt-oss: alternating sliding / full GQA with sinks, MXFP4 routed experts",
+    model_types=("gpt_oss",),
+    gguf_archs={"gpt-oss": "gpt_oss"},
+    inventory=gpt_oss_inventory,
+    layer_kinds=lambda cfg: tuple(sliding_full_layer_types(cfg)),
+    kv_parts=gpt_oss_kv_parts,
+    stored_layout=gpt_oss_stored_layout,
+)

@@ -15,7 +15,9 @@ from ._common import (
     _opt_int,
     _pos_int,
     _routed,
+    gqa_shape,
 )
+from ._record import Family, KvPart
 
 # --------------------------------------------------------------------------- plain GQA decoders
 
@@ -132,3 +134,28 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
         )
     return tuple(specs)
+
+
+def gqa_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """MHA/GQA/MQA: T × 2 (K, V) × num_key_value_heads × head_dim per layer."""
+    kv, hd = gqa_shape(cfg)
+    n = int(cfg["num_hidden_layers"])
+    return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
+
+
+FAMILY = Family(
+    name="llama",
+    summary="plain GQA decoders, dense or MoE: Llama, Qwen2/3 (+MoE), Mistral, Mixtral",
+    model_types=("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe"),
+    gguf_archs={
+        "llama": "llama",
+        "mistral3": "mistral",
+        "qwen2": "qwen2",
+        "qwen2moe": "qwen2_moe",
+        "qwen3": "qwen3",
+        "qwen3moe": "qwen3_moe",
+    },
+    inventory=llama_inventory,
+    layer_kinds=lambda cfg: ("full_attention",) * int(cfg["num_hidden_layers"]),
+    kv_parts=gqa_kv_parts,
+)

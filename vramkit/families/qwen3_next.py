@@ -18,7 +18,12 @@ from ._common import (
     _pos_int,
     _routed,
     _spec_adder,
+    gqa_shape,
+    mtp_layers,
+    refuse_kv,
 )
+from ._record import Family, KvPart
+from .recurrent import attention_layers, layer_kinds, recurrent_state
 
 # --------------------------------------------------------------------------- Qwen3-Next
 
@@ -39,8 +44,6 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     transformers; vLLM ``qwen3_next_mtp.py``): fc [hidden, 2·hidden], two pre-fc norms, one
     full-attention MoE layer and a final norm per MTP layer.
     """
-    from ..kv_recurrent import layer_kinds
-
     dim = _pos_int(config, "hidden_size")
     heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
     kv_heads = _pos_int(config, "num_key_value_heads", heads)
@@ -151,3 +154,54 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         mlp(p, i, kw)
         _layer_norms(add, p, dim, **kw)
     return tuple(specs)
+
+
+def qwen3_next_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """KV only on the full-attention layers (T × 2 × kv_heads × head_dim; MTP layers are full
+    attention too) + the constant per-sequence Gated DeltaNet state of the linear layers
+    (`recurrent_state`, already in bytes: conv and state have their own dtypes), one slot per
+    sequence, kind ``recurrent_state``.
+
+    Under TP the state splits by heads as vLLM does (``MambaStateShapeCalculator.
+    gated_delta_net_state_shape`` in vllm/model_executor/layers/mamba/mamba_utils.py divides
+    num_k_heads and num_v_heads by the TP size: conv (divide(conv_dim, tp), kernel - 1),
+    temporal (divide(num_v_heads, tp), head_k_dim, head_v_dim)).
+    """
+    kv, hd = gqa_shape(cfg)
+    n_attn = len(attention_layers(cfg)) + mtp_layers(cfg, include_mtp)
+    state = recurrent_state(cfg)
+    if state.kind != "gated_deltanet":
+        raise refuse_kv(cfg, "qwen3_next", f"recurrent layers of kind {state.kind!r}")
+    return (
+        KvPart("full", n_attn, "full", 1, hd, vectors=2 * kv, kv_heads=kv),
+        KvPart(
+            "recurrent_state",
+            len(state.layers),
+            "state",
+            1,
+            state.per_layer_bytes,
+            store="bytes",
+            kv_heads=int(cfg["linear_num_key_heads"]),
+            paging="recurrent",
+        ),
+    )
+
+
+def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+    return (
+        "recurrent_state: Gated DeltaNet conv + delta state, one slot per sequence in the "
+        "model dtype (vLLM shapes); prefix-caching checkpoints and speculative-decoding "
+        "columns are not counted.",
+    )
+
+
+FAMILY = Family(
+    name="qwen3_next",
+    summary="Qwen3-Next: Gated DeltaNet linear attention + gated full attention, sparse MoE",
+    model_types=("qwen3_next",),
+    gguf_archs={"qwen3next": "qwen3_next"},
+    inventory=qwen3_next_inventory,
+    layer_kinds=lambda cfg: tuple(layer_kinds(cfg)),
+    kv_parts=qwen3_next_kv_parts,
+    kv_notes=_notes,
+)

@@ -13,23 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VramkitError
+from ..families import gguf_model_types
 from .measured import Measured, summarise
-
-MODEL_TYPE_OF_ARCH: dict[str, str] = {
-    "llama": "llama",
-    "mistral3": "mistral",
-    "qwen2": "qwen2",
-    "qwen2moe": "qwen2_moe",
-    "qwen3": "qwen3",
-    "qwen3moe": "qwen3_moe",
-    "qwen3next": "qwen3_next",
-    "deepseek2": "deepseek_v3",
-    "deepseek4": "deepseek_v4",
-    "gemma4": "gemma4_text",
-    "gpt-oss": "gpt_oss",
-    "glm4moe": "glm4_moe",
-}
-"""GGUF ``general.architecture`` → HF ``model_type`` (so `configfile` can pick a family)."""
 
 _KEYS: dict[str, str] = {
     "block_count": "num_hidden_layers",
@@ -109,7 +94,7 @@ def config_from_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     if not arch:
         raise VramkitError("the GGUF file has no general.architecture key.")
     cfg: dict[str, Any] = {
-        "model_type": MODEL_TYPE_OF_ARCH.get(arch, arch),
+        "model_type": gguf_model_types().get(arch, arch),
         "gguf_architecture": arch,
     }
     for key, name in _KEYS.items():

@@ -7,7 +7,8 @@ from typing import Any
 from ..budget import PARALLEL, budget, candidate_recipes
 from ..catalog import V4_IDS
 from ..errors import VramkitError
-from ..hardware import gpus, runtimes
+from ..hardware import gpus
+from ..runtimes import runtimes
 from ..units import GB
 
 

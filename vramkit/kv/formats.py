@@ -1,7 +1,7 @@
-"""KV-cache storage formats and runtime layout profiles, loaded from `data/kv_cache_formats.yaml`.
+"""KV-cache storage formats, loaded from `data/kv_cache_formats.yaml` (runtime layouts: runtimes.yaml).
 
 Bytes of one cached vector for a cache dtype (GGML block sizes from the `gguf` package), bytes of
-one indexer key, and the per-runtime parameters (page sizes, paddings) with their sources.
+one indexer key; which of them a runtime offers is its `KvProfile` (`vramkit.runtimes`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .datafiles import load_yaml_text
-from .errors import VramkitError, unknown_name
-from .formats import DATA_DIR
+from ..datafiles import DATA_DIR, load_yaml_text
+from ..errors import VramkitError, unknown_name
+from ..runtimes import KvProfile
+from ..sources import parse_source
 
 CACHE_LAYOUTS = ("float", "ggml", "nope_rope", "fixed_entry", "runtime")
 
@@ -95,23 +96,6 @@ class IndexerDtype:
         return math.ceil(dims * self.element_bits / 8) + scales
 
 
-@dataclass(frozen=True)
-class RuntimeProfile:
-    """A runtime's KV layout parameters (`options`: name -> int) and which dtypes it offers."""
-
-    id: str
-    name: str
-    description: str
-    cache_dtypes: tuple[str, ...]
-    fp8_means: Mapping[str, str]
-    indexer_dtypes: tuple[str, ...]
-    indexer_default: str
-    include_mtp_default: bool
-    options: Mapping[str, int]
-    option_notes: Mapping[str, str]
-    sources: tuple[str, ...]
-
-
 def ggml_block(ggml_type: str) -> tuple[int, int]:
     """(values per block, bytes per block) of a GGML type, from gguf.GGML_QUANT_SIZES."""
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
@@ -122,14 +106,12 @@ def ggml_block(ggml_type: str) -> tuple[int, int]:
         raise unknown_name("GGML type", ggml_type, GGMLQuantizationType.__members__) from None
 
 
-def _src(raw: Mapping[str, Any]) -> str:
-    if not isinstance(raw, Mapping) or not raw.get("quote") or not raw.get("url"):
-        raise VramkitError("kv_cache_formats.yaml: every source needs a url and a quote.")
-    return f"{raw['url']} — {raw['quote']}"
+def _src(where: str, raw: Mapping[str, Any]) -> str:
+    return str(parse_source(f"kv_cache_formats.yaml {where}", raw))
 
 
 @functools.cache
-def _load() -> tuple[dict[str, CacheDtype], dict[str, IndexerDtype], dict[str, RuntimeProfile]]:
+def _load() -> tuple[dict[str, CacheDtype], dict[str, IndexerDtype]]:
     path = DATA_DIR / "kv_cache_formats.yaml"
     doc = load_yaml_text(path.read_text())
     if doc.get("schema_version") != 1:
@@ -142,7 +124,7 @@ def _load() -> tuple[dict[str, CacheDtype], dict[str, IndexerDtype], dict[str, R
             name=rec["name"],
             layout=rec["layout"],
             description=str(rec["description"]).strip(),
-            source=_src(rec["source"]),
+            source=_src(rec["name"], rec["source"]),
             bytes_per_element=int(rec.get("bytes_per_element", 0)),
             ggml_type=rec.get("ggml_type"),
             nope_bytes=int(rec.get("nope_bytes", 0)),
@@ -160,58 +142,16 @@ def _load() -> tuple[dict[str, CacheDtype], dict[str, IndexerDtype], dict[str, R
             scale_block=int(r["scale_block"]),
             scale_bytes=int(r["scale_bytes"]),
             description=str(r["description"]),
-            source=_src(r["source"]),
+            source=_src(r["name"], r["source"]),
         )
         for r in doc["indexer_dtypes"]
     }
-    profiles: dict[str, RuntimeProfile] = {}
-    for r in doc["runtimes"]:
-        opts = r.get("options") or {}
-        for name, o in opts.items():
-            _src(o["source"])
-            if not isinstance(o.get("value"), int) or "estimate" not in o:
-                raise VramkitError(f"runtime {r['id']} option {name}: needs int value, estimate.")
-        for d in [*r["cache_dtypes"], *r["fp8_means"].values()]:
-            if d not in dtypes:
-                raise unknown_name(f"cache dtype (runtime {r['id']})", d, dtypes)
-        profiles[r["id"]] = RuntimeProfile(
-            id=r["id"],
-            name=r["name"],
-            description=" ".join(str(r["description"]).split()),
-            cache_dtypes=tuple(r["cache_dtypes"]),
-            fp8_means=MappingProxyType(dict(r["fp8_means"])),
-            indexer_dtypes=tuple(r["indexer_dtypes"]),
-            indexer_default=r["indexer_default"],
-            include_mtp_default=bool(r["include_mtp_default"]),
-            options=MappingProxyType({k: int(v["value"]) for k, v in opts.items()}),
-            option_notes=MappingProxyType(
-                {
-                    k: ("estimate: " if v["estimate"] else "") + _src(v["source"])
-                    for k, v in opts.items()
-                }
-            ),
-            sources=tuple(_src(s) for s in r["sources"]),
-        )
-    return dtypes, idx, profiles
+    return dtypes, idx
 
 
 def cache_dtype_names() -> list[str]:
     """Every cache dtype name (aliases not included)."""
     return list(_load()[0])
-
-
-def runtime_ids() -> list[str]:
-    """Every runtime profile id."""
-    return list(_load()[2])
-
-
-def get_runtime(runtime: str) -> RuntimeProfile:
-    """A runtime profile by id (case-insensitive)."""
-    profiles = _load()[2]
-    key = str(runtime).strip().lower()
-    if key in profiles:
-        return profiles[key]
-    raise unknown_name("runtime", runtime, profiles)
 
 
 def canonical_dtype(name: str) -> str:
@@ -226,7 +166,7 @@ def canonical_dtype(name: str) -> str:
     )
 
 
-def resolve_cache_dtype(name: str, runtime: RuntimeProfile, family_key: str) -> CacheDtype:
+def resolve_cache_dtype(name: str, runtime: KvProfile, family_key: str) -> CacheDtype:
     """The dtype `runtime` really stores for `name` on a cache of `family_key` (fp8 resolved)."""
     canon = canonical_dtype(name)
     if canon not in runtime.cache_dtypes:
@@ -240,7 +180,7 @@ def resolve_cache_dtype(name: str, runtime: RuntimeProfile, family_key: str) -> 
 
 
 def resolve_indexer_dtype(
-    name: str | None, runtime: RuntimeProfile, cache: CacheDtype
+    name: str | None, runtime: KvProfile, cache: CacheDtype
 ) -> CacheDtype | IndexerDtype:
     """The indexer key storage: `name`, else the runtime default (llama.cpp: the K cache type)."""
     if runtime.indexer_default.startswith("cache:"):

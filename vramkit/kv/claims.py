@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalog import ModelSpec, get_model
-from .errors import require_int
-from .kv import kv_cache
+from ..catalog import ModelSpec, get_model
+from ..errors import require_int
+from .estimate import kv_cache
 
 CLAIM_CONTEXT = 1024**2
 CLAIM = {"deepseek-v4-pro": 0.10, "deepseek-v4-flash": 0.07}
@@ -113,7 +113,7 @@ def kv_overtakes_weights(
     KV bytes never decrease with T, so the first crossing is found by bisection over
     [0, max_position_embeddings].
     """
-    from .quant import weight_bytes
+    from ..quant import weight_bytes
 
     spec = get_model(model)
     batch = require_int("batch", batch, minimum=1)

@@ -1,5 +1,8 @@
 """KV-cache bytes for every attention kind in the catalog, per runtime layout, up to 1M tokens.
 
+The shared accounting: one plan (`_plan`: family parts → byte components → the runtime's layout)
+feeds both `kv_cache` and `kv_grid`.
+
 `kv_cache` answers one (model, context, batch, dtype, runtime); `kv_grid` the same over a grid of
 contexts × batches (numpy, milliseconds). Units: bytes (ints); GB = 1e9, GiB = 2**30.
 """
@@ -8,38 +11,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .catalog import ModelSpec, get_model
-from .errors import VramkitError, require_int
-from .kv_formats import (
-    cache_dtype_names,
-    canonical_dtype,
-    get_runtime,
-    resolve_cache_dtype,
-    resolve_indexer_dtype,
-    runtime_ids,
-)
-from .kv_layout import (
-    SATURATED,
-    KvComponent,
-    component_bytes,
-    deepseek_v3_components,
-    deepseek_v4_components,
-    gemma4_components,
-    glm4_moe_components,
-    gpt_oss_components,
-    gqa_components,
-    per_rank,
-    qwen3_next_components,
-    slope_bytes,
-)
-from .kv_vllm import is_v4, v4_constant_bytes, v4_needed_bytes, v4_slope
+from ..catalog import ModelSpec, get_model
+from ..errors import VramkitError, require_int, unknown_name
+from ..families import get_family
+from ..runtimes import KvProfile, Runtime, get_runtime, runtime_ids
+from .components import KvComponent, component_of, per_rank
+from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
+from .ik_llama import IkLlamaLayout
+from .layout import KvLayout
+from .llamacpp import LlamaCppLayout
+from .reference import ReferenceLayout
+from .vllm import VllmLayout
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -63,9 +52,10 @@ KINDS = (
 RUNTIME_OPTIONS = (
     "max_num_batched_tokens", "concurrent_batches", "block_size", "n_ubatch", "swa_compress",
 )  # fmt: skip
-"""Keyword options of kv_cache / kv_grid that override the runtime profile (None = its default):
-the first three vLLM's, `n_ubatch` llama.cpp's (-ub; its sliding windows hold n_swa + n_ubatch)."""
-_OPTION_RUNTIMES = {
+"""Keyword options of kv_cache / kv_grid that override the runtime's KV profile (None = its
+default): the first three vLLM's, `n_ubatch` llama.cpp's and ik_llama.cpp's (-ub), and
+`swa_compress` ik_llama.cpp's (--swa-compress)."""
+_OPTION_LAYOUTS = {
     "max_num_batched_tokens": ("vllm",),
     "concurrent_batches": ("vllm",),
     "block_size": ("vllm",),
@@ -100,6 +90,8 @@ class KvEstimate:
     dp: int = 1
     include_mtp: bool = False
     notes: tuple[str, ...] = ()
+    layout: str = "reference"
+    """The page rules used (`vramkit.runtimes.KV_LAYOUTS`): SGLang and TensorRT-LLM use vllm's."""
 
 
 @dataclass(frozen=True)
@@ -110,26 +102,19 @@ class _Plan:
     cache_dtype: str
     indexer_dtype: str | None
     runtime: Any
+    runtime_id: str
+    layout: KvLayout
     include_mtp: bool
-    ds_mla_layout: bool
     notes: tuple[str, ...]
 
 
-_MORE_FAMILIES = {
-    "gpt_oss": gpt_oss_components,
-    "glm4_moe": glm4_moe_components,
-    "qwen3_next": qwen3_next_components,
-}
-"""Families whose components take (config, cache dtype, include_mtp)."""
-
-
 def cache_dtypes() -> list[str]:
-    """Cache dtype names (`fp8` is resolved per runtime and model; see data/kv_cache_formats.yaml)."""
+    """Cache dtype names (`fp8` is resolved per runtime and model; see data/runtimes.yaml)."""
     return cache_dtype_names()
 
 
 def runtimes() -> list[str]:
-    """Runtime profile ids: reference, vllm, llama.cpp."""
+    """Runtime ids (data/runtimes.yaml): vllm, llama.cpp, sglang, trtllm, reference."""
     return runtime_ids()
 
 
@@ -155,64 +140,52 @@ def parse_tokens(text: str | int) -> int:
     return int(value)
 
 
-def _family_keys(model: ModelSpec) -> list[str]:
-    if model.family == "deepseek_v3" and model.config.get("index_head_dim"):
-        return ["deepseek_v3_sparse", "deepseek_v3"]
-    return [model.family]
+LAYOUTS: dict[str, Callable[[Mapping[str, int], str], KvLayout]] = {
+    "reference": ReferenceLayout.build,
+    "vllm": VllmLayout.build,
+    "llama.cpp": LlamaCppLayout.build,
+    "ik_llama.cpp": IkLlamaLayout.build,
+}
+"""KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype)."""
+
+
+def layout_for(profile: KvProfile, cache_dtype: str) -> KvLayout:
+    """The `KvLayout` a runtime's KV profile names, for caches stored as `cache_dtype`."""
+    try:
+        make = LAYOUTS[profile.layout]
+    except KeyError:
+        raise unknown_name("KV layout", profile.layout, LAYOUTS) from None
+    return make(profile.options, cache_dtype)
 
 
 def _plan(
     model: ModelSpec | str,
     cache_dtype: str,
     indexer_dtype: str | None,
-    runtime: str,
+    runtime: str | Runtime,
     include_mtp: bool | None,
     tp: int,
     overrides: Mapping[str, int | None] | None = None,
 ) -> _Plan:
     spec = get_model(model)
-    prof = _with_options(get_runtime(runtime), overrides or {})
-    keys = _family_keys(spec)
+    rt = get_runtime(runtime)
+    prof = _with_options(rt.kv, overrides or {})
+    family = get_family(spec.family)
+    cfg = spec.config
+    keys = family.format_keys(cfg)
     canonical_dtype(cache_dtype)
     fam_key = next((k for k in keys if k in prof.fp8_means), keys[0])
     cache = resolve_cache_dtype(cache_dtype, prof, fam_key)
-    has_indexer = spec.family == "deepseek_v4" or bool(spec.config.get("index_head_dim"))
+    has_indexer = family.has_indexer(cfg)
     idx = resolve_indexer_dtype(indexer_dtype, prof, cache) if has_indexer else None
     if indexer_dtype is not None and not has_indexer:
         raise VramkitError(f"{spec.id} has no lightning indexer; leave indexer_dtype unset.")
     mtp = prof.include_mtp_default if include_mtp is None else bool(include_mtp)
-    cfg = spec.config
-    notes: list[str] = []
-    if spec.family == "deepseek_v4":
-        comps = deepseek_v4_components(cfg, cache, idx, mtp)  # type: ignore[arg-type]
-    elif spec.family == "deepseek_v3":
-        comps = deepseek_v3_components(cfg, cache, idx, mtp)  # type: ignore[arg-type]
-        if idx is not None and prof.id == "llama.cpp":
-            notes.append(
-                "llama.cpp V3.2 indexer keys: estimated as a K-only cache of kv_size cells."
-            )
-    elif spec.family == "gemma4":
-        comps = gemma4_components(cfg, cache)
-        if cfg.get("attention_k_eq_v"):
-            notes.append(
-                "global layers store K once (attention_k_eq_v); whether each runtime does was "
-                "not checked (shared/facts/deepseek_v4.md, Uncertain)."
-            )
-    elif spec.family == "llama":
-        comps = gqa_components(cfg, cache)
-    elif spec.family in _MORE_FAMILIES:
-        comps = _MORE_FAMILIES[spec.family](cfg, cache, mtp)
-        if spec.family == "qwen3_next":
-            notes.append(
-                "recurrent_state: Gated DeltaNet conv + delta state, one slot per sequence in the "
-                "model dtype (vLLM shapes); prefix-caching checkpoints and speculative-decoding "
-                "columns are not counted."
-            )
-    else:  # pragma: no cover - catalog families are validated
-        raise VramkitError(f"no KV layout for family {spec.family!r}.")
+    parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
+    comps = [component_of(p, cache, idx, family.name) for p in parts]
+    notes = list(family.kv_notes(cfg, prof.layout, idx is not None))
     if cache.estimate:
         notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
-    comps = [c for c in comps if c.layers]
     return _Plan(
         model=spec,
         components=tuple(comps),
@@ -220,8 +193,9 @@ def _plan(
         cache_dtype=cache.name,
         indexer_dtype=None if idx is None else idx.name,
         runtime=prof,
+        runtime_id=rt.id,
+        layout=layout_for(prof, cache.name),
         include_mtp=mtp,
-        ds_mla_layout=cache.name == "fp8_ds_mla",
         notes=tuple(notes),
     )
 
@@ -231,9 +205,9 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return prof
-    wrong = sorted(k for k in given if prof.id not in _OPTION_RUNTIMES.get(k, ()))
+    wrong = sorted(k for k in given if prof.layout not in _OPTION_LAYOUTS.get(k, ()))
     if wrong:
-        owner = " / ".join(_OPTION_RUNTIMES.get(wrong[0], ("?",)))
+        owner = " / ".join(_OPTION_LAYOUTS.get(wrong[0], ("?",)))
         raise VramkitError(
             f"{', '.join(wrong)} apply to runtime {owner} only, not {prof.id}; leave unset."
         )
@@ -264,37 +238,17 @@ def _check_context(spec: ModelSpec, context: int | str) -> tuple[int, tuple[str,
     return t, ()
 
 
-def _v4_pool(plan: _Plan) -> bool:
-    """True when vLLM's DeepSeek V4 shared-pool accounting applies (vramkit.kv_vllm)."""
-    return plan.runtime.id == "vllm" and is_v4(plan.components)
-
-
 def _sum_by_kind(comps: Iterable[KvComponent], t: np.ndarray, plan: _Plan) -> dict[str, np.ndarray]:
     comps = list(comps)
     out: dict[str, np.ndarray] = {}
     for c in comps:
-        b = component_bytes(c, t, plan.runtime, ds_mla_layout=plan.ds_mla_layout)
-        out[c.kind] = out.get(c.kind, 0) + b
-    if _v4_pool(plan):
-        # vLLM charges every block id the full layer-tuple stride: the excess over the pages
-        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.kv_vllm)
-        need = v4_needed_bytes(comps, t, plan.runtime.options, ds_mla_layout=plan.ds_mla_layout)
+        out[c.kind] = out.get(c.kind, 0) + plan.layout.bytes(c, t)
+    need = plan.layout.pool_bytes(comps, t)
+    if need is not None:
+        # vLLM V4 charges every block id the full layer-tuple stride: the excess over the pages
+        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.kv.vllm)
         out["padding"] = need - sum(out.values())
     return out
-
-
-def _constant_and_slope(plan: _Plan) -> tuple[int, float]:
-    o, ds = plan.runtime.options, plan.ds_mla_layout
-    if _v4_pool(plan):
-        constant = v4_constant_bytes(plan.components, o, ds_mla_layout=ds)
-        return constant, v4_slope(plan.components, o, ds)
-    big = np.array([SATURATED], dtype=np.int64)
-    rt = plan.runtime
-    grows = rt.id == "ik_llama.cpp" and not rt.options["swa_compress"]  # full-context windows
-    fixed = [c for c in plan.components if c.rule == "state" or (c.rule == "window" and not grows)]
-    constant = sum(int(v[0]) for v in _sum_by_kind(fixed, big, plan).values())
-    slope = sum(slope_bytes(c, plan.runtime, ds_mla_layout=ds) for c in plan.components)
-    return constant, float(slope)
 
 
 def kv_cache(
@@ -304,7 +258,7 @@ def kv_cache(
     batch: int = 1,
     cache_dtype: str = "bf16",
     indexer_dtype: str | None = None,
-    runtime: str = "reference",
+    runtime: str | Runtime = "reference",
     include_mtp: bool | None = None,
     tp: int = 1,
     dp: int = 1,
@@ -324,7 +278,8 @@ def kv_cache(
     cache_dtype : see `cache_dtypes()`; `fp8` means what the runtime really stores.
     indexer_dtype : DeepSeek lightning-indexer keys (bf16, fp8 = 132 B, fp4 = 68 B per 128-d
         key); None = the runtime's default (reference bf16, vLLM fp8, llama.cpp the K type).
-    runtime : reference | vllm | llama.cpp (see data/kv_cache_formats.yaml).
+    runtime : an id of data/runtimes.yaml (reference, vllm, llama.cpp; sglang and trtllm use
+        vLLM's page rules) or a `Runtime`; the estimate's `layout` names the page rules used.
     include_mtp : count the MTP layer's cache; None = the runtime default (reference and vLLM
         without speculative decoding: no; llama.cpp: yes, its raw window covers the MTP layer).
     tp, dp : tensor-parallel size (GQA heads split, MLA/V4 latent replicated) and data-parallel
@@ -343,9 +298,10 @@ def kv_cache(
 
     Notes
     -----
-    DeepSeek V4, reference: Σ_layers min(T,128)·B_kv + N_csa·floor(T/4)·(B_kv + B_idx)
-    + N_hca·floor(T/128)·B_kv + N_csa·(64 + 16) KiB + N_hca·512 KiB (FP32 compressor state).
-    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.kv_vllm; the part
+    DeepSeek V4, reference: Σ_layers min(T, W)·B_kv + N_csa·floor(T/4)·(B_kv + B_idx)
+    + N_hca·floor(T/128)·B_kv + the FP32 compressor states (coff·ratio rows of 2·coff·d values
+    per layer, `vramkit.families.deepseek_v4.compressor_overlap`; d = head_dim, index_head_dim).
+    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.kv.vllm; the part
     above the caches' own pages is by_kind["padding"]).
     MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
     """
@@ -366,14 +322,14 @@ def kv_cache(
     kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
     per_seq = sum(kinds.values())
     rank_seq = sum(int(v[0]) for v in _sum_by_kind(plan.rank_components, ta, plan).values())
-    constant, slope = _constant_and_slope(plan)
+    constant, slope = plan.layout.constant_and_slope(plan.components)
     return KvEstimate(
         model_id=spec.id,
         context_tokens=t,
         batch=batch,
         cache_dtype=plan.cache_dtype,
         indexer_dtype=plan.indexer_dtype,
-        runtime=plan.runtime.id,
+        runtime=plan.runtime_id,
         total_bytes=per_seq * batch,
         per_sequence_bytes=per_seq,
         constant_bytes=constant,
@@ -384,6 +340,7 @@ def kv_cache(
         dp=dp,
         include_mtp=plan.include_mtp,
         notes=ctx_notes + plan.notes,
+        layout=plan.runtime.layout,
     )
 
 
@@ -394,7 +351,7 @@ def kv_grid(
     *,
     cache_dtype: str = "bf16",
     indexer_dtype: str | None = None,
-    runtime: str = "reference",
+    runtime: str | Runtime = "reference",
     include_mtp: bool | None = None,
     tp: int = 1,
     dp: int = 1,
@@ -446,7 +403,8 @@ def kv_grid(
         model_id=spec.id,
         cache_dtype=plan.cache_dtype,
         indexer_dtype=plan.indexer_dtype,
-        runtime=plan.runtime.id,
+        runtime=plan.runtime_id,
+        layout=plan.runtime.layout,
     )
     return frame
 
@@ -456,7 +414,7 @@ def components(
     *,
     cache_dtype: str = "bf16",
     indexer_dtype: str | None = None,
-    runtime: str = "reference",
+    runtime: str | Runtime = "reference",
     include_mtp: bool | None = None,
 ) -> tuple[KvComponent, ...]:
     """The cache components (kind, layers, rule, tokens, entry bytes) a model has under a runtime."""

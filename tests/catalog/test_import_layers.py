@@ -1,0 +1,135 @@
+"""The import graph of the package: no circle among module-level imports, the core never imports
+the presentation edge (plots, widgets, commands, cli), the catalog layer never imports the
+accounting above it, and no module imports another module's private (underscore) names."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import vramkit
+
+PKG = Path(vramkit.__file__).resolve().parent
+EDGE = ("vramkit.plots", "vramkit.widgets", "vramkit.commands", "vramkit.cli", "vramkit.__main__")
+"""The presentation edge: may import anything; nothing below may import it."""
+CATALOG = (
+    "vramkit.errors", "vramkit.units", "vramkit.datafiles", "vramkit.sources", "vramkit.tensors",
+    "vramkit.families", "vramkit.runtimes", "vramkit.hardware", "vramkit.params",
+    "vramkit.catalog", "vramkit.configfile",
+)  # fmt: skip
+"""The data/catalog layer: reads data files and architectures; counts no bytes of a deployment."""
+ACCOUNTING = ("vramkit.kv", "vramkit.quant", "vramkit.moe", "vramkit.budget", "vramkit.audit")
+
+
+def _name(path: Path) -> str:
+    parts = path.relative_to(PKG.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, *, top_level_only: bool) -> list[tuple[str, list[str]]]:
+    """(imported module, names) for every import in the file, resolved to absolute names."""
+    tree = ast.parse(path.read_text())
+    me = _name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    out = []
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join([*base, node.module] if node.module else base)
+            else:
+                mod = node.module or ""
+            names = [a.name for a in node.names]
+            # `from . import x` imports the submodule x
+            subs = [
+                f"{mod}.{n}"
+                for n in names
+                if (PKG.parent / f"{mod}.{n}".replace(".", "/")).exists()
+                or (PKG.parent / (f"{mod}.{n}".replace(".", "/") + ".py")).exists()
+            ]
+            out.append((mod, names))
+            out.extend((s, []) for s in subs)
+        elif isinstance(node, ast.Import):
+            out.extend((a.name, []) for a in node.names)
+    return [(m, n) for m, n in out if m.startswith("vramkit")]
+
+
+def _modules() -> dict[str, Path]:
+    return {_name(p): p for p in PKG.rglob("*.py")}
+
+
+def _within(mod: str, prefixes: tuple[str, ...]) -> bool:
+    return any(mod == p or mod.startswith(p + ".") for p in prefixes)
+
+
+def test_no_circle_among_module_level_imports():
+    mods = _modules()
+    graph = {
+        m: {i for i, _ in _imports(p, top_level_only=True) if i in mods and i != m}
+        for m, p in mods.items()
+    }
+    # a package's __init__ imported by its own submodules is fine only when it imports nothing back
+    seen: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(m: str) -> None:
+        seen[m] = 1
+        stack.append(m)
+        for n in sorted(graph[m]):
+            if seen.get(n) == 1:
+                cycles.append([*stack[stack.index(n) :], n])
+            elif n not in seen:
+                visit(n)
+        stack.pop()
+        seen[m] = 2
+
+    for m in sorted(graph):
+        if m not in seen:
+            visit(m)
+    assert not cycles, "import circles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_core_never_imports_the_presentation_edge():
+    bad = []
+    for m, p in _modules().items():
+        if _within(m, EDGE) or m == "vramkit":
+            continue
+        bad += [
+            f"{m} imports {i}" for i, _ in _imports(p, top_level_only=False) if _within(i, EDGE)
+        ]
+    assert not bad, "\n".join(bad)
+
+
+def test_catalog_layer_never_imports_accounting():
+    bad = []
+    for m, p in _modules().items():
+        if not _within(m, CATALOG):
+            continue
+        bad += [
+            f"{m} imports {i}"
+            for i, _ in _imports(p, top_level_only=False)
+            if _within(i, ACCOUNTING)
+        ]
+    assert not bad, "\n".join(bad)
+
+
+def test_no_private_names_imported_from_another_module():
+    """`from x import _helper` across modules is refused, except from a package's private helper
+    module (a file whose name starts with `_`, e.g. families/_common.py) by its siblings."""
+    bad = []
+    for m, p in _modules().items():
+        for mod, names in _imports(p, top_level_only=False):
+            if (
+                mod.rpartition(".")[2].startswith("_")
+                and mod.rpartition(".")[0] == m.rpartition(".")[0]
+            ):
+                continue
+            bad += [
+                f"{m} imports {mod}.{n}"
+                for n in names
+                if n.startswith("_") and not n.startswith("__")
+            ]
+    assert not bad, "\n".join(bad)

@@ -1,0 +1,77 @@
+"""One Runtime record per runtime (data/runtimes.yaml): one id each, aliases resolved in one place,
+a KV layout, typed capacity rule, and the same overhead sum in budget and audit."""
+
+from __future__ import annotations
+
+import pytest
+
+from vramkit.audit import BudgetAssumptions, kv_bytes
+from vramkit.budget import budget
+from vramkit.catalog import get_model
+from vramkit.errors import VramkitError
+from vramkit.kv import kv_cache
+from vramkit.runtimes import (
+    FRACTION_OF,
+    KV_LAYOUTS,
+    get_runtime,
+    runtime_aliases,
+    runtime_ids,
+    runtimes,
+)
+
+
+def test_one_id_per_runtime_and_aliases_resolve_to_it():
+    assert runtime_ids() == ["vllm", "llama.cpp", "ik-llama.cpp", "sglang", "trtllm", "reference"]
+    names = runtime_aliases()
+    assert names["llama-cpp"] == names["llama.cpp"] == "llama.cpp"
+    assert len(set(names)) == len(names)
+    for rid in runtime_ids():
+        assert get_runtime(rid.upper()).id == rid
+    with pytest.raises(VramkitError, match=r"llama\.cpp"):
+        get_runtime("llama_cpp")
+
+
+def test_every_runtime_has_a_kv_layout_and_a_typed_capacity_rule():
+    for rt in runtimes().values():
+        assert rt.kv_layout in KV_LAYOUTS
+        assert rt.fraction_of in FRACTION_OF
+        assert rt.kv.cache_dtypes
+    assert get_runtime("trtllm").fraction_of == "free"
+    assert get_runtime("sglang").kv_layout == "vllm"
+    assert get_runtime("sglang").kv.note  # the approximation is said
+    assert get_runtime("llama.cpp").uses_nccl is False
+    assert get_runtime("vllm").flags["kv_cache_dtype"].flag == "--kv-cache-dtype"
+
+
+def test_compute_buffer_hook_is_a_name_or_none():
+    for rt in runtimes().values():
+        fn = rt.compute_buffer()
+        assert fn is None or callable(fn)
+
+
+def test_kv_accepts_every_runtime_and_says_which_page_rules_it_used():
+    flash = get_model("deepseek-v4-flash")
+    via_vllm = kv_cache(flash, 131_072, runtime="vllm")
+    via_sglang = kv_cache(flash, 131_072, runtime="sglang")
+    assert via_sglang.runtime == "sglang"
+    assert via_sglang.layout == "vllm"
+    assert via_sglang.total_bytes == via_vllm.total_bytes
+    assert kv_cache(flash, 4096, runtime="llama-cpp").runtime == "llama.cpp"
+
+
+def test_audit_and_budget_charge_the_same_overheads():
+    """The audit's one-GPU overhead is budget's overhead + workspace at count 1 (same function)."""
+    for rid in runtime_ids():
+        a = BudgetAssumptions(runtime=rid)
+        b = budget("deepseek-v4-flash", "b300-288gb", count=1, runtime=rid, context=4096)
+        # a runtime whose compute buffer is a function of model and context (llama.cpp) has no
+        # flat workspace in the audit's one-GPU overhead; the budget computes it
+        flat = 0 if get_runtime(rid).compute_buffer() else b.workspace_bytes
+        assert a.overhead_bytes == b.overhead_bytes + flat, rid
+    # the old spelling passes the audit's own check and works inside kv (it used to fail there)
+    llama = BudgetAssumptions(runtime="llama-cpp")
+    flash = get_model("deepseek-v4-flash")
+    assert (
+        kv_bytes(flash, 4096, 1, llama.runtime)
+        == kv_cache(flash, 4096, runtime="llama.cpp").total_bytes
+    )

@@ -1,0 +1,50 @@
+"""One `Source` type: every loader's records carry it, and a link without a quote (or a quote
+without a link or document) is an error, never an empty source."""
+
+from __future__ import annotations
+
+import pytest
+
+from vramkit.catalog import models
+from vramkit.errors import VramkitError
+from vramkit.hardware import gpus, links
+from vramkit.runtimes import runtimes
+from vramkit.sources import Source, parse_source
+
+
+def test_every_loader_hands_out_the_one_source_type():
+    for m in models().values():
+        assert isinstance(m.config_source, Source)
+        assert isinstance(m.labels_source, Source)
+        assert isinstance(m.checkpoint.source, Source)
+    for g in gpus().values():
+        assert isinstance(g.source, Source)
+        assert g.source.quote
+    for link in links().values():
+        assert isinstance(link.source, Source)
+    for rt in runtimes().values():
+        for fig in rt.figures.values():
+            assert fig.source is None or isinstance(fig.source, Source)
+        for flag in rt.flags.values():
+            assert isinstance(flag.source, Source)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"url": "https://example.org/x"}, "non-empty 'quote'"),
+        ({"quote": "it says so"}, "'url' or a 'document'"),
+        ({"url": "http://example.org", "quote": "q"}, "must be https"),
+        ({"url": "https://example.org", "quote": "q", "colour": "red"}, "unknown keys"),
+        ("https://example.org", "must be a mapping"),
+    ],
+)
+def test_a_link_without_a_source_is_an_error(raw, message):
+    with pytest.raises(VramkitError, match=message):
+        parse_source("test.yaml x", raw)
+
+
+def test_source_reads_as_where_and_quote():
+    s = parse_source("t", {"document": "docs/research/kv_layouts.md", "quote": "q", "kind": "code"})
+    assert str(s) == "docs/research/kv_layouts.md — q"
+    assert s.kind == "code"

@@ -1,0 +1,95 @@
+"""The `Family` record (everything vramkit knows about one architecture family) and `KvPart` (one
+cache component counted in values; `vramkit.kv` turns values into bytes per runtime and dtype)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ..tensors import TensorSpec
+
+Config = Mapping[str, Any]
+
+KV_RULES = ("full", "window", "compressed", "state")
+KV_STORES = ("cache", "indexer", "fp32", "bytes")
+
+
+@dataclass(frozen=True)
+class KvPart:
+    """One cache kind over `layers` layers, counted in values (no dtype yet).
+
+    rule: ``full`` (T entries), ``window`` (min(T, tokens) entries), ``compressed`` (floor(T /
+    tokens) entries), ``state`` (a fixed buffer of `tokens` entries per sequence).
+    One entry (one layer) = `vectors` vectors of `dims` values, `rope_dims` of them RoPE dims.
+    store: ``cache`` (the cache dtype), ``indexer`` (the indexer-key dtype), ``fp32`` (4 bytes a
+    value, e.g. V4's compressor state) or ``bytes`` (`dims` is already bytes: a recurrent state
+    whose conv and state parts have their own dtypes).
+    kv_heads: heads tensor parallelism splits the entry over; 0 = one shared latent (replicated).
+    paging: the vLLM page class ("" = generic pages; "v4_*" = DeepSeek V4; "recurrent").
+    """
+
+    kind: str
+    layers: int
+    rule: str
+    tokens: int
+    dims: int
+    vectors: int = 1
+    rope_dims: int = 0
+    store: str = "cache"
+    kv_heads: int = 0
+    paging: str = ""
+
+
+def _no_notes(config: Config, runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+    return ()
+
+
+def _no_layout(config: Config, quantization: Mapping[str, Any]) -> str | None:
+    return None
+
+
+def _no_indexer(config: Config) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Family:
+    """One architecture family: how to read its config, every tensor, its KV cache, its names.
+
+    name: the family id used in data/models.yaml (``family:``).
+    model_types: config.json ``model_type`` values this family reads.
+    gguf_archs: GGUF ``general.architecture`` → the ``model_type`` it stands for.
+    inventory(config): every weight tensor (`TensorSpec`s, shapes from the reference code).
+    layer_kinds(config): one token-mixer kind per main layer (e.g. ``full_attention``,
+        ``sliding_attention``, ``csa``, ``hca``, ``mla``, ``linear_attention``).
+    kv_parts(config, include_mtp): the cache components in values (`KvPart`).
+    kv_format_keys(config): names under which a runtime lists dtype choices for this cache,
+        most specific first (``fp8_means`` / packed entry sizes in data/runtimes.yaml).
+    has_indexer(config): True when the model caches lightning-indexer keys.
+    kv_notes(config, runtime_id, has_indexer): caveats every KV estimate of it carries.
+    stored_layout(config, quantization_config): the recipe its checkpoint is stored in when the
+        family has its own rule (None: the generic rules of `vramkit.configfile` decide).
+    recipe_candidates: recipes worth trying besides the official layout, bf16 and llama.cpp's.
+    """
+
+    name: str
+    summary: str
+    model_types: tuple[str, ...]
+    inventory: Callable[[Config], tuple[TensorSpec, ...]]
+    layer_kinds: Callable[[Config], tuple[str, ...]]
+    kv_parts: Callable[[Config, bool], tuple[KvPart, ...]]
+    gguf_archs: Mapping[str, str] = field(default_factory=dict)
+    kv_format_keys: Callable[[Config], tuple[str, ...]] | None = None
+    has_indexer: Callable[[Config], bool] = _no_indexer
+    kv_notes: Callable[[Config, str, bool], tuple[str, ...]] = _no_notes
+    stored_layout: Callable[[Config, Mapping[str, Any]], str | None] = _no_layout
+    recipe_candidates: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gguf_archs", MappingProxyType(dict(self.gguf_archs)))
+
+    def format_keys(self, config: Config) -> tuple[str, ...]:
+        """`kv_format_keys(config)`, defaulting to the family name."""
+        return self.kv_format_keys(config) if self.kv_format_keys else (self.name,)

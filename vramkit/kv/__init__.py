@@ -1,0 +1,31 @@
+"""KV-cache accounting: bytes by cache kind, per runtime layout, up to 1M tokens.
+
+Modules: `estimate` (the shared accounting: `kv_cache`, `kv_grid`, `components`), `components`
+(a family's `KvPart`s in bytes, tensor-parallel split, page arithmetic), `formats` (cache and
+indexer-key dtypes), one module per runtime layout — `reference`, `vllm` (paged; DeepSeek V4's
+shared block pool), `llamacpp` — with `layout` their shared base, and `claims` (questions
+answered with it). Recurrent-state shapes of hybrid models are architecture facts:
+`vramkit.families.recurrent`.
+"""
+
+from __future__ import annotations
+
+from .components import KvComponent
+from .estimate import (
+    CONTEXT_CAP_FACTOR,
+    KINDS,
+    MAX_BATCH,
+    RUNTIME_OPTIONS,
+    KvEstimate,
+    cache_dtypes,
+    components,
+    kv_cache,
+    kv_grid,
+    parse_tokens,
+    runtimes,
+)
+
+__all__ = [
+    "CONTEXT_CAP_FACTOR", "KINDS", "MAX_BATCH", "RUNTIME_OPTIONS", "KvComponent", "KvEstimate",
+    "cache_dtypes", "components", "kv_cache", "kv_grid", "parse_tokens", "runtimes",
+]  # fmt: skip

@@ -1,0 +1,36 @@
+"""llama.cpp's ggml KV cache (non-unified streams), one sequence.
+
+kv = pad(T, ctx_pad); full kv·e; window pad(min(kv, W + n_ubatch), swa_pad)·e; compressed
+pad(max(1, ⌈kv / r⌉), comp_pad)·e; state W·e·(1 + n_rs_seq). Options and their sources:
+data/runtimes.yaml (llama.cpp → kv.options).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .components import KvComponent, cdiv, pad_to
+from .layout import KvLayout
+
+
+@dataclass(frozen=True)
+class LlamaCppLayout(KvLayout):
+    """Cells padded to 256; SWA windows include a micro-batch; compressed caches at least 1 cell."""
+
+    @classmethod
+    def build(cls, options: Mapping[str, int], cache_dtype: str) -> LlamaCppLayout:
+        return cls("llama.cpp", options)
+
+    def per_layer_bytes(self, c: KvComponent, t: np.ndarray) -> np.ndarray:
+        o, e, w = self.options, c.entry_bytes, c.tokens
+        kv = pad_to(t, o["ctx_pad"])
+        if c.rule == "full":
+            return kv * e
+        if c.rule == "window":
+            return pad_to(np.minimum(kv, w + o["n_ubatch"]), o["swa_pad"]) * e
+        if c.rule == "compressed":
+            return pad_to(np.maximum(1, cdiv(kv, w)), o["comp_pad"]) * e
+        return np.full_like(t, w * e * (1 + o["n_rs_seq"]))

@@ -1,0 +1,72 @@
+"""The one `Source` record every data file's figures carry, and its one parser.
+
+A source says where a figure comes from (an https `url`, or a `document` in the repository such as
+``docs/research/…``) and exactly what it says (`quote`); optionally its kind (code, measured,
+secondary, survey-cited …), when it was read, and whether it is unconfirmed. A link without a
+quote, or a quote without a link or document, is an error — never an empty source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import VramkitError
+
+SOURCE_KEYS = frozenset(
+    {"url", "document", "quote", "kind", "retrieved", "status", "note", "version", "formula"}
+)
+"""Keys a source mapping may hold in data/*.yaml."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a figure comes from: `url` (https) and/or `document`, and the exact `quote`.
+
+    kind: code | measured | primary | secondary | survey-cited | press | derived … ('' = unsaid);
+    retrieved: the date it was read (YYYY-MM-DD) or None; unconfirmed: the data marks it so.
+    """
+
+    quote: str
+    url: str | None = None
+    document: str | None = None
+    kind: str = ""
+    retrieved: str | None = None
+    unconfirmed: bool = False
+    note: str = ""
+
+    def __str__(self) -> str:
+        where = self.url or self.document or "?"
+        return f"{where} — {self.quote}"
+
+
+def parse_source(where: str, raw: Any, *, strict_keys: bool = False) -> Source:
+    """A `Source` from a data mapping, or a `VramkitError` naming `where` and what is missing.
+
+    strict_keys: refuse keys other than quote / url / document (the model catalog's rule)."""
+    if not isinstance(raw, Mapping):
+        raise VramkitError(
+            f"{where}: source must be a mapping with 'quote' and 'url' or 'document'."
+        )
+    allowed = {"quote", "url", "document"} if strict_keys else SOURCE_KEYS
+    unknown = set(raw) - allowed
+    if unknown:
+        raise VramkitError(f"{where}: source has unknown keys {sorted(unknown)}.")
+    if not raw.get("quote"):
+        raise VramkitError(f"{where}: source needs a non-empty 'quote' (what exactly it says).")
+    if not raw.get("url") and not raw.get("document"):
+        raise VramkitError(f"{where}: source needs a 'url' or a 'document'.")
+    url = raw.get("url")
+    if url and not str(url).startswith("https://"):
+        raise VramkitError(f"{where}: source url must be https, got {url!r}.")
+    retrieved = raw.get("retrieved")
+    return Source(
+        quote=str(raw["quote"]).strip(),
+        url=None if url is None else str(url),
+        document=raw.get("document"),
+        kind=str(raw.get("kind") or ""),
+        retrieved=None if retrieved is None else str(retrieved),
+        unconfirmed=raw.get("status") == "unconfirmed",
+        note=" ".join(str(raw.get("note") or "").split()),
+    )
