@@ -181,6 +181,19 @@ def budget(
     kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
     kv_bytes = int(kv.per_gpu_bytes)
+    batch_note = ""
+    if b > 1 and kv.layout == "vllm":
+        from .kv.vllm_batch import vllm_batch_kv
+
+        both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
+        if both.steady_state_per_gpu_bytes != kv_bytes:
+            batch_note = (
+                f"KV for batch {b}: the physical steady state, {both.steady_state_per_gpu_bytes:,} B "
+                f"per GPU (window pages for the {both.in_flight_tokens:,} in-flight tokens once per "
+                f"engine step); vLLM's per-request admission arithmetic x batch would be "
+                f"{both.admission_per_gpu_bytes:,} B (vramkit.kv.vllm_batch)"
+            )
+            kv_bytes = both.steady_state_per_gpu_bytes
     split = n > 1 and parallel in ("tp", "ep")
     overhead = rt.overhead_bytes(split=split)
     workspace, compute_note = rt.workspace_bytes, ""
@@ -203,6 +216,7 @@ def budget(
         f"runtime {rt.id}: " + _fraction_note(rt, frac),
         compute_note or "overhead and workspace are estimates from data/runtimes.yaml",
         f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
+        *([batch_note] if batch_note else []),
         *kv.notes,
     ]
     if g.unified:
