@@ -146,17 +146,48 @@ def state_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> dict[str, i
     layers x tokens x dims x 4 B x streams; llama.cpp prints them as "state = rows x n_embd"
     (kv + score planes: csa 8 x 1024, hca 128 x 512, lid 8 x 256 on V4-Flash)."""
     out: dict[str, int] = {}
-    for i, p in enumerate(q for q in _parts(family, cfg) if q.rule == "state"):
+    for i, p in enumerate(
+        q for q in _parts(family, cfg) if q.rule == "state" and q.paging != "recurrent"
+    ):
         if p.store != "fp32":
             raise VramkitError(f"vramkit has no llama.cpp layout for a {p.store} state.")
         out[f"{p.kind}{i}:{p.tokens}x{p.dims}"] = p.layers * p.tokens * p.dims * 4 * s.n_seq
     return out
 
 
+@dataclass(frozen=True)
+class RecurrentLine:
+    """One `llama_memory_recurrent: size = …` line: one cell per sequence; R (conv) and S
+    (delta-rule / SSM) state in F32 on each recurrent layer."""
+
+    cells: int
+    r_bytes: int
+    s_bytes: int
+
+    @property
+    def bytes(self) -> int:
+        return self.r_bytes + self.s_bytes
+
+
+def recurrent_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[RecurrentLine]:
+    """llama.cpp's recurrent memory (Qwen3-Next / Mamba hybrids): n_seq cells, R and S in F32
+    (src/llama-memory-recurrent.cpp L133 prints "R (%s) … S (%s)"; both F32) over the recurrent
+    layers: shapes from vramkit.families.recurrent with 4-byte elements."""
+    if not any(p.paging == "recurrent" for p in _parts(family, cfg)):
+        return []
+    from .families.recurrent import recurrent_state
+
+    st = recurrent_state(cfg, conv_dtype_bytes=4, state_dtype_bytes=4)
+    n = len(st.layers) * s.n_seq
+    return [RecurrentLine(s.n_seq, n * st.conv_bytes, n * st.state_bytes)]
+
+
 def context_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> int:
-    """Σ KV cache lines + state buffers: llama.cpp's `context` column."""
-    return sum(c.bytes for c in kv_lines(family, cfg, s)) + sum(
-        state_bytes(family, cfg, s).values()
+    """Σ KV cache lines + state buffers + recurrent memory: llama.cpp's `context` column."""
+    return (
+        sum(c.bytes for c in kv_lines(family, cfg, s))
+        + sum(state_bytes(family, cfg, s).values())
+        + sum(r.bytes for r in recurrent_lines(family, cfg, s))
     )
 
 

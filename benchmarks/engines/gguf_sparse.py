@@ -201,7 +201,7 @@ def _hf_name(t: Any, arch: str, n_blocks: int) -> str | None:
     mapped = tmap.get_name(name, try_suffixes=(".weight", ".bias"))
     if mapped is None:
         raise ValueError(f"{arch}: the engine's TensorNameMap has no name for {t.name!r}")
-    if not mapped.endswith((".weight", ".bias")):
+    if "sinks" in name and not mapped.endswith((".weight", ".bias")):
         mapped += ".weight"  # GptOssModel.modify_tensors: 'if "sinks" in name: name += ".weight"'
     return mapped
 
@@ -368,6 +368,24 @@ def _glm4_moe_metadata(cfg: Mapping[str, Any], n_blocks: int) -> dict[str, Any]:
     return md
 
 
+def _qwen3_next_metadata(cfg: Mapping[str, Any], n_blocks: int) -> dict[str, Any]:
+    """Qwen3NextModel / Qwen2MoeModel.set_gguf_parameters (conversion/qwen.py @ 0c1e57098);
+    no MTP block (vramkit's inventory has none: the converter's --no-mtp file)."""
+    md = _base_metadata(cfg, n_blocks)
+    md["vocab_size"] = cfg["vocab_size"]
+    md["expert_feed_forward_length"] = cfg["moe_intermediate_size"]
+    md["expert_shared_feed_forward_length"] = cfg["shared_expert_intermediate_size"]
+    md["ssm.conv_kernel"] = cfg["linear_conv_kernel_dim"]
+    md["ssm.state_size"] = cfg["linear_key_head_dim"]
+    md["ssm.group_count"] = cfg["linear_num_key_heads"]
+    md["ssm.time_step_rank"] = cfg["linear_num_value_heads"]
+    md["ssm.inner_size"] = cfg["linear_value_head_dim"] * cfg["linear_num_value_heads"]
+    md["full_attention_interval"] = cfg.get("full_attention_interval", 4)
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    md["rope.dimension_count"] = int(head_dim * cfg.get("partial_rotary_factor", 0.25))
+    return md
+
+
 # ---------------------------------------------------------------------- plans
 
 
@@ -383,6 +401,8 @@ def _arch(model: Any) -> str:
         return "GPT_OSS"
     if model.family == "glm4_moe":
         return "GLM4_MOE"
+    if model.family == "qwen3_next":
+        return "QWEN3NEXT"
     if model.family == "llama":
         return {
             "qwen3_moe": "QWEN3MOE", "qwen3": "QWEN3", "qwen2": "QWEN2", "qwen2_moe": "QWEN2MOE",
@@ -422,6 +442,25 @@ def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[Gguf
             for part in ("gate", "up"):
                 yield GgufTensor(f"blk.{t.layer}.ffn_{part}_exps.bias", (t.count, half), ggml)
             continue
+        elif arch == "QWEN3NEXT" and t.name.endswith("in_proj_qkvz.weight"):
+            # "corrected order: [q * head_count, k * head_count, v * head_count, z * head_count]"
+            # then yielded as ATTN_QKV (q, k, v) and ATTN_GATE (z) (Qwen3NextModel.modify_tensors)
+            cfg = model.config
+            value = cfg["linear_value_head_dim"] * cfg["linear_num_value_heads"]
+            dim = t.shape[1]
+            yield GgufTensor(f"blk.{t.layer}.attn_qkv.weight", (t.shape[0] - value, dim), ggml)
+            yield GgufTensor(f"blk.{t.layer}.attn_gate.weight", (value, dim), ggml)
+            continue
+        elif arch == "QWEN3NEXT" and "conv1d" in t.name:
+            shape = tuple(d for d in t.shape if d != 1)  # data_torch.squeeze()
+            yield GgufTensor(f"blk.{t.layer}.ssm_conv1d.weight", shape, "F32")
+            continue
+        elif arch == "QWEN3NEXT" and t.name.endswith(".dt_bias"):
+            yield GgufTensor(f"blk.{t.layer}.ssm_dt.bias", tuple(t.shape), "F32")
+            continue
+        elif arch == "QWEN3NEXT" and t.name.endswith(".A_log"):
+            yield GgufTensor(f"blk.{t.layer}.ssm_a", tuple(t.shape), "F32")
+            continue
         elif arch == "GPT_OSS" and t.name.endswith("experts.down_proj_bias"):
             yield GgufTensor(f"blk.{t.layer}.ffn_down_exps.bias", (t.count, t.shape[0]), ggml)
             continue
@@ -450,6 +489,7 @@ _METADATA = {
     "QWEN2MOE": _llama_metadata,
     "GPT_OSS": _gpt_oss_metadata,
     "GLM4_MOE": _glm4_moe_metadata,
+    "QWEN3NEXT": _qwen3_next_metadata,
 }
 
 

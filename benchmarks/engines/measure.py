@@ -49,6 +49,7 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("qwen2.5-7b", "benchmarks/engines/configs/qwen2.5-7b"),
     ("qwen3-8b", "benchmarks/engines/configs/qwen3-8b"),
     ("mixtral-8x7b", "benchmarks/engines/configs/mixtral-8x7b"),
+    ("qwen3-next-80b-a3b-instruct", "data/examples/qwen3-next-80b-a3b-instruct"),
 )
 
 CONTEXTS = (4096, 32768, 131072, 1048576)

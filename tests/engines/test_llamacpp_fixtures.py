@@ -91,7 +91,8 @@ def test_model_buffer_is_the_files_tensor_bytes(fixture):
 #: (`llama-quantize --dry-run`), signed bytes vramkit − engine, as recorded on the fixtures.
 #: Known gaps (left to the quant-rules work): V4 router gate BF16 and mHC/ape matrices
 #: quantized by the engine; DeepSeek MLA attn_k_b/attn_v_b split; Llama-3.1-70B attn_v Q5_K
-#: bumps; GLM-4.7's use_more_bits over 93 blocks; V4 MXFP4 tid2eid stored I32.
+#: bumps; GLM-4.7's use_more_bits over 93 blocks; Qwen3-Next's in_proj_qkvz split into
+#: attn_qkv + attn_gate (only attn_qkv gets the attn_v bump).
 KNOWN_MIX_GAPS = {
     ("deepseek-v4-flash", "Q8_0"): 193_872_320,
     ("deepseek-v4-flash", "Q4_K_M"): 211_522_496,
@@ -100,6 +101,7 @@ KNOWN_MIX_GAPS = {
     ("deepseek-v3", "Q4_K_M"): 65_798_144,
     ("deepseek-v3.2", "Q4_K_M"): 65_798_144,
     ("llama-3.1-70b", "Q4_K_M"): -41_943_040,
+    ("qwen3-next-80b-a3b-instruct", "Q4_K_M"): 38_928_384,  # attn_gate: no attn_qkv bump
 }
 
 
@@ -132,6 +134,11 @@ def test_every_kv_cache_line_exactly(fixture):
         assert got == want, case["settings"]
         states = sorted(lm.mib2(v) for v in lm.state_bytes(model.family, model.config, s).values())
         assert states == sorted(x["mib"] for x in p["dsv4_states"])
+        rec = [
+            (r.cells, lm.mib2(r.r_bytes), lm.mib2(r.s_bytes))
+            for r in lm.recurrent_lines(model.family, model.config, s)
+        ]
+        assert rec == [(x["cells"], x["r_mib"], x["s_mib"]) for x in p["recurrent"]]
         ctx = lm.context_bytes(model.family, model.config, s)
         assert ctx // MIB == p["rows"]["Host"]["context"]
 
@@ -154,7 +161,10 @@ def test_kv_cache_api_matches_the_context_row(fixture):
             # vramkit refuses contexts beyond 8 x max_position_embeddings (Qwen/Mixtral at 1M)
             assert s["n_ctx"] // s["n_seq"] > 8 * int(model.config["max_position_embeddings"])
             continue
-        assert est.total_bytes // MIB == case["parsed"]["rows"]["Host"]["context"]
+        # known gap: vramkit.kv keeps a recurrent state in the model dtype (vLLM's shapes);
+        # llama.cpp keeps R and S in F32, twice the BF16 bytes (lm.recurrent_lines)
+        f32_extra = est.by_kind.get("recurrent_state", 0)
+        assert (est.total_bytes + f32_extra) // MIB == case["parsed"]["rows"]["Host"]["context"]
         checked += 1
     assert checked >= 48
 
@@ -176,7 +186,14 @@ def test_compute_buffer_function(fixture):
         assert abs(err) <= est.max_fit_error + 1e-4, (case["settings"], err)
         errors.append(err)
     within = sum(abs(e) <= 0.02 for e in errors)
-    dense = fx["files"][0]["arch"] in ("LLAMA", "QWEN2", "QWEN3", "QWEN3MOE", "DEEPSEEK2")
+    dense = fx["files"][0]["arch"] in (
+        "LLAMA",
+        "QWEN2",
+        "QWEN3",
+        "QWEN3MOE",
+        "DEEPSEEK2",
+        "GLM4_MOE",
+    )
     if dense:  # plain GQA / MLA: every projection within 2 %
         assert within == len(errors), fx["model"]
 
