@@ -1,6 +1,6 @@
 """Accuracy benchmark: vramkit's estimates against every published figure in data/ground_truth.yaml.
 
-    python benchmarks/accuracy.py [--out benchmarks/results]
+    python benchmarks/accuracy.py [--out benchmarks/results] [--baseline CSV]
 
 For each figure: the published value, vramkit's estimate for the same conditions, and
 
@@ -10,17 +10,18 @@ then the mean absolute error % per category (weights, params, kv, runtime). Writ
 ``accuracy.csv`` and ``accuracy.png`` under --out (git-ignored) and prints the table.
 A figure whose estimator is not in vramkit yet (vramkit.kv, vramkit.budget) is listed as
 "not estimated" with the reason, never silently dropped.
+
+``--baseline CSV`` (an accuracy.csv of an earlier vramkit on the same figures, e.g.
+benchmarks/baselines/accuracy_before_issue14.csv) adds the per-category error before and after:
+over the figures both estimate, and the count each could not estimate.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import math
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,312 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
-
-from vramkit.errors import VramkitError  # noqa: E402
-
-GROUND_TRUTH = ROOT / "data" / "ground_truth.yaml"
-CATEGORIES = ("weights", "params", "kv", "runtime")
-STATUSES = ("primary", "secondary", "derived")
-ESTIMATE_KINDS = ("weights", "params", "kv", "runtime")
-UNITS: dict[str, float] = {
-    "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
-    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
-    "params": 1, "B-params": 1e9, "B/token": 1,
-}  # fmt: skip
-"""Unit → multiplier to the base unit (bytes, parameters, or bytes per token)."""
-_REQUIRED = {
-    "id",
-    "category",
-    "model",
-    "value",
-    "unit",
-    "status",
-    "conditions",
-    "estimate",
-    "source",
-}
-_OPTIONAL = {"precision", "confidence"}
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One published figure: value in `unit`, the conditions, and how vramkit estimates it."""
-
-    id: str
-    category: str
-    model: str
-    value: float
-    unit: str
-    status: str
-    conditions: str
-    estimate: Mapping[str, Any]
-    source: Mapping[str, str]
-    precision: float = 0.0
-    confidence: str = "normal"
-
-    @property
-    def base_value(self) -> float:
-        """The published value in base units (bytes, parameters or bytes/token)."""
-        return self.value * UNITS[self.unit]
-
-
-@dataclass(frozen=True)
-class Row:
-    """A figure next to vramkit's estimate (both in the figure's unit); error in percent."""
-
-    figure: Figure
-    estimate: float | None
-    method: str
-
-    @property
-    def error_pct(self) -> float | None:
-        """100 × (estimate − published) / published, None when not estimated."""
-        if self.estimate is None:
-            return None
-        return 100.0 * (self.estimate - self.figure.value) / self.figure.value
-
-    @property
-    def within_precision(self) -> bool:
-        """True when the estimate lies inside published value ± its rounding."""
-        if self.estimate is None:
-            return False
-        return abs(self.estimate - self.figure.value) <= self.figure.precision + 1e-12
-
-
-def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
-    """Read and validate the ground-truth file; any defect is a VramkitError naming the figure."""
-    from vramkit.catalog import models
-
-    try:
-        doc = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise VramkitError(f"cannot read {path}: {err}") from None
-    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
-        raise VramkitError(f"{path}: expected a mapping with schema_version: 1.")
-    out: list[Figure] = []
-    seen: set[str] = set()
-    catalog = models()
-    for raw in doc.get("figures") or []:
-        where = f"ground truth {raw.get('id')!r}" if isinstance(raw, dict) else "ground truth"
-        if not isinstance(raw, dict):
-            raise VramkitError(f"{where}: each figure must be a mapping.")
-        missing, unknown = _REQUIRED - set(raw), set(raw) - _REQUIRED - _OPTIONAL
-        if missing or unknown:
-            raise VramkitError(f"{where}: missing {sorted(missing)}, unknown {sorted(unknown)}.")
-        if raw["id"] in seen:
-            raise VramkitError(f"{where}: duplicate id.")
-        seen.add(raw["id"])
-        _check_choice(where, "category", raw["category"], CATEGORIES)
-        _check_choice(where, "status", raw["status"], STATUSES)
-        _check_choice(where, "unit", raw["unit"], tuple(UNITS))
-        if raw["model"] not in catalog:
-            raise VramkitError(f"{where}: model {raw['model']!r} is not in the catalog.")
-        value = raw["value"]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise VramkitError(f"{where}: value must be a positive number, got {value!r}.")
-        _check_choice(where, "confidence", raw.get("confidence", "normal"), ("normal", "low"))
-        precision = raw.get("precision", 0)
-        if not isinstance(precision, int | float) or precision < 0:
-            raise VramkitError(f"{where}: precision must be a number >= 0.")
-        src = raw["source"]
-        if (
-            not isinstance(src, dict)
-            or not src.get("quote")
-            or not (src.get("url") or src.get("document"))
-        ):
-            raise VramkitError(f"{where}: source needs a quote and a url or document.")
-        est = raw["estimate"]
-        if not isinstance(est, dict):
-            raise VramkitError(f"{where}: estimate must be a mapping.")
-        _check_choice(where, "estimate.kind", est.get("kind"), ESTIMATE_KINDS)
-        if not str(raw["conditions"]).strip():
-            raise VramkitError(f"{where}: conditions must say what the figure was measured under.")
-        out.append(
-            Figure(
-                id=raw["id"],
-                category=raw["category"],
-                model=raw["model"],
-                value=float(value),
-                unit=raw["unit"],
-                status=raw["status"],
-                conditions=str(raw["conditions"]).strip(),
-                estimate=dict(est),
-                source=dict(src),
-                precision=float(precision),
-                confidence=raw.get("confidence", "normal"),
-            )
-        )
-    if not out:
-        raise VramkitError(f"{path}: no figures.")
-    return out
-
-
-def _check_choice(where: str, key: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise VramkitError(f"{where}: {key} {value!r} is not one of {', '.join(allowed)}.")
-
-
-# --------------------------------------------------------------------------- estimators
-
-
-def _weights(fig: Figure) -> tuple[float, str]:
-    from vramkit.catalog import get_model
-    from vramkit.quant import get_recipe, weight_bytes
-
-    est = fig.estimate
-    recipe = get_recipe(str(est["recipe"]))
-    if est.get("vectors"):
-        from vramkit.formats import get_format
-
-        recipe = dataclasses.replace(recipe, vectors=get_format(str(est["vectors"])).name)
-    w = weight_bytes(get_model(fig.model), recipe)
-    scope = est.get("scope", "total")
-    value = {
-        "total": w.total_bytes,
-        "main": w.main_bytes,
-        "mtp": w.total_bytes - w.main_bytes,
-    }[scope]
-    return value / UNITS[fig.unit], f"weight_bytes(recipe {recipe.id}).{scope}"
-
-
-def _params(fig: Figure) -> tuple[float, str]:
-    from vramkit.catalog import get_model
-
-    scope = fig.estimate.get("scope", "main")
-    counts = get_model(fig.model).params
-    return getattr(counts, scope) / UNITS[fig.unit], f"params.{scope}"
-
-
-_ENGINE_LAYOUT = {
-    "vllm": "vllm",
-    "llamacpp": "llama.cpp",
-    "llama.cpp": "llama.cpp",
-    "ds4": "reference",
-}
-"""Engine named in a figure → the KV layout vramkit.kv models for it (ds4: the reference layout)."""
-
-
-def _kv_estimate(model: Any, context: int, est: Mapping[str, Any]) -> int:
-    """Bytes of vramkit.kv.kv_cache for the figure's conditions (state dropped if state: false)."""
-    try:
-        from vramkit.kv import kv_cache
-    except ImportError:
-        raise LookupError("vramkit.kv is not available yet") from None
-    engine = est.get("runtime") or est.get("engine") or "reference"
-    kv = kv_cache(
-        model,
-        context,
-        batch=int(est.get("batch", 1)),
-        cache_dtype=str(est.get("dtype", "bf16")),
-        indexer_dtype=est.get("indexer_dtype"),
-        runtime=_ENGINE_LAYOUT.get(str(engine), str(engine)),
-    )
-    if est.get("state", True) is False:
-        return kv.total_bytes - kv.by_kind.get("state", 0)
-    return kv.total_bytes
-
-
-def _kv(fig: Figure) -> tuple[float, str]:
-    from vramkit.catalog import get_model
-
-    est = fig.estimate
-    model = get_model(fig.model)
-    ctx = int(est["context"])
-    per = est.get("per")
-    if per == "token":
-        value = _kv_estimate(model, ctx, est) / ctx
-    elif per == "1k":
-        value = _kv_estimate(model, ctx + 1000, est) - _kv_estimate(model, ctx, est)
-    else:
-        value = _kv_estimate(model, ctx, est)
-    engine = est.get("runtime") or est.get("engine") or "reference"
-    layout = _ENGINE_LAYOUT.get(str(engine), str(engine))
-    return value / UNITS[fig.unit], f"kv_cache({layout}, {est.get('dtype', 'bf16')})" + (
-        f" per {per}" if per else ""
-    )
-
-
-def _runtime(fig: Figure) -> tuple[float, str]:
-    """With `gpu`: the KV room vramkit.budget leaves per GPU; else the bare KV formula of the
-    engine's layout (what the engine reserved beyond it is the gap the row shows)."""
-    est = fig.estimate
-    if "gpu" not in est:
-        value, method = _kv(fig)
-        return value, method + " (KV formula only)"
-    try:
-        from vramkit.budget import budget
-    except ImportError:
-        raise LookupError("vramkit.budget is not available yet") from None
-    b = budget(
-        fig.model,
-        str(est["gpu"]),
-        count=int(est.get("count", 1)),
-        context=int(est["context"]),
-        batch=int(est.get("batch", 1)),
-        parallel=str(est.get("parallel", "tp")),
-        runtime=str(est.get("engine", "vllm")),
-        cache_dtype=est.get("dtype"),
-        memory_fraction=est.get("memory_fraction"),
-    )
-    room = b.usable_bytes - b.weights_bytes - b.workspace_bytes - b.overhead_bytes - b.reserve_bytes
-    return room / UNITS[fig.unit], "budget(): usable − weights − workspace − overhead per GPU"
-
-
-_ESTIMATORS = {"weights": _weights, "params": _params, "kv": _kv, "runtime": _runtime}
-
-
-def evaluate(figures: list[Figure] | None = None) -> list[Row]:
-    """Every figure with vramkit's estimate (None + reason where vramkit has no estimator yet)."""
-    rows = []
-    for fig in figures if figures is not None else load_ground_truth():
-        try:
-            value, method = _ESTIMATORS[fig.estimate["kind"]](fig)
-        except (LookupError, VramkitError) as err:
-            rows.append(Row(fig, None, f"not estimated: {err}"))
-            continue
-        rows.append(Row(fig, float(value), method))
-    return rows
-
-
-def mean_abs_error(rows: list[Row], *, include_low: bool = True) -> dict[str, float]:
-    """Mean |error %| per category over the estimated rows (NaN-free: empty categories left out);
-    `include_low` False leaves out figures whose conditions are uncertain (confidence: low)."""
-    out: dict[str, float] = {}
-    for cat in CATEGORIES:
-        errs = [
-            abs(r.error_pct)
-            for r in rows
-            if r.figure.category == cat
-            and r.estimate is not None
-            and (include_low or r.figure.confidence != "low")
-        ]
-        if errs:
-            out[cat] = sum(errs) / len(errs)
-    return out
-
-
-# --------------------------------------------------------------------------- output
-
-
-def to_records(rows: list[Row]) -> list[dict[str, Any]]:
-    """Plain dict rows for CSV and printing."""
-    return [
-        {
-            "id": r.figure.id,
-            "category": r.figure.category,
-            "model": r.figure.model,
-            "unit": r.figure.unit,
-            "published": r.figure.value,
-            "estimate": "" if r.estimate is None else round(r.estimate, 6),
-            "error_pct": "" if r.error_pct is None else round(r.error_pct, 4),
-            "within_rounding": r.within_precision,
-            "status": r.figure.status,
-            "confidence": r.figure.confidence,
-            "method": r.method,
-        }
-        for r in rows
-    ]
+from vramkit.accuracy import (  # noqa: E402
+    CATEGORIES,
+    Figure,
+    Row,
+    evaluate,
+    mean_abs_error,
+    to_records,
+)
 
 
 def _print(rows: list[Row]) -> None:
@@ -363,6 +66,53 @@ def _print(rows: list[Row]) -> None:
     skipped = [r for r in rows if r.estimate is None]
     for r in skipped:
         print(f"skipped {r.figure.id}: {r.method}")
+
+
+def compare_baseline(rows: list[Row], baseline: Path) -> list[dict[str, Any]]:
+    """Per category: mean |error %| of the baseline CSV and of `rows` over the figures both
+    estimate, and how many figures each could not estimate."""
+    with baseline.open(newline="") as fh:
+        before = {r["id"]: r for r in csv.DictReader(fh)}
+    out = []
+    for cat in CATEGORIES:
+        now = [r for r in rows if r.figure.category == cat]
+        if not now:
+            continue
+        both = [
+            (abs(float(before[r.figure.id]["error_pct"])), abs(r.error_pct), r.figure.confidence)
+            for r in now
+            if r.error_pct is not None and before.get(r.figure.id, {}).get("error_pct")
+        ]
+        sure = [(b, a) for b, a, c in both if c != "low"]
+        out.append(
+            {
+                "category": cat,
+                "figures": len(now),
+                "compared": len(both),
+                "before_mean_abs_pct": sum(b for b, _, _ in both) / len(both) if both else None,
+                "after_mean_abs_pct": sum(a for _, a, _ in both) / len(both) if both else None,
+                "before_sure_pct": sum(b for b, _ in sure) / len(sure) if sure else None,
+                "after_sure_pct": sum(a for _, a in sure) / len(sure) if sure else None,
+                "not_estimated_before": sum(
+                    1 for r in now if not before.get(r.figure.id, {}).get("error_pct")
+                ),
+                "not_estimated_after": sum(1 for r in now if r.error_pct is None),
+            }
+        )
+    return out
+
+
+def _print_baseline(table: list[dict[str, Any]], baseline: Path) -> None:
+    print(f"\nbefore → after (baseline {baseline.name}; figures both estimate):")
+    for t in table:
+        b, a = t["before_mean_abs_pct"], t["after_mean_abs_pct"]
+        pair = "n/a" if b is None else f"{b:8.3f} % → {a:8.3f} %"
+        sb, sa = t["before_sure_pct"], t["after_sure_pct"]
+        sure = "" if sb is None or sb == b else f" ({sb:.3f} % → {sa:.3f} % without low confidence)"
+        print(
+            f"  {t['category']:8} {pair}{sure}  over {t['compared']} of {t['figures']} "
+            f"figure(s); not estimated {t['not_estimated_before']} → {t['not_estimated_after']}"
+        )
 
 
 def _digits(fig: Figure) -> int:
@@ -406,9 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    p.add_argument("--baseline", help="accuracy.csv of an earlier run to compare with")
     args = p.parse_args(argv)
     rows = evaluate()
     _print(rows)
+    if args.baseline:
+        _print_baseline(compare_baseline(rows, Path(args.baseline)), Path(args.baseline))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     records = to_records(rows)

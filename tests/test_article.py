@@ -26,9 +26,9 @@ from vramkit.article import (
     load_article_tables,
     parse_article_size,
     reproduce_article,
-    to_frame,
 )
 from vramkit.errors import VramkitError
+from vramkit.present.frames import to_frame
 from vramkit.units import GB, TB
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,10 +18,10 @@ from vramkit.audit import (
     first_principles_table,
     fmt_tier,
     tier_for,
-    to_frame,
 )
 from vramkit.catalog import V4_IDS
 from vramkit.errors import VramkitError
+from vramkit.present.frames import to_frame
 from vramkit.units import GB, TB
 
 # Checkpoint parameters (MTP included), the denominators of every bits-per-parameter figure.
@@ -39,7 +39,7 @@ def diff():
 
 def test_official_bits_per_param():
     flash = first_principles_row("deepseek-v4-flash", "official")
-    # Flash index.json total_size 159,609,485,896 B (shared/facts/deepseek_v4.md §2.1):
+    # Flash index.json total_size 159,609,485,896 B (docs/research/deepseek_v4_facts.md §2.1):
     # 159,609,485,896 × 8 / 290,944,616,402 = 4.3887 bits per parameter
     assert flash.weight_bytes == 159_609_485_896
     assert flash.params == FLASH_PARAMS
@@ -86,8 +86,10 @@ def test_base_rows_roughly_hold(diff):
             d = diff[variant, label]
             # official × n/8 on an ~8.05-bit file is ~n bits per parameter: off by < 0.11 bit
             assert d.article_bits_per_param == pytest.approx(bits, abs=0.11)
-            # the real K-quant file is heavier (scales + mix) but within 20 %
-            assert 1.0 < d.size_ratio < 1.2
+            # the real K-quant file is heavier (scales + mix): within 20 %, Q3 within 25 % (its
+            # Q3_K_M mix gives every ffn_down Q4_K or Q5_K on non-Falcon models, llama-quant.cpp
+            # L634-638 at 0c1e57098: ~3.66 bits per parameter against 3)
+            assert 1.0 < d.size_ratio < (1.25 if label == "Q3" else 1.2)
         # Q2_K: 2.90 bpw vs 2.0 nominal — the largest gap, ~+40 %
         assert 1.35 < diff[variant, "Q2"].size_ratio < 1.45
 

@@ -94,6 +94,6 @@ def test_size_findings():
     assert "80.8 GiB" in found["smallest V4-Flash"].explanation
     assert "1602.03 GB" in found["Pro 'FP8 / official weights'"].explanation
     assert "8.10 bits" in found["Flash-Base note"].explanation
-    # a real Pro Q4_K_M (951.51 GB) is heavier than the official 864.70 GB file
-    assert "951.51 GB" in found["Pro at 4-bit"].explanation
+    # a real Pro Q4_K_M (950.87 GB at llama.cpp b11312) is heavier than the official 864.70 GB file
+    assert "950.87 GB" in found["Pro at 4-bit"].explanation
     assert "2.16-bit" in found["Pro at 4-bit"].explanation  # 432e9 × 8 / 1,598,839,674,782

@@ -70,8 +70,15 @@ def test_min_gpus_flash_on_h200() -> None:
     # two (78.1 GB weights each + KV + workspace + overhead ≈ 86 GB) do
     assert not budget(FLASH, "h200-sxm-141gb", count=1).fits
     found = min_gpus(FLASH, "h200-sxm-141gb")
-    assert found is not None
+    assert found.fits
     assert found.count == 2
+    assert found.budget.count == 2
+    # nothing of V4-Pro fits one count of RTX 4090s up to 256: a result that says why, not None
+    none = min_gpus("deepseek-v4-pro", "rtx-4090-24gb", context=1_048_576)
+    assert not none.fits
+    assert none.count is None
+    assert "no count up to 256 fits" in none.reason
+    assert none.budget.headroom_bytes < 0
 
 
 def test_max_context_is_the_edge() -> None:
@@ -84,11 +91,14 @@ def test_max_context_is_the_edge() -> None:
 
 def test_best_recipe_prefers_official_and_never_upcasts() -> None:
     b = best_recipe(FLASH, "h200-sxm-141gb", count=2)
-    assert b is not None
+    assert b.fits
     assert b.recipe_id == "deepseek-v4-official"
+    assert "official layout fits" in b.reason
     # one H200: the official layout does not fit; the pick is smaller than the official one
     one = best_recipe(FLASH, "h200-sxm-141gb", count=1)
-    assert one is not None
+    assert one.fits
+    assert one.tried[0][0] == "deepseek-v4-official"
+    assert one.tried[0][2] is False
     m = get_model(FLASH)
     assert weight_bytes(m, one.recipe_id).total_bytes < weight_bytes(m).total_bytes
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vramkit import cli
-from vramkit.errors import VramkitError
+from vramkit.errors import VramkitError, require_int
 from vramkit.units import parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,3 +129,10 @@ def test_bad_sizes(size):
 def test_infinite_size_is_refused(size):
     with pytest.raises(VramkitError):
         parse_size(size)
+
+
+@pytest.mark.parametrize("text", ["¹", "²3", "٣", "-¹"])
+def test_require_int_refuses_non_ascii_digits(text):
+    # str.isdigit() accepts superscripts and other scripts' digits; int() does not (hypothesis found '¹').
+    with pytest.raises(VramkitError, match="whole number"):
+        require_int("context", text)

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+from vramkit import accuracy
 from vramkit.errors import VramkitError
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_accuracy():
-    spec = importlib.util.spec_from_file_location(
-        "benchmarks_accuracy", ROOT / "benchmarks" / "accuracy.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-accuracy = _load_accuracy()
 
 
 @pytest.fixture(scope="module")

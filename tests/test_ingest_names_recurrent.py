@@ -63,7 +63,7 @@ from vramkit.ingest.names import group_of
         ("blk.43.nextn.eh_proj.weight", "mtp"),
         # never dropped: unknown names and multimodal towers go to "other"
         ("rope_freqs.weight", "other"),
-        ("vision_tower.encoder.layers.70.self_attn.q_proj.weight", "other"),
+        ("vision_tower.encoder.layers.70.self_attn.q_proj.weight", "vision"),
     ],
 )
 def test_group_of(name, group):

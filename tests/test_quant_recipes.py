@@ -24,16 +24,19 @@ def test_flash_official_is_exact(anchors):
 
 def test_ds4_q2_gguf_within_rounding(anchors):
     a = anchors["ds4-q2"]
-    # published 80.8 GiB = 80.8 × 2**30 = 86,758,339,379 B (rounded to 0.1 GiB: ±0.06 %)
+    # published 80.8 GiB = 80.8 × 2**30 = 86,758,339,379 B, rounded to 0.1 GiB: the file lies in
+    # [80.75, 80.85) GiB; the kit (hc_*_fn and ape F16, tid2eid I32) gives 80.759 GiB
     assert a.published_bytes == round(80.8 * GiB)
-    assert abs(a.error_pct) < 0.1
+    assert 80.75 * GiB <= a.kit_bytes < 80.85 * GiB
+    assert a.kit_bytes == 86_714_775_900
 
 
 def test_ds4_q4_gguf_within_rounding(anchors):
     a = anchors["ds4-q4"]
-    # published 153.3 GiB (±0.05 GiB = ±0.03 %); the kit lands at +0.06 %
+    # published 153.3 GiB: in [153.25, 153.35) GiB (±0.03 %); the kit gives 153.322 GiB
+    # (before the F16 hyper-connection / I32 tid2eid fix it was 153.396 GiB, outside the rounding)
     assert a.published_bytes == round(153.3 * GiB)
-    assert abs(a.error_pct) < 0.1
+    assert 153.25 * GiB <= a.kit_bytes < 153.35 * GiB
 
 
 def test_nvfp4_pro_anchor(anchors):
@@ -49,6 +52,13 @@ def test_ds4_recipes_place_the_right_types():
     assert types["attention", "wq_a"] == "Q8_0"
     assert types["router", "gate"] == "FP16"
     assert types["norms", "attn_norm"] == "FP32"
+    # antirez's card: "F16 … HC", "blk.*.ffn_gate_tid2eid | I32"; deepseek4-quantize.c
+    # is_loader_plain_f16_tensor: hc_attn_fn / hc_ffn_fn / hc_head_fn F16; 1-D tensors keep F32
+    assert types["hyper_connections", "hc_fn"] == "FP16"
+    assert types["hyper_connections", "hc_head_fn"] == "FP16"
+    assert types["hyper_connections", "hc_base"] == "FP32"
+    assert types["router", "tid2eid"] == "I32"
+    assert types["compressor", "ape"] == types["indexer", "compressor_ape"] == "FP16"
     assert not get_recipe(DS4_Q2).include_mtp
     assert not get_recipe(DS4_Q4).include_mtp
     # q4 − q2 = experts only: 277,025,390,592 params × (4.5 − (2·2.0625 + 2.625)/3) / 8 bytes

@@ -28,6 +28,7 @@ _API = {
     "budget": "vramkit.budget",
     "min_gpus": "vramkit.budget",
     "max_context": "vramkit.budget",
+    "best_recipe": "vramkit.budget",
     "model_from_config_file": "vramkit.configfile",
     "ingest": "vramkit.ingest",
     "VramkitError": "vramkit.errors",
@@ -38,5 +39,10 @@ __all__ = ["__version__", *_API]
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
+        module = importlib.import_module(_API[name])
+        if module.__name__ == f"vramkit.{name}":
+            # budget, ingest: the submodule itself, made callable (vramkit.callable_module), so
+            # the name means the same before and after Python binds the submodule here
+            return module
+        return getattr(module, name)
     raise AttributeError(f"module 'vramkit' has no attribute {name!r}")

@@ -22,7 +22,7 @@ from .errors import VramkitError, require_int, unknown_name
 from .units import GB, TB, parse_size
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 DEFAULT_PATH = DATA_DIR / "article_tables.yaml"
 COLUMNS = ("size", "minimum", "safer")
@@ -467,10 +467,3 @@ def _safer_reason(
         f"f > {float(Fraction(below, row.size_bytes)):.3f}, while the other safer cells need "
         f"{float(low):.3f} < f ≤ {float(high):.3f} (bounds set by {low_name} and {high_name})"
     )
-
-
-def to_frame(checks: list[CellCheck]) -> pd.DataFrame:
-    """The checks as a pandas DataFrame, one row per cell (pandas imported only here)."""
-    import pandas as pd
-
-    return pd.DataFrame([check.__dict__ for check in checks])

@@ -21,7 +21,7 @@ from .runtimes import get_runtime
 from .units import GB, TB
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 OFFICIAL = "official"
 """Stands for each model's own checkpoint layout in recipe lists."""
@@ -129,7 +129,9 @@ class NeedEstimate:
         return math.ceil(self.total_bytes / self.memory_fraction)
 
 
-def kv_bytes(model: ModelSpec, context_tokens: int, batch: int = 1, runtime: str = "vllm") -> int:
+def kv_bytes(
+    model: str | ModelSpec, context_tokens: int, batch: int = 1, runtime: str = "vllm"
+) -> int:
     """KV cache bytes of `model` for `batch` sequences of `context_tokens` (`vramkit.kv`)."""
     from .kv import kv_cache
 
@@ -152,10 +154,8 @@ def need_bytes(
 
 
 def resolve_recipe(model_id: str, recipe: str | Recipe | Mapping[str, str]) -> Recipe:
-    """`recipe` as a Recipe, with ``official`` replaced by the model's checkpoint layout."""
-    if isinstance(recipe, str) and recipe == OFFICIAL:
-        return get_recipe(get_model(model_id).checkpoint_layout)
-    return get_recipe(recipe)
+    """`recipe` as a Recipe, ``official`` being the model's checkpoint layout (`get_recipe`)."""
+    return get_recipe(recipe, model=model_id)
 
 
 def tier_for(need: int, tiers: Sequence[int] = ARTICLE_RULE.tiers_bytes) -> int | None:
@@ -197,6 +197,13 @@ class FirstPrinciplesRow:
     safer_need: NeedEstimate
     minimum_tier_bytes: int | None
     safer_tier_bytes: int | None
+
+    def row(self) -> dict[str, object]:
+        """A table row: the fields, with each need as its GPU-memory bytes."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["minimum_need_bytes"] = d.pop("minimum_need").memory_bytes
+        d["safer_need_bytes"] = d.pop("safer_need").memory_bytes
+        return d
 
 
 def first_principles_row(
@@ -360,18 +367,3 @@ def _explain(
 def article_diff(assumptions: BudgetAssumptions | None = None) -> list[DiffRow]:
     """Every row of the article's four variant tables next to the real file (24 rows)."""
     return [diff_row(row, assumptions) for row in load_article_tables().rows]
-
-
-def to_frame(rows: Sequence[object]) -> pd.DataFrame:
-    """Any list of this module's result rows as a DataFrame (pandas imported only here)."""
-    import pandas as pd
-
-    out = []
-    for r in rows:
-        d = {k: getattr(r, k) for k in r.__dataclass_fields__}  # type: ignore[attr-defined]
-        for key in ("minimum_need", "safer_need"):
-            if key in d:
-                need = d.pop(key)
-                d[f"{key}_bytes"] = need.memory_bytes
-        out.append(d)
-    return pd.DataFrame(out)

@@ -14,6 +14,7 @@ from .audit import BudgetAssumptions, bits_per_param, first_principles_row, fmt_
 from .catalog import get_model
 from .errors import unknown_name
 from .quant import Recipe, weight_bytes
+from .sources import parse_source
 from .units import GB, GiB
 
 ARTICLE = "shared/source-article.txt"
@@ -36,46 +37,36 @@ class Anchor:
     source: str
 
 
-ANCHORS: tuple[Anchor, ...] = (
-    Anchor(
-        "DeepSeek-V4-Flash official checkpoint",
-        "deepseek-v4-flash",
-        "deepseek-v4-official",
-        159_609_485_896,
-        "total_size 159,609,485,896",
-        "model.safetensors.index.json of deepseek-ai/DeepSeek-V4-Flash (shared/facts/"
-        "deepseek_v4.md §2.1); vLLM log 'Checkpoint size: 148.66 GiB' (vllm issue #40802)",
-    ),
-    Anchor(
+ANCHOR_FIGURES: tuple[tuple[str, str], ...] = (
+    ("DeepSeek-V4-Flash official checkpoint", "v4-flash-official-total-size"),
+    (
         "antirez DeepSeek-V4-Flash-IQ2XXS-w2Q2K-AProjQ8-SExpQ8-OutQ8-chat-v2.gguf",
-        "deepseek-v4-flash",
-        DS4_Q2,
-        round(80.8 * GiB),
-        "80.8 GiB",
-        "HF antirez/deepseek-v4-gguf model card (docs/research/llamacpp_quant_mixes.md §8): "
-        "'IQ2_XXS (gate, up) + Q2_K (down)', rest as recipe ds4-q2 in data/recipes.yaml",
+        "v4-flash-antirez-q2",
     ),
-    Anchor(
+    (
         "antirez DeepSeek-V4-Flash-Q4KExperts-…-Q8Attn-Q8Shared-Q8Out-chat-v2.gguf",
-        "deepseek-v4-flash",
-        DS4_Q4,
-        round(153.3 * GiB),
-        "153.3 GiB",
-        "HF antirez/deepseek-v4-gguf model card (docs/research/llamacpp_quant_mixes.md §8): "
-        "'Q4_K (all three)' routed experts, rest as recipe ds4-q2 in data/recipes.yaml",
+        "v4-flash-antirez-q4",
     ),
-    Anchor(
-        "nvidia/DeepSeek-V4-Pro-NVFP4",
-        "deepseek-v4-pro",
-        "deepseek-v4-nvfp4",
-        913_090_000_000,
-        "913.09 GB",
-        "vllm-project/recipes PR #779 (shared/facts/deepseek_v4.md §2.1); the kit's NVFP4 "
-        "recipe is an estimate (experts NVFP4, rest as the official layout)",
-    ),
+    ("nvidia/DeepSeek-V4-Pro-NVFP4", "v4-pro-nvfp4"),
 )
-"""Published files the kit rebuilds from the tensor layout. Published sizes are rounded to 0.1
-GiB / 0.01 GB, so errors below ±0.1 % are within the rounding of the published figure."""
+"""Published files the kit rebuilds from the tensor layout: (file, figure id in
+data/ground_truth.yaml, which holds the size, its unit, the recipe and the source). Published
+sizes are rounded to 0.1 GiB / 0.01 GB, so errors below ±0.1 % are within their rounding."""
+
+
+def anchors() -> tuple[Anchor, ...]:
+    """`ANCHOR_FIGURES` read from data/ground_truth.yaml (one place for each published size)."""
+    from .accuracy import load_ground_truth
+
+    figures = {f.id: f for f in load_ground_truth()}
+    out = []
+    for name, fid in ANCHOR_FIGURES:
+        f = figures[fid]
+        text = f"{int(f.value):,} {f.unit}" if f.unit == "B" else f"{f.value:g} {f.unit}"
+        source = str(parse_source(f"ground truth {fid!r}", f.source))
+        recipe = str(f.estimate["recipe"])
+        out.append(Anchor(name, f.model, recipe, round(f.base_value), text, source))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -96,10 +87,10 @@ class AnchorCheck:
         return 100 * (self.kit_bytes / self.published_bytes - 1)
 
 
-def anchor_checks(anchors: tuple[Anchor, ...] = ANCHORS) -> list[AnchorCheck]:
-    """Rebuild each anchor file's size from the tensor layout and compare."""
+def anchor_checks(files: tuple[Anchor, ...] | None = None) -> list[AnchorCheck]:
+    """Rebuild each anchor file's size from the tensor layout and compare (default: `anchors()`)."""
     out = []
-    for a in anchors:
+    for a in anchors() if files is None else files:
         w = weight_bytes(get_model(a.model_id), a.recipe)
         out.append(
             AnchorCheck(
@@ -220,9 +211,18 @@ class SizeFinding:
     explanation: str
 
 
+SIZE_CLOSE = 0.05
+"""'close to' a size: within 5%; a 'smaller' file: more than 5% below."""
+FP8_BITS_MIN, FP8_BITS_MAX = 7.5, 9.0
+"""Bits per parameter of a file that is FP8 throughout (8 bits + block scales + a few BF16/F32
+tensors): FP8 128x128 blocks add 32/16384 bits; V4-Flash-Base is 8.10."""
+
+
 def size_findings() -> list[SizeFinding]:
     """The article's size statements: 'close to 160GB' (smallest Flash), the Pro 'FP8' label,
-    Base 'closer to full FP8', and Pro 'hundreds of GB at 4-bit'."""
+    Base 'closer to full FP8', and Pro 'hundreds of GB at 4-bit'. Verdicts follow the numbers:
+    close = within `SIZE_CLOSE`; FP8 = `FP8_BITS_MIN`..`FP8_BITS_MAX` bits per parameter; the
+    4-bit statement is understated when a real Q4_K_M is larger than the official file."""
     flash, pro = get_model(_F), get_model(_P)
     off_f, off_p = weight_bytes(flash), weight_bytes(pro)
     q2 = weight_bytes(flash, DS4_Q2).total_bytes
@@ -230,11 +230,17 @@ def size_findings() -> list[SizeFinding]:
     q4_p = weight_bytes(pro, "gguf-Q4_K_M")
     base = weight_bytes(get_model("deepseek-v4-flash-base"))
     q4_row = next(r for r in load_article_tables().rows if r.variant == _P and r.label == "Q4")
+    near_160 = abs(off_f.total_bytes / (160 * GB) - 1) <= SIZE_CLOSE
+    smaller_exists = q2 < (1 - SIZE_CLOSE) * off_f.total_bytes
+    smallest = ("half right" if smaller_exists else "holds") if near_160 else "does not hold"
+    pro_is_fp8 = off_p.bits_per_weight >= FP8_BITS_MIN
+    base_is_fp8 = FP8_BITS_MIN <= base.bits_per_weight <= FP8_BITS_MAX
+    q4_above_official = q4_p.total_bytes > off_p.total_bytes
     return [
         SizeFinding(
             "smallest V4-Flash",
             "Even the smallest V4-Flash is already close to 160GB of official weights.",
-            "half right",
+            smallest,
             f"The official Flash checkpoint is {off_f.total_bytes / GB:.2f} GB, but it is already "
             f"{off_f.bits_per_weight:.2f} bits per parameter (MXFP4 experts). Smaller real files "
             f"exist: antirez's q2 GGUF is {q2 / GiB:.1f} GiB = {q2 / GB:.1f} GB.",
@@ -242,7 +248,7 @@ def size_findings() -> list[SizeFinding]:
         SizeFinding(
             "Pro 'FP8 / official weights'",
             "FP8 / official weights 864.70GB 1TB 1.2TB+",
-            "label wrong",
+            "holds" if pro_is_fp8 else "label wrong",
             f"The official Pro is MXFP4 experts + FP8, {off_p.bits_per_weight:.2f} bits per "
             f"parameter ({off_p.total_bytes / GB:.2f} GB). An all-FP8 Pro would weigh "
             f"{fp8_p / GB:.2f} GB, about the Pro-Base file.",
@@ -250,7 +256,7 @@ def size_findings() -> list[SizeFinding]:
         SizeFinding(
             "Flash-Base note",
             "Base model, closer to full FP8 weight size",
-            "holds",
+            "holds" if base_is_fp8 else "does not hold",
             f"Flash-Base is {base.bits_per_weight:.2f} bits per parameter "
             f"({base.total_bytes / GB:.2f} GB): FP8 with block scales (and, by the kit's layout "
             "hypothesis, FP32 embedding and head).",
@@ -258,7 +264,7 @@ def size_findings() -> list[SizeFinding]:
         SizeFinding(
             "Pro at 4-bit",
             "Even at 4-bit quantization, the full weights remain in the hundreds of GB.",
-            "understated",
+            "understated" if q4_above_official else "holds",
             f"A real Pro Q4_K_M is {q4_p.total_bytes / GB:.2f} GB ({q4_p.bits_per_weight:.2f} "
             f"bpw): larger than the official {off_p.total_bytes / GB:.2f} GB, whose experts are "
             f"already 4-bit; the article's {q4_row.size_text} Q4 row is a "
@@ -276,7 +282,7 @@ def claim_by_quote(text: str) -> list[FitClaim]:
 
 
 __all__ = [
-    "ANCHORS", "CLAIMS", "DS4_Q2", "DS4_Q4", "Anchor", "AnchorCheck", "ClaimCheck", "FitClaim",
-    "SizeFinding", "anchor_checks", "check_claim", "check_claims", "claim_by_quote",
+    "ANCHOR_FIGURES", "CLAIMS", "DS4_Q2", "DS4_Q4", "Anchor", "AnchorCheck", "ClaimCheck", "FitClaim",
+    "SizeFinding", "anchor_checks", "anchors", "check_claim", "check_claims", "claim_by_quote",
     "size_findings",
 ]  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .callable_module import make_callable
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
 from .families import get_family
@@ -166,7 +167,7 @@ def budget(
     m = get_model(model)
     g = get_gpu(gpu)
     rt = get_runtime(runtime)
-    r = get_recipe(recipe if recipe is not None else m.checkpoint_layout)
+    r = get_recipe(recipe, model=m)
     n = require_int("count", count, minimum=1, maximum=4096)
     ctx = require_int("context", context, minimum=1, maximum=_max_context(m))
     b = require_int("batch", batch, minimum=1, maximum=1_000_000)
@@ -258,13 +259,37 @@ def _max_context(model: ModelSpec) -> int:
     return int(model.config.get("max_position_embeddings") or 1_048_576)
 
 
-def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> Budget | None:
-    """The smallest count in `COUNTS` whose budget fits, or None (keyword args as `budget`)."""
+@dataclass(frozen=True)
+class GpuCount:
+    """The smallest GPU count in `COUNTS` that fits, or why none does.
+
+    fits: a count fits; count: it (None when none up to the largest tried does); budget: the
+    fitting budget, else the one at the largest count tried (its headroom says by how much it
+    misses); reason: one sentence saying which."""
+
+    fits: bool
+    count: int | None
+    budget: Budget
+    reason: str
+
+
+def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> GpuCount:
+    """The smallest count in `COUNTS` whose budget fits (keyword args as `budget`), as a
+    `GpuCount` that says why when none does."""
+    b = None
     for n in COUNTS:
         b = budget(model, gpu, count=n, **kw)  # type: ignore[arg-type]
         if b.fits:
-            return b
-    return None
+            return GpuCount(True, n, b, f"{n} x {b.gpu_id} is the smallest count that fits.")
+    assert b is not None
+    short = -b.headroom_bytes
+    return GpuCount(
+        False,
+        None,
+        b,
+        f"no count up to {COUNTS[-1]} fits: at {COUNTS[-1]} x {b.gpu_id} each GPU needs "
+        f"{short:,} bytes more than it can use.",
+    )
 
 
 def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
@@ -291,9 +316,23 @@ def candidate_recipes(model: str | ModelSpec) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+@dataclass(frozen=True)
+class RecipeChoice:
+    """The highest-precision recipe that fits, or why none does.
+
+    fits: one fits; recipe_id / budget: it and its budget (None when none fits); tried: (recipe
+    id, weight bytes, fits) for every recipe considered, largest first; reason: one sentence."""
+
+    fits: bool
+    recipe_id: str | None
+    budget: Budget | None
+    tried: tuple[tuple[str, int, bool], ...]
+    reason: str
+
+
 def best_recipe(
     model: str | ModelSpec, gpu: str | Gpu, *, recipes: list[str] | None = None, **kw: object
-) -> Budget | None:
+) -> RecipeChoice:
     """The fitting budget of highest precision: the official layout if it fits, else the recipe
     with the most weight bytes that fits. Recipes larger than the official checkpoint are skipped:
     re-encoding released weights (V4's FP4 experts) in more bits adds no information."""
@@ -305,11 +344,26 @@ def best_recipe(
         key=lambda r: (r == m.checkpoint_layout, sizes[r]),
         reverse=True,
     )
+    tried: list[tuple[str, int, bool]] = []
     for rid in ranked:
         b = budget(m, gpu, recipe=rid, **kw)  # type: ignore[arg-type]
+        tried.append((b.recipe_id, sizes[rid], b.fits))
         if b.fits:
-            return b
-    return None
+            why = (
+                "the official layout fits"
+                if rid == m.checkpoint_layout
+                else (
+                    "the official layout does not fit; this is the largest smaller recipe that does"
+                )
+            )
+            return RecipeChoice(True, b.recipe_id, b, tuple(tried), why + ".")
+    return RecipeChoice(
+        False,
+        None,
+        None,
+        tuple(tried),
+        f"none of the {len(tried)} recipes tried (none larger than the official checkpoint) fits.",
+    )
 
 
 def fit_grid(
@@ -321,15 +375,11 @@ def fit_grid(
     for mid in models:
         m = get_model(mid)
         for rec in recipes:
-            rid = m.checkpoint_layout if rec == "official" else rec
+            rid = get_recipe(rec, model=m).id
             for ctx in contexts:
-                b = min_gpus(m, gpu, recipe=rid, context=ctx, **kw)
-                rows.append(
-                    {
-                        "model": m.id,
-                        "recipe": rec,
-                        "context": ctx,
-                        "min_gpus": b.count if b else None,
-                    }
-                )
+                found = min_gpus(m, gpu, recipe=rid, context=ctx, **kw)
+                rows.append({"model": m.id, "recipe": rec, "context": ctx, "min_gpus": found.count})
     return rows
+
+
+make_callable(__name__)  # vramkit.budget(...) calls budget() (vramkit.callable_module)

@@ -268,13 +268,6 @@ V4_IDS = ("deepseek-v4-flash", "deepseek-v4-pro", "deepseek-v4-flash-base", "dee
 """The four DeepSeek V4 variants the kit is first built for."""
 
 
-def to_frame():  # pragma: no cover - thin presentation helper
-    """The catalog as a pandas DataFrame (one row per model)."""
-    import pandas as pd
-
-    return pd.DataFrame(catalog_rows())
-
-
 def catalog_rows() -> list[dict[str, Any]]:
     """One plain row per model: ids, labels, derived params, official size (bytes, GB, GiB)."""
     rows = []

@@ -7,6 +7,7 @@ the text decoder); the stored layout from ``quantization_config`` / ``expert_dty
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import replace
@@ -15,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .catalog import Checkpoint, ModelSpec, Source
+from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError
 from .families import family_of_model_type, get_family, model_types, torch_dtype_format
 
@@ -56,10 +58,28 @@ def family_of(config: Mapping[str, Any]) -> str:
     family = family_of_model_type(model_type)
     if family is not None:
         return family.name
+    gap = not_counted().get(model_type)
+    why = f" ({gap})" if gap else ""
     raise VramkitError(
-        f"cannot count model_type {model_type or '(missing)'!r}: vramkit knows "
+        f"cannot count model_type {model_type or '(missing)'!r}{why}: vramkit knows "
         f"{', '.join(sorted(model_types()))}; fields seen: {', '.join(sorted(config)[:25])}."
     )
+
+
+@functools.cache
+def not_counted() -> dict[str, str]:
+    """model_type → why vramkit cannot count it yet (data/models_not_counted.yaml, sourced)."""
+    doc = load_yaml_text((DATA_DIR / "models_not_counted.yaml").read_text())
+    out = {}
+    for rec in doc["models"]:
+        for fact in rec["facts"]:
+            src = fact["source"]
+            if not (src.get("url") and src.get("quote")):
+                raise VramkitError(
+                    f"models_not_counted.yaml {rec['model_type']}: a source lacks url/quote."
+                )
+        out[rec["model_type"]] = " ".join(f"{rec['name']}: {rec['gap']}".split())
+    return out
 
 
 def stored_layout(config: Mapping[str, Any]) -> str:

@@ -7,8 +7,11 @@ from typing import Any
 
 import yaml
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-"""The repository's data/ folder (the package is used from its checkout: `pip install -e .`)."""
+_PACKAGED = Path(__file__).resolve().parent / "data"
+_CHECKOUT = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
+"""The data files: ``vramkit/data`` inside an installed wheel (pyproject maps the repository's
+data/ there), else the checkout's data/ folder (``pip install -e .``, or running from the repo)."""
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when available (about 10x faster on the catalog), else PyYAML's."""

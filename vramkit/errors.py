@@ -19,12 +19,18 @@ def unknown_name(kind: str, given: object, valid: Iterable[str]) -> VramkitError
     return VramkitError(f"unknown {kind} {given!r}.{hint} Valid {kind}s: {shown}.")
 
 
+def _is_ascii_integer(text: str) -> bool:
+    """True for an optional '-' then ASCII digits only ('¹' or '٣' pass str.isdigit but not int())."""
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit()
+
+
 def require_int(name: str, value: object, *, minimum: int = 0, maximum: int | None = None) -> int:
     """Return `value` as an int if it is a whole number in [minimum, maximum], else raise VramkitError."""
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        elif isinstance(value, str) and _is_ascii_integer(value.strip()):
             value = int(value.strip())
         else:
             raise VramkitError(f"{name} must be a whole number, got {value!r}.")

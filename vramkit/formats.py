@@ -24,6 +24,7 @@ from typing import Any
 
 from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError, unknown_name
+from .llamacpp_mix import ROW_FALLBACK
 
 LAYOUTS = ("float", "block2d", "group", "gguf")
 
@@ -180,7 +181,7 @@ def get_format(name: str) -> QuantFormat:
                 f"4-bit packed zero per group{'; g_idx int32 per input column (act-order)' if act else ''}"
             ),
             source="AutoGPTQ/AWQ packing: qweight int32 [in/8,out], qzeros int32 [in/g,out/8], "
-            "scales fp16 [in/g,out], g_idx int32 [in] (shared/facts/anchors_survey.md §4.2)",
+            "scales fp16 [in/g,out], g_idx int32 [in] (docs/research/anchors_survey.md §4.2)",
         )
     raise unknown_name("weight format", name, [*format_names(), "INT4_G128", "INT4_G64"])
 
@@ -192,14 +193,8 @@ def format_names() -> list[str]:
 
 
 # llama.cpp: when a row is not a multiple of the type's block, quantize falls back to a type with
-# 32-element blocks, else F16 (src/llama-quant.cpp @ 007dbbf, tensor_type_fallback; older
-# releases sent Q2_K/Q3_K to IQ4_NL, the same 4.5 bits per weight as Q4_0).
-GGUF_ROW_FALLBACK = {
-    "IQ1_S": "IQ4_NL", "IQ1_M": "IQ4_NL", "IQ2_XXS": "IQ4_NL", "IQ2_XS": "IQ4_NL",
-    "IQ2_S": "IQ4_NL", "IQ3_XXS": "IQ4_NL", "IQ3_S": "IQ4_NL", "IQ4_XS": "IQ4_NL",
-    "Q2_0": "Q4_0", "Q2_K": "Q4_0", "Q3_K": "Q4_0", "TQ1_0": "Q4_0", "TQ2_0": "Q4_0",
-    "Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0",
-}  # fmt: skip
+# 32-element blocks, else F16 (tensor_type_fallback; the table lives in vramkit.llamacpp_mix).
+GGUF_ROW_FALLBACK = ROW_FALLBACK
 
 
 def storable_format(fmt: QuantFormat, cols: int) -> QuantFormat:

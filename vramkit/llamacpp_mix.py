@@ -1,126 +1,536 @@
-"""llama.cpp's per-tensor type choice for a GGUF file type (Q2_K … Q8_0 mixes).
+"""llama.cpp's per-tensor type choice for every `llama-quantize` file type.
 
-A file type such as Q4_K_M is not one block type: llama.cpp's ``llama_tensor_get_type``
-(src/llama-quant.cpp) starts from a default type and bumps some tensors — the output head,
-attn_v, ffn_down in the layers `use_more_bits` picks, attn_output of 8-expert models — and keeps
-1-D tensors and the MoE router (ffn_gate_inp) in F32. This module re-implements those rules for
-the K-quant and Q8_0 file types, keyed on the `gguf_class` of each `TensorSpec`.
+A file type such as Q4_K_M is not one block type: ``llama_tensor_get_type`` (src/llama-quant.cpp)
+starts from the file type's default type and bumps some tensors (the output head, attn_v, ffn_down
+in the layers `use_more_bits` picks, attn_output of 8-expert models …), keeps tensors it may not
+quantize (1-D tensors, norms, the MoE router ffn_gate_inp, DeepSeek V4's tid2eid …) in the type
+the converter wrote, and falls back to a 32-element block type when a row does not fill a block.
+This module re-implements those rules, keyed on each tensor's GGUF name, in llama.cpp's own
+tensor order (its counters for attn_v and ffn_down depend on it).
 
-Source: ggml-org/llama.cpp src/llama-quant.cpp at 007dbbf3fd17eefe9b47fee45f48f7ba5e62b714
-(``llama_tensor_get_type_impl``, ``tensor_get_category``, ``use_more_bits``,
-``llama_ftype_get_default_type``, ``tensor_allows_quantization``). Tensor classes are matched by
-substring there, so DeepSeek's MLA and V4 projections (attn_q_a, attn_kv, attn_output_a/b,
-compressor, indexer, hc_*) fall in "other" and get the file type's default type; only
-attn_v / attn_qkv / attn_kv_b get the attn_v bumps, and the MoE bump is for exactly 8 experts.
+Pinned source: ggml-org/llama.cpp b11312, commit 0c1e57098bba43ac29e6e3b677cdceebdd22334f (the copy
+vendored in the llama-cpp-python 0.3.36 sdist); line numbers ``Lnnn`` below refer to
+https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/src/llama-quant.cpp
+(``tensor_get_category`` L119, ``tensor_allows_quantization`` L287, ``tensor_type_fallback`` L390,
+``llama_tensor_get_type_impl`` L446-713, ``llama_tensor_get_type`` L717, ``tensor_requires_imatrix``
+L856, ``llama_ftype_get_default_type`` L881, ``init_quantize_state_counters`` L927) and the
+tensor order of ``weight_name_comparer`` (src/llama-model-loader.h L54: layer number, then name).
+Block sizes come from the `gguf` package (`gguf.GGML_QUANT_SIZES`), never from a copied table.
 """
 
 from __future__ import annotations
 
-from .errors import unknown_name
-from .tensors import TensorSpec
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
-# ftype → the default GGML type of its matrices (llama_model_quantize_impl's switch)
+from .datafiles import DATA_DIR, load_yaml_text
+from .errors import VramkitError, unknown_name
+
+LLAMA_CPP_COMMIT = "0c1e57098bba43ac29e6e3b677cdceebdd22334f"
+LLAMA_CPP_BUILD = "b11312"
+QUANT_SOURCE = f"https://github.com/ggml-org/llama.cpp/blob/{LLAMA_CPP_COMMIT}/src/llama-quant.cpp"
+
+# llama_ftype_get_default_type (L881-923): the file type's default GGML type. "COPY" keeps every
+# tensor's source type (only_copy, L290); F16/BF16/F32 are not quantized types, so no mix applies.
 FTYPE_DEFAULT: dict[str, str] = {
-    "Q2_K": "Q2_K",
-    "Q2_K_S": "Q2_K",
-    "Q3_K_S": "Q3_K",
-    "Q3_K_M": "Q3_K",
-    "Q3_K_L": "Q3_K",
-    "Q4_K_S": "Q4_K",
-    "Q4_K_M": "Q4_K",
-    "Q5_K_S": "Q5_K",
-    "Q5_K_M": "Q5_K",
-    "Q6_K": "Q6_K",
-    "Q8_0": "Q8_0",
-    "Q4_0": "Q4_0",
-    "Q5_0": "Q5_0",
-}
+    "Q4_0": "Q4_0", "Q4_1": "Q4_1", "Q5_0": "Q5_0", "Q5_1": "Q5_1", "Q8_0": "Q8_0",
+    "F16": "F16", "BF16": "BF16", "F32": "F32", "Q1_0": "Q1_0", "Q2_0": "Q2_0",
+    "MXFP4_MOE": "MXFP4",
+    "Q2_K_S": "Q2_K", "Q2_K": "Q2_K", "IQ3_XS": "IQ3_S",
+    "Q3_K_S": "Q3_K", "Q3_K_M": "Q3_K", "Q3_K_L": "Q3_K",
+    "Q4_K_S": "Q4_K", "Q4_K_M": "Q4_K", "Q5_K_S": "Q5_K", "Q5_K_M": "Q5_K", "Q6_K": "Q6_K",
+    "TQ1_0": "TQ1_0", "TQ2_0": "TQ2_0",
+    "IQ2_XXS": "IQ2_XXS", "IQ2_XS": "IQ2_XS", "IQ2_S": "IQ2_XS", "IQ2_M": "IQ2_S",
+    "IQ3_XXS": "IQ3_XXS", "IQ1_S": "IQ1_S", "IQ1_M": "IQ1_M", "IQ4_NL": "IQ4_NL",
+    "IQ4_XS": "IQ4_XS", "IQ3_S": "IQ3_S", "IQ3_M": "IQ3_S",
+}  # fmt: skip
+
+# tensor_type_fallback (L390-441): a row that a block does not divide falls back to these types
+ROW_FALLBACK: dict[str, str] = {
+    "IQ1_S": "IQ4_NL", "IQ1_M": "IQ4_NL", "IQ2_XXS": "IQ4_NL", "IQ2_XS": "IQ4_NL",
+    "IQ2_S": "IQ4_NL", "IQ3_XXS": "IQ4_NL", "IQ3_S": "IQ4_NL", "IQ4_XS": "IQ4_NL",
+    "Q2_0": "Q4_0", "Q2_K": "Q4_0", "Q3_K": "Q4_0", "TQ1_0": "Q4_0", "TQ2_0": "Q4_0",
+    "Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0",
+}  # fmt: skip
+
+# tensor_requires_imatrix (L856-877): target types that need an importance matrix
+_IMATRIX_TYPES = {"IQ3_XXS", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ1_M", "IQ1_S"}
+
+_IQ_LOW = {"IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ2_S", "IQ2_M", "IQ1_M"}  # the L543 branch
+_IQ2_SM = {"IQ2_S", "IQ2_M"}
+_ATTN_OUT_8X = {
+    "Q2_K",
+    "IQ3_XS",
+    "IQ3_XXS",
+    "Q3_K_S",
+    "Q3_K_M",
+    "IQ4_NL",
+    "Q4_K_S",
+    "Q4_K_M",
+    "IQ3_S",
+    "IQ3_M",
+    "IQ4_XS",
+}  # fmt: skip  (L672-675)
+
+
+@dataclass(frozen=True)
+class FileType:
+    """One entry of llama-quantize's QUANT_OPTIONS (data/llamacpp_ftypes.yaml)."""
+
+    name: str
+    ftype: str
+    line: int
+    description: str
+
+    @property
+    def canonical(self) -> str:
+        """The file type it selects: aliases (Q4_K → Q4_K_M) resolve to their target."""
+        if self.name == "COPY":
+            return "COPY"
+        return "F32" if self.ftype == "LLAMA_FTYPE_ALL_F32" else self.ftype.split("MOSTLY_")[1]
+
+
+@cache
+def file_types() -> tuple[FileType, ...]:
+    """llama-quantize's file types, in its own order (data/llamacpp_ftypes.yaml)."""
+    doc = load_yaml_text((DATA_DIR / "llamacpp_ftypes.yaml").read_text())
+    return tuple(FileType(**rec) for rec in doc["ftypes"])
+
+
+def ftype_names() -> list[str]:
+    """The file types vramkit mixes (canonical names: aliases such as Q4_K are left out)."""
+    out: list[str] = []
+    for ft in file_types():
+        if ft.canonical not in out:
+            out.append(ft.canonical)
+    return out
+
+
+def resolve_ftype(name: str) -> str:
+    """The canonical file type for `name` (case-insensitive, aliases resolved, as llama-quantize)."""
+    for ft in file_types():
+        if ft.name.upper() == str(name).strip().upper():
+            return ft.canonical
+    raise unknown_name("llama.cpp file type", name, [ft.name for ft in file_types()])
 
 
 def use_more_bits(i_layer: int, n_layers: int) -> bool:
-    """llama.cpp: ``i_layer < n_layers/8 || i_layer >= 7*n_layers/8 || (i_layer - n_layers/8)%3 == 2``
+    """L452: ``i_layer < n_layers/8 || i_layer >= 7*n_layers/8 || (i_layer - n_layers/8)%3 == 2``
     (integer division, as in C)."""
     eighth = n_layers // 8
     return i_layer < eighth or i_layer >= 7 * n_layers // 8 or (i_layer - eighth) % 3 == 2
 
 
-def ftype_names() -> list[str]:
-    """The llama.cpp file types this module can mix."""
-    return list(FTYPE_DEFAULT)
+@dataclass(frozen=True)
+class GgufTensor:
+    """A tensor as llama-quantize sees it: GGUF name, dims ``ne`` (ne[0] = row length) and the
+    type the converter wrote (kept when the tensor may not be quantized, and by COPY)."""
+
+    name: str
+    ne: tuple[int, ...]
+    source: str
+
+    @property
+    def n_dims(self) -> int:
+        """ggml_n_dims: trailing dimensions of size 1 do not count."""
+        n = len(self.ne)
+        while n > 1 and self.ne[n - 1] == 1:
+            n -= 1
+        return n
+
+    @property
+    def layer(self) -> int:
+        """The block number of a ``blk.N.`` name, -1 for global tensors."""
+        return _layer_number(self.name)
 
 
-def gguf_type_for(
-    t: TensorSpec, ftype: str, *, n_layers: int, n_experts: int, n_gqa: int, tied: bool = False
-) -> str:
-    """The GGML type llama.cpp's quantize gives tensor `t` under file type `ftype`.
+@lru_cache(maxsize=65536)
+def _layer_number(name: str) -> int:
+    m = re.match(r"blk\.(\d+)\.", name)
+    return int(m.group(1)) if m else -1
 
-    `n_layers` counts the blocks in the file (ffn_down
-    and attn_v indexes run over them); `n_experts` is the routed expert count (llama.cpp bumps
-    attn_v, attn_k and attn_output of models with exactly 8 experts); `n_gqa` is heads / kv_heads
-    (Q2_K gives attn_v Q4_K when >= 4); `tied`: the file has no output.weight, so token_embd
-    takes the output rule.
-    """
-    if ftype not in FTYPE_DEFAULT:
-        raise unknown_name("llama.cpp file type", ftype, FTYPE_DEFAULT)
-    if t.kind == "table":
-        return (
-            "I32"  # ffn_gate_tid2eid: "do not quantize the i32 token-id -> expert-id routing table"
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What llama_tensor_get_type reads from the model: llama.cpp arch name (``llama``, ``falcon``,
+    ``deepseek4`` …), block count (hparams.n_layer_all), routed experts (hparams.n_expert),
+    heads per KV head of layer 0 (hparams.n_gqa()) and whether llama.cpp types it LLM_TYPE_70B."""
+
+    arch: str
+    n_layer: int
+    n_expert: int = 0
+    n_gqa: int = 1
+    is_70b: bool = False
+
+
+# LLM_TYPE_70B, the only model type llama_tensor_get_type tests (L593): llama.cpp arch → layer
+# count (src/models/llama.cpp L28, qwen2.cpp L14, olmo.cpp L10, deci.cpp L8, jais2.cpp L8);
+# the llama arch also needs grouped-query attention (L28: n_head == n_head_kv is 65B) and not 8
+# experts (L9-13: those are Mixtral 8x7B / 8x22B)
+_70B_LAYERS = {"llama": 80, "qwen2": 80, "olmo": 80, "deci": 80, "jais2": 68}
+_70B_GQA_ONLY = frozenset({"llama"})
+
+
+def is_70b(arch: str, n_layer: int, n_head: int, n_head_kv: int, n_expert: int) -> bool:
+    """Whether llama.cpp types the model LLM_TYPE_70B (see `_70B_LAYERS`)."""
+    if _70B_LAYERS.get(arch) != n_layer:
+        return False
+    return arch not in _70B_GQA_ONLY or (n_head != n_head_kv and n_expert != 8)
+
+
+def category(name: str) -> str:
+    """tensor_get_category (L119-156): substring matches, first hit wins."""
+    if name == "output.weight":
+        return "output"
+    if name in ("token_embd.weight", "per_layer_token_embd.weight"):
+        return "token_embd"
+    for key, cat in (
+        ("attn_qkv.weight", "attn_qkv"),
+        ("attn_kv_b.weight", "attn_kv_b"),
+        ("attn_v.weight", "attn_v"),
+        ("attn_k.weight", "attn_k"),
+        ("attn_q.weight", "attn_q"),
+        ("attn_output.weight", "attn_output"),
+        ("ffn_up", "ffn_up"),
+        ("ffn_gate", "ffn_gate"),
+        ("ffn_down", "ffn_down"),
+    ):
+        if key in name:
+            return cat
+    return "other"
+
+
+def _is_attn_v(cat: str) -> bool:
+    """category_is_attn_v (L159): attn_v, attn_qkv and attn_kv_b share the attn_v rules."""
+    return cat in ("attn_v", "attn_qkv", "attn_kv_b")
+
+
+_NO_QUANT_SUBSTRINGS = (
+    "_norm.weight", "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel",
+    "per_layer_model_proj", "ssm_conv1d", "shortconv.conv.weight", "indexer.k_proj.weight",
+    "indexer.q_proj.weight", "time_mix_first.weight", "time_mix_w0.weight", "time_mix_w1.weight",
+    "time_mix_w2.weight", "time_mix_v0.weight", "time_mix_v1.weight", "time_mix_v2.weight",
+    "time_mix_a0.weight", "time_mix_a1.weight", "time_mix_a2.weight", "time_mix_g1.weight",
+    "time_mix_g2.weight", "time_mix_decay_w1.weight", "time_mix_decay_w2.weight",
+    "time_mix_lerp_fused.weight", "attn_rel_b.weight", ".position_embd", "sam.pos_embd",
+    "sam.neck.", "sam.net_", ".rel_pos", ".patch_embd", ".patch_merger", "a.rvq.codebook",
+    "mm.a.code_embd",
+)  # fmt: skip
+_GLM5_NEXT_NO_QUANT = (
+    "hc_", "indexer.attn_q_b", "indexer.attn_k", "indexer.proj", "indexer_compressor_gate",
+    "indexer_compressor_ape", "ssm_f_a.weight", "ssm_f_b.weight", "ssm_g_a.weight",
+    "ssm_g_b.weight", "ssm_beta.weight", "attn_kv_a_mqa.weight", "attn_k_b.weight",
+    "attn_v_b.weight",
+)  # fmt: skip
+
+
+def allows_quantization(t: GgufTensor, arch: str) -> bool:
+    """tensor_allows_quantization (L287-385): 2-D and 3-D tensors whose name ends in ``weight``,
+    minus norms, the router, DeepSeek V4's tid2eid table and a list of small or special tensors."""
+    if t.n_dims < 2 or not t.name.endswith("weight"):
+        return False
+    if t.name in ("position_embd.weight", "token_types.weight"):
+        return False  # LLM_TENSOR_POS_EMBD / LLM_TENSOR_TOKEN_TYPES (L318-319)
+    if any(s in t.name for s in _NO_QUANT_SUBSTRINGS):
+        return False
+    return not (arch == "glm5-next" and any(s in t.name for s in _GLM5_NEXT_NO_QUANT))
+
+
+@lru_cache(maxsize=128)
+def _block(type_name: str) -> int:
+    """Elements per block of a GGML type, from the gguf package."""
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    try:
+        qtype = GGMLQuantizationType[type_name]
+    except KeyError:
+        import importlib.metadata
+
+        raise VramkitError(
+            f"GGML type {type_name} is not in the installed gguf package "
+            f"({importlib.metadata.version('gguf')}); llama.cpp {LLAMA_CPP_BUILD} added it after "
+            "that release, so its block size cannot be read from the package."
+        ) from None
+    return GGML_QUANT_SIZES[qtype][0]
+
+
+def _quantized(type_name: str) -> bool:
+    """ggml_is_quantized: block types (F32, F16, BF16 and integers are not)."""
+    return type_name not in ("F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64")
+
+
+def fallback(type_name: str, ncols: int, tensor: str = "") -> str:
+    """tensor_type_fallback (L390-441): the type a row of `ncols` elements is really stored in."""
+    block = _block(type_name)
+    if ncols % block == 0:
+        return type_name
+    if type_name in ROW_FALLBACK:
+        new = ROW_FALLBACK[type_name]
+    elif block <= 32:
+        new = type_name  # already a 32-block type: F16 below (L418-423)
+    else:
+        raise VramkitError(
+            f"llama-quantize stops on {tensor or 'a tensor'}: rows of {ncols} elements do not fill "
+            f"{type_name} blocks of {block} and llama.cpp defines no fallback for {type_name} "
+            '("no tensor type fallback is defined", L424-425).'
         )
-    if t.kind == "vector" or t.gguf_class in ("ffn_gate_inp", "ffn_gate_inp_shexp"):
-        return "F32"  # 1-D tensors, *_norm and ffn_gate_inp are not quantised; converted as F32
-    new = FTYPE_DEFAULT[ftype]
-    cls = t.gguf_class
-    i = t.layer or 0
-    if cls == "output" or (cls == "token_embd" and tied):
-        if t.shape[-1] % 256:
-            return "Q8_0"  # "nx % qk_k != 0" → Q8_0
+    return new if ncols % _block(new) == 0 else "F16"
+
+
+@dataclass
+class _State:
+    """quantize_state_impl's counters (L163-195, initialised at L927-941)."""
+
+    n_attention_wv: int
+    n_ffn_down: int
+    tied: bool
+    imatrix: bool
+    i_attention_wv: int = 0
+    i_ffn_down: int = 0
+    i_ffn_gate: int = 0
+    i_ffn_up: int = 0
+
+
+def _layer_of(st_counter: int, t: GgufTensor, m: ModelFacts) -> int:
+    """layer_info (L457-471): MoE models parse the layer from the name, others count tensors."""
+    return t.layer if max(1, m.n_expert) > 1 else st_counter
+
+
+def _impl(st: _State, new: str, t: GgufTensor, ftype: str, cat: str, m: ModelFacts) -> str:
+    """llama_tensor_get_type_impl (L446-713) for one tensor; `new` is the default type."""
+    arch = m.arch
+    name = t.name
+    glm_q = any(s in name for s in ("attn_q_a", "attn_q_b", "nextn.eh_proj"))
+    if arch == "glm5-next" and glm_q and new not in ("F32", "BF16", "F16"):
+        return "Q8_0"  # L473-486
+    if cat == "output" or (st.tied and cat == "token_embd"):  # L490-511
+        if ftype == "MXFP4_MOE":
+            return "Q8_0"
+        if arch == "falcon" or t.ne[0] % _block(new):
+            return "Q8_0"
+        if ftype in ("IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ2_S", "IQ2_M", "IQ1_M"):
+            return "Q5_K"
         return new if new == "Q8_0" else "Q6_K"
-    if cls == "token_embd":
+    if ftype == "MXFP4_MOE":  # L512-524
+        expert = len(t.ne) > 2 and t.ne[2] > 1
+        if arch == "bailingmoe3":
+            expert = expert and cat in ("ffn_up", "ffn_gate", "ffn_down")
+        return "MXFP4" if expert else "Q8_0"
+    if cat == "token_embd":  # L525-542
+        if ftype in ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ1_M"):
+            return "Q2_K"
+        if ftype in ("IQ2_S", "IQ2_M", "IQ3_XXS"):
+            return "IQ3_S"
+        if ftype in ("TQ1_0", "TQ2_0", "Q2_0"):
+            return "Q4_K"
         return new
-    if cls in ("attn_v", "attn_qkv", "attn_kv_b"):
+    if ftype in _IQ_LOW:  # L543-566
+        if _is_attn_v(cat):
+            st.i_attention_wv += 1
+            if m.n_gqa >= 4 or m.n_expert >= 4:
+                return "Q4_K"
+            return "IQ3_S" if ftype in _IQ2_SM else "Q2_K"
+        if m.n_expert == 8 and cat == "attn_k":
+            return "Q4_K"
+        if cat == "ffn_down":
+            i = st.i_ffn_down
+            st.i_ffn_down += 1
+            if i < st.n_ffn_down // 8:
+                return "IQ3_S" if ftype in _IQ2_SM else "Q2_K"
+            return new
+        if cat == "attn_output":
+            if m.n_expert == 8:
+                return "Q5_K"
+            if ftype in ("IQ1_S", "IQ1_M"):
+                return "IQ2_XXS"
+            if ftype in _IQ2_SM:
+                return "IQ3_S"
+        return new
+    if _is_attn_v(cat):  # L567-604 (attn_qkv lands here, so the L689 branch is never reached)
+        i, n = st.i_attention_wv, st.n_attention_wv
+        st.i_attention_wv += 1
         if ftype == "Q2_K":
-            new = "Q4_K" if n_gqa >= 4 else "Q3_K"
-        elif ftype == "Q2_K_S" and n_gqa >= 4:
+            new = "Q4_K" if m.n_gqa >= 4 else "Q3_K"
+        elif ftype == "Q2_K_S" and m.n_gqa >= 4:
+            new = "Q4_K"
+        elif ftype == "IQ3_XXS":
+            new = "Q4_K" if m.n_gqa >= 4 else ("IQ3_XXS" if st.imatrix else "IQ3_S")
+        elif (ftype in ("IQ3_XS", "IQ3_S") and m.n_gqa >= 4) or ftype == "IQ3_M":
             new = "Q4_K"
         elif ftype == "Q3_K_M":
             new = "Q5_K" if i < 2 else "Q4_K"
-        elif ftype == "Q3_K_L":
+        elif ftype == "Q3_K_L" or (ftype in ("IQ4_NL", "IQ4_XS") and m.n_gqa >= 4):
             new = "Q5_K"
-        elif ftype in ("Q4_K_M", "Q5_K_M") and use_more_bits(i, n_layers):
+        elif ftype in ("Q4_K_M", "Q5_K_M") and use_more_bits(i, n):
             new = "Q6_K"
         elif ftype == "Q4_K_S" and i < 4:
             new = "Q5_K"
-        if n_experts == 8:
-            new = "Q8_0"
+        if m.is_70b and new in ("Q3_K", "Q4_K"):
+            new = "Q5_K"  # L593-598
+        if m.n_expert == 8:
+            new = "Q8_0"  # L599-603
         return new
-    if cls == "attn_k" and n_experts == 8:
-        return "Q8_0"
-    if cls.startswith("ffn_down"):
+    if cat == "attn_k":  # L605-616
+        if m.n_expert == 8:
+            return "Q8_0"
+        if ftype == "IQ3_XS":
+            return "IQ3_XXS"
+        if ftype == "IQ3_XXS":
+            return "IQ2_S"
+        return new
+    if cat == "attn_q":  # L617-623
+        if ftype == "IQ3_XS":
+            return "IQ3_XXS"
+        if ftype == "IQ3_XXS":
+            return "IQ2_S"
+        return new
+    if cat == "ffn_down":  # L624-668
+        i, n = _layer_of(st.i_ffn_down, t, m), st.n_ffn_down
+        st.i_ffn_down += 1
+        falcon = arch == "falcon"
         if ftype == "Q2_K":
             return "Q3_K"
         if ftype == "Q2_K_S":
-            return "Q4_K" if i < n_layers // 8 else new
-        if ftype == "Q3_K_M":
-            return (
-                "Q5_K" if i < n_layers // 16 else ("Q4_K" if use_more_bits(i, n_layers) else "Q3_K")
-            )
-        if ftype == "Q3_K_L":
-            return "Q5_K"
-        if ftype in ("Q4_K_M", "Q5_K_M") and use_more_bits(i, n_layers):
-            return "Q6_K"
-        if ftype == "Q4_K_S" and i < n_layers // 8:
-            return "Q5_K"
-        return new
-    if cls == "attn_output":
-        if n_experts == 8:
-            if ftype in ("Q2_K", "Q3_K_S", "Q3_K_M", "Q4_K_S", "Q4_K_M"):
+            return "Q4_K" if i < n // 8 else new
+        if ftype == "IQ3_XXS" and not st.imatrix:
+            return "Q4_K" if i < n // 8 else "Q3_K"
+        if ftype == "Q3_K_M":  # L634-638: `arch != LLM_ARCH_FALCON || use_more_bits(...)`
+            if i < n // 16:
                 return "Q5_K"
-            return new
-        if ftype == "Q2_K":
-            return "Q3_K"
-        if ftype == "Q3_K_M":
+            return "Q4_K" if (not falcon or use_more_bits(i, n)) else "Q3_K"
+        if ftype == "IQ3_M" and (i < n // 8 or (m.n_expert == 8 and use_more_bits(i, n))):
             return "Q4_K"
         if ftype == "Q3_K_L":
+            return "Q4_K" if falcon else "Q5_K"
+        if ftype == "Q4_K_M":
+            if falcon:
+                return "Q6_K" if i < n // 16 else ("Q5_K" if use_more_bits(i, n) else "Q4_K")
+            return "Q6_K" if use_more_bits(i, n) else new
+        if i < n // 8 and ftype in ("IQ4_NL", "IQ4_XS") and not st.imatrix:
             return "Q5_K"
+        if ftype == "Q5_K_M" and use_more_bits(i, n):
+            return "Q6_K"
+        if ftype == "Q4_K_S" and not falcon and i < n // 8:
+            return "Q5_K"
+        if ftype in ("Q4_0", "Q5_0") and st.imatrix and i < n // 8:
+            return "Q4_1" if ftype == "Q4_0" else "Q5_1"
+        return new
+    if cat == "attn_output":  # L669-688
+        if arch != "falcon":
+            if m.n_expert == 8:
+                return "Q5_K" if ftype in _ATTN_OUT_8X else new
+            return {
+                "Q2_K": "Q3_K",
+                "IQ3_XXS": "IQ3_S",
+                "Q3_K_M": "Q4_K",
+                "Q3_K_L": "Q5_K",
+                "IQ3_M": "Q4_K",
+            }.get(ftype, new)
+        return "Q4_K" if ftype == "Q3_K_L" else new
+    if cat in ("ffn_gate", "ffn_up"):  # L696-711
+        counter = "i_ffn_gate" if cat == "ffn_gate" else "i_ffn_up"
+        i, n = _layer_of(getattr(st, counter), t, m), st.n_ffn_down
+        setattr(st, counter, getattr(st, counter) + 1)
+        if ftype == "IQ3_XS" and n // 8 <= i < 7 * n // 8:
+            return "IQ3_XXS"
         return new
     return new
+
+
+def _requires_imatrix(name: str, dst: str, ftype: str) -> bool:
+    """tensor_requires_imatrix (L856-877)."""
+    if name in ("token_embd.weight", "per_layer_token_embd.weight", "output.weight"):
+        return False
+    return dst in _IMATRIX_TYPES or (dst == "Q2_K" and ftype == "Q2_K_S")
+
+
+def target_types(
+    tensors: Sequence[GgufTensor], ftype: str, model: ModelFacts, *, imatrix: bool | None = None
+) -> list[str]:
+    """The GGML type llama-quantize gives each tensor under `ftype` (in the input order).
+
+    `imatrix`: whether an importance matrix is given (it changes IQ3_XXS, IQ4_NL/XS and Q4_0/Q5_0
+    mixes). None: only when the file type needs one — llama-quantize refuses to write IQ1/IQ2/IQ3_XXS
+    (and Q2_K_S) files without it ("this quantization requires an imatrix!"), so real files of
+    those types always had one.
+    """
+    ftype = resolve_ftype(ftype)
+    if imatrix is None:
+        plain = _assign(tensors, ftype, model, imatrix=False)
+        needs = any(
+            _requires_imatrix(t.name, ty, ftype) and ty != t.source
+            for t, ty in zip(tensors, plain, strict=True)
+        )
+        return _assign(tensors, ftype, model, imatrix=True) if needs else plain
+    return _assign(tensors, ftype, model, imatrix=imatrix)
+
+
+@lru_cache(maxsize=64)
+def _plan(tensors: tuple[GgufTensor, ...], arch: str) -> tuple[list[int], list[bool], list[str]]:
+    """What does not depend on the file type: llama.cpp's tensor order, which tensors it may
+    quantize, and each tensor's category."""
+    order = sorted(range(len(tensors)), key=lambda k: (tensors[k].layer, tensors[k].name))
+    allows = [allows_quantization(t, arch) for t in tensors]
+    return order, allows, [category(t.name) for t in tensors]
+
+
+def _assign(
+    tensors: Sequence[GgufTensor], ftype: str, model: ModelFacts, *, imatrix: bool
+) -> list[str]:
+    tensors = tuple(tensors)
+    order, allows, cats = _plan(tensors, model.arch)
+    st = _State(
+        n_attention_wv=sum(_is_attn_v(c) for c in cats),
+        n_ffn_down=model.n_layer,
+        tied=not any(t.name == "output.weight" for t in tensors),
+        imatrix=imatrix,
+    )
+    out = [""] * len(tensors)
+    default = FTYPE_DEFAULT.get(ftype, "")
+    for k in order:
+        t = tensors[k]
+        if ftype == "COPY" or not allows[k]:
+            out[k] = t.source  # L1121-1127 (only_copy: L289): kept as the source stores it
+            continue
+        new = default
+        if _quantized(new):  # L742-772: the mix and the fallback run for quantized types only
+            new = _impl(st, new, t, ftype, cats[k], model)
+            new = fallback(new, t.ne[0], t.name)
+        out[k] = new
+    return out
+
+
+# convert_hf_to_gguf keeps these ≥2-D tensors in F32 (conversion/base.py L1088-1120 at the pinned
+# commit: FFN_GATE_INP, FFN_GATE_INP_SHEXP, POS_EMBD, TOKEN_TYPES, SSM_CONV1D, … INDEXER_PROJ)
+_CONVERTER_F32 = ("ffn_gate_inp", "position_embd", "token_types", "ssm_conv1d", "indexer.proj")
+
+
+def converter_type(
+    gguf_name: str, n_dims: int, *, arch: str, native: str, checkpoint: str = ""
+) -> str:
+    """The type convert_hf_to_gguf writes a tensor in (the source llama-quantize starts from).
+
+    1-D tensors and ``*_norm.weight``: F32 (conversion/base.py L1084). DeepSeek V4's converter keeps
+    the checkpoint's own types (conversion/deepseek.py ``tensor_force_quant`` L894-905): FP8
+    tensors are dequantized to Q8_0, the MXFP4 experts are repacked as MXFP4, BF16 stays BF16 and
+    F32 stays F32; ``tid2eid`` is written as I32 (``_write_hash_routing_tensors``, L757
+    ``.to(torch.int32)``). Other models (``--outtype auto`` on a BF16 checkpoint): the forced-F32
+    list above and every tensor whose name does not end in ``.weight`` (biases) in F32, else the
+    checkpoint dtype. `checkpoint` is the format name of the tensor in the
+    model's official layout (``FP8_B128_UE8M0``, ``MXFP4``, ``BF16``, ``FP32`` …).
+    """
+    if "tid2eid" in gguf_name:
+        return "I32"
+    if n_dims <= 1 or gguf_name.endswith("_norm.weight"):
+        return "F32"
+    if arch == "deepseek4":
+        if checkpoint.startswith("FP8"):
+            return "Q8_0"
+        if checkpoint == "MXFP4":
+            return "MXFP4"
+        return "F32" if checkpoint in ("FP32", "F32") else "BF16"
+    if any(s in gguf_name for s in _CONVERTER_F32) or not gguf_name.endswith(".weight"):
+        return "F32"  # base.py L1119: `new_name[-7:] not in (".weight", ".lora_a", ".lora_b")`
+    return {"F32": "F32", "FP32": "F32", "F16": "F16", "FP16": "F16"}.get(native, "BF16")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from .catalog import get_model
 from .errors import VramkitError, require_int, require_number
 from .params import GROUPS, ROUTED_GROUPS
 from .quant import Recipe, get_recipe, tensor_formats
@@ -71,15 +72,16 @@ class MoeSplit:
         return self.total_bytes / self.active_bytes
 
 
-def moe_split(model: ModelSpec, recipe: str | Recipe | None = None) -> MoeSplit:
+def moe_split(model: str | ModelSpec, recipe: str | Recipe | None = None) -> MoeSplit:
     """Total vs active bytes and params by tensor group, and the MoE layers, under `recipe`.
 
     Parameters
     ----------
-    model: a catalog `ModelSpec`.
-    recipe: recipe id or `Recipe`; default the model's official checkpoint layout.
+    model: a catalog id or `ModelSpec`.
+    recipe: recipe id or `Recipe`; default (or "official") the model's checkpoint layout.
     """
-    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
     by_group = dict.fromkeys(GROUPS, 0)
     active_by_group = dict.fromkeys(GROUPS, 0)
     per_layer: dict[int, list[int]] = {}
@@ -321,7 +323,7 @@ class AllToAll:
 
 
 def all_to_all(
-    model: ModelSpec,
+    model: str | ModelSpec,
     *,
     ep: int,
     link_bytes_per_s: float,
@@ -343,6 +345,7 @@ def all_to_all(
     Worst case: each of a token's top_k experts sits on a different GPU (no de-duplication);
     latency and the per-layer serial chain are ignored, so real speeds are lower.
     """
+    model = get_model(model)
     split_layers = moe_split(model).layers
     if not split_layers:
         raise VramkitError(f"{model.id} has no routed experts: expert parallelism does not apply.")

@@ -1,45 +1,65 @@
-"""Recipes (a storage format per tensor group) and the weight bytes of a model under a recipe.
+"""Recipes (a storage format per tensor) and the weight bytes of a model under a recipe.
 
 A recipe maps selectors to format names. Selectors, most specific first:
-``mtp.<group>.<role>``, ``mtp.<group>``, ``mtp`` (multi-token-prediction tensors only), then
-``<group>.<role>`` (e.g. ``indexer.wq_b``), ``<group>`` (e.g. ``attention``), ``routed_experts``
-(both routed groups), and ``*`` (every other matrix and embedding). 1-D tensors and small fp
-params (``vector`` kind) keep their native dtype unless the recipe sets ``vectors``; integer tables
-are never quantised. Recipes of kind ``llamacpp`` instead apply llama.cpp's per-tensor rules for a
-file type (see `vramkit.llamacpp_mix`).
+
+- ``name:GLOB`` — a tensor whose checkpoint name (``layers.0.hc_attn_fn``) or GGUF name
+  (``blk.0.hc_attn_fn.weight``) matches the shell-style pattern;
+- ``role:ROLE`` — every tensor with that role (``role:hc_fn``, ``role:attn_sink``);
+- ``mtp.<group>.<role>``, ``mtp.<group>``, ``mtp`` (multi-token-prediction tensors only);
+- ``<group>.<role>`` (e.g. ``indexer.wq_b``), ``<group>`` (e.g. ``attention``), ``routed_experts``
+  (both routed groups);
+- ``1d`` / ``2d`` / ``3d`` — tensors of that rank as GGUF stores them (routed experts are 3-D);
+  ``vectors`` is a synonym of ``1d``;
+- ``*`` — every other matrix and embedding.
+
+``name:``, ``role:``, ``<group>.<role>`` and the rank selectors reach every tensor; the broad ones
+(``<group>``, ``routed_experts``, ``mtp``, ``*``) reach matrices and embeddings only, so that 1-D
+tensors and small fp parameters (``vector`` kind) keep their native dtype unless a selector names
+them (rank selectors included) or the recipe sets ``vectors``; integer tables keep theirs
+unless ``name:``, ``role:`` or ``<group>.<role>`` names them. Recipes of kind
+``llamacpp`` instead apply llama.cpp's per-tensor rules for a file type (see
+`vramkit.llamacpp_mix`).
 
     weight_bytes = Σ_tensors count × format.tensor_bytes(shape)
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import llamacpp_mix
+from .catalog import ModelSpec, get_model
 from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR, QuantFormat, get_format, storable_format
-from .llamacpp_mix import FTYPE_DEFAULT, gguf_type_for
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 
-if TYPE_CHECKING:
-    from .catalog import ModelSpec
-
+OFFICIAL = "official"
+"""Recipe alias: a model's own checkpoint layout (`ModelSpec.checkpoint_layout`). Resolved here
+only, by `get_recipe(OFFICIAL, model=...)`; every caller passes it through."""
 RECIPE_KINDS = ("official", "community", "uniform", "llamacpp", "custom")
 _SELECTOR_ALIASES = {"routed_experts": ROUTED_GROUPS, "experts": ROUTED_GROUPS}
+RANK_SELECTORS = {"1d": 1, "2d": 2, "3d": 3, "vectors": 1}
+"""Rank selectors: tensors of that rank as GGUF stores them (routed experts stacked: 3-D)."""
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """A storage format per tensor group.
+    """A storage format per tensor.
 
     `rules` maps selectors (see module docstring) to format names; `vectors` is the format for
-    vector-kind tensors (None = their native dtype); `ftype` is the llama.cpp file type for
-    ``llamacpp`` recipes; `include_mtp` False drops the MTP module (GGUF conversions of DeepSeek
-    leave it out: bartowski's DeepSeek-V3-0324 Q8_0 is 713.29 GB = the main model only).
+    vector-kind tensors no selector names (None = their native dtype); `ftype` is the llama.cpp
+    file type of ``llamacpp`` recipes and `imatrix` whether it was made with an importance matrix
+    (None = only when the file type needs one); `include_mtp` False drops the MTP module (GGUF
+    conversions of DeepSeek leave it out: bartowski's DeepSeek-V3-0324 Q8_0 is 713.29 GB = the
+    main model only); `user_selectors`: the selectors a user typed (custom recipes), each of
+    which must match a tensor of the model it is applied to.
     """
 
     id: str
@@ -48,57 +68,82 @@ class Recipe:
     rules: Mapping[str, str] = field(default_factory=dict)
     vectors: str | None = None
     ftype: str | None = None
+    imatrix: bool | None = None
     include_mtp: bool = True
     description: str = ""
     source: str = ""
+    user_selectors: tuple[str, ...] = ()
 
-    def format_for(self, t: TensorSpec, ctx: _ModelContext) -> QuantFormat:
-        """The format tensor `t` is stored in under this recipe (GGUF row fallback applied)."""
-        if t.kind == "table":
-            if f"{t.group}.{t.role}" in self.rules:  # a recipe may name a table's storage
-                return get_format(self.rules[f"{t.group}.{t.role}"])
-            return get_format("I32" if self.kind == "llamacpp" else t.native)
-        if t.kind == "vector":
-            if self.kind == "llamacpp":
-                return get_format("FP32")
-            return get_format(self.vectors or t.native)
+    def format_for(self, t: TensorSpec) -> QuantFormat:
+        """The format tensor `t` is stored in under this (selector) recipe, GGUF row fallback
+        applied. ``llamacpp`` recipes need the whole model: use `tensor_formats`."""
         if self.kind == "llamacpp":
-            name = gguf_type_for(
-                t,
-                self.ftype or "",
-                n_layers=ctx.n_layers,
-                n_experts=ctx.n_experts,
-                n_gqa=ctx.n_gqa,
-                tied=ctx.tied,
-            )
-        else:
-            name = self._lookup(t)
+            raise VramkitError("llama.cpp recipes type tensors per model: call tensor_formats().")
+        name = self._lookup(t)
+        if name is None:
+            if t.kind == "table":
+                return get_format(t.native)
+            return get_format(self.vectors or t.native)
         return storable_format(get_format(name), t.shape[-1])
 
-    def _lookup(self, t: TensorSpec) -> str:
-        keys = [f"{t.group}.{t.role}", t.group]
-        keys += [a for a, groups in _SELECTOR_ALIASES.items() if t.group in groups]
-        if t.mtp:
-            keys = ["mtp." + k for k in keys] + ["mtp", *keys]
-        for key in [*keys, "*"]:
+    def _lookup(self, t: TensorSpec) -> str | None:
+        name = self._match(t)
+        if name is None and t.kind not in ("vector", "table"):
+            raise VramkitError(
+                f"recipe {self.id!r} has no format for {t.name} (group {t.group!r}); add a rule "
+                f"for {t.group!r} or '*'."
+            )
+        return name
+
+    def _match(self, t: TensorSpec) -> str | None:
+        """The format name of the most specific selector that reaches `t`, or None."""
+        for key in self.rules:
+            if key.startswith("name:") and any(fnmatch.fnmatchcase(n, key[5:]) for n in _names(t)):
+                return self.rules[key]
+        exact = f"{t.group}.{t.role}"
+        rank = [k for k, r in RANK_SELECTORS.items() if r == gguf_rank(t)]
+        if t.kind in ("vector", "table"):  # only selectors that name the tensor reach it
+            order = [f"role:{t.role}", *(["mtp." + exact] if t.mtp else []), exact]
+            order += rank if t.kind == "vector" else []  # integer tables: named ones only
+        else:
+            keys = [exact, t.group]
+            keys += [a for a, groups in _SELECTOR_ALIASES.items() if t.group in groups]
+            if t.mtp:
+                keys = ["mtp." + k for k in keys] + ["mtp", *keys]
+            order = [f"role:{t.role}", *keys, *rank, "*"]
+        for key in order:
             if key in self.rules:
                 return self.rules[key]
-        raise VramkitError(
-            f"recipe {self.id!r} has no format for {t.name} (group {t.group!r}); add a rule for "
-            f"{t.group!r} or '*'."
-        )
+        return None
 
 
-@dataclass(frozen=True)
-class _ModelContext:
-    n_layers: int
-    n_experts: int
-    n_gqa: int
-    tied: bool
+def gguf_rank(t: TensorSpec) -> int:
+    """The tensor's rank as a GGUF file stores it (the routed experts of a layer are one 3-D
+    tensor)."""
+    return len(t.shape) + (1 if t.experts_per_token is not None else 0)
 
 
-def _context(model: ModelSpec) -> _ModelContext:
+def _names(t: TensorSpec) -> tuple[str, ...]:
+    return (t.name, gguf_name(t)) if t.gguf_class else (t.name,)
+
+
+def gguf_name(t: TensorSpec) -> str:
+    """llama.cpp's name for `t` (``blk.3.ffn_down_exps.weight``); tensors without a GGUF class get
+    a placeholder name that llama.cpp would never quantize (they are 1-D)."""
+    stem = t.gguf_class or t.role
+    prefix = f"blk.{t.layer}." if t.layer is not None else ""
+    return f"{prefix}{stem}.weight" if t.gguf_class else f"{prefix}{stem}"
+
+
+def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
+    """What llama.cpp's quantizer reads from a model's GGUF metadata (see `ModelFacts`); the
+    llama.cpp arch name comes from the family records' GGUF architectures."""
+    from .families import gguf_model_types
+
     cfg = model.config
+    model_type = str(cfg.get("model_type") or "")
+    archs = [a for a, t in gguf_model_types().items() if t == model_type]
+    arch = archs[0] if archs else model_type
     heads = int(cfg.get("num_attention_heads") or 1)
     kv = (
         1 if cfg.get("kv_lora_rank") else (int(cfg.get("num_key_value_heads") or heads) or 1)
@@ -107,17 +152,136 @@ def _context(model: ModelSpec) -> _ModelContext:
         cfg.get("n_routed_experts") or cfg.get("num_local_experts") or cfg.get("num_experts") or 0
     )
     layers = int(cfg.get("num_hidden_layers") or 0)
-    tied = not any(t.gguf_class == "output" for t in model.inventory)
-    return _ModelContext(layers, experts, max(heads // kv, 1), tied)
+    return llamacpp_mix.ModelFacts(
+        arch,
+        layers,
+        experts,
+        max(heads // kv, 1),
+        llamacpp_mix.is_70b(arch, layers, heads, kv, experts),
+    )
+
+
+def _gguf_tensor(t: TensorSpec, arch: str, checkpoint: str) -> llamacpp_mix.GgufTensor:
+    ne = tuple(reversed(t.shape))
+    if t.experts_per_token is not None:
+        ne = (*ne, t.count)  # the routed experts of a layer: one [in, out, n_expert] tensor
+    shell = llamacpp_mix.GgufTensor(gguf_name(t), ne, "")
+    src = llamacpp_mix.converter_type(
+        shell.name, shell.n_dims, arch=arch, native=t.native, checkpoint=checkpoint
+    )
+    return llamacpp_mix.GgufTensor(shell.name, ne, src)
+
+
+@lru_cache(maxsize=256)
+def _cached_llamacpp_formats(
+    model: ModelSpec, ftype: str, imatrix: bool | None
+) -> tuple[tuple[TensorSpec, QuantFormat], ...]:
+    """llama.cpp types per (spec, file type, imatrix), computed once: specs hash by identity."""
+    return tuple(_llamacpp_formats(model, ftype, imatrix))
+
+
+def _llamacpp_formats(
+    model: ModelSpec, ftype: str, imatrix: bool | None
+) -> list[tuple[TensorSpec, QuantFormat]]:
+    facts = model_facts(model)
+    specs, tensors = _gguf_tensors(model)
+    types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
+    return [(t, _ggml_format(ty)) for t, ty in zip(specs, types, strict=True)]
+
+
+@lru_cache(maxsize=256)
+def _gguf_tensors(
+    model: ModelSpec,
+) -> tuple[tuple[TensorSpec, ...], tuple[llamacpp_mix.GgufTensor, ...]]:
+    """The model's tensors as its GGUF file holds them (names, dims, the converter's types);
+    GGUF conversions leave the MTP module out."""
+    arch = model_facts(model).arch
+    keep = [not t.mtp for t in model.inventory]
+    specs = tuple(t for t, k in zip(model.inventory, keep, strict=True) if k)
+    checkpoint = [""] * len(specs)
+    if arch == "deepseek4":  # its converter keeps the checkpoint's own types
+        official = get_recipe(model.checkpoint_layout)
+        if official.kind != "llamacpp":
+            pairs = tensor_formats(model, official)
+            checkpoint = [f.name for (_, f), k in zip(pairs, keep, strict=True) if k]
+    tensors = tuple(_gguf_tensor(t, arch, c) for t, c in zip(specs, checkpoint, strict=True))
+    return specs, tensors
+
+
+def _ggml_format(type_name: str) -> QuantFormat:
+    """A GGML type name as a format (F32/F16/BF16 are the table's float formats)."""
+    if type_name in ("F32", "F16", "BF16"):
+        return get_format(type_name)
+    return get_format(f"gguf:{type_name}")
+
+
+_SELECTOR_FORMS = (
+    "a tensor group (attention, routed_experts, …)",
+    "group.role",
+    "mtp[.group[.role]]",
+    "role:ROLE",
+    "name:GLOB",
+    "1d / 2d / 3d / vectors",
+    "*",
+)
 
 
 def _validate_rules(recipe_id: str, rules: Mapping[str, str]) -> None:
     valid_heads = set(GROUPS) | set(_SELECTOR_ALIASES) | {"*", "mtp"}
     for key, fmt in rules.items():
-        head = key.split(".")[1 if key.startswith("mtp.") else 0] if key != "mtp" else "mtp"
-        if head not in valid_heads:
-            raise unknown_name(f"tensor group in recipe {recipe_id!r}", head, valid_heads)
+        if key.startswith(("name:", "role:")):
+            if not key[5:].strip() or (key.startswith("role:") and not _ROLE.match(key[5:])):
+                raise VramkitError(
+                    f"selector {key!r} in recipe {recipe_id!r} needs a value after the colon, e.g. "
+                    "role:hc_fn or name:blk.*.attn_sinks*."
+                )
+        elif key in RANK_SELECTORS:
+            pass
+        else:
+            parts = key.split(".")
+            head = parts[1] if key.startswith("mtp.") and len(parts) > 1 else parts[0]
+            if head not in valid_heads:
+                raise VramkitError(
+                    f"unknown selector {key!r} in recipe {recipe_id!r}: {head!r} is not a tensor "
+                    f"group. Selectors: {'; '.join(_SELECTOR_FORMS)}. Groups: "
+                    f"{', '.join(sorted(valid_heads - {'*', 'mtp'}))}."
+                )
         get_format(fmt)
+
+
+_ROLE = re.compile(r"^[A-Za-z0-9_.]+$")
+
+
+def check_selectors_match(model: ModelSpec, recipe: Recipe) -> None:
+    """Refuse a custom recipe whose selector matches no tensor of `model` (a misspelled role or
+    pattern would otherwise be ignored silently); the message lists what the model has."""
+    for key in recipe.user_selectors:
+        if (
+            key in ("*", "mtp")
+            or key in RANK_SELECTORS
+            or key in set(GROUPS) | set(_SELECTOR_ALIASES)
+        ):
+            continue
+        probe = Recipe(id="probe", name="", kind="custom", rules={key: recipe.rules[key]})
+        if any(probe._match(t) is not None for t in model.inventory):
+            continue
+        if key.startswith("role:"):
+            roles = sorted({t.role for t in model.inventory})
+            raise VramkitError(
+                f"selector {key!r} matches no tensor of {model.id}; its roles are: "
+                f"{', '.join(roles)}."
+            )
+        if key.startswith("name:"):
+            raise VramkitError(
+                f"selector {key!r} matches no tensor name of {model.id} (checkpoint names such as "
+                f"{model.inventory[0].name!r}, GGUF names such as 'blk.0.attn_norm.weight')."
+            )
+        group = key.removeprefix("mtp.").split(".")[0]
+        roles = sorted({t.role for t in model.inventory if t.group == group})
+        raise VramkitError(
+            f"selector {key!r} matches no tensor of {model.id}; roles of group {group!r}: "
+            f"{', '.join(roles) or '(none in this model)'}."
+        )
 
 
 def custom_recipe(mapping: Mapping[str, str] | str, *, base: str | None = None) -> Recipe:
@@ -159,6 +323,7 @@ def custom_recipe(mapping: Mapping[str, str] | str, *, base: str | None = None) 
         vectors=vectors,
         description="user-defined mix" + (f" on top of {base}" if base else ""),
         source="user input",
+        user_selectors=tuple(str(k) for k in mapping),
     )
 
 
@@ -185,34 +350,67 @@ def _recipes() -> dict[str, Recipe]:
         if rec["kind"] not in RECIPE_KINDS[:2]:
             raise unknown_name(f"recipe kind in {path.name}", rec["kind"], RECIPE_KINDS[:2])
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
-    for ftype in FTYPE_DEFAULT:
-        rid = f"gguf-{ftype}"
-        out[rid] = Recipe(
-            id=rid,
-            name=f"llama.cpp {ftype}",
-            kind="llamacpp",
-            ftype=ftype,
-            include_mtp=False,
-            description=(
-                f"llama-quantize file type {ftype}: per-tensor types by llama.cpp's rules; "
-                "the MTP module is not in the file"
-            ),
-            source="ggml-org/llama.cpp src/llama-quant.cpp llama_tensor_get_type (vramkit.llamacpp_mix)",
-        )
+    for ftype in llamacpp_mix.ftype_names():
+        out[f"gguf-{ftype}"] = _llamacpp_recipe(ftype, None)
     return out
 
 
-def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
-    """A recipe by id (``deepseek-v4-official``, ``gguf-Q4_K_M``, ``uniform:BF16``, ``uniform:Q4_K``),
-    a `Recipe`, or a group→format mapping (a custom recipe)."""
+def _llamacpp_recipe(ftype: str, imatrix: bool | None) -> Recipe:
+    suffix = {None: "", True: "+imatrix", False: "+no-imatrix"}[imatrix]
+    with_im = {
+        None: "with an importance matrix where the file type needs one",
+        True: "with an importance matrix",
+        False: "without an importance matrix",
+    }[imatrix]
+    copy = ftype == "COPY"
+    return Recipe(
+        id=f"gguf-{ftype}{suffix}",
+        name=f"llama.cpp {ftype}{suffix}",
+        kind="llamacpp",
+        ftype=ftype,
+        imatrix=imatrix,
+        include_mtp=False,
+        description=(
+            "llama-quantize COPY: every tensor as the converter wrote it"
+            if copy
+            else f"llama-quantize file type {ftype} ({with_im}): per-tensor types by llama.cpp's "
+            "rules"
+        )
+        + "; the MTP module is not in the file",
+        source=f"{llamacpp_mix.QUANT_SOURCE} llama_tensor_get_type (vramkit.llamacpp_mix)",
+    )
+
+
+_GGUF_ID = re.compile(r"^gguf-([A-Za-z0-9_]+)(\+imatrix|\+no-imatrix)?$")
+
+
+def get_recipe(
+    recipe: str | Recipe | Mapping[str, str] | None, *, model: str | ModelSpec | None = None
+) -> Recipe:
+    """A recipe by id (``deepseek-v4-official``, ``gguf-Q4_K_M``, ``gguf-IQ4_XS+imatrix``,
+    ``uniform:BF16``, ``uniform:Q4_K``), a `Recipe`, or a selector→format mapping (a custom
+    recipe). llama-quantize's aliases (``gguf-Q4_K`` = ``gguf-Q4_K_M``) are accepted.
+    ``"official"`` (or None) with a `model` is that model's checkpoint layout."""
     if isinstance(recipe, Recipe):
         return recipe
     if isinstance(recipe, Mapping):
         return custom_recipe(recipe)
+    if recipe is None or str(recipe).strip().lower() == OFFICIAL:
+        if model is None:
+            raise VramkitError(
+                "recipe 'official' means a model's own checkpoint layout: pass model=… "
+                "(a catalog id or a ModelSpec), or name the layout (e.g. deepseek-v4-official)."
+            )
+        return get_recipe(get_model(model).checkpoint_layout)
     key = str(recipe).strip()
     table = _recipes()
     if key in table:
         return _validated(table[key])
+    m = _GGUF_ID.match(key)
+    if m and m.group(1).upper() in {ft.name.upper() for ft in llamacpp_mix.file_types()}:
+        ftype = llamacpp_mix.resolve_ftype(m.group(1))
+        imatrix = {None: None, "+imatrix": True, "+no-imatrix": False}[m.group(2)]
+        return table[f"gguf-{ftype}"] if imatrix is None else _llamacpp_recipe(ftype, imatrix)
     if key.startswith("uniform:"):
         fmt = get_format(key.removeprefix("uniform:"))
         return Recipe(
@@ -225,7 +423,11 @@ def get_recipe(recipe: str | Recipe | Mapping[str, str]) -> Recipe:
         )
     if "=" in key:
         return custom_recipe(key)
-    raise unknown_name("recipe", key, [*table, "uniform:<FORMAT>", "group=FORMAT,..."])
+    raise unknown_name(
+        "recipe",
+        key,
+        [*table, OFFICIAL, "gguf-<TYPE>+imatrix", "uniform:<FORMAT>", "selector=FORMAT,..."],
+    )
 
 
 def _validated(r: Recipe) -> Recipe:
@@ -273,42 +475,56 @@ class WeightBytes:
 
 
 def tensor_formats(
-    model: ModelSpec, recipe: str | Recipe | Mapping[str, str]
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> list[tuple[TensorSpec, QuantFormat]]:
-    """Each tensor of `model` paired with the format `recipe` stores it in."""
-    r = get_recipe(recipe)
-    ctx = _context(model)
-    if r.kind == "llamacpp":  # per-layer rules: no sharing between tensors of a group
-        return [(t, r.format_for(t, ctx)) for t in model.inventory]
+    """Each tensor of `model` (id or spec) paired with the format `recipe` stores it in."""
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
+    if r.kind == "llamacpp":  # llama.cpp types in file order (MTP tensors are not in the file)
+        return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix))
+    check_selectors_match(model, r)
+    by_name = any(k.startswith("name:") for k in r.rules)
     # selector recipes depend only on these fields: thousands of specs share a few dozen keys
     seen: dict[tuple[Any, ...], QuantFormat] = {}
     out = []
     for t in model.inventory:
-        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1])
+        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1], gguf_rank(t))
+        if by_name:
+            key = (*key, t.name, t.layer)
         if key not in seen:
-            seen[key] = r.format_for(t, ctx)
+            seen[key] = r.format_for(t)
         out.append((t, seen[key]))
     return out
 
 
 def weight_bytes(
-    model: ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
 ) -> WeightBytes:
     """Exact bytes of `model`'s weights stored under `recipe` (default: its official checkpoint
     layout). Formula: Σ_tensors count × bytes(format, shape), by group and by format."""
-    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
     return _cached_weight_bytes(model, _RecipeKey(r))
 
 
 @dataclass(frozen=True, eq=False)
 class _RecipeKey:
-    """A recipe as a cache key: equal when id, kind, rules, vectors, ftype and MTP agree."""
+    """A recipe as a cache key: equal when id, kind, rules, vectors, ftype, imatrix and MTP
+    agree."""
 
     recipe: Recipe
 
     def _key(self) -> tuple[Any, ...]:
         r = self.recipe
-        return (r.id, r.kind, tuple(sorted(r.rules.items())), r.vectors, r.ftype, r.include_mtp)
+        return (
+            r.id,
+            r.kind,
+            tuple(sorted(r.rules.items())),
+            r.vectors,
+            r.ftype,
+            r.imatrix,
+            r.include_mtp,
+        )
 
     def __hash__(self) -> int:
         return hash(self._key())
@@ -357,8 +573,9 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     )
 
 
-def weight_table(model: ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
+def weight_table(model: str | ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
     """One row per recipe: total bytes, GB, GiB, bits per weight (for tables and plots)."""
+    model = get_model(model)
     rows = []
     for rid in recipes:
         w = weight_bytes(model, rid)

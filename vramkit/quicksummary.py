@@ -15,11 +15,11 @@ from .article import load_article_tables
 from .budget import budget
 from .catalog import V4_IDS, get_model
 from .hardware import get_gpu
-from .quant import weight_bytes
+from .quant import get_recipe, weight_bytes
 from .units import GB
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 RECIPES = (
     "official",
@@ -113,7 +113,7 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
 
 
 def _rid(model_id: str, recipe: str) -> str:
-    return get_model(model_id).checkpoint_layout if recipe == "official" else recipe
+    return get_recipe(recipe, model=model_id).id
 
 
 def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -> str:
@@ -159,10 +159,3 @@ def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -
         f"the official Pro ({pro / GB:,.0f} GB, FP4 experts) fits; the article's 'Pro FP8' "
         "(≈1.6 TB) is the Base model's size, because the instruct checkpoints are not 8-bit."
     )
-
-
-def to_frame(rows: list[SummaryRow]) -> pd.DataFrame:
-    """The rows as a DataFrame (presentation only)."""
-    import pandas as pd
-
-    return pd.DataFrame([r.__dict__ for r in rows])

@@ -23,7 +23,7 @@ from .errors import VramkitError, unknown_name
 from .sources import Source, parse_source
 from .units import GB, MB, GiB, KiB, MiB
 
-KV_LAYOUTS = ("reference", "vllm", "llama.cpp", "ik_llama.cpp")
+KV_LAYOUTS = ("reference", "vllm", "llama.cpp", "sglang", "ik_llama.cpp")
 """Page rules `vramkit.kv` implements (one module each)."""
 FRACTION_OF = ("total", "free")
 _MEMORY_UNITS = {"GB": GB, "GiB": GiB, "MiB": MiB, "MB": MB, "KiB": KiB, "bytes": 1}

@@ -8,6 +8,7 @@ quote, or a quote without a link or document, is an error — never an empty sou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +16,29 @@ from typing import Any
 from .errors import VramkitError
 
 SOURCE_KEYS = frozenset(
-    {"url", "document", "quote", "kind", "retrieved", "status", "note", "version", "formula"}
+    {
+        "url",
+        "document",
+        "quote",
+        "kind",
+        "retrieved",
+        "status",
+        "note",
+        "version",
+        "formula",
+        "moving",
+        "moving_reason",
+    }
 )
 """Keys a source mapping may hold in data/*.yaml."""
+
+
+MOVING_URL = re.compile(
+    r"/(blob|tree|resolve|raw)/(main|master)/"
+    r"|raw\.githubusercontent\.com/[^/]+/[^/]+/(main|master)/|/en/latest/"
+)
+"""A url on a moving branch: its text may change under the quote. Such a source says
+``moving: true`` and why (data/*.yaml; checked by tests/catalog/test_sources.py)."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +46,9 @@ class Source:
     """Where a figure comes from: `url` (https) and/or `document`, and the exact `quote`.
 
     kind: code | measured | primary | secondary | survey-cited | press | derived … ('' = unsaid);
-    retrieved: the date it was read (YYYY-MM-DD) or None; unconfirmed: the data marks it so.
+    retrieved: the date it was read (YYYY-MM-DD) or None; unconfirmed: the data marks it so;
+    moving: the url names a moving branch (``blob/main`` …), not a commit, and moving_reason
+    says why (see `MOVING_URL`).
     """
 
     quote: str
@@ -35,6 +58,8 @@ class Source:
     retrieved: str | None = None
     unconfirmed: bool = False
     note: str = ""
+    moving: bool = False
+    moving_reason: str = ""
 
     def __str__(self) -> str:
         where = self.url or self.document or "?"
@@ -49,7 +74,9 @@ def parse_source(where: str, raw: Any, *, strict_keys: bool = False) -> Source:
         raise VramkitError(
             f"{where}: source must be a mapping with 'quote' and 'url' or 'document'."
         )
-    allowed = {"quote", "url", "document"} if strict_keys else SOURCE_KEYS
+    allowed = (
+        {"quote", "url", "document", "moving", "moving_reason"} if strict_keys else SOURCE_KEYS
+    )
     unknown = set(raw) - allowed
     if unknown:
         raise VramkitError(f"{where}: source has unknown keys {sorted(unknown)}.")
@@ -60,6 +87,9 @@ def parse_source(where: str, raw: Any, *, strict_keys: bool = False) -> Source:
     url = raw.get("url")
     if url and not str(url).startswith("https://"):
         raise VramkitError(f"{where}: source url must be https, got {url!r}.")
+    moving = bool(raw.get("moving", False))
+    if moving and not str(raw.get("moving_reason") or "").strip():
+        raise VramkitError(f"{where}: a moving source needs a moving_reason.")
     retrieved = raw.get("retrieved")
     return Source(
         quote=str(raw["quote"]).strip(),
@@ -69,4 +99,6 @@ def parse_source(where: str, raw: Any, *, strict_keys: bool = False) -> Source:
         retrieved=None if retrieved is None else str(retrieved),
         unconfirmed=raw.get("status") == "unconfirmed",
         note=" ".join(str(raw.get("note") or "").split()),
+        moving=moving,
+        moving_reason=" ".join(str(raw.get("moving_reason") or "").split()),
     )

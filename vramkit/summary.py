@@ -21,8 +21,6 @@ HEADLINE_CONTEXTS: tuple[int, ...] = (131_072, 1_048_576)
 HEADLINE_GPUS: tuple[str, ...] = ("h100-sxm-80gb", "h200-sxm-141gb", "b200-180gb", "mi355x-288gb")
 """GPU catalog ids the fit table tries (see data/gpus.yaml)."""
 
-OFFICIAL = "official"
-
 
 @dataclass(frozen=True)
 class ActiveRatio:
@@ -50,17 +48,16 @@ class ActiveRatio:
 
 
 def _resolve_recipe(model: ModelSpec, recipe: str | Recipe | None) -> Recipe:
-    if recipe is None or recipe == OFFICIAL:
-        return get_recipe(model.checkpoint_layout)
-    return get_recipe(recipe)
+    return get_recipe(recipe, model=model)
 
 
-def active_bytes(model: ModelSpec, recipe: str | Recipe | None = None) -> int:
+def active_bytes(model: str | ModelSpec, recipe: str | Recipe | None = None) -> int:
     """Bytes of the parameters one token reads, stored under `recipe` (default: official layout).
 
     Formula: Σ over main-model tensors of bytes(format, shape) × n, where n = experts_per_token
     for routed-expert tensors and n = count otherwise (MTP tensors excluded, as in `active`).
     """
+    model = get_model(model)
     total = 0
     for t, fmt in tensor_formats(model, _resolve_recipe(model, recipe)):
         if t.mtp:
@@ -70,12 +67,13 @@ def active_bytes(model: ModelSpec, recipe: str | Recipe | None = None) -> int:
     return total
 
 
-def active_ratio(model: ModelSpec, recipe: str | Recipe | None = None) -> ActiveRatio:
+def active_ratio(model: str | ModelSpec, recipe: str | Recipe | None = None) -> ActiveRatio:
     """How many times the active parameters understate resident weight memory.
 
     Formula: N = weight_bytes(model, recipe).main_bytes / active_bytes(model, recipe), both
     under the same recipe (default: the model's official checkpoint layout), MTP excluded.
     """
+    model = get_model(model)
     r = _resolve_recipe(model, recipe)
     w = weight_bytes(model, r)
     return ActiveRatio(
@@ -209,8 +207,9 @@ def headline(
     for m in models:
         for g in gpu_ids:
             for c in ctxs:
-                b = min_gpus(m, g, context=c)
-                fits.append(FitCell(m.id, g, c, b and b.count, b and b.total_bytes))
+                found = min_gpus(m, g, context=c)
+                total = found.budget.total_bytes if found.fits else None
+                fits.append(FitCell(m.id, g, c, found.count, total))
     return Headline(
         model_ids=tuple(m.id for m in models),
         recipes=tuple(recipes),

@@ -27,9 +27,11 @@ GROUPS: tuple[str, ...] = (
     "routed_experts_down",
     "dense_mlp",
     "hyper_connections",
+    "vision",
     "mtp",
 )
-"""Tensor groups of a breakdown. `mtp` holds every tensor of the multi-token-prediction layer(s)."""
+"""Tensor groups of a breakdown. `mtp` holds every tensor of the multi-token-prediction layer(s);
+`vision` the image encoder and its projector into the text model (multimodal checkpoints)."""
 
 ROUTED_GROUPS = ("routed_experts_gate_up", "routed_experts_down")
 

@@ -37,8 +37,8 @@ def test_every_runtime_has_a_kv_layout_and_a_typed_capacity_rule():
         assert rt.fraction_of in FRACTION_OF
         assert rt.kv.cache_dtypes
     assert get_runtime("trtllm").fraction_of == "free"
-    assert get_runtime("sglang").kv_layout == "vllm"
-    assert get_runtime("sglang").kv.note  # the approximation is said
+    assert get_runtime("sglang").kv_layout == "sglang"
+    assert "estimate" in get_runtime("sglang").kv.description  # the approximation is said
     assert get_runtime("llama.cpp").uses_nccl is False
     assert get_runtime("vllm").flags["kv_cache_dtype"].flag == "--kv-cache-dtype"
 
@@ -53,9 +53,11 @@ def test_kv_accepts_every_runtime_and_says_which_page_rules_it_used():
     flash = get_model("deepseek-v4-flash")
     via_vllm = kv_cache(flash, 131_072, runtime="vllm")
     via_sglang = kv_cache(flash, 131_072, runtime="sglang")
+    via_trt = kv_cache(flash, 131_072, runtime="trtllm")
     assert via_sglang.runtime == "sglang"
-    assert via_sglang.layout == "vllm"
-    assert via_sglang.total_bytes == via_vllm.total_bytes
+    assert via_sglang.layout == "sglang"  # its own token pool (data/runtimes.yaml sglang.kv)
+    assert via_trt.layout == "vllm"  # TensorRT-LLM still borrows vLLM's page rules
+    assert via_trt.total_bytes == via_vllm.total_bytes
     assert kv_cache(flash, 4096, runtime="llama-cpp").runtime == "llama.cpp"
 
 

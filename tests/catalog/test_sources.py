@@ -48,3 +48,31 @@ def test_source_reads_as_where_and_quote():
     s = parse_source("t", {"document": "docs/research/kv_layouts.md", "quote": "q", "kind": "code"})
     assert str(s) == "docs/research/kv_layouts.md — q"
     assert s.kind == "code"
+
+
+def _url_mappings(node, path=""):
+    if isinstance(node, dict):
+        if isinstance(node.get("url"), str):
+            yield path, node
+        for k, v in node.items():
+            yield from _url_mappings(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _url_mappings(v, f"{path}[{i}]")
+
+
+def test_every_data_url_is_pinned_or_marked_moving_with_a_reason():
+    """A url on a moving branch (blob/main …) carries moving: true and a moving_reason."""
+    import yaml
+
+    from vramkit.datafiles import DATA_DIR
+    from vramkit.sources import MOVING_URL
+
+    bad = []
+    for path in sorted(DATA_DIR.glob("*.yaml")):
+        for where, src in _url_mappings(yaml.safe_load(path.read_text())):
+            if MOVING_URL.search(src["url"]) and not (
+                src.get("moving") is True and str(src.get("moving_reason") or "").strip()
+            ):
+                bad.append(f"{path.name}{where}: {src['url']}")
+    assert not bad, "moving urls without moving: true + moving_reason:\n" + "\n".join(bad)

@@ -16,7 +16,7 @@ import argparse
 from ..budget import COUNTS, PARALLEL, best_recipe, budget, max_context, min_gpus
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
-from .weights import add_model_arguments, resolve_model
+from .common import add_model_arguments, resolve_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.count is not None:
         b = budget(model, args.gpu, count=args.count, **kw)
     else:
-        b = min_gpus(model, args.gpu, **kw) or budget(model, args.gpu, count=COUNTS[-1], **kw)
+        b = min_gpus(model, args.gpu, **kw).budget
     found = b.fits
     rest = {k: v for k, v in kw.items() if k != "recipe"}
     longest = max_context(model, args.gpu, count=b.count, recipe=args.recipe, **_no_ctx(rest))
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 "fits": found,
                 "per_gpu": per_gpu,
                 "max_context_tokens": longest,
-                "best_recipe": best.recipe_id if best else None,
+                "best_recipe": best.recipe_id,
                 "assumptions": list(b.assumptions),
             }
         )
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     print(table(rows))
     print(f"\nLongest context that fits on {b.count} GPUs: {longest:,} tokens")
-    print(f"Best recipe that fits on {b.count} GPUs: {best.recipe_id if best else 'none'}")
+    print(f"Best recipe that fits on {b.count} GPUs: {best.recipe_id or 'none'} ({best.reason})")
     for note in b.assumptions:
         print(f"- {note}")
     return 0

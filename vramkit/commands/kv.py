@@ -12,7 +12,7 @@ import argparse
 
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
-from .weights import add_model_arguments, resolve_model
+from .common import add_model_arguments, resolve_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from ..moe import active_label_check, expected_experts_touched, moe_split, resid
 from ..params import GROUPS
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
-from .weights import add_model_arguments, resolve_model
+from .common import add_model_arguments, resolve_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -8,42 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..catalog import get_model
 from ..params import GROUPS
 from ..quant import custom_recipe, get_recipe, weight_bytes
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
-
-
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    """--model ID | --config PATH | --from PATH_OR_ID [--online] (shared by the model commands)."""
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", help="catalog id (see `python -m vramkit models`)")
-    src.add_argument("--config", metavar="PATH", help="a local config.json (or its folder)")
-    src.add_argument(
-        "--from",
-        dest="from_",
-        metavar="PATH_OR_ID",
-        help="a model folder, config.json, .safetensors, .gguf file or Hugging Face Hub id",
-    )
-    p.add_argument(
-        "--online",
-        action="store_true",
-        help="with --from HUB_ID: allow reading config and headers from the Hub (no weights)",
-    )
-
-
-def resolve_model(args: argparse.Namespace):
-    """The ModelSpec named by --model, read from --config, or ingested by --from."""
-    if getattr(args, "from_", None):
-        from ..ingest import ingest
-
-        return ingest(args.from_, online=getattr(args, "online", False)).require_model()
-    if getattr(args, "config", None):
-        from ..configfile import model_from_config_file
-
-        return model_from_config_file(args.config)
-    return get_model(args.model)
+from .common import add_model_arguments, resolve_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,8 +24,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     r.add_argument(
         "--recipe-map",
-        metavar="GROUP=FMT,...",
-        help="custom mix, e.g. routed_experts=Q2_K,attention=Q8_0,*=Q4_K",
+        metavar="SELECTOR=FMT,...",
+        help=(
+            "custom mix, e.g. routed_experts=Q2_K,attention=Q8_0,vectors=F32,*=Q4_K; selectors: "
+            "a group, group.role, mtp[.group], role:ROLE, name:GLOB (checkpoint or GGUF name), "
+            "1d/2d/3d/vectors (GGUF rank), *"
+        ),
     )
     p.add_argument("--json", action="store_true", help="print JSON (bytes under total_bytes)")
 

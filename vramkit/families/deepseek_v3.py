@@ -31,11 +31,17 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     (norm + head), as in the V3 checkpoint ("685B = 671B main + 14B MTP").
     V3.2 indexer (per layer): wq_b [heads*dim, q_lora], wk [dim, hidden], k_norm (weight + bias),
     weights_proj [heads, hidden].
+    DeepSeek-V2 / V2-Lite (``model_type`` deepseek_v2, transformers
+    ``models/deepseek_v2/modeling_deepseek_v2.py``): without ``q_lora_rank`` (V2-Lite: null) the
+    query is one q_proj [heads*(nope+rope), hidden]; the router has no
+    e_score_correction_bias unless ``topk_method`` is noaux_tc (V2: greedy /
+    group_limited_greedy; V3: noaux_tc, the default when the field is absent).
     """
     dim = _pos_int(config, "hidden_size")
     n_layers = _layers(config)
     heads = _pos_int(config, "num_attention_heads")
-    q_lora = _pos_int(config, "q_lora_rank")
+    q_lora = _opt_int(config, "q_lora_rank")
+    score_bias = str(config.get("topk_method") or "noaux_tc") == "noaux_tc"
     kv_lora = _pos_int(config, "kv_lora_rank")
     nope = _pos_int(config, "qk_nope_head_dim")
     rope = _pos_int(config, "qk_rope_head_dim")
@@ -61,16 +67,25 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         p = f"model.layers.{i}"
         kw: dict[str, Any] = {"layer": i, "mtp": mtp}
         a = f"{p}.self_attn"
-        add(f"{a}.q_a_proj.weight", "attention", "q_a", (q_lora, dim), gguf_class="attn_q_a", **kw)
-        add(f"{a}.q_a_layernorm.weight", "norms", "q_norm", (q_lora,), kind="vector", **kw)
-        add(
-            f"{a}.q_b_proj.weight",
-            "attention",
-            "q_b",
-            (heads * (nope + rope), q_lora),
-            gguf_class="attn_q_b",
-            **kw,
-        )
+        if q_lora:
+            add(
+                f"{a}.q_a_proj.weight", "attention", "q_a", (q_lora, dim), gguf_class="attn_q_a",
+                **kw,
+            )  # fmt: skip
+            add(f"{a}.q_a_layernorm.weight", "norms", "q_norm", (q_lora,), kind="vector", **kw)
+            add(
+                f"{a}.q_b_proj.weight",
+                "attention",
+                "q_b",
+                (heads * (nope + rope), q_lora),
+                gguf_class="attn_q_b",
+                **kw,
+            )
+        else:
+            add(
+                f"{a}.q_proj.weight", "attention", "q", (heads * (nope + rope), dim),
+                gguf_class="attn_q", **kw,
+            )  # fmt: skip
         add(
             f"{a}.kv_a_proj_with_mqa.weight", "attention", "kv_a", (kv_lora + rope, dim),
             gguf_class="attn_kv_a_mqa", **kw,
@@ -99,10 +114,12 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "wq_b",
                 (idx_heads * idx_dim, q_lora),
-                gguf_class="indexer_q",
+                gguf_class="indexer.attn_q_b",
                 **kw,
             )
-            add(f"{x}.wk.weight", "indexer", "wk", (idx_dim, dim), gguf_class="indexer_k", **kw)
+            add(
+                f"{x}.wk.weight", "indexer", "wk", (idx_dim, dim), gguf_class="indexer.attn_k", **kw
+            )
             add(f"{x}.k_norm.weight", "indexer", "k_norm", (idx_dim,), kind="vector", **kw)
             add(f"{x}.k_norm.bias", "indexer", "k_norm_bias", (idx_dim,), kind="vector", **kw)
             add(
@@ -110,7 +127,7 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "weights_proj",
                 (idx_heads, dim),
-                gguf_class="indexer_w",
+                gguf_class="indexer.proj",
                 **kw,
             )
         m = f"{p}.mlp"
@@ -132,15 +149,16 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 gguf_class="ffn_gate_inp",
                 **kw,
             )
-            add(
-                f"{m}.gate.e_score_correction_bias",
-                "router",
-                "bias",
-                (experts,),
-                kind="vector",
-                native="F32",
-                **kw,
-            )
+            if score_bias:
+                add(
+                    f"{m}.gate.e_score_correction_bias",
+                    "router",
+                    "bias",
+                    (experts,),
+                    kind="vector",
+                    native="F32",
+                    **kw,
+                )
             _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
             if shared:
                 s_inter = shared * moe_inter
@@ -226,8 +244,8 @@ def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[
 
 FAMILY = Family(
     name="deepseek_v3",
-    summary="DeepSeek V3 / R1 / V3.1 (MLA + MoE) and V3.2 (+ lightning indexer), Kimi K2",
-    model_types=("deepseek_v3", "deepseek_v32", "kimi_k2"),
+    summary="DeepSeek V2 / V3 / R1 / V3.1 (MLA + MoE) and V3.2 (+ lightning indexer), Kimi K2",
+    model_types=("deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2"),
     gguf_archs={"deepseek2": "deepseek_v3"},
     inventory=deepseek_v3_inventory,
     layer_kinds=lambda cfg: ("mla",) * int(cfg["num_hidden_layers"]),

@@ -135,6 +135,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 (ratio, coff * head_dim),
                 kind="vector",
                 native="F32",
+                gguf_class="attn_compressor_ape",
                 **kw,
             )
             add(
@@ -142,7 +143,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "compressor",
                 "wkv",
                 (coff * head_dim, dim),
-                gguf_class="compressor",
+                gguf_class="attn_compressor_kv",
                 **kw,
             )
             add(
@@ -150,7 +151,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "compressor",
                 "wgate",
                 (coff * head_dim, dim),
-                gguf_class="compressor",
+                gguf_class="attn_compressor_gate",
                 **kw,
             )
             add(f"{c}.norm", "norms", "compressor_norm", (head_dim,), kind="vector", **kw)
@@ -161,7 +162,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "wq_b",
                 (idx_heads * idx_dim, q_lora),
-                gguf_class="indexer_q",
+                gguf_class="indexer.attn_q_b",
                 **kw,
             )
             add(
@@ -169,7 +170,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "weights_proj",
                 (idx_heads, dim),
-                gguf_class="indexer_w",
+                gguf_class="indexer.proj",
                 **kw,
             )
             xc = f"{x}.compressor"
@@ -180,6 +181,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 (CSA_RATIO, compressor_overlap(CSA_RATIO) * idx_dim),
                 kind="vector",
                 native="F32",
+                gguf_class="indexer_compressor_ape",
                 **kw,
             )
             add(
@@ -187,7 +189,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "compressor_wkv",
                 (compressor_overlap(CSA_RATIO) * idx_dim, dim),
-                gguf_class="compressor",
+                gguf_class="indexer_compressor_kv",
                 **kw,
             )
             add(
@@ -195,7 +197,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 "indexer",
                 "compressor_wgate",
                 (compressor_overlap(CSA_RATIO) * idx_dim, dim),
-                gguf_class="compressor",
+                gguf_class="indexer_compressor_gate",
                 **kw,
             )
             add(f"{xc}.norm", "norms", "indexer_norm", (idx_dim,), kind="vector", **kw)
@@ -209,6 +211,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 (vocab, topk),
                 kind="table",
                 native="I64",
+                gguf_class="ffn_gate_tid2eid",
                 **kw,
             )
         else:
@@ -243,6 +246,7 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 (mix, hc * dim),
                 kind="vector",
                 native="F32",
+                gguf_class=f"hc_{part}_fn",
                 **kw,
             )
             add(
@@ -264,8 +268,8 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                 **kw,
             )
         if mtp:
-            add(f"{p}.e_proj", "attention", "e_proj", (dim, dim), gguf_class="nextn_eh_proj", **kw)
-            add(f"{p}.h_proj", "attention", "h_proj", (dim, dim), gguf_class="nextn_eh_proj", **kw)
+            add(f"{p}.e_proj", "attention", "e_proj", (dim, dim), gguf_class="nextn.eh_proj", **kw)
+            add(f"{p}.h_proj", "attention", "h_proj", (dim, dim), gguf_class="nextn.eh_proj", **kw)
             for nm in ("enorm", "hnorm", "norm"):
                 add(f"{p}.{nm}", "norms", nm, (dim,), kind="vector", **kw)
             _hc_head(add, p, hc, dim, kw)
@@ -290,6 +294,7 @@ def _hc_head(add: Callable[..., None], prefix: str, hc: int, dim: int, kw: dict[
         (hc, hc * dim),
         kind="vector",
         native="F32",
+        gguf_class="output_hc_fn",  # gguf-py TENSOR_NAMES[HC_HEAD_FN]
         **kw,
     )
     add(

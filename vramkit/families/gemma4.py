@@ -124,7 +124,7 @@ def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[
         return ()
     return (
         "global layers store K once (attention_k_eq_v); whether each runtime does was "
-        "not checked (shared/facts/deepseek_v4.md, Uncertain).",
+        "not checked (docs/research/deepseek_v4_facts.md, Uncertain).",
     )
 
 

@@ -1,4 +1,4 @@
-"""Tensor inventory of Plain GQA decoders: Llama, Qwen2/3, Mistral, Mixtral, Qwen-MoE."""
+"""Tensor inventory of Plain GQA decoders: Llama, Qwen2/3, Mistral, Mixtral, Qwen-MoE, OLMoE."""
 
 from __future__ import annotations
 
@@ -71,6 +71,12 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             qk_norm=qk_norm,
             **kw,
         )
+        if model_type == "olmoe":
+            # OLMoE normalises the whole q and k projections (transformers modeling_olmoe.py:
+            # q_norm = RMSNorm(hidden_size), k_norm = RMSNorm(hidden/heads * kv_heads))
+            add(f"{a}.q_norm.weight", "norms", "q_norm", (heads * head_dim,), kind="vector", **kw)
+            add(f"{a}.k_norm.weight", "norms", "k_norm", (kv_heads * head_dim,), kind="vector",
+                **kw)  # fmt: skip
         m = f"model.layers.{i}.mlp"
         if experts:
             add(
@@ -145,8 +151,17 @@ def gqa_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...
 
 FAMILY = Family(
     name="llama",
-    summary="plain GQA decoders, dense or MoE: Llama, Qwen2/3 (+MoE), Mistral, Mixtral",
-    model_types=("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe"),
+    summary="plain GQA decoders, dense or MoE: Llama, Qwen2/3 (+MoE), Mistral, Mixtral, OLMoE",
+    model_types=(
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen2_moe",
+        "qwen3",
+        "qwen3_moe",
+        "olmoe",
+    ),
     gguf_archs={
         "llama": "llama",
         "mistral3": "mistral",
@@ -154,6 +169,7 @@ FAMILY = Family(
         "qwen2moe": "qwen2_moe",
         "qwen3": "qwen3",
         "qwen3moe": "qwen3_moe",
+        "olmoe": "olmoe",
     },
     inventory=llama_inventory,
     layer_kinds=lambda cfg: ("full_attention",) * int(cfg["num_hidden_layers"]),

@@ -130,7 +130,7 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             add(f"{a}.in_proj_ba.weight", "attention", "in_proj_ba", (2 * nv, dim),
                 gguf_class="ssm_ba", **kw)  # fmt: skip
             add(f"{a}.conv1d.weight", "attention", "conv1d", (conv_dim, 1, kernel),
-                kind="vector", **kw)  # fmt: skip
+                kind="vector", gguf_class="ssm_conv1d", **kw)  # fmt: skip
             add(f"{a}.dt_bias", "attention", "dt_bias", (nv,), kind="vector", **kw)
             add(f"{a}.A_log", "attention", "A_log", (nv,), kind="vector", **kw)
             add(f"{a}.norm.weight", "norms", "ssm_norm", (dv,), kind="vector", **kw)

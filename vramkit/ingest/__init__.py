@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..callable_module import make_callable
 from ..catalog import ModelSpec
 from ..configfile import model_from_config, read_config, text_config
 from ..errors import VramkitError
@@ -167,3 +168,6 @@ def compare_with_estimate(ing: Ingested) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+make_callable(__name__)  # vramkit.ingest(...) calls ingest() (vramkit.callable_module)

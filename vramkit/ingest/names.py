@@ -46,10 +46,11 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (group, re.compile(pattern))
     for group, pattern in (
         (
-            OTHER,
-            r"(^|\.)(vision|visual|vision_tower|vision_model|audio|audio_tower|mm_projector"
-            r"|multi_modal_projector|image_newline|embed_vision|embed_audio|v\.blk|a\.blk|mm\.)",
+            "vision",
+            r"(^|\.)(vision|visual|vision_tower|vision_model|mm_projector"
+            r"|multi_modal_projector|image_newline|embed_vision|v\.blk|mm\.)",
         ),
+        (OTHER, r"(^|\.)(audio|audio_tower|embed_audio|a\.blk)"),
         ("indexer", r"(^|\.)indexer([._]|$)"),
         ("norms", r"(norm|(^|\.)ln_?\w*|layer_norm|rmsnorm)(\.|_|$)"),
         (
@@ -115,15 +116,16 @@ def group_of(name: str, *, main_layers: int | None = None) -> str:
     main_layers: number of main (non-MTP) decoder layers; a layer index at or beyond it is an MTP
         layer (DeepSeek V3 / GLM store their MTP layers as ``model.layers.61.…``). None: unknown.
     """
-    if _RULES[0][1].search(name):
-        return OTHER  # multimodal towers first: their layer indices are not decoder layers
+    for group, pattern in _RULES[:2]:  # multimodal towers first: their layer indices are not
+        if pattern.search(name):  # decoder layers (vision tower / projector, audio tower)
+            return group
     if name.startswith(("mtp.", "mtp_")) or ".mtp." in name or ".nextn." in name:
         return "mtp"
     if main_layers is not None:
         i = layer_index(name)
         if i is not None and i >= main_layers:
             return "mtp"
-    for group, pattern in _RULES[1:]:
+    for group, pattern in _RULES[2:]:
         if pattern.search(name):
             return group
     return OTHER

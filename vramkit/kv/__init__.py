@@ -18,6 +18,7 @@ from .estimate import (
     RUNTIME_OPTIONS,
     KvEstimate,
     cache_dtypes,
+    check_context,
     components,
     kv_cache,
     kv_grid,
@@ -27,5 +28,5 @@ from .estimate import (
 
 __all__ = [
     "CONTEXT_CAP_FACTOR", "KINDS", "MAX_BATCH", "RUNTIME_OPTIONS", "KvComponent", "KvEstimate",
-    "cache_dtypes", "components", "kv_cache", "kv_grid", "parse_tokens", "runtimes",
+    "cache_dtypes", "check_context", "components", "kv_cache", "kv_grid", "parse_tokens", "runtimes",
 ]  # fmt: skip

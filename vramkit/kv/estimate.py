@@ -28,6 +28,7 @@ from .ik_llama import IkLlamaLayout
 from .layout import KvLayout
 from .llamacpp import LlamaCppLayout
 from .reference import ReferenceLayout
+from .sglang import SglangLayout
 from .vllm import VllmLayout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,6 +145,7 @@ LAYOUTS: dict[str, Callable[[Mapping[str, int], str], KvLayout]] = {
     "reference": ReferenceLayout.build,
     "vllm": VllmLayout.build,
     "llama.cpp": LlamaCppLayout.build,
+    "sglang": SglangLayout.build,
     "ik_llama.cpp": IkLlamaLayout.build,
 }
 """KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype)."""
@@ -221,7 +223,10 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     return replace(prof, options=MappingProxyType(opts))
 
 
-def _check_context(spec: ModelSpec, context: int | str) -> tuple[int, tuple[str, ...]]:
+def check_context(spec: ModelSpec | str, context: int | str) -> tuple[int, tuple[str, ...]]:
+    """(tokens, notes) for a context `model` can be estimated at: up to CONTEXT_CAP_FACTOR ×
+    max_position_embeddings (a note beyond max_position_embeddings), else a VramkitError."""
+    spec = get_model(spec)
     t = parse_tokens(context)
     max_pos = int(spec.config.get("max_position_embeddings") or 0)
     cap = CONTEXT_CAP_FACTOR * max_pos if max_pos else 16 * 1024**2
@@ -306,7 +311,7 @@ def kv_cache(
     MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
     """
     spec = get_model(model)
-    t, ctx_notes = _check_context(spec, context_tokens)
+    t, ctx_notes = check_context(spec, context_tokens)
     batch = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
     tp = require_int("tp", tp, minimum=1, maximum=1024)
     dp = require_int("dp", dp, minimum=1, maximum=1024)
@@ -369,7 +374,7 @@ def kv_grid(
     import pandas as pd
 
     spec = get_model(model)
-    ts = [_check_context(spec, c)[0] for c in contexts]
+    ts = [check_context(spec, c)[0] for c in contexts]
     bs = [require_int("batch", b, minimum=1, maximum=MAX_BATCH) for b in batches]
     if not ts or not bs:
         raise VramkitError("kv_grid needs at least one context and one batch size.")

@@ -75,7 +75,7 @@ def compute(state: Mapping[str, Any]) -> dict[str, Any]:
 
     try:
         s = _state(state)
-        recipe = None if s["recipe"] == "official" else s["recipe"]
+        recipe = s["recipe"]  # "official" resolves in vramkit.quant.get_recipe
         b = budget(
             s["model"],
             s["gpu"],

@@ -1,0 +1,80 @@
+"""vramkit's llama.cpp mixes against llama-quantize's own choices (recorded --dry-run output)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+from vramkit.catalog import get_model
+from vramkit.datafiles import DATA_DIR
+from vramkit.errors import VramkitError
+from vramkit.llamacpp_mix import LLAMA_CPP_COMMIT
+from vramkit.quant import gguf_name, tensor_formats, weight_bytes
+
+FIXTURES = DATA_DIR / "measured" / "llamacpp_quantize"
+CODES = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_NAME = {"FP32": "F32", "FP16": "F16"}
+
+
+def _load(model: str) -> dict:
+    return json.loads((FIXTURES / f"{model}.json").read_text())
+
+
+def _runs():
+    for model in ("deepseek-v4-flash", "llama-3.1-70b"):
+        doc = _load(model)
+        for run in doc["runs"]:
+            yield pytest.param(model, run["ftype"], id=f"{model}-{run['ftype']}")
+
+
+def _engine_types(doc: dict, ftype: str) -> dict[str, str]:
+    run = next(r for r in doc["runs"] if r["ftype"] == ftype)
+    assert run["returncode"] == 0
+    names = [t[0] for t in doc["source"]["tensors"]]
+    return {n: run["legend"][CODES.index(c)] for n, c in zip(names, run["codes"], strict=True)}
+
+
+def _bytes(shape: list[int], type_name: str) -> int:
+    block, size = GGML_QUANT_SIZES[GGMLQuantizationType[type_name]]
+    return math.prod(shape[:-1]) * (shape[-1] // block) * size
+
+
+def test_fixtures_name_the_engine():
+    for model in ("deepseek-v4-flash", "llama-3.1-70b"):
+        doc = _load(model)
+        assert doc["llama_cpp_commit"] == LLAMA_CPP_COMMIT
+        assert doc["package"] == "llama-cpp-python==0.3.36"
+        assert len(doc["runs"]) == 35
+
+
+@pytest.mark.parametrize(("model", "ftype"), list(_runs()))
+def test_vramkit_types_and_bytes_equal_llama_quantize(model, ftype):
+    doc = _load(model)
+    engine = _engine_types(doc, ftype)
+    shapes = {t[0]: t[1] for t in doc["source"]["tensors"]}
+    m = get_model(model)
+    recipe = f"gguf-{ftype}" if ftype in ("COPY", "BF16", "F16") else f"gguf-{ftype}+no-imatrix"
+    if ftype == "Q2_0":  # no Q2_0 block size in the gguf package: vramkit refuses, clearly
+        with pytest.raises(VramkitError, match="Q2_0"):
+            weight_bytes(m, recipe)
+        return
+    ours = {gguf_name(t): _NAME.get(f.name, f.name) for t, f in tensor_formats(m, recipe)}
+    matrices = [n for n, s in shapes.items() if len([d for d in s if d > 1]) >= 2]
+    assert all(n in ours for n in matrices)  # every 2-D/3-D tensor of the file is named alike
+    assert {n: ours[n] for n in matrices} == {n: engine[n] for n in matrices}
+    # total bytes: the engine's types on the file's shapes = vramkit's main (no-MTP) bytes
+    engine_bytes = sum(_bytes(shapes[n], ty) for n, ty in engine.items())
+    assert weight_bytes(m, recipe).main_bytes == engine_bytes
+
+
+def test_q3_k_m_v4_flash_engine_figure():
+    # the audit's finding, now settled by the engine itself: 135,313,636,308 B of tensors
+    doc = _load("deepseek-v4-flash")
+    engine = _engine_types(doc, "Q3_K_M")
+    shapes = {t[0]: t[1] for t in doc["source"]["tensors"]}
+    assert sum(_bytes(shapes[n], ty) for n, ty in engine.items()) == 135_313_636_308
+    downs = {ty for n, ty in engine.items() if "ffn_down" in n}
+    assert downs == {"Q4_K", "Q5_K"}  # no Q3_K ffn_down on a non-Falcon model

@@ -1,0 +1,82 @@
+"""`pip wheel .` ships every subpackage and every data file, and the CLI runs from the installed
+copy (outside the checkout) with the same output as in the checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+         "--no-index", "-q", "-w", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    (found,) = out.glob("vramkit-*.whl")
+    return found
+
+
+def test_wheel_holds_every_module_and_data_file(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "vramkit").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert modules <= names, f"missing modules: {sorted(modules - names)}"
+    data = {
+        "vramkit/data/" + p.relative_to(ROOT / "data").as_posix()
+        for p in (ROOT / "data").rglob("*")
+        if p.is_file()
+    }
+    assert data <= names, f"missing data files: {sorted(data - names)}"
+    assert any(n.endswith("entry_points.txt") for n in names)
+
+
+def test_cli_runs_from_the_installed_wheel(wheel, tmp_path):
+    target = tmp_path / "site"
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
+         "--target", str(target), str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import vramkit, vramkit.datafiles as d; print(vramkit.__file__); "
+         "print(d.DATA_DIR)"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    module_file, data_dir = where.stdout.split()
+    assert Path(module_file).is_relative_to(target)
+    assert Path(data_dir) == target / "vramkit" / "data"
+    argv = ["kv", "--model", "deepseek-v4-flash", "--context", "1M", "--runtime", "vllm", "--json"]
+    installed = subprocess.run(
+        [sys.executable, "-m", "vramkit", *argv],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    checkout = subprocess.run(
+        [sys.executable, "-m", "vramkit", *argv], cwd=ROOT, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    assert installed.stdout == checkout.stdout
+    script = target / "bin" / "vramkit"
+    if script.exists():  # pip writes the console script next to the package with --target
+        models = subprocess.run(
+            [sys.executable, str(script), "models", "--json"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert models.returncode == 0, models.stderr[-3000:]
+        assert '"deepseek-v4-flash"' in models.stdout

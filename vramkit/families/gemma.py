@@ -1,0 +1,193 @@
+"""Tensor inventory of Gemma 2 and Gemma 3 (sliding + global attention), with Gemma 3's SigLIP
+vision tower when the config is the multimodal wrapper.
+
+Shapes from transformers (commit-pinned in docs/research/families_i14b.md):
+``models/gemma2/modeling_gemma2.py`` and ``models/gemma3/modeling_gemma3.py`` (q [heads*head_dim,
+hidden], k/v [kv_heads*head_dim, hidden], o [hidden, heads*head_dim], gate/up/down MLP, four
+RMSNorms per layer — input, post_attention, pre_feedforward, post_feedforward — Gemma 3 adds
+per-head q_norm/k_norm; tied embeddings), ``models/siglip/modeling_siglip.py`` (the vision tower)
+and ``Gemma3MultiModalProjector`` (mm_input_projection_weight [vision_hidden, text_hidden] and
+mm_soft_emb_norm [vision_hidden]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import VramkitError
+from ..tensors import TensorSpec
+from ._common import (
+    _embedding,
+    _gqa,
+    _layers,
+    _mlp,
+    _pos_int,
+    _spec_adder,
+    refuse_kv,
+    sliding_full_layer_types,
+)
+from ._record import Family, KvPart
+
+GEMMA_NORMS = (
+    "input_layernorm",
+    "post_attention_layernorm",
+    "pre_feedforward_layernorm",
+    "post_feedforward_layernorm",
+)
+
+
+def gemma_layer_types(config: Mapping[str, Any]) -> list[str]:
+    """Per-layer attention: ``layer_types`` when given; else Gemma 2's alternation (even layers
+    sliding, odd full: transformers ``Gemma2Config`` builds ``"sliding_attention" if bool((i + 1)
+    % 2)``) or Gemma 3's ``sliding_window_pattern`` (N − 1 sliding layers, then one full)."""
+    if config.get("layer_types") or config.get("sliding_window_pattern"):
+        return sliding_full_layer_types(config)
+    n = _layers(config)
+    if str(config.get("model_type", "")) == "gemma2":
+        return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(n)]
+    raise VramkitError(
+        "a Gemma 3 config needs layer_types or sliding_window_pattern (which layers are sliding)."
+    )
+
+
+def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """Gemma 2 / Gemma 3 text decoder, plus the vision tower and projector of a Gemma 3
+    multimodal config (``vision_config`` present).
+
+    Per layer: q, k, v, o (no biases unless ``attention_bias``), Gemma 3 q_norm/k_norm of
+    head_dim, gate/up/down of intermediate_size, four RMSNorms of hidden; final norm; embedding
+    tied to the head unless ``tie_word_embeddings`` is false.
+    """
+    dim = _pos_int(config, "hidden_size")
+    heads = _pos_int(config, "num_attention_heads")
+    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    head_dim = _pos_int(config, "head_dim")
+    inter = _pos_int(config, "intermediate_size")
+    vocab = _pos_int(config, "vocab_size")
+    tied = bool(config.get("tie_word_embeddings", True))
+    qk_norm = str(config.get("model_type", "")).startswith("gemma3")
+    specs: list[TensorSpec] = []
+    add = _spec_adder(specs)
+    _embedding(add, vocab, dim)
+    for i, _kind in enumerate(gemma_layer_types(config)):
+        kw: dict[str, Any] = {"layer": i}
+        _gqa(
+            add,
+            f"model.layers.{i}.self_attn",
+            dim=dim,
+            heads=heads,
+            kv_heads=kv_heads,
+            head_dim=head_dim,
+            qkv_bias=bool(config.get("attention_bias", False)),
+            qk_norm=qk_norm,
+            **kw,
+        )
+        m = f"model.layers.{i}.mlp"
+        _mlp(
+            add,
+            (f"{m}.gate_proj.weight", f"{m}.up_proj.weight", f"{m}.down_proj.weight"),
+            ("dense_mlp", "dense_mlp"),
+            inter=inter,
+            dim=dim,
+            **kw,
+        )
+        for nm in GEMMA_NORMS:
+            add(f"model.layers.{i}.{nm}.weight", "norms", nm, (dim,), kind="vector", **kw)
+    add("model.norm.weight", "norms", "final_norm", (dim,), kind="vector")
+    if not tied:
+        add(
+            "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
+        )
+    vision = config.get("vision_config")
+    if vision is not None:
+        if not isinstance(vision, Mapping):
+            raise VramkitError(f"vision_config must be an object of fields, got {vision!r}.")
+        siglip_tower(add, vision, text_hidden=dim)
+    return tuple(specs)
+
+
+def siglip_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> None:
+    """SigLIP vision encoder (transformers ``SiglipVisionTransformer``, no pooling head when
+    ``vision_use_head`` is false) and the Gemma 3 projector, all in group ``vision``.
+
+    patch_embedding Conv2d [hidden, channels, patch, patch] + bias; position_embedding
+    [(image_size / patch)², hidden]; per layer q/k/v/out [hidden, hidden] + biases, layer_norm1/2
+    (weight + bias), fc1 [intermediate, hidden] + bias, fc2 [hidden, intermediate] + bias;
+    post_layernorm (weight + bias); projector [hidden, text_hidden] and its RMSNorm [hidden].
+    """
+    h = _pos_int(vision, "hidden_size")
+    inter = _pos_int(vision, "intermediate_size")
+    n = _layers(vision)
+    patch = _pos_int(vision, "patch_size")
+    image = _pos_int(vision, "image_size")
+    channels = _pos_int(vision, "num_channels", 3)
+    if not patch or image % patch:
+        raise VramkitError(
+            f"vision_config image_size {image} must be a multiple of patch_size {patch}."
+        )
+    if vision.get("vision_use_head"):
+        raise VramkitError("a SigLIP pooling head (vision_use_head: true) is not counted.")
+    v = "vision_tower.vision_model"
+
+    def vec(name: str, role: str, size: int) -> None:
+        add(name, "vision", role, (size,), kind="vector")
+
+    # a 4-D conv kernel: kept in the model dtype (kind vector), as llama.cpp's mmproj does
+    add(f"{v}.embeddings.patch_embedding.weight", "vision", "patch", (h, channels, patch, patch),
+        kind="vector")  # fmt: skip
+    vec(f"{v}.embeddings.patch_embedding.bias", "patch_bias", h)
+    add(f"{v}.embeddings.position_embedding.weight", "vision", "position", ((image // patch) ** 2, h),
+        kind="embedding")  # fmt: skip
+    for i in range(n):
+        p = f"{v}.encoder.layers.{i}"
+        kw: dict[str, Any] = {"layer": i}
+        for nm in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            add(f"{p}.self_attn.{nm}.weight", "vision", nm, (h, h), **kw)
+            add(f"{p}.self_attn.{nm}.bias", "vision", f"{nm}_bias", (h,), kind="vector", **kw)
+        for nm in ("layer_norm1", "layer_norm2"):
+            add(f"{p}.{nm}.weight", "vision", nm, (h,), kind="vector", **kw)
+            add(f"{p}.{nm}.bias", "vision", f"{nm}_bias", (h,), kind="vector", **kw)
+        add(f"{p}.mlp.fc1.weight", "vision", "fc1", (inter, h), **kw)
+        add(f"{p}.mlp.fc1.bias", "vision", "fc1_bias", (inter,), kind="vector", **kw)
+        add(f"{p}.mlp.fc2.weight", "vision", "fc2", (h, inter), **kw)
+        add(f"{p}.mlp.fc2.bias", "vision", "fc2_bias", (h,), kind="vector", **kw)
+    vec(f"{v}.post_layernorm.weight", "post_norm", h)
+    vec(f"{v}.post_layernorm.bias", "post_norm_bias", h)
+    add("multi_modal_projector.mm_input_projection_weight", "vision", "projector",
+        (h, text_hidden))  # fmt: skip
+    vec("multi_modal_projector.mm_soft_emb_norm.weight", "projector_norm", h)
+
+
+def gemma_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """Sliding layers min(T, sliding_window) × 2 (K, V) × kv_heads × head_dim; full layers T ×
+    the same (Gemma 2 and 3 use one head_dim and KV-head count for both kinds)."""
+    types = gemma_layer_types(cfg)
+    kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
+    window = cfg.get("sliding_window")
+    n_full = types.count("full_attention")
+    if len(types) > n_full and not (isinstance(window, int) and window > 0):
+        raise refuse_kv(cfg, "gemma", f"sliding layers but sliding_window={window!r}")
+    return (
+        KvPart(
+            "sliding",
+            len(types) - n_full,
+            "window",
+            int(window or 0),
+            hd,
+            vectors=2 * kv,
+            kv_heads=kv,
+        ),
+        KvPart("full", n_full, "full", 1, hd, vectors=2 * kv, kv_heads=kv),
+    )
+
+
+FAMILY = Family(
+    name="gemma",
+    summary="Gemma 2 / Gemma 3: sliding + full GQA, four norms per layer; Gemma 3's SigLIP tower",
+    model_types=("gemma2", "gemma3", "gemma3_text"),
+    gguf_archs={"gemma2": "gemma2", "gemma3": "gemma3_text"},
+    inventory=gemma_inventory,
+    layer_kinds=lambda cfg: tuple(gemma_layer_types(cfg)),
+    kv_parts=gemma_kv_parts,
+)

@@ -1,0 +1,87 @@
+"""Tensor inventory of Phi-3 / Phi-3.5 / Phi-4 (``model_type`` phi3): a GQA decoder with fused
+projections.
+
+transformers ``models/phi3/modeling_phi3.py`` (commit-pinned in docs/research/families_i14b.md):
+``Phi3Attention.qkv_proj`` Linear(hidden, heads*head_dim + 2*kv_heads*head_dim, bias=False),
+``o_proj`` Linear(heads*head_dim, hidden); ``Phi3MLP.gate_up_proj`` Linear(hidden,
+2*intermediate, bias=False), ``down_proj`` Linear(intermediate, hidden); input and
+post_attention RMSNorms; untied embedding and head unless ``tie_word_embeddings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import VramkitError
+from ..tensors import TensorSpec
+from ._common import (
+    _embed_norm_head,
+    _embedding,
+    _layer_norms,
+    _layers,
+    _opt_int,
+    _pos_int,
+    _spec_adder,
+    gqa_shape,
+)
+from ._record import Family, KvPart
+
+
+def phi3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+    """qkv [(heads + 2*kv_heads)*head_dim, hidden], o [hidden, heads*head_dim], gate_up
+    [2*inter, hidden], down [hidden, inter]; head_dim = hidden/heads unless ``head_dim`` is set."""
+    dim = _pos_int(config, "hidden_size")
+    n_layers = _layers(config)
+    heads = _pos_int(config, "num_attention_heads")
+    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    head_dim = _opt_int(config, "head_dim") or (dim // heads if heads else 0)
+    inter = _pos_int(config, "intermediate_size")
+    vocab = _pos_int(config, "vocab_size")
+    if not heads or not head_dim or not inter:
+        raise VramkitError("num_attention_heads, head_dim and intermediate_size must be positive.")
+    tied = bool(config.get("tie_word_embeddings", False))
+    specs: list[TensorSpec] = []
+    add = _spec_adder(specs)
+    _embedding(add, vocab, dim)
+    for i in range(n_layers):
+        kw: dict[str, Any] = {"layer": i}
+        a, m = f"model.layers.{i}.self_attn", f"model.layers.{i}.mlp"
+        add(f"{a}.qkv_proj.weight", "attention", "qkv", ((heads + 2 * kv_heads) * head_dim, dim),
+            gguf_class="attn_qkv", **kw)  # fmt: skip
+        add(f"{a}.o_proj.weight", "attention", "o", (dim, heads * head_dim),
+            gguf_class="attn_output", **kw)  # fmt: skip
+        add(f"{m}.gate_up_proj.weight", "dense_mlp", "gate_up", (2 * inter, dim),
+            gguf_class="ffn_up", **kw)  # fmt: skip
+        add(f"{m}.down_proj.weight", "dense_mlp", "down", (dim, inter), gguf_class="ffn_down", **kw)
+        _layer_norms(add, f"model.layers.{i}", dim, **kw)
+    _embed_norm_head(add, vocab, dim, tied)
+    return tuple(specs)
+
+
+def phi3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
+    """GQA on every layer, T × 2 × kv_heads × head_dim; with ``sliding_window`` set
+    (Phi-3-mini-4k: 2047) every layer keeps only that window (transformers Phi3Attention passes
+    ``sliding_window`` to every layer; Phi-4: null, full attention)."""
+    kv, hd = gqa_shape(cfg)
+    n = int(cfg["num_hidden_layers"])
+    window = cfg.get("sliding_window")
+    if isinstance(window, int) and window > 0:
+        return (KvPart("sliding", n, "window", window, hd, vectors=2 * kv, kv_heads=kv),)
+    return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
+
+
+def _phi3_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    kind = "sliding_attention" if cfg.get("sliding_window") else "full_attention"
+    return (kind,) * int(cfg["num_hidden_layers"])
+
+
+FAMILY = Family(
+    name="phi3",
+    summary="Phi-3 / Phi-3.5 / Phi-4: GQA decoder with fused qkv and gate_up projections",
+    model_types=("phi3",),
+    gguf_archs={"phi3": "phi3"},
+    inventory=phi3_inventory,
+    layer_kinds=_phi3_kinds,
+    kv_parts=phi3_kv_parts,
+)
