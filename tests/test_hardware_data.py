@@ -99,8 +99,10 @@ def _check_source(where: str, src: dict[str, Any]) -> None:
     retrieved = src.get("retrieved")
     if isinstance(retrieved, str):
         retrieved = dt.date.fromisoformat(retrieved)
-    ok = isinstance(retrieved, dt.date) and RETRIEVED <= retrieved <= dt.date.today()
-    assert ok, f"{where}: retrieved must be a date from {RETRIEVED} on, got {retrieved!r}"
+    assert isinstance(retrieved, dt.date), f"{where}: retrieved must be a date, got {retrieved!r}"
+    assert RETRIEVED <= retrieved <= dt.date.today(), (
+        f"{where}: retrieved must be a date from {RETRIEVED} to today, got {retrieved!r}"
+    )
     if kind in WEAK_KINDS:
         assert src.get("status") == "unconfirmed", (
             f"{where}: a {kind} source must carry status: unconfirmed"

@@ -128,11 +128,14 @@ def _names(t: TensorSpec) -> tuple[str, ...]:
 
 
 def gguf_name(t: TensorSpec) -> str:
-    """llama.cpp's name for `t` (``blk.3.ffn_down_exps.weight``); tensors without a GGUF class get
-    a placeholder name that llama.cpp would never quantize (they are 1-D)."""
+    """llama.cpp's name for `t` (``blk.3.ffn_down_exps.weight``). Tensors without a GGUF class get
+    a placeholder from their role: a ``.weight`` name for matrices and embeddings (llama.cpp
+    quantizes them like any weight of category "other"), none for vectors (1-D tensors and
+    biases, which the converter writes F32 and llama.cpp keeps)."""
     stem = t.gguf_class or t.role
     prefix = f"blk.{t.layer}." if t.layer is not None else ""
-    return f"{prefix}{stem}.weight" if t.gguf_class else f"{prefix}{stem}"
+    weight = t.gguf_class or t.kind in ("matrix", "embedding")
+    return f"{prefix}{stem}.weight" if weight else f"{prefix}{stem}"
 
 
 def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:

@@ -111,3 +111,16 @@ def test_v4_tensors_as_llama_cpp_converts_and_quantizes_them():
     # MXFP4_MOE (the converter's own file type): experts MXFP4, every other matrix Q8_0
     mx = {f.name for t, f in tensor_formats(m, "gguf-MXFP4_MOE") if t.experts_per_token}
     assert mx == {"MXFP4"}
+
+
+def test_matrices_without_a_gguf_class_are_quantized_vectors_kept():
+    # a matrix the family gives no llama.cpp name (Gemma 3's vision tower) is a ".weight" of
+    # category "other": the file type's default type; a 1-D bias stays F32 (converter, base.py)
+    from vramkit.quant import gguf_name
+
+    m = get_model("deepseek-v4-flash")
+    t = next(x for x in m.inventory if x.role == "wq_a")
+    bare = type(t)(**{**t.__dict__, "gguf_class": ""})
+    assert gguf_name(bare) == "blk.0.wq_a.weight"
+    vec = next(x for x in m.inventory if x.role == "attn_norm")
+    assert not gguf_name(vec).endswith(".weight")
