@@ -75,6 +75,11 @@ class ModelSpec:
     unconfirmed: tuple[tuple[str, str], ...] = ()
     notes: str = ""
 
+    def __post_init__(self) -> None:
+        from .validate import check_config
+
+        check_config(self.config, where=f"model {self.id}" if self.id else "config")
+
     @property
     def inventory(self) -> tuple[TensorSpec, ...]:
         """Every weight tensor of the architecture (see `vramkit.families`)."""
@@ -257,6 +262,11 @@ def get_model(model: str | ModelSpec) -> ModelSpec:
     """A catalog model by id (case-insensitive), or the `ModelSpec` itself."""
     if isinstance(model, ModelSpec):
         return model
+    if not isinstance(model, str):
+        raise VramkitError(
+            f"model must be a catalog id (text) or a ModelSpec, got {type(model).__name__} "
+            f"{model!r:.60}."
+        )
     table = _default_models()
     key = str(model).strip().lower()
     if key in table:

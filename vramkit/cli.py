@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .errors import VramkitError
 
@@ -19,15 +20,49 @@ COMMANDS: dict[str, str] = {
     "inspect": "read a config.json, safetensors headers, a GGUF file or a Hub id: exact bytes",
     "moe": "MoE total vs active bytes, experts a batch touches, resident bytes",
     "fit": "per-GPU memory budget and how many GPUs of a kind a model needs",
+    "plan": "place a model on GPUs + host RAM: per-device plan, runtime flags, speed bounds",
     "article": "the source article reproduced cell by cell, then audited from first principles",
     "report": "run every notebook into an HTML report (executed notebooks + index.html)",
 }
 """Command name → one-line help. Add a command: create vramkit/commands/<name>.py, add a line."""
 
 
+class UsageError(VramkitError):
+    """A command line argparse cannot read (unknown option, missing value, bad number)."""
+
+
+def _ascii_int(text: str) -> int:
+    """argparse's ``type=int``, ASCII digits only (``int`` also reads '٣' and '１２')."""
+    body = text.strip()
+    if not body.lstrip("+-").isascii() or not body.lstrip("+-").isdigit():
+        raise ValueError(text)
+    return int(body)
+
+
+def _ascii_float(text: str) -> float:
+    """argparse's ``type=float``, ASCII only and finite (no 'nan', 'inf', '１')."""
+    value = float(text) if text.isascii() else float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one `vramkit: error:` line (exit 2), not a usage screen;
+    ``type=int`` / ``type=float`` accept ASCII, finite numbers only."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("type", int, _ascii_int)
+        self.register("type", float, _ascii_float)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help).")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with `only`, import just that command's module (fast start-up)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m vramkit",
         description="How much GPU memory a large model really needs, and why.",
     )
@@ -46,15 +81,33 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = argv[0] if argv else None
-    parser = build_parser(first if first in COMMANDS else None)
-    args = parser.parse_args(argv)
     try:
+        bad = next((a for a in argv if not isinstance(a, str)), None)
+        if bad is not None:
+            raise UsageError(f"command-line arguments must be text, got {bad!r:.60}.")
+        parser = build_parser(first if first in COMMANDS else None)
+        args = parser.parse_args(argv)
+        empty = next(
+            (k for k, v in vars(args).items() if isinstance(v, str) and not v.strip()), None
+        )
+        if empty is not None:
+            flag = empty.rstrip("_").replace("_", "-")
+            raise UsageError(f"--{flag} was given an empty value; give one (see --help).")
         return int(args._run(args) or 0)
     except VramkitError as err:
-        print(f"vramkit: error: {err}", file=sys.stderr)
+        print(f"vramkit: error: {_one_line(str(err))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `| head`
         return 0
+    except KeyboardInterrupt as err:
+        why = f" by {err}" if str(err) else ""
+        print(f"vramkit: interrupted{why}.", file=sys.stderr)
+        return 130
+
+
+def _one_line(message: str) -> str:
+    """The message on one line (newlines a user put in a value are shown as spaces)."""
+    return " ".join(message.split("\n")) if "\n" in message else message
 
 
 if __name__ == "__main__":  # pragma: no cover

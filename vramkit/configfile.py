@@ -8,7 +8,6 @@ the text decoder); the stored layout from ``quantization_config`` / ``expert_dty
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -19,30 +18,22 @@ from .catalog import Checkpoint, ModelSpec, Source
 from .datafiles import DATA_DIR, load_yaml_text
 from .errors import VramkitError
 from .families import family_of_model_type, get_family, model_types, torch_dtype_format
+from .validate import check_config, is_dir, read_json_object, require_path
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
-    """Parse a config.json file, with clear errors for a missing file or bad JSON."""
-    p = Path(path)
-    if p.is_dir():
+    """Parse a config.json file (or a folder's config.json) through `vramkit.validate`: a regular
+    file of bounded size, UTF-8, bounded nesting, one JSON object."""
+    p = require_path("config path", path)
+    if is_dir(p, "config path"):
         p = p / "config.json"
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise VramkitError(f"config file {p} does not exist.") from None
-    except OSError as err:
-        raise VramkitError(f"cannot read config file {p}: {err.strerror}.") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise VramkitError(f"{p.name} is not valid JSON (line {err.lineno}: {err.msg}).") from None
-    if not isinstance(doc, dict):
-        raise VramkitError(f"{p.name} must hold a JSON object of config fields.")
-    return doc
+    return read_json_object(p, "config file")
 
 
 def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The decoder's fields: a nested ``text_config`` merged over the top level, if present."""
+    if not isinstance(config, Mapping):
+        raise VramkitError(f"a config must be a mapping of config.json fields, got {config!r:.80}.")
     inner = config.get("text_config")
     if inner is not None and not isinstance(inner, Mapping):
         raise VramkitError(f"text_config must be an object of config fields, got {inner!r}.")
@@ -54,7 +45,9 @@ def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
 def family_of(config: Mapping[str, Any]) -> str:
     """The architecture family for a config's ``model_type`` (`vramkit.families`), or a clear
     error listing the model types vramkit reads."""
-    model_type = str(config.get("model_type", ""))
+    model_type = config.get("model_type", "")
+    if not isinstance(model_type, str):
+        raise VramkitError(f"config field 'model_type' must be text, got {model_type!r:.80}.")
     family = family_of_model_type(model_type)
     if family is not None:
         return family.name
@@ -62,7 +55,8 @@ def family_of(config: Mapping[str, Any]) -> str:
     why = f" ({gap})" if gap else ""
     raise VramkitError(
         f"cannot count model_type {model_type or '(missing)'!r}{why}: vramkit knows "
-        f"{', '.join(sorted(model_types()))}; fields seen: {', '.join(sorted(config)[:25])}."
+        f"{', '.join(sorted(model_types()))}; fields seen: "
+        f"{', '.join(sorted(map(str, config))[:25])}."
     )
 
 
@@ -120,6 +114,7 @@ def model_from_config(
         )
     cfg = text_config(config)
     family = family_of(cfg)
+    check_config(cfg)
     src = Source(document=name, quote="fields read from the user's config.json")
     spec = ModelSpec(
         id=Path(name).parent.name or name,
@@ -148,6 +143,6 @@ def model_from_config(
 
 def model_from_config_file(path: str | Path) -> ModelSpec:
     """`model_from_config` for a config.json path (or a folder holding one)."""
-    p = Path(path)
+    p = require_path("config path", path)
     cfg = read_config(p)
     return model_from_config(cfg, name=str(p if p.name == "config.json" else p / "config.json"))

@@ -140,11 +140,19 @@ def _gguf_formats() -> dict[str, QuantFormat]:
 _INT4 = re.compile(r"^INT4_G(\d+)(_ACT)?$")
 
 
-@cache
 def get_format(name: str) -> QuantFormat:
     """Look a format up by name: the data table first (FP8_B128_UE8M0, MXFP4, NVFP4, BF16 …), then
     GGML types (Q4_K, Q8_0, IQ4_XS …, also as ``gguf:NAME``), then INT4_G<group>[_ACT] (GPTQ/AWQ)."""
-    key = str(name).strip()
+    if not isinstance(name, str):
+        raise VramkitError(
+            f"a weight format name must be text, got {type(name).__name__} {name!r:.60}."
+        )
+    return _get_format(name)
+
+
+@cache
+def _get_format(name: str) -> QuantFormat:
+    key = name.strip()
     table = _table_formats()
     if key in table:
         return table[key]

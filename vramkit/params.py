@@ -15,6 +15,7 @@ from typing import Any
 
 from .families import FAMILIES, get_family
 from .tensors import GROUPS, KINDS, ROUTED_GROUPS, ParamCounts, TensorSpec, count_params
+from .validate import check_config
 
 __all__ = [
     "FAMILIES", "GROUPS", "KINDS", "ROUTED_GROUPS", "ParamCounts", "TensorSpec", "count_params",
@@ -24,4 +25,6 @@ __all__ = [
 
 def inventory(family: str, config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """The tensor inventory of an architecture `family` with `config` (config.json fields)."""
-    return get_family(family).inventory(config)
+    fam = get_family(family)
+    check_config(config)
+    return fam.inventory(config)

@@ -39,6 +39,7 @@ from .datafiles import load_yaml_text
 from .errors import VramkitError, unknown_name
 from .formats import DATA_DIR, QuantFormat, get_format, storable_format
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
+from .validate import check_record
 
 OFFICIAL = "official"
 """Recipe alias: a model's own checkpoint layout (`ModelSpec.checkpoint_layout`). Resolved here
@@ -470,6 +471,9 @@ class WeightBytes:
     by_format: Mapping[str, int]
     params_by_group: Mapping[str, int]
     total_params: int
+
+    def __post_init__(self) -> None:
+        check_record(self)
 
     @property
     def bits_per_weight(self) -> float:

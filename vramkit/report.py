@@ -4,11 +4,16 @@ without code, and an ``index.html`` with the headline numbers. Files are written
 from __future__ import annotations
 
 import ast
-import html
+import contextlib
+import math
 import os
 import re
 import shutil
+import signal
+import stat
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,9 +21,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import VramkitError, unknown_name
+from .errors import VramkitError, require_int, require_number, unknown_name
+from .validate import (
+    is_dir,
+    json_depth,
+    path_stat,
+    regular_file,
+    require_bool,
+    require_path,
+    require_text,
+)
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+MAX_PARAMETER_CHARS = 4096
+"""Longest notebook parameter value accepted."""
 NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 """Report notebooks are numbered ``NN_snake_case.ipynb``; ``dashboard.ipynb`` is not one."""
 
@@ -63,8 +79,8 @@ class Report:
 def discover(notebooks_dir: Path = NOTEBOOKS_DIR, only: Sequence[str] = ()) -> list[Path]:
     """Report notebooks of `notebooks_dir`, sorted; `only` keeps those named (with or without
     ``.ipynb``, or by their ``NN`` prefix)."""
-    notebooks_dir = Path(notebooks_dir)
-    if not notebooks_dir.is_dir():
+    notebooks_dir = require_path("notebook folder", notebooks_dir)
+    if not is_dir(notebooks_dir, "notebook folder"):
         raise VramkitError(f"notebook folder {str(notebooks_dir)!r} does not exist.")
     found = sorted(p for p in notebooks_dir.glob("*.ipynb") if NOTEBOOK_NAME.match(p.name))
     if not found:
@@ -94,13 +110,17 @@ def coerce_parameter(name: str, value: str, inferred_type: str | None) -> Any:
     then float, then True/False/None, then kept as a string.
     """
     t = (inferred_type or "").strip()
+    value = require_text(f"parameter {name}", value, max_chars=MAX_PARAMETER_CHARS, empty=True)
     try:
         if t == "int":
             return int(value)
         if t == "float":
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError(value)
+            return number
     except ValueError:
-        raise VramkitError(f"parameter {name} must be {t}, got {value!r}.") from None
+        raise VramkitError(f"parameter {name} must be {t}, got {value!r:.80}.") from None
     if t == "bool":
         if value.lower() not in ("true", "false", "1", "0"):
             raise VramkitError(f"parameter {name} must be true or false, got {value!r}.")
@@ -111,46 +131,262 @@ def coerce_parameter(name: str, value: str, inferred_type: str | None) -> Any:
         text = value.strip()
         if text.startswith(("[", "(")):
             try:
+                if json_depth(text) > 2:
+                    raise ValueError("nested")
                 return list(ast.literal_eval(text))
-            except (ValueError, SyntaxError):
-                raise VramkitError(f"parameter {name} must be a list, got {value!r}.") from None
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+                raise VramkitError(
+                    f"parameter {name} must be a flat list such as [1, 2], got {value!r:.80}."
+                ) from None
         return [coerce_parameter(name, v.strip(), None) for v in text.split(",") if v.strip()]
     for conv in (int, float):
         try:
-            return conv(value)
+            number = conv(value)
         except ValueError:
-            pass
+            continue
+        if isinstance(number, float) and not math.isfinite(number):
+            raise VramkitError(f"parameter {name} must be a finite number, got {value!r:.80}.")
+        return number
     return {"True": True, "False": False, "None": None}.get(value, value)
 
 
 def notebook_parameters(path: Path, given: Mapping[str, str]) -> dict[str, Any]:
-    """The subset of `given` that the notebook at `path` declares, coerced to its types."""
-    import papermill
-
-    declared = papermill.inspect_notebook(str(path))
-    return {
+    """The subset of `given` that the notebook at `path` declares, coerced to its types and
+    checked by the same rules as the CLI and the Python API (`check_parameter`)."""
+    declared = _declared(path)
+    out = {
         k: coerce_parameter(k, v, declared[k].get("inferred_type_name"))
         for k, v in given.items()
         if k in declared
     }
-
-
-def check_out_dir(out_dir: Path, *, force: bool, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
-    """Refuse a folder inside `notebooks_dir` or a non-empty one (unless `force`); create it."""
-    out = Path(out_dir).resolve()
-    nbs = Path(notebooks_dir).resolve()
-    if out == nbs or nbs in out.parents:
-        raise VramkitError(
-            f"report folder {str(out_dir)!r} is inside {str(nbs)!r}; choose another."
-        )
-    if out.exists() and not out.is_dir():
-        raise VramkitError(f"report folder {str(out_dir)!r} exists and is not a folder.")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise VramkitError(
-            f"report folder {str(out_dir)!r} is not empty; pass --force to overwrite it."
-        )
-    out.mkdir(parents=True, exist_ok=True)
+    for k, v in out.items():
+        check_parameter(k, v)
     return out
+
+
+def _ids(value: Any) -> list[Any]:
+    return [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+
+
+def _model_id(name: str, value: Any) -> None:
+    from .catalog import get_model
+
+    if not isinstance(value, str):
+        raise VramkitError(f"parameter {name} must be a catalog model id, got {value!r:.80}.")
+    get_model(value)
+
+
+def _positive(name: str, value: Any, maximum: int) -> None:
+    require_int(f"parameter {name}", value, minimum=1, maximum=maximum)
+
+
+def check_parameter(name: str, value: Any) -> None:
+    """The CLI's rules for a notebook parameter the kit's notebooks share: catalog model ids,
+    GPU ids, positive batch / count / context, cached experts and the routing skew in range.
+    Parameters of other names (a user's own notebooks) pass unchecked."""
+    from .hardware import get_gpu
+    from .moe import MAX_ZIPF_S
+    from .validate import MAX_BATCH, MAX_EXPERTS, MAX_POSITIONS
+
+    contexts = ("context", "context_tokens", "min_context", "safer_context", "max_context")
+    if name == "model_id":  # notebook 01 compares the four DeepSeek V4 variants
+        from .catalog import V4_IDS
+
+        if value not in V4_IDS:
+            raise VramkitError(
+                f"parameter model_id must be a DeepSeek V4 variant ({', '.join(V4_IDS)}), "
+                f"got {value!r:.80}."
+            )
+    elif name in ("model", "focus"):
+        _model_id(name, value)
+    elif name == "models":
+        for item in _ids(value):
+            _model_id(name, item)
+    elif name in ("gpu", "gpus"):
+        for item in _ids(value) if name == "gpus" else [value]:
+            get_gpu(str(item))
+    elif name in ("batch", "count"):
+        _positive(name, value, MAX_BATCH)
+    elif name in contexts:
+        _positive(name, value, 8 * MAX_POSITIONS)
+    elif name == "contexts":
+        for item in _ids(value):
+            _positive(name, int(item) if str(item).isdigit() else item, 8 * MAX_POSITIONS)
+    elif name == "cached_experts":
+        require_int(f"parameter {name}", value, minimum=0, maximum=MAX_EXPERTS)
+    elif name == "zipf_s":
+        require_number(f"parameter {name}", value, minimum=0.0, maximum=MAX_ZIPF_S)
+
+
+LOCK_NAME = ".vramkit-report.lock"
+"""Created (O_EXCL) inside the report folder while a run writes it: a second run is refused."""
+DEFAULT_CELL_TIMEOUT_S = 900
+"""Longest one notebook cell may run (papermill ``execution_timeout``); the slowest real cell
+takes under a minute on 2 cores."""
+
+
+def _real(path: Path) -> Path:
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError) as err:
+        raise VramkitError(f"cannot resolve the path {str(path)!r:.200}: {err}.") from None
+
+
+def _overlaps(a: Path, b: Path) -> bool:
+    """True when `a` is `b`, lies inside it, or contains it (real paths)."""
+    return a == b or b in a.parents or a in b.parents
+
+
+def _declared(path: Path) -> dict[str, Any]:
+    """papermill's view of a notebook's parameters cell; an unreadable notebook is one error."""
+    import papermill
+
+    regular_file(path, "notebook")
+    try:
+        return dict(papermill.inspect_notebook(str(path)))
+    except Exception as err:  # nbformat / JSON / papermill parse errors of a foreign notebook
+        raise VramkitError(
+            f"cannot read notebook {path.name!r}: {type(err).__name__}: {str(err)[:200]}."
+        ) from None
+
+
+def check_out_dir(out_dir: Path | str, *, force: bool, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
+    """The real path of a report folder vramkit may write, or a VramkitError.
+
+    Refused: an empty name; a folder that is, contains or lies inside the kit's notebooks/ or
+    `notebooks_dir` (real paths, symlinks resolved); something that is not a folder; a
+    non-empty folder unless `force`. Nothing is created here (see `_claim`)."""
+    if isinstance(out_dir, str) and not out_dir.strip():
+        raise VramkitError("report folder must not be empty; give a folder name (--out DIR).")
+    given = require_path("report folder", out_dir)
+    out = _real(given.expanduser())
+    for nbs in {_real(Path(NOTEBOOKS_DIR)), _real(Path(notebooks_dir))}:
+        if _overlaps(out, nbs):
+            raise VramkitError(
+                f"report folder {str(given)!r:.200} is, contains or lies inside the notebook "
+                f"folder {str(nbs)!r}; choose another (reports never write beside notebooks)."
+            )
+    st = path_stat(out, "report folder")
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise VramkitError(f"report folder {str(given)!r:.200} exists and is not a folder.")
+    if st is not None:
+        try:
+            entries = [e.name for e in os.scandir(out)]
+        except OSError as err:
+            raise VramkitError(
+                f"cannot read report folder {str(given)!r:.200}: {err.strerror}."
+            ) from None
+        if LOCK_NAME in entries:
+            raise VramkitError(
+                f"report folder {str(given)!r:.200} is being written by another report run "
+                f"({LOCK_NAME} is there); wait for it or choose another folder."
+            )
+        if entries and not force:
+            raise VramkitError(
+                f"report folder {str(given)!r:.200} is not empty; pass --force to overwrite it."
+            )
+    return out
+
+
+class _Claim:
+    """A report folder claimed for one run: created if new (``mkdir``, atomic), locked with
+    `LOCK_NAME` (``O_CREAT | O_EXCL``, atomic), written through a temporary sibling folder
+    (``.NAME.XXXX``) whose files are renamed into place by `commit`; `release` removes the lock,
+    the temporary folder and a folder this run created, so an interrupted run leaves nothing."""
+
+    def __init__(self, out: Path, label: str) -> None:
+        self.out, self.label, self.created, self.tmp, self.locked = out, label, False, None, False
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.mkdir(out)
+                self.created = True
+            except FileExistsError:
+                if not out.is_dir():
+                    raise VramkitError(
+                        f"report folder {label} exists and is not a folder."
+                    ) from None
+            try:
+                os.close(os.open(out / LOCK_NAME, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                raise VramkitError(
+                    f"report folder {label} is being written by another report run; "
+                    "wait for it or choose another folder."
+                ) from None
+            self.locked = True
+            self.tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+        except BaseException as err:  # a refusal, an OS error or a signal mid-claim: undo it
+            self.release()
+            if isinstance(err, OSError):
+                raise VramkitError(
+                    f"cannot create report folder {label}: {_os_reason(err)}."
+                ) from None
+            raise
+
+    def commit(self) -> None:
+        """Move every file of the temporary folder into the report folder (each an atomic
+        rename), then release. A fresh folder is replaced by the temporary one in one rename."""
+        assert self.tmp is not None
+        try:
+            if self.created and set(os.listdir(self.out)) == {LOCK_NAME}:
+                os.unlink(self.out / LOCK_NAME)
+                self.locked = False
+                os.rename(self.tmp, self.out)  # replaces the empty folder this run created
+                self.tmp, self.created = None, False
+            else:
+                for entry in os.scandir(self.tmp):
+                    dst = self.out / entry.name
+                    if entry.is_dir() and dst.is_dir():
+                        continue  # e.g. mathjax/ from an earlier --force run: same files
+                    os.replace(entry.path, dst)
+        except OSError as err:
+            raise VramkitError(
+                f"cannot finish report folder {self.label}: {_os_reason(err)}."
+            ) from None
+        finally:
+            self.release(keep_out=True)
+
+    def release(self, *, keep_out: bool = False) -> None:
+        """Remove what this run made: the temporary folder, the lock, and (unless `keep_out`)
+        the report folder if this run created it."""
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+        if self.locked:
+            with contextlib.suppress(OSError):
+                os.unlink(self.out / LOCK_NAME)
+            self.locked = False
+        if self.created and not keep_out:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.out)
+            self.created = False
+
+
+def _os_reason(err: OSError) -> str:
+    return f"{err.strerror or type(err).__name__}" + (f" ({err.filename})" if err.filename else "")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived while a report ran (everything it wrote has been removed)."""
+
+
+@contextlib.contextmanager
+def _interrupts_raise():
+    """Within the block SIGTERM raises `Interrupted` like Ctrl-C does (main thread only), so
+    cleanup code runs; the previous handlers are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signal.Signals(signum).name)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def _file_mode() -> int:
@@ -193,29 +429,70 @@ def copy_mathjax(out_dir: Path) -> bool:
 
 
 def render_html(nb: Any, *, with_code: bool, local_mathjax: bool = False) -> str:
-    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png); with
-    `local_mathjax`, formulas load MathJax from the report folder instead of a CDN."""
+    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png), standing
+    alone offline (`vramkit.report_html`): interactive panels shown as they were when the report
+    ran, no widget script; with `local_mathjax`, formulas load MathJax from the report folder."""
     from nbconvert import HTMLExporter
+
+    from .report_html import NO_REQUIREJS, finish_page, offline_notebook
 
     extra = {"mathjax_url": MATHJAX_URL} if local_mathjax else {}
     exporter = HTMLExporter(
         exclude_input=not with_code,
         exclude_input_prompt=not with_code,
         exclude_output_prompt=not with_code,
+        require_js_url=NO_REQUIREJS,
         **extra,
     )
-    body, _ = exporter.from_notebook_node(nb)
-    # printed tables are column-aligned text: scroll them sideways instead of wrapping them
-    return body.replace("</head>", f"{_PRE_CSS}</head>", 1)
+    body, _ = exporter.from_notebook_node(offline_notebook(nb))
+    return finish_page(body, local_mathjax=local_mathjax)
 
 
-_PRE_CSS = (
-    "<style>.jp-OutputArea-output pre{white-space:pre;overflow-x:auto;word-break:normal}</style>"
-)
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL",)
+"""Passed to each report kernel: papermill's kernels listen on 127.0.0.1 over TCP, and ipykernel
+warns about that on every start ("Kernel is running over TCP without encryption"), and logs a
+KeyboardInterrupt when a busy machine makes jupyter_client stop it by signal. Neither concerns the
+report: a cell's error is recorded in the executed notebook and named by `NotebookRun`."""
 
 
-def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> NotebookRun:
-    """Execute one notebook with papermill into `out_dir`; write .ipynb, .html, .nocode.html."""
+KERNEL_LOG = ".kernel-stderr.log"
+"""The kernel's own stderr (its warnings, its shutdown noise) goes here, in the temporary
+folder, not to the terminal; it is removed with that folder."""
+
+
+@contextlib.contextmanager
+def _child_stderr_to(path: Path):
+    """Point file descriptor 2 at `path` while a kernel starts and runs: the kernel inherits
+    it, so its warnings and shutdown tracebacks never reach the terminal (papermill's own log
+    lines during the run go there too); fd 2 is restored after."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. an embedded interpreter)
+        yield
+        return
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.dup2(log, 2)
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(log)
+
+
+def run_notebook(
+    path: Path,
+    out_dir: Path,
+    parameters: Mapping[str, Any],
+    *,
+    cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
+) -> NotebookRun:
+    """Execute one notebook with papermill into `out_dir`; write .ipynb, .html, .nocode.html.
+    A cell running longer than `cell_timeout_s` seconds fails the notebook (papermill
+    ``execution_timeout``)."""
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -227,16 +504,29 @@ def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> No
     error: PapermillExecutionError | None = None
     try:
         try:
-            papermill.execute_notebook(
-                str(path),
-                str(tmp),
-                parameters=dict(parameters),
-                kernel_name="python3",
-                progress_bar=False,
-                cwd=str(path.parent),
-            )
+            with _child_stderr_to(out_dir / KERNEL_LOG):
+                papermill.execute_notebook(
+                    str(path),
+                    str(tmp),
+                    parameters=dict(parameters),
+                    kernel_name="python3",
+                    progress_bar=False,
+                    cwd=str(path.parent),
+                    execution_timeout=cell_timeout_s,
+                    start_timeout=120,
+                    extra_arguments=list(KERNEL_ARGUMENTS),
+                )
         except PapermillExecutionError as err:
             error = err
+        except TimeoutError as err:  # nbclient's CellTimeoutError / kernel start timeout
+            error = PapermillExecutionError(
+                cell_index=-1,
+                exec_count=None,
+                source="",
+                ename=type(err).__name__,
+                evalue=f"a cell ran longer than {cell_timeout_s} s (--cell-timeout)",
+                traceback=[],
+            )
         nb = nbformat.read(tmp, as_version=4)
         os.chmod(tmp, _file_mode())
         os.replace(tmp, out_dir / path.name)
@@ -258,55 +548,16 @@ def run_notebook(path: Path, out_dir: Path, parameters: Mapping[str, Any]) -> No
     )
 
 
-def _headline_html() -> str:
-    from .summary import headline, ratio_sentence
+def index_html(report: Report, notebooks_dir: Path = NOTEBOOKS_DIR) -> str:
+    """The report's front page (`vramkit.report_index`): headline answers, the teaching
+    picture, each notebook by its question (links, time, status), how to open the dashboard."""
+    from .report_index import index_html as front_page
 
-    h = headline()
-    head = "".join(f"<th>{html.escape(r)} (GB)</th>" for r in h.recipes)
-    rows = []
-    for m in h.model_ids:
-        cells = "".join(
-            f'<td data-bytes="{h.weight(m, r).total_bytes}">'
-            f"{h.weight(m, r).total_bytes / 1e9:,.1f}</td>"
-            for r in h.recipes
-        )
-        rows.append(f"<tr><th>{html.escape(m)}</th>{cells}</tr>")
-    ratios = "".join(f"<li>{html.escape(ratio_sentence(r))}</li>" for r in h.ratios)
-    return (
-        "<h2>Headline numbers</h2>\n<p>Weights in GB (1 GB = 10<sup>9</sup> bytes); "
-        "“official” is each model's own checkpoint layout.</p>\n"
-        f'<table class="headline"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>\n'
-        f"<ul>{ratios}</ul>\n"
-    )
-
-
-def index_html(report: Report) -> str:
-    """The report's front page: one row per notebook (links, status) and the headline numbers."""
-    rows = []
-    for r in report.runs:
-        stem = r.name.removesuffix(".ipynb")
-        status = "ok" if r.ok else html.escape(r.error_line)
-        rows.append(
-            f'<tr class="{"ok" if r.ok else "failed"}"><td>{html.escape(r.name)}</td>'
-            f'<td><a href="{stem}.html">with code</a></td>'
-            f'<td><a href="{stem}.nocode.html">without code</a></td>'
-            f'<td><a href="{html.escape(r.name)}">notebook</a></td>'
-            f"<td>{r.seconds:.1f} s</td><td>{status}</td></tr>"
-        )
-    params = ", ".join(f"{k}={v}" for k, v in report.parameters.items()) or "defaults"
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>vramkit report</title>'
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;"
-        "text-align:left}tr.failed{color:#b00}</style></head><body>\n"
-        "<h1>vramkit report</h1>\n"
-        f"<p>Parameters: {html.escape(params)}</p>\n"
-        "<table><tr><th>notebook</th><th></th><th></th><th></th><th>time</th><th>status</th>"
-        f"</tr>{''.join(rows)}</table>\n{_headline_html()}</body></html>\n"
-    )
+    return front_page(report, notebooks_dir)
 
 
 def run_report(
-    out_dir: Path | None = None,
+    out_dir: Path | str | None = None,
     *,
     parameters: Mapping[str, str] | None = None,
     force: bool = False,
@@ -314,36 +565,72 @@ def run_report(
     notebooks_dir: Path = NOTEBOOKS_DIR,
     progress: bool = True,
     on_result: Callable[[NotebookRun], None] | None = None,
+    cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
 ) -> Report:
     """Execute the report notebooks of `notebooks_dir` into `out_dir` and write ``index.html``.
 
     Each `parameters` entry goes to every notebook that declares it; a name no notebook
-    declares is refused. A failing notebook is recorded and the others still run.
+    declares is refused. A failing notebook is recorded and the others still run. The folder
+    is checked (`check_out_dir`), claimed atomically and written through a temporary sibling
+    renamed into place at the end; on an error, SIGINT or SIGTERM everything this run wrote is
+    removed (`Interrupted` is raised for the signals).
     """
+    force = require_bool("force", force)
+    progress = require_bool("progress", progress)
+    cell_timeout_s = require_int("cell_timeout_s", cell_timeout_s, minimum=1, maximum=86_400)
+    notebooks_dir = require_path("notebook folder", notebooks_dir)
+    if isinstance(only, str) or not all(isinstance(o, str) for o in only):
+        raise VramkitError(f"only must be a list of notebook names, got {only!r:.80}.")
+    given = _string_parameters(parameters)
     paths = discover(notebooks_dir, only)
-    given = dict(parameters or {})
     per_nb = {p: notebook_parameters(p, given) for p in paths}
     unused = set(given) - {k for d in per_nb.values() for k in d}
     if unused:
-        import papermill
-
-        declared = {k for p in paths for k in papermill.inspect_notebook(str(p))}
+        declared = {k for p in paths for k in _declared(p)}
         if not declared:
             names = ", ".join(p.name for p in paths)
             raise VramkitError(f"parameter {sorted(unused)[0]!r} given, but {names} declare none.")
         raise unknown_name("notebook parameter", sorted(unused)[0], declared)
-    out = check_out_dir(out_dir or default_out_dir(), force=force, notebooks_dir=notebooks_dir)
-    copy_mathjax(out)
+    target = default_out_dir() if out_dir is None else out_dir
+    out = check_out_dir(target, force=force, notebooks_dir=notebooks_dir)
     from tqdm.auto import tqdm
 
-    runs = []
-    bar = tqdm(paths, desc="notebooks", unit="nb", disable=not progress)
-    for p in bar:
-        bar.set_postfix_str(p.name)
-        run = run_notebook(p, out, per_nb[p])
-        runs.append(run)
-        if on_result is not None:
-            on_result(run)
-    report = Report(out_dir=out, runs=tuple(runs), parameters=given)
-    atomic_write(out / "index.html", index_html(report))
+    with _interrupts_raise():
+        claim = _Claim(out, repr(str(target))[:200])
+        try:
+            assert claim.tmp is not None
+            work = claim.tmp
+            copy_mathjax(work)
+            runs = []
+            bar = tqdm(paths, desc="notebooks", unit="nb", disable=not progress)
+            for p in bar:
+                bar.set_postfix_str(p.name)
+                run = run_notebook(p, work, per_nb[p], cell_timeout_s=cell_timeout_s)
+                runs.append(run)
+                if on_result is not None:
+                    on_result(run)
+            (work / KERNEL_LOG).unlink(missing_ok=True)
+            report = Report(out_dir=out, runs=tuple(runs), parameters=given)
+            atomic_write(work / "index.html", index_html(report, notebooks_dir))
+            claim.commit()
+        except BaseException as err:
+            claim.release()
+            if isinstance(err, OSError):
+                raise VramkitError(f"cannot write the report: {_os_reason(err)}.") from None
+            raise
     return report
+
+
+def _string_parameters(parameters: object) -> dict[str, str]:
+    """Notebook parameters as {name: text}: names are identifiers, values text of at most
+    `MAX_PARAMETER_CHARS` characters (each is coerced later to the type the notebook declares)."""
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, Mapping):
+        raise VramkitError(f"parameters must be a mapping of name to text, got {parameters!r:.80}.")
+    out = {}
+    for k, v in parameters.items():
+        if not isinstance(k, str) or not k.isidentifier():
+            raise VramkitError(f"notebook parameter name {k!r:.80} is not a Python identifier.")
+        out[k] = require_text(f"parameter {k}", v, max_chars=MAX_PARAMETER_CHARS, empty=True)
+    return out

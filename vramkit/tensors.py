@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import VramkitError
+from .validate import check_record
 
 GROUPS: tuple[str, ...] = (
     "embed",
@@ -115,6 +116,9 @@ class ParamCounts:
     active: int
     by_group: Mapping[str, int]
     active_by_group: Mapping[str, int]
+
+    def __post_init__(self) -> None:
+        check_record(self)
 
 
 def count_params(inventory: tuple[TensorSpec, ...]) -> ParamCounts:

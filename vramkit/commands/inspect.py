@@ -38,6 +38,8 @@ def report(path_or_id: str, *, online: bool = False) -> dict[str, Any]:
 
     ing = ingest(path_or_id, online=online)
     m = ing.measured
+    if m is None and ing.model is None:  # a bare config that cannot be counted: nothing to show
+        ing.require_model()
     out: dict[str, Any] = {
         "source": ing.source,
         "kind": ing.kind,
@@ -68,7 +70,7 @@ def report(path_or_id: str, *, online: bool = False) -> dict[str, Any]:
             ],
             "other_names": list(m.other_names),
         }
-    if ing.config and "num_hidden_layers" in ing.config:
+    if ing.model is not None and "num_hidden_layers" in ing.config:  # a validated config only
         out["attention_layers"] = len(attention_layers(ing.config))
         if is_recurrent(ing.config):
             out["recurrent_state_bytes_per_sequence"] = recurrent_state_bytes(ing.config)

@@ -46,8 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..kv import kv_cache
+    from ..errors import VramkitError
+    from ..kv import kv_cache, parse_tokens
 
+    if parse_tokens(args.context) < 1:
+        raise VramkitError(f"--context must be at least 1 token, got {args.context!r}.")
     model = resolve_model(args)
     est = kv_cache(
         model,

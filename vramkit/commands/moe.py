@@ -15,6 +15,7 @@ from ..moe import active_label_check, expected_experts_touched, moe_split, resid
 from ..params import GROUPS
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
+from ..validate import MAX_BATCH
 from .common import add_model_arguments, resolve_model
 
 
@@ -29,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    require_int("--batch", args.batch, minimum=1)
+    require_int("--batch", args.batch, minimum=1, maximum=MAX_BATCH)
     model = resolve_model(args)
     s = moe_split(model, args.recipe)
     resident = resident_bytes(s, args.batch, zipf_s=args.zipf)

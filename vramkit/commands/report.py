@@ -13,8 +13,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         metavar="DIR",
-        type=Path,
-        help="report folder (default reports/report-YYYYmmdd-HHMMSS); must be empty unless --force",
+        default=None,
+        help="report folder (default reports/report-YYYYmmdd-HHMMSS); must be empty unless "
+        "--force, and never the notebook folder, inside it or around it",
     )
     p.add_argument(
         "-p",
@@ -37,10 +38,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="notebook folder (default: the kit's notebooks/)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=None,
+        metavar="S",
+        help="seconds one notebook cell may run before the notebook fails (default 900)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import NOTEBOOKS_DIR, run_report
+    from ..report import DEFAULT_CELL_TIMEOUT_S, NOTEBOOKS_DIR, run_report
 
     def note(r) -> None:
         if not r.ok:
@@ -54,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         notebooks_dir=args.notebooks or NOTEBOOKS_DIR,
         progress=not args.no_progress,
         on_result=note,
+        cell_timeout_s=DEFAULT_CELL_TIMEOUT_S if args.cell_timeout is None else args.cell_timeout,
     )
     ok = len(report.runs) - len(report.failed)
     print(f"{ok}/{len(report.runs)} notebooks ran; report: {report.out_dir / 'index.html'}")

@@ -12,6 +12,7 @@ from ..params import GROUPS
 from ..quant import custom_recipe, get_recipe, weight_bytes
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
+from ..validate import check_selectors
 from .common import add_model_arguments, resolve_model
 
 
@@ -41,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         if args.recipe_map
         else get_recipe(args.recipe or model.checkpoint_layout)
     )
+    if args.recipe_map:
+        check_selectors(model, recipe.rules)
     w = weight_bytes(model, recipe)
     groups = [
         {

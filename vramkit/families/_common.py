@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_LAYERS
 
 # --------------------------------------------------------------------------- config helpers
 
@@ -29,10 +30,6 @@ def _pos_int(config: Mapping[str, Any], key: str, default: int | None = None) ->
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise VramkitError(f"config field {key!r} must be a non-negative integer, got {value!r}.")
     return value
-
-
-MAX_LAYERS = 10_000
-"""Sanity cap on layer counts: no real decoder has more; a bigger value is a malformed config."""
 
 
 def _layers(

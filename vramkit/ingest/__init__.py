@@ -9,6 +9,7 @@ why), ``measured`` (exact stored bytes per tensor group and dtype; None for a ba
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..catalog import ModelSpec
 from ..configfile import model_from_config, read_config, text_config
 from ..errors import VramkitError
 from ..formats import DATA_DIR
+from ..validate import path_stat, read_bytes, regular_file, require_optional_bool, require_path
 from . import hub
 from .gguf_file import measure_gguf
 from .measured import Measured, TensorInfo, summarise
@@ -77,34 +79,42 @@ def _model(cfg: Mapping[str, Any] | None, name: str, total: int | None):
 
 
 def ingest(path_or_id: str | Path, *, online: bool | None = None) -> Ingested:
-    """Read a local config.json / folder / .safetensors / .gguf, or a Hub id (see module doc)."""
-    text = str(path_or_id).strip()
+    """Read a local config.json / folder / .safetensors / .gguf, or a Hub id (see module doc).
+
+    Only regular files and folders are read: FIFOs, devices and sockets are refused before
+    they are opened (`vramkit.validate`)."""
+    text = str(require_path("model path or Hub id", path_or_id)).strip()
+    online = require_optional_bool("online", online)
     p = Path(text).expanduser()
-    if not p.exists() and not p.is_absolute() and (PROJECT_ROOT / p).exists():
+    if path_stat(p) is None and not p.is_absolute() and path_stat(PROJECT_ROOT / p) is not None:
         p = PROJECT_ROOT / p  # e.g. data/examples/… from a notebook's folder
-    if not p.exists():
+    st = path_stat(p, "model path")
+    if st is None:
         if hub.looks_like_hub_id(text):
             return _from_hub(text, online)
         raise VramkitError(
-            f"{text!r} does not exist: give a config.json, a model folder, a .safetensors or "
+            f"{text!r:.200} does not exist: give a config.json, a model folder, a .safetensors or "
             ".gguf file, or a Hugging Face Hub id such as 'Qwen/Qwen3-30B-A3B'."
         )
-    if p.is_file() and (p.suffix == ".gguf" or _magic(p) == b"GGUF"):
+    folder_given = stat.S_ISDIR(st.st_mode)
+    if not folder_given:
+        regular_file(p, "model file")  # FIFOs, devices, sockets: refused before opening
+    if not folder_given and (p.suffix == ".gguf" or _magic(p) == b"GGUF"):
         return _from_gguf(p, text)
-    folder = p if p.is_dir() else p.parent
-    if p.is_file() and p.suffix not in (".json", ".safetensors"):
+    folder = p if folder_given else p.parent
+    if not folder_given and p.suffix not in (".json", ".safetensors"):
         raise VramkitError(
             f"{p.name}: vramkit reads config.json, .safetensors and .gguf files, got {p.suffix!r}."
         )
-    cfg_path = p if p.suffix == ".json" else folder / "config.json"
-    cfg = text_config(read_config(cfg_path)) if cfg_path.is_file() else None
+    cfg_path = p if p.suffix == ".json" and not folder_given else folder / "config.json"
+    cfg = text_config(read_config(cfg_path)) if path_stat(cfg_path) is not None else None
     total = index_total_size(read_index(folder))
     measured = None
-    if p.suffix == ".safetensors":
+    if p.suffix == ".safetensors" and not folder_given:
         measured = measure_safetensors(p, main_layers=_main_layers(cfg))
-    elif p.is_dir() and (any(folder.glob("*.safetensors"))):
+    elif folder_given and any(folder.glob("*.safetensors")):
         measured = measure_safetensors(folder, main_layers=_main_layers(cfg))
-    elif p.is_dir() and cfg is None:
+    elif folder_given and cfg is None:
         ggufs = sorted(folder.glob("*.gguf"))
         if ggufs:
             return _from_gguf(ggufs[0], str(ggufs[0]))
@@ -116,9 +126,8 @@ def ingest(path_or_id: str | Path, *, online: bool | None = None) -> Ingested:
 
 def _magic(p: Path) -> bytes:
     try:
-        with p.open("rb") as f:
-            return f.read(4)
-    except OSError:
+        return read_bytes(p, "model file", limit=4)
+    except VramkitError:
         return b""
 
 

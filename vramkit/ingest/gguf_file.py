@@ -8,12 +8,15 @@ mapped to config.json field names so the KV and weight estimates can run on it.
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import VramkitError
 from ..families import gguf_model_types
+from ..validate import MAX_LAYERS, read_bytes, regular_file, require_strict_int
 from .measured import Measured, summarise
 
 _KEYS: dict[str, str] = {
@@ -49,15 +52,22 @@ _KEYS: dict[str, str] = {
 def _reader(path: Path):
     from gguf import GGUFReader
 
-    if not path.is_file():
-        raise VramkitError(f"GGUF file {path} does not exist.")
-    with path.open("rb") as f:
-        magic = f.read(4)
+    regular_file(path, "GGUF file")  # FIFOs, devices and folders refused before opening
+    magic = read_bytes(path, "GGUF file", limit=4)
     if magic != b"GGUF":
         raise VramkitError(f"{path.name} is not a GGUF file (it does not start with b'GGUF').")
     try:
         return GGUFReader(path, "r")
-    except (ValueError, IndexError, KeyError, OSError, OverflowError, MemoryError) as err:
+    except (
+        ValueError,
+        IndexError,
+        KeyError,
+        TypeError,
+        OSError,
+        OverflowError,
+        MemoryError,
+        struct.error,
+    ) as err:
         raise VramkitError(
             f"{path.name}: the GGUF file is truncated or corrupt ({type(err).__name__}: {err})."
         ) from None
@@ -90,9 +100,11 @@ def config_from_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     ``head_count_kv`` of hybrid models) are kept as lists under the mapped name + ``_per_layer``,
     and their maximum under the mapped name.
     """
-    arch = str(meta.get("general.architecture") or "")
-    if not arch:
-        raise VramkitError("the GGUF file has no general.architecture key.")
+    arch = meta.get("general.architecture") or ""
+    if not isinstance(arch, str) or not arch:
+        raise VramkitError(
+            f"the GGUF file's general.architecture must be a non-empty string, got {arch!r:.60}."
+        )
     cfg: dict[str, Any] = {
         "model_type": gguf_model_types().get(arch, arch),
         "gguf_architecture": arch,
@@ -101,13 +113,25 @@ def config_from_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
         value = meta.get(f"{arch}.{key}")
         if value is None:
             continue
+        where = f"GGUF metadata {arch}.{key}"
         if isinstance(value, list):
+            if len(value) > MAX_LAYERS:
+                raise VramkitError(f"{where} lists {len(value):,} values; at most {MAX_LAYERS:,}.")
+            value = [require_strict_int(f"{where}[{i}]", v) for i, v in enumerate(value)]
             cfg[f"{name}_per_layer"] = value
             value = max(value) if value else 0
-        cfg[name] = value
+        cfg[name] = require_strict_int(where, value)
     if "vocab_size" not in cfg and "tokenizer.ggml.tokens.count" in meta:
         cfg["vocab_size"] = meta["tokenizer.ggml.tokens.count"]
+    if "vocab_size" in cfg:
+        cfg["vocab_size"] = require_strict_int("GGUF vocabulary size", cfg["vocab_size"])
     if cfg.get("num_nextn_predict_layers") and "num_hidden_layers" in cfg:
+        if cfg["num_nextn_predict_layers"] >= cfg["num_hidden_layers"]:
+            raise VramkitError(
+                f"GGUF metadata {arch}.nextn_predict_layers {cfg['num_nextn_predict_layers']:,} "
+                f"must be below {arch}.block_count {cfg['num_hidden_layers']:,} (the block count "
+                "includes the MTP blocks)."
+            )
         cfg["num_hidden_layers"] -= cfg["num_nextn_predict_layers"]
     if "num_experts" in cfg and arch == "deepseek2":
         cfg["n_routed_experts"] = cfg["num_experts"]
@@ -131,7 +155,7 @@ def tensor_rows(path: str | Path) -> list[tuple[str, str, tuple[int, ...], int]]
         if kind not in GGML_QUANT_SIZES:
             raise VramkitError(f"{p.name}: tensor {t.name!r} has unknown GGML type {kind!r}.")
         block, type_size = GGML_QUANT_SIZES[kind]
-        n = int(t.n_elements)
+        n = math.prod(int(d) for d in t.shape)  # exact: numpy's product could wrap
         if n % block:
             raise VramkitError(
                 f"{p.name}: tensor {t.name!r} has {n} elements, not a multiple of the "

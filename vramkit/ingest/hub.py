@@ -11,19 +11,34 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import VramkitError
+from ..validate import (
+    MAX_BYTES_FIELD,
+    MAX_HUB_ID_CHARS,
+    path_stat,
+    read_json_object,
+    regular_file,
+    require_strict_int,
+    require_text,
+)
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 ENV_ALLOW = "VRAMKIT_ALLOW_NETWORK"
 
 
 def looks_like_hub_id(text: str) -> bool:
-    """``owner/name`` that is not an existing local path."""
-    return bool(HUB_ID.match(text)) and not Path(text).exists()
+    """``owner/name`` (at most `MAX_HUB_ID_CHARS` characters) that is not an existing local path."""
+    return (
+        isinstance(text, str)
+        and len(text) <= MAX_HUB_ID_CHARS
+        and bool(HUB_ID.match(text))
+        and path_stat(text) is None
+    )
 
 
 def network_allowed(online: bool | None = None) -> bool:
@@ -57,15 +72,18 @@ def _cache_path(repo_id: str, revision: str) -> Path:
 
 def fetch(repo_id: str, *, online: bool | None = None, revision: str = "main") -> HubSnapshot:
     """Config + safetensors headers of a Hub repo (cache first; network only when allowed)."""
-    if not HUB_ID.match(repo_id):
-        raise VramkitError(f"{repo_id!r} is not a local path nor a Hub id of the form owner/name.")
+    repo_id = require_text("Hub id", repo_id, max_chars=MAX_HUB_ID_CHARS)
+    if not HUB_ID.match(repo_id) or ".." in repo_id:
+        raise VramkitError(
+            f"{repo_id!r:.80} is not a local path nor a Hub id of the form owner/name "
+            "(letters, digits, '-', '_', '.')."
+        )
+    revision = require_text("revision", revision, max_chars=MAX_HUB_ID_CHARS)
+    if not HUB_ID.match(f"r/{revision}") or ".." in revision:
+        raise VramkitError(f"revision {revision!r:.80} must be a branch, tag or commit name.")
     path = _cache_path(repo_id, revision)
-    if path.is_file():
-        try:
-            doc = json.loads(path.read_text())
-            return HubSnapshot(repo_id, revision, doc["config"], doc["total_size"], doc["headers"])
-        except (OSError, ValueError, KeyError, TypeError):
-            path.unlink(missing_ok=True)  # a broken cache entry is refetched below
+    if path_stat(path, "Hub cache entry") is not None:
+        return _read_cache(path, repo_id, revision)
     if not network_allowed(online):
         raise VramkitError(
             f"{repo_id!r} is not a local path and is not in vramkit's Hub cache ({cache_dir()}). "
@@ -74,11 +92,56 @@ def fetch(repo_id: str, *, online: bool | None = None, revision: str = "main") -
             "headers (a few hundred kB, never the weights)."
         )
     snap = _download(repo_id, revision)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"config": snap.config, "total_size": snap.total_size, "headers": snap.headers})
+    _write_cache(
+        path,
+        json.dumps({"config": snap.config, "total_size": snap.total_size, "headers": snap.headers}),
     )
     return snap
+
+
+def _write_cache(path: Path, text: str) -> None:
+    """Write a cache entry atomically (a temporary sibling renamed into place): an interrupted
+    write never leaves half an entry behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise VramkitError(
+            f"cannot write the Hub cache entry {str(path)!r}: {err.strerror}."
+        ) from None
+
+
+def _read_cache(path: Path, repo_id: str, revision: str) -> HubSnapshot:
+    """A cache entry, validated like a download: a JSON object with ``config`` (object or null),
+    ``total_size`` (whole bytes or null) and ``headers`` ({file: header object}). A poisoned or
+    broken entry is refused with what was wrong (vramkit never deletes what it did not write)."""
+    where = f"Hub cache entry {str(path)!r}"
+    regular_file(path, "Hub cache entry")
+    doc = read_json_object(path, where)
+    missing = {"config", "total_size", "headers"} - set(doc)
+    if missing:
+        raise VramkitError(f"{where} lacks {sorted(missing)}; delete it to read the Hub again.")
+    config, total, headers = doc["config"], doc["total_size"], doc["headers"]
+    if config is not None and not isinstance(config, dict):
+        raise VramkitError(f"{where}: 'config' must be an object or null; delete the entry.")
+    if total is not None:
+        total = require_strict_int(
+            f"{where}: total_size", total, minimum=0, maximum=MAX_BYTES_FIELD
+        )
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in headers.items()
+    ):
+        raise VramkitError(
+            f"{where}: 'headers' must map file names to header objects; delete the entry."
+        )
+    return HubSnapshot(repo_id, revision, config, total, headers)
 
 
 def _download(repo_id: str, revision: str) -> HubSnapshot:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ..validate import check_record
 from .names import ALL_GROUPS, OTHER, group_of, is_scale_tensor, strip_scale_suffix
 
 PACKED_4BIT_DTYPES = frozenset({"U8", "I8"})
@@ -28,6 +29,9 @@ class TensorInfo:
     shape: tuple[int, ...]
     nbytes: int
     group: str = OTHER
+
+    def __post_init__(self) -> None:
+        check_record(self)
 
     @property
     def numel(self) -> int:
@@ -58,6 +62,9 @@ class Measured:
     by_dtype: Mapping[str, int]
     params_by_group: Mapping[str, int]
     other_names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        check_record(self)
 
     @property
     def total_params(self) -> int:

@@ -1,6 +1,7 @@
 """A model's KV cache as `KvComponent`s (layers × entries × bytes per entry), built from its
 family's `KvPart`s (values) and the stored dtypes, split per tensor-parallel rank; and the integer
-page arithmetic every layout uses (int64 numpy throughout)."""
+page arithmetic every layout uses (numpy arrays of Python ints, ``dtype=object``: exact at any
+size, no int64 wrap-around; see `exact`)."""
 
 from __future__ import annotations
 
@@ -90,11 +91,20 @@ def per_rank(components: list[KvComponent], tp: int) -> list[KvComponent]:
     return out
 
 
+def exact(t: np.ndarray | int | list[int]) -> np.ndarray:
+    """`t` as a numpy array of Python ints (``dtype=object``): every product and sum of the
+    layouts is exact, whatever its size (an int64 array wraps past 2**63 without a sign)."""
+    arr = np.asarray(t)
+    if arr.dtype != object:
+        arr = arr.astype(object)
+    return arr
+
+
 def cdiv(a: np.ndarray, b: int) -> np.ndarray:
-    """Ceiling division ⌈a / b⌉ on int64 arrays."""
+    """Ceiling division ⌈a / b⌉ on exact-int arrays."""
     return -(-a // b)
 
 
 def pad_to(a: np.ndarray | int, b: int) -> np.ndarray:
-    """`a` rounded up to a multiple of `b` (int64)."""
-    return cdiv(np.asarray(a, dtype=np.int64), b) * b
+    """`a` rounded up to a multiple of `b` (exact ints)."""
+    return cdiv(exact(a), b) * b

@@ -22,7 +22,8 @@ from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
 from ..families import get_family
 from ..runtimes import KvProfile, Runtime, get_runtime, runtime_ids
-from .components import KvComponent, component_of, per_rank
+from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
+from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
 from .ik_llama import IkLlamaLayout
 from .layout import KvLayout
@@ -37,7 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
 CONTEXT_CAP_FACTOR = 8
 """Contexts up to 8 × max_position_embeddings are accepted (what-if questions such as V3.2 at 1M);
 beyond max_position_embeddings the estimate carries a note."""
-MAX_BATCH = 1_000_000
 KINDS = (
     "window",
     "csa",
@@ -91,6 +91,20 @@ class KvEstimate:
     dp: int = 1
     include_mtp: bool = False
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        require_finite_figures(
+            "KvEstimate",
+            context_tokens=self.context_tokens,
+            batch=self.batch,
+            total_bytes=self.total_bytes,
+            per_sequence_bytes=self.per_sequence_bytes,
+            constant_bytes=self.constant_bytes,
+            slope_bytes_per_token=self.slope_bytes_per_token,
+            by_kind=self.by_kind,
+            per_gpu_bytes=self.per_gpu_bytes,
+        )
+
     layout: str = "reference"
     """The page rules used (`vramkit.runtimes.KV_LAYOUTS`): SGLang and TensorRT-LLM use vllm's."""
 
@@ -182,7 +196,11 @@ def _plan(
     idx = resolve_indexer_dtype(indexer_dtype, prof, cache) if has_indexer else None
     if indexer_dtype is not None and not has_indexer:
         raise VramkitError(f"{spec.id} has no lightning indexer; leave indexer_dtype unset.")
-    mtp = prof.include_mtp_default if include_mtp is None else bool(include_mtp)
+    mtp = (
+        prof.include_mtp_default
+        if include_mtp is None
+        else require_bool("include_mtp", include_mtp)
+    )
     parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
     comps = [component_of(p, cache, idx, family.name) for p in parts]
     notes = list(family.kv_notes(cfg, prof.layout, idx is not None))
@@ -313,8 +331,8 @@ def kv_cache(
     spec = get_model(model)
     t, ctx_notes = check_context(spec, context_tokens)
     batch = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
-    tp = require_int("tp", tp, minimum=1, maximum=1024)
-    dp = require_int("dp", dp, minimum=1, maximum=1024)
+    tp = require_int("tp", tp, minimum=1, maximum=MAX_PARALLEL)
+    dp = require_int("dp", dp, minimum=1, maximum=MAX_PARALLEL)
     opts = {
         "max_num_batched_tokens": max_num_batched_tokens,
         "concurrent_batches": concurrent_batches,
@@ -323,7 +341,7 @@ def kv_cache(
         "swa_compress": swa_compress,
     }
     plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
-    ta = np.array([t], dtype=np.int64)
+    ta = exact([t])
     kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
     per_seq = sum(kinds.values())
     rank_seq = sum(int(v[0]) for v in _sum_by_kind(plan.rank_components, ta, plan).values())
@@ -374,12 +392,18 @@ def kv_grid(
     import pandas as pd
 
     spec = get_model(model)
+    contexts, batches = _bounded_list("contexts", contexts), _bounded_list("batches", batches)
+    if len(contexts) * len(batches) > MAX_GRID_CELLS:
+        raise VramkitError(
+            f"kv_grid of {len(contexts):,} contexts x {len(batches):,} batches is "
+            f"{len(contexts) * len(batches):,} cells; at most {MAX_GRID_CELLS:,} are computed."
+        )
     ts = [check_context(spec, c)[0] for c in contexts]
     bs = [require_int("batch", b, minimum=1, maximum=MAX_BATCH) for b in batches]
     if not ts or not bs:
         raise VramkitError("kv_grid needs at least one context and one batch size.")
-    tp = require_int("tp", tp, minimum=1, maximum=1024)
-    dp = require_int("dp", dp, minimum=1, maximum=1024)
+    tp = require_int("tp", tp, minimum=1, maximum=MAX_PARALLEL)
+    dp = require_int("dp", dp, minimum=1, maximum=MAX_PARALLEL)
     opts = {
         "max_num_batched_tokens": max_num_batched_tokens,
         "concurrent_batches": concurrent_batches,
@@ -388,10 +412,10 @@ def kv_grid(
         "swa_compress": swa_compress,
     }
     plan = _plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, opts)
-    t_arr = np.array(ts, dtype=np.int64)
+    t_arr = exact(ts)
     kinds = _sum_by_kind(plan.components, t_arr, plan)
     rank = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())
-    tt, bb = np.meshgrid(t_arr, np.array(bs, dtype=np.int64), indexing="ij")
+    tt, bb = np.meshgrid(t_arr, exact(bs), indexing="ij")
     per_seq = sum(kinds.values())
     cols: dict[str, Any] = {
         "context_tokens": tt.ravel(),
@@ -400,10 +424,12 @@ def kv_grid(
         "per_sequence_bytes": np.repeat(per_seq, len(bs)),
         "per_gpu_bytes": (rank[:, None] * -(-bb // dp)).ravel(),
     }
-    cols["total_gib"] = cols["total_bytes"] / 2**30
     for k, v in kinds.items():
         cols[k] = (v[:, None] * bb).ravel()
+    cols = {k: _int_column(v) for k, v in cols.items()}
+    cols["total_gib"] = np.array([x / 2**30 for x in cols["total_bytes"]], dtype=float)
     frame = pd.DataFrame(cols)
+    frame = frame[[*list(frame.columns[:5]), "total_gib", *list(frame.columns[5:-1])]]
     frame.attrs.update(
         model_id=spec.id,
         cache_dtype=plan.cache_dtype,
@@ -412,6 +438,25 @@ def kv_grid(
         layout=plan.runtime.layout,
     )
     return frame
+
+
+def _bounded_list(name: str, values: object) -> list[Any]:
+    """`values` as a list of at most `MAX_GRID_CELLS` items (a str or a mapping is refused)."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise VramkitError(f"{name} must be a list of values, got {values!r:.80}.")
+    out: list[Any] = []
+    for v in values:
+        out.append(v)
+        if len(out) > MAX_GRID_CELLS:
+            raise VramkitError(f"{name} lists more than {MAX_GRID_CELLS:,} values.")
+    return out
+
+
+def _int_column(values: np.ndarray) -> np.ndarray:
+    """An exact int column as int64 when every value fits, else kept as Python ints."""
+    if not len(values) or (values.min() >= -(2**63) and values.max() < 2**63):
+        return values.astype(np.int64)
+    return values
 
 
 def components(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .components import SATURATED, KvComponent
+from .components import SATURATED, KvComponent, exact
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,11 @@ class KvLayout:
         raise NotImplementedError
 
     def bytes(self, c: KvComponent, t: np.ndarray) -> np.ndarray:
-        """Bytes of component `c` for one sequence at each context in `t` (int64), all layers.
+        """Bytes of component `c` for one sequence at each context in `t` (exact ints), all layers.
 
         A recurrent state (paging "recurrent", every runtime) is one fixed slot per live sequence:
         tokens × entry bytes; everything else follows the layout's page rules."""
-        t = np.asarray(t, dtype=np.int64)
+        t = exact(t)
         if c.paging == "recurrent":
             per_layer = np.full_like(t, c.tokens * c.entry_bytes)
         else:
@@ -51,7 +51,7 @@ class KvLayout:
 
     def constant_and_slope(self, comps: Sequence[KvComponent]) -> tuple[int, float]:
         """(per-sequence bytes once windows and states saturate, bytes per extra token)."""
-        big = np.array([SATURATED], dtype=np.int64)
+        big = exact([SATURATED])
         fixed = [c for c in comps if c.rule in ("window", "state")]
         constant = sum(int(self.bytes(c, big)[0]) for c in fixed)
         return constant, float(sum(self.slope(c) for c in comps))

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import VramkitError
-from .components import SATURATED, KvComponent, cdiv, pad_to
+from .components import SATURATED, KvComponent, cdiv, exact, pad_to
 from .layout import KvLayout
 
 FULL_PAGING = ("v4_main", "v4_indexer")
@@ -189,7 +189,7 @@ class VllmLayout(KvLayout):
         where T = 0): needed(T) = n_tuples × tuple_bytes × Σ_groups pages_g(T). None otherwise."""
         if not is_v4(comps):
             return None
-        t = np.asarray(t, dtype=np.int64)
+        t = exact(t)
         groups, n_tuples, tuple_bytes = self.v4_groups(comps)
         pages = sum(g.page.count(t, self.in_flight) for g in groups)
         return np.where(t > 0, n_tuples * tuple_bytes * pages, 0)
@@ -200,7 +200,7 @@ class VllmLayout(KvLayout):
         if not is_v4(comps):
             return super().constant_and_slope(comps)
         groups, n_tuples, tuple_bytes = self.v4_groups(comps)
-        big = np.array([SATURATED], dtype=np.int64)
+        big = exact([SATURATED])
         pages = sum(int(g.page.count(big, self.in_flight)[0]) for g in groups if g.page.window)
         slope = n_tuples * tuple_bytes / self.options["block_size_deepseek_v4"]
         return n_tuples * tuple_bytes * pages, slope

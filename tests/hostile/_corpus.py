@@ -1,0 +1,1707 @@
+"""The hostile-input corpus: a generator of command-line and Python API cases, the files they
+need, and the in-process runner with its guards (per-case time bound, socket guard, write
+guard). Loaded by the tests of this folder with importlib (no package, any import mode).
+
+A case either must be refused (`REFUSE`: exit 2, exactly one stderr line starting
+``vramkit:``, optionally containing `needle`) or answered (`ANSWER`: exit 0, no NaN/inf, no
+negative figure in JSON output), or, for random mutations where both are honest, `EITHER`
+(one of the two, with the same checks). Every case must finish within `CASE_TIMEOUT_S`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import math
+import os
+import re
+import signal
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REFUSE, ANSWER, EITHER = "refuse", "answer", "either"
+CASE_TIMEOUT_S = 20
+"""Bound on one in-process case (the slowest honest case takes well under a second)."""
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "data" / "examples"
+
+
+# ── cases ────────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class Case:
+    """One hostile input. `argv` may hold ``{w}`` (the case's work folder); `setup(w)` writes
+    the files it needs; `call(w)` replaces argv for Python API cases."""
+
+    id: str
+    category: str
+    argv: list[str] = field(default_factory=list)
+    expect: str = REFUSE
+    needle: str = ""
+    setup: Callable[[Path], None] | None = None
+    call: Callable[[Path], Any] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    may_write: str = ""
+    """A folder (relative to the work folder) the case may create; nothing else may change."""
+
+
+def _w(case_argv: list[str], w: Path) -> list[str]:
+    return [a.replace("{w}", str(w)) for a in case_argv]
+
+
+# ── file builders ────────────────────────────────────────────────────────────────────────────
+def write_json(path: Path, doc: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+
+
+def write_bytes(path: Path, raw: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw)
+
+
+def safetensors_bytes(header: Any, data: bytes = b"", *, raw_header: bytes | None = None) -> bytes:
+    text = raw_header if raw_header is not None else json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def base_configs() -> dict[str, dict[str, Any]]:
+    """Real configs to break: the example config.json files and catalog configs per family."""
+    from vramkit.catalog import get_model
+    from vramkit.configfile import text_config
+
+    out = {
+        p.parent.name: text_config(json.loads(p.read_text()))
+        for p in sorted(EXAMPLES.glob("*/config.json"))
+    }
+    for mid in ("deepseek-v4-flash", "deepseek-v3.2", "gemma-4-31b", "llama-3.1-70b"):
+        cfg = dict(get_model(mid).config)
+        out[mid] = json.loads(json.dumps(cfg))
+    return out
+
+
+def gguf_file(path: Path, *, block_count: Any = 2, arch: str = "llama", extra=None) -> None:
+    import gguf
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w = gguf.GGUFWriter(str(path), arch)
+    if isinstance(block_count, str):
+        w.add_string(f"{arch}.block_count", block_count)
+    elif block_count is not None:
+        w.add_uint32(f"{arch}.block_count", block_count)
+    w.add_embedding_length(256)
+    w.add_feed_forward_length(512)
+    w.add_head_count(4)
+    w.add_head_count_kv(2)
+    w.add_context_length(4096)
+    w.add_vocab_size(32)
+    for key, value in (extra or {}).items():
+        if isinstance(value, str):
+            w.add_string(key, value)
+        else:
+            w.add_uint32(key, value)
+    w.add_tensor("token_embd.weight", np.zeros((32, 256), np.float16))
+    w.add_tensor("blk.0.attn_q.weight", np.zeros((64, 256), np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+# ── generators per category ──────────────────────────────────────────────────────────────────
+INT_FIELDS = (
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "vocab_size",
+    "head_dim",
+    "max_position_embeddings",
+    "intermediate_size",
+    "moe_intermediate_size",
+    "num_experts_per_tok",
+    "kv_lora_rank",
+    "sliding_window",
+    "num_experts",
+    "n_routed_experts",
+    "num_local_experts",
+    "qk_rope_head_dim",
+    "linear_num_key_heads",
+    "num_nextn_predict_layers",
+    "first_k_dense_replace",
+)
+BOOL_FIELDS = ("tie_word_embeddings", "attention_bias", "attention_k_eq_v", "use_qk_norm")
+BAD_INTS: tuple[tuple[str, Any], ...] = (
+    ("zero", 0),
+    ("minus1", -1),
+    ("minus5", -5),
+    ("string12", "12"),
+    ("stringfalse", "false"),
+    ("true", True),
+    ("half", 1.5),
+    ("e25", 10**25),
+    ("2p62", 2**62),
+    ("list", [4]),
+    ("object", {"v": 4}),
+)
+NON_NEGATIVE = ("num_nextn_predict_layers", "first_k_dense_replace")
+BAD_BOOLS: tuple[tuple[str, Any], ...] = (
+    ("sfalse", "false"),
+    ("strue", "true"),
+    ("zero", 0),
+    ("one", 1),
+    ("no", "no"),
+    ("list", [False]),
+)
+COMMANDS = (
+    ["inspect", "{w}/cfg/config.json", "--json"],
+    ["weights", "--config", "{w}/cfg/config.json", "--json"],
+    ["kv", "--config", "{w}/cfg/config.json", "--context", "4K", "--json"],
+    ["moe", "--config", "{w}/cfg/config.json", "--json"],
+)
+
+
+def _config_case(cid: str, cfg: Any, n: int, expect: str, needle: str = "") -> Case:
+    argv = COMMANDS[n % len(COMMANDS)]
+    if argv[0] == "moe":
+        expect = EITHER if expect == ANSWER else expect  # dense configs: moe says it has none
+    return Case(
+        cid,
+        "config",
+        list(argv),
+        expect,
+        needle,
+        setup=lambda w, cfg=cfg: write_json(w / "cfg" / "config.json", cfg),
+    )
+
+
+def config_mutations() -> Iterator[Case]:
+    """Each integer field of each real config set to each bad value; each boolean field to
+    each non-boolean; plus the named cases of the issue."""
+    n = 0
+    for name, base in base_configs().items():
+        for fld in INT_FIELDS:
+            if fld not in base:
+                continue
+            for label, value in BAD_INTS:
+                if label == "zero" and fld in NON_NEGATIVE:
+                    continue
+                cfg = {**base, fld: value}
+                yield _config_case(f"{name}-{fld}-{label}", cfg, n, REFUSE, fld)
+                n += 1
+        for fld in BOOL_FIELDS:
+            for label, value in BAD_BOOLS:
+                cfg = {**base, fld: value}
+                yield _config_case(f"{name}-{fld}-{label}", cfg, n, REFUSE, fld)
+                n += 1
+        yield _config_case(f"{name}-as-is", base, n, ANSWER)
+        n += 1
+        for drop in ("hidden_size", "num_hidden_layers", "model_type"):
+            if drop in base:
+                cfg = {k: v for k, v in base.items() if k != drop}
+                yield _config_case(f"{name}-without-{drop}", cfg, n, REFUSE, "")
+                n += 1
+
+
+def _llama(**over: Any) -> dict[str, Any]:
+    base = json.loads((EXAMPLES / "qwen3-30b-a3b" / "config.json").read_text())
+    return {**base, **over}
+
+
+def named_config_cases() -> Iterator[Case]:
+    """The issue's config cases, each with its expected outcome."""
+    llama = {
+        "model_type": "llama",
+        "hidden_size": 4096,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "vocab_size": 32000,
+        "intermediate_size": 11008,
+        "max_position_embeddings": 4096,
+    }
+    named = {
+        "tie-string-false": ({**llama, "tie_word_embeddings": "false"}, "tie_word_embeddings"),
+        "kv-heads-zero": ({**llama, "num_key_value_heads": 0}, "num_key_value_heads"),
+        "kv-heads-7-of-32": ({**llama, "num_key_value_heads": 7}, "must divide"),
+        "kv-heads-64-of-32": ({**llama, "num_key_value_heads": 64}, "must divide"),
+        "zero-layers": ({**llama, "num_hidden_layers": 0}, "num_hidden_layers"),
+        "hidden-zero": ({**llama, "hidden_size": 0}, "hidden_size"),
+        "vocab-zero": ({**llama, "vocab_size": 0}, "vocab_size"),
+        "negative-window": ({**llama, "sliding_window": -4096}, "sliding_window"),
+        "maxpos-minus5": ({**llama, "max_position_embeddings": -5}, "max_position_embeddings"),
+        "hidden-1e400-int": ({**llama, "hidden_size": 10**400}, "digit"),
+        "head-dim-1e15": ({**llama, "head_dim": 10**15}, "head_dim"),
+        "string-in-int": ({**llama, "num_attention_heads": "32"}, "num_attention_heads"),
+        "qwen3next-mtp-1e9": (
+            {
+                **json.loads(
+                    (EXAMPLES / "qwen3-next-80b-a3b-instruct" / "config.json").read_text()
+                ),
+                "num_nextn_predict_layers": 10**9,
+            },
+            "num_nextn_predict_layers",
+        ),
+        "experts-1e12": (_llama(num_experts=10**12), "num_experts"),
+        "kv-lora-zero": (
+            {
+                **base_configs()["deepseek-v3.2"],
+                "kv_lora_rank": 0,
+            },
+            "kv_lora_rank",
+        ),
+        "text-config-list": ({**llama, "text_config": [1]}, "text_config"),
+        "model-type-list": ({**llama, "model_type": ["llama"]}, "model_type"),
+        "model-type-unknown": ({**llama, "model_type": "nope"}, "model_type"),
+        "quant-config-list": ({**llama, "quantization_config": [1]}, "quantization_config"),
+        "torch-dtype-int": ({**llama, "torch_dtype": 16}, "torch_dtype"),
+        "topk-over-experts": (_llama(num_experts_per_tok=1000), "num_experts_per_tok"),
+        "dense-over-layers": (
+            {**base_configs()["deepseek-v3.2"], "first_k_dense_replace": 500},
+            "first_k_dense_replace",
+        ),
+    }
+    for cid, (cfg, needle) in named.items():
+        for argv in COMMANDS[:3]:
+            yield Case(
+                f"named-{cid}-{argv[0]}",
+                "config",
+                list(argv),
+                REFUSE,
+                needle,
+                setup=lambda w, cfg=cfg: write_json(w / "cfg" / "config.json", cfg),
+            )
+    # answered correctly: a huge but valid config gives exact, non-negative integers
+    huge = {**llama, "hidden_size": 1 << 24, "num_attention_heads": 1 << 16}
+    huge["num_key_value_heads"] = 1 << 16
+    huge["head_dim"] = 1 << 24
+    huge["max_position_embeddings"] = 1 << 27
+    yield Case(
+        "huge-valid-kv-exact",
+        "resources",
+        [
+            "kv",
+            "--config",
+            "{w}/cfg/config.json",
+            "--context",
+            "1M",
+            "--batch",
+            "1000000",
+            "--json",
+        ],
+        ANSWER,
+        # GQA, bf16: T · 2 (K, V) · kv_heads · head_dim · 2 bytes · layers · batch, exactly
+        f'"total_bytes": {2**20 * 2 * 2**16 * 2**24 * 2 * 32 * 10**6}',
+        setup=lambda w: write_json(w / "cfg" / "config.json", huge),
+    )
+
+
+def raw_config_cases() -> Iterator[Case]:
+    """config.json files that are not clean JSON objects: encodings, nesting, numbers, kinds."""
+    good = json.dumps(_llama())
+    raws: dict[str, tuple[bytes, str, str]] = {
+        "utf16-bom": (good.encode("utf-16"), REFUSE, "UTF-16"),
+        "utf16le-no-bom": (good.encode("utf-16-le"), REFUSE, "UTF-16"),
+        "utf32": (good.encode("utf-32"), REFUSE, "UTF-32"),
+        "latin1": (good.replace("}", ', "name": "caf\u00e9"}').encode("latin-1"), REFUSE, "UTF-8"),
+        "utf8-bom": (b"\xef\xbb\xbf" + good.encode(), ANSWER, ""),
+        "empty": (b"", REFUSE, "JSON"),
+        "whitespace": (b"   \n\t ", REFUSE, "JSON"),
+        "null": (b"null", REFUSE, "object"),
+        "list": (b"[1, 2]", REFUSE, "object"),
+        "number": (b"42", REFUSE, "object"),
+        "string": (b'"config"', REFUSE, "object"),
+        "deep-100k-list": (b"[" * 100_000 + b"]" * 100_000, REFUSE, "levels deep"),
+        "deep-100k-object": (
+            b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+            REFUSE,
+            "levels deep",
+        ),
+        "deep-unclosed": (b"[" * 200_000, REFUSE, "deep"),
+        "deep-in-field": (
+            good[:-1].encode() + b', "rope_scaling": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            REFUSE,
+            "deep",
+        ),
+        "int-5000-digits": (
+            good[:-1].encode() + b', "hidden_size": ' + b"9" * 5000 + b"}",
+            REFUSE,
+            "digit",
+        ),
+        "float-1e400": (good[:-1].encode() + b', "rope_theta": 1e400}', REFUSE, "float"),
+        "nan-literal": (good[:-1].encode() + b', "max_position_embeddings": NaN}', REFUSE, "NaN"),
+        "infinity-literal": (
+            good[:-1].encode() + b', "rope_theta": -Infinity}',
+            REFUSE,
+            "Infinity",
+        ),
+        "truncated": (good[: len(good) // 2].encode(), REFUSE, "JSON"),
+        "binary": (bytes(range(256)) * 4, REFUSE, ""),
+        "nul-bytes": (b"\x00" * 64, REFUSE, ""),
+        "trailing-garbage": (good.encode() + b" }}}", REFUSE, "JSON"),
+        "duplicate-key": (good[:-1].encode() + b', "hidden_size": 0}', REFUSE, "hidden_size"),
+        "many-keys": (
+            json.dumps({**_llama(), **{f"k{i}": i for i in range(100_000)}}).encode(),
+            ANSWER,
+            "",
+        ),
+        "long-string-value": (
+            json.dumps({**_llama(), "junk": "x" * 5_000_000}).encode(),
+            ANSWER,
+            "",
+        ),
+        "surrogate-escape": (good[:-1].encode() + b', "name": "\\ud800"}', ANSWER, ""),
+    }
+    for n, (cid, (raw, expect, needle)) in enumerate(raws.items()):
+        argv = COMMANDS[n % 3]
+        yield Case(
+            f"raw-{cid}",
+            "encoding",
+            list(argv),
+            expect,
+            needle,
+            setup=lambda w, raw=raw: write_bytes(w / "cfg" / "config.json", raw),
+        )
+
+
+def _fifo(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+
+
+def _symlink(target: str | Path, link: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, link)
+
+
+def path_cases() -> Iterator[Case]:
+    """File kinds and odd paths, for every command that reads a path."""
+    kinds: dict[str, tuple[str, Callable[[Path], None] | None, str, str]] = {
+        "fifo-config": (
+            "{w}/f/config.json",
+            lambda w: _fifo(w / "f" / "config.json"),
+            REFUSE,
+            "FIFO",
+        ),
+        "fifo-in-folder": ("{w}/f", lambda w: _fifo(w / "f" / "config.json"), REFUSE, "FIFO"),
+        "fifo-safetensors": (
+            "{w}/f/model.safetensors",
+            lambda w: _fifo(w / "f" / "model.safetensors"),
+            REFUSE,
+            "FIFO",
+        ),
+        "fifo-gguf": ("{w}/f/m.gguf", lambda w: _fifo(w / "f" / "m.gguf"), REFUSE, "FIFO"),
+        "dev-null": ("/dev/null", None, REFUSE, "device"),
+        "dev-zero": ("/dev/zero", None, REFUSE, "device"),
+        "dev-urandom": ("/dev/urandom", None, REFUSE, "device"),
+        "symlink-to-dev-zero": (
+            "{w}/l/config.json",
+            lambda w: _symlink("/dev/zero", w / "l" / "config.json"),
+            REFUSE,
+            "device",
+        ),
+        "symlink-loop": (
+            "{w}/loop/config.json",
+            lambda w: _symlink(w / "loop" / "config.json", w / "loop" / "config.json"),
+            REFUSE,
+            "",
+        ),
+        "dangling-symlink": (
+            "{w}/d/config.json",
+            lambda w: _symlink(w / "nowhere", w / "d" / "config.json"),
+            REFUSE,
+            "",
+        ),
+        "folder-named-config": (
+            "{w}/dir/config.json",
+            lambda w: (w / "dir" / "config.json").mkdir(parents=True),
+            REFUSE,
+            "folder",
+        ),
+        "empty-folder": ("{w}/empty", lambda w: (w / "empty").mkdir(), REFUSE, ""),
+        "nonexistent": ("{w}/nope/config.json", None, REFUSE, "does not exist"),
+        "long-path-5000": ("{w}/" + "a" * 5000, None, REFUSE, ""),
+        "long-component-300": ("{w}/" + "b" * 300 + "/config.json", None, REFUSE, ""),
+        "nul-in-path": ("{w}/x\x00y", None, REFUSE, ""),
+        "empty-string": ("", None, REFUSE, ""),
+        "space": (" ", None, REFUSE, ""),
+        "dash": ("-", None, REFUSE, ""),
+        "txt-file": ("{w}/notes.txt", lambda w: (w / "notes.txt").write_text("hi"), REFUSE, ".txt"),
+        "proc-self": ("/proc/self/status", None, REFUSE, ""),
+        "root": ("/", None, REFUSE, ""),
+    }
+    for cid, (path, setup, expect, needle) in kinds.items():
+        for argv in (
+            ["inspect", path],
+            ["weights", "--config", path],
+            ["kv", "--from", path, "--context", "4K"],
+            ["moe", "--from", path],
+        ):
+            if cid in ("nul-in-path",) and argv[0] != "inspect":
+                continue
+            yield Case(
+                f"path-{cid}-{argv[0]}",
+                "paths",
+                argv,
+                expect,
+                needle if argv[0] == "inspect" else "",
+                setup,
+            )
+
+
+def hub_id_cases() -> Iterator[Case]:
+    """Offline Hub ids: odd ones refused as ids, well-formed ones refused as not cached."""
+    ids = {
+        "long-5000": "a" * 2500 + "/" + "b" * 2499,
+        "long-300": "o" * 150 + "/" + "n" * 149,
+        "dotdot": "../etc",
+        "dotdot-name": "owner/..",
+        "three-parts": "a/b/c",
+        "leading-slash": "/owner/name",
+        "unicode": "ówner/náme",
+        "spaces": "owner name/x",
+        "trailing-slash": "owner/",
+        "only-slash": "/",
+        "shell": "owner/$(rm -rf ~)",
+        "url": "https://huggingface.co/Qwen/Qwen3-8B",
+        "newline": "owner/name\nvramkit: fake",
+        "well-formed-uncached": "Qwen/Qwen3-8B",
+        "well-formed-uncached-2": "deepseek-ai/DeepSeek-V4-Flash",
+        "tab": "owner/\tname",
+    }
+    for cid, hid in ids.items():
+        for argv in (
+            ["inspect", hid],
+            ["weights", "--from", hid],
+            ["kv", "--from", hid, "--context", "1K"],
+        ):
+            yield Case(f"hubid-{cid}-{argv[0]}", "hub", argv, REFUSE, "")
+
+
+def _cache_entry(w: Path, doc: Any, *, raw: bytes | None = None, repo="acme/tiny") -> None:
+    path = w / "cache" / "hub" / f"{repo.replace('/', '--')}@main.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw if raw is not None else json.dumps(doc).encode())
+
+
+def _tiny_header() -> dict[str, Any]:
+    return {
+        "model.embed_tokens.weight": {
+            "dtype": "BF16",
+            "shape": [32, 16],
+            "data_offsets": [0, 1024],
+        },
+        "lm_head.weight": {"dtype": "BF16", "shape": [32, 16], "data_offsets": [1024, 2048]},
+    }
+
+
+def hub_cache_cases() -> Iterator[Case]:
+    """Poisoned entries of vramkit's Hub cache (VRAMKIT_CACHE)."""
+    cfg = _llama()
+    ok = {"config": cfg, "total_size": 2048, "headers": {"model.safetensors": _tiny_header()}}
+    big = 2**53 + 1
+    entries: dict[str, tuple[Any, bytes | None, str, str]] = {
+        "valid": (ok, None, ANSWER, ""),
+        "not-json": (None, b"{not json", REFUSE, "JSON"),
+        "utf16": (None, json.dumps(ok).encode("utf-16"), REFUSE, "UTF-16"),
+        "deep": (None, b'{"config": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", REFUSE, "deep"),
+        "list": ([1, 2], None, REFUSE, "object"),
+        "missing-headers": ({"config": cfg, "total_size": 1}, None, REFUSE, "headers"),
+        "config-list": ({**ok, "config": [1]}, None, REFUSE, "config"),
+        "total-size-abc": ({**ok, "total_size": "abc"}, None, REFUSE, "total_size"),
+        "total-size-negative": ({**ok, "total_size": -1}, None, REFUSE, "total_size"),
+        "total-size-float-nan": (
+            None,
+            json.dumps(ok).replace("2048", "NaN", 1).encode(),
+            REFUSE,
+            "NaN",
+        ),
+        "headers-list": ({**ok, "headers": [1]}, None, REFUSE, "headers"),
+        "header-entry-string": ({**ok, "headers": {"a.safetensors": "x"}}, None, REFUSE, "headers"),
+        "dtype-list": (
+            {
+                **ok,
+                "headers": {
+                    "a.safetensors": {
+                        "w": {"dtype": ["BF16"], "shape": [2], "data_offsets": [0, 4]}
+                    }
+                },
+            },
+            None,
+            REFUSE,
+            "dtype",
+        ),
+        "overlap": (
+            {
+                **ok,
+                "headers": {
+                    "a.safetensors": {
+                        "x.weight": {"dtype": "U8", "shape": [8], "data_offsets": [0, 8]},
+                        "y.weight": {"dtype": "U8", "shape": [8], "data_offsets": [4, 12]},
+                    }
+                },
+            },
+            None,
+            REFUSE,
+            "overlap",
+        ),
+        "elements-2p53-plus-1": (
+            {
+                **ok,
+                "total_size": big,
+                "headers": {
+                    "a.safetensors": {
+                        "model.embed_tokens.weight": {
+                            "dtype": "U8",
+                            "shape": [big],
+                            "data_offsets": [0, big],
+                        }
+                    }
+                },
+            },
+            None,
+            ANSWER,
+            str(big),
+        ),
+        "bad-config-in-cache": (
+            {**ok, "config": {**cfg, "tie_word_embeddings": "false"}},
+            None,
+            EITHER,
+            "",
+        ),
+        "fifo-entry": (None, None, REFUSE, "FIFO"),
+        "folder-entry": (None, None, REFUSE, "folder"),
+    }
+    for cid, (doc, raw, expect, needle) in entries.items():
+
+        def setup(w: Path, doc=doc, raw=raw, cid=cid) -> None:
+            if cid == "fifo-entry":
+                _fifo(w / "cache" / "hub" / "acme--tiny@main.json")
+            elif cid == "folder-entry":
+                (w / "cache" / "hub" / "acme--tiny@main.json").mkdir(parents=True)
+            else:
+                _cache_entry(w, doc, raw=raw)
+
+        for argv in (
+            ["inspect", "acme/tiny", "--json"],
+            ["weights", "--from", "acme/tiny", "--json"],
+        ):
+            exp = expect
+            if argv[0] == "weights" and cid == "elements-2p53-plus-1":
+                exp, nd = ANSWER, ""
+            else:
+                nd = needle if argv[0] == "inspect" or expect == REFUSE else ""
+            yield Case(
+                f"hubcache-{cid}-{argv[0]}",
+                "hub-cache",
+                argv,
+                exp,
+                nd,
+                setup,
+                env={"VRAMKIT_CACHE": "{w}/cache"},
+            )
+
+
+def safetensors_cases() -> Iterator[Case]:
+    """Safetensors headers and index files, broken one way each."""
+    e = {"dtype": "BF16", "shape": [4, 4], "data_offsets": [0, 32]}
+    h = {"model.embed_tokens.weight": e}
+    files: dict[str, tuple[bytes, str, str]] = {
+        "valid": (safetensors_bytes(h, b"\0" * 32), ANSWER, ""),
+        "short": (b"\x01\x02", REFUSE, "too short"),
+        "len-zero": (struct.pack("<Q", 0), REFUSE, ""),
+        "len-huge": (struct.pack("<Q", 2**64 - 1) + b"{}", REFUSE, "exceeds"),
+        "len-past-end": (struct.pack("<Q", 1000) + b"{}", REFUSE, "truncated"),
+        "not-json": (safetensors_bytes(None, raw_header=b"{nope"), REFUSE, "JSON"),
+        "not-utf8": (safetensors_bytes(None, raw_header=b'{"\xff": 1}'), REFUSE, "UTF-8"),
+        "deep": (
+            safetensors_bytes(None, raw_header=b"[" * 100_000 + b"]" * 100_000),
+            REFUSE,
+            "deep",
+        ),
+        "list-header": (safetensors_bytes([1]), REFUSE, "object"),
+        "dtype-list": (
+            safetensors_bytes({"w": {**e, "dtype": ["BF16"]}}, b"\0" * 32),
+            REFUSE,
+            "dtype",
+        ),
+        "dtype-unknown": (
+            safetensors_bytes({"w": {**e, "dtype": "Q9"}}, b"\0" * 32),
+            REFUSE,
+            "dtype",
+        ),
+        "dtype-null": (safetensors_bytes({"w": {**e, "dtype": None}}, b"\0" * 32), REFUSE, "dtype"),
+        "shape-negative": (
+            safetensors_bytes({"w": {**e, "shape": [-4, -4]}}, b"\0" * 32),
+            REFUSE,
+            "shape",
+        ),
+        "shape-float": (
+            safetensors_bytes({"w": {**e, "shape": [4.0, 4]}}, b"\0" * 32),
+            REFUSE,
+            "shape",
+        ),
+        "shape-string": (
+            safetensors_bytes({"w": {**e, "shape": "4,4"}}, b"\0" * 32),
+            REFUSE,
+            "shape",
+        ),
+        "shape-bool": (
+            safetensors_bytes({"w": {**e, "shape": [True, 4]}}, b"\0" * 32),
+            REFUSE,
+            "shape",
+        ),
+        "shape-overflow": (
+            safetensors_bytes({"w": {**e, "shape": [2**63] * 8}}, b"\0" * 32),
+            REFUSE,
+            "",
+        ),
+        "shape-rank-1000": (
+            safetensors_bytes({"w": {**e, "shape": [1] * 1000}}, b"\0" * 32),
+            REFUSE,
+            "shape",
+        ),
+        "offsets-reversed": (
+            safetensors_bytes({"w": {**e, "data_offsets": [32, 0]}}, b"\0" * 32),
+            REFUSE,
+            "data_offsets",
+        ),
+        "offsets-three": (
+            safetensors_bytes({"w": {**e, "data_offsets": [0, 16, 32]}}, b"\0" * 32),
+            REFUSE,
+            "data_offsets",
+        ),
+        "offsets-past-end": (
+            safetensors_bytes({"w": {**e, "data_offsets": [32, 64]}}, b"\0" * 32),
+            REFUSE,
+            "",
+        ),
+        "size-mismatch": (
+            safetensors_bytes({"w": {**e, "data_offsets": [0, 30]}}, b"\0" * 32),
+            REFUSE,
+            "corrupt",
+        ),
+        "overlap": (
+            safetensors_bytes(
+                {
+                    "a.weight": {"dtype": "U8", "shape": [16], "data_offsets": [0, 16]},
+                    "b.weight": {"dtype": "U8", "shape": [16], "data_offsets": [8, 24]},
+                },
+                b"\0" * 24,
+            ),
+            REFUSE,
+            "overlap",
+        ),
+        "same-range-twice": (
+            safetensors_bytes(
+                {
+                    "a.weight": {"dtype": "U8", "shape": [16], "data_offsets": [0, 16]},
+                    "b.weight": {"dtype": "U8", "shape": [16], "data_offsets": [0, 16]},
+                },
+                b"\0" * 16,
+            ),
+            REFUSE,
+            "overlap",
+        ),
+        "metadata-list": (
+            safetensors_bytes({**h, "__metadata__": [1]}, b"\0" * 32),
+            REFUSE,
+            "metadata",
+        ),
+        "entry-missing-keys": (
+            safetensors_bytes({"w": {"dtype": "BF16"}}, b"\0" * 32),
+            REFUSE,
+            "needs",
+        ),
+        "entry-not-object": (safetensors_bytes({"w": 5}, b"\0" * 32), REFUSE, "needs"),
+        "int-5000-digits": (
+            safetensors_bytes(
+                None,
+                raw_header=b'{"w": {"dtype": "U8", "shape": ['
+                + b"9" * 5000
+                + b'], "data_offsets": [0, 1]}}',
+            ),
+            REFUSE,
+            "digit",
+        ),
+    }
+    for n, (cid, (raw, expect, needle)) in enumerate(files.items()):
+        cmd = (
+            ["inspect", "{w}/st/model.safetensors", "--json"]
+            if n % 2 == 0
+            else ["inspect", "{w}/st"]
+        )
+        yield Case(
+            f"safetensors-{cid}",
+            "safetensors",
+            cmd,
+            expect,
+            needle,
+            setup=lambda w, raw=raw: write_bytes(w / "st" / "model.safetensors", raw),
+        )
+    shard = safetensors_bytes(h, b"\0" * 32)
+    indexes: dict[str, tuple[bytes, str, str]] = {
+        "valid": (
+            json.dumps(
+                {
+                    "metadata": {"total_size": 32},
+                    "weight_map": {"model.embed_tokens.weight": "a.safetensors"},
+                }
+            ).encode(),
+            ANSWER,
+            "",
+        ),
+        "metadata-list": (
+            json.dumps({"metadata": [1], "weight_map": {"w": "a.safetensors"}}).encode(),
+            REFUSE,
+            "metadata",
+        ),
+        "total-size-abc": (
+            json.dumps(
+                {"metadata": {"total_size": "abc"}, "weight_map": {"w": "a.safetensors"}}
+            ).encode(),
+            REFUSE,
+            "total_size",
+        ),
+        "total-size-neg": (
+            json.dumps(
+                {"metadata": {"total_size": -32}, "weight_map": {"w": "a.safetensors"}}
+            ).encode(),
+            REFUSE,
+            "total_size",
+        ),
+        "total-size-bool": (
+            json.dumps(
+                {"metadata": {"total_size": True}, "weight_map": {"w": "a.safetensors"}}
+            ).encode(),
+            REFUSE,
+            "total_size",
+        ),
+        "weight-map-list": (
+            json.dumps({"weight_map": ["a.safetensors"]}).encode(),
+            REFUSE,
+            "weight_map",
+        ),
+        "weight-map-missing": (json.dumps({"metadata": {}}).encode(), REFUSE, "weight_map"),
+        "shard-traversal": (
+            json.dumps({"weight_map": {"w": "../../etc/passwd"}}).encode(),
+            REFUSE,
+            "weight_map",
+        ),
+        "shard-absolute": (
+            json.dumps({"weight_map": {"w": "/etc/passwd"}}).encode(),
+            REFUSE,
+            "weight_map",
+        ),
+        "shard-missing": (
+            json.dumps({"weight_map": {"w": "b.safetensors"}}).encode(),
+            REFUSE,
+            "not there",
+        ),
+        "shard-int": (json.dumps({"weight_map": {"w": 5}}).encode(), REFUSE, "weight_map"),
+        "utf16": (
+            json.dumps({"weight_map": {"w": "a.safetensors"}}).encode("utf-16"),
+            REFUSE,
+            "UTF-16",
+        ),
+        "latin1": (
+            '{"weight_map": {"w\u00e9": "a.safetensors"}}'.encode("latin-1"),
+            REFUSE,
+            "UTF-8",
+        ),
+        "deep": (
+            b'{"weight_map": {}, "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            REFUSE,
+            "deep",
+        ),
+        "not-json": (b"{", REFUSE, "JSON"),
+        "list": (b"[]", REFUSE, "object"),
+    }
+    for n, (cid, (raw, expect, needle)) in enumerate(indexes.items()):
+
+        def setup(w: Path, raw=raw) -> None:
+            write_bytes(w / "idx" / "model.safetensors.index.json", raw)
+            write_bytes(w / "idx" / "a.safetensors", shard)
+
+        cmd = ["inspect", "{w}/idx", "--json"] if n % 2 == 0 else ["inspect", "{w}/idx"]
+        yield Case(f"index-{cid}", "index", cmd, expect, needle, setup)
+
+
+def gguf_cases() -> Iterator[Case]:
+    """GGUF files with odd metadata or corrupt bytes."""
+
+    def make(**kw):
+        return lambda w: gguf_file(w / "g" / "m.gguf", **kw)
+
+    def corrupt(cut: int | None = None, patch: tuple[int, bytes] | None = None):
+        def setup(w: Path) -> None:
+            gguf_file(w / "g" / "m.gguf")
+            raw = bytearray((w / "g" / "m.gguf").read_bytes())
+            if cut is not None:
+                raw = raw[:cut]
+            if patch is not None:
+                raw[patch[0] : patch[0] + len(patch[1])] = patch[1]
+            (w / "g" / "m.gguf").write_bytes(bytes(raw))
+
+        return setup
+
+    cases = {
+        "valid": (make(), ANSWER, ""),
+        "block-count-string": (make(block_count="32"), REFUSE, "block_count"),
+        "block-count-missing": (make(block_count=None), EITHER, ""),
+        "block-count-zero": (make(block_count=0), EITHER, ""),
+        "block-count-huge": (make(block_count=2**31), EITHER, ""),
+        "nextn-over-blocks": (make(extra={"llama.nextn_predict_layers": 5}), REFUSE, "nextn"),
+        "head-count-string": (
+            make(extra={"llama.attention.head_count": "4"}),
+            REFUSE,
+            "head_count",
+        ),
+        "arch-unknown": (make(arch="zzz"), EITHER, ""),
+        "truncated-8": (corrupt(cut=8), REFUSE, ""),
+        "truncated-40": (corrupt(cut=40), REFUSE, ""),
+        "truncated-half": (corrupt(cut=300), REFUSE, ""),
+        "tensor-count-huge": (corrupt(patch=(8, struct.pack("<Q", 2**62))), REFUSE, ""),
+        "kv-count-huge": (corrupt(patch=(16, struct.pack("<Q", 2**62))), REFUSE, ""),
+        "version-99": (corrupt(patch=(4, struct.pack("<I", 99))), REFUSE, ""),
+        "bad-magic": (corrupt(patch=(0, b"GGUX")), REFUSE, ""),
+    }
+    for cid, (setup, expect, needle) in cases.items():
+        for argv in (
+            ["inspect", "{w}/g/m.gguf", "--json"],
+            ["kv", "--from", "{w}/g/m.gguf", "--context", "1K"],
+        ):
+            exp = expect
+            if argv[0] == "kv" and expect == ANSWER:
+                exp = EITHER
+            yield Case(
+                f"gguf-{cid}-{argv[0]}",
+                "gguf",
+                argv,
+                exp,
+                needle if argv[0] == "inspect" else "",
+                setup,
+            )
+
+
+def _mutate(raw: bytes, rng) -> bytes:
+    """1-6 random byte edits: overwrite, truncate, overwrite 4 bytes, insert up to 16."""
+    out = bytearray(raw)
+    for _ in range(rng.randint(1, 6)):
+        if len(out) < 2:
+            break
+        op, pos = rng.random(), rng.randrange(len(out))
+        if op < 0.5:
+            out[pos] = rng.randrange(256)
+        elif op < 0.7:
+            out = out[:pos]
+        elif op < 0.85:
+            out[pos : pos + 4] = rng.randbytes(4)
+        else:
+            out[pos:pos] = rng.randbytes(rng.randint(1, 16))
+    return bytes(out)
+
+
+@functools.cache
+def _valid_gguf_bytes() -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gguf_file(Path(tmp) / "m.gguf")
+        return (Path(tmp) / "m.gguf").read_bytes()
+
+
+def byte_fuzz_cases(n: int = 120) -> Iterator[Case]:
+    """Seeded random corruptions of a valid GGUF and a valid safetensors file: each is refused
+    or answered with sane figures (EITHER), never a traceback or a hang."""
+    import random
+
+    rng = random.Random(20261201)
+    header = {
+        "model.embed_tokens.weight": {"dtype": "BF16", "shape": [4, 4], "data_offsets": [0, 32]},
+        "lm_head.weight": {"dtype": "F32", "shape": [4], "data_offsets": [32, 48]},
+    }
+    st_raw = safetensors_bytes(header, b"\0" * 48)
+    for i in range(n):
+        kind = "gguf" if i % 2 else "safetensors"
+        seed = rng.randrange(2**32)
+
+        def setup(w: Path, kind=kind, seed=seed) -> None:
+            import random as _random
+
+            local = _random.Random(seed)
+            if kind == "gguf":
+                write_bytes(w / "b" / "m.gguf", _mutate(_valid_gguf_bytes(), local))
+            else:
+                write_bytes(w / "b" / "model.safetensors", _mutate(st_raw, local))
+
+        name = "m.gguf" if kind == "gguf" else "model.safetensors"
+        yield Case(
+            f"bytes-{kind}-{i}",
+            "bytes",
+            ["inspect", f"{{w}}/b/{name}", "--json"],
+            EITHER,
+            "",
+            setup,
+        )
+
+
+def flag_cases() -> Iterator[Case]:
+    """Every numeric and id flag of every command given junk."""
+    m = ["--model", "deepseek-v4-flash"]
+    junk_ints = [
+        "0",
+        "-1",
+        "abc",
+        "",
+        " ",
+        "1e3",
+        "1.5",
+        "99999999999999999999999",
+        "nan",
+        "0x10",
+        "٣",
+    ]
+    junk_ctx = [
+        "0",
+        "-5",
+        "abc",
+        "",
+        "1e400",
+        "nan",
+        "inf",
+        "1K1",
+        "1.5",
+        "99999999M",
+        "１２",
+        "1MM",
+        "K",
+    ]
+    specs: list[tuple[str, list[str], str, list[str]]] = [
+        ("kv-context", ["kv", *m, "--context"], "context", junk_ctx),
+        ("kv-batch", ["kv", *m, "--context", "1K", "--batch"], "batch", junk_ints),
+        ("kv-tp", ["kv", *m, "--context", "1K", "--tp"], "tp", [*junk_ints, "1000000"]),
+        ("kv-dp", ["kv", *m, "--context", "1K", "--dp"], "dp", junk_ints),
+        (
+            "kv-cache-dtype",
+            ["kv", *m, "--context", "1K", "--cache-dtype"],
+            "",
+            ["fp7", "", "bf16x", "../x", "q8_0\n"],
+        ),
+        (
+            "kv-runtime",
+            ["kv", *m, "--context", "1K", "--runtime"],
+            "",
+            ["vllm2", "", "llama.cpp2", "REFERENCE!"],
+        ),
+        (
+            "kv-indexer",
+            ["kv", "--model", "llama-3.1-70b", "--context", "1K", "--indexer-dtype"],
+            "",
+            ["fp8", "fp3"],
+        ),
+        (
+            "weights-recipe",
+            ["weights", *m, "--recipe"],
+            "",
+            ["gguf-Q9_K", "", "uniform:", "uniform:Q9", "x" * 5000],
+        ),
+        (
+            "weights-recipe-map",
+            ["weights", *m, "--recipe-map"],
+            "",
+            [
+                "routed_expert=Q4_K",
+                "attention.qq=Q4_K,*=BF16",
+                "mtp.attention.nope=Q8_0",
+                "indexer.wq_bb=BF16",
+                "=Q4_K",
+                "routed_experts=",
+                ",,,",
+                "routed_experts=Q4_K=Q8_0",
+                "a" * 5000 + "=Q4_K",
+            ],
+        ),
+        ("moe-batch", ["moe", *m, "--batch"], "batch", junk_ints),
+        (
+            "moe-zipf",
+            ["moe", *m, "--zipf"],
+            "zipf",
+            ["nan", "inf", "-1", "5", "abc", "1e400", "-inf"],
+        ),
+        ("moe-recipe", ["moe", *m, "--recipe"], "", ["nope", ""]),
+        ("fit-gpu", ["fit", *m, "--gpu"], "", ["h900", "", "x" * 3000]),
+        ("fit-count", ["fit", *m, "--gpu", "h200-sxm-141gb", "--count"], "count", junk_ints),
+        ("fit-context", ["fit", *m, "--gpu", "h200-sxm-141gb", "--context"], "context", junk_ctx),
+        ("fit-batch", ["fit", *m, "--gpu", "h200-sxm-141gb", "--batch"], "batch", junk_ints),
+        ("fit-runtime", ["fit", *m, "--gpu", "h200-sxm-141gb", "--runtime"], "", ["vllm2", ""]),
+        ("fit-parallel", ["fit", *m, "--gpu", "h200-sxm-141gb", "--parallel"], "", ["xp", ""]),
+        ("article-min", ["article", "--min-context"], "", ["0", "-1", "abc", "nan", "1e400"]),
+        ("article-safer", ["article", "--safer-context"], "", ["0", "-1", "abc"]),
+        (
+            "model-id",
+            ["weights", "--model"],
+            "",
+            [
+                "deepseek-v9",
+                "",
+                " ",
+                "x" * 5000,
+                "../../etc/passwd",
+                "deepseek-v4-flash\x01",
+                "\x00",
+                "None",
+                "0",
+            ],
+        ),
+    ]
+    for sid, argv, needle, values in specs:
+        for i, v in enumerate(values):
+            yield Case(f"flag-{sid}-{i}", "cli", [*argv, v], REFUSE, needle)
+    structural = {
+        "no-command": [],
+        "unknown-command": ["nope"],
+        "missing-model": ["weights"],
+        "two-sources": ["weights", "--model", "deepseek-v4-flash", "--config", "x"],
+        "kv-no-context": ["kv", "--model", "deepseek-v4-flash"],
+        "kv-mtp-both": [
+            "kv",
+            "--model",
+            "deepseek-v4-flash",
+            "--context",
+            "1K",
+            "--mtp",
+            "--no-mtp",
+        ],
+        "unknown-flag": ["models", "--nope"],
+        "flag-no-value": ["kv", "--model", "deepseek-v4-flash", "--context"],
+        "double-dash-only": ["--"],
+        "kv-context-zero": ["kv", "--model", "deepseek-v4-flash", "--context", "0"],
+        "kv-context-over-cap": ["kv", "--model", "llama-3.1-70b", "--context", "100M"],
+        "kv-tp-not-dividing": ["kv", "--model", "llama-3.1-70b", "--context", "1K", "--tp", "3"],
+    }
+    for sid, argv in structural.items():
+        yield Case(f"cli-{sid}", "cli", argv, REFUSE, "")
+    answers = {
+        "models": ["models", "--json"],
+        "formats": ["formats", "--json"],
+        "kv-1m": ["kv", "--model", "deepseek-v4-pro", "--context", "1M", "--json"],
+        "kv-batch-max": [
+            "kv",
+            "--model",
+            "deepseek-v4-pro",
+            "--context",
+            "1M",
+            "--batch",
+            "1000000",
+            "--json",
+        ],
+        "kv-1": ["kv", "--model", "llama-3.1-70b", "--context", "1", "--json"],
+        "weights": ["weights", "--model", "deepseek-v4-flash", "--json"],
+        "weights-map": [
+            "weights",
+            "--model",
+            "deepseek-v4-flash",
+            "--recipe-map",
+            "indexer.wq_b=BF16,*=Q8_0",
+            "--json",
+        ],
+        "moe-zipf4": [
+            "moe",
+            "--model",
+            "deepseek-v4-pro",
+            "--zipf",
+            "4",
+            "--batch",
+            "1000000",
+            "--json",
+        ],
+        "fit": ["fit", "--model", "deepseek-v4-flash", "--gpu", "h200-sxm-141gb", "--json"],
+        "example-config": ["inspect", str(EXAMPLES / "gpt-oss-120b" / "config.json"), "--json"],
+    }
+    for sid, argv in answers.items():
+        yield Case(f"answer-{sid}", "cli", argv, ANSWER, "")
+
+
+def report_cases() -> Iterator[Case]:
+    """Report options that must be refused before any notebook runs or any file is written."""
+    nbs = str(ROOT / "notebooks")
+    cases = {
+        "out-empty": (["report", "--out", ""], "empty"),
+        "out-notebooks": (["report", "--out", nbs], "notebook folder"),
+        "out-notebooks-force": (["report", "--out", nbs, "--force"], "notebook folder"),
+        "out-inside-notebooks": (["report", "--out", nbs + "/sub"], "notebook folder"),
+        "out-project-root": (["report", "--out", str(ROOT), "--force"], "notebook folder"),
+        "out-notebooks-other-nb": (
+            ["report", "--out", nbs, "--notebooks", "{w}/nbs", "--force"],
+            "notebook folder",
+        ),
+        "out-given-notebooks": (
+            ["report", "--out", "{w}/nbs", "--notebooks", "{w}/nbs", "--force"],
+            "notebook folder",
+        ),
+        "out-around-given": (
+            ["report", "--out", "{w}", "--notebooks", "{w}/nbs", "--force"],
+            "notebook folder",
+        ),
+        "out-symlink-to-notebooks": (["report", "--out", "{w}/link"], "notebook folder"),
+        "out-dotdot-notebooks": (["report", "--out", nbs + "/../notebooks/x"], "notebook folder"),
+        "out-under-file": (["report", "--out", "{w}/afile/x", "--notebooks", "{w}/nbs"], ""),
+        "out-is-file": (["report", "--out", "{w}/afile", "--notebooks", "{w}/nbs"], "not a folder"),
+        "out-non-empty": (["report", "--out", "{w}/full", "--notebooks", "{w}/nbs"], "not empty"),
+        "out-locked": (
+            ["report", "--out", "{w}/locked", "--notebooks", "{w}/nbs", "--force"],
+            "another report",
+        ),
+        "out-long-name": (["report", "--out", "{w}/" + "n" * 300, "--notebooks", "{w}/nbs"], ""),
+        "out-nul": (["report", "--out", "{w}/a\x00b", "--notebooks", "{w}/nbs"], ""),
+        "notebooks-missing": (
+            ["report", "--out", "{w}/o", "--notebooks", "{w}/none"],
+            "does not exist",
+        ),
+        "notebooks-dev-null": (["report", "--out", "{w}/o", "--notebooks", "/dev/null"], ""),
+        "notebooks-empty": (
+            ["report", "--out", "{w}/o", "--notebooks", "{w}/emptynbs"],
+            "no NN_name",
+        ),
+        "notebook-broken-json": (
+            ["report", "--out", "{w}/o", "--notebooks", "{w}/badnbs"],
+            "cannot read notebook",
+        ),
+        "only-unknown": (["report", "--out", "{w}/o", "--only", "99_nope"], "99_nope"),
+        "param-unknown": (["report", "--out", "{w}/o", "-p", "modle", "x"], "modle"),
+        "param-batch-zero": (["report", "--out", "{w}/o", "-p", "batch", "0"], "batch"),
+        "param-batch-text": (["report", "--out", "{w}/o", "-p", "batch", "many"], "batch"),
+        "param-model-id": (["report", "--out", "{w}/o", "-p", "model_id", "gpt-5"], "gpt-5"),
+        "param-model-id-not-v4": (
+            ["report", "--out", "{w}/o", "-p", "model_id", "llama-3.1-70b"],
+            "DeepSeek V4",
+        ),
+        "param-models": (["report", "--out", "{w}/o", "-p", "models", "deepseek-v3,nope"], "nope"),
+        "param-zipf-nan": (["report", "--out", "{w}/o", "-p", "zipf_s", "nan"], "zipf_s"),
+        "param-zipf-big": (["report", "--out", "{w}/o", "-p", "zipf_s", "9"], "zipf_s"),
+        "param-cached-neg": (
+            ["report", "--out", "{w}/o", "-p", "cached_experts", "-1"],
+            "cached_experts",
+        ),
+        "param-context-zero": (["report", "--out", "{w}/o", "-p", "context", "0"], "context"),
+        "param-gpu": (["report", "--out", "{w}/o", "-p", "gpu", "h900"], "h900"),
+        "param-injection": (["report", "--out", "{w}/o", "-p", "batch", "1; import os"], "batch"),
+        "param-huge-value": (
+            ["report", "--out", "{w}/o", "-p", "model", "x" * 10_000],
+            "characters",
+        ),
+        "param-bad-name": (["report", "--out", "{w}/o", "-p", "a-b", "1"], "identifier"),
+        "cell-timeout-zero": (["report", "--out", "{w}/o", "--cell-timeout", "0"], "cell_timeout"),
+        "cell-timeout-text": (["report", "--out", "{w}/o", "--cell-timeout", "x"], "cell-timeout"),
+    }
+
+    def setup(w: Path) -> None:
+        import nbformat
+        from nbformat.v4 import new_code_cell, new_notebook
+
+        (w / "nbs").mkdir()
+        nb = new_notebook(cells=[new_code_cell("print(1)")])
+        nbformat.write(nb, w / "nbs" / "01_one.ipynb")
+        (w / "emptynbs").mkdir()
+        (w / "badnbs").mkdir()
+        (w / "badnbs" / "01_bad.ipynb").write_text("{not a notebook")
+        (w / "afile").write_text("x")
+        (w / "full").mkdir()
+        (w / "full" / "keep.txt").write_text("mine")
+        (w / "locked").mkdir()
+        (w / "locked" / ".vramkit-report.lock").write_text("")
+        os.symlink(ROOT / "notebooks", w / "link")
+
+    for cid, (argv, needle) in cases.items():
+        yield Case(f"report-{cid}", "report", [*argv, "--no-progress"], REFUSE, needle, setup)
+
+
+# ── Python API ───────────────────────────────────────────────────────────────────────────────
+def api_cases() -> Iterator[Case]:
+    """Python API calls with ids, None, numbers or junk where a spec, path or flag belongs."""
+    import vramkit as vk
+
+    def c(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
+        return Case(f"api-{cid}", "api", [], expect, needle, call=fn)
+
+    bad_models: list[Any] = [None, 5, 1.5, [], {}, b"deepseek-v4-flash", "nope", "", True]
+    for i, bad in enumerate(bad_models):
+        yield c(f"get_model-{i}", lambda w, b=bad: vk.get_model(b))
+        yield c(f"weight_bytes-{i}", lambda w, b=bad: vk.weight_bytes(b))
+        yield c(f"kv_cache-model-{i}", lambda w, b=bad: vk.kv_cache(b, 1024))
+        yield c(f"moe_split-{i}", lambda w, b=bad: vk.moe_split(b))
+    m = "deepseek-v4-flash"
+    bad_ctx: list[Any] = [None, -1, "x", 1e400, float("nan"), True, [1], 2**70, "1e400", 1.5]
+    for i, bad in enumerate(bad_ctx):
+        yield c(f"kv_cache-context-{i}", lambda w, b=bad: vk.kv_cache(m, b))
+    for i, bad in enumerate([0, -1, None, 1.5, "two", True, 10**7]):
+        yield c(f"kv_cache-batch-{i}", lambda w, b=bad: vk.kv_cache(m, 1024, batch=b))
+    for i, bad in enumerate(["no", "yes", 1, 0, "false", [True]]):
+        yield c(
+            f"kv_cache-include_mtp-{i}",
+            lambda w, b=bad: vk.kv_cache(m, 1024, include_mtp=b),
+            REFUSE,
+            "include_mtp",
+        )
+    for i, bad in enumerate([None, 5, "fp7", ["bf16"]]):
+        yield c(f"kv_cache-dtype-{i}", lambda w, b=bad: vk.kv_cache(m, 1024, cache_dtype=b))
+    yield c("kv_grid-huge", lambda w: vk.kv_grid(m, range(1, 1_000_001), [1, 2]), REFUSE, "100,000")
+    yield c("kv_grid-cells", lambda w: vk.kv_grid(m, range(1, 50_001), [1, 2, 3]), REFUSE, "cells")
+    yield c("kv_grid-huge-lazy", lambda w: vk.kv_grid(m, iter(range(1, 10**12)), [1]), REFUSE, "")
+    yield c("kv_grid-string", lambda w: vk.kv_grid(m, "1024", [1]), REFUSE, "")
+    yield c("kv_grid-empty", lambda w: vk.kv_grid(m, [], [1]), REFUSE, "")
+    yield c("kv_grid-ok", lambda w: vk.kv_grid(m, [0, 1024, 2**20], [1, 8]), ANSWER)
+    yield c("kv_cache-zero-ok", lambda w: vk.kv_cache(m, 0), ANSWER)
+
+    from vramkit import moe
+
+    for i, (e, k, s) in enumerate(
+        [
+            (10**12, 8, 0.0),
+            (10**12, 8, 1.0),
+            (0, 1, 0.0),
+            (8, 9, 0.0),
+            (8, 2, float("nan")),
+            (8, 2, -1.0),
+            (8, 2, 5.0),
+        ]
+    ):
+        yield c(f"routing-{i}", lambda w, e=e, k=k, s=s: moe.routing_probabilities(e, k, zipf_s=s))
+    yield c(
+        "touched-20k-zipf",
+        lambda w: moe.expected_experts_touched(20_000, 8, 10**6, zipf_s=1.2),
+        ANSWER,
+    )
+    yield c(
+        "touched-64k-zipf",
+        lambda w: moe.expected_experts_touched(65_536, 64, 10**9, zipf_s=4.0),
+        ANSWER,
+    )
+    yield c(
+        "touched-uniform-max", lambda w: moe.expected_experts_touched(65_536, 8, 10**12), ANSWER
+    )
+    yield c("touched-tokens-neg", lambda w: moe.expected_experts_touched(8, 2, -1))
+    yield c("touched-cached-over", lambda w: moe.expected_experts_touched(8, 2, 1, cached=9))
+
+    from vramkit.configfile import model_from_config, model_from_config_file
+    from vramkit.ingest import ingest
+
+    for i, bad in enumerate(
+        [None, 5, b"/dev/zero", "", "/dev/zero", "/dev/null", [], Path("/dev/zero")]
+    ):
+        yield c(f"ingest-{i}", lambda w, b=bad: ingest(b))
+        yield c(f"model_from_config_file-{i}", lambda w, b=bad: model_from_config_file(b))
+    for i, bad in enumerate(
+        [None, [], "config", 5, {"model_type": None}, {1: 2}, {"model_type": "llama"}]
+    ):
+        yield c(f"model_from_config-{i}", lambda w, b=bad: model_from_config(b))
+    yield c(
+        "ingest-online-string",
+        lambda w: ingest(str(EXAMPLES / "glm-4.7"), online="no"),
+        REFUSE,
+        "online",
+    )
+    from vramkit.budget import budget
+
+    for i, bad in enumerate([None, 0, -1, "x", 1.5, True]):
+        yield c(f"budget-count-{i}", lambda w, b=bad: budget(m, "h200-sxm-141gb", count=b))
+    for i, bad in enumerate([None, 5, "h900"]):
+        yield c(f"budget-gpu-{i}", lambda w, b=bad: budget(m, b))
+    from vramkit.budget import best_recipe, max_context, min_gpus
+
+    gpu = "h200-sxm-141gb"
+    for i, kw in enumerate(
+        [{"context": 0}, {"batch": -1}, {"count": 10**9}, {"recipe": 5}, {"os_share": float("nan")}]
+    ):
+        yield c(
+            f"min_gpus-{i}",
+            lambda w, kw=kw: (
+                min_gpus(m, gpu, **{k: v for k, v in kw.items() if k != "count"})
+                if "count" not in kw
+                else budget(m, gpu, **kw)
+            ),
+        )
+        yield c(
+            f"max_context-{i}",
+            lambda w, kw=kw: (
+                max_context(m, gpu, **{k: v for k, v in kw.items() if k != "context"})
+                if "context" not in kw
+                else budget(m, gpu, **kw)
+            ),
+        )
+    yield c("best_recipe-recipes-junk", lambda w: best_recipe(m, gpu, recipes=["nope"]))
+    yield c("best_recipe-recipes-str", lambda w: best_recipe(m, gpu, recipes=5))
+    for i, bad in enumerate([None, 5, [], {}, "Q9_K", "INT4_G7"]):
+        yield c(f"get_format-{i}", lambda w, b=bad: vk.get_format(b))
+        yield c(f"get_recipe-{i}", lambda w, b=bad: vk.get_recipe(b))
+    from vramkit.report import coerce_parameter, run_report
+
+    for i, (v, t) in enumerate(
+        [
+            ("nan", "float"),
+            ("inf", None),
+            ("[" * 10_000, "list"),
+            ("x", "int"),
+            ("maybe", "bool"),
+            ("[" * 10 + "]" * 10, "list"),
+        ]
+    ):
+        yield c(f"coerce-{i}", lambda w, v=v, t=t: coerce_parameter("p", v, t))
+    for i, kw in enumerate(
+        [
+            {"out_dir": ""},
+            {"out_dir": ROOT / "notebooks"},
+            {"out_dir": "{w}/o", "force": "yes"},
+            {"out_dir": "{w}/o", "parameters": [("batch", "1")]},
+            {"out_dir": "{w}/o", "parameters": {"batch": 1}},
+            {"out_dir": "{w}/o", "only": "01"},
+            {"out_dir": "{w}/o", "cell_timeout_s": 0},
+            {"out_dir": 5},
+        ]
+    ):
+
+        def call(w: Path, kw=kw) -> Any:
+            kw = {k: (v.replace("{w}", str(w)) if isinstance(v, str) else v) for k, v in kw.items()}
+            return run_report(progress=False, **kw)
+
+        yield c(f"run_report-{i}", call)
+
+
+def resource_cases() -> Iterator[Case]:
+    """Inputs meant to take time or memory: each is answered quickly or refused by a bound."""
+    moe20k = _llama(num_experts=20_000)
+    moe64k = _llama(num_experts=65_536, num_hidden_layers=94)
+    cases = {
+        "moe-20k-experts-zipf": (
+            moe20k,
+            [
+                "moe",
+                "--config",
+                "{w}/cfg/config.json",
+                "--zipf",
+                "1.2",
+                "--batch",
+                "1000000",
+                "--json",
+            ],
+            ANSWER,
+            "",
+        ),
+        "moe-64k-experts-zipf": (
+            moe64k,
+            [
+                "moe",
+                "--config",
+                "{w}/cfg/config.json",
+                "--zipf",
+                "4",
+                "--batch",
+                "1000000",
+                "--json",
+            ],
+            ANSWER,
+            "",
+        ),
+        "moe-1e12-experts": (
+            _llama(num_experts=10**12),
+            ["moe", "--config", "{w}/cfg/config.json"],
+            REFUSE,
+            "num_experts",
+        ),
+        "layers-10000": (
+            _llama(num_hidden_layers=10_000),
+            ["kv", "--config", "{w}/cfg/config.json", "--context", "32K", "--json"],
+            ANSWER,
+            "",
+        ),
+        "layers-10001": (
+            _llama(num_hidden_layers=10_001),
+            ["weights", "--config", "{w}/cfg/config.json"],
+            REFUSE,
+            "num_hidden_layers",
+        ),
+        "vocab-huge": (
+            _llama(vocab_size=1 << 24),
+            ["weights", "--config", "{w}/cfg/config.json", "--json"],
+            ANSWER,
+            "",
+        ),
+        "vocab-over": (
+            _llama(vocab_size=(1 << 24) + 1),
+            ["weights", "--config", "{w}/cfg/config.json"],
+            REFUSE,
+            "vocab_size",
+        ),
+        "layer-types-1e6": (
+            {**_llama(), "layer_types": ["full_attention"] * 1_000_001},
+            ["kv", "--config", "{w}/cfg/config.json", "--context", "1K"],
+            REFUSE,
+            "layer_types",
+        ),
+    }
+    for cid, (cfg, argv, expect, needle) in cases.items():
+        yield Case(
+            f"resource-{cid}",
+            "resources",
+            argv,
+            expect,
+            needle,
+            setup=lambda w, cfg=cfg: write_json(w / "cfg" / "config.json", cfg),
+        )
+
+
+def all_cases() -> list[Case]:
+    """The whole corpus, ids unique."""
+    out: list[Case] = []
+    for gen in (
+        config_mutations,
+        named_config_cases,
+        raw_config_cases,
+        path_cases,
+        hub_id_cases,
+        hub_cache_cases,
+        safetensors_cases,
+        gguf_cases,
+        byte_fuzz_cases,
+        flag_cases,
+        report_cases,
+        api_cases,
+        resource_cases,
+    ):
+        out.extend(gen())
+    ids = [c.id for c in out]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    assert not dupes, f"duplicate case ids: {sorted(dupes)[:5]}"
+    return out
+
+
+# ── guards and runner ────────────────────────────────────────────────────────────────────────
+class Hang(BaseException):
+    """A case ran past CASE_TIMEOUT_S (raised by SIGALRM; BaseException so no code swallows it)."""
+
+
+@contextlib.contextmanager
+def time_bound(seconds: int):
+    def on_alarm(signum, frame):
+        raise Hang(f"ran past {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+class NetworkUsed(BaseException):
+    """A socket tried to connect (BaseException so `except Exception` cannot hide it)."""
+
+
+@contextlib.contextmanager
+def no_network(attempts: list[str]):
+    """Every socket connect and name lookup raises `NetworkUsed` and is recorded."""
+
+    def refuse(*args, **kwargs):
+        attempts.append(repr(args)[:200])
+        raise NetworkUsed(f"network use: {args!r:.200}")
+
+    saved = (
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.create_connection,
+        socket.getaddrinfo,
+    )
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+    socket.create_connection = refuse  # type: ignore[assignment]
+    socket.getaddrinfo = refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        (
+            socket.socket.connect,
+            socket.socket.connect_ex,
+            socket.create_connection,
+            socket.getaddrinfo,
+        ) = saved
+
+
+def snapshot(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[int, int, int]]:
+    """{relative path: (mode, size, mtime_ns)} of everything under `folder` (links not followed)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel = os.path.relpath(dirpath, folder)
+        if rel != "." and rel.split(os.sep)[0] in skip:
+            dirnames[:] = []
+            continue
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            out[os.path.relpath(p, folder)] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    return out
+
+
+@dataclass
+class Outcome:
+    rc: int | None
+    out: str
+    err: str
+    seconds: float
+    crash: str = ""
+    network: list[str] = field(default_factory=list)
+    value: Any = None
+
+
+def run_case(case: Case, w: Path, *, setup: bool = True) -> Outcome:
+    """Run one case in this process: cwd = `w`, env from the case, guards on."""
+    from vramkit import cli
+    from vramkit.errors import VramkitError
+
+    if setup and case.setup is not None:
+        case.setup(w)
+    env = {k: v.replace("{w}", str(w)) for k, v in case.env.items()}
+    saved_env = {k: os.environ.get(k) for k in (*env, "VRAMKIT_ALLOW_NETWORK", "VRAMKIT_CACHE")}
+    os.environ.pop("VRAMKIT_ALLOW_NETWORK", None)
+    os.environ["VRAMKIT_CACHE"] = str(w / "cache")
+    os.environ.update(env)
+    cwd = os.getcwd()
+    os.chdir(w)
+    out, err = io.StringIO(), io.StringIO()
+    attempts: list[str] = []
+    rc: int | None = None
+    crash = ""
+    value = None
+    start = time.perf_counter()
+    try:
+        with (
+            time_bound(CASE_TIMEOUT_S),
+            no_network(attempts),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            if case.call is not None:
+                try:
+                    value = case.call(w)
+                    rc = 0
+                except VramkitError as e:
+                    print(f"vramkit: error: {e}", file=sys.stderr)
+                    rc = 2
+            else:
+                try:
+                    rc = cli.main(_w(case.argv, w))
+                except SystemExit as e:  # --help only
+                    rc = e.code if isinstance(e.code, int) else 1
+    except Hang as e:
+        crash = f"HANG: {e}"
+    except NetworkUsed as e:
+        crash = f"NETWORK: {e}"
+    except BaseException as e:
+        import traceback
+
+        crash = "Traceback:\n" + "".join(traceback.format_exception(e))[-3000:]
+    finally:
+        os.chdir(cwd)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return Outcome(
+        rc, out.getvalue(), err.getvalue(), time.perf_counter() - start, crash, attempts, value
+    )
+
+
+_BAD_TOKEN = re.compile(r"(?<![\w.])(nan|-?inf|-?infinity)(?![\w])", re.IGNORECASE)
+
+
+def numbers_in(doc: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from numbers_in(v, f"{path}.{k}")
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from numbers_in(v, f"{path}[{i}]")
+    elif isinstance(doc, int | float) and not isinstance(doc, bool):
+        yield path, doc
+
+
+SIGNED_KEYS = ("diff", "headroom", "delta", "error", "off")
+"""JSON keys whose value may honestly be negative (differences, headroom)."""
+
+
+def problems(case: Case, o: Outcome) -> list[str]:
+    """What is wrong with an outcome (empty list: the case passed)."""
+    bad: list[str] = []
+    if o.crash:
+        return [o.crash]
+    if o.network:
+        bad.append(f"network used: {o.network[:2]}")
+    text = o.out + o.err
+    if "Traceback" in text:
+        bad.append("a traceback was printed")
+    refused = o.rc == 2
+    if case.expect == REFUSE and not refused:
+        bad.append(f"expected a refusal, got exit {o.rc}; stdout {o.out[:300]!r}")
+    if case.expect == ANSWER and o.rc != 0:
+        bad.append(f"expected an answer, got exit {o.rc}: {o.err.strip()[:300]!r}")
+    if o.rc not in (0, 2):
+        bad.append(f"exit status {o.rc}")
+    if refused:
+        lines = o.err.strip("\n").split("\n")
+        if len(lines) != 1 or not lines[0].startswith("vramkit:"):
+            bad.append(f"refusal is not one 'vramkit:' line: {o.err[:400]!r}")
+        if case.needle and case.needle.lower() not in o.err.lower():
+            bad.append(f"refusal does not mention {case.needle!r}: {o.err.strip()[:300]!r}")
+    if o.rc == 0:
+        if _BAD_TOKEN.search(o.out):
+            bad.append(f"NaN/inf in output: {_BAD_TOKEN.search(o.out).group(0)!r}")
+        if case.expect == ANSWER and case.needle and case.needle not in o.out:
+            bad.append(f"answer lacks {case.needle!r}")
+        if o.out.lstrip().startswith(("{", "[")):
+            try:
+                doc = json.loads(o.out)
+            except ValueError:
+                bad.append("--json output is not JSON")
+            else:
+                for where, v in numbers_in(doc):
+                    if isinstance(v, float) and not math.isfinite(v):
+                        bad.append(f"{where} = {v}")
+                    elif v < 0 and not any(s in where.lower() for s in SIGNED_KEYS):
+                        bad.append(f"{where} is negative ({v})")
+        if o.value is not None:
+            for where, v in _value_numbers(o.value):
+                if isinstance(v, float) and not math.isfinite(v):
+                    bad.append(f"API result {where} = {v}")
+                elif v < 0:
+                    bad.append(f"API result {where} is negative ({v})")
+    return bad
+
+
+def _value_numbers(value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        yield "value", value
+    elif isinstance(value, tuple | list):
+        for i, v in enumerate(value[:100_000]):
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                yield f"[{i}]", v
+    elif hasattr(value, "select_dtypes"):  # a DataFrame
+        nums = value.select_dtypes("number")
+        for col in nums.columns:
+            col_min = nums[col].min()
+            if not math.isfinite(float(col_min)) or col_min < 0:
+                yield col, float(col_min)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            v = getattr(value, name)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                yield name, v
