@@ -49,7 +49,7 @@ class Settings:
     n_seq: int = 1
 
     def __post_init__(self) -> None:
-        require_int("n_ctx", self.n_ctx, minimum=1, maximum=1 << 26)
+        require_int("n_ctx", self.n_ctx, minimum=1, maximum=1 << 40)
         require_int("n_ubatch", self.n_ubatch, minimum=1, maximum=1 << 20)
         require_int("n_seq", self.n_seq, minimum=1, maximum=4096)
 
