@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-TARGETS_S = {"cli_cold": 0.5, "grid": 0.3, "widget_redraw": 0.05, "report": 60.0}
+TARGETS_S = {"cli_cold": 0.5, "grid": 0.3, "widget_redraw": 0.05, "report": 60.0, "plan_cli": 2.0}
 V4 = ("deepseek-v4-flash", "deepseek-v4-pro", "deepseek-v4-flash-base", "deepseek-v4-pro-base")
 RECIPES = (
     "official",  # the model's own checkpoint layout
@@ -99,6 +99,14 @@ def bench_import(runs: int) -> dict[str, float]:
 def bench_cli(runs: int) -> float:
     """``python -m vramkit weights --model deepseek-v4-flash --json`` in a fresh process."""
     args = ["-m", "vramkit", "weights", "--model", "deepseek-v4-flash", "--json"]
+    return _median(lambda: _fresh(args), runs)[0]
+
+
+def bench_plan(runs: int) -> float:
+    """The issue's example, ``plan --model deepseek-v4-flash --gpu rtx-4090-24gb:2 --ram 128GB
+    --context 64K``, in a fresh process (auto recipe, capacity searches and the curve included)."""
+    args = ["-m", "vramkit", "plan", "--model", "deepseek-v4-flash", "--gpu", "rtx-4090-24gb:2",
+            "--ram", "128GB", "--context", "64K", "--json"]  # fmt: skip
     return _median(lambda: _fresh(args), runs)[0]
 
 
@@ -299,13 +307,20 @@ def main(argv: list[str] | None = None) -> int:
     results["interpreter_startup"] = bench_interpreter(runs)
     results.update(bench_import(runs))
     results["cli_cold"] = bench_cli(runs)
+    results["plan_cli"] = bench_plan(runs)
     results["grid"] = bench_grid(runs)
     results["widget_redraw"] = bench_widget(runs)
     results["report"] = "skipped: --no-report" if args.no_report else bench_report()
     results["meta_device"] = bench_meta(args.torch_python, runs)
 
     print(f"median of {runs} runs; {results['cpus']} CPUs; Python {results['python']}")
-    for key in ("interpreter_startup", "import_vramkit", "import_and_load_catalog", "cli_cold"):
+    for key in (
+        "interpreter_startup",
+        "import_vramkit",
+        "import_and_load_catalog",
+        "cli_cold",
+        "plan_cli",
+    ):
         target = TARGETS_S.get(key)
         mark = "" if target is None else f"  (target ≤ {_fmt(target)})"
         print(f"{key:26} {_fmt(results[key]):>12}{mark}")

@@ -33,6 +33,27 @@ EXAMPLES = ("qwen3-30b-a3b", "gpt-oss-120b", "qwen3-next-80b-a3b-instruct", "glm
 CONTEXTS = ("4096", "32K", "128K", "1M")
 KV_RUNTIMES = ("reference", "vllm", "llama.cpp")
 KV_DTYPES = ("bf16", "fp8")
+_FLASH = ["--model", "deepseek-v4-flash"]
+PLAN_CASES = (
+    ["plan", *_FLASH, "--gpu", "rtx-4090-24gb:2", "--ram", "128GB", "--context", "64K", "--json"],
+    ["plan", *_FLASH, "--gpu", "rtx-4090-24gb:2", "--ram", "128GB", "--runtime", "vllm", "--json"],
+    ["plan", *_FLASH, "--gpu", "rtx-3090-24gb", "--gpu", "rtx-4090-24gb", "--ram", "128GB",
+     "--goal", "context", "--json"],
+    ["plan", *_FLASH, "--gpu", "h200-sxm-141gb:2", "--runtime", "sglang", "--context", "1M",
+     "--json"],
+    ["plan", *_FLASH, "--gpu", "24GB@1008GB/s", "--ram", "256GB@ddr5-4800-12ch-epyc9004",
+     "--goal", "concurrency", "--json"],
+    ["plan", "--model", "deepseek-v4-pro", "--gpu", "mac-studio-m3-ultra-512gb", "--json"],
+    ["plan", "--model", "llama-3.1-70b", "--gpu", "rtx-4090-24gb", "--ram", "64GB",
+     "--recipe", "gguf-Q4_K_M", "--json"],
+    ["plan", *_FLASH, "--gpu", "rtx-4090-24gb", "--ram", "64GB", "--nvme", "nvme-gen5-t705",
+     "--recipe", "gguf-Q4_K_M", "--json"],
+    ["plan", "--model", "deepseek-v4-pro", "--machine", "data/machines/epyc-pro6000-512gb.yaml",
+     "--json"],
+    ["plan", *_FLASH, "--gpu", "rtx-9999", "--json"],
+    ["plan", *_FLASH, "--ram", "0GB", "--json"],
+)  # fmt: skip
+"""`plan` command lines (machines of the placement planner, one refused GPU, no machine)."""
 FIT_GPUS = ("rtx-pro-6000-blackwell-96gb", "h100-sxm-80gb", "h200-sxm-141gb")
 FIT_RUNTIMES = ("vllm", "llama-cpp", "sglang", "trtllm", "reference")
 FIT_CONTEXTS = ("32768", "131072", "1048576")
@@ -79,6 +100,7 @@ def cases() -> Iterator[list[str]]:
         yield ["fit", *m, "--gpu", "h200-sxm-141gb", "--count", "8", "--parallel", "ep",
                "--recipe", "bf16", "--batch", "4", "--json"]  # fmt: skip
         yield ["fit", *m, "--gpu", "h100-sxm-80gb", "--count", "8", "--parallel", "dp", "--json"]
+    yield from PLAN_CASES
     for e in EXAMPLES:
         yield ["inspect", f"data/examples/{e}", "--json"]
     yield ["article", "--json"]

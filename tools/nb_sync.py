@@ -71,8 +71,15 @@ def execute(path: Path) -> Any:
     fd, tmp = tempfile.mkstemp(suffix=".ipynb")
     os.close(fd)
     try:
+        from vramkit.report import KERNEL_ARGUMENTS
+
         papermill.execute_notebook(
-            str(path), tmp, kernel_name="python3", progress_bar=False, cwd=str(path.parent)
+            str(path),
+            tmp,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(path.parent),
+            extra_arguments=list(KERNEL_ARGUMENTS),
         )
         return nbformat.read(tmp, as_version=4)
     finally:

@@ -118,6 +118,38 @@ def weights_per_gpu(
     return total - routed + math.ceil(routed * math.ceil(experts / n) / experts)
 
 
+def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
+    """Refuse a split the serving runtimes cannot make, for every family: tensor parallelism
+    shards the attention heads evenly (vLLM and SGLang require num_attention_heads % tp == 0);
+    expert parallelism needs routed experts and at most one GPU per expert."""
+    m = get_model(model)
+    n = require_int("count", count, minimum=1, maximum=4096)
+    if parallel not in PARALLEL:
+        raise unknown_name("parallelism", parallel, PARALLEL)
+    if n == 1:
+        return
+    if parallel == "tp":
+        heads = int(m.config.get("num_attention_heads") or 0)
+        if heads and heads % n:
+            ok = [c for c in COUNTS if heads % c == 0]
+            raise VramkitError(
+                f"tensor parallelism splits the {heads} attention heads of {m.id} evenly, and "
+                f"{n} does not divide {heads}; use {', '.join(map(str, ok))} GPUs, or ep / dp."
+            )
+    if parallel == "ep":
+        experts = _routed_experts(m)
+        if experts == 0:
+            raise VramkitError(
+                f"{m.id} has no routed experts: expert parallelism needs them; use tensor (tp) "
+                "or data (dp) parallelism."
+            )
+        if n > experts:
+            raise VramkitError(
+                f"expert parallelism gives each GPU at least one of the {experts} routed experts "
+                f"of {m.id}; {n} GPUs is more than {experts}."
+            )
+
+
 def _routed_experts(model: ModelSpec) -> int:
     for t in model.inventory:
         if t.experts_per_token is not None and t.group in ROUTED_GROUPS:
@@ -173,7 +205,7 @@ def budget(
     rt = get_runtime(runtime)
     r = get_recipe(recipe, model=m)
     n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
-    ctx = require_int("context", context, minimum=1, maximum=_max_context(m))
+    ctx = require_int("context", _tokens(context), minimum=1, maximum=_max_context(m))
     b = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
     share = require_number("os_share", os_share, minimum=0.0, maximum=0.95)
     if memory_fraction is not None:
@@ -183,7 +215,9 @@ def budget(
     if parallel not in PARALLEL:
         raise unknown_name("parallelism", parallel, PARALLEL)
     tp, dp = (n, 1) if parallel == "tp" else (1, n)
-    kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+    kv_kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+    if include_mtp:
+        kv_kw["include_mtp"] = True  # the MTP layer's cache comes with its weights
     kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
     kv_bytes = int(kv.per_gpu_bytes)
     split = n > 1 and parallel in ("tp", "ep")
@@ -241,6 +275,15 @@ def _fraction_note(rt: Runtime, frac: float | None) -> str:
     return f"uses {frac:g} {of}"
 
 
+def _tokens(context: object) -> object:
+    """A context given as text ("128K", "1M") read by the one context parser; other values as given."""
+    if isinstance(context, str):
+        from .kv import parse_tokens
+
+        return parse_tokens(context)
+    return context
+
+
 def _max_context(model: ModelSpec) -> int:
     return int(model.config.get("max_position_embeddings") or 1_048_576)
 
@@ -293,12 +336,17 @@ def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
     return lo
 
 
+GGUF_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")
+
+
 def candidate_recipes(model: str | ModelSpec) -> list[str]:
-    """Recipes worth trying for `model`, official layout first then the llama.cpp mixes."""
+    """Every recipe that applies to `model`: its official layout first, bf16, the recipes of its
+    family (`Family.recipe_candidates`; V4: FP8, NVFP4 and the ds4 mixes), then the llama.cpp
+    file types."""
     m = get_model(model)
     ids = [m.checkpoint_layout, "bf16"]
     ids += get_family(m.family).recipe_candidates
-    ids += [f"gguf-{t}" for t in ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")]
+    ids += [f"gguf-{t}" for t in GGUF_TYPES]
     return list(dict.fromkeys(ids))
 
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "inspect": "read a config.json, safetensors headers, a GGUF file or a Hub id: exact bytes",
     "moe": "MoE total vs active bytes, experts a batch touches, resident bytes",
     "fit": "per-GPU memory budget and how many GPUs of a kind a model needs",
+    "plan": "place a model on GPUs + host RAM: per-device plan, runtime flags, speed bounds",
     "article": "the source article reproduced cell by cell, then audited from first principles",
     "report": "run every notebook into an HTML report (executed notebooks + index.html)",
 }

@@ -1,7 +1,8 @@
 """The article's Quick Summary (24GB … 2TB+) regenerated from the kit's own estimates.
 
-Each VRAM scale is read as ONE memory pool of that many bytes (GB = 1e9, TB = 1e12) with
-llama.cpp's overheads (CUDA context, 1 GiB fit margin, compute buffer), a 32K context and batch 1.
+Each VRAM scale is read as ONE memory pool of that many bytes (GB = 1e9, TB = 1e12) — or, where
+the catalog has a unified-memory machine of exactly that size (DGX Spark 128 GB, Mac Studio
+512 GB), as that machine under the same unified-memory rule `fit` uses — with llama.cpp's overheads (CUDA context, 1 GiB fit margin, compute buffer), a 32K context and batch 1.
 For every V4 variant the kit lists the highest-precision recipe that fits (official layout, then
 llama.cpp mixes, never upcast), next to the article's verdicts, with a reason for the difference.
 """
@@ -12,9 +13,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .article import load_article_tables
-from .budget import budget
+from .budget import UNIFIED_OS_SHARE, best_recipe, usable_bytes
 from .catalog import V4_IDS, get_model
-from .hardware import get_gpu
+from .hardware import Gpu, get_gpu, get_runtime, gpus
 from .quant import get_recipe, weight_bytes
 from .units import GB
 
@@ -60,10 +61,10 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
 
     Notes
     -----
-    fits(variant, recipe, pool) = weights + KV(context, batch 1) + workspace + overhead ≤ pool,
-    computed by `vramkit.budget.budget` on a device of `pool` bytes.
+    fits(variant, recipe, pool) = weights + KV(context, batch 1) + workspace + overhead ≤ usable,
+    the best recipe found by `vramkit.budget.best_recipe` (the search `fit` runs) on
+    `scale_device(pool)` (a unified box where the catalog has one of that size).
     """
-    base = get_gpu("h200-sxm-141gb")
     rows = []
     sizes = {
         (mid, r): weight_bytes(get_model(mid), _rid(mid, r)).main_bytes
@@ -71,26 +72,23 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
         for r in RECIPES
     }
     for q in load_article_tables().quick_summary:
-        pool = replace(
-            base,
-            id=f"pool-{q.vram_text}",
-            memory_bytes=q.vram_bytes,
-            visible_memory_bytes=None,
-            unified=False,
-        )
-        fits, misses = [], []
+        pool = scale_device(q.vram_bytes)
+        fits, misses, squeezed = [], [], []
         for mid in V4_IDS:
-            official = sizes[(mid, "official")]
-            best = None
-            for r in RECIPES:
-                if r != "official" and sizes[(mid, r)] > official:
-                    continue
-                b = budget(mid, pool, recipe=_rid(mid, r), context=context, runtime=runtime)
-                if b.fits:
-                    best = (r, b.total_bytes)
-                    break
-            if best:
-                fits.append(f"{_label(mid, best[0])} ({best[1] / GB:,.0f} GB)")
+            recipes = [_rid(mid, r) for r in RECIPES]
+            best = best_recipe(mid, pool, recipes=recipes, context=context, runtime=runtime)
+            if pool.unified:
+                whole = best_recipe(
+                    mid, pool, recipes=recipes, context=context, runtime=runtime, os_share=0.0
+                )
+                if whole.fits and whole.recipe_id != best.recipe_id:
+                    name = "official" if whole.recipe_id == recipes[0] else whole.recipe_id
+                    squeezed.append(
+                        f"{_label(mid, name)} ({whole.budget.total_bytes / GB:,.0f} GB)"
+                    )
+            if best.fits:
+                name = "official" if best.recipe_id == _rid(mid, "official") else best.recipe_id
+                fits.append(f"{_label(mid, name)} ({best.budget.total_bytes / GB:,.0f} GB)")
             else:
                 r_min = min(RECIPES, key=lambda r: sizes[(mid, r)])
                 smallest = sizes[(mid, r_min)]
@@ -98,6 +96,17 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
                     f"{SHORT[mid]} (smallest, {_label(mid, r_min).split(' ', 1)[1]} weights: "
                     f"{smallest / GB:,.0f} GB)"
                 )
+        reason = _reason(q.vram_bytes, sizes, q.realistic)
+        if pool.unified:
+            usable = usable_bytes(pool, get_runtime(runtime), memory_fraction=None,
+                                  os_share=UNIFIED_OS_SHARE)  # fmt: skip
+            reason = (
+                f"read as {pool.name} with the unified-memory rule of `fit --gpu {pool.id}`: "
+                f"{UNIFIED_OS_SHARE:.0%} left to the OS, {usable / GB:,.0f} GB usable"
+                + (f" ({'; '.join(squeezed)} would need the whole pool)" if squeezed else "")
+                + "; "
+                + reason
+            )
         rows.append(
             SummaryRow(
                 vram_text=q.vram_text,
@@ -106,10 +115,26 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
                 article_do_not_expect=q.do_not_expect,
                 kit_fits="; ".join(fits) or "no V4 variant",
                 kit_does_not_fit="; ".join(misses) or "-",
-                reason=_reason(q.vram_bytes, sizes, q.realistic),
+                reason=reason,
             )
         )
     return rows
+
+
+def scale_device(vram_bytes: int) -> Gpu:
+    """The device a Quick Summary scale is judged on, by the same rule as `fit`: the catalog's
+    unified machine of exactly that memory (DGX Spark 128 GB, Mac Studio 512 GB; `usable_bytes`
+    leaves `UNIFIED_OS_SHARE` to the OS), otherwise one discrete pool of `vram_bytes` bytes."""
+    for g in gpus().values():
+        if g.unified and g.memory_bytes == vram_bytes:
+            return g
+    return replace(
+        get_gpu("h200-sxm-141gb"),
+        id=f"pool-{vram_bytes}",
+        memory_bytes=vram_bytes,
+        visible_memory_bytes=None,
+        unified=False,
+    )
 
 
 def _rid(model_id: str, recipe: str) -> str:
@@ -159,3 +184,64 @@ def _reason(pool: int, sizes: dict[tuple[str, str], int], realistic: str = "") -
         f"the official Pro ({pro / GB:,.0f} GB, FP4 experts) fits; the article's 'Pro FP8' "
         "(≈1.6 TB) is the Base model's size, because the instruct checkpoints are not 8-bit."
     )
+
+
+OFFLOAD_MACHINES = (
+    ("24GB", "1 × RTX 4090 + 128 GB DDR5", ("rtx-4090-24gb",), "128GB", "deepseek-v4-flash"),
+    ("48GB", "2 × RTX 4090 + 128 GB DDR5", ("rtx-4090-24gb:2",), "128GB", "deepseek-v4-flash"),
+    ("80GB", "1 × H100 80GB + 256 GB EPYC DDR5", ("h100-sxm-80gb",), "256GB@ddr5-4800-12ch-epyc9004", "deepseek-v4-flash"),
+    ("96GB", "1 × RTX PRO 6000 + 256 GB EPYC DDR5", ("rtx-pro-6000-blackwell-96gb",), "256GB@ddr5-4800-12ch-epyc9004", "deepseek-v4-flash"),
+    ("96GB", "1 × RTX PRO 6000 + 512 GB EPYC DDR5", ("rtx-pro-6000-blackwell-96gb",), "512GB@ddr5-4800-12ch-epyc9004", "deepseek-v4-pro"),
+)  # fmt: skip
+"""(VRAM scale, machine, GPUs, host RAM, variant) of the offload rows: the article's small tiers
+with routed experts in host RAM (desktop DDR5: 2 channels; server: one EPYC 9004 socket)."""
+
+
+@dataclass(frozen=True)
+class OffloadRow:
+    """One offload row: the best llama.cpp plan of `model` on `machine` at `context` tokens."""
+
+    vram_text: str
+    machine: str
+    model: str
+    recipe: str
+    fits: bool
+    expert_layers_on_host: int
+    moe_layers: int
+    gpu_bytes: int
+    host_bytes: int
+    decode_tokens_per_s: float
+    max_context: int
+    flags: str
+
+
+def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
+    """The rows the article only hints at ("24GB: cannot fully run", "80GB: heavy offload"):
+    the largest GGUF recipe whose llama.cpp plan fits with routed experts in host RAM
+    (`vramkit.plan`), its decode bound (tokens/s, an upper bound) and the flags."""
+    from .plan import auto_recipe, build_machine, flags_for, solve
+
+    rows = []
+    for vram, label, gpu_specs, ram, mid in OFFLOAD_MACHINES:
+        m = build_machine(list(gpu_specs), ram=ram)
+        recipe, _why = auto_recipe(mid, m, runtime="llama.cpp", context=context)
+        s = solve(mid, m, recipe=recipe, runtime="llama.cpp", context=context, curve=False)
+        p = s.plan
+        host = p.place("host")
+        rows.append(
+            OffloadRow(
+                vram_text=vram,
+                machine=label,
+                model=SHORT[mid],
+                recipe=recipe.removeprefix("gguf-"),
+                fits=p.fits,
+                expert_layers_on_host=len(host.expert_layers),
+                moe_layers=sum(1 for q in p.places for _ in q.expert_layers),
+                gpu_bytes=sum(q.total_bytes for q in p.places if q.kind == "gpu"),
+                host_bytes=host.total_bytes,
+                decode_tokens_per_s=s.speed.decode_tokens_per_s if p.fits else 0.0,
+                max_context=s.capacity["max_context"],
+                flags=flags_for(p).command if p.fits else "",
+            )
+        )
+    return rows

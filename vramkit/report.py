@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import html
 import math
 import os
 import re
@@ -430,25 +429,30 @@ def copy_mathjax(out_dir: Path) -> bool:
 
 
 def render_html(nb: Any, *, with_code: bool, local_mathjax: bool = False) -> str:
-    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png); with
-    `local_mathjax`, formulas load MathJax from the report folder instead of a CDN."""
+    """nbconvert's HTML of an executed notebook (figures embedded as data:image/png), standing
+    alone offline (`vramkit.report_html`): interactive panels shown as they were when the report
+    ran, no widget script; with `local_mathjax`, formulas load MathJax from the report folder."""
     from nbconvert import HTMLExporter
+
+    from .report_html import NO_REQUIREJS, finish_page, offline_notebook
 
     extra = {"mathjax_url": MATHJAX_URL} if local_mathjax else {}
     exporter = HTMLExporter(
         exclude_input=not with_code,
         exclude_input_prompt=not with_code,
         exclude_output_prompt=not with_code,
+        require_js_url=NO_REQUIREJS,
         **extra,
     )
-    body, _ = exporter.from_notebook_node(nb)
-    # printed tables are column-aligned text: scroll them sideways instead of wrapping them
-    return body.replace("</head>", f"{_PRE_CSS}</head>", 1)
+    body, _ = exporter.from_notebook_node(offline_notebook(nb))
+    return finish_page(body, local_mathjax=local_mathjax)
 
 
-_PRE_CSS = (
-    "<style>.jp-OutputArea-output pre{white-space:pre;overflow-x:auto;word-break:normal}</style>"
-)
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL",)
+"""Passed to each report kernel: papermill's kernels listen on 127.0.0.1 over TCP, and ipykernel
+warns about that on every start ("Kernel is running over TCP without encryption"), and logs a
+KeyboardInterrupt when a busy machine makes jupyter_client stop it by signal. Neither concerns the
+report: a cell's error is recorded in the executed notebook and named by `NotebookRun`."""
 
 
 KERNEL_LOG = ".kernel-stderr.log"
@@ -510,6 +514,7 @@ def run_notebook(
                     cwd=str(path.parent),
                     execution_timeout=cell_timeout_s,
                     start_timeout=120,
+                    extra_arguments=list(KERNEL_ARGUMENTS),
                 )
         except PapermillExecutionError as err:
             error = err
@@ -543,51 +548,12 @@ def run_notebook(
     )
 
 
-def _headline_html() -> str:
-    from .summary import headline, ratio_sentence
+def index_html(report: Report, notebooks_dir: Path = NOTEBOOKS_DIR) -> str:
+    """The report's front page (`vramkit.report_index`): headline answers, the teaching
+    picture, each notebook by its question (links, time, status), how to open the dashboard."""
+    from .report_index import index_html as front_page
 
-    h = headline()
-    head = "".join(f"<th>{html.escape(r)} (GB)</th>" for r in h.recipes)
-    rows = []
-    for m in h.model_ids:
-        cells = "".join(
-            f'<td data-bytes="{h.weight(m, r).total_bytes}">'
-            f"{h.weight(m, r).total_bytes / 1e9:,.1f}</td>"
-            for r in h.recipes
-        )
-        rows.append(f"<tr><th>{html.escape(m)}</th>{cells}</tr>")
-    ratios = "".join(f"<li>{html.escape(ratio_sentence(r))}</li>" for r in h.ratios)
-    return (
-        "<h2>Headline numbers</h2>\n<p>Weights in GB (1 GB = 10<sup>9</sup> bytes); "
-        "“official” is each model's own checkpoint layout.</p>\n"
-        f'<table class="headline"><tr><th>model</th>{head}</tr>{"".join(rows)}</table>\n'
-        f"<ul>{ratios}</ul>\n"
-    )
-
-
-def index_html(report: Report) -> str:
-    """The report's front page: one row per notebook (links, status) and the headline numbers."""
-    rows = []
-    for r in report.runs:
-        stem = r.name.removesuffix(".ipynb")
-        status = "ok" if r.ok else html.escape(r.error_line)
-        rows.append(
-            f'<tr class="{"ok" if r.ok else "failed"}"><td>{html.escape(r.name)}</td>'
-            f'<td><a href="{stem}.html">with code</a></td>'
-            f'<td><a href="{stem}.nocode.html">without code</a></td>'
-            f'<td><a href="{html.escape(r.name)}">notebook</a></td>'
-            f"<td>{r.seconds:.1f} s</td><td>{status}</td></tr>"
-        )
-    params = ", ".join(f"{k}={v}" for k, v in report.parameters.items()) or "defaults"
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>vramkit report</title>'
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;"
-        "text-align:left}tr.failed{color:#b00}</style></head><body>\n"
-        "<h1>vramkit report</h1>\n"
-        f"<p>Parameters: {html.escape(params)}</p>\n"
-        "<table><tr><th>notebook</th><th></th><th></th><th></th><th>time</th><th>status</th>"
-        f"</tr>{''.join(rows)}</table>\n{_headline_html()}</body></html>\n"
-    )
+    return front_page(report, notebooks_dir)
 
 
 def run_report(
@@ -645,7 +611,7 @@ def run_report(
                     on_result(run)
             (work / KERNEL_LOG).unlink(missing_ok=True)
             report = Report(out_dir=out, runs=tuple(runs), parameters=given)
-            atomic_write(work / "index.html", index_html(report))
+            atomic_write(work / "index.html", index_html(report, notebooks_dir))
             claim.commit()
         except BaseException as err:
             claim.release()

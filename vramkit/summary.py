@@ -274,3 +274,57 @@ def fit_lines(h: Headline) -> list[str]:
             text = ", ".join(f"{c.count if c.count else '-'} × {c.gpu_id}" for c in cells)
             out.append(f"  {m:<24} {ctx:>9,} tokens: {text}")
     return out
+
+
+def _short(model_id: str) -> str:
+    return model_id.removeprefix("deepseek-")
+
+
+def weight_table(h: Headline) -> Any:
+    """Weights as a `Table`: one row per model, one column per recipe, 'GB' (1e9 bytes)."""
+    from .textfmt import Table
+
+    rows = [
+        {"model": m, **{f"{r} (GB)": h.weight(m, r).total_bytes / GB for r in h.recipes}}
+        for m in h.model_ids
+    ]
+    return Table(rows, caption="Weights, GB (10^9 bytes)")
+
+
+def kv_table(h: Headline) -> Any:
+    """KV cache of one sequence as a `Table`: one row per model, one GiB column per context."""
+    from .textfmt import Table
+
+    rows = []
+    for m in h.model_ids:
+        row: dict[str, Any] = {"model": m}
+        for c in h.kv:
+            if c.model_id == m:
+                row[f"{fmt_tokens(c.context)} tokens (GiB)"] = c.total_bytes / GiB
+        rows.append(row)
+    return Table(rows, caption="KV cache, one sequence, bf16, reference layout; GiB (2^30 bytes)")
+
+
+def fit_table(h: Headline) -> Any:
+    """Smallest GPU sets as a `Table`: one row per (model, context), one column per GPU
+    ('-' = no count up to 256 fits)."""
+    from .textfmt import Table
+
+    rows = []
+    for m in h.model_ids:
+        for ctx in h.contexts:
+            row: dict[str, Any] = {"model": m, "context": fmt_tokens(ctx)}
+            for c in h.fits:
+                if c.model_id == m and c.context == ctx:
+                    row[c.gpu_id] = f"{c.count} ×" if c.count else "-"
+            rows.append(row)
+    return Table(rows, caption="Smallest GPU count (official layout, batch 1, vLLM, TP)")
+
+
+def fmt_tokens(n: int) -> str:
+    """Token counts as people write them: 131072 → '128K', 1048576 → '1M' (K = 1024), 1000 → '1,000'."""
+    if n >= 2**20 and n % 2**20 == 0:
+        return f"{n // 2**20:,}M"
+    if n >= 2**10 and n % 2**10 == 0:
+        return f"{n // 2**10:,}K"
+    return f"{n:,}"

@@ -54,3 +54,43 @@ def _default(o: Any) -> Any:
     if hasattr(o, "__dataclass_fields__"):
         return {k: getattr(o, k) for k in o.__dataclass_fields__ if not k.startswith("_")}
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+class Table:
+    """Rows shown as an HTML table in notebooks and reports (`_repr_html_`) and as aligned text
+    everywhere else (`repr`, what nbval compares as text/plain). Numbers are right-aligned;
+    floats get two decimals and thousands separators, None shows as '-'."""
+
+    def __init__(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        columns: Sequence[str] | None = None,
+        caption: str = "",
+    ) -> None:
+        self.rows = [dict(r) for r in rows]
+        self.columns = list(columns or (self.rows[0].keys() if self.rows else []))
+        self.caption = caption
+
+    def __repr__(self) -> str:
+        body = table(self.rows, self.columns)
+        return f"{self.caption}\n{body}" if self.caption else body
+
+    def _repr_html_(self) -> str:
+        import html
+
+        numeric = [all(_is_num(r.get(c)) for r in self.rows) for c in self.columns]
+        head = "".join(
+            f'<th style="text-align:{"right" if n else "left"}">{html.escape(c)}</th>'
+            for c, n in zip(self.columns, numeric, strict=True)
+        )
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f'<td style="text-align:{"right" if n else "left"}">{html.escape(_cell(r.get(c)))}</td>'
+                for c, n in zip(self.columns, numeric, strict=True)
+            )
+            + "</tr>"
+            for r in self.rows
+        )
+        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return f'<table class="vk-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

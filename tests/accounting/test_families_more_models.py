@@ -50,6 +50,8 @@ CASES = [
     ("mistral-small-24b", None, 23_572_403_200),
     # Qwen/Qwen1.5-MoE-A2.7B index total_size 28631568384; keras-hub qwen1.5_moe_2.7b_en
     ("qwen1.5-moe-a2.7b", 28_631_568_384, 14_315_784_192),
+    # Gemma 1 2B: keras-hub gemma_2b_en "params": 2506172416 (tied embedding)
+    ("gemma-2b", None, 2_506_172_416),
     # keras-hub qwen3_moe_30b_a3b_en / qwen3_moe_235b_a22b_en "params"
     ("qwen3-30b-a3b", None, 30_532_122_624),
     ("qwen3-235b-a22b", None, 235_093_634_560),
@@ -140,3 +142,16 @@ def test_vision_tower_with_bad_patch_is_refused():
     cfg["vision_config"]["patch_size"] = 15
     with pytest.raises(VramkitError, match="multiple of patch_size"):
         model_from_config(cfg)
+
+
+def test_gemma1_two_norms_global_attention_and_an_untied_checkpoint():
+    # the mirror ananddhanabal/gemma@27b76a6 (a Gemma 2B fine-tune, same config) stores lm_head
+    # separately: its index says "total_size": 6060920832 = (2,506,172,416 + 256,000 x 2048) x 2 B
+    cfg = read_config(EX / "gemma-2b" / "config.json")
+    names = {t.name for t in model_from_config(cfg).inventory if t.layer == 0}
+    assert "model.layers.0.pre_feedforward_layernorm.weight" not in names
+    cfg["tie_word_embeddings"] = False
+    m = model_from_config(cfg)
+    assert weight_bytes(m, get_recipe(m.checkpoint_layout)).total_bytes == 6_060_920_832
+    # MQA, head_dim 256, 18 layers, FP16: 2 x 1 x 256 x 2 B per layer-token, all layers global
+    assert kv_cache(m, 8_192).by_kind == {"full": 18 * 8_192 * 1_024}

@@ -25,7 +25,7 @@ from vkpage import (
     plot_src,
     select,
     shown_bytes,
-    type_readout,
+    type_text,
 )
 
 from vramkit.budget import budget
@@ -74,18 +74,24 @@ def test_each_control_updates_numbers_and_plot(dash, screenshot):
     steps: list[tuple[str, str, Any, str]] = [
         # (state key, how, value, screenshot name); the model change resets recipe to official
         ("model", "select", "deepseek-v4-pro", "model-v4-pro"),
+        # the official V4 layout carries the MTP module (a GGUF recipe does not)
+        ("include_mtp", "check", True, "mtp-on"),
         ("recipe", "select", "gguf-Q4_K_M", "recipe-q4km"),
-        ("context", "readout", 1_048_576, "context-1m"),
-        ("batch", "readout", 4, "batch-4"),
+        ("context", "text", "1M", "context-1m"),
+        ("batch", "text", "4", "batch-4"),
         ("gpu", "select", "b300-288gb", "gpu-b300"),
         ("count", "select", 8, "count-8"),
         ("parallel", "select", "ep", "parallel-ep"),
+        ("cache_dtype", "select", "fp8", "kv-fp8"),
+        ("runtime", "select", "sglang", "runtime-sglang"),
     ]
     for key, how, value, name in steps:
         if how == "select":
             select(dash, CLS[key], str(value))
+        elif how == "check":
+            dash.locator(f".{CLS[key]} input[type=checkbox]").check()
         else:
-            type_readout(dash, CLS[key], str(value))
+            type_text(dash, CLS[key], str(value))
         state[key] = value
         expect_numbers(dash, state)
         src = expect_plot_changed(dash, src)
@@ -99,6 +105,9 @@ def test_each_control_updates_numbers_and_plot(dash, screenshot):
         context=1_048_576,
         batch=4,
         parallel="ep",
+        runtime="sglang",
+        cache_dtype="fp8",
+        include_mtp=True,
     )
     assert shown_bytes(dash, "vk-total-bytes") == direct.total_bytes
     assert shown_bytes(dash, "vk-weights-bytes") == direct.weights_bytes
@@ -124,39 +133,80 @@ def expect_message(page: Page, state: dict[str, Any]) -> str:
     return want["error"]
 
 
+def expect_note(page: Page, key: str, state: dict[str, Any]) -> str:
+    """The refused value's message appears next to its own control (and in the error line)."""
+    msg = expect_message(page, state)
+    assert dashboard.compute(state)["field"] == key
+    note = page.locator(f".vk-{CLS[key].removeprefix('vk-')}-note")
+    expect(note).to_contain_text(msg, timeout=TIMEOUT_MS)
+    return msg
+
+
 def test_invalid_entries_show_messages(dash, screenshot):
     select(dash, CLS["model"], "deepseek-v3")
     expect_numbers(dash, {"model": "deepseek-v3"})
-    # the slider runs to 2**20 tokens; DeepSeek-V3's max_position_embeddings is 163,840
-    type_readout(dash, CLS["context"], "1048576")
-    message = expect_message(dash, {"model": "deepseek-v3", "context": 1_048_576})
+    # DeepSeek-V3's max_position_embeddings is 163,840: 1M is refused, not clamped
+    type_text(dash, CLS["context"], "1M")
+    message = expect_note(dash, "context", {"model": "deepseek-v3", "context": "1M"})
     assert "163,840" in message
     screenshot(dash, "context-too-long")
     # back to a valid context: the message goes away and the numbers return
-    type_readout(dash, CLS["context"], "131072")
+    type_text(dash, CLS["context"], "131072")
     expect(dash.locator(f".{CLS['error']}")).to_have_text("", timeout=TIMEOUT_MS)
     expect_numbers(dash, {"model": "deepseek-v3", "context": 131_072})
     # expert parallelism on a dense model (Gemma 4 31B has no routed experts)
     state = {"model": "gemma-4-31b", "context": 131_072, "parallel": "ep"}
     select(dash, CLS["model"], "gemma-4-31b")
     select(dash, CLS["parallel"], "ep")
-    assert "no routed experts" in expect_message(dash, state)
+    assert "no routed experts" in expect_note(dash, "count", state)
     screenshot(dash, "ep-on-dense")
     assert dash.errors == []
 
 
-def test_batch_zero_and_too_few_gpus(dash, screenshot):
-    # ipywidgets clamps a typed 0 to the slider minimum (batch 1): no error, no traceback
-    type_readout(dash, CLS["batch"], "0")
-    expect(dash.locator(f".{CLS['batch']} .widget-readout")).to_have_text("1")
-    expect_numbers(dash, {"batch": 1})
-    screenshot(dash, "batch-0-clamped")
-    # V4-Pro on one 24 GB card cannot hold its weights: the page says so in words
-    select(dash, CLS["model"], "deepseek-v4-pro")
-    select(dash, CLS["gpu"], "rtx-4090-24gb")
-    select(dash, CLS["count"], "1")
-    want = expect_numbers(dash, {"model": "deepseek-v4-pro", "gpu": "rtx-4090-24gb", "count": 1})
+def test_out_of_range_values_are_explained_never_clamped(dash, screenshot):
+    # the values the issue saw clamped silently: context 2,000,000 and -5, batch 100,000, TP 24
+    type_text(dash, CLS["context"], "2000000")
+    assert "2,000,000" in expect_note(dash, "context", {"context": "2000000"})
+    screenshot(dash, "context-2m-refused")
+    type_text(dash, CLS["context"], "-5")
+    assert "cannot read context" in expect_note(dash, "context", {"context": "-5"})
+    type_text(dash, CLS["context"], "128K")
+    expect_numbers(dash, {"context": "128K"})
+    type_text(dash, CLS["batch"], "0")
+    assert "batch must be >= 1" in expect_note(dash, "batch", {"batch": "0"})
+    # a large batch is taken as typed (no slider maximum): it does not fit, and the page names
+    # what would
+    type_text(dash, CLS["batch"], "100000")
+    want = expect_numbers(dash, {"batch": "100000"})
     assert want["fits"] is False
-    assert want["total_bytes"] > want["usable_bytes"]
-    screenshot(dash, "does-not-fit")
+    expect(dash.locator(".vk-suggestion")).to_have_text(want["suggestion"], timeout=TIMEOUT_MS)
+    type_text(dash, CLS["batch"], "1")
+    select(dash, CLS["count"], "24")
+    assert "does not divide 64" in expect_note(dash, "count", {"count": 24})
+    screenshot(dash, "tp-24-refused")
     assert dash.errors == []
+
+
+def test_no_fit_names_the_smallest_set(dash, screenshot):
+    select(dash, CLS["gpu"], "h100-sxm-80gb")
+    select(dash, CLS["count"], "1")
+    state = {"gpu": "h100-sxm-80gb", "count": 1}
+    want = expect_numbers(dash, state)
+    assert want["fits"] is False
+    # V4-Flash official (159.61 GB of weights) needs 4 × H100 under TP at 128K (notebook 00)
+    assert want["suggestion"] == "Smallest set that fits: 4 × h100-sxm-80gb (tp), same recipe."
+    expect(dash.locator(".vk-suggestion")).to_have_text(want["suggestion"], timeout=TIMEOUT_MS)
+    screenshot(dash, "no-fit-suggestion")
+
+
+def test_layout_works_at_900_px(dash, screenshot):
+    dash.set_viewport_size({"width": 900, "height": 1000})
+    expect_numbers(dash, {})
+    width = dash.evaluate("document.documentElement.clientWidth")
+    assert dash.evaluate("document.documentElement.scrollWidth") <= width
+    for key in dashboard.CONTROLS:
+        box = dash.locator(f".{CLS[key]}").first.bounding_box()
+        assert box is not None, key
+        assert box["x"] >= 0, key
+        assert box["x"] + box["width"] <= width + 1, key
+    screenshot(dash, "width-900")

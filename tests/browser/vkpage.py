@@ -38,6 +38,13 @@ def type_readout(page: Page, cls: str, text: str) -> None:
     page.keyboard.press("Enter")
 
 
+def type_text(page: Page, cls: str, text: str) -> None:
+    """Replace the text of the Text widget with class `cls` by `text`, then Enter (commits)."""
+    box = page.locator(f".{cls} input")
+    box.fill(text)
+    box.press("Enter")
+
+
 def shown_bytes(page: Page, cls: str = "vk-total-bytes") -> int:
     """The integer byte count shown in the first `.cls` element (data-bytes wins over text)."""
     el = page.locator(f".{cls}").first

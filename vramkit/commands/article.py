@@ -15,15 +15,20 @@ from ..units import GB
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--min-context", type=int, default=32_768, help="tokens for the minimum column")
-    p.add_argument("--safer-context", type=int, default=131_072, help="tokens for the safer column")
+    p.add_argument(
+        "--min-context", default="32768", help="tokens for the minimum column: 32768, 32K, 1M"
+    )
+    p.add_argument(
+        "--safer-context", default="131072", help="tokens for the safer column: 131072, 128K"
+    )
     p.add_argument("--json", action="store_true", help="print JSON (bytes as integers)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..kv import parse_tokens
     from ..present.article import article_report
 
-    data = article_report(args.min_context, args.safer_context)
+    data = article_report(parse_tokens(args.min_context), parse_tokens(args.safer_context))
     if args.json:
         emit_json(data)
         return 0

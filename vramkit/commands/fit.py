@@ -1,7 +1,9 @@
 """GPU fit: per-GPU bytes (weights + KV + workspace + runtime overhead) and whether they fit.
 
 Without --count: the smallest GPU count that fits. Also prints the longest context and the
-best (highest-precision) recipe that fit at that count.
+best (highest-precision) recipe that fit at that count, searched over every recipe that applies
+to the model (`vramkit.budget.candidate_recipes`, antirez's ds4 mixes included for V4).
+--context takes 131072, 128K or 1M (K = 1024 tokens), like every command.
 
 JSON keys: model, recipe, gpu, runtime, parallel, context, batch, count (null: nothing fits),
 fits, per_gpu: {weights_bytes, kv_bytes, workspace_bytes, overhead_bytes, reserve_bytes,
@@ -24,11 +26,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu", required=True, help="GPU id from data/gpus.yaml, e.g. h200-sxm-141gb")
     p.add_argument("--count", type=int, help=f"GPUs (default: smallest of {COUNTS} that fits)")
     p.add_argument("--recipe", help="recipe id (default: the official checkpoint layout)")
-    p.add_argument("--context", type=int, default=32768, help="tokens per sequence (32768)")
+    p.add_argument(
+        "--context", default="32768", help="tokens per sequence: 32768 (default), 128K, 1M"
+    )
     p.add_argument("--batch", type=int, default=1, help="concurrent sequences (1)")
     p.add_argument("--parallel", choices=PARALLEL, default="tp", help="tp | ep | dp (tp)")
     p.add_argument(
         "--runtime", default="vllm", help="vllm | llama.cpp | sglang | trtllm | reference"
+    )
+    p.add_argument(
+        "--cache-dtype",
+        default=None,
+        help="KV cache dtype: bf16 (default), fp16, fp8 (as the runtime stores it), q8_0 …",
+    )
+    p.add_argument(
+        "--mtp",
+        dest="include_mtp",
+        action="store_true",
+        help="load the MTP module (speculative decoding): its weights and KV count",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -38,10 +53,14 @@ def _no_ctx(kw: dict[str, object]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..kv import parse_tokens
+
     model = resolve_model(args)
     kw = {
         "recipe": args.recipe,
-        "context": args.context,
+        "context": parse_tokens(args.context),
+        "cache_dtype": args.cache_dtype,
+        "include_mtp": args.include_mtp,
         "batch": args.batch,
         "parallel": args.parallel,
         "runtime": args.runtime,

@@ -384,5 +384,5 @@ FAMILY = Family(
     kv_parts=deepseek_v4_kv_parts,
     has_indexer=lambda cfg: True,
     stored_layout=deepseek_v4_stored_layout,
-    recipe_candidates=("deepseek-v4-fp8", "deepseek-v4-nvfp4"),
+    recipe_candidates=("deepseek-v4-fp8", "deepseek-v4-nvfp4", "ds4-q4", "ds4-q2"),
 )

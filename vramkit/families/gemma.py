@@ -1,5 +1,7 @@
-"""Tensor inventory of Gemma 2 and Gemma 3 (sliding + global attention), with Gemma 3's SigLIP
-vision tower when the config is the multimodal wrapper.
+"""Tensor inventory of Gemma 1, Gemma 2 and Gemma 3 (sliding + global attention), with Gemma 3's
+SigLIP vision tower when the config is the multimodal wrapper. Gemma 1 (``model_type`` gemma,
+transformers ``models/gemma/modeling_gemma.py``): the same projections with two RMSNorms a layer
+(input, post_attention) and global attention on every layer.
 
 Shapes from transformers (commit-pinned in docs/research/families_i14b.md):
 ``models/gemma2/modeling_gemma2.py`` and ``models/gemma3/modeling_gemma3.py`` (q [heads*head_dim,
@@ -44,6 +46,8 @@ def gemma_layer_types(config: Mapping[str, Any]) -> list[str]:
     if config.get("layer_types") or config.get("sliding_window_pattern"):
         return sliding_full_layer_types(config)
     n = _layers(config)
+    if str(config.get("model_type", "")) == "gemma":  # Gemma 1: global attention everywhere
+        return ["full_attention"] * n
     if str(config.get("model_type", "")) == "gemma2":
         return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(n)]
     raise VramkitError(
@@ -67,6 +71,7 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     vocab = _pos_int(config, "vocab_size")
     tied = bool(config.get("tie_word_embeddings", True))
     qk_norm = str(config.get("model_type", "")).startswith("gemma3")
+    gemma1 = str(config.get("model_type", "")) == "gemma"  # two norms a layer, no sliding layers
     specs: list[TensorSpec] = []
     add = _spec_adder(specs)
     _embedding(add, vocab, dim)
@@ -92,7 +97,7 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             dim=dim,
             **kw,
         )
-        for nm in GEMMA_NORMS:
+        for nm in GEMMA_NORMS[:2] if gemma1 else GEMMA_NORMS:
             add(f"model.layers.{i}.{nm}.weight", "norms", nm, (dim,), kind="vector", **kw)
     add("model.norm.weight", "norms", "final_norm", (dim,), kind="vector")
     if not tied:
@@ -184,9 +189,9 @@ def gemma_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, .
 
 FAMILY = Family(
     name="gemma",
-    summary="Gemma 2 / Gemma 3: sliding + full GQA, four norms per layer; Gemma 3's SigLIP tower",
-    model_types=("gemma2", "gemma3", "gemma3_text"),
-    gguf_archs={"gemma2": "gemma2", "gemma3": "gemma3_text"},
+    summary="Gemma 1 / 2 / 3: GQA (2 and 3: sliding + full, four norms a layer); Gemma 3's SigLIP",
+    model_types=("gemma", "gemma2", "gemma3", "gemma3_text"),
+    gguf_archs={"gemma": "gemma", "gemma2": "gemma2", "gemma3": "gemma3_text"},
     inventory=gemma_inventory,
     layer_kinds=lambda cfg: tuple(gemma_layer_types(cfg)),
     kv_parts=gemma_kv_parts,

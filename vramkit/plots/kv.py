@@ -69,14 +69,17 @@ def growth(
         (line,) = ax.plot(x[inside], y[inside], label=spec.name)
         if (~inside).any():
             ax.plot(x[x >= limit], y[x >= limit], linestyle=":", color=line.get_color())
+    from .ticks import token_axis
+
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("context (tokens per sequence, log scale)")
+    token_axis(ax.xaxis)
+    ax.set_xlabel("context (tokens per sequence, log scale; K = 1024, M = 1024²)")
     ax.set_ylabel(f"KV cache, GiB (2**30 B), batch {batch}")
     ax.set_title(
         f"KV cache vs context — {cache_dtype}, {runtime} layout (dotted: beyond max context)"
     )
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     return fig
 
 
@@ -102,7 +105,9 @@ def breakdown(
         runtime=runtime,
     )
     kinds = [k for k in KIND_COLORS if k in g.columns]
-    labels = [f"{c // 1024:,}K" if c >= 1024 else str(c) for c in g["context_tokens"]]
+    from .ticks import fmt_tokens
+
+    labels = [fmt_tokens(c) for c in g["context_tokens"]]
     bottom = np.zeros(len(g))
     for k in kinds:
         v = g[k].to_numpy() / GiB
@@ -110,11 +115,12 @@ def breakdown(
         bottom += v
     for i, total in enumerate(bottom):
         ax.annotate(f"{total:,.2f}", (i, total), ha="center", va="bottom", fontsize=8)
-    ax.set_xlabel("context (tokens per sequence)")
+    ax.set_xlabel("context (tokens per sequence; K = 1024, M = 1024²)")
     ax.set_ylabel(f"KV cache, GiB (2**30 B), batch {batch}")
+    ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.35)  # room for the legend above the bars
     ax.set_title(
         f"{g.attrs['model_id']} KV by cache kind — {g.attrs['cache_dtype']} "
         f"(indexer {g.attrs['indexer_dtype'] or '-'}), {runtime} layout"
     )
-    ax.legend(ncols=len(kinds), fontsize=8, loc="upper left")
+    ax.legend(ncols=min(len(kinds), 5), fontsize=8, loc="upper left")
     return fig

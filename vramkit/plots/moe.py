@@ -22,9 +22,9 @@ def bytes_bars(split: MoeSplit, *, batch: int, cached_experts: int, ax: Any = No
     fig, ax = new_figure() if ax is None else (ax.figure, ax)
     labels = [
         "all weights",
-        "active (1 token)",
-        f"touched by batch {batch}",
-        f"on GPU, {cached_experts} experts/layer",
+        "active\n(1 token)",
+        f"touched by\nbatch {batch}",
+        f"on GPU,\n{cached_experts} experts/layer",
     ]
     values = [
         split.total_bytes,
@@ -35,6 +35,7 @@ def bytes_bars(split: MoeSplit, *, batch: int, cached_experts: int, ax: Any = No
     colors = [PALETTE["weights"], PALETTE["active"], PALETTE["kv"], PALETTE["activations"]]
     bars = ax.bar(labels, [v / GB for v in values], color=colors)
     ax.bar_label(bars, labels=[f"{v / GB:,.1f}" for v in values])
+    ax.set_ylim(0, max(values) / GB * 1.12)
     ax.set_ylabel("GB (1e9 bytes)")
     ax.set_title(f"{split.model_id} ({split.recipe_id}): loaded vs active weights")
     return fig
@@ -54,8 +55,11 @@ def touched_curve(
         ys = [expected_experts_touched(experts, top_k, b, zipf_s=s) for b in batches]
         ax.plot(batches, ys, marker=".", label="uniform" if s == 0 else f"Zipf s = {s:g}")
     ax.axhline(experts, color=PALETTE["overhead"], linestyle="--", label=f"all {experts} experts")
-    ax.set_xscale("log")
-    ax.set_xlabel("tokens in the batch")
+    ax.set_xscale("log", base=2)
+    from .ticks import token_axis
+
+    token_axis(ax.xaxis, [b for b in batches if b & (b - 1) == 0][::2] or list(batches))
+    ax.set_xlabel("tokens in the batch (log scale)")
     ax.set_ylabel("experts touched per layer")
     ax.set_title(f"Experts touched per layer (E = {experts}, top-{top_k})")
     ax.legend()
@@ -85,10 +89,21 @@ def offload_speed(
             ).tokens_per_s
             for c in cached
         ]
-        ax.plot(cached, ys, marker=".", label=name)
+        style = _LINE_STYLES[len(ax.lines) % len(_LINE_STYLES)]
+        ax.plot(cached, ys, label=f"{name} ({rate / GB:,.0f} GB/s)", linewidth=1.8, **style)
     ax.set_yscale("log")
     ax.set_xlabel("routed experts per layer kept in GPU memory")
     ax.set_ylabel("decode tokens/s (upper bound)")
     ax.set_title(f"Expert offload: speed-of-light decode bound, batch {batch}")
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="link (one-way)")
     return fig
+
+
+_LINE_STYLES = (
+    {"marker": "o", "linestyle": "-"},
+    {"marker": "s", "linestyle": "--", "markerfacecolor": "none"},
+    {"marker": "^", "linestyle": "-."},
+    {"marker": "D", "linestyle": ":", "markerfacecolor": "none"},
+)
+"""Distinct marker and dash per line, so lines that coincide (two links of equal bandwidth)
+stay visible on top of each other."""

@@ -24,9 +24,10 @@ def bits_anatomy(rows: Sequence[FormatAnatomy], *, ax: Any = None) -> Any:
                     textcoords="offset points", va="center")  # fmt: skip
     ax.set_yticks(list(ys), [r.name for r in rows])
     ax.invert_yaxis()
+    ax.set_xlim(0, max(r.bits_per_weight for r in rows) * 1.15)
     ax.set_xlabel("bits per weight")
     ax.set_title("What a weight really costs: element bits + scale overhead")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2)
     return fig
 
 
@@ -53,11 +54,14 @@ def variants_by_recipe(
         ax.axhline(size / GB, ls="--", lw=0.8, color="grey")
         ax.annotate(f"article {mid}", (len(labels) - 0.5, size / GB), fontsize=7, ha="right",
                     va="bottom", color="grey")  # fmt: skip
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_xticks(range(len(labels)), labels, rotation=90)
+    from .ticks import log_number_axis
+
     ax.set_yscale("log")
+    log_number_axis(ax.yaxis)
     ax.set_ylabel("weights, GB (1e9 bytes), log scale")
     ax.set_title("DeepSeek V4 variants under real storage recipes")
-    ax.legend(title="model", fontsize=8)
+    ax.legend(title="model", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -73,11 +77,14 @@ def article_vs_kit(rows: Sequence[DiffRow], *, ax: Any = None) -> Any:
         ax.annotate(f"{r.size_ratio:.2f}×", (x + 0.2, r.kit_size_bytes / GB), ha="center",
                     va="bottom", fontsize=7)  # fmt: skip
     ax.set_xticks(list(xs), [f"{_variant(r.variant)} {r.label.split(' ')[0]}" for r in rows],
-                  rotation=60, ha="right", fontsize=8)  # fmt: skip
+                  rotation=90, fontsize=8)  # fmt: skip
+    from .ticks import log_number_axis
+
     ax.set_yscale("log")
+    log_number_axis(ax.yaxis)
     ax.set_ylabel("weights, GB (1e9 bytes), log scale")
     ax.set_title("Article estimate vs real file, per row (label above = kit ÷ article)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.32), ncols=2)
     return fig
 
 

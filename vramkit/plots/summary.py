@@ -9,6 +9,13 @@ from ..units import GB
 from . import PALETTE, new_figure
 
 
+def _short(model_id: str) -> str:
+    """'deepseek-v4-flash-base' → 'V4-Flash\nBase' (two short lines under a bar group)."""
+    name = model_id.removeprefix("deepseek-")
+    parts = [p.capitalize() if p.isalpha() else p.upper() for p in name.split("-")]
+    return "-".join(parts[:2]) + ("\n" + " ".join(parts[2:]) if len(parts) > 2 else "")
+
+
 def weights_by_recipe(h: Headline, *, ax: Any = None) -> Any:
     """Grouped bars: weight GB (1e9 bytes) of each model under each recipe; returns the Figure."""
     fig, ax = new_figure() if ax is None else (ax.figure, ax)
@@ -18,57 +25,51 @@ def weights_by_recipe(h: Headline, *, ax: Any = None) -> Any:
         xs = [i + (j - (n - 1) / 2) * width for i in range(len(h.model_ids))]
         ys = [h.weight(m, rec).total_bytes / GB for m in h.model_ids]
         ax.bar(xs, ys, width=width, label=rec)
-    ax.set_xticks(range(len(h.model_ids)), h.model_ids, rotation=10)
+    ax.set_xticks(range(len(h.model_ids)), [_short(m) for m in h.model_ids])
     ax.set_ylabel("weights, GB (1e9 bytes)")
     ax.set_title("Weight memory by storage recipe")
-    ax.legend(title="recipe")
+    ax.legend(title="recipe", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
+GPU_LINES_GB = (("24 GB GPU", 24), ("80 GB GPU", 80))
+"""Reference lines of the teaching picture: a 24 GB consumer card and an 80 GB datacentre GPU."""
+
+
 def active_vs_resident(h: Headline, *, ax: Any = None) -> Any:
-    """Bars of resident vs active bytes (GB) per model, each annotated with N = resident/active."""
-    fig, ax = new_figure() if ax is None else (ax.figure, ax)
+    """The teaching picture: per model, the weights that must be resident (whole model) next to
+    what one token reads (= a dense model of the active size, stored the same way), both in GB
+    (1e9 bytes) on a log axis, with 24 GB and 80 GB GPU lines; N = resident ÷ active on top."""
+    from .ticks import log_number_axis
+
+    fig, ax = new_figure(figsize=(8.0, 4.8)) if ax is None else (ax.figure, ax)
     xs = range(len(h.ratios))
     resident = [r.resident_bytes / GB for r in h.ratios]
     active = [r.active_bytes / GB for r in h.ratios]
-    ax.bar([x - 0.2 for x in xs], resident, 0.4, label="resident (whole model)")
-    ax.bar([x + 0.2 for x in xs], active, 0.4, label="active per token", color=PALETTE["active"])
+    ax.bar([x - 0.2 for x in xs], resident, 0.4, label="resident: every expert must be in memory",
+           color=PALETTE["weights"])  # fmt: skip
+    ax.bar([x + 0.2 for x in xs], active, 0.4, color=PALETTE["active"],
+           label="active per token = a dense model of that size")  # fmt: skip
     for x, r in zip(xs, h.ratios, strict=True):
-        ax.annotate(
-            f"{r.ratio:.1f}×",
-            (x - 0.2, r.resident_bytes / GB),
-            ha="center",
-            va="bottom",
-        )
-    ax.set_xticks(list(xs), [r.model_id for r in h.ratios], rotation=10)
-    ax.set_ylabel("GB (1e9 bytes), official layout")
-    ax.set_title("“N B active” understates memory: resident ÷ active bytes")
-    ax.legend()
+        ax.annotate(f"{r.ratio:.1f}×", (x - 0.2, r.resident_bytes / GB), ha="center",
+                    va="bottom", fontsize=10, fontweight="bold")  # fmt: skip
+        ax.annotate(f"{r.active_params / 1e9:.1f} B", (x + 0.2, r.active_bytes / GB),
+                    ha="center", va="bottom", fontsize=8)  # fmt: skip
+    for label, gb in GPU_LINES_GB:
+        ax.axhline(gb, color="black", linestyle=":" if gb < 50 else "--", linewidth=1)
+        ax.annotate(label, (len(h.ratios) - 0.5, gb), ha="right", va="bottom", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylim(min(active) / 2, max(resident) * 2.2)
+    log_number_axis(ax.yaxis)
+    ax.set_xticks(list(xs), [_short(r.model_id) for r in h.ratios])
+    ax.set_ylabel("GB (1e9 bytes), official layout, log scale")
+    ax.set_title("“N B active” is not “fits like N B”: resident vs active weights")
+    ax.legend(loc="upper left", fontsize=8)
     return fig
 
 
 def budget_bars(b: Any, *, ax: Any = None) -> Any:
-    """One stacked bar of per-GPU GiB (weights, KV, overhead) against the usable line.
+    """The per-GPU budget bar (`vramkit.plots.fit.budget_bar`, GiB): one picture everywhere."""
+    from .fit import budget_bar
 
-    `b` is a `vramkit.budget.Budget`; overhead = workspace + runtime overhead + reserve.
-    """
-    from ..units import GiB
-
-    fig, ax = new_figure(figsize=(6.0, 3.0)) if ax is None else (ax.figure, ax)
-    parts = (
-        ("weights", b.weights_bytes),
-        ("kv", b.kv_bytes),
-        ("overhead", b.workspace_bytes + b.overhead_bytes + b.reserve_bytes),
-    )
-    left = 0.0
-    for name, n in parts:
-        ax.barh([0], [n / GiB], left=left, color=PALETTE[name], label=f"{name} {n / GiB:,.1f} GiB")
-        left += n / GiB
-    ax.axvline(b.usable_bytes / GiB, color="black", ls="--", label="usable")
-    ax.axvline(b.memory_bytes / GiB, color="grey", ls=":", label="device memory")
-    ax.set_yticks([])
-    ax.set_xlabel("per GPU, GiB (2**30 bytes)")
-    verdict = "fits" if b.fits else "does NOT fit"
-    ax.set_title(f"{b.model_id} on {b.count} × {b.gpu_id} ({b.parallel}): {verdict}")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=5, fontsize=8)
-    return fig
+    return budget_bar(b, ax=ax)

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,11 +21,16 @@ CLASSES: dict[str, str] = {
     "gpu": "vk-gpu",
     "count": "vk-count",
     "parallel": "vk-parallel",
+    "runtime": "vk-runtime",
+    "cache_dtype": "vk-cache-dtype",
+    "include_mtp": "vk-mtp",
     "output": "vk-output",
     "error": "vk-error",
     "plot": "vk-plot",
+    "slot": "vk-offload-slot",
 }
-"""Control (state key) → CSS class on its widget."""
+"""Control (state key) → CSS class on its widget; the note beside control K has class
+``vk-<K>-note`` (e.g. ``vk-context-note``): why a value was refused, never silently changed."""
 
 DEFAULTS: dict[str, Any] = {
     "model": "deepseek-v4-flash",
@@ -36,14 +40,25 @@ DEFAULTS: dict[str, Any] = {
     "gpu": "h200-sxm-141gb",
     "count": 2,
     "parallel": "tp",
+    "runtime": "vllm",
+    "cache_dtype": "default",
+    "include_mtp": False,
 }
-"""A state that fits: V4-Flash, official layout, 128K context, 2 × H200 under tensor parallel."""
+"""A state that fits: V4-Flash, official layout, 128K context, 2 × H200 under tensor parallel,
+vLLM with its default (bf16) KV cache, no MTP module."""
+
+CONTROLS = tuple(DEFAULTS)
+"""State keys, in the order the controls appear."""
+
+CACHE_DTYPES = ("default", "bf16", "fp16", "fp8", "q8_0", "q4_0")
+"""KV cache dtypes offered ('default': the runtime's own; fp8 as the runtime stores it)."""
 
 COMPONENTS = ("weights", "kv", "overhead", "total", "usable")
 """Per-GPU amounts shown, each in an element of class ``vk-<name>-bytes``."""
 
-MAX_CONTEXT_LOG2 = 20
-"""The context slider runs from 2**10 to 2**20 = 1,048,576 tokens."""
+MAX_BATCH = 1_000_000
+SUGGESTION_CLASS = "vk-suggestion"
+"""Class of the no-fit line that names the smallest set (or recipe) that fits."""
 
 
 def recipe_options(model_id: str) -> list[str]:
@@ -53,15 +68,86 @@ def recipe_options(model_id: str) -> list[str]:
     return ["official", *candidate_recipes(model_id)[1:]]
 
 
+class _Refused(VramkitError):
+    """A control's value that cannot be used; `key` names the control."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _field(key: str, fn: Any, *args: Any, **kw: Any) -> Any:
+    try:
+        return fn(*args, **kw)
+    except VramkitError as err:
+        raise _Refused(key, str(err)) from None
+
+
 def _state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated state: every value as given or refused with the control it belongs to."""
+    from ..budget import check_parallel
+    from ..catalog import get_model
+    from ..kv import parse_tokens
+
     unknown = set(state) - set(DEFAULTS)
     if unknown:
         raise unknown_name("dashboard control", sorted(unknown)[0], DEFAULTS)
     s = {**DEFAULTS, **state}
-    s["context"] = require_int("context", s["context"], minimum=1, maximum=2**MAX_CONTEXT_LOG2)
-    s["batch"] = require_int("batch", s["batch"], minimum=1)
-    s["count"] = require_int("count", s["count"], minimum=1)
+    model = _field("model", get_model, s["model"])
+    limit = int(model.config.get("max_position_embeddings") or 1_048_576)
+    tokens = _field("context", parse_tokens, str(s["context"]).strip())
+    if tokens < 1 or tokens > limit:
+        raise _Refused(
+            "context",
+            f"context {tokens:,} tokens is outside 1 … {limit:,}, the longest {model.id} takes "
+            "(its max_position_embeddings); nothing computed.",
+        )
+    s["context"] = tokens
+    s["batch"] = _field("batch", require_int, "batch", str(s["batch"]).strip() or "x",
+                        minimum=1, maximum=MAX_BATCH)  # fmt: skip
+    s["count"] = _field("count", require_int, "count", s["count"], minimum=1, maximum=4096)
+    _field("count", check_parallel, model, s["parallel"], s["count"])
+    if s["cache_dtype"] not in CACHE_DTYPES:
+        raise _Refused("cache_dtype", str(unknown_name("KV cache dtype", s["cache_dtype"],
+                                                       CACHE_DTYPES)))  # fmt: skip
+    s["include_mtp"] = bool(s["include_mtp"])
     return s
+
+
+def _budget_kw(s: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "recipe": s["recipe"],  # "official" resolves in vramkit.quant.get_recipe
+        "context": s["context"],
+        "batch": s["batch"],
+        "parallel": s["parallel"],
+        "runtime": s["runtime"],
+        "cache_dtype": None if s["cache_dtype"] == "default" else s["cache_dtype"],
+        "include_mtp": s["include_mtp"],
+    }
+
+
+def smallest_fit(s: Mapping[str, Any]) -> str:
+    """What would fit when this state does not: the smallest valid count of the same GPU, else the
+    best recipe at this count, else a sentence saying nothing up to the largest count fits."""
+    from ..budget import COUNTS, best_recipe, budget, check_parallel
+
+    kw = _budget_kw(s)
+    for n in COUNTS:
+        try:
+            check_parallel(s["model"], s["parallel"], n)
+            b = budget(s["model"], s["gpu"], count=n, **kw)
+        except VramkitError:
+            continue
+        if b.fits:
+            return f"Smallest set that fits: {n} × {s['gpu']} ({s['parallel']}), same recipe."
+    rest = {k: v for k, v in kw.items() if k != "recipe"}
+    best = best_recipe(s["model"], s["gpu"], count=s["count"], **rest)
+    if best.fits:
+        return f"On {s['count']} × {s['gpu']}, the recipe {best.recipe_id} fits."
+    return (
+        f"No count up to {COUNTS[-1]} × {s['gpu']} fits with this recipe, and no recipe fits "
+        f"{s['count']} of them: choose a larger GPU or a lower-bit recipe."
+    )
 
 
 def compute(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,24 +155,20 @@ def compute(state: Mapping[str, Any]) -> dict[str, Any]:
 
     Returns ``{"ok": True, "<component>_bytes": int …, "fits": bool, "html": str, …}`` with
     overhead = workspace + runtime overhead + reserve (`vramkit.budget.Budget`), or
-    ``{"ok": False, "error": message}`` when the combination is invalid (a VramkitError).
+    ``{"ok": False, "error": message, "field": control or ""}`` when a value is refused (never
+    clamped) or the combination is invalid (a VramkitError).
     """
     from ..budget import budget
 
     try:
         s = _state(state)
-        recipe = s["recipe"]  # "official" resolves in vramkit.quant.get_recipe
-        b = budget(
-            s["model"],
-            s["gpu"],
-            count=s["count"],
-            recipe=recipe,
-            context=s["context"],
-            batch=s["batch"],
-            parallel=s["parallel"],
-        )
+        b = budget(s["model"], s["gpu"], count=s["count"], **_budget_kw(s))
+    except _Refused as err:
+        return {"ok": False, "error": str(err), "field": err.key, "state": dict(state)}
     except VramkitError as err:
-        return {"ok": False, "error": str(err), "state": dict(state)}
+        text = str(err)
+        field = "cache_dtype" if "cache dtype" in text else ""
+        return {"ok": False, "error": text, "field": field, "state": dict(state)}
     out = {
         "ok": True,
         "state": s,
@@ -98,6 +180,7 @@ def compute(state: Mapping[str, Any]) -> dict[str, Any]:
         "usable_bytes": b.usable_bytes,
         "memory_bytes": b.memory_bytes,
         "fits": b.fits,
+        "suggestion": "" if b.fits else smallest_fit(s),
     }
     out["html"] = render_html(out)
     return out
@@ -112,46 +195,55 @@ def check(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def render_html(result: Mapping[str, Any]) -> str:
-    """The numbers as an HTML table; each amount sits in ``<span class="vk-<name>-bytes"
-    data-bytes="N">N</span>`` with the exact integer bytes, then GB (1e9) and GiB (2**30)."""
+    """The numbers as an HTML table in GiB (device memory, 2**30 bytes) and GB (1e9); each amount
+    sits in ``<span class="vk-<name>-bytes" data-bytes="N">`` with the exact integer bytes."""
+    from ..units import GiB
+
     b = result["budget"]
+    s = result["state"]
     rows = []
     for name in COMPONENTS:
         n = int(result[f"{name}_bytes"])
         rows.append(
             f"<tr><th>{name}</th>"
-            f'<td><span class="vk-{name}-bytes" data-bytes="{n}">{n}</span> bytes</td>'
-            f"<td>{n / 1e9:,.2f} GB</td><td>{n / 2**30:,.2f} GiB</td></tr>"
+            f'<td style="text-align:right"><span class="vk-{name}-bytes" data-bytes="{n}">'
+            f"{n / GiB:,.2f}</span> GiB</td>"
+            f'<td style="text-align:right">{n / 1e9:,.2f} GB</td></tr>'
         )
     verdict = "fits" if result["fits"] else "does not fit"
     head = (
         f"{html.escape(b.model_id)} · {html.escape(b.recipe_id)} · {b.context:,} tokens × "
-        f"{b.batch} · {b.count} × {html.escape(b.gpu_id)} ({b.parallel}) · {b.runtime_id}"
+        f"{b.batch:,} · {b.count} × {html.escape(b.gpu_id)} ({b.parallel}) · {b.runtime_id} · "
+        f"KV {html.escape(str(s['cache_dtype']))} · MTP {'on' if s['include_mtp'] else 'off'}"
     )
     notes = "".join(f"<li>{html.escape(a)}</li>" for a in b.assumptions)
-    return (
-        f"<p>{head}</p><p>Per GPU: <b><span class='vk-fits' data-fits="
-        f"'{str(result['fits']).lower()}'>{verdict}</span></b> "
-        f"(headroom {b.headroom_bytes / 2**30:,.2f} GiB)</p>"
-        f"<table><tr><th></th><th>bytes</th><th>GB</th><th>GiB</th></tr>{''.join(rows)}</table>"
-        f"<ul>{notes}</ul>"
+    suggestion = (
+        f"<p class='{SUGGESTION_CLASS}'><b>{html.escape(result['suggestion'])}</b></p>"
+        if result.get("suggestion")
+        else ""
     )
-
-
-def context_to_slider(tokens: int) -> float:
-    """Tokens → the log2 slider value."""
-    return math.log2(tokens)
+    return (
+        f"<p style='overflow-wrap:anywhere'>{head}</p><p>Per GPU: <b><span class='vk-fits' "
+        f"data-fits='{str(result['fits']).lower()}'>{verdict}</span></b> "
+        f"(headroom {b.headroom_bytes / GiB:,.2f} GiB)</p>{suggestion}"
+        f"<table><tr><th></th><th>GiB (2^30 B)</th><th>GB (10^9 B)</th></tr>"
+        f"{''.join(rows)}</table>"
+        f"<details><summary>assumptions</summary><ul>{notes}</ul></details>"
+    )
 
 
 def panel(**initial: Any) -> Any:
-    """The dashboard: controls, numbers (HTML), error line (HTML), stacked bar figure."""
+    """The dashboard: controls (each with a note for a refused value), numbers (HTML), the
+    no-fit suggestion, an error line and the budget bar (GiB). A wrapping layout: controls and
+    numbers sit side by side on a wide page and stack on a narrow one (900 px)."""
     import ipywidgets as w
 
     from .. import plots
     from ..budget import COUNTS, PARALLEL
     from ..catalog import model_ids as catalog_ids
-    from ..hardware import gpus
+    from ..hardware import gpus, runtimes
     from ..plots import summary as summary_plots
+    from ..summary import fmt_tokens
 
     s = {**DEFAULTS, **initial}
     model_ids = catalog_ids()
@@ -160,7 +252,8 @@ def panel(**initial: Any) -> Any:
     gpu_ids = list(gpus())
     if s["gpu"] not in gpu_ids:
         raise unknown_name("GPU", s["gpu"], gpu_ids)
-    style = {"description_width": "9em"}
+    style = {"description_width": "8em"}
+    full = w.Layout(width="100%", max_width="26em")
     ctl = {
         "model": w.Dropdown(options=model_ids, value=s["model"], description="model"),
         "recipe": w.Dropdown(
@@ -168,28 +261,37 @@ def panel(**initial: Any) -> Any:
             value=s["recipe"],
             description="recipe",
         ),
-        "context": w.FloatLogSlider(
-            value=s["context"],
-            base=2,
-            min=10,
-            max=MAX_CONTEXT_LOG2,
-            step=1,
-            description="context (tokens)",
-            readout_format=",.0f",
+        "context": w.Text(
+            value=fmt_tokens(int(s["context"])) if str(s["context"]).isdigit() else s["context"],
+            description="context",
+            placeholder="128K, 1M or 131072",
+            continuous_update=False,
         ),
-        "batch": w.IntSlider(value=s["batch"], min=1, max=256, description="batch"),
+        "batch": w.Text(value=str(s["batch"]), description="batch", continuous_update=False),
         "gpu": w.Dropdown(options=gpu_ids, value=s["gpu"], description="GPU"),
         "count": w.Dropdown(
             options=sorted({*COUNTS, int(s["count"])}), value=int(s["count"]), description="GPUs"
         ),
         "parallel": w.Dropdown(options=PARALLEL, value=s["parallel"], description="parallelism"),
+        "runtime": w.Dropdown(options=list(runtimes()), value=s["runtime"], description="runtime"),
+        "cache_dtype": w.Dropdown(
+            options=list(CACHE_DTYPES), value=s["cache_dtype"], description="KV dtype"
+        ),
+        "include_mtp": w.Checkbox(
+            value=bool(s["include_mtp"]), description="load the MTP module", indent=False
+        ),
     }
+    notes = {k: w.HTML().add_class(f"vk-{CLASSES[k].removeprefix('vk-')}-note") for k in ctl}
     for key, c in ctl.items():
-        c.style = style
+        if key != "include_mtp":
+            c.style = style
+        c.layout = full
         c.add_class(CLASSES[key])
     numbers = w.HTML().add_class(CLASSES["output"])
     error = w.HTML().add_class(CLASSES["error"])
     plot = w.Output().add_class(CLASSES["plot"])
+    # RAM / offload controls from the placement planner go here (kept empty until it lands)
+    slot = w.VBox([]).add_class(CLASSES["slot"])
 
     def on_model(change: Any) -> None:
         ctl["recipe"].options = recipe_options(change["new"])
@@ -198,11 +300,18 @@ def panel(**initial: Any) -> Any:
     ctl["model"].observe(on_model, names="value")
 
     def update(**state: Any) -> None:
-        state["context"] = round(state["context"])
         result = compute(state)
+        for note in notes.values():
+            note.value = ""
         if not result["ok"]:
             plot.clear_output()  # no stale figure beside an error
-            error.value = f"<p style='color:#b00'>{html.escape(result['error'])}</p>"
+            message = html.escape(result["error"])
+            error.value = f"<p style='color:#b00;overflow-wrap:anywhere'>{message}</p>"
+            if result["field"] in notes:
+                notes[result["field"]].value = (
+                    f"<div style='color:#b00;font-size:90%;max-width:26em;"
+                    f"overflow-wrap:anywhere'>{message}</div>"
+                )
             numbers.value = ""
             return
         plot.clear_output(wait=True)
@@ -213,8 +322,14 @@ def panel(**initial: Any) -> Any:
 
     out = w.interactive_output(update, ctl)
     out.add_class("vk-callback")
-    left = w.VBox(list(ctl.values()))
-    return w.VBox([w.HBox([left, w.VBox([numbers, error])]), plot, out])
+    left = w.VBox(
+        [w.VBox([ctl[k], notes[k]]) for k in ctl] + [slot],
+        layout=w.Layout(flex="0 1 27em", min_width="18em"),
+    )
+    right = w.VBox([numbers, error], layout=w.Layout(flex="1 1 24em", min_width="18em"))
+    top = w.Box([left, right], layout=w.Layout(display="flex", flex_flow="row wrap",
+                                               width="100%"))  # fmt: skip
+    return w.VBox([top, plot, out], layout=w.Layout(width="100%", max_width="1100px"))
 
 
 def show_panel(**initial: Any) -> None:

@@ -9,7 +9,7 @@ from ..catalog import V4_IDS
 from ..errors import VramkitError
 from ..hardware import gpus
 from ..runtimes import runtimes
-from ..units import GB
+from ..units import GiB
 
 
 def describe(
@@ -39,9 +39,10 @@ def describe(
     lines = [
         f"{b.model_id} {b.recipe_id} on {b.count} x {b.gpu_id} ({b.parallel}, {b.runtime_id}): "
         + ("fits" if b.fits else "does NOT fit"),
-        f"weights {b.weights_bytes / GB:,.1f} GB + KV {b.kv_bytes / GB:,.1f} GB + workspace "
-        f"{b.workspace_bytes / GB:,.1f} GB + overhead {b.overhead_bytes / GB:,.1f} GB = "
-        f"{b.total_bytes / GB:,.1f} GB of {b.usable_bytes / GB:,.1f} GB usable per GPU",
+        f"weights {b.weights_bytes / GiB:,.1f} GiB + KV {b.kv_bytes / GiB:,.1f} GiB + workspace "
+        f"{b.workspace_bytes / GiB:,.1f} GiB + overhead {b.overhead_bytes / GiB:,.1f} GiB = "
+        f"{b.total_bytes / GiB:,.1f} GiB of {b.usable_bytes / GiB:,.1f} GiB usable per GPU "
+        "(GiB = 2**30 bytes)",
     ]
     return "\n".join(lines)
 

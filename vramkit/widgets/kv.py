@@ -59,8 +59,12 @@ def kv_panel(
     from ..plots import show
 
     model = widgets.Dropdown(options=list(models), value=models[0], description="model")
-    context = widgets.IntSlider(
-        value=int(math.log2(max(context_tokens, 1024))), min=10, max=20, description="log2 ctx"
+    from ..plots.ticks import fmt_tokens
+
+    context = widgets.SelectionSlider(
+        options=[(fmt_tokens(2**k), k) for k in range(10, 21)],
+        value=min(max(round(math.log2(max(context_tokens, 1))), 10), 20),
+        description="context",
     )
     size = widgets.BoundedIntText(value=batch, min=1, max=4096, description="batch")
     dtype = widgets.Dropdown(options=list(PANEL_DTYPES), value=cache_dtype, description="dtype")

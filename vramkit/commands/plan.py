@@ -1,0 +1,243 @@
+"""Placement plan: which layers, experts, KV and buffers go on which GPU, in host RAM or on disk;
+the runtime flags that realise it (one line per runtime), decode / prefill speed bounds, the
+context-vs-speed curve, and the concurrency × context capacity.
+
+Machine: --gpu ID[:N] or MEMORY@BANDWIDTH (repeatable, e.g. --gpu rtx-4090-24gb:2 --gpu
+24GB@936GB/s), --ram SIZE[@BANDWIDTH or host-memory id], --nvme ID|RATE, --link ID, or
+--machine FILE.yaml | local. Recipe: default for llama.cpp the largest GGUF recipe whose plan
+fits; for vLLM / SGLang the official checkpoint.
+
+JSON keys: model, recipe, recipe_why, runtime, machine, machine_notes, goal, context,
+sequences, cache_dtype, fits, knobs, places: [{name, kind, capacity_bytes, total_bytes,
+layers, expert_layers, experts_per_layer, bytes: {component: bytes}}], flags: {runtime: [args]
+or null}, speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
+gpu_read_bytes, host_read_bytes, link_bytes} (upper bounds), capacity: {max_context,
+max_sequences}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes.
+Bytes are integers; GB = 1e9, GiB = 2**30.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import VramkitError
+from ..kv import parse_tokens
+from ..textfmt import emit_json, table
+from ..units import GB
+from .weights import add_model_arguments, resolve_model
+
+FLAG_RUNTIMES = ("llama.cpp", "ik_llama.cpp", "vllm", "sglang")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_arguments(p)
+    p.add_argument(
+        "--gpu", action="append", default=[], help="GPU id[:count] or MEM@BW (repeatable)"
+    )
+    p.add_argument(
+        "--ram", help="host RAM offered for offload, e.g. 128GB or 512GB@ddr5-4800-12ch-epyc9004"
+    )
+    p.add_argument("--ram-bandwidth", help="host RAM bandwidth (e.g. 89.6GB/s or a links.yaml id)")
+    p.add_argument("--nvme", help="NVMe for mmap'd weights: links.yaml id or rate (7.45GB/s)")
+    p.add_argument("--link", help="host link of every GPU (links.yaml id, e.g. pcie-gen5-x16)")
+    p.add_argument("--machine", help="a machine YAML file, or 'local' (nvidia-ml-py + psutil)")
+    p.add_argument("--wired-limit", help="Apple: iogpu.wired_limit_mb as a size (e.g. 480GiB)")
+    p.add_argument(
+        "--runtime", default="llama.cpp", help="llama.cpp | ik_llama.cpp | vllm | sglang"
+    )
+    p.add_argument("--recipe", help="recipe id (default: see above)")
+    p.add_argument("--context", default="32768", help="tokens per sequence: 65536, 64K, 1M (32768)")
+    p.add_argument("--sequences", type=int, default=1, help="concurrent sequences (1)")
+    p.add_argument("--cache-dtype", help="KV cache dtype (default: the runtime's, bf16 here)")
+    p.add_argument("--ubatch", type=int, default=512, help="llama.cpp -ub (512)")
+    p.add_argument(
+        "--goal", default="speed", choices=("speed", "fit", "context", "concurrency"),
+        help="what to solve for (speed)",
+    )  # fmt: skip
+    p.add_argument(
+        "--json", action="store_true", help="print JSON (speeds to 6 significant digits)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..plan import auto_recipe, flags_for, plan_for, resolve_machine, solve
+    from ..plan.placement import canonical_runtime
+
+    model = resolve_model(args)
+    rt = canonical_runtime(args.runtime)
+    machine = resolve_machine(
+        machine=args.machine, gpu=args.gpu, ram=args.ram, ram_bandwidth=args.ram_bandwidth,
+        nvme=args.nvme, link=args.link, wired_limit=args.wired_limit,
+    )  # fmt: skip
+    if not machine.devices and machine.host is None:
+        raise VramkitError("no machine given: pass --gpu and/or --ram, or --machine FILE|local.")
+    ctx = parse_tokens(args.context)
+    kw = {"context": ctx, "sequences": args.sequences, "cache_dtype": args.cache_dtype,
+          "ubatch": args.ubatch}  # fmt: skip
+    if args.recipe:
+        recipe, why = args.recipe, "given"
+    else:
+        recipe, why = auto_recipe(model, machine, runtime=rt, **kw)
+    sol = solve(model, machine, goal=args.goal, recipe=recipe, runtime=rt, **kw)
+    p = sol.plan
+    flags: dict[str, list[str] | None] = {}
+    flag_notes: dict[str, str] = {}
+    for other in FLAG_RUNTIMES:
+        if other == rt:
+            q = p
+        else:
+            o_recipe = recipe if other in ("llama.cpp", "ik_llama.cpp") and rt in ("llama.cpp", "ik_llama.cpp") else (
+                recipe if args.recipe else auto_recipe(model, machine, runtime=other, **kw)[0]
+            )  # fmt: skip
+            try:
+                q = plan_for(model, machine, recipe=o_recipe, runtime=other,
+                             **{**kw, "context": p.context, "sequences": p.sequences})  # fmt: skip
+            except VramkitError as err:
+                flags[other], flag_notes[other] = None, str(err)
+                continue
+        if q.fits:
+            flags[other] = list(flags_for(q, model=model).args)
+        else:
+            flags[other] = None
+            flag_notes[other] = f"no {other} plan fits ({q.recipe_id})"
+    s = sol.speed
+    if args.json:
+        emit_json(
+            {
+                "model": model.id,
+                "recipe": p.recipe_id,
+                "recipe_why": why,
+                "runtime": rt,
+                "machine": machine.describe(),
+                "machine_notes": list(machine.notes),
+                "goal": sol.goal,
+                "context": p.context,
+                "sequences": p.sequences,
+                "cache_dtype": p.cache_dtype,
+                "fits": p.fits,
+                "knobs": {k: list(v) if isinstance(v, tuple) else v for k, v in p.knobs.items()},
+                "places": [
+                    {
+                        "name": q.name,
+                        "kind": q.kind,
+                        "capacity_bytes": q.capacity_bytes,
+                        "total_bytes": q.total_bytes,
+                        "layers": list(q.layers) if q.layers else None,
+                        "expert_layers": list(q.expert_layers),
+                        "experts_per_layer": q.experts_per_layer,
+                        "bytes": dict(q.bytes_by_component),
+                    }
+                    for q in p.places
+                ],
+                "flags": flags,
+                "flag_notes": flag_notes,
+                "speed": None
+                if not p.fits
+                else {
+                    "decode_tokens_per_s": _sig(s.decode_tokens_per_s),
+                    "prefill_tokens_per_s": _sig(s.prefill_tokens_per_s),
+                    "step_seconds": _sig(s.decode_step_seconds),
+                    "limited_by": s.limited_by,
+                    "batch": s.batch,
+                    "gpu_read_bytes": s.gpu_read_bytes,
+                    "host_read_bytes": s.host_read_bytes,
+                    "link_bytes": s.link_bytes,
+                },
+                "capacity": dict(sol.capacity),
+                "curve": [
+                    {
+                        "context": c.context,
+                        "fits": c.fits,
+                        "decode_tokens_per_s": _sig(c.decode_tokens_per_s),
+                        "host_expert_layers": c.host_expert_layers,
+                    }
+                    for c in sol.curve
+                ],
+                "notes": list(p.notes),
+            }
+        )
+        return 0
+    print(f"{model.name} on {machine.describe()} — {rt}, recipe {p.recipe_id} ({why})")
+    print(
+        f"context {p.context:,} tokens × {p.sequences} sequence(s), KV {p.cache_dtype}, goal {sol.goal}"
+    )
+    for n in machine.notes:
+        print(f"  machine: {n}")
+    print()
+    from ..plan import COMPONENTS
+
+    rows = []
+    for q in p.places:
+        row: dict[str, object] = {"place": q.name}
+        row |= {c: q.bytes_by_component[c] / GB for c in COMPONENTS}
+        row |= {
+            "total GB": q.total_bytes / GB,
+            "capacity GB": q.capacity_bytes / GB,
+            "fits": "yes" if q.fits else "NO",
+        }
+        rows.append(row)
+    print("Bytes per place (GB = 1e9 bytes)")
+    print(table(rows))
+    print()
+    for q in p.places:
+        what = []
+        if q.layers:
+            what.append(f"layers {q.layers[0]}–{q.layers[1] - 1}")
+        if q.expert_layers:
+            el = q.expert_layers
+            what.append(
+                f"routed experts of {len(el)} layers ({_ranges(el)}), {q.experts_per_layer} each"
+            )
+        print(f"  {q.name}: " + ("; ".join(what) or "-"))
+    print()
+    print("fits" if p.fits else "DOES NOT FIT (the plan shown overflows least)")
+    print()
+    print("Flags (one line per runtime; checked against the plan where noted)")
+    import shlex
+
+    for other in FLAG_RUNTIMES:
+        f = flags[other]
+        print(
+            f"  {other:13} "
+            + (" ".join(shlex.quote(a) for a in f) if f else f"— {flag_notes.get(other, '')}")
+        )
+    print()
+    if not p.fits:
+        print("Speed: no bound (no plan fits)")
+    else:
+        print(
+            f"Speed (upper bounds, bytes ÷ bandwidth): decode ≤ {s.decode_tokens_per_s:,.1f} tokens/s "
+            f"at {s.batch} sequence(s) (limited by {s.limited_by}); prefill ≤ "
+            f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch; compute not modelled)"
+        )
+    cap = sol.capacity
+    print(f"Capacity: longest context {cap['max_context']:,} tokens at {p.sequences} sequence(s); "
+          f"at most {cap['max_sequences']} sequence(s) of {p.context:,} tokens")  # fmt: skip
+    print()
+    print("Context vs decode bound (best plan at each context)")
+    print(table([{"context": c.context, "fits": "yes" if c.fits else "no",
+                  "decode tok/s ≤": c.decode_tokens_per_s, "expert layers on host": c.host_expert_layers}
+                 for c in sol.curve]))  # fmt: skip
+    for n in p.notes:
+        print(f"  note: {n}")
+    return 0
+
+
+def _sig(x: float) -> float:
+    """6 significant digits: bounds, not measurements (keeps JSON stable across float order)."""
+    return float(f"{x:.6g}")
+
+
+def _ranges(xs: tuple[int, ...]) -> str:
+    out, start, prev = [], None, None
+    for x in xs:
+        if start is None:
+            start = prev = x
+        elif x == prev + 1:  # type: ignore[operator]
+            prev = x
+        else:
+            out.append(f"{start}–{prev}" if start != prev else str(start))
+            start = prev = x
+    if start is not None:
+        out.append(f"{start}–{prev}" if start != prev else str(start))
+    return ", ".join(out)

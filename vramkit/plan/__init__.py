@@ -1,0 +1,306 @@
+"""Placement planner: machine (GPUs + host RAM + disk) × model × recipe × runtime → where every
+tensor group lives, the runtime flags that realise it, and speed / capacity bounds.
+
+    from vramkit.plan import build_machine, solve
+    m = build_machine(["rtx-4090-24gb:2"], ram="128GB")
+    r = solve("deepseek-v4-flash", m, runtime="llama.cpp", context=65536, recipe="ds4-q2")
+    r.plan, r.flags.command, r.speed.decode_tokens_per_s, r.curve
+
+Goals: ``speed`` (the fastest decode bound that fits at the given context and sequences),
+``fit`` (the same plan, reported as fits / does not), ``context`` (the longest context with
+any fitting plan), ``concurrency`` (the most sequences at the given context).
+`vramkit.budget.budget` is the no-offload special case (tests check they agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..catalog import ModelSpec, get_model
+from ..errors import VramkitError, require_int, unknown_name
+from ..quant import Recipe
+from .flags import Flags, flags_for
+from .machine import Device, Disk, Host, Machine, build_machine, local_machine, resolve_machine
+from .placement import COMPONENTS, GOALS, RUNTIMES, Place, Plan, best_plan, candidate_plans
+from .speed import SpeedBound, plan_speed
+
+__all__ = [
+    "COMPONENTS",
+    "GOALS",
+    "RUNTIMES",
+    "CurvePoint",
+    "Device",
+    "Disk",
+    "Flags",
+    "Host",
+    "Machine",
+    "Place",
+    "Plan",
+    "Solution",
+    "SpeedBound",
+    "auto_recipe",
+    "build_machine",
+    "capacity_table",
+    "context_speed_curve",
+    "flags_for",
+    "local_machine",
+    "plan_for",
+    "plan_speed",
+    "resolve_machine",
+    "solve",
+    "summary",
+]
+
+CURVE_CONTEXTS = (4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576)
+"""Contexts the trade-off curve tries (tokens)."""
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """Best plan at one context: decode bound (tokens/s), experts layers on host, fits."""
+
+    context: int
+    fits: bool
+    decode_tokens_per_s: float
+    host_expert_layers: int
+    gpu_bytes: int
+    host_bytes: int
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A solved plan with its flags (None when it does not fit), speed bound and the curve."""
+
+    goal: str
+    plan: Plan
+    flags: Flags | None
+    speed: SpeedBound
+    curve: tuple[CurvePoint, ...]
+    capacity: Mapping[str, int]
+
+
+def plan_for(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    recipe: str | Recipe | None = None,
+    runtime: str = "llama.cpp",
+    context: int = 32768,
+    sequences: int = 1,
+    cache_dtype: str | None = None,
+    ubatch: int = 512,
+) -> Plan:
+    """The fitting plan with the best decode bound (or the least-overflowing one if none fits)."""
+    m = get_model(model)
+    plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
+                            sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
+    return best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
+
+
+def _fits_at(m: ModelSpec, machine: Machine, **kw: object) -> bool:
+    return plan_for(m, machine, **kw).fits  # type: ignore[arg-type]
+
+
+def _max_int(lo: int, hi: int, ok) -> int:
+    """Largest x in [lo, hi] with ok(x), given ok is monotone (True then False); lo-1 if none."""
+    if not ok(lo):
+        return lo - 1
+    if ok(hi):
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
+
+
+def context_speed_curve(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    contexts: tuple[int, ...] = CURVE_CONTEXTS,
+    **kw: object,
+) -> tuple[CurvePoint, ...]:
+    """Best plan per context: the context vs decode-bound trade-off (longer context → more KV on
+    the GPUs → more expert layers pushed to host RAM → slower)."""
+    m = get_model(model)
+    limit = int(m.config.get("max_position_embeddings") or 1_048_576)
+    out = []
+    for c in contexts:
+        if c > limit:
+            continue
+        p = plan_for(m, machine, context=c, **kw)  # type: ignore[arg-type]
+        s = plan_speed(p, machine, model=m)
+        host = next(q for q in p.places if q.kind == "host")
+        out.append(
+            CurvePoint(
+                context=c,
+                fits=p.fits,
+                decode_tokens_per_s=s.decode_tokens_per_s if p.fits else 0.0,
+                host_expert_layers=len(host.expert_layers),
+                gpu_bytes=sum(q.total_bytes for q in p.places if q.kind == "gpu"),
+                host_bytes=host.total_bytes,
+            )
+        )
+    return tuple(out)
+
+
+def solve(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    goal: str = "speed",
+    recipe: str | Recipe | None = None,
+    runtime: str = "llama.cpp",
+    context: int = 32768,
+    sequences: int = 1,
+    cache_dtype: str | None = None,
+    ubatch: int = 512,
+    curve: bool = True,
+) -> Solution:
+    """Solve for `goal` (see the module docstring); returns the plan, its flags, bounds and curve.
+
+    capacity: max_context (tokens, at `sequences`) and max_sequences (at `context`) over any plan.
+    """
+    if goal not in GOALS:
+        raise unknown_name("goal", goal, GOALS)
+    m = get_model(model)
+    ctx = require_int(
+        "context",
+        context,
+        minimum=1,
+        maximum=8 * int(m.config.get("max_position_embeddings") or 1_048_576),
+    )
+    seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
+    kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch}
+    limit = int(m.config.get("max_position_embeddings") or 1_048_576)
+    max_ctx = _max_int(1024, limit, lambda c: _fits_at(m, machine, context=c, sequences=seqs, **kw))
+    max_seq = _max_int(1, 256, lambda b: _fits_at(m, machine, context=ctx, sequences=b, **kw))
+    if goal == "context":
+        ctx = max(max_ctx, 1024)
+    elif goal == "concurrency":
+        seqs = max(max_seq, 1)
+    p = plan_for(m, machine, context=ctx, sequences=seqs, **kw)  # type: ignore[arg-type]
+    fl = flags_for(p, model=m) if p.fits else None
+    pts = context_speed_curve(m, machine, sequences=seqs, **kw) if curve else ()
+    return Solution(
+        goal=goal,
+        plan=p,
+        flags=fl,
+        speed=plan_speed(p, machine, model=m),
+        curve=pts,
+        capacity={"max_context": max(max_ctx, 0), "max_sequences": max(max_seq, 0)},
+    )
+
+
+def capacity_table(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    contexts: tuple[int, ...] = (4096, 32768, 131072, 1048576),
+    max_sequences: int = 256,
+    **kw: object,
+) -> tuple[tuple[int, int], ...]:
+    """Concurrency × context capacity: (context, most sequences of that length any plan fits),
+    0 when not even one fits (binary search over 1 … `max_sequences`; KV grows with both)."""
+    m = get_model(model)
+    limit = int(m.config.get("max_position_embeddings") or 1_048_576)
+    out = []
+    for c in contexts:
+        if c > limit:
+            continue
+        best = _max_int(
+            1, max_sequences, lambda b, c=c: _fits_at(m, machine, context=c, sequences=b, **kw)
+        )
+        out.append((c, max(best, 0)))
+    return tuple(out)
+
+
+LLAMACPP_RECIPES = (
+    "gguf-Q8_0", "gguf-Q6_K", "gguf-Q5_K_M", "gguf-Q4_K_M", "ds4-q4", "gguf-Q3_K_M",
+    "gguf-Q2_K", "ds4-q2",
+)  # fmt: skip
+"""GGUF recipes `auto_recipe` tries for llama.cpp runtimes (largest file first)."""
+
+
+def auto_recipe(
+    model: str | ModelSpec, machine: Machine, *, runtime: str = "llama.cpp", **kw: object
+) -> tuple[str, str]:
+    """(recipe id, why): for llama.cpp the largest GGUF recipe whose best plan fits (else the
+    smallest one); for vLLM / SGLang the model's official checkpoint layout."""
+    from ..quant import weight_bytes
+    from .placement import canonical_runtime
+
+    m = get_model(model)
+    if canonical_runtime(runtime) not in ("llama.cpp", "ik_llama.cpp"):
+        return m.checkpoint_layout, "the official checkpoint layout"
+    sizes = {}
+    for r in LLAMACPP_RECIPES:
+        try:
+            sizes[r] = weight_bytes(m, r).total_bytes
+        except VramkitError:
+            continue
+    ranked = sorted(sizes, key=lambda r: sizes[r], reverse=True)
+    for r in ranked:
+        if plan_for(m, machine, recipe=r, runtime=runtime, **kw).fits:  # type: ignore[arg-type]
+            return r, "the largest GGUF recipe whose plan fits (auto)"
+    return ranked[-1], "the smallest GGUF recipe (auto; none fits)"
+
+
+def _check_nonempty(machine: Machine) -> None:
+    if not machine.devices and machine.host is None:
+        raise VramkitError("the machine has neither a GPU nor host RAM: give --gpu and/or --ram.")
+
+
+def summary(
+    model: str,
+    *,
+    gpus: str | list[str] = "rtx-4090-24gb:2",
+    ram: str | None = "128GB",
+    runtime: str = "llama.cpp",
+    context: int = 32768,
+    sequences: int = 1,
+    recipe: str | None = None,
+) -> dict[str, object]:
+    """Plain values for a dashboard or report (no pandas, no widgets): the best plan's fit, bytes
+    per place (GB = 1e9 bytes), flags line, decode / prefill bounds and the context curve.
+
+    `gpus` is a comma-separated string or a list of specs ('rtx-4090-24gb:2', '24GB@936GB/s').
+    Raises `VramkitError` on bad input.
+    """
+    specs = [s.strip() for s in gpus.split(",")] if isinstance(gpus, str) else list(gpus)
+    machine = build_machine([s for s in specs if s], ram=ram)
+    rid, why = (
+        (recipe, "given")
+        if recipe
+        else auto_recipe(model, machine, runtime=runtime, context=context, sequences=sequences)
+    )
+    s = solve(model, machine, recipe=rid, runtime=runtime, context=context, sequences=sequences)
+    p = s.plan
+    return {
+        "model": p.model_id,
+        "machine": machine.describe(),
+        "runtime": p.runtime,
+        "recipe": p.recipe_id,
+        "recipe_why": why,
+        "fits": p.fits,
+        "places": [
+            {
+                "name": q.name,
+                "total_gb": q.total_bytes / 1e9,
+                "capacity_gb": q.capacity_bytes / 1e9,
+                "layers": q.layers,
+                "expert_layers": len(q.expert_layers),
+            }
+            for q in p.places
+        ],
+        "flags": s.flags.command if s.flags else None,
+        "decode_tokens_per_s": s.speed.decode_tokens_per_s,
+        "prefill_tokens_per_s": s.speed.prefill_tokens_per_s,
+        "limited_by": s.speed.limited_by,
+        "max_context": s.capacity["max_context"],
+        "max_sequences": s.capacity["max_sequences"],
+        "curve": [(c.context, c.fits, c.decode_tokens_per_s) for c in s.curve],
+        "plan": p,
+        "solution": s,
+    }

@@ -1,0 +1,203 @@
+"""Per-layer bytes of a model under a recipe: what a placement moves between devices and host.
+
+For layer i: `layer_bytes[i]` (attention, norms, router, compressor, indexer, hyper-connections,
+dense MLP — everything but experts), `shared_bytes[i]` (shared experts, part of the layer),
+`expert_bytes[i]` (all routed experts of the layer), `expert_one[i]` (one routed expert).
+Global tensors: `embed_bytes` (the input embedding), `output_bytes` (output head, final norm and
+head mixers). Main model only (MTP excluded: not in GGUF files, loaded only for speculation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..catalog import ModelSpec
+from ..errors import VramkitError
+from ..quant import Recipe, get_recipe, tensor_formats
+from ..tensors import ROUTED_GROUPS
+
+
+@dataclass(frozen=True)
+class LayerCosts:
+    """Bytes per layer (tuples indexed by layer) and of the global tensors, for one recipe."""
+
+    model_id: str
+    recipe_id: str
+    n_layers: int
+    layer_bytes: tuple[int, ...]
+    shared_bytes: tuple[int, ...]
+    expert_bytes: tuple[int, ...]
+    expert_one: tuple[int, ...]
+    experts: int
+    top_k: int
+    embed_bytes: int
+    embed_row_bytes: int
+    output_bytes: int
+    names: tuple[tuple[str, int, str, bool], ...]
+    """(GGUF-style tensor name, layer or -1, group, is routed expert) for every main tensor."""
+
+    @property
+    def total_bytes(self) -> int:
+        """All main-model weight bytes (= Σ layers + embed + output)."""
+        return (
+            sum(self.layer_bytes)
+            + sum(self.shared_bytes)
+            + sum(self.expert_bytes)
+            + self.embed_bytes
+            + self.output_bytes
+        )
+
+    @property
+    def is_moe(self) -> bool:
+        """True when the model has routed experts."""
+        return self.experts > 0
+
+
+def _gguf_name(
+    t_name: str, layer: int | None, cls: str, role: str, used: set[str], routed: bool = False
+) -> str:
+    suffix = "weight"
+    if routed and not cls:  # expert biases: llama.cpp's ffn_<part>_exps.bias
+        part = role.removesuffix("_bias").removesuffix("bias").rstrip("_") or "gate_up"
+        cls, suffix = f"ffn_{part}_exps", "bias" if "bias" in role else "weight"
+    base = cls or role or t_name.rsplit(".", 1)[-1]
+    stem = f"blk.{layer}.{base}" if layer is not None else base
+    name = f"{stem}.{suffix}"
+    if name in used:  # two tensors of one llama.cpp class (V4 compressor wkv / wgate)
+        name = f"{stem}_{role}.weight"
+    used.add(name)
+    return name
+
+
+_CACHE: dict[tuple[int, str], tuple[ModelSpec, LayerCosts]] = {}
+
+
+def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
+    n = int(model.config.get("num_hidden_layers") or 0)
+    if n <= 0:
+        raise VramkitError(f"{model.id}: num_hidden_layers is missing; cannot place layers.")
+    layer = [0] * n
+    shared = [0] * n
+    experts = [0] * n
+    one = [0] * n
+    embed = row = output = 0
+    e_count = top_k = 0
+    names: list[tuple[str, int, str, bool]] = []
+    used: set[str] = set()
+    for t, fmt in tensor_formats(model, recipe):
+        if t.mtp:
+            continue
+        b = fmt.tensor_bytes(t.shape)
+        total = t.count * b
+        routed = t.group in ROUTED_GROUPS and t.experts_per_token is not None
+        names.append(
+            (
+                _gguf_name(t.name, t.layer, t.gguf_class, t.role, used, routed),
+                -1 if t.layer is None else int(t.layer),
+                t.group,
+                routed,
+            )
+        )
+        if t.layer is None:
+            if t.group == "embed":
+                embed += total
+                row += -(-b // t.shape[0])
+            else:
+                output += total
+            continue
+        i = int(t.layer)
+        if not 0 <= i < n:
+            raise VramkitError(f"{model.id}: tensor {t.name} has layer {i} outside 0..{n - 1}.")
+        if routed:
+            experts[i] += total
+            one[i] += b
+            e_count, top_k = t.count, int(t.experts_per_token or 0)
+        elif t.group == "shared_experts":
+            shared[i] += total
+        else:
+            layer[i] += total
+    return LayerCosts(
+        model_id=model.id,
+        recipe_id=recipe.id,
+        n_layers=n,
+        layer_bytes=tuple(layer),
+        shared_bytes=tuple(shared),
+        expert_bytes=tuple(experts),
+        expert_one=tuple(one),
+        experts=e_count,
+        top_k=top_k,
+        embed_bytes=embed,
+        embed_row_bytes=row,
+        output_bytes=output,
+        names=tuple(names),
+    )
+
+
+def layer_costs(model: ModelSpec, recipe: str | Recipe | None = None) -> LayerCosts:
+    """`LayerCosts` of `model` under `recipe` (default: its official checkpoint layout)."""
+    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    key = (id(model), r.id)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    costs = _costs(model, r)
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    _CACHE[key] = (model, costs)
+    return costs
+
+
+def kv_per_layer(
+    model: ModelSpec, by_kind: dict[str, int] | Mapping[str, int], *, runtime: str = "llama.cpp"
+) -> tuple[int, ...]:
+    """KV bytes of each main layer: every cache kind's bytes (`KvEstimate.by_kind`) spread evenly
+    over the layers that hold it, integers summing to the total (largest remainder).
+
+    Which layers hold a kind: the cache component's layer count (`vramkit.kv.components`) — all
+    layers when it equals n_layer, else the layer kind(s) (`Family.layer_kinds`) with exactly that
+    many layers, narrowed by name when several match (V4: csa/indexer on the ratio-4 layers,
+    hca on the ratio-128 ones, the raw window on every layer; Gemma: sliding vs full layers).
+    A kind no rule places is spread over every layer.
+    """
+    from collections import Counter
+
+    from ..families import get_family
+    from ..kv import components
+
+    n = int(model.config["num_hidden_layers"])
+    try:
+        kinds = tuple(get_family(model.family).layer_kinds(model.config))[:n]
+    except (VramkitError, KeyError, TypeError, AttributeError):
+        kinds = ()
+    if len(kinds) != n:
+        kinds = ("layer",) * n
+    count = Counter(kinds)
+    comp_layers: dict[str, set[int]] = {}
+    for c in components(model, runtime=runtime):
+        comp_layers.setdefault(c.kind, set()).add(int(c.layers))
+
+    def holders(kind: str) -> list[int]:
+        sizes = comp_layers.get(kind, set())
+        if not sizes or n in sizes:
+            return list(range(n))
+        chosen: set[str] = set()
+        for size in sizes:
+            cands = [k for k, v in count.items() if v == size]
+            named = [k for k in cands if kind in k or k in kind]
+            chosen.update(named or cands)
+        return [i for i, k in enumerate(kinds) if k in chosen] or list(range(n))
+
+    share = [0.0] * n
+    for kind, b in by_kind.items():
+        if not b:
+            continue
+        hold = holders(kind)
+        for i in hold:
+            share[i] += b / len(hold)
+    total = sum(int(b) for b in by_kind.values())
+    out = [int(x) for x in share]
+    rest = total - sum(out)
+    for i in sorted(range(n), key=lambda i: share[i] - out[i], reverse=True)[: max(rest, 0)]:
+        out[i] += 1
+    return tuple(out)

@@ -1,0 +1,557 @@
+"""A machine: GPUs that may differ, host RAM with its bandwidth, optional NVMe, and the links.
+
+Written three ways, all giving the same frozen `Machine`:
+  CLI    ``--gpu rtx-4090-24gb:2 --gpu 24GB@936GB/s --ram 128GB@89.6GB/s --nvme nvme-gen4-990pro``
+  YAML   ``devices: [{gpu: rtx-4090-24gb, count: 2}, {memory: 24GB, bandwidth: 936GB/s}]``,
+         ``host: {ram: 128GB, bandwidth: 89.6GB/s}``, ``disk: {link: nvme-gen4-990pro}``
+  local  ``--machine local``: nvidia-ml-py (NVML) and psutil read this machine (both optional).
+
+Units: memory in bytes (GB = 1e9, GiB = 2**30 as written); bandwidths in bytes/s one way
+(``GB/s`` = 1e9 B/s). Apple unified memory: the GPU may keep resident only Metal's
+`recommendedMaxWorkingSetSize` (data/apple_working_set.yaml), the rest of the pool is host RAM.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..datafiles import load_yaml_text
+from ..errors import VramkitError, require_int, unknown_name
+from ..formats import DATA_DIR
+from ..hardware import Gpu, get_gpu, get_link, gpus, links
+from ..units import GB, MB, TB, GiB, MiB, parse_size
+
+DEFAULT_HOST_MEMORY = "ddr5-5600-2ch"
+"""Host-RAM tier assumed when --ram gives no bandwidth (a desktop's two DDR5 channels)."""
+DEFAULT_HOST_LINK = "pcie-gen4-x16"
+"""Host link assumed for an ad-hoc GPU (``24GB@1008GB/s``) with no ``link``."""
+_RATE = {"TB/S": TB, "GB/S": GB, "MB/S": MB}
+_ADHOC = re.compile(r"^(?P<mem>[0-9.,]+\s*[KMGT]I?B)\s*@\s*(?P<bw>[0-9.,]+\s*[KMGT]B/S)$", re.I)
+MAX_DEVICES = 64
+
+
+@dataclass(frozen=True)
+class Device:
+    """One accelerator.
+
+    memory_bytes: what the device has (driver-visible where measured); usable_bytes: what a
+    runtime may fill (Apple: the GPU working-set cap; otherwise = memory_bytes);
+    bandwidth_bytes_per_s: device-memory bandwidth; host_link_bytes_per_s: one-way host link.
+    """
+
+    index: int
+    label: str
+    gpu_id: str | None
+    memory_bytes: int
+    usable_bytes: int
+    bandwidth_bytes_per_s: float
+    unified: bool
+    host_link: str | None
+    host_link_bytes_per_s: float | None
+    peer_link: str | None
+    source: str
+
+    @property
+    def name(self) -> str:
+        """Runtime-style device name (CUDA0, CUDA1 … or Metal)."""
+        return (
+            "Metal" if self.unified and self.gpu_id and "mac" in self.gpu_id else f"GPU{self.index}"
+        )
+
+
+@dataclass(frozen=True)
+class Host:
+    """Host RAM: bytes a runtime may fill with offloaded tensors and its read bandwidth (bytes/s)."""
+
+    ram_bytes: int
+    bandwidth_bytes_per_s: float
+    memory_tier: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Disk:
+    """NVMe that mmap'd weights page in from: sequential read bandwidth (bytes/s)."""
+
+    link: str | None
+    bandwidth_bytes_per_s: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Devices (in runtime order), host RAM (None: none offered) and optional disk."""
+
+    devices: tuple[Device, ...]
+    host: Host | None
+    disk: Disk | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def gpu_bytes(self) -> int:
+        """Σ usable bytes over the devices."""
+        return sum(d.usable_bytes for d in self.devices)
+
+    @property
+    def homogeneous(self) -> bool:
+        """True when every device has the same usable memory and bandwidth."""
+        return len({(d.usable_bytes, d.bandwidth_bytes_per_s) for d in self.devices}) <= 1
+
+    def describe(self) -> str:
+        """One line: '2 × RTX 4090 (24 GB) + 128 GB RAM @ 89.6 GB/s'."""
+        parts: dict[str, int] = {}
+        for d in self.devices:
+            parts[d.label] = parts.get(d.label, 0) + 1
+        text = " + ".join(f"{n} × {lab}" for lab, n in parts.items()) or "no GPU"
+        if self.host:
+            text += (
+                f" + {self.host.ram_bytes / GB:.0f} GB RAM @ "
+                f"{self.host.bandwidth_bytes_per_s / GB:.1f} GB/s"
+            )
+        if self.disk:
+            text += f" + NVMe @ {self.disk.bandwidth_bytes_per_s / GB:.2f} GB/s"
+        return text
+
+
+# ── parsing pieces ───────────────────────────────────────────────────────────────────────────
+def parse_rate(text: str | float | int, *, what: str = "bandwidth") -> float:
+    """'1008GB/s', '1.8 TB/s', '7450MB/s' → bytes/s (decimal units); a link id → its one-way rate."""
+    if isinstance(text, bool):
+        raise VramkitError(f"{what} must be like '1008GB/s' or a link id, got {text!r}.")
+    if isinstance(text, int | float):
+        if not math.isfinite(text) or text <= 0:
+            raise VramkitError(f"{what} must be a positive number of bytes/s, got {text!r}.")
+        return float(text)
+    s = str(text).strip().replace(" ", "").replace(",", "").upper()
+    for unit, scale in _RATE.items():
+        if s.endswith(unit):
+            try:
+                value = float(s[: -len(unit)])
+            except ValueError:
+                break
+            if not math.isfinite(value) or value <= 0:
+                break
+            return value * scale
+    key = str(text).strip().lower()
+    if key in links():
+        return get_link(key).one_way_bytes_per_s
+    raise VramkitError(
+        f"cannot read {what} {text!r}: write a positive number with GB/s, TB/s or MB/s "
+        f"(decimal), or a link id from data/links.yaml ({', '.join(sorted(links()))})."
+    )
+
+
+def _apple_points() -> list[tuple[int, int, str]]:
+    doc = _apple_doc()
+    units = {"GiB": GiB, "MiB": MiB, "GB": GB}
+    out = []
+    for rec in doc["measured"]:
+        pool = round(float(rec["pool"]) * units[rec["pool_unit"]])
+        ws = round(float(rec["working_set"]) * units[rec["working_set_unit"]])
+        out.append((pool, ws, str(rec["source"]["url"])))
+    return sorted(out)
+
+
+@cache
+def _apple_doc() -> Mapping[str, Any]:
+    doc = load_yaml_text((DATA_DIR / "apple_working_set.yaml").read_text(encoding="utf-8"))
+    if not isinstance(doc, Mapping) or doc.get("schema_version") != 1:
+        raise VramkitError("apple_working_set.yaml: expected schema_version 1.")
+    return doc
+
+
+def apple_working_set(pool_bytes: int, *, wired_limit_bytes: int | None = None) -> tuple[int, str]:
+    """Bytes the Apple GPU may keep resident on a unified pool of `pool_bytes`, and why.
+
+    A measured pool size gives its measured `recommendedMaxWorkingSetSize`; another size uses
+    the ratio of the nearest measured pool (an estimate); `wired_limit_bytes` (the
+    ``iogpu.wired_limit_mb`` sysctl) overrides both.
+    """
+    if wired_limit_bytes is not None:
+        lim = min(int(wired_limit_bytes), pool_bytes)
+        return lim, "iogpu.wired_limit_mb override (user)"
+    points = _apple_points()
+    for pool, ws, url in points:
+        if pool == pool_bytes:
+            return ws, f"measured recommendedMaxWorkingSetSize ({url})"
+    pool, ws, url = min(points, key=lambda p: abs(math.log(p[0] / max(pool_bytes, 1))))
+    return (
+        math.floor(pool_bytes * ws / pool),
+        f"estimate: {ws / pool:.3f} of the pool, the measured ratio at {pool / GiB:.0f} GiB ({url})",
+    )
+
+
+def _catalog_device(i: int, g: Gpu, link: str | None) -> Device:
+    lid = link or g.host_link
+    bw = g.bandwidth_bytes_per_s
+    if bw is None:
+        raise VramkitError(
+            f"GPU {g.id} has no sourced memory bandwidth; give one: '{g.memory_text}@…GB/s'."
+        )
+    usable, why = g.capacity_bytes, "catalog (data/gpus.yaml)"
+    if g.unified and g.vendor == "apple":
+        usable, why = apple_working_set(g.capacity_bytes)
+    return Device(
+        index=i,
+        label=g.name,
+        gpu_id=g.id,
+        memory_bytes=g.capacity_bytes,
+        usable_bytes=usable,
+        bandwidth_bytes_per_s=float(bw),
+        unified=g.unified,
+        host_link=lid,
+        host_link_bytes_per_s=get_link(lid).one_way_bytes_per_s if lid else None,
+        peer_link=g.peer_link,
+        source=why,
+    )
+
+
+def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> list[Device]:
+    """'rtx-4090-24gb', 'rtx-4090-24gb:2', '24GB@1008GB/s' or '24GB@1008GB/s:2' → devices."""
+    text = str(spec).strip()
+    if not text:
+        raise VramkitError(
+            "empty GPU spec: give a catalog id (rtx-4090-24gb), id:count or 24GB@1008GB/s."
+        )
+    count = 1
+    if ":" in text:
+        text, _, n = text.rpartition(":")
+        count = require_int(f"GPU count in {spec!r}", n.strip(), minimum=1, maximum=MAX_DEVICES)
+    m = _ADHOC.match(text.strip())
+    if m:
+        mem = parse_size(m.group("mem"))
+        if mem <= 0:
+            raise VramkitError(f"GPU memory in {spec!r} must be positive.")
+        bw = parse_rate(m.group("bw"))
+        lid = link or DEFAULT_HOST_LINK
+        return [
+            Device(
+                index=start + k,
+                label=text.strip(),
+                gpu_id=None,
+                memory_bytes=mem,
+                usable_bytes=mem,
+                bandwidth_bytes_per_s=bw,
+                unified=False,
+                host_link=lid,
+                host_link_bytes_per_s=get_link(lid).one_way_bytes_per_s,
+                peer_link=None,
+                source=f"ad-hoc spec {text.strip()!r} (host link {lid} assumed)",
+            )
+            for k in range(count)
+        ]
+    key = text.strip().lower()
+    if key not in gpus():
+        err = unknown_name("GPU", text, gpus())
+        raise VramkitError(f"{err} Or write MEMORY@BANDWIDTH, e.g. 24GB@1008GB/s.")
+    g = get_gpu(key)
+    return [_catalog_device(start + k, g, link) for k in range(count)]
+
+
+def parse_host(ram: str | int | None, bandwidth: str | float | None = None) -> Host | None:
+    """'128GB', '128GB@89.6GB/s', '512GB@ddr5-4800-12ch-epyc9004' → Host; None/0 → no host."""
+    if ram is None:
+        return None
+    text = str(ram).strip()
+    if "@" in text and bandwidth is None:
+        text, _, bandwidth = text.partition("@")
+    size = parse_size(text)
+    if size == 0:
+        return None
+    if bandwidth is None:
+        tier = get_link(DEFAULT_HOST_MEMORY)
+        return Host(size, tier.one_way_bytes_per_s, tier.id, f"bandwidth assumed: {tier.name}")
+    key = str(bandwidth).strip().lower()
+    tier_id = key if key in links() else None
+    return Host(size, parse_rate(bandwidth, what="host RAM bandwidth"), tier_id, "given")
+
+
+def parse_disk(nvme: str | None) -> Disk | None:
+    """'nvme-gen4-990pro' or '7.45GB/s' → Disk (sequential read); None → none."""
+    if nvme is None or str(nvme).strip() == "":
+        return None
+    key = str(nvme).strip().lower()
+    return Disk(key if key in links() else None, parse_rate(nvme, what="NVMe bandwidth"), "given")
+
+
+def build_machine(
+    gpus_: Sequence[str] = (),
+    *,
+    ram: str | int | None = None,
+    ram_bandwidth: str | None = None,
+    nvme: str | None = None,
+    link: str | None = None,
+    wired_limit: str | None = None,
+) -> Machine:
+    """The machine the CLI flags describe (see the module docstring).
+
+    Apple unified GPUs: the part of the pool outside the GPU working set becomes host RAM at the
+    same bandwidth unless `ram` is given; `wired_limit` ('112GiB') stands for the sysctl.
+    """
+    if link is not None:
+        get_link(link)
+    devices: list[Device] = []
+    for spec in gpus_:
+        devices.extend(parse_device_spec(spec, start=len(devices), link=link))
+        if len(devices) > MAX_DEVICES:
+            raise VramkitError(f"at most {MAX_DEVICES} devices, got {len(devices)}.")
+    notes = []
+    if wired_limit is not None:
+        lim = parse_size(wired_limit)
+        devices = [
+            _with_working_set(d, lim) if d.unified and d.gpu_id and "mac" in d.gpu_id else d
+            for d in devices
+        ]
+    host = parse_host(ram, ram_bandwidth)
+    apple = [d for d in devices if d.unified]
+    if apple and host is None:
+        d = apple[0]
+        host = Host(
+            d.memory_bytes - d.usable_bytes,
+            d.bandwidth_bytes_per_s,
+            None,
+            "unified pool outside the GPU working set",
+        )
+        notes.append(
+            f"{d.label}: GPU working set {d.usable_bytes / GiB:.2f} GiB of "
+            f"{d.memory_bytes / GiB:.0f} GiB ({d.source}); the rest counts as host RAM"
+        )
+    if host and host.source.startswith("bandwidth assumed"):
+        notes.append(f"host RAM {host.source} ({host.bandwidth_bytes_per_s / GB:.1f} GB/s)")
+    if not devices:
+        notes.append("no GPU: everything runs from host RAM")
+    return Machine(tuple(devices), host, parse_disk(nvme), tuple(notes))
+
+
+def _with_working_set(d: Device, limit: int) -> Device:
+    from dataclasses import replace
+
+    ws, why = apple_working_set(d.memory_bytes, wired_limit_bytes=limit)
+    return replace(d, usable_bytes=ws, source=why)
+
+
+# ── YAML ─────────────────────────────────────────────────────────────────────────────────────
+_TOP = {"devices", "host", "disk", "link"}
+_DEV = {"gpu", "count", "memory", "bandwidth", "link", "name"}
+
+
+def machine_from_mapping(doc: Any, *, where: str = "machine") -> Machine:
+    """A machine from a parsed YAML mapping (keys: devices, host, disk, link)."""
+    if not isinstance(doc, Mapping):
+        raise VramkitError(
+            f"{where}: expected a mapping with 'devices' and 'host', got {type(doc).__name__}."
+        )
+    extra = set(doc) - _TOP
+    if extra:
+        raise VramkitError(f"{where}: unknown keys {sorted(extra)}; allowed: {sorted(_TOP)}.")
+    specs: list[str] = []
+    links_: list[str | None] = []
+    raw_devices = doc.get("devices") or []
+    if not isinstance(raw_devices, list):
+        raise VramkitError(f"{where}: 'devices' must be a list.")
+    for i, rec in enumerate(raw_devices):
+        if not isinstance(rec, Mapping):
+            raise VramkitError(
+                f"{where}: devices[{i}] must be a mapping such as {{gpu: rtx-4090-24gb, count: 2}}."
+            )
+        bad = set(rec) - _DEV
+        if bad:
+            raise VramkitError(
+                f"{where}: devices[{i}] has unknown keys {sorted(bad)}; allowed: {sorted(_DEV)}."
+            )
+        count = require_int(
+            f"{where}: devices[{i}].count", rec.get("count", 1), minimum=1, maximum=MAX_DEVICES
+        )
+        if "gpu" in rec:
+            base = str(rec["gpu"])
+        elif "memory" in rec and "bandwidth" in rec:
+            base = f"{rec['memory']}@{rec['bandwidth']}"
+        else:
+            raise VramkitError(
+                f"{where}: devices[{i}] needs 'gpu' (a catalog id) or both 'memory' and 'bandwidth'."
+            )
+        specs.append(f"{base}:{count}")
+        links_.append(rec.get("link"))
+    devices: list[Device] = []
+    for spec, lid in zip(specs, links_, strict=True):
+        devices.extend(parse_device_spec(spec, start=len(devices), link=lid or doc.get("link")))
+    host_raw = doc.get("host")
+    host_kw: dict[str, Any] = {}
+    if host_raw is not None:
+        if not isinstance(host_raw, Mapping) or "ram" not in host_raw:
+            raise VramkitError(
+                f"{where}: 'host' must be a mapping with 'ram' (and optional 'bandwidth')."
+            )
+        host_kw = {"ram": host_raw["ram"], "ram_bandwidth": host_raw.get("bandwidth")}
+    disk_raw = doc.get("disk")
+    nvme = None
+    if disk_raw is not None:
+        if not isinstance(disk_raw, Mapping) or not ({"link", "bandwidth"} & set(disk_raw)):
+            raise VramkitError(f"{where}: 'disk' must be a mapping with 'link' or 'bandwidth'.")
+        nvme = disk_raw.get("link") or disk_raw.get("bandwidth")
+    base = build_machine((), nvme=nvme, **host_kw)
+    m = Machine(tuple(devices), base.host, base.disk, base.notes)
+    if any(d.unified for d in devices) and m.host is None:
+        return build_machine([d.gpu_id or "" for d in devices if d.gpu_id], nvme=nvme)
+    return m
+
+
+def machine_from_file(path: str | Path) -> Machine:
+    """A machine from a small YAML file (never written to)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise VramkitError(
+            f"cannot read machine file {str(path)!r}: {err.__class__.__name__}."
+        ) from None
+    try:
+        doc = load_yaml_text(text)
+    except Exception as err:  # yaml.YAMLError and friends
+        raise VramkitError(
+            f"machine file {p.name}: not valid YAML ({err.__class__.__name__})."
+        ) from None
+    return machine_from_mapping(doc, where=p.name)
+
+
+# ── this machine ─────────────────────────────────────────────────────────────────────────────
+def local_machine() -> Machine:
+    """This machine's GPUs (nvidia-ml-py) and RAM (psutil); says plainly when there is no GPU.
+
+    Bandwidths NVML does not give are taken from the catalog entry whose name matches, else the
+    GPU is listed with its memory and the catalog's RTX 4090 bandwidth is NOT assumed: the
+    device gets 0 and a note (plans over it then say so).
+    """
+    notes: list[str] = []
+    devices: list[Device] = []
+    try:
+        import pynvml  # nvidia-ml-py
+    except ImportError:
+        pynvml = None
+        notes.append(
+            "nvidia-ml-py is not installed: no NVIDIA GPU can be read (pip install nvidia-ml-py)"
+        )
+    if pynvml is not None:
+        try:
+            pynvml.nvmlInit()
+            for i in range(pynvml.nvmlDeviceGetCount()):
+                h = pynvml.nvmlDeviceGetHandleByIndex(i)
+                name = pynvml.nvmlDeviceGetName(h)
+                name = name.decode() if isinstance(name, bytes) else str(name)
+                total = int(pynvml.nvmlDeviceGetMemoryInfo(h).total)
+                devices.append(_local_device(i, name, total, notes))
+            pynvml.nvmlShutdown()
+        except Exception as err:  # pynvml.NVMLError: no driver, no GPU
+            notes.append(f"NVML found no usable NVIDIA GPU ({err.__class__.__name__})")
+    if not devices and sys.platform == "darwin":
+        devices.extend(_local_apple(notes))
+    if not devices:
+        notes.append("no GPU found on this machine: plans run from host RAM only")
+    if any(d.unified for d in devices):
+        d = devices[0]
+        host = Host(d.memory_bytes - d.usable_bytes, d.bandwidth_bytes_per_s, None,
+                    "unified pool outside the GPU working set")  # fmt: skip
+        return Machine(tuple(devices), host, None, tuple(notes))
+    host = None
+    try:
+        import psutil
+
+        host = parse_host(int(psutil.virtual_memory().total))
+    except ImportError:
+        notes.append(
+            "psutil is not installed: host RAM unknown (pip install psutil, or pass --ram)"
+        )
+    if host is not None:
+        notes.append(f"host RAM bandwidth assumed: {get_link(DEFAULT_HOST_MEMORY).name}")
+    return Machine(tuple(devices), host, None, tuple(notes))
+
+
+def _local_apple(notes: list[str]) -> list[Device]:
+    """This Mac's GPU: Metal's recommendedMaxWorkingSetSize (pyobjc-framework-Metal, optional)
+    over the unified pool (psutil); bandwidth from a catalog entry of the same chip, else 0."""
+    try:
+        import Metal  # pyobjc-framework-Metal
+        import psutil
+    except ImportError:
+        notes.append(
+            "on macOS: pip install pyobjc-framework-Metal psutil to read the GPU working set"
+        )
+        return []
+    dev = Metal.MTLCreateSystemDefaultDevice()
+    if dev is None:
+        return []
+    name = str(dev.name())
+    ws = int(dev.recommendedMaxWorkingSetSize())
+    pool = int(psutil.virtual_memory().total)
+    bw = 0.0
+    chip = re.sub(r"^apple\s+", "", name.lower())
+    for g in gpus().values():
+        if g.vendor == "apple" and chip in g.name.lower():
+            bw = float(g.bandwidth_bytes_per_s or 0.0)
+    if not bw:
+        notes.append(
+            f"{name}: memory bandwidth not in data/gpus.yaml (give --gpu {pool // GB}GB@…GB/s)"
+        )
+    notes.append(
+        f"{name}: GPU working set {ws / GiB:.2f} GiB (Metal recommendedMaxWorkingSetSize) of {pool / GiB:.0f} GiB"
+    )
+    return [Device(0, name, None, pool, min(ws, pool), bw, True, None, None, None,
+                   "local (Metal recommendedMaxWorkingSetSize)")]  # fmt: skip
+
+
+def _local_device(i: int, name: str, total: int, notes: list[str]) -> Device:
+    norm = re.sub(r"[^a-z0-9]+", " ", name.lower())
+    for g in gpus().values():
+        gname = re.sub(r"[^a-z0-9]+", " ", g.name.lower())
+        if gname.startswith(norm) or norm in gname:
+            d = _catalog_device(i, g, None)
+            from dataclasses import replace
+
+            return replace(
+                d, memory_bytes=total, usable_bytes=total, source=f"local (NVML): {name}"
+            )
+    notes.append(
+        f"{name}: not in data/gpus.yaml, bandwidth unknown (give --gpu {total // GB}GB@…GB/s)"
+    )
+    return Device(i, name, None, total, total, 0.0, False, DEFAULT_HOST_LINK,
+                  get_link(DEFAULT_HOST_LINK).one_way_bytes_per_s, None, f"local (NVML): {name}")  # fmt: skip
+
+
+def resolve_machine(
+    *,
+    machine: str | None = None,
+    gpu: Sequence[str] = (),
+    ram: str | None = None,
+    ram_bandwidth: str | None = None,
+    nvme: str | None = None,
+    link: str | None = None,
+    wired_limit: str | None = None,
+) -> Machine:
+    """The machine from CLI-style arguments: `machine` ('local' or a YAML path) or the flags."""
+    if machine is not None:
+        if gpu:
+            raise VramkitError("give either --machine or --gpu, not both.")
+        if str(machine).strip().lower() == "local":
+            m = local_machine()
+        else:
+            m = machine_from_file(machine)
+        if ram is not None:
+            m = Machine(m.devices, parse_host(ram, ram_bandwidth), m.disk, m.notes)
+        if nvme is not None:
+            m = Machine(m.devices, m.host, parse_disk(nvme), m.notes)
+        return m
+    return build_machine(
+        list(gpu),
+        ram=ram,
+        ram_bandwidth=ram_bandwidth,
+        nvme=nvme,
+        link=link,
+        wired_limit=wired_limit,
+    )

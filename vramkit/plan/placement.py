@@ -1,0 +1,507 @@
+"""Placement: which bytes of a model live on which device, on the host, or on disk.
+
+Pure functions over `LayerCosts` (weights per layer), `vramkit.kv.kv_cache` (KV) and the runtime
+profiles (`data/runtimes.yaml`). One `Plan` per (model, recipe, machine, runtime, context,
+sequences); `plan()` searches the runtime's own knobs for the best decode-speed bound that fits.
+
+Runtime rules modelled (sources in `vramkit.plan.flags`):
+  llama.cpp  layers split over GPUs in contiguous ranges (-ts), the first layers on the CPU when
+             -ngl < n_layer + 1, the input embedding always on the CPU, the output layer with the
+             last layer; routed experts of chosen layers kept in host RAM (-ot / --n-cpu-moe);
+             a layer's KV lives on its layer's device; a compute buffer per GPU.
+  vLLM       tensor parallel over identical GPUs (heads divisible), optional expert parallel
+             (experts divisible), data parallel for the remaining GPUs; --cpu-offload-gb streams
+             weights from host RAM; KV pool = utilisation × memory − weights − overheads.
+  SGLang     tensor parallel; --mem-fraction-static covers weights + KV pool.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ..catalog import ModelSpec, get_model
+from ..errors import VramkitError, require_int, unknown_name
+from ..quant import Recipe, get_recipe
+from ..runtimes import Runtime, get_runtime
+from .layers import LayerCosts, kv_per_layer, layer_costs
+from .machine import Machine
+
+COMPONENTS = (
+    "attention+dense",
+    "shared experts",
+    "routed experts",
+    "embeddings/output",
+    "KV cache",
+    "compute buffer",
+    "runtime overhead",
+)
+"""Rows of a plan's per-place table, in bytes."""
+RUNTIMES = ("llama.cpp", "ik_llama.cpp", "vllm", "sglang")
+GOALS = ("speed", "fit", "context", "concurrency")
+
+
+@dataclass(frozen=True)
+class Place:
+    """One place (a GPU, the host, or disk) and the bytes a plan puts there, by component.
+
+    layers: the layers whose attention/dense weights (and KV) live here, as (first, last+1);
+    expert_layers: layers whose routed experts live here (experts_per_layer of them each).
+    """
+
+    name: str
+    kind: str
+    capacity_bytes: int
+    bytes_by_component: Mapping[str, int]
+    layers: tuple[int, int] | None = None
+    expert_layers: tuple[int, ...] = ()
+    experts_per_layer: int = 0
+    bandwidth_bytes_per_s: float = 0.0
+
+    @property
+    def total_bytes(self) -> int:
+        """Σ components (bytes)."""
+        return sum(self.bytes_by_component.values())
+
+    @property
+    def fits(self) -> bool:
+        """total ≤ capacity."""
+        return self.total_bytes <= self.capacity_bytes
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A placement and whether it fits; `knobs` are the runtime settings that realise it."""
+
+    model_id: str
+    recipe_id: str
+    runtime: str
+    machine: str
+    context: int
+    sequences: int
+    cache_dtype: str
+    places: tuple[Place, ...]
+    knobs: Mapping[str, object]
+    kv_bytes: int
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def fits(self) -> bool:
+        """Every place within its capacity."""
+        return all(p.fits for p in self.places)
+
+    @property
+    def host_expert_layers(self) -> tuple[int, ...]:
+        """Layers whose routed experts sit in host RAM (or on disk)."""
+        return tuple(sorted(i for p in self.places if p.kind != "gpu" for i in p.expert_layers))
+
+    def place(self, name: str) -> Place:
+        """The place called `name` ('GPU0', 'host', …)."""
+        for p in self.places:
+            if p.name == name:
+                return p
+        raise unknown_name("place", name, [p.name for p in self.places])
+
+
+def canonical_runtime(runtime: str) -> str:
+    """'llama.cpp' / 'llama-cpp' / 'ik_llama.cpp' / 'vllm' / 'sglang' → one of `RUNTIMES`."""
+    key = str(runtime).strip().lower().replace("-", "_").replace("llama_cpp", "llama.cpp")
+    aliases = {"llama.cpp": "llama.cpp", "ik_llama.cpp": "ik_llama.cpp", "ik_llama": "ik_llama.cpp",
+               "vllm": "vllm", "sglang": "sglang"}  # fmt: skip
+    if key not in aliases:
+        raise unknown_name("planner runtime", runtime, RUNTIMES)
+    return aliases[key]
+
+
+def _profile(runtime: str) -> Runtime:
+    return get_runtime("llama-cpp" if runtime in ("llama.cpp", "ik_llama.cpp") else runtime)
+
+
+def compute_buffer_bytes(
+    model: ModelSpec,
+    runtime: str,
+    *,
+    context: int,
+    ubatch: int,
+    sequences: int = 1,
+    cache_dtype: str = "bf16",
+) -> int:
+    """Compute (activation) buffer per GPU in bytes: the runtime record's compute-buffer function
+    when `data/runtimes.yaml` names one (`compute_buffer_function`, called as the budget calls
+    it), else its fixed workspace figure — the same number `vramkit.budget` charges."""
+    rt = _profile(runtime)
+    fn = rt.compute_buffer()
+    if fn is None:
+        return rt.workspace_bytes
+    out = fn(model, context=context, batch=sequences, cache_dtype=cache_dtype, n_ubatch=ubatch)
+    return int(out[0] if isinstance(out, tuple) else out)
+
+
+def kv_estimate(
+    model: ModelSpec,
+    runtime: str,
+    context: int,
+    sequences: int,
+    cache_dtype: str | None,
+    tp: int = 1,
+    dp: int = 1,
+):
+    """`vramkit.kv.kv_cache` with the runtime's record (its KV layout: llama.cpp, vLLM pages,
+    SGLang's token pool), memoised per model object and arguments (a plan search asks for the
+    same estimate dozens of times)."""
+    from ..kv import kv_cache
+
+    rt = _profile(runtime)  # its KV layout, as vramkit.budget asks for it
+    key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp)
+    hit = _KV_MEMO.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+    est = kv_cache(model, context, batch=sequences, runtime=rt, tp=tp, dp=dp, **kw)
+    if len(_KV_MEMO) > 4096:
+        _KV_MEMO.clear()
+    _KV_MEMO[key] = (model, est)
+    return est
+
+
+_KV_MEMO: dict[tuple[object, ...], tuple[ModelSpec, object]] = {}
+_LAYER_MEMO: dict[int, tuple[object, tuple[int, ...]]] = {}
+
+
+def _kv_layers(model: ModelSpec, kv) -> tuple[int, ...]:
+    """`kv_per_layer` memoised per KV estimate object."""
+    hit = _LAYER_MEMO.get(id(kv))
+    if hit is not None and hit[0] is kv:
+        return hit[1]
+    out = kv_per_layer(model, kv.by_kind)
+    if len(_LAYER_MEMO) > 4096:
+        _LAYER_MEMO.clear()
+    _LAYER_MEMO[id(kv)] = (kv, out)
+    return out
+
+
+# ── llama.cpp ────────────────────────────────────────────────────────────────────────────────
+def _host_place(machine: Machine, comps: dict[str, int], layers, experts, per_layer) -> list[Place]:
+    if machine.host is None:
+        cap, bw = 0, 0.0
+    else:
+        cap, bw = machine.host.ram_bytes, machine.host.bandwidth_bytes_per_s
+    return [
+        Place("host", "host", cap, MappingProxyType(comps), layers, tuple(experts), per_layer, bw)
+    ]
+
+
+def llamacpp_plan(
+    model: ModelSpec,
+    costs: LayerCosts,
+    machine: Machine,
+    *,
+    context: int,
+    sequences: int,
+    cpu_expert_layers: int,
+    cache_dtype: str | None,
+    ubatch: int,
+    runtime: str = "llama.cpp",
+    no_mmap: bool = True,
+) -> Plan:
+    """The llama.cpp placement with the routed experts of the first `cpu_expert_layers` layers in
+    host RAM (--n-cpu-moe N), every layer that fits on a GPU offloaded (filled from the last layer
+    backwards into the last GPU, as -ngl offloads the last layers), the rest on the CPU.
+
+    Per GPU: Σ its layers (attention+dense, shared experts, routed experts unless on the host)
+    + their KV (total KV × layers/n_layer) + the output layer on the GPU of the last layer
+    + compute buffer + CUDA context + llama.cpp's fit margin (1 GiB, kept free).
+    """
+    n = costs.n_layers
+    c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=n)
+    prof = _profile(runtime)
+    kv = kv_estimate(model, runtime, context, sequences, cache_dtype)
+    kv_layer = _kv_layers(model, kv)
+
+    def gpu_cost(i: int) -> int:
+        e = costs.expert_bytes[i] if i >= c else 0
+        return costs.layer_bytes[i] + costs.shared_bytes[i] + e + kv_layer[i]
+
+    cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch,
+                              sequences=sequences, cache_dtype=kv.cache_dtype)  # fmt: skip
+    ovh = prof.overhead_bytes(split=False)  # layer split: no NCCL (data/runtimes.yaml uses_nccl)
+    fixed = ovh + cb
+    devs = list(machine.devices)
+    assign: dict[int, list[int]] = {d.index: [] for d in devs}
+    nxt = n - 1
+    output_on: int | None = None
+    for k, d in enumerate(reversed(devs)):
+        room = d.usable_bytes - fixed
+        if k == 0:
+            room -= costs.output_bytes
+            if room < 0:
+                break
+            output_on = d.index
+        while nxt >= 0 and gpu_cost(nxt) <= room:
+            room -= gpu_cost(nxt)
+            assign[d.index].insert(0, nxt)
+            nxt -= 1
+    cpu_layers = list(range(nxt + 1))
+    ngl = (n - len(cpu_layers)) + (1 if output_on is not None else 0)
+    places: list[Place] = []
+    for d in devs:
+        ls = assign[d.index]
+        comps = dict.fromkeys(COMPONENTS, 0)
+        comps["attention+dense"] = sum(costs.layer_bytes[i] for i in ls)
+        comps["shared experts"] = sum(costs.shared_bytes[i] for i in ls)
+        comps["routed experts"] = sum(costs.expert_bytes[i] for i in ls if i >= c)
+        comps["embeddings/output"] = costs.output_bytes if d.index == output_on else 0
+        comps["KV cache"] = sum(kv_layer[i] for i in ls)
+        used = bool(ls) or d.index == output_on
+        comps["compute buffer"] = cb if used else 0
+        comps["runtime overhead"] = ovh if used else 0
+        places.append(
+            Place(
+                f"GPU{d.index}",
+                "gpu",
+                d.usable_bytes,
+                MappingProxyType(comps),
+                (ls[0], ls[-1] + 1) if ls else None,
+                tuple(i for i in ls if i >= c and costs.expert_bytes[i]),
+                costs.experts if costs.is_moe else 0,
+                d.bandwidth_bytes_per_s,
+            )
+        )
+    host_expert = [i for i in range(n) if (i < c or i in cpu_layers) and costs.expert_bytes[i]]
+    hc = dict.fromkeys(COMPONENTS, 0)
+    hc["attention+dense"] = sum(costs.layer_bytes[i] for i in cpu_layers)
+    hc["shared experts"] = sum(costs.shared_bytes[i] for i in cpu_layers)
+    hc["routed experts"] = sum(costs.expert_bytes[i] for i in host_expert)
+    hc["embeddings/output"] = costs.embed_bytes + (
+        0 if output_on is not None else costs.output_bytes
+    )
+    hc["KV cache"] = sum(kv_layer[i] for i in cpu_layers)
+    cap = machine.host.ram_bytes if machine.host else 0
+    spill = 0
+    if machine.disk is not None and sum(hc.values()) > cap and hc["routed experts"]:
+        # mmap'd weights: routed experts beyond host RAM stay on NVMe and page in when touched
+        spill = min(sum(hc.values()) - cap, hc["routed experts"])
+        hc["routed experts"] -= spill
+        no_mmap = False
+    places += _host_place(
+        machine,
+        hc,
+        (0, len(cpu_layers)) if cpu_layers else None,
+        host_expert,
+        costs.experts if costs.is_moe else 0,
+    )
+    if spill:
+        dc = dict.fromkeys(COMPONENTS, 0)
+        dc["routed experts"] = spill
+        places.append(
+            Place("disk", "disk", costs.total_bytes, MappingProxyType(dc), None, (), 0,
+                  machine.disk.bandwidth_bytes_per_s)  # type: ignore[union-attr]
+        )  # fmt: skip
+    split = tuple(len(assign[d.index]) + (1 if d.index == output_on else 0) for d in devs)
+    notes = [
+        "KV per layer by cache kind: each kind's bytes spread over the layers that hold it",
+        f"compute buffer {cb / 2**30:.2f} GiB per GPU (the runtime record's compute buffer, as budget charges it)",
+        "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
+    ]
+    if spill:
+        notes.append(
+            f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
+            "--no-mmap) and they page in from NVMe when touched (the page cache keeps the rest)"
+        )
+    return Plan(
+        model_id=model.id,
+        recipe_id=costs.recipe_id,
+        runtime=runtime,
+        machine=machine.describe(),
+        context=context,
+        sequences=sequences,
+        cache_dtype=kv.cache_dtype,
+        places=tuple(places),
+        knobs=MappingProxyType(
+            {
+                "n_gpu_layers": ngl,
+                "n_cpu_moe": c,
+                "tensor_split": split,
+                "cpu_layers": len(cpu_layers),
+                "ubatch": ubatch,
+                "no_mmap": no_mmap,
+                "main_gpu": 0,
+            }
+        ),
+        kv_bytes=kv.total_bytes,
+        notes=tuple(notes),
+    )
+
+
+# ── vLLM / SGLang ────────────────────────────────────────────────────────────────────────────
+def _divisible_tp(model: ModelSpec, n: int) -> int:
+    heads = int(model.config.get("num_attention_heads") or 1)
+    kv_heads = int(model.config.get("num_key_value_heads") or heads)
+    for tp in range(n, 0, -1):
+        if heads % tp or n % tp:  # every GPU in a TP group; the groups replicate (DP)
+            continue
+        if kv_heads >= tp and kv_heads % tp:
+            continue
+        if kv_heads < tp and tp % kv_heads:
+            continue
+        return tp
+    return 1
+
+
+def served_plan(
+    model: ModelSpec,
+    costs: LayerCosts,
+    machine: Machine,
+    *,
+    runtime: str,
+    context: int,
+    sequences: int,
+    cache_dtype: str | None,
+    expert_parallel: bool,
+    memory_fraction: float | None = None,
+    pp: int = 1,
+) -> Plan:
+    """vLLM / SGLang: `pp` pipeline stages (vLLM; layers split evenly), in each TP over the largest
+    head-divisible count of identical GPUs (the rest DP), EP when asked and the experts divide;
+    weights beyond the memory fraction go to --cpu-offload-gb (vLLM) or make the plan not fit
+    (SGLang). Per GPU under PP: weights and KV of one TP rank ÷ pp (rounded up)."""
+    from ..budget import weights_per_gpu
+
+    devs = list(machine.devices)
+    if not devs:
+        raise VramkitError(f"{runtime} needs at least one GPU; this machine has none.")
+    prof = _profile(runtime)
+    d0 = min(devs, key=lambda d: d.usable_bytes)
+    notes = []
+    if not machine.homogeneous:
+        notes.append(
+            f"{runtime} treats every GPU as the smallest one ({d0.label}): mixed GPUs waste memory"
+        )
+    n_all = len(devs)
+    pp = require_int("pp", pp, minimum=1, maximum=n_all)
+    if n_all % pp:
+        raise VramkitError(f"pipeline parallel size {pp} does not divide {n_all} GPUs.")
+    n = n_all // pp
+    tp = _divisible_tp(model, n)
+    dp = n // tp
+    ep = expert_parallel and costs.is_moe and tp * dp > 1 and costs.experts % (tp * dp) == 0
+    if expert_parallel and costs.is_moe and tp * dp > 1 and not ep:
+        notes.append(
+            f"expert parallel not used: {costs.experts} experts do not divide over {tp * dp} GPUs"
+        )
+    parallel = "ep" if ep else "tp"
+    weights = weights_per_gpu(
+        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel
+    )
+    weights = math.ceil(weights / pp)
+    kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
+    kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
+    frac = memory_fraction if memory_fraction is not None else (prof.memory_fraction or 1.0)
+    overhead = prof.overhead_bytes(split=n_all > 1)  # as vramkit.budget charges it
+    usable = math.floor(d0.usable_bytes * frac)
+    need = weights + kv_gpu + prof.workspace_bytes + overhead
+    offload = 0
+    if runtime == "vllm" and need > usable and machine.host is not None:
+        offload = math.ceil((need - usable) / 2**30)  # --cpu-offload-gb is GiB per GPU
+        notes.append(
+            f"--cpu-offload-gb {offload}: {offload} GiB of weights per GPU streamed from host RAM each step"
+        )
+    off = min(weights, offload * 2**30)
+    e_share = sum(costs.expert_bytes) // (tp * dp if ep else tp) // pp
+    e_share = min(e_share, weights)
+    # vLLM offloads whole parameters in load order; split by component in proportion (approx.)
+    e_off = off * e_share // weights if weights else 0
+    places = []
+    for d in devs:
+        comps = dict.fromkeys(COMPONENTS, 0)
+        comps["routed experts"] = e_share - e_off
+        comps["attention+dense"] = (weights - e_share) - (off - e_off)
+        comps["KV cache"] = kv_gpu
+        comps["compute buffer"] = prof.workspace_bytes
+        comps["runtime overhead"] = overhead + (d0.usable_bytes - usable)
+        stage = d.index // n  # devices in order: pipeline stage after stage
+        first, last = costs.n_layers * stage // pp, costs.n_layers * (stage + 1) // pp
+        places.append(
+            Place(
+                f"GPU{d.index}", "gpu", d0.usable_bytes, MappingProxyType(comps), (first, last),
+                tuple(range(first, last)) if costs.is_moe else (),
+                costs.experts // (tp * dp) if ep else costs.experts, d.bandwidth_bytes_per_s,
+            )
+        )  # fmt: skip
+    host = dict.fromkeys(COMPONENTS, 0)
+    host["routed experts"] = e_off * n_all
+    host["attention+dense"] = (off - e_off) * n_all
+    places += _host_place(machine, host, None, [], 0)
+    knobs = {
+        "tp": tp,
+        "dp": dp,
+        "ep": ep,
+        "pp": pp,
+        "gpu_memory_utilization": round(frac, 2),
+        "cpu_offload_gb": offload,
+        "max_num_seqs": sequences,
+    }
+    return Plan(
+        model_id=model.id,
+        recipe_id=costs.recipe_id,
+        runtime=runtime,
+        machine=machine.describe(),
+        context=context,
+        sequences=sequences,
+        cache_dtype=kv.cache_dtype,
+        places=tuple(places),
+        knobs=MappingProxyType(knobs),
+        kv_bytes=kv.total_bytes,
+        notes=tuple(notes),
+    )
+
+
+# ── the solver ───────────────────────────────────────────────────────────────────────────────
+def candidate_plans(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    recipe: str | Recipe | None = None,
+    runtime: str = "llama.cpp",
+    context: int = 32768,
+    sequences: int = 1,
+    cache_dtype: str | None = None,
+    ubatch: int = 512,
+    expert_parallel: bool = True,
+) -> list[Plan]:
+    """Every placement the runtime's knobs allow at this context (llama.cpp: --n-cpu-moe 0…n)."""
+    m = get_model(model)
+    rt = canonical_runtime(runtime)
+    costs = layer_costs(m, recipe)
+    ctx = require_int("context", context, minimum=1)
+    seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
+    ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
+    if rt in ("llama.cpp", "ik_llama.cpp"):
+        ks = range(costs.n_layers + 1) if costs.is_moe else range(1)
+        return [
+            llamacpp_plan(m, costs, machine, context=ctx, sequences=seqs, cpu_expert_layers=k,
+                          cache_dtype=cache_dtype, ubatch=ub, runtime=rt)
+            for k in ks
+        ]  # fmt: skip
+    n = len(machine.devices)
+    pps = [k for k in range(1, n + 1) if n % k == 0] if rt == "vllm" and n else [1]
+    return [
+        served_plan(m, costs, machine, runtime=rt, context=ctx, sequences=seqs,
+                    cache_dtype=cache_dtype, expert_parallel=expert_parallel, pp=k)
+        for k in pps
+    ]  # fmt: skip
+
+
+def best_plan(plans: list[Plan], speed_of) -> Plan:
+    """The fitting plan with the highest decode bound (`speed_of(plan)` → tokens/s; within 0.1% of
+    the best, the one with the fewest expert layers on the host); if none fits, the one with the
+    least overflow (so a report can say by how much)."""
+    fitting = [p for p in plans if p.fits]
+    if fitting:
+        speeds = [speed_of(p) for p in fitting]
+        top = max(speeds)
+        near = [p for p, s in zip(fitting, speeds, strict=True) if s >= top * (1 - 1e-3)]
+        return min(near, key=lambda p: int(p.knobs.get("n_cpu_moe", 0)))  # type: ignore[call-overload]
+    return min(plans, key=lambda p: sum(max(0, q.total_bytes - q.capacity_bytes) for q in p.places))
