@@ -5,6 +5,8 @@
     python3 tasks.py test [PYTEST ARGS…]  lint + the whole test suite (what CI runs)
     python3 tasks.py dashboard        serve the widget dashboard with Voila on 127.0.0.1
     python3 tasks.py setup            only create/refresh the local virtual environment
+    python3 tasks.py engines [ARGS…]  build/reuse the pinned llama.cpp, re-measure its fixtures,
+                                      refit compute buffers, rewrite benchmarks/README.md table
 
 Each task creates or reuses `.venv/` (with uv, installed from PyPI into it) and installs the
 project with its extras when pyproject.toml changed since the last install.
@@ -94,6 +96,10 @@ def ensure_browser() -> None:
 def task_test(extra: list[str]) -> int:
     setup()
     ensure_browser()
+    # the engine tests re-measure with the pinned llama.cpp: build it once (cached outside
+    # the repo, ~5-15 min on 2 cores on a fresh machine); without a compiler they skip
+    if shutil.which("cmake") and shutil.which("c++"):
+        build_engine()
     env = jupyter_env()
     sh(VENV / "bin" / "ruff", "check", "vramkit", "tests", "benchmarks", "tasks.py", env=env)
     sh(
@@ -107,6 +113,27 @@ def task_test(extra: list[str]) -> int:
         env=env,
     )
     return sh(PY, "-m", "pytest", *(extra or ["-q"]), env=env, check=False)
+
+
+def build_engine() -> int:
+    """Build (or reuse) the pinned llama.cpp in the cache outside the repo (stdlib only)."""
+    return sh(sys.executable, ROOT / "benchmarks" / "engines" / "llamacpp.py", check=False)
+
+
+def task_engines(extra: list[str]) -> int:
+    """Build/reuse the engine, re-measure every fixture, refit the compute buffers, rewrite
+    the engine-vs-vramkit table in benchmarks/README.md."""
+    setup()
+    rc = build_engine()
+    if rc:
+        return rc
+    env = jupyter_env()
+    here = ROOT / "benchmarks" / "engines"
+    for script, args in (("measure.py", extra), ("fit_compute.py", []), ("report.py", [])):
+        rc = sh(PY, here / script, *args, env=env, check=False)
+        if rc:
+            return rc
+    return 0
 
 
 def task_report(extra: list[str]) -> int:
@@ -127,6 +154,7 @@ TASKS = {
     "setup": lambda extra: setup() or 0,
     "test": task_test,
     "report": task_report,
+    "engines": task_engines,
     "dashboard": task_dashboard,
 }
 

@@ -226,8 +226,25 @@ def budget(
         kv_kw["include_mtp"] = True  # the MTP layer's cache comes with its weights
     kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
     kv_bytes = int(kv.per_gpu_bytes)
+    batch_note = ""
+    if b > 1 and kv.layout == "vllm":
+        from .kv.vllm_batch import vllm_batch_kv
+
+        both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
+        if both.steady_state_per_gpu_bytes != kv_bytes:
+            batch_note = (
+                f"KV for batch {b}: the physical steady state, {both.steady_state_per_gpu_bytes:,} B "
+                f"per GPU (window pages for the {both.in_flight_tokens:,} in-flight tokens once per "
+                f"engine step); vLLM's per-request admission arithmetic x batch would be "
+                f"{both.admission_per_gpu_bytes:,} B (vramkit.kv.vllm_batch)"
+            )
+            kv_bytes = both.steady_state_per_gpu_bytes
     split = n > 1 and parallel in ("tp", "ep")
     overhead = rt.overhead_bytes(split=split)
+    workspace, compute_note = rt.workspace_bytes, ""
+    compute = rt.compute_buffer()
+    if compute is not None:  # e.g. llama.cpp: vramkit.llamacpp_memory.budget_compute_bytes
+        workspace, compute_note = compute(m, context=ctx, batch=b, cache_dtype=kv.cache_dtype)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0
     if rt.fraction_of == "free" and frac:
@@ -242,8 +259,9 @@ def budget(
             )
         ),
         f"runtime {rt.id}: " + _fraction_note(rt, frac),
-        "overhead and workspace are estimates from data/runtimes.yaml",
+        compute_note or "overhead and workspace are estimates from data/runtimes.yaml",
         f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
+        *([batch_note] if batch_note else []),
         *kv.notes,
     ]
     if g.unified:
@@ -261,7 +279,7 @@ def budget(
         batch=b,
         weights_bytes=weights_per_gpu(m, r, count=n, parallel=parallel, include_mtp=include_mtp),
         kv_bytes=kv_bytes,
-        workspace_bytes=rt.workspace_bytes,
+        workspace_bytes=workspace,
         overhead_bytes=overhead,
         reserve_bytes=reserve,
         memory_bytes=g.capacity_bytes,

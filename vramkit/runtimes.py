@@ -23,7 +23,7 @@ from .errors import VramkitError, unknown_name
 from .sources import Source, parse_source
 from .units import GB, MB, GiB, KiB, MiB
 
-KV_LAYOUTS = ("reference", "vllm", "llama.cpp", "sglang")
+KV_LAYOUTS = ("reference", "vllm", "llama.cpp", "sglang", "ik_llama.cpp")
 """Page rules `vramkit.kv` implements (one module each)."""
 FRACTION_OF = ("total", "free")
 _MEMORY_UNITS = {"GB": GB, "GiB": GiB, "MiB": MiB, "MB": MB, "KiB": KiB, "bytes": 1}
@@ -219,6 +219,8 @@ def runtimes() -> Mapping[str, Runtime]:
             mine, theirs = figs.get(role), figs_by_id.get(_STAND_IN, {}).get(role)
             if role == "nccl" and not uses_nccl:
                 continue
+            if role == "workspace" and rec.get("compute_buffer_function"):
+                continue  # computed per model and settings, no constant borrowed
             if (mine is None or mine.bytes is None) and theirs is not None:
                 figs[role] = RuntimeFigure(
                     theirs.value, theirs.unit, theirs.bytes, True, theirs.source, why

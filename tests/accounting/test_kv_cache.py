@@ -113,10 +113,16 @@ def test_llamacpp_v4_layout():
     assert est.by_kind["hca"] == 20 * 1024 * 1024
     assert est.by_kind["indexer"] == 21 * 32_768 * 256
     assert est.by_kind["state"] == 21 * 80 * 1024 + 20 * 512 * 1024
-    # default: the raw window also covers the MTP layer (hparams_raw.n_layer_nextn = 0)
+    # default: the main context has no MTP layer (src/llama-model.cpp L2797-2803 @ 0c1e57098
+    # filters il < n_layer(); the engine's own projection shows the raw window on 43 layers,
+    # data/measured/llamacpp/deepseek-v4-flash.json)
     dflt = kv_cache("deepseek-v4-flash", 131_072, runtime="llama.cpp", cache_dtype="f16")
-    assert dflt.include_mtp
-    assert dflt.by_kind["window"] == 44 * 768 * 1024
+    assert not dflt.include_mtp
+    assert dflt.by_kind["window"] == 43 * 768 * 1024
+    # -ub 2048: the window holds pad(128 + 2048, 256) = 2304 cells
+    ub = kv_cache("deepseek-v4-flash", 131_072, runtime="llama.cpp", cache_dtype="f16",
+                  n_ubatch=2048)  # fmt: skip
+    assert ub.by_kind["window"] == 43 * 2304 * 1024
     # q8_0: 34 B per 32 values (gguf GGML_QUANT_SIZES) -> 512-d row = 544 B
     q8 = kv_cache("deepseek-v4-flash", 131_072, runtime="llama.cpp", cache_dtype="q8_0")
     assert q8.by_kind["hca"] == 20 * 1024 * 544
@@ -198,4 +204,4 @@ def test_context_parsing_and_cap():
     with pytest.raises(VramkitError, match="no lightning indexer"):
         kv_cache("deepseek-v3", 10, indexer_dtype="fp8")
     assert "fp8_ds_mla" in cache_dtypes()
-    assert runtimes() == ["vllm", "llama.cpp", "sglang", "trtllm", "reference"]
+    assert runtimes() == ["vllm", "llama.cpp", "ik-llama.cpp", "sglang", "trtllm", "reference"]

@@ -39,13 +39,13 @@ def test_lab_runs_dashboard_notebook(start_server, browser, page, screenshot):
     open_in_lab(page, lab, NOTEBOOK.name, "vk-dashboard")
     screenshot(page, "opened")
     run_all_in_lab(page)
-    slider = page.locator(".jp-OutputArea-output .widget-slider").first
-    expect(slider).to_be_visible(timeout=TIMEOUT_MS)
+    control = page.locator(".jp-OutputArea-output .vk-context").first
+    expect(control).to_be_visible(timeout=TIMEOUT_MS)
     want = dashboard.compute(parameters(NOTEBOOK))
     assert want["ok"], want.get("error")
     total = page.locator(".jp-OutputArea-output .vk-total-bytes").first
     expect(total).to_have_attribute("data-bytes", str(want["total_bytes"]), timeout=TIMEOUT_MS)
-    slider.scroll_into_view_if_needed()
+    control.scroll_into_view_if_needed()
     screenshot(page, "ran-all")
     assert_no_traceback(page)
     assert page.errors == []

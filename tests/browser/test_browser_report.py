@@ -54,14 +54,17 @@ LAYOUT_JS = """
 def report_dir(tmp_path_factory) -> Path:
     """A fresh report, made in a subprocess (Playwright's event loop may already run here)."""
     out = tmp_path_factory.mktemp("offline-report") / "report"
-    done = subprocess.run(
-        [sys.executable, "-m", "vramkit", "report", "--out", str(out), "--no-progress"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "vramkit", "report", "--out", str(out), "--no-progress"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,  # ~20 s alone; generous for a loaded 2-core machine
+            check=False,
+        )
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"the report did not finish in 600 s:\n{err.stdout}\n{err.stderr}")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "running over TCP" not in done.stderr
     return out

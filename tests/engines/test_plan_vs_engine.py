@@ -50,7 +50,8 @@ def test_engine_puts_exactly_the_planned_experts_in_host_ram(path: Path) -> None
     comps = {c.component: c for c in check.components}
     host = comps["host experts (overridden)"]
     # the engine prints each tensor in whole MiB (rounded down): at most 1 MiB short per tensor
-    assert 0 <= host.plan_mib - host.engine_mib < check.tensors_overridden
+    # (nothing overridden — the model fits on the GPUs — is exact: 0 == 0)
+    assert 0 <= host.plan_mib - host.engine_mib < max(check.tensors_overridden, 1)
     # KV: the engine prints whole MiB of its context buffers (DSV4 caches); within 2 MiB
     kv = comps["KV cache (all places)"]
     assert abs(kv.diff_mib) < 2.0

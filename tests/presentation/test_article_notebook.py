@@ -20,8 +20,12 @@ def test_runs_for_pro_base(tmp_path):
     params = {"model_id": "deepseek-v4-pro-base", "min_context": 4096, "safer_context": 8192}
     nb = pm.execute_notebook(str(NB), str(out), parameters=params, kernel_name="python3",
                              progress_bar=False, cwd=str(ROOT))  # fmt: skip
+    # tables are displayed (HTML with a plain-text twin), prose printed or shown as markdown
     text = "".join(
-        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        o.get("text", "") + o.get("data", {}).get("text/plain", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
     )
     assert re.search(r"deepseek-v4-base-official\s+1,606\.03", text)  # Pro-Base official row
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

@@ -25,6 +25,7 @@ from ..runtimes import KvProfile, Runtime, get_runtime, runtime_ids
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
 from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
+from .ik_llama import IkLlamaLayout
 from .layout import KvLayout
 from .llamacpp import LlamaCppLayout
 from .reference import ReferenceLayout
@@ -49,8 +50,19 @@ KINDS = (
     "full",
     "recurrent_state",
 )
-RUNTIME_OPTIONS = ("max_num_batched_tokens", "concurrent_batches", "block_size")
-"""Keyword options of kv_cache / kv_grid that override the vLLM profile (None = its default)."""
+RUNTIME_OPTIONS = (
+    "max_num_batched_tokens", "concurrent_batches", "block_size", "n_ubatch", "swa_compress",
+)  # fmt: skip
+"""Keyword options of kv_cache / kv_grid that override the runtime's KV profile (None = its
+default): the first three vLLM's, `n_ubatch` llama.cpp's and ik_llama.cpp's (-ub), and
+`swa_compress` ik_llama.cpp's (--swa-compress)."""
+_OPTION_LAYOUTS = {
+    "max_num_batched_tokens": ("vllm",),
+    "concurrent_batches": ("vllm",),
+    "block_size": ("vllm",),
+    "n_ubatch": ("llama.cpp", "ik_llama.cpp"),
+    "swa_compress": ("ik_llama.cpp",),
+}
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,7 @@ LAYOUTS: dict[str, Callable[[Mapping[str, int], str], KvLayout]] = {
     "vllm": VllmLayout.build,
     "llama.cpp": LlamaCppLayout.build,
     "sglang": SglangLayout.build,
+    "ik_llama.cpp": IkLlamaLayout.build,
 }
 """KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype)."""
 
@@ -212,13 +225,16 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return prof
-    if prof.layout != "vllm":
+    wrong = sorted(k for k in given if prof.layout not in _OPTION_LAYOUTS.get(k, ()))
+    if wrong:
+        owner = " / ".join(_OPTION_LAYOUTS.get(wrong[0], ("?",)))
         raise VramkitError(
-            f"{', '.join(sorted(given))} apply to runtime vllm only, not {prof.id}; leave unset."
+            f"{', '.join(wrong)} apply to runtime {owner} only, not {prof.id}; leave unset."
         )
     opts = dict(prof.options)
     for name, value in given.items():
-        value = require_int(name, value, minimum=1, maximum=1 << 24)
+        low = 0 if name == "swa_compress" else 1
+        value = require_int(name, int(value), minimum=low, maximum=1 << 24)
         if name == "block_size":
             opts["block_size_deepseek_v4"] = value
         opts[name] = value
@@ -265,7 +281,7 @@ def _prepare(
     tp: int,
     dp: int,
     dtypes: tuple[str, str | None, str | Runtime, bool | None],
-    options: tuple[int | None, int | None, int | None],
+    options: tuple[int | None, ...],
 ) -> tuple[ModelSpec, list[tuple[int, tuple[str, ...]]], list[int], int, int, _Plan]:
     """The preamble `kv_cache` and `kv_grid` share: the model, each context checked against it,
     each batch, tp and dp validated, and the plan (family parts → components → layout)."""
@@ -296,6 +312,8 @@ def kv_cache(
     max_num_batched_tokens: int | None = None,
     concurrent_batches: int | None = None,
     block_size: int | None = None,
+    n_ubatch: int | None = None,
+    swa_compress: bool | None = None,
 ) -> KvEstimate:
     """KV-cache bytes of `batch` sequences of `context_tokens` tokens.
 
@@ -316,6 +334,10 @@ def kv_cache(
     max_num_batched_tokens, concurrent_batches, block_size : vLLM only (None = the profile's
         sourced defaults 8192, 2, and 16 / 256 for DeepSeek V4). Window and state caches reserve
         W − 1 + max_num_batched_tokens × concurrent_batches tokens (vLLM max_in_flight_tokens).
+    n_ubatch : llama.cpp / ik_llama.cpp (-ub; None = 512): llama.cpp's sliding-window caches
+        hold GGML_PAD(min(kv_size, n_swa + n_ubatch), 256) cells.
+    swa_compress : ik_llama.cpp only (--swa-compress; None = off): without it ik_llama.cpp keeps
+        every sliding / V4 raw layer at full context; with it GGML_PAD(W + max(n_ubatch, 256)).
 
     Returns
     -------
@@ -333,7 +355,7 @@ def kv_cache(
     spec, ((t, ctx_notes),), (batch,), tp, dp, plan = _prepare(
         model, [context_tokens], [batch], tp, dp,
         (cache_dtype, indexer_dtype, runtime, include_mtp),
-        (max_num_batched_tokens, concurrent_batches, block_size),
+        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
     )  # fmt: skip
     ta = exact([t])
     kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
@@ -375,6 +397,8 @@ def kv_grid(
     max_num_batched_tokens: int | None = None,
     concurrent_batches: int | None = None,
     block_size: int | None = None,
+    n_ubatch: int | None = None,
+    swa_compress: bool | None = None,
 ) -> pd.DataFrame:
     """`kv_cache` over every (context, batch) pair, vectorised with numpy.
 
@@ -392,7 +416,7 @@ def kv_grid(
     spec, checked, bs, tp, dp, plan = _prepare(
         model, list(contexts), list(batches), tp, dp,
         (cache_dtype, indexer_dtype, runtime, include_mtp),
-        (max_num_batched_tokens, concurrent_batches, block_size),
+        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
     )  # fmt: skip
     ts = [t for t, _ in checked]
     t_arr = exact(ts)

@@ -180,6 +180,13 @@ def resolve_indexer_dtype(
     name: str | None, runtime: KvProfile, cache: CacheDtype
 ) -> CacheDtype | IndexerDtype:
     """The indexer key storage: `name`, else the runtime default (llama.cpp: the K cache type)."""
+    if runtime.indexer_default.startswith("cache:"):
+        # a separate ggml cache type for the indexer keys (ik_llama.cpp -ictk, default f16)
+        return resolve_cache_dtype(
+            runtime.indexer_default.removeprefix("cache:") if name is None else name,
+            runtime,
+            "default",
+        )
     if runtime.indexer_default == "same_as_cache":
         same = name is None or str(name).strip().lower() in (cache.name, *cache.aliases)
         if not same:
