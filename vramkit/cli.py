@@ -101,8 +101,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt as err:
         why = f" by {err}" if str(err) else ""
-        print(f"vramkit: interrupted{why}.", file=sys.stderr)
+        print(f"vramkit: interrupted{why}.", file=sys.stderr, flush=True)
+        _quiet_after_interrupt()
         return 130
+
+
+def _quiet_after_interrupt() -> None:
+    """After the one 'interrupted' line, keep the shutdown quiet: an interrupted report can leave
+    an nbclient task whose 'Kernel died' traceback asyncio would log while the interpreter exits."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
 
 
 def _one_line(message: str) -> str:

@@ -217,11 +217,11 @@ class ComputeEstimate:
 
 
 def _compute_table() -> Mapping[str, Any]:
-    from .datafiles import DATA_DIR, load_yaml_text
+    from .datafiles import load_document
 
     global _TABLE
     if _TABLE is None:
-        _TABLE = load_yaml_text((DATA_DIR / "llamacpp_compute.yaml").read_text())
+        _TABLE = load_document("llamacpp_compute.yaml", ("backend", "models"))
     return _TABLE
 
 
