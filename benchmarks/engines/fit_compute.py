@@ -148,6 +148,7 @@ def main() -> int:
         "# window cache's GGML_PAD(min(n_ctx_seq, n_swa + n_ubatch), 256) (V4, gpt-oss), else 0.",
         "# Published CUDA figures (different backend, for scale): see cuda_published.",
         "# Backend: CPU (ggml-cpu); engine llama-cpp-python==0.3.36 = ggml-org/llama.cpp@0c1e570.",
+        "schema_version: 1",
         f"fitted_on: {dt.date.today().isoformat()}",
         "backend: CPU",
         "estimate: true",
