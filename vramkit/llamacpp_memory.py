@@ -25,6 +25,7 @@ llama-cpp-python 0.3.36 vendors):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -216,16 +217,11 @@ class ComputeEstimate:
     note: str
 
 
+@functools.cache
 def _compute_table() -> Mapping[str, Any]:
     from .datafiles import load_document
 
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = load_document("llamacpp_compute.yaml", ("backend", "models"))
-    return _TABLE
-
-
-_TABLE: Mapping[str, Any] | None = None
+    return load_document("llamacpp_compute.yaml")
 
 
 def _features(family: str, cfg: Mapping[str, Any], s: Settings) -> tuple[int, int, float, int]:
