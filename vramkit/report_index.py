@@ -89,7 +89,15 @@ def _teaching_png(h: Any) -> str:
 
 def headline_html() -> str:
     """The headline answers as HTML: four tables, the ratio sentences and the teaching picture."""
-    from .summary import fit_table, headline, kv_table, ratio_sentence
+    from .summary import (
+        DENSE_BASELINE,
+        active_ratio,
+        dense_sentence,
+        fit_table,
+        headline,
+        kv_table,
+        ratio_sentence,
+    )
 
     h = headline()
     ratios = "".join(f"<li>{html.escape(ratio_sentence(r))}</li>" for r in h.ratios)
@@ -100,9 +108,10 @@ def headline_html() -> str:
         "<h2>“13B active” does not mean “fits like 13B”</h2>\n"
         f"<p>Every expert must be resident: {html.escape(flash.model_id)} holds "
         f"{flash.resident_bytes / GB:,.1f} GB of weights while one token reads "
-        f"{flash.active_bytes / GB:,.1f} GB — <b>{flash.ratio:.1f}×</b>. The red bars are what a "
-        "dense model of the active size would need, stored the same way; the lines are a 24 GB "
-        "and an 80 GB GPU.</p>\n"
+        f"{flash.active_bytes / GB:,.1f} GB — <b>{flash.ratio:.1f}×</b>. The red bars are what one "
+        "token reads (each model's official layout); the hatched bar is a real dense model of "
+        "that size, which reads everything it holds; the lines are a 24 GB and an 80 GB GPU. "
+        f"{html.escape(dense_sentence(flash, active_ratio(DENSE_BASELINE)))}.</p>\n"
         f'<img alt="resident vs active weights per model" src="data:image/png;base64,'
         f'{_teaching_png(h)}">\n<ul>{ratios}</ul>\n'
     )

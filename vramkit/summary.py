@@ -20,6 +20,10 @@ HEADLINE_CONTEXTS: tuple[int, ...] = (131_072, 1_048_576)
 """128K and 1M tokens (K = 1024, as the model cards count context)."""
 HEADLINE_GPUS: tuple[str, ...] = ("h100-sxm-80gb", "h200-sxm-141gb", "b200-180gb", "mi355x-288gb")
 """GPU catalog ids the fit table tries (see data/gpus.yaml)."""
+DENSE_BASELINE = "llama-2-13b"
+"""The catalog's dense model of V4-Flash's active size (13B): resident = active, every weight
+read per token. The teaching picture draws it beside the MoE models (its official FP16 layout,
+2 bytes a parameter, catalog layout ``bf16``)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,24 @@ def headline(
         kv=kv,
         gpus=gpu_ids,
         fits=tuple(fits),
+    )
+
+
+def dense_sentence(
+    flash: ActiveRatio, dense: ActiveRatio, recipe: str | Recipe = "gguf-Q4_K_M"
+) -> str:
+    """The MoE model vs the dense model of its active size, in GB (1e9 bytes): each in its own
+    official layout, then both under one shared `recipe` (default gguf-Q4_K_M, a recipe both
+    families take), so the comparison of equal storage is stated, not implied."""
+    a, d = active_ratio(flash.model_id, recipe), active_ratio(dense.model_id, recipe)
+    return (
+        f"{dense.model_id} (dense, {fmt_params(dense.main_params)} params) holds "
+        f"{dense.resident_bytes / GB:,.1f} GB under {dense.recipe_id} "
+        f"({dense.resident_bytes / dense.main_params:.0f} bytes a parameter) and reads all of it per "
+        f"token; {flash.model_id} holds {flash.resident_bytes / GB:,.1f} GB under "
+        f"{flash.recipe_id} to read {flash.active_bytes / GB:,.1f} GB per token. "
+        f"Both under {a.recipe_id}: {a.resident_bytes / GB:,.1f} GB resident "
+        f"({a.active_bytes / GB:,.1f} GB active) vs {d.resident_bytes / GB:,.1f} GB"
     )
 
 

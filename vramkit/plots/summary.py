@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..summary import Headline
+from ..catalog import get_model
+from ..summary import DENSE_BASELINE, Headline, active_ratio
 from ..units import GB
 from . import PALETTE, new_figure
 
@@ -36,35 +37,53 @@ GPU_LINES_GB = (("24 GB GPU", 24), ("80 GB GPU", 80))
 """Reference lines of the teaching picture: a 24 GB consumer card and an 80 GB datacentre GPU."""
 
 
-def active_vs_resident(h: Headline, *, ax: Any = None) -> Any:
+def active_vs_resident(h: Headline, *, dense: str | None = DENSE_BASELINE, ax: Any = None) -> Any:
     """The teaching picture: per model, the weights that must be resident (whole model) next to
-    what one token reads (= a dense model of the active size, stored the same way), both in GB
-    (1e9 bytes) on a log axis, with 24 GB and 80 GB GPU lines; N = resident ÷ active on top."""
+    what one token reads, both in GB (1e9 bytes) on a log axis under each model's official
+    layout, with 24 GB and 80 GB GPU lines; N = resident ÷ active on top. `dense` (a catalog id,
+    default Llama-2-13B; None leaves it out) adds a real dense model of the active size, whose
+    resident bytes are its active bytes (its own official layout: FP16 for Llama 2)."""
     from .ticks import log_number_axis
 
-    fig, ax = new_figure(figsize=(8.0, 4.8)) if ax is None else (ax.figure, ax)
-    xs = range(len(h.ratios))
-    resident = [r.resident_bytes / GB for r in h.ratios]
-    active = [r.active_bytes / GB for r in h.ratios]
-    ax.bar([x - 0.2 for x in xs], resident, 0.4, label="resident: every expert must be in memory",
+    fig, ax = new_figure(figsize=(8.6, 4.8)) if ax is None else (ax.figure, ax)
+    ratios = list(h.ratios)
+    xs = range(len(ratios))
+    resident = [r.resident_bytes / GB for r in ratios]
+    active = [r.active_bytes / GB for r in ratios]
+    ax.bar([x - 0.2 for x in xs], resident, 0.4, label="MoE resident: every expert in memory",
            color=PALETTE["weights"])  # fmt: skip
     ax.bar([x + 0.2 for x in xs], active, 0.4, color=PALETTE["active"],
-           label="active per token = a dense model of that size")  # fmt: skip
-    for x, r in zip(xs, h.ratios, strict=True):
+           label="MoE active: what one token reads")  # fmt: skip
+    for x, r in zip(xs, ratios, strict=True):
         ax.annotate(f"{r.ratio:.1f}×", (x - 0.2, r.resident_bytes / GB), ha="center",
                     va="bottom", fontsize=10, fontweight="bold")  # fmt: skip
         ax.annotate(f"{r.active_params / 1e9:.1f} B", (x + 0.2, r.active_bytes / GB),
                     ha="center", va="bottom", fontsize=8)  # fmt: skip
+    ticks = [_short(r.model_id) for r in ratios]
+    if dense is not None:
+        d = active_ratio(dense)
+        x, gb = len(ratios), d.resident_bytes / GB
+        bpp = d.resident_bytes / d.main_params  # 2 bytes a parameter for a 16-bit checkpoint
+        dtype = get_model(dense).config.get("torch_dtype", d.recipe_id)
+        name = _short(d.model_id).replace("\n", "-")
+        ax.bar([x], [gb], 0.5, color=PALETTE["active"], edgecolor=PALETTE["weights"], hatch="//",
+               label=f"dense {name}, {dtype} ({bpp:.0f} bytes/param): resident = active")  # fmt: skip
+        ax.annotate(f"1.0×, {d.main_params / 1e9:.1f} B", (x, gb), ha="center", va="bottom",
+                    fontsize=8, fontweight="bold")  # fmt: skip
+        ticks.append(_short(d.model_id) + " dense")
+        resident.append(gb)
+        active.append(gb)
     for label, gb in GPU_LINES_GB:
         ax.axhline(gb, color="black", linestyle=":" if gb < 50 else "--", linewidth=1)
-        ax.annotate(label, (len(h.ratios) - 0.5, gb), ha="right", va="bottom", fontsize=8)
+        ax.annotate(label, (-0.5, gb), ha="left", va="bottom", fontsize=8)
     ax.set_yscale("log")
     ax.set_ylim(min(active) / 2, max(resident) * 2.2)
     log_number_axis(ax.yaxis)
-    ax.set_xticks(list(xs), [_short(r.model_id) for r in h.ratios])
+    ax.set_xlim(-0.6, len(ticks) - 0.4)
+    ax.set_xticks(range(len(ticks)), ticks)
     ax.set_ylabel("GB (1e9 bytes), official layout, log scale")
     ax.set_title("“N B active” is not “fits like N B”: resident vs active weights")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return fig
 
 
