@@ -116,7 +116,15 @@ def canonical_runtime(runtime: str) -> str:
 
 
 def _profile(runtime: str) -> Runtime:
+    """The record whose overheads and compute buffer the plan charges (ik_llama.cpp: llama.cpp's,
+    an estimate; its record names no compute-buffer function of its own)."""
     return get_runtime("llama-cpp" if runtime in ("llama.cpp", "ik_llama.cpp") else runtime)
+
+
+def _kv_profile(runtime: str) -> Runtime:
+    """The record whose KV layout the plan charges: ik_llama.cpp sizes its caches its own way
+    (raw K on every layer for DeepSeek V4, `data/runtimes.yaml` id ik-llama.cpp)."""
+    return get_runtime("ik-llama.cpp") if runtime == "ik_llama.cpp" else _profile(runtime)
 
 
 def compute_buffer_bytes(
@@ -153,7 +161,7 @@ def kv_estimate(
     same estimate dozens of times)."""
     from ..kv import kv_cache
 
-    rt = _profile(runtime)  # its KV layout, as vramkit.budget asks for it
+    rt = _kv_profile(runtime)  # its KV layout, as vramkit.budget asks for it
     key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp)
     hit = _KV_MEMO.get(key)
     if hit is not None and hit[0] is model:
