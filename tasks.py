@@ -121,15 +121,23 @@ def build_engine() -> int:
 
 
 def task_engines(extra: list[str]) -> int:
-    """Build/reuse the engine, re-measure every fixture, refit the compute buffers, rewrite
-    the engine-vs-vramkit table in benchmarks/README.md."""
+    """Build/reuse the engine, re-measure every fixture, refit the fallback compute lines,
+    replay the recorded allocator traces against the fixtures (alloc_trace.py --check; record
+    them anew with `.venv/bin/python benchmarks/engines/alloc_trace.py`), rewrite the
+    engine-vs-vramkit table in benchmarks/README.md."""
     setup()
     rc = build_engine()
     if rc:
         return rc
     env = jupyter_env()
     here = ROOT / "benchmarks" / "engines"
-    for script, args in (("measure.py", extra), ("fit_compute.py", []), ("report.py", [])):
+    steps = (
+        ("measure.py", extra),
+        ("fit_compute.py", []),
+        ("alloc_trace.py", ["--check"]),
+        ("report.py", []),
+    )
+    for script, args in steps:
         rc = sh(PY, here / script, *args, env=env, check=False)
         if rc:
             return rc

@@ -204,17 +204,24 @@ def mib2(n_bytes: int) -> float:
 class ComputeEstimate:
     """llama.cpp's compute buffer (bytes) for one context, and how it was obtained.
 
-    backend: "CPU" (fitted to the engine's CPU projections) — for CUDA the same graph is
-    reserved on the device, but kernels (flash attention, MMQ) and pipeline-parallel copies
-    change the peak: an estimate there. fitted: True when this model's own fixture fitted it;
-    max_fit_error: that fit's worst relative error on the fixture grid.
+    method: "replay" — the engine's own allocation sequence for this model, replayed with
+    this setting's tensor sizes (vramkit.llamacpp_graph; data/llamacpp_graphs/): the CPU
+    figure itself; "fitted" — lines fitted to this model's fixture (data/llamacpp_compute.yaml;
+    cache types without a trace); "form" — the plain-GQA form, an estimate (no engine data for
+    this model). backend: "CPU" — for CUDA the same graph is reserved on the device, but
+    kernels (flash attention, MMQ) and pipeline-parallel copies change the peak: an estimate
+    there. max_fit_error: the fit's worst relative error on the fixture grid ("fitted" only).
     """
 
     bytes: int
     backend: str
-    fitted: bool
+    method: str
     max_fit_error: float | None
     note: str
+
+    @property
+    def fitted(self) -> bool:
+        return self.method == "fitted"
 
 
 @functools.cache
@@ -222,6 +229,24 @@ def _compute_table() -> Mapping[str, Any]:
     from .datafiles import load_document
 
     return load_document("llamacpp_compute.yaml")
+
+
+def graph_quantities(family: str, cfg: Mapping[str, Any], s: Settings) -> dict[str, int]:
+    """The quantities llama.cpp's worst-case graph is shaped by: ``ub`` (n_ubatch tokens),
+    ``ns`` (streams), ``kv`` (n_ctx_seq cells), ``win`` (the window cache's cells per stream),
+    ``comp_<kind>`` (each compressed cache's cells per stream) and ``sel`` (the lightning
+    indexer's top-k: min(indexer cells, index_topk), as llama.cpp's ``n_top_k``)."""
+    q = {"ub": s.n_ubatch, "ns": s.n_seq, "kv": s.n_ctx_seq}
+    parts = _parts(family, cfg)
+    for p in parts:
+        if p.rule == "window":
+            q["win"] = _cells(p, s)
+        elif p.rule == "compressed":
+            q[f"comp_{p.kind}"] = _cells(p, s)
+    idx = [p for p in parts if p.store == "indexer"]
+    if idx and cfg.get("index_topk"):
+        q["sel"] = min(_cells(idx[0], s), int(cfg["index_topk"]))
+    return q
 
 
 def _features(family: str, cfg: Mapping[str, Any], s: Settings) -> tuple[int, int, float, int]:
@@ -240,10 +265,34 @@ def _features(family: str, cfg: Mapping[str, Any], s: Settings) -> tuple[int, in
     return 1, kv, sel, swa
 
 
+def _cache_key(cache: str) -> str:
+    return "f16" if cache in ("f16", "fp16") else cache
+
+
+@functools.lru_cache(maxsize=4096)
+def _replayed(model_id: str, family: str, cfg_key: str, s: Settings) -> int | None:
+    import json
+
+    from . import llamacpp_graph as lg
+
+    trace = lg.load_trace(model_id)
+    cfg = json.loads(cfg_key)
+    if trace is None or trace.get("config_sha256") != lg.config_digest(cfg):
+        return None
+    if _cache_key(s.cache_v) != _cache_key(s.cache_k):
+        return None  # traces are recorded with -ctk = -ctv
+    q = graph_quantities(family, cfg, s)
+    return lg.peak_bytes(trace, lg.variant_key(s.flash_attn, _cache_key(s.cache_k)), q)
+
+
 def compute_bytes(
     model_id: str, family: str, cfg: Mapping[str, Any], s: Settings
 ) -> ComputeEstimate:
-    """llama.cpp's compute buffer for `s`:
+    """llama.cpp's compute buffer for `s`.
+
+    With a recorded allocator trace for this model and variant (flash attention x K cache
+    type), the engine's own allocation sequence replayed at this setting's tensor sizes
+    (vramkit.llamacpp_graph): ggml-alloc's peak, exact on the CPU backend. Otherwise
 
         n_ubatch x max(4 n_vocab + 8 n_embd, max_i(a_i + b_i kv + c_i min(kv/r, top_k) + d_i swa))
 
@@ -253,6 +302,18 @@ def compute_bytes(
     attention b = 4 (n_head + 1) (F32 KQ per head + F32 mask), with it b = 2 (F16 mask), and
     a = 22 n_embd / 60 n_embd (the Llama/Qwen fits, an estimate for other shapes).
     """
+    import json
+
+    cfg_key = json.dumps(dict(cfg), sort_keys=True, default=str)
+    replayed = _replayed(model_id, family, cfg_key, s)
+    if replayed is not None:
+        return ComputeEstimate(
+            replayed,
+            "CPU",
+            "replay",
+            None,
+            f"llama.cpp's allocator replayed (data/llamacpp_graphs/{model_id}.json.gz)",
+        )
     vocab, embd = int(cfg["vocab_size"]), int(cfg["hidden_size"])
     floor = 4 * vocab + 8 * embd
     x = _features(family, cfg, s)
@@ -268,7 +329,7 @@ def compute_bytes(
         return ComputeEstimate(
             round(s.n_ubatch * per_token),
             "CPU",
-            True,
+            "fitted",
             float(rec[key]["max_abs_error"]),
             f"fitted to {rec['fixture']} ({rec[key]['points']} projections)",
         )
@@ -280,7 +341,7 @@ def compute_bytes(
     return ComputeEstimate(
         int(s.n_ubatch * per_token),
         "CPU",
-        False,
+        "form",
         None,
         "estimate: the plain-GQA form (no fixture for this model)",
     )
@@ -300,11 +361,12 @@ def budget_compute_bytes(
     )
     settings = Settings(context * batch, k, k, n_ubatch, True, batch)
     est = compute_bytes(model.id, model.family, model.config, settings)
-    how = (
-        f"fitted to llama.cpp's CPU projections (worst fit error {est.max_fit_error:.1%})"
-        if est.fitted
-        else "the plain-GQA form (no engine fixture for this model)"
-    )
+    if est.method == "replay":
+        how = "llama.cpp's own graph allocator replayed over its recorded sequence"
+    elif est.method == "fitted":
+        how = f"fitted to llama.cpp's CPU projections (worst fit error {est.max_fit_error:.1%})"
+    else:
+        how = "the plain-GQA form (no engine fixture for this model)"
     return est.bytes, (
         f"llama.cpp compute buffer {est.bytes / 2**30:.2f} GiB (-ub {n_ubatch}, flash attention): "
         f"{how}; measured on the CPU backend, an estimate for CUDA; overhead from "

@@ -1,4 +1,8 @@
-"""Fit llama.cpp's CPU compute buffer per model from the recorded projections.
+"""Fit llama.cpp's CPU compute buffer per model from the recorded projections: the fallback.
+
+vramkit sizes the compute buffer by replaying llama.cpp's own allocator over a recorded trace
+(alloc_trace.py, vramkit.llamacpp_graph; exact on every fixture run). These fitted lines are
+used only where no trace applies (a K cache type without a recorded variant, e.g. q5_0).
 
     .venv/bin/python benchmarks/engines/fit_compute.py     rewrites data/llamacpp_compute.yaml
 
@@ -139,7 +143,8 @@ def main() -> int:
         models[mid] = {"fixture": f"data/measured/llamacpp/{mid}.json", **groups}
         print(f"{mid}: " + ", ".join(f"{k} {v['max_abs_error']:.1%}" for k, v in groups.items()))
     lines = [
-        "# llama.cpp CPU compute buffer, fitted per model to the engine's own projections.",
+        "# llama.cpp CPU compute buffer, fitted per model to the engine's own projections: the",
+        "# fallback where no allocator trace applies (data/llamacpp_graphs/, exact, used first).",
         "# Written by benchmarks/engines/fit_compute.py (do not edit); see that module for the form:",
         "#   compute_bytes = n_ubatch * max(4*n_vocab + 8*n_embd, max_i(a_i + b_i*n_ctx_seq",
         "#                       + c_i*min(n_ctx_seq/ratio, top_k) + d_i*swa_cells))",

@@ -53,6 +53,14 @@ MODELS: tuple[tuple[str, str], ...] = (
 )
 
 CONTEXTS = (4096, 32768, 131072, 1048576)
+#: Held-out settings (`--heldout`): contexts (48K, 200K) and -ub values that neither the fixture
+#: grid nor the allocator traces' training settings (alloc_trace.TRAIN) use.
+HELDOUT = (
+    fitparams.Case(49152, "f16", "f16", 1024, "on", 1),
+    fitparams.Case(204800, "q8_0", "q8_0", 1024, "on", 2),
+    fitparams.Case(204800, "f16", "f16", 768, "off", 1),
+    fitparams.Case(49152, "q4_0", "q4_0", 512, "on", 4),
+)
 UBATCHES = (512, 2048)
 SEQS = (1, 4)
 
@@ -165,13 +173,17 @@ def relative_command(cmd: list[str], gguf: Path) -> list[str]:
 
 
 def measure_model(
-    engine: llamacpp.Engine, mid: str, where: str, cases: list[fitparams.Case]
+    engine: llamacpp.Engine,
+    mid: str,
+    where: str,
+    cases: list[fitparams.Case],
+    first_layout_only: bool = False,
 ) -> dict:
     model = load_model(mid, where)
     env = engine.env()
     files = []
     out_cases = []
-    for i, layout in enumerate(layouts(model.family)):
+    for i, layout in enumerate(layouts(model.family)[: 1 if first_layout_only else None]):
         path, info = write_file(engine, model, layout)
         files.append(info)
         todo = cases if i == 0 else [fitparams.Case(4096)]
@@ -208,6 +220,10 @@ def fixture_path(mid: str) -> Path:
     return FIXTURES / f"{mid}.json"
 
 
+def heldout_path(mid: str) -> Path:
+    return FIXTURES / "heldout" / f"{mid}.json"
+
+
 def _stable(parsed: dict) -> dict:
     """The figures that must reproduce: the breakdown row (always printed, on stdout), every
     cache and state line, and the compute line when both runs logged it (the engine's log
@@ -241,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", help="comma-separated model ids (default: all)")
     ap.add_argument("--sample", action="store_true", help="re-measure one case per model, compare")
     ap.add_argument("--check", action="store_true", help="re-measure every case, compare")
+    ap.add_argument(
+        "--heldout", action="store_true", help="measure HELDOUT into data/measured/llamacpp/heldout"
+    )
     args = ap.parse_args(argv)
     engine = llamacpp.build()
     llamacpp.use_vendored_gguf(engine)
@@ -265,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mid}: {'DRIFT' if diffs else 'reproduced'} ({len(new['cases'])} cases)")
             for d in diffs[:5]:
                 print("   ", d)
+            continue
+        if args.heldout:
+            res = measure_model(engine, mid, where, list(HELDOUT), first_layout_only=True)
+            heldout_path(mid).parent.mkdir(parents=True, exist_ok=True)
+            heldout_path(mid).write_text(json.dumps(res, indent=1) + "\n")
+            print(f"{mid}: {len(res['cases'])} held-out cases")
             continue
         res = measure_model(engine, mid, where, grid())
         FIXTURES.mkdir(parents=True, exist_ok=True)

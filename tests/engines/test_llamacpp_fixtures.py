@@ -164,6 +164,9 @@ def test_kv_cache_api_matches_the_context_row(fixture):
 
 
 def test_compute_buffer_function(fixture):
+    # every fixture run, no exemptions: the compute buffer is llama.cpp's own allocator
+    # replayed over its recorded sequence (data/llamacpp_graphs/; the fixture grid is not
+    # among the trace's training settings, so each run here is a held-out check)
     fx, model = fixture
     main = fx["files"][0]["layout"]
     errors = []
@@ -172,24 +175,13 @@ def test_compute_buffer_function(fixture):
             continue
         s, p = _settings(case["settings"]), case["parsed"]
         est = lm.compute_bytes(fx["model"], model.family, model.config, s)
-        assert est.fitted
+        assert est.method == "replay", (fx["model"], case["settings"])
         assert est.backend == "CPU"
         engine = p["compute_mib"].get("CPU", p["rows"]["Host"]["compute"] + 0.5) * MIB
         err = est.bytes / engine - 1
-        # the fit's own recorded worst error bounds every case (so drift fails)
-        assert abs(err) <= est.max_fit_error + 1e-4, (case["settings"], err)
+        assert abs(err) <= 0.02, (fx["model"], case["settings"], f"{err:+.2%}")
         errors.append(err)
-    within = sum(abs(e) <= 0.02 for e in errors)
-    dense = fx["files"][0]["arch"] in (
-        "LLAMA",
-        "QWEN2",
-        "QWEN3",
-        "QWEN3MOE",
-        "DEEPSEEK2",
-        "GLM4_MOE",
-    )
-    if dense:  # plain GQA / MLA: every projection within 2 %
-        assert within == len(errors), fx["model"]
+    assert len(errors) >= 48
 
 
 def test_compute_output_term_is_the_logits():
