@@ -1,9 +1,10 @@
 """llama.cpp's compute buffer by replaying its graph allocator: exact where a trace is recorded.
 
 The compute buffer llama.cpp reserves is ggml-alloc's high-water mark over the worst-case
-ubatch graph (ggml-org/llama.cpp@0c1e57098bba43ac29e6e3b677cdceebdd22334f,
-ggml/src/ggml-alloc.c): every node's output is placed by `ggml_dyn_tallocr_alloc` (best fit
-among the free blocks but the last, else the last block, which grows the buffer:
+ubatch graph
+(https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/ggml/src/ggml-alloc.c):
+every node's output is placed by `ggml_dyn_tallocr_alloc` (best fit among the free blocks but
+the last, else the last block, which grows the buffer:
 ``max_size = MAX(max_size, offset + size)``) and returned by `ggml_dyn_tallocr_free_bytes`
 (merged with its neighbours) after its last use. The figure is therefore not a sum of tensor
 sizes: where a tensor lands depends on the holes earlier ones left, so it moves non-monotonically

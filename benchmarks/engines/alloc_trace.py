@@ -109,6 +109,15 @@ static struct buffer_address vk_alloc_impl(struct ggml_dyn_tallocr * alloc, size
 )
 
 
+#: What the recorded figure is, in the engine's own words.
+SOURCE = {
+    "url": "https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f"
+    "/ggml/src/ggml-alloc.c",
+    "quote": "chunk->max_size = MAX(chunk->max_size, addr.offset + size);",
+    "kind": "code",
+}
+
+
 def trace_dir() -> Path:
     return llamacpp.cache_root() / f"llama.cpp-{llamacpp.LLAMA_CPP_PYTHON_VERSION}-alloctrace"
 
@@ -324,6 +333,7 @@ def record_model(engine: llamacpp.Engine, libdir: Path, mid: str, where: str) ->
         "tool": "llama-fit-params --fit-print on -nr -v with a traced libggml-base"
         " (benchmarks/engines/alloc_trace.py)",
         "command": command,
+        "source": SOURCE,
         "machine": "cpu",
         "backend": "CPU (ggml-cpu; no GPU backend built)",
         "date": dt.date.today().isoformat(),
