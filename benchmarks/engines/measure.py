@@ -53,13 +53,16 @@ MODELS: tuple[tuple[str, str], ...] = (
 )
 
 CONTEXTS = (4096, 32768, 131072, 1048576)
-#: Held-out settings (`--heldout`): contexts (48K, 200K) and -ub values that neither the fixture
-#: grid nor the allocator traces' training settings (alloc_trace.TRAIN) use.
+#: Held-out settings (`--heldout`): contexts (48K, 192K, 200K, 256K), -ub values and sequence
+#: counts (16; 3, which does not divide -ub) that neither the fixture grid nor the allocator
+#: traces' training settings (alloc_trace.TRAIN: 1, 2, 4 sequences) use.
 HELDOUT = (
     fitparams.Case(49152, "f16", "f16", 1024, "on", 1),
     fitparams.Case(204800, "q8_0", "q8_0", 1024, "on", 2),
     fitparams.Case(204800, "f16", "f16", 768, "off", 1),
     fitparams.Case(49152, "q4_0", "q4_0", 512, "on", 4),
+    fitparams.Case(262144, "q8_0", "q8_0", 1024, "on", 16),
+    fitparams.Case(196608, "f16", "f16", 512, "on", 3),
 )
 UBATCHES = (512, 2048)
 SEQS = (1, 4)

@@ -118,8 +118,9 @@ def table() -> str:
             )
     out += [
         "",
-        "**Held out** (`measure.py --heldout`: 48K and 200K contexts, -ub 512 / 768 / 1024, 1, 2",
-        "and 4 sequences; neither the fixture grid nor the traces' training settings):",
+        "**Held out** (`measure.py --heldout`: 48K, 192K, 200K, 256K contexts, -ub 512 / 768 /",
+        "1024, 1 / 2 / 3 / 4 / 16 sequences; neither the fixture grid nor the traces' training",
+        "settings, which use 1, 2 and 4 sequences):",
         "",
         "| model | context | -ub | seqs | flash attn | K cache | engine MiB | vramkit MiB | error |",
         "|---|---:|---:|---:|---|---|---:|---:|---:|",
