@@ -159,3 +159,27 @@ def test_llama4_bad_configs_are_refused():
     bad = {**text, "interleave_moe_layer_step": 0}
     with pytest.raises(VramkitError, match="interleave_moe_layer_step"):
         model_from_config({**cfg, "text_config": bad}).params  # noqa: B018
+
+
+def test_llama4_gguf_metadata_reads_as_the_transformers_fields():
+    # llama.cpp's converter (conversion/llama.py Llama4Model @0c1e5709) writes
+    # intermediate_size_mlp as feed_forward_length and the expert size as
+    # expert_feed_forward_length; its loader chunks 3 of every 4 layers at n_swa = 8192
+    from vramkit.ingest.gguf_file import config_from_metadata
+
+    a = "llama4"
+    meta = {"general.architecture": a, f"{a}.block_count": 48, f"{a}.embedding_length": 5120,
+            f"{a}.feed_forward_length": 16384, f"{a}.expert_feed_forward_length": 8192,
+            f"{a}.attention.head_count": 40, f"{a}.attention.head_count_kv": 8,
+            f"{a}.attention.key_length": 128, f"{a}.expert_count": 128,
+            f"{a}.expert_used_count": 1, f"{a}.interleave_moe_layer_step": 2,
+            f"{a}.vocab_size": 202048}  # fmt: skip
+    cfg = config_from_metadata(meta)
+    m = model_from_config(cfg)
+    assert m.params.total == 400_711_848_960  # Maverick's text backbone (no vision in the GGUF)
+    assert kv_cache(m, 65_536).by_kind == {
+        "chunked": 36 * 8_192 * 4_096,
+        "full": 12 * 65_536 * 4_096,
+    }
+    no_chunk = config_from_metadata({**meta, f"{a}.attention.sliding_window": 0})
+    assert kv_cache(model_from_config(no_chunk), 65_536).by_kind == {"full": 48 * 65_536 * 4_096}
