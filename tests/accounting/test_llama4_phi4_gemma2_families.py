@@ -183,3 +183,12 @@ def test_llama4_gguf_metadata_reads_as_the_transformers_fields():
     }
     no_chunk = config_from_metadata({**meta, f"{a}.attention.sliding_window": 0})
     assert kv_cache(model_from_config(no_chunk), 65_536).by_kind == {"full": 48 * 65_536 * 4_096}
+
+
+def test_llama4_runtime_notes_name_the_switches():
+    m = _model(SCOUT)
+    assert (
+        "VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE"
+        in kv_cache(m, 8, runtime="vllm").notes[0]
+    )
+    assert any("hybrid-kvcache-ratio" in n for n in kv_cache(m, 8, runtime="sglang").notes)

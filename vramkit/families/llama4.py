@@ -225,6 +225,15 @@ def llama4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, 
 
 
 def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+    # vllm/envs.py: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE defaults to "1" in newer
+    # vLLM (code-index ids 52119304068, 66428353334) and "0" in older releases ("causes a latency
+    # regression. For this reason, we disable it by default", code-index id 6351456)
+    if runtime_id == "vllm":
+        return (
+            "vLLM pages Llama 4's chunked layers as chunked-local only with the hybrid KV-cache "
+            "manager (VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE=1, the default of newer "
+            "vLLM; older releases default to 0 and then keep the whole context on every layer).",
+        )
     if runtime_id == "sglang":
         return (
             "SGLang keeps Llama 4's chunked layers in a separate pool only with "
