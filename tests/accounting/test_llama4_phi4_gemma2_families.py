@@ -192,3 +192,12 @@ def test_llama4_runtime_notes_name_the_switches():
         in kv_cache(m, 8, runtime="vllm").notes[0]
     )
     assert any("hybrid-kvcache-ratio" in n for n in kv_cache(m, 8, runtime="sglang").notes)
+
+
+def test_ministral_8b_params_from_the_card():
+    # model card table (https://huggingface.co/QuantFactory/Ministral-8B-Instruct-2410-GGUF):
+    # 36 layers x (4096^2 + 2 x 1024 x 4096 + 4096^2 + 3 x 12288 x 4096 + 2 x 4096)
+    # + 2 x 131072 x 4096 (untied) + 4096 = 8,019,808,256
+    per_layer = 2 * 4_096**2 + 2 * 1_024 * 4_096 + 3 * 12_288 * 4_096 + 2 * 4_096
+    assert 36 * per_layer + 2 * 131_072 * 4_096 + 4_096 == 8_019_808_256
+    assert _model("ministral-8b-instruct-2410").params.total == 8_019_808_256
