@@ -201,3 +201,13 @@ def test_ministral_8b_params_from_the_card():
     per_layer = 2 * 4_096**2 + 2 * 1_024 * 4_096 + 3 * 12_288 * 4_096 + 2 * 4_096
     assert 36 * per_layer + 2 * 131_072 * 4_096 + 4_096 == 8_019_808_256
     assert _model("ministral-8b-instruct-2410").params.total == 8_019_808_256
+
+
+def test_llama4_empty_lists_mean_what_transformers_reads():
+    # configuration_llama4.py: moe_layers "if self.moe_layers is not None" (an empty list: no MoE
+    # layer); no_rope_layers "if self.no_rope_layers" (empty: the every-4th-layer default)
+    cfg = read_config(EX / SCOUT / "config.json")
+    text = {**cfg["text_config"], "moe_layers": [], "no_rope_layers": []}
+    m = model_from_config({**cfg, "text_config": text})
+    assert not any(t.group.startswith("routed") for t in m.inventory)
+    assert kv_cache(m, 16_384).by_kind["full"] == 12 * 16_384 * 4_096

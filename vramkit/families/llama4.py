@@ -55,8 +55,11 @@ from ._record import Family, KvPart
 
 
 def _int_list(config: Mapping[str, Any], key: str, n: int) -> list[int] | None:
+    """A list field of non-negative ints, None when absent. transformers reads an empty
+    ``no_rope_layers`` as "use the default" (``if self.no_rope_layers``) but an empty
+    ``moe_layers`` as "no MoE layer" (``is not None``)."""
     value = config.get(key)
-    if value is None or value == []:
+    if value is None or (value == [] and key == "no_rope_layers"):
         return None
     if not isinstance(value, list | tuple) or not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
