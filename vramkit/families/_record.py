@@ -54,6 +54,10 @@ def _no_indexer(config: Config) -> bool:
     return False
 
 
+def _gguf_as_is(config: dict[str, Any]) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Family:
     """One architecture family: how to read its config, every tensor, its KV cache, its names.
@@ -72,6 +76,8 @@ class Family:
     stored_layout(config, quantization_config): the recipe its checkpoint is stored in when the
         family has its own rule (None: the generic rules of `vramkit.configfile` decide).
     recipe_candidates: recipes worth trying besides the official layout, bf16 and llama.cpp's.
+    from_gguf(config): renames, in place, the config fields `vramkit.ingest.gguf_file` read from
+        a GGUF header where this family's converter stores them under other meanings.
     """
 
     name: str
@@ -86,6 +92,7 @@ class Family:
     kv_notes: Callable[[Config, str, bool], tuple[str, ...]] = _no_notes
     stored_layout: Callable[[Config, Mapping[str, Any]], str | None] = _no_layout
     recipe_candidates: tuple[str, ...] = ()
+    from_gguf: Callable[[dict[str, Any]], None] = _gguf_as_is
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gguf_archs", MappingProxyType(dict(self.gguf_archs)))

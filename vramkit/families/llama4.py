@@ -246,6 +246,25 @@ def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[
     return ()
 
 
+def llama4_from_gguf(cfg: dict[str, Any]) -> None:
+    """Llama 4 GGUF fields → transformers' names, in place. llama.cpp's converter
+    (conversion/llama.py ``Llama4Model`` @0c1e57098bba) writes ``intermediate_size_mlp`` as
+    feed_forward_length and the expert ``intermediate_size`` as expert_feed_forward_length; its
+    loader (src/models/llama4.cpp) chunks with ``n_swa = 8192`` every layer but each 4th
+    ("pattern: 3 chunked - 1 full") unless ``sliding_window`` is 0 (then no chunking)."""
+    if "intermediate_size" in cfg:
+        cfg["intermediate_size_mlp"] = cfg.pop("intermediate_size")
+    if "moe_intermediate_size" in cfg:
+        cfg["intermediate_size"] = cfg.pop("moe_intermediate_size")
+    if "num_experts" in cfg:
+        cfg["num_local_experts"] = cfg.pop("num_experts")
+    if cfg.pop("sliding_window", None) == 0:
+        cfg["layer_types"] = ["full_attention"] * int(cfg.get("num_hidden_layers") or 0)
+    else:
+        cfg["attention_chunk_size"] = 8192
+        cfg["no_rope_layer_interval"] = 4
+
+
 FAMILY = Family(
     name="llama4",
     summary="Llama 4: chunked (RoPE) + global (NoPE) GQA, MoE with a shared expert, vision tower",
@@ -255,4 +274,5 @@ FAMILY = Family(
     layer_kinds=lambda cfg: tuple(llama4_layer_types(cfg)),
     kv_parts=llama4_kv_parts,
     kv_notes=_notes,
+    from_gguf=llama4_from_gguf,
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VramkitError
-from ..families import gguf_model_types
+from ..families import family_of_model_type, gguf_model_types
 from ..validate import MAX_LAYERS, read_bytes, regular_file, require_strict_int
 from .measured import Measured, summarise
 
@@ -136,28 +136,10 @@ def config_from_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
         cfg["num_hidden_layers"] -= cfg["num_nextn_predict_layers"]
     if "num_experts" in cfg and arch == "deepseek2":
         cfg["n_routed_experts"] = cfg["num_experts"]
-    if arch == "llama4":
-        _llama4_fields(cfg)
+    family = family_of_model_type(cfg["model_type"])
+    if family is not None:
+        family.from_gguf(cfg)
     return cfg
-
-
-def _llama4_fields(cfg: dict[str, Any]) -> None:
-    """Llama 4 GGUF → transformers' field names. llama.cpp's converter (conversion/llama.py
-    ``Llama4Model`` @0c1e57098bba) writes ``intermediate_size_mlp`` as feed_forward_length and
-    the expert ``intermediate_size`` as expert_feed_forward_length; its loader
-    (src/models/llama4.cpp) chunks with ``n_swa = 8192`` every layer but each 4th ("pattern: 3
-    chunked - 1 full") unless ``sliding_window`` is 0 (then no chunking)."""
-    if "intermediate_size" in cfg:
-        cfg["intermediate_size_mlp"] = cfg.pop("intermediate_size")
-    if "moe_intermediate_size" in cfg:
-        cfg["intermediate_size"] = cfg.pop("moe_intermediate_size")
-    if "num_experts" in cfg:
-        cfg["num_local_experts"] = cfg.pop("num_experts")
-    if cfg.pop("sliding_window", None) == 0:
-        cfg["layer_types"] = ["full_attention"] * int(cfg.get("num_hidden_layers") or 0)
-    else:
-        cfg["attention_chunk_size"] = 8192
-        cfg["no_rope_layer_interval"] = 4
 
 
 def tensor_rows(path: str | Path) -> list[tuple[str, str, tuple[int, ...], int]]:
