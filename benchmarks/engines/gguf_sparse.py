@@ -425,6 +425,12 @@ def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[Gguf
             ):
                 continue  # "hash layers route text tokens via tid2eid …; gate.bias is unused"
             name = _v4_name(t)
+        elif t.gguf_class in ("attn_k_b", "attn_v_b") or t.role in ("in_proj_qkv", "in_proj_z"):
+            # parts vramkit already split as the converter does (vramkit.quant._split_for_gguf):
+            # llama.cpp file types type them apart
+            shape = (t.count, *t.shape) if t.count > 1 else tuple(t.shape)
+            yield GgufTensor(f"blk.{t.layer}.{t.gguf_class}.weight", shape, ggml)
+            continue
         elif arch in ("DEEPSEEK2", "DEEPSEEK32") and t.gguf_class == "attn_kv_b":
             # "MLA with the absorption optimization, needs these two split and k_b transposed"
             cfg = model.config

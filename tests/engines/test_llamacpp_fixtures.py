@@ -87,19 +87,9 @@ def test_model_buffer_is_the_files_tensor_bytes(fixture):
         assert f["tensor_bytes"] // MIB == engine, (fx["model"], f["layout"])
 
 
-#: vramkit's llama-quantize mix (vramkit.llamacpp_mix) against the engine's own choice
-#: (`llama-quantize --dry-run`), signed bytes vramkit − engine, as recorded on the fixtures.
-#: Known gaps: DeepSeek MLA's split attn_k_b (Q5_0 fallback) / attn_v_b (no attn_v bump);
-#: Qwen3-Next's in_proj_qkvz split into attn_qkv + attn_gate (only attn_qkv gets the bump);
-#: GLM-4.7 Q4_K_M below (use_more_bits over the 93 blocks in the file).
-KNOWN_MIX_GAPS = {
-    ("deepseek-v3", "Q4_K_M"): 65_798_144,
-    ("deepseek-v3.2", "Q4_K_M"): 65_798_144,
-    ("qwen3-next-80b-a3b-instruct", "Q4_K_M"): 38_928_384,
-}
-
-
-def test_vramkit_gguf_bytes_against_the_engine(fixture):
+def test_vramkit_gguf_bytes_equal_the_engines_on_every_file(fixture):
+    # every tensor's type = llama-quantize's own (--dry-run) choice, so vramkit's bytes are the
+    # file's bytes to the byte, and the engine's model column (whole MiB, floor) is vramkit's
     fx, model = fixture
     import gguf_sparse
 
@@ -108,12 +98,10 @@ def test_vramkit_gguf_bytes_against_the_engine(fixture):
         engine_mib = case["parsed"]["rows"]["Host"]["model"]
         ours = weight_bytes(model, gguf_sparse.recipe_for(f["layout"])).main_bytes
         assert ours == f["vramkit_weight_bytes"], "vramkit's GGUF bytes moved: re-measure"
-        gap = KNOWN_MIX_GAPS.get((fx["model"], f["layout"]), 0)
-        if (fx["model"], f["layout"]) == ("glm-4.7", "Q4_K_M"):
-            # layer 80: vramkit Q6_K, engine Q4_K on attn_v / ffn_down_exps / ffn_down_shexp
-            assert (ours - engine_mib * MIB) // MIB == 312
-            continue
-        assert (ours - gap) // MIB == engine_mib, (fx["model"], f["layout"], ours - gap)
+        assert f["type_differences"] == {"count": 0, "first": []}, (fx["model"], f["layout"])
+        assert ours // MIB == engine_mib, (fx["model"], f["layout"])
+        if f["arch"] != "GLM4_MOE":  # GLM's file also holds the NextN block (not loaded)
+            assert ours == f["tensor_bytes"], (fx["model"], f["layout"])
 
 
 def test_every_kv_cache_line_exactly(fixture):
