@@ -28,7 +28,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -142,7 +142,7 @@ def gguf_name(t: TensorSpec) -> str:
 def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     """What llama.cpp's quantizer reads from a model's GGUF metadata (see `ModelFacts`); the
     llama.cpp arch name comes from the family records' GGUF architectures, the block count
-    includes a NextN block the converter keeps in the file (`MTP_IN_GGUF`)."""
+    includes a NextN block the converter keeps in the file (`Family.gguf_keeps_mtp`)."""
     from .families import gguf_model_types
 
     cfg = model.config
@@ -158,7 +158,7 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     )
     layers = int(cfg.get("num_hidden_layers") or 0)
     # hparams.n_layer_all = the file's block_count: the NextN block counts where it is in the file
-    mtp = int(cfg.get("num_nextn_predict_layers") or 0) if arch in MTP_IN_GGUF else 0
+    mtp = int(cfg.get("num_nextn_predict_layers") or 0) if _keeps_mtp(model) else 0
     return llamacpp_mix.ModelFacts(
         arch,
         layers + mtp,
@@ -196,49 +196,26 @@ def _llamacpp_formats(
     return [(t, _ggml_format(ty)) for t, ty in zip(specs, types, strict=True)]
 
 
-# Converters that keep the NextN/MTP block in the main GGUF (llama.cpp arch names): GLM-4.x MoE
-# (conversion/glm.py L120-121 at the pinned commit: ``block_count += num_nextn_predict_layers``
-# unless --no-mtp). Its tensors are in the file, so llama-quantize counts them (attn_v counter,
-# n_layer_all for use_more_bits), though llama.cpp's main context does not load them. DeepSeek
-# V3 (``skip_mtp = True``, conversion/deepseek.py L240) and V4 ("Skipping … MTP tensor(s) for
-# conversion v0", L583-586) leave it out; V3.2 appends it unless --no-mtp (L468-476): vramkit's
-# V3.2 GGUF is the --no-mtp form.
-MTP_IN_GGUF = frozenset({"glm4moe"})
-_SRC = f"https://github.com/ggml-org/llama.cpp/blob/{llamacpp_mix.LLAMA_CPP_COMMIT}/conversion"
+def _split_for_gguf(
+    model: ModelSpec, t: TensorSpec
+) -> tuple[tuple[TensorSpec, tuple[int, ...]], ...]:
+    """The GGUF tensors the converter writes for checkpoint tensor `t`: (part, GGUF ne) pairs —
+    the family's `gguf_split` where the converter splits it, else `t` itself."""
+    from .families import get_family
 
-
-def _split_for_gguf(model: ModelSpec, t: TensorSpec) -> list[tuple[TensorSpec, tuple[int, ...]]]:
-    """The GGUF tensors the converter writes for checkpoint tensor `t`: (part, GGUF ne) pairs.
-
-    Most tensors map one to one. Two are split, and llama-quantize types the parts apart:
-    DeepSeek V2/V3's ``kv_b_proj`` → ``attn_k_b`` ([n_head, kv_lora, qk_nope], k_b transposed)
-    and ``attn_v_b`` ([n_head, v_head, kv_lora]) ("MLA with the absorption optimization, needs
-    these two split and k_b_proj transposed", {_SRC}/deepseek.py L433-448); Qwen3-Next's
-    ``in_proj_qkvz`` → ``attn_qkv`` (q, k, v) and ``attn_gate`` (z) (qwen.py
-    Qwen3NextModel.modify_tensors). A part is a TensorSpec of ``count`` = n_head rows blocks for
-    the 3-D MLA parts, so bytes = count × bytes(shape) as for every tensor.
-    """
-    cfg = model.config
-    if model.family == "deepseek_v3" and t.gguf_class == "attn_kv_b":
-        heads, nope, vdim = (
-            int(cfg["num_attention_heads"]), int(cfg["qk_nope_head_dim"]), int(cfg["v_head_dim"]),
-        )  # fmt: skip
-        lora = t.shape[1]
-        kb = replace(t, name=t.name.replace("kv_b", "k_b"), role="k_b", shape=(lora, nope),
-                     count=heads, gguf_class="attn_k_b")  # fmt: skip
-        vb = replace(t, name=t.name.replace("kv_b", "v_b"), role="v_b", shape=(vdim, lora),
-                     count=heads, gguf_class="attn_v_b")  # fmt: skip
-        return [(kb, (nope, lora, heads)), (vb, (lora, vdim, heads))]
-    if model.family == "qwen3_next" and t.role == "in_proj_qkvz":
-        value = int(cfg["linear_value_head_dim"]) * int(cfg["linear_num_value_heads"])
-        rows, dim = t.shape
-        qkv = replace(t, role="in_proj_qkv", shape=(rows - value, dim), gguf_class="attn_qkv")
-        gate = replace(t, role="in_proj_z", shape=(value, dim), gguf_class="attn_gate")
-        return [(qkv, (dim, rows - value)), (gate, (dim, value))]
+    parts = get_family(model.family).gguf_split(model.config, t)
+    if parts is not None:
+        return parts
     ne = tuple(reversed(t.shape))
     if t.experts_per_token is not None:
         ne = (*ne, t.count)  # the routed experts of a layer: one [in, out, n_expert] tensor
-    return [(t, ne)]
+    return ((t, ne),)
+
+
+def _keeps_mtp(model: ModelSpec) -> bool:
+    from .families import get_family
+
+    return get_family(model.family).gguf_keeps_mtp
 
 
 @lru_cache(maxsize=256)
@@ -246,10 +223,12 @@ def _gguf_tensors(
     model: ModelSpec,
 ) -> tuple[tuple[TensorSpec, ...], tuple[llamacpp_mix.GgufTensor, ...]]:
     """The model's tensors as its GGUF file holds them (names, dims, the converter's types):
-    split where the converter splits (`_split_for_gguf`), the MTP module only where the
-    converter keeps it (`MTP_IN_GGUF`)."""
+    split where the converter splits (the family's `gguf_split`), the MTP module only where the
+    converter keeps it (the family's `gguf_keeps_mtp`: GLM-4.x; DeepSeek V3 ``skip_mtp``, V4
+    "Skipping … MTP tensor(s) for conversion v0", V3.2 as converted with --no-mtp)."""
     arch = model_facts(model).arch
-    keep = [not t.mtp or arch in MTP_IN_GGUF for t in model.inventory]
+    keeps = _keeps_mtp(model)
+    keep = [not t.mtp or keeps for t in model.inventory]
     checkpoint = [""] * len(model.inventory)
     if arch == "deepseek4":  # its converter keeps the checkpoint's own types
         official = get_recipe(model.checkpoint_layout)
