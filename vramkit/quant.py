@@ -622,6 +622,34 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     )
 
 
+def mtp_draft_bytes(
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
+) -> int:
+    """Exact tensor bytes of the MTP draft GGUF llama.cpp's converter writes with ``--mtp``
+    (``mtp-*.gguf``): the MTP module plus the shared token embedding, final norm and output
+    head ("keep ONLY NextN-block tensors plus the shared embeddings/norm/lm_head",
+    conversion/deepseek.py L497-502 and L621-628 at the pinned commit), each stored as `recipe`
+    stores it (default: the official layout). Formula: Σ count × bytes(format, shape) over
+    those tensors. llama.cpp file types (``gguf-*``) type the draft file by their own counters
+    and are not modelled here."""
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
+    if r.kind == "llamacpp":
+        raise VramkitError(
+            f"recipe {r.id!r} is a llama.cpp file type; the MTP draft file's mix is not modelled. "
+            "Use the layout the converter writes (e.g. the official checkpoint layout)."
+        )
+    if not any(t.mtp for t in model.inventory):
+        raise VramkitError(f"{model.id} has no MTP module, so there is no MTP draft file.")
+    shared = ("embed", "lm_head")
+    total = 0
+    for t, fmt in tensor_formats(model, r):
+        root = t.layer is None and (t.group in shared or t.role == "final_norm")
+        if t.mtp or root:
+            total += t.count * fmt.tensor_bytes(t.shape)
+    return total
+
+
 def weight_table(model: str | ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
     """One row per recipe: total bytes, GB, GiB, bits per weight (for tables and plots)."""
     model = get_model(model)

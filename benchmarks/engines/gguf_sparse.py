@@ -26,7 +26,7 @@ import math
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -525,6 +525,54 @@ def plan(model: Any, layout: str, types: Mapping[str, str] | None = None) -> Ggu
             raise ValueError(f"no engine type for {len(missing)} tensors, e.g. {missing[:3]}")
         tensors = tuple(GgufTensor(t.name, t.shape, types[t.name]) for t in tensors)
     return GgufPlan(arch, md, tensors)
+
+
+def plan_v4_mtp(model: Any) -> GgufPlan:
+    """The DeepSeek V4 MTP draft file the converter writes with ``--mtp`` (``mtp-*.gguf``,
+    conversion/deepseek.py @ 0c1e57098 DeepseekV4Model): block_count = num_hidden_layers +
+    num_nextn_predict_layers, ``nextn_predict_layers`` set; only the MTP block (``mtp.0.*`` →
+    ``blk.{n_layer}.*``, e_proj/h_proj concatenated into ``nextn.eh_proj`` and forced to Q8_0,
+    enorm/hnorm/norm → ``nextn.enorm``/``nextn.hnorm``/``nextn.shared_head_norm``, its
+    hc_head_* as the root ones) plus ``embed``, ``norm`` and ``head`` ("keep ONLY NextN-block
+    tensors plus the shared embeddings/norm/lm_head"). Types: the converter's V4 layout."""
+    from vramkit.quant import tensor_formats
+
+    cfg = model.config
+    main = int(cfg["num_hidden_layers"])
+    n_blocks = main + int(cfg.get("num_nextn_predict_layers") or 0)
+    md = _deepseek_v4_metadata(cfg, n_blocks)
+    md["nextn_predict_layers"] = int(cfg.get("num_nextn_predict_layers") or 0)
+    out: list[GgufTensor] = []
+    eh: list[Any] = []
+    for t, fmt in tensor_formats(model, recipe_for("V4_MXFP4")):
+        ggml = _ggml(fmt.name, t.kind)
+        if not t.mtp:
+            if t.name in ("embed.weight", "norm.weight", "head.weight"):
+                out.append(GgufTensor(_v4_name(t), tuple(t.shape), ggml))
+            continue
+        m = re.match(r"mtp\.(\d+)\.(.+)$", t.name)
+        if not m:
+            raise ValueError(f"unmapped DeepSeek V4 MTP tensor {t.name!r}")
+        bid, rest = main + int(m.group(1)), m.group(2)
+        if rest in ("hc_head_fn", "hc_head_base", "hc_head_scale"):
+            name = _v4_name(replace(t, name=rest))
+        elif rest in ("e_proj", "h_proj"):
+            eh.append(t)
+            if len(eh) == 2:  # torch.cat((e_proj, h_proj), dim=1), tensor_force_quant → Q8_0
+                rows = eh[0].shape[0]
+                out.append(GgufTensor(f"blk.{bid}.nextn.eh_proj.weight",
+                                      (rows, eh[0].shape[1] + eh[1].shape[1]), "Q8_0"))  # fmt: skip
+            continue
+        elif rest in ("enorm", "hnorm", "norm"):
+            key = {"enorm": "NEXTN_ENORM", "hnorm": "NEXTN_HNORM", "norm": "NEXTN_SHARED_HEAD_NORM"}
+            name = _fmt(key[rest], bid)
+        else:
+            name = _v4_name(replace(t, name=f"layers.{bid}.{rest}"))
+        if name is None:
+            continue
+        shape = (t.count, *t.shape) if t.count > 1 else tuple(t.shape)
+        out.append(GgufTensor(name, shape, ggml))
+    return GgufPlan("DEEPSEEK4", md, tuple(out))
 
 
 def write(p: GgufPlan, path: Path, *, file_type: int = 0, name: str = "") -> int:
