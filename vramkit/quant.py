@@ -242,6 +242,11 @@ def _gguf_tensors(
         for part, ne in _split_for_gguf(model, t):
             specs.append(part)
             tensors.append(_gguf_tensor(part, ne, arch, c))
+    from .families import get_family
+
+    for part, ne in get_family(model.family).gguf_extra(model.config):  # converter-generated
+        specs.append(part)
+        tensors.append(_gguf_tensor(part, ne, arch, ""))
     return tuple(specs), tuple(tensors)
 
 

@@ -83,6 +83,8 @@ class Family:
     gguf_split(config, tensor): the GGUF tensors llama.cpp's converter writes for a checkpoint
         tensor it splits (each part with its GGUF ``ne``), None for a one-to-one tensor;
         llama-quantize types the parts apart.
+    gguf_extra(config): tensors the converter generates that the checkpoint does not hold
+        (Gemma 4's ``rope_freqs``), each with its GGUF ``ne``.
     gguf_keeps_mtp: True when the converter keeps the MTP/NextN block in the main GGUF by default
         (llama-quantize then counts its tensors and blocks).
     """
@@ -100,6 +102,7 @@ class Family:
     stored_layout: Callable[[Config, Mapping[str, Any]], str | None] = _no_layout
     recipe_candidates: tuple[str, ...] = ()
     gguf_split: Callable[[Config, TensorSpec], tuple[GgufPart, ...] | None] = _no_split
+    gguf_extra: Callable[[Config], tuple[GgufPart, ...]] = lambda config: ()
     gguf_keeps_mtp: bool = False
 
     def __post_init__(self) -> None:
