@@ -166,6 +166,44 @@ def model_buffer_bytes(model: Any, recipe: Any) -> int:
     return total + sum(t.count * f.tensor_bytes(t.shape) for t, f in main_embd)
 
 
+def mtp_draft_kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[CacheLine]:
+    """The KV caches of llama.cpp's MTP draft context (``LLAMA_CONTEXT_TYPE_MTP``, what
+    ``--spec-type draft-mtp`` creates): a plain iSWA cache over the NextN layers only
+    (``filter_mtp: il >= n_layer()``, src/llama-model.cpp L2587-2610 for DeepSeek V4), so an
+    empty "non-SWA" cache and one "SWA" cache of GGML_PAD(min(kv, W + n_ubatch), 256) cells with
+    K and V each one ``dims``-wide row per layer (a plain cache keeps V: ``has_v = !is_mla``).
+    The NextN layers are what the family's KV parts add with the MTP module included. Measured
+    for DeepSeek V4 (data/measured/llamacpp_mtp/); other layouts are refused."""
+    from dataclasses import replace
+
+    from .families import get_family
+
+    main = _parts(family, cfg)
+    key = ("kind", "rule", "tokens", "dims", "store")
+    extra = []
+    for p in get_family(family).kv_parts(cfg, True):
+        same = [m for m in main if all(getattr(m, k) == getattr(p, k) for k in key)]
+        n = p.layers - sum(m.layers for m in same)
+        if n > 0:
+            extra.append(replace(p, layers=n))
+    if not extra:
+        raise VramkitError(f"this {family} model has no MTP layer, so there is no draft context.")
+    if any(p.rule != "window" or p.store != "cache" for p in extra):
+        raise VramkitError(
+            "vramkit models llama.cpp's MTP draft context for sliding-window NextN layers "
+            f"(DeepSeek V4) only; this {family} model's NextN layer is not one."
+        )
+    lines = [CacheLine("non-SWA KV cache", s.n_ctx_seq, 0, s.n_seq, 0, 0)]
+    for p in extra:
+        cells = _cells(p, s)
+        per = cells * p.layers * s.n_seq
+        heads = p.kv_heads or p.vectors
+        k = per * heads * _row(s.cache_k, p.dims)
+        v = per * heads * _row(s.cache_v, p.dims)
+        lines.append(CacheLine("SWA KV cache", cells, p.layers, s.n_seq, k, v))
+    return lines
+
+
 def state_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> dict[str, int]:
     """Fixed per-stream F32 state buffers (DeepSeek V4's compressor states): name → bytes =
     layers x tokens x dims x 4 B x streams; llama.cpp prints them as "state = rows x n_embd"

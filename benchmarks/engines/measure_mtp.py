@@ -16,7 +16,11 @@ twice:
   (common/arg.cpp registers it for the speculative, server and cli examples only), so it opens
   the draft as a main model with ``load_mtp`` off: the MTP block is skipped (``TENSOR_SKIP``,
   src/models/deepseek4.cpp L98) and the graph has no trunk. The return code and the last lines
-  are recorded as they come.
+  are recorded as they come;
+- ``mtp_context`` (mtp_context.cpp here, compiled against the engine's own library and headers):
+  loads the draft with ``load_mtp`` and creates the draft context (``LLAMA_CONTEXT_TYPE_MTP``)
+  in the no_alloc projection, over a small grid; its KV cache lines and compute buffer are
+  parsed as llama-fit-params' are.
 
 Output: ``data/measured/llamacpp_mtp/<model>.json``.
 """
@@ -29,6 +33,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +71,57 @@ def dry_run(engine: Any, path: Path) -> dict[str, Any]:
     }
 
 
+#: (n_ctx, n_ubatch, flash attention, sequences, cache type) of the draft-context grid
+GRID = tuple(
+    (ctx, ub, fa, ns, ct)
+    for ctx in (4096, 131072, 1048576)
+    for ub in (512, 2048)
+    for fa, ns, ct in ((1, 1, "f16"), (0, 1, "f16"), (1, 4, "f16"), (1, 1, "q8_0"))
+)
+GGML_TYPE_IDS = {"f16": 1, "q8_0": 8, "q4_0": 2}  # enum ggml_type (ggml/include/ggml.h)
+
+
+def build_probe(engine: Any) -> Path:
+    """Compile mtp_context.cpp against the engine (cached next to its binaries, by source hash)."""
+    import hashlib
+
+    src = HERE / "mtp_context.cpp"
+    tag = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    out = Path(engine.bin_dir) / f"vramkit-mtp-context-{tag}"
+    if out.exists():
+        return out
+    root = Path(engine.source_dir)
+    cmd = [
+        "c++", "-O1", "-std=c++17", str(src), f"-I{root / 'include'}",
+        f"-I{root / 'ggml' / 'include'}", f"-L{engine.bin_dir}", "-lllama", "-lggml",
+        "-lggml-base", "-o", str(out),
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True, timeout=600)
+    return out
+
+
+def draft_context(engine: Any, probe: Path, path: Path) -> list[dict[str, Any]]:
+    """The engine's MTP draft context over `GRID`: printed lines kept and parsed."""
+    cases = []
+    for ctx, ub, fa, ns, ct in GRID:
+        args = [str(ctx), str(ub), str(fa), str(ns), str(GGML_TYPE_IDS[ct])]
+        res = subprocess.run(
+            [str(probe), str(path), *args],
+            capture_output=True, text=True, env=engine.env(), timeout=600,
+        )  # fmt: skip
+        lines = [ln for ln in (res.stdout + res.stderr).splitlines() if fitparams.keep(ln)]
+        cases.append(
+            {
+                "settings": asdict(fitparams.Case(ctx, ct, ct, ub, "on" if fa else "off", ns)),
+                "command": ["mtp_context", "{mtp gguf}", *args],
+                "returncode": res.returncode,
+                "printed": lines,
+                "parsed": fitparams.parse(lines),
+            }
+        )
+    return cases
+
+
 def measure(engine: Any, mid: str) -> dict[str, Any]:
     import gguf_sparse
     from measure import FTYPE_IDS, plan_digest, relative_command, sparse_dir
@@ -98,6 +154,11 @@ def measure(engine: Any, mid: str) -> dict[str, Any]:
             "command": relative_command(proj.command, path),
             "returncode": proj.returncode,
             "printed_tail": proj.lines[-8:],
+        },
+        "draft_context": {
+            "tool": "benchmarks/engines/mtp_context.cpp (load_mtp, LLAMA_CONTEXT_TYPE_MTP, "
+            "no_alloc)",
+            "cases": draft_context(engine, build_probe(engine), path),
         },
     }
 

@@ -21,6 +21,7 @@ import gguf_sparse  # noqa: E402
 import measure  # noqa: E402
 import measure_mtp  # noqa: E402
 
+from vramkit import llamacpp_memory as lm  # noqa: E402
 from vramkit.catalog import get_model  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
 from vramkit.quant import mtp_draft_bytes, weight_bytes  # noqa: E402
@@ -94,3 +95,36 @@ def test_mtp_draft_bytes_refuses_what_it_does_not_model():
         mtp_draft_bytes("deepseek-v4-flash", "gguf-Q4_K_M")
     with pytest.raises(VramkitError, match="no MTP module"):
         mtp_draft_bytes("llama-3.1-70b")
+
+
+def test_draft_context_kv_lines_exactly(mtp):
+    # the engine's MTP draft context (mtp_context.cpp: load_mtp, LLAMA_CONTEXT_TYPE_MTP):
+    # an empty non-SWA cache and a one-layer SWA cache with K and V
+    fx, model = mtp
+    cases = fx["draft_context"]["cases"]
+    assert len(cases) == len(measure_mtp.GRID)
+    for case in cases:
+        assert case["returncode"] == 0, case["printed"][-3:]
+        st = case["settings"]
+        s = lm.Settings(
+            st["n_ctx"], st["cache_k"], st["cache_v"], st["n_ubatch"], st["flash_attn"] == "on",
+            st["n_seq"],
+        )  # fmt: skip
+        got = [
+            (x.cells, x.layers, x.streams, lm.mib2(x.k_bytes), lm.mib2(x.v_bytes))
+            for x in lm.mtp_draft_kv_lines(model.family, model.config, s)
+        ]
+        want = [
+            (c["cells"], c["layers"], c["seqs"], c["k_mib"], c["v_mib"])
+            for c in case["parsed"]["caches"]
+        ]
+        assert got == want, st
+        assert case["parsed"]["compute_mib"]["CPU"] > 0  # recorded; vramkit does not model it
+
+
+def test_draft_context_refuses_what_it_does_not_model():
+    from vramkit.catalog import get_model as gm
+
+    m = gm("llama-3.1-70b")
+    with pytest.raises(VramkitError, match="no MTP layer"):
+        lm.mtp_draft_kv_lines(m.family, m.config, lm.Settings(4096))
