@@ -166,18 +166,29 @@ def measure(engine: Any, mid: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--check", action="store_true", help="re-measure, compare, write nothing")
     args = ap.parse_args(argv)
     engine = llamacpp.build()
     llamacpp.use_vendored_gguf(engine)
     OUT.mkdir(parents=True, exist_ok=True)
+    drift = 0
     for mid in args.models.split(","):
         rec = measure(engine, mid)
+        if args.check:
+            old = json.loads((OUT / f"{mid}.json").read_text())
+            keys = ("file", "loader")
+            same = all(old[k] == rec[k] for k in keys) and [
+                (c["settings"], c["parsed"]) for c in old["draft_context"]["cases"]
+            ] == [(c["settings"], c["parsed"]) for c in rec["draft_context"]["cases"]]
+            drift += not same
+            print(f"{mid}: {'reproduced' if same else 'DRIFT'}")
+            continue
         (OUT / f"{mid}.json").write_text(json.dumps(rec, indent=1) + "\n")
         print(
             f"{mid}: draft {rec['loader']['model_size_mib']} MiB (loader), "
             f"fit-params rc {rec['fit_params']['returncode']}"
         )
-    return 0
+    return 1 if drift else 0
 
 
 if __name__ == "__main__":
