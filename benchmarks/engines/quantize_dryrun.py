@@ -37,6 +37,7 @@ MODELS = {
     "deepseek-v3": "BF16",
     "qwen3-next-80b-a3b-instruct": "BF16",
     "glm-4.7": "BF16",
+    "gemma-4-31b": "BF16",  # tied embeddings, converter-generated rope_freqs
 }
 FTYPES = (
     "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q4_K_M", "Q4_K_S", "Q3_K_L", "Q3_K_M", "Q3_K_S",

@@ -31,6 +31,7 @@ def _load(model: str) -> dict:
 #: attn_gate, GLM's NextN block in the file)
 MODELS = (
     "deepseek-v4-flash", "llama-3.1-70b", "deepseek-v3", "qwen3-next-80b-a3b-instruct", "glm-4.7",
+    "gemma-4-31b",
 )  # fmt: skip
 
 
