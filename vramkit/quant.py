@@ -226,6 +226,8 @@ def _gguf_tensors(
     split where the converter splits (the family's `gguf_split`), the MTP module only where the
     converter keeps it (the family's `gguf_keeps_mtp`: GLM-4.x; DeepSeek V3 ``skip_mtp``, V4
     "Skipping … MTP tensor(s) for conversion v0", V3.2 as converted with --no-mtp)."""
+    from .families import get_family
+
     arch = model_facts(model).arch
     keeps = _keeps_mtp(model)
     keep = [not t.mtp or keeps for t in model.inventory]
@@ -242,8 +244,6 @@ def _gguf_tensors(
         for part, ne in _split_for_gguf(model, t):
             specs.append(part)
             tensors.append(_gguf_tensor(part, ne, arch, c))
-    from .families import get_family
-
     for part, ne in get_family(model.family).gguf_extra(model.config):  # converter-generated
         specs.append(part)
         tensors.append(_gguf_tensor(part, ne, arch, ""))
@@ -427,7 +427,8 @@ def _llamacpp_recipe(ftype: str, imatrix: bool | None) -> Recipe:
             else f"llama-quantize file type {ftype} ({with_im}): per-tensor types by llama.cpp's "
             "rules"
         )
-        + "; the MTP module is not in the file",
+        + "; the MTP module is not counted (converters leave it out of the file, or llama.cpp's "
+        "main context does not load it)",
         source=f"{llamacpp_mix.QUANT_SOURCE} llama_tensor_get_type (vramkit.llamacpp_mix)",
     )
 
@@ -534,7 +535,7 @@ def tensor_formats(
     """Each tensor of `model` (id or spec) paired with the format `recipe` stores it in."""
     model = get_model(model)
     r = get_recipe(recipe, model=model)
-    if r.kind == "llamacpp":  # llama.cpp types in file order (MTP tensors are not in the file)
+    if r.kind == "llamacpp":  # llama.cpp types in file order (MTP tensors only where the file holds them)
         return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix))
     check_selectors_match(model, r)
     by_name = any(k.startswith("name:") for k in r.rules)
