@@ -535,7 +535,9 @@ def tensor_formats(
     """Each tensor of `model` (id or spec) paired with the format `recipe` stores it in."""
     model = get_model(model)
     r = get_recipe(recipe, model=model)
-    if r.kind == "llamacpp":  # llama.cpp types in file order (MTP tensors only where the file holds them)
+    if (
+        r.kind == "llamacpp"
+    ):  # llama.cpp types in file order (MTP tensors only where the file holds them)
         return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix))
     check_selectors_match(model, r)
     by_name = any(k.startswith("name:") for k in r.rules)
