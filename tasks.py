@@ -133,6 +133,7 @@ def task_engines(extra: list[str]) -> int:
     here = ROOT / "benchmarks" / "engines"
     steps = (
         ("measure.py", extra),
+        ("measure_mtp.py", []),
         ("fit_compute.py", []),
         ("alloc_trace.py", ["--check"]),
         ("report.py", []),

@@ -1,6 +1,7 @@
 """Record llama.cpp's graph-allocator sequence per model: what vramkit replays for compute.
 
     .venv/bin/python benchmarks/engines/alloc_trace.py [--models ID,…]   write data/llamacpp_graphs/
+    .venv/bin/python benchmarks/engines/alloc_trace.py --mtp            the V4 MTP draft contexts
     .venv/bin/python benchmarks/engines/alloc_trace.py --check          replay vs every fixture
 
 The compute buffer `llama-fit-params` prints is ggml-alloc's high-water mark over the
@@ -20,7 +21,9 @@ worst-case ubatch graph (ggml/src/ggml-alloc.c of the pinned tree). This tool
    (`ub`, `ns`, `kv`, `win`, `comp_<kind>`, `sel`) with byte coefficients, exact on every
    training run (else a least-squares row, flagged);
 3. writes `data/llamacpp_graphs/<model>.json.gz` (engine, commit, command, date, basis, per
-   variant the size rows and the event sequence) that `vramkit.llamacpp_graph` replays.
+   variant the size rows and the event sequence) that `vramkit.llamacpp_graph` replays; with
+   `--mtp` the same for DeepSeek V4's MTP draft context (measure_mtp.py's probe on the
+   `mtp-*.gguf` draft, `LLAMA_CONTEXT_TYPE_MTP`) → `<model>-mtp.json.gz`.
 
 The fixture grid (data/measured/llamacpp/) is held out: `--check` replays every fixture run
 and prints the signed error (the tests do the same).
@@ -174,12 +177,23 @@ def parse_trace(text: str) -> dict[str, Any]:
     return graphs[-1]
 
 
-def run_traced(engine: llamacpp.Engine, libdir: Path, gguf: Path, case: fitparams.Case):
+def run_traced(
+    engine: llamacpp.Engine, libdir: Path, gguf: Path, case: fitparams.Case, mtp: Path | None
+):
+    """Run the projection with the traced library: llama-fit-params on `gguf`, or with `mtp`
+    (measure_mtp's compiled probe) the MTP draft context of a draft file."""
     env = engine.env()
     env["LD_LIBRARY_PATH"] = f"{libdir}:{env['LD_LIBRARY_PATH']}"
     with tempfile.TemporaryDirectory() as tmp:
         env[TRACE_ENV] = str(Path(tmp) / "alloc.trace")
-        cmd = fitparams.command(engine.fit_params, gguf, case)
+        if mtp is None:
+            cmd = fitparams.command(engine.fit_params, gguf, case)
+        else:
+            import measure_mtp
+
+            cmd = [str(mtp), str(gguf), str(case.n_ctx), str(case.n_ubatch),
+                   str(int(case.flash_attn == "on")), str(case.n_seq),
+                   str(measure_mtp.GGML_TYPE_IDS[case.cache_k])]  # fmt: skip
         for _ in range(4):
             res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
             text = (res.stderr or "") + "\n" + (res.stdout or "")
@@ -266,13 +280,29 @@ def identify(y: list[int], x: list[list[int]], names: list[str]) -> tuple[list[f
     return [float(max(y))] + [0.0] * (n - 1), False
 
 
-def record_model(engine: llamacpp.Engine, libdir: Path, mid: str, where: str) -> dict[str, Any]:
+def record_model(
+    engine: llamacpp.Engine, libdir: Path, mid: str, where: str, draft: bool = False
+) -> dict[str, Any]:
+    """The trace document of `mid`'s main context, or with `draft` of its MTP draft context
+    (DeepSeek V4's `mtp-*.gguf` in `LLAMA_CONTEXT_TYPE_MTP`, through measure_mtp's probe)."""
     import measure
 
     from vramkit import llamacpp_memory as lm
 
     model = measure.load_model(mid, where)
-    gguf, _ = measure.write_file(engine, model, measure.layouts(model.family)[0])
+    probe = None
+    if draft:
+        import gguf_sparse
+        import measure_mtp
+
+        gguf = measure.sparse_dir() / f"mtp-{mid}.V4_MXFP4.gguf"
+        plan = gguf_sparse.plan_v4_mtp(model)
+        gguf_sparse.write(plan, gguf, file_type=measure.FTYPE_IDS["V4_MXFP4"])
+        probe = measure_mtp.build_probe(engine)
+        kv_lines = lm.mtp_draft_kv_lines
+    else:
+        gguf, _ = measure.write_file(engine, model, measure.layouts(model.family)[0])
+        kv_lines = lm.kv_lines
     qnames: list[str] | None = None
     variants = {}
     command = None
@@ -280,12 +310,14 @@ def record_model(engine: llamacpp.Engine, libdir: Path, mid: str, where: str) ->
         runs = []
         for ctx, ub, ns in TRAIN:
             case = fitparams.Case(ctx, cache, cache, ub, fa, ns)
-            graph, parsed, cmd = run_traced(engine, libdir, gguf, case)
+            graph, parsed, cmd = run_traced(engine, libdir, gguf, case, probe)
             command = measure.relative_command(cmd, gguf)
+            if probe is not None:
+                command = ["mtp_context", "{mtp gguf}", *command[2:]]
             s = lm.Settings(ctx, cache, cache, ub, fa == "on", ns)
             q = lm.graph_quantities(model.family, model.config, s)
             cells = sorted(c["cells"] for c in parsed["caches"])
-            mine = sorted(c.cells for c in lm.kv_lines(model.family, model.config, s))
+            mine = sorted(c.cells for c in kv_lines(model.family, model.config, s))
             if cells != mine:
                 raise RuntimeError(f"{mid} {case}: engine cells {cells} != vramkit {mine}")
             runs.append((q, *symbolize(graph), graph["align"], parsed["compute_mib"]["CPU"]))
@@ -338,6 +370,7 @@ def record_model(engine: llamacpp.Engine, libdir: Path, mid: str, where: str) ->
         "backend": "CPU (ggml-cpu; no GPU backend built)",
         "date": dt.date.today().isoformat(),
         "model": mid,
+        "context": "MTP draft (LLAMA_CONTEXT_TYPE_MTP, mtp-*.gguf)" if draft else "main",
         "config": where,
         "config_sha256": config_digest(model.config),
         "train": [list(t) for t in TRAIN],
@@ -378,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--models", help="comma-separated model ids (default: all)")
     ap.add_argument("--check", action="store_true", help="replay every fixture run, compare")
+    ap.add_argument(
+        "--mtp", action="store_true", help="the MTP draft contexts (measure_mtp.MODELS)"
+    )
     args = ap.parse_args(argv)
     wanted = set(args.models.split(",")) if args.models else None
     if args.check:
@@ -388,14 +424,19 @@ def main(argv: list[str] | None = None) -> int:
     llamacpp.use_vendored_gguf(engine)
     libdir = build_traced(engine)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    for mid, where in measure.MODELS:
+    import measure_mtp
+
+    todo = [(mid, where, False) for mid, where in measure.MODELS if not args.mtp]
+    todo += [(mid, "catalog", True) for mid in measure_mtp.MODELS if args.mtp]
+    for mid, where, draft in todo:
         if wanted and mid not in wanted:
             continue
-        doc = record_model(engine, libdir, mid, where)
+        doc = record_model(engine, libdir, mid, where, draft)
+        name = f"{mid}{'-mtp' if draft else ''}.json.gz"
         data = json.dumps(doc, separators=(",", ":")).encode()
-        with gzip.GzipFile(OUT_DIR / f"{mid}.json.gz", "wb", mtime=0) as f:
+        with gzip.GzipFile(OUT_DIR / name, "wb", mtime=0) as f:
             f.write(data)
-        print(f"{mid}: wrote {(OUT_DIR / f'{mid}.json.gz').relative_to(ROOT)}")
+        print(f"{mid}: wrote {(OUT_DIR / name).relative_to(ROOT)}")
     return 0
 
 

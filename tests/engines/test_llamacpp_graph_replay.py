@@ -19,6 +19,7 @@ import measure  # noqa: E402
 
 from vramkit import llamacpp_graph as lg  # noqa: E402
 from vramkit import llamacpp_memory as lm  # noqa: E402
+from vramkit.errors import VramkitError  # noqa: E402
 
 MIB = 2**20
 MODELS = dict(measure.MODELS)
@@ -128,3 +129,33 @@ def test_heldout_runs_reproduce(path):
         est = lm.compute_bytes(fx["model"], model.family, model.config, s)
         engine = p["compute_mib"].get("CPU", p["rows"]["Host"]["compute"] + 0.5) * MIB
         assert abs(est.bytes / engine - 1) <= 0.02, (fx["model"], st, est.bytes / engine - 1)
+
+
+MTP = sorted((ROOT / "data" / "measured" / "llamacpp_mtp").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", MTP, ids=[p.stem for p in MTP])
+def test_mtp_draft_compute_buffer_replays(path):
+    # the V4 MTP draft context (data/measured/llamacpp_mtp/, recorded by measure_mtp.py through
+    # the engine's library): every draft projection's compute buffer within 2 %
+    fx = json.loads(path.read_text())
+    model = measure.load_model(fx["model"], "catalog")
+    trace = lg.load_trace(f"{fx['model']}-mtp")
+    assert trace["context"].startswith("MTP draft")
+    assert trace["command"][0] == "mtp_context"
+    cases = fx["draft_context"]["cases"]
+    assert len(cases) >= 24
+    for case in cases:
+        st, p = case["settings"], case["parsed"]
+        s = lm.Settings(st["n_ctx"], st["cache_k"], st["cache_v"], st["n_ubatch"],
+                        st["flash_attn"] == "on", st["n_seq"])  # fmt: skip
+        est = lm.mtp_draft_compute_bytes(fx["model"], model.family, model.config, s)
+        assert est.method == "replay"
+        engine = p["compute_mib"]["CPU"] * MIB
+        assert abs(est.bytes / engine - 1) <= 0.02, (fx["model"], st, est.bytes / engine - 1)
+
+
+def test_mtp_draft_compute_needs_a_recorded_graph():
+    model = measure.load_model("qwen3-8b", MODELS["qwen3-8b"])
+    with pytest.raises(VramkitError, match="no recorded MTP draft graph"):
+        lm.mtp_draft_compute_bytes("qwen3-8b", model.family, model.config, lm.Settings(4096))
