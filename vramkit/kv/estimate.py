@@ -21,7 +21,7 @@ import numpy as np
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
 from ..families import get_family
-from ..runtimes import KvProfile, Runtime, get_runtime, runtime_ids
+from ..runtimes import KvProfile, Runtime, get_runtime
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
 from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
@@ -126,11 +126,6 @@ class _Plan:
 def cache_dtypes() -> list[str]:
     """Cache dtype names (`fp8` is resolved per runtime and model; see data/runtimes.yaml)."""
     return cache_dtype_names()
-
-
-def runtimes() -> list[str]:
-    """Runtime ids (data/runtimes.yaml): vllm, llama.cpp, sglang, trtllm, reference."""
-    return runtime_ids()
 
 
 _TOKENS = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")

@@ -241,8 +241,9 @@ def panel(**initial: Any) -> Any:
     from .. import plots
     from ..budget import COUNTS, PARALLEL
     from ..catalog import model_ids as catalog_ids
-    from ..hardware import gpus, runtimes
+    from ..hardware import gpus
     from ..plots import summary as summary_plots
+    from ..runtimes import runtimes
     from ..summary import fmt_tokens
 
     s = {**DEFAULTS, **initial}
