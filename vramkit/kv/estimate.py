@@ -228,8 +228,10 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
         )
     opts = dict(prof.options)
     for name, value in given.items():
-        low = 0 if name == "swa_compress" else 1
-        value = require_int(name, int(value), minimum=low, maximum=1 << 24)
+        if name == "swa_compress":  # a switch (kept as 0 / 1 in the layout options)
+            value = int(require_bool(name, value))
+        else:
+            value = require_int(name, value, minimum=1, maximum=1 << 24)
         if name == "block_size":
             opts["block_size_deepseek_v4"] = value
         opts[name] = value
