@@ -76,9 +76,13 @@ class BudgetAssumptions:
     runtime: str = DEFAULT_RUNTIME
 
     def __post_init__(self) -> None:
-        require_int("minimum_context_tokens", self.minimum_context_tokens, minimum=1)
-        require_int("safer_context_tokens", self.safer_context_tokens, minimum=1)
-        require_int("batch", self.batch, minimum=1, maximum=1_000_000)
+        for name, top in (
+            ("minimum_context_tokens", None),
+            ("safer_context_tokens", None),
+            ("batch", 1_000_000),
+        ):
+            value = require_int(name, getattr(self, name), minimum=1, maximum=top)
+            object.__setattr__(self, name, value)  # stored as the int checked (1e6 → 1000000)
         get_runtime(self.runtime)
         if self.safer_context_tokens < self.minimum_context_tokens:
             raise VramkitError(

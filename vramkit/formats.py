@@ -25,13 +25,18 @@ from typing import Any
 from .datafiles import load_document
 from .errors import VramkitError, unknown_name
 from .llamacpp_mix import ROW_FALLBACK
+from .sources import Source, parse_sources
 
 LAYOUTS = ("float", "block2d", "group", "gguf")
 
 
 @dataclass(frozen=True)
 class QuantFormat:
-    """A weight storage format and its exact bytes per tensor (see module docstring for layouts)."""
+    """A weight storage format and its exact bytes per tensor (see module docstring for layouts).
+
+    source: the one-line citation `describe_formats` shows; sources: the `Source` records it
+    rests on (data/quant_formats.yaml; empty for GGML and INT4 formats, whose `source` names
+    the code that defines them)."""
 
     name: str
     layout: str
@@ -44,6 +49,7 @@ class QuantFormat:
     index_bits: int = 0
     description: str = ""
     source: str = ""
+    sources: tuple[Source, ...] = ()
 
     def tensor_bytes(self, shape: tuple[int, ...]) -> int:
         """Exact bytes of one tensor of `shape` stored in this format."""
@@ -86,7 +92,7 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-_REQUIRED = {"name", "layout", "element_bits", "description", "source"}
+_REQUIRED = {"name", "layout", "element_bits", "description", "citation", "sources"}
 _OPTIONAL = {"block", "scale_bits", "zero_bits", "tensor_bytes_extra", "index_bits"}
 
 
@@ -112,6 +118,10 @@ def _table_formats() -> dict[str, QuantFormat]:
             )
         if rec["name"] in formats:
             raise VramkitError(f"quant_formats.yaml: format {rec['name']} is listed twice.")
+        rec = dict(rec)
+        where = f"quant_formats.yaml format {rec['name']}"
+        rec["sources"] = parse_sources(where, rec["sources"])
+        rec["source"] = str(rec.pop("citation"))
         formats[rec["name"]] = QuantFormat(**rec)
     return formats
 

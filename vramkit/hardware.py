@@ -15,8 +15,6 @@ from typing import Any
 
 from .datafiles import load_document
 from .errors import VramkitError, unknown_name
-from .runtimes import Runtime as RuntimeProfile  # noqa: F401  moved: use vramkit.runtimes
-from .runtimes import get_runtime, runtimes  # noqa: F401  moved: use vramkit.runtimes
 from .sources import Source, parse_source
 from .units import GB, MB, TB, GiB, KiB, MiB
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .catalog import ModelSpec, get_model
-from .errors import VramkitError, require_int
+from .errors import VramkitError, require_int, require_number
 from .kv.components import KvComponent, cdiv, per_rank
 
 GIB = 2**30
@@ -257,6 +257,9 @@ def sglang_pool(
     if tokens is None:
         if available_gib is None or total_gib is None or mem_fraction_static is None:
             raise VramkitError("give tokens, or available_gib, total_gib and mem_fraction_static.")
+        available_gib = require_number("available_gib", available_gib)
+        total_gib = require_number("total_gib", total_gib)
+        mem_fraction_static = require_number("mem_fraction_static", mem_fraction_static)
         if not 0 < mem_fraction_static <= 1:
             raise VramkitError(f"mem_fraction_static must be in (0, 1], got {mem_fraction_static}.")
         rest = available_gib - total_gib * (1 - mem_fraction_static)
@@ -273,6 +276,7 @@ def sglang_pool(
     if rows_.swa:
         # set_num_tokens_hybrid_swa: full = max_total x cell / (F·n_full + r·S·n_swa), swa = full
         # x r, both aligned down to the page (the token split of the same memory)
+        swa_full_tokens_ratio = require_number("swa_full_tokens_ratio", swa_full_tokens_ratio)
         if not swa_full_tokens_ratio > 0:
             raise VramkitError(f"swa_full_tokens_ratio must be > 0, got {swa_full_tokens_ratio}.")
         full = int(n * cell / (full_cell + swa_full_tokens_ratio * rows_.swa))

@@ -50,9 +50,9 @@ class Settings:
     n_seq: int = 1
 
     def __post_init__(self) -> None:
-        require_int("n_ctx", self.n_ctx, minimum=1, maximum=1 << 40)
-        require_int("n_ubatch", self.n_ubatch, minimum=1, maximum=1 << 20)
-        require_int("n_seq", self.n_seq, minimum=1, maximum=4096)
+        for name, top in (("n_ctx", 1 << 40), ("n_ubatch", 1 << 20), ("n_seq", 4096)):
+            value = require_int(name, getattr(self, name), minimum=1, maximum=top)
+            object.__setattr__(self, name, value)  # stored as the int checked (1e6 → 1000000)
 
     @property
     def n_ctx_seq(self) -> int:

@@ -231,7 +231,8 @@ def touched_expert_bytes(
 def resident_bytes(split: MoeSplit, batch: int, *, zipf_s: float = 0.0) -> int:
     """Weights that must sit in GPU memory to serve one decode step of `batch` tokens without
     swapping: dense_bytes + Σ_layers expected touched experts × expert_bytes (bytes, rounded up)."""
-    return split.dense_bytes + math.ceil(touched_expert_bytes(split, batch, zipf_s=zipf_s))
+    b = require_int("batch", batch, minimum=0)
+    return split.dense_bytes + math.ceil(touched_expert_bytes(split, b, zipf_s=zipf_s))
 
 
 # ── decode-speed bounds ──────────────────────────────────────────────────────────────────────

@@ -38,6 +38,7 @@ from .catalog import ModelSpec, get_model
 from .datafiles import load_document
 from .errors import VramkitError, unknown_name
 from .formats import QuantFormat, get_format, storable_format
+from .sources import Source, parse_sources
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 from .validate import check_record
 
@@ -60,7 +61,9 @@ class Recipe:
     (None = only when the file type needs one); `include_mtp` False drops the MTP module (GGUF
     conversions of DeepSeek leave it out: bartowski's DeepSeek-V3-0324 Q8_0 is 713.29 GB = the
     main model only); `user_selectors`: the selectors a user typed (custom recipes), each of
-    which must match a tensor of the model it is applied to.
+    which must match a tensor of the model it is applied to. `sources`: the `Source` records
+    of a data/recipes.yaml recipe (`source` then names where they point); recipes built in code
+    name their origin in `source` alone (llama.cpp's rules, the user's input).
     """
 
     id: str
@@ -74,6 +77,7 @@ class Recipe:
     description: str = ""
     source: str = ""
     user_selectors: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
 
     def format_for(self, t: TensorSpec) -> QuantFormat:
         """The format tensor `t` is stored in under this (selector) recipe, GGUF row fallback
@@ -374,11 +378,11 @@ def _recipes() -> dict[str, Recipe]:
     doc = load_document("recipes.yaml", ("recipes",))
     out: dict[str, Recipe] = {}
     allowed = {
-        "id", "name", "kind", "rules", "vectors", "include_mtp", "description", "source", "base",
+        "id", "name", "kind", "rules", "vectors", "include_mtp", "description", "sources", "base",
     }  # fmt: skip
     for rec in doc.get("recipes", []):
         unknown = set(rec) - allowed
-        missing = {"id", "name", "rules", "source"} - set(rec)
+        missing = {"id", "name", "rules", "sources"} - set(rec)
         if unknown or missing:
             raise VramkitError(
                 f"recipes.yaml: recipe {rec.get('id')!r} "
@@ -391,6 +395,8 @@ def _recipes() -> dict[str, Recipe]:
         if rec["id"] in out:
             raise VramkitError(f"recipes.yaml: recipe {rec['id']!r} is listed twice.")
         rec = dict(rec)
+        rec["sources"] = parse_sources(f"recipes.yaml recipe {rec['id']}", rec["sources"])
+        rec["source"] = "; ".join(str(x.url or x.document) for x in rec["sources"])
         base = rec.pop("base", None)
         if base is not None:  # a variant: the base recipe's fields and rules, its own on top
             if base not in out:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from .article import load_article_tables
 from .budget import UNIFIED_OS_SHARE, best_recipe, usable_bytes
 from .catalog import V4_IDS, get_model
-from .hardware import Gpu, get_gpu, get_runtime, gpus
+from .hardware import Gpu, get_gpu, gpus
 from .quant import get_recipe, weight_bytes
+from .runtimes import get_runtime
 from .units import GB
 
 if TYPE_CHECKING:

@@ -32,7 +32,14 @@ from .validate import (
     require_text,
 )
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+_PACKAGED_NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+NOTEBOOKS_DIR = (
+    _PACKAGED_NOTEBOOKS
+    if _PACKAGED_NOTEBOOKS.is_dir()
+    else Path(__file__).resolve().parent.parent / "notebooks"
+)
+"""The report notebooks: ``vramkit/notebooks`` inside an installed wheel (pyproject maps the
+repository's notebooks/ there), else the checkout's notebooks/ folder."""
 MAX_PARAMETER_CHARS = 4096
 """Longest notebook parameter value accepted."""
 NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
@@ -288,11 +295,176 @@ def check_out_dir(out_dir: Path | str, *, force: bool, notebooks_dir: Path = NOT
     return out
 
 
+MANIFEST_NAME = ".vramkit-report.json"
+"""Written into every report folder: the names this run wrote (files with their sha256, and
+folders with the files in them). A later ``--force`` run replaces exactly those (when unchanged) and keeps every other
+entry of the folder, which a user wrote; a user's entry named like a report file is refused."""
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _plain_name(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\x00" not in name
+    )
+
+
+def _earlier_report(out: Path) -> set[str]:
+    """Entries of `out` an earlier report run wrote and nobody changed since: the files its
+    manifest lists with the same sha256, the folders it lists, and the manifest itself. An
+    unreadable or foreign manifest counts as none (then every entry is the user's)."""
+    from .validate import read_json_object
+
+    path = out / MANIFEST_NAME
+    if path_stat(path) is None:
+        return set()
+    try:
+        doc = read_json_object(path, "report manifest", max_bytes=10_000_000)
+    except VramkitError:
+        return set()
+    files, folders = doc.get("files"), doc.get("folders")
+    if (
+        doc.get("schema_version") != 1
+        or not isinstance(files, dict)
+        or not isinstance(folders, dict)
+    ):
+        return set()
+    ours = {MANIFEST_NAME}
+    for name, digest in files.items():
+        p = out / name
+        if _plain_name(name) and p.is_file() and not p.is_symlink() and _sha256(p) == digest:
+            ours.add(name)
+    for name, listed in folders.items():
+        p = out / name
+        if (
+            _plain_name(name)
+            and p.is_dir()
+            and not p.is_symlink()
+            and isinstance(listed, list)
+            and set(_folder_files(p)) <= set(listed)
+        ):
+            ours.add(name)  # nothing added inside it since (a file added there is the user's)
+    return ours
+
+
+def _folder_files(folder: Path) -> list[str]:
+    """Every file and link under `folder`, as paths relative to it, sorted."""
+    out = []
+    for top, dirs, files in os.walk(folder):
+        rel = Path(top).relative_to(folder)
+        out += [(rel / f).as_posix() for f in files]
+        out += [(rel / d).as_posix() for d in dirs if (Path(top) / d).is_symlink()]
+    return sorted(out)
+
+
+def user_entries(out: Path) -> list[str]:
+    """Names in report folder `out` that no earlier report run wrote (the user's), sorted."""
+    if not is_dir(out, "report folder"):
+        return []
+    ours = _earlier_report(out) | {LOCK_NAME}
+    return sorted(e.name for e in os.scandir(out) if e.name not in ours)
+
+
+def report_names(paths: Sequence[Path]) -> set[str]:
+    """Every name a report of the notebooks `paths` writes into its folder."""
+    names = {"index.html", MATHJAX_DIR, MANIFEST_NAME}
+    for p in paths:
+        names |= {p.name, f"{p.stem}.html", f"{p.stem}.nocode.html"}
+    return names
+
+
+def refuse_overwriting_user_files(out: Path, names: set[str], label: str) -> None:
+    """A VramkitError when report folder `out` holds an entry a user wrote (not an unchanged
+    file of an earlier report) under a name this report writes: nothing a user wrote is ever
+    overwritten, --force or not."""
+    clash = [n for n in user_entries(out) if n in names]
+    if clash:
+        raise VramkitError(
+            f"report folder {label} holds {clash[0]!r}, which no earlier report wrote (or which "
+            f"was changed since); the report would overwrite it. Move it away or choose another "
+            f"folder."
+        )
+
+
+def _keep(src: Path, dst: Path) -> None:
+    """Put the user's entry `src` at `dst` without touching `src`: files are hard-linked (the
+    same file, not a copy; copied where the filesystem has no hard links), folders rebuilt
+    entry by entry, symbolic links re-made as links."""
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    elif src.is_dir():
+        os.mkdir(dst)
+        shutil.copystat(src, dst)
+        for entry in os.scandir(src):
+            _keep(Path(entry.path), dst / entry.name)
+    else:
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(src, dst, follow_symlinks=False)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(…, RENAME_EXCHANGE)``); False where
+    the system or filesystem does not offer it (nothing changed then)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import errno
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT / SIGTERM wait (blocked, then delivered) while the block runs: a multi-step swap
+    is never cut in the middle by a signal (main thread, POSIX; elsewhere a no-op)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class _Claim:
     """A report folder claimed for one run: created if new (``mkdir``, atomic), locked with
-    `LOCK_NAME` (``O_CREAT | O_EXCL``, atomic), written through a temporary sibling folder
-    (``.NAME.XXXX``) whose files are renamed into place by `commit`; `release` removes the lock,
-    the temporary folder and a folder this run created, so an interrupted run leaves nothing."""
+    `LOCK_NAME` (``O_CREAT | O_EXCL``, atomic) and written in a temporary sibling folder
+    (``.NAME.XXXX``). `commit` completes the sibling (the user's entries of the folder kept in
+    it, hard-linked, and the manifest) and swaps it with the folder in one atomic step, so the
+    folder always holds either the earlier content or the whole new report, whenever a run is
+    interrupted; `release` removes the sibling, the lock and a folder this run created."""
 
     def __init__(self, out: Path, label: str) -> None:
         self.out, self.label, self.created, self.tmp, self.locked = out, label, False, None, False
@@ -324,27 +496,63 @@ class _Claim:
             raise
 
     def commit(self) -> None:
-        """Move every file of the temporary folder into the report folder (each an atomic
-        rename), then release. A fresh folder is replaced by the temporary one in one rename."""
+        """Finish the temporary folder and swap it into place (see the class docstring).
+
+        1. the manifest of what this run wrote; 2. every entry of the report folder a user
+        wrote, hard-linked in (a user's entry under a report name is refused, nothing changes);
+        3. one swap: ``renameat2(RENAME_EXCHANGE)``, or where that is missing two renames with
+        SIGINT/SIGTERM held; 4. the earlier folder, now in the sibling's place, is removed."""
         assert self.tmp is not None
+        tmp, out = self.tmp, self.out
         try:
-            if self.created and set(os.listdir(self.out)) == {LOCK_NAME}:
-                os.unlink(self.out / LOCK_NAME)
-                self.locked = False
-                os.rename(self.tmp, self.out)  # replaces the empty folder this run created
-                self.tmp, self.created = None, False
-            else:
-                for entry in os.scandir(self.tmp):
-                    dst = self.out / entry.name
-                    if entry.is_dir() and dst.is_dir():
-                        continue  # e.g. mathjax/ from an earlier --force run: same files
-                    os.replace(entry.path, dst)
+            written = sorted(os.listdir(tmp))
+            manifest = {
+                "schema_version": 1,
+                "files": {n: _sha256(tmp / n) for n in written if (tmp / n).is_file()},
+                "folders": {n: _folder_files(tmp / n) for n in written if (tmp / n).is_dir()},
+            }
+            import json
+
+            atomic_write(tmp / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True))
+            refuse_overwriting_user_files(out, set(written) | {MANIFEST_NAME}, self.label)
+            kept = user_entries(out)
+            for name in kept:
+                _keep(out / name, tmp / name)
+            os.chmod(tmp, 0o777 & ~_umask())
+            with _signals_held():
+                if _exchange(tmp, out):
+                    self.locked = False  # the lock went with the earlier folder (now at tmp)
+                else:
+                    old = out.parent / f".{out.name}.old.{os.getpid()}.{time.monotonic_ns()}"
+                    os.rename(out, old)
+                    try:
+                        os.rename(tmp, out)
+                    except BaseException:
+                        os.rename(old, out)
+                        raise
+                    self.locked = False
+                    self.tmp = old
+                self.created = False  # the folder is the finished report now: never removed
+            self._adopt_late_entries(set(kept))
         except OSError as err:
             raise VramkitError(
                 f"cannot finish report folder {self.label}: {_os_reason(err)}."
             ) from None
         finally:
             self.release(keep_out=True)
+
+    def _adopt_late_entries(self, kept: set[str]) -> None:
+        """Entries a user wrote into the earlier folder while the swap ran (after their files
+        were linked): moved into the finished folder under their own name when it is free."""
+        old = self.tmp
+        if old is None or not old.is_dir():
+            return
+        ours = _earlier_report(old) | {LOCK_NAME} | kept
+        for entry in os.scandir(old):
+            dst = self.out / entry.name
+            if entry.name not in ours and not os.path.lexists(dst):
+                with contextlib.suppress(OSError):
+                    os.rename(entry.path, dst)
 
     def release(self, *, keep_out: bool = False) -> None:
         """Remove what this run made: the temporary folder, the lock, and (unless `keep_out`)
@@ -389,11 +597,15 @@ def _interrupts_raise():
             signal.signal(sig, h)
 
 
-def _file_mode() -> int:
-    """0o666 minus the process umask (what a plain ``open(…, "w")`` would give)."""
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+def _file_mode() -> int:
+    """0o666 minus the process umask (what a plain ``open(…, "w")`` would give)."""
+    return 0o666 & ~_umask()
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -571,9 +783,11 @@ def run_report(
 
     Each `parameters` entry goes to every notebook that declares it; a name no notebook
     declares is refused. A failing notebook is recorded and the others still run. The folder
-    is checked (`check_out_dir`), claimed atomically and written through a temporary sibling
-    renamed into place at the end; on an error, SIGINT or SIGTERM everything this run wrote is
-    removed (`Interrupted` is raised for the signals).
+    is checked (`check_out_dir`), claimed atomically and written in a temporary sibling swapped
+    with it in one step at the end (`_Claim.commit`): with `force`, an earlier report there is
+    replaced as a whole and every entry a user wrote is kept (one under a name the report
+    writes is refused before anything runs). On an error, SIGINT or SIGTERM everything this
+    run wrote is removed and the folder is as it was (`Interrupted` is raised for the signals).
     """
     force = require_bool("force", force)
     progress = require_bool("progress", progress)
@@ -593,6 +807,7 @@ def run_report(
         raise unknown_name("notebook parameter", sorted(unused)[0], declared)
     target = default_out_dir() if out_dir is None else out_dir
     out = check_out_dir(target, force=force, notebooks_dir=notebooks_dir)
+    refuse_overwriting_user_files(out, report_names(paths), repr(str(target))[:200])
     from tqdm.auto import tqdm
 
     with _interrupts_raise():

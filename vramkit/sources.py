@@ -102,3 +102,11 @@ def parse_source(where: str, raw: Any, *, strict_keys: bool = False) -> Source:
         moving=moving,
         moving_reason=" ".join(str(raw.get("moving_reason") or "").split()),
     )
+
+
+def parse_sources(where: str, raw: Any) -> tuple[Source, ...]:
+    """The `Source` records of one data record's ``sources:`` list: non-empty, each parsed by
+    `parse_source` (a VramkitError names `where` and the index of a bad one)."""
+    if not isinstance(raw, list) or not raw:
+        raise VramkitError(f"{where}: sources must be a non-empty list of source mappings.")
+    return tuple(parse_source(f"{where}.sources[{i}]", s) for i, s in enumerate(raw))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import V4_IDS, ModelSpec, get_model
-from .errors import VramkitError, require_int
+from .errors import VramkitError, parse_int
 from .quant import Recipe, get_recipe, tensor_formats, weight_bytes
 from .units import GB, GiB, fmt_params
 
@@ -176,7 +176,7 @@ def split_ids(kind: str, ids: str | Sequence[str]) -> tuple[str, ...]:
 def split_contexts(contexts: str | int | Sequence[int | str]) -> tuple[int, ...]:
     """``"131072, 1048576"`` / ``[131072]`` → whole token counts, each ≥ 1."""
     items = [contexts] if isinstance(contexts, int) else contexts
-    return tuple(require_int("context", c, minimum=1) for c in split_ids("context", items))
+    return tuple(parse_int("context", c, minimum=1) for c in split_ids("context", items))
 
 
 def headline(

@@ -12,6 +12,10 @@ parameters. Each uses the checks here, so one rule is stated once:
 - config fields: integers are JSON integers (``true`` and ``"12"`` are refused), booleans are
   JSON booleans (``"false"`` is refused, not read as true), dimensions positive and at most the
   bounds below, heads divisible as the architecture needs;
+- Python API arguments: whole numbers are ints, numpy integers or whole floats, never text
+  (``batch="2"`` is refused: `vramkit.errors.require_int` / `require_number`); the command line
+  and report parameters parse their own text (`vramkit.errors.parse_int`). Context lengths are
+  the one exception: the token notation ("128K", "1M") is read everywhere (`kv.parse_tokens`);
 - every failure is one `VramkitError` naming the field, the value and what is allowed.
 
 The upper bounds are far above any real model (largest real values in the catalog: hidden 8,192,

@@ -7,8 +7,9 @@ import time
 import pytest
 
 from vramkit.errors import VramkitError
-from vramkit.kv import cache_dtypes, kv_cache, kv_grid, parse_tokens, runtimes
+from vramkit.kv import cache_dtypes, kv_cache, kv_grid, parse_tokens
 from vramkit.kv.claims import claim_check, kv_overtakes_weights
+from vramkit.runtimes import runtime_ids
 
 M = 1024**2
 GiB = 2**30
@@ -204,4 +205,4 @@ def test_context_parsing_and_cap():
     with pytest.raises(VramkitError, match="no lightning indexer"):
         kv_cache("deepseek-v3", 10, indexer_dtype="fp8")
     assert "fp8_ds_mla" in cache_dtypes()
-    assert runtimes() == ["vllm", "llama.cpp", "ik-llama.cpp", "sglang", "trtllm", "reference"]
+    assert runtime_ids() == ["vllm", "llama.cpp", "ik-llama.cpp", "sglang", "trtllm", "reference"]

@@ -10,9 +10,10 @@ kv = pytest.importorskip("vramkit.kv")
 
 from vramkit.catalog import model_ids  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
+from vramkit.runtimes import runtime_ids  # noqa: E402
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-RUNTIMES = kv.runtimes()
+RUNTIMES = runtime_ids()
 DTYPES = kv.cache_dtypes()
 
 

@@ -12,13 +12,13 @@ import pytest
 from vramkit import budget as budget_mod
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
-from vramkit.hardware import get_runtime
 from vramkit.kv import kv_cache
 from vramkit.plan import build_machine, context_speed_curve, flags_for, plan_for, plan_speed, solve
 from vramkit.plan.flags import check_llamacpp, llamacpp_layer_devices
 from vramkit.plan.layers import layer_costs
 from vramkit.plan.placement import candidate_plans, llamacpp_plan, served_plan
 from vramkit.quant import weight_bytes
+from vramkit.runtimes import get_runtime
 
 FLASH = "deepseek-v4-flash"
 

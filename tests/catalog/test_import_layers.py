@@ -138,3 +138,32 @@ def test_no_private_names_imported_from_another_module():
                 if n.startswith("_") and not n.startswith("__")
             ]
     assert not bad, "\n".join(bad)
+
+
+OWNERS = {
+    "vramkit.runtimes": ("Runtime", "get_runtime", "runtimes", "runtime_ids"),
+    "vramkit.hardware": ("Gpu", "Link", "get_gpu", "get_link", "gpus", "links"),
+}
+"""Catalog lookups and the one module that owns each: the only place they are imported from."""
+
+
+def test_catalog_lookups_are_imported_from_their_owner_only():
+    """`vramkit.runtimes` owns the runtime records: `vramkit.hardware` (GPUs and links) neither
+    imports nor re-exports them, and every module imports a lookup from the module that defines
+    it, never through another (a re-export would keep two spellings of one catalog alive)."""
+    import vramkit.hardware as hardware
+
+    owner_of = {n: owner for owner, names in OWNERS.items() for n in names}
+    bad = []
+    for m, p in _modules().items():
+        for mod, names in _imports(p, top_level_only=False):
+            bad += [
+                f"{m} imports {n} from {mod} (owner: {owner_of[n]})"
+                for n in names
+                if n in owner_of and mod != owner_of[n] and mod.startswith("vramkit.")
+            ]
+    hw = [i for i, _ in _imports(PKG / "hardware.py", top_level_only=False)]
+    assert "vramkit.runtimes" not in hw, "vramkit.hardware imports vramkit.runtimes"
+    for name in ("get_runtime", "runtimes", "RuntimeProfile", "Runtime"):
+        assert not hasattr(hardware, name), f"vramkit.hardware still offers {name}"
+    assert not bad, "\n".join(bad)

@@ -100,3 +100,53 @@ def test_one_loader_reads_every_data_file():
         assert load_document(name)["schema_version"] == 1
     with pytest.raises(VramkitError, match="does not exist"):
         load_document("no_such_file.yaml")
+
+
+def test_quant_formats_and_recipes_carry_source_records():
+    """data/quant_formats.yaml and data/recipes.yaml hold Source records like every other data
+    file: each format and each recipe a non-empty ``sources`` list (no prose ``source`` left),
+    each entry a quote with an https url or a docs/research note of this repository."""
+    import yaml
+
+    from vramkit.datafiles import DATA_DIR
+    from vramkit.formats import format_names, get_format
+    from vramkit.quant import get_recipe, recipe_ids
+
+    for name, key, id_key in (("quant_formats.yaml", "formats", "name"), ("recipes.yaml", "recipes", "id")):  # fmt: skip
+        records = yaml.safe_load((DATA_DIR / name).read_text())[key]
+        assert records
+        for rec in records:
+            assert "source" not in rec, f"{name} {rec[id_key]}: a prose 'source' is left"
+            assert isinstance(rec.get("sources"), list), rec[id_key]
+            assert rec["sources"], rec[id_key]
+    table = [get_format(n) for n in format_names() if get_format(n).layout != "gguf"]
+    assert {f.name for f in table} >= {"FP32", "BF16", "FP8_B128_UE8M0", "MXFP4", "NVFP4", "I32"}
+    official = [get_recipe(r) for r in recipe_ids() if get_recipe(r).kind in ("official", "community")]  # fmt: skip
+    assert {r.id for r in official} >= {"deepseek-v4-official", "ds4-q2", "ds4-q4", "bf16"}
+    for owner, sources in [(f.name, f.sources) for f in table] + [(r.id, r.sources) for r in official]:  # fmt: skip
+        assert sources, f"{owner} has no Source records"
+        for s in sources:
+            assert isinstance(s, Source), owner
+            assert s.quote, owner
+            assert s.url or s.document, owner
+            if s.url:
+                assert s.url.startswith("https://"), (owner, s.url)
+            if s.document:
+                doc = s.document.split(" §")[0]
+                assert (Path(__file__).resolve().parents[2] / doc).is_file(), (owner, doc)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("Model card says FP4 + FP8", "non-empty list"),
+        ([], "non-empty list"),
+        ([{"url": "https://example.org/x"}], r"\[0\]: source needs a non-empty 'quote'"),
+        ([{"quote": "q", "document": "docs/x.md"}, "prose"], r"\[1\]: source must be a mapping"),
+    ],
+)
+def test_a_prose_or_empty_sources_list_is_refused(raw, message):
+    from vramkit.sources import parse_sources
+
+    with pytest.raises(VramkitError, match=message):
+        parse_sources("recipes.yaml recipe x", raw)

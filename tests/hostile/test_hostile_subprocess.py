@@ -233,5 +233,5 @@ def test_cell_timeout_fails_the_notebook_not_the_run(tmp_path):
     assert time.monotonic() - start < 60
     assert [r.ename for r in report.failed] == ["CellTimeoutError"]
     assert (tmp_path / "out" / "index.html").is_file()
-    assert not list((tmp_path / "out").glob(".*"))
+    assert [p.name for p in (tmp_path / "out").glob(".*")] == [".vramkit-report.json"]
     assert not list(tmp_path.glob(".out.*")), "the temporary sibling was not removed"

@@ -1,5 +1,6 @@
-"""`pip wheel .` ships every subpackage and every data file, and the CLI runs from the installed
-copy (outside the checkout) with the same output as in the checkout."""
+"""`pip wheel .` ships every subpackage, every data file and the report notebooks, and the CLI
+runs from the installed copy (outside the checkout) with the same output as in the checkout,
+the report included (one notebook, into a temporary folder)."""
 
 from __future__ import annotations
 
@@ -41,26 +42,37 @@ def test_wheel_holds_every_module_and_data_file(wheel):
         if p.is_file()
     }
     assert data <= names, f"missing data files: {sorted(data - names)}"
+    notebooks = {"vramkit/notebooks/" + p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert "vramkit/notebooks/00_summary.ipynb" in notebooks
+    assert notebooks <= names, f"missing notebooks: {sorted(notebooks - names)}"
     assert any(n.endswith("entry_points.txt") for n in names)
 
 
-def test_cli_runs_from_the_installed_wheel(wheel, tmp_path):
-    target = tmp_path / "site"
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """The wheel installed into a folder outside the checkout, and the environment that puts it
+    first on the import path."""
+    target = tmp_path_factory.mktemp("site")
     run = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
          "--target", str(target), str(wheel)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
-    env = {**os.environ, "PYTHONPATH": str(target)}
+    return target, {**os.environ, "PYTHONPATH": str(target)}
+
+
+def test_cli_runs_from_the_installed_wheel(installed, tmp_path):
+    target, env = installed
     where = subprocess.run(
-        [sys.executable, "-c", "import vramkit, vramkit.datafiles as d; print(vramkit.__file__); "
-         "print(d.DATA_DIR)"],
+        [sys.executable, "-c", "import vramkit, vramkit.datafiles as d, vramkit.report as r; "
+         "print(vramkit.__file__); print(d.DATA_DIR); print(r.NOTEBOOKS_DIR)"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    module_file, data_dir = where.stdout.split()
+    module_file, data_dir, notebooks_dir = where.stdout.split()
     assert Path(module_file).is_relative_to(target)
     assert Path(data_dir) == target / "vramkit" / "data"
+    assert Path(notebooks_dir) == target / "vramkit" / "notebooks"
     argv = ["kv", "--model", "deepseek-v4-flash", "--context", "1M", "--runtime", "vllm", "--json"]
     installed = subprocess.run(
         [sys.executable, "-m", "vramkit", *argv],
@@ -80,3 +92,23 @@ def test_cli_runs_from_the_installed_wheel(wheel, tmp_path):
         )  # fmt: skip
         assert models.returncode == 0, models.stderr[-3000:]
         assert '"deepseek-v4-flash"' in models.stdout
+
+
+@pytest.mark.notebook
+def test_report_runs_from_the_installed_wheel(installed, tmp_path):
+    """`python -m vramkit report` outside the checkout finds the notebooks the wheel ships and
+    writes its folder (one notebook keeps this fast: the full report is `test_report.py`'s)."""
+    target, env = installed
+    out = tmp_path / "report"
+    run = subprocess.run(
+        [sys.executable, "-m", "vramkit", "report", "--out", str(out), "--only", "00",
+         "--no-progress"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert "1/1 notebooks ran" in run.stdout
+    for name in ("00_summary.ipynb", "00_summary.html", "00_summary.nocode.html", "index.html"):
+        assert (out / name).is_file(), name
+    executed = (out / "00_summary.ipynb").read_text()
+    assert str(ROOT) not in executed  # nothing of the checkout was read or printed
+    assert not (target / "vramkit" / "notebooks" / "00_summary.html").exists()

@@ -10,7 +10,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from vramkit import cli
 from vramkit.errors import VramkitError
-from vramkit.report import NOTEBOOKS_DIR, coerce_parameter, discover, run_report
+from vramkit.report import MANIFEST_NAME, NOTEBOOKS_DIR, coerce_parameter, discover, run_report
 
 # non-default values, passed to every notebook that declares the name
 NON_DEFAULT = {
@@ -61,7 +61,9 @@ def test_every_notebook_runs_with_non_default_parameters(full_report):
     for r in report.runs:
         for f in r.files:
             assert (report.out_dir / f).is_file()
-    assert not list(report.out_dir.glob(".*")), "no temporary files left behind"
+    hidden = [p.name for p in report.out_dir.glob(".*")]
+    assert hidden == [MANIFEST_NAME], "no temporary files left behind, only the manifest"
+    assert not [p for p in report.out_dir.parent.iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.notebook

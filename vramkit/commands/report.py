@@ -26,7 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar=("NAME", "VALUE"),
         help="pass a parameter to every notebook that declares it (repeatable)",
     )
-    p.add_argument("--force", action="store_true", help="write into a non-empty DIR")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty DIR: an earlier report there is replaced as a whole, every "
+        "file you wrote is kept (one under a report file's name is refused)",
+    )
     p.add_argument(
         "--only", nargs="+", default=[], metavar="NB", help="run only these notebooks (name or NN)"
     )

@@ -23,10 +23,9 @@ from .estimate import (
     kv_cache,
     kv_grid,
     parse_tokens,
-    runtimes,
 )
 
 __all__ = [
     "CONTEXT_CAP_FACTOR", "KINDS", "MAX_BATCH", "RUNTIME_OPTIONS", "KvComponent", "KvEstimate",
-    "cache_dtypes", "check_context", "components", "kv_cache", "kv_grid", "parse_tokens", "runtimes",
+    "cache_dtypes", "check_context", "components", "kv_cache", "kv_grid", "parse_tokens",
 ]  # fmt: skip

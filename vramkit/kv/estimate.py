@@ -21,7 +21,7 @@ import numpy as np
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
 from ..families import get_family
-from ..runtimes import KvProfile, Runtime, get_runtime, runtime_ids
+from ..runtimes import KvProfile, Runtime, get_runtime
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
 from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
@@ -128,11 +128,6 @@ def cache_dtypes() -> list[str]:
     return cache_dtype_names()
 
 
-def runtimes() -> list[str]:
-    """Runtime ids (data/runtimes.yaml): vllm, llama.cpp, sglang, trtllm, reference."""
-    return runtime_ids()
-
-
 _TOKENS = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
 
 
@@ -235,8 +230,10 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
         )
     opts = dict(prof.options)
     for name, value in given.items():
-        low = 0 if name == "swa_compress" else 1
-        value = require_int(name, int(value), minimum=low, maximum=1 << 24)
+        if name == "swa_compress":  # a switch (kept as 0 / 1 in the layout options)
+            value = int(require_bool(name, value))
+        else:
+            value = require_int(name, value, minimum=1, maximum=1 << 24)
         if name == "block_size":
             opts["block_size_deepseek_v4"] = value
         opts[name] = value

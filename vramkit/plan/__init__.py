@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
+from ..kv import parse_tokens
 from ..quant import Recipe
 from .flags import Flags, flags_for
 from .machine import Device, Disk, Host, Machine, build_machine, local_machine, resolve_machine
@@ -167,7 +168,7 @@ def solve(
     m = get_model(model)
     ctx = require_int(
         "context",
-        context,
+        parse_tokens(context),  # an int, or the token notation "128K" / "1M" as everywhere
         minimum=1,
         maximum=8 * int(m.config.get("max_position_embeddings") or 1_048_576),
     )

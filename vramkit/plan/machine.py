@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..datafiles import load_document, load_yaml_text
-from ..errors import VramkitError, require_int, unknown_name
+from ..errors import VramkitError, parse_int, require_int, unknown_name
 from ..hardware import Gpu, get_gpu, get_link, gpus, links
 from ..units import GB, MB, TB, GiB, MiB, parse_size
 
@@ -219,7 +219,7 @@ def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> 
     count = 1
     if ":" in text:
         text, _, n = text.rpartition(":")
-        count = require_int(f"GPU count in {spec!r}", n.strip(), minimum=1, maximum=MAX_DEVICES)
+        count = parse_int(f"GPU count in {spec!r}", n, minimum=1, maximum=MAX_DEVICES)
     m = _ADHOC.match(text.strip())
     if m:
         mem = parse_size(m.group("mem"))

@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
+from ..kv import parse_tokens
 from ..quant import Recipe, get_recipe
 from ..runtimes import Runtime, get_runtime
 from .layers import LayerCosts, kv_per_layer, layer_costs
@@ -483,7 +484,7 @@ def candidate_plans(
     m = get_model(model)
     rt = canonical_runtime(runtime)
     costs = layer_costs(m, recipe)
-    ctx = require_int("context", context, minimum=1)
+    ctx = require_int("context", parse_tokens(context), minimum=1)
     seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
     ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
     if rt in ("llama.cpp", "ik_llama.cpp"):

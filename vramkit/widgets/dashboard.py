@@ -11,7 +11,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import VramkitError, require_int, unknown_name
+from ..errors import VramkitError, parse_int, require_int, unknown_name
 
 CLASSES: dict[str, str] = {
     "model": "vk-model",
@@ -103,7 +103,7 @@ def _state(state: Mapping[str, Any]) -> dict[str, Any]:
             "(its max_position_embeddings); nothing computed.",
         )
     s["context"] = tokens
-    s["batch"] = _field("batch", require_int, "batch", str(s["batch"]).strip() or "x",
+    s["batch"] = _field("batch", parse_int, "batch", str(s["batch"]),  # a text box: its digits
                         minimum=1, maximum=MAX_BATCH)  # fmt: skip
     s["count"] = _field("count", require_int, "count", s["count"], minimum=1, maximum=4096)
     _field("count", check_parallel, model, s["parallel"], s["count"])
@@ -241,8 +241,9 @@ def panel(**initial: Any) -> Any:
     from .. import plots
     from ..budget import COUNTS, PARALLEL
     from ..catalog import model_ids as catalog_ids
-    from ..hardware import gpus, runtimes
+    from ..hardware import gpus
     from ..plots import summary as summary_plots
+    from ..runtimes import runtimes
     from ..summary import fmt_tokens
 
     s = {**DEFAULTS, **initial}
