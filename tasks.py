@@ -129,7 +129,9 @@ def task_engines(extra: list[str]) -> int:
         return rc
     env = jupyter_env()
     here = ROOT / "benchmarks" / "engines"
-    for script, args in (("measure.py", extra), ("fit_compute.py", []), ("report.py", [])):
+    steps = (("measure.py", extra), ("fit_compute.py", []), ("report.py", []),
+             ("plan_vs_engine.py", []), ("plan_vs_engine.py", ["--rpc"]))  # fmt: skip
+    for script, args in steps:
         rc = sh(PY, here / script, *args, env=env, check=False)
         if rc:
             return rc
