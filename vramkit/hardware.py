@@ -183,9 +183,10 @@ def apple_working_set(pool_bytes: int, *, wired_limit_bytes: int | None = None) 
     """Bytes an Apple GPU may keep resident on a unified pool of `pool_bytes`, and why.
 
     The cap is Metal's `MTLDevice.recommendedMaxWorkingSetSize`: llama.cpp's Metal backend
-    reports exactly it as the device's total memory (ggml-org/llama.cpp@0c1e57098bba
-    ggml/src/ggml-metal/ggml-metal-device.m, ggml_metal_device_get_memory: ``*total =
-    dev->mtl_device.recommendedMaxWorkingSetSize;``), so that is what llama.cpp fits into.
+    reports exactly it as the device's total memory (ggml_metal_device_get_memory: ``*total =
+    dev->mtl_device.recommendedMaxWorkingSetSize;``, https://github.com/ggml-org/llama.cpp/blob/
+    0c1e57098bba43ac29e6e3b677cdceebdd22334f/ggml/src/ggml-metal/ggml-metal-device.m), so that is
+    what llama.cpp fits into.
     Apple publishes no formula: a measured pool size (data/apple_working_set.yaml) gives its
     measured value; another size uses the ratio of the nearest measured pool (log scale) and
     says it is an estimate; `wired_limit_bytes` (the ``iogpu.wired_limit_mb`` sysctl) overrides
