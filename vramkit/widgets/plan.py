@@ -150,7 +150,7 @@ def details(state: Mapping[str, Any]) -> dict[str, Any]:
     return r
 
 
-def _bar(place: Mapping[str, Any], plan_place: Any) -> str:
+def _bar(plan_place: Any) -> str:
     """One place as a CSS bar: component segments as % of the place's capacity (capped at 100%,
     an overflow is drawn red)."""
     cap = max(int(plan_place.capacity_bytes), 1)
@@ -185,7 +185,7 @@ def render_html(s: Mapping[str, Any]) -> str:
             f"<td style='text-align:right;white-space:nowrap'><span class='vk-plan-place' "
             f"data-place='{html.escape(q['name'])}' data-bytes='{p.total_bytes}'>"
             f"{q['total_gb']:,.1f}</span> of {q['capacity_gb']:,.1f} GB</td>"
-            f"<td style='width:40%'>{_bar(q, p)}</td>"
+            f"<td style='width:40%'>{_bar(p)}</td>"
             f"<td style='overflow-wrap:anywhere'>{html.escape(what)}</td></tr>"
         )
     legend = " ".join(
