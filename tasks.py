@@ -129,8 +129,14 @@ def task_engines(extra: list[str]) -> int:
         return rc
     env = jupyter_env()
     here = ROOT / "benchmarks" / "engines"
-    steps = (("measure.py", extra), ("fit_compute.py", []), ("report.py", []),
-             ("plan_vs_engine.py", []), ("plan_vs_engine.py", ["--rpc"]))  # fmt: skip
+    steps = (
+        ("measure.py", extra),
+        ("measure_mtp.py", []),
+        ("fit_compute.py", []),
+        ("report.py", []),
+        ("plan_vs_engine.py", []),
+        ("plan_vs_engine.py", ["--rpc"]),
+    )
     for script, args in steps:
         rc = sh(PY, here / script, *args, env=env, check=False)
         if rc:

@@ -188,6 +188,7 @@ def _weights(fig: Figure) -> tuple[float, str]:
         "total": w.total_bytes,
         "main": w.main_bytes,
         "mtp": w.total_bytes - w.main_bytes,
+        "text": w.total_bytes - w.by_group.get("vision", 0),  # GGUF: the vision tower is mmproj
     }[scope]
     return value / UNITS[fig.unit], f"weight_bytes(recipe {recipe.id}).{scope}"
 

@@ -10,13 +10,36 @@ backend                                                intermediate (per rank)  
 ``marlin`` (GPUs without native FP4: A100, H100 …)      round_up(I, 128)            round_up(H, 256)
 ``flashinfer_trtllm`` (SM100 MXFP4×MXFP8 / BF16)       round_up(I, 256)            round_up(H, 256)
 ``flashinfer_cutlass`` (SM100 CUTLASS, SM90 BF16)      round_up(I, 128)            round_up(H, 128)
-``triton`` (the remaining CUDA path)                   round_up(I, 64)             H
+``triton`` (the remaining CUDA path; Hopper swizzle)   round_up(I, 64)             H
 =====================================================  ==========================  ============
 
 with w13 [E, 2·I', H'/2] uint8 + scales [E, 2·I', H'/32] + bias [E, 2·I'] bf16 and w2
 [E, H', I'/2] + scales [E, H', I'/32] + bias [E, H'] bf16. Everything else loads as stored.
-The Triton path's later swizzle (``_swizzle_mxfp4``) and Marlin's repack keep these sizes in
-vramkit's model; ROCm's ``get_padding_alignment`` is not modelled.
+Marlin's repack keeps these sizes; ROCm's ``get_padding_alignment`` is not modelled.
+
+The Triton backend on Hopper then changes what stays resident
+(``Mxfp4MoEMethod.process_weights_after_loading``, TRITON branch, same commit):
+
+- the biases become FP32 (``layer.w13_bias = Parameter(layer.w13_bias.to(torch.float32))``);
+- ``_swizzle_mxfp4(layer.w13_weight, layer.w13_weight_scale, num_warps)`` with ``num_warps = 8``
+  returns swizzled copies; the value tensors replace the originals (``del layer.w13_weight``),
+  but the swizzled *scales* go into ``self.w13_precision_config`` while ``layer.w13_weight_scale``
+  and ``layer.w2_weight_scale`` are never deleted: both scale copies stay resident (later vLLM
+  deletes them "to free their memory");
+- the swizzled layouts (vllm/model_executor/layers/quantization/utils/mxfp4_utils.py
+  @01b817dbbd2ea53707c68d39b470e65990d1e6ee: ``make_default_matmul_mxfp4_w_layout(mx_axis=1)``,
+  ``make_default_matmul_mxfp4_w_scale_layout(mx_axis=1, num_warps=num_warps)`` on the
+  transposed tensors) of triton_kernels' Hopper layouts: the scale rows (the output dimension)
+  padded to ``SWIZZLE_ALIGN_M = 2 * num_warps * 2 * 8`` = 256
+  (python/triton_kernels/triton_kernels/tensor_details/layout_details/hopper_scale.py @
+  triton-lang/triton 14dd7a191e72a5003a67311f7b3cabbf09f74ba5); the value tiles of the
+  tuple-API HopperMXValueLayout that vLLM of that time calls pad only to 16 rows × 32 bytes
+  (a multiple for gpt-oss, so values keep their size). Newer triton_kernels pads values to
+  64 × 256 (``_padded_shape``); that layout is not the one these vLLM versions call.
+
+So per expert, Triton on Hopper holds values + stored scales + swizzled scales + FP32 biases.
+Which triton_kernels revision the measured run had installed is not in its log (vLLM's docs
+recommend triton v3.5.0): an estimate, −0.12 % off the published load of gpt-oss-120b.
 """
 
 from __future__ import annotations
@@ -46,9 +69,26 @@ def mxfp4_expert_bytes(experts: int, hidden: int, inter: int) -> int:
     return experts * (w13 + w2)
 
 
+TRITON_HOPPER_NUM_WARPS = 8
+"""``num_warps`` vLLM passes to ``_swizzle_mxfp4`` outside batched (pplx / DeepEP) MoE."""
+
+
+def triton_hopper_expert_bytes(experts: int, hidden: int, inter: int) -> int:
+    """Bytes one layer's MXFP4 experts hold after vLLM's Triton swizzle on Hopper (hidden/inter
+    already padded by create_weights): values E·(2I·H/2 + H·I/2), the stored scales
+    E·(2I·H/32 + H·I/32) kept on the layer, the swizzled scales E·(pad(2I, A)·H/32 +
+    pad(H, A)·I/32) with A = 2·num_warps·2·8, and FP32 biases E·4·(2I + H)."""
+    align = 2 * TRITON_HOPPER_NUM_WARPS * 2 * 8
+    values = 2 * inter * (hidden // 2) + hidden * (inter // 2)
+    scales = 2 * inter * (hidden // 32) + hidden * (inter // 32)
+    swizzled = _up(2 * inter, align) * (hidden // 32) + _up(hidden, align) * (inter // 32)
+    return experts * (values + scales + swizzled + 4 * (2 * inter + hidden))
+
+
 def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", tp: int = 1) -> int:
     """Weight bytes vLLM holds for a gpt-oss checkpoint on one rank at tensor parallel 1 (the
-    stored layout with every expert layer re-sized by `backend`'s padding)."""
+    stored layout with every expert layer re-sized by `backend`'s padding; ``triton``: the
+    Hopper swizzle's resident tensors, `triton_hopper_expert_bytes`)."""
     spec = get_model(model)
     q = spec.config.get("quantization_config") or {}
     if str(q.get("quant_method", "")).lower() != "mxfp4" or "num_local_experts" not in spec.config:
@@ -68,7 +108,8 @@ def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", t
     stored = weight_bytes(spec, get_recipe(spec.checkpoint_layout))
     routed = stored.by_group["routed_experts_gate_up"] + stored.by_group["routed_experts_down"]
     ia, ha = MXFP4_PADDING[backend]
-    padded = layers * mxfp4_expert_bytes(experts, _up(hidden, ha), _up(inter, ia))
+    per_layer = triton_hopper_expert_bytes if backend == "triton" else mxfp4_expert_bytes
+    padded = layers * per_layer(experts, _up(hidden, ha), _up(inter, ia))
     unpadded = layers * mxfp4_expert_bytes(experts, hidden, inter)
     if unpadded != routed:  # the stored layout must be the one vLLM loads
         raise VramkitError(

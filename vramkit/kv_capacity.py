@@ -78,7 +78,9 @@ def _gqa_specs(model: ModelSpec, cache_dtype: str, tp: int) -> list[KvComponent]
     from .kv import components
 
     comps = [c for c in components(model, cache_dtype=cache_dtype, runtime="vllm") if c.layers]
-    if not comps or any(c.rule not in ("full", "window") or c.paging for c in comps):
+    if not comps or any(
+        c.rule not in ("full", "window") or c.paging not in ("", "chunked") for c in comps
+    ):
         raise VramkitError(
             f"{model.id}: vLLM pool arithmetic is modelled for full / sliding-window attention "
             "caches only (DeepSeek V4 and linear-attention models have their own planners: "
@@ -126,8 +128,12 @@ def vllm_pool(
     reported = num_blocks // n_groups * bs
     per_req = 0
     for c, (_, _, g) in zip(comps, groups, strict=True):
-        tokens = mml if c.rule == "full" else min(c.tokens - 1 + mnbt, mml)
-        blocks = int(cdiv(tokens, bs)) + (0 if c.rule == "full" else 1)
+        if c.rule == "full":
+            blocks = int(cdiv(mml, bs))
+        elif c.paging == "chunked":  # ChunkedLocalAttentionSpec: min(C + mnbt, L), no extra block
+            blocks = int(cdiv(min(c.tokens + mnbt, mml), bs))
+        else:
+            blocks = int(cdiv(min(c.tokens - 1 + mnbt, mml), bs)) + 1
         per_req += g * blocks
     return VllmPool(
         available_bytes=avail,

@@ -103,16 +103,23 @@ def _cells(part: Any, s: Settings) -> int:
     return kv
 
 
-def _cache_line(name: str, part: Any, s: Settings) -> CacheLine:
-    """K and V bytes of one part: GQA parts (kv_heads > 0) hold K and V halves of `vectors`
-    rows of `dims` values in -ctk / -ctv; latent, compressed and indexer parts hold K only
-    (llama.cpp stores the indexer keys in the K cache type)."""
+def _cache_line(name: str, part: Any, s: Settings, v_max: int = 0) -> CacheLine:
+    """K and V bytes of one part: GQA parts (kv_heads > 0) hold kv_heads rows of `dims` values
+    in -ctk and as many in -ctv — llama.cpp keeps a V cache on every layer that is not MLA
+    (``has_v = !is_mla``), so Gemma 4's global layers, whose checkpoint reuses K as V
+    (attention_k_eq_v), still get a full V cache (engine, Gemma 4 31B at 4K: K 160 MiB +
+    V 160 MiB on the 10 global layers). Without flash attention V is stored transposed and
+    every layer's V row is ``n_embd_v_gqa_max`` wide, the widest over all layers (`v_max`:
+    src/llama-kv-cache.cpp L210 ``!v_trans ? n_embd_v_gqa(il) : n_embd_v_gqa_max()``; Gemma 4
+    31B global layers: 4 x 512 values padded to the sliding layers' 16 x 256). Latent,
+    compressed and indexer parts hold K only (llama.cpp stores the indexer keys in the K cache
+    type)."""
     cells = _cells(part, s)
     per = cells * part.layers * s.n_seq
     if part.kv_heads:
-        half = part.vectors // 2
-        k = per * half * _row(s.cache_k, part.dims)
-        v = per * half * _row(s.cache_v, part.dims)
+        k = per * part.kv_heads * _row(s.cache_k, part.dims)
+        width = part.kv_heads * part.dims
+        v = per * _row(s.cache_v, width if s.flash_attn else max(width, v_max))
     else:
         k, v = per * part.vectors * _row(s.cache_k, part.dims), 0
     return CacheLine(name, cells, part.layers, s.n_seq, k, v)
@@ -129,16 +136,71 @@ def kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[CacheLine
     full = [p for p in parts if p.rule == "full"]
     window = [p for p in parts if p.rule == "window"]
     comp = sorted((p for p in parts if p.rule == "compressed"), key=lambda p: (p.store, p.tokens))
+    v_max = max((p.kv_heads * p.dims for p in parts if p.kv_heads), default=0)
     lines: list[CacheLine] = []
     if window:
         if full:
-            lines += [_cache_line("non-SWA KV cache", p, s) for p in full]
+            lines += [_cache_line("non-SWA KV cache", p, s, v_max) for p in full]
         else:
             lines.append(CacheLine("non-SWA KV cache", s.n_ctx_seq, 0, s.n_seq, 0, 0))
-        lines += [_cache_line("SWA KV cache", p, s) for p in window]
+        lines += [_cache_line("SWA KV cache", p, s, v_max) for p in window]
     else:
-        lines += [_cache_line(f"{p.kind} KV cache", p, s) for p in full]
+        lines += [_cache_line(f"{p.kind} KV cache", p, s, v_max) for p in full]
     lines += [_cache_line(f"{p.kind} compressed KV cache (ratio {p.tokens})", p, s) for p in comp]
+    return lines
+
+
+def model_buffer_bytes(model: Any, recipe: Any) -> int:
+    """llama.cpp's model buffer for the GGUF `recipe` writes: the file's tensor bytes (vramkit's
+    main bytes, MTP left out), plus a second copy of ``token_embd`` when the file has no
+    ``output.weight`` (tied embeddings): the loader creates the output head from it with
+    ``TENSOR_DUPLICATED`` (e.g. src/models/gemma4.cpp L50-54), a tensor of its own in the
+    output layer's buffer (on a GPU run: the head on the GPU, token_embd in host memory)."""
+    from .quant import tensor_formats, weight_bytes
+
+    total = weight_bytes(model, recipe).main_bytes
+    pairs = tensor_formats(model, recipe)
+    if any(t.gguf_class == "output" and not t.mtp for t, _ in pairs):
+        return total
+    main_embd = [(t, f) for t, f in pairs if t.gguf_class == "token_embd" and t.layer is None]
+    return total + sum(t.count * f.tensor_bytes(t.shape) for t, f in main_embd)
+
+
+def mtp_draft_kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[CacheLine]:
+    """The KV caches of llama.cpp's MTP draft context (``LLAMA_CONTEXT_TYPE_MTP``, what
+    ``--spec-type draft-mtp`` creates): a plain iSWA cache over the NextN layers only
+    (``filter_mtp: il >= n_layer()``, src/llama-model.cpp L2587-2610 for DeepSeek V4), so an
+    empty "non-SWA" cache and one "SWA" cache of GGML_PAD(min(kv, W + n_ubatch), 256) cells with
+    K and V each one ``dims``-wide row per layer (a plain cache keeps V: ``has_v = !is_mla``).
+    The NextN layers are what the family's KV parts add with the MTP module included. Measured
+    for DeepSeek V4 (data/measured/llamacpp_mtp/); other layouts are refused."""
+    from dataclasses import replace
+
+    from .families import get_family
+
+    main = _parts(family, cfg)
+    key = ("kind", "rule", "tokens", "dims", "store")
+    extra = []
+    for p in get_family(family).kv_parts(cfg, True):
+        same = [m for m in main if all(getattr(m, k) == getattr(p, k) for k in key)]
+        n = p.layers - sum(m.layers for m in same)
+        if n > 0:
+            extra.append(replace(p, layers=n))
+    if not extra:
+        raise VramkitError(f"this {family} model has no MTP layer, so there is no draft context.")
+    if any(p.rule != "window" or p.store != "cache" for p in extra):
+        raise VramkitError(
+            "vramkit models llama.cpp's MTP draft context for sliding-window NextN layers "
+            f"(DeepSeek V4) only; this {family} model's NextN layer is not one."
+        )
+    lines = [CacheLine("non-SWA KV cache", s.n_ctx_seq, 0, s.n_seq, 0, 0)]
+    for p in extra:
+        cells = _cells(p, s)
+        per = cells * p.layers * s.n_seq
+        heads = p.kv_heads or p.vectors
+        k = per * heads * _row(s.cache_k, p.dims)
+        v = per * heads * _row(s.cache_v, p.dims)
+        lines.append(CacheLine("SWA KV cache", cells, p.layers, s.n_seq, k, v))
     return lines
 
 

@@ -15,7 +15,9 @@ https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd223
 ``llama_tensor_get_type_impl`` L446-713, ``llama_tensor_get_type`` L717, ``tensor_requires_imatrix``
 L856, ``llama_ftype_get_default_type`` L881, ``init_quantize_state_counters`` L927) and the
 tensor order of ``weight_name_comparer`` (src/llama-model-loader.h L54: layer number, then name).
-Block sizes come from the `gguf` package (`gguf.GGML_QUANT_SIZES`), never from a copied table.
+Block sizes come from the `gguf` package (`gguf.GGML_QUANT_SIZES`), never from a copied table;
+Q2_0, newer than every gguf release on PyPI, from the pinned llama.cpp's own gguf-py
+(`vramkit.formats.GGML_TYPES_AHEAD_OF_PYPI_GGUF`).
 """
 
 from __future__ import annotations
@@ -240,20 +242,20 @@ def allows_quantization(t: GgufTensor, arch: str) -> bool:
 
 @lru_cache(maxsize=128)
 def _block(type_name: str) -> int:
-    """Elements per block of a GGML type, from the gguf package."""
-    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+    """Elements per block of a GGML type: the gguf package's, or (Q2_0, newer than every gguf
+    release on PyPI) the pinned llama.cpp's own gguf-py value (`formats.ggml_block`)."""
+    from .formats import ggml_block
 
-    try:
-        qtype = GGMLQuantizationType[type_name]
-    except KeyError:
+    sizes = ggml_block(type_name)
+    if sizes is None:
         import importlib.metadata
 
         raise VramkitError(
             f"GGML type {type_name} is not in the installed gguf package "
-            f"({importlib.metadata.version('gguf')}); llama.cpp {LLAMA_CPP_BUILD} added it after "
-            "that release, so its block size cannot be read from the package."
-        ) from None
-    return GGML_QUANT_SIZES[qtype][0]
+            f"({importlib.metadata.version('gguf')}) nor in llama.cpp {LLAMA_CPP_BUILD}'s own "
+            "gguf-py, so vramkit has no block size for it."
+        )
+    return sizes[0]
 
 
 def _quantized(type_name: str) -> bool:

@@ -141,7 +141,8 @@ def gguf_name(t: TensorSpec) -> str:
 
 def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     """What llama.cpp's quantizer reads from a model's GGUF metadata (see `ModelFacts`); the
-    llama.cpp arch name comes from the family records' GGUF architectures."""
+    llama.cpp arch name comes from the family records' GGUF architectures, the block count
+    includes a NextN block the converter keeps in the file (`Family.gguf_keeps_mtp`)."""
     from .families import gguf_model_types
 
     cfg = model.config
@@ -156,24 +157,26 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
         cfg.get("n_routed_experts") or cfg.get("num_local_experts") or cfg.get("num_experts") or 0
     )
     layers = int(cfg.get("num_hidden_layers") or 0)
+    # hparams.n_layer_all = the file's block_count: the NextN block counts where it is in the file
+    mtp = int(cfg.get("num_nextn_predict_layers") or 0) if _keeps_mtp(model) else 0
     return llamacpp_mix.ModelFacts(
         arch,
-        layers,
+        layers + mtp,
         experts,
         max(heads // kv, 1),
         llamacpp_mix.is_70b(arch, layers, heads, kv, experts),
     )
 
 
-def _gguf_tensor(t: TensorSpec, arch: str, checkpoint: str) -> llamacpp_mix.GgufTensor:
-    ne = tuple(reversed(t.shape))
-    if t.experts_per_token is not None:
-        ne = (*ne, t.count)  # the routed experts of a layer: one [in, out, n_expert] tensor
-    shell = llamacpp_mix.GgufTensor(gguf_name(t), ne, "")
+def _gguf_tensor(
+    t: TensorSpec, ne: tuple[int, ...], arch: str, checkpoint: str
+) -> llamacpp_mix.GgufTensor:
+    name = gguf_name(t)
+    n_dims = llamacpp_mix.GgufTensor(name, ne, "").n_dims
     src = llamacpp_mix.converter_type(
-        shell.name, shell.n_dims, arch=arch, native=t.native, checkpoint=checkpoint
+        name, n_dims, arch=arch, native=t.native, checkpoint=checkpoint
     )
-    return llamacpp_mix.GgufTensor(shell.name, ne, src)
+    return llamacpp_mix.GgufTensor(name, ne, src)
 
 
 @lru_cache(maxsize=256)
@@ -193,23 +196,58 @@ def _llamacpp_formats(
     return [(t, _ggml_format(ty)) for t, ty in zip(specs, types, strict=True)]
 
 
+def _split_for_gguf(
+    model: ModelSpec, t: TensorSpec
+) -> tuple[tuple[TensorSpec, tuple[int, ...]], ...]:
+    """The GGUF tensors the converter writes for checkpoint tensor `t`: (part, GGUF ne) pairs —
+    the family's `gguf_split` where the converter splits it, else `t` itself."""
+    from .families import get_family
+
+    parts = get_family(model.family).gguf_split(model.config, t)
+    if parts is not None:
+        return parts
+    ne = tuple(reversed(t.shape))
+    if t.experts_per_token is not None:
+        ne = (*ne, t.count)  # the routed experts of a layer: one [in, out, n_expert] tensor
+    return ((t, ne),)
+
+
+def _keeps_mtp(model: ModelSpec) -> bool:
+    from .families import get_family
+
+    return get_family(model.family).gguf_keeps_mtp
+
+
 @lru_cache(maxsize=256)
 def _gguf_tensors(
     model: ModelSpec,
 ) -> tuple[tuple[TensorSpec, ...], tuple[llamacpp_mix.GgufTensor, ...]]:
-    """The model's tensors as its GGUF file holds them (names, dims, the converter's types);
-    GGUF conversions leave the MTP module out."""
+    """The model's tensors as its GGUF file holds them (names, dims, the converter's types):
+    split where the converter splits (the family's `gguf_split`), the MTP module only where the
+    converter keeps it (the family's `gguf_keeps_mtp`: GLM-4.x; DeepSeek V3 ``skip_mtp``, V4
+    "Skipping … MTP tensor(s) for conversion v0", V3.2 as converted with --no-mtp)."""
+    from .families import get_family
+
     arch = model_facts(model).arch
-    keep = [not t.mtp for t in model.inventory]
-    specs = tuple(t for t, k in zip(model.inventory, keep, strict=True) if k)
-    checkpoint = [""] * len(specs)
+    keeps = _keeps_mtp(model)
+    keep = [not t.mtp or keeps for t in model.inventory]
+    checkpoint = [""] * len(model.inventory)
     if arch == "deepseek4":  # its converter keeps the checkpoint's own types
         official = get_recipe(model.checkpoint_layout)
         if official.kind != "llamacpp":
-            pairs = tensor_formats(model, official)
-            checkpoint = [f.name for (_, f), k in zip(pairs, keep, strict=True) if k]
-    tensors = tuple(_gguf_tensor(t, arch, c) for t, c in zip(specs, checkpoint, strict=True))
-    return specs, tensors
+            checkpoint = [f.name for _, f in tensor_formats(model, official)]
+    specs: list[TensorSpec] = []
+    tensors: list[llamacpp_mix.GgufTensor] = []
+    for t, k, c in zip(model.inventory, keep, checkpoint, strict=True):
+        if not k:
+            continue
+        for part, ne in _split_for_gguf(model, t):
+            specs.append(part)
+            tensors.append(_gguf_tensor(part, ne, arch, c))
+    for part, ne in get_family(model.family).gguf_extra(model.config):  # converter-generated
+        specs.append(part)
+        tensors.append(_gguf_tensor(part, ne, arch, ""))
+    return tuple(specs), tuple(tensors)
 
 
 def _ggml_format(type_name: str) -> QuantFormat:
@@ -389,7 +427,8 @@ def _llamacpp_recipe(ftype: str, imatrix: bool | None) -> Recipe:
             else f"llama-quantize file type {ftype} ({with_im}): per-tensor types by llama.cpp's "
             "rules"
         )
-        + "; the MTP module is not in the file",
+        + "; the MTP module is not counted (converters leave it out of the file, or llama.cpp's "
+        "main context does not load it)",
         source=f"{llamacpp_mix.QUANT_SOURCE} llama_tensor_get_type (vramkit.llamacpp_mix)",
     )
 
@@ -496,7 +535,9 @@ def tensor_formats(
     """Each tensor of `model` (id or spec) paired with the format `recipe` stores it in."""
     model = get_model(model)
     r = get_recipe(recipe, model=model)
-    if r.kind == "llamacpp":  # llama.cpp types in file order (MTP tensors are not in the file)
+    if (
+        r.kind == "llamacpp"
+    ):  # llama.cpp types in file order (MTP tensors only where the file holds them)
         return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix))
     check_selectors_match(model, r)
     by_name = any(k.startswith("name:") for k in r.rules)
@@ -587,6 +628,34 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
         params_by_group=MappingProxyType(params_by_group),
         total_params=params,
     )
+
+
+def mtp_draft_bytes(
+    model: str | ModelSpec, recipe: str | Recipe | Mapping[str, str] | None = None
+) -> int:
+    """Exact tensor bytes of the MTP draft GGUF llama.cpp's converter writes with ``--mtp``
+    (``mtp-*.gguf``): the MTP module plus the shared token embedding, final norm and output
+    head ("keep ONLY NextN-block tensors plus the shared embeddings/norm/lm_head",
+    conversion/deepseek.py L497-502 and L621-628 at the pinned commit), each stored as `recipe`
+    stores it (default: the official layout). Formula: Σ count × bytes(format, shape) over
+    those tensors. llama.cpp file types (``gguf-*``) type the draft file by their own counters
+    and are not modelled here."""
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
+    if r.kind == "llamacpp":
+        raise VramkitError(
+            f"recipe {r.id!r} is a llama.cpp file type; the MTP draft file's mix is not modelled. "
+            "Use the layout the converter writes (e.g. the official checkpoint layout)."
+        )
+    if not any(t.mtp for t in model.inventory):
+        raise VramkitError(f"{model.id} has no MTP module, so there is no MTP draft file.")
+    shared = ("embed", "lm_head")
+    total = 0
+    for t, fmt in tensor_formats(model, r):
+        root = t.layer is None and (t.group in shared or t.role == "final_norm")
+        if t.mtp or root:
+            total += t.count * fmt.tensor_bytes(t.shape)
+    return total
 
 
 def weight_table(model: str | ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ import math
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -368,6 +368,44 @@ def _glm4_moe_metadata(cfg: Mapping[str, Any], n_blocks: int) -> dict[str, Any]:
     return md
 
 
+def _gemma4_metadata(cfg: Mapping[str, Any], n_blocks: int) -> dict[str, Any]:
+    """Gemma4Model / Gemma3Model.set_gguf_parameters (conversion/gemma.py @ 0c1e57098).
+
+    Fields vramkit's catalog config does not carry take the converter's own defaults where it
+    has one (``rms_norm_eps`` 1e-6, rope ``freq_base`` 1e6, ``hidden_size_per_layer_input`` 0,
+    partial rotary 1.0 on sliding layers; ``final_logit_softcapping`` is only written when
+    present, so it is left out); ``layer_types`` comes from ``sliding_window_pattern`` (vramkit's
+    `sliding_full_layer_types`), and ``num_kv_shared_layers``, which the converter requires, is
+    0: vramkit's own assumption for these checkpoints (every layer keeps its KV), not a sourced
+    value. None of the defaulted values changes a buffer size."""
+    from vramkit.families._common import sliding_full_layer_types
+
+    md = _base_metadata({"rms_norm_eps": 1e-6, **cfg}, n_blocks)
+    swa = [t == "sliding_attention" for t in sliding_full_layer_types(cfg)]
+    hd_full, hd_swa = cfg.get("global_head_dim") or cfg["head_dim"], cfg["head_dim"]
+    kv_swa = cfg["num_key_value_heads"]
+    kv_full = cfg.get("num_global_key_value_heads") or kv_swa
+    md.update(
+        {
+            "rope.freq_base": 1_000_000.0,
+            "attention.sliding_window": cfg["sliding_window"],
+            "attention.shared_kv_layers": int(cfg.get("num_kv_shared_layers") or 0),
+            "embedding_length_per_layer_input": int(cfg.get("hidden_size_per_layer_input") or 0),
+            "attention.sliding_window_pattern": swa,
+            "attention.key_length": hd_full,
+            "attention.value_length": hd_full,
+            "attention.key_length_swa": hd_swa,
+            "attention.value_length_swa": hd_swa,
+            "attention.head_count_kv": [kv_swa if w else kv_full for w in swa],
+            "rope.dimension_count": hd_full,
+            "rope.dimension_count_swa": hd_swa,
+        }
+    )
+    if cfg.get("moe_intermediate_size"):
+        md["expert_feed_forward_length"] = cfg["moe_intermediate_size"]
+    return md
+
+
 def _qwen3_next_metadata(cfg: Mapping[str, Any], n_blocks: int) -> dict[str, Any]:
     """Qwen3NextModel / Qwen2MoeModel.set_gguf_parameters (conversion/qwen.py @ 0c1e57098);
     no MTP block (vramkit's inventory has none: the converter's --no-mtp file)."""
@@ -403,6 +441,8 @@ def _arch(model: Any) -> str:
         return "GLM4_MOE"
     if model.family == "qwen3_next":
         return "QWEN3NEXT"
+    if model.family == "gemma4":
+        return "GEMMA4"
     if model.family == "llama":
         return {
             "qwen3_moe": "QWEN3MOE", "qwen3": "QWEN3", "qwen2": "QWEN2", "qwen2_moe": "QWEN2MOE",
@@ -415,7 +455,16 @@ def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[Gguf
     from vramkit.formats import storable_format
     from vramkit.quant import tensor_formats
 
-    for t, fmt in tensor_formats(model, recipe_for(layout)):
+    pending: list[tuple[Any, str]] = []
+    pairs = list(tensor_formats(model, recipe_for(layout)))
+    if arch == "GEMMA4" and not any(t.role == "rope_freqs" for t, _ in pairs):
+        from vramkit.families import get_family
+        from vramkit.formats import get_format
+
+        # converter-generated (Gemma4Model.generate_extra_tensors), F32 in every layout
+        extra = get_family(model.family).gguf_extra(model.config)
+        pairs += [(part, get_format("FP32")) for part, _ in extra]
+    for t, fmt in pairs:
         if t.mtp and arch in ("DEEPSEEK4", "DEEPSEEK32", "DEEPSEEK2"):
             continue  # skipped by the main conversion (skip_mtp / "for conversion v0")
         ggml = _ggml(fmt.name, t.kind)
@@ -425,6 +474,12 @@ def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[Gguf
             ):
                 continue  # "hash layers route text tokens via tid2eid …; gate.bias is unused"
             name = _v4_name(t)
+        elif t.gguf_class in ("attn_k_b", "attn_v_b") or t.role in ("in_proj_qkv", "in_proj_z"):
+            # parts vramkit already split as the converter does (vramkit.quant._split_for_gguf):
+            # llama.cpp file types type them apart
+            shape = (t.count, *t.shape) if t.count > 1 else tuple(t.shape)
+            yield GgufTensor(f"blk.{t.layer}.{t.gguf_class}.weight", shape, ggml)
+            continue
         elif arch in ("DEEPSEEK2", "DEEPSEEK32") and t.gguf_class == "attn_kv_b":
             # "MLA with the absorption optimization, needs these two split and k_b transposed"
             cfg = model.config
@@ -461,6 +516,26 @@ def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[Gguf
         elif arch == "QWEN3NEXT" and t.name.endswith(".A_log"):
             yield GgufTensor(f"blk.{t.layer}.ssm_a", tuple(t.shape), "F32")
             continue
+        elif arch == "GEMMA4" and t.gguf_class in ("ffn_gate_exps", "ffn_up_exps"):
+            # "model.layers.{bid}.experts.gate_up_proj" is one tensor: ffn_gate_up_exps
+            pending.append((t, ggml))
+            if len(pending) == 2:
+                (g, tg), (u, tu) = pending
+                pending.clear()
+                if tg != tu or g.shape != u.shape:
+                    raise ValueError(f"gate/up of layer {t.layer} differ: {tg} vs {tu}")
+                shape = (g.count, 2 * g.shape[0], g.shape[1])
+                yield GgufTensor(f"blk.{t.layer}.ffn_gate_up_exps.weight", shape, tg)
+            continue
+        elif arch == "GEMMA4" and t.role in ("scale", "per_expert_scale"):
+            # Gemma4Model.modify_tensors: router.scale → ffn_gate_inp.scale,
+            # per_expert_scale → ffn_down_exps.scale
+            cls = "ffn_gate_inp" if t.role == "scale" else "ffn_down_exps"
+            yield GgufTensor(f"blk.{t.layer}.{cls}.scale", tuple(t.shape), "F32")
+            continue
+        elif arch == "GEMMA4" and t.role == "rope_freqs":
+            yield GgufTensor("rope_freqs.weight", tuple(t.shape), "F32")
+            continue
         elif arch == "GPT_OSS" and t.name.endswith("experts.down_proj_bias"):
             yield GgufTensor(f"blk.{t.layer}.ffn_down_exps.bias", (t.count, t.shape[0]), ggml)
             continue
@@ -490,6 +565,7 @@ _METADATA = {
     "GPT_OSS": _gpt_oss_metadata,
     "GLM4_MOE": _glm4_moe_metadata,
     "QWEN3NEXT": _qwen3_next_metadata,
+    "GEMMA4": _gemma4_metadata,
 }
 
 
@@ -519,6 +595,54 @@ def plan(model: Any, layout: str, types: Mapping[str, str] | None = None) -> Ggu
             raise ValueError(f"no engine type for {len(missing)} tensors, e.g. {missing[:3]}")
         tensors = tuple(GgufTensor(t.name, t.shape, types[t.name]) for t in tensors)
     return GgufPlan(arch, md, tensors)
+
+
+def plan_v4_mtp(model: Any) -> GgufPlan:
+    """The DeepSeek V4 MTP draft file the converter writes with ``--mtp`` (``mtp-*.gguf``,
+    conversion/deepseek.py @ 0c1e57098 DeepseekV4Model): block_count = num_hidden_layers +
+    num_nextn_predict_layers, ``nextn_predict_layers`` set; only the MTP block (``mtp.0.*`` →
+    ``blk.{n_layer}.*``, e_proj/h_proj concatenated into ``nextn.eh_proj`` and forced to Q8_0,
+    enorm/hnorm/norm → ``nextn.enorm``/``nextn.hnorm``/``nextn.shared_head_norm``, its
+    hc_head_* as the root ones) plus ``embed``, ``norm`` and ``head`` ("keep ONLY NextN-block
+    tensors plus the shared embeddings/norm/lm_head"). Types: the converter's V4 layout."""
+    from vramkit.quant import tensor_formats
+
+    cfg = model.config
+    main = int(cfg["num_hidden_layers"])
+    n_blocks = main + int(cfg.get("num_nextn_predict_layers") or 0)
+    md = _deepseek_v4_metadata(cfg, n_blocks)
+    md["nextn_predict_layers"] = int(cfg.get("num_nextn_predict_layers") or 0)
+    out: list[GgufTensor] = []
+    eh: list[Any] = []
+    for t, fmt in tensor_formats(model, recipe_for("V4_MXFP4")):
+        ggml = _ggml(fmt.name, t.kind)
+        if not t.mtp:
+            if t.name in ("embed.weight", "norm.weight", "head.weight"):
+                out.append(GgufTensor(_v4_name(t), tuple(t.shape), ggml))
+            continue
+        m = re.match(r"mtp\.(\d+)\.(.+)$", t.name)
+        if not m:
+            raise ValueError(f"unmapped DeepSeek V4 MTP tensor {t.name!r}")
+        bid, rest = main + int(m.group(1)), m.group(2)
+        if rest in ("hc_head_fn", "hc_head_base", "hc_head_scale"):
+            name = _v4_name(replace(t, name=rest))
+        elif rest in ("e_proj", "h_proj"):
+            eh.append(t)
+            if len(eh) == 2:  # torch.cat((e_proj, h_proj), dim=1), tensor_force_quant → Q8_0
+                rows = eh[0].shape[0]
+                out.append(GgufTensor(f"blk.{bid}.nextn.eh_proj.weight",
+                                      (rows, eh[0].shape[1] + eh[1].shape[1]), "Q8_0"))  # fmt: skip
+            continue
+        elif rest in ("enorm", "hnorm", "norm"):
+            key = {"enorm": "NEXTN_ENORM", "hnorm": "NEXTN_HNORM", "norm": "NEXTN_SHARED_HEAD_NORM"}
+            name = _fmt(key[rest], bid)
+        else:
+            name = _v4_name(replace(t, name=f"layers.{bid}.{rest}"))
+        if name is None:
+            continue
+        shape = (t.count, *t.shape) if t.count > 1 else tuple(t.shape)
+        out.append(GgufTensor(name, shape, ggml))
+    return GgufPlan("DEEPSEEK4", md, tuple(out))
 
 
 def write(p: GgufPlan, path: Path, *, file_type: int = 0, name: str = "") -> int:

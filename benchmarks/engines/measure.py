@@ -50,6 +50,8 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("qwen3-8b", "benchmarks/engines/configs/qwen3-8b"),
     ("mixtral-8x7b", "benchmarks/engines/configs/mixtral-8x7b"),
     ("qwen3-next-80b-a3b-instruct", "data/examples/qwen3-next-80b-a3b-instruct"),
+    ("gemma-4-31b", "catalog"),
+    ("gemma-4-26b-a4b", "catalog"),
 )
 
 CONTEXTS = (4096, 32768, 131072, 1048576)

@@ -29,7 +29,16 @@ sys.path.insert(0, str(HERE))
 import llamacpp  # noqa: E402
 
 OUT = ROOT / "data" / "measured" / "llamacpp_quantize"
-MODELS = {"deepseek-v4-flash": "V4_MXFP4", "llama-3.1-70b": "BF16"}
+MODELS = {
+    "deepseek-v4-flash": "V4_MXFP4",
+    "llama-3.1-70b": "BF16",
+    # the three whose GGUF tensors are not vramkit's checkpoint tensors one to one: MLA's split
+    # attn_k_b/attn_v_b, Qwen3-Next's attn_qkv + attn_gate, GLM's NextN block kept in the file
+    "deepseek-v3": "BF16",
+    "qwen3-next-80b-a3b-instruct": "BF16",
+    "glm-4.7": "BF16",
+    "gemma-4-31b": "BF16",  # tied embeddings, converter-generated rope_freqs
+}
 FTYPES = (
     "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q4_K_M", "Q4_K_S", "Q3_K_L", "Q3_K_M", "Q3_K_S",
     "Q2_K", "Q2_K_S", "IQ4_XS", "IQ4_NL", "IQ3_M", "IQ3_S", "IQ3_XS", "IQ3_XXS", "IQ2_M",
@@ -73,10 +82,10 @@ def _encode(seq: list[str]) -> dict[str, Any]:
 
 def measure(engine: Any, mid: str, ftypes: list[str]) -> dict[str, Any]:
     import gguf_sparse
+    from measure import MODELS as WHERE
+    from measure import load_model
 
-    from vramkit.catalog import get_model
-
-    model = get_model(mid)
+    model = load_model(mid, dict(WHERE)[mid])
     layout = MODELS[mid]
     src = llamacpp.cache_root() / "sparse-gguf" / f"{mid}.{layout}.gguf"
     src.parent.mkdir(parents=True, exist_ok=True)

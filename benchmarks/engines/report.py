@@ -37,7 +37,6 @@ def table() -> str:
     import gguf_sparse
 
     from vramkit import llamacpp_memory as lm
-    from vramkit.quant import weight_bytes
 
     out = [
         "Engine: llama.cpp from `llama-cpp-python==0.3.36` (ggml-org/llama.cpp@0c1e570), CPU",
@@ -45,7 +44,8 @@ def table() -> str:
         "vramkit's inventory. Errors are vramkit − engine.",
         "",
         "**Model buffer** (engine: whole MiB; quantized file types take the engine's own",
-        "`llama-quantize --dry-run` types, so a gap is vramkit's mix rules):",
+        "`llama-quantize --dry-run` types, so a gap is vramkit's mix rules; vramkit: the file's",
+        "loaded tensors plus the tied output head's copy, `llamacpp_memory.model_buffer_bytes`):",
         "",
         "| model | llama.cpp arch | layout | engine MiB | vramkit MiB | error | tensors typed differently |",
         "|---|---|---|---:|---:|---:|---:|",
@@ -58,7 +58,7 @@ def table() -> str:
         for f in fx["files"]:
             case = next(c for c in fx["cases"] if c["layout"] == f["layout"])
             eng = case["parsed"]["rows"]["Host"]["model"]
-            ours = weight_bytes(model, gguf_sparse.recipe_for(f["layout"])).main_bytes / MIB
+            ours = lm.model_buffer_bytes(model, gguf_sparse.recipe_for(f["layout"])) / MIB
             err = ours - (eng + 0.5)
             out.append(
                 f"| {mid} | {f['arch'].lower()} | {f['layout']} | {eng:,} | {ours:,.2f} | "

@@ -8,6 +8,7 @@ from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 from vramkit.catalog import get_model
 from vramkit.datafiles import DATA_DIR, load_yaml_text
 from vramkit.errors import VramkitError
+from vramkit.formats import GGML_TYPES_AHEAD_OF_PYPI_GGUF, ggml_block
 from vramkit.llamacpp_mix import FTYPE_DEFAULT, file_types, ftype_names
 from vramkit.quant import get_recipe, recipe_ids, tensor_formats, weight_bytes
 
@@ -46,26 +47,50 @@ def test_aliases_are_the_same_recipe():
     assert len(ftype_names()) == 39 - 3
 
 
-@pytest.mark.parametrize("ftype", [f for f in ftype_names() if f != "Q2_0"])
+@pytest.mark.parametrize("ftype", ftype_names())
 def test_every_file_type_sizes_v4_flash_and_llama(ftype):
-    # block sizes from the gguf package: each type's bytes are rows × blocks × block bytes
+    # block sizes from the gguf package (Q2_0: the pinned llama.cpp's own gguf-py, below): each
+    # type's bytes are rows × blocks × block bytes
     for model in ("deepseek-v4-flash", "llama-3.1-70b"):
         m = get_model(model)
         w = weight_bytes(m, f"gguf-{ftype}")
         assert w.total_bytes > 0
         for t, fmt in tensor_formats(m, f"gguf-{ftype}"):
             if fmt.layout == "gguf" and fmt.block > 1:
-                block, size = GGML_QUANT_SIZES[GGMLQuantizationType[fmt.name]]
+                block, size = ggml_block(fmt.name)
                 assert (fmt.block, fmt.block_bytes) == (block, size)
                 assert t.shape[-1] % block == 0
 
 
-def test_q2_0_names_the_missing_gguf_type():
-    # llama-quantize offers Q2_0 ("2.25 bpw quantization (group 64)"), but the gguf package on PyPI
-    # (0.19.0) has no Q2_0 block size: vramkit says so instead of copying a number
-    assert "Q2_0" not in GGMLQuantizationType.__members__
-    with pytest.raises(VramkitError, match="Q2_0 is not in the installed gguf package"):
-        weight_bytes(get_model("llama-3.1-70b"), "gguf-Q2_0")
+def test_q2_0_block_size_from_the_pinned_llama_cpp_gguf_py():
+    # llama-quantize offers Q2_0 (quantize.cpp L36: "2.25 bpw quantization (group 64)"); the gguf
+    # package on PyPI (0.19.0, the newest) has no Q2_0, the pinned llama.cpp's own gguf-py has
+    # "GGMLQuantizationType.Q2_0:    (64, 2 + 16)": an FP16 scale + 64 two-bit values = 18 B
+    assert GGML_TYPES_AHEAD_OF_PYPI_GGUF == {"Q2_0": (64, 18)}
+    assert 18 * 8 / 64 == 2.25
+    if "Q2_0" in GGMLQuantizationType.__members__:  # a newer gguf must agree with the pin
+        assert GGML_QUANT_SIZES[GGMLQuantizationType.Q2_0] == (64, 18)
+    assert ggml_block("Q2_0") == (64, 18)
+    assert ggml_block("Q4_K") == GGML_QUANT_SIZES[GGMLQuantizationType.Q4_K]
+    assert ggml_block("Q9_9") is None
+
+
+@pytest.mark.parametrize(
+    ("model", "quant_mib"), [("llama-3.1-70b", 19_750.61), ("deepseek-v4-flash", 76_762.53)]
+)
+def test_q2_0_equals_llama_quantize_quant_size(model, quant_mib):
+    # llama-quantize --dry-run Q2_0 of the pinned llama.cpp printed "quant size  = 19750.61 MiB"
+    # (Llama 3.1 70B) and "76762.53 MiB" (V4-Flash, no MTP in the file): data/measured/
+    # llamacpp_quantize/<model>.json. vramkit's bytes round to the same 0.01 MiB.
+    w = weight_bytes(get_model(model), "gguf-Q2_0+no-imatrix")
+    assert round(w.main_bytes / 2**20, 2) == quant_mib
+
+
+def test_a_ggml_type_nobody_knows_is_refused_clearly():
+    from vramkit.llamacpp_mix import _block
+
+    with pytest.raises(VramkitError, match="no block size for it"):
+        _block("Q9_9")
 
 
 def test_v4_flash_q3_k_m_gives_every_ffn_down_q4_k_or_better():

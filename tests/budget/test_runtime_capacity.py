@@ -123,14 +123,32 @@ def test_vllm_marlin_loads_gpt_oss_120b_padded():
     # Marlin pads hidden 2880 -> 3072 and intermediate 2880 -> 2944; the stored checkpoint is
     # 65,248,815,744 B (hf-mem #60 prints the same "memory": 65248815744).
     m = _m("gpt-oss-120b")
-    stored = vllm_gpt_oss_loaded_bytes(m, "triton")
-    assert stored == 65_248_815_744
+    stored = 65_248_815_744
     marlin = vllm_gpt_oss_loaded_bytes(m, "marlin")
     per_expert = 2 * 2_944 * (1_536 + 96 + 2) + 3_072 * (1_472 + 92 + 2)
     per_expert_stored = 2 * 2_880 * (1_440 + 90 + 2) + 2_880 * (1_440 + 90 + 2)
     assert marlin - stored == 36 * 128 * (per_expert - per_expert_stored)
     assert abs(marlin / (65.9651 * GIB) - 1) < 0.002  # -0.10%: Marlin workspace etc. not counted
     assert 1.08 < marlin / stored < 1.09
+
+
+def test_vllm_triton_hopper_keeps_both_scale_copies_and_fp32_biases():
+    # https://github.com/vllm-project/vllm/issues/33155 (v0.14.1, one H100, "Using Triton
+    # backend"): "Model loading took 64.38 GiB". vLLM mxfp4.py @007d5005 (TRITON branch): biases
+    # .to(torch.float32); _swizzle_mxfp4(..., num_warps=8) scales kept beside the never-deleted
+    # layer.w13_weight_scale / w2_weight_scale; the Hopper scale layout pads rows to
+    # 2 * 8 * 2 * 8 = 256 (triton_kernels hopper_scale.py @14dd7a19). Per expert (I = H = 2880):
+    values = 2 * 2_880 * 1_440 + 2_880 * 1_440
+    scales = 5_760 * 90 + 2_880 * 90
+    swizzled = 5_888 * 90 + 3_072 * 90  # 5760 -> 5888, 2880 -> 3072 rows
+    biases = 4 * (5_760 + 2_880)
+    stored_expert = values + scales + 2 * (5_760 + 2_880)
+    m = _m("gpt-oss-120b")
+    triton = vllm_gpt_oss_loaded_bytes(m, "triton")
+    assert triton - 65_248_815_744 == 36 * 128 * (
+        values + scales + swizzled + biases - stored_expert
+    )
+    assert abs(triton / (64.38 * GIB) - 1) < 0.002  # -0.12%
 
 
 def test_mxfp4_padding_refuses_other_families():

@@ -51,3 +51,25 @@ def test_engine_reproduces_a_case_per_model(engine):
     lines = [ln for ln in res.stdout.splitlines() if ln.endswith(" cases)")]
     assert len(lines) == len(measure.MODELS)
     assert all(": reproduced (" in ln for ln in lines), lines
+
+
+@pytest.mark.slow
+def test_engine_reproduces_the_v4_mtp_draft(engine):
+    # measure_mtp.py --check: the --mtp draft file through the engine's loader and the MTP draft
+    # context (mtp_context.cpp, compiled against the engine) over its grid, for V4-Flash
+    if not shutil.which("c++"):
+        pytest.skip("no C++ compiler for benchmarks/engines/mtp_context.cpp")
+    res = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "engines" / "measure_mtp.py"),
+            "--check",
+            "--models",
+            "deepseek-v4-flash",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "deepseek-v4-flash: reproduced" in res.stdout

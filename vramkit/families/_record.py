@@ -54,6 +54,18 @@ def _no_indexer(config: Config) -> bool:
     return False
 
 
+def _gguf_as_is(config: dict[str, Any]) -> None:
+    return None
+
+
+#: one GGUF tensor the converter writes: (the part as a TensorSpec, GGUF dims ``ne``)
+GgufPart = tuple[TensorSpec, tuple[int, ...]]
+
+
+def _no_split(config: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Family:
     """One architecture family: how to read its config, every tensor, its KV cache, its names.
@@ -72,6 +84,15 @@ class Family:
     stored_layout(config, quantization_config): the recipe its checkpoint is stored in when the
         family has its own rule (None: the generic rules of `vramkit.configfile` decide).
     recipe_candidates: recipes worth trying besides the official layout, bf16 and llama.cpp's.
+    from_gguf(config): renames, in place, the config fields `vramkit.ingest.gguf_file` read from
+        a GGUF header where this family's converter stores them under other meanings.
+    gguf_split(config, tensor): the GGUF tensors llama.cpp's converter writes for a checkpoint
+        tensor it splits (each part with its GGUF ``ne``), None for a one-to-one tensor;
+        llama-quantize types the parts apart.
+    gguf_extra(config): tensors the converter generates that the checkpoint does not hold
+        (Gemma 4's ``rope_freqs``), each with its GGUF ``ne``.
+    gguf_keeps_mtp: True when the converter keeps the MTP/NextN block in the main GGUF by default
+        (llama-quantize then counts its tensors and blocks).
     """
 
     name: str
@@ -86,6 +107,10 @@ class Family:
     kv_notes: Callable[[Config, str, bool], tuple[str, ...]] = _no_notes
     stored_layout: Callable[[Config, Mapping[str, Any]], str | None] = _no_layout
     recipe_candidates: tuple[str, ...] = ()
+    from_gguf: Callable[[dict[str, Any]], None] = _gguf_as_is
+    gguf_split: Callable[[Config, TensorSpec], tuple[GgufPart, ...] | None] = _no_split
+    gguf_extra: Callable[[Config], tuple[GgufPart, ...]] = lambda config: ()
+    gguf_keeps_mtp: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gguf_archs", MappingProxyType(dict(self.gguf_archs)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..tensors import TensorSpec
@@ -15,7 +16,7 @@ from ._common import (
     _routed,
     mtp_layers,
 )
-from ._record import Family, KvPart
+from ._record import Config, Family, GgufPart, KvPart
 
 # --------------------------------------------------------------------------- DeepSeek V3 / V3.2
 
@@ -242,6 +243,25 @@ def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[
     return ()
 
 
+def _gguf_split(cfg: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
+    """``kv_b_proj`` → ``attn_k_b`` (ne [qk_nope, kv_lora, n_head], k_b transposed) and
+    ``attn_v_b`` (ne [kv_lora, v_head, n_head]): "MLA with the absorption optimization, needs
+    these two split and k_b_proj transposed" (DeepseekV2Model.modify_tensors,
+    https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/deepseek.py
+    L433-448). Each part is a spec of ``count`` = n_head matrices, so bytes = count × bytes(shape)."""
+    if t.gguf_class != "attn_kv_b":
+        return None
+    heads, nope, vdim = (
+        int(cfg["num_attention_heads"]), int(cfg["qk_nope_head_dim"]), int(cfg["v_head_dim"]),
+    )  # fmt: skip
+    lora = t.shape[1]
+    kb = replace(t, name=t.name.replace("kv_b", "k_b"), role="k_b", shape=(lora, nope),
+                 count=heads, gguf_class="attn_k_b")  # fmt: skip
+    vb = replace(t, name=t.name.replace("kv_b", "v_b"), role="v_b", shape=(vdim, lora),
+                 count=heads, gguf_class="attn_v_b")  # fmt: skip
+    return ((kb, (nope, lora, heads)), (vb, (lora, vdim, heads)))
+
+
 FAMILY = Family(
     name="deepseek_v3",
     summary="DeepSeek V2 / V3 / R1 / V3.1 (MLA + MoE) and V3.2 (+ lightning indexer), Kimi K2",
@@ -255,4 +275,5 @@ FAMILY = Family(
     ),
     has_indexer=_sparse,
     kv_notes=_notes,
+    gguf_split=_gguf_split,
 )

@@ -15,7 +15,7 @@ from ._common import (
     _routed,
     sliding_full_layer_types,
 )
-from ._record import Family, KvPart
+from ._record import Family, GgufPart, KvPart
 
 # --------------------------------------------------------------------------- Gemma 4
 
@@ -27,7 +27,10 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     Global (full) layers: head_dim = global_head_dim, kv heads = num_global_key_value_heads, and no
     v_proj when ``attention_k_eq_v`` (K doubles as V). MLP: dense gate/up/down of
     intermediate_size in every layer; MoE models (``num_experts``) add a router and routed experts
-    of moe_intermediate_size alongside it. Four RMSNorms per layer; tied embeddings.
+    of moe_intermediate_size alongside it, with the router's input scale, a per-expert output
+    scale and three more RMSNorms. Four RMSNorms per layer; tied embeddings. Not counted: the
+    per-layer ``layer_scalar`` the converter maps (one value per layer, llama.cpp: not
+    required) — no released Gemma 4 31B / 26B-A4B tensor list was available to confirm it.
     """
     dim = _pos_int(config, "hidden_size")
     heads = _pos_int(config, "num_attention_heads")
@@ -79,15 +82,25 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             **kw,
         )
         if experts:
-            add(
-                f"{m}.router.weight",
-                "router",
-                "gate",
-                (experts, dim),
-                gguf_class="ffn_gate_inp",
-                **kw,
-            )
+            # the MoE block's own tensors, named as the converter maps them (gguf-py
+            # tensor_mapping.py "model.layers.{bid}.router.proj" … "# gemma4"): router, its
+            # input scale and per-expert output scale (Gemma4Model.modify_tensors: router.scale
+            # → ffn_gate_inp.scale, per_expert_scale → ffn_down_exps.scale), two extra
+            # pre/post norms; llama.cpp requires all of them on expert layers
+            # (src/models/gemma4.cpp L111-120)
+            r = f"model.layers.{i}.router"
+            add(f"{r}.proj.weight", "router", "gate", (experts, dim), gguf_class="ffn_gate_inp",
+                **kw)  # fmt: skip
+            add(f"{r}.scale", "router", "scale", (dim,), kind="vector", **kw)
+            add(f"{r}.per_expert_scale", "router", "per_expert_scale", (experts,), kind="vector",
+                **kw)  # fmt: skip
             _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
+            for nm in (
+                "pre_feedforward_layernorm_2",
+                "post_feedforward_layernorm_1",
+                "post_feedforward_layernorm_2",
+            ):
+                add(f"model.layers.{i}.{nm}.weight", "norms", nm, (dim,), kind="vector", **kw)
         for nm in (
             "input_layernorm",
             "post_attention_layernorm",
@@ -122,10 +135,25 @@ def gemma4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, 
 def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
     if not cfg.get("attention_k_eq_v"):
         return ()
+    if runtime_id == "llama.cpp":
+        return (
+            "llama.cpp stores V on the global layers too although the checkpoint reuses K as V "
+            "(attention_k_eq_v): engine-measured, data/measured/llamacpp/gemma-4-31b.json.",
+        )
     return (
-        "global layers store K once (attention_k_eq_v); whether each runtime does was "
-        "not checked (docs/research/deepseek_v4_facts.md, Uncertain).",
+        "global layers store K once (attention_k_eq_v); whether this runtime does was not "
+        "checked (llama.cpp does not: it keeps a V cache there too).",
     )
+
+
+def _gguf_extra(cfg: Mapping[str, Any]) -> tuple[GgufPart, ...]:
+    """``rope_freqs.weight``: F32 [global_head_dim / 2] the converter generates for the
+    "proportional" rope of the full-attention layers (Gemma4Model.generate_extra_tensors,
+    https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/gemma.py L745-772); llama.cpp loads it once (src/models/gemma4.cpp L94-98)."""
+    n = _pos_int(cfg, "global_head_dim", _pos_int(cfg, "head_dim")) // 2
+    t = TensorSpec("rope_freqs", "attention", "rope_freqs", (n,), kind="vector", native="F32",
+                   gguf_class="rope_freqs")  # fmt: skip
+    return ((t, (n,)),)
 
 
 FAMILY = Family(
@@ -137,4 +165,5 @@ FAMILY = Family(
     layer_kinds=lambda cfg: tuple(sliding_full_layer_types(cfg)),
     kv_parts=gemma4_kv_parts,
     kv_notes=_notes,
+    gguf_extra=_gguf_extra,
 )

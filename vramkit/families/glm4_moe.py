@@ -91,7 +91,7 @@ def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         _layer_norms(add, p, dim, **kw)
         if mtp:
             add(f"{p}.eh_proj.weight", "attention", "eh_proj", (dim, 2 * dim),
-                gguf_class="nextn_eh_proj", **kw)  # fmt: skip
+                gguf_class="nextn.eh_proj", **kw)  # fmt: skip
             for nm in ("enorm", "hnorm", "shared_head.norm"):
                 add(f"{p}.{nm}.weight", "norms", nm, (dim,), kind="vector", **kw)
 
@@ -122,4 +122,8 @@ FAMILY = Family(
     inventory=glm4_moe_inventory,
     layer_kinds=lambda cfg: ("full_attention",) * int(cfg["num_hidden_layers"]),
     kv_parts=glm4_moe_kv_parts,
+    # Glm4MoeModel keeps the NextN block unless --no-mtp: "if not self.no_mtp:
+    # self.block_count += self.hparams.get("num_nextn_predict_layers", 0)"
+    # (https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/glm.py L120-121)
+    gguf_keeps_mtp=True,
 )

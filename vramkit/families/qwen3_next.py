@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..errors import VramkitError
@@ -22,7 +23,7 @@ from ._common import (
     mtp_layers,
     refuse_kv,
 )
-from ._record import Family, KvPart
+from ._record import Config, Family, GgufPart, KvPart
 from .recurrent import attention_layers, layer_kinds, recurrent_state
 
 # --------------------------------------------------------------------------- Qwen3-Next
@@ -195,6 +196,20 @@ def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[
     )
 
 
+def _gguf_split(cfg: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
+    """``in_proj_qkvz`` → ``attn_qkv`` (q, k, v) and ``attn_gate`` (z, linear_value_head_dim ×
+    linear_num_value_heads rows): Qwen3NextModel.modify_tensors reorders it "[q * head_count,
+    k * head_count, v * head_count, z * head_count]" and yields the two
+    (https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/qwen.py)."""
+    if t.role != "in_proj_qkvz":
+        return None
+    value = int(cfg["linear_value_head_dim"]) * int(cfg["linear_num_value_heads"])
+    rows, dim = t.shape
+    qkv = replace(t, role="in_proj_qkv", shape=(rows - value, dim), gguf_class="attn_qkv")
+    gate = replace(t, role="in_proj_z", shape=(value, dim), gguf_class="attn_gate")
+    return ((qkv, (dim, rows - value)), (gate, (dim, value)))
+
+
 FAMILY = Family(
     name="qwen3_next",
     summary="Qwen3-Next: Gated DeltaNet linear attention + gated full attention, sparse MoE",
@@ -204,4 +219,5 @@ FAMILY = Family(
     layer_kinds=lambda cfg: tuple(layer_kinds(cfg)),
     kv_parts=qwen3_next_kv_parts,
     kv_notes=_notes,
+    gguf_split=_gguf_split,
 )

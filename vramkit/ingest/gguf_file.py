@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VramkitError
-from ..families import gguf_model_types
+from ..families import family_of_model_type, gguf_model_types
 from ..validate import MAX_LAYERS, read_bytes, regular_file, require_strict_int
 from .measured import Measured, summarise
 
@@ -40,6 +40,7 @@ _KEYS: dict[str, str] = {
     "leading_dense_block_count": "first_k_dense_replace",
     "nextn_predict_layers": "num_nextn_predict_layers",
     "full_attention_interval": "full_attention_interval",
+    "interleave_moe_layer_step": "interleave_moe_layer_step",
     "ssm.conv_kernel": "ssm_conv_kernel",
     "ssm.inner_size": "ssm_inner_size",
     "ssm.state_size": "ssm_state_size",
@@ -135,6 +136,9 @@ def config_from_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
         cfg["num_hidden_layers"] -= cfg["num_nextn_predict_layers"]
     if "num_experts" in cfg and arch == "deepseek2":
         cfg["n_routed_experts"] = cfg["num_experts"]
+    family = family_of_model_type(cfg["model_type"])
+    if family is not None:
+        family.from_gguf(cfg)
     return cfg
 
 

@@ -27,7 +27,7 @@ from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
 from .ik_llama import IkLlamaLayout
 from .layout import KvLayout
-from .llamacpp import LlamaCppLayout
+from .llamacpp import LlamaCppLayout, with_v_cache
 from .reference import ReferenceLayout
 from .sglang import SglangLayout
 from .vllm import VllmLayout
@@ -202,6 +202,8 @@ def _plan(
         else require_bool("include_mtp", include_mtp)
     )
     parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
+    if prof.layout == "llama.cpp":
+        parts = with_v_cache(parts)
     comps = [component_of(p, cache, idx, family.name) for p in parts]
     notes = list(family.kv_notes(cfg, prof.layout, idx is not None))
     if cache.estimate:

@@ -6,7 +6,11 @@ page = block × e; DeepSeek V4 full-attention caches (C4 main, C4 indexer, C128 
 512 B); the V4 window holds 64 tokens a page (same alignment); the compressor states 4 (C4) or
 8 (C128) rows a page, padded to 576 B. Pages per request of max_model_len T: full-type
 cdiv(T, block); window-type cdiv(min(W − 1 + in_flight, T), block) + 1, in_flight =
-max_num_batched_tokens × concurrent_batches (vllm/config/vllm.py max_in_flight_tokens).
+max_num_batched_tokens × concurrent_batches (vllm/config/vllm.py max_in_flight_tokens); chunked
+local attention (Llama 4, paging ``chunked``) cdiv(min(C + in_flight, T), block)
+(``ChunkedLocalAttentionSpec.max_memory_usage_bytes``, vllm/v1/kv_cache_interface.py @
+001cabc1be16a59a70d720ed61a13b678c060a18: "num_tokens = min(self.attention_chunk_size +
+max_num_batched_tokens, max_model_len)", no extra block).
 
 DeepSeek V4 pool (``vllm/v1/core/kv_cache_planning.py``, DeepseekV4 branch): vLLM does not charge
 each cache its own pages. It puts the full-attention caches in one group whose distinct page
@@ -39,17 +43,22 @@ FULL_PAGING = ("v4_main", "v4_indexer")
 
 @dataclass(frozen=True)
 class Page:
-    """One page: `bytes`, `block` tokens, and the window W of a window-type cache (0: full)."""
+    """One page: `bytes`, `block` tokens, and the window W of a window-type cache (0: full);
+    `chunked`: W is a chunked-local-attention chunk (Llama 4), not a sliding window."""
 
     bytes: int
     block: int
     window: int
+    chunked: bool = False
 
     def count(self, t: np.ndarray, in_flight: int) -> np.ndarray:
         """Pages one request of max_model_len T takes: cdiv(T, block) for full-type caches,
-        cdiv(min(W − 1 + in_flight, T), block) + 1 for window-type ones."""
+        cdiv(min(W − 1 + in_flight, T), block) + 1 for window-type ones, cdiv(min(W +
+        in_flight, T), block) for chunked ones."""
         if not self.window:
             return cdiv(t, self.block)
+        if self.chunked:
+            return cdiv(np.minimum(self.window + in_flight, t), self.block)
         return cdiv(np.minimum(self.window - 1 + in_flight, t), self.block) + 1
 
 
@@ -109,9 +118,11 @@ class VllmLayout(KvLayout):
         if c.paging.startswith("v4_state"):
             block = o["state_block_c4"] if c.paging == "v4_state_c4" else o["state_block_c128"]
             return Page(int(pad_to(block * c.entry_bytes, o["state_alignment"])), block, c.tokens)
+        block = o["block_size"]
+        if c.paging == "chunked" and c.rule == "window":
+            return Page(block * c.entry_bytes, block, c.tokens, chunked=True)
         if c.paging:
             raise VramkitError(f"no vLLM paging for a {c.kind} cache ({c.paging!r}).")
-        block = o["block_size"]
         if c.rule == "full":
             return Page(block * c.entry_bytes, block, 0)
         if c.rule == "window":
