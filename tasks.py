@@ -137,6 +137,8 @@ def task_engines(extra: list[str]) -> int:
         ("fit_compute.py", []),
         ("alloc_trace.py", ["--check"]),
         ("report.py", []),
+        ("plan_vs_engine.py", []),
+        ("plan_vs_engine.py", ["--rpc"]),
     )
     for script, args in steps:
         rc = sh(PY, here / script, *args, env=env, check=False)

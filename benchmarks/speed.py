@@ -147,14 +147,7 @@ def bench_grid(runs: int) -> dict[str, Any]:
     runtime = get_runtime("vllm")
 
     def full() -> int:
-        usable = np.array(
-            [
-                budget.usable_bytes(
-                    g, runtime, memory_fraction=None, os_share=budget.UNIFIED_OS_SHARE
-                )
-                for g in gpu_list
-            ]
-        )
+        usable = np.array([budget.usable_bytes(g, runtime, memory_fraction=None) for g in gpu_list])
         w = np.array(weights(), dtype=np.int64).reshape(len(models), len(RECIPES))
         fits = 0
         for i, m in enumerate(models):

@@ -17,20 +17,16 @@ from .callable_module import make_callable
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
 from .families import get_family
-from .hardware import Gpu, get_gpu
+from .hardware import Gpu, get_gpu, gpu_working_set
 from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
 from .runtimes import Runtime, get_runtime
+from .units import GB
 from .validate import MAX_BATCH, MAX_GPUS, check_record
 
 PARALLEL = ("tp", "ep", "dp")
 TP_REPLICATED = ("norms", "hyper_connections", "router")
 """Groups every tensor-parallel rank keeps whole (small vectors and the router gate)."""
-UNIFIED_OS_SHARE = 0.25
-"""ASSUMPTION, not a sourced figure: on unified-memory machines (DGX Spark, Mac Studio) the OS,
-CPU processes and file cache keep 25% of the pool. On macOS the GPU's cap is the sysctl
-iogpu.wired_limit_mb (0 = macOS's default heuristic), see
-https://ark.marianposaceanu.com/apple_silicon_gpu_memory_blog. Pass `os_share` to change it."""
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """GPU counts `min_gpus` tries (powers of two and whole 8-GPU nodes)."""
 
@@ -40,7 +36,8 @@ class Budget:
     """Bytes per GPU of one deployment and whether they fit.
 
     total_bytes = weights_bytes + kv_bytes + workspace_bytes + overhead_bytes + reserve_bytes;
-    usable_bytes = memory × (1 − os_share if unified) × runtime fraction of total memory;
+    usable_bytes = the GPU's working set (`vramkit.hardware.gpu_working_set`: the capacity, or on
+    unified memory Apple's Metal cap / the pool less the OS share) × runtime fraction of total;
     fits = total_bytes ≤ usable_bytes. All amounts are per GPU, in bytes.
     """
 
@@ -164,17 +161,17 @@ def _routed_experts(model: ModelSpec) -> int:
 
 
 def usable_bytes(
-    gpu: Gpu, runtime: Runtime, *, memory_fraction: float | None, os_share: float
+    gpu: Gpu, runtime: Runtime, *, memory_fraction: float | None, os_share: float | None = None
 ) -> int:
-    """Memory the runtime may fill on one GPU: memory × (1 − os_share, unified only) × fraction.
+    """Memory the runtime may fill on one GPU: working set × fraction, where the working set is
+    `vramkit.hardware.gpu_working_set(gpu, os_share=os_share)` (the one unified-memory rule the
+    planner uses too; `os_share` None = that rule).
 
     The fraction is the runtime's share of TOTAL memory (vLLM 0.92); a runtime without one
     (llama.cpp, reference code, SGLang unless given) uses 1.0; TensorRT-LLM's fraction applies to
     FREE memory and is charged as a KV reserve instead (see `budget`).
     """
-    mem = gpu.capacity_bytes
-    if gpu.unified:
-        mem = math.floor(mem * (1.0 - os_share))
+    mem = gpu_working_set(gpu, os_share=os_share)[0]
     frac = memory_fraction if memory_fraction is not None else runtime.memory_fraction
     if frac is None or runtime.fraction_of == "free":
         return mem
@@ -193,7 +190,7 @@ def budget(
     runtime: str | Runtime = "vllm",
     cache_dtype: str | None = None,
     memory_fraction: float | None = None,
-    os_share: float = UNIFIED_OS_SHARE,
+    os_share: float | None = None,
     include_mtp: bool = False,
 ) -> Budget:
     """Per-GPU bytes of serving `model` on `count` × `gpu` and whether it fits.
@@ -213,7 +210,11 @@ def budget(
     n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
     ctx = require_int("context", _tokens(context), minimum=1, maximum=_max_context(m))
     b = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
-    share = require_number("os_share", os_share, minimum=0.0, maximum=0.95)
+    share = (
+        None
+        if os_share is None
+        else require_number("os_share", os_share, minimum=0.0, maximum=0.95)
+    )
     if memory_fraction is not None:
         memory_fraction = require_number(
             "memory_fraction", memory_fraction, minimum=0.05, maximum=1.0
@@ -265,7 +266,11 @@ def budget(
         *kv.notes,
     ]
     if g.unified:
-        notes.append(f"unified memory: {share:.0%} of the pool left to the OS and CPU (assumption)")
+        ws, why = gpu_working_set(g, os_share=share)
+        notes.append(
+            f"unified memory: the GPU may fill {ws / GB:,.2f} GB of the {g.capacity_bytes / GB:,.0f}"
+            f" GB pool — {why}"
+        )
     if not include_mtp:
         notes.append("MTP module not loaded (needed only for speculative decoding)")
     return Budget(

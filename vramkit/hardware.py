@@ -7,6 +7,7 @@ second (``GB/s`` 1e9, ``TB/s`` 1e12, ``MB/s`` 1e6, ``Gb/s`` 1e9/8 — bits for n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -155,6 +156,78 @@ def links() -> Mapping[str, Link]:
             source=parse_source(f"links.yaml {lid}", rec.get("source")),
         )
     return MappingProxyType(out)
+
+
+# ── unified memory: how much of the pool the GPU may hold (ONE rule: fit, plan, Quick Summary) ──
+UNIFIED_OS_SHARE = 0.25
+"""ASSUMPTION, not a sourced figure, for unified-memory machines that are NOT Apple (DGX Spark):
+the OS, CPU processes and file cache keep 25% of the pool. Apple machines use Metal's measured
+working-set cap instead (`apple_working_set`)."""
+
+
+@cache
+def _apple_points() -> tuple[tuple[int, int, str], ...]:
+    doc = load_document("apple_working_set.yaml")
+    units = {"GiB": GiB, "MiB": MiB, "GB": GB}
+    out = []
+    for rec in doc["measured"]:
+        pool = round(float(rec["pool"]) * units[rec["pool_unit"]])
+        ws = round(float(rec["working_set"]) * units[rec["working_set_unit"]])
+        out.append((pool, ws, str(rec["source"]["url"])))
+    return tuple(sorted(out))
+
+
+def apple_working_set(pool_bytes: int, *, wired_limit_bytes: int | None = None) -> tuple[int, str]:
+    """Bytes an Apple GPU may keep resident on a unified pool of `pool_bytes`, and why.
+
+    The cap is Metal's `MTLDevice.recommendedMaxWorkingSetSize`: llama.cpp's Metal backend
+    reports exactly it as the device's total memory (ggml_metal_device_get_memory: ``*total =
+    dev->mtl_device.recommendedMaxWorkingSetSize;``, https://github.com/ggml-org/llama.cpp/blob/
+    0c1e57098bba43ac29e6e3b677cdceebdd22334f/ggml/src/ggml-metal/ggml-metal-device.m), so that is
+    what llama.cpp fits into.
+    Apple publishes no formula: a measured pool size (data/apple_working_set.yaml) gives its
+    measured value; another size uses the ratio of the nearest measured pool (log scale) and
+    says it is an estimate; `wired_limit_bytes` (the ``iogpu.wired_limit_mb`` sysctl) overrides
+    both.
+    """
+    if wired_limit_bytes is not None:
+        lim = min(int(wired_limit_bytes), pool_bytes)
+        return lim, "iogpu.wired_limit_mb override (user)"
+    points = _apple_points()
+    for pool, ws, url in points:
+        if pool == pool_bytes:
+            return ws, f"measured recommendedMaxWorkingSetSize ({url})"
+    pool, ws, url = min(points, key=lambda p: abs(math.log(p[0] / max(pool_bytes, 1))))
+    return (
+        math.floor(pool_bytes * ws / pool),
+        f"estimate: Metal's recommendedMaxWorkingSetSize at {ws / pool:.3f} of the pool, the "
+        f"measured ratio at {pool / GiB:.0f} GiB ({url})",
+    )
+
+
+def gpu_working_set(gpu: str | Gpu, *, os_share: float | None = None) -> tuple[int, str]:
+    """(bytes one GPU may fill, why) — THE unified-memory rule, used by `budget` (fit, the Quick
+    Summary) and the placement planner alike.
+
+    Discrete GPU: its capacity. Apple unified memory: Metal's working-set cap
+    (`apple_working_set`). Other unified memory (DGX Spark): the pool × (1 − `UNIFIED_OS_SHARE`),
+    an assumption. `os_share` (0 … 0.95), when given, replaces the rule for any unified machine:
+    that share of the pool is left to the OS.
+    """
+    g = get_gpu(gpu)
+    if not g.unified:
+        return g.capacity_bytes, "catalog (data/gpus.yaml)"
+    if os_share is not None:
+        return (
+            math.floor(g.capacity_bytes * (1.0 - os_share)),
+            f"{os_share:.0%} of the pool left to the OS (given)",
+        )
+    if g.vendor == "apple":
+        return apple_working_set(g.capacity_bytes)
+    return (
+        math.floor(g.capacity_bytes * (1.0 - UNIFIED_OS_SHARE)),
+        f"{UNIFIED_OS_SHARE:.0%} of the pool left to the OS and CPU (assumption)",
+    )
 
 
 def get_gpu(gpu: str | Gpu) -> Gpu:

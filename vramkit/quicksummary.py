@@ -2,7 +2,8 @@
 
 Each VRAM scale is read as ONE memory pool of that many bytes (GB = 1e9, TB = 1e12) — or, where
 the catalog has a unified-memory machine of exactly that size (DGX Spark 128 GB, Mac Studio
-512 GB), as that machine under the same unified-memory rule `fit` uses — with llama.cpp's overheads (CUDA context, 1 GiB fit margin, compute buffer), a 32K context and batch 1.
+512 GB), as that machine under the one unified-memory rule `fit` and `plan` use
+(`vramkit.hardware.gpu_working_set`: Apple's Metal working-set cap, else 25% left to the OS) — with llama.cpp's overheads (CUDA context, 1 GiB fit margin, compute buffer), a 32K context and batch 1.
 For every V4 variant the kit lists the highest-precision recipe that fits (official layout, then
 llama.cpp mixes, never upcast), next to the article's verdicts, with a reason for the difference.
 """
@@ -13,9 +14,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .article import load_article_tables
-from .budget import UNIFIED_OS_SHARE, best_recipe, usable_bytes
+from .budget import best_recipe, usable_bytes
 from .catalog import V4_IDS, get_model
-from .hardware import Gpu, get_gpu, gpus
+from .hardware import Gpu, get_gpu, gpu_working_set, gpus
 from .quant import get_recipe, weight_bytes
 from .runtimes import get_runtime
 from .units import GB
@@ -99,12 +100,12 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
                 )
         reason = _reason(q.vram_bytes, sizes, q.realistic)
         if pool.unified:
-            usable = usable_bytes(pool, get_runtime(runtime), memory_fraction=None,
-                                  os_share=UNIFIED_OS_SHARE)  # fmt: skip
+            usable = usable_bytes(pool, get_runtime(runtime), memory_fraction=None)
+            why = gpu_working_set(pool)[1]
             reason = (
-                f"read as {pool.name} with the unified-memory rule of `fit --gpu {pool.id}`: "
-                f"{UNIFIED_OS_SHARE:.0%} left to the OS, {usable / GB:,.0f} GB usable"
-                + (f" ({'; '.join(squeezed)} would need the whole pool)" if squeezed else "")
+                f"read as {pool.name} with the unified-memory rule of `fit --gpu {pool.id}` and "
+                f"`plan`: {usable / GB:,.0f} GB usable — {why}"
+                + (f"; {', '.join(squeezed)} would need the whole pool" if squeezed else "")
                 + "; "
                 + reason
             )
@@ -125,7 +126,8 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
 def scale_device(vram_bytes: int) -> Gpu:
     """The device a Quick Summary scale is judged on, by the same rule as `fit`: the catalog's
     unified machine of exactly that memory (DGX Spark 128 GB, Mac Studio 512 GB; `usable_bytes`
-    leaves `UNIFIED_OS_SHARE` to the OS), otherwise one discrete pool of `vram_bytes` bytes."""
+    applies `vramkit.hardware.gpu_working_set`, the rule the planner uses), otherwise one discrete
+    pool of `vram_bytes` bytes."""
     for g in gpus().values():
         if g.unified and g.memory_bytes == vram_bytes:
             return g

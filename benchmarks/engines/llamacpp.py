@@ -10,9 +10,12 @@ directory outside the repository and is reused when present:
         src/llama_cpp_python-<VERSION>/vendor/llama.cpp   the unpacked engine source
         src/.../vendor/llama.cpp/build/bin/                the two binaries + shared libraries
         engine.json                                        version, build number, commit, paths
+    ${XDG_CACHE_HOME:-~/.cache}/vramkit/engines/llama.cpp-<VERSION>-rpc/
+        build/bin/       llama-fit-params + ggml-rpc-server built with GGML_RPC=ON (same source)
+        engine.json      the same record, bin_dir pointing here
 
 Stdlib only, so `python3 tasks.py engines` and the test suite can call it before any venv.
-Run `python3 benchmarks/engines/llamacpp.py` to build (prints the engine record as JSON).
+Run `python3 benchmarks/engines/llamacpp.py` to build both (prints the engine records as JSON).
 """
 
 from __future__ import annotations
@@ -169,6 +172,59 @@ def build(version: str = LLAMA_CPP_PYTHON_VERSION, jobs: int = 2) -> Engine:
     return engine
 
 
+RPC_TARGETS = ("llama-fit-params", "ggml-rpc-server")
+RPC_CMAKE_FLAGS = (*CMAKE_FLAGS, "-DGGML_RPC=ON")
+"""The same tree built a second time with ggml's RPC backend (GGML_RPC=ON): each
+`ggml-rpc-server` on 127.0.0.1 is one more device for `llama-fit-params --rpc`, so a CPU-only
+machine gets the engine's per-device projection of a GPU split (plan_vs_engine.py --rpc)."""
+
+
+def rpc_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
+    """`<cache>/llama.cpp-<version>-rpc/`: the RPC build (its own build folder, same sources)."""
+    return cache_root() / f"llama.cpp-{version}-rpc"
+
+
+def _rpc_ready(engine: Engine) -> bool:
+    return engine.fit_params.exists() and (Path(engine.bin_dir) / "ggml-rpc-server").exists()
+
+
+def build_rpc(version: str = LLAMA_CPP_PYTHON_VERSION, jobs: int = 2) -> Engine:
+    """Build (or reuse) llama-fit-params and ggml-rpc-server with GGML_RPC=ON from the pinned
+    sources `build()` unpacked (a separate build folder: the main build is left untouched).
+    About 5-8 min on 2 cores, once."""
+    root = rpc_dir(version)
+    record = root / "engine.json"
+    if record.exists():
+        engine = Engine(**json.loads(record.read_text()))
+        if _rpc_ready(engine):
+            return engine
+    main = build(version, jobs)
+    src = Path(main.source_dir)
+    build_dir = root / "build"
+    root.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    if not (build_dir / "CMakeCache.txt").exists():
+        cmd = ["cmake", "-S", str(src), "-B", str(build_dir), *RPC_CMAKE_FLAGS]
+        _log(" ".join(cmd))
+        subprocess.run(cmd, check=True)
+    cmd = ["cmake", "--build", str(build_dir), f"-j{jobs}", "--target", *RPC_TARGETS]
+    _log(" ".join(cmd) + "  (about 5-8 min on 2 cores)")
+    subprocess.run(cmd, check=True)
+    _log(f"built in {time.monotonic() - t0:.0f} s")
+    engine = Engine(**{**asdict(main), "bin_dir": str(build_dir / "bin")})
+    record.write_text(json.dumps(asdict(engine), indent=2) + "\n")
+    return engine
+
+
+def cached_rpc() -> Engine | None:
+    """The finished RPC build, or None (never builds)."""
+    record = rpc_dir() / "engine.json"
+    if not record.exists():
+        return None
+    engine = Engine(**json.loads(record.read_text()))
+    return engine if _rpc_ready(engine) else None
+
+
 def cached() -> Engine | None:
     """The finished cached build, or None (never builds)."""
     record = engine_dir() / "engine.json"
@@ -192,6 +248,8 @@ def use_vendored_gguf(engine: Engine) -> None:
 def main() -> int:
     engine = build()
     print(json.dumps(asdict(engine), indent=2))
+    rpc = build_rpc()
+    print(json.dumps({"rpc_build": asdict(rpc)}, indent=2))
     return 0
 
 

@@ -8,6 +8,16 @@ sparse GGUFs). Without them it says so and exits 1; nothing is downloaded or bui
 
     .venv/bin/python benchmarks/engines/plan_vs_engine.py            # re-measure every case
     .venv/bin/python benchmarks/engines/plan_vs_engine.py --check    # run, compare, write nothing
+    .venv/bin/python benchmarks/engines/plan_vs_engine.py --rpc      # per device, data/measured/plan/rpc/
+
+`--rpc` uses the RPC build (`llamacpp.build_rpc()`, `<cache>/llama.cpp-0.3.36-rpc/`): one
+`ggml-rpc-server` per planned GPU on 127.0.0.1 (each serves this machine's CPU backend, so
+llama.cpp sees one more device per server) and `llama-fit-params --rpc EP0,EP1,… <the plan's
+flags>`: the engine itself splits the layers (-ngl, -ts), applies the expert overrides (-ot,
+--n-cpu-moe) and prints model / context / compute MiB per device. The servers report this
+machine's free RAM as their memory (this version's rpc-server takes no memory size); with the
+layer split given explicitly the projection does not depend on it. The compute buffer per
+device is the CPU backend's (the servers run CPU kernels), not CUDA's: recorded, not compared.
 """
 
 from __future__ import annotations
@@ -25,9 +35,16 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from vramkit.plan import build_machine, plan_for  # noqa: E402
-from vramkit.plan.verify import compare, fixture_summary, parse_engine  # noqa: E402
+from vramkit.plan.verify import (  # noqa: E402
+    compare,
+    compare_devices,
+    device_summary,
+    fixture_summary,
+    parse_engine,
+)
 
 OUT = ROOT / "data" / "measured" / "plan"
+OUT_RPC = OUT / "rpc"
 LLAMA_CPP_PYTHON = "0.3.36"
 CASES = (
     {
@@ -190,10 +207,167 @@ def run_case(case: dict, eng: dict[str, str]) -> dict:
     }
 
 
+def rpc_engine() -> dict[str, str] | None:
+    """The RPC build's record (`<cache>/llama.cpp-0.3.36-rpc/engine.json`), or None."""
+    p = cache_root() / f"llama.cpp-{LLAMA_CPP_PYTHON}-rpc" / "engine.json"
+    if not p.is_file():
+        return None
+    rec = json.loads(p.read_text(encoding="utf-8"))
+    b = Path(rec["bin_dir"])
+    return rec if (b / "llama-fit-params").is_file() and (b / "ggml-rpc-server").is_file() else None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_rpc_servers(bin_dir: Path, n: int, env: dict[str, str]) -> list[tuple[str, object]]:
+    """n ggml-rpc-server processes on free localhost ports, each answering before we return."""
+    import socket
+    import time
+
+    out = []
+    for _ in range(n):
+        port = _free_port()
+        proc = subprocess.Popen(
+            [str(bin_dir / "ggml-rpc-server"), "-H", "127.0.0.1", "-p", str(port), "-t", "1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        out.append((f"127.0.0.1:{port}", proc))
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    _stop_rpc_servers(out)
+                    raise SystemExit(f"ggml-rpc-server on port {port} did not start") from None
+                time.sleep(0.05)
+    return out
+
+
+def _stop_rpc_servers(servers: list[tuple[str, object]]) -> None:
+    for _, proc in servers:
+        proc.terminate()  # type: ignore[attr-defined]
+    for _, proc in servers:
+        try:
+            proc.wait(timeout=10)  # type: ignore[attr-defined]
+        except subprocess.TimeoutExpired:
+            proc.kill()  # type: ignore[attr-defined]
+
+
+def run_rpc_case(case: dict, eng: dict[str, str]) -> dict:
+    """One case on the RPC build: the plan's GPUs as localhost RPC devices (see the docstring)."""
+    model, plan, flags = plan_of(case)
+    if not plan.fits:
+        raise SystemExit(f"{case['id']}: the plan does not fit; pick another machine")
+    gguf = cache_root() / "sparse-gguf" / f"{case['model']}.{case['layout']}.gguf"
+    if not gguf.is_file():
+        raise SystemExit(f"missing sparse GGUF {gguf.name} (written by the engine-truth harness)")
+    n_gpu = sum(1 for q in plan.places if q.kind == "gpu")
+    bin_dir = Path(eng["bin_dir"])
+    env = dict(os.environ, LD_LIBRARY_PATH=eng["bin_dir"])
+    args = fit_params_args(flags.args)
+    servers = _start_rpc_servers(bin_dir, n_gpu, env)
+    try:
+        endpoints = ",".join(ep for ep, _ in servers)
+        cmd = [str(bin_dir / "llama-fit-params"), "-m", str(gguf), "--rpc", endpoints, *args,
+               "--fit-print", "on", "-nr", "-v"]  # fmt: skip
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        _stop_rpc_servers(servers)
+    all_lines = ((res.stderr or "") + "\n" + (res.stdout or "")).splitlines()
+    keep = re.compile(_KEEP.pattern + r"|assigned to device|compute buffer size")
+    kept = [
+        re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", re.sub(r"^[\d.]+ [DIWE] ", "", ln)).rstrip()
+        for ln in all_lines
+        if keep.search(ln)
+    ]
+    out = parse_engine(kept)
+    n_layer = int(model.config["num_hidden_layers"])
+    devices = compare_devices(plan, out, n_layer=n_layer)
+    return {
+        "case": case,
+        "engine": {
+            "package": f"llama-cpp-python=={LLAMA_CPP_PYTHON}",
+            "llama_cpp_commit": eng.get("llama_cpp_commit", ""),
+            "binary": "llama-fit-params + ggml-rpc-server, CPU build with GGML_RPC=ON "
+            "(no_alloc projection)",
+        },
+        "date": dt.date.today().isoformat(),
+        "machine_kind": f"CPU only: {n_gpu} ggml-rpc-server on 127.0.0.1 stand in for the GPUs "
+        "(RPC0 = GPU0, …)",
+        "command": [
+            "llama-fit-params",
+            "-m",
+            gguf.name,
+            "--rpc",
+            ",".join(["127.0.0.1:PORT"] * n_gpu),
+            *args,
+            "--fit-print",
+            "on",
+            "-nr",
+            "-v",
+        ],
+        "returncode": res.returncode,
+        "plan": {
+            "model": plan.model_id,
+            "recipe": plan.recipe_id,
+            "machine": case["gpus"] + [f"ram {case['ram']}"],
+            "context": plan.context,
+            "cache_dtype": plan.cache_dtype,
+            "flags": list(flags.args),
+        },
+        "lines": kept,
+        "rows_mib": {k: list(v) for k, v in out.rows.items()},
+        "devices": device_summary(devices),
+        "host_split": fixture_summary(compare(plan, out, model=model)),
+        "notes": [
+            "each RPC device serves this machine's CPU backend: model and context buffers are the "
+            "engine's own placement; the compute buffer is the CPU backend's, not CUDA's",
+            "the engine prints whole MiB (rounded down)",
+        ],
+    }
+
+
+def main_rpc(check: bool) -> int:
+    eng = rpc_engine()
+    if eng is None:
+        print(f"no RPC build under {cache_root()}: run benchmarks/engines/llamacpp.py first")
+        return 1
+    OUT_RPC.mkdir(parents=True, exist_ok=True)
+    ok = True
+    for case in CASES:
+        rec = run_rpc_case(case, eng)
+        ok &= rec["returncode"] == 0 and all(d["layers_match"] for d in rec["devices"])
+        print(f"{case['id']}: rc={rec['returncode']}")
+        for d in rec["devices"]:
+            print(
+                f"  {d['place']:5} ({d['engine_device']:5}) layers match={d['layers_match']!s:5} "
+                f"weights plan {d['weights_plan_mib']:>10,.1f} engine {d['weights_engine_mib']:>8,}"
+                f"  KV plan {d['kv_plan_mib']:>8,.1f} engine {d['kv_engine_mib']:>6,}"
+                f"  compute plan {d['compute_plan_mib']:>7,.1f} engine {d['compute_engine_mib']:>6,}"
+            )
+        if not check:
+            path = OUT_RPC / f"{case['id']}.json"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(rec, indent=1) + "\n", encoding="utf-8")
+            tmp.replace(path)
+    return 0 if ok else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="compare only, write no fixture")
+    ap.add_argument("--rpc", action="store_true", help="per device, with localhost RPC devices")
     args = ap.parse_args()
+    if args.rpc:
+        return main_rpc(args.check)
     eng = engine()
     if eng is None:
         print(f"no built llama.cpp engine under {cache_root()}: run the engine-truth build first")

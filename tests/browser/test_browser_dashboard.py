@@ -30,6 +30,7 @@ from vkpage import (
 
 from vramkit.budget import budget
 from vramkit.widgets import dashboard
+from vramkit.widgets import plan as plan_panel
 
 pytestmark = pytest.mark.browser
 
@@ -210,3 +211,126 @@ def test_layout_works_at_900_px(dash, screenshot):
         assert box["x"] >= 0, key
         assert box["x"] + box["width"] <= width + 1, key
     screenshot(dash, "width-900")
+
+
+# --- the placement planner section (vramkit.widgets.plan) ---------------------------------
+
+PLAN = plan_panel.CLASSES
+
+
+def expect_plan(page: Page, state: dict[str, Any]) -> dict[str, Any]:
+    """Wait until the planner shows exactly `plan_panel.compute(state)`: the verdict and every
+    place's bytes (data-bytes, integers), the flags line; return that result."""
+    want = plan_panel.compute(state)
+    assert want["ok"], want.get("error")
+    s = want["summary"]
+    fits = page.locator(".vk-plan-fits")
+    expect(fits).to_have_attribute("data-fits", str(s["fits"]).lower(), timeout=TIMEOUT_MS)
+    places = page.locator(".vk-plan-place")
+    expect(places).to_have_count(len(s["plan"].places), timeout=TIMEOUT_MS)
+    for i, p in enumerate(s["plan"].places):
+        expect(places.nth(i)).to_have_attribute("data-place", p.name, timeout=TIMEOUT_MS)
+        expect(places.nth(i)).to_have_attribute("data-bytes", str(p.total_bytes))
+    if s["fits"]:
+        expect(page.locator(".vk-plan-flags")).to_have_text(s["flags"], timeout=TIMEOUT_MS)
+    expect(page.locator(f".{PLAN['error']}")).to_have_text("")
+    assert_no_traceback(page)
+    return want
+
+
+CLIPPED_JS = """(sel) => {
+    const out = [];
+    for (const root of document.querySelectorAll(sel)) {
+        for (const el of [root, ...root.querySelectorAll('*')]) {
+            const cs = getComputedStyle(el);
+            if (cs.display === 'none' || !(el.innerText || '').trim()) continue;
+            if (el.scrollWidth > el.clientWidth + 1 && cs.overflowX !== 'visible'
+                && cs.overflowX !== 'auto' && cs.overflowX !== 'scroll')
+                out.push(el.tagName + '.' + el.className + ' ' + el.scrollWidth + '>' + el.clientWidth);
+            const r = el.getBoundingClientRect();
+            if (r.right > document.documentElement.clientWidth + 1)
+                out.push(el.tagName + '.' + el.className + ' right=' + Math.round(r.right));
+        }
+    }
+    return out;
+}"""
+
+
+def expect_planner_readable(page: Page) -> None:
+    """The planner's output and controls are neither blank nor clipped nor off the page."""
+    text = page.locator(f".{PLAN['output']}").inner_text()
+    assert len(text.strip()) > 50, f"planner output is (nearly) blank: {text!r}"
+    for key in plan_panel.CONTROLS:
+        assert page.locator(f".{PLAN[key]}").first.is_visible(), key
+    sel = ", ".join(f".{PLAN[k]}" for k in (*plan_panel.CONTROLS, "output", "details_output"))
+    assert page.evaluate(CLIPPED_JS, sel) == []
+
+
+@pytest.fixture
+def plan_page(voila, page: Page) -> Page:
+    """The dashboard opened until the PLANNER's verdict is drawn: the whole page, the planner
+    section last, within the one page-load allowance (PAGE_TIMEOUT_MS, 90 s)."""
+    open_voila(page, f"{voila.url}/", ".vk-plan-fits")
+    return page
+
+
+def test_planner_renders_and_follows_its_controls(plan_page, screenshot):
+    dash = plan_page
+    want = expect_plan(dash, {})
+    s = want["summary"]
+    # the issue's example: V4-Flash on 2 x RTX 4090 + 128 GB RAM fits under llama.cpp, with
+    # routed experts of some layers in host RAM (--n-cpu-moe) and a two-GPU split (-ts)
+    assert s["fits"] is True
+    assert "--n-cpu-moe" in s["flags"]
+    assert " -ts " in s["flags"]
+    expect_planner_readable(dash)
+    screenshot(dash, "planner-defaults")
+    state: dict[str, Any] = {}
+    # no host RAM: the experts have nowhere to go, the plan no longer fits
+    type_text(dash, PLAN["ram"], "0GB")
+    state["ram"] = "0GB"
+    assert expect_plan(dash, state)["summary"]["fits"] is False
+    screenshot(dash, "planner-no-ram")
+    # mixed devices, one of them ad hoc: a 3090 beside a 24 GB card at 1008 GB/s, 192 GB RAM
+    type_text(dash, PLAN["ram"], "192GB")
+    type_text(dash, PLAN["gpus"], "rtx-3090-24gb,24GB@1008GB/s")
+    state |= {"ram": "192GB", "gpus": "rtx-3090-24gb,24GB@1008GB/s"}
+    mixed = expect_plan(dash, state)["summary"]
+    assert [q["name"] for q in mixed["places"]] == ["GPU0", "GPU1", "host"]
+    assert mixed["places"][0]["capacity_gb"] != mixed["places"][1]["capacity_gb"]
+    expect_planner_readable(dash)
+    screenshot(dash, "planner-mixed")
+    # another runtime changes the answer (vLLM: official layout, flags of its own)
+    select(dash, PLAN["runtime"], "vllm")
+    state["runtime"] = "vllm"
+    expect_plan(dash, state)
+    select(dash, PLAN["runtime"], "llama.cpp")
+    state["runtime"] = "llama.cpp"
+    expect_plan(dash, state)
+    # capacity and the context-vs-speed curve only on demand, equal to details(state)
+    expect(dash.locator(".vk-plan-capacity")).to_have_count(0)
+    dash.locator(f".{PLAN['details']} button, button.{PLAN['details']}").first.click()
+    more = plan_panel.details(state)["summary"]
+    cap = dash.locator(".vk-plan-capacity")
+    expect(cap).to_have_attribute("data-max-context", str(more["max_context"]), timeout=TIMEOUT_MS)
+    expect(cap).to_have_attribute("data-max-sequences", str(more["max_sequences"]))
+    expect_planner_readable(dash)
+    screenshot(dash, "planner-curve")
+    # a refused value is explained, not drawn
+    type_text(dash, PLAN["gpus"], "rtx-9999")
+    bad = plan_panel.compute({**state, "gpus": "rtx-9999"})
+    assert bad["ok"] is False
+    assert bad["field"] == "gpus"
+    expect(dash.locator(f".{PLAN['error']}")).to_contain_text(bad["error"], timeout=TIMEOUT_MS)
+    expect(dash.locator(".vk-plan-fits")).to_have_count(0)
+    assert dash.errors == []
+
+
+def test_planner_fits_a_900_px_page(plan_page, screenshot):
+    dash = plan_page
+    dash.set_viewport_size({"width": 900, "height": 1000})
+    expect_plan(dash, {})
+    width = dash.evaluate("document.documentElement.clientWidth")
+    assert dash.evaluate("document.documentElement.scrollWidth") <= width
+    expect_planner_readable(dash)
+    screenshot(dash, "planner-width-900")

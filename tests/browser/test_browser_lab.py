@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from vkpage import TIMEOUT_MS, assert_no_traceback, open_in_lab, run_all_in_lab
 
 from vramkit.widgets import dashboard
+from vramkit.widgets import plan as plan_panel
 
 pytestmark = pytest.mark.browser
 
@@ -41,10 +42,19 @@ def test_lab_runs_dashboard_notebook(start_server, browser, page, screenshot):
     run_all_in_lab(page)
     control = page.locator(".jp-OutputArea-output .vk-context").first
     expect(control).to_be_visible(timeout=TIMEOUT_MS)
-    want = dashboard.compute(parameters(NOTEBOOK))
+    params = parameters(NOTEBOOK)
+    want = dashboard.compute({k: v for k, v in params.items() if k in dashboard.DEFAULTS})
     assert want["ok"], want.get("error")
     total = page.locator(".jp-OutputArea-output .vk-total-bytes").first
     expect(total).to_have_attribute("data-bytes", str(want["total_bytes"]), timeout=TIMEOUT_MS)
+    # the planner section below it, for the notebook's planner parameters
+    plan_state = {"model": params["model"], "gpus": params["plan_gpus"], "ram": params["ram"],
+                  "runtime": params["plan_runtime"]}  # fmt: skip
+    planned = plan_panel.compute(plan_state)
+    assert planned["ok"], planned.get("error")
+    verdict = page.locator(".jp-OutputArea-output .vk-plan-fits").first
+    fits = str(planned["summary"]["fits"]).lower()
+    expect(verdict).to_have_attribute("data-fits", fits, timeout=TIMEOUT_MS)
     control.scroll_into_view_if_needed()
     screenshot(page, "ran-all")
     assert_no_traceback(page)

@@ -311,3 +311,16 @@ def test_capacity_falls_with_context(two_4090) -> None:
     ctx, n = rows[1]
     assert not plan_for(FLASH, two_4090, recipe="gguf-Q3_K_M", context=ctx, sequences=n + 1).fits
     assert plan_for(FLASH, two_4090, recipe="gguf-Q3_K_M", context=ctx, sequences=n).fits
+
+
+def test_vllm_pipeline_stages_split_layers_as_get_pp_indices() -> None:
+    from vramkit.plan.placement import vllm_pp_layers
+
+    # vLLM get_pp_indices (vllm/distributed/utils.py @5a6541d): n // pp layers each, the
+    # remainder one each to the stages before the last. 61 layers over 4: 15 each, 1 left,
+    # given to partitions[-2] -> 15, 15, 16, 15. 43 over 2: 21 each, 1 left -> 22, 21.
+    assert vllm_pp_layers(61, 4) == [(0, 15), (15, 30), (30, 46), (46, 61)]
+    assert vllm_pp_layers(43, 2) == [(0, 22), (22, 43)]
+    # 22 over 4: 5 each, 2 left -> partitions[-2] and [-3] get one: 5, 6, 6, 5
+    assert [b - a for a, b in vllm_pp_layers(22, 4)] == [5, 6, 6, 5]
+    assert vllm_pp_layers(8, 4) == [(0, 2), (2, 4), (4, 6), (6, 8)]

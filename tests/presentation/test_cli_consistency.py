@@ -13,9 +13,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from vramkit import cli
-from vramkit.budget import UNIFIED_OS_SHARE, budget, candidate_recipes
+from vramkit.budget import budget, candidate_recipes
 from vramkit.catalog import V4_IDS, get_model
-from vramkit.hardware import gpus
+from vramkit.hardware import UNIFIED_OS_SHARE, gpu_working_set, gpus
+from vramkit.plan import build_machine
 from vramkit.quant import weight_bytes
 from vramkit.quicksummary import SHORT, quick_summary
 
@@ -83,7 +84,11 @@ def test_quick_summary_and_fit_share_the_unified_rule(capsys) -> None:
     assert {g.id for g in unified} >= {SPARK, "mac-studio-m3-ultra-512gb"}
     for g in unified:
         row = rows[g.memory_bytes]
-        assert f"{UNIFIED_OS_SHARE:.0%} left to the OS" in row.reason
+        # one rule (vramkit.hardware.gpu_working_set) for fit, the Quick Summary and the planner
+        ws, why = gpu_working_set(g)
+        assert why in row.reason
+        assert f"{ws / 1e9:,.0f} GB usable" in row.reason
+        assert build_machine([g.id]).devices[0].usable_bytes == ws
         for mid in V4_IDS:
             args = ["--gpu", g.id, "--count", "1", "--runtime", "llama.cpp"]
             best = _fit(capsys, *args, model=mid)["best_recipe"]
@@ -98,8 +103,23 @@ def test_quick_summary_and_fit_share_the_unified_rule(capsys) -> None:
 
 
 def test_unified_usable_memory_is_three_quarters_of_the_pool() -> None:
+    # DGX Spark (unified, not Apple): the OS-share assumption, in fit and in the planner
     b = budget(FLASH, SPARK, count=1, recipe="ds4-q2", runtime="llama.cpp")
     assert b.usable_bytes == math.floor(128 * 10**9 * (1 - UNIFIED_OS_SHARE))
+    assert build_machine([SPARK]).devices[0].usable_bytes == b.usable_bytes
+
+
+def test_a_mac_gets_metals_working_set_in_fit_and_plan() -> None:
+    # Mac Studio 512 GB: Metal's recommendedMaxWorkingSetSize, estimated from the measured
+    # 128 GiB point (107.52 GiB, antirez/ds4#893): 512e9 x 107.52/128 = 430.08e9 bytes
+    # (floor), not 75% (384 GB). llama.cpp's runtime fraction is 1.0, so usable = working set.
+    mac = "mac-studio-m3-ultra-512gb"
+    want = math.floor(512 * 10**9 * 107.52 / 128)
+    b = budget(FLASH, mac, count=1, recipe="ds4-q2", runtime="llama.cpp")
+    # (107.52 GiB is 115,448,725,094.4 bytes, rounded to whole bytes first: a few bytes off)
+    assert abs(b.usable_bytes - want) <= 8
+    assert build_machine([mac]).devices[0].usable_bytes == b.usable_bytes
+    assert any("recommendedMaxWorkingSetSize" in a for a in b.assumptions)
 
 
 def test_readme_documents_jupyterlab_as_root() -> None:

@@ -92,9 +92,14 @@ def test_widget_cells_last_and_ignored(nb):
     path, book = nb
     code = [c for c in book.cells if c.cell_type == "code"]
     widget = [c for c in code if any(h in c.source for h in WIDGET_HINTS)]
+    panels = [c for c in widget if "nbval-ignore-output" in _tags(c)]
+    # the panels close the notebook: no computing cell after one (the dashboard has two)
+    assert code[len(code) - len(panels) :] == panels, (
+        f"{path.name}: the widget panels must be the last code cells"
+    )
     for cell in widget:
         if "nbval-ignore-output" in _tags(cell):
-            assert cell is code[-1], f"{path.name}: the widget panel must be the last code cell"
+            continue
         else:  # an import of the widgets module alone is fine; building a panel is not
             assert "panel(" not in cell.source, path.name
             assert "interactive" not in cell.source, path.name

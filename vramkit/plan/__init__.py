@@ -158,10 +158,13 @@ def solve(
     cache_dtype: str | None = None,
     ubatch: int = 512,
     curve: bool = True,
+    capacity: bool = True,
 ) -> Solution:
     """Solve for `goal` (see the module docstring); returns the plan, its flags, bounds and curve.
 
-    capacity: max_context (tokens, at `sequences`) and max_sequences (at `context`) over any plan.
+    capacity: max_context (tokens, at `sequences`) and max_sequences (at `context`) over any plan
+    (two binary searches, ~30 plans); with ``capacity=False`` (goals speed and fit only) the
+    mapping is empty and only the one plan is solved — what a dashboard's first draw needs.
     """
     if goal not in GOALS:
         raise unknown_name("goal", goal, GOALS)
@@ -175,8 +178,14 @@ def solve(
     seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
     kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch}
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
-    max_ctx = _max_int(1024, limit, lambda c: _fits_at(m, machine, context=c, sequences=seqs, **kw))
-    max_seq = _max_int(1, 256, lambda b: _fits_at(m, machine, context=ctx, sequences=b, **kw))
+    if not capacity and goal in ("context", "concurrency"):
+        raise VramkitError(f"goal {goal!r} searches the capacity: it needs capacity=True.")
+    max_ctx = max_seq = 0
+    if capacity:
+        max_ctx = _max_int(
+            1024, limit, lambda c: _fits_at(m, machine, context=c, sequences=seqs, **kw)
+        )
+        max_seq = _max_int(1, 256, lambda b: _fits_at(m, machine, context=ctx, sequences=b, **kw))
     if goal == "context":
         ctx = max(max_ctx, 1024)
     elif goal == "concurrency":
@@ -190,7 +199,9 @@ def solve(
         flags=fl,
         speed=plan_speed(p, machine, model=m),
         curve=pts,
-        capacity={"max_context": max(max_ctx, 0), "max_sequences": max(max_seq, 0)},
+        capacity=(
+            {"max_context": max(max_ctx, 0), "max_sequences": max(max_seq, 0)} if capacity else {}
+        ),
     )
 
 
@@ -262,11 +273,14 @@ def summary(
     context: int = 32768,
     sequences: int = 1,
     recipe: str | None = None,
+    details: bool = True,
 ) -> dict[str, object]:
     """Plain values for a dashboard or report (no pandas, no widgets): the best plan's fit, bytes
     per place (GB = 1e9 bytes), flags line, decode / prefill bounds and the context curve.
 
     `gpus` is a comma-separated string or a list of specs ('rtx-4090-24gb:2', '24GB@936GB/s').
+    ``details=False`` solves the one plan only: no capacity search and no curve (max_context,
+    max_sequences are None, curve is empty) — ~10× less work, for a first draw.
     Raises `VramkitError` on bad input.
     """
     specs = [s.strip() for s in gpus.split(",")] if isinstance(gpus, str) else list(gpus)
@@ -276,7 +290,8 @@ def summary(
         if recipe
         else auto_recipe(model, machine, runtime=runtime, context=context, sequences=sequences)
     )
-    s = solve(model, machine, recipe=rid, runtime=runtime, context=context, sequences=sequences)
+    s = solve(model, machine, recipe=rid, runtime=runtime, context=context, sequences=sequences,
+              curve=details, capacity=details)  # fmt: skip
     p = s.plan
     return {
         "model": p.model_id,
@@ -299,8 +314,8 @@ def summary(
         "decode_tokens_per_s": s.speed.decode_tokens_per_s,
         "prefill_tokens_per_s": s.speed.prefill_tokens_per_s,
         "limited_by": s.speed.limited_by,
-        "max_context": s.capacity["max_context"],
-        "max_sequences": s.capacity["max_sequences"],
+        "max_context": s.capacity.get("max_context"),
+        "max_sequences": s.capacity.get("max_sequences"),
         "curve": [(c.context, c.fits, c.decode_tokens_per_s) for c in s.curve],
         "plan": p,
         "solution": s,

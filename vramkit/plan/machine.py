@@ -18,14 +18,13 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..datafiles import load_document, load_yaml_text
+from ..datafiles import load_yaml_text
 from ..errors import VramkitError, parse_int, require_int, unknown_name
-from ..hardware import Gpu, get_gpu, get_link, gpus, links
-from ..units import GB, MB, TB, GiB, MiB, parse_size
+from ..hardware import Gpu, apple_working_set, get_gpu, get_link, gpu_working_set, gpus, links
+from ..units import GB, MB, TB, GiB, parse_size
 
 DEFAULT_HOST_MEMORY = "ddr5-5600-2ch"
 """Host-RAM tier assumed when --ram gives no bandwidth (a desktop's two DDR5 channels)."""
@@ -147,43 +146,6 @@ def parse_rate(text: str | float | int, *, what: str = "bandwidth") -> float:
     )
 
 
-def _apple_points() -> list[tuple[int, int, str]]:
-    doc = _apple_doc()
-    units = {"GiB": GiB, "MiB": MiB, "GB": GB}
-    out = []
-    for rec in doc["measured"]:
-        pool = round(float(rec["pool"]) * units[rec["pool_unit"]])
-        ws = round(float(rec["working_set"]) * units[rec["working_set_unit"]])
-        out.append((pool, ws, str(rec["source"]["url"])))
-    return sorted(out)
-
-
-@cache
-def _apple_doc() -> Mapping[str, Any]:
-    return load_document("apple_working_set.yaml")
-
-
-def apple_working_set(pool_bytes: int, *, wired_limit_bytes: int | None = None) -> tuple[int, str]:
-    """Bytes the Apple GPU may keep resident on a unified pool of `pool_bytes`, and why.
-
-    A measured pool size gives its measured `recommendedMaxWorkingSetSize`; another size uses
-    the ratio of the nearest measured pool (an estimate); `wired_limit_bytes` (the
-    ``iogpu.wired_limit_mb`` sysctl) overrides both.
-    """
-    if wired_limit_bytes is not None:
-        lim = min(int(wired_limit_bytes), pool_bytes)
-        return lim, "iogpu.wired_limit_mb override (user)"
-    points = _apple_points()
-    for pool, ws, url in points:
-        if pool == pool_bytes:
-            return ws, f"measured recommendedMaxWorkingSetSize ({url})"
-    pool, ws, url = min(points, key=lambda p: abs(math.log(p[0] / max(pool_bytes, 1))))
-    return (
-        math.floor(pool_bytes * ws / pool),
-        f"estimate: {ws / pool:.3f} of the pool, the measured ratio at {pool / GiB:.0f} GiB ({url})",
-    )
-
-
 def _catalog_device(i: int, g: Gpu, link: str | None) -> Device:
     lid = link or g.host_link
     bw = g.bandwidth_bytes_per_s
@@ -191,9 +153,7 @@ def _catalog_device(i: int, g: Gpu, link: str | None) -> Device:
         raise VramkitError(
             f"GPU {g.id} has no sourced memory bandwidth; give one: '{g.memory_text}@…GB/s'."
         )
-    usable, why = g.capacity_bytes, "catalog (data/gpus.yaml)"
-    if g.unified and g.vendor == "apple":
-        usable, why = apple_working_set(g.capacity_bytes)
+    usable, why = gpu_working_set(g)  # the one unified-memory rule (vramkit.hardware)
     return Device(
         index=i,
         label=g.name,

@@ -345,6 +345,44 @@ def llamacpp_plan(
 
 
 # ── vLLM / SGLang ────────────────────────────────────────────────────────────────────────────
+# Where each rule below comes from (engine code, commit-pinned; NOT checked against a running
+# engine here: no GPU is lent to this project's checks):
+#   TP heads   vLLM ModelConfig.verify_with_parallel_config: "Total number of attention heads
+#              ({total_num_attention_heads}) must be divisible by tensor parallel size"
+#              https://github.com/vllm-project/vllm/blob/18ec6629253632af0a384f2ffbb8c6b28af322e7/vllm/config/model.py
+#   KV heads   vLLM QKVParallelLinear: ``if tp_size >= self.total_num_kv_heads: num_kv_heads = 1;
+#              num_kv_head_replicas = divide(tp_size, total_num_kv_heads) else: num_kv_heads =
+#              divide(total_num_kv_heads, tp_size)`` (divide asserts divisibility)
+#              https://github.com/vllm-project/vllm/blob/9e109c9887e38c51fc16b0da89760c5bd7c293c9/vllm/model_executor/layers/linear.py
+#   EP         vLLM shards MoE layers over tp × dp ranks with expert parallel (vllm/config/parallel.py
+#              @840e797, quoted in vramkit.plan.flags). vLLM itself also accepts experts that do
+#              not divide ("Any remaining are assigned to the last rank", determine_expert_map,
+#              https://github.com/vllm-project/vllm/blob/c439a139790cafaecb54e8dea123b78049f1442b/vllm/model_executor/layers/fused_moe/layer.py);
+#              vramkit plans EP only when they divide (as `fit` does): conservative, stated.
+#   PP         layer ranges of vLLM get_pp_indices: num_hidden_layers // pp each, the remainder
+#              one each to the partitions before the last ("The last partition is excluded")
+#              https://github.com/vllm-project/vllm/blob/5a6541db9bfa77756459722f69e8c89a0b47a14d/vllm/distributed/utils.py
+#              (weights per GPU are charged as total / pp: an even-split approximation).
+#   budget     vLLM gpu_memory_utilization of TOTAL memory (vllm/config/cache.py, data/runtimes.yaml);
+#              --cpu-offload-gb "The space in GiB to offload to CPU, per GPU" (vllm/config/offload.py);
+#              SGLang --mem-fraction-static "The fraction of the memory used for static allocation
+#              (model weights and KV cache memory pool)" (python/sglang/srt/server_args.py @469c63e).
+#   overheads  CUDA context, non-torch / NCCL memory and the activation peak are measured or
+#              calibrated ESTIMATES (data/runtimes.yaml gives each source); no engine code states them.
+def vllm_pp_layers(n_layers: int, pp: int) -> list[tuple[int, int]]:
+    """(first, last + 1) layers of each pipeline stage, as vLLM's get_pp_indices splits them
+    (without VLLM_PP_LAYER_PARTITION): n // pp each, the remainder one each to the stages before
+    the last (``for i in range(2, remaining_layers + 2): partitions[-i] += 1``)."""
+    parts = [n_layers // pp] * pp
+    for i in range(2, n_layers % pp + 2):
+        parts[-i] += 1
+    out, start = [], 0
+    for k in parts:
+        out.append((start, start + k))
+        start += k
+    return out
+
+
 def _divisible_tp(model: ModelSpec, n: int) -> int:
     heads = int(model.config.get("num_attention_heads") or 1)
     kv_heads = int(model.config.get("num_key_value_heads") or heads)
@@ -423,6 +461,7 @@ def served_plan(
     # vLLM offloads whole parameters in load order; split by component in proportion (approx.)
     e_off = off * e_share // weights if weights else 0
     places = []
+    stages = vllm_pp_layers(costs.n_layers, pp)
     for d in devs:
         comps = dict.fromkeys(COMPONENTS, 0)
         comps["routed experts"] = e_share - e_off
@@ -431,7 +470,7 @@ def served_plan(
         comps["compute buffer"] = prof.workspace_bytes
         comps["runtime overhead"] = overhead + (d0.usable_bytes - usable)
         stage = d.index // n  # devices in order: pipeline stage after stage
-        first, last = costs.n_layers * stage // pp, costs.n_layers * (stage + 1) // pp
+        first, last = stages[stage]
         places.append(
             Place(
                 f"GPU{d.index}", "gpu", d0.usable_bytes, MappingProxyType(comps), (first, last),

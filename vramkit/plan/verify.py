@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -30,6 +30,7 @@ from .placement import Plan
 _OVERRIDE = re.compile(r"tensor (\S+) \((\d+) MiB (\w+)\) buffer type overridden to (\S+)")
 _ROW = re.compile(r"^(\S+) (\d+) (\d+) (\d+)\s*$")
 _LOADED = re.compile(r"create_tensor: loading tensor (\S+)")
+_ASSIGNED = re.compile(r"load_tensors: layer\s+(\d+) assigned to device (\S+?),")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class EngineOutput:
     overridden: Mapping[str, tuple[int, str, str]]
     rows: Mapping[str, tuple[int, int, int]]
     tensors_loaded: int
+    layer_devices: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Repeating layer (n_layer = the output layer) → the device llama.cpp assigned it to
+    (``load_tensors: layer 3 assigned to device RPC0``); empty in a CPU-only run."""
 
 
 def parse_engine(lines: list[str]) -> EngineOutput:
@@ -47,14 +51,19 @@ def parse_engine(lines: list[str]) -> EngineOutput:
     over: dict[str, tuple[int, str, str]] = {}
     rows: dict[str, tuple[int, int, int]] = {}
     loaded = 0
+    layers: dict[int, str] = {}
     for line in lines:
-        if m := _OVERRIDE.search(line):
+        if m := _ASSIGNED.search(line):
+            layers[int(m.group(1))] = m.group(2)
+        elif m := _OVERRIDE.search(line):
             over[m.group(1)] = (int(m.group(2)), m.group(3), m.group(4))
         elif m := _ROW.match(line.strip()):
             rows[m.group(1)] = (int(m.group(2)), int(m.group(3)), int(m.group(4)))
         elif _LOADED.search(line):
             loaded += 1
-    return EngineOutput(MappingProxyType(over), MappingProxyType(rows), loaded)
+    return EngineOutput(
+        MappingProxyType(over), MappingProxyType(rows), loaded, MappingProxyType(layers)
+    )
 
 
 @dataclass(frozen=True)
@@ -190,3 +199,91 @@ def fixture_summary(check: PlanVsEngine) -> dict[str, Any]:
             for c in check.components
         ],
     }
+
+
+# ── per device: the engine's own devices (RPC servers on localhost stand in for the GPUs) ──
+
+
+@dataclass(frozen=True)
+class DeviceCheck:
+    """One place of the plan next to the engine device that realises it: weights, KV and compute
+    buffer (plan bytes, engine whole MiB as printed), and the layers each put there."""
+
+    place: str
+    device: str
+    weights: ComponentCheck
+    kv: ComponentCheck
+    compute: ComponentCheck
+    plan_layers: tuple[int, ...]
+    engine_layers: tuple[int, ...]
+
+    @property
+    def layers_match(self) -> bool:
+        """The engine put exactly the plan's layers (output layer included) on this device."""
+        return self.plan_layers == self.engine_layers
+
+
+WEIGHT_COMPONENTS = ("attention+dense", "shared experts", "routed experts", "embeddings/output")
+
+
+def engine_device(place_name: str) -> str:
+    """The engine's name for a plan place when each plan GPU i is served by the i-th ``--rpc``
+    endpoint: GPU0 → RPC0, …; host → Host."""
+    return "Host" if place_name == "host" else place_name.replace("GPU", "RPC")
+
+
+def _layer_device(dev: str) -> str:
+    """The name load_tensors gives a device when it assigns layers (the host is 'CPU')."""
+    return "CPU" if dev == "Host" else dev
+
+
+def compare_devices(plan: Plan, out: EngineOutput, *, n_layer: int) -> tuple[DeviceCheck, ...]:
+    """Per-device plan vs engine (see `DeviceCheck`). `n_layer`: the model's repeating layers;
+    the output layer (index n_layer) belongs to the place holding the last layer."""
+    checks = []
+    for q in plan.places:
+        if q.kind not in ("gpu", "host"):
+            continue
+        dev = engine_device(q.name)
+        row = out.rows.get(dev, (0, 0, 0))
+        b = q.bytes_by_component
+        planned: tuple[int, ...] = ()
+        if q.layers:
+            lo, hi = q.layers
+            planned = tuple(range(lo, hi)) + ((n_layer,) if hi == n_layer else ())
+        checks.append(
+            DeviceCheck(
+                place=q.name,
+                device=dev,
+                weights=ComponentCheck("weights", sum(b[k] for k in WEIGHT_COMPONENTS), row[0]),
+                kv=ComponentCheck("KV cache", b["KV cache"], row[1]),
+                compute=ComponentCheck("compute buffer", b["compute buffer"], row[2]),
+                plan_layers=planned,
+                engine_layers=tuple(
+                    sorted(i for i, d in out.layer_devices.items() if d == _layer_device(dev))
+                ),
+            )
+        )
+    return tuple(checks)
+
+
+def device_summary(checks: tuple[DeviceCheck, ...]) -> list[dict[str, Any]]:
+    """A JSON-ready per-device table (for data/measured/plan/rpc/ fixtures)."""
+    return [
+        {
+            "place": c.place,
+            "engine_device": c.device,
+            "layers_match": c.layers_match,
+            "engine_layers": list(c.engine_layers),
+            **{
+                f"{k}_{what}": v
+                for k, comp in (("weights", c.weights), ("kv", c.kv), ("compute", c.compute))
+                for what, v in (
+                    ("plan_mib", round(comp.plan_mib, 2)),
+                    ("engine_mib", comp.engine_mib),
+                    ("diff_mib", round(comp.diff_mib, 2)),
+                )
+            },
+        }
+        for c in checks
+    ]

@@ -1,80 +1,333 @@
-"""Placement explorer: GPUs, host RAM, runtime and context → `vramkit.plan.summary` → text + bars."""
+"""Placement planner panel: model, GPUs (mixed), host RAM, runtime and context →
+`vramkit.plan.summary` → HTML (verdict, bytes per place as bars, flags, speed bounds).
+
+`compute(state)` is pure and cached (a dict in, a dict out, no widgets; what the tests call);
+`panel()` wires ipywidgets controls to it. The first draw solves one plan (`summary(...,
+details=False)`: no capacity search, no curve, no figure); the capacity and the context-vs-speed
+curve are computed when asked (`details(state)`, the panel's button). Every control carries a
+stable CSS class (`CLASSES`) for browser tests.
+"""
 
 from __future__ import annotations
 
+import functools
+import html
+from collections.abc import Mapping
 from typing import Any
 
-from ..errors import VramkitError
+from ..errors import VramkitError, unknown_name
 from ..units import GB
 
 GPU_SETS = (
     "rtx-4090-24gb",
     "rtx-4090-24gb:2",
     "rtx-3090-24gb,rtx-4090-24gb",
+    "rtx-3090-24gb,24GB@1008GB/s",
     "h100-sxm-80gb",
     "rtx-pro-6000-blackwell-96gb",
     "h200-sxm-141gb:2",
     "mac-studio-m3-ultra-512gb",
 )
-RAM = ("0GB", "64GB", "128GB", "256GB", "512GB")
+"""Offered GPU sets (any other comma-separated list of specs may be typed: catalog ids with
+`:N`, ad-hoc `MEM@BW`)."""
+RAM = ("0GB", "32GB", "64GB", "128GB", "192GB", "256GB", "512GB")
+"""Offered host RAM sizes ('0GB' = none; `SIZE@BW` may be typed)."""
+CONTEXTS = ("4K", "16K", "32K", "64K", "128K", "256K", "1M")
+
+CLASSES: dict[str, str] = {
+    "model": "vk-plan-model",
+    "gpus": "vk-plan-gpus",
+    "ram": "vk-plan-ram",
+    "runtime": "vk-plan-runtime",
+    "context": "vk-plan-context",
+    "output": "vk-plan-output",
+    "error": "vk-plan-error",
+    "details": "vk-plan-details",
+    "details_output": "vk-plan-details-output",
+}
+"""Control (state key) → CSS class; the verdict is ``<span class="vk-plan-fits" data-fits>``,
+each place's total ``<span class="vk-plan-place" data-place data-bytes>``, the flags line
+``<code class="vk-plan-flags">``."""
+
+DEFAULTS: dict[str, Any] = {
+    "model": "deepseek-v4-flash",
+    "gpus": "rtx-4090-24gb:2",
+    "ram": "128GB",
+    "runtime": "llama.cpp",
+    "context": "32K",
+}
+"""V4-Flash on two RTX 4090 plus 128 GB of RAM under llama.cpp at 32K (the issue's example)."""
+CONTROLS = tuple(DEFAULTS)
+
+_COLORS = {
+    "attention+dense": "#4C72B0",
+    "shared experts": "#64B5CD",
+    "routed experts": "#DD8452",
+    "embeddings/output": "#8172B3",
+    "KV cache": "#55A868",
+    "compute buffer": "#C44E52",
+    "runtime overhead": "#937860",
+}
+
+
+class _Refused(VramkitError):
+    """A control's value that cannot be used; `key` names the control."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _normalise(state: Mapping[str, Any]) -> tuple[str, str, str, str, int]:
+    """(model, gpus, ram, runtime, context tokens) or `_Refused` naming the control."""
+    from ..catalog import get_model
+    from ..kv import parse_tokens
+    from ..plan.machine import build_machine, parse_host
+    from ..plan.placement import canonical_runtime
+
+    unknown = set(state) - set(DEFAULTS)
+    if unknown:
+        raise unknown_name("planner control", sorted(unknown)[0], DEFAULTS)
+    s = {**DEFAULTS, **state}
+    out = []
+    for key, fn in (("model", get_model), ("runtime", canonical_runtime)):
+        try:
+            fn(str(s[key]))
+        except VramkitError as err:
+            raise _Refused(key, str(err)) from None
+        out.append(str(s[key]))
+    gpus = [p.strip() for p in str(s["gpus"]).split(",") if p.strip()]
+    ram = str(s["ram"]).strip()
+    for key, fn, arg in (("context", parse_tokens, str(s["context"]).strip()),
+                         ("gpus", build_machine, gpus), ("ram", parse_host, ram or "0")):  # fmt: skip
+        try:
+            value = fn(arg)
+        except VramkitError as err:
+            raise _Refused(key, str(err)) from None
+        if key == "context":
+            tokens = value
+    return out[0], ",".join(gpus), ram, out[1], tokens
+
+
+@functools.lru_cache(maxsize=128)
+def _summary(model: str, gpus: str, ram: str, runtime: str, context: int, details: bool) -> Any:
+    from ..plan import summary
+    from ..units import parse_size
+
+    ram_arg = None if not ram or parse_size(ram.split("@")[0]) == 0 else ram
+    return summary(model, gpus=gpus, ram=ram_arg, runtime=runtime, context=context,
+                   details=details)  # fmt: skip
+
+
+def _run(state: Mapping[str, Any], details: bool) -> dict[str, Any]:
+    try:
+        key = _normalise(state)
+        s = _summary(*key, details)
+    except _Refused as err:
+        return {"ok": False, "error": str(err), "field": err.key}
+    except VramkitError as err:
+        return {"ok": False, "error": str(err), "field": ""}
+    return {"ok": True, "key": key, "summary": s}
+
+
+def compute(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The best plan for a state of `DEFAULTS`' keys (one plan: no capacity search, no curve).
+
+    Returns ``{"ok": True, "summary": plan.summary(...), "html": str}`` or ``{"ok": False,
+    "error": message, "field": control or ""}``. Results are cached per state (LRU, 128)."""
+    r = _run(state, details=False)
+    if r["ok"]:
+        r["html"] = render_html(r["summary"])
+    return r
+
+
+def details(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Capacity (longest context, most sequences) and the context-vs-decode-bound curve for a
+    state: ~40 plans, computed on demand and cached. ``{"ok", "summary", "html"}`` as `compute`."""
+    r = _run(state, details=True)
+    if r["ok"]:
+        r["html"] = render_details_html(r["summary"])
+    return r
+
+
+def _bar(plan_place: Any) -> str:
+    """One place as a CSS bar: component segments as % of the place's capacity (capped at 100%,
+    an overflow is drawn red)."""
+    cap = max(int(plan_place.capacity_bytes), 1)
+    segs = []
+    for comp, b in plan_place.bytes_by_component.items():
+        if b <= 0:
+            continue
+        pct = min(100.0, 100.0 * b / cap)
+        segs.append(
+            f"<div title='{html.escape(comp)}: {b / GB:,.2f} GB' style='width:{pct:.2f}%;"
+            f"background:{_COLORS.get(comp, '#999')};height:100%'></div>"
+        )
+    over = "outline:2px solid #b00;" if plan_place.total_bytes > cap else ""
+    return (
+        f"<div style='display:flex;width:100%;min-width:8em;height:0.9em;background:#eee;{over}'>"
+        f"{''.join(segs)}</div>"
+    )
+
+
+def render_html(s: Mapping[str, Any]) -> str:
+    """The plan as HTML: verdict, one row per place (GB of GB and a bar by component), the
+    runtime flags, decode / prefill bounds. GB = 1e9 bytes."""
+    plan = s["plan"]
+    verdict = "fits" if s["fits"] else "does not fit"
+    rows = []
+    for q, p in zip(s["places"], plan.places, strict=True):
+        layers = f"layers {p.layers[0]}–{p.layers[1] - 1}" if p.layers else ""
+        experts = f"experts of {len(p.expert_layers)} layers" if p.expert_layers else ""
+        what = ", ".join(x for x in (layers, experts) if x)
+        rows.append(
+            f"<tr><th style='text-align:left'>{html.escape(q['name'])}</th>"
+            f"<td style='text-align:right;white-space:nowrap'><span class='vk-plan-place' "
+            f"data-place='{html.escape(q['name'])}' data-bytes='{p.total_bytes}'>"
+            f"{q['total_gb']:,.1f}</span> of {q['capacity_gb']:,.1f} GB</td>"
+            f"<td style='width:40%'>{_bar(p)}</td>"
+            f"<td style='overflow-wrap:anywhere'>{html.escape(what)}</td></tr>"
+        )
+    legend = " ".join(
+        f"<span style='white-space:nowrap'><span style='display:inline-block;width:0.8em;"
+        f"height:0.8em;background:{c}'></span> {html.escape(k)}</span>"
+        for k, c in _COLORS.items()
+    )
+    if s["fits"]:
+        speed = (
+            f"<p>decode ≤ <b>{s['decode_tokens_per_s']:,.1f}</b> tokens/s, prefill ≤ "
+            f"{s['prefill_tokens_per_s']:,.0f} tokens/s (upper bounds; limited by "
+            f"{html.escape(str(s['limited_by']))})</p>"
+        )
+        flags = (
+            f"<p>flags:<br><code class='vk-plan-flags' style='overflow-wrap:anywhere;"
+            f"white-space:pre-wrap'>{html.escape(str(s['flags']))}</code></p>"
+        )
+    else:
+        speed = "<p>No speed bound: the plan does not fit (more RAM, more GPUs or a shorter context).</p>"
+        flags = "<p>flags: none (nothing to run)</p>"
+    head = (
+        f"{html.escape(s['model'])} · {html.escape(s['recipe'])} ({html.escape(s['recipe_why'])}) "
+        f"· {html.escape(s['machine'])} · {html.escape(s['runtime'])} · {plan.context:,} tokens"
+    )
+    return (
+        f"<p style='overflow-wrap:anywhere'>{head}</p>"
+        f"<p>Plan: <b><span class='vk-plan-fits' data-fits='{str(s['fits']).lower()}'>{verdict}"
+        f"</span></b></p>"
+        f"<table style='width:100%;table-layout:auto'>{''.join(rows)}</table>"
+        f"<p style='font-size:85%'>{legend}</p>{speed}{flags}"
+    )
+
+
+def render_details_html(s: Mapping[str, Any]) -> str:
+    """Capacity and the curve as HTML: longest context, most sequences, then one row per context
+    with the decode bound (tokens/s, upper bound) or 'does not fit'."""
+    rows = "".join(
+        f"<tr><td style='text-align:right'>{c:,}</td><td style='text-align:right'>"
+        + (f"{v:,.1f}" if ok else "does not fit")
+        + "</td></tr>"
+        for c, ok, v in s["curve"]
+    )
+    return (
+        f"<p class='vk-plan-capacity' data-max-context='{s['max_context']}' "
+        f"data-max-sequences='{s['max_sequences']}'>Longest context that fits: "
+        f"<b>{s['max_context']:,}</b> tokens; most sequences at this context: "
+        f"<b>{s['max_sequences']:,}</b></p>"
+        f"<table><tr><th>context (tokens)</th><th>decode ≤ tokens/s</th></tr>{rows}</table>"
+    )
 
 
 def describe(model: str, gpus: str, ram: str, runtime: str, context: int) -> str:
-    """The callback's text: fit, bytes per place, flags and bounds (tests call this directly)."""
-    try:
-        s = summary_for(model, gpus, ram, runtime, context)
-    except VramkitError as err:
-        return f"vramkit: {err}"
+    """Plain text of one plan: fit, bytes per place, bound and flags (tests call this)."""
+    r = compute({"model": model, "gpus": gpus, "ram": ram, "runtime": runtime,
+                 "context": str(context)})  # fmt: skip
+    if not r["ok"]:
+        return f"vramkit: {r['error']}"
+    s = r["summary"]
     lines = [f"{s['model']} {s['recipe']} on {s['machine']} ({s['runtime']}): "
              + ("fits" if s["fits"] else "does NOT fit")]  # fmt: skip
-    for q in s["places"]:  # type: ignore[attr-defined]
+    for q in s["places"]:
         lines.append(f"  {q['name']:5} {q['total_gb']:8.1f} GB of {q['capacity_gb']:8.1f} GB")
-    lines.append(f"decode <= {s['decode_tokens_per_s']:,.1f} tokens/s (upper bound)")
+    if s["fits"]:
+        lines.append(f"decode <= {s['decode_tokens_per_s']:,.1f} tokens/s (upper bound)")
     lines.append(f"flags: {s['flags'] or '-'}")
     return "\n".join(lines)
 
 
-def summary_for(model: str, gpus: str, ram: str, runtime: str, context: int) -> dict[str, Any]:
-    """`vramkit.plan.summary` with the panel's values (RAM '0GB' = none)."""
-    from ..plan import summary
-    from ..units import parse_size
-
-    return summary(model, gpus=gpus, ram=None if parse_size(ram) == 0 else ram,
-                   runtime=runtime, context=context)  # fmt: skip
-
-
-def panel(
-    model: str = "deepseek-v4-flash", gpus: str = "rtx-4090-24gb:2", ram: str = "128GB"
-) -> Any:
-    """The widget panel (a VBox): controls on top, text + placement bars below."""
+def panel(**initial: Any) -> Any:
+    """The planner panel (a VBox, not displayed): controls (GPU set and RAM typed or picked),
+    the plan as HTML, a button for capacity and the context-vs-speed curve (on demand)."""
     import ipywidgets as w
+
+    from ..catalog import model_ids
+    from ..plan import RUNTIMES
+
+    s = {**DEFAULTS, **initial}
+    ids = model_ids()
+    if s["model"] not in ids:
+        raise unknown_name("model", s["model"], ids)
+    style = {"description_width": "8em"}
+    full = w.Layout(width="100%", max_width="26em")
+    ctl = {
+        "model": w.Dropdown(options=ids, value=s["model"], description="model"),
+        "gpus": w.Combobox(options=list(dict.fromkeys([*GPU_SETS, s["gpus"]])), value=s["gpus"],
+                           description="GPUs", ensure_option=False, continuous_update=False,
+                           placeholder="rtx-3090-24gb,rtx-4090-24gb or 24GB@1008GB/s"),
+        "ram": w.Combobox(options=list(RAM), value=s["ram"], description="host RAM",
+                          ensure_option=False, continuous_update=False,
+                          placeholder="128GB or 128GB@89.6GB/s"),
+        "runtime": w.Dropdown(options=list(RUNTIMES), value=s["runtime"], description="runtime"),
+        "context": w.Combobox(options=list(CONTEXTS), value=str(s["context"]),
+                              description="context", ensure_option=False,
+                              continuous_update=False, placeholder="32K, 128K, 1M"),
+    }  # fmt: skip
+    for key, c in ctl.items():
+        c.style = style
+        c.layout = full
+        c.add_class(CLASSES[key])
+    numbers = w.HTML().add_class(CLASSES["output"])
+    error = w.HTML().add_class(CLASSES["error"])
+    button = w.Button(description="capacity and context-vs-speed curve",
+                      layout=w.Layout(width="auto", max_width="100%"))  # fmt: skip
+    button.add_class(CLASSES["details"])
+    more = w.HTML().add_class(CLASSES["details_output"])
+
+    def state() -> dict[str, Any]:
+        return {k: c.value for k, c in ctl.items()}
+
+    def update(change: Any = None) -> None:
+        r = compute(state())
+        more.value = ""
+        if not r["ok"]:
+            msg = html.escape(r["error"])
+            where = f" (control: {r['field']})" if r["field"] else ""
+            error.value = f"<p style='color:#b00;overflow-wrap:anywhere'>{msg}{where}</p>"
+            numbers.value = ""
+            return
+        error.value = ""
+        numbers.value = r["html"]
+
+    def on_details(_: Any) -> None:
+        more.value = "<p>computing capacity and curve …</p>"
+        r = details(state())
+        more.value = r["html"] if r["ok"] else ""
+
+    for c in ctl.values():
+        c.observe(update, names="value")
+    button.on_click(on_details)
+    update()
+    left = w.VBox(list(ctl.values()), layout=w.Layout(flex="0 1 27em", min_width="18em"))
+    right = w.VBox([numbers, error, button, more],
+                   layout=w.Layout(flex="1 1 24em", min_width="18em"))  # fmt: skip
+    return w.Box([left, right], layout=w.Layout(display="flex", flex_flow="row wrap",
+                                                width="100%", max_width="1100px"))  # fmt: skip
+
+
+def show_panel(**initial: Any) -> None:
+    """Display `panel(**initial)` (a notebook's or the dashboard's last cell)."""
     from IPython.display import display
 
-    from ..catalog import V4_IDS
-    from ..plots import plan as plan_plots
-    from ..plots import show
-
-    controls = {
-        "model": w.Dropdown(options=list(V4_IDS), value=model, description="model"),
-        "gpus": w.Dropdown(options=sorted({*GPU_SETS, gpus}), value=gpus, description="GPUs"),
-        "ram": w.Dropdown(options=sorted({*RAM, ram}, key=lambda r: float(r[:-2])), value=ram, description="RAM"),
-        "runtime": w.Dropdown(options=["llama.cpp", "ik_llama.cpp", "vllm", "sglang"], description="runtime"),
-        "context": w.SelectionSlider(options=[4096, 16384, 32768, 65536, 131072, 262144, 1048576],
-                                     value=32768, description="context"),
-    }  # fmt: skip
-
-    def update(**kw: Any) -> None:
-        print(describe(**kw))
-        try:
-            s = summary_for(**kw)
-        except VramkitError:
-            return
-        show(plan_plots.placement_bars(s["plan"]))
-
-    out = w.interactive_output(update, controls)
-    box = w.VBox([w.HBox(list(controls.values())[:3]), w.HBox(list(controls.values())[3:]), out])
-    display(box)
-    return box
+    display(panel(**initial))
 
 
-__all__ = ["GB", "describe", "panel", "summary_for"]
+__all__ = ["CLASSES", "DEFAULTS", "compute", "describe", "details", "panel", "show_panel"]
