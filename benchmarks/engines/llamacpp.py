@@ -2,20 +2,18 @@
 
 The engine is a registry package, never a downloaded binary: `pip download --no-deps
 --no-binary :all: llama-cpp-python==VERSION` fetches the sdist from PyPI, whose
-`vendor/llama.cpp` is built here with the flags of the project's ENGINES recipe, only the two
-targets the harness needs (`llama-fit-params`, `llama-quantize`). The build lives in a cache
-directory outside the repository and is reused when present:
+`vendor/llama.cpp` is built here with the flags of the project's ENGINES recipe plus
+GGML_RPC=ON, only the targets the harness needs (`llama-fit-params`, `llama-quantize`,
+`ggml-rpc-server`). The build lives in a cache directory outside the repository and is reused
+when present:
 
     ${XDG_CACHE_HOME:-~/.cache}/vramkit/engines/llama.cpp-<VERSION>/
         src/llama_cpp_python-<VERSION>/vendor/llama.cpp   the unpacked engine source
-        src/.../vendor/llama.cpp/build/bin/                the two binaries + shared libraries
+        src/.../vendor/llama.cpp/build/bin/                the three binaries + shared libraries
         engine.json                                        version, build number, commit, paths
-    ${XDG_CACHE_HOME:-~/.cache}/vramkit/engines/llama.cpp-<VERSION>-rpc/
-        build/bin/       llama-fit-params + ggml-rpc-server built with GGML_RPC=ON (same source)
-        engine.json      the same record, bin_dir pointing here
 
 Stdlib only, so `python3 tasks.py engines` and the test suite can call it before any venv.
-Run `python3 benchmarks/engines/llamacpp.py` to build both (prints the engine records as JSON).
+Run `python3 benchmarks/engines/llamacpp.py` to build it (prints the engine record as JSON).
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ from pathlib import Path
 #: The pinned engine: llama-cpp-python's sdist version (it vendors llama.cpp with DeepSeek V4,
 #: `vendor/llama.cpp/src/llama-kv-cache-dsv4.cpp`).
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
-TARGETS = ("llama-fit-params", "llama-quantize")
+TARGETS = ("llama-fit-params", "llama-quantize", "ggml-rpc-server")
 CMAKE_FLAGS = (
     "-DCMAKE_BUILD_TYPE=Release",
     "-DLLAMA_CURL=OFF",
@@ -41,7 +39,11 @@ CMAKE_FLAGS = (
     "-DLLAMA_BUILD_EXAMPLES=OFF",
     "-DLLAMA_BUILD_SERVER=OFF",
     "-DGGML_OPENMP=OFF",
+    "-DGGML_RPC=ON",
 )
+"""One build serves every check: GGML_RPC=ON only adds ggml's RPC backend, whose devices exist
+only when `llama-fit-params --rpc` names servers; without `--rpc` the projection is the plain
+CPU one (the fixtures re-measured on this build reproduce)."""
 
 
 def cache_root() -> Path:
@@ -144,14 +146,16 @@ def build(version: str = LLAMA_CPP_PYTHON_VERSION, jobs: int = 2) -> Engine:
     record = root / "engine.json"
     if record.exists():
         engine = Engine(**json.loads(record.read_text()))
-        if engine.fit_params.exists() and engine.quantize.exists():
+        if _ready(engine):
             return engine
     root.mkdir(parents=True, exist_ok=True)
     sdist = _download_sdist(root / "sdist", version)
     src = _unpack(sdist, root / "src")
     build_dir = src / "build"
     t0 = time.monotonic()
-    if not (build_dir / "CMakeCache.txt").exists():
+    cache = build_dir / "CMakeCache.txt"
+    if not cache.exists() or "GGML_RPC:BOOL=ON" not in cache.read_text():
+        # a build folder configured before GGML_RPC was on is reconfigured, not rebuilt whole
         cmd = ["cmake", "-S", str(src), "-B", str(build_dir), *CMAKE_FLAGS]
         _log(" ".join(cmd))
         subprocess.run(cmd, check=True)
@@ -172,57 +176,24 @@ def build(version: str = LLAMA_CPP_PYTHON_VERSION, jobs: int = 2) -> Engine:
     return engine
 
 
-RPC_TARGETS = ("llama-fit-params", "ggml-rpc-server")
-RPC_CMAKE_FLAGS = (*CMAKE_FLAGS, "-DGGML_RPC=ON")
-"""The same tree built a second time with ggml's RPC backend (GGML_RPC=ON): each
-`ggml-rpc-server` on 127.0.0.1 is one more device for `llama-fit-params --rpc`, so a CPU-only
-machine gets the engine's per-device projection of a GPU split (plan_vs_engine.py --rpc)."""
-
-
-def rpc_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
-    """`<cache>/llama.cpp-<version>-rpc/`: the RPC build (its own build folder, same sources)."""
-    return cache_root() / f"llama.cpp-{version}-rpc"
-
-
-def _rpc_ready(engine: Engine) -> bool:
-    return engine.fit_params.exists() and (Path(engine.bin_dir) / "ggml-rpc-server").exists()
+def _ready(engine: Engine) -> bool:
+    return (
+        engine.fit_params.exists()
+        and engine.quantize.exists()
+        and (Path(engine.bin_dir) / "ggml-rpc-server").exists()
+    )
 
 
 def build_rpc(version: str = LLAMA_CPP_PYTHON_VERSION, jobs: int = 2) -> Engine:
-    """Build (or reuse) llama-fit-params and ggml-rpc-server with GGML_RPC=ON from the pinned
-    sources `build()` unpacked (a separate build folder: the main build is left untouched).
-    About 5-8 min on 2 cores, once."""
-    root = rpc_dir(version)
-    record = root / "engine.json"
-    if record.exists():
-        engine = Engine(**json.loads(record.read_text()))
-        if _rpc_ready(engine):
-            return engine
-    main = build(version, jobs)
-    src = Path(main.source_dir)
-    build_dir = root / "build"
-    root.mkdir(parents=True, exist_ok=True)
-    t0 = time.monotonic()
-    if not (build_dir / "CMakeCache.txt").exists():
-        cmd = ["cmake", "-S", str(src), "-B", str(build_dir), *RPC_CMAKE_FLAGS]
-        _log(" ".join(cmd))
-        subprocess.run(cmd, check=True)
-    cmd = ["cmake", "--build", str(build_dir), f"-j{jobs}", "--target", *RPC_TARGETS]
-    _log(" ".join(cmd) + "  (about 5-8 min on 2 cores)")
-    subprocess.run(cmd, check=True)
-    _log(f"built in {time.monotonic() - t0:.0f} s")
-    engine = Engine(**{**asdict(main), "bin_dir": str(build_dir / "bin")})
-    record.write_text(json.dumps(asdict(engine), indent=2) + "\n")
-    return engine
+    """The build whose `ggml-rpc-server` on 127.0.0.1 is one more device for
+    `llama-fit-params --rpc`, so a CPU-only machine gets the engine's per-device projection of
+    a GPU split (plan_vs_engine.py --rpc): the one `build()` (GGML_RPC=ON there)."""
+    return build(version, jobs)
 
 
 def cached_rpc() -> Engine | None:
-    """The finished RPC build, or None (never builds)."""
-    record = rpc_dir() / "engine.json"
-    if not record.exists():
-        return None
-    engine = Engine(**json.loads(record.read_text()))
-    return engine if _rpc_ready(engine) else None
+    """The finished build with its RPC server, or None (never builds)."""
+    return cached()
 
 
 def cached() -> Engine | None:
@@ -231,7 +202,7 @@ def cached() -> Engine | None:
     if not record.exists():
         return None
     engine = Engine(**json.loads(record.read_text()))
-    return engine if engine.fit_params.exists() and engine.quantize.exists() else None
+    return engine if _ready(engine) else None
 
 
 def use_vendored_gguf(engine: Engine) -> None:
@@ -248,8 +219,6 @@ def use_vendored_gguf(engine: Engine) -> None:
 def main() -> int:
     engine = build()
     print(json.dumps(asdict(engine), indent=2))
-    rpc = build_rpc()
-    print(json.dumps({"rpc_build": asdict(rpc)}, indent=2))
     return 0
 
 

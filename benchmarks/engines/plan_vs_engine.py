@@ -10,7 +10,7 @@ sparse GGUFs). Without them it says so and exits 1; nothing is downloaded or bui
     .venv/bin/python benchmarks/engines/plan_vs_engine.py --check    # run, compare, write nothing
     .venv/bin/python benchmarks/engines/plan_vs_engine.py --rpc      # per device, data/measured/plan/rpc/
 
-`--rpc` uses the RPC build (`llamacpp.build_rpc()`, `<cache>/llama.cpp-0.3.36-rpc/`): one
+`--rpc` uses the engine build's RPC server (`<cache>/llama.cpp-0.3.36/`, GGML_RPC=ON): one
 `ggml-rpc-server` per planned GPU on 127.0.0.1 (each serves this machine's CPU backend, so
 llama.cpp sees one more device per server) and `llama-fit-params --rpc EP0,EP1,… <the plan's
 flags>`: the engine itself splits the layers (-ngl, -ts), applies the expert overrides (-ot,
@@ -208,8 +208,9 @@ def run_case(case: dict, eng: dict[str, str]) -> dict:
 
 
 def rpc_engine() -> dict[str, str] | None:
-    """The RPC build's record (`<cache>/llama.cpp-0.3.36-rpc/engine.json`), or None."""
-    p = cache_root() / f"llama.cpp-{LLAMA_CPP_PYTHON}-rpc" / "engine.json"
+    """The engine build's record (`<cache>/llama.cpp-0.3.36/engine.json`, built with
+    GGML_RPC=ON) when its `ggml-rpc-server` exists, or None."""
+    p = cache_root() / f"llama.cpp-{LLAMA_CPP_PYTHON}" / "engine.json"
     if not p.is_file():
         return None
     rec = json.loads(p.read_text(encoding="utf-8"))
