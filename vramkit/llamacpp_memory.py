@@ -459,3 +459,150 @@ def budget_compute_bytes(
         f"{how}; measured on the CPU backend, an estimate for CUDA; overhead from "
         "data/runtimes.yaml"
     )
+
+
+@dataclass(frozen=True)
+class HostCompute:
+    """llama.cpp's CPU ("host") compute buffer on a GPU run, in bytes: the whole buffer (the
+    allocator's peak), the graph inputs the CPU backend holds, and the note saying how it was
+    obtained. An estimate derived from tensor shapes (see `host_compute_bytes`)."""
+
+    bytes: int
+    inputs_bytes: int
+    host_experts: bool
+    note: str
+
+
+def host_compute_bytes(
+    family: str,
+    cfg: Mapping[str, Any],
+    s: Settings,
+    *,
+    n_expert: int,
+    top_k: int,
+    expert_ff: int,
+    host_experts: bool,
+    gpus: int = 1,
+) -> HostCompute:
+    """The CPU backend's compute buffer when llama.cpp runs the model on GPUs (bytes).
+
+    ggml_backend_sched splits the graph by backend (ggml/src/ggml-backend.cpp,
+    ggml_backend_sched_backend_id_from_cur: graph inputs go to the CPU backend; an op whose
+    weight lives in a CPU buffer runs on the CPU) and gives each backend its own ggml-alloc
+    buffer, the peak of its own allocations and frees. On the CPU these are, as recorded with
+    the traced ggml-alloc (benchmarks/engines/alloc_trace.py's hook) on localhost RPC devices:
+
+    1. the graph inputs, in the engine's order: tokens 4 ub, the input embedding 4 n_embd ub
+       (allocated, never used with token input), positions 4 ub, K and V cell indices 8 ub
+       each, one mask per KV cache with layers (m ub cells; m = 2 bytes F16 with flash
+       attention, 4 F32 without), with a quantized K cache its F32 d x d Hadamard rotation, the
+       output ids 4 ub, and the F32 rows get_rows reads from token_embd (4 n_embd ub);
+    2. each input is freed once its split has copied it to the GPU: the tokens and rows at
+       once; the masks and indices only when layer 0 uses them — a model with one KV cache kind
+       (Qwen3, Llama …); with sliding-window or compressed layers first (gpt-oss, DeepSeek V4)
+       the other caches' inputs are still live when layer 0's experts run;
+    3. when routed experts sit in host RAM (--n-cpu-moe starts at layer 0): that layer's copy of
+       the FFN input (4 n_embd ub), the top-k view of the router's argsort ((ub-1) 4 n_expert
+       + 4 k), the F32 gate and up outputs and the activation (4 k n_ff ub each), the down
+       projection's output (4 k n_embd ub), freed in the engine's order; later host layers
+       repeat the same sequence on an emptier buffer.
+
+    The peak is ggml-alloc's best-fit replayed over that sequence (`llamacpp_graph.replay`).
+    With several GPUs the last GPU copies the masks and indices again after layer 0, so none
+    of them is freed before layer 0's experts run.
+
+    Checked against llama-fit-params with localhost RPC devices (data/measured/plan/rpc/,
+    benchmarks/engines/README.md): within 0.15 MiB of the printed figure on all 11 recorded
+    plans (Qwen3-MoE, gpt-oss, DeepSeek V4; -ub 512/1024/2048; 1 and 2 GPUs) and on Mixtral
+    and GLM-4.7 spot checks. An estimate: the sequence is written from the engine's trace of
+    these families, not recorded per model; DeepSeek V4's few other index inputs
+    (≤ 0.13 MiB) are left out.
+    """
+    from .llamacpp_graph import replay
+
+    embd = int(cfg["hidden_size"])
+    ub = s.n_ubatch
+    mask = 2 if s.flash_attn else 4
+    lines = [ln for ln in kv_lines(family, cfg, s) if ln.layers > 0]
+    rot: list[int] = []
+    if _cache_key(s.cache_k) != "f16":
+        parts = [p for p in _parts(family, cfg) if p.rule != "state" and p.paging != "recurrent"]
+        rot = [4 * p.dims * p.dims for p in parts]
+    masks = [mask * ub * ln.cells for ln in lines] + rot
+    sizes = [4 * ub, 4 * embd * ub, 4 * ub, 8 * ub, 8 * ub, *masks, 4 * ub, 4 * embd * ub]
+    n_in = len(sizes)
+    ops: list[tuple[int, int]] = [(0, i) for i in range(n_in)]
+    ops += [(1, 0), (1, n_in - 1)]  # tokens (read by get_rows) and the rows (copied)
+    if gpus > 1:  # the last GPU copies every mask and index again, after layer 0
+        pass
+    elif len(lines) == 1:  # layer 0 copies every mask and index
+        ops += [(1, i) for i in range(2, n_in - 2)]
+    else:  # layer 0 is windowed: its positions and the window cache's mask are copied
+        ops += [(1, 2)] + [(1, 5 + i) for i, ln in enumerate(lines) if ln.cache == "SWA KV cache"]
+    inputs = sum(sizes)
+    if host_experts:
+        k = require_int("top_k", top_k, minimum=1, maximum=1 << 16)
+        ff = require_int("expert_ff", expert_ff, minimum=1, maximum=1 << 24)
+        e = require_int("n_expert", n_expert, minimum=k, maximum=1 << 20)
+        j = len(sizes)
+        sizes += [
+            4 * embd * ub,
+            (ub - 1) * 4 * e + 4 * k,
+            *[4 * k * ff * ub] * 3,
+            4 * k * embd * ub,
+        ]
+        norm, topk, gate, up, act, down = range(j, j + 6)
+        ops += [(0, norm), (0, topk), (0, gate), (0, up), (1, norm), (0, act), (1, gate)]
+        ops += [(1, up), (0, down), (1, act), (1, topk), (1, down)]
+    zero = len(sizes)
+    events = {
+        "align": 32,
+        "op": [o for o, _ in ops],
+        "a": [i for _, i in ops],
+        "b": [zero if o else 0 for o, _ in ops],
+        "c": [i if o else 0 for o, i in ops],
+    }
+    peak = replay(events, [*sizes, 0])
+    note = (
+        f"host compute buffer {peak / MIB:,.1f} MiB (llama.cpp's CPU backend: the graph inputs, "
+        f"{inputs / MIB:,.1f} MiB"
+        + (", and one host expert layer's intermediates" if host_experts else "")
+        + "; ggml-alloc replayed over the sequence written from the engine's trace): an estimate"
+    )
+    return HostCompute(peak, inputs, host_experts, note)
+
+
+def budget_host_compute(
+    model: Any,
+    *,
+    context: int,
+    batch: int,
+    cache_dtype: str,
+    n_ubatch: int = 512,
+    host_experts: bool,
+    gpus: int = 1,
+) -> HostCompute:
+    """`host_compute_bytes` for a model record at the budget's settings (as
+    `budget_compute_bytes`: -np batch, -c context*batch, flash attention on)."""
+    cfg = model.config
+    k = (
+        cache_dtype
+        if cache_dtype in ("f16", "fp16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1")
+        else "f16"
+    )
+    n_expert = int(
+        cfg.get("num_local_experts") or cfg.get("n_routed_experts") or cfg.get("num_experts") or 1
+    )
+    top_k = int(cfg.get("num_experts_per_tok") or cfg.get("experts_per_token") or 1)
+    ff = int(cfg.get("moe_intermediate_size") or cfg.get("intermediate_size") or 1)
+    settings = Settings(context * batch, k, k, n_ubatch, True, batch)
+    return host_compute_bytes(
+        model.family,
+        cfg,
+        settings,
+        n_expert=max(n_expert, top_k),
+        top_k=top_k,
+        expert_ff=ff,
+        host_experts=host_experts,
+        gpus=gpus,
+    )

@@ -17,7 +17,11 @@ flags>`: the engine itself splits the layers (-ngl, -ts), applies the expert ove
 --n-cpu-moe) and prints model / context / compute MiB per device. The servers report this
 machine's free RAM as their memory (this version's rpc-server takes no memory size); with the
 layer split given explicitly the projection does not depend on it. The compute buffer per
-device is the CPU backend's (the servers run CPU kernels), not CUDA's: recorded, not compared.
+GPU is the CPU backend's (the servers run CPU kernels), not CUDA's: recorded, compared loosely.
+The host's compute buffer (`CPU compute buffer size`, this machine's CPU backend: the graph
+inputs and the ops on host-resident expert weights) is the same on a CUDA machine and is
+compared with the plan's host compute buffer (`llamacpp_memory.host_compute_bytes`). RPC_EXTRA
+adds per-device cases at other -ub and host-layer counts.
 """
 
 from __future__ import annotations
@@ -111,6 +115,68 @@ CASES = (
     },
 )
 
+#: Per-device (--rpc) only: other -ub and host-layer counts, for the host compute buffer (the
+#: CPU backend's graph inputs and host-expert intermediates, llamacpp_memory.host_compute_bytes).
+RPC_EXTRA = (
+    {
+        "id": "qwen3-30b-a3b-q8-3090-64gb-32k",
+        "model": "qwen3-30b-a3b",
+        "config": "data/examples/qwen3-30b-a3b",
+        "layout": "Q8_0",
+        "gpus": ["rtx-3090-24gb"],
+        "ram": "64GB",
+        "context": 32768,
+        "cache_dtype": "fp16",
+        "n_cpu_moe_flag": True,
+    },
+    {
+        "id": "qwen3-30b-a3b-q8-3090-64gb-8k-ub2048",
+        "model": "qwen3-30b-a3b",
+        "config": "data/examples/qwen3-30b-a3b",
+        "layout": "Q8_0",
+        "gpus": ["rtx-3090-24gb"],
+        "ram": "64GB",
+        "context": 8192,
+        "cache_dtype": "fp16",
+        "n_cpu_moe_flag": True,
+        "ubatch": 2048,
+    },
+    {
+        "id": "v4-flash-q4km-2x4090-192gb-32k-ub2048",
+        "model": "deepseek-v4-flash",
+        "layout": "Q4_K_M",
+        "gpus": ["rtx-4090-24gb:2"],
+        "ram": "192GB",
+        "context": 32768,
+        "cache_dtype": "fp16",
+        "n_cpu_moe_flag": True,
+        "ubatch": 2048,
+    },
+    {
+        "id": "gpt-oss-120b-q4km-2x4090-128gb-64k-ub1024",
+        "model": "gpt-oss-120b",
+        "config": "data/examples/gpt-oss-120b",
+        "layout": "Q4_K_M",
+        "gpus": ["rtx-4090-24gb:2"],
+        "ram": "128GB",
+        "context": 65536,
+        "cache_dtype": "fp16",
+        "n_cpu_moe_flag": True,
+        "ubatch": 1024,
+    },
+    {
+        "id": "v4-flash-q8-pro6000-256gb-32k-ub2048",
+        "model": "deepseek-v4-flash",
+        "layout": "Q8_0",
+        "gpus": ["rtx-pro-6000-blackwell-96gb"],
+        "ram": "256GB",
+        "context": 32768,
+        "cache_dtype": "q8_0",
+        "n_cpu_moe_flag": True,
+        "ubatch": 2048,
+    },
+)
+
 
 def cache_root() -> Path:
     if os.environ.get("VRAMKIT_ENGINE_CACHE"):
@@ -151,7 +217,8 @@ def plan_of(case: dict):
     )
     machine = build_machine(case["gpus"], ram=case["ram"])
     plan = plan_for(model, machine, recipe=f"gguf-{case['layout']}", runtime="llama.cpp",
-                    context=case["context"], cache_dtype=case["cache_dtype"])  # fmt: skip
+                    context=case["context"], cache_dtype=case["cache_dtype"],
+                    ubatch=case.get("ubatch", 512))  # fmt: skip
     flags = llamacpp_flags(plan, use_n_cpu_moe=case["n_cpu_moe_flag"], model=model)
     return model, plan, flags
 
@@ -330,7 +397,9 @@ def run_rpc_case(case: dict, eng: dict[str, str]) -> dict:
         "host_split": fixture_summary(compare(plan, out, model=model)),
         "notes": [
             "each RPC device serves this machine's CPU backend: model and context buffers are the "
-            "engine's own placement; the compute buffer is the CPU backend's, not CUDA's",
+            "engine's own placement; the GPU compute buffers are the CPU backend's, not CUDA's",
+            "host compute: the engine's CPU compute buffer (graph inputs, host-expert ops) vs the "
+            "plan's host compute buffer (an estimate from tensor shapes, allocator replayed)",
             "the engine prints whole MiB (rounded down)",
         ],
     }
@@ -343,7 +412,7 @@ def main_rpc(check: bool) -> int:
         return 1
     OUT_RPC.mkdir(parents=True, exist_ok=True)
     ok = True
-    for case in CASES:
+    for case in CASES + RPC_EXTRA:
         rec = run_rpc_case(case, eng)
         ok &= rec["returncode"] == 0 and all(d["layers_match"] for d in rec["devices"])
         print(f"{case['id']}: rc={rec['returncode']}")
@@ -353,6 +422,11 @@ def main_rpc(check: bool) -> int:
                 f"weights plan {d['weights_plan_mib']:>10,.1f} engine {d['weights_engine_mib']:>8,}"
                 f"  KV plan {d['kv_plan_mib']:>8,.1f} engine {d['kv_engine_mib']:>6,}"
                 f"  compute plan {d['compute_plan_mib']:>7,.1f} engine {d['compute_engine_mib']:>6,}"
+                + (
+                    f" (printed {d['compute_printed_mib']:,.2f})"
+                    if "compute_printed_mib" in d
+                    else ""
+                )
             )
         if not check:
             path = OUT_RPC / f"{case['id']}.json"

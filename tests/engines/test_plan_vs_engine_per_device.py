@@ -95,3 +95,91 @@ def test_live_rpc_engine_when_built() -> None:
     assert rec["returncode"] == 0
     assert rec["rows_mib"] == fixture["rows_mib"]
     assert all(d["layers_match"] for d in rec["devices"])
+
+
+# ── the host's compute buffer (llama.cpp's CPU backend on a GPU run) ──
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_host_compute_buffer_matches_the_engine(path: Path) -> None:
+    """The plan charges the host the CPU backend's compute buffer (graph inputs + one host
+    expert layer's intermediates, vramkit.llamacpp_memory.host_compute_bytes); the engine
+    prints it as `sched_reserve: CPU compute buffer size = X MiB` (two decimals)."""
+    rec = json.loads(path.read_text(encoding="utf-8"))
+    model, plan, _ = _runner().plan_of(rec["case"])
+    out = parse_engine(rec["lines"])
+    assert out.cpu_compute_mib is not None
+    assert out.cpu_compute_mib > 0
+    host = next(
+        c
+        for c in compare_devices(plan, out, n_layer=int(model.config["num_hidden_layers"]))
+        if c.place == "host"
+    )
+    assert host.compute_printed_mib == out.cpu_compute_mib
+    # within 0.15 MiB of the printed figure (the engine's few other small index inputs, e.g.
+    # DeepSeek V4's compressor positions, ≤ 0.13 MiB at -ub 2048, are not charged)
+    assert host.compute_printed_diff_mib is not None
+    assert abs(host.compute_printed_diff_mib) < 0.15, (host.compute.plan_mib, out.cpu_compute_mib)
+    # and the breakdown row (whole MiB, rounded down) agrees
+    assert host.compute.engine_mib == int(out.cpu_compute_mib)
+
+
+def test_host_compute_fixtures_cover_other_settings() -> None:
+    """Beyond the 6 plan cases: -ub 512 / 1024 / 2048, 1 and 2 GPUs, and several host expert
+    layer counts, with and without host experts."""
+    ubs, host_layers = set(), set()
+    for p in FIXTURES:
+        flags = json.loads(p.read_text(encoding="utf-8"))["plan"]["flags"]
+        ubs.add(int(flags[flags.index("-ub") + 1]))
+        if "--n-cpu-moe" in flags:
+            host_layers.add(int(flags[flags.index("--n-cpu-moe") + 1]))
+    assert len(FIXTURES) >= 11
+    assert ubs == {512, 1024, 2048}
+    assert len(host_layers) >= 5
+
+
+def test_host_compute_arithmetic_qwen3_32k() -> None:
+    """Qwen3-30B-A3B (one KV cache kind), -c 32768 -ub 512, flash attention, f16 cache:
+    inputs = 512 x (8 x 2048 + 28) + 2 x 512 x 32768 = 8,402,944 + 33,554,432 = 41,957,376 B
+    (two F32 n_embd rows, tokens / positions / output ids 4 B and K / V cell indices 8 B each
+    per token, the F16 mask; 40.01 MiB, the engine's `CPU compute buffer size = 40.01 MiB` in
+    data/measured/plan/rpc/qwen3-30b-a3b-q4km-3090-32gb-32k.json)."""
+    from vramkit.configfile import model_from_config_file
+    from vramkit.llamacpp_memory import budget_host_compute
+
+    m = model_from_config_file(ROOT / "data" / "examples" / "qwen3-30b-a3b")
+    est = budget_host_compute(m, context=32768, batch=1, cache_dtype="f16", n_ubatch=512,
+                              host_experts=False)  # fmt: skip
+    assert est.inputs_bytes == 512 * (8 * 2048 + 28) + 2 * 512 * 32768 == 41_957_376
+    assert est.bytes == 41_957_376  # nothing else on the host without host experts
+    # with host experts (--n-cpu-moe ≥ 1) the inputs are copied and freed before layer 0's
+    # experts run; the layer's tensors then sit above the never-freed input embedding and the
+    # holes: the engine printed 80.01 MiB (…-q8-3090-64gb-32k.json), more than the inputs
+    # and less than inputs + every layer tensor (no reuse)
+    with_e = budget_host_compute(m, context=32768, batch=1, cache_dtype="f16", n_ubatch=512,
+                                 host_experts=True)  # fmt: skip
+    layer = 512 * (4 * 2048 + 4 * 8 * 768 * 3 + 4 * 8 * 2048) + 511 * 4 * 128 + 4 * 8
+    assert est.bytes < with_e.bytes < est.bytes + layer
+    assert round(with_e.bytes / 2**20, 2) == 80.01
+
+
+def test_host_compute_bad_input() -> None:
+    from vramkit.configfile import model_from_config_file
+    from vramkit.errors import VramkitError
+    from vramkit.llamacpp_memory import Settings, host_compute_bytes
+
+    m = model_from_config_file(ROOT / "data" / "examples" / "qwen3-30b-a3b")
+    with pytest.raises(VramkitError, match="top_k"):
+        host_compute_bytes(m.family, m.config, Settings(4096), n_expert=128, top_k=0, expert_ff=768,
+                           host_experts=True)  # fmt: skip
+
+
+def test_plan_charges_host_compute_as_its_own_line() -> None:
+    """A GPU + RAM plan's host row carries the compute buffer, and a note says how."""
+    rec = json.loads(
+        (ROOT / "data/measured/plan/rpc/v4-flash-q4km-2x4090-192gb-64k.json").read_text()
+    )
+    _, plan, _ = _runner().plan_of(rec["case"])
+    host = plan.place("host")
+    assert host.bytes_by_component["compute buffer"] > 0
+    assert any(n.startswith("host compute buffer") for n in plan.notes)

@@ -148,6 +148,41 @@ def compute_buffer_bytes(
     return int(out[0] if isinstance(out, tuple) else out)
 
 
+def host_compute_buffer(
+    model: ModelSpec,
+    runtime: str,
+    *,
+    context: int,
+    ubatch: int,
+    sequences: int,
+    cache_dtype: str,
+    host_experts: bool,
+    cpu_layers: int,
+    full_bytes: int,
+    gpus: int = 1,
+) -> tuple[int, str]:
+    """The host's compute buffer on a llama.cpp plan (bytes) and the note saying how: with
+    every layer on a GPU, llama.cpp's CPU backend buffer (graph inputs and the host experts'
+    intermediates, `llamacpp_memory.host_compute_bytes`, an estimate from tensor shapes); with
+    whole layers on the CPU it also runs their attention, so the host is charged the larger of
+    that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound."""
+    from ..llamacpp_memory import budget_host_compute
+
+    est = budget_host_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
+                              n_ubatch=ubatch, host_experts=host_experts, gpus=gpus)  # fmt: skip
+    if cpu_layers:
+        b = max(est.bytes, full_bytes)
+        return b, (
+            f"host compute buffer {b / 2**20:,.1f} MiB: {cpu_layers} whole layer(s) run on the "
+            "CPU, charged the whole graph's compute buffer (a bound; llama.cpp sizes the CPU "
+            "buffer by the ops it gets)"
+        )
+    note = est.note
+    if runtime == "ik_llama.cpp":
+        note += " (llama.cpp's graph; ik_llama.cpp's own not checked)"
+    return est.bytes, note
+
+
 def kv_estimate(
     model: ModelSpec,
     runtime: str,
@@ -156,18 +191,22 @@ def kv_estimate(
     cache_dtype: str | None,
     tp: int = 1,
     dp: int = 1,
+    ubatch: int | None = None,
 ):
     """`vramkit.kv.kv_cache` with the runtime's record (its KV layout: llama.cpp, vLLM pages,
     SGLang's token pool), memoised per model object and arguments (a plan search asks for the
-    same estimate dozens of times)."""
+    same estimate dozens of times). `ubatch`: llama.cpp's -ub (its sliding-window caches hold
+    GGML_PAD(W + n_ubatch, 256) cells); None = the runtime default (512)."""
     from ..kv import kv_cache
 
     rt = _kv_profile(runtime)  # its KV layout, as vramkit.budget asks for it
-    key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp)
+    key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp, ubatch)
     hit = _KV_MEMO.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
-    kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+    kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+    if ubatch is not None:
+        kw["n_ubatch"] = ubatch
     est = kv_cache(model, context, batch=sequences, runtime=rt, tp=tp, dp=dp, **kw)
     if len(_KV_MEMO) > 4096:
         _KV_MEMO.clear()
@@ -226,7 +265,7 @@ def llamacpp_plan(
     n = costs.n_layers
     c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=n)
     prof = _profile(runtime)
-    kv = kv_estimate(model, runtime, context, sequences, cache_dtype)
+    kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch)
     kv_layer = _kv_layers(model, kv)
 
     def gpu_cost(i: int) -> int:
@@ -287,6 +326,12 @@ def llamacpp_plan(
         0 if output_on is not None else costs.output_bytes
     )
     hc["KV cache"] = sum(kv_layer[i] for i in cpu_layers)
+    host_cb = host_compute_buffer(
+        model, runtime, context=context, ubatch=ubatch, sequences=sequences,
+        cache_dtype=kv.cache_dtype, host_experts=bool(host_expert), cpu_layers=len(cpu_layers),
+        full_bytes=cb, gpus=sum(1 for d in devs if assign[d.index] or d.index == output_on),
+    )  # fmt: skip
+    hc["compute buffer"] = host_cb[0]
     cap = machine.host.ram_bytes if machine.host else 0
     spill = 0
     if machine.disk is not None and sum(hc.values()) > cap and hc["routed experts"]:
@@ -313,6 +358,7 @@ def llamacpp_plan(
         "KV per layer by cache kind: each kind's bytes spread over the layers that hold it",
         f"compute buffer {cb / 2**30:.2f} GiB per GPU (the runtime record's compute buffer, as budget charges it)",
         "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
+        host_cb[1],
     ]
     if spill:
         notes.append(

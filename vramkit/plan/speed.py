@@ -56,6 +56,7 @@ def kv_read_bytes(model: ModelSpec, plan: Plan) -> int:
         plan.context,
         plan.sequences,
         None if plan.cache_dtype == "bf16" else plan.cache_dtype,
+        ubatch=plan.knobs.get("ubatch"),  # type: ignore[arg-type]
     )
     topk = model.config.get("index_topk")
     total = 0.0

@@ -31,6 +31,7 @@ _OVERRIDE = re.compile(r"tensor (\S+) \((\d+) MiB (\w+)\) buffer type overridden
 _ROW = re.compile(r"^(\S+) (\d+) (\d+) (\d+)\s*$")
 _LOADED = re.compile(r"create_tensor: loading tensor (\S+)")
 _ASSIGNED = re.compile(r"load_tensors: layer\s+(\d+) assigned to device (\S+?),")
+_CPU_COMPUTE = re.compile(r"^(?:sched_reserve:)?\s*CPU compute buffer size =\s+([\d.]+) MiB")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class EngineOutput:
     layer_devices: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
     """Repeating layer (n_layer = the output layer) → the device llama.cpp assigned it to
     (``load_tensors: layer 3 assigned to device RPC0``); empty in a CPU-only run."""
+    cpu_compute_mib: float | None = None
+    """The CPU backend's compute buffer as ``sched_reserve`` prints it (two decimals:
+    ``CPU compute buffer size =   121.84 MiB``), or None when not printed."""
 
 
 def parse_engine(lines: list[str]) -> EngineOutput:
@@ -52,8 +56,11 @@ def parse_engine(lines: list[str]) -> EngineOutput:
     rows: dict[str, tuple[int, int, int]] = {}
     loaded = 0
     layers: dict[int, str] = {}
+    cpu_compute: float | None = None
     for line in lines:
-        if m := _ASSIGNED.search(line):
+        if m := _CPU_COMPUTE.match(line.strip()):
+            cpu_compute = float(m.group(1))
+        elif m := _ASSIGNED.search(line):
             layers[int(m.group(1))] = m.group(2)
         elif m := _OVERRIDE.search(line):
             over[m.group(1)] = (int(m.group(2)), m.group(3), m.group(4))
@@ -62,7 +69,11 @@ def parse_engine(lines: list[str]) -> EngineOutput:
         elif _LOADED.search(line):
             loaded += 1
     return EngineOutput(
-        MappingProxyType(over), MappingProxyType(rows), loaded, MappingProxyType(layers)
+        MappingProxyType(over),
+        MappingProxyType(rows),
+        loaded,
+        MappingProxyType(layers),
+        cpu_compute,
     )
 
 
@@ -216,6 +227,16 @@ class DeviceCheck:
     compute: ComponentCheck
     plan_layers: tuple[int, ...]
     engine_layers: tuple[int, ...]
+    compute_printed_mib: float | None = None
+    """Host only: the engine's CPU compute buffer to two decimals (``sched_reserve``), the
+    figure the plan's host compute buffer is compared with."""
+
+    @property
+    def compute_printed_diff_mib(self) -> float | None:
+        """plan − engine host compute buffer, MiB, against the two-decimal figure."""
+        if self.compute_printed_mib is None:
+            return None
+        return self.compute.plan_mib - self.compute_printed_mib
 
     @property
     def layers_match(self) -> bool:
@@ -262,6 +283,7 @@ def compare_devices(plan: Plan, out: EngineOutput, *, n_layer: int) -> tuple[Dev
                 engine_layers=tuple(
                     sorted(i for i, d in out.layer_devices.items() if d == _layer_device(dev))
                 ),
+                compute_printed_mib=out.cpu_compute_mib if q.kind == "host" else None,
             )
         )
     return tuple(checks)
@@ -284,6 +306,14 @@ def device_summary(checks: tuple[DeviceCheck, ...]) -> list[dict[str, Any]]:
                     ("diff_mib", round(comp.diff_mib, 2)),
                 )
             },
+            **(
+                {
+                    "compute_printed_mib": c.compute_printed_mib,
+                    "compute_printed_diff_mib": round(c.compute_printed_diff_mib or 0.0, 2),
+                }
+                if c.compute_printed_mib is not None
+                else {}
+            ),
         }
         for c in checks
     ]
