@@ -253,6 +253,7 @@ def test_local_machine_offers_the_ram_available_now_not_the_total(monkeypatch) -
     monkeypatch.setattr(mach.sys, "platform", "linux")
     m = mach.local_machine()
     assert m.devices == ()
-    assert m.host is not None and m.host.ram_bytes == 100 * GiB
+    assert m.host is not None
+    assert m.host.ram_bytes == 100 * GiB
     assert any("107.4 GB available now of 137.4 GB" in n for n in m.notes)
     assert any("no GPU found" in n for n in m.notes)
