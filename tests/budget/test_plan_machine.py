@@ -228,3 +228,32 @@ def test_local_mac_reads_metal_working_set(monkeypatch) -> None:
     assert d.bandwidth_bytes_per_s == 819e9  # the catalog's M3 Ultra entry
     assert m.host is not None
     assert m.host.ram_bytes == 128 * GiB - round(107.52 * GiB)
+
+
+def test_local_machine_offers_the_ram_available_now_not_the_total(monkeypatch) -> None:
+    """--machine local on a GPU-less Linux box: host RAM is psutil's `available` (what the OS
+    and running processes leave), and the note says how much of the total that is."""
+    import types
+
+    from vramkit.plan import machine as mach
+
+    fake_psutil = types.SimpleNamespace(
+        virtual_memory=lambda: types.SimpleNamespace(total=128 * GiB, available=100 * GiB)
+    )
+    real_import = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name == "pynvml":
+            raise ImportError(name)
+        if name == "psutil":
+            return fake_psutil
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    monkeypatch.setattr(mach.sys, "platform", "linux")
+    m = mach.local_machine()
+    assert m.devices == ()
+    assert m.host is not None
+    assert m.host.ram_bytes == 100 * GiB
+    assert any("107.4 GB available now of 137.4 GB" in n for n in m.notes)
+    assert any("no GPU found" in n for n in m.notes)

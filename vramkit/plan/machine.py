@@ -419,7 +419,13 @@ def local_machine() -> Machine:
     try:
         import psutil
 
-        host = parse_host(int(psutil.virtual_memory().total))
+        vm = psutil.virtual_memory()
+        # what is free now, not the total: the OS and other processes keep what they hold
+        host = parse_host(int(vm.available))
+        notes.append(
+            f"host RAM offered: {vm.available / GB:.1f} GB available now of "
+            f"{vm.total / GB:.1f} GB (psutil); the OS and running processes keep the rest"
+        )
     except ImportError:
         notes.append(
             "psutil is not installed: host RAM unknown (pip install psutil, or pass --ram)"
