@@ -324,3 +324,26 @@ def test_vllm_pipeline_stages_split_layers_as_get_pp_indices() -> None:
     # 22 over 4: 5 each, 2 left -> partitions[-2] and [-3] get one: 5, 6, 6, 5
     assert [b - a for a, b in vllm_pp_layers(22, 4)] == [5, 6, 6, 5]
     assert vllm_pp_layers(8, 4) == [(0, 2), (2, 4), (4, 6), (6, 8)]
+
+
+def test_a_host_filled_to_95_percent_of_the_ram_offered_says_so() -> None:
+    """--ram is what the runtime may fill: a plan that fills ≥ 95 % of it notes that the OS
+    needs RAM beyond it; with room to spare there is no such note."""
+    from vramkit.plan.placement import HOST_FILL_WARN
+
+    m = get_model("deepseek-v4-flash")
+    tight = plan_for(
+        m, build_machine(["rtx-4090-24gb:2"], ram="128GB"), runtime="llama.cpp",
+        recipe="gguf-Q4_K_M", context=32768,
+    )  # fmt: skip
+    host = tight.place("host")
+    share = host.total_bytes / host.capacity_bytes
+    assert share >= HOST_FILL_WARN
+    assert f"host RAM filled to {share:.1%} of the 128.0 GB offered" in " ".join(tight.notes)
+    roomy = plan_for(
+        m, build_machine(["rtx-4090-24gb:2"], ram="256GB"), runtime="llama.cpp",
+        recipe="gguf-Q4_K_M", context=32768,
+    )  # fmt: skip
+    roomy_host = roomy.place("host")
+    assert roomy_host.total_bytes < HOST_FILL_WARN * roomy_host.capacity_bytes
+    assert not any(n.startswith("host RAM filled") for n in roomy.notes)

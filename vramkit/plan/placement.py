@@ -18,7 +18,7 @@ Runtime rules modelled (sources in `vramkit.plan.flags`):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -386,8 +386,30 @@ def llamacpp_plan(
             }
         ),
         kv_bytes=kv.total_bytes,
-        notes=tuple(notes),
+        notes=tuple(notes) + _host_fill_notes(places),
     )
+
+
+HOST_FILL_WARN = 0.95
+"""Share of the offered host RAM above which a plan says the OS is left (almost) nothing."""
+
+
+def _host_fill_notes(places: Sequence[Place]) -> tuple[str, ...]:
+    """A note when the host is filled to ≥ HOST_FILL_WARN of the RAM offered: `--ram` is what
+    the runtime may fill, so the OS and other processes need RAM beyond it."""
+    out = []
+    for p in places:
+        if (
+            p.kind == "host"
+            and p.capacity_bytes
+            and p.total_bytes >= HOST_FILL_WARN * p.capacity_bytes
+        ):
+            out.append(
+                f"host RAM filled to {p.total_bytes / p.capacity_bytes:.1%} of the "
+                f"{p.capacity_bytes / 1e9:,.1f} GB offered: --ram is what the runtime may fill; "
+                "offer less than installed so the OS and other processes keep their share"
+            )
+    return tuple(out)
 
 
 # ── vLLM / SGLang ────────────────────────────────────────────────────────────────────────────
@@ -548,7 +570,7 @@ def served_plan(
         places=tuple(places),
         knobs=MappingProxyType(knobs),
         kv_bytes=kv.total_bytes,
-        notes=tuple(notes),
+        notes=tuple(notes) + _host_fill_notes(places),
     )
 
 
