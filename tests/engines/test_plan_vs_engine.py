@@ -4,7 +4,6 @@ benchmarks/engines/plan_vs_engine.py (which says how to re-measure)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -28,9 +27,9 @@ def test_fixtures_exist() -> None:
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
-def test_engine_puts_exactly_the_planned_experts_in_host_ram(path: Path) -> None:
+def test_engine_puts_exactly_the_planned_experts_in_host_ram(path: Path, plan_runner) -> None:
     rec = json.loads(path.read_text(encoding="utf-8"))
-    model, plan, flags = _runner().plan_of(rec["case"])
+    model, plan, flags = plan_runner.plan_of(rec["case"])
     # the fixture was measured with the flags vramkit emits today (else: re-measure)
     assert list(flags.args) == rec["plan"]["flags"]
     assert rec["returncode"] == 0
@@ -61,11 +60,11 @@ def test_engine_puts_exactly_the_planned_experts_in_host_ram(path: Path) -> None
     assert 0 <= w.diff_mib < 1.0
 
 
-def test_a_wrong_plan_is_caught_by_the_engine_record() -> None:
+def test_a_wrong_plan_is_caught_by_the_engine_record(plan_runner) -> None:
     """The fixture's engine lines disagree with a plan that puts one layer fewer on the host."""
     path = FIXTURES[0]
     rec = json.loads(path.read_text(encoding="utf-8"))
-    model, plan, _flags = _runner().plan_of(rec["case"])
+    model, plan, _flags = plan_runner.plan_of(rec["case"])
     import dataclasses
     from types import MappingProxyType
 
@@ -77,19 +76,8 @@ def test_a_wrong_plan_is_caught_by_the_engine_record() -> None:
     assert not check.host_split_matches
 
 
-def _runner():
-    spec = importlib.util.spec_from_file_location(
-        "plan_vs_engine", ROOT / "benchmarks" / "engines" / "plan_vs_engine.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_live_engine_when_built() -> None:
-    mod = _runner()
+def test_live_engine_when_built(plan_runner) -> None:
+    mod = plan_runner
     eng = mod.engine()
     gguf = mod.cache_root() / "sparse-gguf" / "deepseek-v4-flash.Q4_K_M.gguf"
     if eng is None or not gguf.is_file():

@@ -7,7 +7,6 @@ written by `benchmarks/engines/plan_vs_engine.py --rpc`."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 from pathlib import Path
 
@@ -19,17 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "data" / "measured" / "plan" / "rpc").glob("*.json"))
 
 
-def _runner():
-    spec = importlib.util.spec_from_file_location(
-        "plan_vs_engine", ROOT / "benchmarks" / "engines" / "plan_vs_engine.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_per_device_fixtures_exist() -> None:
     # every case of the CPU-only check, two of them with two (one of them mixed) GPUs
     assert len(FIXTURES) >= 6
@@ -38,9 +26,9 @@ def test_per_device_fixtures_exist() -> None:
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
-def test_engine_places_each_device_as_planned(path: Path) -> None:
+def test_engine_places_each_device_as_planned(path: Path, plan_runner) -> None:
     rec = json.loads(path.read_text(encoding="utf-8"))
-    model, plan, flags = _runner().plan_of(rec["case"])
+    model, plan, flags = plan_runner.plan_of(rec["case"])
     # measured with the flags vramkit emits today (else: re-measure with --rpc)
     assert list(flags.args) == rec["plan"]["flags"]
     assert rec["returncode"] == 0
@@ -62,11 +50,11 @@ def test_engine_places_each_device_as_planned(path: Path) -> None:
     assert compare(plan, out, model=model).host_split_matches
 
 
-def test_a_wrong_layer_split_is_caught() -> None:
+def test_a_wrong_layer_split_is_caught(plan_runner) -> None:
     """The engine's record disagrees with a plan that moves one layer from GPU0 to GPU1."""
     multi = next(p for p in FIXTURES if len(json.loads(p.read_text())["devices"]) == 3)
     rec = json.loads(multi.read_text(encoding="utf-8"))
-    model, plan, _ = _runner().plan_of(rec["case"])
+    model, plan, _ = plan_runner.plan_of(rec["case"])
     g0, g1 = plan.places[0], plan.places[1]
     moved = dataclasses.replace(
         plan,
@@ -83,8 +71,8 @@ def test_a_wrong_layer_split_is_caught() -> None:
     assert not checks[1].layers_match
 
 
-def test_live_rpc_engine_when_built() -> None:
-    mod = _runner()
+def test_live_rpc_engine_when_built(plan_runner) -> None:
+    mod = plan_runner
     eng = mod.rpc_engine()
     case = next(c for c in mod.CASES if len(c["gpus"]) == 2)  # 3090 + 4090, mixed sizes
     gguf = mod.cache_root() / "sparse-gguf" / f"{case['model']}.{case['layout']}.gguf"
@@ -101,12 +89,12 @@ def test_live_rpc_engine_when_built() -> None:
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
-def test_host_compute_buffer_matches_the_engine(path: Path) -> None:
+def test_host_compute_buffer_matches_the_engine(path: Path, plan_runner) -> None:
     """The plan charges the host the CPU backend's compute buffer (graph inputs + one host
     expert layer's intermediates, vramkit.llamacpp_memory.host_compute_bytes); the engine
     prints it as `sched_reserve: CPU compute buffer size = X MiB` (two decimals)."""
     rec = json.loads(path.read_text(encoding="utf-8"))
-    model, plan, _ = _runner().plan_of(rec["case"])
+    model, plan, _ = plan_runner.plan_of(rec["case"])
     out = parse_engine(rec["lines"])
     assert out.cpu_compute_mib is not None
     assert out.cpu_compute_mib > 0
@@ -174,12 +162,12 @@ def test_host_compute_bad_input() -> None:
                            host_experts=True)  # fmt: skip
 
 
-def test_plan_charges_host_compute_as_its_own_line() -> None:
+def test_plan_charges_host_compute_as_its_own_line(plan_runner) -> None:
     """A GPU + RAM plan's host row carries the compute buffer, and a note says how."""
     rec = json.loads(
         (ROOT / "data/measured/plan/rpc/v4-flash-q4km-2x4090-192gb-64k.json").read_text()
     )
-    _, plan, _ = _runner().plan_of(rec["case"])
+    _, plan, _ = plan_runner.plan_of(rec["case"])
     host = plan.place("host")
     assert host.bytes_by_component["compute buffer"] > 0
     assert any(n.startswith("host compute buffer") for n in plan.notes)
