@@ -147,8 +147,12 @@ def parse(lines: list[str]) -> dict[str, Any]:
 
 
 def run(
-    bin_path: Path | str, gguf: Path | str, case: Case, env: dict[str, str], tries: int = 4
+    bin_path: Path | str, gguf: Path | str, case: Case, env: dict[str, str], tries: int = 12
 ) -> Projection:
+    """One projection. The engine's log is written by an asynchronous thread and
+    `common_fit_print` returns without flushing it, so its last lines (the compute buffer)
+    are sometimes lost at exit (19 of 717 runs on a quiet machine, more under load): rerun
+    until they are there, and raise rather than return a projection without them."""
     cmd = command(bin_path, gguf, case)
     for _ in range(tries):
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
@@ -159,4 +163,9 @@ def run(
         # exit (seen on 19 of 717 runs); the stdout breakdown row is always there
         if res.returncode or parsed["compute_mib"]:
             break
+    else:
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))}: the compute buffer line was lost {tries} times in a row "
+            "(the engine's asynchronous log); rerun on a less loaded machine"
+        )
     return Projection(cmd, res.returncode, lines, parsed)
