@@ -34,6 +34,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -223,18 +224,36 @@ def plan_of(case: dict):
     return model, plan, flags
 
 
-def run_case(case: dict, eng: dict[str, str]) -> dict:
+def _fitting_plan(case: dict) -> tuple[Any, Any, Any, Path]:
+    """(model, plan, flags, sparse GGUF path) of a case; exits when the plan does not fit or
+    the engine-truth harness has not written the file."""
     model, plan, flags = plan_of(case)
     if not plan.fits:
         raise SystemExit(f"{case['id']}: the plan does not fit; pick another machine")
     gguf = cache_root() / "sparse-gguf" / f"{case['model']}.{case['layout']}.gguf"
     if not gguf.is_file():
         raise SystemExit(f"missing sparse GGUF {gguf.name} (written by the engine-truth harness)")
+    return model, plan, flags, gguf
+
+
+def _fit_params(cmd: list[str], env: dict[str, str], tries: int = 12):
+    """Run llama-fit-params until its compute buffer lines are printed: the engine's log is
+    written by an asynchronous thread that `common_fit_print` does not flush, so its last
+    lines are sometimes lost at exit (as in fitparams.run); raise after `tries` losses."""
+    for _ in range(tries):
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        if res.returncode or "compute buffer size" in (res.stderr or "") + (res.stdout or ""):
+            return res
+    raise RuntimeError(f"{' '.join(cmd)}: the compute buffer lines were lost {tries} times")
+
+
+def run_case(case: dict, eng: dict[str, str]) -> dict:
+    model, plan, flags, gguf = _fitting_plan(case)
     args = fit_params_args(flags.args)
     cmd = [str(Path(eng["bin_dir"]) / "llama-fit-params"), "-m", str(gguf), *args,
            "--fit-print", "on", "-nr", "-v"]  # fmt: skip
     env = dict(os.environ, LD_LIBRARY_PATH=eng["bin_dir"])
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    res = _fit_params(cmd, env)
     text = (res.stderr or "") + "\n" + (res.stdout or "")
     all_lines = text.splitlines()
     out = parse_engine(all_lines)
@@ -331,12 +350,7 @@ def _stop_rpc_servers(servers: list[tuple[str, object]]) -> None:
 
 def run_rpc_case(case: dict, eng: dict[str, str]) -> dict:
     """One case on the RPC build: the plan's GPUs as localhost RPC devices (see the docstring)."""
-    model, plan, flags = plan_of(case)
-    if not plan.fits:
-        raise SystemExit(f"{case['id']}: the plan does not fit; pick another machine")
-    gguf = cache_root() / "sparse-gguf" / f"{case['model']}.{case['layout']}.gguf"
-    if not gguf.is_file():
-        raise SystemExit(f"missing sparse GGUF {gguf.name} (written by the engine-truth harness)")
+    model, plan, flags, gguf = _fitting_plan(case)
     n_gpu = sum(1 for q in plan.places if q.kind == "gpu")
     bin_dir = Path(eng["bin_dir"])
     env = dict(os.environ, LD_LIBRARY_PATH=eng["bin_dir"])
@@ -346,7 +360,7 @@ def run_rpc_case(case: dict, eng: dict[str, str]) -> dict:
         endpoints = ",".join(ep for ep, _ in servers)
         cmd = [str(bin_dir / "llama-fit-params"), "-m", str(gguf), "--rpc", endpoints, *args,
                "--fit-print", "on", "-nr", "-v"]  # fmt: skip
-        res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        res = _fit_params(cmd, env)
     finally:
         _stop_rpc_servers(servers)
     all_lines = ((res.stderr or "") + "\n" + (res.stdout or "")).splitlines()
