@@ -236,6 +236,21 @@ def _fitting_plan(case: dict) -> tuple[Any, Any, Any, Path]:
     return model, plan, flags, gguf
 
 
+def _plan_record(case: dict, plan: Any, flags: Any, *, knobs: bool) -> dict[str, Any]:
+    """The plan as a fixture records it (the CPU-only fixtures also keep the runtime knobs)."""
+    rec: dict[str, Any] = {
+        "model": plan.model_id,
+        "recipe": plan.recipe_id,
+        "machine": case["gpus"] + [f"ram {case['ram']}"],
+        "context": plan.context,
+        "cache_dtype": plan.cache_dtype,
+    }
+    if knobs:
+        rec["knobs"] = {k: list(v) if isinstance(v, tuple) else v for k, v in plan.knobs.items()}
+    rec["flags"] = list(flags.args)
+    return rec
+
+
 def _fit_params(cmd: list[str], env: dict[str, str], tries: int = 12):
     """Run llama-fit-params until its compute buffer lines are printed: the engine's log is
     written by an asynchronous thread that `common_fit_print` does not flush, so its last
@@ -270,15 +285,7 @@ def run_case(case: dict, eng: dict[str, str]) -> dict:
         "machine_kind": "CPU only (no GPU): every device row is Host",
         "command": ["llama-fit-params", "-m", gguf.name, *args, "--fit-print", "on", "-nr", "-v"],
         "returncode": res.returncode,
-        "plan": {
-            "model": plan.model_id,
-            "recipe": plan.recipe_id,
-            "machine": case["gpus"] + [f"ram {case['ram']}"],
-            "context": plan.context,
-            "cache_dtype": plan.cache_dtype,
-            "knobs": {k: list(v) if isinstance(v, tuple) else v for k, v in plan.knobs.items()},
-            "flags": list(flags.args),
-        },
+        "plan": _plan_record(case, plan, flags, knobs=True),
         "tensors_loaded": out.tensors_loaded,
         "lines": kept,
         "rows_mib": {k: list(v) for k, v in out.rows.items()},
@@ -397,14 +404,7 @@ def run_rpc_case(case: dict, eng: dict[str, str]) -> dict:
             "-v",
         ],
         "returncode": res.returncode,
-        "plan": {
-            "model": plan.model_id,
-            "recipe": plan.recipe_id,
-            "machine": case["gpus"] + [f"ram {case['ram']}"],
-            "context": plan.context,
-            "cache_dtype": plan.cache_dtype,
-            "flags": list(flags.args),
-        },
+        "plan": _plan_record(case, plan, flags, knobs=False),
         "lines": kept,
         "rows_mib": {k: list(v) for k, v in out.rows.items()},
         "devices": device_summary(devices),
