@@ -227,9 +227,13 @@ def check_parameter(name: str, value: Any) -> None:
 
 LOCK_NAME = ".vramkit-report.lock"
 """Created (O_EXCL) inside the report folder while a run writes it: a second run is refused."""
-DEFAULT_CELL_TIMEOUT_S = 900
-"""Longest one notebook cell may run (papermill ``execution_timeout``); the slowest real cell
-takes under a minute on 2 cores."""
+DEFAULT_CELL_TIMEOUT_S = 120
+"""Longest one notebook cell may run (papermill ``execution_timeout``), seconds. Sized to the
+notebooks: their slowest cell took 5.9 s on 2 cores beside two CPU-burning processes
+(benchmarks/report_soak.py prints it)."""
+DEFAULT_STALL_AFTER_S = 60
+"""Seconds an idle kernel may stay silent while the report waits on it before the run counts
+as stalled (`vramkit.report_kernel`): an idle kernel answers in milliseconds."""
 
 
 def _real(path: Path) -> Path:
@@ -695,19 +699,77 @@ def _child_stderr_to(path: Path):
         os.close(log)
 
 
+STALL_REASON = (
+    "the kernel stalled twice (idle and silent for {s:.0f} s{cell}; see vramkit.report_kernel)"
+)
+
+
+def _running_cell(nb_path: Path) -> int | None:
+    """Index of the last cell papermill started (it has a ``start_time``) in a notebook whose
+    run was stopped; None when unknown."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:  # an empty or half-written file: the cell is unknown
+        return None
+    running = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time") is not None
+    ]
+    return running[-1] if running else None
+
+
+def _execute(
+    path: Path, tmp: Path, parameters: Mapping[str, Any], cell_timeout_s: int, stall_after_s: int
+) -> None:
+    """One papermill run of `path` into `tmp` on a new kernel, watched (`report_kernel`): a
+    kernel idle and silent for `stall_after_s` seconds raises `KernelStalled`; a reply whose
+    IOPub output is later than that raises nbclient's IOPub timeout (outputs are never dropped
+    silently)."""
+    import papermill
+
+    from .report_kernel import kernel_manager_class
+
+    papermill.execute_notebook(
+        str(path),
+        str(tmp),
+        parameters=dict(parameters),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(path.parent),
+        execution_timeout=cell_timeout_s,
+        start_timeout=120,
+        extra_arguments=list(KERNEL_ARGUMENTS),
+        kernel_manager_class=kernel_manager_class(stall_after_s),
+        iopub_timeout=stall_after_s,
+        raise_on_iopub_timeout=True,
+    )
+
+
+def _is_iopub_timeout(err: BaseException) -> bool:
+    return isinstance(err, TimeoutError) and "IOPub" in str(err)
+
+
 def run_notebook(
     path: Path,
     out_dir: Path,
     parameters: Mapping[str, Any],
     *,
     cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
+    stall_after_s: int = DEFAULT_STALL_AFTER_S,
 ) -> NotebookRun:
     """Execute one notebook with papermill into `out_dir`; write .ipynb, .html, .nocode.html.
+
     A cell running longer than `cell_timeout_s` seconds fails the notebook (papermill
-    ``execution_timeout``)."""
+    ``execution_timeout``). A run whose kernel is idle and silent for `stall_after_s` seconds
+    (`vramkit.report_kernel`) is stopped, its kernel shut down, and the notebook run once more
+    on a new kernel; a second stall fails it with a one-line reason. No wait is unbounded."""
     import nbformat
-    import papermill
     from papermill.exceptions import PapermillExecutionError
+
+    from .report_kernel import stalled as stall_behind
 
     start = time.perf_counter()
     fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{path.stem}.", suffix=".ipynb")
@@ -715,30 +777,33 @@ def run_notebook(
     tmp = Path(tmp_name)
     error: PapermillExecutionError | None = None
     try:
-        try:
-            with _child_stderr_to(out_dir / KERNEL_LOG):
-                papermill.execute_notebook(
-                    str(path),
-                    str(tmp),
-                    parameters=dict(parameters),
-                    kernel_name="python3",
-                    progress_bar=False,
-                    cwd=str(path.parent),
-                    execution_timeout=cell_timeout_s,
-                    start_timeout=120,
-                    extra_arguments=list(KERNEL_ARGUMENTS),
+        for attempt in (1, 2):
+            error = None
+            try:
+                with _child_stderr_to(out_dir / KERNEL_LOG):
+                    _execute(path, tmp, parameters, cell_timeout_s, stall_after_s)
+            except PapermillExecutionError as err:
+                error = err
+            except TimeoutError as err:  # nbclient's CellTimeoutError / kernel start timeout
+                stalled = stall_behind(err) is not None or _is_iopub_timeout(err)
+                cell = _running_cell(tmp)
+                if stalled and attempt == 1:
+                    continue
+                where = "" if cell is None else f" in cell {cell}"
+                evalue = (
+                    STALL_REASON.format(s=stall_after_s, cell=where)
+                    if stalled
+                    else f"a cell ran longer than {cell_timeout_s} s (--cell-timeout)"
                 )
-        except PapermillExecutionError as err:
-            error = err
-        except TimeoutError as err:  # nbclient's CellTimeoutError / kernel start timeout
-            error = PapermillExecutionError(
-                cell_index=-1,
-                exec_count=None,
-                source="",
-                ename=type(err).__name__,
-                evalue=f"a cell ran longer than {cell_timeout_s} s (--cell-timeout)",
-                traceback=[],
-            )
+                error = PapermillExecutionError(
+                    cell_index=-1 if cell is None else cell,
+                    exec_count=None,
+                    source="",
+                    ename="KernelStalled" if stalled else type(err).__name__,
+                    evalue=evalue,
+                    traceback=[],
+                )
+            break
         nb = nbformat.read(tmp, as_version=4)
         os.chmod(tmp, _file_mode())
         os.replace(tmp, out_dir / path.name)
@@ -778,6 +843,7 @@ def run_report(
     progress: bool = True,
     on_result: Callable[[NotebookRun], None] | None = None,
     cell_timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
+    stall_after_s: int = DEFAULT_STALL_AFTER_S,
 ) -> Report:
     """Execute the report notebooks of `notebooks_dir` into `out_dir` and write ``index.html``.
 
@@ -792,6 +858,7 @@ def run_report(
     force = require_bool("force", force)
     progress = require_bool("progress", progress)
     cell_timeout_s = require_int("cell_timeout_s", cell_timeout_s, minimum=1, maximum=86_400)
+    stall_after_s = require_int("stall_after_s", stall_after_s, minimum=1, maximum=86_400)
     notebooks_dir = require_path("notebook folder", notebooks_dir)
     if isinstance(only, str) or not all(isinstance(o, str) for o in only):
         raise VramkitError(f"only must be a list of notebook names, got {only!r:.80}.")
@@ -820,7 +887,13 @@ def run_report(
             bar = tqdm(paths, desc="notebooks", unit="nb", disable=not progress)
             for p in bar:
                 bar.set_postfix_str(p.name)
-                run = run_notebook(p, work, per_nb[p], cell_timeout_s=cell_timeout_s)
+                run = run_notebook(
+                    p,
+                    work,
+                    per_nb[p],
+                    cell_timeout_s=cell_timeout_s,
+                    stall_after_s=stall_after_s,
+                )
                 runs.append(run)
                 if on_result is not None:
                     on_result(run)

@@ -48,12 +48,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="S",
-        help="seconds one notebook cell may run before the notebook fails (default 900)",
+        help="seconds one notebook cell may run before the notebook fails (default 120)",
+    )
+    p.add_argument(
+        "--stall-timeout",
+        type=int,
+        default=None,
+        metavar="S",
+        help="seconds an idle kernel may stay silent before its notebook is run once more on a "
+        "new kernel (a second stall fails it; default 60)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import DEFAULT_CELL_TIMEOUT_S, NOTEBOOKS_DIR, run_report
+    from ..report import DEFAULT_CELL_TIMEOUT_S, DEFAULT_STALL_AFTER_S, NOTEBOOKS_DIR, run_report
 
     def note(r) -> None:
         if not r.ok:
@@ -68,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         on_result=note,
         cell_timeout_s=DEFAULT_CELL_TIMEOUT_S if args.cell_timeout is None else args.cell_timeout,
+        stall_after_s=DEFAULT_STALL_AFTER_S if args.stall_timeout is None else args.stall_timeout,
     )
     ok = len(report.runs) - len(report.failed)
     print(f"{ok}/{len(report.runs)} notebooks ran; report: {report.out_dir / 'index.html'}")
