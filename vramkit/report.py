@@ -1,5 +1,12 @@
 """Run every notebook with papermill into a report folder: executed notebooks, HTML with and
-without code, and an ``index.html`` with the headline numbers. Files are written atomically."""
+without code, and an ``index.html`` with the headline numbers. Files are written atomically.
+
+Every wait is bounded. A report run used to stall on a loaded machine at a widget cell; the cause
+(a wake-up lost when nbclient sends an Output widget's state on the shell channel through
+jupyter_client's synchronous shadow socket while it waits there for the cell's reply), the fix
+and the watchdog are written up in `vramkit.report_kernel`. Here: a cell may run
+`DEFAULT_CELL_TIMEOUT_S`; a kernel idle and silent for `DEFAULT_STALL_AFTER_S` is a stall, and
+its notebook runs once more on a new kernel before it fails with one line (`run_notebook`)."""
 
 from __future__ import annotations
 
