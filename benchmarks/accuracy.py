@@ -125,16 +125,17 @@ def speed_section() -> dict[str, Any]:
         held_out_errors,
         load_efficiency,
         load_speed_data,
-        row_limit,
+        row_class,
     )
 
     facts, rows = load_speed_data()
     eff = load_efficiency()
     errs = held_out_errors(rows, facts, eff)
     print("\nDecode speed estimate on held-out published runs (data/measured_speed.yaml):")
-    print(f"  {'row':52} {'limit':5} {'measured':>9} {'estimate':>9} {'meas/est':>8}")
+    print(f"  {'row':46} {'class':9} {'measured':>9} {'estimate':>9} {'meas/est':>8}")
     for r, est, x in errs:
-        print(f"  {r.id:52} {row_limit(r):5} {r.tokens_per_s:9.2f} {est:9.2f} {x:8.3f}")
+        cls = row_class(r, facts)
+        print(f"  {r.id:46} {cls:9} {r.tokens_per_s:9.2f} {est:9.2f} {x:8.3f}")
     summary = error_summary([x for _, _, x in errs])
     decode_rows = [r for r in rows if r.kind == "decode"]
     print(

@@ -25,8 +25,9 @@ OUT = ROOT / "data" / "speed_efficiency.yaml"
 HEADER = """\
 # Decode-speed efficiencies (measured ÷ bound), fitted by benchmarks/fit_speed.py on the TRAIN
 # rows of data/measured_speed.yaml; do not edit by hand: rerun the script.
-# efficiency: per limiter (gpu | tp | host | cpu), the median of measured ÷ bound over its train
-#   rows; fallback: the median over all train rows (used for a limiter with no train row).
+# efficiency: per class (limiter gpu | tp | host | cpu, and -dense | -moe) and per limiter, the
+#   median of measured ÷ bound over its train rows; fallback: the median over all train rows
+#   (a class with no train row uses its limiter's, else this).
 # spread: 10th / 90th percentile of measured ÷ estimate over the held-out rows (never fitted);
 #   a face shows estimate × p10 … estimate × p90 as the estimate's spread.
 """
@@ -35,7 +36,7 @@ HEADER = """\
 def render(eff: Efficiency) -> str:
     """The YAML text of a fit (stable: 6 significant digits, sorted limiters)."""
     lines = [HEADER.rstrip("\n"), "schema_version: 1", "efficiency:"]
-    lines += [f"  {k}: {eff.by_limit[k]:.6g}" for k in sorted(eff.by_limit)]
+    lines += [f"  {k}: {eff.by_class[k]:.6g}" for k in sorted(eff.by_class)]
     lines += [
         f"fallback: {eff.fallback:.6g}",
         "spread:",

@@ -7,8 +7,16 @@ fitted efficiencies live in data/speed_efficiency.yaml, written by benchmarks/fi
                         weight bytes = file bytes × active ÷ total parameters
                         bandwidth    = one GPU's (layer split: GPUs run one after another),
                                        tp × one GPU's (tensor parallel), or host RAM (CPU only)
-    efficiency[limit] = median over TRAIN rows of that limiter of measured ÷ bound
-    estimate          = bound × efficiency[limit]
+    class             = the limiter and dense | moe, e.g. "gpu-moe"
+    efficiency[class] = median over TRAIN rows of that class of measured ÷ bound (else of the
+                        limiter's rows, else of all train rows)
+    estimate          = bound × efficiency[class]
+
+A MoE's efficiency is lower than a dense model's on the same device: the expert dispatch costs
+time, and the row bound spreads the file's bytes evenly over parameters while a MoE file keeps
+its always-read tensors (attention, shared experts) at more bits than its experts, so the row
+bound is high for MoE files. The plan's own bound counts those bytes exactly, so for a MoE the
+estimate beside a plan's bound may be low; the held-out error is measured on row bounds.
 
 A row is held out (never fitted) when `held_out(row.id)`: a hash of its id, fixed before any fit.
 The spread shown with an estimate is the 10th–90th percentile of measured ÷ estimate on those
@@ -36,6 +44,9 @@ LIMITS = ("gpu", "tp", "host", "cpu")
 """What limits a decode step: GPU memory (llama.cpp-style, layers one after another), tensor
 parallel GPUs (vLLM / SGLang: single-request decode is latency-bound, far below the bound),
 host RAM (experts or layers on the host, GPU + host), the CPU alone."""
+
+SHAPES = ("dense", "moe")
+"""Whether the model routes each token to a few experts (active < total parameters)."""
 
 _PLACEMENT_LIMIT = {
     "gpu": "gpu",
@@ -86,7 +97,7 @@ class ModelFacts:
 class Efficiency:
     """Fitted efficiencies per limiter and their held-out spread (measured ÷ estimate)."""
 
-    by_limit: Mapping[str, float]
+    by_class: Mapping[str, float]
     fallback: float
     spread_p10: float
     spread_p90: float
@@ -102,6 +113,7 @@ class DecodeEstimate:
     tokens_per_s: float
     bound_tokens_per_s: float
     limit: str
+    moe: bool
     efficiency: float
     fitted: bool
     low_tokens_per_s: float
@@ -110,10 +122,9 @@ class DecodeEstimate:
     @property
     def label(self) -> str:
         """One line for a face: 'estimate X tok/s (held-out spread A–B)'."""
-        note = "" if self.fitted else ", no fitted rows for this limiter: overall efficiency"
         return (
             f"estimate {self.tokens_per_s:,.1f} tok/s (held-out spread "
-            f"{self.low_tokens_per_s:,.1f}–{self.high_tokens_per_s:,.1f}{note})"
+            f"{self.low_tokens_per_s:,.1f}–{self.high_tokens_per_s:,.1f})"
         )
 
 
@@ -221,6 +232,28 @@ def row_limit(row: SpeedRow) -> str:
     return _PLACEMENT_LIMIT[row.placement]
 
 
+def speed_class(limit: str, moe: bool) -> str:
+    """The fitted class of a limiter and model shape, e.g. 'gpu-moe'."""
+    return f"{limit}-{'moe' if moe else 'dense'}"
+
+
+def row_class(row: SpeedRow, facts: Mapping[str, ModelFacts]) -> str:
+    """The fitted class of a dataset row (`speed_class` of its limiter and model)."""
+    f = facts[row.model]
+    return speed_class(row_limit(row), f.active_params < f.total_params)
+
+
+def efficiency_for(eff: Efficiency, limit: str, moe: bool) -> tuple[float, bool]:
+    """(efficiency, whether its own class was fitted): the class's, else the limiter's, else
+    the overall train median."""
+    cls = speed_class(limit, moe)
+    if cls in eff.by_class:
+        return eff.by_class[cls], True
+    if limit in eff.by_class:
+        return eff.by_class[limit], False
+    return eff.fallback, False
+
+
 def row_decode_bound(row: SpeedRow, facts: Mapping[str, ModelFacts]) -> float:
     """Decode bound of one dataset row, tokens/s (module docstring); VramkitError if it has none."""
     if row.kind != "decode" or not row.estimable:
@@ -262,8 +295,8 @@ def _quantile(xs: list[float], q: float) -> float:
 
 
 def fit_efficiency(rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts]) -> Efficiency:
-    """Fit on TRAIN rows only (not `held_out`): per limiter, the median of measured ÷ bound;
-    the overall train median for limiters with no train row. Spread: the 10th / 90th
+    """Fit on TRAIN rows only (not `held_out`): per class and per limiter, the median of
+    measured ÷ bound; the overall train median as the last fallback. Spread: the 10th / 90th
     percentile of measured ÷ estimate over the held-out rows."""
     ratios = decode_ratios(rows, facts)
     train = [(r, x) for r, x in ratios if not held_out(r.id)]
@@ -275,10 +308,15 @@ def fit_efficiency(rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts]) ->
         xs = [x for r, x in train if row_limit(r) == lim]
         if xs:
             by[lim] = statistics.median(xs)
+        for moe in (False, True):
+            xs = [x for r, x in train if row_class(r, facts) == speed_class(lim, moe)]
+            if xs:
+                by[speed_class(lim, moe)] = statistics.median(xs)
     fallback = statistics.median(x for _, x in train)
-    ests = [x / by.get(row_limit(r), fallback) for r, x in test]
+    partial = Efficiency(by, fallback, 1.0, 1.0, (), ())
+    ests = [x / _row_eff(partial, r, facts) for r, x in test]
     return Efficiency(
-        by_limit=by,
+        by_class=by,
         fallback=fallback,
         spread_p10=_quantile(ests, 0.1),
         spread_p90=_quantile(ests, 0.9),
@@ -294,10 +332,14 @@ def held_out_errors(
     out = []
     for r, x in decode_ratios(rows, facts):
         if held_out(r.id):
-            e = eff.by_limit.get(row_limit(r), eff.fallback)
-            est = r.tokens_per_s / x * e
+            est = r.tokens_per_s / x * _row_eff(eff, r, facts)
             out.append((r, est, r.tokens_per_s / est))
     return out
+
+
+def _row_eff(eff: Efficiency, row: SpeedRow, facts: Mapping[str, ModelFacts]) -> float:
+    f = facts[row.model]
+    return efficiency_for(eff, row_limit(row), f.active_params < f.total_params)[0]
 
 
 def error_summary(ratios: list[float]) -> dict[str, float]:
@@ -311,11 +353,14 @@ def load_efficiency(path: str | Path = "speed_efficiency.yaml") -> Efficiency:
     doc = load_document(path, ("efficiency", "fallback", "spread", "train_ids", "held_out_ids"))
     where = "speed_efficiency.yaml"
     by = {str(k): _num(where, doc["efficiency"], k) for k in doc["efficiency"]}
-    unknown = set(by) - set(LIMITS)
+    allowed = set(LIMITS) | {speed_class(lim, m) for lim in LIMITS for m in (False, True)}
+    unknown = set(by) - allowed
     if unknown:
-        raise VramkitError(f"{where}: unknown limiters {sorted(unknown)}; allowed {list(LIMITS)}.")
+        raise VramkitError(
+            f"{where}: unknown classes {sorted(unknown)}; allowed {sorted(allowed)}."
+        )
     return Efficiency(
-        by_limit=by,
+        by_class=by,
         fallback=_num(where, doc, "fallback"),
         spread_p10=_num(where, doc["spread"], "p10"),
         spread_p90=_num(where, doc["spread"], "p90"),
@@ -334,22 +379,24 @@ def plan_limit(runtime: str, limited_by: str, gpus: int) -> str:
 
 
 def decode_estimate(
-    bound_tokens_per_s: float, limit: str, eff: Efficiency | None = None
+    bound_tokens_per_s: float, limit: str, *, moe: bool, eff: Efficiency | None = None
 ) -> DecodeEstimate:
-    """The decode estimate beside a bound of limiter `limit` (one of `LIMITS`)."""
+    """The decode estimate beside a bound of limiter `limit` (one of `LIMITS`) for a dense or a
+    MoE model (`moe`)."""
     if limit not in LIMITS:
         raise VramkitError(f"unknown speed limiter {limit!r}; allowed {list(LIMITS)}.")
     if not math.isfinite(bound_tokens_per_s) or bound_tokens_per_s < 0:
         raise VramkitError(f"decode bound must be a finite number ≥ 0, got {bound_tokens_per_s!r}.")
     eff = eff or _default_efficiency()
-    e = eff.by_limit.get(limit, eff.fallback)
+    e, fitted = efficiency_for(eff, limit, moe)
     est = bound_tokens_per_s * e
     return DecodeEstimate(
         tokens_per_s=est,
         bound_tokens_per_s=bound_tokens_per_s,
         limit=limit,
+        moe=moe,
         efficiency=e,
-        fitted=limit in eff.by_limit,
+        fitted=fitted,
         low_tokens_per_s=est * eff.spread_p10,
         high_tokens_per_s=est * eff.spread_p90,
     )

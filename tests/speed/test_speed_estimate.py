@@ -75,14 +75,20 @@ def test_committed_fit_reproduces_from_the_data():
     assert (ROOT / "data" / "speed_efficiency.yaml").read_text(encoding="utf-8") == text
 
 
-def test_gpu_efficiency_is_the_train_median():
+@pytest.mark.parametrize("moe", [False, True])
+def test_gpu_efficiency_is_the_train_median(moe):
     facts, rows = load_speed_data()
     train = sorted(
-        x for r, x in decode_ratios(rows, facts) if r.placement == "gpu" and not held_out(r.id)
+        x
+        for r, x in decode_ratios(rows, facts)
+        if r.placement == "gpu"
+        and not held_out(r.id)
+        and (facts[r.model].active_params < facts[r.model].total_params) is moe
     )
     n = len(train)
     median = train[n // 2] if n % 2 else (train[n // 2 - 1] + train[n // 2]) / 2
-    assert load_efficiency().by_limit["gpu"] == pytest.approx(median, rel=1e-5)
+    cls = "gpu-moe" if moe else "gpu-dense"
+    assert load_efficiency().by_class[cls] == pytest.approx(median, rel=1e-5)
 
 
 def test_row_bound_arithmetic():
@@ -95,13 +101,15 @@ def test_row_bound_arithmetic():
 
 def test_estimate_is_bound_times_efficiency_with_spread():
     eff = load_efficiency()
-    e = decode_estimate(100.0, "gpu", eff)
-    assert e.tokens_per_s == pytest.approx(100.0 * eff.by_limit["gpu"])
+    e = decode_estimate(100.0, "gpu", moe=True, eff=eff)
+    assert e.tokens_per_s == pytest.approx(100.0 * eff.by_class["gpu-moe"])
     assert e.low_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p10)
     assert e.high_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p90)
     assert e.label.startswith("estimate ")
     assert e.fitted
-    assert not decode_estimate(100.0, "host", eff).fitted  # no host train rows yet: fallback
+    host = decode_estimate(100.0, "host", moe=True, eff=eff)  # no host train rows yet
+    assert not host.fitted
+    assert host.efficiency == eff.fallback
 
 
 def test_plan_limit_classes():
@@ -116,7 +124,7 @@ def test_plan_limit_classes():
 )
 def test_bad_estimate_input_is_a_vramkit_error(bound, limit):
     with pytest.raises(VramkitError):
-        decode_estimate(bound, limit)
+        decode_estimate(bound, limit, moe=False)
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             flags[other] = None
             flag_notes[other] = f"no {other} plan fits ({q.recipe_id})"
     s = sol.speed
-    est = _decode_estimate(p, s)
+    est = _decode_estimate(p, s, model)
     if args.json:
         emit_json(
             {
@@ -214,9 +214,16 @@ def run(args: argparse.Namespace) -> int:
             f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch; compute not modelled)"
         )
         if est is not None:
+            shape = "MoE" if est.moe else "dense"
+            why = (
+                f"the median measured ÷ bound of published {shape} runs limited by {est.limit}"
+                if est.fitted
+                else f"no published {shape} run limited by {est.limit} in the train split: "
+                "a wider class's median"
+            )
             print(
-                f"  decode {est.label}: the bound × {est.efficiency:.3g}, the median measured ÷ "
-                f"bound of published runs limited by {est.limit} (data/measured_speed.yaml)"
+                f"  decode {est.label}: the bound × {est.efficiency:.3g}, {why} "
+                "(data/measured_speed.yaml)"
             )
     cap = sol.capacity
     print(f"Capacity: longest context {cap['max_context']:,} tokens at {p.sequences} sequence(s); "
@@ -231,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _decode_estimate(p: Any, s: Any) -> Any:
+def _decode_estimate(p: Any, s: Any, model: Any) -> Any:
     """The decode estimate beside the plan's bound (vramkit.speed_estimate), or None when the
     plan does not fit or its bound is not finite."""
     import math
@@ -241,7 +248,9 @@ def _decode_estimate(p: Any, s: Any) -> Any:
     if not p.fits or not math.isfinite(s.decode_tokens_per_s):
         return None
     gpus = sum(1 for q in p.places if q.kind == "gpu")
-    return decode_estimate(s.decode_tokens_per_s, plan_limit(p.runtime, s.limited_by, gpus))
+    counts = model.params
+    limit = plan_limit(p.runtime, s.limited_by, gpus)
+    return decode_estimate(s.decode_tokens_per_s, limit, moe=counts.active < counts.main)
 
 
 def _estimate_json(est: Any) -> dict[str, Any] | None:
@@ -253,6 +262,7 @@ def _estimate_json(est: Any) -> dict[str, Any] | None:
         "high_tokens_per_s": _sig(est.high_tokens_per_s),
         "efficiency": _sig(est.efficiency),
         "limit": est.limit,
+        "moe": est.moe,
         "fitted": est.fitted,
         "label": "estimate (bound × efficiency fitted on published runs; spread = held-out "
         "10th–90th percentile)",
