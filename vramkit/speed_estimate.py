@@ -207,9 +207,13 @@ def load_speed_data(
 ) -> tuple[Mapping[str, ModelFacts], tuple[SpeedRow, ...]]:
     """The dataset: model facts and rows (a malformed file or row is a `VramkitError`)."""
     doc = load_document(path, ("models", "rows"))
+    if not isinstance(doc["models"], Mapping) or not isinstance(doc["rows"], list):
+        raise VramkitError("measured_speed.yaml: 'models' must be a mapping and 'rows' a list.")
     facts: dict[str, ModelFacts] = {}
-    for mid, m in dict(doc["models"]).items():
+    for mid, m in doc["models"].items():
         where = f"measured_speed.yaml models.{mid}"
+        if not isinstance(m, Mapping):
+            raise VramkitError(f"{where}: must be a mapping with total/active_params_b and source.")
         total = _num(where, m, "total_params_b") * 1e9
         active = _num(where, m, "active_params_b") * 1e9
         if active > total:
@@ -383,9 +387,16 @@ def decode_estimate(
 ) -> DecodeEstimate:
     """The decode estimate beside a bound of limiter `limit` (one of `LIMITS`) for a dense or a
     MoE model (`moe`)."""
-    if limit not in LIMITS:
+    if not isinstance(limit, str) or limit not in LIMITS:
         raise VramkitError(f"unknown speed limiter {limit!r}; allowed {list(LIMITS)}.")
-    if not math.isfinite(bound_tokens_per_s) or bound_tokens_per_s < 0:
+    if not isinstance(moe, bool):
+        raise VramkitError(f"moe must be True or False, got {moe!r}.")
+    if (
+        isinstance(bound_tokens_per_s, bool)
+        or not isinstance(bound_tokens_per_s, int | float)
+        or not math.isfinite(bound_tokens_per_s)
+        or bound_tokens_per_s < 0
+    ):
         raise VramkitError(f"decode bound must be a finite number ≥ 0, got {bound_tokens_per_s!r}.")
     eff = eff or _default_efficiency()
     e, fitted = efficiency_for(eff, limit, moe)

@@ -13,6 +13,7 @@ from vramkit.errors import VramkitError
 from vramkit.speed_estimate import (
     decode_estimate,
     decode_ratios,
+    efficiency_for,
     fit_efficiency,
     held_out,
     load_efficiency,
@@ -151,3 +152,27 @@ def test_bad_rows_are_vramkit_errors(tmp_path, edit, needle):
     p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     with pytest.raises(VramkitError, match=needle):
         load_speed_data(p)
+
+
+PLAN = ["plan", "--model", "deepseek-v4-flash", "--gpu", "rtx-4090-24gb:2", "--ram", "128GB",
+        "--context", "64K", "--runtime", "llama.cpp"]  # fmt: skip
+
+
+def test_plan_shows_the_estimate_beside_the_bound(capsys):
+    import json
+
+    from vramkit import cli
+
+    assert cli.main([*PLAN, "--json"]) == 0
+    speed = json.loads(capsys.readouterr().out)["speed"]
+    est = speed["decode_estimate"]
+    assert est["moe"] is True  # V4-Flash routes to 6 of 256 experts
+    eff, _ = efficiency_for(load_efficiency(), est["limit"], True)
+    assert est["efficiency"] == pytest.approx(eff, rel=1e-5)
+    assert est["tokens_per_s"] == pytest.approx(speed["decode_tokens_per_s"] * eff, rel=1e-5)
+    assert est["low_tokens_per_s"] <= est["tokens_per_s"] <= speed["decode_tokens_per_s"]
+    assert cli.main(PLAN) == 0
+    out = capsys.readouterr().out
+    bound_line = next(i for i, line in enumerate(out.splitlines()) if line.startswith("Speed ("))
+    assert out.splitlines()[bound_line + 1].startswith("  decode estimate ")
+    assert "held-out spread" in out.splitlines()[bound_line + 1]
