@@ -6,7 +6,8 @@ For each figure: the published value, vramkit's estimate for the same conditions
 
     error % = 100 × (estimate − published) / published
 
-then the mean absolute error % per category (weights, params, kv, runtime). Writes
+then the mean absolute error % per category (weights, params, kv, runtime), and a section on
+the decode-speed estimate's error on held-out published runs (`speed_section`). Writes
 ``accuracy.csv`` and ``accuracy.png`` under --out (git-ignored) and prints the table.
 A figure whose estimator is not in vramkit yet (vramkit.kv, vramkit.budget) is listed as
 "not estimated" with the reason, never silently dropped.
@@ -115,6 +116,38 @@ def _print_baseline(table: list[dict[str, Any]], baseline: Path) -> None:
         )
 
 
+def speed_section() -> dict[str, Any]:
+    """Decode-speed estimate against published runs it was never fitted on (held-out rows of
+    data/measured_speed.yaml, split by a hash of the row id): per row measured ÷ estimate, and
+    the median / 90th percentile of |measured ÷ estimate − 1|. Prints the table."""
+    from vramkit.speed_estimate import (
+        error_summary,
+        held_out_errors,
+        load_efficiency,
+        load_speed_data,
+        row_class,
+    )
+
+    facts, rows = load_speed_data()
+    eff = load_efficiency()
+    errs = held_out_errors(rows, facts, eff)
+    print("\nDecode speed estimate on held-out published runs (data/measured_speed.yaml):")
+    print(f"  {'row':46} {'class':9} {'measured':>9} {'estimate':>9} {'meas/est':>8}")
+    for r, est, x in errs:
+        cls = row_class(r, facts)
+        print(f"  {r.id:46} {cls:9} {r.tokens_per_s:9.2f} {est:9.2f} {x:8.3f}")
+    summary = error_summary([x for _, _, x in errs])
+    decode_rows = [r for r in rows if r.kind == "decode"]
+    print(
+        f"  held-out |measured ÷ estimate − 1|: median {summary['median']:.1%}, 90th percentile "
+        f"{summary['p90']:.1%} over {summary['n']} row(s) (targets ≤ 15% / ≤ 35%); "
+        f"{len(eff.train_ids)} train row(s); "
+        f"{sum(1 for r in decode_rows if not r.estimable)} decode row(s) not estimable; "
+        f"prefill: no estimate yet ({sum(1 for r in rows if r.kind == 'prefill')} rows kept)"
+    )
+    return summary
+
+
 def _digits(fig: Figure) -> int:
     if fig.precision <= 0:
         return 0
@@ -160,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     rows = evaluate()
     _print(rows)
+    speed_section()
     if args.baseline:
         _print_baseline(compare_baseline(rows, Path(args.baseline)), Path(args.baseline))
     out = Path(args.out)

@@ -1379,6 +1379,50 @@ def api_cases() -> Iterator[Case]:
 
         yield c(f"run_report-{i}", call)
 
+    from vramkit import speed_estimate as se
+
+    bad_est: list[tuple[Any, Any, Any]] = [
+        (float("nan"), "gpu", False),
+        (-1.0, "gpu", False),
+        (float("inf"), "gpu", False),
+        ("10", "gpu", False),
+        (None, "gpu", False),
+        (True, "gpu", False),
+        (10.0, "disk", False),
+        (10.0, ["gpu"], False),
+        (10.0, "gpu", "yes"),
+    ]
+    for i, (bound, limit, shape) in enumerate(bad_est):
+        yield c(
+            f"decode_estimate-{i}",
+            lambda w, b=bound, lim=limit, m=shape: se.decode_estimate(b, lim, moe=m),
+        )
+    yield c("decode_estimate-ok", lambda w: se.decode_estimate(50.0, "gpu", moe=True), ANSWER)
+
+    def speed_file(w: Path, text: str) -> None:
+        (w / "speed.yaml").write_text(text, encoding="utf-8")
+
+    for i, text in enumerate(
+        [
+            "schema_version: 1\nmodels: {}\nrows: [1]\n",
+            "schema_version: 1\nmodels: {m: {total_params_b: 1, active_params_b: 2}}\nrows: []\n",
+            "schema_version: 2\nmodels: {}\nrows: []\n",
+            "[not, a, mapping]\n",
+            "schema_version: 1\nmodels: []\nrows: {}\n",
+            "schema_version: 1\nmodels: {m: 5}\nrows: []\n",
+        ]
+    ):
+        yield Case(
+            f"api-speed_data-{i}",
+            "api",
+            [],
+            REFUSE,
+            "",
+            setup=lambda w, t=text: speed_file(w, t),
+            call=lambda w: se.load_speed_data(w / "speed.yaml"),
+        )
+    yield c("speed_data-missing", lambda w: se.load_speed_data(w / "nope.yaml"), REFUSE, "exist")
+
 
 def resource_cases() -> Iterator[Case]:
     """Inputs meant to take time or memory: each is answered quickly or refused by a bound."""

@@ -19,6 +19,7 @@ Bytes are integers; GB = 1e9, GiB = 2**30.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..errors import VramkitError
 from ..kv import parse_tokens
@@ -101,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             flags[other] = None
             flag_notes[other] = f"no {other} plan fits ({q.recipe_id})"
     s = sol.speed
+    est = _decode_estimate(p, s, model)
     if args.json:
         emit_json(
             {
@@ -142,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
                     "gpu_read_bytes": s.gpu_read_bytes,
                     "host_read_bytes": s.host_read_bytes,
                     "link_bytes": s.link_bytes,
+                    "decode_estimate": _estimate_json(est),
                 },
                 "capacity": dict(sol.capacity),
                 "curve": [
@@ -210,6 +213,18 @@ def run(args: argparse.Namespace) -> int:
             f"at {s.batch} sequence(s) (limited by {s.limited_by}); prefill ≤ "
             f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch; compute not modelled)"
         )
+        if est is not None:
+            shape = "MoE" if est.moe else "dense"
+            why = (
+                f"the median measured ÷ bound of published {shape} runs limited by {est.limit}"
+                if est.fitted
+                else f"no published {shape} run limited by {est.limit} in the train split: "
+                "a wider class's median"
+            )
+            print(
+                f"  decode {est.label}: the bound × {est.efficiency:.3g}, {why} "
+                "(data/measured_speed.yaml)"
+            )
     cap = sol.capacity
     print(f"Capacity: longest context {cap['max_context']:,} tokens at {p.sequences} sequence(s); "
           f"at most {cap['max_sequences']} sequence(s) of {p.context:,} tokens")  # fmt: skip
@@ -221,6 +236,37 @@ def run(args: argparse.Namespace) -> int:
     for n in p.notes:
         print(f"  note: {n}")
     return 0
+
+
+def _decode_estimate(p: Any, s: Any, model: Any) -> Any:
+    """The decode estimate beside the plan's bound (vramkit.speed_estimate), or None when the
+    plan does not fit or its bound is not finite."""
+    import math
+
+    from ..speed_estimate import decode_estimate, plan_limit
+
+    if not p.fits or not math.isfinite(s.decode_tokens_per_s):
+        return None
+    gpus = sum(1 for q in p.places if q.kind == "gpu")
+    counts = model.params
+    limit = plan_limit(p.runtime, s.limited_by, gpus)
+    return decode_estimate(s.decode_tokens_per_s, limit, moe=counts.active < counts.main)
+
+
+def _estimate_json(est: Any) -> dict[str, Any] | None:
+    if est is None:
+        return None
+    return {
+        "tokens_per_s": _sig(est.tokens_per_s),
+        "low_tokens_per_s": _sig(est.low_tokens_per_s),
+        "high_tokens_per_s": _sig(est.high_tokens_per_s),
+        "efficiency": _sig(est.efficiency),
+        "limit": est.limit,
+        "moe": est.moe,
+        "fitted": est.fitted,
+        "label": "estimate (bound × efficiency fitted on published runs; spread = held-out "
+        "10th–90th percentile)",
+    }
 
 
 def _sig(x: float) -> float:

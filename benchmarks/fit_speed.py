@@ -1,0 +1,69 @@
+"""Refit the decode-speed efficiencies from data/measured_speed.yaml into data/speed_efficiency.yaml.
+
+    python benchmarks/fit_speed.py [--check]
+
+Train rows are the decode rows that `vramkit.speed_estimate.held_out` does not hold out (a hash
+of the row id, fixed before any fit); per limiter the efficiency is the median of measured ÷
+bound over them. --check refits and exits 1 if the committed file differs (tests run the same
+comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from vramkit.speed_estimate import Efficiency, fit_efficiency, load_speed_data  # noqa: E402
+
+OUT = ROOT / "data" / "speed_efficiency.yaml"
+
+HEADER = """\
+# Decode-speed efficiencies (measured ÷ bound), fitted by benchmarks/fit_speed.py on the TRAIN
+# rows of data/measured_speed.yaml; do not edit by hand: rerun the script.
+# efficiency: per class (limiter gpu | tp | host | cpu, and -dense | -moe) and per limiter, the
+#   median of measured ÷ bound over its train rows; fallback: the median over all train rows
+#   (a class with no train row uses its limiter's, else this).
+# spread: 10th / 90th percentile of measured ÷ estimate over the held-out rows (never fitted);
+#   a face shows estimate × p10 … estimate × p90 as the estimate's spread.
+"""
+
+
+def render(eff: Efficiency) -> str:
+    """The YAML text of a fit (stable: 6 significant digits, sorted limiters)."""
+    lines = [HEADER.rstrip("\n"), "schema_version: 1", "efficiency:"]
+    lines += [f"  {k}: {eff.by_class[k]:.6g}" for k in sorted(eff.by_class)]
+    lines += [
+        f"fallback: {eff.fallback:.6g}",
+        "spread:",
+        f"  p10: {eff.spread_p10:.6g}",
+        f"  p90: {eff.spread_p90:.6g}",
+        "train_ids:",
+        *[f"  - {i}" for i in eff.train_ids],
+        "held_out_ids:",
+        *[f"  - {i}" for i in eff.held_out_ids],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="compare with the committed file only")
+    args = p.parse_args(argv)
+    facts, rows = load_speed_data()
+    text = render(fit_efficiency(rows, facts))
+    if args.check:
+        same = OUT.read_text(encoding="utf-8") == text
+        print("up to date" if same else f"{OUT.name} differs from a refit")
+        return 0 if same else 1
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

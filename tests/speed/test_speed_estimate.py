@@ -1,0 +1,178 @@
+"""The decode-speed estimate: its dataset (every figure quoted with its source), the fixed
+held-out split, the committed fit reproduced from the data, and errors on bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from vramkit.datafiles import load_document
+from vramkit.errors import VramkitError
+from vramkit.speed_estimate import (
+    decode_estimate,
+    decode_ratios,
+    efficiency_for,
+    fit_efficiency,
+    held_out,
+    load_efficiency,
+    load_speed_data,
+    plan_limit,
+    row_decode_bound,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _fit_script():
+    spec = importlib.util.spec_from_file_location("fit_speed", ROOT / "benchmarks" / "fit_speed.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _fmt(x: float) -> set[str]:
+    """How a figure may be printed in a quote: '59.02', '13', '145', '9.7'."""
+    return {f"{x:g}", f"{x:.2f}", f"{x:.1f}", f"{x:.0f}"}
+
+
+def test_every_row_quotes_its_figures():
+    facts, rows = load_speed_data()
+    assert len(rows) >= 25
+    raw = {r["id"]: r for r in load_document("measured_speed.yaml")["rows"]}
+    for r in rows:
+        quote = r.source.quote
+        assert r.source.url, r.id
+        assert r.source.url.startswith("https://"), r.id
+        assert any(s in quote for s in _fmt(r.tokens_per_s)), (r.id, r.tokens_per_s)
+        size = raw[r.id].get("file_gib", raw[r.id].get("file_gb"))
+        size_quote = quote + " " + str((raw[r.id].get("file_source") or {}).get("quote", ""))
+        assert any(s in size_quote for s in _fmt(size)), (r.id, size)
+        if r.host_bytes_per_s:
+            assert any(s in quote for s in _fmt(r.host_bytes_per_s / 1e9)), r.id
+    for mid, f in facts.items():
+        assert any(s in f.source.quote for s in _fmt(f.active_params / 1e9)), mid
+
+
+def test_held_out_split_is_fixed_by_id():
+    # sha256(id)[:8] as an int, mod 3 == 0; pinned for ids whose hash was computed here:
+    import hashlib
+
+    for rid in ("spark-gemma-3-4b-q4-tg32-d4096", "spark-gpt-oss-20b-tg32", "a", "b"):
+        want = int(hashlib.sha256(rid.encode()).hexdigest()[:8], 16) % 3 == 0
+        assert held_out(rid) is want
+    assert held_out("spark-gemma-3-4b-q4-tg32-d4096") is True
+    assert held_out("spark-gpt-oss-20b-tg32") is False
+    eff = load_efficiency()
+    assert all(held_out(i) for i in eff.held_out_ids)
+    assert not any(held_out(i) for i in eff.train_ids)
+    assert not set(eff.train_ids) & set(eff.held_out_ids)
+
+
+def test_committed_fit_reproduces_from_the_data():
+    facts, rows = load_speed_data()
+    text = _fit_script().render(fit_efficiency(rows, facts))
+    assert (ROOT / "data" / "speed_efficiency.yaml").read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("moe", [False, True])
+def test_gpu_efficiency_is_the_train_median(moe):
+    facts, rows = load_speed_data()
+    train = sorted(
+        x
+        for r, x in decode_ratios(rows, facts)
+        if r.placement == "gpu"
+        and not held_out(r.id)
+        and (facts[r.model].active_params < facts[r.model].total_params) is moe
+    )
+    n = len(train)
+    median = train[n // 2] if n % 2 else (train[n // 2 - 1] + train[n // 2]) / 2
+    cls = "gpu-moe" if moe else "gpu-dense"
+    assert load_efficiency().by_class[cls] == pytest.approx(median, rel=1e-5)
+
+
+def test_row_bound_arithmetic():
+    facts, rows = load_speed_data()
+    r = next(x for x in rows if x.id == "spark-gpt-oss-120b-tg32")
+    # 273 GB/s (data/gpus.yaml) / (59.02 GiB x 5.1 / 117 active share)
+    want = 273e9 / (59.02 * 2**30 * 5.1 / 117)
+    assert row_decode_bound(r, facts) == pytest.approx(want, rel=1e-9)
+
+
+def test_estimate_is_bound_times_efficiency_with_spread():
+    eff = load_efficiency()
+    e = decode_estimate(100.0, "gpu", moe=True, eff=eff)
+    assert e.tokens_per_s == pytest.approx(100.0 * eff.by_class["gpu-moe"])
+    assert e.low_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p10)
+    assert e.high_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p90)
+    assert e.label.startswith("estimate ")
+    assert e.fitted
+    host = decode_estimate(100.0, "host", moe=True, eff=eff)  # no host train rows yet
+    assert not host.fitted
+    assert host.efficiency == eff.fallback
+
+
+def test_plan_limit_classes():
+    assert plan_limit("llama.cpp", "GPU memory", 1) == "gpu"
+    assert plan_limit("llama.cpp", "host RAM", 2) == "host"
+    assert plan_limit("llama.cpp", "host RAM", 0) == "cpu"
+    assert plan_limit("vllm", "GPU memory", 8) == "tp"
+
+
+@pytest.mark.parametrize(
+    ("bound", "limit"), [(float("nan"), "gpu"), (-1.0, "gpu"), (float("inf"), "gpu"), (1.0, "disk")]
+)
+def test_bad_estimate_input_is_a_vramkit_error(bound, limit):
+    with pytest.raises(VramkitError):
+        decode_estimate(bound, limit, moe=False)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda r: r.update(kind="speed"), "kind must be one of"),
+        (lambda r: r.update(tokens_per_s=float("nan")), "'tokens_per_s' must be a number"),
+        (lambda r: r.update(tokens_per_s=-3), "must be > 0"),
+        (lambda r: r.update(placement="moon"), "placement must be one of"),
+        (lambda r: r.update(model="nope"), "is not in models"),
+        (lambda r: r.update(gpu="rtx-9999"), "rtx-9999"),
+        (lambda r: r.pop("source"), "source must be a mapping"),
+        (lambda r: r.update(file_gb=3), "exactly one of file_gib / file_gb"),
+    ],
+)
+def test_bad_rows_are_vramkit_errors(tmp_path, edit, needle):
+    import yaml
+
+    doc = dict(load_document("measured_speed.yaml"))
+    rows = [dict(r) for r in doc["rows"]]
+    edit(rows[0])
+    doc["rows"] = rows
+    p = tmp_path / "speed.yaml"
+    p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(VramkitError, match=needle):
+        load_speed_data(p)
+
+
+PLAN = ["plan", "--model", "deepseek-v4-flash", "--gpu", "rtx-4090-24gb:2", "--ram", "128GB",
+        "--context", "64K", "--runtime", "llama.cpp"]  # fmt: skip
+
+
+def test_plan_shows_the_estimate_beside_the_bound(capsys):
+    import json
+
+    from vramkit import cli
+
+    assert cli.main([*PLAN, "--json"]) == 0
+    speed = json.loads(capsys.readouterr().out)["speed"]
+    est = speed["decode_estimate"]
+    assert est["moe"] is True  # V4-Flash routes to 6 of 256 experts
+    eff, _ = efficiency_for(load_efficiency(), est["limit"], True)
+    assert est["efficiency"] == pytest.approx(eff, rel=1e-5)
+    assert est["tokens_per_s"] == pytest.approx(speed["decode_tokens_per_s"] * eff, rel=1e-5)
+    assert est["low_tokens_per_s"] <= est["tokens_per_s"] <= speed["decode_tokens_per_s"]
+    assert cli.main(PLAN) == 0
+    out = capsys.readouterr().out
+    bound_line = next(i for i, line in enumerate(out.splitlines()) if line.startswith("Speed ("))
+    assert out.splitlines()[bound_line + 1].startswith("  decode estimate ")
+    assert "held-out spread" in out.splitlines()[bound_line + 1]
