@@ -16,8 +16,6 @@ from .errors import unknown_name
 from .quant import Recipe, weight_bytes
 from .units import GB, GiB
 
-ARTICLE = "shared/source-article.txt"
-
 # ── anchors: real files ──────────────────────────────────────────────────────────────────────────
 DS4_Q2 = "ds4-q2"
 DS4_Q4 = "ds4-q4"

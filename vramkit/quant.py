@@ -662,22 +662,3 @@ def mtp_draft_bytes(
         if t.mtp or root:
             total += t.count * fmt.tensor_bytes(t.shape)
     return total
-
-
-def weight_table(model: str | ModelSpec, recipes: list[str]) -> list[dict[str, Any]]:
-    """One row per recipe: total bytes, GB, GiB, bits per weight (for tables and plots)."""
-    model = get_model(model)
-    rows = []
-    for rid in recipes:
-        w = weight_bytes(model, rid)
-        rows.append(
-            {
-                "model": model.id,
-                "recipe": w.recipe_id,
-                "total_bytes": w.total_bytes,
-                "total_gb": w.total_bytes / 1e9,
-                "total_gib": w.total_bytes / 2**30,
-                "bits_per_weight": w.bits_per_weight,
-            }
-        )
-    return rows

@@ -14,7 +14,7 @@ EDGE = (
     "vramkit.plots", "vramkit.widgets", "vramkit.commands", "vramkit.cli", "vramkit.__main__",
     "vramkit.present",
     # the report: runs the notebooks, writes HTML pages and the front page (teaching picture)
-    "vramkit.report", "vramkit.report_html", "vramkit.report_index",
+    "vramkit.report", "vramkit.report_html", "vramkit.report_index", "vramkit.report_kernel",
 )  # fmt: skip
 """The presentation edge: may import anything; nothing below may import it."""
 CATALOG = (

@@ -204,8 +204,3 @@ def resolve_indexer_dtype(
             f"{', '.join(runtime.indexer_dtypes)}."
         )
     return idx[key]
-
-
-def indexer_dtype_names() -> list[str]:
-    """Every indexer key dtype name."""
-    return list(_load()[1])

@@ -259,11 +259,6 @@ def auto_recipe(
     return ranked[-1], "the smallest GGUF recipe (auto; none fits)"
 
 
-def _check_nonempty(machine: Machine) -> None:
-    if not machine.devices and machine.host is None:
-        raise VramkitError("the machine has neither a GPU nor host RAM: give --gpu and/or --ram.")
-
-
 def summary(
     model: str,
     *,
