@@ -42,6 +42,7 @@ __all__ = [
     "SpeedBound",
     "auto_recipe",
     "build_machine",
+    "capacity_note",
     "capacity_table",
     "context_speed_curve",
     "flags_for",
@@ -103,16 +104,58 @@ def _fits_at(m: ModelSpec, machine: Machine, **kw: object) -> bool:
     return plan_for(m, machine, **kw).fits  # type: ignore[arg-type]
 
 
-def _max_int(lo: int, hi: int, ok) -> int:
-    """Largest x in [lo, hi] with ok(x), given ok is monotone (True then False); lo-1 if none."""
+MAX_SEQUENCES = 4096
+"""Most concurrent sequences a plan takes, and the ceiling of the capacity search: a capacity
+of `MAX_SEQUENCES` means at least that many fit (`capacity_note` says so)."""
+
+
+def _max_int(lo: int, hi: int, ok, *, gallop: bool = False) -> int:
+    """Largest x in [lo, hi] with ok(x), given ok is monotone (True then False); lo-1 if none.
+
+    Bisection after trying lo and hi; with `gallop`, lo+1, lo+2, lo+4 … first (fewer plans when
+    the answer is small, as sequence counts are). Every value returned was tried, and lo-1
+    means nothing in [lo, hi] fits."""
     if not ok(lo):
         return lo - 1
-    if ok(hi):
+    good, bad = lo, hi + 1
+    if gallop:
+        step = 1
+        while good < hi:
+            probe = min(hi, good + step)
+            if not ok(probe):
+                bad = probe
+                break
+            good, step = probe, step * 2
+    elif ok(hi):
         return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
+    else:
+        bad = hi
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if ok(mid) else (good, mid)
+    return good
+
+
+def capacity_note(capacity: Mapping[str, int], *, context: int, sequences: int, limit: int) -> str:
+    """One line saying what the capacity search found, in words: 'nothing fits' when no plan
+    fits even 1 token (or 1 sequence), 'at least N (search ceiling)' at the ceiling, the
+    model's limit when the longest context is it."""
+    mc, ms = capacity.get("max_context"), capacity.get("max_sequences")
+    if mc is None or ms is None:
+        return "Capacity: not searched"
+    if mc == 0:
+        ctx = f"nothing fits at {sequences} sequence(s), not even 1 token"
+    else:
+        ctx = f"longest context {mc:,} tokens at {sequences} sequence(s)"
+        if mc >= limit:
+            ctx += " (the model's limit)"
+    if ms == 0:
+        seq = f"nothing fits at {context:,} tokens, not even 1 sequence"
+    elif ms >= MAX_SEQUENCES:
+        seq = f"at least {ms:,} sequences of {context:,} tokens (search ceiling)"
+    else:
+        seq = f"at most {ms:,} sequence(s) of {context:,} tokens"
+    return f"Capacity: {ctx}; {seq}"
 
 
 def context_speed_curve(
@@ -162,8 +205,9 @@ def solve(
 ) -> Solution:
     """Solve for `goal` (see the module docstring); returns the plan, its flags, bounds and curve.
 
-    capacity: max_context (tokens, at `sequences`) and max_sequences (at `context`) over any plan
-    (two binary searches, ~30 plans); with ``capacity=False`` (goals speed and fit only) the
+    capacity: max_context (tokens, at `sequences`; 0: nothing fits, not even 1 token) and
+    max_sequences (at `context`; 0: not even one; `MAX_SEQUENCES`: at least that many, the
+    search's ceiling) over any plan (two galloping searches, ~40 plans); with ``capacity=False`` (goals speed and fit only) the
     mapping is empty and only the one plan is solved — what a dashboard's first draw needs.
     """
     if goal not in GOALS:
@@ -175,7 +219,7 @@ def solve(
         minimum=1,
         maximum=8 * int(m.config.get("max_position_embeddings") or 1_048_576),
     )
-    seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
+    seqs = require_int("sequences", sequences, minimum=1, maximum=MAX_SEQUENCES)
     kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch}
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     if not capacity and goal in ("context", "concurrency"):
@@ -183,11 +227,16 @@ def solve(
     max_ctx = max_seq = 0
     if capacity:
         max_ctx = _max_int(
-            1024, limit, lambda c: _fits_at(m, machine, context=c, sequences=seqs, **kw)
+            1, limit, lambda c: _fits_at(m, machine, context=c, sequences=seqs, **kw)
         )
-        max_seq = _max_int(1, 256, lambda b: _fits_at(m, machine, context=ctx, sequences=b, **kw))
+        max_seq = _max_int(
+            1,
+            MAX_SEQUENCES,
+            lambda b: _fits_at(m, machine, context=ctx, sequences=b, **kw),
+            gallop=True,
+        )
     if goal == "context":
-        ctx = max(max_ctx, 1024)
+        ctx = max_ctx or ctx  # nothing fits: the plan at the asked context, overflowing least
     elif goal == "concurrency":
         seqs = max(max_seq, 1)
     p = plan_for(m, machine, context=ctx, sequences=seqs, **kw)  # type: ignore[arg-type]
@@ -214,7 +263,8 @@ def capacity_table(
     **kw: object,
 ) -> tuple[tuple[int, int], ...]:
     """Concurrency × context capacity: (context, most sequences of that length any plan fits),
-    0 when not even one fits (binary search over 1 … `max_sequences`; KV grows with both)."""
+    0 when not even one fits (binary search over 1 … `max_sequences`; KV grows with both).
+    A count equal to `max_sequences` is the search's ceiling: at least that many fit."""
     m = get_model(model)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     out = []
