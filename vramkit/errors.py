@@ -7,9 +7,21 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping
 
+MAX_MESSAGE_CHARS = 2000
+"""Longest error message: a longer one (a value echoed without `shown`) is cut in the middle."""
+
 
 class VramkitError(ValueError):
-    """Bad input: the message says what was given, what is allowed, and the nearest valid names."""
+    """Bad input: the message says what was given, what is allowed, and the nearest valid names.
+
+    A message longer than `MAX_MESSAGE_CHARS` is cut (its head and tail kept, the length told):
+    the net under `shown`, so no error repeats a 10,000-character argument in full."""
+
+    def __init__(self, *args: object) -> None:
+        if len(args) == 1 and isinstance(args[0], str) and len(args[0]) > MAX_MESSAGE_CHARS:
+            text = args[0]
+            args = (f"{text[:1500]}… ({len(text):,} chars) …{text[-300:]}",)
+        super().__init__(*args)
 
 
 MAX_SHOWN_CHARS = 80
@@ -97,10 +109,15 @@ def require_int(name: str, value: object, *, minimum: int = 0, maximum: int | No
     if isinstance(value, bool):
         raise VramkitError(f"{name} must be a whole number (an int), got {_kind(value)}.")
     if value < minimum:
-        raise VramkitError(f"{name} must be >= {minimum}, got {value}.")
+        raise VramkitError(f"{name} must be >= {minimum}, got {_whole(value)}.")
     if maximum is not None and value > maximum:
-        raise VramkitError(f"{name} must be <= {maximum:,}, got {value:,}.")
+        raise VramkitError(f"{name} must be <= {maximum:,}, got {_whole(value)}.")
     return value
+
+
+def _whole(value: int) -> str:
+    """'1,234' or, past 200 bits, 'a 16,610-bit integer' (its digits are never built)."""
+    return f"{value:,}" if value.bit_length() <= 200 else shown(value)
 
 
 def parse_int(name: str, text: object, *, minimum: int = 0, maximum: int | None = None) -> int:

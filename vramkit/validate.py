@@ -297,7 +297,7 @@ def require_bool(name: str, value: object) -> bool:
 
     if isinstance(value, np.bool_):
         return bool(value)
-    raise VramkitError(f"{name} must be true or false (a boolean), got {value!r}.")
+    raise VramkitError(f"{name} must be true or false (a boolean), got {_short(value)}.")
 
 
 def require_optional_bool(name: str, value: object) -> bool | None:

@@ -18,11 +18,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
-from ..errors import VramkitError, require_int, unknown_name
+from ..errors import VramkitError, require_int, shown, unknown_name
 from ..kv import parse_tokens
 from ..quant import Recipe
+from ..validate import require_bool
 from .flags import Flags, flags_for
-from .machine import Device, Disk, Host, Machine, build_machine, local_machine, resolve_machine
+from .machine import (
+    Device,
+    Disk,
+    Host,
+    Machine,
+    build_machine,
+    local_machine,
+    require_machine,
+    resolve_machine,
+)
 from .placement import COMPONENTS, GOALS, RUNTIMES, Place, Plan, best_plan, candidate_plans
 from .speed import SpeedBound, plan_speed
 
@@ -94,6 +104,7 @@ def plan_for(
     ubatch: int = 512,
 ) -> Plan:
     """The fitting plan with the best decode bound (or the least-overflowing one if none fits)."""
+    machine = require_machine(machine)
     m = get_model(model)
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
@@ -107,6 +118,24 @@ def _fits_at(m: ModelSpec, machine: Machine, **kw: object) -> bool:
 MAX_SEQUENCES = 4096
 """Most concurrent sequences a plan takes, and the ceiling of the capacity search: a capacity
 of `MAX_SEQUENCES` means at least that many fit (`capacity_note` says so)."""
+
+
+MAX_CURVE_POINTS = 64
+"""Most contexts one curve or capacity table takes."""
+
+
+def _contexts(contexts: object, limit: int) -> list[int]:
+    """The contexts a curve or table asks for, each read as `solve` reads one (an int or the
+    token notation), those past the model's `limit` left out (as before); at most 64."""
+    if isinstance(contexts, str | bytes) or not isinstance(contexts, tuple | list | range):
+        raise VramkitError(
+            f"contexts must be a list of token counts such as (4096, 32768, '1M'), got "
+            f"{type(contexts).__name__} {shown(contexts)}."
+        )
+    if len(contexts) > MAX_CURVE_POINTS:
+        raise VramkitError(f"at most {MAX_CURVE_POINTS} contexts, got {len(contexts):,}.")
+    out = [require_int("context", parse_tokens(c), minimum=1) for c in contexts]
+    return [c for c in out if c <= limit]
 
 
 def _max_int(lo: int, hi: int, ok, *, gallop: bool = False) -> int:
@@ -167,12 +196,11 @@ def context_speed_curve(
 ) -> tuple[CurvePoint, ...]:
     """Best plan per context: the context vs decode-bound trade-off (longer context → more KV on
     the GPUs → more expert layers pushed to host RAM → slower)."""
+    machine = require_machine(machine)
     m = get_model(model)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     out = []
-    for c in contexts:
-        if c > limit:
-            continue
+    for c in _contexts(contexts, limit):
         p = plan_for(m, machine, context=c, **kw)  # type: ignore[arg-type]
         s = plan_speed(p, machine, model=m)
         host = next(q for q in p.places if q.kind == "host")
@@ -210,8 +238,10 @@ def solve(
     search's ceiling) over any plan (two galloping searches, ~40 plans); with ``capacity=False`` (goals speed and fit only) the
     mapping is empty and only the one plan is solved — what a dashboard's first draw needs.
     """
-    if goal not in GOALS:
+    if not isinstance(goal, str) or goal not in GOALS:
         raise unknown_name("goal", goal, GOALS)
+    machine = require_machine(machine)
+    curve, capacity = require_bool("curve", curve), require_bool("capacity", capacity)
     m = get_model(model)
     ctx = require_int(
         "context",
@@ -265,15 +295,13 @@ def capacity_table(
     """Concurrency × context capacity: (context, most sequences of that length any plan fits),
     0 when not even one fits (binary search over 1 … `max_sequences`; KV grows with both).
     A count equal to `max_sequences` is the search's ceiling: at least that many fit."""
+    machine = require_machine(machine)
+    top = require_int("max_sequences", max_sequences, minimum=1, maximum=MAX_SEQUENCES)
     m = get_model(model)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     out = []
-    for c in contexts:
-        if c > limit:
-            continue
-        best = _max_int(
-            1, max_sequences, lambda b, c=c: _fits_at(m, machine, context=c, sequences=b, **kw)
-        )
+    for c in _contexts(contexts, limit):
+        best = _max_int(1, top, lambda b, c=c: _fits_at(m, machine, context=c, sequences=b, **kw))
         out.append((c, max(best, 0)))
     return tuple(out)
 
@@ -293,6 +321,7 @@ def auto_recipe(
     from ..quant import weight_bytes
     from .placement import canonical_runtime
 
+    machine = require_machine(machine)
     m = get_model(model)
     if canonical_runtime(runtime) not in ("llama.cpp", "ik_llama.cpp"):
         return m.checkpoint_layout, "the official checkpoint layout"
@@ -333,6 +362,14 @@ def summary(
     max_sequences are None, curve is empty) — ~10× less work, for a first draw.
     Raises `VramkitError` on bad input.
     """
+    details = require_bool("details", details)
+    if not isinstance(gpus, str | list | tuple):
+        raise VramkitError(
+            f"gpus must be text such as 'rtx-4090-24gb:2,24GB@936GB/s' or a list of specs, got "
+            f"{type(gpus).__name__} {shown(gpus)}."
+        )
+    if recipe is not None and not isinstance(recipe, str):
+        raise VramkitError(f"recipe must be a recipe id (text) or None, got {shown(recipe)}.")
     specs = [s.strip() for s in gpus.split(",")] if isinstance(gpus, str) else list(gpus)
     machine = build_machine([s for s in specs if s], ram=ram)
     rid, why = (

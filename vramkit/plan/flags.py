@@ -50,7 +50,7 @@ import numpy as np
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError
 from .layers import LayerCosts, layer_costs
-from .placement import Plan
+from .placement import Plan, require_plan
 
 LLM_FFN_EXPS_REGEX = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"
 """common/common.h LLM_FFN_EXPS_REGEX (the C string ``"\\\\.ffn_(up|down|gate|gate_up)_(ch|)exps"``)."""
@@ -308,6 +308,9 @@ def sglang_flags(plan: Plan) -> Flags:
 
 def flags_for(plan: Plan, *, model: ModelSpec | None = None, **kw: object) -> Flags:
     """The flags of `plan`'s runtime (`model`: the plan's ModelSpec if not a catalog id)."""
+    plan = require_plan(plan)
+    if model is not None:
+        model = get_model(model)
     if plan.runtime in ("llama.cpp", "ik_llama.cpp"):
         return llamacpp_flags(plan, model=model, **kw)  # type: ignore[arg-type]
     if plan.runtime == "vllm":

@@ -191,7 +191,15 @@ def _catalog_device(i: int, g: Gpu, link: str | None) -> Device:
 
 def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> list[Device]:
     """'rtx-4090-24gb', 'rtx-4090-24gb:2', '24GB@1008GB/s' or '24GB@1008GB/s:2' → devices."""
-    text = str(spec).strip()
+    if not isinstance(spec, str):
+        raise VramkitError(
+            f"a GPU spec must be text such as 'rtx-4090-24gb:2' or '24GB@936GB/s', got "
+            f"{_kind_of(spec)}."
+        )
+    start = require_int("start", start, minimum=0, maximum=MAX_DEVICES)
+    if link is not None:
+        link = check_host_link(link, "link")
+    text = spec.strip()
     if not text:
         raise VramkitError(
             "empty GPU spec: give a catalog id (rtx-4090-24gb), id:count or 24GB@1008GB/s."
@@ -275,6 +283,16 @@ def check_host_link(link: object, what: str = "--link") -> str:
             f"allowed: {', '.join(ok)}."
         )
     return lk.id
+
+
+def require_machine(machine: object) -> Machine:
+    """`machine` if it is a `Machine` (from `build_machine`, `resolve_machine` …), else one error."""
+    if not isinstance(machine, Machine):
+        raise VramkitError(
+            f"machine must be a Machine (vramkit.plan.build_machine(['rtx-4090-24gb:2'], "
+            f"ram='128GB')), got {_kind_of(machine)}."
+        )
+    return machine
 
 
 def _kind_of(value: object) -> str:
@@ -608,6 +626,12 @@ def resolve_machine(
     wired_limit: str | None = None,
 ) -> Machine:
     """The machine from CLI-style arguments: `machine` ('local' or a YAML path) or the flags."""
+    if isinstance(gpu, str) or not isinstance(gpu, Sequence):
+        raise VramkitError(
+            f"gpu must be a list of GPU specs such as ['rtx-4090-24gb:2'], got {_kind_of(gpu)}."
+        )
+    if machine is not None and not isinstance(machine, str | Path):
+        raise VramkitError(f"machine must be 'local' or a YAML path, got {_kind_of(machine)}.")
     if machine is not None:
         if gpu:
             raise VramkitError("give either --machine or --gpu, not both.")
