@@ -132,13 +132,17 @@ def cache_dtypes() -> list[str]:
 _TOKENS = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
 
 
+MAX_CONTEXT_TOKENS = 2**62
+"""Largest context `parse_tokens` passes on (each face then applies the model's own bound)."""
+
+
 def parse_tokens(text: str | int) -> int:
     """Parse a context length: 1048576, "1M" (= 2**20), "128K" (= 128 × 1024), "1_048_576".
 
     Context lengths follow the model-card convention: K = 1024 tokens, M = 1024**2 tokens.
     """
     if isinstance(text, int) and not isinstance(text, bool):
-        return require_int("context", text)
+        return require_int("context", text, maximum=MAX_CONTEXT_TOKENS)
     if not isinstance(text, str | numbers.Real) or isinstance(text, bool):
         raise VramkitError(
             f"cannot read context {shown(text)}: write a token count such as 1048576, 128K or 1M."

@@ -118,7 +118,9 @@ def require_plan(plan: object) -> Plan:
 
 def canonical_runtime(runtime: str) -> str:
     """'llama.cpp' / 'llama-cpp' / 'ik_llama.cpp' / 'vllm' / 'sglang' → one of `RUNTIMES`."""
-    key = str(runtime).strip().lower().replace("-", "_").replace("llama_cpp", "llama.cpp")
+    if not isinstance(runtime, str):
+        raise unknown_name("planner runtime", runtime, RUNTIMES)
+    key = runtime.strip().lower().replace("-", "_").replace("llama_cpp", "llama.cpp")
     aliases = {"llama.cpp": "llama.cpp", "ik_llama.cpp": "ik_llama.cpp", "ik_llama": "ik_llama.cpp",
                "vllm": "vllm", "sglang": "sglang"}  # fmt: skip
     if key not in aliases:
