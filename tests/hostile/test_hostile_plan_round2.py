@@ -646,3 +646,15 @@ def test_json_of_refused_rates_is_never_written(capsys) -> None:
     assert captured.out == ""
     assert "Infinity" not in captured.err
     assert "1MB/s" in captured.err
+
+
+def test_dashboard_capacity_words_match_the_cli() -> None:
+    from vramkit.widgets.plan import render_details_html
+
+    none = render_details_html({"max_context": 0, "max_sequences": 0, "curve": []})
+    assert "nothing fits</b> (not even 1 token)" in none
+    assert "1,023" not in none
+    ceiling = render_details_html({"max_context": 8192, "max_sequences": 4096, "curve": []})
+    assert "at least 4,096</b> (search ceiling)" in ceiling
+    plain = render_details_html({"max_context": 8192, "max_sequences": 280, "curve": []})
+    assert "<b>280</b>" in plain

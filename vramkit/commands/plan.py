@@ -36,7 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--gpu", action="append", default=[], help="GPU id[:count] or MEM@BW (repeatable)"
     )
     p.add_argument(
-        "--ram", help="host RAM offered for offload, e.g. 128GB or 512GB@ddr5-4800-12ch-epyc9004"
+        "--ram",
+        help="host RAM offered for offload with its unit, e.g. 128GB or "
+        "512GB@ddr5-4800-12ch-epyc9004 (a bare 128 is refused: GB? GiB?)",
     )
     p.add_argument("--ram-bandwidth", help="host RAM bandwidth (e.g. 89.6GB/s or a links.yaml id)")
     p.add_argument("--nvme", help="NVMe for mmap'd weights: links.yaml id or rate (7.45GB/s)")
