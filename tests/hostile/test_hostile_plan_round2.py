@@ -97,6 +97,13 @@ def size_cases() -> list[Case]:
         ("link-disk", [*G, "--link", "nvme-gen4-990pro"], "not a host link"),
         ("link-peer", [*G, "--link", "nvlink4-900"], "not a host link"),
         ("link-network", [*G, "--link", "ib-ndr-400"], "not a host link"),
+        ("ram-bandwidth-pcie", [*G, "--ram", "128GB@pcie-gen4-x16"], "host-link entry"),
+        (
+            "ram-bandwidth-disk",
+            [*G, "--ram", "128GB", "--ram-bandwidth", "nvme-gen4-990pro"],
+            "storage entry",
+        ),
+        ("nvme-ram-tier", [*G, "--nvme", "ddr5-5600-2ch"], "host-memory entry"),
     ]
     cases = [Case(f"plan2-{cid}", "plan-input", argv, REFUSE, needle) for cid, argv, needle in out]
     answers = [

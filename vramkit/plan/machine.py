@@ -132,7 +132,13 @@ def _check_rate(value: float, text: object, what: str) -> float:
     return value
 
 
-def parse_rate(text: str | float | int, *, what: str = "bandwidth", link_ids: bool = True) -> float:
+def parse_rate(
+    text: str | float | int,
+    *,
+    what: str = "bandwidth",
+    link_ids: bool = True,
+    link_kinds: tuple[str, ...] | None = None,
+) -> float:
     """'1008GB/s', '1.8 TB/s', '7450MB/s' → bytes/s (decimal units), within 1 MB/s..1000 TB/s;
     a link id → its one-way rate. A Python number is bytes/s (the API's contract for numbers);
     text needs its unit ('936' alone is refused: did you mean 936GB/s?)."""
@@ -156,7 +162,15 @@ def parse_rate(text: str | float | int, *, what: str = "bandwidth", link_ids: bo
             return _check_rate(value * scale, text, what)
     key = text.strip().lower()
     if link_ids and key in links():
-        return get_link(key).one_way_bytes_per_s
+        lk = get_link(key)
+        if link_kinds is not None and lk.kind not in link_kinds:
+            ok = sorted(k for k, v in links().items() if v.kind in link_kinds)
+            raise VramkitError(
+                f"{what} {shown(text)} is a {lk.kind} entry of data/links.yaml; allowed ids: "
+                f"{', '.join(ok)}, or a rate such as "
+                f"{'7.45GB/s' if 'storage' in link_kinds else '89.6GB/s'}."
+            )
+        return lk.one_way_bytes_per_s
     bare = read_number(s, what)
     hint = f" did you mean {s}GB/s?" if bare is not None and bare > 0 else ""
     ids = f", or a link id from data/links.yaml ({', '.join(sorted(links()))})" if link_ids else ""
@@ -255,7 +269,8 @@ def parse_host(ram: str | int | None, bandwidth: str | float | None = None) -> H
         return Host(size, tier.one_way_bytes_per_s, tier.id, f"bandwidth assumed: {tier.name}")
     key = bandwidth.strip().lower() if isinstance(bandwidth, str) else ""
     tier_id = key if key in links() else None
-    return Host(size, parse_rate(bandwidth, what="host RAM bandwidth"), tier_id, "given")
+    rate = parse_rate(bandwidth, what="host RAM bandwidth", link_kinds=("host-memory",))
+    return Host(size, rate, tier_id, "given")
 
 
 def parse_disk(nvme: str | None) -> Disk | None:
@@ -263,7 +278,8 @@ def parse_disk(nvme: str | None) -> Disk | None:
     if nvme is None or (isinstance(nvme, str) and nvme.strip() == ""):
         return None
     key = nvme.strip().lower() if isinstance(nvme, str) else ""
-    return Disk(key if key in links() else None, parse_rate(nvme, what="NVMe bandwidth"), "given")
+    rate = parse_rate(nvme, what="NVMe bandwidth", link_kinds=("storage",))
+    return Disk(key if key in links() else None, rate, "given")
 
 
 HOST_LINK_KINDS = ("host-link",)
