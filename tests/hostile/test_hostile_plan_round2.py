@@ -561,6 +561,11 @@ def _templates() -> dict[str, tuple[Any, list[Any], dict[str, Any]]]:
             },
         ),
         "flags_for": (plan.flags_for, [p], {"model": DENSE}),
+        "flags_for_llamacpp": (
+            plan.flags_for,
+            [p],
+            {"model": DENSE, "use_n_cpu_moe": True, "flash_attn": "on"},
+        ),
         "plan_speed": (plan.plan_speed, [p, m], {}),
         "candidate_plans": (placement.candidate_plans, [DENSE, m], dict(small)),
         "machine_from_mapping": (

@@ -145,8 +145,10 @@ def parse_rate(
     if isinstance(text, bool):
         raise VramkitError(f"{what} must be like '1008GB/s' or a link id, got {text!r}.")
     if isinstance(text, int | float):
+        if isinstance(text, int) and text > MAX_RATE_BYTES_PER_S:
+            return _check_rate(math.inf, text, what)  # never float() a huge int: refused
         if not math.isfinite(text) or text <= 0:
-            raise VramkitError(f"{what} must be a positive number of bytes/s, got {text!r}.")
+            raise VramkitError(f"{what} must be a positive number of bytes/s, got {shown(text)}.")
         return _check_rate(float(text), text, what)
     if not isinstance(text, str):
         raise VramkitError(
