@@ -14,6 +14,7 @@ Units: memory in bytes (GB = 1e9, GiB = 2**30 as written); bandwidths in bytes/s
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -142,8 +143,12 @@ def parse_rate(
     """'1008GB/s', '1.8 TB/s', '7450MB/s' → bytes/s (decimal units), within 1 MB/s..1000 TB/s;
     a link id → its one-way rate. A Python number is bytes/s (the API's contract for numbers);
     text needs its unit ('936' alone is refused: did you mean 936GB/s?)."""
-    if isinstance(text, bool):
+    if isinstance(text, bool) or type(text).__name__ in ("bool", "bool_"):  # numpy too
         raise VramkitError(f"{what} must be like '1008GB/s' or a link id, got {text!r}.")
+    if isinstance(text, numbers.Integral):  # numpy integers too
+        text = int(text)
+    elif isinstance(text, numbers.Real):
+        text = float(text)
     if isinstance(text, int | float):
         if isinstance(text, int) and text > MAX_RATE_BYTES_PER_S:
             return _check_rate(math.inf, text, what)  # never float() a huge int: refused
