@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vramkit import plan
 from vramkit.errors import MAX_MESSAGE_CHARS, VramkitError, shown
 from vramkit.plan import machine as machine_mod
 from vramkit.plan import placement
-from vramkit.units import GB, GiB, parse_size
+from vramkit.units import GB, MAX_SIZE_BYTES, GiB, parse_size
 
 _HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("hostile_corpus", _HERE / "_corpus.py")
@@ -670,3 +672,48 @@ def test_dashboard_capacity_words_match_the_cli() -> None:
     assert "at least 4,096</b> (search ceiling)" in ceiling
     plain = render_details_html({"max_context": 8192, "max_sequences": 280, "curve": []})
     assert "<b>280</b>" in plain
+
+
+# ── sizes and rates: properties ──────────────────────────────────────────────────────────────
+_SIZE_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet="0123456789.eE+-_, ", max_size=12).map(lambda s: s + "GB"),
+    st.text(alphabet="0123456789.eE+-", min_size=1, max_size=12),
+    st.sampled_from(["１２８GB", "١٢٨GB", "1e308TB", "1e-320GB", "9" * 5000, "0", "0GB"]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_SIZE_TEXT)
+def test_parse_size_text_is_bytes_in_range_with_a_unit_or_refused(text: str) -> None:
+    message = ""
+    try:
+        n = parse_size(text)
+    except VramkitError as err:
+        message = str(err)
+    if message:
+        assert len(message) < 1000  # a 5,000-digit size is not echoed
+        return
+    assert isinstance(n, int)
+    assert 0 <= n <= MAX_SIZE_BYTES
+    compact = text.strip().replace(" ", "").replace(",", "")
+    # a bare number is read only when it is zero; digits are ASCII
+    assert n == 0 or not compact.replace(".", "").isdigit()
+    assert compact.isascii()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(min_value=-(10**30), max_value=10**30),
+        st.text(alphabet="0123456789.eE+-", min_size=1, max_size=12).map(lambda s: s + "GB/s"),
+        st.text(max_size=20),
+    )
+)
+def test_parse_rate_is_finite_and_bounded_or_refused(value: Any) -> None:
+    try:
+        rate = machine_mod.parse_rate(value)
+    except VramkitError:
+        return
+    assert machine_mod.MIN_RATE_BYTES_PER_S <= rate <= machine_mod.MAX_RATE_BYTES_PER_S
