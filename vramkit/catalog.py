@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .datafiles import DATA_DIR, check_document, load_document
-from .errors import VramkitError, unknown_name
+from .errors import VramkitError, shown, unknown_name
 from .params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
 from .sources import Source, parse_source
 
@@ -250,7 +250,7 @@ def get_model(model: str | ModelSpec) -> ModelSpec:
     if not isinstance(model, str):
         raise VramkitError(
             f"model must be a catalog id (text) or a ModelSpec, got {type(model).__name__} "
-            f"{model!r:.60}."
+            f"{shown(model, 60)}."
         )
     table = _default_models()
     key = str(model).strip().lower()

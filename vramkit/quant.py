@@ -36,7 +36,7 @@ from typing import Any
 from . import llamacpp_mix
 from .catalog import ModelSpec, get_model
 from .datafiles import load_document
-from .errors import VramkitError, unknown_name
+from .errors import VramkitError, shown, unknown_name
 from .formats import QuantFormat, get_format, storable_format
 from .sources import Source, parse_sources
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
@@ -453,6 +453,11 @@ def get_recipe(
         return recipe
     if isinstance(recipe, Mapping):
         return custom_recipe(recipe)
+    if recipe is not None and not isinstance(recipe, str):
+        raise VramkitError(
+            f"recipe must be a recipe id (text), a Recipe or a selector→format mapping, got "
+            f"{type(recipe).__name__} {shown(recipe)}."
+        )
     if recipe is None or str(recipe).strip().lower() == OFFICIAL:
         if model is None:
             raise VramkitError(

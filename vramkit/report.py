@@ -230,6 +230,30 @@ def check_parameter(name: str, value: Any) -> None:
         require_int(f"parameter {name}", value, minimum=0, maximum=MAX_EXPERTS)
     elif name == "zipf_s":
         require_number(f"parameter {name}", value, minimum=0.0, maximum=MAX_ZIPF_S)
+    else:
+        check_plan_parameter(name, value)
+
+
+PARALLEL_MODES = ("tp", "ep", "dp")
+"""What notebook 04 and the dashboard's ``parallel`` parameter take."""
+
+
+def check_plan_parameter(name: str, value: Any) -> None:
+    """The planner's parameters (notebook 06, the dashboard), checked before any kernel starts
+    as `plan` checks its flags: ``ram`` a size with its unit ('128GB', '512GB@89.6GB/s'; '128'
+    is refused), ``sequences`` 1..4096, ``parallel`` tp, ep or dp. Other names pass."""
+    if name == "ram":
+        from .plan.machine import parse_host
+
+        if not isinstance(value, str):
+            raise VramkitError(f"parameter ram must be a size such as 128GB, got {value!r:.80}.")
+        parse_host(value)
+    elif name == "sequences":
+        from .plan import MAX_SEQUENCES
+
+        require_int(f"parameter {name}", value, minimum=1, maximum=MAX_SEQUENCES)
+    elif name == "parallel" and value not in PARALLEL_MODES:
+        raise unknown_name("parameter parallel value", value, PARALLEL_MODES)
 
 
 LOCK_NAME = ".vramkit-report.lock"

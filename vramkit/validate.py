@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import VramkitError, require_int
+from .errors import VramkitError, require_int, shown
 
 # ── bounds (stated once) ─────────────────────────────────────────────────────────────────────
 MAX_JSON_BYTES = 100_000_000
@@ -297,7 +297,7 @@ def require_bool(name: str, value: object) -> bool:
 
     if isinstance(value, np.bool_):
         return bool(value)
-    raise VramkitError(f"{name} must be true or false (a boolean), got {value!r}.")
+    raise VramkitError(f"{name} must be true or false (a boolean), got {_short(value)}.")
 
 
 def require_optional_bool(name: str, value: object) -> bool | None:
@@ -323,10 +323,7 @@ def require_strict_int(
 
 
 def _short(value: object, limit: int = 80) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-        return f"a {value.bit_length()}-bit integer"
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shown(value, limit)
 
 
 def require_text(name: str, value: object, *, max_chars: int = 4096, empty: bool = False) -> str:

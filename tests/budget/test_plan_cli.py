@@ -65,11 +65,11 @@ def test_not_fitting_prints_no_speed(capsys) -> None:
     ("extra", "message"),
     [
         (["--gpu", "rtx-9999"], "unknown GPU"),
-        (["--gpu", "24GB@"], "unknown GPU"),
-        (["--gpu", "rtx-4090-24gb", "--ram", "lots"], "cannot read size"),
+        (["--gpu", "24GB@"], "cannot read GPU memory bandwidth ''"),
+        (["--gpu", "rtx-4090-24gb", "--ram", "lots"], "cannot read host RAM size"),
         (["--gpu", "rtx-4090-24gb", "--runtime", "ollama"], "unknown planner runtime"),
         (["--gpu", "rtx-4090-24gb", "--context", "lots"], "cannot read context"),
-        (["--machine", "missing.yaml"], "cannot read machine file"),
+        (["--machine", "missing.yaml"], "machine file 'missing.yaml' does not exist"),
         ([], "no machine given"),
     ],
 )

@@ -40,7 +40,7 @@ def test_details_on_demand_equal_summary() -> None:
     [
         ({"gpus": "rtx-9999"}, "gpus", "unknown GPU"),
         ({"gpus": "24GB@fast"}, "gpus", ""),
-        ({"ram": "12XB"}, "ram", "cannot read size"),
+        ({"ram": "12XB"}, "ram", "cannot read host RAM size"),
         ({"context": "-5"}, "context", "cannot read context"),
         ({"runtime": "trtllm"}, "runtime", "planner runtime"),
         ({"model": "no-such-model"}, "model", "unknown model"),

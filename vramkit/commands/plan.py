@@ -11,8 +11,9 @@ JSON keys: model, recipe, recipe_why, runtime, machine, machine_notes, goal, con
 sequences, cache_dtype, fits, knobs, places: [{name, kind, capacity_bytes, total_bytes,
 layers, expert_layers, experts_per_layer, bytes: {component: bytes}}], flags: {runtime: [args]
 or null}, speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
-gpu_read_bytes, host_read_bytes, link_bytes} (upper bounds), capacity: {max_context,
-max_sequences}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes.
+gpu_read_bytes, host_read_bytes, link_bytes} (upper bounds), capacity: {max_context (0:
+nothing fits, not even 1 token), max_sequences (0: not even one; 4096, the search's ceiling:
+at least that many)}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes.
 Bytes are integers; GB = 1e9, GiB = 2**30.
 """
 
@@ -36,7 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--gpu", action="append", default=[], help="GPU id[:count] or MEM@BW (repeatable)"
     )
     p.add_argument(
-        "--ram", help="host RAM offered for offload, e.g. 128GB or 512GB@ddr5-4800-12ch-epyc9004"
+        "--ram",
+        help="host RAM offered for offload with its unit, e.g. 128GB or "
+        "512GB@ddr5-4800-12ch-epyc9004 (a bare 128 is refused: GB? GiB?)",
     )
     p.add_argument("--ram-bandwidth", help="host RAM bandwidth (e.g. 89.6GB/s or a links.yaml id)")
     p.add_argument("--nvme", help="NVMe for mmap'd weights: links.yaml id or rate (7.45GB/s)")
@@ -61,7 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plan import auto_recipe, flags_for, plan_for, resolve_machine, solve
+    from ..plan import auto_recipe, capacity_note, flags_for, plan_for, resolve_machine, solve
     from ..plan.placement import canonical_runtime
 
     model = resolve_model(args)
@@ -225,9 +228,8 @@ def run(args: argparse.Namespace) -> int:
                 f"  decode {est.label}: the bound × {est.efficiency:.3g}, {why} "
                 "(data/measured_speed.yaml)"
             )
-    cap = sol.capacity
-    print(f"Capacity: longest context {cap['max_context']:,} tokens at {p.sequences} sequence(s); "
-          f"at most {cap['max_sequences']} sequence(s) of {p.context:,} tokens")  # fmt: skip
+    limit = int(model.config.get("max_position_embeddings") or 1_048_576)
+    print(capacity_note(sol.capacity, context=p.context, sequences=p.sequences, limit=limit))
     print()
     print("Context vs decode bound (best plan at each context)")
     print(table([{"context": c.context, "fits": "yes" if c.fits else "no",

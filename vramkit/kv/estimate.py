@@ -10,6 +10,7 @@ contexts × batches (numpy, milliseconds). Units: bytes (ints); GB = 1e9, GiB = 
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..catalog import ModelSpec, get_model
-from ..errors import VramkitError, require_int, unknown_name
+from ..errors import VramkitError, require_int, shown, unknown_name
 from ..families import get_family
 from ..runtimes import KvProfile, Runtime, get_runtime
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
@@ -131,22 +132,30 @@ def cache_dtypes() -> list[str]:
 _TOKENS = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([kKmM]?)\s*$")
 
 
+MAX_CONTEXT_TOKENS = 2**62
+"""Largest context `parse_tokens` passes on (each face then applies the model's own bound)."""
+
+
 def parse_tokens(text: str | int) -> int:
     """Parse a context length: 1048576, "1M" (= 2**20), "128K" (= 128 × 1024), "1_048_576".
 
     Context lengths follow the model-card convention: K = 1024 tokens, M = 1024**2 tokens.
     """
     if isinstance(text, int) and not isinstance(text, bool):
-        return require_int("context", text)
-    m = _TOKENS.match(str(text))
+        return require_int("context", text, maximum=MAX_CONTEXT_TOKENS)
+    if not isinstance(text, str | numbers.Real) or isinstance(text, bool):
+        raise VramkitError(
+            f"cannot read context {shown(text)}: write a token count such as 1048576, 128K or 1M."
+        )
+    m = _TOKENS.match(str(text)) if len(str(text)) <= 40 else None
     if not m:
         raise VramkitError(
-            f"cannot read context {text!r}: write a token count such as 1048576, 128K or 1M."
+            f"cannot read context {shown(text)}: write a token count such as 1048576, 128K or 1M."
         )
     value = float(m.group(1).replace("_", "").replace(",", ""))
     value *= {"": 1, "K": 1024, "M": 1024**2}[m.group(2).upper()]
     if not value.is_integer():
-        raise VramkitError(f"context {text!r} is not a whole number of tokens.")
+        raise VramkitError(f"context {shown(text)} is not a whole number of tokens.")
     return int(value)
 
 

@@ -18,11 +18,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
-from ..errors import VramkitError, require_int, unknown_name
+from ..errors import VramkitError, require_int, shown, unknown_name
 from ..kv import parse_tokens
 from ..quant import Recipe
+from ..validate import require_bool
 from .flags import Flags, flags_for
-from .machine import Device, Disk, Host, Machine, build_machine, local_machine, resolve_machine
+from .machine import (
+    Device,
+    Disk,
+    Host,
+    Machine,
+    build_machine,
+    local_machine,
+    require_machine,
+    resolve_machine,
+)
 from .placement import COMPONENTS, GOALS, RUNTIMES, Place, Plan, best_plan, candidate_plans
 from .speed import SpeedBound, plan_speed
 
@@ -42,6 +52,7 @@ __all__ = [
     "SpeedBound",
     "auto_recipe",
     "build_machine",
+    "capacity_note",
     "capacity_table",
     "context_speed_curve",
     "flags_for",
@@ -93,6 +104,7 @@ def plan_for(
     ubatch: int = 512,
 ) -> Plan:
     """The fitting plan with the best decode bound (or the least-overflowing one if none fits)."""
+    machine = require_machine(machine)
     m = get_model(model)
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
@@ -103,16 +115,76 @@ def _fits_at(m: ModelSpec, machine: Machine, **kw: object) -> bool:
     return plan_for(m, machine, **kw).fits  # type: ignore[arg-type]
 
 
-def _max_int(lo: int, hi: int, ok) -> int:
-    """Largest x in [lo, hi] with ok(x), given ok is monotone (True then False); lo-1 if none."""
+MAX_SEQUENCES = 4096
+"""Most concurrent sequences a plan takes, and the ceiling of the capacity search: a capacity
+of `MAX_SEQUENCES` means at least that many fit (`capacity_note` says so)."""
+
+
+MAX_CURVE_POINTS = 64
+"""Most contexts one curve or capacity table takes."""
+
+
+def _contexts(contexts: object, limit: int) -> list[int]:
+    """The contexts a curve or table asks for, each read as `solve` reads one (an int or the
+    token notation), those past the model's `limit` left out (as before); at most 64."""
+    if isinstance(contexts, str | bytes) or not isinstance(contexts, tuple | list | range):
+        raise VramkitError(
+            f"contexts must be a list of token counts such as (4096, 32768, '1M'), got "
+            f"{type(contexts).__name__} {shown(contexts)}."
+        )
+    if len(contexts) > MAX_CURVE_POINTS:
+        raise VramkitError(f"at most {MAX_CURVE_POINTS} contexts, got {len(contexts):,}.")
+    out = [require_int("context", parse_tokens(c), minimum=1) for c in contexts]
+    return [c for c in out if c <= limit]
+
+
+def _max_int(lo: int, hi: int, ok, *, gallop: bool = False) -> int:
+    """Largest x in [lo, hi] with ok(x), given ok is monotone (True then False); lo-1 if none.
+
+    Bisection after trying lo and hi; with `gallop`, lo+1, lo+2, lo+4 … first (fewer plans when
+    the answer is small, as sequence counts are). Every value returned was tried, and lo-1
+    means nothing in [lo, hi] fits."""
     if not ok(lo):
         return lo - 1
-    if ok(hi):
+    good, bad = lo, hi + 1
+    if gallop:
+        step = 1
+        while good < hi:
+            probe = min(hi, good + step)
+            if not ok(probe):
+                bad = probe
+                break
+            good, step = probe, step * 2
+    elif ok(hi):
         return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
+    else:
+        bad = hi
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if ok(mid) else (good, mid)
+    return good
+
+
+def capacity_note(capacity: Mapping[str, int], *, context: int, sequences: int, limit: int) -> str:
+    """One line saying what the capacity search found, in words: 'nothing fits' when no plan
+    fits even 1 token (or 1 sequence), 'at least N (search ceiling)' at the ceiling, the
+    model's limit when the longest context is it."""
+    mc, ms = capacity.get("max_context"), capacity.get("max_sequences")
+    if mc is None or ms is None:
+        return "Capacity: not searched"
+    if mc == 0:
+        ctx = f"nothing fits at {sequences} sequence(s), not even 1 token"
+    else:
+        ctx = f"longest context {mc:,} tokens at {sequences} sequence(s)"
+        if mc >= limit:
+            ctx += " (the model's limit)"
+    if ms == 0:
+        seq = f"nothing fits at {context:,} tokens, not even 1 sequence"
+    elif ms >= MAX_SEQUENCES:
+        seq = f"at least {ms:,} sequences of {context:,} tokens (search ceiling)"
+    else:
+        seq = f"at most {ms:,} sequence(s) of {context:,} tokens"
+    return f"Capacity: {ctx}; {seq}"
 
 
 def context_speed_curve(
@@ -124,12 +196,11 @@ def context_speed_curve(
 ) -> tuple[CurvePoint, ...]:
     """Best plan per context: the context vs decode-bound trade-off (longer context → more KV on
     the GPUs → more expert layers pushed to host RAM → slower)."""
+    machine = require_machine(machine)
     m = get_model(model)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     out = []
-    for c in contexts:
-        if c > limit:
-            continue
+    for c in _contexts(contexts, limit):
         p = plan_for(m, machine, context=c, **kw)  # type: ignore[arg-type]
         s = plan_speed(p, machine, model=m)
         host = next(q for q in p.places if q.kind == "host")
@@ -162,12 +233,15 @@ def solve(
 ) -> Solution:
     """Solve for `goal` (see the module docstring); returns the plan, its flags, bounds and curve.
 
-    capacity: max_context (tokens, at `sequences`) and max_sequences (at `context`) over any plan
-    (two binary searches, ~30 plans); with ``capacity=False`` (goals speed and fit only) the
+    capacity: max_context (tokens, at `sequences`; 0: nothing fits, not even 1 token) and
+    max_sequences (at `context`; 0: not even one; `MAX_SEQUENCES`: at least that many, the
+    search's ceiling) over any plan (two galloping searches, ~40 plans); with ``capacity=False`` (goals speed and fit only) the
     mapping is empty and only the one plan is solved — what a dashboard's first draw needs.
     """
-    if goal not in GOALS:
+    if not isinstance(goal, str) or goal not in GOALS:
         raise unknown_name("goal", goal, GOALS)
+    machine = require_machine(machine)
+    curve, capacity = require_bool("curve", curve), require_bool("capacity", capacity)
     m = get_model(model)
     ctx = require_int(
         "context",
@@ -175,7 +249,7 @@ def solve(
         minimum=1,
         maximum=8 * int(m.config.get("max_position_embeddings") or 1_048_576),
     )
-    seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
+    seqs = require_int("sequences", sequences, minimum=1, maximum=MAX_SEQUENCES)
     kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch}
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     if not capacity and goal in ("context", "concurrency"):
@@ -183,11 +257,16 @@ def solve(
     max_ctx = max_seq = 0
     if capacity:
         max_ctx = _max_int(
-            1024, limit, lambda c: _fits_at(m, machine, context=c, sequences=seqs, **kw)
+            1, limit, lambda c: _fits_at(m, machine, context=c, sequences=seqs, **kw)
         )
-        max_seq = _max_int(1, 256, lambda b: _fits_at(m, machine, context=ctx, sequences=b, **kw))
+        max_seq = _max_int(
+            1,
+            MAX_SEQUENCES,
+            lambda b: _fits_at(m, machine, context=ctx, sequences=b, **kw),
+            gallop=True,
+        )
     if goal == "context":
-        ctx = max(max_ctx, 1024)
+        ctx = max_ctx or ctx  # nothing fits: the plan at the asked context, overflowing least
     elif goal == "concurrency":
         seqs = max(max_seq, 1)
     p = plan_for(m, machine, context=ctx, sequences=seqs, **kw)  # type: ignore[arg-type]
@@ -214,16 +293,15 @@ def capacity_table(
     **kw: object,
 ) -> tuple[tuple[int, int], ...]:
     """Concurrency × context capacity: (context, most sequences of that length any plan fits),
-    0 when not even one fits (binary search over 1 … `max_sequences`; KV grows with both)."""
+    0 when not even one fits (binary search over 1 … `max_sequences`; KV grows with both).
+    A count equal to `max_sequences` is the search's ceiling: at least that many fit."""
+    machine = require_machine(machine)
+    top = require_int("max_sequences", max_sequences, minimum=1, maximum=MAX_SEQUENCES)
     m = get_model(model)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     out = []
-    for c in contexts:
-        if c > limit:
-            continue
-        best = _max_int(
-            1, max_sequences, lambda b, c=c: _fits_at(m, machine, context=c, sequences=b, **kw)
-        )
+    for c in _contexts(contexts, limit):
+        best = _max_int(1, top, lambda b, c=c: _fits_at(m, machine, context=c, sequences=b, **kw))
         out.append((c, max(best, 0)))
     return tuple(out)
 
@@ -243,6 +321,7 @@ def auto_recipe(
     from ..quant import weight_bytes
     from .placement import canonical_runtime
 
+    machine = require_machine(machine)
     m = get_model(model)
     if canonical_runtime(runtime) not in ("llama.cpp", "ik_llama.cpp"):
         return m.checkpoint_layout, "the official checkpoint layout"
@@ -278,6 +357,14 @@ def summary(
     max_sequences are None, curve is empty) — ~10× less work, for a first draw.
     Raises `VramkitError` on bad input.
     """
+    details = require_bool("details", details)
+    if not isinstance(gpus, str | list | tuple):
+        raise VramkitError(
+            f"gpus must be text such as 'rtx-4090-24gb:2,24GB@936GB/s' or a list of specs, got "
+            f"{type(gpus).__name__} {shown(gpus)}."
+        )
+    if recipe is not None and not isinstance(recipe, str):
+        raise VramkitError(f"recipe must be a recipe id (text) or None, got {shown(recipe)}.")
     specs = [s.strip() for s in gpus.split(",")] if isinstance(gpus, str) else list(gpus)
     machine = build_machine([s for s in specs if s], ram=ram)
     rid, why = (

@@ -48,9 +48,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..catalog import ModelSpec, get_model
-from ..errors import VramkitError
+from ..errors import VramkitError, unknown_name
+from ..validate import require_bool
 from .layers import LayerCosts, layer_costs
-from .placement import Plan
+from .placement import Plan, require_plan
 
 LLM_FFN_EXPS_REGEX = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"
 """common/common.h LLM_FFN_EXPS_REGEX (the C string ``"\\\\.ffn_(up|down|gate|gate_up)_(ch|)exps"``)."""
@@ -211,6 +212,11 @@ def _override_patterns(plan: Plan, costs: LayerCosts, *, use_n_cpu_moe: bool) ->
     )
 
 
+FLASH_ATTN = ("on", "off", "auto")
+"""llama.cpp's ``-fa`` values (common/arg.cpp ``--flash-attn [on|off|auto]``; llama.h
+``llama_flash_attn_type``: enabled, disabled, auto)."""
+
+
 def llamacpp_flags(
     plan: Plan,
     *,
@@ -220,6 +226,9 @@ def llamacpp_flags(
 ) -> Flags:
     """llama-server arguments for a llama.cpp plan (checked with `check_llamacpp` first);
     `model`: the plan's ModelSpec when it is not a catalog id (a config file)."""
+    use_n_cpu_moe = require_bool("use_n_cpu_moe", use_n_cpu_moe)
+    if flash_attn not in FLASH_ATTN:
+        raise unknown_name("flash_attn value", flash_attn, FLASH_ATTN)
     k = plan.knobs
     m = model or get_model(plan.model_id)
     costs = layer_costs(m, plan.recipe_id)
@@ -308,6 +317,16 @@ def sglang_flags(plan: Plan) -> Flags:
 
 def flags_for(plan: Plan, *, model: ModelSpec | None = None, **kw: object) -> Flags:
     """The flags of `plan`'s runtime (`model`: the plan's ModelSpec if not a catalog id)."""
+    plan = require_plan(plan)
+    if model is not None:
+        model = get_model(model)
+    unknown = set(kw) - {"use_n_cpu_moe", "flash_attn"}
+    if unknown:
+        raise unknown_name("flags_for option", sorted(unknown)[0], ("flash_attn", "use_n_cpu_moe"))
+    if kw and plan.runtime not in ("llama.cpp", "ik_llama.cpp"):
+        raise VramkitError(
+            f"{', '.join(sorted(kw))} apply to llama.cpp plans; this plan is for {plan.runtime}."
+        )
     if plan.runtime in ("llama.cpp", "ik_llama.cpp"):
         return llamacpp_flags(plan, model=model, **kw)  # type: ignore[arg-type]
     if plan.runtime == "vllm":

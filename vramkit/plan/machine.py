@@ -14,6 +14,7 @@ Units: memory in bytes (GB = 1e9, GiB = 2**30 as written); bandwidths in bytes/s
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -21,17 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..datafiles import load_yaml_text
-from ..errors import VramkitError, parse_int, require_int, unknown_name
+from ..errors import VramkitError, parse_int, require_int, shown, unknown_name
 from ..hardware import Gpu, apple_working_set, get_gpu, get_link, gpu_working_set, gpus, links
-from ..units import GB, MB, TB, GiB, parse_size
+from ..units import GB, MB, TB, GiB, parse_size, read_number
 
 DEFAULT_HOST_MEMORY = "ddr5-5600-2ch"
 """Host-RAM tier assumed when --ram gives no bandwidth (a desktop's two DDR5 channels)."""
 DEFAULT_HOST_LINK = "pcie-gen4-x16"
 """Host link assumed for an ad-hoc GPU (``24GB@1008GB/s``) with no ``link``."""
 _RATE = {"TB/S": TB, "GB/S": GB, "MB/S": MB}
-_ADHOC = re.compile(r"^(?P<mem>[0-9.,]+\s*[KMGT]I?B)\s*@\s*(?P<bw>[0-9.,]+\s*[KMGT]B/S)$", re.I)
 MAX_DEVICES = 64
 
 
@@ -119,30 +118,72 @@ class Machine:
 
 
 # ── parsing pieces ───────────────────────────────────────────────────────────────────────────
-def parse_rate(text: str | float | int, *, what: str = "bandwidth") -> float:
-    """'1008GB/s', '1.8 TB/s', '7450MB/s' → bytes/s (decimal units); a link id → its one-way rate."""
-    if isinstance(text, bool):
+MIN_RATE_BYTES_PER_S = MB
+"""Slowest bandwidth read (1 MB/s): below it every bound divides by next to nothing."""
+MAX_RATE_BYTES_PER_S = 1000 * TB
+"""Fastest bandwidth read (1000 TB/s, 1 PB/s): above every device and link (HBM3e ~8 TB/s)."""
+
+
+def _check_rate(value: float, text: object, what: str) -> float:
+    if not MIN_RATE_BYTES_PER_S <= value <= MAX_RATE_BYTES_PER_S:
+        raise VramkitError(
+            f"{what} {shown(text)} is outside 1MB/s..1000TB/s ({MIN_RATE_BYTES_PER_S:,.0f} to "
+            f"{MAX_RATE_BYTES_PER_S:,.0f} bytes/s), the range vramkit reads."
+        )
+    return value
+
+
+def parse_rate(
+    text: str | float | int,
+    *,
+    what: str = "bandwidth",
+    link_ids: bool = True,
+    link_kinds: tuple[str, ...] | None = None,
+) -> float:
+    """'1008GB/s', '1.8 TB/s', '7450MB/s' → bytes/s (decimal units), within 1 MB/s..1000 TB/s;
+    a link id → its one-way rate. A Python number is bytes/s (the API's contract for numbers);
+    text needs its unit ('936' alone is refused: did you mean 936GB/s?)."""
+    if isinstance(text, bool) or type(text).__name__ in ("bool", "bool_"):  # numpy too
         raise VramkitError(f"{what} must be like '1008GB/s' or a link id, got {text!r}.")
+    if isinstance(text, numbers.Integral):  # numpy integers too
+        text = int(text)
+    elif isinstance(text, numbers.Real):
+        text = float(text)
     if isinstance(text, int | float):
+        if isinstance(text, int) and text > MAX_RATE_BYTES_PER_S:
+            return _check_rate(math.inf, text, what)  # never float() a huge int: refused
         if not math.isfinite(text) or text <= 0:
-            raise VramkitError(f"{what} must be a positive number of bytes/s, got {text!r}.")
-        return float(text)
-    s = str(text).strip().replace(" ", "").replace(",", "").upper()
+            raise VramkitError(f"{what} must be a positive number of bytes/s, got {shown(text)}.")
+        return _check_rate(float(text), text, what)
+    if not isinstance(text, str):
+        raise VramkitError(
+            f"{what} must be text like '1008GB/s' or a link id, got {type(text).__name__} "
+            f"{shown(text)}."
+        )
+    s = text.strip().replace(" ", "").replace(",", "").upper()
     for unit, scale in _RATE.items():
         if s.endswith(unit):
-            try:
-                value = float(s[: -len(unit)])
-            except ValueError:
+            value = read_number(s[: -len(unit)], what, text)
+            if value is None or value <= 0:
                 break
-            if not math.isfinite(value) or value <= 0:
-                break
-            return value * scale
-    key = str(text).strip().lower()
-    if key in links():
-        return get_link(key).one_way_bytes_per_s
+            return _check_rate(value * scale, text, what)
+    key = text.strip().lower()
+    if link_ids and key in links():
+        lk = get_link(key)
+        if link_kinds is not None and lk.kind not in link_kinds:
+            ok = sorted(k for k, v in links().items() if v.kind in link_kinds)
+            raise VramkitError(
+                f"{what} {shown(text)} is a {lk.kind} entry of data/links.yaml; allowed ids: "
+                f"{', '.join(ok)}, or a rate such as "
+                f"{'7.45GB/s' if 'storage' in link_kinds else '89.6GB/s'}."
+            )
+        return lk.one_way_bytes_per_s
+    bare = read_number(s, what)
+    hint = f" did you mean {s}GB/s?" if bare is not None and bare > 0 else ""
+    ids = f", or a link id from data/links.yaml ({', '.join(sorted(links()))})" if link_ids else ""
     raise VramkitError(
-        f"cannot read {what} {text!r}: write a positive number with GB/s, TB/s or MB/s "
-        f"(decimal), or a link id from data/links.yaml ({', '.join(sorted(links()))})."
+        f"cannot read {what} {shown(text)}:{hint} Write a positive number with GB/s, TB/s or "
+        f"MB/s (decimal){ids}."
     )
 
 
@@ -171,7 +212,15 @@ def _catalog_device(i: int, g: Gpu, link: str | None) -> Device:
 
 def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> list[Device]:
     """'rtx-4090-24gb', 'rtx-4090-24gb:2', '24GB@1008GB/s' or '24GB@1008GB/s:2' → devices."""
-    text = str(spec).strip()
+    if not isinstance(spec, str):
+        raise VramkitError(
+            f"a GPU spec must be text such as 'rtx-4090-24gb:2' or '24GB@936GB/s', got "
+            f"{_kind_of(spec)}."
+        )
+    start = require_int("start", start, minimum=0, maximum=MAX_DEVICES)
+    if link is not None:
+        link = check_host_link(link, "link")
+    text = spec.strip()
     if not text:
         raise VramkitError(
             "empty GPU spec: give a catalog id (rtx-4090-24gb), id:count or 24GB@1008GB/s."
@@ -179,13 +228,13 @@ def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> 
     count = 1
     if ":" in text:
         text, _, n = text.rpartition(":")
-        count = parse_int(f"GPU count in {spec!r}", n, minimum=1, maximum=MAX_DEVICES)
-    m = _ADHOC.match(text.strip())
-    if m:
-        mem = parse_size(m.group("mem"))
+        count = parse_int(f"GPU count in {shown(spec)}", n, minimum=1, maximum=MAX_DEVICES)
+    if "@" in text:  # MEMORY@BANDWIDTH (no catalog id holds '@')
+        mem_text, _, bw_text = text.partition("@")
+        mem = parse_size(mem_text)
         if mem <= 0:
-            raise VramkitError(f"GPU memory in {spec!r} must be positive.")
-        bw = parse_rate(m.group("bw"))
+            raise VramkitError(f"GPU memory in {shown(spec)} must be positive.")
+        bw = parse_rate(bw_text, what="GPU memory bandwidth", link_ids=False)
         lid = link or DEFAULT_HOST_LINK
         return [
             Device(
@@ -212,29 +261,65 @@ def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> 
 
 
 def parse_host(ram: str | int | None, bandwidth: str | float | None = None) -> Host | None:
-    """'128GB', '128GB@89.6GB/s', '512GB@ddr5-4800-12ch-epyc9004' → Host; None/0 → no host."""
+    """'128GB', '128GB@89.6GB/s', '512GB@ddr5-4800-12ch-epyc9004' → Host; None/0 → no host.
+    A Python int is bytes (the API's contract for numbers); text needs a unit ('128' is refused)."""
     if ram is None:
         return None
-    text = str(ram).strip()
-    if "@" in text and bandwidth is None:
+    text: str | int = ram.strip() if isinstance(ram, str) else ram
+    if isinstance(text, str) and "@" in text and bandwidth is None:
         text, _, bandwidth = text.partition("@")
-    size = parse_size(text)
+    size = parse_size(text, what="host RAM size")
     if size == 0:
         return None
     if bandwidth is None:
         tier = get_link(DEFAULT_HOST_MEMORY)
         return Host(size, tier.one_way_bytes_per_s, tier.id, f"bandwidth assumed: {tier.name}")
-    key = str(bandwidth).strip().lower()
+    key = bandwidth.strip().lower() if isinstance(bandwidth, str) else ""
     tier_id = key if key in links() else None
-    return Host(size, parse_rate(bandwidth, what="host RAM bandwidth"), tier_id, "given")
+    rate = parse_rate(bandwidth, what="host RAM bandwidth", link_kinds=("host-memory",))
+    return Host(size, rate, tier_id, "given")
 
 
 def parse_disk(nvme: str | None) -> Disk | None:
     """'nvme-gen4-990pro' or '7.45GB/s' → Disk (sequential read); None → none."""
-    if nvme is None or str(nvme).strip() == "":
+    if nvme is None or (isinstance(nvme, str) and nvme.strip() == ""):
         return None
-    key = str(nvme).strip().lower()
-    return Disk(key if key in links() else None, parse_rate(nvme, what="NVMe bandwidth"), "given")
+    key = nvme.strip().lower() if isinstance(nvme, str) else ""
+    rate = parse_rate(nvme, what="NVMe bandwidth", link_kinds=("storage",))
+    return Disk(key if key in links() else None, rate, "given")
+
+
+HOST_LINK_KINDS = ("host-link",)
+"""Kinds of data/links.yaml entries a GPU's host link may be (``--link``, a device's ``link``)."""
+
+
+def check_host_link(link: object, what: str = "--link") -> str:
+    """`link` as the id of a host link (PCIe, NVLink-C2C); a RAM tier, a disk, a network or a
+    peer link is refused (they are not what a GPU reaches host memory over)."""
+    if not isinstance(link, str):
+        raise VramkitError(f"{what} must be a link id (text), got {_kind_of(link)}.")
+    lk = get_link(link)
+    if lk.kind not in HOST_LINK_KINDS:
+        ok = sorted(k for k, v in links().items() if v.kind in HOST_LINK_KINDS)
+        raise VramkitError(
+            f"{what} {shown(link)} is a {lk.kind} entry of data/links.yaml, not a host link; "
+            f"allowed: {', '.join(ok)}."
+        )
+    return lk.id
+
+
+def require_machine(machine: object) -> Machine:
+    """`machine` if it is a `Machine` (from `build_machine`, `resolve_machine` …), else one error."""
+    if not isinstance(machine, Machine):
+        raise VramkitError(
+            f"machine must be a Machine (vramkit.plan.build_machine(['rtx-4090-24gb:2'], "
+            f"ram='128GB')), got {_kind_of(machine)}."
+        )
+    return machine
+
+
+def _kind_of(value: object) -> str:
+    return f"{type(value).__name__} {shown(value)}"
 
 
 def build_machine(
@@ -252,20 +337,50 @@ def build_machine(
     same bandwidth unless `ram` is given; `wired_limit` ('112GiB') stands for the sysctl.
     """
     if link is not None:
-        get_link(link)
+        link = check_host_link(link)
+    if isinstance(gpus_, str) or not isinstance(gpus_, Sequence):
+        raise VramkitError(
+            f"GPUs must be a list of specs such as ['rtx-4090-24gb:2', '24GB@936GB/s'], got "
+            f"{_kind_of(gpus_)}."
+        )
+    if len(gpus_) > MAX_DEVICES:
+        raise VramkitError(f"at most {MAX_DEVICES} devices, got {len(gpus_):,} GPU specs.")
     devices: list[Device] = []
     for spec in gpus_:
+        if not isinstance(spec, str):
+            raise VramkitError(
+                f"a GPU spec must be text such as 'rtx-4090-24gb:2' or '24GB@936GB/s', got "
+                f"{_kind_of(spec)}."
+            )
         devices.extend(parse_device_spec(spec, start=len(devices), link=link))
         if len(devices) > MAX_DEVICES:
-            raise VramkitError(f"at most {MAX_DEVICES} devices, got {len(devices)}.")
+            raise VramkitError(f"at most {MAX_DEVICES} devices, got {len(devices)} or more.")
+    for name, value in (
+        ("ram_bandwidth", ram_bandwidth),
+        ("nvme", nvme),
+        ("wired_limit", wired_limit),
+    ):
+        if isinstance(value, bool) or not isinstance(value, str | int | float | None):
+            raise VramkitError(f"{name} must be text such as '89.6GB/s', got {_kind_of(value)}.")
     notes = []
     if wired_limit is not None:
-        lim = parse_size(wired_limit)
+        lim = parse_size(wired_limit, what="wired limit")
         devices = [
             _with_working_set(d, lim) if d.unified and d.gpu_id and "mac" in d.gpu_id else d
             for d in devices
         ]
-    host = parse_host(ram, ram_bandwidth)
+    if isinstance(ram, bool) or not isinstance(ram, str | int | None):
+        raise VramkitError(
+            f"ram must be text such as '128GB' (or an int of bytes), got {_kind_of(ram)}."
+        )
+    return _assemble(devices, parse_host(ram, ram_bandwidth), parse_disk(nvme), notes)
+
+
+def _assemble(
+    devices: list[Device], host: Host | None, disk: Disk | None, notes: list[str]
+) -> Machine:
+    """The machine of `devices`, `host` and `disk`, the same way for flags and files: an Apple
+    unified GPU with no host given lends the rest of its pool as host RAM; notes added."""
     apple = [d for d in devices if d.unified]
     if apple and host is None:
         d = apple[0]
@@ -283,7 +398,7 @@ def build_machine(
         notes.append(f"host RAM {host.source} ({host.bandwidth_bytes_per_s / GB:.1f} GB/s)")
     if not devices:
         notes.append("no GPU: everything runs from host RAM")
-    return Machine(tuple(devices), host, parse_disk(nvme), tuple(notes))
+    return Machine(tuple(devices), host, disk, tuple(notes))
 
 
 def _with_working_set(d: Device, limit: int) -> Device:
@@ -296,84 +411,121 @@ def _with_working_set(d: Device, limit: int) -> Device:
 # ── YAML ─────────────────────────────────────────────────────────────────────────────────────
 _TOP = {"devices", "host", "disk", "link"}
 _DEV = {"gpu", "count", "memory", "bandwidth", "link", "name"}
+MAX_MACHINE_FILE_BYTES = 1_000_000
+"""Largest machine file read (a real one is under 1 kB)."""
+
+
+def _text_field(where: str, field: str, value: object, example: str) -> str:
+    """A machine file's text field; a number where a size or rate belongs is refused with the
+    unit it probably lacks (``ram: 128`` → did you mean '128GB'?)."""
+    if isinstance(value, str):
+        return value
+    hint = ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        hint = f" (did you mean '{value:g}{example.lstrip('0123456789.')}'?)"
+    raise VramkitError(
+        f"{where}: {field} must be text such as '{example}', got {_kind_of(value)}{hint}."
+    )
 
 
 def machine_from_mapping(doc: Any, *, where: str = "machine") -> Machine:
-    """A machine from a parsed YAML mapping (keys: devices, host, disk, link)."""
+    """A machine from a parsed YAML mapping (keys: devices, host, disk, link): the same machine
+    the same ``--gpu`` / ``--ram`` / ``--nvme`` flags give (`build_machine`'s rules, at most
+    `MAX_DEVICES` devices in all, sizes and rates as text with units)."""
     if not isinstance(doc, Mapping):
         raise VramkitError(
             f"{where}: expected a mapping with 'devices' and 'host', got {type(doc).__name__}."
         )
     extra = set(doc) - _TOP
     if extra:
-        raise VramkitError(f"{where}: unknown keys {sorted(extra)}; allowed: {sorted(_TOP)}.")
-    specs: list[str] = []
-    links_: list[str | None] = []
+        raise VramkitError(
+            f"{where}: unknown keys {shown(sorted(map(str, extra)))}; allowed: {sorted(_TOP)}."
+        )
+    top_link = doc.get("link")
+    if top_link is not None:
+        top_link = check_host_link(top_link, f"{where}: link")
     raw_devices = doc.get("devices") or []
     if not isinstance(raw_devices, list):
         raise VramkitError(f"{where}: 'devices' must be a list.")
+    if len(raw_devices) > MAX_DEVICES:
+        raise VramkitError(
+            f"{where}: {len(raw_devices):,} device records; at most {MAX_DEVICES} devices in all."
+        )
+    devices: list[Device] = []
     for i, rec in enumerate(raw_devices):
+        at = f"devices[{i}]"
         if not isinstance(rec, Mapping):
             raise VramkitError(
-                f"{where}: devices[{i}] must be a mapping such as {{gpu: rtx-4090-24gb, count: 2}}."
+                f"{where}: {at} must be a mapping such as {{gpu: rtx-4090-24gb, count: 2}}."
             )
         bad = set(rec) - _DEV
         if bad:
             raise VramkitError(
-                f"{where}: devices[{i}] has unknown keys {sorted(bad)}; allowed: {sorted(_DEV)}."
+                f"{where}: {at} has unknown keys {shown(sorted(map(str, bad)))}; allowed: {sorted(_DEV)}."
             )
         count = require_int(
-            f"{where}: devices[{i}].count", rec.get("count", 1), minimum=1, maximum=MAX_DEVICES
+            f"{where}: {at}.count", rec.get("count", 1), minimum=1, maximum=MAX_DEVICES
         )
+        if len(devices) + count > MAX_DEVICES:
+            raise VramkitError(
+                f"{where}: {len(devices) + count} devices up to {at}; at most {MAX_DEVICES} in all."
+            )
+        if "name" in rec:
+            _text_field(where, f"{at}.name", rec["name"], "my GPU")
         if "gpu" in rec:
-            base = str(rec["gpu"])
+            base = _text_field(where, f"{at}.gpu", rec["gpu"], "rtx-4090-24gb")
+            if "@" in base:
+                raise VramkitError(
+                    f"{where}: {at}.gpu is a catalog id; write 'memory' and 'bandwidth' for {shown(base)}."
+                )
         elif "memory" in rec and "bandwidth" in rec:
-            base = f"{rec['memory']}@{rec['bandwidth']}"
+            mem = _text_field(where, f"{at}.memory", rec["memory"], "24GB")
+            bw = _text_field(where, f"{at}.bandwidth", rec["bandwidth"], "936GB/s")
+            base = f"{mem}@{bw}"
         else:
             raise VramkitError(
-                f"{where}: devices[{i}] needs 'gpu' (a catalog id) or both 'memory' and 'bandwidth'."
+                f"{where}: {at} needs 'gpu' (a catalog id) or both 'memory' and 'bandwidth'."
             )
-        specs.append(f"{base}:{count}")
-        links_.append(rec.get("link"))
-    devices: list[Device] = []
-    for spec, lid in zip(specs, links_, strict=True):
-        devices.extend(parse_device_spec(spec, start=len(devices), link=lid or doc.get("link")))
+        lid = rec.get("link")
+        lid = check_host_link(lid, f"{where}: {at}.link") if lid is not None else top_link
+        devices.extend(parse_device_spec(f"{base}:{count}", start=len(devices), link=lid))
+    host = None
     host_raw = doc.get("host")
-    host_kw: dict[str, Any] = {}
     if host_raw is not None:
-        if not isinstance(host_raw, Mapping) or "ram" not in host_raw:
+        if (
+            not isinstance(host_raw, Mapping)
+            or "ram" not in host_raw
+            or set(host_raw) - {"ram", "bandwidth"}
+        ):
             raise VramkitError(
                 f"{where}: 'host' must be a mapping with 'ram' (and optional 'bandwidth')."
             )
-        host_kw = {"ram": host_raw["ram"], "ram_bandwidth": host_raw.get("bandwidth")}
+        ram = _text_field(where, "host.ram", host_raw["ram"], "128GB")
+        bw = host_raw.get("bandwidth")
+        if bw is not None:
+            bw = _text_field(where, "host.bandwidth", bw, "89.6GB/s")
+        host = parse_host(ram, bw)
     disk_raw = doc.get("disk")
     nvme = None
     if disk_raw is not None:
         if not isinstance(disk_raw, Mapping) or not ({"link", "bandwidth"} & set(disk_raw)):
             raise VramkitError(f"{where}: 'disk' must be a mapping with 'link' or 'bandwidth'.")
-        nvme = disk_raw.get("link") or disk_raw.get("bandwidth")
-    base = build_machine((), nvme=nvme, **host_kw)
-    m = Machine(tuple(devices), base.host, base.disk, base.notes)
-    if any(d.unified for d in devices) and m.host is None:
-        return build_machine([d.gpu_id or "" for d in devices if d.gpu_id], nvme=nvme)
-    return m
+        nvme = _text_field(
+            where, "disk", disk_raw.get("link") or disk_raw.get("bandwidth"), "7.45GB/s"
+        )
+    return _assemble(devices, host, parse_disk(nvme), [])
 
 
 def machine_from_file(path: str | Path) -> Machine:
-    """A machine from a small YAML file (never written to)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise VramkitError(
-            f"cannot read machine file {str(path)!r}: {err.__class__.__name__}."
-        ) from None
-    try:
-        doc = load_yaml_text(text)
-    except Exception as err:  # yaml.YAMLError and friends
-        raise VramkitError(
-            f"machine file {p.name}: not valid YAML ({err.__class__.__name__})."
-        ) from None
+    """A machine from a small YAML file (never written to): a regular file of at most
+    `MAX_MACHINE_FILE_BYTES` (a FIFO or /dev/zero is refused before it is opened), UTF-8, parsed
+    with bounded alias expansion and no duplicate keys (`vramkit.datafiles.load_user_yaml`)."""
+    from ..datafiles import load_user_yaml
+    from ..validate import decode_text, read_bytes, require_path
+
+    p = require_path("machine file", path)
+    raw = read_bytes(p, "machine file", max_bytes=MAX_MACHINE_FILE_BYTES)
+    doc = load_user_yaml(decode_text(raw, f"machine file {p.name}"), f"machine file {p.name}")
     return machine_from_mapping(doc, where=p.name)
 
 
@@ -497,10 +649,22 @@ def resolve_machine(
     wired_limit: str | None = None,
 ) -> Machine:
     """The machine from CLI-style arguments: `machine` ('local' or a YAML path) or the flags."""
+    if isinstance(gpu, str) or not isinstance(gpu, Sequence):
+        raise VramkitError(
+            f"gpu must be a list of GPU specs such as ['rtx-4090-24gb:2'], got {_kind_of(gpu)}."
+        )
+    if machine is not None and not isinstance(machine, str | Path):
+        raise VramkitError(f"machine must be 'local' or a YAML path, got {_kind_of(machine)}.")
     if machine is not None:
         if gpu:
             raise VramkitError("give either --machine or --gpu, not both.")
-        if str(machine).strip().lower() == "local":
+        for flag, value in (("--link", link), ("--wired-limit", wired_limit)):
+            if value is not None:
+                raise VramkitError(
+                    f"{flag} describes --gpu devices; with --machine write it in the machine file "
+                    "(a device's 'link') or drop --machine."
+                )
+        if isinstance(machine, str) and machine.strip().lower() == "local":
             m = local_machine()
         else:
             m = machine_from_file(machine)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ..catalog import ModelSpec, get_model
-from ..errors import VramkitError, require_int, unknown_name
+from ..errors import VramkitError, require_int, shown, unknown_name
 from ..kv import parse_tokens
 from ..quant import Recipe, get_recipe
 from ..runtimes import Runtime, get_runtime
@@ -106,9 +106,21 @@ class Plan:
         raise unknown_name("place", name, [p.name for p in self.places])
 
 
+def require_plan(plan: object) -> Plan:
+    """`plan` if it is a `Plan` (from `plan_for`, `solve(...).plan` …), else one error."""
+    if not isinstance(plan, Plan):
+        raise VramkitError(
+            f"plan must be a Plan (vramkit.plan.plan_for(model, machine) or solve(...).plan), got "
+            f"{type(plan).__name__} {shown(plan)}."
+        )
+    return plan
+
+
 def canonical_runtime(runtime: str) -> str:
     """'llama.cpp' / 'llama-cpp' / 'ik_llama.cpp' / 'vllm' / 'sglang' → one of `RUNTIMES`."""
-    key = str(runtime).strip().lower().replace("-", "_").replace("llama_cpp", "llama.cpp")
+    if not isinstance(runtime, str):
+        raise unknown_name("planner runtime", runtime, RUNTIMES)
+    key = runtime.strip().lower().replace("-", "_").replace("llama_cpp", "llama.cpp")
     aliases = {"llama.cpp": "llama.cpp", "ik_llama.cpp": "ik_llama.cpp", "ik_llama": "ik_llama.cpp",
                "vllm": "vllm", "sglang": "sglang"}  # fmt: skip
     if key not in aliases:
@@ -588,6 +600,16 @@ def candidate_plans(
     expert_parallel: bool = True,
 ) -> list[Plan]:
     """Every placement the runtime's knobs allow at this context (llama.cpp: --n-cpu-moe 0…n)."""
+    from ..validate import require_bool
+    from .machine import require_machine
+
+    machine = require_machine(machine)
+    expert_parallel = require_bool("expert_parallel", expert_parallel)
+    if cache_dtype is not None and not isinstance(cache_dtype, str):
+        raise VramkitError(
+            f"cache_dtype must be a KV cache dtype id such as 'bf16' or 'q8_0', or None, got "
+            f"{type(cache_dtype).__name__} {shown(cache_dtype)}."
+        )
     m = get_model(model)
     rt = canonical_runtime(runtime)
     costs = layer_costs(m, recipe)

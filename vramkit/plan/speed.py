@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from ..catalog import ModelSpec, get_model
 from ..moe import expected_experts_touched
 from .layers import LayerCosts, layer_costs
-from .machine import Machine
-from .placement import Plan
+from .machine import Machine, require_machine
+from .placement import Plan, require_plan
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ def kv_read_bytes(model: ModelSpec, plan: Plan) -> int:
 
 def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = None) -> SpeedBound:
     """Decode and prefill bounds of `plan` on `machine` (units: tokens/s, seconds, bytes)."""
+    plan, machine = require_plan(plan), require_machine(machine)
     m = get_model(model if model is not None else plan.model_id)
     costs = layer_costs(m, plan.recipe_id)
     b = plan.sequences

@@ -228,11 +228,21 @@ def render_details_html(s: Mapping[str, Any]) -> str:
         + "</td></tr>"
         for c, ok, v in s["curve"]
     )
+    from ..plan import MAX_SEQUENCES
+
+    mc, ms = s["max_context"], s["max_sequences"]
+    longest = f"<b>{mc:,}</b> tokens" if mc else "<b>nothing fits</b> (not even 1 token)"
+    most = (
+        "<b>nothing fits</b>"
+        if not ms
+        else f"<b>at least {ms:,}</b> (search ceiling)"
+        if ms >= MAX_SEQUENCES
+        else f"<b>{ms:,}</b>"
+    )
     return (
-        f"<p class='vk-plan-capacity' data-max-context='{s['max_context']}' "
-        f"data-max-sequences='{s['max_sequences']}'>Longest context that fits: "
-        f"<b>{s['max_context']:,}</b> tokens; most sequences at this context: "
-        f"<b>{s['max_sequences']:,}</b></p>"
+        f"<p class='vk-plan-capacity' data-max-context='{mc}' "
+        f"data-max-sequences='{ms}'>Longest context that fits: {longest}; most sequences at "
+        f"this context: {most}</p>"
         f"<table><tr><th>context (tokens)</th><th>decode ≤ tokens/s</th></tr>{rows}</table>"
     )
 
