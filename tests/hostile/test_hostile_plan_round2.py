@@ -298,12 +298,12 @@ def _check(case: Case, w: Path) -> corpus.Outcome:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_round2_case(case: Case, tmp_path: Path, monkeypatch) -> None:
-    import vramkit.report
+    import vramkit.report.run
 
     def no_kernel(*args, **kwargs):
         raise AssertionError("a notebook kernel was started for a refused parameter")
 
-    monkeypatch.setattr(vramkit.report, "run_notebook", no_kernel)
+    monkeypatch.setattr(vramkit.report.run, "run_notebook", no_kernel)
     w = tmp_path / "w"
     w.mkdir()
     if case.setup is not None:

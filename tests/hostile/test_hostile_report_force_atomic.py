@@ -12,9 +12,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from vramkit import report as rep
 from vramkit.errors import VramkitError
 from vramkit.report import LOCK_NAME, MANIFEST_NAME, run_report
+from vramkit.report import run as rep
 
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:

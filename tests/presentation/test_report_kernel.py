@@ -21,8 +21,8 @@ import zmq
 import zmq.asyncio
 from jupyter_client.session import Session
 
-from vramkit import report_kernel
-from vramkit.report_kernel import KernelStalled, WatchedChannel
+from vramkit.report import kernel as report_kernel
+from vramkit.report.kernel import KernelStalled, WatchedChannel
 
 BOUND_S = 30
 """Outer bound of every wait here: reached only when a wake-up is lost (a failure)."""
@@ -130,6 +130,26 @@ def test_an_idle_silent_kernel_is_a_stall(monkeypatch) -> None:
         _silence("idle", timeout=None)
 
 
+def test_a_comm_reported_idle_beside_a_running_cell_is_not_a_stall() -> None:
+    """ipykernel 7 handles a widget's comm_msg beside a running cell and reports that request
+    busy then idle: the kernel is still busy with the cell."""
+    progress = report_kernel.KernelProgress(stall_after_s=0.0)
+
+    def status(parent: str, state: str) -> dict:
+        return {
+            "msg_type": "status",
+            "parent_header": {"msg_id": parent},
+            "content": {"execution_state": state},
+        }
+
+    for msg in (status("cell", "busy"), status("comm", "busy"), status("comm", "idle")):
+        progress.saw(msg)
+    progress.check()  # silent past the bound, but busy with the cell: no stall
+    progress.saw(status("cell", "idle"))
+    with pytest.raises(KernelStalled):
+        progress.check()
+
+
 def test_a_busy_silent_kernel_is_not_a_stall(monkeypatch) -> None:
     """A long cell keeps its kernel busy: only the cell timeout ends that wait."""
     monkeypatch.setattr(report_kernel, "POLL_SLICE_S", 0.1)
@@ -182,7 +202,7 @@ def test_a_stalled_notebook_is_rerun_once_then_failed_with_one_line(tmp_path) ->
 
     marker = tmp_path / "runs.txt"
     nbs = _stalling_notebooks(tmp_path / "nbs", marker, always=True)
-    report = run_report(tmp_path / "out", notebooks_dir=nbs, progress=False, stall_after_s=3)
+    report = run_report(tmp_path / "out", notebooks_dir=nbs, progress=False, stall_after_s=10)
     assert marker.read_text().count("run") == 2, "the notebook was not run a second time"
     [failed] = report.failed
     assert failed.ename == "KernelStalled"
@@ -198,7 +218,7 @@ def test_a_notebook_that_stalls_once_recovers(tmp_path) -> None:
 
     marker = tmp_path / "runs.txt"
     nbs = _stalling_notebooks(tmp_path / "nbs", marker, always=False)
-    report = run_report(tmp_path / "out", notebooks_dir=nbs, progress=False, stall_after_s=3)
+    report = run_report(tmp_path / "out", notebooks_dir=nbs, progress=False, stall_after_s=10)
     assert marker.read_text().count("run") == 2
     assert not report.failed
     executed = json.loads((tmp_path / "out" / "01_stall.ipynb").read_text())

@@ -4,7 +4,7 @@ without code, and an ``index.html`` with the headline numbers. Files are written
 Every wait is bounded. A report run used to stall on a loaded machine at a widget cell; the cause
 (a wake-up lost when nbclient sends an Output widget's state on the shell channel through
 jupyter_client's synchronous shadow socket while it waits there for the cell's reply), the fix
-and the watchdog are written up in `vramkit.report_kernel`. Here: a cell may run
+and the watchdog are written up in `vramkit.report.kernel`. Here: a cell may run
 `DEFAULT_CELL_TIMEOUT_S`; a kernel idle and silent for `DEFAULT_STALL_AFTER_S` is a stall, and
 its notebook runs once more on a new kernel before it fails with one line (`run_notebook`)."""
 
@@ -23,13 +23,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import VramkitError, require_int, require_number, unknown_name
-from .validate import (
+from ..errors import VramkitError, require_int, require_number, unknown_name
+from ..validate import (
     is_dir,
     json_depth,
     path_stat,
@@ -38,12 +37,13 @@ from .validate import (
     require_path,
     require_text,
 )
+from .records import NotebookRun, Report
 
-_PACKAGED_NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+_PACKAGED_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS_DIR = (
     _PACKAGED_NOTEBOOKS
     if _PACKAGED_NOTEBOOKS.is_dir()
-    else Path(__file__).resolve().parent.parent / "notebooks"
+    else Path(__file__).resolve().parents[2] / "notebooks"
 )
 """The report notebooks: ``vramkit/notebooks`` inside an installed wheel (pyproject maps the
 repository's notebooks/ there), else the checkout's notebooks/ folder."""
@@ -51,43 +51,6 @@ MAX_PARAMETER_CHARS = 4096
 """Longest notebook parameter value accepted."""
 NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 """Report notebooks are numbered ``NN_snake_case.ipynb``; ``dashboard.ipynb`` is not one."""
-
-
-@dataclass(frozen=True)
-class NotebookRun:
-    """Outcome of one notebook: files written (relative to the report folder) and any error.
-
-    cell_index is papermill's index of the failing cell (None when the notebook ran).
-    """
-
-    name: str
-    ok: bool
-    seconds: float
-    files: tuple[str, ...] = ()
-    cell_index: int | None = None
-    ename: str = ""
-    evalue: str = ""
-
-    @property
-    def error_line(self) -> str:
-        """'NN_x.ipynb failed in cell 7: KeyError: …' (empty when ok)."""
-        if self.ok:
-            return ""
-        return f"{self.name} failed in cell {self.cell_index}: {self.ename}: {self.evalue}"
-
-
-@dataclass(frozen=True)
-class Report:
-    """A finished report: its folder, each notebook's run, and the parameters passed."""
-
-    out_dir: Path
-    runs: tuple[NotebookRun, ...]
-    parameters: Mapping[str, str]
-
-    @property
-    def failed(self) -> tuple[NotebookRun, ...]:
-        """The runs that raised."""
-        return tuple(r for r in self.runs if not r.ok)
 
 
 def discover(notebooks_dir: Path = NOTEBOOKS_DIR, only: Sequence[str] = ()) -> list[Path]:
@@ -183,7 +146,7 @@ def _ids(value: Any) -> list[Any]:
 
 
 def _model_id(name: str, value: Any) -> None:
-    from .catalog import get_model
+    from ..catalog import get_model
 
     if not isinstance(value, str):
         raise VramkitError(f"parameter {name} must be a catalog model id, got {value!r:.80}.")
@@ -198,13 +161,13 @@ def check_parameter(name: str, value: Any) -> None:
     """The CLI's rules for a notebook parameter the kit's notebooks share: catalog model ids,
     GPU ids, positive batch / count / context, cached experts and the routing skew in range.
     Parameters of other names (a user's own notebooks) pass unchecked."""
-    from .hardware import get_gpu
-    from .moe import MAX_ZIPF_S
-    from .validate import MAX_BATCH, MAX_EXPERTS, MAX_POSITIONS
+    from ..hardware import get_gpu
+    from ..moe import MAX_ZIPF_S
+    from ..validate import MAX_BATCH, MAX_EXPERTS, MAX_POSITIONS
 
     contexts = ("context", "context_tokens", "min_context", "safer_context", "max_context")
     if name == "model_id":  # notebook 01 compares the four DeepSeek V4 variants
-        from .catalog import V4_IDS
+        from ..catalog import V4_IDS
 
         if value not in V4_IDS:
             raise VramkitError(
@@ -243,13 +206,13 @@ def check_plan_parameter(name: str, value: Any) -> None:
     as `plan` checks its flags: ``ram`` a size with its unit ('128GB', '512GB@89.6GB/s'; '128'
     is refused), ``sequences`` 1..4096, ``parallel`` tp, ep or dp. Other names pass."""
     if name == "ram":
-        from .plan.machine import parse_host
+        from ..plan.machine import parse_host
 
         if not isinstance(value, str):
             raise VramkitError(f"parameter ram must be a size such as 128GB, got {value!r:.80}.")
         parse_host(value)
     elif name == "sequences":
-        from .plan import MAX_SEQUENCES
+        from ..plan import MAX_SEQUENCES
 
         require_int(f"parameter {name}", value, minimum=1, maximum=MAX_SEQUENCES)
     elif name == "parallel" and value not in PARALLEL_MODES:
@@ -264,7 +227,7 @@ notebooks: their slowest cell took 5.9 s on 2 cores beside two CPU-burning proce
 (benchmarks/report_soak.py prints it)."""
 DEFAULT_STALL_AFTER_S = 60
 """Seconds an idle kernel may stay silent while the report waits on it before the run counts
-as stalled (`vramkit.report_kernel`): an idle kernel answers in milliseconds."""
+as stalled (`vramkit.report.kernel`): an idle kernel answers in milliseconds."""
 
 
 def _real(path: Path) -> Path:
@@ -360,7 +323,7 @@ def _earlier_report(out: Path) -> set[str]:
     """Entries of `out` an earlier report run wrote and nobody changed since: the files its
     manifest lists with the same sha256, the folders it lists, and the manifest itself. An
     unreadable or foreign manifest counts as none (then every entry is the user's)."""
-    from .validate import read_json_object
+    from ..validate import read_json_object
 
     path = out / MANIFEST_NAME
     if path_stat(path) is None:
@@ -677,11 +640,11 @@ def copy_mathjax(out_dir: Path) -> bool:
 
 def render_html(nb: Any, *, with_code: bool, local_mathjax: bool = False) -> str:
     """nbconvert's HTML of an executed notebook (figures embedded as data:image/png), standing
-    alone offline (`vramkit.report_html`): interactive panels shown as they were when the report
+    alone offline (`vramkit.report.html`): interactive panels shown as they were when the report
     ran, no widget script; with `local_mathjax`, formulas load MathJax from the report folder."""
     from nbconvert import HTMLExporter
 
-    from .report_html import NO_REQUIREJS, finish_page, offline_notebook
+    from .html import NO_REQUIREJS, finish_page, offline_notebook
 
     extra = {"mathjax_url": MATHJAX_URL} if local_mathjax else {}
     exporter = HTMLExporter(
@@ -731,7 +694,7 @@ def _child_stderr_to(path: Path):
 
 
 STALL_REASON = (
-    "the kernel stalled twice (idle and silent for {s:.0f} s{cell}; see vramkit.report_kernel)"
+    "the kernel stalled twice (idle and silent for {s:.0f} s{cell}; see vramkit.report.kernel)"
 )
 
 
@@ -755,13 +718,13 @@ def _running_cell(nb_path: Path) -> int | None:
 def _execute(
     path: Path, tmp: Path, parameters: Mapping[str, Any], cell_timeout_s: int, stall_after_s: int
 ) -> None:
-    """One papermill run of `path` into `tmp` on a new kernel, watched (`report_kernel`): a
+    """One papermill run of `path` into `tmp` on a new kernel, watched (`report.kernel`): a
     kernel idle and silent for `stall_after_s` seconds raises `KernelStalled`; a reply whose
     IOPub output is later than that raises nbclient's IOPub timeout (outputs are never dropped
     silently)."""
     import papermill
 
-    from .report_kernel import kernel_manager_class
+    from .kernel import kernel_manager_class
 
     papermill.execute_notebook(
         str(path),
@@ -795,12 +758,12 @@ def run_notebook(
 
     A cell running longer than `cell_timeout_s` seconds fails the notebook (papermill
     ``execution_timeout``). A run whose kernel is idle and silent for `stall_after_s` seconds
-    (`vramkit.report_kernel`) is stopped, its kernel shut down, and the notebook run once more
+    (`vramkit.report.kernel`) is stopped, its kernel shut down, and the notebook run once more
     on a new kernel; a second stall fails it with a one-line reason. No wait is unbounded."""
     import nbformat
     from papermill.exceptions import PapermillExecutionError
 
-    from .report_kernel import stalled as stall_behind
+    from .kernel import stalled as stall_behind
 
     start = time.perf_counter()
     fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{path.stem}.", suffix=".ipynb")
@@ -857,9 +820,9 @@ def run_notebook(
 
 
 def index_html(report: Report, notebooks_dir: Path = NOTEBOOKS_DIR) -> str:
-    """The report's front page (`vramkit.report_index`): headline answers, the teaching
+    """The report's front page (`vramkit.report.index`): headline answers, the teaching
     picture, each notebook by its question (links, time, status), how to open the dashboard."""
-    from .report_index import index_html as front_page
+    from .index import index_html as front_page
 
     return front_page(report, notebooks_dir)
 

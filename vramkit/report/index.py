@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .units import GB
+from ..units import GB
 
 if TYPE_CHECKING:
-    from .report import Report
+    from .records import Report
 
 CSS = """<style>
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;line-height:1.5;color:#1f2328;
@@ -79,8 +79,8 @@ def _weights_html(h: Any) -> str:
 
 
 def _teaching_png(h: Any) -> str:
-    from . import plots
-    from .plots import summary as summary_plots
+    from .. import plots
+    from ..plots import summary as summary_plots
 
     plots.use_style()
     data = plots.png_bytes(summary_plots.active_vs_resident(h))
@@ -89,7 +89,7 @@ def _teaching_png(h: Any) -> str:
 
 def headline_html() -> str:
     """The headline answers as HTML: four tables, the ratio sentences and the teaching picture."""
-    from .summary import (
+    from ..summary import (
         DENSE_BASELINE,
         active_ratio,
         dense_sentence,

@@ -62,22 +62,35 @@ class KernelStalled(Empty):
 
 @dataclass
 class KernelProgress:
-    """What one client has heard from its kernel: when it last spoke and whether it is idle.
+    """What one client has heard from its kernel: when it last spoke and which requests it is
+    busy with (IOPub ``status`` messages, per parent request: the kernel handles a widget's
+    ``comm_msg`` beside a running cell and reports that request idle while the cell runs on).
 
-    `idle` follows the kernel's IOPub ``status`` messages; the stall check is armed by the
-    kernel's first message (until then the kernel start timeout governs)."""
+    The stall check is armed by the kernel's first message (until then the kernel start
+    timeout governs); a request sent restarts the silence clock."""
 
     stall_after_s: float
     heard: bool = False
-    idle: bool = True
+    busy: set[str] = field(default_factory=set)
     last_message: float = field(default_factory=time.monotonic)
+
+    @property
+    def idle(self) -> bool:
+        """No request the kernel reported busy is still running."""
+        return not self.busy
 
     def saw(self, msg: dict[str, Any]) -> None:
         """Record one message received from the kernel."""
         self.heard = True
         self.last_message = time.monotonic()
-        if msg.get("msg_type") == "status":
-            self.idle = msg.get("content", {}).get("execution_state") == "idle"
+        if msg.get("msg_type") != "status":
+            return
+        parent = (msg.get("parent_header") or {}).get("msg_id", "")
+        state = (msg.get("content") or {}).get("execution_state")
+        if state == "busy":
+            self.busy.add(parent)
+        elif state == "idle":
+            self.busy.discard(parent)
 
     def sent(self) -> None:
         """A request went out: the kernel has `stall_after_s` to answer from now."""
