@@ -62,7 +62,13 @@ def one_run(i: int, work: Path, only: list[str], hang_after_s: int) -> dict:
         return {"run": i, "status": "hang", "seconds": time.monotonic() - start}
     seconds = time.monotonic() - start
     status = "ok" if proc.returncode == 0 else "failed"
-    record = {"run": i, "status": status, "seconds": seconds, "exit": proc.returncode}
+    record = {
+        "run": i,
+        "status": status,
+        "seconds": seconds,
+        "exit": proc.returncode,
+        "stalls_recovered": proc.stderr.count("running it once more on a new kernel"),
+    }
     if status != "ok":
         record["stderr"] = proc.stderr[-2000:]
     if out.is_dir():
@@ -111,6 +117,7 @@ def soak(runs: int, n_burners: int, only: list[str], hang_after_s: int) -> dict:
         "max_s": max(seconds),
         "over_3x_median": sum(s > 3 * median for s in seconds),
         "slowest_cell_s": max((r.get("slowest_cell_s", 0.0) for r in records), default=0.0),
+        "stalls_recovered": sum(r.get("stalls_recovered", 0) for r in records),
         "records": records,
     }
 
@@ -127,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{summary['ok']}/{summary['runs']} ok, {summary['failures']} failed, "
         f"{summary['hangs']} hung; p50 {summary['p50_s']:.1f} s, p95 {summary['p95_s']:.1f} s, "
         f"max {summary['max_s']:.1f} s; runs over 3x the median: {summary['over_3x_median']}; "
-        f"slowest cell {summary['slowest_cell_s']:.1f} s "
+        f"slowest cell {summary['slowest_cell_s']:.1f} s; kernel stalls recovered by a rerun: "
+        f"{summary['stalls_recovered']} "
         f"({summary['burners']} burners, {summary['cpus']} CPUs)"
     )
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -213,7 +213,7 @@ def test_a_stalled_notebook_is_rerun_once_then_failed_with_one_line(tmp_path) ->
 
 
 @pytest.mark.notebook
-def test_a_notebook_that_stalls_once_recovers(tmp_path) -> None:
+def test_a_notebook_that_stalls_once_recovers(tmp_path, capsys) -> None:
     from vramkit.report import run_report
 
     marker = tmp_path / "runs.txt"
@@ -221,5 +221,8 @@ def test_a_notebook_that_stalls_once_recovers(tmp_path) -> None:
     report = run_report(tmp_path / "out", notebooks_dir=nbs, progress=False, stall_after_s=10)
     assert marker.read_text().count("run") == 2
     assert not report.failed
+    said = capsys.readouterr().err
+    assert "01_stall.ipynb: the kernel stalled" in said
+    assert "in cell 1); running it once more on a new kernel" in said
     executed = json.loads((tmp_path / "out" / "01_stall.ipynb").read_text())
     assert "".join(executed["cells"][2]["outputs"][0]["text"]) == "2\n"

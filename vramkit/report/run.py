@@ -693,6 +693,9 @@ def _child_stderr_to(path: Path):
         os.close(log)
 
 
+RETRY_NOTE = (
+    "the kernel stalled (idle and silent for {s:.0f} s{cell}); running it once more on a new kernel"
+)
 STALL_REASON = (
     "the kernel stalled twice (idle and silent for {s:.0f} s{cell}; see vramkit.report.kernel)"
 )
@@ -782,6 +785,12 @@ def run_notebook(
                 stalled = stall_behind(err) is not None or _is_iopub_timeout(err)
                 cell = _running_cell(tmp)
                 if stalled and attempt == 1:
+                    where = "" if cell is None else f" in cell {cell}"
+                    print(
+                        f"vramkit: {path.name}: {RETRY_NOTE.format(s=stall_after_s, cell=where)}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     continue
                 where = "" if cell is None else f" in cell {cell}"
                 evalue = (
