@@ -414,6 +414,7 @@ _POSITIVE: dict[str, int] = {
     "linear_value_head_dim": MAX_DIM,
     "linear_conv_kernel_dim": MAX_DIM,
     "o_groups": MAX_HEADS,
+    "o_lora_rank": MAX_DIM,
     "hc_mult": 64,
     "decoder_sparse_step": MAX_LAYERS,
     "full_attention_interval": MAX_LAYERS,
@@ -431,7 +432,6 @@ _NON_NEGATIVE: dict[str, int] = {
     "n_shared_experts": MAX_EXPERTS,
     "first_k_dense_replace": MAX_LAYERS,
     "q_lora_rank": MAX_DIM,
-    "o_lora_rank": MAX_DIM,
     "num_hash_layers": MAX_LAYERS,
 }
 """Config fields that, when present (not null), must be whole numbers in 0..bound."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_LAYERS
+from ..validate import MAX_DIM, MAX_LAYERS
 
 # --------------------------------------------------------------------------- config helpers
 
@@ -29,6 +29,19 @@ def _pos_int(config: Mapping[str, Any], key: str, default: int | None = None) ->
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise VramkitError(f"config field {key!r} must be a non-negative integer, got {value!r}.")
+    return value
+
+
+def _dim(
+    config: Mapping[str, Any], key: str, default: int | None = None, *, bound: int = MAX_DIM
+) -> int:
+    """A width, rank, head or group count the family divides by or builds a tensor from:
+    a whole number in 1..`bound` (0 would make an empty tensor or a division by zero)."""
+    value = _pos_int(config, key, default)
+    if not 1 <= value <= bound:
+        raise VramkitError(
+            f"config field {key!r} must be a whole number in 1..{bound:,}, got {value!r}."
+        )
     return value
 
 

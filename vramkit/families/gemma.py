@@ -19,7 +19,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS
 from ._common import (
+    _dim,
     _embedding,
     _gqa,
     _layers,
@@ -168,7 +170,9 @@ def gemma_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, .
     """Sliding layers min(T, sliding_window) × 2 (K, V) × kv_heads × head_dim; full layers T ×
     the same (Gemma 2 and 3 use one head_dim and KV-head count for both kinds)."""
     types = gemma_layer_types(cfg)
-    kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
+    heads = _dim(cfg, "num_attention_heads", bound=MAX_HEADS)
+    # KV heads default to the attention heads, as `gemma_inventory` builds k/v_proj
+    kv, hd = _dim(cfg, "num_key_value_heads", heads, bound=MAX_HEADS), _dim(cfg, "head_dim")
     window = cfg.get("sliding_window")
     n_full = types.count("full_attention")
     if len(types) > n_full and not (isinstance(window, int) and window > 0):

@@ -6,14 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
     _layers,
     _mlp,
-    _nonzero,
     _opt_int,
     _pos_int,
     _routed,
@@ -38,7 +39,7 @@ def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     the main embedding and head (not counted twice).
     """
     dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
     kv_heads = _pos_int(config, "num_key_value_heads", heads)
     head_dim = _opt_int(config, "head_dim") or dim // heads
     n_layers = _layers(config)

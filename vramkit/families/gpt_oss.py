@@ -7,7 +7,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
@@ -40,7 +42,7 @@ def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     norm, untied embedding and head.
     """
     dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
     kv_heads = _pos_int(config, "num_key_value_heads", heads)
     head_dim = _opt_int(config, "head_dim") or dim // heads
     experts = _nonzero("num_local_experts", _opt_int(config, "num_local_experts", "num_experts"))

@@ -37,7 +37,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_LAYERS
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
@@ -80,7 +82,7 @@ def llama4_moe_layers(config: Mapping[str, Any]) -> set[int]:
         if bad:
             raise VramkitError(f"moe_layers lists layer {bad[0]}, but the model has {n} layers.")
         return set(given)
-    step = _nonzero("interleave_moe_layer_step", _pos_int(config, "interleave_moe_layer_step", 1))
+    step = _dim(config, "interleave_moe_layer_step", 1, bound=MAX_LAYERS)
     return set(range(step - 1, n, step))
 
 
@@ -98,7 +100,7 @@ def llama4_layer_types(config: Mapping[str, Any]) -> list[str]:
         return list(types)
     rope = _int_list(config, "no_rope_layers", n)
     if rope is None:
-        interval = _nonzero("no_rope_layer_interval", _pos_int(config, "no_rope_layer_interval", 4))
+        interval = _dim(config, "no_rope_layer_interval", 4, bound=MAX_LAYERS)
         rope = [int((i + 1) % interval != 0) for i in range(n)]
     return ["chunked_attention" if r else "full_attention" for r in rope[:n]]
 
@@ -107,11 +109,11 @@ def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """Llama 4 text decoder (see the module docstring for every shape), plus the vision tower,
     its pixel-shuffle adapter and the projector when ``vision_config`` is present."""
     dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
     kv_heads = _pos_int(config, "num_key_value_heads", heads)
     head_dim = _opt_int(config, "head_dim") or dim // heads
-    inter = _nonzero("intermediate_size", _pos_int(config, "intermediate_size"))
-    inter_mlp = _pos_int(config, "intermediate_size_mlp", 16384)
+    inter = _dim(config, "intermediate_size")
+    inter_mlp = _dim(config, "intermediate_size_mlp", 16384)
     vocab = _pos_int(config, "vocab_size")
     moe = llama4_moe_layers(config)
     experts = _opt_int(config, "num_local_experts") if moe else 0

@@ -8,7 +8,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
@@ -46,7 +48,7 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     full-attention MoE layer and a final norm per MTP layer.
     """
     dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
     kv_heads = _pos_int(config, "num_key_value_heads", heads)
     head_dim = _opt_int(config, "head_dim") or dim // heads
     nk = _pos_int(config, "linear_num_key_heads")

@@ -1,0 +1,211 @@
+"""Hostile inputs, round 2 (issue 21), the config and file part: every case is refused with one
+`vramkit:` line (exit 2) or answered with the right figure, through the corpus runner and its
+guards (tests/hostile/_corpus.py: time bound, no network, no writes outside).
+
+- configs: DeepSeek V4 with ``o_lora_rank`` 0, Gemma 4 without ``sliding_window``, and a sweep
+  of every example config and one catalog config per family: each key dropped, each integer key
+  set to 0, -1, 2**70, "1", true and null;
+- GGUF: a tensor with ``n_dims`` 5 (GGML_MAX_DIMS is 4), data offsets past the file, tensor
+  ranges past the end or overlapping, tensor / key counts the file cannot hold, string lengths
+  past the end;
+- safetensors: duplicate tensor names in a header, duplicate keys in config.json and index
+  files, an index whose weight_map points outside its folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("hostile_corpus", _HERE / "_corpus.py")
+corpus = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("hostile_corpus", corpus)
+_spec.loader.exec_module(corpus)
+corpus = sys.modules["hostile_corpus"]
+
+from vramkit.errors import VramkitError  # noqa: E402
+
+Case, REFUSE, ANSWER = corpus.Case, corpus.REFUSE, corpus.ANSWER
+
+
+def _check(case, tmp_path: Path) -> None:
+    """Run `case` through the corpus runner; nothing may change outside its folder."""
+    w = tmp_path / "w"
+    w.mkdir()
+    if case.setup is not None:
+        case.setup(w)
+    before = corpus.snapshot(w)
+    outcome = corpus.run_case(case, w, setup=False)
+    found = corpus.problems(case, outcome)
+    if corpus.snapshot(w) != before:
+        found.append("wrote into its folder")
+    assert not found, f"{case.id}: " + " | ".join(found)
+
+
+# ── configs: the two named cases ─────────────────────────────────────────────────────────────
+COMMANDS = (
+    ["inspect", "{w}/cfg/config.json", "--json"],
+    ["weights", "--config", "{w}/cfg/config.json", "--json"],
+    ["kv", "--config", "{w}/cfg/config.json", "--context", "4K", "--json"],
+    ["kv", "--config", "{w}/cfg/config.json", "--context", "4K", "--runtime", "vllm"],
+    ["moe", "--config", "{w}/cfg/config.json", "--json"],
+)
+
+
+def _catalog_config(model_id: str) -> dict[str, Any]:
+    from vramkit.catalog import get_model
+
+    return json.loads(json.dumps(dict(get_model(model_id).config)))
+
+
+def _config_cases() -> Iterator[Case]:
+    v4 = _catalog_config("deepseek-v4-flash")
+    g4 = _catalog_config("gemma-4-31b")
+    broken = {
+        "v4-o-lora-rank-0": ({**v4, "o_lora_rank": 0}, "o_lora_rank"),
+        "v4-q-lora-rank-0": ({**v4, "q_lora_rank": 0}, "q_lora_rank"),
+        "v4-o-groups-0": ({**v4, "o_groups": 0}, "o_groups"),
+        "v4-hc-mult-0": ({**v4, "hc_mult": 0}, "hc_mult"),
+        "v4-index-n-heads-0": ({**v4, "index_n_heads": 0}, "index_n_heads"),
+        "gemma4-without-sliding-window": (
+            {k: v for k, v in g4.items() if k != "sliding_window"},
+            "sliding_window",
+        ),
+        "gemma4-sliding-window-null": ({**g4, "sliding_window": None}, "sliding_window"),
+    }
+    for cid, (cfg, needle) in broken.items():
+        for n, argv in enumerate(COMMANDS):
+            # the window is a KV figure: weights, MoE and inspect honestly answer without it
+            kv_only = cid.startswith("gemma4") and argv[0] != "kv"
+            yield Case(
+                f"{cid}-{argv[0]}-{n}",
+                "config",
+                list(argv),
+                ANSWER if kv_only else REFUSE,
+                "" if kv_only else needle,
+                setup=lambda w, cfg=cfg: corpus.write_json(w / "cfg" / "config.json", cfg),
+            )
+
+
+@pytest.mark.parametrize("case", list(_config_cases()), ids=lambda c: c.id)
+def test_named_config_case(case, tmp_path):
+    _check(case, tmp_path)
+
+
+def test_gemma4_refusal_names_the_transformers_default(tmp_path):
+    """The refusal says what transformers would assume (``Gemma4TextConfig.sliding_window =
+    512``), so the user can add the field on purpose."""
+    from vramkit.configfile import model_from_config
+    from vramkit.kv import kv_cache
+
+    cfg = {k: v for k, v in _catalog_config("gemma-4-31b").items() if k != "sliding_window"}
+    with pytest.raises(VramkitError, match=r"sliding_window.*512"):
+        kv_cache(model_from_config(cfg), 4096)
+
+
+# ── configs: the sweep ───────────────────────────────────────────────────────────────────────
+SWEEP_VALUES: tuple[tuple[str, Any], ...] = (
+    ("zero", 0),
+    ("minus1", -1),
+    ("2p70", 2**70),
+    ("text1", "1"),
+    ("true", True),
+    ("null", None),
+)
+"""What each integer key of a real config is set to (issue 21, round 2)."""
+IGNORED_OR_REFUSED = ("minus1", "2p70", "text1", "true")
+"""Values no config field may hold: refused, or the field is not read (figures unchanged)."""
+
+
+@functools.cache
+def sweep_configs() -> dict[str, dict[str, Any]]:
+    """Every example config.json (its text part) and one catalog config per family."""
+    from vramkit.catalog import get_model, model_ids
+    from vramkit.configfile import text_config
+
+    out = {
+        p.parent.name: text_config(json.loads(p.read_text()))
+        for p in sorted(corpus.EXAMPLES.glob("*/config.json"))
+    }
+    seen = set()
+    for mid in model_ids():
+        family = get_model(mid).family
+        if family not in seen and get_model(mid).config:
+            seen.add(family)
+            out[f"catalog-{mid}"] = _catalog_config(mid)
+    return out
+
+
+def _refused(err: VramkitError) -> str:
+    if not str(err).strip():
+        pytest.fail("an empty VramkitError")
+    return "refused"
+
+
+def figures(cfg: dict[str, Any]) -> tuple[int | str, ...] | str:
+    """(total, active params, official-layout weight bytes, KV bytes at 4,096 tokens), or
+    "refused"; the KV figure alone may be "refused" (a cache vramkit says it cannot count).
+    Any exception but a `VramkitError` fails the test."""
+    from vramkit.configfile import model_from_config
+    from vramkit.kv import kv_cache
+    from vramkit.quant import weight_bytes
+
+    try:
+        model = model_from_config(cfg)
+        w = weight_bytes(model)
+    except VramkitError as err:
+        return _refused(err)
+    try:
+        kv: int | str = kv_cache(model, 4096).total_bytes
+    except VramkitError as err:
+        kv = _refused(err)
+    p = model.params
+    assert all(isinstance(v, int) for v in (p.total, p.active, w.total_bytes)), cfg
+    assert 0 <= p.active <= p.total, (p.active, p.total)
+    assert w.total_bytes > 0, w.total_bytes
+    assert kv == "refused" or kv > 0, kv
+    return (p.total, p.active, w.total_bytes, kv)
+
+
+def _same_or_refused(got: tuple[int | str, ...] | str, expected: tuple[int | str, ...]) -> bool:
+    """True when each figure is the untouched config's or refused."""
+    return got == "refused" or all(g in (e, "refused") for g, e in zip(got, expected, strict=True))
+
+
+@pytest.mark.parametrize("name", sorted(sweep_configs()))
+def test_config_sweep(name):
+    """Each key dropped, each integer key set to each of `SWEEP_VALUES`: a refusal or sane
+    figures; -1, 2**70, "1" and true are refused unless the field is not read at all (the
+    figures equal the untouched config's); null reads as the key being absent."""
+    base = sweep_configs()[name]
+    expected = figures(base)
+    assert expected != "refused", f"{name} as is is refused"
+    bad = []
+
+    def outcome(cfg: dict[str, Any], what: str) -> tuple[int, ...] | str:
+        try:
+            return figures(cfg)
+        except Exception as err:
+            bad.append(f"{what}: {type(err).__name__}: {err}")
+            return "crashed"
+
+    for key in sorted(base):
+        dropped = outcome({k: v for k, v in base.items() if k != key}, f"without {key}")
+        value = base[key]
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue
+        for label, new in SWEEP_VALUES:
+            got = outcome({**base, key: new}, f"{key}={new!r}")
+            if label in IGNORED_OR_REFUSED and not _same_or_refused(got, expected):
+                bad.append(f"{key}={new!r}: accepted with other figures {got} (as is: {expected})")
+            if label == "null" and got != dropped and "crashed" not in (got, dropped):
+                bad.append(f"{key}=null: {got} but without the key: {dropped}")
+    assert not bad, f"{name}: " + "\n".join(bad[:20]) + f"\n({len(bad)} in all)"
