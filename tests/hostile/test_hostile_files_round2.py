@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import struct
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,3 +210,233 @@ def test_config_sweep(name):
             if label == "null" and got != dropped and "crashed" not in (got, dropped):
                 bad.append(f"{key}=null: {got} but without the key: {dropped}")
     assert not bad, f"{name}: " + "\n".join(bad[:20]) + f"\n({len(bad)} in all)"
+
+
+# ── GGUF: the binary layout ──────────────────────────────────────────────────────────────────
+F16, U32, STRING, ARRAY = 1, 4, 8, 9
+"""GGML type F16 and GGUF value types u32, string, array (``gguf.GGMLQuantizationType``,
+``gguf.GGUFValueType``)."""
+
+
+def _s(text: str | bytes, length: int | None = None) -> bytes:
+    raw = text.encode() if isinstance(text, str) else text
+    return struct.pack("<Q", len(raw) if length is None else length) + raw
+
+
+def _kv_u32(key: str, value: int) -> bytes:
+    return _s(key) + struct.pack("<II", U32, value)
+
+
+def _kv_str(key: str, value: str) -> bytes:
+    return _s(key) + struct.pack("<I", STRING) + _s(value)
+
+
+LLAMA_KVS = [
+    _kv_str("general.architecture", "llama"),
+    _kv_u32("llama.block_count", 2),
+    _kv_u32("llama.embedding_length", 256),
+    _kv_u32("llama.feed_forward_length", 512),
+    _kv_u32("llama.attention.head_count", 4),
+    _kv_u32("llama.attention.head_count_kv", 2),
+    _kv_u32("llama.context_length", 4096),
+    _kv_u32("llama.vocab_size", 32),
+]
+EMBED_BYTES = 256 * 32 * 2  # token_embd: ne (256, 32) F16, 2 bytes a value
+ATTN_Q_BYTES = 256 * 64 * 2  # blk.0.attn_q: ne (256, 64) F16
+GOOD_TENSORS = [
+    ("token_embd.weight", (256, 32), F16, 0),
+    ("blk.0.attn_q.weight", (256, 64), F16, EMBED_BYTES),  # 16,384 is a multiple of 32
+]
+
+
+def _tensor_info(name: str, dims: tuple[int, ...], ggml_type: int, offset: int, n_dims=None):
+    n = len(dims) if n_dims is None else n_dims
+    return (
+        _s(name)
+        + struct.pack("<I", n)
+        + b"".join(struct.pack("<Q", d) for d in dims)
+        + struct.pack("<IQ", ggml_type, offset)
+    )
+
+
+def gguf_raw(
+    kvs: list[bytes] | None = None,
+    tensors: list[bytes] | None = None,
+    *,
+    data_bytes: int = EMBED_BYTES + ATTN_Q_BYTES,
+    n_tensors: int | None = None,
+    n_kv: int | None = None,
+    alignment: int = 32,
+) -> bytes:
+    """A GGUF v3 file written byte by byte (the layout in vramkit/ingest/gguf_layout.py)."""
+    kvs = LLAMA_KVS if kvs is None else kvs
+    tensors = [_tensor_info(*t) for t in GOOD_TENSORS] if tensors is None else tensors
+    head = b"GGUF" + struct.pack(
+        "<IQQ",
+        3,
+        len(tensors) if n_tensors is None else n_tensors,
+        len(kvs) if n_kv is None else n_kv,
+    )
+    body = head + b"".join(kvs) + b"".join(tensors)
+    pad = -len(body) % alignment
+    return body + b"\0" * (pad + data_bytes)
+
+
+def _gguf_hostile() -> dict[str, tuple[bytes, str, str]]:
+    """name → (file bytes, expected outcome, word the refusal must hold)."""
+    embed, attn = GOOD_TENSORS
+    return {
+        "raw-valid": (gguf_raw(), ANSWER, ""),
+        "n-dims-5": (
+            gguf_raw(
+                tensors=[
+                    _tensor_info(*embed),
+                    _tensor_info(attn[0], (256, 64, 1, 1, 1), F16, attn[3]),
+                ]
+            ),
+            REFUSE,
+            "n_dims 5",
+        ),
+        "n-dims-5-claimed": (  # n_dims says 5, four dims follow: the next fields shift
+            gguf_raw(tensors=[_tensor_info(*embed), _tensor_info(*attn, n_dims=5)]),
+            REFUSE,
+            "n_dims",
+        ),
+        "offset-2p64-1": (
+            gguf_raw(tensors=[_tensor_info(*embed), _tensor_info(*attn[:3], 2**64 - 1)]),
+            REFUSE,
+            "blk.0.attn_q.weight",
+        ),
+        "offset-aligned-past-eof": (
+            gguf_raw(tensors=[_tensor_info(*embed), _tensor_info(*attn[:3], 2**64 - 32)]),
+            REFUSE,
+            "data section holds",
+        ),
+        "alignment-2p31": (
+            gguf_raw(kvs=[*LLAMA_KVS, _kv_u32("general.alignment", 2**31)]),
+            REFUSE,
+            "past the end",
+        ),
+        "alignment-not-power-of-2": (
+            gguf_raw(kvs=[*LLAMA_KVS, _kv_u32("general.alignment", 48)]),
+            REFUSE,
+            "power of two",
+        ),
+        "tensor-past-eof": (gguf_raw(data_bytes=EMBED_BYTES + 1024), REFUSE, "data section"),
+        "tensors-overlap": (
+            gguf_raw(tensors=[_tensor_info(*embed), _tensor_info(*attn[:3], 0)]),
+            REFUSE,
+            "overlap",
+        ),
+        "tensors-overlap-partly": (
+            gguf_raw(tensors=[_tensor_info(*embed), _tensor_info(*attn[:3], EMBED_BYTES - 32)]),
+            REFUSE,
+            "overlap",
+        ),
+        "offset-misaligned": (
+            gguf_raw(tensors=[_tensor_info(*embed), _tensor_info(*attn[:3], EMBED_BYTES + 8)]),
+            REFUSE,
+            "alignment",
+        ),
+        "n-tensors-1e6": (gguf_raw(n_tensors=10**6), REFUSE, "1,000,000 tensors"),
+        "n-tensors-2p64-1": (gguf_raw(n_tensors=2**64 - 1), REFUSE, "tensors"),
+        "n-kv-2p63": (gguf_raw(n_kv=2**63), REFUSE, "key/value"),
+        "n-kv-one-more": (gguf_raw(n_kv=len(LLAMA_KVS) + 1), REFUSE, ""),
+        "key-length-past-eof": (
+            gguf_raw(kvs=[*LLAMA_KVS, _s("x", 2**40) + b"x"]),
+            REFUSE,
+            "remain",
+        ),
+        "string-value-past-eof": (
+            gguf_raw(
+                kvs=[*LLAMA_KVS, _s("general.name") + struct.pack("<I", STRING) + _s("abc", 2**63)]
+            ),
+            REFUSE,
+            "remain",
+        ),
+        "tensor-name-past-eof": (
+            gguf_raw(tensors=[_tensor_info(*embed), _s("t", 10**12) + b"t"]),
+            REFUSE,
+            "remain",
+        ),
+        "string-array-huge": (
+            gguf_raw(
+                kvs=[
+                    *LLAMA_KVS,
+                    _s("tokenizer.ggml.tokens") + struct.pack("<IIQ", ARRAY, STRING, 2**60),
+                ]
+            ),
+            REFUSE,
+            "strings",
+        ),
+        "nested-array": (
+            gguf_raw(
+                kvs=[
+                    *LLAMA_KVS,
+                    _s("x.nested")
+                    + struct.pack("<IIQ", ARRAY, ARRAY, 1)
+                    + struct.pack("<IQ", U32, 0),
+                ]
+            ),
+            REFUSE,
+            "item type",
+        ),
+        "duplicate-key": (gguf_raw(kvs=[*LLAMA_KVS, LLAMA_KVS[1]]), REFUSE, "twice"),
+        "duplicate-tensor": (
+            gguf_raw(tensors=[_tensor_info(*embed), _tensor_info(embed[0], *attn[1:])]),
+            REFUSE,
+            "twice",
+        ),
+        "unknown-ggml-type": (
+            gguf_raw(tensors=[_tensor_info(*embed), _tensor_info(*attn[:2], 999, attn[3])]),
+            REFUSE,
+            "999",
+        ),
+    }
+
+
+def _gguf_cases() -> Iterator[Case]:
+    for cid, (raw, expect, needle) in _gguf_hostile().items():
+        for argv in (
+            ["inspect", "{w}/g/m.gguf", "--json"],
+            ["kv", "--from", "{w}/g/m.gguf", "--context", "1K", "--json"],
+        ):
+            yield Case(
+                f"gguf-{cid}-{argv[0]}",
+                "gguf",
+                argv,
+                expect,
+                needle,
+                setup=lambda w, raw=raw: corpus.write_bytes(w / "g" / "m.gguf", raw),
+            )
+
+
+@pytest.mark.parametrize("case", list(_gguf_cases()), ids=lambda c: c.id)
+def test_gguf_case(case, tmp_path):
+    _check(case, tmp_path)
+
+
+def test_raw_gguf_reads_exactly(tmp_path):
+    """The byte-by-byte builder writes a file both readers agree on: the data section starts
+    at the header's length rounded up to 32, and each tensor's bytes are n × 2 (F16)."""
+    from vramkit.ingest.gguf_file import tensor_rows
+    from vramkit.ingest.gguf_layout import read_layout
+
+    p = tmp_path / "m.gguf"
+    p.write_bytes(gguf_raw())
+    layout = read_layout(p)
+    header = 24 + sum(map(len, LLAMA_KVS)) + sum(len(_tensor_info(*t)) for t in GOOD_TENSORS)
+    assert layout.data_start == -(-header // 32) * 32
+    assert layout.data_start + EMBED_BYTES + ATTN_Q_BYTES == p.stat().st_size
+    rows = {name: nbytes for name, _, _, nbytes in tensor_rows(p)}
+    assert rows == {"token_embd.weight": EMBED_BYTES, "blk.0.attn_q.weight": ATTN_Q_BYTES}
+
+
+def test_gguf_writer_files_pass_the_layout_check(tmp_path):
+    """Files written by the `gguf` package's own GGUFWriter (the corpus' builder) pass."""
+    from vramkit.ingest.gguf_layout import read_layout
+
+    corpus.gguf_file(tmp_path / "m.gguf")
+    layout = read_layout(tmp_path / "m.gguf")
+    assert [t.name for t in layout.tensors] == ["token_embd.weight", "blk.0.attn_q.weight"]
+    assert layout.alignment == 32
