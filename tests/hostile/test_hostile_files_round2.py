@@ -440,3 +440,132 @@ def test_gguf_writer_files_pass_the_layout_check(tmp_path):
     layout = read_layout(tmp_path / "m.gguf")
     assert [t.name for t in layout.tensors] == ["token_embd.weight", "blk.0.attn_q.weight"]
     assert layout.alignment == 32
+
+
+# ── safetensors, index and config JSON: duplicate keys, paths out of the folder ──────────────
+_ENTRY = '{"dtype": "BF16", "shape": [4, 4], "data_offsets": [%d, %d]}'
+EMBED_ENTRY = '"model.embed_tokens.weight": ' + _ENTRY % (0, 32)
+SHARD = corpus.safetensors_bytes(None, b"\0" * 32, raw_header=("{" + EMBED_ENTRY + "}").encode())
+
+
+def _header(*entries: str) -> bytes:
+    return ("{" + ", ".join(entries) + "}").encode()
+
+
+def _st_cases() -> Iterator[Case]:
+    """A header naming one tensor twice, read last-wins before: here the second entry's
+    offsets differ from the first's, so last-wins would count other bytes than first-wins."""
+    headers = {
+        "valid": (_header(EMBED_ENTRY), ANSWER, ""),
+        "tensor-twice": (
+            _header(EMBED_ENTRY, '"model.embed_tokens.weight": ' + _ENTRY % (32, 64)),
+            REFUSE,
+            "twice",
+        ),
+        "tensor-twice-same-range": (_header(EMBED_ENTRY, EMBED_ENTRY), REFUSE, "twice"),
+        "key-twice-in-entry": (
+            _header(
+                '"w": {"dtype": "F32", "dtype": "BF16", "shape": [4, 4], "data_offsets": [0, 32]}'
+            ),
+            REFUSE,
+            "twice",
+        ),
+        "metadata-twice": (
+            _header('"__metadata__": {"format": "pt"}', EMBED_ENTRY, '"__metadata__": {}'),
+            REFUSE,
+            "twice",
+        ),
+    }
+    for cid, (raw_header, expect, needle) in headers.items():
+        raw = corpus.safetensors_bytes(None, b"\0" * 64, raw_header=raw_header)
+        for argv in (["inspect", "{w}/st/model.safetensors", "--json"], ["inspect", "{w}/st"]):
+            yield Case(
+                f"safetensors-{cid}-{len(argv)}",
+                "safetensors",
+                argv,
+                expect,
+                needle,
+                setup=lambda w, raw=raw: corpus.write_bytes(w / "st" / "model.safetensors", raw),
+            )
+
+
+def _index_cases() -> Iterator[Case]:
+    """Index files: a key twice, shard names that leave the folder, a tensor in two shards."""
+    ok = '{"model.embed_tokens.weight": "a.safetensors"}'
+    indexes = {
+        "valid": ('{"weight_map": ' + ok + "}", ANSWER, ""),
+        "weight-map-twice": ('{"weight_map": {}, "weight_map": ' + ok + "}", REFUSE, "twice"),
+        "tensor-twice": (
+            '{"weight_map": {"model.embed_tokens.weight": "a.safetensors", '
+            '"model.embed_tokens.weight": "b.safetensors"}}',
+            REFUSE,
+            "twice",
+        ),
+        "total-size-twice": (
+            '{"metadata": {"total_size": 32, "total_size": 64}, "weight_map": ' + ok + "}",
+            REFUSE,
+            "twice",
+        ),
+    }
+    for i, name in enumerate(
+        ["../a.safetensors", "..\\a.safetensors", "/etc/passwd", "sub/a.safetensors", "..", "."]
+    ):
+        doc = json.dumps({"weight_map": {"model.embed_tokens.weight": name}})
+        indexes[f"shard-outside-{i}"] = (doc, REFUSE, "weight_map")
+    for cid, (text, expect, needle) in indexes.items():
+
+        def setup(w: Path, text=text) -> None:
+            corpus.write_bytes(w / "idx" / "model.safetensors.index.json", text.encode())
+            corpus.write_bytes(w / "idx" / "a.safetensors", SHARD)
+            corpus.write_bytes(w / "a.safetensors", SHARD)  # what "../a.safetensors" names
+
+        yield Case(f"index-{cid}", "index", ["inspect", "{w}/idx", "--json"], expect, needle, setup)
+
+    def two_shards(w: Path) -> None:
+        doc = {"weight_map": {"model.embed_tokens.weight": "a.safetensors", "x": "b.safetensors"}}
+        corpus.write_json(w / "idx" / "model.safetensors.index.json", doc)
+        corpus.write_bytes(w / "idx" / "a.safetensors", SHARD)
+        corpus.write_bytes(w / "idx" / "b.safetensors", SHARD)
+
+    yield Case("index-tensor-in-two-shards", "index", ["inspect", "{w}/idx", "--json"], REFUSE,
+               "more than one", two_shards)  # fmt: skip
+
+    def two_files(w: Path) -> None:  # no index: every *.safetensors of the folder is read
+        corpus.write_bytes(w / "st" / "a.safetensors", SHARD)
+        corpus.write_bytes(w / "st" / "b.safetensors", SHARD)
+
+    yield Case("safetensors-tensor-in-two-files", "safetensors", ["inspect", "{w}/st", "--json"],
+               REFUSE, "more than one", two_files)  # fmt: skip
+
+
+def _json_config_cases() -> Iterator[Case]:
+    """config.json giving a field twice: json would keep the last (here 2 layers, not 32)."""
+    base = json.dumps(_catalog_config("llama-3.1-70b"))[1:-1]
+    for n, argv in enumerate(COMMANDS):
+        text = '{"num_hidden_layers": 2, ' + base + "}"
+        yield Case(
+            f"config-field-twice-{argv[0]}-{n}",
+            "config",
+            list(argv),
+            REFUSE,
+            "num_hidden_layers",
+            setup=lambda w, text=text: corpus.write_bytes(w / "cfg" / "config.json", text.encode()),
+        )
+
+
+JSON_CASES = [*_st_cases(), *_index_cases(), *_json_config_cases()]
+
+
+@pytest.mark.parametrize("case", JSON_CASES, ids=lambda c: c.id)
+def test_json_file_case(case, tmp_path):
+    _check(case, tmp_path)
+
+
+def test_valid_shard_reads_exactly(tmp_path):
+    """The valid shard these cases break: one BF16 [4, 4] tensor = 16 values × 2 bytes."""
+    from vramkit.ingest.safetensors_headers import file_rows
+
+    (tmp_path / "a.safetensors").write_bytes(SHARD)
+    assert file_rows(tmp_path / "a.safetensors") == [
+        ("model.embed_tokens.weight", "BF16", (4, 4), 16 * 2)
+    ]
