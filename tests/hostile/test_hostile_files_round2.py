@@ -569,3 +569,53 @@ def test_valid_shard_reads_exactly(tmp_path):
     assert file_rows(tmp_path / "a.safetensors") == [
         ("model.embed_tokens.weight", "BF16", (4, 4), 16 * 2)
     ]
+
+
+# ── GGUF-derived recurrent configs (Qwen3-Next's ssm.* keys) ─────────────────────────────────
+def _qwen3next_meta() -> dict[str, Any]:
+    """GGUF metadata as llama.cpp's Qwen3NextModel writes it for the example config:
+    ssm.inner_size = linear_value_head_dim × linear_num_value_heads (recurrent._normalise)."""
+    base = sweep_configs()["qwen3-next-80b-a3b-instruct"]
+    return {
+        "general.architecture": "qwen3next",
+        "qwen3next.block_count": base["num_hidden_layers"],
+        "qwen3next.full_attention_interval": base["full_attention_interval"],
+        "qwen3next.ssm.conv_kernel": base["linear_conv_kernel_dim"],
+        "qwen3next.ssm.state_size": base["linear_key_head_dim"],
+        "qwen3next.ssm.group_count": base["linear_num_key_heads"],
+        "qwen3next.ssm.time_step_rank": base["linear_num_value_heads"],
+        "qwen3next.ssm.inner_size": base["linear_value_head_dim"] * base["linear_num_value_heads"],
+    }
+
+
+def test_qwen3next_gguf_state_matches_the_config():
+    """The state read through the ssm.* names equals the one read from config.json."""
+    from vramkit.families.recurrent import recurrent_state
+    from vramkit.ingest.gguf_file import config_from_metadata
+
+    base = sweep_configs()["qwen3-next-80b-a3b-instruct"]
+    assert recurrent_state(config_from_metadata(_qwen3next_meta())) == recurrent_state(base)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ssm.time_step_rank", 0),  # was ZeroDivisionError
+        ("ssm.time_step_rank", None),  # was KeyError
+        ("ssm.conv_kernel", None),
+        ("ssm.group_count", None),
+        ("ssm.inner_size", None),
+        ("ssm.inner_size", 4097),  # not a multiple of the value heads: was silently floored
+    ],
+)
+def test_qwen3next_gguf_state_refusals(key, value):
+    from vramkit.families.recurrent import recurrent_state
+    from vramkit.ingest.gguf_file import config_from_metadata
+
+    meta = _qwen3next_meta()
+    if value is None:
+        del meta[f"qwen3next.{key}"]
+    else:
+        meta[f"qwen3next.{key}"] = value
+    with pytest.raises(VramkitError, match=key.split(".")[1]):
+        recurrent_state(config_from_metadata(meta))

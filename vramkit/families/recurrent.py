@@ -88,13 +88,16 @@ def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
     ssm.inner_size = linear_value_head_dim × linear_num_value_heads."""
     cfg = dict(config)
     if cfg.get("gguf_architecture") == "qwen3next" and "ssm_state_size" in cfg:
-        nv = cfg["ssm_time_step_rank"]
+        nv, inner = _int(cfg, "ssm_time_step_rank"), _int(cfg, "ssm_inner_size")
+        if inner % nv:  # the value heads split the inner size evenly
+            raise _cannot(cfg, f"ssm.inner_size {inner:,} is not a multiple of ssm.time_step_rank "
+                               f"{nv:,} (the value heads)")  # fmt: skip
         cfg.update(
-            linear_conv_kernel_dim=cfg["ssm_conv_kernel"],
-            linear_key_head_dim=cfg["ssm_state_size"],
-            linear_num_key_heads=cfg["ssm_group_count"],
+            linear_conv_kernel_dim=_int(cfg, "ssm_conv_kernel"),
+            linear_key_head_dim=_int(cfg, "ssm_state_size"),
+            linear_num_key_heads=_int(cfg, "ssm_group_count"),
             linear_num_value_heads=nv,
-            linear_value_head_dim=cfg["ssm_inner_size"] // nv,
+            linear_value_head_dim=inner // nv,
         )
     return cfg
 
