@@ -3,8 +3,9 @@
 guards (tests/hostile/_corpus.py: time bound, no network, no writes outside).
 
 - configs: DeepSeek V4 with ``o_lora_rank`` 0, Gemma 4 without ``sliding_window``, and a sweep
-  of every example config and one catalog config per family: each key dropped, each integer key
-  set to 0, -1, 2**70, "1", true and null;
+  of every example config and one catalog config per family: each key (also inside
+  ``vision_config`` and other sub-objects) dropped, each integer key set to 0, -1, 2**70, "1",
+  true and null; Qwen3-Next's GGUF ``ssm.*`` keys;
 - GGUF: a tensor with ``n_dims`` 5 (GGML_MAX_DIMS is 4), data offsets past the file, tensor
   ranges past the end or overlapping, tensor / key counts the file cannot hold, string lengths
   past the end;
@@ -19,7 +20,7 @@ import importlib.util
 import json
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,10 @@ def figures(cfg: dict[str, Any]) -> tuple[int | str, ...] | str:
     return (p.total, p.active, w.total_bytes, kv)
 
 
+def _without(d: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != key}
+
+
 def _same_or_refused(got: tuple[int | str, ...] | str, expected: tuple[int | str, ...]) -> bool:
     """True when each figure is the untouched config's or refused."""
     return got == "refused" or all(g in (e, "refused") for g, e in zip(got, expected, strict=True))
@@ -183,8 +188,8 @@ def _same_or_refused(got: tuple[int | str, ...] | str, expected: tuple[int | str
 
 @pytest.mark.parametrize("name", sorted(sweep_configs()))
 def test_config_sweep(name):
-    """Each key dropped, each integer key set to each of `SWEEP_VALUES`: a refusal or sane
-    figures; -1, 2**70, "1" and true are refused unless the field is not read at all (the
+    """Each key (and each key of a sub-config object such as ``vision_config``) dropped, each
+    integer one set to each of `SWEEP_VALUES`: a refusal or sane figures; -1, 2**70, "1" and true are refused unless the field is not read at all (the
     figures equal the untouched config's); null reads as the key being absent."""
     base = sweep_configs()[name]
     expected = figures(base)
@@ -198,13 +203,26 @@ def test_config_sweep(name):
             bad.append(f"{what}: {type(err).__name__}: {err}")
             return "crashed"
 
-    for key in sorted(base):
-        dropped = outcome({k: v for k, v in base.items() if k != key}, f"without {key}")
-        value = base[key]
+    def variants() -> Iterator[tuple[str, Any, dict[str, Any], Callable[[Any], dict[str, Any]]]]:
+        """(name, value, config without it, config with it set to x) for every key, and for
+        every key of a sub-config object (``vision_config.patch_size``)."""
+        for key in sorted(base):
+            yield key, base[key], _without(base, key), lambda x, k=key: {**base, k: x}
+            sub = base[key]
+            for k2 in sorted(sub) if isinstance(sub, dict) else ():
+                yield (
+                    f"{key}.{k2}",
+                    sub[k2],
+                    {**base, key: _without(sub, k2)},
+                    lambda x, k=key, k2=k2, sub=sub: {**base, k: {**sub, k2: x}},
+                )
+
+    for key, value, without, with_value in variants():
+        dropped = outcome(without, f"without {key}")
         if not isinstance(value, int) or isinstance(value, bool):
             continue
         for label, new in SWEEP_VALUES:
-            got = outcome({**base, key: new}, f"{key}={new!r}")
+            got = outcome(with_value(new), f"{key}={new!r}")
             if label in IGNORED_OR_REFUSED and not _same_or_refused(got, expected):
                 bad.append(f"{key}={new!r}: accepted with other figures {got} (as is: {expected})")
             if label == "null" and got != dropped and "crashed" not in (got, dropped):

@@ -11,6 +11,9 @@ from ..validate import MAX_DIM, MAX_LAYERS
 
 # --------------------------------------------------------------------------- config helpers
 
+MAX_CHANNELS = 64
+"""Most image channels a vision tower reads (RGB: 3)."""
+
 
 def _get(config: Mapping[str, Any], key: str, *, default: Any = None, required: bool = True) -> Any:
     if key in config and config[key] is not None:
@@ -33,14 +36,23 @@ def _pos_int(config: Mapping[str, Any], key: str, default: int | None = None) ->
 
 
 def _dim(
-    config: Mapping[str, Any], key: str, default: int | None = None, *, bound: int = MAX_DIM
+    config: Mapping[str, Any],
+    key: str,
+    default: int | None = None,
+    *,
+    bound: int = MAX_DIM,
+    where: str = "",
 ) -> int:
     """A width, rank, head or group count the family divides by or builds a tensor from:
-    a whole number in 1..`bound` (0 would make an empty tensor or a division by zero)."""
-    value = _pos_int(config, key, default)
-    if not 1 <= value <= bound:
+    a whole number in 1..`bound` (0 would make an empty tensor or a division by zero).
+    `where`: the sub-config it sits in (``vision_config``), named in the error."""
+    name = f"{where}.{key}" if where else key
+    value = _get(config, key, default=default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= bound:
         raise VramkitError(
-            f"config field {key!r} must be a whole number in 1..{bound:,}, got {value!r}."
+            f"config field {name!r} must be a whole number in 1..{bound:,}, got {value!r:.80}."
         )
     return value
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS
+from ..validate import MAX_HEADS, MAX_LAYERS
 from ._common import (
+    MAX_CHANNELS,
     _dim,
     _embedding,
     _gqa,
@@ -123,13 +124,14 @@ def siglip_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> No
     (weight + bias), fc1 [intermediate, hidden] + bias, fc2 [hidden, intermediate] + bias;
     post_layernorm (weight + bias); projector [hidden, text_hidden] and its RMSNorm [hidden].
     """
-    h = _pos_int(vision, "hidden_size")
-    inter = _pos_int(vision, "intermediate_size")
-    n = _layers(vision)
-    patch = _pos_int(vision, "patch_size")
-    image = _pos_int(vision, "image_size")
-    channels = _pos_int(vision, "num_channels", 3)
-    if not patch or image % patch:
+    vc = "vision_config"
+    h = _dim(vision, "hidden_size", where=vc)
+    inter = _dim(vision, "intermediate_size", where=vc)
+    n = _dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=vc)
+    patch = _dim(vision, "patch_size", where=vc)
+    image = _dim(vision, "image_size", where=vc)
+    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=vc)
+    if image % patch:
         raise VramkitError(
             f"vision_config image_size {image} must be a multiple of patch_size {patch}."
         )

@@ -39,6 +39,7 @@ from ..errors import VramkitError
 from ..tensors import TensorSpec
 from ..validate import MAX_HEADS, MAX_LAYERS
 from ._common import (
+    MAX_CHANNELS,
     _dim,
     _embed_norm_head,
     _embedding,
@@ -46,7 +47,6 @@ from ._common import (
     _layer_norms,
     _layers,
     _mlp,
-    _nonzero,
     _opt_int,
     _pos_int,
     _spec_adder,
@@ -161,14 +161,15 @@ def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 def llama4_vision_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> None:
     """``Llama4VisionModel`` + ``Llama4MultiModalProjector`` (shapes in the module docstring),
     all in group ``vision``; matrices as matrices, biases / norms / embeddings as vectors."""
-    h = _pos_int(vision, "hidden_size")
-    inter = _pos_int(vision, "intermediate_size")
-    patch = _nonzero("vision patch_size", _pos_int(vision, "patch_size"))
-    image = _pos_int(vision, "image_size")
-    channels = _pos_int(vision, "num_channels", 3)
-    proj_in = _pos_int(vision, "projector_input_dim")
-    proj_out = _pos_int(vision, "projector_output_dim")
-    out_dim = _pos_int(vision, "vision_output_dim")
+    vc = "vision_config"
+    h = _dim(vision, "hidden_size", where=vc)
+    inter = _dim(vision, "intermediate_size", where=vc)
+    patch = _dim(vision, "patch_size", where=vc)
+    image = _dim(vision, "image_size", where=vc)
+    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=vc)
+    proj_in = _dim(vision, "projector_input_dim", where=vc)
+    proj_out = _dim(vision, "projector_output_dim", where=vc)
+    out_dim = _dim(vision, "vision_output_dim", where=vc)
     if image % patch:
         raise VramkitError(
             f"vision_config image_size {image} must be a multiple of patch_size {patch}."
@@ -185,7 +186,7 @@ def llama4_vision_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int
     for nm in ("layernorm_pre", "layernorm_post"):
         vec(f"{v}.{nm}.weight", nm, h)
         vec(f"{v}.{nm}.bias", f"{nm}_bias", h)
-    for i in range(_layers(vision)):
+    for i in range(_dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=vc)):
         p = f"{v}.model.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         for nm in ("q_proj", "k_proj", "v_proj", "o_proj"):
