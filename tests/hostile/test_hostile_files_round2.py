@@ -230,6 +230,42 @@ def test_config_sweep(name):
     assert not bad, f"{name}: " + "\n".join(bad[:20]) + f"\n({len(bad)} in all)"
 
 
+@pytest.mark.parametrize("name", sorted(sweep_configs()))
+def test_family_functions_check_their_own_fields(name):
+    """The family record's functions, called directly (no `check_config` first, as
+    `vramkit.params.inventory` allows), refuse 0, -1 and 2**70 in any integer field they read
+    as a width, rank, head or layer count: a VramkitError, never a tensor with a 0 dimension,
+    a ZeroDivisionError or a 2**70-long list."""
+    from vramkit.configfile import family_of
+    from vramkit.families import get_family
+
+    base = sweep_configs()[name]
+    family = get_family(family_of(base))
+    bad = []
+    for key, value in sorted(base.items()):
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue
+        for new in (0, -1, 2**70):
+            cfg = {**base, key: new}
+            calls = {
+                "inventory": lambda cfg=cfg: family.inventory(cfg),
+                "kv_parts": lambda cfg=cfg: family.kv_parts(cfg, True),
+                "layer_kinds": lambda cfg=cfg: family.layer_kinds(cfg),
+            }
+            for what, call in calls.items():
+                try:
+                    with corpus.time_bound(10):
+                        got = call()
+                except VramkitError:
+                    continue
+                except Exception as err:
+                    bad.append(f"{key}={new}: {what} raised {type(err).__name__}: {err}")
+                    continue
+                if what == "inventory" and any(d <= 0 for t in got for d in t.shape):
+                    bad.append(f"{key}={new}: a tensor with a 0 dimension")
+    assert not bad, f"{name}: " + "\n".join(bad[:20]) + f"\n({len(bad)} in all)"
+
+
 # ── GGUF: the binary layout ──────────────────────────────────────────────────────────────────
 F16, U32, STRING, ARRAY = 1, 4, 8, 9
 """GGML type F16 and GGUF value types u32, string, array (``gguf.GGMLQuantizationType``,

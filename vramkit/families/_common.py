@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_DIM, MAX_LAYERS
+from ..validate import MAX_DIM, MAX_HEADS, MAX_LAYERS
 
 # --------------------------------------------------------------------------- config helpers
 
@@ -221,9 +221,9 @@ def sliding_full_layer_types(config: Mapping[str, Any]) -> list[str]:
 def gqa_shape(cfg: Mapping[str, Any]) -> tuple[int, int]:
     """(kv_heads, head_dim) of a GQA config: head_dim from the config when given (never
     hidden/heads then), kv heads default to the attention heads (MHA)."""
-    heads = int(cfg["num_attention_heads"])
-    kv = int(cfg.get("num_key_value_heads") or heads)
-    return kv, int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
+    heads = _dim(cfg, "num_attention_heads", bound=MAX_HEADS)
+    kv = _dim(cfg, "num_key_value_heads", heads, bound=MAX_HEADS)
+    return kv, _dim(cfg, "head_dim", _dim(cfg, "hidden_size") // heads)
 
 
 def mtp_layers(cfg: Mapping[str, Any], include_mtp: bool) -> int:

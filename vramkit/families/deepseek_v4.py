@@ -317,7 +317,7 @@ def deepseek_v4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvP
     indexer keys; HCA (ratio 128) entries; the compressors' FP32 state: coff·ratio rows of
     2·coff·d values per layer (`compressor_overlap`), d = head_dim, or index_head_dim for the
     indexer's own compressor."""
-    n = int(cfg["num_hidden_layers"]) + mtp_layers(cfg, include_mtp)
+    n = _layers(cfg) + mtp_layers(cfg, include_mtp)
     ratios = list(cfg["compress_ratios"])[:n]
     dim, rope, idx_dim = (
         _dim(cfg, "head_dim"),
@@ -349,7 +349,7 @@ def deepseek_v4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvP
 def deepseek_v4_layer_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     """csa (ratio 4), hca (ratio 128) or window (ratio 0) for each main layer."""
     names = {CSA_RATIO: "csa", HCA_RATIO: "hca", 0: "window"}
-    n = int(cfg["num_hidden_layers"])
+    n = _layers(cfg)
     return tuple(names[int(r)] for r in list(cfg["compress_ratios"])[:n])
 
 

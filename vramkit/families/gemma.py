@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_LAYERS
+from ..validate import MAX_HEADS, MAX_LAYERS, MAX_VOCAB
 from ._common import (
     MAX_CHANNELS,
     _dim,
@@ -27,7 +27,6 @@ from ._common import (
     _gqa,
     _layers,
     _mlp,
-    _pos_int,
     _spec_adder,
     refuse_kv,
     sliding_full_layer_types,
@@ -66,12 +65,12 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     head_dim, gate/up/down of intermediate_size, four RMSNorms of hidden; final norm; embedding
     tied to the head unless ``tie_word_embeddings`` is false.
     """
-    dim = _pos_int(config, "hidden_size")
-    heads = _pos_int(config, "num_attention_heads")
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
-    head_dim = _pos_int(config, "head_dim")
-    inter = _pos_int(config, "intermediate_size")
-    vocab = _pos_int(config, "vocab_size")
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
+    head_dim = _dim(config, "head_dim")
+    inter = _dim(config, "intermediate_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     tied = bool(config.get("tie_word_embeddings", True))
     qk_norm = str(config.get("model_type", "")).startswith("gemma3")
     gemma1 = str(config.get("model_type", "")) == "gemma"  # two norms a layer, no sliding layers

@@ -7,13 +7,12 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_POSITIONS
+from ..validate import MAX_HEADS, MAX_POSITIONS, MAX_VOCAB
 from ._common import (
     _dim,
     _embedding,
     _mlp,
     _opt_int,
-    _pos_int,
     _routed,
     sliding_full_layer_types,
 )
@@ -34,15 +33,15 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     per-layer ``layer_scalar`` the converter maps (one value per layer, llama.cpp: not
     required) — no released Gemma 4 31B / 26B-A4B tensor list was available to confirm it.
     """
-    dim = _pos_int(config, "hidden_size")
-    heads = _pos_int(config, "num_attention_heads")
-    kv_heads = _pos_int(config, "num_key_value_heads")
-    head_dim = _pos_int(config, "head_dim")
-    g_head_dim = _pos_int(config, "global_head_dim", head_dim)
-    g_kv = _pos_int(config, "num_global_key_value_heads", kv_heads)
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", bound=MAX_HEADS)
+    head_dim = _dim(config, "head_dim")
+    g_head_dim = _dim(config, "global_head_dim", head_dim)
+    g_kv = _dim(config, "num_global_key_value_heads", kv_heads, bound=MAX_HEADS)
     k_eq_v = bool(config.get("attention_k_eq_v", False))
-    inter = _pos_int(config, "intermediate_size")
-    vocab = _pos_int(config, "vocab_size")
+    inter = _dim(config, "intermediate_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     experts = _opt_int(config, "num_experts")
     topk = _opt_int(config, "top_k_experts", "num_experts_per_tok")
     moe_inter = _opt_int(config, "moe_intermediate_size")
@@ -170,7 +169,7 @@ def _gguf_extra(cfg: Mapping[str, Any]) -> tuple[GgufPart, ...]:
     """``rope_freqs.weight``: F32 [global_head_dim / 2] the converter generates for the
     "proportional" rope of the full-attention layers (Gemma4Model.generate_extra_tensors,
     https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/gemma.py L745-772); llama.cpp loads it once (src/models/gemma4.cpp L94-98)."""
-    n = _pos_int(cfg, "global_head_dim", _pos_int(cfg, "head_dim")) // 2
+    n = _dim(cfg, "global_head_dim", _dim(cfg, "head_dim")) // 2
     t = TensorSpec("rope_freqs", "attention", "rope_freqs", (n,), kind="vector", native="F32",
                    gguf_class="rope_freqs")  # fmt: skip
     return ((t, (n,)),)

@@ -37,7 +37,7 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_LAYERS
+from ..validate import MAX_HEADS, MAX_LAYERS, MAX_VOCAB
 from ._common import (
     MAX_CHANNELS,
     _dim,
@@ -48,7 +48,6 @@ from ._common import (
     _layers,
     _mlp,
     _opt_int,
-    _pos_int,
     _spec_adder,
     gqa_shape,
     refuse_kv,
@@ -108,13 +107,13 @@ def llama4_layer_types(config: Mapping[str, Any]) -> list[str]:
 def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """Llama 4 text decoder (see the module docstring for every shape), plus the vision tower,
     its pixel-shuffle adapter and the projector when ``vision_config`` is present."""
-    dim = _pos_int(config, "hidden_size")
+    dim = _dim(config, "hidden_size")
     heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     head_dim = _opt_int(config, "head_dim") or dim // heads
     inter = _dim(config, "intermediate_size")
     inter_mlp = _dim(config, "intermediate_size_mlp", 16384)
-    vocab = _pos_int(config, "vocab_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     moe = llama4_moe_layers(config)
     experts = _opt_int(config, "num_local_experts") if moe else 0
     topk = _opt_int(config, "num_experts_per_tok") if moe else 0

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import VramkitError
+from ..validate import MAX_DIM, MAX_LAYERS
 
 _DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "float16": 2, "bf16": 2, "fp16": 2}
 _RECURRENT_HINTS = ("linear_", "mamba", "ssm", "conv_kernel", "hybrid_override_pattern", "rwkv")
@@ -59,12 +60,15 @@ class RecurrentState:
 
 
 def _int(config: Mapping[str, Any], *keys: str) -> int:
+    """The first of `keys` present: a whole number in 1..MAX_DIM (layers: 1..MAX_LAYERS)."""
     for key in keys:
         value = config.get(key)
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            bound = MAX_LAYERS if key == "num_hidden_layers" else MAX_DIM
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= bound:
                 raise VramkitError(
-                    f"config field {key!r} must be a positive integer, got {value!r}."
+                    f"config field {key!r} must be a whole number in 1..{bound:,}, "
+                    f"got {value!r:.80}."
                 )
             return value
     raise _cannot(config, f"missing {' / '.join(keys)}")
