@@ -186,6 +186,14 @@ def _same_or_refused(got: tuple[int | str, ...] | str, expected: tuple[int | str
     return got == "refused" or all(g in (e, "refused") for g, e in zip(got, expected, strict=True))
 
 
+def test_sweep_covers_every_family():
+    """Each registered family has at least one config in the sweep."""
+    from vramkit.configfile import family_of
+    from vramkit.families import FAMILIES
+
+    assert {family_of(cfg) for cfg in sweep_configs().values()} == set(FAMILIES)
+
+
 @pytest.mark.parametrize("name", sorted(sweep_configs()))
 def test_config_sweep(name):
     """Each key (and each key of a sub-config object such as ``vision_config``) dropped, each
