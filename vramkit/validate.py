@@ -8,7 +8,9 @@ parameters. Each uses the checks here, so one rule is stated once:
   opened: ``os.stat`` then ``stat.S_ISREG``, and again on the opened descriptor), at most
   `MAX_JSON_BYTES`; text is UTF-8 (a UTF-8 BOM is dropped; UTF-16/32 is named and refused);
 - JSON: nesting at most `MAX_JSON_DEPTH` levels (checked before parsing, so Python's recursion
-  limit is never reached), integers at most `MAX_INT_DIGITS` digits, no NaN/Infinity literals;
+  limit is never reached), integers at most `MAX_INT_DIGITS` digits, no NaN/Infinity literals,
+  no key twice in one object (a safetensors header listing a tensor twice is refused, not read
+  last-wins);
 - config fields: integers are JSON integers (``true`` and ``"12"`` are refused), booleans are
   JSON booleans (``"false"`` is refused, not read as true), dimensions positive and at most the
   bounds below, heads divisible as the architecture needs;
@@ -248,8 +250,32 @@ def _no_constant(what: str):
     return parse
 
 
+class DuplicateKeyError(VramkitError):
+    """A JSON object that gives one key twice (valid JSON, ambiguous content)."""
+
+
+def _unique_keys(what: str):
+    """An ``object_pairs_hook`` that refuses a key given twice in one object: `json` would
+    keep the last silently (a safetensors header listing a tensor twice, a config.json
+    setting a field twice)."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise DuplicateKeyError(
+                    f"{what} lists the key {_short(key)} twice in one object; keys must be "
+                    "unique (a JSON reader would silently keep the last)."
+                )
+            out[key] = value
+        return out
+
+    return build
+
+
 def loads_json(text: str | bytes, what: str) -> Any:
-    """Parse JSON text with bounded depth, integer length and no NaN/Infinity (see module doc)."""
+    """Parse JSON text with bounded depth, integer length, no NaN/Infinity and no key given
+    twice in one object (see module doc)."""
     if isinstance(text, bytes):
         text = decode_text(text, what)
     depth = json_depth(text)
@@ -263,6 +289,7 @@ def loads_json(text: str | bytes, what: str) -> Any:
             parse_int=_bounded_int(what),
             parse_float=_finite_float(what),
             parse_constant=_no_constant(what),
+            object_pairs_hook=_unique_keys(what),
         )
     except json.JSONDecodeError as err:
         raise VramkitError(f"{what} is not valid JSON (line {err.lineno}: {err.msg}).") from None
@@ -411,6 +438,7 @@ _POSITIVE: dict[str, int] = {
     "linear_value_head_dim": MAX_DIM,
     "linear_conv_kernel_dim": MAX_DIM,
     "o_groups": MAX_HEADS,
+    "o_lora_rank": MAX_DIM,
     "hc_mult": 64,
     "decoder_sparse_step": MAX_LAYERS,
     "full_attention_interval": MAX_LAYERS,
@@ -428,7 +456,6 @@ _NON_NEGATIVE: dict[str, int] = {
     "n_shared_experts": MAX_EXPERTS,
     "first_k_dense_replace": MAX_LAYERS,
     "q_lora_rank": MAX_DIM,
-    "o_lora_rank": MAX_DIM,
     "num_hash_layers": MAX_LAYERS,
 }
 """Config fields that, when present (not null), must be whole numbers in 0..bound."""
@@ -570,6 +597,7 @@ __all__ = [
     "MAX_PARALLEL",
     "MAX_POSITIONS",
     "MAX_VOCAB",
+    "DuplicateKeyError",
     "check_config",
     "check_record",
     "check_selectors",

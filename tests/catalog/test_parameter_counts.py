@@ -93,7 +93,7 @@ def test_llama_uses_config_head_dim_not_hidden_over_heads():
         ({"compress_ratios": [0, 4]}, "compress_ratios has 2 entries"),
         ({"compress_ratios": [3] * 44}, "use 0, 4 or 128"),
         ({"hidden_size": None}, "missing 'hidden_size'"),
-        ({"hidden_size": -5}, "non-negative integer"),
+        ({"hidden_size": -5}, "whole number in 1.."),
     ],
 )
 def test_bad_v4_config_is_a_clear_error(change, message):

@@ -7,9 +7,12 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_LAYERS
+from ..validate import MAX_DIM, MAX_HEADS, MAX_LAYERS
 
 # --------------------------------------------------------------------------- config helpers
+
+MAX_CHANNELS = 64
+"""Most image channels a vision tower reads (RGB: 3)."""
 
 
 def _get(config: Mapping[str, Any], key: str, *, default: Any = None, required: bool = True) -> Any:
@@ -29,6 +32,28 @@ def _pos_int(config: Mapping[str, Any], key: str, default: int | None = None) ->
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise VramkitError(f"config field {key!r} must be a non-negative integer, got {value!r}.")
+    return value
+
+
+def _dim(
+    config: Mapping[str, Any],
+    key: str,
+    default: int | None = None,
+    *,
+    bound: int = MAX_DIM,
+    where: str = "",
+) -> int:
+    """A width, rank, head or group count the family divides by or builds a tensor from:
+    a whole number in 1..`bound` (0 would make an empty tensor or a division by zero).
+    `where`: the sub-config it sits in (``vision_config``), named in the error."""
+    name = f"{where}.{key}" if where else key
+    value = _get(config, key, default=default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= bound:
+        raise VramkitError(
+            f"config field {name!r} must be a whole number in 1..{bound:,}, got {value!r:.80}."
+        )
     return value
 
 
@@ -196,9 +221,9 @@ def sliding_full_layer_types(config: Mapping[str, Any]) -> list[str]:
 def gqa_shape(cfg: Mapping[str, Any]) -> tuple[int, int]:
     """(kv_heads, head_dim) of a GQA config: head_dim from the config when given (never
     hidden/heads then), kv heads default to the attention heads (MHA)."""
-    heads = int(cfg["num_attention_heads"])
-    kv = int(cfg.get("num_key_value_heads") or heads)
-    return kv, int(cfg.get("head_dim") or int(cfg["hidden_size"]) // heads)
+    heads = _dim(cfg, "num_attention_heads", bound=MAX_HEADS)
+    kv = _dim(cfg, "num_key_value_heads", heads, bound=MAX_HEADS)
+    return kv, _dim(cfg, "head_dim", _dim(cfg, "hidden_size") // heads)
 
 
 def mtp_layers(cfg: Mapping[str, Any], include_mtp: bool) -> int:

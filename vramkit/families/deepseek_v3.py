@@ -7,7 +7,9 @@ from dataclasses import replace
 from typing import Any
 
 from ..tensors import TensorSpec
+from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
 from ._common import (
+    _dim,
     _embedding,
     _layers,
     _mlp,
@@ -38,22 +40,22 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     e_score_correction_bias unless ``topk_method`` is noaux_tc (V2: greedy /
     group_limited_greedy; V3: noaux_tc, the default when the field is absent).
     """
-    dim = _pos_int(config, "hidden_size")
+    dim = _dim(config, "hidden_size")
     n_layers = _layers(config)
-    heads = _pos_int(config, "num_attention_heads")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
     q_lora = _opt_int(config, "q_lora_rank")
     score_bias = str(config.get("topk_method") or "noaux_tc") == "noaux_tc"
-    kv_lora = _pos_int(config, "kv_lora_rank")
-    nope = _pos_int(config, "qk_nope_head_dim")
-    rope = _pos_int(config, "qk_rope_head_dim")
-    v_dim = _pos_int(config, "v_head_dim")
-    experts = _pos_int(config, "n_routed_experts")
+    kv_lora = _dim(config, "kv_lora_rank")
+    nope = _dim(config, "qk_nope_head_dim")
+    rope = _dim(config, "qk_rope_head_dim")
+    v_dim = _dim(config, "v_head_dim")
+    experts = _dim(config, "n_routed_experts", bound=MAX_EXPERTS)
     shared = _pos_int(config, "n_shared_experts", 0)
-    topk = _pos_int(config, "num_experts_per_tok")
-    moe_inter = _pos_int(config, "moe_intermediate_size")
-    inter = _pos_int(config, "intermediate_size")
+    topk = _dim(config, "num_experts_per_tok", bound=MAX_EXPERTS)
+    moe_inter = _dim(config, "moe_intermediate_size")
+    inter = _dim(config, "intermediate_size")
     dense_layers = _pos_int(config, "first_k_dense_replace", 0)
-    vocab = _pos_int(config, "vocab_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     n_mtp = _layers(config, "num_nextn_predict_layers", 0)
     idx_heads = _opt_int(config, "index_n_heads")
     idx_dim = _opt_int(config, "index_head_dim")
@@ -225,7 +227,7 @@ def deepseek_v3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvP
     """MLA: one latent of kv_lora_rank + qk_rope_head_dim values per token per layer (not per
     head, no ×2: K and V are both read from it); V3.2 adds one index_head_dim indexer key per
     token per layer."""
-    n = int(cfg["num_hidden_layers"]) + mtp_layers(cfg, include_mtp)
+    n = _layers(cfg) + mtp_layers(cfg, include_mtp)
     rope = int(cfg["qk_rope_head_dim"])
     out = [KvPart("mla", n, "full", 1, int(cfg["kv_lora_rank"]) + rope, rope_dims=rope)]
     if cfg.get("index_head_dim"):
@@ -268,7 +270,7 @@ FAMILY = Family(
     model_types=("deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2"),
     gguf_archs={"deepseek2": "deepseek_v3"},
     inventory=deepseek_v3_inventory,
-    layer_kinds=lambda cfg: ("mla",) * int(cfg["num_hidden_layers"]),
+    layer_kinds=lambda cfg: ("mla",) * _layers(cfg),
     kv_parts=deepseek_v3_kv_parts,
     kv_format_keys=lambda cfg: (
         ("deepseek_v3_sparse", "deepseek_v3") if _sparse(cfg) else ("deepseek_v3",)

@@ -7,11 +7,12 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
 from ._common import (
+    _dim,
     _get,
     _layers,
     _mlp,
-    _nonzero,
     _pos_int,
     mtp_layers,
 )
@@ -45,21 +46,21 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     expert), two RMSNorms and the mHC mixers (hc_{attn,ffn}_{fn,base,scale}). Global: embed, head,
     final norm, hc_head_*. MTP block = a block + e_proj, h_proj, enorm, hnorm, norm, hc_head_*.
     """
-    dim = _pos_int(config, "hidden_size")
+    dim = _dim(config, "hidden_size")
     n_layers = _layers(config)
-    heads = _pos_int(config, "num_attention_heads")
-    head_dim = _pos_int(config, "head_dim")
-    q_lora = _pos_int(config, "q_lora_rank")
-    o_lora = _pos_int(config, "o_lora_rank")
-    o_groups = _pos_int(config, "o_groups")
-    experts = _pos_int(config, "n_routed_experts")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    head_dim = _dim(config, "head_dim")
+    q_lora = _dim(config, "q_lora_rank")  # V4 always projects q through the low rank
+    o_lora = _dim(config, "o_lora_rank")  # and o: wo_a [o_groups·o_lora, heads·head_dim/o_groups]
+    o_groups = _dim(config, "o_groups", bound=MAX_HEADS)
+    experts = _dim(config, "n_routed_experts", bound=MAX_EXPERTS)
     shared = _pos_int(config, "n_shared_experts", 1)
-    topk = _pos_int(config, "num_experts_per_tok")
-    inter = _pos_int(config, "moe_intermediate_size")
-    vocab = _pos_int(config, "vocab_size")
-    idx_heads = _pos_int(config, "index_n_heads")
-    idx_dim = _pos_int(config, "index_head_dim")
-    hc = _pos_int(config, "hc_mult")
+    topk = _dim(config, "num_experts_per_tok", bound=MAX_EXPERTS)
+    inter = _dim(config, "moe_intermediate_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
+    idx_heads = _dim(config, "index_n_heads", bound=MAX_HEADS)
+    idx_dim = _dim(config, "index_head_dim")
+    hc = _dim(config, "hc_mult", bound=64)
     hash_layers = _layers(config, "num_hash_layers", 0)
     n_mtp = _layers(config, "num_nextn_predict_layers", 0)
     ratios = _get(config, "compress_ratios")
@@ -76,12 +77,6 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     bad = sorted({r for r in ratios if r not in (0, 4, 128)})
     if bad:
         raise VramkitError(f"compress_ratios holds {bad}; DeepSeek V4 layers use 0, 4 or 128.")
-    for name, value in (
-        ("hidden_size", dim),
-        ("num_attention_heads", heads),
-        ("o_groups", o_groups),
-    ):
-        _nonzero(name, value)
     if heads * head_dim % o_groups:
         raise VramkitError("num_attention_heads * head_dim must be divisible by o_groups.")
 
@@ -322,12 +317,12 @@ def deepseek_v4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvP
     indexer keys; HCA (ratio 128) entries; the compressors' FP32 state: coff·ratio rows of
     2·coff·d values per layer (`compressor_overlap`), d = head_dim, or index_head_dim for the
     indexer's own compressor."""
-    n = int(cfg["num_hidden_layers"]) + mtp_layers(cfg, include_mtp)
+    n = _layers(cfg) + mtp_layers(cfg, include_mtp)
     ratios = list(cfg["compress_ratios"])[:n]
     dim, rope, idx_dim = (
-        int(cfg["head_dim"]),
-        int(cfg["qk_rope_head_dim"]),
-        int(cfg["index_head_dim"]),
+        _dim(cfg, "head_dim"),
+        _dim(cfg, "qk_rope_head_dim"),
+        _dim(cfg, "index_head_dim"),
     )
     window = int(cfg.get("sliding_window") or 128)
     n4, n128 = ratios.count(CSA_RATIO), ratios.count(HCA_RATIO)
@@ -354,7 +349,7 @@ def deepseek_v4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvP
 def deepseek_v4_layer_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     """csa (ratio 4), hca (ratio 128) or window (ratio 0) for each main layer."""
     names = {CSA_RATIO: "csa", HCA_RATIO: "hca", 0: "window"}
-    n = int(cfg["num_hidden_layers"])
+    n = _layers(cfg)
     return tuple(names[int(r)] for r in list(cfg["compress_ratios"])[:n])
 
 

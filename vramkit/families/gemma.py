@@ -19,12 +19,14 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_LAYERS, MAX_VOCAB
 from ._common import (
+    MAX_CHANNELS,
+    _dim,
     _embedding,
     _gqa,
     _layers,
     _mlp,
-    _pos_int,
     _spec_adder,
     refuse_kv,
     sliding_full_layer_types,
@@ -63,12 +65,12 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     head_dim, gate/up/down of intermediate_size, four RMSNorms of hidden; final norm; embedding
     tied to the head unless ``tie_word_embeddings`` is false.
     """
-    dim = _pos_int(config, "hidden_size")
-    heads = _pos_int(config, "num_attention_heads")
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
-    head_dim = _pos_int(config, "head_dim")
-    inter = _pos_int(config, "intermediate_size")
-    vocab = _pos_int(config, "vocab_size")
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
+    head_dim = _dim(config, "head_dim")
+    inter = _dim(config, "intermediate_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     tied = bool(config.get("tie_word_embeddings", True))
     qk_norm = str(config.get("model_type", "")).startswith("gemma3")
     gemma1 = str(config.get("model_type", "")) == "gemma"  # two norms a layer, no sliding layers
@@ -121,13 +123,14 @@ def siglip_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> No
     (weight + bias), fc1 [intermediate, hidden] + bias, fc2 [hidden, intermediate] + bias;
     post_layernorm (weight + bias); projector [hidden, text_hidden] and its RMSNorm [hidden].
     """
-    h = _pos_int(vision, "hidden_size")
-    inter = _pos_int(vision, "intermediate_size")
-    n = _layers(vision)
-    patch = _pos_int(vision, "patch_size")
-    image = _pos_int(vision, "image_size")
-    channels = _pos_int(vision, "num_channels", 3)
-    if not patch or image % patch:
+    vc = "vision_config"
+    h = _dim(vision, "hidden_size", where=vc)
+    inter = _dim(vision, "intermediate_size", where=vc)
+    n = _dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=vc)
+    patch = _dim(vision, "patch_size", where=vc)
+    image = _dim(vision, "image_size", where=vc)
+    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=vc)
+    if image % patch:
         raise VramkitError(
             f"vision_config image_size {image} must be a multiple of patch_size {patch}."
         )
@@ -168,7 +171,9 @@ def gemma_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, .
     """Sliding layers min(T, sliding_window) × 2 (K, V) × kv_heads × head_dim; full layers T ×
     the same (Gemma 2 and 3 use one head_dim and KV-head count for both kinds)."""
     types = gemma_layer_types(cfg)
-    kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
+    heads = _dim(cfg, "num_attention_heads", bound=MAX_HEADS)
+    # KV heads default to the attention heads, as `gemma_inventory` builds k/v_proj
+    kv, hd = _dim(cfg, "num_key_value_heads", heads, bound=MAX_HEADS), _dim(cfg, "head_dim")
     window = cfg.get("sliding_window")
     n_full = types.count("full_attention")
     if len(types) > n_full and not (isinstance(window, int) and window > 0):

@@ -7,11 +7,12 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_POSITIONS, MAX_VOCAB
 from ._common import (
+    _dim,
     _embedding,
     _mlp,
     _opt_int,
-    _pos_int,
     _routed,
     sliding_full_layer_types,
 )
@@ -32,15 +33,15 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     per-layer ``layer_scalar`` the converter maps (one value per layer, llama.cpp: not
     required) — no released Gemma 4 31B / 26B-A4B tensor list was available to confirm it.
     """
-    dim = _pos_int(config, "hidden_size")
-    heads = _pos_int(config, "num_attention_heads")
-    kv_heads = _pos_int(config, "num_key_value_heads")
-    head_dim = _pos_int(config, "head_dim")
-    g_head_dim = _pos_int(config, "global_head_dim", head_dim)
-    g_kv = _pos_int(config, "num_global_key_value_heads", kv_heads)
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", bound=MAX_HEADS)
+    head_dim = _dim(config, "head_dim")
+    g_head_dim = _dim(config, "global_head_dim", head_dim)
+    g_kv = _dim(config, "num_global_key_value_heads", kv_heads, bound=MAX_HEADS)
     k_eq_v = bool(config.get("attention_k_eq_v", False))
-    inter = _pos_int(config, "intermediate_size")
-    vocab = _pos_int(config, "vocab_size")
+    inter = _dim(config, "intermediate_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     experts = _opt_int(config, "num_experts")
     topk = _opt_int(config, "top_k_experts", "num_experts_per_tok")
     moe_inter = _opt_int(config, "moe_intermediate_size")
@@ -116,16 +117,34 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
+def _sliding_window(cfg: Mapping[str, Any]) -> int:
+    """The sliding layers' window in tokens; refused when the config does not give it.
+
+    transformers fills a missing one with ``Gemma4TextConfig.sliding_window: int = 512``
+    (https://github.com/huggingface/transformers/blob/351f643ab9f582c01026b6d75aab3e2c5a8338cd/src/transformers/models/gemma4/configuration_gemma4.py#L176),
+    the small models' value; Gemma 4 31B uses 1024, so vramkit asks instead of guessing.
+    """
+    if cfg.get("sliding_window") is None:
+        raise VramkitError(
+            "config field 'sliding_window' is missing: Gemma 4's sliding layers need their "
+            "window in tokens (transformers' Gemma4TextConfig would assume 512, the small "
+            "models' value; Gemma 4 31B uses 1024); add it to the config, a whole number "
+            f"in 1..{MAX_POSITIONS:,}."
+        )
+    return _dim(cfg, "sliding_window", bound=MAX_POSITIONS)
+
+
 def gemma4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """Sliding layers: min(T, window) × 2 (K, V) × kv_heads × head_dim; global layers: T ×
     (1 when attention_k_eq_v, K stored once, else 2) × global KV heads × global_head_dim."""
     types = sliding_full_layer_types(cfg)
-    kv, hd = int(cfg["num_key_value_heads"]), int(cfg["head_dim"])
-    g_kv = int(cfg.get("num_global_key_value_heads") or kv)
-    g_hd = int(cfg.get("global_head_dim") or hd)
+    kv = _dim(cfg, "num_key_value_heads", bound=MAX_HEADS)
+    hd = _dim(cfg, "head_dim")
+    g_kv = _dim(cfg, "num_global_key_value_heads", kv, bound=MAX_HEADS)
+    g_hd = _dim(cfg, "global_head_dim", hd)
     kv_factor = 1 if cfg.get("attention_k_eq_v") else 2
     n_full = types.count("full_attention")
-    window = int(cfg["sliding_window"])
+    window = _sliding_window(cfg) if n_full < len(types) else 0
     return (
         KvPart("sliding", len(types) - n_full, "window", window, hd, vectors=2 * kv, kv_heads=kv),
         KvPart("full", n_full, "full", 1, g_hd, vectors=kv_factor * g_kv, kv_heads=g_kv),
@@ -150,7 +169,7 @@ def _gguf_extra(cfg: Mapping[str, Any]) -> tuple[GgufPart, ...]:
     """``rope_freqs.weight``: F32 [global_head_dim / 2] the converter generates for the
     "proportional" rope of the full-attention layers (Gemma4Model.generate_extra_tensors,
     https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/gemma.py L745-772); llama.cpp loads it once (src/models/gemma4.cpp L94-98)."""
-    n = _pos_int(cfg, "global_head_dim", _pos_int(cfg, "head_dim")) // 2
+    n = _dim(cfg, "global_head_dim", _dim(cfg, "head_dim")) // 2
     t = TensorSpec("rope_freqs", "attention", "rope_freqs", (n,), kind="vector", native="F32",
                    gguf_class="rope_freqs")  # fmt: skip
     return ((t, (n,)),)

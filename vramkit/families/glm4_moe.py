@@ -6,14 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..tensors import TensorSpec
+from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
     _layers,
     _mlp,
-    _nonzero,
     _opt_int,
     _pos_int,
     _routed,
@@ -37,18 +38,18 @@ def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     MoE decoder layer + eh_proj [hidden, 2·hidden], enorm, hnorm, shared_head.norm); they reuse
     the main embedding and head (not counted twice).
     """
-    dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     head_dim = _opt_int(config, "head_dim") or dim // heads
     n_layers = _layers(config)
-    inter = _pos_int(config, "intermediate_size")
-    moe_inter = _pos_int(config, "moe_intermediate_size")
-    experts = _pos_int(config, "n_routed_experts")
+    inter = _dim(config, "intermediate_size")
+    moe_inter = _dim(config, "moe_intermediate_size")
+    experts = _dim(config, "n_routed_experts", bound=MAX_EXPERTS)
     shared = _pos_int(config, "n_shared_experts", 0)
-    topk = _pos_int(config, "num_experts_per_tok")
+    topk = _dim(config, "num_experts_per_tok", bound=MAX_EXPERTS)
     first_dense = _pos_int(config, "first_k_dense_replace", 0)
-    vocab = _pos_int(config, "vocab_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     n_mtp = _layers(config, "num_nextn_predict_layers", 0)
     tied = bool(config.get("tie_word_embeddings", False))
     qkv_bias = bool(config.get("attention_bias", False))
@@ -110,7 +111,7 @@ def glm4_moe_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart
     if cfg.get("kv_lora_rank") or cfg.get("layer_types") or cfg.get("sliding_window"):
         raise refuse_kv(cfg, "glm4_moe", "vramkit counts GLM-4 MoE as full GQA on every layer")
     kv, hd = gqa_shape(cfg)
-    n = int(cfg["num_hidden_layers"]) + mtp_layers(cfg, include_mtp)
+    n = _layers(cfg) + mtp_layers(cfg, include_mtp)
     return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
@@ -120,7 +121,7 @@ FAMILY = Family(
     model_types=("glm4_moe",),
     gguf_archs={"glm4moe": "glm4_moe"},
     inventory=glm4_moe_inventory,
-    layer_kinds=lambda cfg: ("full_attention",) * int(cfg["num_hidden_layers"]),
+    layer_kinds=lambda cfg: ("full_attention",) * _layers(cfg),
     kv_parts=glm4_moe_kv_parts,
     # Glm4MoeModel keeps the NextN block unless --no-mtp: "if not self.no_mtp:
     # self.block_count += self.hparams.get("num_nextn_predict_layers", 0)"

@@ -7,7 +7,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
@@ -16,7 +18,6 @@ from ._common import (
     _mlp,
     _nonzero,
     _opt_int,
-    _pos_int,
     _spec_adder,
     gqa_shape,
     refuse_kv,
@@ -39,16 +40,16 @@ def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     gate, up, down matrices of inter × hidden and their biases); two RMSNorms per layer, final
     norm, untied embedding and head.
     """
-    dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     head_dim = _opt_int(config, "head_dim") or dim // heads
     experts = _nonzero("num_local_experts", _opt_int(config, "num_local_experts", "num_experts"))
     topk = _nonzero(
         "num_experts_per_tok", _opt_int(config, "num_experts_per_tok", "experts_per_token")
     )
-    inter = _pos_int(config, "intermediate_size")
-    vocab = _pos_int(config, "vocab_size")
+    inter = _dim(config, "intermediate_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     tied = bool(config.get("tie_word_embeddings", False))
     n_layers = _layers(config)
     specs: list[TensorSpec] = []

@@ -7,7 +7,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
+    _dim,
     _embedding,
     _gqa,
     _layers,
@@ -32,15 +34,15 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     ``num_experts`` is set (router + routed experts of moe_intermediate_size or intermediate_size;
     optional shared expert of shared_expert_intermediate_size).
     """
-    dim = _pos_int(config, "hidden_size")
+    dim = _dim(config, "hidden_size")
     n_layers = _layers(config)
-    heads = _pos_int(config, "num_attention_heads")
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     head_dim = _opt_int(config, "head_dim") or (dim // heads if heads else 0)
     if not heads or not head_dim:
         raise VramkitError("num_attention_heads and head_dim (or hidden_size) must be positive.")
     inter = _pos_int(config, "intermediate_size", 0)
-    vocab = _pos_int(config, "vocab_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     experts = _opt_int(config, "num_local_experts", "num_experts")
     topk = _opt_int(config, "num_experts_per_tok")
     moe_inter = _opt_int(config, "moe_intermediate_size") or inter
@@ -51,6 +53,11 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     qk_norm = model_type.startswith("qwen3")
     if experts and not topk:
         raise VramkitError("an MoE config needs num_experts_per_tok.")
+    if experts and not moe_inter:
+        raise VramkitError(
+            "an MoE config needs a positive moe_intermediate_size (or intermediate_size), "
+            "the width of each expert."
+        )
     specs: list[TensorSpec] = []
 
     def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
@@ -145,7 +152,7 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 def gqa_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """MHA/GQA/MQA: T × 2 (K, V) × num_key_value_heads × head_dim per layer."""
     kv, hd = gqa_shape(cfg)
-    n = int(cfg["num_hidden_layers"])
+    n = _layers(cfg)
     return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
@@ -172,6 +179,6 @@ FAMILY = Family(
         "olmoe": "olmoe",
     },
     inventory=llama_inventory,
-    layer_kinds=lambda cfg: ("full_attention",) * int(cfg["num_hidden_layers"]),
+    layer_kinds=lambda cfg: ("full_attention",) * _layers(cfg),
     kv_parts=gqa_kv_parts,
 )

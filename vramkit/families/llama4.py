@@ -37,16 +37,17 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_LAYERS, MAX_VOCAB
 from ._common import (
+    MAX_CHANNELS,
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
     _layers,
     _mlp,
-    _nonzero,
     _opt_int,
-    _pos_int,
     _spec_adder,
     gqa_shape,
     refuse_kv,
@@ -80,7 +81,7 @@ def llama4_moe_layers(config: Mapping[str, Any]) -> set[int]:
         if bad:
             raise VramkitError(f"moe_layers lists layer {bad[0]}, but the model has {n} layers.")
         return set(given)
-    step = _nonzero("interleave_moe_layer_step", _pos_int(config, "interleave_moe_layer_step", 1))
+    step = _dim(config, "interleave_moe_layer_step", 1, bound=MAX_LAYERS)
     return set(range(step - 1, n, step))
 
 
@@ -98,7 +99,7 @@ def llama4_layer_types(config: Mapping[str, Any]) -> list[str]:
         return list(types)
     rope = _int_list(config, "no_rope_layers", n)
     if rope is None:
-        interval = _nonzero("no_rope_layer_interval", _pos_int(config, "no_rope_layer_interval", 4))
+        interval = _dim(config, "no_rope_layer_interval", 4, bound=MAX_LAYERS)
         rope = [int((i + 1) % interval != 0) for i in range(n)]
     return ["chunked_attention" if r else "full_attention" for r in rope[:n]]
 
@@ -106,13 +107,13 @@ def llama4_layer_types(config: Mapping[str, Any]) -> list[str]:
 def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """Llama 4 text decoder (see the module docstring for every shape), plus the vision tower,
     its pixel-shuffle adapter and the projector when ``vision_config`` is present."""
-    dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     head_dim = _opt_int(config, "head_dim") or dim // heads
-    inter = _nonzero("intermediate_size", _pos_int(config, "intermediate_size"))
-    inter_mlp = _pos_int(config, "intermediate_size_mlp", 16384)
-    vocab = _pos_int(config, "vocab_size")
+    inter = _dim(config, "intermediate_size")
+    inter_mlp = _dim(config, "intermediate_size_mlp", 16384)
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     moe = llama4_moe_layers(config)
     experts = _opt_int(config, "num_local_experts") if moe else 0
     topk = _opt_int(config, "num_experts_per_tok") if moe else 0
@@ -159,14 +160,15 @@ def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 def llama4_vision_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> None:
     """``Llama4VisionModel`` + ``Llama4MultiModalProjector`` (shapes in the module docstring),
     all in group ``vision``; matrices as matrices, biases / norms / embeddings as vectors."""
-    h = _pos_int(vision, "hidden_size")
-    inter = _pos_int(vision, "intermediate_size")
-    patch = _nonzero("vision patch_size", _pos_int(vision, "patch_size"))
-    image = _pos_int(vision, "image_size")
-    channels = _pos_int(vision, "num_channels", 3)
-    proj_in = _pos_int(vision, "projector_input_dim")
-    proj_out = _pos_int(vision, "projector_output_dim")
-    out_dim = _pos_int(vision, "vision_output_dim")
+    vc = "vision_config"
+    h = _dim(vision, "hidden_size", where=vc)
+    inter = _dim(vision, "intermediate_size", where=vc)
+    patch = _dim(vision, "patch_size", where=vc)
+    image = _dim(vision, "image_size", where=vc)
+    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=vc)
+    proj_in = _dim(vision, "projector_input_dim", where=vc)
+    proj_out = _dim(vision, "projector_output_dim", where=vc)
+    out_dim = _dim(vision, "vision_output_dim", where=vc)
     if image % patch:
         raise VramkitError(
             f"vision_config image_size {image} must be a multiple of patch_size {patch}."
@@ -183,7 +185,7 @@ def llama4_vision_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int
     for nm in ("layernorm_pre", "layernorm_post"):
         vec(f"{v}.{nm}.weight", nm, h)
         vec(f"{v}.{nm}.bias", f"{nm}_bias", h)
-    for i in range(_layers(vision)):
+    for i in range(_dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=vc)):
         p = f"{v}.model.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         for nm in ("q_proj", "k_proj", "v_proj", "o_proj"):

@@ -15,13 +15,14 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _layer_norms,
     _layers,
     _opt_int,
-    _pos_int,
     _spec_adder,
     gqa_shape,
 )
@@ -31,13 +32,13 @@ from ._record import Family, KvPart
 def phi3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """qkv [(heads + 2*kv_heads)*head_dim, hidden], o [hidden, heads*head_dim], gate_up
     [2*inter, hidden], down [hidden, inter]; head_dim = hidden/heads unless ``head_dim`` is set."""
-    dim = _pos_int(config, "hidden_size")
+    dim = _dim(config, "hidden_size")
     n_layers = _layers(config)
-    heads = _pos_int(config, "num_attention_heads")
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     head_dim = _opt_int(config, "head_dim") or (dim // heads if heads else 0)
-    inter = _pos_int(config, "intermediate_size")
-    vocab = _pos_int(config, "vocab_size")
+    inter = _dim(config, "intermediate_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     if not heads or not head_dim or not inter:
         raise VramkitError("num_attention_heads, head_dim and intermediate_size must be positive.")
     tied = bool(config.get("tie_word_embeddings", False))
@@ -64,7 +65,7 @@ def phi3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ..
     (Phi-3-mini-4k: 2047) every layer keeps only that window (transformers Phi3Attention passes
     ``sliding_window`` to every layer; Phi-4: null, full attention)."""
     kv, hd = gqa_shape(cfg)
-    n = int(cfg["num_hidden_layers"])
+    n = _layers(cfg)
     window = cfg.get("sliding_window")
     if isinstance(window, int) and window > 0:
         return (KvPart("sliding", n, "window", window, hd, vectors=2 * kv, kv_heads=kv),)
@@ -73,7 +74,7 @@ def phi3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ..
 
 def _phi3_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     kind = "sliding_attention" if cfg.get("sliding_window") else "full_attention"
-    return (kind,) * int(cfg["num_hidden_layers"])
+    return (kind,) * _layers(cfg)
 
 
 FAMILY = Family(

@@ -8,7 +8,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
@@ -16,7 +18,6 @@ from ._common import (
     _mlp,
     _nonzero,
     _opt_int,
-    _pos_int,
     _routed,
     _spec_adder,
     gqa_shape,
@@ -45,16 +46,16 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     transformers; vLLM ``qwen3_next_mtp.py``): fc [hidden, 2·hidden], two pre-fc norms, one
     full-attention MoE layer and a final norm per MTP layer.
     """
-    dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
-    kv_heads = _pos_int(config, "num_key_value_heads", heads)
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     head_dim = _opt_int(config, "head_dim") or dim // heads
-    nk = _pos_int(config, "linear_num_key_heads")
-    nv = _pos_int(config, "linear_num_value_heads")
-    dk = _pos_int(config, "linear_key_head_dim")
-    dv = _pos_int(config, "linear_value_head_dim")
-    kernel = _pos_int(config, "linear_conv_kernel_dim")
-    vocab = _pos_int(config, "vocab_size")
+    nk = _dim(config, "linear_num_key_heads", bound=MAX_HEADS)
+    nv = _dim(config, "linear_num_value_heads", bound=MAX_HEADS)
+    dk = _dim(config, "linear_key_head_dim")
+    dv = _dim(config, "linear_value_head_dim")
+    kernel = _dim(config, "linear_conv_kernel_dim")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     experts = _opt_int(config, "num_experts")
     topk = _opt_int(config, "num_experts_per_tok")
     moe_inter = _opt_int(config, "moe_intermediate_size")

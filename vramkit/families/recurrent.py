@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import VramkitError
+from ..validate import MAX_DIM, MAX_LAYERS
 
 _DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "float16": 2, "bf16": 2, "fp16": 2}
 _RECURRENT_HINTS = ("linear_", "mamba", "ssm", "conv_kernel", "hybrid_override_pattern", "rwkv")
@@ -59,12 +60,15 @@ class RecurrentState:
 
 
 def _int(config: Mapping[str, Any], *keys: str) -> int:
+    """The first of `keys` present: a whole number in 1..MAX_DIM (layers: 1..MAX_LAYERS)."""
     for key in keys:
         value = config.get(key)
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            bound = MAX_LAYERS if key == "num_hidden_layers" else MAX_DIM
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= bound:
                 raise VramkitError(
-                    f"config field {key!r} must be a positive integer, got {value!r}."
+                    f"config field {key!r} must be a whole number in 1..{bound:,}, "
+                    f"got {value!r:.80}."
                 )
             return value
     raise _cannot(config, f"missing {' / '.join(keys)}")
@@ -88,13 +92,16 @@ def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
     ssm.inner_size = linear_value_head_dim × linear_num_value_heads."""
     cfg = dict(config)
     if cfg.get("gguf_architecture") == "qwen3next" and "ssm_state_size" in cfg:
-        nv = cfg["ssm_time_step_rank"]
+        nv, inner = _int(cfg, "ssm_time_step_rank"), _int(cfg, "ssm_inner_size")
+        if inner % nv:  # the value heads split the inner size evenly
+            raise _cannot(cfg, f"ssm.inner_size {inner:,} is not a multiple of ssm.time_step_rank "
+                               f"{nv:,} (the value heads)")  # fmt: skip
         cfg.update(
-            linear_conv_kernel_dim=cfg["ssm_conv_kernel"],
-            linear_key_head_dim=cfg["ssm_state_size"],
-            linear_num_key_heads=cfg["ssm_group_count"],
+            linear_conv_kernel_dim=_int(cfg, "ssm_conv_kernel"),
+            linear_key_head_dim=_int(cfg, "ssm_state_size"),
+            linear_num_key_heads=_int(cfg, "ssm_group_count"),
             linear_num_value_heads=nv,
-            linear_value_head_dim=cfg["ssm_inner_size"] // nv,
+            linear_value_head_dim=inner // nv,
         )
     return cfg
 

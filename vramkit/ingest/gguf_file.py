@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import VramkitError
 from ..families import family_of_model_type, gguf_model_types
 from ..validate import MAX_LAYERS, read_bytes, regular_file, require_strict_int
+from .gguf_layout import read_layout
 from .measured import Measured, summarise
 
 _KEYS: dict[str, str] = {
@@ -57,6 +58,7 @@ def _reader(path: Path):
     magic = read_bytes(path, "GGUF file", limit=4)
     if magic != b"GGUF":
         raise VramkitError(f"{path.name} is not a GGUF file (it does not start with b'GGUF').")
+    read_layout(path)  # counts, strings, dims, offsets checked before the reader maps the file
     try:
         return GGUFReader(path, "r")
     except (

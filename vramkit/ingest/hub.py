@@ -153,7 +153,7 @@ def _download(repo_id: str, revision: str) -> HubSnapshot:
     try:
         try:
             cfg_path = api.hf_hub_download(repo_id, "config.json", revision=revision)
-            config = json.loads(Path(cfg_path).read_text())
+            config = read_json_object(cfg_path, f"the Hub's config.json of {repo_id!r}")
         except HfHubHTTPError as err:
             if getattr(err.response, "status_code", None) != 404:
                 raise

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import VramkitError
 from ..validate import (
     MAX_BYTES_FIELD,
+    DuplicateKeyError,
     is_dir,
     loads_json,
     path_stat,
@@ -149,6 +150,8 @@ def read_header(path: str | Path) -> dict[str, Any]:
     try:
         header = loads_json(text, f"{p.name}: the header")
     except VramkitError as err:
+        if isinstance(err, DuplicateKeyError):  # valid JSON, an ambiguous header
+            raise VramkitError(f"{err} Each tensor name appears once in a header.") from None
         raise VramkitError(
             f"{err} The header is not valid UTF-8 JSON: not a safetensors file, or a corrupt one."
         ) from None
@@ -211,6 +214,18 @@ def index_total_size(index: Mapping[str, Any] | None, *, origin: str = INDEX_NAM
     )
 
 
+def _refuse_shared_names(rows: list[tuple[str, Any, Any, int]], files: list[str], folder: Path):
+    """A tensor name in two shards would be counted twice: refused, naming it."""
+    seen: set[str] = set()
+    for name, *_ in rows:
+        if name in seen:
+            raise VramkitError(
+                f"{folder.name}: tensor {name[:80]!r} is stored in more than one of its "
+                f"{len(files)} shards; each tensor is stored once."
+            )
+        seen.add(name)
+
+
 def measure_safetensors(
     path: str | Path, *, main_layers: int | None = None, source: str | None = None
 ) -> Measured:
@@ -231,6 +246,7 @@ def measure_safetensors(
                 f"{p}: the index lists shard(s) that are not there: {', '.join(missing[:5])}."
             )
         rows = [row for f in files for row in file_rows(p / f)]
+        _refuse_shared_names(rows, files, p)
     else:
         rows = file_rows(p)
     return summarise(source or str(p), rows, main_layers=main_layers)
