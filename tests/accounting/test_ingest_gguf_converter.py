@@ -1,0 +1,286 @@
+"""GGUF files as llama.cpp's converter writes them and its loader reads them (issue 23, item 2).
+
+The fixtures in gguf_converter/ are the headers (metadata + tensor infos) of files written by the
+pinned tree's convert_hf_to_gguf.py (ggml-org/llama.cpp@0c1e57098bba) from tiny checkpoints
+with published config shapes; benchmarks/engines/converter_headers.py rebuilds them (see
+manifest.json). Each test pads a header with zeros to the converter's file size and reads it.
+Expected figures are written out as arithmetic on the shrunk configs (the overrides in
+converter_headers.CASES, repeated here where a figure depends on them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vramkit.cli import main
+from vramkit.errors import VramkitError
+from vramkit.families import get_family
+from vramkit.ingest import ingest
+from vramkit.ingest.gguf_file import config_from_metadata, measure_gguf, read_metadata
+
+HERE = Path(__file__).parent / "gguf_converter"
+MANIFEST = json.loads((HERE / "manifest.json").read_text())
+
+
+def _materialise(folder: Path) -> dict[str, Path]:
+    """Every fixture file as a sparse file: the converter's header, zeros to its size."""
+    out = {}
+    for row in MANIFEST["files"]:
+        head = (HERE / row["header"]).read_bytes()
+        assert hashlib.sha256(head).hexdigest() == row["header_sha256"]
+        assert len(head) < row["size"]
+        path = folder / row["file"]
+        with path.open("wb") as f:
+            f.write(head)
+            f.truncate(row["size"])
+        out[row["file"]] = path
+    return out
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    return _materialise(tmp_path_factory.mktemp("converter"))
+
+
+def _kv(path: Path, capsys, *extra: str) -> dict:
+    assert main(["kv", "--from", str(path), "--context", "8K", "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_manifest_names_the_pinned_converter():
+    assert "0c1e57098bba43ac29e6e3b677cdceebdd22334f" in MANIFEST["converter"]
+    cases = {row["case"] for row in MANIFEST["files"]}
+    assert cases == {"deepseek-v3", "deepseek-v2-lite", "phi-4", "gemma-3", "gpt-oss"}
+
+
+@pytest.mark.parametrize("name", ["deepseek-v3", "deepseek-v2-lite"])
+def test_deepseek2_mla_lengths(files, name, capsys):
+    meta = read_metadata(files[f"{name}.gguf"])
+    # the converter's absorbed MQA form: key = kv_lora 64 + rope 16, value = kv_lora 64, and the
+    # per-head dims in *_mla: nope 32 + rope 16 = 48, v_head 32 (shrunk config)
+    assert meta["deepseek2.attention.head_count_kv"] == 1
+    assert meta["deepseek2.attention.key_length"] == 64 + 16
+    assert meta["deepseek2.attention.value_length"] == 64
+    assert meta["deepseek2.attention.key_length_mla"] == 32 + 16
+    assert meta["deepseek2.attention.value_length_mla"] == 32
+    ing = ingest(files[f"{name}.gguf"])
+    cfg = ing.config
+    assert (cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"]) == (32, 16, 32)
+    assert cfg["kv_lora_rank"] == 64
+    assert cfg["num_key_value_heads"] == cfg["num_attention_heads"] == 4
+    assert cfg["n_routed_experts"] == 8
+    assert ing.model is not None
+    assert ing.model.family == "deepseek_v3"
+    # KV: 3 layers × (kv_lora 64 + rope 16) values × 2 B (bf16) per token
+    kv = _kv(files[f"{name}.gguf"], capsys)
+    assert kv["slope_bytes_per_token"] == 3 * (64 + 16) * 2
+    assert kv["total_bytes"] == 8192 * 3 * (64 + 16) * 2
+
+
+def test_deepseek_v2_lite_has_no_q_lora(files):
+    meta = read_metadata(files["deepseek-v2-lite.gguf"])
+    assert "deepseek2.attention.q_lora_rank" not in meta  # V2-Lite: q_lora_rank null
+    assert "q_lora_rank" not in ingest(files["deepseek-v2-lite.gguf"]).config
+
+
+def test_phi4_sliding_window_zero_is_full_attention(files, capsys):
+    meta = read_metadata(files["phi-4.gguf"])
+    assert meta["phi3.attention.sliding_window"] == 0  # written on purpose: Phi-4 has none
+    ing = ingest(files["phi-4.gguf"])
+    assert "sliding_window" not in ing.config
+    # 2 layers × K and V × 2 KV heads × head_dim 256/8 = 32 × 2 B, every token
+    kv = _kv(files["phi-4.gguf"], capsys)
+    assert kv["by_kind"] == {"full": 8192 * 2 * 2 * 2 * 32 * 2}
+
+
+def test_gemma3_loader_default_pattern(files, capsys):
+    meta = read_metadata(files["gemma-3.gguf"])
+    assert "gemma3.attention.sliding_window_pattern" not in meta  # the converter writes none
+    assert meta["gemma3.attention.sliding_window"] == 1024  # medgemma-27b-it's window
+    ing = ingest(files["gemma-3.gguf"])
+    # load_swa_pattern(ml, 6): il % 6 < 5 sliding → layers 0–4 sliding, 5 full, 6 sliding
+    assert ing.config["sliding_window_pattern"] == 6
+    assert list(get_family(ing.model.family).layer_kinds(ing.config)) == [
+        "sliding_attention"
+    ] * 5 + [
+        "full_attention",
+        "sliding_attention",
+    ]
+    # per layer and token: K and V × 2 KV heads × head_dim 64 × 2 B = 512 B
+    kv = _kv(files["gemma-3.gguf"], capsys)
+    assert kv["by_kind"] == {"sliding": 6 * 1024 * 512, "full": 1 * 8192 * 512}
+
+
+def test_gpt_oss_loader_default_pattern(files, capsys):
+    meta = read_metadata(files["gpt-oss.gguf"])
+    assert "gpt-oss.attention.sliding_window_pattern" not in meta
+    ing = ingest(files["gpt-oss.gguf"])
+    # load_swa_pattern(ml, 2): even layers sliding, odd full
+    assert (
+        list(get_family(ing.model.family).layer_kinds(ing.config))
+        == ["sliding_attention", "full_attention"] * 2
+    )
+    # K and V × 2 KV heads × head_dim 32 × 2 B = 256 B a layer and token; window 128
+    kv = _kv(files["gpt-oss.gguf"], capsys)
+    assert kv["by_kind"] == {"sliding": 2 * 128 * 256, "full": 2 * 8192 * 256}
+    assert ing.measured.by_dtype["MXFP4"] > 0  # the experts as the converter repacks them
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["deepseek-v3.gguf", "deepseek-v2-lite.gguf", "phi-4.gguf", "gemma-3.gguf", "gpt-oss.gguf"],
+)
+def test_plan_reads_every_converter_file(files, name, capsys):
+    argv = ["plan", "--from", str(files[name]), "--gpu", "rtx-4090-24gb", "--ram", "64GB"]
+    assert main([*argv, "--context", "8K", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["fits"] is True
+
+
+# ----------------------------------------------------------------------------- split files
+
+
+def test_split_reads_every_part_from_the_first(files):
+    whole, _, _ = measure_gguf(files["phi-4.gguf"])
+    split, cfg, meta = measure_gguf(files["phi-4-00001-of-00002.gguf"])
+    assert (meta["split.count"], meta["split.no"]) == (2, 0)
+    # the converter's --split-max-tensors 8: 8 tensors in part 1, the other 7 in part 2
+    assert meta["split.tensors.count"] == 15 == sum(whole.dtype_counts.values())
+    assert split.total_bytes == whole.total_bytes
+    assert split.by_group == whole.by_group
+    assert cfg["num_hidden_layers"] == 2
+
+
+def test_split_refuses_a_later_part(files):
+    with pytest.raises(VramkitError, match=r"part 2 of a 2-part GGUF: give the first part "):
+        ingest(files["phi-4-00002-of-00002.gguf"])
+
+
+def test_split_refuses_a_missing_part(files, tmp_path):
+    shutil.copy(files["phi-4-00001-of-00002.gguf"], tmp_path / "m-00001-of-00002.gguf")
+    with pytest.raises(VramkitError, match=r"1 of the 2 parts .* missing .*m-00002-of-00002"):
+        ingest(tmp_path / "m-00001-of-00002.gguf")
+
+
+def test_split_refuses_a_renamed_first_part(files, tmp_path):
+    shutil.copy(files["phi-4-00001-of-00002.gguf"], tmp_path / "model.gguf")
+    with pytest.raises(VramkitError, match=r"not named <prefix>-00001-of-00002\.gguf"):
+        ingest(tmp_path / "model.gguf")
+
+
+def test_split_refuses_a_part_from_another_split(files, tmp_path):
+    shutil.copy(files["phi-4-00001-of-00002.gguf"], tmp_path / "m-00001-of-00002.gguf")
+    shutil.copy(files["phi-4-00001-of-00002.gguf"], tmp_path / "m-00002-of-00002.gguf")
+    with pytest.raises(VramkitError, match=r"split.no / split.count are 0 / 2, expected 1 / 2"):
+        ingest(tmp_path / "m-00001-of-00002.gguf")
+
+
+# ----------------------------------------------------------------------------- loader rules
+
+
+def _meta(arch: str, **keys) -> dict:
+    base = {
+        "general.architecture": arch,
+        f"{arch}.block_count": 4,
+        f"{arch}.embedding_length": 64,
+        f"{arch}.attention.head_count": 4,
+        f"{arch}.attention.head_count_kv": 1,
+    }
+    return base | {f"{arch}.{k.replace('__', '.')}": v for k, v in keys.items()}
+
+
+def test_deepseek2_without_mla_keys_reads_the_mha_lengths():
+    # files from before the absorbed form: key_length = nope + rope, value_length = v_head_dim;
+    # the loader then takes them as the per-head dims (n_embd_head_k_mla() = n_embd_head_k())
+    cfg = config_from_metadata(
+        _meta(
+            "deepseek2",
+            attention__key_length=192,
+            attention__value_length=128,
+            rope__dimension_count=64,
+        )
+    )
+    assert (cfg["qk_nope_head_dim"], cfg["v_head_dim"]) == (192 - 64, 128)
+
+
+def test_deepseek2_half_an_mla_pair_is_refused():
+    with pytest.raises(VramkitError, match=r"both attention\.key_length_mla and"):
+        config_from_metadata(_meta("deepseek2", attention__key_length_mla=192))
+
+
+def test_deepseek2_key_not_above_rope_is_refused():
+    meta = _meta(
+        "deepseek2",
+        attention__key_length_mla=64,
+        attention__value_length_mla=64,
+        rope__dimension_count=64,
+    )
+    with pytest.raises(VramkitError, match=r"must exceed rope\.dimension_count 64"):
+        config_from_metadata(meta)
+
+
+def test_sliding_window_pattern_forms():
+    # a per-layer bool array (true = sliding), as the converter writes for Gemma 3n / Gemma 4
+    cfg = config_from_metadata(
+        _meta(
+            "gemma3",
+            attention__sliding_window=512,
+            attention__sliding_window_pattern=[True, False, True, True],
+        )
+    )
+    assert cfg["layer_types"] == ["sliding_attention", "full_attention"] + ["sliding_attention"] * 2
+    # a period: the file's value wins over the loader's default 6
+    cfg = config_from_metadata(
+        _meta("gemma3", attention__sliding_window=512, attention__sliding_window_pattern=2)
+    )
+    assert cfg["sliding_window_pattern"] == 2
+    # 0: "n_pattern == 0" makes every layer sliding
+    cfg = config_from_metadata(_meta("gpt-oss", attention__sliding_window_pattern=0))
+    assert cfg["layer_types"] == ["sliding_attention"] * 4
+    with pytest.raises(VramkitError, match="an integer or a list of booleans"):
+        config_from_metadata(_meta("gemma3", attention__sliding_window_pattern=[1, 0, 1, 1]))
+
+
+def test_gemma3_without_window_is_all_full():
+    # conversion/gemma.py writes no sliding_window when the config's pattern is 1; the loader
+    # then sets LLAMA_SWA_TYPE_NONE
+    cfg = config_from_metadata(_meta("gemma3"))
+    assert cfg["layer_types"] == ["full_attention"] * 4
+    assert "sliding_window" not in cfg
+
+
+def test_gemma2_loader_defaults():
+    # src/models/gemma2.cpp: n_swa = 4096 unless the file has sliding_window; pattern 2
+    cfg = config_from_metadata(_meta("gemma2"))
+    assert (cfg["sliding_window"], cfg["sliding_window_pattern"]) == (4096, 2)
+    cfg = config_from_metadata(_meta("gemma2", attention__sliding_window=1024))
+    assert cfg["sliding_window"] == 1024
+
+
+def test_phi3_positive_window_is_dropped_as_the_loader_does():
+    # src/models/phi3.cpp: "Phi SWA is currently disabled" (n_swa = 0) whatever the file says
+    assert "sliding_window" not in config_from_metadata(
+        _meta("phi3", attention__sliding_window=2047)
+    )
+
+
+def test_written_bool_pattern_round_trips(tmp_path):
+    import gguf
+
+    w = gguf.GGUFWriter(str(tmp_path / "g.gguf"), "gemma3")
+    w.add_block_count(2)
+    w.add_sliding_window(64)
+    w.add_sliding_window_pattern([True, False])
+    w.add_tensor("blk.0.attn_norm.weight", np.zeros((8,), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    cfg = config_from_metadata(read_metadata(tmp_path / "g.gguf"))
+    assert cfg["layer_types"] == ["sliding_attention", "full_attention"]
