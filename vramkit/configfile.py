@@ -86,7 +86,10 @@ def stored_layout(config: Mapping[str, Any]) -> str:
     method = str(q.get("quant_method", "")).lower()
     if method == "fp8" and list(q.get("weight_block_size") or []) == [128, 128]:
         scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
-        return f"*={scale},router=BF16,embed=BF16,lm_head=BF16,indexer.weights_proj=BF16"
+        layout = f"*={scale},router=BF16,embed=BF16,lm_head=BF16"
+        # the indexer's weights_proj only where the model has an indexer (V3.2): a selector that
+        # matches no tensor is refused (`quant.check_selectors_match`), so a bare V3 config was
+        return layout + (",indexer.weights_proj=BF16" if family.has_indexer(config) else "")
     if method == "mxfp4":
         raise VramkitError(
             f"quant_method mxfp4 is only defined for gpt-oss experts in transformers; this config "
