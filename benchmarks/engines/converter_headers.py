@@ -132,7 +132,99 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "layer_types": ["sliding_attention", "full_attention"] * 2,
         },
     ),
+    "qwen3-moe": (
+        "../../../data/examples/qwen3-30b-a3b/config.json",
+        {
+            "num_hidden_layers": 2,
+            "max_window_layers": 2,
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 64,
+            "num_experts": 8,
+            "num_experts_per_tok": 2,
+            "vocab_size": 512,
+        },
+    ),
+    "llama-2": (
+        "../../../data/examples/llama-2-13b/config.json",
+        {
+            "num_hidden_layers": 2,
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "vocab_size": 512,
+        },
+    ),
+    "mistral": (
+        "../../../data/examples/mistral-7b-v0.3/config.json",
+        {
+            "num_hidden_layers": 2,
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 64,
+            "vocab_size": 512,
+        },
+    ),
+    "gemma-2": (
+        "../../../data/examples/gemma-2-9b-it/config.json",
+        {
+            "num_hidden_layers": 4,
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 64,
+            "query_pre_attn_scalar": 64,
+            "vocab_size": 512,
+        },
+    ),
+    "glm-4.7": (
+        "../../../data/examples/glm-4.7/config.json",
+        {
+            "num_hidden_layers": 3,
+            "first_k_dense_replace": 1,
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 64,
+            "n_routed_experts": 8,
+            "num_experts_per_tok": 2,
+            "vocab_size": 512,
+        },
+    ),
+    "qwen3-next": (
+        "../../../data/examples/qwen3-next-80b-a3b-instruct/config.json",
+        {
+            "num_hidden_layers": 4,
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 128,
+            "shared_expert_intermediate_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 64,
+            "linear_num_key_heads": 2,
+            "linear_num_value_heads": 4,
+            "linear_key_head_dim": 32,
+            "linear_value_head_dim": 32,
+            "num_experts": 8,
+            "num_experts_per_tok": 2,
+            "vocab_size": 512,
+        },
+    ),
 }
+
+#: converter options per case: Qwen3-Next's class exports its MTP block unless told not to,
+#: and the published config does not say how many there are (conversion/qwen.py L296-305)
+CONVERT_ARGS: dict[str, list[str]] = {"qwen3-next": ["--no-mtp"]}
 
 #: the split case: the converter's --split-max-tensors on this case
 SPLIT = ("phi-4", 8)
@@ -217,9 +309,10 @@ def _stub_vocab() -> None:
         self.gguf_writer.add_token_merges([])
 
     TextModel.get_vocab_base = vocab_base
-    TextModel._set_vocab_gpt2 = gpt2
-    TextModel._set_vocab_sentencepiece = gpt2
-    TextModel._set_vocab_llama_hf = gpt2
+    TextModel.set_vocab = gpt2
+    for name in dir(TextModel):  # _set_vocab_gpt2, _sentencepiece, _glm, _qwen, …
+        if name.startswith("_set_vocab_"):
+            setattr(TextModel, name, gpt2)
 
 
 def _convert(folder: Path, out: Path, extra: list[str]) -> None:
@@ -249,7 +342,8 @@ def build(case: str, work: Path, split: int = 0) -> list[dict[str, Any]]:
     ckpt.mkdir()
     _checkpoint(cfg, ckpt)
     out = work / f"{case}.gguf"
-    _convert(ckpt, out, ["--split-max-tensors", str(split)] if split else [])
+    extra = CONVERT_ARGS.get(case, []) + (["--split-max-tensors", str(split)] if split else [])
+    _convert(ckpt, out, extra)
     files = sorted(work.glob(f"{case}-0*-of-*.gguf")) if split else [out]
     rows = []
     for f in files:
@@ -265,6 +359,7 @@ def build(case: str, work: Path, split: int = 0) -> list[dict[str, Any]]:
                 "header_sha256": hashlib.sha256(head).hexdigest(),
                 "config": CASES[case][0],
                 "overrides": CASES[case][1],
+                "convert_args": extra,
             }
         )
         (OUT / (f.name + ".header")).write_bytes(head)
