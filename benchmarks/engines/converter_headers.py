@@ -11,8 +11,8 @@ and SHA-256 in manifest.json. Tests pad a header with zeros to the recorded size
 and read it as the converter wrote it.
 
 What is not the converter's: the tokenizer. The converter needs one; `_stub_vocab` replaces its
-vocab readers with a synthetic list of ``vocab_size`` tokens (model "gpt2", pre "default", no
-merges). Every other key, every tensor name, type and shape is the converter's.
+vocab readers with a synthetic list of ``vocab_size`` tokens (model "gpt2", pre "default", one
+merge: llama.cpp's loader refuses a gpt2 vocabulary without merges). Every other key, every tensor name, type and shape is the converter's.
 
 Needs torch, safetensors and transformers (not vramkit's dependencies): run it from a separate
 environment, e.g. ``python -m venv /tmp/conv && /tmp/conv/bin/pip install torch==2.13.0
@@ -74,7 +74,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "deepseek-v2-lite": (
         "../../../data/examples/deepseek-v2-lite/config.json",
         {
-            "num_hidden_layers": 3,
+            # 27 layers kept: the loader tells a "lite" file (no q_lora_rank) by its layer count
+            # (src/models/deepseek2.cpp L8, 27 or 26 layers)
+            "num_hidden_layers": 27,
             "first_k_dense_replace": 1,
             "hidden_size": 256,
             "intermediate_size": 512,
@@ -306,7 +308,7 @@ def _stub_vocab() -> None:
         self.gguf_writer.add_tokenizer_pre(pre)
         self.gguf_writer.add_token_list(tokens)
         self.gguf_writer.add_token_types(types)
-        self.gguf_writer.add_token_merges([])
+        self.gguf_writer.add_token_merges(["<t0> <t1>"])  # the engine's loader needs one
 
     TextModel.get_vocab_base = vocab_base
     TextModel.set_vocab = gpt2
@@ -366,10 +368,62 @@ def build(case: str, work: Path, split: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
+#: the engine's projection recorded for each converter file (fitparams.Case)
+ENGINE_CASE = {"n_ctx": 8192, "n_ubatch": 512, "flash_attn": "on"}
+
+
+def engine_check() -> int:
+    """`llama-fit-params` (the pinned build, benchmarks/engines/llamacpp.py) on every converter
+    file, each a sparse file (the header padded with zeros to the converter's size):
+    gguf_converter/engine.json keeps what the engine printed and parsed (tests compare it with
+    the kit's figures). Runs with vramkit's own environment (stdlib + the kit)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import fitparams
+
+    bin_dir = ENGINE / "build" / "bin"
+    if not (bin_dir / "llama-fit-params").is_file():
+        print(f"no llama-fit-params in {bin_dir}: run python3 benchmarks/engines/llamacpp.py")
+        return 3
+    env = {**os.environ, "LD_LIBRARY_PATH": str(bin_dir)}
+    manifest = json.loads((OUT / "manifest.json").read_text())
+    case = fitparams.Case(**ENGINE_CASE)
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for row in manifest["files"]:
+            path = Path(tmp) / row["file"]
+            with path.open("wb") as f:
+                f.write((OUT / row["header"]).read_bytes())
+                f.truncate(row["size"])
+        for row in manifest["files"]:
+            if "-of-" in row["file"] and not row["file"].endswith("-00001-of-00002.gguf"):
+                continue  # a later part: the engine loads a split from its first part
+            proj = fitparams.run(bin_dir / "llama-fit-params", Path(tmp) / row["file"], case, env)
+            if proj.returncode:
+                print(f"{row['file']}: llama-fit-params exited {proj.returncode}")
+                print("\n".join(proj.lines[-5:]))
+                return 1
+            cmd = ["llama-fit-params", "-m", row["file"], *proj.command[3:]]
+            runs.append({"file": row["file"], "command": cmd, "lines": proj.lines,
+                         "parsed": proj.parsed})  # fmt: skip
+            print(f"{row['file']}: {proj.parsed['rows']}")
+    record = {
+        "engine": f"llama-cpp-python 0.3.36 vendor/llama.cpp (ggml-org/llama.cpp@{COMMIT}), "
+        "CPU build, llama-fit-params --fit-print on (no_alloc projection)",
+        "case": ENGINE_CASE,
+        "made_by": "benchmarks/engines/converter_headers.py --engine",
+        "runs": runs,
+    }
+    (OUT / "engine.json").write_text(json.dumps(record, indent=1) + "\n")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cases", nargs="*", default=list(CASES), help="cases (default: all)")
+    ap.add_argument("--engine", action="store_true", help="run llama-fit-params on the headers")
     args = ap.parse_args()
+    if args.engine:
+        return engine_check()
     if not (ENGINE / "convert_hf_to_gguf.py").is_file():
         print(f"no vendored llama.cpp at {ENGINE}: run python3 benchmarks/engines/llamacpp.py")
         return 3
@@ -391,7 +445,7 @@ def main() -> int:
         "converter": f"ggml-org/llama.cpp@{COMMIT} convert_hf_to_gguf.py --outtype bf16 "
         "(llama-cpp-python 0.3.36 vendor/llama.cpp, its gguf-py)",
         "made_by": "benchmarks/engines/converter_headers.py",
-        "tokenizer": "synthetic: vocab_size tokens '<tI>', model gpt2, pre default, no merges",
+        "tokenizer": "synthetic: vocab_size tokens '<tI>', model gpt2, pre default, one merge",
         "split": {"case": SPLIT[0], "split_max_tensors": SPLIT[1]},
         "files": [files[k] for k in sorted(files)],
     }

@@ -24,6 +24,7 @@ from vramkit.errors import VramkitError
 from vramkit.families import get_family
 from vramkit.ingest import ingest
 from vramkit.ingest.gguf_file import config_from_metadata, measure_gguf, read_metadata
+from vramkit.llamacpp_memory import MIB, Settings, compute_bytes, kv_lines, recurrent_lines
 
 HERE = Path(__file__).parent / "gguf_converter"
 MANIFEST = json.loads((HERE / "manifest.json").read_text())
@@ -138,10 +139,11 @@ def test_deepseek2_mla_lengths(files, name, capsys):
     assert cfg["n_routed_experts"] == 8
     assert ing.model is not None
     assert ing.model.family == "deepseek_v3"
-    # KV: 3 layers × (kv_lora 64 + rope 16) values × 2 B (bf16) per token
+    # KV: layers (V3 shrunk to 3; V2-Lite keeps its 27) × (kv_lora 64 + rope 16) × 2 B per token
+    layers = {"deepseek-v3": 3, "deepseek-v2-lite": 27}[name]
     kv = _kv(files[f"{name}.gguf"], capsys)
-    assert kv["slope_bytes_per_token"] == 3 * (64 + 16) * 2
-    assert kv["total_bytes"] == 8192 * 3 * (64 + 16) * 2
+    assert kv["slope_bytes_per_token"] == layers * (64 + 16) * 2
+    assert kv["total_bytes"] == 8192 * layers * (64 + 16) * 2
 
 
 def test_deepseek_v2_lite_has_no_q_lora(files):
@@ -345,3 +347,50 @@ def test_written_bool_pattern_round_trips(tmp_path):
     w.close()
     cfg = config_from_metadata(read_metadata(tmp_path / "g.gguf"))
     assert cfg["layer_types"] == ["sliding_attention", "full_attention"]
+
+
+# ----------------------------------------------------------------------------- the engine
+
+ENGINE = json.loads((HERE / "engine.json").read_text())
+RUNS = {run["file"]: run for run in ENGINE["runs"]}
+
+
+def test_engine_loaded_every_converter_file():
+    """llama-fit-params (the pinned CPU build) projected every file, a split from its first
+    part (benchmarks/engines/converter_headers.py --engine)."""
+    singles = {row["file"] for row in MANIFEST["files"] if "-of-" not in row["file"]}
+    assert set(RUNS) == singles | {"phi-4-00001-of-00002.gguf"}
+    assert ENGINE["case"] == {"n_ctx": 8192, "n_ubatch": 512, "flash_attn": "on"}
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_engine_weights_and_kv_equal_the_kit(files, name):
+    """The engine's own figures for the converter's file: the model row (whole MiB, rounded
+    down) is the file's tensor bytes; every KV cache line (cells, layers, MiB to 2 decimals)
+    and recurrent state line is the kit's `llamacpp_memory` figure for the config read from
+    the file."""
+    run = RUNS[name]["parsed"]
+    ing = ingest(files[name])
+    main_bytes = ing.measured.total_bytes - ing.measured.by_group.get("mtp", 0)
+    assert run["rows"]["Host"]["model"] == main_bytes // MIB
+    s = Settings(ENGINE["case"]["n_ctx"], n_ubatch=ENGINE["case"]["n_ubatch"])
+    family, cfg = ing.model.family, dict(ing.model.config)
+    kit = [(ln.cells, ln.layers, round(ln.bytes / MIB, 2)) for ln in kv_lines(family, cfg, s)]
+    assert kit == [(c["cells"], c["layers"], c["mib"]) for c in run["caches"]]
+    states = [
+        (r.cells, round(r.r_bytes / MIB, 2), round(r.s_bytes / MIB, 2))
+        for r in recurrent_lines(family, cfg, s)
+    ]
+    assert states == [(r["cells"], r["r_mib"], r["s_mib"]) for r in run["recurrent"]]
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_engine_compute_is_a_labelled_estimate(files, name):
+    """No allocator trace exists for these shapes: the kit's compute buffer is its plain-GQA
+    form, labelled an estimate (engine: 11.01-17.02 MiB, kit 15.5 MiB on these 12 runs)."""
+    ing = ingest(files[name])
+    s = Settings(ENGINE["case"]["n_ctx"], n_ubatch=ENGINE["case"]["n_ubatch"])
+    est = compute_bytes(ing.model.id, ing.model.family, dict(ing.model.config), s)
+    assert est.method == "form"
+    assert est.note.startswith("estimate")
+    assert RUNS[name]["parsed"]["compute_mib"]["CPU"] > 0
