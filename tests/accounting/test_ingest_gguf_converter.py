@@ -394,3 +394,53 @@ def test_engine_compute_is_a_labelled_estimate(files, name):
     assert est.method == "form"
     assert est.note.startswith("estimate")
     assert RUNS[name]["parsed"]["compute_mib"]["CPU"] > 0
+
+
+def test_gemma4_keys_as_the_converter_writes_them(tmp_path, capsys):
+    """Gemma 4 with the keys of ``Gemma4Model.set_gguf_parameters`` (conversion/gemma.py
+    L681-L733): a bool pattern, key/value_length = global head dim, *_swa = head_dim, and
+    head_count_kv per layer. The same model as a config gives the same llama.cpp KV cache."""
+    import gguf
+
+    types = ["sliding_attention"] * 5 + ["full_attention"]
+    w = gguf.GGUFWriter(str(tmp_path / "g4.gguf"), "gemma4")
+    w.add_block_count(6)
+    w.add_embedding_length(256)
+    w.add_feed_forward_length(512)
+    w.add_context_length(8192)
+    w.add_vocab_size(512)
+    w.add_head_count(8)
+    w.add_head_count_kv([4 if t == "sliding_attention" else 2 for t in types])
+    w.add_sliding_window(128)
+    w.add_sliding_window_pattern([t == "sliding_attention" for t in types])
+    w.add_key_length(128)
+    w.add_value_length(128)
+    w.add_key_length_swa(64)
+    w.add_value_length_swa(64)
+    w.add_tensor("token_embd.weight", np.zeros((512, 256), np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    cfg = config_from_metadata(read_metadata(tmp_path / "g4.gguf"))
+    assert cfg["layer_types"] == types
+    assert (cfg["head_dim"], cfg["global_head_dim"]) == (64, 128)
+    assert (cfg["num_key_value_heads"], cfg["num_global_key_value_heads"]) == (4, 2)
+    source = {
+        "model_type": "gemma4_text", "hidden_size": 256, "num_hidden_layers": 6,
+        "num_attention_heads": 8, "num_key_value_heads": 4, "num_global_key_value_heads": 2,
+        "head_dim": 64, "global_head_dim": 128, "sliding_window": 128, "layer_types": types,
+        "intermediate_size": 512, "vocab_size": 512,
+    }  # fmt: skip
+    (tmp_path / "config.json").write_text(json.dumps(source))
+    argv = ["--context", "8K", "--runtime", "llama.cpp", "--json"]
+    assert main(["kv", "--config", str(tmp_path / "config.json"), *argv]) == 0
+    from_config = json.loads(capsys.readouterr().out)
+    # sliding: 5 layers × K and V × 4 heads × 64 × 2 B over GGML_PAD(128 + 512, 256) = 768
+    # cells; global: 1 layer × K and V × 2 heads × 128 × 2 B over 8192 cells
+    assert from_config["by_kind"] == {
+        "sliding": 5 * 768 * 2 * 4 * 64 * 2,
+        "full": 8192 * 2 * 2 * 128 * 2,
+    }
+    from_gguf = _kv(tmp_path / "g4.gguf", capsys, "--runtime", "llama.cpp")
+    assert from_gguf["by_kind"] == from_config["by_kind"]

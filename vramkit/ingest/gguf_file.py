@@ -32,6 +32,7 @@ _KEYS: dict[str, str] = {
     "attention.head_count_kv": "num_key_value_heads",
     "attention.key_length": "head_dim",
     "attention.value_length": "v_head_dim",
+    "attention.key_length_swa": "key_length_swa",
     "attention.key_length_mla": "key_length_mla",
     "attention.value_length_mla": "value_length_mla",
     "attention.sliding_window": "sliding_window",
@@ -54,7 +55,8 @@ _KEYS: dict[str, str] = {
     "ssm.time_step_rank": "ssm_time_step_rank",
 }
 """``{arch}.<key>`` → config.json field (llama.cpp's gguf-py constants, ``Keys.LLM``). The
-``*_mla`` lengths keep their GGUF names: the family's ``from_gguf`` turns them into head dims.
+``*_mla`` / ``*_swa`` lengths keep their GGUF names: the family's ``from_gguf`` turns them into
+head dims.
 ``attention.sliding_window_pattern`` is read by `_sliding_window_pattern` (an int or a list)."""
 
 
