@@ -222,6 +222,31 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "vocab_size": 512,
         },
     ),
+    "llama-4": (
+        "../../../data/examples/llama-4-scout-17b-16e-instruct/config.json",
+        {
+            "text_config": {
+                "num_hidden_layers": 4,
+                "hidden_size": 256,
+                "intermediate_size": 128,
+                "intermediate_size_mlp": 512,
+                "num_attention_heads": 4,
+                "num_key_value_heads": 2,
+                "head_dim": 64,
+                "num_local_experts": 4,
+                "vocab_size": 512,
+            },
+            "vision_config": {
+                "num_hidden_layers": 1,
+                "hidden_size": 64,
+                "intermediate_size": 128,
+                "num_attention_heads": 2,
+                "projector_input_dim": 128,
+                "projector_output_dim": 128,
+                "vision_output_dim": 128,
+            },
+        },
+    ),
 }
 
 #: converter options per case: Qwen3-Next's class exports its MTP block unless told not to,
@@ -236,12 +261,19 @@ def shrunk_config(case: str) -> dict[str, Any]:
     """The published config of `case` with its shrink overrides (None removes a key)."""
     name, overrides = CASES[case]
     cfg = json.loads((CONFIGS / name).resolve().read_text())
+    _apply(cfg, overrides)
+    return cfg
+
+
+def _apply(cfg: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Overrides in place: None removes a key, a dict over a dict (text_config) recurses."""
     for key, value in overrides.items():
         if value is None:
             cfg.pop(key, None)
+        elif isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            _apply(cfg[key], value)
         else:
             cfg[key] = copy.deepcopy(value)
-    return cfg
 
 
 def _checkpoint(cfg: dict[str, Any], folder: Path) -> None:
@@ -254,7 +286,8 @@ def _checkpoint(cfg: dict[str, Any], folder: Path) -> None:
 
     (folder / "config.json").write_text(json.dumps(cfg, indent=1))
     (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "GPT2Tokenizer"}))
-    vocab = {f"<t{i}>": i for i in range(int(cfg["vocab_size"]))}
+    n_vocab = cfg.get("vocab_size") or cfg["text_config"]["vocab_size"]
+    vocab = {f"<t{i}>": i for i in range(int(n_vocab))}
     (folder / "tokenizer.json").write_text(
         json.dumps({"model": {"vocab": vocab}, "added_tokens": []})
     )
@@ -264,6 +297,15 @@ def _checkpoint(cfg: dict[str, Any], folder: Path) -> None:
     for t in model_from_config(cfg).inventory:
         if mxfp4 and ".mlp.experts." in t.name:
             continue  # written below as the published MXFP4 blocks and scales
+        if t.name.endswith("experts.gate_up_proj[up]"):
+            continue  # written with its [gate] half below
+        if t.name.endswith("experts.gate_up_proj[gate]"):  # Llama 4: [E, hidden, 2 × inter]
+            name = t.name.removesuffix("[gate]")
+            tensors[name] = torch.randn((t.count, t.shape[1], 2 * t.shape[0]), dtype=torch.bfloat16)
+            continue
+        if t.name.endswith("experts.down_proj"):  # Llama 4: [E, inter, hidden]
+            tensors[t.name] = torch.randn((t.count, t.shape[1], t.shape[0]), dtype=torch.bfloat16)
+            continue
         if t.count > 1 and "{e}" not in t.name:
             raise SystemExit(f"unexpected stacked tensor {t.name}")
         for e in range(t.count):  # per-expert matrices as the checkpoint stores them

@@ -63,18 +63,26 @@ def _shrunk_config(case: str) -> dict:
     """The config the converter read: the published file with the manifest's overrides."""
     row = next(r for r in MANIFEST["files"] if r["case"] == case)
     cfg = json.loads((CONFIGS / row["config"]).resolve().read_text())
-    for key, value in row["overrides"].items():
+    _apply(cfg, row["overrides"])
+    return cfg
+
+
+def _apply(cfg: dict, overrides: dict) -> None:
+    """As converter_headers._apply: None removes a key, a dict over a dict recurses."""
+    for key, value in overrides.items():
         if value is None:
             cfg.pop(key, None)
+        elif isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            _apply(cfg[key], value)
         else:
             cfg[key] = value
-    return cfg
 
 
 def test_manifest_names_the_pinned_converter():
     assert "0c1e57098bba43ac29e6e3b677cdceebdd22334f" in MANIFEST["converter"]
-    # one converter file for each family the catalog reads but DeepSeek V4, Gemma 4 and Llama 4
-    # (not converted here: see benchmarks/engines/converter_headers.py)
+    # one converter file for each family the catalog reads but DeepSeek V4 and Gemma 4, whose
+    # converters need fields no published config here has (Gemma 4: num_kv_shared_layers,
+    # layer_types; tested with the converter's keys written out instead)
     families = {ingest_family(case) for case in CASES}
     assert families == {
         "deepseek_v3",
@@ -82,6 +90,7 @@ def test_manifest_names_the_pinned_converter():
         "gemma",
         "gpt_oss",
         "llama",
+        "llama4",
         "glm4_moe",
         "qwen3_next",
     }
@@ -117,7 +126,14 @@ def test_gguf_holds_the_config_parameters(files, case, tmp_path, capsys):
     assert (mtp > 0) == (case in ("deepseek-v3", "glm-4.7"))  # the configs with an MTP block
     kept = get_family(ingest_family(case)).gguf_keeps_mtp
     measured = ingest(files[f"{case}.gguf"]).measured
-    assert measured.total_params == w["total_params"] - (0 if kept else mtp)
+    # a vision tower goes to the mmproj file, not the main GGUF (Llama 4: conversion/llama4.py
+    # filter_tensors); llama3 rope scaling adds rope_freqs, F32 [head_dim / 2 = 32]
+    # (LlamaModel.generate_extra_tensors, conversion/llama.py L298-326)
+    vision = sum(g["params"] for g in w["groups"] if g["group"] == "vision")
+    assert (vision > 0) == (case == "llama-4")
+    rope_freqs = 64 // 2 if case == "llama-4" else 0
+    expected = w["total_params"] - (0 if kept else mtp) - vision + rope_freqs
+    assert measured.total_params == expected
     assert (measured.by_group.get("mtp", 0) > 0) == bool(kept and mtp)
 
 
