@@ -222,6 +222,36 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "vocab_size": 512,
         },
     ),
+    "deepseek-v3.2": (
+        "deepseek-v3.json",
+        {
+            # V3.2 = the V3 config + the lightning indexer (data/models.yaml deepseek-v3.2:
+            # index_n_heads 64, index_head_dim 128, index_topk 2048), shrunk like deepseek-v3
+            "architectures": ["DeepseekV32ForCausalLM"],
+            "model_type": "deepseek_v32",
+            "index_n_heads": 4,
+            "index_head_dim": 128,  # as published: the engine's indexer graph needs it
+            "index_topk": 64,
+            "num_hidden_layers": 3,
+            "first_k_dense_replace": 1,
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "q_lora_rank": 64,
+            "kv_lora_rank": 64,
+            "qk_nope_head_dim": 32,
+            "qk_rope_head_dim": 16,
+            "v_head_dim": 32,
+            "n_routed_experts": 8,
+            "n_group": 2,
+            "topk_group": 1,
+            "num_experts_per_tok": 2,
+            "vocab_size": 512,
+            "quantization_config": None,
+        },
+    ),
     "llama-4": (
         "../../../data/examples/llama-4-scout-17b-16e-instruct/config.json",
         {
@@ -357,6 +387,18 @@ def _stub_vocab() -> None:
     for name in dir(TextModel):  # _set_vocab_gpt2, _sentencepiece, _glm, _qwen, …
         if name.startswith("_set_vocab_"):
             setattr(TextModel, name, gpt2)
+    import conversion
+
+    pick = conversion.get_model_class
+
+    def get_model_class(*args, **kwargs):  # a class's own set_vocab (e.g. V3.2's AutoTokenizer)
+        cls = pick(*args, **kwargs)
+        for klass in cls.__mro__:
+            if "set_vocab" in vars(klass):
+                klass.set_vocab = gpt2
+        return cls
+
+    conversion.get_model_class = get_model_class
 
 
 def _convert(folder: Path, out: Path, extra: list[str]) -> None:

@@ -117,14 +117,15 @@ def test_gguf_config_sizes_like_the_config_it_came_from(files, case, runtime, tm
 @pytest.mark.parametrize("case", CASES)
 def test_gguf_holds_the_config_parameters(files, case, tmp_path, capsys):
     """Every parameter of the config is in the file (the tensor infos), the MTP block only where
-    the family's converter keeps it (GLM-4.x: yes; DeepSeek: "skip_mtp = True",
-    conversion/deepseek.py L239-240)."""
+    the converter keeps it: GLM-4.x and V3.2 do ("skip_mtp = False", conversion/deepseek.py
+    L466-468), DeepSeek V2/V3 do not ("skip_mtp = True", L239-240)."""
     (tmp_path / "config.json").write_text(json.dumps(_shrunk_config(case)))
     assert main(["weights", "--config", str(tmp_path / "config.json"), "--json"]) == 0
     w = json.loads(capsys.readouterr().out)
     mtp = sum(g["params"] for g in w["groups"] if g["group"] == "mtp")
-    assert (mtp > 0) == (case in ("deepseek-v3", "glm-4.7"))  # the configs with an MTP block
-    kept = get_family(ingest_family(case)).gguf_keeps_mtp
+    with_mtp = ("deepseek-v3", "deepseek-v3.2", "glm-4.7")  # the configs with an MTP block
+    assert (mtp > 0) == (case in with_mtp)
+    kept = case in ("deepseek-v3.2", "glm-4.7")
     measured = ingest(files[f"{case}.gguf"]).measured
     # a vision tower goes to the mmproj file, not the main GGUF (Llama 4: conversion/llama4.py
     # filter_tensors); llama3 rope scaling adds rope_freqs, F32 [head_dim / 2 = 32]
@@ -403,7 +404,8 @@ def test_engine_weights_and_kv_equal_the_kit(files, name):
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_engine_compute_is_a_labelled_estimate(files, name):
     """No allocator trace exists for these shapes: the kit's compute buffer is its plain-GQA
-    form, labelled an estimate (engine: 11.01-17.02 MiB, kit 15.5 MiB on these 12 runs)."""
+    form, labelled an estimate (engine 11.01-36.70 MiB, kit 15.5 MiB: -57.8 % on V3.2's indexer
+    graph to +40.8 % on these 14 runs, 2026-12-07)."""
     ing = ingest(files[name])
     s = Settings(ENGINE["case"]["n_ctx"], n_ubatch=ENGINE["case"]["n_ubatch"])
     est = compute_bytes(ing.model.id, ing.model.family, dict(ing.model.config), s)
@@ -460,3 +462,52 @@ def test_gemma4_keys_as_the_converter_writes_them(tmp_path, capsys):
     }
     from_gguf = _kv(tmp_path / "g4.gguf", capsys, "--runtime", "llama.cpp")
     assert from_gguf["by_kind"] == from_config["by_kind"]
+
+
+def test_deepseek4_keys_as_the_converter_writes_them(tmp_path, capsys):
+    """DeepSeek V4-Flash's config written with the keys of ``DeepseekV4Model.set_gguf_parameters``
+    (conversion/deepseek.py L659-L688, plus TextModel's common keys): the file gives the
+    catalog model's KV cache to the byte under both runtimes (it was refused: o_lora_rank)."""
+    import gguf
+
+    from vramkit.catalog import get_model
+
+    cfg = get_model("deepseek-v4-flash").config
+    a = "deepseek4"
+    w = gguf.GGUFWriter(str(tmp_path / "v4.gguf"), a)
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_context_length(cfg["max_position_embeddings"])
+    w.add_head_count(cfg["num_attention_heads"])
+    w.add_head_count_kv(cfg["num_key_value_heads"])
+    w.add_key_length(cfg["head_dim"])
+    w.add_value_length(cfg["head_dim"])
+    w.add_vocab_size(cfg["vocab_size"])
+    w.add_expert_count(cfg["n_routed_experts"])
+    w.add_expert_used_count(cfg["num_experts_per_tok"])
+    w.add_rope_dimension_count(cfg["qk_rope_head_dim"])
+    w.add_q_lora_rank(cfg["q_lora_rank"])
+    w.add_sliding_window(cfg["sliding_window"])
+    w.add_expert_feed_forward_length(cfg["moe_intermediate_size"])
+    w.add_expert_shared_count(cfg["n_shared_experts"])
+    w.add_uint32(f"{a}.attention.indexer.head_count", cfg["index_n_heads"])
+    w.add_uint32(f"{a}.attention.indexer.key_length", cfg["index_head_dim"])
+    w.add_uint32(f"{a}.attention.indexer.top_k", cfg["index_topk"])
+    w.add_uint32(f"{a}.attention.output_group_count", cfg["o_groups"])
+    w.add_uint32(f"{a}.attention.output_lora_rank", cfg["o_lora_rank"])
+    w.add_array(f"{a}.attention.compress_ratios", list(cfg["compress_ratios"]))
+    w.add_uint32(f"{a}.hyper_connection.count", cfg["hc_mult"])
+    w.add_uint32(f"{a}.hash_layer_count", cfg["num_hash_layers"])
+    w.add_tensor("output_norm.weight", np.zeros((8,), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    for runtime in ("reference", "llama.cpp"):
+        argv = ["--context", "32K", "--runtime", runtime, "--json"]
+        assert main(["kv", "--model", "deepseek-v4-flash", *argv]) == 0
+        from_model = json.loads(capsys.readouterr().out)
+        assert main(["kv", "--from", str(tmp_path / "v4.gguf"), *argv]) == 0
+        from_gguf = json.loads(capsys.readouterr().out)
+        assert from_gguf["by_kind"] == from_model["by_kind"]
+        assert from_gguf["total_bytes"] == from_model["total_bytes"] > 0

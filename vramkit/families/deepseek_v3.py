@@ -264,7 +264,8 @@ def _gguf_split(cfg: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
 
 
 def deepseek2_from_gguf(cfg: dict[str, Any]) -> None:
-    """DeepSeek-V2-type GGUF (arch ``deepseek2``) fields → transformers' MLA names, in place.
+    """DeepSeek-V2-type GGUF (arch ``deepseek2``, V3.2: ``deepseek32``) fields → transformers' MLA
+    names, in place.
 
     The converter writes MLA as MQA after absorption (``DeepseekV2Model.set_gguf_parameters``,
     https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/deepseek.py
@@ -306,7 +307,7 @@ FAMILY = Family(
     name="deepseek_v3",
     summary="DeepSeek V2 / V3 / R1 / V3.1 (MLA + MoE) and V3.2 (+ lightning indexer), Kimi K2",
     model_types=("deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2"),
-    gguf_archs={"deepseek2": "deepseek_v3"},
+    gguf_archs={"deepseek2": "deepseek_v3", "deepseek32": "deepseek_v32"},
     inventory=deepseek_v3_inventory,
     layer_kinds=lambda cfg: ("mla",) * int(cfg["num_hidden_layers"]),
     kv_parts=deepseek_v3_kv_parts,
