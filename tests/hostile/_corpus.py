@@ -877,6 +877,23 @@ def gguf_cases() -> Iterator[Case]:
         "kv-count-huge": (corrupt(patch=(16, struct.pack("<Q", 2**62))), REFUSE, ""),
         "version-99": (corrupt(patch=(4, struct.pack("<I", 99))), REFUSE, ""),
         "bad-magic": (corrupt(patch=(0, b"GGUX")), REFUSE, ""),
+        # split files: a first part whose name cannot lead to its other parts, a later part,
+        # an absurd part count (llama.cpp's split.count is a uint16)
+        "split-unnamed-first": (make(extra={"split.count": 2, "split.no": 0}), REFUSE, "named"),
+        "split-later-part": (make(extra={"split.count": 3, "split.no": 1}), REFUSE, "first part"),
+        "split-count-huge": (make(extra={"split.count": 2**20, "split.no": 0}), REFUSE, "split"),
+        "split-no-past-count": (make(extra={"split.count": 2, "split.no": 7}), REFUSE, "split.no"),
+        # the converter's keys with values it never writes
+        "mla-half-pair": (
+            make(arch="deepseek2", extra={"deepseek2.attention.key_length_mla": 192}),
+            REFUSE,
+            "key_length_mla",
+        ),
+        "swa-pattern-string": (
+            make(arch="gemma3", extra={"gemma3.attention.sliding_window_pattern": "6"}),
+            REFUSE,
+            "sliding_window_pattern",
+        ),
     }
     for cid, (setup, expect, needle) in cases.items():
         for argv in (

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from ..errors import VramkitError
 from ..tensors import TensorSpec
 from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
 from ._common import (
@@ -264,11 +265,51 @@ def _gguf_split(cfg: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
     return ((kb, (nope, lora, heads)), (vb, (lora, vdim, heads)))
 
 
+def deepseek2_from_gguf(cfg: dict[str, Any]) -> None:
+    """DeepSeek-V2-type GGUF (arch ``deepseek2``, V3.2: ``deepseek32``) fields → transformers' MLA
+    names, in place.
+
+    The converter writes MLA as MQA after absorption (``DeepseekV2Model.set_gguf_parameters``,
+    https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/deepseek.py
+    L319-353): head_count_kv 1, key_length = kv_lora_rank + qk_rope_head_dim, value_length =
+    kv_lora_rank, key_length_mla = qk_nope_head_dim + qk_rope_head_dim, value_length_mla =
+    v_head_dim; rope.dimension_count = qk_rope_head_dim. The loader reads the ``*_mla`` lengths
+    and, without them (files from before the absorbed form), uses key_length / value_length as
+    the per-head dims (src/models/deepseek2.cpp L16-17; src/llama-hparams.cpp L313-319
+    ``n_embd_head_k_mla() = is_mla() ? n_embd_head_k_mla_impl : n_embd_head_k()``).
+    So qk_nope_head_dim = key length − qk_rope_head_dim, v_head_dim = the value length;
+    num_key_value_heads is the attention heads (transformers' MHA view)."""
+    k_mla, v_mla = cfg.pop("key_length_mla", None), cfg.pop("value_length_mla", None)
+    if (k_mla is None) != (v_mla is None):
+        raise VramkitError(
+            "GGUF metadata of a deepseek2 file must give both attention.key_length_mla and "
+            f"attention.value_length_mla or neither, got {k_mla!r} and {v_mla!r}."
+        )
+    key, value = (
+        (k_mla, v_mla) if k_mla is not None else (cfg.get("head_dim"), cfg.get("v_head_dim"))
+    )
+    rope = cfg.get("qk_rope_head_dim")
+    if key is None or value is None or rope is None:
+        return  # the inventory then names the missing field
+    if not 0 < rope < key:
+        raise VramkitError(
+            f"GGUF metadata of a deepseek2 file: the key length {key} must exceed "
+            f"rope.dimension_count {rope} (key = qk_nope_head_dim + qk_rope_head_dim)."
+        )
+    cfg["qk_nope_head_dim"] = key - rope
+    cfg["v_head_dim"] = value
+    cfg.pop("head_dim", None)
+    if "num_attention_heads" in cfg:
+        cfg["num_key_value_heads"] = cfg["num_attention_heads"]
+    if "num_experts" in cfg:
+        cfg["n_routed_experts"] = cfg["num_experts"]
+
+
 FAMILY = Family(
     name="deepseek_v3",
     summary="DeepSeek V2 / V3 / R1 / V3.1 (MLA + MoE) and V3.2 (+ lightning indexer), Kimi K2",
     model_types=("deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2"),
-    gguf_archs={"deepseek2": "deepseek_v3"},
+    gguf_archs={"deepseek2": "deepseek_v3", "deepseek32": "deepseek_v32"},
     inventory=deepseek_v3_inventory,
     layer_kinds=lambda cfg: ("mla",) * _layers(cfg),
     kv_parts=deepseek_v3_kv_parts,
@@ -277,5 +318,6 @@ FAMILY = Family(
     ),
     has_indexer=_sparse,
     kv_notes=_notes,
+    from_gguf=deepseek2_from_gguf,
     gguf_split=_gguf_split,
 )

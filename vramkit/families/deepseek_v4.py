@@ -369,6 +369,21 @@ def deepseek_v4_stored_layout(cfg: Mapping[str, Any], q: Mapping[str, Any]) -> s
     )
 
 
+def deepseek4_from_gguf(cfg: dict[str, Any]) -> None:
+    """A deepseek4 GGUF under transformers' names, in place. The converter
+    (``DeepseekV4Model.set_gguf_parameters``, https://github.com/ggml-org/llama.cpp/blob/
+    0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/deepseek.py#L659-L688) writes
+    ``compress_ratios`` whole (one per layer, the MTP layer's too) as
+    attention.compress_ratios, ``n_routed_experts`` as expert_count, and o_lora_rank,
+    o_groups, the indexer's heads / key length / top-k, hc_mult and num_hash_layers under
+    their own keys (read by `vramkit.ingest.gguf_file`)."""
+    ratios = cfg.pop("compress_ratios_per_layer", None)
+    if ratios is not None:
+        cfg["compress_ratios"] = ratios
+    if "num_experts" in cfg:
+        cfg["n_routed_experts"] = cfg["num_experts"]
+
+
 FAMILY = Family(
     name="deepseek_v4",
     summary="DeepSeek V4: CSA/HCA compressed attention, lightning indexer, mHC, hash routing",
@@ -380,4 +395,5 @@ FAMILY = Family(
     has_indexer=lambda cfg: True,
     stored_layout=deepseek_v4_stored_layout,
     recipe_candidates=("deepseek-v4-fp8", "deepseek-v4-nvfp4", "ds4-q4", "ds4-q2"),
+    from_gguf=deepseek4_from_gguf,
 )

@@ -192,6 +192,31 @@ def gemma_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, .
     )
 
 
+def gemma_from_gguf(cfg: dict[str, Any]) -> None:
+    """The pinned loader's sliding-window defaults for a Gemma GGUF, in place.
+
+    gemma3 (src/models/gemma3.cpp L4-L12): sliding layers only when ``sliding_window`` is
+    present and > 0 (the converter leaves it out when ``sliding_window_pattern`` is 1,
+    conversion/gemma.py L156-157), then ``load_swa_pattern(ml, 6)``: the file's pattern, else
+    every 6th layer full; otherwise every layer full. gemma2 (src/models/gemma2.cpp L4-L5, L12):
+    ``n_swa = 4096`` unless the file gives ``sliding_window``, pattern 2 unless it gives one.
+    (https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/src/models/gemma3.cpp#L4-L12)"""
+    arch = cfg.get("gguf_architecture")
+    pattern_given = "layer_types" in cfg or "sliding_window_pattern" in cfg
+    if arch == "gemma3":
+        window = cfg.get("sliding_window")
+        if not window:
+            cfg.pop("sliding_window", None)
+            cfg.pop("sliding_window_pattern", None)
+            cfg["layer_types"] = ["full_attention"] * int(cfg.get("num_hidden_layers") or 0)
+        elif not pattern_given:
+            cfg["sliding_window_pattern"] = 6
+    elif arch == "gemma2":
+        cfg.setdefault("sliding_window", 4096)
+        if not pattern_given:
+            cfg["sliding_window_pattern"] = 2
+
+
 FAMILY = Family(
     name="gemma",
     summary="Gemma 1 / 2 / 3: GQA (2 and 3: sliding + full, four norms a layer); Gemma 3's SigLIP",
@@ -200,4 +225,5 @@ FAMILY = Family(
     inventory=gemma_inventory,
     layer_kinds=lambda cfg: tuple(gemma_layer_types(cfg)),
     kv_parts=gemma_kv_parts,
+    from_gguf=gemma_from_gguf,
 )

@@ -175,6 +175,40 @@ def _gguf_extra(cfg: Mapping[str, Any]) -> tuple[GgufPart, ...]:
     return ((t, (n,)),)
 
 
+def gemma4_from_gguf(cfg: dict[str, Any]) -> None:
+    """A gemma4 GGUF's attention shape under transformers' names, in place. The converter
+    (``Gemma4Model.set_gguf_parameters``, https://github.com/ggml-org/llama.cpp/blob/
+    0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/gemma.py#L681-L733) writes the
+    sliding pattern as a per-layer bool array (→ ``layer_types``), key/value_length = the global
+    head dim, key/value_length_swa = ``head_dim``, and head_count_kv per layer (sliding layers:
+    ``num_key_value_heads``, global: ``num_global_key_value_heads``); the loader reads them
+    (src/models/gemma4.cpp L5-L20). ``attention_k_eq_v`` is not in the file: left unset, the
+    global layers are sized with a V cache, as llama.cpp allocates one there anyway."""
+    swa_dim = cfg.pop("key_length_swa", None)
+    if swa_dim is not None:
+        if "head_dim" in cfg:
+            cfg["global_head_dim"] = cfg["head_dim"]
+        cfg["head_dim"] = swa_dim
+    per_layer, types = cfg.pop("num_key_value_heads_per_layer", None), cfg.get("layer_types")
+    if per_layer and types:
+        if len(per_layer) < len(types):
+            raise VramkitError(
+                f"GGUF metadata gemma4.attention.head_count_kv lists {len(per_layer)} layers, "
+                f"the sliding_window_pattern {len(types)}."
+            )
+        swa = {n for n, t in zip(per_layer, types, strict=False) if t == "sliding_attention"}
+        full = {n for n, t in zip(per_layer, types, strict=False) if t == "full_attention"}
+        if len(swa) > 1 or len(full) > 1:
+            raise VramkitError(
+                "GGUF metadata gemma4.attention.head_count_kv must be one count on the sliding "
+                f"layers and one on the global layers, got {sorted(swa)} and {sorted(full)}."
+            )
+        if swa:
+            cfg["num_key_value_heads"] = swa.pop()
+        if full:
+            cfg["num_global_key_value_heads"] = full.pop()
+
+
 FAMILY = Family(
     name="gemma4",
     summary="Gemma 4: sliding + global attention (K = V on global layers), dense or MoE MLP",
@@ -185,4 +219,5 @@ FAMILY = Family(
     kv_parts=gemma4_kv_parts,
     kv_notes=_notes,
     gguf_extra=_gguf_extra,
+    from_gguf=gemma4_from_gguf,
 )

@@ -115,11 +115,20 @@ def glm4_moe_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart
     return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
+def glm4_moe_from_gguf(cfg: dict[str, Any]) -> None:
+    """A glm4moe GGUF's expert count under transformers' name, in place: the converter writes
+    ``n_routed_experts`` as expert_count (``Glm4MoeModel.set_gguf_parameters``,
+    https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/glm.py#L162-L163)."""
+    if "num_experts" in cfg:
+        cfg["n_routed_experts"] = cfg["num_experts"]
+
+
 FAMILY = Family(
     name="glm4_moe",
     summary="GLM-4.5 / 4.6 / 4.7 MoE: GQA with partial rotary, shared experts, MTP",
     model_types=("glm4_moe",),
     gguf_archs={"glm4moe": "glm4_moe"},
+    from_gguf=glm4_moe_from_gguf,
     inventory=glm4_moe_inventory,
     layer_kinds=lambda cfg: ("full_attention",) * _layers(cfg),
     kv_parts=glm4_moe_kv_parts,

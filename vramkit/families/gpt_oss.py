@@ -136,6 +136,16 @@ _NOT_CONVERTED_GROUPS = {
 """gpt-oss ``modules_to_not_convert`` entries → vramkit groups (kept in the model dtype)."""
 
 
+def gpt_oss_from_gguf(cfg: dict[str, Any]) -> None:
+    """The pinned loader's default for a gpt-oss GGUF (arch ``gpt-oss``), in place: the
+    converter writes ``sliding_window`` but no pattern (conversion/gpt_oss.py L128-131), and
+    the loader reads ``sliding_window`` (required) and ``load_swa_pattern(ml, 2)``: even layers
+    sliding, odd full, as transformers' ``layer_types``
+    (https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/src/models/openai-moe.cpp#L6-L9)."""
+    if "layer_types" not in cfg:
+        cfg.setdefault("sliding_window_pattern", 2)
+
+
 FAMILY = Family(
     name="gpt_oss",
     summary="gpt-oss: alternating sliding / full GQA with sinks, MXFP4 routed experts",
@@ -145,4 +155,5 @@ FAMILY = Family(
     layer_kinds=lambda cfg: tuple(sliding_full_layer_types(cfg)),
     kv_parts=gpt_oss_kv_parts,
     stored_layout=gpt_oss_stored_layout,
+    from_gguf=gpt_oss_from_gguf,
 )

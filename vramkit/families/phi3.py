@@ -77,6 +77,16 @@ def _phi3_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     return (kind,) * _layers(cfg)
 
 
+def phi3_from_gguf(cfg: dict[str, Any]) -> None:
+    """The pinned loader's reading of a phi3 GGUF's ``sliding_window``, in place: the converter
+    writes 0 when the config has none ("use zero value of sliding_window to distinguish Phi-4
+    from other PHI3 models", conversion/phi.py L169-173), and the loader runs every layer with
+    full attention whatever the value ("Phi SWA is currently disabled", n_swa = 0,
+    https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/src/models/phi3.cpp#L13-L24).
+    So the window is dropped: a GGUF is sized as llama.cpp runs it (a full cache)."""
+    cfg.pop("sliding_window", None)
+
+
 FAMILY = Family(
     name="phi3",
     summary="Phi-3 / Phi-3.5 / Phi-4: GQA decoder with fused qkv and gate_up projections",
@@ -85,4 +95,5 @@ FAMILY = Family(
     inventory=phi3_inventory,
     layer_kinds=_phi3_kinds,
     kv_parts=phi3_kv_parts,
+    from_gguf=phi3_from_gguf,
 )

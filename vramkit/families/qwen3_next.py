@@ -211,6 +211,35 @@ def _gguf_split(cfg: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
     return ((qkv, (dim, rows - value)), (gate, (dim, value)))
 
 
+def qwen3_next_from_gguf(cfg: dict[str, Any]) -> None:
+    """A qwen3next GGUF's linear-attention shape under transformers' names, in place. The
+    converter writes them as SSM keys (``Qwen3NextModel.set_gguf_parameters``,
+    https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/qwen.py#L375-L381):
+    conv_kernel = linear_conv_kernel_dim, state_size = linear_key_head_dim, group_count =
+    linear_num_key_heads, time_step_rank = linear_num_value_heads, inner_size =
+    linear_value_head_dim × linear_num_value_heads; the loader reads the same five
+    (src/models/qwen3next.cpp L10-L14) and, without ``recurrent_layers``, makes every layer
+    recurrent but each ``full_attention_interval``-th (default 4, L17-L21)."""
+    names = {
+        "ssm_conv_kernel": "linear_conv_kernel_dim",
+        "ssm_state_size": "linear_key_head_dim",
+        "ssm_group_count": "linear_num_key_heads",
+        "ssm_time_step_rank": "linear_num_value_heads",
+    }
+    for key, name in names.items():
+        if key in cfg:
+            cfg[name] = cfg.pop(key)
+    inner, nv = cfg.pop("ssm_inner_size", None), cfg.get("linear_num_value_heads")
+    if inner is not None and nv:
+        if inner % nv:
+            raise VramkitError(
+                f"GGUF metadata qwen3next.ssm.inner_size {inner:,} is not a multiple of "
+                f"ssm.time_step_rank {nv:,} (linear_value_head_dim × linear_num_value_heads)."
+            )
+        cfg["linear_value_head_dim"] = inner // nv
+    cfg.setdefault("full_attention_interval", 4)
+
+
 FAMILY = Family(
     name="qwen3_next",
     summary="Qwen3-Next: Gated DeltaNet linear attention + gated full attention, sparse MoE",
@@ -221,4 +250,5 @@ FAMILY = Family(
     kv_parts=qwen3_next_kv_parts,
     kv_notes=_notes,
     gguf_split=_gguf_split,
+    from_gguf=qwen3_next_from_gguf,
 )

@@ -16,9 +16,12 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..families import family_of_model_type, gguf_model_types
-from ..validate import MAX_LAYERS, read_bytes, regular_file, require_strict_int
+from ..validate import MAX_LAYERS, path_stat, read_bytes, regular_file, require_strict_int
 from .gguf_layout import read_layout
 from .measured import Measured, summarise
+
+MAX_SPLITS = 65_535
+"""``split.count`` is a uint16 in llama.cpp (gguf-split)."""
 
 _KEYS: dict[str, str] = {
     "block_count": "num_hidden_layers",
@@ -30,6 +33,9 @@ _KEYS: dict[str, str] = {
     "attention.head_count_kv": "num_key_value_heads",
     "attention.key_length": "head_dim",
     "attention.value_length": "v_head_dim",
+    "attention.key_length_swa": "key_length_swa",
+    "attention.key_length_mla": "key_length_mla",
+    "attention.value_length_mla": "value_length_mla",
     "attention.sliding_window": "sliding_window",
     "attention.kv_lora_rank": "kv_lora_rank",
     "attention.q_lora_rank": "q_lora_rank",
@@ -38,17 +44,29 @@ _KEYS: dict[str, str] = {
     "expert_used_count": "num_experts_per_tok",
     "expert_feed_forward_length": "moe_intermediate_size",
     "expert_shared_count": "n_shared_experts",
+    "expert_shared_feed_forward_length": "shared_expert_intermediate_size",
     "leading_dense_block_count": "first_k_dense_replace",
     "nextn_predict_layers": "num_nextn_predict_layers",
     "full_attention_interval": "full_attention_interval",
     "interleave_moe_layer_step": "interleave_moe_layer_step",
+    "attention.output_lora_rank": "o_lora_rank",
+    "attention.output_group_count": "o_groups",
+    "attention.compress_ratios": "compress_ratios",
+    "attention.indexer.head_count": "index_n_heads",
+    "attention.indexer.key_length": "index_head_dim",
+    "attention.indexer.top_k": "index_topk",
+    "hyper_connection.count": "hc_mult",
+    "hash_layer_count": "num_hash_layers",
     "ssm.conv_kernel": "ssm_conv_kernel",
     "ssm.inner_size": "ssm_inner_size",
     "ssm.state_size": "ssm_state_size",
     "ssm.group_count": "ssm_group_count",
     "ssm.time_step_rank": "ssm_time_step_rank",
 }
-"""``{arch}.<key>`` → config.json field (llama.cpp's gguf-py constants, ``Keys.LLM``)."""
+"""``{arch}.<key>`` → config.json field (llama.cpp's gguf-py constants, ``Keys.LLM``). The
+``*_mla`` / ``*_swa`` lengths keep their GGUF names: the family's ``from_gguf`` turns them into
+head dims.
+``attention.sliding_window_pattern`` is read by `_sliding_window_pattern` (an int or a list)."""
 
 
 def _reader(path: Path):
@@ -136,12 +154,43 @@ def config_from_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
                 "includes the MTP blocks)."
             )
         cfg["num_hidden_layers"] -= cfg["num_nextn_predict_layers"]
-    if "num_experts" in cfg and arch == "deepseek2":
-        cfg["n_routed_experts"] = cfg["num_experts"]
+    _sliding_window_pattern(meta, arch, cfg)
     family = family_of_model_type(cfg["model_type"])
     if family is not None:
         family.from_gguf(cfg)
     return cfg
+
+
+def _sliding_window_pattern(meta: Mapping[str, Any], arch: str, cfg: dict[str, Any]) -> None:
+    """``{arch}.attention.sliding_window_pattern`` → config fields, in place.
+
+    The loader reads it as a per-layer bool array (true = sliding) or else as a period N (N − 1
+    sliding layers, then one full): ``llama_model_base::load_swa_pattern`` and
+    ``llama_hparams::set_swa_pattern`` (https://github.com/ggml-org/llama.cpp/blob/
+    0c1e57098bba43ac29e6e3b677cdceebdd22334f/src/llama-model.cpp#L3434-L3441, src/llama-hparams.cpp
+    #L8-L22). The array becomes ``layer_types``, the period ``sliding_window_pattern`` (0: every
+    layer sliding); absent, the family's ``from_gguf`` applies its loader's default."""
+    key = f"{arch}.attention.sliding_window_pattern"
+    value = meta.get(key)
+    if value is None:
+        return
+    where = f"GGUF metadata {key}"
+    if not isinstance(value, list):
+        period = require_strict_int(where, value, maximum=MAX_LAYERS)
+        if period:
+            cfg["sliding_window_pattern"] = period
+        else:  # "n_pattern == 0": every layer sliding
+            cfg["layer_types"] = ["sliding_attention"] * int(cfg.get("num_hidden_layers") or 0)
+        return
+    if len(value) > MAX_LAYERS:
+        raise VramkitError(f"{where} lists {len(value):,} values; at most {MAX_LAYERS:,}.")
+    bad = next((v for v in value if not isinstance(v, bool)), None)
+    if bad is not None:
+        raise VramkitError(
+            f"{where} must be an integer or a list of booleans (true = sliding layer), "
+            f"got an element {bad!r:.40}."
+        )
+    cfg["layer_types"] = ["sliding_attention" if v else "full_attention" for v in value]
 
 
 def tensor_rows(path: str | Path) -> list[tuple[str, str, tuple[int, ...], int]]:
@@ -174,10 +223,93 @@ def tensor_rows(path: str | Path) -> list[tuple[str, str, tuple[int, ...], int]]
     return rows
 
 
+def split_parts(path: str | Path, meta: Mapping[str, Any]) -> list[Path]:
+    """Every part of a split GGUF, from its first part (one path for a whole file).
+
+    As the pinned loader does (https://github.com/ggml-org/llama.cpp/blob/
+    0c1e57098bba43ac29e6e3b677cdceebdd22334f/src/llama-model-loader.cpp#L595-L672 and
+    src/llama.cpp#L545-L590): ``split.count`` > 1 means parts named ``<prefix>-%05d-of-%05d.gguf``
+    (numbered from 1) beside the first, which must be given (``split.no`` 0); each part's
+    ``split.no`` must be its index, and ``split.tensors.count`` the tensors of all parts (checked
+    by `measure_gguf`). A missing or misnumbered part is refused.
+    """
+    p = Path(path)
+    count = meta.get("split.count")
+    if count is None:
+        return [p]
+    count = require_strict_int("GGUF metadata split.count", count, maximum=MAX_SPLITS)
+    if count <= 1:
+        return [p]
+    no = require_strict_int("GGUF metadata split.no", meta.get("split.no"), maximum=count - 1)
+    tail = f"-{no + 1:05d}-of-{count:05d}.gguf"
+    first = f"-00001-of-{count:05d}.gguf"
+    if no != 0:
+        hint = p.name[: -len(tail)] + first if p.name.endswith(tail) else f"…{first}"
+        raise VramkitError(
+            f"{p.name} is part {no + 1} of a {count}-part GGUF: give the first part ({hint}); "
+            "its tensors are read from every part."
+        )
+    if not p.name.endswith(tail) or len(p.name) == len(tail):
+        raise VramkitError(
+            f"{p.name} is the first part of a {count}-part GGUF (split.count {count}) but is not "
+            f"named <prefix>{tail}, so its other parts cannot be found (llama.cpp names them "
+            "<prefix>-%05d-of-%05d.gguf)."
+        )
+    prefix = p.name[: -len(tail)]
+    parts = [p.with_name(f"{prefix}-{i + 1:05d}-of-{count:05d}.gguf") for i in range(count)]
+    missing = [q.name for q in parts if path_stat(q) is None]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise VramkitError(
+            f"{p.name}: {len(missing)} of the {count} parts of this split GGUF are missing "
+            f"beside it: {shown}. Download every part into the same folder."
+        )
+    return parts
+
+
+def _check_split_tensors(path: Path, meta: Mapping[str, Any], rows: list[Any]) -> None:
+    """``split.tensors.count`` must equal the tensors found in all parts, each name once."""
+    expected = meta.get("split.tensors.count")
+    if expected is not None:
+        expected = require_strict_int("GGUF metadata split.tensors.count", expected)
+        if expected != len(rows):
+            raise VramkitError(
+                f"{path.name}: split.tensors.count says {expected:,} tensors but the parts hold "
+                f"{len(rows):,}: a part is truncated or from another download."
+            )
+    seen: set[str] = set()
+    for name, *_ in rows:
+        if name in seen:
+            raise VramkitError(f"{path.name}: tensor {name!r} appears in more than one part.")
+        seen.add(name)
+
+
+def _check_part(part: Path, index: int, count: int) -> None:
+    """A later part must say it is part `index` of `count` (``split.no``, ``split.count``)."""
+    meta = read_metadata(part)
+    got = (meta.get("split.no"), meta.get("split.count"))
+    if got != (index, count):
+        raise VramkitError(
+            f"{part.name}: split.no / split.count are {got[0]!r} / {got[1]!r}, expected "
+            f"{index} / {count} for part {index + 1} of this split GGUF."
+        )
+
+
 def measure_gguf(path: str | Path) -> tuple[Measured, dict[str, Any], dict[str, Any]]:
-    """`(Measured, config, metadata)` of a GGUF file; MTP blocks (index ≥ main layers) → ``mtp``."""
+    """`(Measured, config, metadata)` of a GGUF file; MTP blocks (index ≥ main layers) → ``mtp``.
+
+    A split GGUF is read from its first part: the metadata of the first part, the tensors of
+    every part (`split_parts`)."""
     meta = read_metadata(path)
+    parts = split_parts(path, meta)
     cfg = config_from_metadata(meta)
     rows = tensor_rows(path)
+    for i, part in enumerate(parts[1:], start=1):
+        _check_part(part, i, len(parts))
+        rows += tensor_rows(part)
+    if len(parts) > 1:
+        _check_split_tensors(Path(path), meta, rows)
     main = cfg.get("num_hidden_layers") if cfg.get("num_nextn_predict_layers") else None
     return summarise(str(path), rows, main_layers=main), cfg, meta
