@@ -18,6 +18,7 @@ from .catalog import Checkpoint, ModelSpec, Source
 from .datafiles import load_document
 from .errors import VramkitError
 from .families import family_of_model_type, get_family, model_types, torch_dtype_format
+from .quant_checkpoints import METHODS, layout_for
 from .sources import parse_source
 from .validate import check_config, is_dir, read_json_object, require_path
 
@@ -87,6 +88,8 @@ def stored_layout(config: Mapping[str, Any]) -> str:
     if method == "fp8" and list(q.get("weight_block_size") or []) == [128, 128]:
         scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
         return f"*={scale},router=BF16,embed=BF16,lm_head=BF16,indexer.weights_proj=BF16"
+    if method in METHODS:  # GPTQ, AWQ, compressed-tensors, bitsandbytes
+        return layout_for(q, family.inventory(config), torch_dtype_format(config))
     if method == "mxfp4":
         raise VramkitError(
             f"quant_method mxfp4 is only defined for gpt-oss experts in transformers; this config "
