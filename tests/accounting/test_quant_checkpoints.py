@@ -1,0 +1,209 @@
+"""Quantized checkpoints (GPTQ, AWQ, compressed-tensors, bitsandbytes) read from a config's
+quantization_config and sized tensor by tensor (vramkit/quant_checkpoints.py).
+
+Expected bytes are written out from the writers' buffer shapes (cited in the module docstring)
+or taken from a published model.safetensors.index.json total_size."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from vramkit.catalog import get_model
+from vramkit.cli import main
+from vramkit.configfile import model_from_config
+from vramkit.formats import get_format
+from vramkit.quant import tensor_formats, weight_bytes
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
+AWQ_G128 = {
+    "quant_method": "awq",
+    "bits": 4,
+    "group_size": 128,
+    "version": "gemm",
+    "zero_point": True,
+}
+
+
+def _w4a16(**weights):
+    return {
+        "quant_method": "compressed-tensors",
+        "format": "pack-quantized",
+        "ignore": ["lm_head"],
+        "config_groups": {
+            "group_0": {
+                "targets": ["Linear"],
+                "weights": {
+                    "num_bits": 4,
+                    "type": "int",
+                    "strategy": "group",
+                    "group_size": 128,
+                    "symmetric": True,
+                    "actorder": None,
+                    "dynamic": False,
+                    **weights,
+                },
+                "input_activations": None,
+            }
+        },
+    }
+
+
+def _llama70(q):
+    return model_from_config(
+        {**get_model("llama-3.1-70b").config, "torch_dtype": "float16", "quantization_config": q}
+    )
+
+
+def test_published_80_layer_awq_index_to_the_byte():
+    """llmariner/inference-manager@2b95056a96da64f2f9428fc91f1f2988e49f9337
+    engine/internal/huggingface/safetensors_test.go records the index of an 80-layer checkpoint
+    with ``model.layers.0.self_attn.q_proj.qweight`` in 9 shards: ``"total_size": 39767785472``.
+    The Llama 3.x 70B shapes (data/models.yaml llama-3.1-70b) under AWQ w4 g128 give it to the
+    byte; the same shapes under GPTQ g128 would be larger by the g_idx AWQ does not store."""
+    awq = weight_bytes(_llama70(AWQ_G128)).total_bytes
+    assert awq == 39_767_785_472
+    gptq = weight_bytes(_llama70({"quant_method": "gptq", "bits": 4, "group_size": 128}))
+    # g_idx int32 per input column: q, k, v, o, gate, up read 8192 columns, down 28672
+    assert gptq.total_bytes - awq == 80 * (6 * 8192 + 28672) * 4
+
+
+def test_recipe_reads_like_any_custom_recipe():
+    m = _llama70(AWQ_G128)
+    assert m.checkpoint.layout == (
+        "*=AWQ_W4_G128,vectors=FP16,name:model.embed_tokens.weight=FP16,name:lm_head.weight=FP16"
+    )
+    fmts = {t.name: f.name for t, f in tensor_formats(m)}
+    assert fmts["model.layers.0.self_attn.q_proj.weight"] == "AWQ_W4_G128"
+    assert fmts["model.embed_tokens.weight"] == "FP16"
+    assert fmts["model.layers.0.input_layernorm.weight"] == "FP16"
+
+
+# --------------------------------------------------------------------------- stored tensors
+OUT, IN = 4096, 11008
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # AutoGPTQ QuantLinear: qweight int32 (in//32*bits, out), qzeros int32 (ceil(in/g),
+        # out//32*bits), scales fp16 (ceil(in/g), out), g_idx int32 (in,)
+        (
+            "GPTQ_W4_G128",
+            4 * (IN // 32 * 4) * OUT
+            + 4 * math.ceil(IN / 128) * (OUT // 32 * 4)
+            + 2 * math.ceil(IN / 128) * OUT
+            + 4 * IN,
+        ),
+        (
+            "GPTQ_W3_G64",
+            4 * (IN // 32 * 3) * OUT
+            + 4 * math.ceil(IN / 64) * (OUT // 32 * 3)
+            + 2 * math.ceil(IN / 64) * OUT
+            + 4 * IN,
+        ),
+        ("GPTQ_W8_CH", 4 * (IN // 32 * 8) * OUT + 4 * (OUT // 32 * 8) + 2 * OUT + 4 * IN),
+        # AutoAWQ WQLinear_GEMM: qweight (in, out//8), qzeros (in//g, out//8), scales (in//g, out)
+        ("AWQ_W4_G128", 4 * IN * OUT // 8 + 4 * (IN // 128) * OUT // 8 + 2 * (IN // 128) * OUT),
+        # compressed-tensors pack-quantized: weight_packed int32 (out, ceil(in/8)), weight_shape
+        # int64 (2,), weight_scale (out, in/g), weight_zero_point int32 (ceil(out/8), in/g),
+        # weight_g_idx int32 (in,)
+        ("CT_PACK_W4_G128_BF16", 4 * OUT * math.ceil(IN / 8) + 16 + 2 * OUT * math.ceil(IN / 128)),
+        (
+            "CT_PACK_W4_G128_ASYM_GIDX_BF16",
+            4 * OUT * math.ceil(IN / 8)
+            + 16
+            + 2 * OUT * math.ceil(IN / 128)
+            + 4 * math.ceil(OUT / 8) * math.ceil(IN / 128)
+            + 4 * IN,
+        ),
+        ("CT_PACK_W8_CH_BF16", 4 * OUT * math.ceil(IN / 4) + 16 + 2 * OUT),
+        # int8 / fp8 weights with a per-channel scale (out, 1); static input scale (1,)
+        ("CT_INT8_CH_BF16", OUT * IN + 2 * OUT),
+        ("CT_FP8_CH_BF16", OUT * IN + 2 * OUT),
+        ("CT_FP8_T_FP32_STATIC", OUT * IN + 4 + 4),
+        ("CT_FP8_B128_BF16", OUT * IN + 2 * math.ceil(OUT / 128) * math.ceil(IN / 128)),
+        ("CT_INT8_CH_ASYM_FP16", OUT * IN + 2 * OUT + OUT),
+        # NVFP4: weight_packed uint8 (out, in/2), weight_scale fp8 (out, in/16), global scales f32
+        ("CT_NVFP4", OUT * IN // 2 + OUT * IN // 16 + 4),
+        ("CT_NVFP4_STATIC", OUT * IN // 2 + OUT * IN // 16 + 4 + 4),
+        # bitsandbytes 4-bit: packed uint8, absmax per 64 (f32, or u8 + nested f32 per 256
+        # blocks + 256-entry nested code), 16-entry quant_map f32
+        ("BNB_NF4", OUT * IN // 2 + 4 * (OUT * IN // 64) + 4 * 16),
+        (
+            "BNB_NF4_DQ",
+            OUT * IN // 2 + OUT * IN // 64 + 4 * math.ceil(OUT * IN // 64 / 256) + 4 * 256 + 4 * 16,
+        ),
+        ("BNB_INT8", OUT * IN + 4 * OUT),
+    ],
+)
+def test_stored_bytes_follow_the_writers_buffers(name, expected):
+    assert get_format(name).tensor_bytes((OUT, IN)) == expected
+
+
+def test_gptq_4bit_g128_rate():
+    # 4 bits + (16-bit scale + 4-bit zero) per 128 + a 32-bit g_idx per column of 4096 rows
+    assert get_format("GPTQ_W4_G128").bits_per_weight == pytest.approx(4 + 20 / 128 + 32 / 4096)
+
+
+# --------------------------------------------------------------------------- which modules
+def test_compressed_tensors_ignore_regex_keeps_moe_router_in_float():
+    cfg = json.loads((EXAMPLES / "qwen3-30b-a3b" / "config.json").read_text())
+    q = _w4a16()
+    q["ignore"] = ["lm_head", "re:.*mlp.gate$"]
+    m = model_from_config({**cfg, "quantization_config": q})
+    fmts = {t.name: f.name for t, f in tensor_formats(m)}
+    assert fmts["model.layers.3.mlp.gate.weight"] == "BF16"
+    assert fmts["model.layers.3.mlp.experts.{e}.gate_proj.weight"] == "CT_PACK_W4_G128_BF16"
+    assert fmts["lm_head.weight"] == "BF16"
+    assert "name:model.layers.*.mlp.gate.weight=BF16" in m.checkpoint.layout
+
+
+def test_compressed_tensors_without_ignore_quantizes_the_head():
+    cfg = json.loads((EXAMPLES / "mistral-7b-v0.3" / "config.json").read_text())
+    q = _w4a16()
+    q["ignore"] = []
+    m = model_from_config({**cfg, "quantization_config": q})
+    fmts = {t.name: f.name for t, f in tensor_formats(m)}
+    assert fmts["lm_head.weight"] == "CT_PACK_W4_G128_BF16"  # nn.Linear, targeted by "Linear"
+    assert fmts["model.embed_tokens.weight"] == "BF16"  # nn.Embedding is not
+
+
+def test_awq_modules_to_not_convert_is_a_substring_match():
+    m = _llama70({**AWQ_G128, "modules_to_not_convert": ["down_proj"]})
+    fmts = {t.name: f.name for t, f in tensor_formats(m)}
+    assert fmts["model.layers.7.mlp.down_proj.weight"] == "FP16"
+    assert fmts["model.layers.7.mlp.up_proj.weight"] == "AWQ_W4_G128"
+
+
+def test_gptq_lm_head_flag():
+    plain = _llama70({"quant_method": "gptq", "bits": 4, "group_size": 128})
+    head = _llama70({"quant_method": "gptq", "bits": 4, "group_size": 128, "lm_head": True})
+    vocab, dim = 128256, 8192
+    saved = 2 * vocab * dim - get_format("GPTQ_W4_G128").tensor_bytes((vocab, dim))
+    assert weight_bytes(plain).total_bytes - weight_bytes(head).total_bytes == saved
+
+
+def test_bitsandbytes_keeps_head_and_sizes_fp8_channel():
+    nf4 = _llama70(
+        {
+            "quant_method": "bitsandbytes",
+            "load_in_4bit": True,
+            "bnb_4bit_quant_type": "nf4",
+            "bnb_4bit_use_double_quant": True,
+        }
+    )
+    fmts = {t.name: f.name for t, f in tensor_formats(nf4)}
+    assert fmts["lm_head.weight"] == "FP16"
+    assert fmts["model.layers.0.mlp.up_proj.weight"] == "BNB_NF4_DQ"
+
+
+def test_cli_weights_from_a_quantized_config(tmp_path, capsys):
+    cfg = {**get_model("llama-3.1-70b").config, "torch_dtype": "float16"}
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, "quantization_config": AWQ_G128}))
+    assert main(["weights", "--config", str(tmp_path / "config.json"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["total_bytes"] == 39_767_785_472
