@@ -78,8 +78,9 @@ class CheckpointFormat(QuantFormat):
     scheme: ``gptq``, ``awq``, ``ct-pack``, ``ct-int8``, ``ct-fp8``, ``ct-nvfp4``, ``bnb-nf4``,
     ``bnb-fp4``, ``bnb-int8``; group: weights per scale along ``in`` (0 = one per output channel,
     -1 = one per tensor); scale_dtype: safetensors dtype of the scales; asym: stores zero
-    points; gidx: stores a per-column group index; act_scale: stores a static input scale;
-    double_quant: bitsandbytes nested absmax.
+    points (compressed-tensors; GPTQ and AWQ always store qzeros, ``asym`` only records
+    ``sym: false``); gidx: stores a per-column group index; act_scale: stores a static input
+    scale; double_quant: bitsandbytes nested absmax; desc_act: GPTQ act-order (g_idx used).
     """
 
     scheme: str = ""
@@ -89,6 +90,7 @@ class CheckpointFormat(QuantFormat):
     gidx: bool = False
     act_scale: bool = False
     double_quant: bool = False
+    desc_act: bool = False
 
     def stored_tensors(self, shape: tuple[int, ...]) -> tuple[Stored, ...]:
         """The tensors one quantized linear of logical `shape` (out, in) is stored as."""
@@ -166,6 +168,20 @@ class CheckpointFormat(QuantFormat):
             return (("weight", "I8", (out, inn)), ("SCB", "F32", (out,)))
         raise VramkitError(f"format {self.name}: unknown checkpoint scheme {self.scheme!r}.")
 
+    def vllm_marlin_delta(self, shape: tuple[int, ...]) -> int:
+        """Bytes vLLM holds for one linear of `shape` after loading, minus the checkpoint's
+        (tensor parallel 1; see `vllm_loaded_bytes`)."""
+        out, inn = shape
+        marlin_group = self.group in (0, 32, 64, 128)
+        if self.scheme == "gptq" and self.element_bits in (4, 8) and not self.asym and marlin_group:
+            qzeros = 4 * math.ceil(inn / (self.group or inn)) * (out // 32 * self.element_bits)
+            # the qzeros and (without act-order) g_idx become empty; act-order keeps the sorted
+            # g_idx and adds g_idx_sort_indices (int32, in)
+            return -qzeros + (4 * inn if self.desc_act else -4 * inn)
+        if self.scheme == "ct-pack" and self.gidx:
+            return 4 * inn  # g_idx_sort_indices
+        return 0
+
     def tensor_bytes(self, shape: tuple[int, ...]) -> int:
         """Exact bytes of the stored tensors of one linear of `shape` (see `stored_tensors`)."""
         return sum(_DTYPE_BYTES[d] * math.prod(s) for _, d, s in self.stored_tensors(shape))
@@ -182,7 +198,7 @@ _NAME = re.compile(
     r"^(?P<scheme>GPTQ|AWQ|CT_PACK|CT_INT8|CT_FP8|CT_NVFP4|BNB_NF4|BNB_FP4|BNB_INT8)"
     r"(?:_W(?P<bits>\d+))?(?:_(?P<group>G\d+|CH|T|B\d+))?(?P<flags>(?:_[A-Z0-9]+)*)$"
 )
-_FLAGS = ("ASYM", "GIDX", "STATIC", "DQ", "BF16", "FP16", "FP32")
+_FLAGS = ("ASYM", "ACT", "GIDX", "STATIC", "DQ", "BF16", "FP16", "FP32")
 
 
 def format_name(
@@ -240,6 +256,7 @@ def checkpoint_format(name: str) -> CheckpointFormat:
         "asym": "ASYM" in flags,
         "gidx": "GIDX" in flags,
         "act_scale": "STATIC" in flags,
+        "desc_act": "ACT" in flags,
         "double_quant": "DQ" in flags,
         "source": _SOURCES[scheme],
     }
@@ -300,6 +317,35 @@ _SOURCES = {
     "blob is not counted (estimate)",
     "BNB_INT8": "bitsandbytes Int8Params: weight int8 + SCB float32 per row (estimate)",
 }
+
+
+def vllm_loaded_bytes(model: Any, recipe: Any = None) -> int:
+    """Weight bytes vLLM holds after loading a GPTQ / AWQ / compressed-tensors checkpoint at
+    tensor parallel 1: the checkpoint's bytes (`vramkit.quant.weight_bytes`) plus, per linear
+    that its Marlin kernel repacks, `CheckpointFormat.vllm_marlin_delta`.
+
+    vLLM's ``MarlinLinearKernel.process_weights_after_loading``
+    (vllm-project/vllm@def725a56685f64461a6ae2dd08af6edce28c4b2
+    vllm/model_executor/layers/quantization/kernels/mixed_precision/marlin.py) repacks the
+    packed weights and permutes the scales in place (``gptq_marlin_repack``,
+    ``marlin_permute_scales``: same element counts); without act-order it replaces g_idx with
+    ``marlin_make_empty_g_idx(device)`` and sets an empty ``g_idx_sort_indices``; with it, it keeps
+    the sorted g_idx and adds ``layer.g_idx_sort_indices``; without zero points it replaces them
+    with an empty tensor, with them it repacks them (``marlin_zero_points``: same size). GPTQ
+    reaches Marlin only for ``(bits, sym)`` in ``{(4, True), (8, True)}`` and group sizes -1,
+    32, 64, 128 (``GPTQMarlinConfig.TYPE_MAP``, ``is_gptq_marlin_compatible``,
+    vllm@0ede9ef306be1adf711a1ddca7ce8d81f45c2698 gptq_marlin.py, which passes
+    ``zero_points=False, has_g_idx=self.quant_config.desc_act``); other GPTQ checkpoints load
+    as stored. Machete (Hopper) and the MoE Marlin path are taken as the same sizes, an
+    assumption; the shared Marlin workspace (a few KiB per device) is not counted."""
+    from .quant import get_model, tensor_formats, weight_bytes
+
+    model = get_model(model)
+    total = weight_bytes(model, recipe).total_bytes
+    for t, fmt in tensor_formats(model, recipe):
+        if isinstance(fmt, CheckpointFormat) and len(t.shape) == 2:
+            total += t.count * fmt.vllm_marlin_delta(t.shape)
+    return total
 
 
 def _group_of(name: str, grp: str | None) -> tuple[int, int]:
@@ -370,8 +416,8 @@ def _linear(t: TensorSpec) -> bool:
 def _gptq(q: Mapping[str, Any], where: str) -> Callable[[TensorSpec], str | None]:
     bits = _choice(_field(q, where, "bits", int, 4), where, "bits", (2, 3, 4, 8))
     group = _group_size(_field(q, where, "group_size", int, 128), where)
-    _field(q, where, "desc_act", bool, False)  # g_idx is stored either way
-    _field(q, where, "sym", bool, True)  # qzeros are stored either way
+    act = _field(q, where, "desc_act", bool, False)  # g_idx is stored either way
+    sym = _field(q, where, "sym", bool, True)  # qzeros are stored either way
     fmt = str(_field(q, where, "checkpoint_format", str, "gptq")).lower()
     _choice(fmt, where, "checkpoint_format", ("gptq", "gptq_v2"))
     head = _field(q, where, "lm_head", bool, False)
@@ -380,7 +426,8 @@ def _gptq(q: Mapping[str, Any], where: str) -> Callable[[TensorSpec], str | None
             f"{where}: modules_in_block_to_quantize (a partial GPTQ) is not modelled; pass a "
             "recipe explicitly (--recipe-map)."
         )
-    name = format_name("GPTQ", bits=bits, group=group)
+    flags = (["ASYM"] if not sym else []) + (["ACT"] if act and group != "CH" else [])
+    name = format_name("GPTQ", bits=bits, group=group, flags=flags)
     skip = _name_list(q, where, "modules_to_not_convert")
 
     def rule(t: TensorSpec) -> str | None:

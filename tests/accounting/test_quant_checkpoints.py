@@ -17,6 +17,7 @@ from vramkit.cli import main
 from vramkit.configfile import model_from_config
 from vramkit.formats import get_format
 from vramkit.quant import tensor_formats, weight_bytes
+from vramkit.quant_checkpoints import vllm_loaded_bytes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
 AWQ_G128 = {
@@ -207,3 +208,41 @@ def test_cli_weights_from_a_quantized_config(tmp_path, capsys):
     assert main(["weights", "--config", str(tmp_path / "config.json"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["total_bytes"] == 39_767_785_472
+
+
+# --------------------------------------------------------------------------- vLLM at load
+LLAMA70_LINEARS = [  # (out, in) of one layer: q, k, v, o, gate, up, down
+    (8192, 8192),
+    (1024, 8192),
+    (1024, 8192),
+    (8192, 8192),
+    (28672, 8192),
+    (28672, 8192),
+    (8192, 28672),
+]
+
+
+def test_vllm_marlin_drops_gptq_qzeros_and_g_idx():
+    q = {"quant_method": "gptq", "bits": 4, "group_size": 128, "sym": True, "desc_act": False}
+    m = _llama70(q)
+    stored = weight_bytes(m).total_bytes
+    # qzeros int32 (in/128, out/8) and g_idx int32 (in) become empty tensors
+    dropped = 80 * sum(4 * (i // 128) * (o // 8) + 4 * i for o, i in LLAMA70_LINEARS)
+    assert vllm_loaded_bytes(m) == stored - dropped
+
+
+def test_vllm_marlin_act_order_adds_sort_indices():
+    q = {"quant_method": "gptq", "bits": 4, "group_size": 128, "sym": True, "desc_act": True}
+    m = _llama70(q)
+    assert m.checkpoint.layout.startswith("*=GPTQ_W4_G128_ACT,")
+    stored = weight_bytes(m).total_bytes
+    qzeros = 80 * sum(4 * (i // 128) * (o // 8) for o, i in LLAMA70_LINEARS)
+    sort_indices = 80 * sum(4 * i for _, i in LLAMA70_LINEARS)
+    assert vllm_loaded_bytes(m) == stored - qzeros + sort_indices
+
+
+def test_vllm_loads_awq_and_asymmetric_gptq_as_stored():
+    awq = _llama70(AWQ_G128)
+    assert vllm_loaded_bytes(awq) == weight_bytes(awq).total_bytes == 39_767_785_472
+    asym = _llama70({"quant_method": "gptq", "bits": 4, "group_size": 128, "sym": False})
+    assert vllm_loaded_bytes(asym) == weight_bytes(asym).total_bytes
