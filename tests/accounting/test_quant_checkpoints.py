@@ -10,12 +10,15 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
 from vramkit.catalog import get_model
 from vramkit.cli import main
 from vramkit.configfile import model_from_config
 from vramkit.formats import get_format
+from vramkit.ingest import compare_with_estimate, ingest
 from vramkit.quant import tensor_formats, weight_bytes
 from vramkit.quant_checkpoints import vllm_loaded_bytes
 
@@ -246,3 +249,95 @@ def test_vllm_loads_awq_and_asymmetric_gptq_as_stored():
     assert vllm_loaded_bytes(awq) == weight_bytes(awq).total_bytes == 39_767_785_472
     asym = _llama70({"quant_method": "gptq", "bits": 4, "group_size": 128, "sym": False})
     assert vllm_loaded_bytes(asym) == weight_bytes(asym).total_bytes
+
+
+# --------------------------------------------------------------------------- headers given
+TINY = {
+    "model_type": "llama",
+    "hidden_size": 128,
+    "intermediate_size": 256,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 64,
+    "tie_word_embeddings": False,
+    "torch_dtype": "float16",
+}
+TINY_LINEARS = {  # (out, in): q, k, v, o, gate, up, down
+    "self_attn.q_proj": (128, 128),
+    "self_attn.k_proj": (64, 128),
+    "self_attn.v_proj": (64, 128),
+    "self_attn.o_proj": (128, 128),
+    "mlp.gate_proj": (256, 128),
+    "mlp.up_proj": (256, 128),
+    "mlp.down_proj": (128, 256),
+}
+
+
+def _gptq_g32(out, inn):
+    # AutoGPTQ QuantLinear buffers, group 32, 4 bits
+    return {
+        "qweight": np.zeros((inn // 8, out), np.int32),
+        "qzeros": np.zeros((inn // 32, out // 8), np.int32),
+        "scales": np.zeros((inn // 32, out), np.float16),
+        "g_idx": np.zeros((inn,), np.int32),
+    }
+
+
+def _ct_w4a16_g32(out, inn):
+    # compressed-tensors pack-quantized, symmetric, group 32
+    return {
+        "weight_packed": np.zeros((out, inn // 8), np.int32),
+        "weight_scale": np.zeros((out, inn // 32), np.float16),
+        "weight_shape": np.zeros((2,), np.int64),
+    }
+
+
+@pytest.mark.parametrize(
+    ("q", "pack"),
+    [
+        ({"quant_method": "gptq", "bits": 4, "group_size": 32, "desc_act": False}, _gptq_g32),
+        (
+            {
+                **_w4a16(group_size=32),
+                "config_groups": {
+                    "group_0": {
+                        "targets": ["Linear"],
+                        "weights": {
+                            "num_bits": 4,
+                            "type": "int",
+                            "strategy": "group",
+                            "group_size": 32,
+                            "symmetric": True,
+                        },
+                    }
+                },
+            },
+            _ct_w4a16_g32,
+        ),
+    ],
+    ids=["gptq", "compressed-tensors"],
+)
+def test_safetensors_headers_match_the_estimate_per_group(tmp_path, q, pack):
+    tensors = {
+        "model.embed_tokens.weight": np.zeros((64, 128), np.float16),
+        "lm_head.weight": np.zeros((64, 128), np.float16),
+        "model.norm.weight": np.zeros((128,), np.float16),
+    }
+    for i in range(2):
+        p = f"model.layers.{i}"
+        tensors[f"{p}.input_layernorm.weight"] = np.zeros((128,), np.float16)
+        tensors[f"{p}.post_attention_layernorm.weight"] = np.zeros((128,), np.float16)
+        for mod, (out, inn) in TINY_LINEARS.items():
+            for suffix, arr in pack(out, inn).items():
+                tensors[f"{p}.{mod}.{suffix}"] = arr
+    folder = tmp_path / "tiny-quant"
+    folder.mkdir()
+    save_file(tensors, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps({**TINY, "quantization_config": q}))
+    ing = ingest(folder)
+    assert ing.model is not None, ing.model_note
+    assert ing.measured.total_bytes == sum(a.nbytes for a in tensors.values())
+    assert weight_bytes(ing.model).total_bytes == ing.measured.total_bytes
+    for row in compare_with_estimate(ing):
+        assert row["diff_bytes"] == 0, row
