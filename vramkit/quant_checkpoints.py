@@ -377,6 +377,18 @@ def _field(
     return value
 
 
+def _required(q: Mapping[str, Any], where: str, key: str, alias: str = "") -> int:
+    """An integer field the quantizer always writes (`alias`: its other spelling)."""
+    if q.get(key) is None and alias and q.get(alias) is not None:
+        key = alias
+    if q.get(key) is None:
+        raise VramkitError(
+            f"{where}: {key} is missing; the quantizer writes it (e.g. {key}: 4 or 128) and the "
+            "checkpoint's size depends on it."
+        )
+    return _field(q, where, key, int, None)
+
+
 def _choice(value: Any, where: str, key: str, allowed: Sequence[Any]) -> Any:
     if value not in allowed:
         raise VramkitError(
@@ -414,8 +426,8 @@ def _linear(t: TensorSpec) -> bool:
 
 
 def _gptq(q: Mapping[str, Any], where: str) -> Callable[[TensorSpec], str | None]:
-    bits = _choice(_field(q, where, "bits", int, 4), where, "bits", (2, 3, 4, 8))
-    group = _group_size(_field(q, where, "group_size", int, 128), where)
+    bits = _choice(_required(q, where, "bits"), where, "bits", (2, 3, 4, 8))
+    group = _group_size(_required(q, where, "group_size"), where)
     act = _field(q, where, "desc_act", bool, False)  # g_idx is stored either way
     sym = _field(q, where, "sym", bool, True)  # qzeros are stored either way
     fmt = str(_field(q, where, "checkpoint_format", str, "gptq")).lower()
@@ -442,9 +454,9 @@ def _gptq(q: Mapping[str, Any], where: str) -> Callable[[TensorSpec], str | None
 
 
 def _awq(q: Mapping[str, Any], where: str) -> Callable[[TensorSpec], str | None]:
-    bits = _field(q, where, "bits", int, None) or _field(q, where, "w_bit", int, 4)
+    bits = _required(q, where, "bits", "w_bit")  # AutoAWQ's own quant_config: w_bit
     _choice(bits, where, "bits", (4,))
-    group = _field(q, where, "group_size", int, None) or _field(q, where, "q_group_size", int, 128)
+    group = _required(q, where, "group_size", "q_group_size")
     if group < 1:
         raise VramkitError(f"{where}: AWQ group_size must be a positive size, got {group}.")
     version = str(_field(q, where, "version", str, "gemm")).lower()
@@ -517,7 +529,9 @@ def _ct_scheme(group: Mapping[str, Any], fmt: str, dtype: str, where: str) -> st
     wtype = _choice(
         str(_field(weights, where, "type", str, "int")), where, "type", ("int", "float")
     )
-    strategy = str(_field(weights, where, "strategy", str, "tensor"))
+    gsize = _field(weights, where, "group_size", int, None)
+    # QuantizationArgs leaves strategy None: group when a group_size is set, else tensor
+    strategy = str(_field(weights, where, "strategy", str, "group" if gsize else "tensor"))
     _choice(strategy, where, "strategy", ("tensor", "channel", "group", "tensor_group", "block"))
     sym = _field(weights, where, "symmetric", bool, True)
     actorder = weights.get("actorder")
@@ -526,7 +540,6 @@ def _ct_scheme(group: Mapping[str, Any], fmt: str, dtype: str, where: str) -> st
     if inputs is not None and not isinstance(inputs, Mapping):
         raise VramkitError(f"{where}: input_activations must be an object or null.")
     static = bool(inputs) and not _field(inputs or {}, where, "dynamic", (bool, str), False)
-    gsize = _field(weights, where, "group_size", int, None)
     scale = {"BF16": "BF16", "FP16": "FP16", "FP32": "FP32"}[dtype]
 
     def grp() -> str:
@@ -592,6 +605,10 @@ def _compressed_tensors(
     groups = q.get("config_groups")
     if not isinstance(groups, Mapping) or not groups:
         raise VramkitError(f"{where}: config_groups must be a non-empty object of scheme groups.")
+    if q.get("transform_config"):
+        raise VramkitError(
+            f"{where}: transform_config (rotations stored beside the weights) is not modelled."
+        )
     if q.get("sparsity_config"):
         raise VramkitError(
             f"{where}: sparse (2:4) compressed-tensors checkpoints are not modelled."

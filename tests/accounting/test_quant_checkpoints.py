@@ -341,3 +341,8 @@ def test_safetensors_headers_match_the_estimate_per_group(tmp_path, q, pack):
     assert weight_bytes(ing.model).total_bytes == ing.measured.total_bytes
     for row in compare_with_estimate(ing):
         assert row["diff_bytes"] == 0, row
+
+
+def test_autoawq_spelling_of_bits_and_group():
+    alias = {"quant_method": "awq", "w_bit": 4, "q_group_size": 128, "version": "GEMM"}
+    assert weight_bytes(_llama70(alias)).total_bytes == 39_767_785_472

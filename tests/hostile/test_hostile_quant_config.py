@@ -19,6 +19,10 @@ GROUP = {
 }
 
 
+GPTQ = {"quant_method": "gptq", "bits": 4, "group_size": 128}
+AWQ = {"quant_method": "awq", "bits": 4, "group_size": 128}
+
+
 def _ct(**over):
     return {
         "quant_method": "compressed-tensors",
@@ -34,24 +38,32 @@ def _ct_weights(**weights):
 
 
 CASES = [
-    ({"quant_method": "gptq", "bits": 5}, "bits 5 is not supported; allowed: 2, 3, 4, 8"),
-    ({"quant_method": "gptq", "bits": "4"}, "bits must be int"),
-    ({"quant_method": "gptq", "bits": True}, "bits must be an integer"),
-    ({"quant_method": "gptq", "group_size": 0}, "group_size must be -1 or a positive size"),
-    ({"quant_method": "gptq", "group_size": float("nan")}, "group_size must be int"),
-    ({"quant_method": "gptq", "desc_act": "yes"}, "desc_act must be bool"),
-    ({"quant_method": "gptq", "checkpoint_format": "marlin"}, "checkpoint_format 'marlin'"),
+    ({**GPTQ, "bits": 5}, "bits 5 is not supported; allowed: 2, 3, 4, 8"),
+    ({"quant_method": "gptq", "group_size": 128}, "bits is missing"),
+    ({"quant_method": "gptq", "bits": 4}, "group_size is missing"),
+    ({"quant_method": "awq", "bits": 4}, "group_size is missing"),
     (
-        {"quant_method": "gptq", "modules_in_block_to_quantize": [["self_attn.q_proj"]]},
+        {"quant_method": "awq", "w_bit": 0, "q_group_size": 128},
+        "bits 0 is not supported; allowed: 4",
+    ),
+    (_ct(transform_config={"config_groups": {}}), "transform_config"),
+    ({**GPTQ, "bits": "4"}, "bits must be int"),
+    ({**GPTQ, "bits": True}, "bits must be an integer"),
+    ({**GPTQ, "group_size": 0}, "group_size must be -1 or a positive size"),
+    ({**GPTQ, "group_size": float("nan")}, "group_size must be int"),
+    ({**GPTQ, "desc_act": "yes"}, "desc_act must be bool"),
+    ({**GPTQ, "checkpoint_format": "marlin"}, "checkpoint_format 'marlin'"),
+    (
+        {**GPTQ, "modules_in_block_to_quantize": [["self_attn.q_proj"]]},
         "partial GPTQ",
     ),
     ({"quant_method": "GPTQ", "bits": 9}, "allowed: 2, 3, 4, 8"),
-    ({"quant_method": "awq", "bits": 3}, "bits 3 is not supported; allowed: 4"),
-    ({"quant_method": "awq", "version": "gemv"}, "version 'gemv' is not supported"),
-    ({"quant_method": "awq", "group_size": -1}, "AWQ group_size must be a positive size"),
-    ({"quant_method": "awq", "modules_to_not_convert": "lm_head"}, "must be a list of module"),
-    ({"quant_method": "awq", "modules_to_not_convert": [""]}, "must be a list of module"),
-    ({"quant_method": "awq", "modules_to_not_convert": ["layers"]}, "quantizes no tensor"),
+    ({**AWQ, "bits": 3}, "bits 3 is not supported; allowed: 4"),
+    ({**AWQ, "version": "gemv"}, "version 'gemv' is not supported"),
+    ({**AWQ, "group_size": -1}, "AWQ group_size must be a positive size"),
+    ({**AWQ, "modules_to_not_convert": "lm_head"}, "must be a list of module"),
+    ({**AWQ, "modules_to_not_convert": [""]}, "must be a list of module"),
+    ({**AWQ, "modules_to_not_convert": ["layers"]}, "quantizes no tensor"),
     ({"quant_method": "bitsandbytes"}, "exactly one of load_in_4bit and load_in_8bit"),
     (
         {"quant_method": "bitsandbytes", "load_in_4bit": True, "load_in_8bit": True},
