@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
+from vramkit.anatomy import format_anatomy
 from vramkit.catalog import get_model
 from vramkit.cli import main
 from vramkit.configfile import model_from_config
@@ -346,3 +347,11 @@ def test_safetensors_headers_match_the_estimate_per_group(tmp_path, q, pack):
 def test_autoawq_spelling_of_bits_and_group():
     alias = {"quant_method": "awq", "w_bit": 4, "q_group_size": 128, "version": "GEMM"}
     assert weight_bytes(_llama70(alias)).total_bytes == 39_767_785_472
+
+
+def test_anatomy_lists_the_stored_tensors():
+    a = format_anatomy("AWQ_W4_G128")
+    assert "qweight I32[4096, 512]" in a.formula
+    assert "scales F16[32, 4096]" in a.formula
+    # 4 bits + (16-bit scale + 4-bit zero) per 128
+    assert a.bits_per_weight == pytest.approx(4 + 20 / 128)
