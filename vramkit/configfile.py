@@ -85,10 +85,14 @@ def stored_layout(config: Mapping[str, Any]) -> str:
     if own is not None:
         return own
     method = str(q.get("quant_method", "")).lower()
-    if method == "fp8" and list(q.get("weight_block_size") or []) == [128, 128]:
+    listed = any(k in q for k in ("modules_to_not_convert", "ignored_layers"))
+    if method == "fp8" and list(q.get("weight_block_size") or []) == [128, 128] and not listed:
+        # DeepSeek V3 / V3.2's layout (their configs list no unquantized modules)
         scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
-        return f"*={scale},router=BF16,embed=BF16,lm_head=BF16,indexer.weights_proj=BF16"
-    if method in METHODS:  # GPTQ, AWQ, compressed-tensors, bitsandbytes
+        roles = {(t.group, t.role) for t in family.inventory(config)}
+        indexer = ",indexer.weights_proj=BF16" if ("indexer", "weights_proj") in roles else ""
+        return f"*={scale},router=BF16,embed=BF16,lm_head=BF16{indexer}"
+    if method in METHODS:  # GPTQ, AWQ, compressed-tensors, bitsandbytes, other FP8
         return layout_for(q, family.inventory(config), torch_dtype_format(config))
     if method == "mxfp4":
         raise VramkitError(

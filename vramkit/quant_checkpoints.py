@@ -60,8 +60,10 @@ from .errors import VramkitError
 from .formats import QuantFormat
 from .tensors import TensorSpec
 
-METHODS = ("gptq", "awq", "compressed-tensors", "bitsandbytes")
-"""``quant_method`` values of `quantization_config` this module reads."""
+METHODS = ("gptq", "awq", "compressed-tensors", "bitsandbytes", "fp8")
+"""``quant_method`` values of `quantization_config` this module reads (``fp8`` with 128x128
+blocks is DeepSeek's layout, read by `vramkit.configfile` first; here per-tensor FP8 and other
+square blocks)."""
 
 #: bytes per element of the dtypes the stored tensors use
 _DTYPE_BYTES = {"I64": 8, "I32": 4, "F32": 4, "F16": 2, "BF16": 2, "I8": 1, "U8": 1, "F8_E4M3": 1}
@@ -638,6 +640,43 @@ def _compressed_tensors(
     return rule
 
 
+def _fp8(q: Mapping[str, Any], where: str) -> Callable[[TensorSpec], str | None]:
+    """HF / vLLM ``quant_method: fp8`` checkpoints (AutoFP8, llm-compressor's older export):
+    weight F8_E4M3 with one F32 ``weight_scale`` per tensor (or per square block:
+    ``weight_scale_inv``), plus one F32 ``input_scale`` with ``activation_scheme: static``. The
+    output head stays in float (vLLM's ParallelLMHead is not an fp8 linear); ``ignored_layers``
+    (or ``modules_to_not_convert``) name modules left in float, exactly or as a dotted suffix."""
+    scheme = str(_field(q, where, "activation_scheme", str, "dynamic"))
+    _choice(scheme, where, "activation_scheme", ("static", "dynamic"))
+    block = q.get("weight_block_size")
+    if block is None:
+        group = "T"
+    elif (
+        isinstance(block, list)
+        and len(block) == 2
+        and block[0] == block[1]
+        and isinstance(block[0], int)
+        and not isinstance(block[0], bool)
+        and 1 <= block[0] <= 1 << 20
+    ):
+        group = f"B{block[0]}"
+    else:
+        raise VramkitError(
+            f"{where}: weight_block_size must be a square [n, n] block, got {block!r:.40}."
+        )
+    flags = ["FP32"] + (["STATIC"] if scheme == "static" else [])
+    name = format_name("CT_FP8", group=group, flags=flags)
+    skip = _name_list(q, where, "ignored_layers") + _name_list(q, where, "modules_to_not_convert")
+
+    def rule(t: TensorSpec) -> str | None:
+        module = _module(t)
+        if t.kind != "matrix" or any(module == s or module.endswith("." + s) for s in skip):
+            return None
+        return name
+
+    return rule
+
+
 def tensor_rule(q: Mapping[str, Any], native: str) -> Callable[[TensorSpec], str | None]:
     """The format each tensor is stored in under `quantization_config` `q` (None = left in the
     checkpoint's float dtype `native`)."""
@@ -651,6 +690,8 @@ def tensor_rule(q: Mapping[str, Any], native: str) -> Callable[[TensorSpec], str
         return _bnb(q, where)
     if method == "compressed-tensors":
         return _compressed_tensors(q, where, native)
+    if method == "fp8":
+        return _fp8(q, where)
     raise VramkitError(
         f"quantization_config quant_method {method!r:.60} is not a checkpoint vramkit reads; "
         f"it reads {', '.join(METHODS)}, fp8 (128x128 blocks) and mxfp4 (gpt-oss)."

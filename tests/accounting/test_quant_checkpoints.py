@@ -355,3 +355,42 @@ def test_anatomy_lists_the_stored_tensors():
     assert "scales F16[32, 4096]" in a.formula
     # 4 bits + (16-bit scale + 4-bit zero) per 128
     assert a.bits_per_weight == pytest.approx(4 + 20 / 128)
+
+
+# --------------------------------------------------------------------------- quant_method fp8
+def test_fp8_per_tensor_static():
+    m = _llama70({"quant_method": "fp8", "activation_scheme": "static"})
+    fmts = {t.name: f.name for t, f in tensor_formats(m)}
+    assert fmts["lm_head.weight"] == "FP16"  # the head is not an fp8 linear
+    w = weight_bytes(m)
+    # per linear: F8 weight + F32 weight_scale + F32 input_scale; 7 linears per layer
+    linears = 80 * sum(o * i + 4 + 4 for o, i in LLAMA70_LINEARS)
+    floats = 2 * 2 * 128256 * 8192 + 2 * 8192 * (2 * 80 + 1)  # embed, head, norms in FP16
+    assert w.total_bytes == linears + floats
+
+
+def test_fp8_blocks_with_listed_modules_keep_them_in_float():
+    cfg = json.loads((EXAMPLES / "qwen3-30b-a3b" / "config.json").read_text())
+    gates = [f"model.layers.{i}.mlp.gate" for i in range(cfg["num_hidden_layers"])]
+    q = {
+        "quant_method": "fp8",
+        "activation_scheme": "dynamic",
+        "weight_block_size": [128, 128],
+        "modules_to_not_convert": ["lm_head", *gates],
+    }
+    m = model_from_config({**cfg, "quantization_config": q})
+    fmts = {t.name: f.name for t, f in tensor_formats(m)}
+    assert fmts["model.layers.5.mlp.gate.weight"] == "BF16"
+    assert fmts["model.layers.5.self_attn.q_proj.weight"] == "CT_FP8_B128_FP32"
+    # F8 weight + one F32 scale per 128 x 128 block: same bytes as DeepSeek's FP8_B128_F32
+    assert get_format("CT_FP8_B128_FP32").tensor_bytes((4096, 2048)) == get_format(
+        "FP8_B128_F32"
+    ).tensor_bytes((4096, 2048))
+
+
+def test_deepseek_v3_config_reads_as_its_official_layout():
+    # a config without an indexer no longer names an indexer selector (was refused)
+    v3 = get_model("deepseek-v3")
+    m = model_from_config(dict(v3.config))
+    assert "indexer" not in m.checkpoint.layout
+    assert weight_bytes(m).total_bytes == weight_bytes(v3).total_bytes

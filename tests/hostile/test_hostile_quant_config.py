@@ -131,6 +131,12 @@ CASES = [
         _ct(config_groups={"g": {**GROUP, "input_activations": "fp8"}}),
         "input_activations must be an object or null",
     ),
+    ({"quant_method": "fp8", "activation_scheme": "sometimes"}, "activation_scheme 'sometimes'"),
+    (
+        {"quant_method": "fp8", "weight_block_size": [128, 64], "ignored_layers": ["lm_head"]},
+        "square [n, n] block",
+    ),
+    ({"quant_method": "fp8", "ignored_layers": "lm_head"}, "must be a list of module"),
     ({"quant_method": "hqq"}, "cannot tell the stored layout"),
     ({"quant_method": 7}, "cannot tell the stored layout"),
 ]
