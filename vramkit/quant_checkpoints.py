@@ -34,6 +34,9 @@ Packing rules, each from the writer's code at a pinned commit:
 - compressed-tensors ``nvfp4-pack-quantized``: ``weight_packed`` uint8 ``(out, in / 2)``,
   ``weight_scale`` float8_e4m3 ``(out, in / 16)``, ``weight_global_scale`` float32 ``(1,)``,
   ``input_global_scale`` float32 ``(1,)`` when activations are FP4 too.
+- ``quant_method: fp8`` (AutoFP8 / vLLM ``Fp8Config``): weight float8_e4m3 ``(out, in)``, one
+  float32 ``weight_scale`` per tensor (per ``[n, n]`` block with ``weight_block_size``), one
+  float32 ``input_scale`` with ``activation_scheme: static``; the head stays in float.
 - bitsandbytes NF4/FP4 (``Params4bit`` and ``QuantState.as_dict(packed=True)``): ``weight``
   uint8 ``(ceil(numel / 2), 1)``, ``absmax`` float32 per 64 weights (double quant: uint8 per 64,
   ``nested_absmax`` float32 per 256 of those, ``nested_quant_map`` float32 256), ``quant_map``
