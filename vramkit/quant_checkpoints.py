@@ -715,7 +715,9 @@ def layout_for(q: Mapping[str, Any], inventory: Sequence[TensorSpec], native: st
             "linear is ignored or not targeted)."
         )
     main = Counter(f for f in chosen.values() if f != native).most_common(1)[0][0]
-    rules: dict[str, str] = {"*": main, "vectors": native}
+    rules: dict[str, str] = {"*": main}
+    if all(t.native == "BF16" for t in inventory if t.kind == "vector"):
+        rules["vectors"] = native  # norms and biases in the checkpoint's dtype (F32 ones kept)
     odd = {n: f for n, f in chosen.items() if f != main}
     by_glob: dict[str, set[str]] = {}
     for n in odd:
