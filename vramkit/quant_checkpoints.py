@@ -61,6 +61,7 @@ from typing import Any
 
 from .errors import VramkitError
 from .formats import QuantFormat
+from .sources import Source
 from .tensors import TensorSpec
 
 METHODS = ("gptq", "awq", "compressed-tensors", "bitsandbytes", "fp8")
@@ -264,6 +265,7 @@ def checkpoint_format(name: str) -> CheckpointFormat:
         "desc_act": "ACT" in flags,
         "double_quant": "DQ" in flags,
         "source": _SOURCES[scheme],
+        "sources": _records(scheme),
     }
     need_bits = {"GPTQ": (2, 3, 4, 8), "AWQ": (4,), "CT_PACK": (2, 4, 8)}
     if scheme in need_bits:
@@ -351,6 +353,61 @@ def vllm_loaded_bytes(model: Any, recipe: Any = None) -> int:
         if isinstance(fmt, CheckpointFormat) and len(t.shape) == 2:
             total += t.count * fmt.vllm_marlin_delta(t.shape)
     return total
+
+
+_RECORDS: dict[str, tuple[Source, ...]] = {
+    "GPTQ": (
+        Source(
+            url=_GH + "AutoGPTQ/AutoGPTQ/blob/179776bd1d97a2e7f84b72318630f43719647a11/"
+            "auto_gptq/nn_modules/qlinear/qlinear_cuda_old.py",
+            quote="torch.zeros((infeatures // 32 * self.bits, outfeatures), dtype=torch.int32) "
+            "... torch.zeros((math.ceil(infeatures / self.group_size), outfeatures // 32 * "
+            "self.bits), dtype=torch.int32) ... torch.zeros((math.ceil(infeatures / "
+            "self.group_size), outfeatures), dtype=torch.float16) ... torch.tensor([i // "
+            "self.group_size for i in range(infeatures)], dtype=torch.int32)",
+            kind="code",
+            note="QuantLinear.__init__ buffers qweight, qzeros, scales, g_idx",
+        ),
+    ),
+    "AWQ": (
+        Source(
+            url=_GH + "casper-hansen/AutoAWQ/blob/030fe2a15b959425d278de8121f03ed895e3b10c/"
+            "awq/modules/linear/gemm.py",
+            quote="(intweight.shape[0], intweight.shape[1] // 32 * awq_linear.w_bit), "
+            "dtype=torch.int32 ... (zeros.shape[0], zeros.shape[1] // 32 * awq_linear.w_bit), "
+            "dtype=torch.int32",
+            kind="code",
+            note="WQLinear_GEMM.from_linear packs qweight [in, out/8] and qzeros [in/g, out/8]; "
+            "scales [in/g, out] fp16 as registered in __init__ (read, not quoted here)",
+        ),
+    ),
+    "CT_PACK": (
+        Source(
+            url=_GH + "neuralmagic/compressed-tensors/blob/0199c6e7f96f7ac581138849ed8c7140f9842fe1"
+            "/src/compressed_tensors/compressors/quantized_compressors/pack_quantized.py",
+            quote='"weight_packed": (torch.Size((weight_shape[0], packed_size)), torch.int32) ... '
+            "weight_shape = torch.tensor(weight.shape) ... "
+            '"weight_zero_point" ... (packed_size_zp, weight_shape[-1] // zp_dim)',
+            kind="code",
+            note="torch.tensor of a torch.Size is int64: weight_shape stores 16 bytes",
+        ),
+    ),
+}
+
+
+def _records(scheme: str) -> tuple[Source, ...]:
+    """The `Source` records of a scheme, or one that says its layout is not pinned here."""
+    if scheme in _RECORDS:
+        return _RECORDS[scheme]
+    return (
+        Source(
+            document="vramkit/quant_checkpoints.py",
+            quote=_SOURCES[scheme],
+            kind="secondary",
+            unconfirmed=True,
+            note="tensor list as the quantizer writes it; no line of its code is pinned here",
+        ),
+    )
 
 
 def _group_of(name: str, grp: str | None) -> tuple[int, int]:
