@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .formats import get_format
+from .quant_checkpoints import CheckpointFormat
 
 ANATOMY_FORMATS: tuple[str, ...] = (
     "BF16", "FP8_B128_UE8M0", "FP8_B128_F32", "Q8_0", "Q6_K", "Q5_K", "Q4_K", "MXFP4", "NVFP4",
@@ -63,6 +64,12 @@ def format_anatomy(name: str) -> FormatAnatomy:
         formula = (
             f"{f.element_bits} bits + {extra} bits of scale per group of {f.block}: "
             f"{f.element_bits} + {extra}/{f.block}"
+        )
+    elif isinstance(f, CheckpointFormat):  # the tensors a quantizer writes
+        nominal = f.element_bits
+        parts = ", ".join(f"{n} {d}{list(s)}" for n, d, s in f.stored_tensors((4096, 4096)))
+        formula = (
+            f"a 4096×4096 linear stored as {parts}: {f.tensor_bytes((4096, 4096))} B × 8 / 4096²"
         )
     else:
         nominal = f.element_bits

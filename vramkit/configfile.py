@@ -18,6 +18,7 @@ from .catalog import Checkpoint, ModelSpec, Source
 from .datafiles import load_document
 from .errors import VramkitError
 from .families import family_of_model_type, get_family, model_types, torch_dtype_format
+from .quant_checkpoints import METHODS, layout_for
 from .sources import parse_source
 from .validate import check_config, is_dir, read_json_object, require_path
 
@@ -84,12 +85,16 @@ def stored_layout(config: Mapping[str, Any]) -> str:
     if own is not None:
         return own
     method = str(q.get("quant_method", "")).lower()
-    if method == "fp8" and list(q.get("weight_block_size") or []) == [128, 128]:
+    listed = any(k in q for k in ("modules_to_not_convert", "ignored_layers"))
+    if method == "fp8" and list(q.get("weight_block_size") or []) == [128, 128] and not listed:
+        # DeepSeek V3 / V3.2's layout (their configs list no unquantized modules)
         scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
         layout = f"*={scale},router=BF16,embed=BF16,lm_head=BF16"
         # the indexer rule only where there is an indexer: a selector that matches no tensor is
         # refused (`validate.check_selectors`), so a V3 config would be refused for V3.2's rule
         return layout + (",indexer.weights_proj=BF16" if family.has_indexer(config) else "")
+    if method in METHODS:  # GPTQ, AWQ, compressed-tensors, bitsandbytes, other FP8
+        return layout_for(q, family.inventory(config), torch_dtype_format(config))
     if method == "mxfp4":
         raise VramkitError(
             f"quant_method mxfp4 is only defined for gpt-oss experts in transformers; this config "

@@ -182,6 +182,10 @@ def _get_format(name: str) -> QuantFormat:
         gg = _gguf_formats()  # imports gguf (and numpy) only when a GGML type is asked for
         if bare in gg and (key.lower().startswith("gguf:") or bare not in table):
             return gg[bare]
+    from .quant_checkpoints import checkpoint_format, is_checkpoint_format_name
+
+    if is_checkpoint_format_name(key):  # GPTQ / AWQ / compressed-tensors / bitsandbytes
+        return checkpoint_format(key)
     m = _INT4.match(key.upper())
     if m:
         group = int(m.group(1))
