@@ -135,6 +135,7 @@ def model_from_config(
         ),
     )
     counts = spec.params  # builds the inventory: config errors surface here
+    spec.not_counted  # noqa: B018 — a malformed vision_config / audio_config surfaces here too
     return replace(spec, total_params_label=counts.main, active_params_label=counts.active)
 
 
