@@ -7,6 +7,9 @@ silently.
   model with a Pixtral vision encoder" ``"params": 24011361280``; the text decoder alone is
   keras-hub ``magistral_small_2506_en`` ``"params": 23572403200`` (same shapes, pinned in
   test_families_more_models.py).
+- llava-hf/llava-1.5-7b-hf: ``sum(p.numel() for p in model.parameters()) # 7063427072`` (a
+  LlavaForConditionalGeneration loaded from the checkpoint; the same count asserted from its
+  config elsewhere) — config in data/examples/README.md.
 - Kimi-VL: vision_config ``moonvit`` hidden 1152, intermediate 4304, 27 layers (a bring-up
   test's KimiVLForConditionalGeneration config, code-index id 61386913732).
 """
@@ -21,6 +24,7 @@ from vramkit.configfile import model_from_config, model_from_config_file, read_c
 
 EX = Path(__file__).resolve().parents[2] / "data" / "examples"
 MISTRAL3 = EX / "mistral-small-3.1-24b-instruct-2503" / "config.json"
+LLAVA = EX / "llava-1.5-7b-hf" / "config.json"
 MOONVIT = {"model_type": "moonvit", "patch_size": 14, "num_attention_heads": 16,
            "num_hidden_layers": 27, "hidden_size": 1152, "intermediate_size": 4304,
            "merge_kernel_size": [2, 2]}  # fmt: skip
@@ -46,6 +50,29 @@ def test_pixtral_tower_by_hand():
 def test_projector_biases_follow_the_wrapper_flag():
     cfg = {**read_config(MISTRAL3), "multimodal_projector_bias": True}
     assert model_from_config(cfg).params.total == 24_011_361_280 + 2 * 5120
+
+
+def test_llava_counts_clip_and_its_projector_to_the_published_total():
+    m = model_from_config_file(LLAVA)
+    assert m.params.total == 7_063_427_072
+    assert m.not_counted == ()
+    # CLIP ViT-L/14-336 by hand: per layer q/k/v/out 1024^2 + biases, fc1 4096 x 1024 + 4096,
+    # fc2 1024 x 4096 + 1024, two LayerNorms (w + b); class embedding, patch conv 1024 x 3 x 14^2,
+    # (336/14)^2 + 1 positions, pre/post LayerNorms; projector 4096 x 1024 + 4096 and
+    # 4096 x 4096 + 4096 — all 24 layers stored though vision_feature_layer is -2
+    layer = 4 * (1024 * 1024 + 1024) + (4096 * 1024 + 4096) + (1024 * 4096 + 1024) + 4 * 1024
+    tower = 24 * layer + 1024 + 1024 * 3 * 14 * 14 + (24 * 24 + 1) * 1024 + 4 * 1024
+    projector = 4096 * 1024 + 4096 + 4096 * 4096 + 4096
+    assert m.params.by_group["vision"] == tower + projector
+
+
+def test_a_known_tower_under_another_wrapper_is_noted_not_guessed():
+    # llava_next adds an image_newline parameter and other wrappers other projectors: only the
+    # (wrapper, tower) pairs vramkit has a layout for are counted
+    cfg = {**read_config(LLAVA), "model_type": "llava_next"}
+    m = model_from_config(cfg)
+    assert "vision" not in {t.group for t in m.inventory}
+    assert "clip_vision_model" in m.not_counted[0]
 
 
 def _kimi_vl_like() -> dict:

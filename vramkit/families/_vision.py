@@ -1,5 +1,6 @@
 """Vision towers of multimodal wrappers whose decoder is read through ``text_config`` (Mistral 3's
-Pixtral encoder and patch-merging projector), and the note for towers vramkit cannot count.
+Pixtral encoder and patch-merging projector, LLaVA's CLIP encoder and MLP projector), and the note
+for towers vramkit cannot count.
 
 `vision_tower` adds the tower a family's inventory should hold (group ``vision``, as Gemma 3's
 SigLIP and Llama 4's encoder are counted); `uncounted_towers` names, with a labelled estimate,
@@ -44,11 +45,8 @@ def pixtral_mistral3(
     n = _layers(vision)
     patch = _nonzero("vision_config patch_size", _pos_int(vision, "patch_size"))
     channels = _nonzero("vision_config num_channels", _pos_int(vision, "num_channels", 3))
-    merge = _nonzero("spatial_merge_size", _pos_int(config, "spatial_merge_size"))
-    layers = config.get("vision_feature_layer", -1)
-    feats = len(layers) if isinstance(layers, list | tuple) else 1
-    if not feats:
-        raise VramkitError("vision_feature_layer must name at least one layer.")
+    merge = _nonzero("spatial_merge_size", _pos_int(config, "spatial_merge_size", 2))
+    feats = _feature_layers(config)
     bias = bool(config.get("multimodal_projector_bias", False))
     v = "vision_tower"
 
@@ -77,15 +75,94 @@ def pixtral_mistral3(
         vec(f"{m}.linear_2.bias", "projector_2_bias", text_hidden)
 
 
+def clip_llava(
+    add: Add, config: Mapping[str, Any], vision: Mapping[str, Any], text_hidden: int
+) -> None:
+    """CLIP vision encoder (transformers ``CLIPVisionModel``, no ``visual_projection``: LLaVA
+    builds the tower with ``AutoModel.from_config(vision_config)``) and the LLaVA projector
+    (``LlavaMultiModalProjector``), group ``vision``.
+
+    ``class_embedding`` [hidden]; ``patch_embedding`` Conv2d(channels, hidden, patch,
+    bias=False); ``position_embedding`` [(image / patch)² + 1, hidden]; ``pre_layrnorm`` and
+    ``post_layernorm`` (weight + bias); per layer q/k/v/out_proj [hidden, hidden] + biases,
+    layer_norm1/2 (weight + bias), fc1 [intermediate, hidden] + bias, fc2 [hidden, intermediate]
+    + bias — every layer is stored even when ``vision_feature_layer`` reads an earlier one.
+    Projector: ``linear_1`` [text_hidden, hidden · feature layers], ``linear_2`` [text_hidden,
+    text_hidden], biased unless ``multimodal_projector_bias`` is false (LlavaConfig default
+    true).
+    """
+    h = _nonzero("vision_config hidden_size", _pos_int(vision, "hidden_size"))
+    inter = _nonzero("vision_config intermediate_size", _pos_int(vision, "intermediate_size"))
+    n = _layers(vision)
+    patch = _nonzero("vision_config patch_size", _pos_int(vision, "patch_size"))
+    image = _nonzero("vision_config image_size", _pos_int(vision, "image_size"))
+    channels = _nonzero("vision_config num_channels", _pos_int(vision, "num_channels", 3))
+    if image % patch:
+        raise VramkitError(
+            f"vision_config image_size {image} must be a multiple of patch_size {patch}."
+        )
+    feats = _feature_layers(config)
+    bias = config.get("multimodal_projector_bias")
+    bias = True if bias is None else bool(bias)
+    v = "vision_tower.vision_model"
+
+    def vec(name: str, role: str, size: int, **kw: Any) -> None:
+        add(name, "vision", role, (size,), kind="vector", **kw)
+
+    vec(f"{v}.embeddings.class_embedding", "class_embedding", h)
+    add(f"{v}.embeddings.patch_embedding.weight", "vision", "patch", (h, channels, patch, patch),
+        kind="vector")  # fmt: skip
+    add(f"{v}.embeddings.position_embedding.weight", "vision", "position",
+        ((image // patch) ** 2 + 1, h), kind="embedding")  # fmt: skip
+    for nm in ("pre_layrnorm", "post_layernorm"):
+        vec(f"{v}.{nm}.weight", nm, h)
+        vec(f"{v}.{nm}.bias", f"{nm}_bias", h)
+    for i in range(n):
+        p, kw = f"{v}.encoder.layers.{i}", {"layer": i}
+        for nm in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            add(f"{p}.self_attn.{nm}.weight", "vision", nm, (h, h), **kw)
+            vec(f"{p}.self_attn.{nm}.bias", f"{nm}_bias", h, **kw)
+        for nm in ("layer_norm1", "layer_norm2"):
+            vec(f"{p}.{nm}.weight", nm, h, **kw)
+            vec(f"{p}.{nm}.bias", f"{nm}_bias", h, **kw)
+        add(f"{p}.mlp.fc1.weight", "vision", "fc1", (inter, h), **kw)
+        vec(f"{p}.mlp.fc1.bias", "fc1_bias", inter, **kw)
+        add(f"{p}.mlp.fc2.weight", "vision", "fc2", (h, inter), **kw)
+        vec(f"{p}.mlp.fc2.bias", "fc2_bias", h, **kw)
+    m = "multi_modal_projector"
+    add(f"{m}.linear_1.weight", "vision", "projector", (text_hidden, h * feats))
+    add(f"{m}.linear_2.weight", "vision", "projector_2", (text_hidden, text_hidden))
+    if bias:
+        vec(f"{m}.linear_1.bias", "projector_bias", text_hidden)
+        vec(f"{m}.linear_2.bias", "projector_2_bias", text_hidden)
+
+
+def _feature_layers(config: Mapping[str, Any]) -> int:
+    """How many encoder layers the projector reads (``vision_feature_layer``: one int or a list)."""
+    layers = config.get("vision_feature_layer", -1)
+    feats = len(layers) if isinstance(layers, list | tuple) else 1
+    if not feats:
+        raise VramkitError("vision_feature_layer must name at least one layer.")
+    return feats
+
+
+#: (wrapper model_type, vision_config model_type) → the tower + projector builder
+TOWERS: dict[tuple[str, str], Callable[..., None]] = {
+    ("mistral3", "pixtral"): pixtral_mistral3,
+    ("llava", "clip_vision_model"): clip_llava,
+}
+
+
 def vision_tower(add: Add, config: Mapping[str, Any], *, text_hidden: int) -> None:
-    """Add the vision tower + projector of `config` when vramkit knows its layout: Pixtral under
-    a Mistral 3 wrapper (``spatial_merge_size`` set). Other towers are left to
-    `uncounted_towers`, which names them."""
+    """Add the vision tower + projector of `config` when vramkit knows the wrapper's layout
+    (`TOWERS`: Mistral 3 + Pixtral, LLaVA + CLIP). Other towers are left to `uncounted_towers`,
+    which names them."""
     vision = _tower_config(config, "vision_config")
     if vision is None:
         return
-    if vision.get("model_type") == "pixtral" and config.get("spatial_merge_size") is not None:
-        pixtral_mistral3(add, config, vision, text_hidden)
+    build = TOWERS.get((str(config.get("wrapper_model_type")), str(vision.get("model_type"))))
+    if build is not None:
+        build(add, config, vision, text_hidden)
 
 
 def _vit_estimate(tower: Mapping[str, Any]) -> int | None:
