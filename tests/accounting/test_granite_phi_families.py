@@ -147,7 +147,7 @@ def test_granite_moe_shared_expert():
 
 
 def test_names_route_to_the_new_families():
-    for t in ("granite", "granitemoe", "granitemoeshared"):
+    for t in ("granite", "granitemoe", "granitemoeshared", "granitemoehybrid"):
         assert family_of_model_type(t).name == "granite"
     assert family_of_model_type("phi").name == "phi"
     archs = gguf_model_types()
@@ -178,3 +178,44 @@ def test_cli_weights_and_kv_from_config(path, capsys):
     assert main(["kv", "--config", str(path), "--context", "4096"]) == 0
     out = capsys.readouterr().out
     assert "TOTAL" in out
+
+
+def _granite4(size: str) -> dict:
+    # attention-only Granite 4.0 (model_type granitemoehybrid): the full-size presets of a Granite
+    # 4 port (code-index id 56628895354: vocab_size 100352, "4.0-micro": hidden 2560, 40 layers,
+    # 40 heads, 8 KV heads, shared_intermediate_size 8192, "layer_types": ["attention"] * 40;
+    # "4.0-1b": hidden 2048, 16 heads, 4 KV heads, 4096); tied embeddings. Their
+    # "num_local_experts": 0, "num_experts_per_tok": 0 are left out: vramkit's config rules refuse
+    # a zero top-k (vramkit.validate), and no expert is what an absent field means here too
+    hidden, heads, kv, inter = {"micro": (2560, 40, 8, 8192), "1b": (2048, 16, 4, 4096)}[size]
+    return {"model_type": "granitemoehybrid", "vocab_size": 100352, "hidden_size": hidden,
+            "num_hidden_layers": 40, "num_attention_heads": heads, "num_key_value_heads": kv,
+            "intermediate_size": inter, "shared_intermediate_size": inter,
+            "layer_types": ["attention"] * 40, "tie_word_embeddings": True,
+            "torch_dtype": "bfloat16"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("size", "published"),
+    # ibm-granite/granite-4.0-micro params=3402836480 (revision 56111ae1) and granite-4.0-1b
+    # params=1631750144 (revision 6a7381ba), "GraniteMoeHybridForCausalLM" (code-index id
+    # 68688959620)
+    [("micro", 3_402_836_480), ("1b", 1_631_750_144)],
+)
+def test_attention_only_granite_4_matches_the_published_counts(size, published):
+    m = model_from_config(_granite4(size))
+    assert m.params.total == published
+    assert m.params.by_group["routed_experts_gate_up"] == 0
+    assert (
+        m.params.by_group["dense_mlp"]
+        == 40 * 3 * m.config["shared_intermediate_size"] * (m.config["hidden_size"])
+    )
+
+
+def test_granite_4_with_mamba_layers_is_refused():
+    cfg = _granite4("micro")
+    cfg["layer_types"] = (["mamba"] * 5 + ["attention"]) * 6 + ["mamba"] * 4  # 34 mamba
+    with pytest.raises(VramkitError, match=r"34 of 40 layers are \['mamba'\]"):
+        model_from_config(cfg)
+    with pytest.raises(VramkitError, match="needs layer_types"):
+        model_from_config({k: v for k, v in cfg.items() if k != "layer_types"})

@@ -1,5 +1,7 @@
-"""Tensor inventory of IBM Granite 3.x (``model_type`` granite: dense) and Granite MoE (granitemoe,
-granitemoeshared): GQA decoders shaped like Llama, with scalar multipliers.
+"""Tensor inventory of IBM Granite 3.x (``model_type`` granite: dense), Granite MoE (granitemoe,
+granitemoeshared) and the attention-only Granite 4.0 models (granitemoehybrid with every layer
+``attention``: the shared_mlp is their dense MLP): GQA decoders shaped like Llama, with scalar
+multipliers. A granitemoehybrid config with Mamba-2 layers is refused.
 
 transformers ``models/granite/modeling_granite.py``: ``GraniteAttention`` q/k/v/o of
 head_dim = hidden_size / num_attention_heads (GraniteConfig has no ``head_dim``; llama.cpp's
@@ -62,11 +64,35 @@ def _heads(config: Mapping[str, Any]) -> tuple[int, int, int]:
     return heads, kv_heads, dim // heads
 
 
+def _attention_only(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """Per-layer kinds; a granitemoehybrid config must have ``attention`` on every layer (Granite
+    4.0 micro / 1b / 350m; llama.cpp converts those as plain granite / granitemoe): its Mamba-2
+    layers (the -h- models) are refused, not guessed."""
+    n = _layers(config)
+    if config.get("model_type") != "granitemoehybrid":
+        return ("full_attention",) * n
+    types = config.get("layer_types", config.get("layers_block_type"))
+    if not isinstance(types, list | tuple) or len(types) != n:
+        raise VramkitError(
+            f"a granitemoehybrid config needs layer_types, one 'attention' or 'mamba' per layer "
+            f"({n}); got {types!r:.80}."
+        )
+    other = sorted({str(t)[:20] for t in types} - {"attention"})
+    if other:
+        raise VramkitError(
+            f"cannot count this granitemoehybrid config: {sum(t != 'attention' for t in types)} of "
+            f"{n} layers are {other} (GraniteMoeHybrid's Mamba-2 mixer has no inventory in "
+            "vramkit yet); attention-only Granite 4.0 configs (every layer_types entry "
+            "'attention') are counted."
+        )
+    return ("full_attention",) * n
+
+
 def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """Granite dense or MoE: GQA attention, then a SwiGLU MLP (dense) or router + routed experts
     (+ a shared expert when ``shared_intermediate_size`` is set); tied head unless untied."""
     dim = _pos_int(config, "hidden_size")
-    n_layers = _layers(config)
+    n_layers = len(_attention_only(config))
     heads, kv_heads, head_dim = _heads(config)
     vocab = _pos_int(config, "vocab_size")
     inter = _nonzero("intermediate_size", _pos_int(config, "intermediate_size"))
@@ -99,11 +125,11 @@ def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                            f"{m}.output_linear.weight"),
                      ("routed_experts_gate_up", "routed_experts_down"), inter=inter, dim=dim,
                      suffix="_exps", **ex)  # fmt: skip
-            if shared:
-                s = f"{p}.shared_mlp"
+            if shared:  # beside routed experts a shared expert, alone the dense MLP
+                s, group = f"{p}.shared_mlp", "shared_experts" if experts else "dense_mlp"
                 _mlp(add, (f"{s}.input_linear.weight[gate]", f"{s}.input_linear.weight[up]",
                            f"{s}.output_linear.weight"),
-                     ("shared_experts", "shared_experts"), inter=shared, dim=dim,
+                     (group, group), inter=shared, dim=dim,
                      suffix="_shexp" if experts else "", **kw)  # fmt: skip
         else:
             gate, up, down = (f"{p}.mlp.{n}_proj" for n in ("gate", "up", "down"))
@@ -124,16 +150,16 @@ def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 def granite_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """GQA on every layer: T × 2 (K, V) × num_key_value_heads × (hidden / heads)."""
     _, kv, hd = _heads(cfg)
-    n = _layers(cfg)
+    n = len(_attention_only(cfg))
     return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
 FAMILY = Family(
     name="granite",
-    summary="IBM Granite 3.x dense and Granite MoE: Llama-shaped GQA, fused MoE experts",
-    model_types=("granite", "granitemoe", "granitemoeshared"),
+    summary="IBM Granite 3.x dense, Granite MoE, attention-only Granite 4.0: Llama-shaped GQA",
+    model_types=("granite", "granitemoe", "granitemoeshared", "granitemoehybrid"),
     gguf_archs={"granite": "granite", "granitemoe": "granitemoe"},
     inventory=granite_inventory,
-    layer_kinds=lambda cfg: ("full_attention",) * _layers(cfg),
+    layer_kinds=_attention_only,
     kv_parts=granite_kv_parts,
 )
