@@ -219,3 +219,25 @@ def test_granite_4_with_mamba_layers_is_refused():
         model_from_config(cfg)
     with pytest.raises(VramkitError, match="needs layer_types"):
         model_from_config({k: v for k, v in cfg.items() if k != "layer_types"})
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "phi-2",
+        "granite-3.1-2b-instruct",
+        "granite-3.1-1b-a400m-instruct",
+        "mistral-small-3.1-24b-instruct-2503",
+        "llava-1.5-7b-hf",
+    ],
+)
+def test_inventory_names_fall_in_the_groups_a_checkpoint_header_is_read_into(example):
+    # vramkit.ingest reads a real checkpoint's tensor names into groups (names.group_of); the
+    # inventory's names (one expert standing for {e}, a fused tensor's part for [gate]/[up])
+    # must land in the inventory's own group, or a measured breakdown would not line up
+    from vramkit.ingest.names import group_of
+
+    m = model_from_config_file(EX / example / "config.json")
+    for t in m.inventory:
+        name = t.name.replace("{e}", "0").split("[")[0]
+        assert group_of(name, main_layers=m.num_layers) == t.group, t.name
