@@ -121,3 +121,12 @@ def test_weights_cli_prints_the_note(tmp_path, capsys):
     assert "moonvit" in doc["not_counted"][0]
     assert main(["weights", "--config", str(MISTRAL3), "--json"]) == 0
     assert "not_counted" not in json.loads(capsys.readouterr().out)
+
+
+def test_inspect_prints_the_note(tmp_path, capsys):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(_kimi_vl_like()))
+    assert main(["inspect", str(path)]) == 0
+    assert "note: the vision tower" in capsys.readouterr().out
+    assert main(["inspect", str(path), "--json"]) == 0
+    assert "moonvit" in json.loads(capsys.readouterr().out)["not_counted"][0]
