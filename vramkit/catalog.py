@@ -89,6 +89,14 @@ class ModelSpec:
         return _params(self)
 
     @property
+    def not_counted(self) -> tuple[str, ...]:
+        """Notes naming the multimodal towers of the config its inventory leaves out, each with
+        a labelled size estimate (`vramkit.families.uncounted_towers`); empty when none."""
+        from .families import uncounted_towers
+
+        return uncounted_towers(self.config, self.inventory)
+
+    @property
     def checkpoint_layout(self) -> str:
         """Recipe id of the official checkpoint's stored layout."""
         return self.checkpoint.layout

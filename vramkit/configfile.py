@@ -33,14 +33,17 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 
 def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The decoder's fields: a nested ``text_config`` merged over the top level, if present."""
+    """The decoder's fields: a nested ``text_config`` merged over the top level, if present; the
+    wrapper's own ``model_type`` (``llava``, ``mistral3`` …) is kept as ``wrapper_model_type``
+    (the vision tower's layout depends on it)."""
     if not isinstance(config, Mapping):
         raise VramkitError(f"a config must be a mapping of config.json fields, got {config!r:.80}.")
     inner = config.get("text_config")
     if inner is not None and not isinstance(inner, Mapping):
         raise VramkitError(f"text_config must be an object of config fields, got {inner!r}.")
     if isinstance(inner, Mapping):
-        return {**{k: v for k, v in config.items() if k != "text_config"}, **inner}
+        outer = {k: v for k, v in config.items() if k != "text_config"}
+        return {**outer, **inner, "wrapper_model_type": config.get("model_type")}
     return dict(config)
 
 
@@ -143,6 +146,7 @@ def model_from_config(
         ),
     )
     counts = spec.params  # builds the inventory: config errors surface here
+    spec.not_counted  # noqa: B018 — a malformed vision_config / audio_config surfaces here too
     return replace(spec, total_params_label=counts.main, active_params_label=counts.active)
 
 

@@ -71,6 +71,24 @@ def test_each_field_of_a_real_config_removed(model_id):
         _accepts_or_vramkit_error(cfg)
 
 
+NEW_FAMILY_EXAMPLES = ("phi-2", "granite-3.1-2b-instruct", "granite-3.1-1b-a400m-instruct")
+"""Example configs of families outside the catalog (granite, phi): broken like the catalog's."""
+
+
+def _example(name: str) -> dict:
+    root = Path(__file__).resolve().parents[2] / "data" / "examples"
+    return json.loads((root / name / "config.json").read_text())
+
+
+@pytest.mark.parametrize("name", NEW_FAMILY_EXAMPLES)
+def test_each_field_of_an_example_config_removed_or_broken(name):
+    base = _example(name)
+    for key in sorted(base):
+        _accepts_or_vramkit_error({k: v for k, v in base.items() if k != key})
+        for value in BAD_VALUES:
+            _accepts_or_vramkit_error({**base, key: value})
+
+
 @pytest.mark.parametrize("qc", [-1, "fp8", [1]])
 def test_quantization_config_of_the_wrong_type(qc):
     cfg = {**dict(get_model("deepseek-v4-flash").config), "quantization_config": qc}

@@ -8,7 +8,8 @@ JSON keys: source, kind, family, model_note, params {total, main, active} (from 
 architecture; null without a model), official_total_size (index metadata.total_size),
 measured {total_bytes, total_params, groups: [{group, bytes, params}], dtypes: [{dtype,
 tensors, bytes}], other_names}, compare: [{group, measured_bytes, estimate_bytes, diff_bytes}],
-recurrent_state_bytes_per_sequence, attention_layers. GB = 1e9 bytes, GiB = 2**30 bytes.
+recurrent_state_bytes_per_sequence, attention_layers; not_counted: [text] only when the config
+has a multimodal tower vramkit does not count. GB = 1e9 bytes, GiB = 2**30 bytes.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def report(path_or_id: str, *, online: bool = False) -> dict[str, Any]:
     if ing.model is not None:
         pc = ing.model.params
         out["params"] = {"total": pc.total, "main": pc.main, "active": pc.active}
+        if ing.model.not_counted:
+            out["not_counted"] = list(ing.model.not_counted)
     if m is not None:
         counts = m.dtype_counts
         out["measured"] = {
@@ -91,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         print(f"no architecture estimate: {r['model_note']}")
+    for note in r.get("not_counted", ()):
+        print(f"note: {note}")
     rows = [
         {
             "group": c["group"],

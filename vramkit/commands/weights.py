@@ -1,7 +1,8 @@
 """Weight bytes of a model under a recipe, per tensor group, with GB (1e9) and GiB (2**30) columns.
 
 JSON keys: model, recipe, total_bytes, main_bytes (without MTP), total_params, bits_per_weight,
-groups: [{group, params, bytes, gb, gib}], formats: {format: bytes}.
+groups: [{group, params, bytes, gb, gib}], formats: {format: bytes}; not_counted: [text] only
+when the config has a multimodal tower vramkit does not count (named, with an estimate).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 "bits_per_weight": w.bits_per_weight,
                 "groups": groups,
                 "formats": dict(w.by_format),
+                **({"not_counted": list(model.not_counted)} if model.not_counted else {}),
             }
         )
         return 0
@@ -96,4 +98,6 @@ def run(args: argparse.Namespace) -> int:
     )
     if w.main_bytes != w.total_bytes:
         print(f"Without the MTP module: {w.main_bytes:,} bytes ({w.main_bytes / GB:,.2f} GB).")
+    for note in model.not_counted:
+        print(f"note: {note}")
     return 0

@@ -40,10 +40,12 @@ from types import MappingProxyType
 from ..errors import VramkitError, unknown_name
 from ._common import torch_dtype_format
 from ._record import KV_RULES, KV_STORES, Family, KvPart
+from ._vision import uncounted_towers
 
 __all__ = [
     "FAMILIES", "KV_RULES", "KV_STORES", "Family", "KvPart", "family_of_model_type", "get_family",
-    "gguf_model_types", "model_types", "register", "torch_dtype_format", "unregister",
+    "gguf_model_types", "model_types", "register", "torch_dtype_format", "uncounted_towers",
+    "unregister",
 ]  # fmt: skip
 
 _REGISTRY: dict[str, Family] = {}

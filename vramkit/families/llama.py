@@ -20,6 +20,7 @@ from ._common import (
     gqa_shape,
 )
 from ._record import Family, KvPart
+from ._vision import vision_tower
 
 # --------------------------------------------------------------------------- plain GQA decoders
 
@@ -32,7 +33,8 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     ``qk_norm``-style models say so (Qwen3: ``model_type`` qwen3*). head_dim defaults to
     hidden/heads only when the config has no ``head_dim``. MoE when ``num_local_experts`` or
     ``num_experts`` is set (router + routed experts of moe_intermediate_size or intermediate_size;
-    optional shared expert of shared_expert_intermediate_size).
+    optional shared expert of shared_expert_intermediate_size). A Mistral 3 wrapper's Pixtral
+    encoder and projector are counted too (`vramkit.families._vision`).
     """
     dim = _dim(config, "hidden_size")
     n_layers = _layers(config)
@@ -146,6 +148,7 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         add(
             "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
         )
+    vision_tower(add, config, text_hidden=dim)  # Mistral 3's Pixtral; others are noted
     return tuple(specs)
 
 

@@ -60,10 +60,15 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"|shared_expert_gate|(^|\.)router(\.|$)|moe\.gate\.",
         ),
         ("shared_experts", r"shared_expert|shexp"),
-        ("routed_experts_down", r"experts?\b.*(down|\.w2\b|w2_weight)|ffn_down_exps"),
+        (
+            "routed_experts_down",
+            r"experts?\b.*(down|\.w2\b|w2_weight)|ffn_down_exps"
+            r"|block_sparse_moe\.output_linear",  # Granite MoE's stacked experts
+        ),
         (
             "routed_experts_gate_up",
-            r"experts?\b.*(gate|up|\.w1\b|\.w3\b|w13)|ffn_(gate|up|gate_up)_exps",
+            r"experts?\b.*(gate|up|\.w1\b|\.w3\b|w13)|ffn_(gate|up|gate_up)_exps"
+            r"|block_sparse_moe\.input_linear",
         ),
         ("compressor", r"compressor"),
         ("hyper_connections", r"(^|\.|_)hc_"),

@@ -1,0 +1,203 @@
+"""Vision towers of multimodal wrappers whose decoder is read through ``text_config`` (Mistral 3's
+Pixtral encoder and patch-merging projector, LLaVA's CLIP encoder and MLP projector), and the note
+for towers vramkit cannot count.
+
+`vision_tower` adds the tower a family's inventory should hold (group ``vision``, as Gemma 3's
+SigLIP and Llama 4's encoder are counted); `uncounted_towers` names, with a labelled estimate,
+every ``vision_config`` / ``audio_config`` the inventory left out, so no face drops it silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import VramkitError
+from ..tensors import TensorSpec
+from ._common import _layers, _nonzero, _pos_int
+
+Add = Callable[..., None]
+
+
+def _tower_config(config: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    tower = config.get(key)
+    if tower is not None and not isinstance(tower, Mapping):
+        raise VramkitError(f"{key} must be an object of fields, got {tower!r:.80}.")
+    return tower
+
+
+def pixtral_mistral3(
+    add: Add, config: Mapping[str, Any], vision: Mapping[str, Any], text_hidden: int
+) -> None:
+    """Pixtral encoder + Mistral 3 projector (transformers ``modeling_pixtral.py``,
+    ``modeling_mistral3.py``; vLLM ``model_executor/models/mistral3.py``), group ``vision``.
+
+    Encoder: ``patch_conv`` Conv2d(channels, hidden, patch, bias=False) [hidden, channels, patch,
+    patch]; ``ln_pre`` RMSNorm(hidden); per layer ``attention_norm`` and ``ffn_norm`` RMSNorms,
+    ``attention`` q/k/v/o [hidden, hidden] and ``feed_forward`` gate/up [intermediate, hidden],
+    down [hidden, intermediate], no biases; rotary positions (no weights). Projector: ``norm``
+    RMSNorm(hidden); ``patch_merger.merging_layer`` [hidden, hidden · spatial_merge_size²];
+    ``linear_1`` [text_hidden, hidden · feature layers], ``linear_2`` [text_hidden, text_hidden],
+    biased when ``multimodal_projector_bias``.
+    """
+    h = _nonzero("vision_config hidden_size", _pos_int(vision, "hidden_size"))
+    inter = _nonzero("vision_config intermediate_size", _pos_int(vision, "intermediate_size"))
+    n = _layers(vision)
+    patch = _nonzero("vision_config patch_size", _pos_int(vision, "patch_size"))
+    channels = _nonzero("vision_config num_channels", _pos_int(vision, "num_channels", 3))
+    merge = _nonzero("spatial_merge_size", _pos_int(config, "spatial_merge_size", 2))
+    feats = _feature_layers(config)
+    bias = bool(config.get("multimodal_projector_bias", False))
+    v = "vision_tower"
+
+    def vec(name: str, role: str, size: int, **kw: Any) -> None:
+        add(name, "vision", role, (size,), kind="vector", **kw)
+
+    # a 4-D conv kernel: kept in the model dtype (kind vector), as for SigLIP
+    add(f"{v}.patch_conv.weight", "vision", "patch", (h, channels, patch, patch), kind="vector")
+    vec(f"{v}.ln_pre.weight", "pre_norm", h)
+    for i in range(n):
+        p, kw = f"{v}.transformer.layers.{i}", {"layer": i}
+        for nm in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            add(f"{p}.attention.{nm}.weight", "vision", nm, (h, h), **kw)
+        add(f"{p}.feed_forward.gate_proj.weight", "vision", "gate", (inter, h), **kw)
+        add(f"{p}.feed_forward.up_proj.weight", "vision", "up", (inter, h), **kw)
+        add(f"{p}.feed_forward.down_proj.weight", "vision", "down", (h, inter), **kw)
+        vec(f"{p}.attention_norm.weight", "attn_norm", h, **kw)
+        vec(f"{p}.ffn_norm.weight", "ffn_norm", h, **kw)
+    m = "multi_modal_projector"
+    vec(f"{m}.norm.weight", "projector_norm", h * feats)
+    add(f"{m}.patch_merger.merging_layer.weight", "vision", "merger", (h, h * merge * merge))
+    add(f"{m}.linear_1.weight", "vision", "projector", (text_hidden, h * feats))
+    add(f"{m}.linear_2.weight", "vision", "projector_2", (text_hidden, text_hidden))
+    if bias:
+        vec(f"{m}.linear_1.bias", "projector_bias", text_hidden)
+        vec(f"{m}.linear_2.bias", "projector_2_bias", text_hidden)
+
+
+def clip_llava(
+    add: Add, config: Mapping[str, Any], vision: Mapping[str, Any], text_hidden: int
+) -> None:
+    """CLIP vision encoder (transformers ``CLIPVisionModel``, no ``visual_projection``: LLaVA
+    builds the tower with ``AutoModel.from_config(vision_config)``) and the LLaVA projector
+    (``LlavaMultiModalProjector``), group ``vision``.
+
+    ``class_embedding`` [hidden]; ``patch_embedding`` Conv2d(channels, hidden, patch,
+    bias=False); ``position_embedding`` [(image / patch)² + 1, hidden]; ``pre_layrnorm`` and
+    ``post_layernorm`` (weight + bias); per layer q/k/v/out_proj [hidden, hidden] + biases,
+    layer_norm1/2 (weight + bias), fc1 [intermediate, hidden] + bias, fc2 [hidden, intermediate]
+    + bias — every layer is stored even when ``vision_feature_layer`` reads an earlier one.
+    Projector: ``linear_1`` [text_hidden, hidden · feature layers], ``linear_2`` [text_hidden,
+    text_hidden], biased unless ``multimodal_projector_bias`` is false (LlavaConfig default
+    true).
+    """
+    h = _nonzero("vision_config hidden_size", _pos_int(vision, "hidden_size"))
+    inter = _nonzero("vision_config intermediate_size", _pos_int(vision, "intermediate_size"))
+    n = _layers(vision)
+    patch = _nonzero("vision_config patch_size", _pos_int(vision, "patch_size"))
+    image = _nonzero("vision_config image_size", _pos_int(vision, "image_size"))
+    channels = _nonzero("vision_config num_channels", _pos_int(vision, "num_channels", 3))
+    if image % patch:
+        raise VramkitError(
+            f"vision_config image_size {image} must be a multiple of patch_size {patch}."
+        )
+    feats = _feature_layers(config)
+    bias = config.get("multimodal_projector_bias")
+    bias = True if bias is None else bool(bias)
+    v = "vision_tower.vision_model"
+
+    def vec(name: str, role: str, size: int, **kw: Any) -> None:
+        add(name, "vision", role, (size,), kind="vector", **kw)
+
+    vec(f"{v}.embeddings.class_embedding", "class_embedding", h)
+    add(f"{v}.embeddings.patch_embedding.weight", "vision", "patch", (h, channels, patch, patch),
+        kind="vector")  # fmt: skip
+    add(f"{v}.embeddings.position_embedding.weight", "vision", "position",
+        ((image // patch) ** 2 + 1, h), kind="embedding")  # fmt: skip
+    for nm in ("pre_layrnorm", "post_layernorm"):
+        vec(f"{v}.{nm}.weight", nm, h)
+        vec(f"{v}.{nm}.bias", f"{nm}_bias", h)
+    for i in range(n):
+        p, kw = f"{v}.encoder.layers.{i}", {"layer": i}
+        for nm in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            add(f"{p}.self_attn.{nm}.weight", "vision", nm, (h, h), **kw)
+            vec(f"{p}.self_attn.{nm}.bias", f"{nm}_bias", h, **kw)
+        for nm in ("layer_norm1", "layer_norm2"):
+            vec(f"{p}.{nm}.weight", nm, h, **kw)
+            vec(f"{p}.{nm}.bias", f"{nm}_bias", h, **kw)
+        add(f"{p}.mlp.fc1.weight", "vision", "fc1", (inter, h), **kw)
+        vec(f"{p}.mlp.fc1.bias", "fc1_bias", inter, **kw)
+        add(f"{p}.mlp.fc2.weight", "vision", "fc2", (h, inter), **kw)
+        vec(f"{p}.mlp.fc2.bias", "fc2_bias", h, **kw)
+    m = "multi_modal_projector"
+    add(f"{m}.linear_1.weight", "vision", "projector", (text_hidden, h * feats))
+    add(f"{m}.linear_2.weight", "vision", "projector_2", (text_hidden, text_hidden))
+    if bias:
+        vec(f"{m}.linear_1.bias", "projector_bias", text_hidden)
+        vec(f"{m}.linear_2.bias", "projector_2_bias", text_hidden)
+
+
+def _feature_layers(config: Mapping[str, Any]) -> int:
+    """How many encoder layers the projector reads (``vision_feature_layer``: one int or a list)."""
+    layers = config.get("vision_feature_layer", -1)
+    feats = len(layers) if isinstance(layers, list | tuple) else 1
+    if not feats:
+        raise VramkitError("vision_feature_layer must name at least one layer.")
+    return feats
+
+
+#: (wrapper model_type, vision_config model_type) → the tower + projector builder
+TOWERS: dict[tuple[str, str], Callable[..., None]] = {
+    ("mistral3", "pixtral"): pixtral_mistral3,
+    ("llava", "clip_vision_model"): clip_llava,
+}
+
+
+def vision_tower(add: Add, config: Mapping[str, Any], *, text_hidden: int) -> None:
+    """Add the vision tower + projector of `config` when vramkit knows the wrapper's layout
+    (`TOWERS`: Mistral 3 + Pixtral, LLaVA + CLIP). Other towers are left to `uncounted_towers`,
+    which names them."""
+    vision = _tower_config(config, "vision_config")
+    if vision is None:
+        return
+    build = TOWERS.get((str(config.get("wrapper_model_type")), str(vision.get("model_type"))))
+    if build is not None:
+        build(add, config, vision, text_hidden)
+
+
+def _vit_estimate(tower: Mapping[str, Any]) -> int | None:
+    """Parameters of a plain ViT encoder of the tower's fields: layers × (4·hidden² +
+    2·hidden·intermediate), None when the fields are not all whole numbers (an estimate: no
+    embeddings, norms, biases or projector)."""
+    keys = ("hidden_size", "intermediate_size", "num_hidden_layers")
+    vals = [tower.get(k) for k in keys]
+    if not all(isinstance(x, int) and not isinstance(x, bool) and 0 < x < 10**6 for x in vals):
+        return None
+    h, inter, n = vals
+    return n * (4 * h * h + 2 * h * inter)
+
+
+def uncounted_towers(
+    config: Mapping[str, Any], inventory: tuple[TensorSpec, ...]
+) -> tuple[str, ...]:
+    """One note per ``vision_config`` / ``audio_config`` of `config` whose tower the inventory
+    does not hold, with the size a plain ViT of its fields would have (labelled an estimate)."""
+    counted = any(t.group == "vision" for t in inventory)
+    notes = []
+    for key, what in (("vision_config", "vision"), ("audio_config", "audio")):
+        tower = _tower_config(config, key)
+        if tower is None or (what == "vision" and counted):
+            continue
+        kind = tower.get("model_type") or "unnamed"
+        est = _vit_estimate(tower)
+        size = (
+            f"about {est / 1e9:.2f}B parameters estimated as a plain encoder of its hidden_size, "
+            "intermediate_size and num_hidden_layers (no embeddings, norms or projector)"
+            if est
+            else "its size could not be estimated from its fields"
+        )
+        notes.append(
+            f"the {what} tower ({key} model_type {str(kind)[:40]!r}) and its projector are not "
+            f"counted: the weights are the text decoder's alone; {size}."
+        )
+    return tuple(notes)
