@@ -12,10 +12,15 @@ class VramkitError(ValueError):
     """Bad input: the message says what was given, what is allowed, and the nearest valid names."""
 
 
-def unknown_name(kind: str, given: object, valid: Iterable[str]) -> VramkitError:
-    """Build the error for an unknown id/name of `kind`, listing valid choices and close matches."""
+def unknown_name(
+    kind: str, given: object, valid: Iterable[str], *, close: Iterable[str] | None = None
+) -> VramkitError:
+    """Build the error for an unknown id/name of `kind`, listing valid choices and close matches
+    (`close`: the caller's own nearest names; default: difflib's over `valid`)."""
     choices = sorted(str(v) for v in valid)
-    close = difflib.get_close_matches(str(given), choices, n=3, cutoff=0.5)
+    if close is None:
+        close = difflib.get_close_matches(str(given), choices, n=3, cutoff=0.5)
+    close = list(close)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     shown = ", ".join(choices[:40]) + (" …" if len(choices) > 40 else "")
     return VramkitError(f"unknown {kind} {given!r}.{hint} Valid {kind}s: {shown}.")
