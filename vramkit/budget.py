@@ -384,13 +384,15 @@ class RecipeChoice:
     """The highest-precision recipe that fits, or why none does.
 
     fits: one fits; recipe_id / budget: it and its budget (None when none fits); tried: (recipe
-    id, weight bytes, fits) for every recipe considered, largest first; reason: one sentence."""
+    id, weight bytes, fits) for every recipe considered, largest first; reason: one sentence;
+    runner_up: the next-largest recipe that also fits (None: no other fits)."""
 
     fits: bool
     recipe_id: str | None
     budget: Budget | None
     tried: tuple[tuple[str, int, bool], ...]
     reason: str
+    runner_up: str | None = None
 
 
 def best_recipe(
@@ -410,18 +412,24 @@ def best_recipe(
         reverse=True,
     )
     tried: list[tuple[str, int, bool]] = []
+    chosen: Budget | None = None
+    why = ""
     for rid in ranked:
         b = budget(m, gpu, recipe=rid, **kw)  # type: ignore[arg-type]
         tried.append((b.recipe_id, sizes[rid], b.fits))
+        if b.fits and chosen is not None:  # the runner-up: the next-largest that fits
+            return RecipeChoice(True, chosen.recipe_id, chosen, tuple(tried), why, b.recipe_id)
         if b.fits:
+            chosen = b
             why = (
                 "the official layout fits"
                 if rid == m.checkpoint_layout
                 else (
                     "the official layout does not fit; this is the largest smaller recipe that does"
                 )
-            )
-            return RecipeChoice(True, b.recipe_id, b, tuple(tried), why + ".")
+            ) + "."
+    if chosen is not None:
+        return RecipeChoice(True, chosen.recipe_id, chosen, tuple(tried), why, None)
     return RecipeChoice(
         False,
         None,

@@ -8,7 +8,7 @@ to the model (`vramkit.budget.candidate_recipes`, antirez's ds4 mixes included f
 JSON keys: model, recipe, gpu, runtime, parallel, context, batch, count (null: nothing fits),
 fits, per_gpu: {weights_bytes, kv_bytes, workspace_bytes, overhead_bytes, reserve_bytes,
 total_bytes, usable_bytes, memory_bytes, headroom_bytes}, max_context_tokens, best_recipe,
-assumptions: [text]. Bytes are per GPU; GB = 1e9, GiB = 2**30.
+best_recipe_why, runner_up_recipe (the next-largest that fits, or null), assumptions: [text]. Bytes are per GPU; GB = 1e9, GiB = 2**30.
 """
 
 from __future__ import annotations
@@ -112,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
                 "per_gpu": per_gpu,
                 "max_context_tokens": longest,
                 "best_recipe": best.recipe_id,
+                "best_recipe_why": best.reason,
+                "runner_up_recipe": best.runner_up,
                 "assumptions": list(b.assumptions),
             }
         )
@@ -130,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
     print(table(rows))
     print(f"\nLongest context that fits on {b.count} GPUs: {longest:,} tokens")
     print(f"Best recipe that fits on {b.count} GPUs: {best.recipe_id or 'none'} ({best.reason})")
+    if best.runner_up:
+        print(f"Runner-up (the next-largest recipe that fits): {best.runner_up}")
     for note in b.assumptions:
         print(f"- {note}")
     return 0

@@ -4,10 +4,12 @@ context-vs-speed curve, and the concurrency × context capacity.
 
 Machine: --gpu ID[:N] or MEMORY@BANDWIDTH (repeatable, e.g. --gpu rtx-4090-24gb:2 --gpu
 24GB@936GB/s), --ram SIZE[@BANDWIDTH or host-memory id], --nvme ID|RATE, --link ID, or
---machine FILE.yaml | local. Recipe: default for llama.cpp the largest GGUF recipe whose plan
-fits; for vLLM / SGLang the official checkpoint.
+--machine FILE.yaml | local. Recipe: default for llama.cpp the one the goal asks for
+(`vramkit.plan.choose_recipe`: --goal speed the fitting GGUF recipe with the best decode bound,
+fit / context / concurrency the largest that fits), shown with the runner-up; for vLLM /
+SGLang the official checkpoint.
 
-JSON keys: model, recipe, recipe_why, runtime, machine, machine_notes, goal, context,
+JSON keys: model, recipe, recipe_why, runner_up: {recipe, why} or null, runtime, machine, machine_notes, goal, context,
 sequences, cache_dtype, fits, knobs, places: [{name, kind, capacity_bytes, total_bytes,
 layers, expert_layers, experts_per_layer, bytes: {component: bytes}}], flags: {runtime: [args]
 or null}, speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
@@ -60,7 +62,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plan import auto_recipe, flags_for, plan_for, resolve_machine, solve
+    from ..plan import (
+        RecipePick,
+        auto_recipe,
+        choose_recipe,
+        flags_for,
+        plan_for,
+        resolve_machine,
+        solve,
+    )
     from ..plan.placement import canonical_runtime
 
     model = resolve_model(args)
@@ -75,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
     kw = {"context": ctx, "sequences": args.sequences, "cache_dtype": args.cache_dtype,
           "ubatch": args.ubatch}  # fmt: skip
     if args.recipe:
-        recipe, why = args.recipe, "given"
+        pick = RecipePick(args.recipe, "given")
     else:
-        recipe, why = auto_recipe(model, machine, runtime=rt, **kw)
+        pick = choose_recipe(model, machine, runtime=rt, goal=args.goal, **kw)
+    recipe, why = pick.recipe_id, pick.why
     sol = solve(model, machine, goal=args.goal, recipe=recipe, runtime=rt, **kw)
     p = sol.plan
     flags: dict[str, list[str] | None] = {}
@@ -87,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             q = p
         else:
             o_recipe = recipe if other in ("llama.cpp", "ik_llama.cpp") and rt in ("llama.cpp", "ik_llama.cpp") else (
-                recipe if args.recipe else auto_recipe(model, machine, runtime=other, **kw)[0]
+                recipe if args.recipe else auto_recipe(model, machine, runtime=other, goal=args.goal, **kw)[0]
             )  # fmt: skip
             try:
                 q = plan_for(model, machine, recipe=o_recipe, runtime=other,
@@ -107,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
                 "model": model.id,
                 "recipe": p.recipe_id,
                 "recipe_why": why,
+                "runner_up": None
+                if pick.runner_up is None
+                else {"recipe": pick.runner_up, "why": pick.runner_up_why},
                 "runtime": rt,
                 "machine": machine.describe(),
                 "machine_notes": list(machine.notes),
@@ -158,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"{model.name} on {machine.describe()} — {rt}, recipe {p.recipe_id} ({why})")
+    if pick.runner_up is not None:
+        print(f"runner-up: {pick.runner_up} ({pick.runner_up_why})")
     print(
         f"context {p.context:,} tokens × {p.sequences} sequence(s), KV {p.cache_dtype}, goal {sol.goal}"
     )
