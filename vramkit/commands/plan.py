@@ -12,7 +12,9 @@ SGLang the official checkpoint.
 JSON keys: model, recipe, recipe_why, runner_up: {recipe, why} or null, runtime, machine, machine_notes, goal, context,
 sequences, cache_dtype, fits, knobs, places: [{name, kind, capacity_bytes, total_bytes,
 layers, expert_layers, experts_per_layer, bytes: {component: bytes}}], flags: {runtime: [args]
-or null}, speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
+or null}, flag_notes, runtime_notes: [text] (the asked runtime's: which weights, multi-node),
+model_file: {ref, source, steps, note} or null (the repo id or GGUF file the command loads and the
+shell lines that get it), nodes (nodes of 8 GPUs the plan spans), speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
 gpu_read_bytes, host_read_bytes, link_bytes} (upper bounds), capacity: {max_context,
 max_sequences}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes.
 Bytes are integers; GB = 1e9, GiB = 2**30.
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         resolve_machine,
         solve,
     )
+    from ..plan.flags import nodes_of
     from ..plan.placement import canonical_runtime
 
     model = resolve_model(args)
@@ -93,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     p = sol.plan
     flags: dict[str, list[str] | None] = {}
     flag_notes: dict[str, str] = {}
+    chosen = flags_for(p, model=model) if p.fits else None  # the asked runtime's command
     for other in FLAG_RUNTIMES:
         if other == rt:
             q = p
@@ -107,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 flags[other], flag_notes[other] = None, str(err)
                 continue
         if q.fits:
-            flags[other] = list(flags_for(q, model=model).args)
+            flags[other] = list((chosen if q is p else flags_for(q, model=model)).args)
         else:
             flags[other] = None
             flag_notes[other] = f"no {other} plan fits ({q.recipe_id})"
@@ -145,6 +149,16 @@ def run(args: argparse.Namespace) -> int:
                 ],
                 "flags": flags,
                 "flag_notes": flag_notes,
+                "runtime_notes": list(chosen.notes) if chosen else [],
+                "model_file": None
+                if chosen is None or chosen.model_file is None
+                else {
+                    "ref": chosen.model_file.ref,
+                    "source": chosen.model_file.source,
+                    "steps": list(chosen.model_file.steps),
+                    "note": chosen.model_file.note,
+                },
+                "nodes": nodes_of(p),
                 "speed": None
                 if not p.fits
                 else {
@@ -217,6 +231,12 @@ def run(args: argparse.Namespace) -> int:
             f"  {other:13} "
             + (" ".join(shlex.quote(a) for a in f) if f else f"— {flag_notes.get(other, '')}")
         )
+    if chosen is not None:
+        print(f"\n{rt}: what the command loads, and how to get it")
+        for note in chosen.notes:
+            print(f"  - {note}")
+        for step in chosen.model_file.steps if chosen.model_file else ():
+            print(f"    $ {step}")
     print()
     if not p.fits:
         print("Speed: no bound (no plan fits)")
