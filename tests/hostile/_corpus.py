@@ -1043,6 +1043,10 @@ def flag_cases() -> Iterator[Case]:
         ),
         ("moe-recipe", ["moe", *m, "--recipe"], "", ["nope", ""]),
         ("fit-gpu", ["fit", *m, "--gpu"], "", ["h900", "", "x" * 3000]),
+        # past the model's context limit: refused the same way by kv, plan and fit
+        ("kv-past-limit", ["kv", *m, "--context"], "limit of", ["2M", "1048577"]),
+        ("plan-past-limit", ["plan", *m, "--ram", "64GB", "--context"], "limit of", ["2M"]),
+        ("fit-past-limit", ["fit", *m, "--gpu", "h200", "--context"], "limit of", ["2M"]),
         # typed GPU names (vramkit.hardware.resolve_gpu): ambiguous, no GPU, a count out of range
         (
             "fit-gpu-typed",

@@ -52,6 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="load the MTP module (speculative decoding): its weights and KV count",
     )
+    p.add_argument(
+        "--allow-extrapolation",
+        action="store_true",
+        help="past the model's max_position_embeddings, estimate anyway as a what-if (else refused)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -77,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         "batch": args.batch,
         "parallel": args.parallel,
         "runtime": args.runtime,
+        "allow_extrapolation": args.allow_extrapolation,
     }
     if count is not None:
         b = budget(model, gpu, count=count, **kw)

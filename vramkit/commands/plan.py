@@ -59,6 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="what to solve for (speed)",
     )  # fmt: skip
     p.add_argument(
+        "--allow-extrapolation",
+        action="store_true",
+        help="past the model's max_position_embeddings, estimate anyway as a what-if (else refused)",
+    )
+    p.add_argument(
         "--json", action="store_true", help="print JSON (speeds to 6 significant digits)"
     )
 
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         raise VramkitError("no machine given: pass --gpu and/or --ram, or --machine FILE|local.")
     ctx = parse_tokens(args.context)
     kw = {"context": ctx, "sequences": args.sequences, "cache_dtype": args.cache_dtype,
-          "ubatch": args.ubatch}  # fmt: skip
+          "ubatch": args.ubatch, "allow_extrapolation": args.allow_extrapolation}  # fmt: skip
     if args.recipe:
         pick = RecipePick(args.recipe, "given")
     else:

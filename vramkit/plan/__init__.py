@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
-from ..kv import parse_tokens
+from ..kv import check_context, parse_tokens
 from ..quant import Recipe
 from .flags import Flags, flags_for
 from .machine import Device, Disk, Host, Machine, build_machine, local_machine, resolve_machine
@@ -93,9 +93,12 @@ def plan_for(
     sequences: int = 1,
     cache_dtype: str | None = None,
     ubatch: int = 512,
+    allow_extrapolation: bool = False,
 ) -> Plan:
-    """The fitting plan with the best decode bound (or the least-overflowing one if none fits)."""
+    """The fitting plan with the best decode bound (or the least-overflowing one if none fits).
+    A context past the model's limit is refused unless `allow_extrapolation` (`check_context`)."""
     m = get_model(model)
+    check_context(m, context, allow_extrapolation=allow_extrapolation)
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
     return best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
@@ -161,6 +164,7 @@ def solve(
     ubatch: int = 512,
     curve: bool = True,
     capacity: bool = True,
+    allow_extrapolation: bool = False,
 ) -> Solution:
     """Solve for `goal` (see the module docstring); returns the plan, its flags, bounds and curve.
 
@@ -171,14 +175,13 @@ def solve(
     if goal not in GOALS:
         raise unknown_name("goal", goal, GOALS)
     m = get_model(model)
-    ctx = require_int(
-        "context",
-        parse_tokens(context),  # an int, or the token notation "128K" / "1M" as everywhere
-        minimum=1,
-        maximum=8 * int(m.config.get("max_position_embeddings") or 1_048_576),
-    )
+    # an int, or the token notation "128K" / "1M" as everywhere; past the model's limit only
+    # as an explicit what-if (`vramkit.kv.check_context`, the rule of kv and fit too)
+    ctx = require_int("context", parse_tokens(context), minimum=1)
+    check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
-    kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch}
+    kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch,
+          "allow_extrapolation": allow_extrapolation}  # fmt: skip
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     if not capacity and goal in ("context", "concurrency"):
         raise VramkitError(f"goal {goal!r} searches the capacity: it needs capacity=True.")
