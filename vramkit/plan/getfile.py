@@ -52,7 +52,9 @@ def serve_ref(model: ModelSpec) -> ModelFile:
 
 
 def _stem(model: ModelSpec) -> str:
-    base = model.hf_repo.split("/")[1] if model.hf_repo else model.name or model.id
+    """The file-name stem: the repo's name ('DeepSeek-V4-Flash'), else the model id (a config
+    file's model is named after its folder, never by a path of this machine)."""
+    base = model.hf_repo.split("/")[1] if model.hf_repo else model.id
     return re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-") or "model"
 
 
