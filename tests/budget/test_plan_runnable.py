@@ -81,6 +81,16 @@ def test_llamacpp_file_from_a_publisher() -> None:
     assert f.steps == ("hf download antirez/deepseek-v4-gguf --include '*.gguf'",)
 
 
+def test_a_publisher_of_another_model_is_not_this_models_file() -> None:
+    # data/recipes.yaml: ds4-q2 is "the recipe of antirez's DeepSeek-V4-Flash-… GGUF"; no V4-Pro
+    # or Flash-Base file of it is sourced
+    for mid in ("deepseek-v4-pro", "deepseek-v4-flash-base"):
+        f = gguf_file(get_model(mid), get_recipe("ds4-q2"))
+        assert f.source is None, mid
+        assert f.steps == ()
+        assert "no file of this mix" in f.note
+
+
 def test_llamacpp_command_names_the_file(capsys) -> None:
     argv = ["plan", "--model", FLASH, "--gpu", "2x4090", "--ram", "128GB", "--recipe"]
     assert cli.main([*argv, "gguf-Q4_K_M", "--json"]) == 0

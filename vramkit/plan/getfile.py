@@ -69,10 +69,28 @@ def _publisher(recipe: Recipe, model: ModelSpec) -> str | None:
     return None
 
 
+def _published_for(recipe: Recipe, model: ModelSpec) -> bool:
+    """True when the recipe's own text names this model's file ('antirez's DeepSeek-V4-Flash-…
+    GGUF' publishes Flash's, not Pro's): the model's repo name followed by '-' or a space."""
+    name = _stem(model)
+    text = " ".join([recipe.description, *(f"{s.quote} {s.note}" for s in recipe.sources)])
+    return re.search(re.escape(name) + r"(?![A-Za-z0-9]|-Base)", text) is not None
+
+
 def gguf_file(model: ModelSpec, recipe: Recipe) -> ModelFile:
     """The GGUF file a llama.cpp plan of `model` under `recipe` loads, and how to get it."""
     stem = _stem(model)
     pub = _publisher(recipe, model)
+    if pub and not _published_for(recipe, model):
+        tools = [u for u in (x.url for x in recipe.sources) if u and "github.com" in u]
+        return ModelFile(
+            f"{stem}-{recipe.id}.gguf",
+            None,
+            (),
+            f"{recipe.name}: no file of this mix for {model.id} is published in its sources "
+            f"({pub} holds another model's); it is written by the tool its sources cite"
+            + (f" ({tools[-1]})" if tools else ""),
+        )
     if pub:
         name = f"{stem}-{recipe.id}.gguf"
         return ModelFile(
