@@ -134,3 +134,18 @@ def test_a_plan_past_one_node_is_multi_node(runtime: str) -> None:
     one = plan_for(m, build_machine(["h200-sxm-141gb:8"]), runtime=runtime, context=32768)
     assert nodes_of(one) == 1
     assert not any("multi-node" in n for n in flags_for(one).notes)
+
+
+def test_a_llamacpp_plan_past_one_node_says_how_to_reach_the_other():
+    # 16 cards: 2 nodes of 8 (GPUS_PER_NODE); llama.cpp's RPC backend serves remote devices
+    p = plan_for(
+        "deepseek-v4-pro",
+        build_machine(["rtx-4090-24gb:16"], ram="64GB"),
+        recipe="gguf-Q2_K",
+        context=32768,
+    )
+    assert nodes_of(p) == 2
+    notes = flags_for(p).notes
+    assert any(
+        n.startswith("multi-node plan: 16 GPUs = 2 nodes of 8") and "--rpc" in n for n in notes
+    )

@@ -265,6 +265,15 @@ def llamacpp_flags(
         "checked: the flags place exactly the plan's host tensors and layer split (llama.cpp rules re-run)",
         f"-m {gguf.ref}: {gguf.note}",
     ]
+    if nodes_of(plan) > 1:
+        notes.append(
+            _multi_node_note(
+                plan,
+                "llama.cpp reaches the GPUs of other machines through its RPC backend: run "
+                "`ggml-rpc-server -H 0.0.0.0 -p 50052` on each, add `--rpc HOST:50052,…` here, "
+                "and order -ts as the devices are then listed",
+            )
+        )
     if ik:
         notes.append(
             "ik_llama.cpp: llama.cpp's flag vocabulary assumed (-ot, -ts, -ngl); -fa as a switch — not checked against ik_llama.cpp's source"
