@@ -52,6 +52,13 @@ PLAN_CASES = (
      "--json"],
     ["plan", *_FLASH, "--gpu", "rtx-9999", "--json"],
     ["plan", *_FLASH, "--ram", "0GB", "--json"],
+    ["plan", *_FLASH, "--gpu", "2x4090", "--ram", "128GB", "--goal", "fit", "--json"],
+    ["plan", *_FLASH, "--gpu", "a100", "--json"],
+    ["plan", *_FLASH, "--gpu", "H200", "--ram", "256GB", "--recipe", "routed_experts=MXFP4,*=Q8_0",
+     "--json"],
+    ["plan", "--model", "deepseek-v4-pro", "--gpu", "h200:16", "--runtime", "vllm", "--context",
+     "1M", "--json"],
+    ["plan", *_FLASH, "--gpu", "h200:8", "--context", "2M", "--json"],
 )  # fmt: skip
 """`plan` command lines (machines of the placement planner, one refused GPU, no machine)."""
 FIT_GPUS = ("rtx-pro-6000-blackwell-96gb", "h100-sxm-80gb", "h200-sxm-141gb")
@@ -88,6 +95,8 @@ def cases() -> Iterator[list[str]]:
                            "--cache-dtype", dt, "--json"]  # fmt: skip
         yield ["kv", *m, "--context", "128K", "--batch", "8", "--tp", "4", "--json"]
         yield ["kv", *m, "--context", "128K", "--runtime", "vllm", "--no-mtp", "--json"]
+        # past a model's limit 1M is refused above; the explicit what-if is answered
+        yield ["kv", *m, "--context", "1M", "--allow-extrapolation", "--json"]
     for m in models:
         for b in MOE_BATCHES:
             yield ["moe", *m, "--batch", b, "--json"]

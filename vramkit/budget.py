@@ -192,8 +192,12 @@ def budget(
     memory_fraction: float | None = None,
     os_share: float | None = None,
     include_mtp: bool = False,
+    allow_extrapolation: bool = False,
 ) -> Budget:
     """Per-GPU bytes of serving `model` on `count` × `gpu` and whether it fits.
+
+    A context past the model's max_position_embeddings is refused unless `allow_extrapolation`
+    asks for the what-if (`vramkit.kv.check_context`, the rule `kv` and `plan` use too).
 
     Notes
     -----
@@ -201,14 +205,15 @@ def budget(
     + workspace (runtime's activation peak) + overhead (CUDA context + NCCL when split under tp/ep,
     else non-torch memory; + llama.cpp's fit margin) + reserve (TensorRT-LLM: KV × (1/f − 1)).
     """
-    from .kv import kv_cache
+    from .kv import check_context, kv_cache
 
     m = get_model(model)
     g = get_gpu(gpu)
     rt = get_runtime(runtime)
     r = get_recipe(recipe, model=m)
     n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
-    ctx = require_int("context", _tokens(context), minimum=1, maximum=_max_context(m))
+    ctx = require_int("context", _tokens(context), minimum=1)
+    check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     b = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
     share = (
         None
@@ -225,13 +230,15 @@ def budget(
     kv_kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if include_mtp:
         kv_kw["include_mtp"] = True  # the MTP layer's cache comes with its weights
-    kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
+    kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp,
+                  allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
     kv_bytes = int(kv.per_gpu_bytes)
     batch_note = ""
     if b > 1 and kv.layout == "vllm":
         from .kv.vllm_batch import vllm_batch_kv
 
-        both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp, **kv_kw)
+        both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp,
+                             allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
         if both.steady_state_per_gpu_bytes != kv_bytes:
             batch_note = (
                 f"KV for batch {b}: the physical steady state, {both.steady_state_per_gpu_bytes:,} B "
@@ -384,13 +391,15 @@ class RecipeChoice:
     """The highest-precision recipe that fits, or why none does.
 
     fits: one fits; recipe_id / budget: it and its budget (None when none fits); tried: (recipe
-    id, weight bytes, fits) for every recipe considered, largest first; reason: one sentence."""
+    id, weight bytes, fits) for every recipe considered, largest first; reason: one sentence;
+    runner_up: the next-largest recipe that also fits (None: no other fits)."""
 
     fits: bool
     recipe_id: str | None
     budget: Budget | None
     tried: tuple[tuple[str, int, bool], ...]
     reason: str
+    runner_up: str | None = None
 
 
 def best_recipe(
@@ -410,18 +419,24 @@ def best_recipe(
         reverse=True,
     )
     tried: list[tuple[str, int, bool]] = []
+    chosen: Budget | None = None
+    why = ""
     for rid in ranked:
         b = budget(m, gpu, recipe=rid, **kw)  # type: ignore[arg-type]
         tried.append((b.recipe_id, sizes[rid], b.fits))
+        if b.fits and chosen is not None:  # the runner-up: the next-largest that fits
+            return RecipeChoice(True, chosen.recipe_id, chosen, tuple(tried), why, b.recipe_id)
         if b.fits:
+            chosen = b
             why = (
                 "the official layout fits"
                 if rid == m.checkpoint_layout
                 else (
                     "the official layout does not fit; this is the largest smaller recipe that does"
                 )
-            )
-            return RecipeChoice(True, b.recipe_id, b, tuple(tried), why + ".")
+            ) + "."
+    if chosen is not None:
+        return RecipeChoice(True, chosen.recipe_id, chosen, tuple(tried), why, None)
     return RecipeChoice(
         False,
         None,

@@ -35,7 +35,7 @@ _TOP_REQUIRED = {
     "labels",
     "checkpoint",
 }
-_TOP_OPTIONAL = {"hf_repo", "inherits", "unconfirmed", "notes"}
+_TOP_OPTIONAL = {"hf_repo", "hf_repo_source", "inherits", "unconfirmed", "notes"}
 _LABEL_KEYS = {"total_params", "active_params", "source"}
 _CKPT_REQUIRED = {"layout", "status", "source"}
 _CKPT_OPTIONAL = {"total_size_bytes"}
@@ -70,6 +70,9 @@ class ModelSpec:
     labels_source: Source
     checkpoint: Checkpoint
     hf_repo: str | None = None
+    """The Hugging Face repo id of the official checkpoint ('deepseek-ai/DeepSeek-V4-Flash'): what
+    `vllm serve` / SGLang's --model-path take; backed by a source whose url names it."""
+    hf_repo_source: Source | None = None
     unconfirmed: tuple[tuple[str, str], ...] = ()
     notes: str = ""
 
@@ -223,10 +226,37 @@ def _build(
             total_size_bytes=size,
         ),
         hf_repo=rec.get("hf_repo"),
+        hf_repo_source=_hf_repo_source(where, rec),
         unconfirmed=tuple(unconfirmed),
         notes=str(rec.get("notes") or ""),
     )
     return spec
+
+
+def _hf_repo_source(where: str, rec: Mapping[str, Any]) -> Source | None:
+    """The source that names the record's `hf_repo`: its own `hf_repo_source`, else the first of
+    config_source / labels.source / checkpoint.source whose url is on huggingface.co/<repo>."""
+    repo = rec.get("hf_repo")
+    if repo is None:
+        if "hf_repo_source" in rec:
+            raise VramkitError(f"{where}: 'hf_repo_source' without 'hf_repo'.")
+        return None
+    if not isinstance(repo, str) or repo.count("/") != 1 or not all(repo.split("/")):
+        raise VramkitError(f"{where}.hf_repo must be 'owner/name', got {repo!r:.80}.")
+    if "hf_repo_source" in rec:
+        src = _source(f"{where}.hf_repo_source", rec["hf_repo_source"])
+        if repo.lower() not in f"{src.url} {src.quote}".lower():
+            raise VramkitError(f"{where}.hf_repo_source neither links nor quotes {repo!r}.")
+        return src
+    raws = [rec.get("config_source"), (rec.get("labels") or {}).get("source"),
+            (rec.get("checkpoint") or {}).get("source")]  # fmt: skip
+    for i, raw in enumerate(raws):
+        src = _source(f"{where}.source[{i}]", raw) if isinstance(raw, Mapping) else None
+        if src and src.url and f"huggingface.co/{repo}".lower() in src.url.lower():
+            return src
+    raise VramkitError(
+        f"{where}: hf_repo {repo!r} has no source; add 'hf_repo_source' (url + quote naming it)."
+    )
 
 
 def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:

@@ -72,11 +72,16 @@ def shown(value: object, limit: int = MAX_SHOWN_CHARS) -> str:
     return f"{text[:limit]}… ({len(text):,} chars)"
 
 
-def unknown_name(kind: str, given: object, valid: Iterable[str]) -> VramkitError:
-    """Build the error for an unknown id/name of `kind`, listing valid choices and close matches."""
+def unknown_name(
+    kind: str, given: object, valid: Iterable[str], *, close: Iterable[str] | None = None
+) -> VramkitError:
+    """Build the error for an unknown id/name of `kind`, listing valid choices and close matches
+    (`close`: the caller's own nearest names; default: difflib's over `valid`)."""
     choices = sorted(str(v) for v in valid)
-    key = given if isinstance(given, str) and len(given) <= 4 * MAX_SHOWN_CHARS else ""
-    close = difflib.get_close_matches(key, choices, n=3, cutoff=0.5) if key else []
+    if close is None:
+        key = given if isinstance(given, str) and len(given) <= 4 * MAX_SHOWN_CHARS else ""
+        close = difflib.get_close_matches(key, choices, n=3, cutoff=0.5) if key else []
+    close = list(close)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     listed = ", ".join(choices[:40]) + (" …" if len(choices) > 40 else "")
     return VramkitError(f"unknown {kind} {shown(given)}.{hint} Valid {kind}s: {listed}.")

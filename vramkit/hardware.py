@@ -8,6 +8,7 @@ second (``GB/s`` 1e9, ``TB/s`` 1e12, ``MB/s`` 1e6, ``Gb/s`` 1e9/8 — bits for n
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -15,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .datafiles import load_document
-from .errors import VramkitError, unknown_name
+from .errors import VramkitError, parse_int, unknown_name
 from .sources import Source, parse_source
 from .units import GB, MB, TB, GiB, KiB, MiB
 
@@ -230,15 +231,116 @@ def gpu_working_set(gpu: str | Gpu, *, os_share: float | None = None) -> tuple[i
     )
 
 
-def get_gpu(gpu: str | Gpu) -> Gpu:
-    """A GPU by id (case-insensitive), or the `Gpu` itself."""
-    if isinstance(gpu, Gpu):
-        return gpu
+# ── GPU names people type (ONE resolver: fit, plan, machine files, dashboard, API) ──────────
+_NOISE = frozenset({"nvidia", "geforce", "amd", "instinct", "apple", "gpu"})
+"""Words a typed GPU name may carry that tell no catalog entry apart."""
+_COUNT = re.compile(r"^\s*(?P<n>[0-9]+)\s*[x×*]\s*(?P<rest>\S.*)$", re.I)
+MAX_GPU_COUNT = 64
+"""Most GPUs one typed set (``64x h100``) may name."""
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    """'NVIDIA GeForce RTX-4090 24GB' → ('rtx', '4090', '24'): lower case, split on anything that
+    is not a letter or digit, a memory size's unit dropped ('24gb', '24g' → '24')."""
+    out = []
+    for tok in re.split(r"[^a-z0-9.]+", text.lower()):
+        tok = tok.strip(".")
+        if tok:
+            out.append(re.sub(r"^([0-9]+(?:\.[0-9]+)?)(?:gib|gb|g)$", r"\1", tok))
+    return tuple(out)
+
+
+@cache
+def _gpu_words() -> Mapping[str, frozenset[str]]:
+    """Each catalog GPU's words: its id's and its name's tokens."""
+    return MappingProxyType(
+        {gid: frozenset(_tokens(gid) + _tokens(g.name)) for gid, g in gpus().items()}
+    )
+
+
+def _model_names(gid: str) -> tuple[str, ...]:
+    """Short forms of an id to rank suggestions by: 'rtx-4090-24gb' → ('rtx-4090-24gb',
+    'rtx-4090', '4090'); 'h200-sxm-141gb' → (…, 'h200-sxm', 'h200')."""
+    parts = gid.split("-")
+    short = [gid, "-".join(p for p in parts if not re.fullmatch(r"[0-9.]+gb", p))]
+    short += [p for p in parts if re.search(r"[0-9]", p) and not p.endswith("gb")]
+    return tuple(dict.fromkeys(short))
+
+
+def nearest_gpus(text: str, n: int = 3) -> list[str]:
+    """Catalog ids closest to a typed name, best first (scored on the id and its short forms, so
+    'h300' suggests h200/b300 rather than whatever shares the most letters with the full id)."""
+    import difflib
+
+    query = "-".join(t for t in _tokens(text) if t not in _NOISE) or str(text).strip().lower()
+    scored = []
+    for gid in gpus():
+        best = max(difflib.SequenceMatcher(None, query, s).ratio() for s in _model_names(gid))
+        if best >= 0.5:
+            scored.append((-best, gid))
+    return [gid for _, gid in sorted(scored)[:n]]
+
+
+def split_gpu_count(text: str) -> tuple[str, int | None]:
+    """'2x4090', '2 x h100', '2×RTX 4090' → (the name, 2); a name without a count → (it, None).
+    The count must be a whole number 1 … `MAX_GPU_COUNT`."""
+    m = _COUNT.match(str(text))
+    if not m:
+        return str(text).strip(), None
+    n = parse_int(f"GPU count in {str(text)!r:.60}", m.group("n"), minimum=1)
+    if n > MAX_GPU_COUNT:
+        raise VramkitError(
+            f"at most {MAX_GPU_COUNT} GPUs in one set, got {n} in {str(text)!r:.60}."
+        )
+    return m.group("rest").strip(), n
+
+
+def resolve_gpu(text: str, *, otherwise: str = "") -> Gpu:
+    """The catalog GPU a person means by `text`: an id ('rtx-4090-24gb', any case) or a name as
+    typed ('4090', 'rtx 4090', 'RTX-4090', 'H200', 'h100', 'a100-80gb', 'NVIDIA GeForce RTX
+    4090'). Every word of the name (vendor words such as 'nvidia' dropped; '80gb' read as '80')
+    must be a word of exactly one GPU's id or name (a size alone, '24GB', or a half-written
+    'MEMORY@BANDWIDTH' names no GPU). A name that fits several ('a100') is refused
+    with those ids; one that fits none gets the nearest ids (`nearest_gpus`) and `otherwise`
+    (another form the caller accepts)."""
+    if not isinstance(text, str):
+        raise VramkitError(
+            f"a GPU must be given as text (an id such as 'rtx-4090-24gb'), got "
+            f"{type(text).__name__}."
+        )
     table = gpus()
-    key = str(gpu).strip().lower()
+    key = text.strip().lower()
     if key in table:
         return table[key]
-    raise unknown_name("GPU", gpu, table)
+    words = [t for t in _tokens(key) if t not in _NOISE]
+    sizes_only = all(re.fullmatch(r"[0-9.]+\s*(gib|gb|g)", w) for w in re.split(r"[\s_/-]+", key))
+    if words and len(key) <= 200 and "@" not in key and not sizes_only:
+        hits = [gid for gid, have in _gpu_words().items() if set(words) <= have]
+        if len(hits) == 1:
+            return table[hits[0]]
+        if hits:
+            shown = ", ".join(f"{gid} ({table[gid].name})" for gid in sorted(hits))
+            raise VramkitError(
+                f"GPU {text!r:.80} is ambiguous: it names {len(hits)} catalog GPUs: {shown}. "
+                "Give one of those ids."
+            )
+    err = unknown_name("GPU", f"{text:.80}", table, close=nearest_gpus(key[:200]))
+    raise VramkitError(f"{err} {otherwise}".rstrip())
+
+
+def get_gpu(gpu: str | Gpu) -> Gpu:
+    """A GPU by id or typed name (`resolve_gpu`), or the `Gpu` itself."""
+    if isinstance(gpu, Gpu):
+        return gpu
+    if isinstance(gpu, str):
+        name, count = split_gpu_count(gpu)
+        if count is not None:
+            g = resolve_gpu(name)
+            raise VramkitError(
+                f"GPU {gpu!r:.80} names {count} GPUs; here give one GPU ({g.id!r}) and the "
+                f"count separately (count={count}, --count {count})."
+            )
+    return resolve_gpu(gpu)  # type: ignore[arg-type]
 
 
 def get_link(link: str | Link) -> Link:

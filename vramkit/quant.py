@@ -485,7 +485,9 @@ def get_recipe(
             source="naive single-format estimate",
         )
     if "=" in key:
-        return custom_recipe(key)
+        # a custom recipe's own id ('custom:routed_experts=MXFP4,*=Q8_0', what a plan records)
+        # names the same map as the text the user typed
+        return custom_recipe(key.removeprefix("custom:"))
     raise unknown_name(
         "recipe",
         key,

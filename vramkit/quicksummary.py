@@ -227,7 +227,7 @@ def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
     rows = []
     for vram, label, gpu_specs, ram, mid in OFFLOAD_MACHINES:
         m = build_machine(list(gpu_specs), ram=ram)
-        recipe, _why = auto_recipe(mid, m, runtime="llama.cpp", context=context)
+        recipe, _why = auto_recipe(mid, m, runtime="llama.cpp", goal="fit", context=context)
         s = solve(mid, m, recipe=recipe, runtime="llama.cpp", context=context, curve=False)
         p = s.plan
         host = p.place("host")

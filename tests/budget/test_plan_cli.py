@@ -23,7 +23,9 @@ def test_issue_example_prints_plan_flags_speed_and_curve(capsys) -> None:
         assert f"\n{place} " in out
     for rt in ("llama.cpp", "ik_llama.cpp", "vllm", "sglang"):
         assert f"\n  {rt} " in out
-    assert "llama-server -m MODEL.gguf -c 65536 -ngl 44" in out
+    # goal speed: Q2_K, the best decode bound that fits (tests/budget/test_plan_goals.py); the
+    # command names its file (tests/budget/test_plan_runnable.py)
+    assert "llama-server -m DeepSeek-V4-Flash-Q2_K.gguf -c 65536 -ngl 44" in out
     assert "--n-cpu-moe" in out
     assert "Speed (upper bounds" in out
     assert "Context vs decode bound" in out
@@ -36,7 +38,7 @@ def test_json_keys(capsys) -> None:
     assert d["fits"] is True
     assert d["context"] == 65536
     assert [p["name"] for p in d["places"]] == ["GPU0", "GPU1", "host"]
-    assert d["flags"]["llama.cpp"][:3] == ["llama-server", "-m", "MODEL.gguf"]
+    assert d["flags"]["llama.cpp"][:3] == ["llama-server", "-m", d["model_file"]["ref"]]
     assert d["speed"]["decode_tokens_per_s"] > 0
     assert len(d["curve"]) == 9
     total = sum(p["total_bytes"] for p in d["places"])

@@ -22,8 +22,9 @@ from vramkit.units import GB, GiB, MiB
 def test_catalog_ids_with_counts_and_adhoc_specs() -> None:
     m = build_machine(["rtx-4090-24gb:2", "24GB@936GB/s"], ram="128GB@89.6GB/s")
     assert [d.index for d in m.devices] == [0, 1, 2]
-    # data/gpus.yaml: RTX 4090 "24 GB" (GB = 1e9) at 21 Gbit/s × 384 / 8 = 1008 GB/s
-    assert m.devices[0].memory_bytes == 24 * GB
+    # data/gpus.yaml: RTX 4090 counted by its driver-visible total, nvidia-smi's 24564 MiB
+    # (the vendor's "24 GB" is 24 GiB of GDDR6X), at 21 Gbit/s × 384 / 8 = 1008 GB/s
+    assert m.devices[0].memory_bytes == 24564 * 2**20
     assert m.devices[0].bandwidth_bytes_per_s == 1008 * GB
     assert m.devices[2].gpu_id is None
     assert m.devices[2].memory_bytes == 24 * GB

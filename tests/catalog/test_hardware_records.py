@@ -52,8 +52,11 @@ def test_every_record_loads_and_links_resolve() -> None:
 
 
 def test_unknown_names() -> None:
+    assert (
+        get_gpu("h100-sxm-80").id == "h100-sxm-80gb"
+    )  # a typed name (tests/catalog/test_gpu_names.py)
     with pytest.raises(VramkitError, match="h100-sxm-80gb"):
-        get_gpu("h100-sxm-80")
+        get_gpu("h100-sxm-96")
     with pytest.raises(VramkitError, match="Valid links"):
         get_link("pcie9")
     with pytest.raises(VramkitError, match="vllm"):

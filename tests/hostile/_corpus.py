@@ -1060,6 +1060,24 @@ def flag_cases() -> Iterator[Case]:
         ),
         ("moe-recipe", ["moe", *m, "--recipe"], "", ["nope", ""]),
         ("fit-gpu", ["fit", *m, "--gpu"], "", ["h900", "", "x" * 3000]),
+        # past the model's context limit: refused the same way by kv, plan and fit
+        ("kv-past-limit", ["kv", *m, "--context"], "limit of", ["2M", "1048577"]),
+        ("plan-past-limit", ["plan", *m, "--ram", "64GB", "--context"], "limit of", ["2M"]),
+        ("fit-past-limit", ["fit", *m, "--gpu", "h200", "--context"], "limit of", ["2M"]),
+        # typed GPU names (vramkit.hardware.resolve_gpu): ambiguous, no GPU, a count out of range
+        (
+            "fit-gpu-typed",
+            ["fit", *m, "--gpu"],
+            "GPU",
+            ["a100", "gh200", "rtx", "0x4090", "65x h100"],
+        ),
+        ("fit-gpu-counts", ["fit", *m, "--count", "3", "--gpu"], "--count", ["2x4090"]),
+        (
+            "plan-gpu-typed",
+            ["plan", *m, "--ram", "64GB", "--gpu"],
+            "GPU",
+            ["a100", "2x4090:2", "0x4090", "9" * 40 + "x4090", "24GB", "rtx 4080"],
+        ),
         ("fit-count", ["fit", *m, "--gpu", "h200-sxm-141gb", "--count"], "count", junk_ints),
         ("fit-context", ["fit", *m, "--gpu", "h200-sxm-141gb", "--context"], "context", junk_ctx),
         ("fit-batch", ["fit", *m, "--gpu", "h200-sxm-141gb", "--batch"], "batch", junk_ints),

@@ -37,7 +37,10 @@ def test_fit_cli_text_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
         == 0
     )
     assert "does NOT fit" in capsys.readouterr().out
-    assert main(["fit", "--model", "deepseek-v4-flash", "--gpu", "h200"]) == 2
+    # a typed name resolves (vramkit.hardware.resolve_gpu); an unknown one is refused
+    assert main(["fit", "--model", "deepseek-v4-flash", "--gpu", "h200"]) == 0
+    assert "h200-sxm-141gb" in capsys.readouterr().out
+    assert main(["fit", "--model", "deepseek-v4-flash", "--gpu", "h900"]) == 2
     assert "unknown GPU" in capsys.readouterr().err
 
 

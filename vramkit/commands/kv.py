@@ -42,6 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="leave the MTP layer out")  # fmt: skip
     p.add_argument("--tp", type=int, default=1, help="tensor-parallel size (default 1)")
     p.add_argument("--dp", type=int, default=1, help="data-parallel attention size (default 1)")
+    p.add_argument(
+        "--allow-extrapolation",
+        action="store_true",
+        help="past the model's max_position_embeddings, estimate anyway as a what-if (else refused)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON (bytes as integers)")
 
 
@@ -62,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         include_mtp=args.include_mtp,
         tp=args.tp,
         dp=args.dp,
+        allow_extrapolation=args.allow_extrapolation,
     )
     if args.json:
         emit_json(

@@ -4,13 +4,17 @@ context-vs-speed curve, and the concurrency × context capacity.
 
 Machine: --gpu ID[:N] or MEMORY@BANDWIDTH (repeatable, e.g. --gpu rtx-4090-24gb:2 --gpu
 24GB@936GB/s), --ram SIZE[@BANDWIDTH or host-memory id], --nvme ID|RATE, --link ID, or
---machine FILE.yaml | local. Recipe: default for llama.cpp the largest GGUF recipe whose plan
-fits; for vLLM / SGLang the official checkpoint.
+--machine FILE.yaml | local. Recipe: default for llama.cpp the one the goal asks for
+(`vramkit.plan.choose_recipe`: --goal speed the fitting GGUF recipe with the best decode bound,
+fit / context / concurrency the largest that fits), shown with the runner-up; for vLLM /
+SGLang the official checkpoint.
 
-JSON keys: model, recipe, recipe_why, runtime, machine, machine_notes, goal, context,
+JSON keys: model, recipe, recipe_why, runner_up: {recipe, why} or null, runtime, machine, machine_notes, goal, context,
 sequences, cache_dtype, fits, knobs, places: [{name, kind, capacity_bytes, total_bytes,
 layers, expert_layers, experts_per_layer, bytes: {component: bytes}}], flags: {runtime: [args]
-or null}, speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
+or null}, flag_notes, runtime_notes: [text] (the asked runtime's: which weights, multi-node),
+model_file: {ref, source, steps, note} or null (the repo id or GGUF file the command loads and the
+shell lines that get it), nodes (nodes of 8 GPUs the plan spans), speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
 gpu_read_bytes, host_read_bytes, link_bytes} (upper bounds), capacity: {max_context (0:
 nothing fits, not even 1 token), max_sequences (0: not even one; 4096, the search's ceiling:
 at least that many)}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes.
@@ -59,12 +63,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="what to solve for (speed)",
     )  # fmt: skip
     p.add_argument(
+        "--allow-extrapolation",
+        action="store_true",
+        help="past the model's max_position_embeddings, estimate anyway as a what-if (else refused)",
+    )
+    p.add_argument(
         "--json", action="store_true", help="print JSON (speeds to 6 significant digits)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plan import auto_recipe, capacity_note, flags_for, plan_for, resolve_machine, solve
+    from ..plan import (
+        RecipePick,
+        auto_recipe,
+        capacity_note,
+        choose_recipe,
+        flags_for,
+        plan_for,
+        resolve_machine,
+        solve,
+    )
+    from ..plan.flags import nodes_of
     from ..plan.placement import canonical_runtime
 
     model = resolve_model(args)
@@ -77,21 +96,23 @@ def run(args: argparse.Namespace) -> int:
         raise VramkitError("no machine given: pass --gpu and/or --ram, or --machine FILE|local.")
     ctx = parse_tokens(args.context)
     kw = {"context": ctx, "sequences": args.sequences, "cache_dtype": args.cache_dtype,
-          "ubatch": args.ubatch}  # fmt: skip
+          "ubatch": args.ubatch, "allow_extrapolation": args.allow_extrapolation}  # fmt: skip
     if args.recipe:
-        recipe, why = args.recipe, "given"
+        pick = RecipePick(args.recipe, "given")
     else:
-        recipe, why = auto_recipe(model, machine, runtime=rt, **kw)
+        pick = choose_recipe(model, machine, runtime=rt, goal=args.goal, **kw)
+    recipe, why = pick.recipe_id, pick.why
     sol = solve(model, machine, goal=args.goal, recipe=recipe, runtime=rt, **kw)
     p = sol.plan
     flags: dict[str, list[str] | None] = {}
     flag_notes: dict[str, str] = {}
+    chosen = flags_for(p, model=model) if p.fits else None  # the asked runtime's command
     for other in FLAG_RUNTIMES:
         if other == rt:
             q = p
         else:
             o_recipe = recipe if other in ("llama.cpp", "ik_llama.cpp") and rt in ("llama.cpp", "ik_llama.cpp") else (
-                recipe if args.recipe else auto_recipe(model, machine, runtime=other, **kw)[0]
+                recipe if args.recipe else auto_recipe(model, machine, runtime=other, goal=args.goal, **kw)[0]
             )  # fmt: skip
             try:
                 q = plan_for(model, machine, recipe=o_recipe, runtime=other,
@@ -100,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
                 flags[other], flag_notes[other] = None, str(err)
                 continue
         if q.fits:
-            flags[other] = list(flags_for(q, model=model).args)
+            flags[other] = list((chosen if q is p else flags_for(q, model=model)).args)
         else:
             flags[other] = None
             flag_notes[other] = f"no {other} plan fits ({q.recipe_id})"
@@ -112,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
                 "model": model.id,
                 "recipe": p.recipe_id,
                 "recipe_why": why,
+                "runner_up": None
+                if pick.runner_up is None
+                else {"recipe": pick.runner_up, "why": pick.runner_up_why},
                 "runtime": rt,
                 "machine": machine.describe(),
                 "machine_notes": list(machine.notes),
@@ -136,6 +160,16 @@ def run(args: argparse.Namespace) -> int:
                 ],
                 "flags": flags,
                 "flag_notes": flag_notes,
+                "runtime_notes": list(chosen.notes) if chosen else [],
+                "model_file": None
+                if chosen is None or chosen.model_file is None
+                else {
+                    "ref": chosen.model_file.ref,
+                    "source": chosen.model_file.source,
+                    "steps": list(chosen.model_file.steps),
+                    "note": chosen.model_file.note,
+                },
+                "nodes": nodes_of(p),
                 "speed": None
                 if not p.fits
                 else {
@@ -164,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"{model.name} on {machine.describe()} — {rt}, recipe {p.recipe_id} ({why})")
+    if pick.runner_up is not None:
+        print(f"runner-up: {pick.runner_up} ({pick.runner_up_why})")
     print(
         f"context {p.context:,} tokens × {p.sequences} sequence(s), KV {p.cache_dtype}, goal {sol.goal}"
     )
@@ -207,6 +243,12 @@ def run(args: argparse.Namespace) -> int:
             f"  {other:13} "
             + (" ".join(shlex.quote(a) for a in f) if f else f"— {flag_notes.get(other, '')}")
         )
+    if chosen is not None:
+        print(f"\n{rt}: what the command loads, and how to get it")
+        for note in chosen.notes:
+            print(f"  - {note}")
+        for step in chosen.model_file.steps if chosen.model_file else ():
+            print(f"    $ {step}")
     print()
     if not p.fits:
         print("Speed: no bound (no plan fits)")

@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 CONTEXT_CAP_FACTOR = 8
-"""Contexts up to 8 × max_position_embeddings are accepted (what-if questions such as V3.2 at 1M);
-beyond max_position_embeddings the estimate carries a note."""
+"""Past max_position_embeddings a context is refused unless a what-if is asked for explicitly
+(``allow_extrapolation``), then accepted up to 8 × the limit (V3.2 at 1M) with a note."""
 KINDS = (
     "window",
     "csa",
@@ -249,13 +249,23 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     return replace(prof, options=MappingProxyType(opts))
 
 
-def check_context(spec: ModelSpec | str, context: int | str) -> tuple[int, tuple[str, ...]]:
-    """(tokens, notes) for a context `model` can be estimated at: up to CONTEXT_CAP_FACTOR ×
-    max_position_embeddings (a note beyond max_position_embeddings), else a VramkitError."""
+def check_context(
+    spec: ModelSpec | str, context: int | str, *, allow_extrapolation: bool = False
+) -> tuple[int, tuple[str, ...]]:
+    """(tokens, notes) for a context `model` can be estimated at — THE context rule of `kv`,
+    `plan` and `fit` (CLI, API, dashboard). Up to max_position_embeddings: accepted. Past it:
+    refused with the limit named, unless `allow_extrapolation` (CLI ``--allow-extrapolation``)
+    asks for a what-if, accepted up to CONTEXT_CAP_FACTOR × the limit with a note."""
     spec = get_model(spec)
     t = parse_tokens(context)
     max_pos = int(spec.config.get("max_position_embeddings") or 0)
     cap = CONTEXT_CAP_FACTOR * max_pos if max_pos else 16 * 1024**2
+    if max_pos and t > max_pos and not allow_extrapolation:
+        raise VramkitError(
+            f"context {t:,} tokens is past {spec.id}'s limit of {max_pos:,} tokens (its "
+            f"max_position_embeddings): give at most {max_pos:,}, or ask for a what-if with "
+            f"--allow-extrapolation (Python: allow_extrapolation=True), up to {cap:,}."
+        )
     if t > cap:
         raise VramkitError(
             f"context_tokens {t:,} is beyond what vramkit estimates for {spec.id}: allowed "
@@ -290,11 +300,12 @@ def _prepare(
     dp: int,
     dtypes: tuple[str, str | None, str | Runtime, bool | None],
     options: tuple[int | None, ...],
+    allow_extrapolation: bool = False,
 ) -> tuple[ModelSpec, list[tuple[int, tuple[str, ...]]], list[int], int, int, _Plan]:
     """The preamble `kv_cache` and `kv_grid` share: the model, each context checked against it,
     each batch, tp and dp validated, and the plan (family parts → components → layout)."""
     spec = get_model(model)
-    checked = [check_context(spec, c) for c in contexts]
+    checked = [check_context(spec, c, allow_extrapolation=allow_extrapolation) for c in contexts]
     bs = [require_int("batch", b, minimum=1, maximum=MAX_BATCH) for b in batches]
     if not checked or not bs:
         raise VramkitError("kv_grid needs at least one context and one batch size.")
@@ -322,6 +333,7 @@ def kv_cache(
     block_size: int | None = None,
     n_ubatch: int | None = None,
     swa_compress: bool | None = None,
+    allow_extrapolation: bool = False,
 ) -> KvEstimate:
     """KV-cache bytes of `batch` sequences of `context_tokens` tokens.
 
@@ -344,6 +356,8 @@ def kv_cache(
         W − 1 + max_num_batched_tokens × concurrent_batches tokens (vLLM max_in_flight_tokens).
     n_ubatch : llama.cpp / ik_llama.cpp (-ub; None = 512): llama.cpp's sliding-window caches
         hold GGML_PAD(min(kv_size, n_swa + n_ubatch), 256) cells.
+    allow_extrapolation : a context past max_position_embeddings is refused unless this asks for
+        the what-if (`check_context`).
     swa_compress : ik_llama.cpp only (--swa-compress; None = off): without it ik_llama.cpp keeps
         every sliding / V4 raw layer at full context; with it GGML_PAD(W + max(n_ubatch, 256)).
 
@@ -364,6 +378,7 @@ def kv_cache(
         model, [context_tokens], [batch], tp, dp,
         (cache_dtype, indexer_dtype, runtime, include_mtp),
         (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
+        allow_extrapolation,
     )  # fmt: skip
     ta = exact([t])
     kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
@@ -407,6 +422,7 @@ def kv_grid(
     block_size: int | None = None,
     n_ubatch: int | None = None,
     swa_compress: bool | None = None,
+    allow_extrapolation: bool = False,
 ) -> pd.DataFrame:
     """`kv_cache` over every (context, batch) pair, vectorised with numpy.
 
@@ -425,6 +441,7 @@ def kv_grid(
         model, list(contexts), list(batches), tp, dp,
         (cache_dtype, indexer_dtype, runtime, include_mtp),
         (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
+        allow_extrapolation,
     )  # fmt: skip
     ts = [t for t, _ in checked]
     t_arr = exact(ts)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, shown, unknown_name
-from ..kv import parse_tokens
+from ..kv import check_context, parse_tokens
 from ..quant import Recipe
 from ..validate import require_bool
 from .flags import Flags, flags_for
@@ -48,12 +48,14 @@ __all__ = [
     "Machine",
     "Place",
     "Plan",
+    "RecipePick",
     "Solution",
     "SpeedBound",
     "auto_recipe",
     "build_machine",
     "capacity_note",
     "capacity_table",
+    "choose_recipe",
     "context_speed_curve",
     "flags_for",
     "local_machine",
@@ -102,10 +104,13 @@ def plan_for(
     sequences: int = 1,
     cache_dtype: str | None = None,
     ubatch: int = 512,
+    allow_extrapolation: bool = False,
 ) -> Plan:
-    """The fitting plan with the best decode bound (or the least-overflowing one if none fits)."""
+    """The fitting plan with the best decode bound (or the least-overflowing one if none fits).
+    A context past the model's limit is refused unless `allow_extrapolation` (`check_context`)."""
     machine = require_machine(machine)
     m = get_model(model)
+    check_context(m, context, allow_extrapolation=allow_extrapolation)
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
     return best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
@@ -230,6 +235,7 @@ def solve(
     ubatch: int = 512,
     curve: bool = True,
     capacity: bool = True,
+    allow_extrapolation: bool = False,
 ) -> Solution:
     """Solve for `goal` (see the module docstring); returns the plan, its flags, bounds and curve.
 
@@ -243,14 +249,13 @@ def solve(
     machine = require_machine(machine)
     curve, capacity = require_bool("curve", curve), require_bool("capacity", capacity)
     m = get_model(model)
-    ctx = require_int(
-        "context",
-        parse_tokens(context),  # an int, or the token notation "128K" / "1M" as everywhere
-        minimum=1,
-        maximum=8 * int(m.config.get("max_position_embeddings") or 1_048_576),
-    )
+    # an int, or the token notation "128K" / "1M" as everywhere; past the model's limit only
+    # as an explicit what-if (`vramkit.kv.check_context`, the rule of kv and fit too)
+    ctx = require_int("context", parse_tokens(context), minimum=1)
+    check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     seqs = require_int("sequences", sequences, minimum=1, maximum=MAX_SEQUENCES)
-    kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch}
+    kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch,
+          "allow_extrapolation": allow_extrapolation}  # fmt: skip
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     if not capacity and goal in ("context", "concurrency"):
         raise VramkitError(f"goal {goal!r} searches the capacity: it needs capacity=True.")
@@ -310,32 +315,100 @@ LLAMACPP_RECIPES = (
     "gguf-Q8_0", "gguf-Q6_K", "gguf-Q5_K_M", "gguf-Q4_K_M", "ds4-q4", "gguf-Q3_K_M",
     "gguf-Q2_K", "ds4-q2",
 )  # fmt: skip
-"""GGUF recipes `auto_recipe` tries for llama.cpp runtimes (largest file first)."""
+"""GGUF recipes `choose_recipe` tries for llama.cpp runtimes (largest file first)."""
 
 
-def auto_recipe(
-    model: str | ModelSpec, machine: Machine, *, runtime: str = "llama.cpp", **kw: object
-) -> tuple[str, str]:
-    """(recipe id, why): for llama.cpp the largest GGUF recipe whose best plan fits (else the
-    smallest one); for vLLM / SGLang the model's official checkpoint layout."""
+@dataclass(frozen=True)
+class RecipePick:
+    """The recipe a goal chooses, why, and the runner-up.
+
+    recipe_id / why: the choice and one sentence; runner_up / runner_up_why: the next choice under
+    the same rule (None: no other recipe fits, or the runtime serves one layout only); tried:
+    (recipe id, weight bytes, fits, decode bound in tokens/s — 0.0 when it does not fit) per
+    recipe considered, largest file first."""
+
+    recipe_id: str
+    why: str
+    runner_up: str | None = None
+    runner_up_why: str | None = None
+    tried: tuple[tuple[str, int, bool, float], ...] = ()
+
+
+def choose_recipe(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    runtime: str = "llama.cpp",
+    goal: str = "speed",
+    **kw: object,
+) -> RecipePick:
+    """The recipe `goal` asks for (ONE rule for the CLI, the planner panel and `summary`).
+
+    llama.cpp runtimes try every GGUF recipe in `LLAMACPP_RECIPES` at the given context and
+    sequences: goal ``speed`` takes the fitting plan with the best decode bound (a tie goes to
+    the larger file); ``fit``, ``context`` and ``concurrency`` take the largest file whose plan
+    fits. None fits: the smallest file. vLLM / SGLang: the model's official checkpoint layout.
+    """
     from ..quant import weight_bytes
     from .placement import canonical_runtime
 
+    if not isinstance(goal, str) or goal not in GOALS:
+        raise unknown_name("goal", goal, GOALS)
     machine = require_machine(machine)
     m = get_model(model)
     if canonical_runtime(runtime) not in ("llama.cpp", "ik_llama.cpp"):
-        return m.checkpoint_layout, "the official checkpoint layout"
-    sizes = {}
+        return RecipePick(
+            m.checkpoint_layout, f"the official checkpoint layout ({runtime} serves it)"
+        )
+    tried = []
     for r in LLAMACPP_RECIPES:
         try:
-            sizes[r] = weight_bytes(m, r).total_bytes
+            size = weight_bytes(m, r).total_bytes
         except VramkitError:
             continue
-    ranked = sorted(sizes, key=lambda r: sizes[r], reverse=True)
-    for r in ranked:
-        if plan_for(m, machine, recipe=r, runtime=runtime, **kw).fits:  # type: ignore[arg-type]
-            return r, "the largest GGUF recipe whose plan fits (auto)"
-    return ranked[-1], "the smallest GGUF recipe (auto; none fits)"
+        p = plan_for(m, machine, recipe=r, runtime=runtime, **kw)  # type: ignore[arg-type]
+        tok_s = plan_speed(p, machine, model=m).decode_tokens_per_s if p.fits else 0.0
+        tried.append((r, size, p.fits, tok_s))
+    tried.sort(key=lambda t: t[1], reverse=True)
+    fitting = [t for t in tried if t[2]]
+    if not fitting:
+        return RecipePick(tried[-1][0], "the smallest GGUF recipe (none fits)", tried=tuple(tried))
+
+    def gb(t: tuple[str, int, bool, float]) -> str:
+        if goal in ("context", "concurrency"):  # its plan is solved at another context / batch
+            return f"{t[1] / 1e9:.1f} GB of weights"
+        return f"{t[1] / 1e9:.1f} GB of weights, decode ≤ {t[3]:.1f} tokens/s"
+
+    if goal == "speed":
+        ranked = sorted(fitting, key=lambda t: (t[3], t[1]), reverse=True)
+        why = (
+            f"goal speed: the best decode bound among the {len(fitting)} GGUF recipes whose plan "
+            f"fits ({gb(ranked[0])})"
+        )
+    else:
+        ranked = fitting
+        why = f"goal {goal}: the largest GGUF recipe whose plan fits ({gb(ranked[0])})"
+    second = ranked[1] if len(ranked) > 1 else None
+    return RecipePick(
+        ranked[0][0],
+        why,
+        second[0] if second else None,
+        gb(second) if second else None,
+        tuple(tried),
+    )
+
+
+def auto_recipe(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    runtime: str = "llama.cpp",
+    goal: str = "speed",
+    **kw: object,
+) -> tuple[str, str]:
+    """(recipe id, why) that `choose_recipe` picks for `goal`."""
+    pick = choose_recipe(model, machine, runtime=runtime, goal=goal, **kw)
+    return pick.recipe_id, pick.why
 
 
 def summary(
@@ -367,11 +440,12 @@ def summary(
         raise VramkitError(f"recipe must be a recipe id (text) or None, got {shown(recipe)}.")
     specs = [s.strip() for s in gpus.split(",")] if isinstance(gpus, str) else list(gpus)
     machine = build_machine([s for s in specs if s], ram=ram)
-    rid, why = (
-        (recipe, "given")
+    pick = (
+        RecipePick(recipe, "given")
         if recipe
-        else auto_recipe(model, machine, runtime=runtime, context=context, sequences=sequences)
+        else choose_recipe(model, machine, runtime=runtime, context=context, sequences=sequences)
     )
+    rid, why = pick.recipe_id, pick.why
     s = solve(model, machine, recipe=rid, runtime=runtime, context=context, sequences=sequences,
               curve=details, capacity=details)  # fmt: skip
     p = s.plan
@@ -381,6 +455,8 @@ def summary(
         "runtime": p.runtime,
         "recipe": p.recipe_id,
         "recipe_why": why,
+        "runner_up": pick.runner_up,
+        "runner_up_why": pick.runner_up_why,
         "fits": p.fits,
         "places": [
             {

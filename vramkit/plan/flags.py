@@ -49,7 +49,9 @@ import numpy as np
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, unknown_name
+from ..quant import get_recipe
 from ..validate import require_bool
+from .getfile import ModelFile, gguf_file, serve_ref
 from .layers import LayerCosts, layer_costs
 from .placement import Plan, require_plan
 
@@ -71,6 +73,8 @@ class Flags:
     runtime: str
     args: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    model_file: ModelFile | None = None
+    """The weights the command loads and how to get them (`vramkit.plan.getfile`)."""
 
     @property
     def command(self) -> str:
@@ -238,7 +242,8 @@ def llamacpp_flags(
     check_llamacpp(plan, use_n_cpu_moe=use_n_cpu_moe, model=m)
     split = [int(x) for x in k["tensor_split"]]  # type: ignore[union-attr]
     f = lambda setting: _flag("llama.cpp", setting)  # noqa: E731
-    args = ["llama-server", "-m", "MODEL.gguf"]
+    gguf = gguf_file(m, get_recipe(plan.recipe_id, model=m))  # which file, and how to get it
+    args = ["llama-server", "-m", gguf.ref]
     args += [f("ctx_size"), str(plan.context * plan.sequences)]
     if plan.sequences > 1:
         args += [f("parallel"), str(plan.sequences)]
@@ -266,20 +271,53 @@ def llamacpp_flags(
         # --load-mode none: weights read into buffers (older llama.cpp, ik_llama.cpp: --no-mmap)
         args += ["--no-mmap"] if ik else [f("load_mode"), "none"]
     notes = [
-        "checked: the flags place exactly the plan's host tensors and layer split (llama.cpp rules re-run)"
+        "checked: the flags place exactly the plan's host tensors and layer split (llama.cpp rules re-run)",
+        f"-m {gguf.ref}: {gguf.note}",
     ]
+    if nodes_of(plan) > 1:
+        notes.append(
+            _multi_node_note(
+                plan,
+                "llama.cpp reaches the GPUs of other machines through its RPC backend: run "
+                "`ggml-rpc-server -H 0.0.0.0 -p 50052` on each, add `--rpc HOST:50052,…` here, "
+                "and order -ts as the devices are then listed",
+            )
+        )
     if ik:
         notes.append(
             "ik_llama.cpp: llama.cpp's flag vocabulary assumed (-ot, -ts, -ngl); -fa as a switch — not checked against ik_llama.cpp's source"
         )
-    return Flags(plan.runtime, tuple(args), tuple(notes))
+    return Flags(plan.runtime, tuple(args), tuple(notes), gguf)
 
 
-def vllm_flags(plan: Plan) -> Flags:
-    """`vllm serve` arguments for a vLLM plan."""
+GPUS_PER_NODE = 8
+"""GPUs in one node (HGX / DGX boards): vLLM's own example of a multi-node replica is "2 nodes with
+8 GPUs per node" (docs/serving/parallelism_scaling.md,
+https://raw.githubusercontent.com/vllm-project/vllm/main/docs/serving/parallelism_scaling.md);
+a plan with more GPUs than this spans nodes."""
+
+
+def nodes_of(plan: Plan) -> int:
+    """Nodes of `GPUS_PER_NODE` a plan's GPUs fill (at least 1)."""
+    n = sum(1 for p in plan.places if p.kind == "gpu")
+    return max(1, math.ceil(n / GPUS_PER_NODE))
+
+
+def _multi_node_note(plan: Plan, how: str) -> str:
+    n = sum(1 for p in plan.places if p.kind == "gpu")
+    return (
+        f"multi-node plan: {n} GPUs = {nodes_of(plan)} nodes of {GPUS_PER_NODE}; {how}; the "
+        "GPUs of different nodes talk over the inter-node network, not NVLink (the speed bound "
+        "does not model that link)"
+    )
+
+
+def vllm_flags(plan: Plan, *, model: ModelSpec | None = None) -> Flags:
+    """`vllm serve` arguments for a vLLM plan (the model by its Hugging Face repo id)."""
     k = plan.knobs
     f = lambda setting: _flag("vllm", setting)  # noqa: E731
-    args = ["vllm", "serve", plan.model_id]
+    ref = serve_ref(model or get_model(plan.model_id))
+    args = ["vllm", "serve", ref.ref]
     args += [f("tensor_parallel_size"), str(k["tp"])]
     if int(k.get("pp", 1)) > 1:  # type: ignore[call-overload]
         args += [f("pipeline_parallel_size"), str(k["pp"])]
@@ -292,10 +330,24 @@ def vllm_flags(plan: Plan) -> Flags:
     args += [f("kv_cache_dtype"), _VLLM_CACHE.get(plan.cache_dtype, "auto")]
     if int(k.get("cpu_offload_gb", 0)):  # type: ignore[call-overload]
         args += [f("cpu_offload_gb"), str(k["cpu_offload_gb"])]
-    return Flags("vllm", tuple(args))
+    notes = [f"{ref.ref}: {ref.note}"]
+    if nodes_of(plan) > 1:
+        # multi-node vLLM runs on a Ray cluster, the command on the head node only
+        # (https://docs.vllm.ai/en/latest/serving/distributed_serving.html: "ray start --head" /
+        # "ray start --address=<ray-head-address>", then launch vLLM on the head node)
+        args += ["--distributed-executor-backend", "ray"]
+        notes.append(
+            _multi_node_note(
+                plan,
+                "start a Ray cluster first (`ray start --head` on the head node, `ray start "
+                "--address=HEAD_IP:6379` on every other node), then run this command on the head "
+                "node only",
+            )
+        )
+    return Flags("vllm", tuple(args), tuple(notes), ref)
 
 
-def sglang_flags(plan: Plan) -> Flags:
+def sglang_flags(plan: Plan, *, model: ModelSpec | None = None) -> Flags:
     """`python -m sglang.launch_server` arguments for an SGLang plan: the static fraction is
     (weights + KV pool) / memory, rounded up to 0.01."""
     k = plan.knobs
@@ -303,16 +355,29 @@ def sglang_flags(plan: Plan) -> Flags:
     static = gpu.bytes_by_component["attention+dense"] + gpu.bytes_by_component["routed experts"]
     static += gpu.bytes_by_component["KV cache"]
     frac = min(0.99, math.ceil(100 * static / gpu.capacity_bytes) / 100)
-    args = ["python", "-m", "sglang.launch_server", "--model-path", plan.model_id]
+    ref = serve_ref(model or get_model(plan.model_id))
+    args = ["python", "-m", "sglang.launch_server", "--model-path", ref.ref]
     args += ["--tp", str(k["tp"])]
     if int(k.get("dp", 1)) > 1:  # type: ignore[call-overload]
         args += ["--dp", str(k["dp"])]
     args += ["--mem-fraction-static", f"{frac:.2f}", "--context-length", str(plan.context)]
     args += ["--max-running-requests", str(plan.sequences)]
-    notes = ()
+    notes: tuple[str, ...] = (f"{ref.ref}: {ref.note}",)
+    nodes = nodes_of(plan)
+    if nodes > 1:
+        # https://docs.sglang.io/references/multi_node_deployment/multi_node.html: the same
+        # command on every node with --dist-init-addr HEAD:PORT --nnodes N --node-rank R
+        args += ["--nnodes", str(nodes), "--node-rank", "0", "--dist-init-addr", "HEAD_IP:20000"]
+        notes += (
+            _multi_node_note(
+                plan,
+                f"run this command on each node with --node-rank 0 … {nodes - 1} (0 on the node "
+                "whose address is HEAD_IP)",
+            ),
+        )
     if k.get("ep"):
-        notes = ("expert parallel planned; SGLang's EP flag is not emitted (not checked here)",)
-    return Flags("sglang", tuple(args), notes)
+        notes += ("expert parallel planned; SGLang's EP flag is not emitted (not checked here)",)
+    return Flags("sglang", tuple(args), notes, ref)
 
 
 def flags_for(plan: Plan, *, model: ModelSpec | None = None, **kw: object) -> Flags:
@@ -330,5 +395,5 @@ def flags_for(plan: Plan, *, model: ModelSpec | None = None, **kw: object) -> Fl
     if plan.runtime in ("llama.cpp", "ik_llama.cpp"):
         return llamacpp_flags(plan, model=model, **kw)  # type: ignore[arg-type]
     if plan.runtime == "vllm":
-        return vllm_flags(plan)
-    return sglang_flags(plan)
+        return vllm_flags(plan, model=model)
+    return sglang_flags(plan, model=model)

@@ -22,8 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import VramkitError, parse_int, require_int, shown, unknown_name
-from ..hardware import Gpu, apple_working_set, get_gpu, get_link, gpu_working_set, gpus, links
+from ..errors import VramkitError, parse_int, require_int, shown
+from ..hardware import (
+    Gpu,
+    apple_working_set,
+    get_link,
+    gpu_working_set,
+    gpus,
+    links,
+    resolve_gpu,
+    split_gpu_count,
+)
 from ..units import GB, MB, TB, GiB, parse_size, read_number
 
 DEFAULT_HOST_MEMORY = "ddr5-5600-2ch"
@@ -229,6 +238,14 @@ def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> 
     if ":" in text:
         text, _, n = text.rpartition(":")
         count = parse_int(f"GPU count in {shown(spec)}", n, minimum=1, maximum=MAX_DEVICES)
+    text, prefixed = split_gpu_count(text)  # '2x4090', '2 x h100' (vramkit.hardware)
+    if prefixed is not None:
+        if ":" in str(spec):
+            raise VramkitError(
+                f"GPU spec {shown(spec)} gives a count twice; write '{prefixed}x{text}' or "
+                f"'{text}:{prefixed}'."
+            )
+        count = prefixed
     if "@" in text:  # MEMORY@BANDWIDTH (no catalog id holds '@')
         mem_text, _, bw_text = text.partition("@")
         mem = parse_size(mem_text)
@@ -252,11 +269,8 @@ def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> 
             )
             for k in range(count)
         ]
-    key = text.strip().lower()
-    if key not in gpus():
-        err = unknown_name("GPU", text, gpus())
-        raise VramkitError(f"{err} Or write MEMORY@BANDWIDTH, e.g. 24GB@1008GB/s.")
-    g = get_gpu(key)
+    # ids and typed names: the one resolver (vramkit.hardware)
+    g = resolve_gpu(text, otherwise="Or write MEMORY@BANDWIDTH, e.g. 24GB@1008GB/s.")
     return [_catalog_device(start + k, g, link) for k in range(count)]
 
 

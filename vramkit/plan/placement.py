@@ -219,7 +219,9 @@ def kv_estimate(
     kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if ubatch is not None:
         kw["n_ubatch"] = ubatch
-    est = kv_cache(model, context, batch=sequences, runtime=rt, tp=tp, dp=dp, **kw)
+    # the context was checked where the plan was asked for (`vramkit.plan.plan_for`)
+    est = kv_cache(model, context, batch=sequences, runtime=rt, tp=tp, dp=dp,
+                   allow_extrapolation=True, **kw)  # fmt: skip
     if len(_KV_MEMO) > 4096:
         _KV_MEMO.clear()
     _KV_MEMO[key] = (model, est)

@@ -60,7 +60,9 @@ def growth(
         limit = int(spec.config.get("max_position_embeddings") or max_context)
         usable = [c for c in ctx if c <= 8 * limit]
         try:
-            g = kv_grid(spec, usable, [batch], cache_dtype=cache_dtype, runtime=runtime)
+            # past the model's limit the line is drawn dotted: an explicit what-if
+            g = kv_grid(spec, usable, [batch], cache_dtype=cache_dtype, runtime=runtime,
+                        allow_extrapolation=True)  # fmt: skip
         except VramkitError as err:
             ax.plot([], [], label=f"{spec.name}: {str(err)[:50]}…")
             continue

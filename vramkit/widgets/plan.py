@@ -210,6 +210,8 @@ def render_html(s: Mapping[str, Any]) -> str:
         f"{html.escape(s['model'])} · {html.escape(s['recipe'])} ({html.escape(s['recipe_why'])}) "
         f"· {html.escape(s['machine'])} · {html.escape(s['runtime'])} · {plan.context:,} tokens"
     )
+    if s.get("runner_up"):
+        head += f" · runner-up {html.escape(str(s['runner_up']))} ({html.escape(str(s['runner_up_why']))})"
     return (
         f"<p style='overflow-wrap:anywhere'>{head}</p>"
         f"<p>Plan: <b><span class='vk-plan-fits' data-fits='{str(s['fits']).lower()}'>{verdict}"
