@@ -10,7 +10,11 @@ times with papermill (nbclient), every cell limited to `--timeout` seconds:
   output an Output widget captures back to the kernel as a ``comm_msg`` on the SHELL channel
   (nbclient/output_widget.py, ``OutputWidget._publish_msg``) while the cell still runs;
 - ``html``: the same slider writing the same text and an image into an ``ipywidgets.HTML``
-  (as `vramkit.widgets.moe.moe_panel` does): only IOPub traffic, nothing sent back.
+  (as `vramkit.widgets.moe.moe_panel` does): only IOPub traffic, nothing sent back;
+- ``output-nomirror``: the ``output`` notebook again with nbclient's Output-widget mirror
+  switched off in this process (``NotebookClient.on_comm_open_jupyter_widget`` returns None), so
+  the client sends nothing back: same kernel-side code, no shell traffic. (The mirror is also
+  what fills an Output widget's saved state, so this is an experiment, not a fix.)
 
 A cell that takes the whole `--timeout` waited for an execute_reply that did not come while the
 kernel was idle: the report's hang (issue 21), cut short here by the limit. Prints, per kind,
@@ -61,6 +65,19 @@ def _notebook(source: str, cells: int, path: Path) -> Path:
 
 def run(kind: str, path: Path, *, runs: int, timeout_s: int) -> dict[str, object]:
     """Run `path` `runs` times; count cells whose papermill duration reached the limit."""
+    import nbclient.client
+
+    client = nbclient.client.NotebookClient
+    mirror = client.on_comm_open_jupyter_widget
+    if kind == "output-nomirror":
+        client.on_comm_open_jupyter_widget = lambda self, msg: None
+    try:
+        return _run(kind, path, runs=runs, timeout_s=timeout_s)
+    finally:
+        client.on_comm_open_jupyter_widget = mirror
+
+
+def _run(kind: str, path: Path, *, runs: int, timeout_s: int) -> dict[str, object]:
     import nbformat
     import papermill
 
@@ -105,11 +122,15 @@ def main(argv: list[str] | None = None) -> int:
                 runs=args.runs,
                 timeout_s=args.timeout,
             )
-            for kind, src in (("output", OUTPUT_CELL), ("html", HTML_CELL))
+            for kind, src in (
+                ("output", OUTPUT_CELL),
+                ("html", HTML_CELL),
+                ("output-nomirror", OUTPUT_CELL),
+            )
         ]
     for r in rows:
         print(
-            f"{r['kind']:6s}: {r['runs_with_stall']} of {r['runs']} runs stalled "
+            f"{r['kind']:15s}: {r['runs_with_stall']} of {r['runs']} runs stalled "
             f"({r['stalled_cells']} cells of {args.cells * args.runs}), "
             f"median {r['median_s']:.1f} s, max {r['max_s']:.1f} s"
         )
