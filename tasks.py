@@ -153,10 +153,12 @@ def task_report(extra: list[str]) -> int:
 
 
 def task_dashboard(extra: list[str]) -> int:
+    """Voila through vramkit's launcher: 127.0.0.1, a page that fetches nothing from outside,
+    each cell stopped after --VoilaExecutor.timeout seconds (vramkit/present/voila_serve.py)."""
     setup()
     nb = ROOT / "notebooks" / "dashboard.ipynb"
     return sh(
-        VENV / "bin" / "voila", nb, "--no-browser", "--Voila.ip=127.0.0.1", *extra,
+        PY, "-m", "vramkit.present.voila_serve", nb, "--no-browser", *extra,
         env=jupyter_env(), check=False,
     )  # fmt: skip
 

@@ -51,8 +51,9 @@ def _serve(notebook: Path, state: Path) -> tuple[subprocess.Popen[bytes], str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.pop("MPLBACKEND", None)
     port = _free_port()
-    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-           "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"]  # fmt: skip
+    # the kit's launcher, as `python3 tasks.py dashboard` serves it (template, cell timeout)
+    cmd = [sys.executable, "-m", "vramkit.present.voila_serve", str(notebook), "--no-browser",
+           f"--port={port}", "--Voila.port_retries=0"]  # fmt: skip
     log = (state / "voila.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=notebook.parent, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -91,7 +92,8 @@ def _log_tail(log: Path, chars: int = 3000) -> str:
 
 @pytest.fixture(scope="session")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
-    """Factory: start_server(kind, notebook) → Server; every server is stopped at session end.
+    """Factory: start_server(kind, notebook, *extra_args) → Server; every server is stopped at
+    session end.
 
     kind is "voila" (serves `notebook` in place) or "lab" (serves a *copy* in a tmp dir, since
     JupyterLab autosaves).
@@ -99,15 +101,17 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
     procs: list[subprocess.Popen[bytes]] = []
     logs: list = []
 
-    def start(kind: str, notebook: Path) -> Server:
+    def start(kind: str, notebook: Path, *extra: str) -> Server:
         state = tmp_path_factory.mktemp(f"{kind}-state")
         env = _server_env(state)
         port = free_port()
         token = ""
         if kind == "voila":
             root = notebook.parent
-            cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser"]
-            cmd += [f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"]
+            # the kit's own launcher (127.0.0.1, its page template, bounded cell waits), as
+            # `python3 tasks.py dashboard` runs it
+            cmd = [sys.executable, "-m", "vramkit.present.voila_serve", str(notebook)]
+            cmd += ["--no-browser", f"--port={port}", "--Voila.port_retries=0", *extra]
         elif kind == "lab":
             root = state / "lab-root"
             root.mkdir()
@@ -186,9 +190,16 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def is_local(url: str) -> bool:
+    """True for a URL that stays on this machine (127.0.0.1, localhost, data:, blob:)."""
+    if url.startswith(("data:", "blob:")):
+        return True
+    return urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def _local_only(route) -> None:
-    """Offline by rule: abort anything that is not 127.0.0.1 (CDN fonts, mathjax...)."""
-    if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+    """Offline by rule: abort anything that leaves this machine (CDN fonts, mathjax...)."""
+    if is_local(route.request.url):
         route.continue_()
     else:
         route.abort()
@@ -205,12 +216,21 @@ def browser_context(browser) -> Iterator[object]:
 
 @pytest.fixture
 def page(browser_context) -> Iterator[object]:
-    """A fresh page per test; uncaught page errors are collected on `page.errors`."""
+    """A fresh page per test. Collected on the page: `errors` (uncaught page errors),
+    `console_errors` (console messages of type error, e.g. a failed resource load) and
+    `outside` (every request to a host other than this machine, aborted by the context's route
+    but counted here)."""
     pg = browser_context.new_page()
     pg.set_default_timeout(WIDGET_TIMEOUT_MS)
     errors: list[str] = []
+    console_errors: list[str] = []
+    outside: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    pg.on("request", lambda r: None if is_local(r.url) else outside.append(r.url))
     pg.errors = errors  # type: ignore[attr-defined]
+    pg.console_errors = console_errors  # type: ignore[attr-defined]
+    pg.outside = outside  # type: ignore[attr-defined]
     yield pg
     pg.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -113,6 +114,35 @@ def test_each_control_updates_numbers_and_plot(dash, screenshot):
     assert shown_bytes(dash, "vk-total-bytes") == direct.total_bytes
     assert shown_bytes(dash, "vk-weights-bytes") == direct.weights_bytes
     assert shown_bytes(dash, "vk-kv-bytes") == direct.kv_bytes
+    assert dash.errors == []
+    assert dash.outside == []
+    assert dash.console_errors == []
+
+
+FONT_JS = """async () => {
+    const faces = await document.fonts.load('900 16px "Font Awesome 5 Free"');
+    const files = performance.getEntriesByType('resource').map(e => e.name)
+        .filter(n => /\\.(woff2?|ttf|eot)(\\?|#|$)/.test(n));
+    return {faces: faces.length, files};
+}"""
+
+
+def test_nothing_leaves_the_machine(dash, screenshot):
+    # issue 21 item 4: Voila's lab template linked Font Awesome from cdn.jsdelivr.net (2
+    # requests out, 2 console errors offline); vramkit's template drops those links and the
+    # icon font comes from Voila's own bundle, served by the same 127.0.0.1 server
+    want = expect_numbers(dash, {})
+    icons = dash.evaluate(FONT_JS)
+    assert icons["faces"] >= 1, "the Font Awesome icon font is not defined on the page"
+    assert icons["files"], "no icon font file was loaded"
+    assert {urlsplit(url).hostname for url in icons["files"]} == {"127.0.0.1"}, icons["files"]
+    # a state change (a redraw through the kernel) fetches nothing from outside either
+    select(dash, CLS["gpu"], "b300-288gb")
+    expect_numbers(dash, {"gpu": "b300-288gb"})
+    assert want["ok"]
+    screenshot(dash, "offline")
+    assert dash.outside == [], f"requests to other hosts: {dash.outside}"
+    assert dash.console_errors == [], f"console errors: {dash.console_errors}"
     assert dash.errors == []
 
 
@@ -334,3 +364,45 @@ def test_planner_fits_a_900_px_page(plan_page, screenshot):
     assert dash.evaluate("document.documentElement.scrollWidth") <= width
     expect_planner_readable(dash)
     screenshot(dash, "planner-width-900")
+
+
+# --- bounded kernel waits (vramkit.present.voila_serve) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def stuck_voila(start_server, browser, tmp_path_factory):
+    """Voila on a notebook whose second cell would run for 10 minutes, with a 3 s cell limit."""
+    import nbformat
+
+    folder = tmp_path_factory.mktemp("stuck")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("print('first cell ran')"),
+        nbformat.v4.new_code_cell("import time\ntime.sleep(600)"),
+        nbformat.v4.new_code_cell("print('third cell ran')"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = folder / "stuck.ipynb"
+    nbformat.write(nb, path)
+    server = start_server("voila", path, "--VoilaExecutor.timeout=3")
+    yield server
+    server.stop()
+
+
+def test_a_stuck_cell_is_stopped_and_said(stuck_voila, page: Page, screenshot):
+    # Voila leaves nbclient's cell timeout unset (wait forever); the kit's launcher sets one
+    # (--VoilaExecutor.timeout, 120 s by default, here 3 s) and the page says what happened and
+    # what to do instead of spinning; the cells after it do not run
+    from vramkit.present.voila_serve import TIMEOUT_INSTRUCTION
+
+    page.goto(f"{stuck_voila.url}/", wait_until="commit", timeout=90_000)
+    expect(page.locator("body")).to_contain_text("first cell ran", timeout=90_000)
+    expect(page.locator("body")).to_contain_text("Cell execution timed out", timeout=60_000)
+    expect(page.locator("body")).to_contain_text(TIMEOUT_INSTRUCTION)
+    expect(page.locator("body")).not_to_contain_text("third cell ran")
+    screenshot(page, "stuck-cell")
+    assert page.outside == []

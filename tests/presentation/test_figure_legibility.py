@@ -63,6 +63,9 @@ def _figures():
         "moe_touched": lambda: moe_plots.touched_curve(
             256, 6, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], zipf=(0.0, 1.0)
         ),
+        "moe_step_bytes": lambda: moe_plots.step_bytes(split, batch=32),
+        "moe_panel": lambda: moe_plots.batch_step(split, batch=32, zipf_s=1.0),
+        "moe_panel_4k": lambda: moe_plots.batch_step(split, batch=4096, zipf_s=2.0),
         "moe_offload": lambda: moe_plots.offload_speed(
             split,
             hbm_bytes_per_s=gpu.bandwidth_bytes_per_s,

@@ -45,6 +45,14 @@ def test_wheel_holds_every_module_and_data_file(wheel):
     notebooks = {"vramkit/notebooks/" + p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert "vramkit/notebooks/00_summary.ipynb" in notebooks
     assert notebooks <= names, f"missing notebooks: {sorted(notebooks - names)}"
+    # the dashboard's Voila page template (vramkit.present.voila_serve)
+    templates = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "vramkit" / "present" / "jupyter").rglob("*")
+        if p.is_file()
+    }
+    assert len(templates) == 2
+    assert templates <= names, f"missing templates: {sorted(templates - names)}"
     assert any(n.endswith("entry_points.txt") for n in names)
 
 

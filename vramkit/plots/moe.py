@@ -107,3 +107,50 @@ _LINE_STYLES = (
 )
 """Distinct marker and dash per line, so lines that coincide (two links of equal bandwidth)
 stay visible on top of each other."""
+
+
+def step_bytes(split: MoeSplit, *, batch: int, zipf_s: float = 0.0, ax: Any = None) -> Any:
+    """Linear bars (GB = 1e9 bytes, axis from 0): the weights that must be resident (every
+    expert: the next step may route anywhere), what one token reads (active) and what one decode
+    step of `batch` tokens reads (`resident_bytes`: dense + experts touched); each labelled with
+    its multiple of the active bytes. A linear axis shows the gap as tall as it is (12.7× for
+    V4-Flash official). Returns the Figure."""
+    fig, ax = new_figure(figsize=(6.4, 4.2)) if ax is None else (ax.figure, ax)
+    read = resident_bytes(split, batch, zipf_s=zipf_s)
+    values = [split.total_bytes, split.active_bytes, read]
+    labels = [
+        "must be resident\n(every expert)",
+        "one token reads\n(active)",
+        f"batch {batch}\nreads",
+    ]
+    colors = [PALETTE["weights"], PALETTE["active"], PALETTE["kv"]]
+    bars = ax.bar(labels, [v / GB for v in values], color=colors, width=0.6)
+    ax.bar_label(
+        bars,
+        labels=[f"{v / GB:,.1f} GB\n{v / split.active_bytes:.1f}× active" for v in values],
+        fontsize=9,
+    )
+    ax.set_ylim(0, split.total_bytes / GB * 1.22)
+    ax.set_ylabel("GB (1e9 bytes), linear scale")
+    skew = "uniform routing" if zipf_s == 0 else f"Zipf s = {zipf_s:g}"
+    ax.set_title(f"{split.model_id}: resident vs read per step ({skew})", fontsize=10)
+    return fig
+
+
+def batch_step(
+    split: MoeSplit, *, batch: int, zipf_s: float = 0.0, batches: Sequence[int] = ()
+) -> Any:
+    """The MoE panel's figure: experts touched per layer vs batch (`touched_curve`, a line at
+    `batch`) beside `step_bytes` (linear). `batches` defaults to 1, 2, 4 … 4096. Uses the first
+    MoE layer's shape (E, top_k). Returns the Figure."""
+    fig, (left, right) = new_figure(1, 2, figsize=(12.0, 4.4), layout="constrained")
+    layer = split.layers[0]
+    xs = list(batches) or [2**i for i in range(13)]
+    zipf = (0.0,) if zipf_s == 0 else (0.0, zipf_s)
+    touched_curve(layer.experts, layer.top_k, xs, zipf=zipf, ax=left)
+    left.axvline(batch, color="black", linewidth=0.8)
+    left.set_title(
+        f"Experts touched per layer (E = {layer.experts}, top-{layer.top_k})", fontsize=10
+    )
+    step_bytes(split, batch=batch, zipf_s=zipf_s, ax=right)
+    return fig

@@ -1,0 +1,61 @@
+"""Serve a notebook with Voila the way the kit does: on 127.0.0.1, with vramkit's page template
+(no request leaves the machine) and bounded kernel waits (a cell that runs past its limit is
+stopped and the page says so). `python -m vramkit.present.voila_serve NOTEBOOK [VOILA ARGS…]`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+JUPYTER_ROOT = Path(__file__).resolve().parent / "jupyter"
+"""A Jupyter data root holding voila/templates/vramkit (put first on JUPYTER_PATH)."""
+TEMPLATE = "vramkit"
+"""Voila's `lab` template without its Font Awesome CDN links (see the template's header)."""
+CELL_TIMEOUT_S = 120
+"""Seconds one dashboard cell may run (nbclient's `timeout`, which Voila leaves unset: wait
+forever). The dashboard's cells take under 5 s together on 2 busy cores
+(benchmarks/dashboard_load.py); 120 s leaves 25x for a loaded machine."""
+STARTUP_TIMEOUT_S = 60
+"""Seconds the kernel may take to start (Voila's default, stated here so it is one of ours)."""
+TIMEOUT_INSTRUCTION = (
+    f"The dashboard stops a cell after --VoilaExecutor.timeout seconds ({CELL_TIMEOUT_S} s by "
+    "default): reload the page, or start it with a larger value, e.g. "
+    "`python3 tasks.py dashboard --VoilaExecutor.timeout=300`."
+)
+
+
+DEFAULTS = {
+    "--Voila.ip": "127.0.0.1",
+    "--VoilaConfiguration.template": TEMPLATE,
+    "--VoilaExecutor.timeout": str(CELL_TIMEOUT_S),
+    "--VoilaExecutor.startup_timeout": str(STARTUP_TIMEOUT_S),
+    "--VoilaExecutor.cell_timeout_instruction": TIMEOUT_INSTRUCTION,
+}
+"""The kit's Voila settings; one given on the command line replaces its default here."""
+_ALIASES = {"--template": "--VoilaConfiguration.template", "--ip": "--Voila.ip"}
+
+
+def voila_args(given: Sequence[str] = ()) -> list[str]:
+    """`DEFAULTS` as `--Key=value` arguments, less those `given` sets itself (traitlets refuses a
+    setting given twice), followed by `given`."""
+    named = {_ALIASES.get(k, k) for k in (a.split("=", 1)[0] for a in given if a.startswith("--"))}
+    return [*(f"{k}={v}" for k, v in DEFAULTS.items() if k not in named), *given]
+
+
+def jupyter_path(current: str | None) -> str:
+    """JUPYTER_PATH with the kit's template root first (an existing value is kept after it)."""
+    return os.pathsep.join([str(JUPYTER_ROOT), *([current] if current else [])])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run Voila in this process with `voila_args(argv)` (argv defaults to sys.argv[1:])."""
+    os.environ["JUPYTER_PATH"] = jupyter_path(os.environ.get("JUPYTER_PATH"))
+    from voila.app import main as voila_main
+
+    voila_main(argv=voila_args(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    main()
