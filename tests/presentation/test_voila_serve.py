@@ -30,6 +30,19 @@ def test_defaults_reach_voila():
     assert "--VoilaExecutor.timeout" in config.VoilaExecutor.cell_timeout_instruction
 
 
+def test_the_dashboards_kernels_get_the_reports_kernel_client():
+    """Voila's executor asks its kernel manager for a client: the one with the fix for the lost
+    wake-up (vramkit.report.kernel), so a dashboard panel cannot stall its page either."""
+    from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
+
+    from vramkit.report.kernel import WatchedChannel, WatchedKernelClient
+
+    config = _config(voila_serve.voila_args(["nb.ipynb"]))
+    km = ServerKernelManager(config=config, kernel_name="python3")
+    assert km.client_factory is WatchedKernelClient
+    assert WatchedKernelClient.shell_channel_class.default_value is WatchedChannel
+
+
 @pytest.mark.parametrize(
     ("given", "section", "key", "value"),
     [

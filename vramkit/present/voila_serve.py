@@ -24,6 +24,11 @@ TIMEOUT_INSTRUCTION = (
     "default): reload the page, or start it with a larger value, e.g. "
     "`python3 tasks.py dashboard --VoilaExecutor.timeout=300`."
 )
+KERNEL_CLIENT = "vramkit.report.kernel.WatchedKernelClient"
+"""The kernel client Voila's executor runs the dashboard with: the report's fix for the lost
+wake-up (an Output widget's state sent back on the shell channel while the executor waits there
+for a cell's reply; `vramkit.report.kernel`) and its sliced waits, without the report's stall
+bound (a dashboard cell is bounded by `CELL_TIMEOUT_S`)."""
 
 
 DEFAULTS = {
@@ -32,6 +37,7 @@ DEFAULTS = {
     "--VoilaExecutor.timeout": str(CELL_TIMEOUT_S),
     "--VoilaExecutor.startup_timeout": str(STARTUP_TIMEOUT_S),
     "--VoilaExecutor.cell_timeout_instruction": TIMEOUT_INSTRUCTION,
+    "--ServerKernelManager.client_factory": KERNEL_CLIENT,
 }
 """The kit's Voila settings; one given on the command line replaces its default here."""
 _ALIASES = {"--template": "--VoilaConfiguration.template", "--ip": "--Voila.ip"}
