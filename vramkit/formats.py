@@ -16,82 +16,20 @@ Layouts (shape = (out, in) for a matrix; scales run along `in`):
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from .datafiles import load_document
 from .errors import VramkitError, unknown_name
-from .ggml_blocks import GGML_AHEAD_SOURCE, GGML_TYPES_AHEAD_OF_PYPI_GGUF
+from .format_facts import (  # noqa: F401 (QuantFormat, LAYOUTS: re-exported here)
+    GGML_AHEAD_SOURCE,
+    GGML_TYPES_AHEAD_OF_PYPI_GGUF,
+    LAYOUTS,
+    QuantFormat,
+)
 from .llamacpp_mix import ROW_FALLBACK
-from .sources import Source, parse_sources
-
-LAYOUTS = ("float", "block2d", "group", "gguf")
-
-
-@dataclass(frozen=True)
-class QuantFormat:
-    """A weight storage format and its exact bytes per tensor (see module docstring for layouts).
-
-    source: the one-line citation `describe_formats` shows; sources: the `Source` records it
-    rests on (data/quant_formats.yaml; empty for GGML and INT4 formats, whose `source` names
-    the code that defines them)."""
-
-    name: str
-    layout: str
-    element_bits: int
-    block: int = 0
-    block_bytes: int = 0
-    scale_bits: int = 0
-    zero_bits: int = 0
-    tensor_bytes_extra: int = 0
-    index_bits: int = 0
-    description: str = ""
-    source: str = ""
-    sources: tuple[Source, ...] = ()
-
-    def tensor_bytes(self, shape: tuple[int, ...]) -> int:
-        """Exact bytes of one tensor of `shape` stored in this format."""
-        numel = math.prod(shape)
-        if self.layout == "float":
-            return _ceil_div(numel * self.element_bits, 8) + self.tensor_bytes_extra
-        if len(shape) < 2:
-            raise VramkitError(f"format {self.name} quantises matrices; got a 1-D tensor {shape}.")
-        cols = shape[-1]
-        rows = numel // cols
-        if self.layout == "block2d":
-            blocks = _ceil_div(rows, self.block) * _ceil_div(cols, self.block)
-            return numel * self.element_bits // 8 + blocks * self.scale_bits // 8
-        if self.layout == "group":
-            groups = rows * _ceil_div(cols, self.block)
-            data = _ceil_div(numel * self.element_bits, 8)
-            scales = _ceil_div(groups * (self.scale_bits + self.zero_bits), 8)
-            index = _ceil_div(cols * self.index_bits, 8)
-            return data + scales + self.tensor_bytes_extra + index
-        # gguf: llama.cpp quantises whole rows of `block` elements
-        return rows * _ceil_div(cols, self.block) * self.block_bytes
-
-    @property
-    def bits_per_weight(self) -> float:
-        """Bits per weight of a large matrix (per-tensor constants ignored), scales included."""
-        if self.layout == "float":
-            return float(self.element_bits)
-        if self.layout == "block2d":
-            return self.element_bits + self.scale_bits / (self.block * self.block)
-        if self.layout == "group":
-            return self.element_bits + (self.scale_bits + self.zero_bits) / self.block
-        return 8 * self.block_bytes / self.block
-
-    def fits_rows_of(self, cols: int) -> bool:
-        """llama.cpp refuses a GGUF type whose block does not divide the row length."""
-        return self.layout != "gguf" or cols % self.block == 0
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
+from .sources import parse_sources
 
 _REQUIRED = {"name", "layout", "element_bits", "description", "citation", "sources"}
 _OPTIONAL = {"block", "scale_bits", "zero_bits", "tensor_bytes_extra", "index_bits"}

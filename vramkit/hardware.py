@@ -324,7 +324,7 @@ def resolve_gpu(text: str, *, otherwise: str = "") -> Gpu:
                 f"GPU {text!r:.80} is ambiguous: it names {len(hits)} catalog GPUs: {shown}. "
                 "Give one of those ids."
             )
-    err = unknown_name("GPU", f"{text:.80}", table, close=nearest_gpus(key[:200]))
+    err = unknown_name("GPU", text, table, close=nearest_gpus(key[:200]))
     raise VramkitError(f"{err} {otherwise}".rstrip())
 
 

@@ -17,7 +17,7 @@ L856, ``llama_ftype_get_default_type`` L881, ``init_quantize_state_counters`` L9
 tensor order of ``weight_name_comparer`` (src/llama-model-loader.h L54: layer number, then name).
 Block sizes come from the `gguf` package (`gguf.GGML_QUANT_SIZES`), never from a copied table;
 Q2_0, newer than every gguf release on PyPI, from the pinned llama.cpp's own gguf-py
-(`vramkit.ggml_blocks.GGML_TYPES_AHEAD_OF_PYPI_GGUF`).
+(`vramkit.format_facts.GGML_TYPES_AHEAD_OF_PYPI_GGUF`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from functools import cache, lru_cache
 
 from .datafiles import load_document
 from .errors import VramkitError, unknown_name
-from .ggml_blocks import ggml_block
+from .format_facts import ggml_block
 
 LLAMA_CPP_COMMIT = "0c1e57098bba43ac29e6e3b677cdceebdd22334f"
 LLAMA_CPP_BUILD = "b11312"
@@ -244,7 +244,7 @@ def allows_quantization(t: GgufTensor, arch: str) -> bool:
 @lru_cache(maxsize=128)
 def _block(type_name: str) -> int:
     """Elements per block of a GGML type: the gguf package's, or (Q2_0, newer than every gguf
-    release on PyPI) the pinned llama.cpp's own gguf-py value (`ggml_blocks.ggml_block`)."""
+    release on PyPI) the pinned llama.cpp's own gguf-py value (`format_facts.ggml_block`)."""
     sizes = ggml_block(type_name)
     if sizes is None:
         import importlib.metadata

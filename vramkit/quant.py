@@ -669,3 +669,32 @@ def mtp_draft_bytes(
         if t.mtp or root:
             total += t.count * fmt.tensor_bytes(t.shape)
     return total
+
+
+def vllm_loaded_bytes(model: Any, recipe: Any = None) -> int:
+    """Weight bytes vLLM holds after loading a GPTQ / AWQ / compressed-tensors checkpoint at
+    tensor parallel 1: the checkpoint's bytes (`vramkit.quant.weight_bytes`) plus, per linear
+    that its Marlin kernel repacks, `CheckpointFormat.vllm_marlin_delta`.
+
+    vLLM's ``MarlinLinearKernel.process_weights_after_loading``
+    (vllm-project/vllm@def725a56685f64461a6ae2dd08af6edce28c4b2
+    vllm/model_executor/layers/quantization/kernels/mixed_precision/marlin.py) repacks the
+    packed weights and permutes the scales in place (``gptq_marlin_repack``,
+    ``marlin_permute_scales``: same element counts); without act-order it replaces g_idx with
+    ``marlin_make_empty_g_idx(device)`` and sets an empty ``g_idx_sort_indices``; with it, it keeps
+    the sorted g_idx and adds ``layer.g_idx_sort_indices``; without zero points it replaces them
+    with an empty tensor, with them it repacks them (``marlin_zero_points``: same size). GPTQ
+    reaches Marlin only for ``(bits, sym)`` in ``{(4, True), (8, True)}`` and group sizes -1,
+    32, 64, 128 (``GPTQMarlinConfig.TYPE_MAP``, ``is_gptq_marlin_compatible``,
+    vllm@0ede9ef306be1adf711a1ddca7ce8d81f45c2698 gptq_marlin.py, which passes
+    ``zero_points=False, has_g_idx=self.quant_config.desc_act``); other GPTQ checkpoints load
+    as stored. Machete (Hopper) and the MoE Marlin path are taken as the same sizes, an
+    assumption; the shared Marlin workspace (a few KiB per device) is not counted."""
+    from .quant_checkpoints import CheckpointFormat
+
+    model = get_model(model)
+    total = weight_bytes(model, recipe).total_bytes
+    for t, fmt in tensor_formats(model, recipe):
+        if isinstance(fmt, CheckpointFormat) and len(t.shape) == 2:
+            total += t.count * fmt.vllm_marlin_delta(t.shape)
+    return total

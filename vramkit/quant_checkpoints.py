@@ -60,7 +60,7 @@ from functools import cache
 from typing import Any
 
 from .errors import VramkitError
-from .formats import QuantFormat
+from .format_facts import QuantFormat
 from .sources import Source
 from .tensors import TensorSpec
 
@@ -176,7 +176,7 @@ class CheckpointFormat(QuantFormat):
 
     def vllm_marlin_delta(self, shape: tuple[int, ...]) -> int:
         """Bytes vLLM holds for one linear of `shape` after loading, minus the checkpoint's
-        (tensor parallel 1; see `vllm_loaded_bytes`)."""
+        (tensor parallel 1; see `vramkit.quant.vllm_loaded_bytes`)."""
         out, inn = shape
         marlin_group = self.group in (0, 32, 64, 128)
         if self.scheme == "gptq" and self.element_bits in (4, 8) and not self.asym and marlin_group:
@@ -324,35 +324,6 @@ _SOURCES = {
     "blob is not counted (estimate)",
     "BNB_INT8": "bitsandbytes Int8Params: weight int8 + SCB float32 per row (estimate)",
 }
-
-
-def vllm_loaded_bytes(model: Any, recipe: Any = None) -> int:
-    """Weight bytes vLLM holds after loading a GPTQ / AWQ / compressed-tensors checkpoint at
-    tensor parallel 1: the checkpoint's bytes (`vramkit.quant.weight_bytes`) plus, per linear
-    that its Marlin kernel repacks, `CheckpointFormat.vllm_marlin_delta`.
-
-    vLLM's ``MarlinLinearKernel.process_weights_after_loading``
-    (vllm-project/vllm@def725a56685f64461a6ae2dd08af6edce28c4b2
-    vllm/model_executor/layers/quantization/kernels/mixed_precision/marlin.py) repacks the
-    packed weights and permutes the scales in place (``gptq_marlin_repack``,
-    ``marlin_permute_scales``: same element counts); without act-order it replaces g_idx with
-    ``marlin_make_empty_g_idx(device)`` and sets an empty ``g_idx_sort_indices``; with it, it keeps
-    the sorted g_idx and adds ``layer.g_idx_sort_indices``; without zero points it replaces them
-    with an empty tensor, with them it repacks them (``marlin_zero_points``: same size). GPTQ
-    reaches Marlin only for ``(bits, sym)`` in ``{(4, True), (8, True)}`` and group sizes -1,
-    32, 64, 128 (``GPTQMarlinConfig.TYPE_MAP``, ``is_gptq_marlin_compatible``,
-    vllm@0ede9ef306be1adf711a1ddca7ce8d81f45c2698 gptq_marlin.py, which passes
-    ``zero_points=False, has_g_idx=self.quant_config.desc_act``); other GPTQ checkpoints load
-    as stored. Machete (Hopper) and the MoE Marlin path are taken as the same sizes, an
-    assumption; the shared Marlin workspace (a few KiB per device) is not counted."""
-    from .quant import get_model, tensor_formats, weight_bytes
-
-    model = get_model(model)
-    total = weight_bytes(model, recipe).total_bytes
-    for t, fmt in tensor_formats(model, recipe):
-        if isinstance(fmt, CheckpointFormat) and len(t.shape) == 2:
-            total += t.count * fmt.vllm_marlin_delta(t.shape)
-    return total
 
 
 _RECORDS: dict[str, tuple[Source, ...]] = {

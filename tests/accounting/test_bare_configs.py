@@ -34,9 +34,9 @@ def test_published_config_reads(path, capsys):
     w = _run(capsys, "weights", "--config", str(path))
     assert w["total_bytes"] > 0
     assert w["total_params"] > 0
-    # 4K: within every published model's max_position_embeddings (Llama 2: 4096), which `kv`
+    # 2K: within every published model's max_position_embeddings (phi-2: 2048), which `kv`
     # refuses to pass without --allow-extrapolation
-    kv = _run(capsys, "kv", "--config", str(path), "--context", "4K")
+    kv = _run(capsys, "kv", "--config", str(path), "--context", "2K")
     assert kv["total_bytes"] > 0
 
 

@@ -11,7 +11,7 @@ import pytest
 from vramkit.catalog import get_model
 from vramkit.configfile import model_from_config_file
 from vramkit.datafiles import DATA_DIR
-from vramkit.ggml_blocks import ggml_block
+from vramkit.format_facts import ggml_block
 from vramkit.llamacpp_mix import LLAMA_CPP_COMMIT
 from vramkit.quant import gguf_name, tensor_formats, weight_bytes
 

@@ -8,7 +8,7 @@ from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 from vramkit.catalog import get_model
 from vramkit.datafiles import DATA_DIR, load_yaml_text
 from vramkit.errors import VramkitError
-from vramkit.ggml_blocks import GGML_TYPES_AHEAD_OF_PYPI_GGUF, ggml_block
+from vramkit.format_facts import GGML_TYPES_AHEAD_OF_PYPI_GGUF, ggml_block
 from vramkit.llamacpp_mix import FTYPE_DEFAULT, file_types, ftype_names
 from vramkit.quant import get_recipe, recipe_ids, tensor_formats, weight_bytes
 

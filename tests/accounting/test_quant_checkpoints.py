@@ -20,8 +20,7 @@ from vramkit.cli import main
 from vramkit.configfile import model_from_config
 from vramkit.formats import get_format
 from vramkit.ingest import compare_with_estimate, ingest
-from vramkit.quant import tensor_formats, weight_bytes
-from vramkit.quant_checkpoints import vllm_loaded_bytes
+from vramkit.quant import tensor_formats, vllm_loaded_bytes, weight_bytes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
 AWQ_G128 = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from pathlib import Path
 from queue import Empty
@@ -26,6 +27,26 @@ from vramkit.report.kernel import KernelStalled, WatchedChannel
 
 BOUND_S = 30
 """Outer bound of every wait here: reached only when a wake-up is lost (a failure)."""
+
+
+def _run_loop(make_coro):
+    """``asyncio.run(make_coro())`` on a thread of its own: the suite's other tests may leave an
+    event loop running on this thread (nbclient, Playwright)."""
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(make_coro())
+        except BaseException as err:  # re-raised on the test's thread
+            out["error"] = err
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(4 * BOUND_S)
+    assert not thread.is_alive(), "the event loop did not finish"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
 
 
 class _FakeKernel:
@@ -75,7 +96,7 @@ def _run_race(channel_cls: type[WatchedChannel]) -> dict:
     kernel = _FakeKernel(session)
     channel = _client(channel_cls, kernel.port, session)
     try:
-        return asyncio.run(_reply_then_send(channel, kernel))
+        return _run_loop(lambda: _reply_then_send(channel, kernel))
     finally:
         channel.close()
         kernel.close()
@@ -118,7 +139,7 @@ def _silence(state: str, timeout):
     kernel = _FakeKernel(session)
     channel = _client(_Impatient, kernel.port, session)
     try:
-        return asyncio.run(_status_then_silence(channel, kernel, state, timeout))
+        return _run_loop(lambda: _status_then_silence(channel, kernel, state, timeout))
     finally:
         channel.close()
         kernel.close()
