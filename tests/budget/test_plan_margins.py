@@ -135,7 +135,9 @@ def test_tight_host_on_a_constructed_machine() -> None:
               capacity=False, **kw)  # fmt: skip
     assert s.plan.knobs == roomy.knobs
     v = s.verdict
-    assert v is not None and v.fits and v.tight
+    assert v is not None
+    assert v.fits
+    assert v.tight
     share = host / ram95
     assert 0.949 < share <= 0.951
     assert v.reasons[0].startswith(f"host RAM {share:.0%} used ({host / 1e9:,.1f} of ")
@@ -146,23 +148,30 @@ def test_tight_host_on_a_constructed_machine() -> None:
     assert smaller, v.tries
     r = smaller[0].split()[1]
     q = plan_for(FLASH, build_machine(["rtx-4090-24gb:2"], ram=ram95), **{**kw, "recipe": r})
-    assert q.fits and not plan_reasons(q)[0]
+    assert q.fits
+    assert not plan_reasons(q)[0]
     assert v.headline.startswith("fits, tight: host RAM 95% used")
     assert "; try --recipe " in v.headline
     d = v.as_dict()
-    assert (d["fits"], d["tight"]) == (True, True) and d["reasons"] == list(v.reasons)
+    assert (d["fits"], d["tight"]) == (True, True)
+    assert d["reasons"] == list(v.reasons)
     ram85 = host * 100 // 85
     calm = solve(FLASH, build_machine(["rtx-4090-24gb:2"], ram=ram85), curve=False,
                  capacity=False, **kw)  # fmt: skip
-    assert calm.verdict is not None and calm.verdict.fits and not calm.verdict.tight
-    assert calm.verdict.headline == "fits" and calm.verdict.tries == ()
+    assert calm.verdict is not None
+    assert calm.verdict.fits
+    assert not calm.verdict.tight
+    assert calm.verdict.headline == "fits"
+    assert calm.verdict.tries == ()
 
 
 def test_not_fitting_says_which_place_is_short() -> None:
     p = solve(DENSE, build_machine(["rtx-4090-24gb"]), runtime="vllm", context=4096,
               curve=False, capacity=False)  # fmt: skip
     v = p.verdict
-    assert v is not None and not v.fits and not v.tight
+    assert v is not None
+    assert not v.fits
+    assert not v.tight
     g = p.plan.place("GPU0")
     assert v.reasons[0].startswith(f"GPU0 needs {g.total_bytes / 1e9:,.2f} GB")
     assert f"(short {-g.headroom_bytes / 1e9:,.2f} GB)" in v.reasons[0]
@@ -172,7 +181,8 @@ def test_plan_cli_json_and_text_show_margin_headroom_and_verdict(capsys) -> None
     argv = ["plan", "--model", FLASH, "--gpu", "rtx-4090-24gb:2", "--ram", "128GB",
             "--recipe", "gguf-Q4_K_M"]  # fmt: skip
     d = _cli_json([*argv, "--json"], capsys)
-    assert d["verdict"]["fits"] is True and d["verdict"]["tight"] is True
+    assert d["verdict"]["fits"] is True
+    assert d["verdict"]["tight"] is True
     assert d["verdict"]["reasons"][0].startswith("host RAM ")
     for q in d["places"]:
         assert q["headroom_bytes"] == q["capacity_bytes"] - q["margin_bytes"] - q["total_bytes"]
@@ -204,7 +214,8 @@ def test_budget_margin_replaces_the_fit_margin() -> None:
     kw = {"recipe": "gguf-Q2_K", "runtime": "llama.cpp", "context": 32768}
     base = budget_mod.budget(FLASH, "h200-sxm-141gb", **kw)
     wide = budget_mod.budget(FLASH, "h200-sxm-141gb", margin="3GiB", **kw)
-    assert base.margin_bytes == GIB and wide.margin_bytes == 3 * GIB
+    assert base.margin_bytes == GIB
+    assert wide.margin_bytes == 3 * GIB
     assert wide.overhead_bytes - base.overhead_bytes == 2 * GIB
     v = budget_mod.budget(FLASH, "h200-sxm-141gb", runtime="vllm", margin="10%")
     assert v.usable_bytes == math.floor(141 * 10**9 * 0.9)
@@ -217,7 +228,8 @@ def test_fit_names_the_planners_offload_plan_for_llamacpp(capsys) -> None:
     d = _cli_json([*argv, "--json"], capsys)
     assert d["fits"] is False
     off = d["offload_plan"]
-    assert off["fits"] is True and off["recipe"] == "gguf-Q4_K_M"
+    assert off["fits"] is True
+    assert off["recipe"] == "gguf-Q4_K_M"
     # the planner's own answer, not a second computation
     p = plan_for(FLASH, build_machine(["rtx-4090-24gb:2"], ram="256GB"), runtime="llama.cpp",
                  recipe="gguf-Q4_K_M", context=32768)  # fmt: skip
