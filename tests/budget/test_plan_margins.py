@@ -161,7 +161,11 @@ def test_tight_host_on_a_constructed_machine() -> None:
     assert calm.verdict is not None
     assert calm.verdict.fits
     assert not calm.verdict.tight
-    assert calm.verdict.headline == "fits"
+    g = min((q for q in calm.plan.places if q.kind == "gpu"), key=lambda q: q.headroom_bytes)
+    assert calm.verdict.headline == (
+        f"fits (least headroom: {g.name} {g.headroom_bytes / 1e9:,.2f} GB free, beyond its "
+        f"{g.margin_bytes / 1e9:,.2f} GB margin)"
+    )
     assert calm.verdict.tries == ()
 
 

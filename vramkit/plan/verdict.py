@@ -28,35 +28,38 @@ GPU_TIGHT = 0.01
 class Verdict:
     """fits / tight (bools), reasons (one line each: what is short or tight, with bytes in GB =
     1e9), tries (changes the planner checked, as command-line options with what they give),
-    margin (how the per-GPU margin was chosen)."""
+    margin (how the per-GPU margin was chosen), room (the GPU with the least headroom beyond its
+    margin, in words; "" when no GPU holds anything)."""
 
     fits: bool
     tight: bool
     reasons: tuple[str, ...]
     tries: tuple[str, ...]
     margin: str
+    room: str = ""
 
     @property
     def headline(self) -> str:
-        """'fits', 'fits, tight: …; try …' or 'does NOT fit: …' in one line."""
+        """'fits (least headroom: …)', 'fits, tight: …; try …' or 'does NOT fit: …' in one line."""
         if not self.fits:
             head = "does NOT fit: " + "; ".join(self.reasons)
         elif self.tight:
             head = "fits, tight: " + "; ".join(self.reasons)
         else:
-            head = "fits"
+            head = f"fits ({self.room})" if self.room else "fits"
         if self.tries:
             head += "; try " + " or ".join(self.tries)
         return head
 
     def as_dict(self) -> dict[str, object]:
-        """Plain values for JSON: {fits, tight, reasons, try, margin, headline}."""
+        """Plain values for JSON: {fits, tight, reasons, try, margin, room, headline}."""
         return {
             "fits": self.fits,
             "tight": self.tight,
             "reasons": list(self.reasons),
             "try": list(self.tries),
             "margin": self.margin,
+            "room": self.room,
             "headline": self.headline,
         }
 
@@ -136,7 +139,19 @@ def verdict(
         if host is not None and host.total_bytes > HOST_TIGHT * host.capacity_bytes:
             need = math.ceil(host.total_bytes / HOST_TIGHT / 1e9)
             tries.append(f"--ram {need}GB (if installed: host RAM then ≤ {HOST_TIGHT:.0%} used)")
-    return Verdict(plan.fits, plan.fits and tight, reasons, tuple(tries), margin)
+    return Verdict(plan.fits, plan.fits and tight, reasons, tuple(tries), margin, _room(plan))
+
+
+def _room(plan: Plan) -> str:
+    """The used GPU with the least headroom beyond its margin, in words (GB = 1e9)."""
+    used = [q for q in plan.places if q.kind == "gpu" and q.total_bytes]
+    if not used:
+        return ""
+    q = min(used, key=lambda p: p.headroom_bytes)
+    kept = (
+        f"beyond its {q.margin_bytes / 1e9:,.2f} GB margin" if q.margin_bytes else "no margin kept"
+    )
+    return f"least headroom: {q.name} {q.headroom_bytes / 1e9:,.2f} GB free, {kept}"
 
 
 def _host_text(plan: Plan) -> str:
