@@ -152,8 +152,8 @@ def details(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _bar(plan_place: Any) -> str:
-    """One place as a CSS bar: component segments as % of the place's capacity (capped at 100%,
-    an overflow is drawn red)."""
+    """One place as a CSS bar: component segments as % of the place's capacity, then the margin
+    kept free (hatched; capped at 100%, an overflow is outlined red)."""
     cap = max(int(plan_place.capacity_bytes), 1)
     segs = []
     for comp, b in plan_place.bytes_by_component.items():
@@ -164,7 +164,15 @@ def _bar(plan_place: Any) -> str:
             f"<div title='{html.escape(comp)}: {b / GB:,.2f} GB' style='width:{pct:.2f}%;"
             f"background:{_COLORS.get(comp, '#999')};height:100%'></div>"
         )
-    over = "outline:2px solid #b00;" if plan_place.total_bytes > cap else ""
+    kept = int(getattr(plan_place, "margin_bytes", 0))
+    if kept > 0:  # the margin kept free, hatched after the components
+        pct = min(100.0, 100.0 * kept / cap)
+        segs.append(
+            f"<div class='vk-plan-margin' title='margin kept free: {kept / GB:,.2f} GB' "
+            f"style='width:{pct:.2f}%;height:100%;background:repeating-linear-gradient(45deg,"
+            "#bbb 0 2px,#eee 2px 5px)'></div>"
+        )
+    over = "outline:2px solid #b00;" if plan_place.total_bytes + kept > cap else ""
     return (
         f"<div style='display:flex;width:100%;min-width:8em;height:0.9em;background:#eee;{over}'>"
         f"{''.join(segs)}</div>"
