@@ -276,6 +276,26 @@ def api_string_cases() -> list[Case]:
         c("parse-rate-tiny", lambda w: machine_mod.parse_rate(5e-324), needle="1MB/s"),
         c("parse-size-huge-int", lambda w: parse_size(10**5000), needle="bit integer"),
         c("build-machine-ram-int-bytes", lambda w: plan.build_machine([], ram=128 * GiB), ANSWER),
+        c(
+            "summary-margin-no-unit",
+            lambda w: plan.summary(DENSE, margin="2", details=False),
+            needle="did you mean 2GB?",
+        ),
+        c(
+            "solve-margin-bool",
+            lambda w: plan.solve(DENSE, plan.build_machine(["rtx-4090-24gb"]), margin=True),
+            needle="margin must be",
+        ),
+        c(
+            "plan-for-margin-share",
+            lambda w: plan.plan_for(DENSE, plan.build_machine(["rtx-4090-24gb"]), margin="91%"),
+            needle="0% to 90%",
+        ),
+        c(
+            "summary-margin-share",
+            lambda w: plan.summary(DENSE, recipe="gguf-Q4_K_M", margin="5%", details=False),
+            ANSWER,
+        ),
     ]
 
 

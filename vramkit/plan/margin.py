@@ -6,6 +6,9 @@ llama.cpp / ik_llama.cpp  ``--fit`` keeps a fixed margin per device: ``fit_param
     std::vector<size_t>(llama_max_devices(), 1024 * 1024*1024);``; set with ``-fitt/--fit-target
     MiB0,MiB1,...``, common/arg.cpp lines 2895-2898). The figure is the runtime record's
     ``fit_margin`` (data/runtimes.yaml, with that source), read here, not copied.
+    The flags a plan emits set -ngl / -ts / --n-cpu-moe, so llama.cpp's own --fit does not re-fit
+    them (common/fit.cpp line 464: "n_gpu_layers already set by user ..., abort"): the plan keeps
+    the same margin itself.
 vLLM  the share of memory ``gpu_memory_utilization`` does not take: 1 − 0.92 of each GPU's total
     memory (the record's ``memory_fraction_default``, vllm/config/cache.py), counted once: the plan
     charges no other margin for vLLM.
