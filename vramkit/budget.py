@@ -39,6 +39,8 @@ class Budget:
     usable_bytes = the GPU's working set (`vramkit.hardware.gpu_working_set`: the capacity, or on
     unified memory Apple's Metal cap / the pool less the OS share) × runtime fraction of total;
     fits = total_bytes ≤ usable_bytes. All amounts are per GPU, in bytes.
+    margin_bytes: what is kept free (llama.cpp's --fit margin, inside overhead_bytes; vLLM /
+    SGLang: memory − usable), with margin_why saying where it comes from (`vramkit.plan.margin`).
     """
 
     model_id: str
@@ -57,6 +59,8 @@ class Budget:
     memory_bytes: int
     usable_bytes: int
     assumptions: tuple[str, ...]
+    margin_bytes: int = 0
+    margin_why: str = ""
 
     def __post_init__(self) -> None:
         check_record(self)
@@ -193,8 +197,13 @@ def budget(
     os_share: float | None = None,
     include_mtp: bool = False,
     allow_extrapolation: bool = False,
+    margin: object = None,
 ) -> Budget:
     """Per-GPU bytes of serving `model` on `count` × `gpu` and whether it fits.
+
+    `margin`: kept free per GPU ('1GiB', '10%', bytes; None: the engine's own), resolved by the
+    planner's one rule (`vramkit.plan.margin.resolve_margin`): llama.cpp's replaces its fit margin
+    in the overhead, vLLM's / SGLang's sets the memory fraction (not both with `memory_fraction`).
 
     A context past the model's max_position_embeddings is refused unless `allow_extrapolation`
     asks for the what-if (`vramkit.kv.check_context`, the rule `kv` and `plan` use too).
@@ -226,6 +235,9 @@ def budget(
         )
     if parallel not in PARALLEL:
         raise unknown_name("parallelism", parallel, PARALLEL)
+    mg = _margin(rt, g, margin, memory_fraction, share)
+    if mg is not None and mg.memory_fraction < 1.0:
+        memory_fraction = mg.memory_fraction
     tp, dp = (n, 1) if parallel == "tp" else (1, n)
     kv_kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if include_mtp:
@@ -249,6 +261,8 @@ def budget(
             kv_bytes = both.steady_state_per_gpu_bytes
     split = n > 1 and parallel in ("tp", "ep")
     overhead = rt.overhead_bytes(split=split)
+    if mg is not None and mg.memory_fraction >= 1.0:  # a fixed margin replaces the fit margin
+        overhead += mg.bytes_for(gpu_working_set(g, os_share=share)[0]) - rt.margin_bytes
     workspace, compute_note = rt.workspace_bytes, ""
     compute = rt.compute_buffer()
     if compute is not None:  # e.g. llama.cpp: vramkit.llamacpp_memory.budget_compute_bytes
@@ -280,6 +294,16 @@ def budget(
         )
     if not include_mtp:
         notes.append("MTP module not loaded (needed only for speculative decoding)")
+    usable = usable_bytes(g, rt, memory_fraction=memory_fraction, os_share=share)
+    ws_bytes = gpu_working_set(g, os_share=share)[0]
+    if mg is not None and mg.memory_fraction >= 1.0:
+        kept, kept_why = mg.bytes_for(ws_bytes), mg.why
+    elif rt.fraction_of == "total" and memory_fraction is not None:
+        kept = ws_bytes - usable
+        kept_why = mg.why if mg is not None else f"memory fraction {memory_fraction:g} (given)"
+    else:
+        kept = rt.margin_bytes
+        kept_why = "no margin kept" if not kept else "the runtime record's fit margin"
     return Budget(
         model_id=m.id,
         recipe_id=r.id,
@@ -295,9 +319,39 @@ def budget(
         overhead_bytes=overhead,
         reserve_bytes=reserve,
         memory_bytes=g.capacity_bytes,
-        usable_bytes=usable_bytes(g, rt, memory_fraction=memory_fraction, os_share=share),
+        usable_bytes=usable,
         assumptions=tuple(notes),
+        margin_bytes=kept,
+        margin_why=kept_why,
     )
+
+
+_PLANNER_RUNTIMES = {"llama.cpp": "llama.cpp", "ik-llama.cpp": "ik_llama.cpp", "vllm": "vllm",
+                     "sglang": "sglang"}  # fmt: skip
+"""runtimes.yaml id → the planner's name for it (`vramkit.plan.margin` knows these four)."""
+
+
+def _margin(rt: Runtime, g: Gpu, margin: object, memory_fraction: float | None, share):
+    """The planner's `Margin` for this budget: None when the budget keeps the record's figures
+    (no margin given and no engine default to show), else `resolve_margin`'s answer."""
+    from .plan.margin import resolve_margin
+
+    planner = _PLANNER_RUNTIMES.get(rt.id)
+    if margin is None:
+        if planner is None or memory_fraction is not None:
+            return None
+        return resolve_margin(None, planner)
+    if memory_fraction is not None:
+        raise VramkitError(
+            "give margin or memory_fraction, not both: a margin sets the memory fraction."
+        )
+    if planner is None:
+        raise VramkitError(
+            f"margin is modelled for llama.cpp, ik_llama.cpp, vLLM and SGLang, not {rt.id}; use "
+            "memory_fraction."
+        )
+    ws = gpu_working_set(g, os_share=share)[0]
+    return resolve_margin(margin, planner, memory_bytes=ws)
 
 
 def _fraction_note(rt: Runtime, frac: float | None) -> str:

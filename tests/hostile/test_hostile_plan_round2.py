@@ -34,6 +34,7 @@ Case, REFUSE, ANSWER = corpus.Case, corpus.REFUSE, corpus.ANSWER
 DENSE = "llama-3.1-70b"
 P = ["plan", "--model", DENSE, "--recipe", "gguf-Q4_K_M", "--context", "4K"]
 G = [*P, "--gpu", "rtx-4090-24gb"]
+F = ["fit", "--model", DENSE, "--gpu", "rtx-4090-24gb", "--context", "4K"]
 
 
 def _write(name: str, text: str):
@@ -106,12 +107,29 @@ def size_cases() -> list[Case]:
             "storage entry",
         ),
         ("nvme-ram-tier", [*G, "--nvme", "ddr5-5600-2ch"], "host-memory entry"),
+        # issue 25 item 2: the margin kept free per GPU, and fit's host RAM for llama.cpp offload
+        ("margin-no-unit", [*G, "--margin", "1"], "did you mean 1GB?"),
+        ("margin-share-too-big", [*G, "--margin", "95%"], "0% to 90%"),
+        ("margin-share-nan", [*G, "--margin", "nan%"], "0% to 90%"),
+        ("margin-negative", [*G, "--margin", "-1GB"], "margin"),
+        ("margin-fullwidth", [*G, "--margin", "１GiB"], "ASCII digits"),
+        (
+            "margin-vllm-whole-gpu",
+            [*G, "--runtime", "vllm", "--margin", "30GB"],
+            "not less than the GPU",
+        ),
+        ("fit-margin-no-unit", [*F, "--margin", "2"], "did you mean 2GB?"),
+        ("fit-margin-trtllm", [*F, "--runtime", "trtllm", "--margin", "1GiB"], "not trtllm"),
+        ("fit-ram-no-unit", [*F, "--runtime", "llama.cpp", "--ram", "128"], "did you mean 128GB?"),
+        ("fit-ram-vllm", [*F, "--ram", "128GB"], "llama.cpp offloads experts to"),
     ]
     cases = [Case(f"plan2-{cid}", "plan-input", argv, REFUSE, needle) for cid, argv, needle in out]
     answers = [
         ("ram-zero", [*G, "--ram", "0", "--json"], '"machine": "1 \\u00d7 NVIDIA GeForce RTX 4090'),
         ("ram-with-unit", [*G, "--ram", "128GB", "--json"], "128 GB RAM"),
         ("link-host", [*G, "--ram", "64GB", "--link", "pcie-gen5-x16", "--json"], '"fits"'),
+        ("margin-share", [*G, "--margin", "10%", "--json"], '"margin_bytes": 2575722087'),
+        ("margin-zero", [*G, "--margin", "0", "--json"], '"margin_bytes": 0'),
     ]
     cases += [Case(f"plan2-{cid}", "plan-input", argv, ANSWER, n) for cid, argv, n in answers]
     return cases
@@ -258,6 +276,26 @@ def api_string_cases() -> list[Case]:
         c("parse-rate-tiny", lambda w: machine_mod.parse_rate(5e-324), needle="1MB/s"),
         c("parse-size-huge-int", lambda w: parse_size(10**5000), needle="bit integer"),
         c("build-machine-ram-int-bytes", lambda w: plan.build_machine([], ram=128 * GiB), ANSWER),
+        c(
+            "summary-margin-no-unit",
+            lambda w: plan.summary(DENSE, margin="2", details=False),
+            needle="did you mean 2GB?",
+        ),
+        c(
+            "solve-margin-bool",
+            lambda w: plan.solve(DENSE, plan.build_machine(["rtx-4090-24gb"]), margin=True),
+            needle="margin must be",
+        ),
+        c(
+            "plan-for-margin-share",
+            lambda w: plan.plan_for(DENSE, plan.build_machine(["rtx-4090-24gb"]), margin="91%"),
+            needle="0% to 90%",
+        ),
+        c(
+            "summary-margin-share",
+            lambda w: plan.summary(DENSE, recipe="gguf-Q4_K_M", margin="5%", details=False),
+            ANSWER,
+        ),
     ]
 
 

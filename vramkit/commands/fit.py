@@ -7,8 +7,12 @@ to the model (`vramkit.budget.candidate_recipes`, antirez's ds4 mixes included f
 
 JSON keys: model, recipe, gpu, runtime, parallel, context, batch, count (null: nothing fits),
 fits, per_gpu: {weights_bytes, kv_bytes, workspace_bytes, overhead_bytes, reserve_bytes,
-total_bytes, usable_bytes, memory_bytes, headroom_bytes}, max_context_tokens, best_recipe,
-best_recipe_why, runner_up_recipe (the next-largest that fits, or null), assumptions: [text]. Bytes are per GPU; GB = 1e9, GiB = 2**30.
+total_bytes, usable_bytes, memory_bytes, headroom_bytes (free beyond the margin), margin_bytes
+(kept free)}, margin (where the margin comes from), max_context_tokens, best_recipe,
+best_recipe_why, runner_up_recipe (the next-largest that fits, or null), offload_plan (llama.cpp
+when the GPUs alone do not fit: the planner's plan with host RAM — {gpus, ram, recipe, fits,
+verdict, n_cpu_moe, host_bytes, command} — else null), assumptions: [text]. Bytes are per GPU;
+GB = 1e9, GiB = 2**30.
 """
 
 from __future__ import annotations
@@ -57,6 +61,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="past the model's max_position_embeddings, estimate anyway as a what-if (else refused)",
     )
+    p.add_argument(
+        "--margin",
+        help="kept free on each GPU: a size (1GiB, 512MiB) or a share (10%%); default the "
+        "engine's own (llama.cpp --fit 1024 MiB per device, vLLM 1 - gpu_memory_utilization)",
+    )
+    p.add_argument(
+        "--ram",
+        help="llama.cpp: host RAM offered for expert offload (e.g. 128GB), for the offload plan "
+        "named when the GPUs alone do not fit (default: the RAM that plan needs)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -83,7 +97,24 @@ def run(args: argparse.Namespace) -> int:
         "parallel": args.parallel,
         "runtime": args.runtime,
         "allow_extrapolation": args.allow_extrapolation,
+        "margin": args.margin,
     }
+    if args.ram is not None:
+        from ..plan import build_machine
+        from ..plan.placement import canonical_runtime
+
+        build_machine([], ram=args.ram)  # the one RAM reader: a size with its unit
+        if args.runtime not in (
+            "llama.cpp",
+            "llama-cpp",
+            "llamacpp",
+            "ik_llama.cpp",
+            "ik-llama.cpp",
+        ) or (canonical_runtime(args.runtime) not in ("llama.cpp", "ik_llama.cpp")):
+            raise VramkitError(
+                f"--ram is the host RAM llama.cpp offloads experts to; runtime {args.runtime!r:.40} "
+                "does not offload here (use `vramkit plan` for vLLM's --cpu-offload-gb)."
+            )
     if count is not None:
         b = budget(model, gpu, count=count, **kw)
     else:
@@ -92,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     rest = {k: v for k, v in kw.items() if k != "recipe"}
     longest = max_context(model, gpu, count=b.count, recipe=args.recipe, **_no_ctx(rest))
     best = best_recipe(model, gpu, count=b.count, **rest)
+    offload = _offload_plan(model, gpu, b, count, args) if not (found and b.count == 1) else None
     per_gpu = {
         "weights_bytes": b.weights_bytes,
         "kv_bytes": b.kv_bytes,
@@ -102,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         "usable_bytes": b.usable_bytes,
         "memory_bytes": b.memory_bytes,
         "headroom_bytes": b.headroom_bytes,
+        "margin_bytes": b.margin_bytes,
     }
     if args.json:
         emit_json(
@@ -116,10 +149,12 @@ def run(args: argparse.Namespace) -> int:
                 "count": b.count if (found or count is not None) else None,
                 "fits": found,
                 "per_gpu": per_gpu,
+                "margin": b.margin_why,
                 "max_context_tokens": longest,
                 "best_recipe": best.recipe_id,
                 "best_recipe_why": best.reason,
                 "runner_up_recipe": best.runner_up,
+                "offload_plan": offload,
                 "assumptions": list(b.assumptions),
             }
         )
@@ -136,6 +171,22 @@ def run(args: argparse.Namespace) -> int:
         for k, v in per_gpu.items()
     ]
     print(table(rows))
+    print(
+        f"Margin kept free per GPU: {b.margin_bytes / GB:,.2f} GB ({b.margin_why}); headroom "
+        f"beyond it: {b.headroom_bytes / GB:,.2f} GB per GPU"
+        + ("" if b.headroom_bytes >= 0 else " (short)")
+    )
+    if offload is not None:
+        print(
+            f"\nWith host RAM (llama.cpp offloads routed experts; the planner's plan): "
+            f"{offload['gpus']} + {offload['ram']} RAM, recipe {offload['recipe']}: "
+            f"{offload['verdict']['headline']}"
+        )
+        if offload["fits"]:
+            print(
+                f"  --n-cpu-moe {offload['n_cpu_moe']}, {offload['host_bytes'] / GB:,.1f} GB in "
+                f"host RAM; see: {offload['command']}"
+            )
     print(f"\nLongest context that fits on {b.count} GPUs: {longest:,} tokens")
     print(f"Best recipe that fits on {b.count} GPUs: {best.recipe_id or 'none'} ({best.reason})")
     if best.runner_up:
@@ -143,3 +194,51 @@ def run(args: argparse.Namespace) -> int:
     for note in b.assumptions:
         print(f"- {note}")
     return 0
+
+
+def _offload_plan(model, gpu: str, b, count: int | None, args: argparse.Namespace):
+    """llama.cpp only: when the GPUs alone do not fit at the asked count (or need more than one
+    GPU when no count is given), the planner's offload plan on that many GPUs (1 without a
+    count) with `--ram` (default: the RAM its plan needs, ÷ 0.9 so it is not tight), as plain
+    values; None for other runtimes or when nothing is to offload."""
+    import math
+
+    from ..plan import build_machine, choose_recipe, solve
+    from ..plan.placement import canonical_runtime
+    from ..plan.verdict import HOST_TIGHT
+
+    try:
+        rt = canonical_runtime(args.runtime)
+    except VramkitError:
+        return None
+    if rt not in ("llama.cpp", "ik_llama.cpp") or (count is not None and b.fits):
+        return None
+    n = count if count is not None else 1
+    gpu = b.gpu_id
+    kw = {"context": b.context, "sequences": b.batch, "cache_dtype": args.cache_dtype,
+          "allow_extrapolation": args.allow_extrapolation, "margin": args.margin}  # fmt: skip
+    ram = args.ram
+    if ram is None:  # ask the planner what host RAM its plan fills, then offer that ÷ 0.9
+        probe = build_machine([f"{gpu}:{n}"], ram="64TB")
+        pick = args.recipe or choose_recipe(model, probe, runtime=rt, goal="speed", **kw).recipe_id
+        host = solve(model, probe, recipe=pick, runtime=rt, curve=False, capacity=False, **kw)
+        need = host.plan.place("host").total_bytes
+        ram = f"{math.ceil(need / HOST_TIGHT / 1e9)}GB"
+    machine = build_machine([f"{gpu}:{n}"], ram=ram)
+    pick = args.recipe or choose_recipe(model, machine, runtime=rt, goal="fit", **kw).recipe_id
+    sol = solve(model, machine, recipe=pick, runtime=rt, curve=False, capacity=False, **kw)
+    p = sol.plan
+    cmd = (
+        f"vramkit plan {model.id} --gpu {gpu}:{n} --ram {ram} --runtime {rt} --recipe "
+        f"{p.recipe_id} --context {p.context}"
+    )
+    return {
+        "gpus": f"{n} x {gpu}",
+        "ram": ram,
+        "recipe": p.recipe_id,
+        "fits": p.fits,
+        "verdict": sol.verdict.as_dict() if sol.verdict else None,
+        "n_cpu_moe": p.knobs.get("n_cpu_moe"),
+        "host_bytes": p.place("host").total_bytes,
+        "command": cmd,
+    }

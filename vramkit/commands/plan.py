@@ -10,8 +10,10 @@ fit / context / concurrency the largest that fits), shown with the runner-up; fo
 SGLang the official checkpoint.
 
 JSON keys: model, recipe, recipe_why, runner_up: {recipe, why} or null, runtime, machine, machine_notes, goal, context,
-sequences, cache_dtype, fits, knobs, places: [{name, kind, capacity_bytes, total_bytes,
-layers, expert_layers, experts_per_layer, bytes: {component: bytes}}], flags: {runtime: [args]
+sequences, cache_dtype, fits, verdict: {fits, tight, reasons: [text], try: [text], margin, headline},
+knobs, places: [{name, kind, capacity_bytes, total_bytes, margin_bytes (kept free), headroom_bytes
+(free beyond the margin; negative: short), layers, expert_layers, experts_per_layer, bytes:
+{component: bytes}}], flags: {runtime: [args]
 or null}, flag_notes, runtime_notes: [text] (the asked runtime's: which weights, multi-node),
 model_file: {ref, source, steps, note} or null (the repo id or GGUF file the command loads and the
 shell lines that get it), nodes (nodes of 8 GPUs the plan spans), speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
@@ -59,6 +61,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dtype", help="KV cache dtype (default: the runtime's, bf16 here)")
     p.add_argument("--ubatch", type=int, default=512, help="llama.cpp -ub (512)")
     p.add_argument(
+        "--margin",
+        help="kept free on each GPU: a size (1GiB, 512MiB) or a share (10%%); default the "
+        "engine's own (llama.cpp --fit 1024 MiB per device, vLLM 1 - gpu_memory_utilization)",
+    )
+    p.add_argument(
         "--goal", default="speed", choices=("speed", "fit", "context", "concurrency"),
         help="what to solve for (speed)",
     )  # fmt: skip
@@ -96,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         raise VramkitError("no machine given: pass --gpu and/or --ram, or --machine FILE|local.")
     ctx = parse_tokens(args.context)
     kw = {"context": ctx, "sequences": args.sequences, "cache_dtype": args.cache_dtype,
-          "ubatch": args.ubatch, "allow_extrapolation": args.allow_extrapolation}  # fmt: skip
+          "ubatch": args.ubatch, "allow_extrapolation": args.allow_extrapolation,
+          "margin": args.margin}  # fmt: skip
     if args.recipe:
         pick = RecipePick(args.recipe, "given")
     else:
@@ -144,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
                 "sequences": p.sequences,
                 "cache_dtype": p.cache_dtype,
                 "fits": p.fits,
+                "verdict": sol.verdict.as_dict() if sol.verdict else None,
                 "knobs": {k: list(v) if isinstance(v, tuple) else v for k, v in p.knobs.items()},
                 "places": [
                     {
@@ -151,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
                         "kind": q.kind,
                         "capacity_bytes": q.capacity_bytes,
                         "total_bytes": q.total_bytes,
+                        "margin_bytes": q.margin_bytes,
+                        "headroom_bytes": q.headroom_bytes,
                         "layers": list(q.layers) if q.layers else None,
                         "expert_layers": list(q.expert_layers),
                         "experts_per_layer": q.experts_per_layer,
@@ -214,11 +225,13 @@ def run(args: argparse.Namespace) -> int:
         row |= {c: q.bytes_by_component[c] / GB for c in COMPONENTS}
         row |= {
             "total GB": q.total_bytes / GB,
+            "margin GB": q.margin_bytes / GB,
             "capacity GB": q.capacity_bytes / GB,
+            "headroom GB": q.headroom_bytes / GB,
             "fits": "yes" if q.fits else "NO",
         }
         rows.append(row)
-    print("Bytes per place (GB = 1e9 bytes)")
+    print("Bytes per place (GB = 1e9 bytes; margin: kept free; headroom: free beyond the margin)")
     print(table(rows))
     print()
     for q in p.places:
@@ -232,7 +245,12 @@ def run(args: argparse.Namespace) -> int:
             )
         print(f"  {q.name}: " + ("; ".join(what) or "-"))
     print()
-    print("fits" if p.fits else "DOES NOT FIT (the plan shown overflows least)")
+    v = sol.verdict
+    if v is not None:
+        print(v.headline if p.fits else v.headline.replace("does NOT fit", "DOES NOT FIT", 1))
+        print(f"  margin per GPU: {v.margin}")
+    if not p.fits:
+        print("(the plan shown overflows least)")
     print()
     print("Flags (one line per runtime; checked against the plan where noted)")
     import shlex

@@ -33,8 +33,10 @@ from .machine import (
     require_machine,
     resolve_machine,
 )
+from .margin import Margin, engine_margin, resolve_margin
 from .placement import COMPONENTS, GOALS, RUNTIMES, Place, Plan, best_plan, candidate_plans
 from .speed import SpeedBound, plan_speed
+from .verdict import Verdict, verdict
 
 __all__ = [
     "COMPONENTS",
@@ -46,22 +48,26 @@ __all__ = [
     "Flags",
     "Host",
     "Machine",
+    "Margin",
     "Place",
     "Plan",
     "RecipePick",
     "Solution",
     "SpeedBound",
+    "Verdict",
     "auto_recipe",
     "build_machine",
     "capacity_note",
     "capacity_table",
     "choose_recipe",
     "context_speed_curve",
+    "engine_margin",
     "flags_for",
     "local_machine",
     "plan_for",
     "plan_speed",
     "resolve_machine",
+    "resolve_margin",
     "solve",
     "summary",
 ]
@@ -84,7 +90,8 @@ class CurvePoint:
 
 @dataclass(frozen=True)
 class Solution:
-    """A solved plan with its flags (None when it does not fit), speed bound and the curve."""
+    """A solved plan with its flags (None when it does not fit), speed bound, the curve and the
+    verdict (fits / tight, why, what to try; `vramkit.plan.verdict`)."""
 
     goal: str
     plan: Plan
@@ -92,6 +99,7 @@ class Solution:
     speed: SpeedBound
     curve: tuple[CurvePoint, ...]
     capacity: Mapping[str, int]
+    verdict: Verdict | None = None
 
 
 def plan_for(
@@ -105,14 +113,17 @@ def plan_for(
     cache_dtype: str | None = None,
     ubatch: int = 512,
     allow_extrapolation: bool = False,
+    margin: object = None,
 ) -> Plan:
     """The fitting plan with the best decode bound (or the least-overflowing one if none fits).
-    A context past the model's limit is refused unless `allow_extrapolation` (`check_context`)."""
+    A context past the model's limit is refused unless `allow_extrapolation` (`check_context`).
+    `margin`: kept free per GPU ('1GiB', '10%', bytes; None: the engine's own, `vramkit.plan.margin`)."""
     machine = require_machine(machine)
     m = get_model(model)
     check_context(m, context, allow_extrapolation=allow_extrapolation)
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
-                            sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
+                            sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
+                            margin=margin)  # fmt: skip
     return best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
 
 
@@ -236,6 +247,7 @@ def solve(
     curve: bool = True,
     capacity: bool = True,
     allow_extrapolation: bool = False,
+    margin: object = None,
 ) -> Solution:
     """Solve for `goal` (see the module docstring); returns the plan, its flags, bounds and curve.
 
@@ -243,6 +255,8 @@ def solve(
     max_sequences (at `context`; 0: not even one; `MAX_SEQUENCES`: at least that many, the
     search's ceiling) over any plan (two galloping searches, ~40 plans); with ``capacity=False`` (goals speed and fit only) the
     mapping is empty and only the one plan is solved — what a dashboard's first draw needs.
+    margin: kept free per GPU (None: the engine's own; `vramkit.plan.margin.resolve_margin`).
+    The verdict searches what to try only when the plan is tight (a few more plans).
     """
     if not isinstance(goal, str) or goal not in GOALS:
         raise unknown_name("goal", goal, GOALS)
@@ -255,7 +269,8 @@ def solve(
     check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     seqs = require_int("sequences", sequences, minimum=1, maximum=MAX_SEQUENCES)
     kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch,
-          "allow_extrapolation": allow_extrapolation}  # fmt: skip
+          "allow_extrapolation": allow_extrapolation, "margin": margin}  # fmt: skip
+    mg = _margin_of(margin, runtime, machine)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     if not capacity and goal in ("context", "concurrency"):
         raise VramkitError(f"goal {goal!r} searches the capacity: it needs capacity=True.")
@@ -277,6 +292,7 @@ def solve(
     p = plan_for(m, machine, context=ctx, sequences=seqs, **kw)  # type: ignore[arg-type]
     fl = flags_for(p, model=m) if p.fits else None
     pts = context_speed_curve(m, machine, sequences=seqs, **kw) if curve else ()
+    base = {**kw, "context": ctx, "sequences": seqs}
     return Solution(
         goal=goal,
         plan=p,
@@ -286,7 +302,44 @@ def solve(
         capacity=(
             {"max_context": max(max_ctx, 0), "max_sequences": max(max_seq, 0)} if capacity else {}
         ),
+        verdict=verdict(
+            p,
+            mg.why,
+            retry=lambda **ch: plan_for(m, machine, **{**base, **ch}),  # type: ignore[arg-type]
+            smaller_recipes=_smaller_recipes(m, recipe, runtime),
+        ),
     )
+
+
+def _margin_of(margin: object, runtime: str, machine: Machine) -> Margin:
+    """The margin `solve` keeps per GPU (checked once here; the plans resolve it the same way)."""
+    from .placement import canonical_runtime
+
+    smallest = min((d.usable_bytes for d in machine.devices), default=None)
+    return resolve_margin(margin, canonical_runtime(runtime), memory_bytes=smallest)
+
+
+def _smaller_recipes(m: ModelSpec, recipe: object, runtime: str) -> tuple[str, ...]:
+    """`LLAMACPP_RECIPES` with fewer weight bytes than `recipe`, largest first (llama.cpp
+    runtimes only; () for vLLM / SGLang, which serve the official layout)."""
+    from ..quant import weight_bytes
+    from .placement import canonical_runtime
+
+    if canonical_runtime(runtime) not in ("llama.cpp", "ik_llama.cpp"):
+        return ()
+    try:
+        size = weight_bytes(m, recipe).total_bytes  # type: ignore[arg-type]
+    except VramkitError:
+        return ()
+    out = []
+    for r in LLAMACPP_RECIPES:
+        try:
+            b = weight_bytes(m, r).total_bytes
+        except VramkitError:
+            continue
+        if b < size:
+            out.append((b, r))
+    return tuple(r for _, r in sorted(out, reverse=True))
 
 
 def capacity_table(
@@ -421,6 +474,7 @@ def summary(
     sequences: int = 1,
     recipe: str | None = None,
     details: bool = True,
+    margin: object = None,
 ) -> dict[str, object]:
     """Plain values for a dashboard or report (no pandas, no widgets): the best plan's fit, bytes
     per place (GB = 1e9 bytes), flags line, decode / prefill bounds and the context curve.
@@ -428,6 +482,8 @@ def summary(
     `gpus` is a comma-separated string or a list of specs ('rtx-4090-24gb:2', '24GB@936GB/s').
     ``details=False`` solves the one plan only: no capacity search and no curve (max_context,
     max_sequences are None, curve is empty) — ~10× less work, for a first draw.
+    `margin` as `solve`'s; each place carries its margin and headroom (GB), "verdict" the
+    `Verdict` as plain values ({fits, tight, reasons, try, margin, headline}).
     Raises `VramkitError` on bad input.
     """
     details = require_bool("details", details)
@@ -443,11 +499,13 @@ def summary(
     pick = (
         RecipePick(recipe, "given")
         if recipe
-        else choose_recipe(model, machine, runtime=runtime, context=context, sequences=sequences)
+        else choose_recipe(
+            model, machine, runtime=runtime, context=context, sequences=sequences, margin=margin
+        )
     )
     rid, why = pick.recipe_id, pick.why
     s = solve(model, machine, recipe=rid, runtime=runtime, context=context, sequences=sequences,
-              curve=details, capacity=details)  # fmt: skip
+              curve=details, capacity=details, margin=margin)  # fmt: skip
     p = s.plan
     return {
         "model": p.model_id,
@@ -458,11 +516,14 @@ def summary(
         "runner_up": pick.runner_up,
         "runner_up_why": pick.runner_up_why,
         "fits": p.fits,
+        "verdict": s.verdict.as_dict() if s.verdict else None,
         "places": [
             {
                 "name": q.name,
                 "total_gb": q.total_bytes / 1e9,
                 "capacity_gb": q.capacity_bytes / 1e9,
+                "margin_gb": q.margin_bytes / 1e9,
+                "headroom_gb": q.headroom_bytes / 1e9,
                 "layers": q.layers,
                 "expert_layers": len(q.expert_layers),
             }

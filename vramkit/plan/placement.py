@@ -29,6 +29,7 @@ from ..quant import Recipe, get_recipe
 from ..runtimes import Runtime, get_runtime
 from .layers import LayerCosts, kv_per_layer, layer_costs
 from .machine import Machine
+from .margin import Margin, engine_margin, resolve_margin
 
 COMPONENTS = (
     "attention+dense",
@@ -49,7 +50,8 @@ class Place:
     """One place (a GPU, the host, or disk) and the bytes a plan puts there, by component.
 
     layers: the layers whose attention/dense weights (and KV) live here, as (first, last+1);
-    expert_layers: layers whose routed experts live here (experts_per_layer of them each).
+    expert_layers: layers whose routed experts live here (experts_per_layer of them each);
+    margin_bytes: bytes the plan keeps free here (`vramkit.plan.margin`; not in the total).
     """
 
     name: str
@@ -60,6 +62,7 @@ class Place:
     expert_layers: tuple[int, ...] = ()
     experts_per_layer: int = 0
     bandwidth_bytes_per_s: float = 0.0
+    margin_bytes: int = 0
 
     @property
     def total_bytes(self) -> int:
@@ -67,9 +70,14 @@ class Place:
         return sum(self.bytes_by_component.values())
 
     @property
+    def headroom_bytes(self) -> int:
+        """capacity − margin − total: bytes free beyond the margin (negative: short by that)."""
+        return self.capacity_bytes - self.margin_bytes - self.total_bytes
+
+    @property
     def fits(self) -> bool:
-        """total ≤ capacity."""
-        return self.total_bytes <= self.capacity_bytes
+        """total + margin ≤ capacity."""
+        return self.headroom_bytes >= 0
 
 
 @dataclass(frozen=True)
@@ -267,6 +275,7 @@ def llamacpp_plan(
     ubatch: int,
     runtime: str = "llama.cpp",
     no_mmap: bool = True,
+    margin: Margin | None = None,
 ) -> Plan:
     """The llama.cpp placement with the routed experts of the first `cpu_expert_layers` layers in
     host RAM (--n-cpu-moe N), every layer that fits on a GPU offloaded (filled from the last layer
@@ -274,7 +283,8 @@ def llamacpp_plan(
 
     Per GPU: Σ its layers (attention+dense, shared experts, routed experts unless on the host)
     + their KV (total KV × layers/n_layer) + the output layer on the GPU of the last layer
-    + compute buffer + CUDA context + llama.cpp's fit margin (1 GiB, kept free).
+    + compute buffer + CUDA context; the `margin` (default llama.cpp's --fit margin, 1 GiB per
+    device) is kept free beside them (`Place.margin_bytes`).
     """
     n = costs.n_layers
     c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=n)
@@ -288,14 +298,16 @@ def llamacpp_plan(
 
     cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch,
                               sequences=sequences, cache_dtype=kv.cache_dtype)  # fmt: skip
-    ovh = prof.overhead_bytes(split=False)  # layer split: no NCCL (data/runtimes.yaml uses_nccl)
+    # layer split: no NCCL (data/runtimes.yaml uses_nccl); the fit margin is kept apart
+    ovh = prof.overhead_bytes(split=False) - prof.margin_bytes
+    mg = margin if margin is not None else engine_margin(runtime)
     fixed = ovh + cb
     devs = list(machine.devices)
     assign: dict[int, list[int]] = {d.index: [] for d in devs}
     nxt = n - 1
     output_on: int | None = None
     for k, d in enumerate(reversed(devs)):
-        room = d.usable_bytes - fixed
+        room = d.usable_bytes - fixed - mg.bytes_for(d.usable_bytes)
         if k == 0:
             room -= costs.output_bytes
             if room < 0:
@@ -329,6 +341,7 @@ def llamacpp_plan(
                 tuple(i for i in ls if i >= c and costs.expert_bytes[i]),
                 costs.experts if costs.is_moe else 0,
                 d.bandwidth_bytes_per_s,
+                mg.bytes_for(d.usable_bytes),
             )
         )
     host_expert = [i for i in range(n) if (i < c or i in cpu_layers) and costs.expert_bytes[i]]
@@ -404,19 +417,20 @@ def llamacpp_plan(
     )
 
 
-HOST_FILL_WARN = 0.95
-"""Share of the offered host RAM above which a plan says the OS is left (almost) nothing."""
+HOST_FILL_WARN = 0.90
+"""Share of the offered host RAM above which a plan says the OS is squeezed (and the verdict
+calls a fitting plan tight, `vramkit.plan.verdict`)."""
 
 
 def _host_fill_notes(places: Sequence[Place]) -> tuple[str, ...]:
-    """A note when the host is filled to ≥ HOST_FILL_WARN of the RAM offered: `--ram` is what
+    """A note when the host is filled past HOST_FILL_WARN of the RAM offered: `--ram` is what
     the runtime may fill, so the OS and other processes need RAM beyond it."""
     out = []
     for p in places:
         if (
             p.kind == "host"
             and p.capacity_bytes
-            and p.total_bytes >= HOST_FILL_WARN * p.capacity_bytes
+            and p.total_bytes > HOST_FILL_WARN * p.capacity_bytes
         ):
             out.append(
                 f"host RAM filled to {p.total_bytes / p.capacity_bytes:.1%} of the "
@@ -491,6 +505,7 @@ def served_plan(
     expert_parallel: bool,
     memory_fraction: float | None = None,
     pp: int = 1,
+    margin: Margin | None = None,
 ) -> Plan:
     """vLLM / SGLang: `pp` pipeline stages (vLLM; layers split evenly), in each TP over the largest
     head-divisible count of identical GPUs (the rest DP), EP when asked and the experts divide;
@@ -527,8 +542,9 @@ def served_plan(
     weights = math.ceil(weights / pp)
     kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
-    frac = memory_fraction if memory_fraction is not None else (prof.memory_fraction or 1.0)
-    overhead = prof.overhead_bytes(split=n_all > 1)  # as vramkit.budget charges it
+    mg = margin if margin is not None else engine_margin(runtime)
+    frac = memory_fraction if memory_fraction is not None else mg.memory_fraction
+    overhead = prof.overhead_bytes(split=n_all > 1) - prof.margin_bytes  # as budget charges it
     usable = math.floor(d0.usable_bytes * frac)
     need = weights + kv_gpu + prof.workspace_bytes + overhead
     offload = 0
@@ -550,7 +566,7 @@ def served_plan(
         comps["attention+dense"] = (weights - e_share) - (off - e_off)
         comps["KV cache"] = kv_gpu
         comps["compute buffer"] = prof.workspace_bytes
-        comps["runtime overhead"] = overhead + (d0.usable_bytes - usable)
+        comps["runtime overhead"] = overhead
         stage = d.index // n  # devices in order: pipeline stage after stage
         first, last = stages[stage]
         places.append(
@@ -558,6 +574,7 @@ def served_plan(
                 f"GPU{d.index}", "gpu", d0.usable_bytes, MappingProxyType(comps), (first, last),
                 tuple(range(first, last)) if costs.is_moe else (),
                 costs.experts // (tp * dp) if ep else costs.experts, d.bandwidth_bytes_per_s,
+                d0.usable_bytes - usable,
             )
         )  # fmt: skip
     host = dict.fromkeys(COMPONENTS, 0)
@@ -600,8 +617,10 @@ def candidate_plans(
     cache_dtype: str | None = None,
     ubatch: int = 512,
     expert_parallel: bool = True,
+    margin: object = None,
 ) -> list[Plan]:
-    """Every placement the runtime's knobs allow at this context (llama.cpp: --n-cpu-moe 0…n)."""
+    """Every placement the runtime's knobs allow at this context (llama.cpp: --n-cpu-moe 0…n).
+    `margin`: bytes kept free per GPU (`vramkit.plan.margin.resolve_margin`; None: the engine's)."""
     from ..validate import require_bool
     from .machine import require_machine
 
@@ -618,18 +637,20 @@ def candidate_plans(
     ctx = require_int("context", parse_tokens(context), minimum=1)
     seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
     ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
+    smallest = min((d.usable_bytes for d in machine.devices), default=None)
+    mg = resolve_margin(margin, rt, memory_bytes=smallest)
     if rt in ("llama.cpp", "ik_llama.cpp"):
         ks = range(costs.n_layers + 1) if costs.is_moe else range(1)
         return [
             llamacpp_plan(m, costs, machine, context=ctx, sequences=seqs, cpu_expert_layers=k,
-                          cache_dtype=cache_dtype, ubatch=ub, runtime=rt)
+                          cache_dtype=cache_dtype, ubatch=ub, runtime=rt, margin=mg)
             for k in ks
         ]  # fmt: skip
     n = len(machine.devices)
     pps = [k for k in range(1, n + 1) if n % k == 0] if rt == "vllm" and n else [1]
     return [
         served_plan(m, costs, machine, runtime=rt, context=ctx, sequences=seqs,
-                    cache_dtype=cache_dtype, expert_parallel=expert_parallel, pp=k)
+                    cache_dtype=cache_dtype, expert_parallel=expert_parallel, pp=k, margin=mg)
         for k in pps
     ]  # fmt: skip
 

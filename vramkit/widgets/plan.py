@@ -45,8 +45,9 @@ CLASSES: dict[str, str] = {
     "details": "vk-plan-details",
     "details_output": "vk-plan-details-output",
 }
-"""Control (state key) → CSS class; the verdict is ``<span class="vk-plan-fits" data-fits>``,
-each place's total ``<span class="vk-plan-place" data-place data-bytes>``, the flags line
+"""Control (state key) → CSS class; the verdict is ``<span class="vk-plan-fits" data-fits
+data-tight>`` (its text the verdict's headline), each place's total ``<span class="vk-plan-place"
+data-place data-bytes>`` and headroom ``<span class="vk-plan-headroom" data-place data-bytes>``, the flags line
 ``<code class="vk-plan-flags">``."""
 
 DEFAULTS: dict[str, Any] = {
@@ -151,8 +152,8 @@ def details(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _bar(plan_place: Any) -> str:
-    """One place as a CSS bar: component segments as % of the place's capacity (capped at 100%,
-    an overflow is drawn red)."""
+    """One place as a CSS bar: component segments as % of the place's capacity, then the margin
+    kept free (hatched; capped at 100%, an overflow is outlined red)."""
     cap = max(int(plan_place.capacity_bytes), 1)
     segs = []
     for comp, b in plan_place.bytes_by_component.items():
@@ -163,7 +164,15 @@ def _bar(plan_place: Any) -> str:
             f"<div title='{html.escape(comp)}: {b / GB:,.2f} GB' style='width:{pct:.2f}%;"
             f"background:{_COLORS.get(comp, '#999')};height:100%'></div>"
         )
-    over = "outline:2px solid #b00;" if plan_place.total_bytes > cap else ""
+    kept = int(getattr(plan_place, "margin_bytes", 0))
+    if kept > 0:  # the margin kept free, hatched after the components
+        pct = min(100.0, 100.0 * kept / cap)
+        segs.append(
+            f"<div class='vk-plan-margin' title='margin kept free: {kept / GB:,.2f} GB' "
+            f"style='width:{pct:.2f}%;height:100%;background:repeating-linear-gradient(45deg,"
+            "#bbb 0 2px,#eee 2px 5px)'></div>"
+        )
+    over = "outline:2px solid #b00;" if plan_place.total_bytes + kept > cap else ""
     return (
         f"<div style='display:flex;width:100%;min-width:8em;height:0.9em;background:#eee;{over}'>"
         f"{''.join(segs)}</div>"
@@ -174,7 +183,8 @@ def render_html(s: Mapping[str, Any]) -> str:
     """The plan as HTML: verdict, one row per place (GB of GB and a bar by component), the
     runtime flags, decode / prefill bounds. GB = 1e9 bytes."""
     plan = s["plan"]
-    verdict = "fits" if s["fits"] else "does not fit"
+    v = s.get("verdict") or {}
+    verdict = v.get("headline") or ("fits" if s["fits"] else "does not fit")
     rows = []
     for q, p in zip(s["places"], plan.places, strict=True):
         layers = f"layers {p.layers[0]}–{p.layers[1] - 1}" if p.layers else ""
@@ -184,7 +194,10 @@ def render_html(s: Mapping[str, Any]) -> str:
             f"<tr><th style='text-align:left'>{html.escape(q['name'])}</th>"
             f"<td style='text-align:right;white-space:nowrap'><span class='vk-plan-place' "
             f"data-place='{html.escape(q['name'])}' data-bytes='{p.total_bytes}'>"
-            f"{q['total_gb']:,.1f}</span> of {q['capacity_gb']:,.1f} GB</td>"
+            f"{q['total_gb']:,.1f}</span> of {q['capacity_gb']:,.1f} GB"
+            + (f" · margin {q['margin_gb']:,.1f}" if q["margin_gb"] else "")
+            + f" · <span class='vk-plan-headroom' data-place='{html.escape(q['name'])}' "
+            f"data-bytes='{p.headroom_bytes}'>{q['headroom_gb']:,.1f} GB free</span></td>"
             f"<td style='width:40%'>{_bar(p)}</td>"
             f"<td style='overflow-wrap:anywhere'>{html.escape(what)}</td></tr>"
         )
@@ -214,8 +227,15 @@ def render_html(s: Mapping[str, Any]) -> str:
         head += f" · runner-up {html.escape(str(s['runner_up']))} ({html.escape(str(s['runner_up_why']))})"
     return (
         f"<p style='overflow-wrap:anywhere'>{head}</p>"
-        f"<p>Plan: <b><span class='vk-plan-fits' data-fits='{str(s['fits']).lower()}'>{verdict}"
-        f"</span></b></p>"
+        f"<p>Plan: <b><span class='vk-plan-fits' data-fits='{str(s['fits']).lower()}' "
+        f"data-tight='{str(bool(v.get('tight'))).lower()}'>{html.escape(verdict)}</span></b>"
+        + (
+            f"<br><span style='font-size:85%'>margin per GPU: {html.escape(str(v['margin']))}"
+            "</span>"
+            if v.get("margin")
+            else ""
+        )
+        + "</p>"
         f"<table style='width:100%;table-layout:auto'>{''.join(rows)}</table>"
         f"<p style='font-size:85%'>{legend}</p>{speed}{flags}"
     )
@@ -256,10 +276,14 @@ def describe(model: str, gpus: str, ram: str, runtime: str, context: int) -> str
     if not r["ok"]:
         return f"vramkit: {r['error']}"
     s = r["summary"]
+    v = s["verdict"] or {}
     lines = [f"{s['model']} {s['recipe']} on {s['machine']} ({s['runtime']}): "
-             + ("fits" if s["fits"] else "does NOT fit")]  # fmt: skip
+             + (v.get("headline") or ("fits" if s["fits"] else "does NOT fit"))]  # fmt: skip
     for q in s["places"]:
-        lines.append(f"  {q['name']:5} {q['total_gb']:8.1f} GB of {q['capacity_gb']:8.1f} GB")
+        lines.append(
+            f"  {q['name']:5} {q['total_gb']:8.1f} GB of {q['capacity_gb']:8.1f} GB, margin "
+            f"{q['margin_gb']:5.1f} GB, headroom {q['headroom_gb']:6.1f} GB"
+        )
     if s["fits"]:
         lines.append(f"decode <= {s['decode_tokens_per_s']:,.1f} tokens/s (upper bound)")
     lines.append(f"flags: {s['flags'] or '-'}")
