@@ -15,6 +15,7 @@ from vramkit.speed_estimate import (
     decode_ratios,
     efficiency_for,
     fit_efficiency,
+    fit_prefill_efficiency,
     held_out,
     load_efficiency,
     load_speed_data,
@@ -72,7 +73,7 @@ def test_held_out_split_is_fixed_by_id():
 
 def test_committed_fit_reproduces_from_the_data():
     facts, rows = load_speed_data()
-    text = _fit_script().render(fit_efficiency(rows, facts))
+    text = _fit_script().render(fit_efficiency(rows, facts), fit_prefill_efficiency(rows, facts))
     assert (ROOT / "data" / "speed_efficiency.yaml").read_text(encoding="utf-8") == text
 
 
