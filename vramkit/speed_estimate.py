@@ -197,9 +197,14 @@ def _row(where: str, raw: Any, facts: Mapping[str, ModelFacts]) -> SpeedRow:
         get_gpu(str(gpu))  # an unknown id is a VramkitError naming the catalog's ids
     if "file_source" in raw:  # the file size comes from another source than the figure
         parse_source(f"{where}.file_source", raw["file_source"])
-    host = raw.get("host_gb_s")
+    if "host_gb_s" in raw and "host_gib_s" in raw:
+        raise VramkitError(f"{where}: give at most one of host_gb_s / host_gib_s.")
+    host_key = "host_gib_s" if "host_gib_s" in raw else "host_gb_s"
+    host = raw.get(host_key)
     if placement == "cpu" and host is None and raw.get("estimable", True):
-        raise VramkitError(f"{where}: a CPU row needs host_gb_s (or estimable: false and why).")
+        raise VramkitError(
+            f"{where}: a CPU row needs host_gb_s or host_gib_s (or estimable: false and why)."
+        )
     if kind == "prefill" and raw.get("prompt_tokens") is None:
         raise VramkitError(f"{where}: a prefill row needs prompt_tokens.")
     if raw.get("prompt_tokens") is not None:
@@ -218,7 +223,9 @@ def _row(where: str, raw: Any, facts: Mapping[str, ModelFacts]) -> SpeedRow:
         gpu=None if gpu is None else str(gpu),
         gpus=int(raw.get("gpus") or 0),
         placement=str(placement),
-        host_bytes_per_s=None if host is None else _num(where, raw, "host_gb_s") * 1e9,
+        host_bytes_per_s=None
+        if host is None
+        else _num(where, raw, host_key) * (2**30 if host_key == "host_gib_s" else 1e9),
         flags=str(raw.get("flags", "")),
         batch=int(_num(where, raw, "batch")),
         prompt_tokens=None if raw.get("prompt_tokens") is None else int(raw["prompt_tokens"]),

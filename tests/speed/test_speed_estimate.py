@@ -51,7 +51,8 @@ def test_every_row_quotes_its_figures():
         size_quote = quote + " " + str((raw[r.id].get("file_source") or {}).get("quote", ""))
         assert any(s in size_quote for s in _fmt(size)), (r.id, size)
         if r.host_bytes_per_s:
-            assert any(s in quote for s in _fmt(r.host_bytes_per_s / 1e9)), r.id
+            host = raw[r.id].get("host_gb_s", raw[r.id].get("host_gib_s"))
+            assert any(s in quote for s in _fmt(host)), r.id
     for mid, f in facts.items():
         assert any(s in f.source.quote for s in _fmt(f.active_params / 1e9)), mid
 
