@@ -165,3 +165,23 @@ def test_plan_on_a_gpu_without_tflops_says_why(capsys):
     pf = json.loads(capsys.readouterr().out)["speed"]["prefill_estimate"]
     assert pf["tokens_per_s"] is None
     assert "no sourced dense TFLOPS" in pf["why"]
+
+
+@pytest.mark.parametrize(
+    ("record", "needle"),
+    [
+        ({"rtx-9999": {"dense_tflops": 1, "source": {"url": "https://x.org", "quote": "1"}}},
+         "rtx-9999"),
+        ({"h100-sxm-80gb": {"dense_tflops": -5, "source": {"url": "https://x.org", "quote": "5"}}},
+         "must be > 0"),
+        ({"h100-sxm-80gb": {"dense_tflops": 989.4}}, "source must be a mapping"),
+        ({"h100-sxm-80gb": "989.4"}, "must be a mapping"),
+    ],
+)  # fmt: skip
+def test_bad_gpu_compute_file_is_a_vramkit_error(tmp_path, record, needle):
+    import yaml
+
+    p = tmp_path / "gpu_compute.yaml"
+    p.write_text(yaml.safe_dump({"schema_version": 1, "gpus": record}), encoding="utf-8")
+    with pytest.raises(VramkitError, match=needle):
+        load_gpu_compute(p)
