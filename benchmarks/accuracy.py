@@ -7,7 +7,7 @@ For each figure: the published value, vramkit's estimate for the same conditions
     error % = 100 × (estimate − published) / published
 
 then the mean absolute error % per category (weights, params, kv, runtime), and a section on
-the decode-speed estimate's error on held-out published runs (`speed_section`). Writes
+the decode- and prefill-speed estimates' error on held-out published runs (`speed_section`). Writes
 ``accuracy.csv`` and ``accuracy.png`` under --out (git-ignored) and prints the table.
 A figure whose estimator is not in vramkit yet (vramkit.kv, vramkit.budget) is listed as
 "not estimated" with the reason, never silently dropped.
@@ -142,9 +142,41 @@ def speed_section() -> dict[str, Any]:
         f"  held-out |measured ÷ estimate − 1|: median {summary['median']:.1%}, 90th percentile "
         f"{summary['p90']:.1%} over {summary['n']} row(s) (targets ≤ 15% / ≤ 35%); "
         f"{len(eff.train_ids)} train row(s); "
-        f"{sum(1 for r in decode_rows if not r.estimable)} decode row(s) not estimable; "
-        f"prefill: no estimate yet ({sum(1 for r in rows if r.kind == 'prefill')} rows kept)"
+        f"{sum(1 for r in decode_rows if not r.estimable)} decode row(s) not estimable"
     )
+    prefill_section(rows, facts)
+    return summary
+
+
+def prefill_section(rows: Any, facts: Any) -> dict[str, Any]:
+    """The prefill estimate (min(compute, weight-traffic bound) × fitted efficiency) against
+    held-out prompt-processing rows: per row measured ÷ estimate, median / 90th percentile of
+    |measured ÷ estimate − 1|, and the prefill rows without a bound (why)."""
+    from vramkit.speed_estimate import (
+        error_summary,
+        load_prefill_efficiency,
+        prefill_held_out_errors,
+        prefill_unestimable,
+        row_class,
+        row_prefill_bound,
+    )
+
+    eff = load_prefill_efficiency()
+    errs = prefill_held_out_errors(rows, facts, eff)
+    print("\nPrefill estimate on held-out published runs (data/measured_speed.yaml):")
+    print(f"  {'row':46} {'class':9} {'limit':8} {'measured':>9} {'estimate':>9} {'meas/est':>8}")
+    for r, est, x in errs:
+        lim = "compute" if row_prefill_bound(r, facts).limited_by == "compute" else "traffic"
+        cls = row_class(r, facts)
+        print(f"  {r.id:46} {cls:9} {lim:8} {r.tokens_per_s:9.1f} {est:9.1f} {x:8.3f}")
+    summary = error_summary([x for _, _, x in errs])
+    print(
+        f"  held-out |measured ÷ estimate − 1|: median {summary['median']:.1%}, 90th percentile "
+        f"{summary['p90']:.1%} over {summary['n']} row(s) (targets ≤ 30% / ≤ 60%); "
+        f"{len(eff.train_ids)} train row(s)"
+    )
+    for r, why in prefill_unestimable(rows):
+        print(f"  no prefill bound: {r.id} ({why})")
     return summary
 
 

@@ -18,7 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from vramkit.speed_estimate import Efficiency, fit_efficiency, load_speed_data  # noqa: E402
+from vramkit.speed_estimate import (  # noqa: E402
+    Efficiency,
+    fit_efficiency,
+    fit_prefill_efficiency,
+    load_speed_data,
+)
 
 OUT = ROOT / "data" / "speed_efficiency.yaml"
 
@@ -30,11 +35,28 @@ HEADER = """\
 #   (a class with no train row uses its limiter's, else this).
 # spread: 10th / 90th percentile of measured ÷ estimate over the held-out rows (never fitted);
 #   a face shows estimate × p10 … estimate × p90 as the estimate's spread.
+# prefill: the same for prompt processing, on prefill rows' measured ÷ min(compute bound,
+#   weight-traffic bound) (dense FP16 TFLOPS from data/gpu_compute.yaml; same held-out rule).
 """
 
 
-def render(eff: Efficiency) -> str:
-    """The YAML text of a fit (stable: 6 significant digits, sorted limiters)."""
+def _section(eff: Efficiency, indent: str) -> list[str]:
+    return [
+        f"{indent}efficiency:",
+        *[f"{indent}  {k}: {eff.by_class[k]:.6g}" for k in sorted(eff.by_class)],
+        f"{indent}fallback: {eff.fallback:.6g}",
+        f"{indent}spread:",
+        f"{indent}  p10: {eff.spread_p10:.6g}",
+        f"{indent}  p90: {eff.spread_p90:.6g}",
+        f"{indent}train_ids:",
+        *[f"{indent}  - {i}" for i in eff.train_ids],
+        f"{indent}held_out_ids:",
+        *[f"{indent}  - {i}" for i in eff.held_out_ids],
+    ]
+
+
+def render(eff: Efficiency, prefill: Efficiency) -> str:
+    """The YAML text of both fits (stable: 6 significant digits, sorted classes)."""
     lines = [HEADER.rstrip("\n"), "schema_version: 1", "efficiency:"]
     lines += [f"  {k}: {eff.by_class[k]:.6g}" for k in sorted(eff.by_class)]
     lines += [
@@ -46,6 +68,8 @@ def render(eff: Efficiency) -> str:
         *[f"  - {i}" for i in eff.train_ids],
         "held_out_ids:",
         *[f"  - {i}" for i in eff.held_out_ids],
+        "prefill:",
+        *_section(prefill, "  "),
     ]
     return "\n".join(lines) + "\n"
 
@@ -55,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="compare with the committed file only")
     args = p.parse_args(argv)
     facts, rows = load_speed_data()
-    text = render(fit_efficiency(rows, facts))
+    text = render(fit_efficiency(rows, facts), fit_prefill_efficiency(rows, facts))
     if args.check:
         same = OUT.read_text(encoding="utf-8") == text
         print("up to date" if same else f"{OUT.name} differs from a refit")

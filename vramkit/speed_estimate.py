@@ -20,7 +20,27 @@ estimate beside a plan's bound may be low; the held-out error is measured on row
 
 A row is held out (never fitted) when `held_out(row.id)`: a hash of its id, fixed before any fit.
 The spread shown with an estimate is the 10th–90th percentile of measured ÷ estimate on those
-held-out rows. Prefill has no estimate yet (no sourced device TFLOPS in data/).
+held-out rows.
+
+Prefill (prompt processing) is bounded twice, and the lower bound limits:
+
+    compute bound (tokens/s) = dense FLOP/s ÷ FLOPs per prompt token
+                        FLOPs per token = 2 × active parameters
+                                          + 2 × layers × heads × (qk_dim + v_dim) × prompt ÷ 2
+                                          (QKᵀ and A·V, 2 FLOPs per multiply-add, at the
+                                          average causal context prompt ÷ 2; a sparse-attention
+                                          top-k caps the attended positions)
+                        dense FLOP/s    = data/gpu_compute.yaml (FP16 tensor, no sparsity) of
+                                          one GPU (layer split) or tp × one GPU (tensor parallel)
+    traffic bound      = ubatch tokens ÷ (weight bytes ÷ bandwidth): every weight is read once
+                         per forward pass of `ubatch` tokens (a MoE's ubatch touches nearly all
+                         its experts)
+    estimate           = min(compute, traffic) × prefill efficiency[class], fitted like decode
+                         on the TRAIN prefill rows (same `held_out` rule), with its own spread.
+
+Dataset rows carry no layer shapes, so their attention term is omitted: at their prompt lengths
+(≤ 2048 tokens) it is a few percent of 2 × active parameters (e.g. an 8B dense model of 32
+layers × 4096 wide at 2048 tokens: 2 × 32 × 4096 × 2048 ÷ (2 × 8.03e9) = 3.3%).
 """
 
 from __future__ import annotations
@@ -55,6 +75,8 @@ _PLACEMENT_LIMIT = {
     "host-layers": "host",
     "cpu": "cpu",
 }
+_DEFAULT_UBATCH = 512
+"""llama.cpp's default ubatch (tokens per forward pass) for a prefill row that does not set -ub."""
 _HELD_OUT_MODULUS = 3
 """One row in three (by hash) is held out."""
 
@@ -82,6 +104,7 @@ class SpeedRow:
     source: Source
     estimable: bool
     why: str
+    ubatch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -174,9 +197,18 @@ def _row(where: str, raw: Any, facts: Mapping[str, ModelFacts]) -> SpeedRow:
         get_gpu(str(gpu))  # an unknown id is a VramkitError naming the catalog's ids
     if "file_source" in raw:  # the file size comes from another source than the figure
         parse_source(f"{where}.file_source", raw["file_source"])
-    host = raw.get("host_gb_s")
+    if "host_gb_s" in raw and "host_gib_s" in raw:
+        raise VramkitError(f"{where}: give at most one of host_gb_s / host_gib_s.")
+    host_key = "host_gib_s" if "host_gib_s" in raw else "host_gb_s"
+    host = raw.get(host_key)
     if placement == "cpu" and host is None and raw.get("estimable", True):
-        raise VramkitError(f"{where}: a CPU row needs host_gb_s (or estimable: false and why).")
+        raise VramkitError(
+            f"{where}: a CPU row needs host_gb_s or host_gib_s (or estimable: false and why)."
+        )
+    if kind == "prefill" and raw.get("prompt_tokens") is None:
+        raise VramkitError(f"{where}: a prefill row needs prompt_tokens.")
+    if raw.get("prompt_tokens") is not None:
+        _num(where, raw, "prompt_tokens")
     if raw.get("estimable", True) is False and not raw.get("why"):
         raise VramkitError(f"{where}: a row with estimable: false needs 'why'.")
     return SpeedRow(
@@ -191,7 +223,9 @@ def _row(where: str, raw: Any, facts: Mapping[str, ModelFacts]) -> SpeedRow:
         gpu=None if gpu is None else str(gpu),
         gpus=int(raw.get("gpus") or 0),
         placement=str(placement),
-        host_bytes_per_s=None if host is None else _num(where, raw, "host_gb_s") * 1e9,
+        host_bytes_per_s=None
+        if host is None
+        else _num(where, raw, host_key) * (2**30 if host_key == "host_gib_s" else 1e9),
         flags=str(raw.get("flags", "")),
         batch=int(_num(where, raw, "batch")),
         prompt_tokens=None if raw.get("prompt_tokens") is None else int(raw["prompt_tokens"]),
@@ -199,6 +233,7 @@ def _row(where: str, raw: Any, facts: Mapping[str, ModelFacts]) -> SpeedRow:
         source=parse_source(f"{where}.source", raw.get("source")),
         estimable=bool(raw.get("estimable", True)),
         why=str(raw.get("why", "")),
+        ubatch=None if raw.get("ubatch") is None else int(_num(where, raw, "ubatch")),
     )
 
 
@@ -420,3 +455,317 @@ def _default_efficiency() -> Efficiency:
     if "default" not in _CACHE:
         _CACHE["default"] = load_efficiency()
     return _CACHE["default"]
+
+
+# ------------------------------------------------------------------------------------ prefill
+
+
+@dataclass(frozen=True)
+class GpuCompute:
+    """Dense FP16 tensor compute of one GPU (FLOP/s, no sparsity) and its source."""
+
+    gpu_id: str
+    flops_per_s: float
+    precision: str
+    source: Source
+
+
+def load_gpu_compute(path: str | Path = "gpu_compute.yaml") -> Mapping[str, GpuCompute]:
+    """data/gpu_compute.yaml by data/gpus.yaml id (an unknown id or a bad figure is a
+    `VramkitError`)."""
+    doc = load_document(path, ("gpus",))
+    if not isinstance(doc["gpus"], Mapping):
+        raise VramkitError("gpu_compute.yaml: 'gpus' must be a mapping of gpu id → record.")
+    out: dict[str, GpuCompute] = {}
+    for gid, rec in doc["gpus"].items():
+        where = f"gpu_compute.yaml gpus.{gid}"
+        if not isinstance(rec, Mapping):
+            raise VramkitError(f"{where}: must be a mapping with dense_tflops and source.")
+        get_gpu(str(gid))  # an unknown id is a VramkitError naming the catalog's ids
+        out[str(gid)] = GpuCompute(
+            gpu_id=str(gid),
+            flops_per_s=_num(where, rec, "dense_tflops") * 1e12,
+            precision=str(rec.get("precision", "")),
+            source=parse_source(f"{where}.source", rec.get("source")),
+        )
+    return out
+
+
+def gpu_flops(gpu_id: str | None) -> float | None:
+    """Dense FP16 FLOP/s of one GPU of this id, or None when data/gpu_compute.yaml has none."""
+    if gpu_id is None:
+        return None
+    if "compute" not in _COMPUTE_CACHE:
+        _COMPUTE_CACHE["compute"] = load_gpu_compute()
+    rec = _COMPUTE_CACHE["compute"].get(gpu_id)
+    return None if rec is None else rec.flops_per_s
+
+
+_COMPUTE_CACHE: dict[str, Mapping[str, GpuCompute]] = {}
+
+
+def _finite(name: str, x: Any, *, positive: bool = False) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0:
+        raise VramkitError(f"{name} must be a finite number ≥ 0, got {x!r}.")
+    if positive and x <= 0:
+        raise VramkitError(f"{name} must be > 0, got {x!r}.")
+    return float(x)
+
+
+def prefill_flops_per_token(
+    active_params: float,
+    prompt_tokens: int,
+    *,
+    layers: int = 0,
+    attn_width: float = 0,
+    window: int | None = None,
+) -> float:
+    """FLOPs per prompt token, averaged over the prompt (module docstring): 2 × active
+    parameters + 2 × layers × attn_width × (average attended context), attn_width = heads ×
+    (qk_dim + v_dim) (0: attention not counted). Causal attention attends prompt ÷ 2 positions
+    on average; with `window` (a sparse top-k or sliding window: at most that many positions)
+    it is window − window² ÷ (2 × prompt) once the prompt is longer than the window."""
+    a = _finite("active parameters", active_params, positive=True)
+    p = _finite("prompt tokens", prompt_tokens, positive=True)
+    avg = window - window * window / (2.0 * p) if window is not None and 0 < window < p else p / 2.0
+    return 2.0 * a + 2.0 * _finite("layers", layers) * _finite("attention width", attn_width) * avg
+
+
+def attention_width(config: Mapping[str, Any]) -> tuple[int, float]:
+    """(layers, heads × (qk_dim + v_dim)) of a model config (HF keys; MLA: qk = nope + rope);
+    (layers, 0) when the config lacks head counts."""
+    layers = int(config.get("num_hidden_layers") or 0)
+    heads = int(config.get("num_attention_heads") or 0)
+    if not heads:
+        return layers, 0.0
+    if config.get("qk_nope_head_dim") or config.get("qk_rope_head_dim"):
+        qk = int(config.get("qk_nope_head_dim") or 0) + int(config.get("qk_rope_head_dim") or 0)
+        v = int(config.get("v_head_dim") or qk)
+    else:
+        hidden = int(config.get("hidden_size") or 0)
+        qk = int(config.get("head_dim") or (hidden // heads if hidden else 0))
+        v = int(config.get("v_head_dim") or qk)
+    return layers, float(heads * (qk + v))
+
+
+@dataclass(frozen=True)
+class PrefillBound:
+    """Prefill bounds, tokens/s: compute (FLOPs ÷ dense FLOP/s), weight traffic, the lower."""
+
+    compute_tokens_per_s: float
+    traffic_tokens_per_s: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        """The limiting (lower) bound."""
+        return min(self.compute_tokens_per_s, self.traffic_tokens_per_s)
+
+    @property
+    def limited_by(self) -> str:
+        """'compute' or 'weight traffic'."""
+        return (
+            "compute"
+            if self.compute_tokens_per_s <= self.traffic_tokens_per_s
+            else "weight traffic"
+        )
+
+
+def _row_ubatch(row: SpeedRow) -> int:
+    assert row.prompt_tokens is not None  # checked at load for prefill rows
+    if row.placement == "tp":
+        return row.prompt_tokens if row.ubatch is None else row.ubatch
+    return min(row.prompt_tokens, row.ubatch or _DEFAULT_UBATCH)
+
+
+def row_prefill_bound(row: SpeedRow, facts: Mapping[str, ModelFacts]) -> PrefillBound:
+    """Prefill bounds of one dataset row (module docstring); VramkitError if it has none."""
+    if row.kind != "prefill" or not row.estimable:
+        raise VramkitError(f"{row.id}: no prefill bound ({row.why or row.kind + ' row'}).")
+    if row.placement not in ("gpu", "tp") or row.gpu is None:
+        raise VramkitError(
+            f"{row.id}: prefill bounds need all weights on GPUs (placement gpu or tp), "
+            f"got {row.placement}."
+        )
+    flops = gpu_flops(row.gpu)
+    bw = get_gpu(row.gpu).bandwidth_bytes_per_s
+    if not flops or not bw:
+        raise VramkitError(f"{row.id}: GPU {row.gpu} has no sourced dense TFLOPS or bandwidth.")
+    n = row.gpus if row.placement == "tp" else 1
+    assert row.prompt_tokens is not None
+    f = facts[row.model]
+    per_token = prefill_flops_per_token(f.active_params, row.prompt_tokens)
+    return PrefillBound(
+        compute_tokens_per_s=n * flops / per_token,
+        traffic_tokens_per_s=_row_ubatch(row) * n * bw / row.file_bytes,
+    )
+
+
+def prefill_ratios(
+    rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts]
+) -> list[tuple[SpeedRow, float]]:
+    """(row, measured ÷ bound) for every prefill row with a bound (GPU rows whose GPU has a
+    sourced dense TFLOPS); `prefill_unestimable` lists the others with why."""
+    return [
+        (r, r.tokens_per_s / row_prefill_bound(r, facts).tokens_per_s)
+        for r in rows
+        if _prefill_estimable(r) is None
+    ]
+
+
+def _prefill_estimable(r: SpeedRow) -> str | None:
+    if r.kind != "prefill":
+        return "not a prefill row"
+    if not r.estimable:
+        return r.why
+    if r.placement not in ("gpu", "tp") or r.gpu is None:
+        return f"placement {r.placement}: no CPU / host FLOPS are sourced"
+    if gpu_flops(r.gpu) is None:
+        return f"no sourced dense TFLOPS for {r.gpu} in data/gpu_compute.yaml"
+    return None
+
+
+def prefill_unestimable(rows: Iterable[SpeedRow]) -> list[tuple[SpeedRow, str]]:
+    """(row, why) for every prefill row without a prefill bound."""
+    out = []
+    for r in rows:
+        why = _prefill_estimable(r)
+        if r.kind == "prefill" and why is not None:
+            out.append((r, why))
+    return out
+
+
+def _fit_ratios(
+    ratios: list[tuple[SpeedRow, float]], facts: Mapping[str, ModelFacts], what: str
+) -> Efficiency:
+    train = [(r, x) for r, x in ratios if not held_out(r.id)]
+    test = [(r, x) for r, x in ratios if held_out(r.id)]
+    if not train or not test:
+        raise VramkitError(f"{what} fit needs at least one train and one held-out row.")
+    by: dict[str, float] = {}
+    for lim in LIMITS:
+        xs = [x for r, x in train if row_limit(r) == lim]
+        if xs:
+            by[lim] = statistics.median(xs)
+        for moe in (False, True):
+            xs = [x for r, x in train if row_class(r, facts) == speed_class(lim, moe)]
+            if xs:
+                by[speed_class(lim, moe)] = statistics.median(xs)
+    fallback = statistics.median(x for _, x in train)
+    partial = Efficiency(by, fallback, 1.0, 1.0, (), ())
+    ests = [x / _row_eff(partial, r, facts) for r, x in test]
+    return Efficiency(
+        by_class=by,
+        fallback=fallback,
+        spread_p10=_quantile(ests, 0.1),
+        spread_p90=_quantile(ests, 0.9),
+        train_ids=tuple(r.id for r, _ in train),
+        held_out_ids=tuple(r.id for r, _ in test),
+    )
+
+
+def fit_prefill_efficiency(rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts]) -> Efficiency:
+    """The prefill fit: as `fit_efficiency`, on prefill rows' measured ÷ min(compute, traffic)."""
+    return _fit_ratios(prefill_ratios(rows, facts), facts, "prefill")
+
+
+def prefill_held_out_errors(
+    rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts], eff: Efficiency
+) -> list[tuple[SpeedRow, float, float]]:
+    """(row, estimate tokens/s, measured ÷ estimate) for every held-out prefill row."""
+    out = []
+    for r, x in prefill_ratios(rows, facts):
+        if held_out(r.id):
+            est = r.tokens_per_s / x * _row_eff(eff, r, facts)
+            out.append((r, est, r.tokens_per_s / est))
+    return out
+
+
+@dataclass(frozen=True)
+class PrefillEstimate:
+    """A prefill estimate beside its bounds: tokens/s for a `prompt_tokens` prompt, the
+    efficiency used and the held-out spread. Always an estimate, never a measurement."""
+
+    tokens_per_s: float
+    bound: PrefillBound
+    prompt_tokens: int
+    limit: str
+    moe: bool
+    efficiency: float
+    fitted: bool
+    low_tokens_per_s: float
+    high_tokens_per_s: float
+
+    @property
+    def label(self) -> str:
+        """One line for a face: 'estimate X tok/s (held-out spread A–B)'."""
+        return (
+            f"estimate {self.tokens_per_s:,.0f} tok/s (held-out spread "
+            f"{self.low_tokens_per_s:,.0f}–{self.high_tokens_per_s:,.0f})"
+        )
+
+
+def prefill_estimate(
+    *,
+    flops_per_token: float,
+    compute_flops_per_s: float,
+    traffic_tokens_per_s: float,
+    prompt_tokens: int,
+    limit: str,
+    moe: bool,
+    eff: Efficiency | None = None,
+) -> PrefillEstimate:
+    """The prefill estimate: min(compute, traffic bound) × the fitted prefill efficiency of
+    class (`limit`, `moe`). compute_flops_per_s: the dense FLOP/s the prompt runs on."""
+    if not isinstance(limit, str) or limit not in LIMITS:
+        raise VramkitError(f"unknown speed limiter {limit!r}; allowed {list(LIMITS)}.")
+    if not isinstance(moe, bool):
+        raise VramkitError(f"moe must be True or False, got {moe!r}.")
+    per_token = _finite("FLOPs per token", flops_per_token, positive=True)
+    compute = _finite("compute FLOP/s", compute_flops_per_s, positive=True)
+    traffic = traffic_tokens_per_s
+    if isinstance(traffic, bool) or not isinstance(traffic, int | float) or traffic <= 0:
+        raise VramkitError(f"prefill traffic bound must be > 0, got {traffic!r}.")
+    if math.isnan(traffic):
+        raise VramkitError("prefill traffic bound must be a number, got nan.")
+    bound = PrefillBound(compute / per_token, float(traffic))
+    eff = eff or _default_prefill_efficiency()
+    e, fitted = efficiency_for(eff, limit, moe)
+    est = bound.tokens_per_s * e
+    return PrefillEstimate(
+        tokens_per_s=est,
+        bound=bound,
+        prompt_tokens=int(prompt_tokens),
+        limit=limit,
+        moe=moe,
+        efficiency=e,
+        fitted=fitted,
+        low_tokens_per_s=est * eff.spread_p10,
+        high_tokens_per_s=est * eff.spread_p90,
+    )
+
+
+def load_prefill_efficiency(path: str | Path = "speed_efficiency.yaml") -> Efficiency:
+    """The committed prefill fit (the `prefill:` section of data/speed_efficiency.yaml)."""
+    doc = load_document(path, ("prefill",))
+    sec = doc["prefill"]
+    where = "speed_efficiency.yaml prefill"
+    if not isinstance(sec, Mapping):
+        raise VramkitError(f"{where}: must be a mapping.")
+    for key in ("efficiency", "fallback", "spread", "train_ids", "held_out_ids"):
+        if key not in sec:
+            raise VramkitError(f"{where}: missing '{key}'.")
+    by = {str(k): _num(where, sec["efficiency"], k) for k in sec["efficiency"]}
+    return Efficiency(
+        by_class=by,
+        fallback=_num(where, sec, "fallback"),
+        spread_p10=_num(where, sec["spread"], "p10"),
+        spread_p90=_num(where, sec["spread"], "p90"),
+        train_ids=tuple(sec["train_ids"]),
+        held_out_ids=tuple(sec["held_out_ids"]),
+    )
+
+
+def _default_prefill_efficiency() -> Efficiency:
+    if "prefill" not in _CACHE:
+        _CACHE["prefill"] = load_prefill_efficiency()
+    return _CACHE["prefill"]

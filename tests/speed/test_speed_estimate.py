@@ -15,6 +15,7 @@ from vramkit.speed_estimate import (
     decode_ratios,
     efficiency_for,
     fit_efficiency,
+    fit_prefill_efficiency,
     held_out,
     load_efficiency,
     load_speed_data,
@@ -50,7 +51,8 @@ def test_every_row_quotes_its_figures():
         size_quote = quote + " " + str((raw[r.id].get("file_source") or {}).get("quote", ""))
         assert any(s in size_quote for s in _fmt(size)), (r.id, size)
         if r.host_bytes_per_s:
-            assert any(s in quote for s in _fmt(r.host_bytes_per_s / 1e9)), r.id
+            host = raw[r.id].get("host_gb_s", raw[r.id].get("host_gib_s"))
+            assert any(s in quote for s in _fmt(host)), r.id
     for mid, f in facts.items():
         assert any(s in f.source.quote for s in _fmt(f.active_params / 1e9)), mid
 
@@ -72,7 +74,7 @@ def test_held_out_split_is_fixed_by_id():
 
 def test_committed_fit_reproduces_from_the_data():
     facts, rows = load_speed_data()
-    text = _fit_script().render(fit_efficiency(rows, facts))
+    text = _fit_script().render(fit_efficiency(rows, facts), fit_prefill_efficiency(rows, facts))
     assert (ROOT / "data" / "speed_efficiency.yaml").read_text(encoding="utf-8") == text
 
 

@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             flag_notes[other] = f"no {other} plan fits ({q.recipe_id})"
     s = sol.speed
     est = _decode_estimate(p, s, model)
+    pf_est, pf_why = _prefill_estimate(p, s, model, machine)
     if args.json:
         emit_json(
             {
@@ -193,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
                     "host_read_bytes": s.host_read_bytes,
                     "link_bytes": s.link_bytes,
                     "decode_estimate": _estimate_json(est),
+                    "prefill_estimate": _prefill_json(pf_est, pf_why),
                 },
                 "capacity": dict(sol.capacity),
                 "curve": [
@@ -288,6 +290,17 @@ def run(args: argparse.Namespace) -> int:
                 f"  decode {est.label}: the bound × {est.efficiency:.3g}, {why} "
                 "(data/measured_speed.yaml)"
             )
+        if pf_est is not None:
+            b = pf_est.bound
+            print(
+                f"  prefill of a {pf_est.prompt_tokens:,}-token prompt {pf_est.label}: "
+                f"min(compute {b.compute_tokens_per_s:,.0f}, weight traffic "
+                f"{b.traffic_tokens_per_s:,.0f}) tok/s × {pf_est.efficiency:.3g}, limited by "
+                f"{b.limited_by} (dense TFLOPS: data/gpu_compute.yaml; fit: "
+                "data/measured_speed.yaml)"
+            )
+        elif pf_why:
+            print(f"  prefill: no estimate ({pf_why})")
     limit = int(model.config.get("max_position_embeddings") or 1_048_576)
     print(capacity_note(sol.capacity, context=p.context, sequences=p.sequences, limit=limit))
     print()
@@ -313,6 +326,71 @@ def _decode_estimate(p: Any, s: Any, model: Any) -> Any:
     counts = model.params
     limit = plan_limit(p.runtime, s.limited_by, gpus)
     return decode_estimate(s.decode_tokens_per_s, limit, moe=counts.active < counts.main)
+
+
+def _prefill_estimate(p: Any, s: Any, model: Any, machine: Any) -> tuple[Any, str]:
+    """(the prefill estimate for a prompt of the plan's context, or None, why none)."""
+    import math
+
+    from ..speed_estimate import (
+        attention_width,
+        gpu_flops,
+        plan_limit,
+        prefill_estimate,
+        prefill_flops_per_token,
+    )
+
+    if not p.fits or not math.isfinite(s.prefill_tokens_per_s) or s.prefill_tokens_per_s <= 0:
+        return None, ""
+    gpus = sum(1 for q in p.places if q.kind == "gpu")
+    if not gpus:
+        return None, "no sourced CPU FLOPS"
+    devices = machine.devices[:gpus]
+    flops = [gpu_flops(d.gpu_id) for d in devices]
+    missing = sorted({d.gpu_id or d.label for d, f in zip(devices, flops, strict=True) if not f})
+    if missing:
+        return None, f"no sourced dense TFLOPS for {', '.join(missing)} in data/gpu_compute.yaml"
+    limit = plan_limit(p.runtime, s.limited_by, gpus)
+    one = min(f for f in flops if f)
+    compute = one * gpus if limit == "tp" else one  # a layer split runs its GPUs one by one
+    layers, width = attention_width(model.config)
+    topk = model.config.get("index_topk")
+    per_token = prefill_flops_per_token(
+        model.params.active,
+        p.context,
+        layers=layers,
+        attn_width=width,
+        window=int(topk) if topk else None,
+    )
+    est = prefill_estimate(
+        flops_per_token=per_token,
+        compute_flops_per_s=compute,
+        traffic_tokens_per_s=s.prefill_tokens_per_s,
+        prompt_tokens=p.context,
+        limit=limit,
+        moe=model.params.active < model.params.main,
+    )
+    return est, ""
+
+
+def _prefill_json(est: Any, why: str) -> dict[str, Any] | None:
+    if est is None:
+        return None if not why else {"tokens_per_s": None, "why": why}
+    return {
+        "tokens_per_s": _sig(est.tokens_per_s),
+        "low_tokens_per_s": _sig(est.low_tokens_per_s),
+        "high_tokens_per_s": _sig(est.high_tokens_per_s),
+        "prompt_tokens": est.prompt_tokens,
+        "compute_tokens_per_s": _sig(est.bound.compute_tokens_per_s),
+        "traffic_tokens_per_s": _sig(est.bound.traffic_tokens_per_s),
+        "limited_by": est.bound.limited_by,
+        "efficiency": _sig(est.efficiency),
+        "limit": est.limit,
+        "moe": est.moe,
+        "fitted": est.fitted,
+        "label": "estimate (min(compute, weight-traffic bound) × efficiency fitted on published "
+        "prompt-processing runs; spread = held-out 10th–90th percentile)",
+    }
 
 
 def _estimate_json(est: Any) -> dict[str, Any] | None:
