@@ -355,7 +355,10 @@ def parse_layout(buf: mmap.mmap | bytes, size: int, origin: str) -> Layout:
         )
     n_tensors, n_kv = cur.u64("the tensor count"), cur.u64("the key/value count")
     _check_counts(n_tensors, n_kv, size, origin)
-    alignment, metadata = _read_kvs(cur, n_kv)
+    alignment, kvs = _read_kvs(cur, n_kv)
+    # GGUFReader lists the header's three numbers as fields first; so does the metadata here
+    metadata = {"GGUF.version": version, "GGUF.tensor_count": n_tensors, "GGUF.kv_count": n_kv}
+    metadata.update(kvs)
     tensors = _read_tensor_infos(cur, n_tensors)
     start = -(-cur.pos // alignment) * alignment
     layout = Layout(n_kv, alignment, start, tensors, metadata, size)
