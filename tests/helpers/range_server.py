@@ -12,6 +12,7 @@ import contextlib
 import http.server
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ class Served:
     ``requests`` [(path, Range header or None)] to files of the repo, ``other`` (paths outside
     it, such as huggingface_hub's own ``/api/…`` calls, answered 404), ``bytes_sent``, and the misbehaviour `mode`:
     "" (honest), "no-range" (200 + whole file), "wrong-start", "wrong-total" (the total changes
-    after the first answer), "extra-bytes", "short-body", "no-content-range", "huge-total"."""
+    after the first answer), "extra-bytes", "short-body", "no-content-range", "huge-total", "forbidden" (403), "stall" (3 s before each
+    answer)."""
 
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     requests: list[tuple[str, str | None]] = field(default_factory=list)
@@ -69,6 +71,13 @@ def _handler(served: Served) -> type[http.server.BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            if served.mode == "stall":  # answers after the client's timeout
+                time.sleep(3)
+            if served.mode == "forbidden":
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             size = served.files[name][1]
             m = re.fullmatch(r"bytes=(\d+)-(\d+)", rng or "")
             if served.mode == "no-range" or not m:
@@ -86,7 +95,7 @@ def _handler(served: Served) -> type[http.server.BaseHTTPRequestHandler]:
             if served.mode == "wrong-total" and len(served.requests) > 1:
                 total = size + 1
             if served.mode == "huge-total":
-                total = 10**15
+                total = 2**64
             if served.mode == "extra-bytes":
                 body += b"\0" * 64
             length = len(body)

@@ -199,11 +199,7 @@ def read_header(f: HubFile, budget: _Budget | None = None, *, session: Any = Non
         limit = min(MAX_HEADER_BYTES, budget.left + len(buf))
         end = min(want, limit) - 1 if total is None else min(want, limit, total) - 1
         if end < len(buf):
-            raise VramkitError(
-                f"{where}: the GGUF header needs more than {limit:,} bytes (at most "
-                f"{MAX_HEADER_BYTES // MiB} MiB a file, {MAX_TOTAL_BYTES // MiB} MiB over all "
-                "parts are read); vramkit reads headers only, and this one is too large."
-            )
+            raise _too_large(where, len(buf) + 1, limit)
         chunk, size = _get_range(session, url, where, len(buf), end)
         requests += 1
         budget.left -= len(chunk)
@@ -217,12 +213,17 @@ def read_header(f: HubFile, budget: _Budget | None = None, *, session: Any = Non
             return parse_layout(buf, total, where)
         except NeedMore as more:
             if more.need > MAX_HEADER_BYTES:
-                raise VramkitError(
-                    f"{where}: the GGUF header declares {more.need:,} bytes of metadata and "
-                    f"tensor infos, more than the {MAX_HEADER_BYTES // MiB} MiB vramkit reads "
-                    "from a file: the file is corrupt or not one vramkit can size by range."
-                ) from None
+                raise _too_large(where, more.need, MAX_HEADER_BYTES) from None
             want = max(more.need, 2 * len(buf))
+
+
+def _too_large(where: str, need: int, limit: int) -> VramkitError:
+    return VramkitError(
+        f"{where}: the GGUF header (metadata and tensor infos) needs at least {need:,} bytes, "
+        f"more than the {limit:,} vramkit reads (at most {MAX_HEADER_BYTES:,} bytes a file, "
+        f"{MAX_TOTAL_BYTES:,} over all parts of a split file): the file is corrupt or its "
+        "header too large to size by range."
+    )
 
 
 def measure_hub_gguf(
