@@ -12,7 +12,7 @@ import json
 import math
 
 import pytest
-from range_server import REPO, converter_file, fake_hub, sparse_file
+from range_server import CONVERTER, REPO, converter_file, fake_hub, sparse_file
 
 from vramkit.cli import main
 from vramkit.errors import VramkitError
@@ -137,7 +137,7 @@ def test_layout_walk_reads_what_gguf_reader_reads(tmp_path):
 
     from vramkit.ingest.gguf_file import read_metadata, tensor_rows
 
-    manifest = json.loads((converter_file.__globals__["CONVERTER"] / "manifest.json").read_text())
+    manifest = json.loads((CONVERTER / "manifest.json").read_text())
     for row in manifest["files"]:
         path = _local(tmp_path, row["file"])
         r = GGUFReader(path, "r")

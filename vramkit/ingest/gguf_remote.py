@@ -6,7 +6,8 @@ commit). Only with ``online=True`` (CLI ``--online``) or ``VRAMKIT_ALLOW_NETWORK
 follows ``HF_ENDPOINT``); its first `FIRST_CHUNK` bytes are fetched, and while the header walk
 (`gguf_layout.parse_layout`, the same one local files get) runs past the bytes at hand, the next
 range is fetched, each request at least doubling what is held. The walk stops at the end of the
-tensor infos: the weights are never requested, and at most one chunk past the header is read.
+tensor infos: no request starts past the header, and the bytes read are at most
+max(`FIRST_CHUNK`, 2 × the header) (each request asks for at least as much as is held).
 Bounds: `MAX_HEADER_BYTES` and `MAX_REQUESTS` per file, `MAX_TOTAL_BYTES` over all the parts
 of a split file (``-00001-of-0000N.gguf``, each part's header read the same way), as
 gguf-parser-go reads remote files (https://github.com/gpustack/gguf-parser-go, ``ParseGGUFFileRemote``).
