@@ -2,7 +2,7 @@
 
 ``hf://OWNER/REPO/FILE.gguf`` (``hf://OWNER/REPO@REVISION/FILE.gguf`` for another branch, tag or
 commit). Only with ``online=True`` (CLI ``--online``) or ``VRAMKIT_ALLOW_NETWORK=1``
-(`hub.network_allowed`). The file's address comes from ``huggingface_hub.hf_hub_url`` (which
+(`vramkit.ingest.hub.network_allowed`). The file's address comes from ``huggingface_hub.hf_hub_url`` (which
 follows ``HF_ENDPOINT``); its first `FIRST_CHUNK` bytes are fetched, and while the header walk
 (`gguf_layout.parse_layout`, the same one local files get) runs past the bytes at hand, the next
 range is fetched, each request at least doubling what is held. The walk stops at the end of the
@@ -25,9 +25,9 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..validate import MAX_BYTES_FIELD, MAX_HUB_ID_CHARS
-from . import hub
 from .gguf_file import measure_parts, split_names
 from .gguf_layout import Layout, NeedMore, parse_layout
+from .hub import ENV_ALLOW, HUB_ID, network_allowed
 from .measured import Measured
 
 SCHEME = "hf://"
@@ -76,10 +76,10 @@ def parse_hub_file(text: str) -> HubFile:
     repo_id = f"{owner}/{name}"
     revision = revision or "main"
     if (
-        not hub.HUB_ID.match(repo_id)
+        not HUB_ID.match(repo_id)
         or len(repo_id) > MAX_HUB_ID_CHARS
         or ".." in repo_id
-        or not hub.HUB_ID.match(f"r/{revision}")
+        or not HUB_ID.match(f"r/{revision}")
         or ".." in revision
     ):
         raise VramkitError(
@@ -232,11 +232,11 @@ def measure_hub_gguf(
 ) -> tuple[Measured, dict[str, Any], dict[str, Any]]:
     """`(Measured, config, metadata)` of ``hf://OWNER/REPO/FILE.gguf`` from its header(s)."""
     f = parse_hub_file(address)
-    if not hub.network_allowed(online):
+    if not network_allowed(online):
         raise VramkitError(
             f"{str(f)!r} is a file on the Hugging Face Hub; vramkit uses no network unless "
             "asked: pass --online on the command line, online=True in Python, or set "
-            f"{hub.ENV_ALLOW}=1 to read its GGUF header by HTTP range requests (never the "
+            f"{ENV_ALLOW}=1 to read its GGUF header by HTTP range requests (never the "
             "weights)."
         )
     from huggingface_hub.utils import get_session
