@@ -1,19 +1,19 @@
 """A GGUF file on the Hugging Face Hub sized from its header, read with HTTP Range requests.
 
-``hf://OWNER/REPO/FILE.gguf`` (``hf://OWNER/REPO@REVISION/FILE.gguf`` for another branch, tag or
-commit). Only with ``online=True`` (CLI ``--online``) or ``VRAMKIT_ALLOW_NETWORK=1``
-(`vramkit.ingest.hub.network_allowed`). The file's address comes from ``huggingface_hub.hf_hub_url`` (which
-follows ``HF_ENDPOINT``); its first `FIRST_CHUNK` bytes are fetched, and while the header walk
-(`gguf_layout.parse_layout`, the same one local files get) runs past the bytes at hand, the next
-range is fetched, each request at least doubling what is held. The walk stops at the end of the
-tensor infos: no request starts past the header, and the bytes read are at most
-max(`FIRST_CHUNK`, 2 × the header) (each request asks for at least as much as is held).
-Bounds: `MAX_HEADER_BYTES` and `MAX_REQUESTS` per file, `MAX_TOTAL_BYTES` over all the parts
-of a split file (``-00001-of-0000N.gguf``, each part's header read the same way), as
-gguf-parser-go reads remote files (https://github.com/gpustack/gguf-parser-go, ``ParseGGUFFileRemote``).
-Every answer is checked: status 206, a ``Content-Range`` that is the range asked for, one total
-size in every answer, exactly as many bytes as announced.
-Nothing is cached: each call reads the headers again.
+``hf://OWNER/REPO/FILE.gguf`` (``hf://OWNER/REPO@REVISION/FILE.gguf`` for another branch, tag
+or commit). Only with ``online=True`` (CLI ``--online``) or ``VRAMKIT_ALLOW_NETWORK=1``
+(`vramkit.ingest.hub.network_allowed`). The file's address comes from
+``huggingface_hub.hf_hub_url`` (which follows ``HF_ENDPOINT``); its first `FIRST_CHUNK` bytes
+are fetched, and while the header walk (`gguf_layout.parse_layout`, the same one local files
+get) runs past the bytes at hand, the next range is fetched, each request at least doubling
+what is held. The walk stops at the end of the tensor infos: no request starts past the header,
+and the bytes read are at most max(`FIRST_CHUNK`, 2 × the header). Bounds: `MAX_HEADER_BYTES`
+and `MAX_REQUESTS` per file, `MAX_TOTAL_BYTES` over all the parts of a split file
+(``-00001-of-0000N.gguf``, each part's header read the same way), as gguf-parser-go reads
+remote files (https://github.com/gpustack/gguf-parser-go, ``ParseGGUFFileRemote``). Every
+answer is checked: status 206, a ``Content-Range`` that is the range asked for, one total size
+in every answer, exactly as many bytes as announced. Nothing is cached: each call reads the
+headers again.
 """
 
 from __future__ import annotations
