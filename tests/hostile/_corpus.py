@@ -490,6 +490,42 @@ def hub_id_cases() -> Iterator[Case]:
             yield Case(f"hubid-{cid}-{argv[0]}", "hub", argv, REFUSE, "")
 
 
+def hub_gguf_cases() -> Iterator[Case]:
+    """Hub GGUF addresses (hf://OWNER/REPO/FILE.gguf, inspect OWNER/REPO --file NAME.gguf):
+    malformed ones refused as addresses, well-formed ones refused without --online; no socket
+    is opened either way (the corpus runner's socket guard)."""
+    addresses = {
+        "no-file": "hf://owner/name",
+        "no-repo": "hf://owner",
+        "not-gguf": "hf://owner/name/model.safetensors",
+        "dotdot-file": "hf://owner/name/../x.gguf",
+        "dotdot-repo": "hf://../name/x.gguf",
+        "empty": "hf://",
+        "long": "hf://o/n/" + "a" * 2000 + ".gguf",
+        "unicode": "hf://ówner/name/x.gguf",
+        "space": "hf://owner/name/a b.gguf",
+        "bad-revision": "hf://owner/name@../x.gguf",
+        "newline": "hf://owner/name/x.gguf\nvramkit: fake",
+        "well-formed-offline": "hf://owner/name/model-Q4_K_M.gguf",
+        "well-formed-revision-offline": "hf://owner/name@v1.0/sub/model.gguf",
+    }
+    for cid, address in addresses.items():
+        needle = "--online" if cid.startswith("well-formed") else ""
+        for argv in (["inspect", address], ["weights", "--from", address]):
+            yield Case(f"hubgguf-{cid}-{argv[0]}", "hub", argv, REFUSE, needle)
+    files = {
+        "file-not-gguf": ["inspect", "owner/name", "--file", "x.bin"],
+        "file-dotdot": ["inspect", "owner/name", "--file", "../x.gguf"],
+        "file-absolute": ["inspect", "owner/name", "--file", "/x.gguf"],
+        "file-with-local-path": ["inspect", "{w}", "--file", "x.gguf"],
+        "file-with-address": ["inspect", "hf://owner/name/x.gguf", "--file", "x.gguf"],
+        "file-offline": ["inspect", "owner/name", "--file", "x.gguf"],
+    }
+    for cid, argv in files.items():
+        needle = "--online" if cid == "file-offline" else ""
+        yield Case(f"hubgguf-{cid}", "hub", argv, REFUSE, needle)
+
+
 def _cache_entry(w: Path, doc: Any, *, raw: bytes | None = None, repo="acme/tiny") -> None:
     path = w / "cache" / "hub" / f"{repo.replace('/', '--')}@main.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1551,6 +1587,7 @@ def all_cases() -> list[Case]:
         raw_config_cases,
         path_cases,
         hub_id_cases,
+        hub_gguf_cases,
         hub_cache_cases,
         safetensors_cases,
         gguf_cases,

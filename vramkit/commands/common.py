@@ -16,12 +16,14 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         "--from",
         dest="from_",
         metavar="PATH_OR_ID",
-        help="a model folder, config.json, .safetensors, .gguf file or Hugging Face Hub id",
+        help="a model folder, config.json, .safetensors, .gguf file, Hugging Face Hub id, or a "
+        "GGUF on the Hub as hf://OWNER/REPO/FILE.gguf (header only, with --online)",
     )
     p.add_argument(
         "--online",
         action="store_true",
-        help="with --from HUB_ID: allow reading config and headers from the Hub (no weights)",
+        help="with --from HUB_ID or hf://…: allow reading config and headers from the Hub "
+        "(no weights)",
     )
 
 

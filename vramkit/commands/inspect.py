@@ -1,5 +1,7 @@
 """Inspect a model from outside the catalog: a config.json, a folder of safetensors shards
-(headers only), a GGUF file, or a Hugging Face Hub id (with --online; cached afterwards).
+(headers only), a GGUF file, or a Hugging Face Hub id (with --online; cached afterwards); a GGUF
+file on the Hub by ``hf://OWNER/REPO/FILE.gguf`` or ``OWNER/REPO --file FILE.gguf`` (with
+--online; its header by HTTP range requests, never the weights).
 
 Prints exact stored bytes per tensor group (from the headers) next to vramkit's architecture
 estimate when a config is present, parameter counts, and the dtype histogram.
@@ -22,13 +24,23 @@ from ..units import GB, GiB, fmt_gb, fmt_params
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path_or_id", metavar="PATH_OR_ID", help="local file/folder or Hub owner/name")
+    p.add_argument(
+        "path_or_id",
+        metavar="PATH_OR_ID",
+        help="local file/folder, Hub owner/name, or hf://OWNER/REPO/FILE.gguf",
+    )
+    p.add_argument(
+        "--file",
+        metavar="NAME.gguf",
+        help="with a Hub owner/name: the GGUF file in that repo to size from its header "
+        "(the first part of a split file, -00001-of-0000N.gguf); needs --online",
+    )
     p.add_argument("--json", action="store_true", help="print JSON (bytes as integers)")
     p.add_argument(
         "--online",
         action="store_true",
-        help="allow reading config and safetensors headers from the Hub (never the weights); "
-        "or set VRAMKIT_ALLOW_NETWORK=1",
+        help="allow reading config, safetensors and GGUF headers from the Hub (never the "
+        "weights); or set VRAMKIT_ALLOW_NETWORK=1",
     )
 
 
@@ -80,8 +92,24 @@ def report(path_or_id: str, *, online: bool = False) -> dict[str, Any]:
     return out
 
 
+def source_of(path_or_id: str, file: str | None) -> str:
+    """What `report` reads: `path_or_id`, or ``hf://OWNER/REPO/FILE`` when --file is given."""
+    if file is None:
+        return path_or_id
+    from ..errors import VramkitError
+    from ..ingest.gguf_remote import hub_file_from_id
+    from ..ingest.hub import looks_like_hub_id
+
+    if not looks_like_hub_id(path_or_id):
+        raise VramkitError(
+            f"--file names a GGUF file in a Hub repo: give the repo as OWNER/NAME, got "
+            f"{path_or_id!r:.80} (or give hf://OWNER/REPO/FILE.gguf without --file)."
+        )
+    return hub_file_from_id(path_or_id, file)
+
+
 def run(args: argparse.Namespace) -> int:
-    r = report(args.path_or_id, online=args.online)
+    r = report(source_of(args.path_or_id, args.file), online=args.online)
     if args.json:
         emit_json(r)
         return 0

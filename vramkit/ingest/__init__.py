@@ -1,5 +1,6 @@
 """Bring your own model: a catalog-compatible `ModelSpec` plus exact measured bytes from a local
-config.json, safetensors files (headers only), a GGUF file, or a Hugging Face Hub id.
+config.json, safetensors files (headers only), a GGUF file, a Hugging Face Hub id, or a GGUF
+file on the Hub (``hf://OWNER/REPO/FILE.gguf``: its header by HTTP range requests, with --online).
 
 ``ingest(path_or_id)`` → `Ingested`: ``model`` (built by `vramkit.configfile.model_from_config`
 when a config is present and its architecture is known; else None with ``model_note`` saying
@@ -21,7 +22,7 @@ from ..configfile import model_from_config, read_config, text_config
 from ..datafiles import DATA_DIR
 from ..errors import VramkitError
 from ..validate import path_stat, read_bytes, regular_file, require_optional_bool, require_path
-from . import hub
+from . import gguf_remote, hub
 from .gguf_file import measure_gguf
 from .measured import Measured, TensorInfo, summarise
 from .names import ALL_GROUPS, OTHER, group_of
@@ -83,8 +84,10 @@ def ingest(path_or_id: str | Path, *, online: bool | None = None) -> Ingested:
 
     Only regular files and folders are read: FIFOs, devices and sockets are refused before
     they are opened (`vramkit.validate`)."""
-    text = str(require_path("model path or Hub id", path_or_id)).strip()
     online = require_optional_bool("online", online)
+    if isinstance(path_or_id, str) and path_or_id.strip().startswith(gguf_remote.SCHEME):
+        return _from_hub_gguf(path_or_id.strip(), online)  # before a path would merge its '//'
+    text = str(require_path("model path or Hub id", path_or_id)).strip()
     p = Path(text).expanduser()
     if path_stat(p) is None and not p.is_absolute() and path_stat(PROJECT_ROOT / p) is not None:
         p = PROJECT_ROOT / p  # e.g. data/examples/… from a notebook's folder
@@ -94,7 +97,8 @@ def ingest(path_or_id: str | Path, *, online: bool | None = None) -> Ingested:
             return _from_hub(text, online)
         raise VramkitError(
             f"{text!r:.200} does not exist: give a config.json, a model folder, a .safetensors or "
-            ".gguf file, or a Hugging Face Hub id such as 'Qwen/Qwen3-30B-A3B'."
+            ".gguf file, a Hugging Face Hub id such as 'Qwen/Qwen3-30B-A3B', or a GGUF file on "
+            "the Hub as hf://OWNER/REPO/FILE.gguf (with --online)."
         )
     folder_given = stat.S_ISDIR(st.st_mode)
     if not folder_given:
@@ -135,6 +139,12 @@ def _from_gguf(p: Path, source: str) -> Ingested:
     measured, cfg, meta = measure_gguf(p)
     model, note = _model(cfg, str(p), None)
     return Ingested(source, "gguf", cfg, model, note, measured, None, meta)
+
+
+def _from_hub_gguf(address: str, online: bool | None) -> Ingested:
+    measured, cfg, meta = gguf_remote.measure_hub_gguf(address, online=online)
+    model, note = _model(cfg, measured.source, None)
+    return Ingested(measured.source, "gguf", cfg, model, note, measured, None, meta)
 
 
 def _from_hub(repo_id: str, online: bool | None) -> Ingested:

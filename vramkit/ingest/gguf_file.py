@@ -8,16 +8,14 @@ mapped to config.json field names so the KV and weight estimates can run on it.
 
 from __future__ import annotations
 
-import math
-import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import VramkitError
 from ..families import family_of_model_type, gguf_model_types
 from ..validate import MAX_LAYERS, path_stat, read_bytes, regular_file, require_strict_int
-from .gguf_layout import read_layout
+from .gguf_layout import Layout, read_layout, tensor_nbytes
 from .measured import Measured, summarise
 
 MAX_SPLITS = 65_535
@@ -69,48 +67,18 @@ head dims.
 ``attention.sliding_window_pattern`` is read by `_sliding_window_pattern` (an int or a list)."""
 
 
-def _reader(path: Path):
-    from gguf import GGUFReader
-
+def _layout(path: Path) -> Layout:
+    """The checked layout and metadata of a local GGUF file (`gguf_layout.read_layout`)."""
     regular_file(path, "GGUF file")  # FIFOs, devices and folders refused before opening
     magic = read_bytes(path, "GGUF file", limit=4)
     if magic != b"GGUF":
         raise VramkitError(f"{path.name} is not a GGUF file (it does not start with b'GGUF').")
-    read_layout(path)  # counts, strings, dims, offsets checked before the reader maps the file
-    try:
-        return GGUFReader(path, "r")
-    except (
-        ValueError,
-        IndexError,
-        KeyError,
-        TypeError,
-        OSError,
-        OverflowError,
-        MemoryError,
-        struct.error,
-    ) as err:
-        raise VramkitError(
-            f"{path.name}: the GGUF file is truncated or corrupt ({type(err).__name__}: {err})."
-        ) from None
-
-
-def _scalar(field: Any) -> Any:
-    try:
-        return field.contents()
-    except (ValueError, IndexError, TypeError):  # pragma: no cover - malformed field
-        return None
+    return read_layout(path)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """All GGUF key/value metadata as plain Python values (token lists shortened to a count)."""
-    r = _reader(Path(path))
-    out: dict[str, Any] = {}
-    for key, field in r.fields.items():
-        if key.startswith("tokenizer.ggml.") and key != "tokenizer.ggml.model":
-            out[key + ".count"] = len(field.data)
-            continue
-        out[key] = _scalar(field)
-    return out
+    return dict(_layout(Path(path)).metadata)
 
 
 def config_from_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,72 +161,72 @@ def _sliding_window_pattern(meta: Mapping[str, Any], arch: str, cfg: dict[str, A
     cfg["layer_types"] = ["sliding_attention" if v else "full_attention" for v in value]
 
 
-def tensor_rows(path: str | Path) -> list[tuple[str, str, tuple[int, ...], int]]:
-    """``[(name, ggml_type, shape, nbytes)]``; shape as GGUF lists it (ne0 = row length first).
+Row = tuple[str, str, tuple[int, ...], int]
 
-    nbytes = n_elements / block × type_size (``gguf.GGML_QUANT_SIZES``), checked against the
-    file: a tensor whose data runs past the end of the file is an error.
-    """
-    from gguf import GGML_QUANT_SIZES
 
+def rows_of(layout: Layout, origin: str) -> list[Row]:
+    """``[(name, ggml_type, shape, nbytes)]`` of a layout; shape as GGUF lists it (ne0 = row
+    length first); nbytes = n_elements / block × type_size (`gguf_layout.tensor_nbytes`), each
+    tensor already checked to lie inside its file."""
+    from gguf import GGMLQuantizationType
+
+    return [
+        (t.name, GGMLQuantizationType(t.ggml_type).name, t.dims, tensor_nbytes(t, origin))
+        for t in layout.tensors
+    ]
+
+
+def tensor_rows(path: str | Path) -> list[Row]:
+    """`rows_of` a local GGUF file: a tensor whose data runs past the end of the file is an
+    error."""
     p = Path(path)
-    r = _reader(p)
-    size = p.stat().st_size
-    rows = []
-    for t in r.tensors:
-        kind = t.tensor_type
-        if kind not in GGML_QUANT_SIZES:
-            raise VramkitError(f"{p.name}: tensor {t.name!r} has unknown GGML type {kind!r}.")
-        block, type_size = GGML_QUANT_SIZES[kind]
-        n = math.prod(int(d) for d in t.shape)  # exact: numpy's product could wrap
-        if n % block:
-            raise VramkitError(
-                f"{p.name}: tensor {t.name!r} has {n} elements, not a multiple of the "
-                f"{kind.name} block of {block}."
-            )
-        nbytes = n // block * type_size
-        if int(t.data_offset) + nbytes > size:
-            raise VramkitError(f"{p.name}: tensor {t.name!r} runs past the end of the file.")
-        rows.append((t.name, kind.name, tuple(int(d) for d in t.shape), nbytes))
-    return rows
+    return rows_of(_layout(p), p.name)
 
 
-def split_parts(path: str | Path, meta: Mapping[str, Any]) -> list[Path]:
-    """Every part of a split GGUF, from its first part (one path for a whole file).
+def split_names(name: str, meta: Mapping[str, Any]) -> list[str]:
+    """The file names of every part of a split GGUF, from its first part's name and metadata
+    (``[name]`` for a whole file).
 
     As the pinned loader does (https://github.com/ggml-org/llama.cpp/blob/
     0c1e57098bba43ac29e6e3b677cdceebdd22334f/src/llama-model-loader.cpp#L595-L672 and
     src/llama.cpp#L545-L590): ``split.count`` > 1 means parts named ``<prefix>-%05d-of-%05d.gguf``
     (numbered from 1) beside the first, which must be given (``split.no`` 0); each part's
     ``split.no`` must be its index, and ``split.tensors.count`` the tensors of all parts (checked
-    by `measure_gguf`). A missing or misnumbered part is refused.
+    by `measure_parts`). A later part or a renamed first part is refused.
     """
-    p = Path(path)
     count = meta.get("split.count")
     if count is None:
-        return [p]
+        return [name]
     count = require_strict_int("GGUF metadata split.count", count, maximum=MAX_SPLITS)
     if count <= 1:
-        return [p]
+        return [name]
     no = require_strict_int("GGUF metadata split.no", meta.get("split.no"), maximum=count - 1)
     tail = f"-{no + 1:05d}-of-{count:05d}.gguf"
     first = f"-00001-of-{count:05d}.gguf"
     if no != 0:
-        hint = p.name[: -len(tail)] + first if p.name.endswith(tail) else f"…{first}"
+        hint = name[: -len(tail)] + first if name.endswith(tail) else f"…{first}"
         raise VramkitError(
-            f"{p.name} is part {no + 1} of a {count}-part GGUF: give the first part ({hint}); "
+            f"{name} is part {no + 1} of a {count}-part GGUF: give the first part ({hint}); "
             "its tensors are read from every part."
         )
-    if not p.name.endswith(tail) or len(p.name) == len(tail):
+    if not name.endswith(tail) or len(name) == len(tail):
         raise VramkitError(
-            f"{p.name} is the first part of a {count}-part GGUF (split.count {count}) but is not "
+            f"{name} is the first part of a {count}-part GGUF (split.count {count}) but is not "
             f"named <prefix>{tail}, so its other parts cannot be found (llama.cpp names them "
             "<prefix>-%05d-of-%05d.gguf)."
         )
-    prefix = p.name[: -len(tail)]
-    parts = [p.with_name(f"{prefix}-{i + 1:05d}-of-{count:05d}.gguf") for i in range(count)]
+    prefix = name[: -len(tail)]
+    return [f"{prefix}-{i + 1:05d}-of-{count:05d}.gguf" for i in range(count)]
+
+
+def split_parts(path: str | Path, meta: Mapping[str, Any]) -> list[Path]:
+    """Every part of a local split GGUF (`split_names`) beside its first part; a missing part
+    is refused, naming it."""
+    p = Path(path)
+    parts = [p.with_name(n) for n in split_names(p.name, meta)]
     missing = [q.name for q in parts if path_stat(q) is None]
     if missing:
+        count = len(parts)
         shown = ", ".join(missing[:5]) + (
             f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         )
@@ -269,47 +237,63 @@ def split_parts(path: str | Path, meta: Mapping[str, Any]) -> list[Path]:
     return parts
 
 
-def _check_split_tensors(path: Path, meta: Mapping[str, Any], rows: list[Any]) -> None:
+def _check_split_tensors(name: str, meta: Mapping[str, Any], rows: list[Any]) -> None:
     """``split.tensors.count`` must equal the tensors found in all parts, each name once."""
     expected = meta.get("split.tensors.count")
     if expected is not None:
         expected = require_strict_int("GGUF metadata split.tensors.count", expected)
         if expected != len(rows):
             raise VramkitError(
-                f"{path.name}: split.tensors.count says {expected:,} tensors but the parts hold "
+                f"{name}: split.tensors.count says {expected:,} tensors but the parts hold "
                 f"{len(rows):,}: a part is truncated or from another download."
             )
     seen: set[str] = set()
-    for name, *_ in rows:
-        if name in seen:
-            raise VramkitError(f"{path.name}: tensor {name!r} appears in more than one part.")
-        seen.add(name)
+    for tname, *_ in rows:
+        if tname in seen:
+            raise VramkitError(f"{name}: tensor {tname!r} appears in more than one part.")
+        seen.add(tname)
 
 
-def _check_part(part: Path, index: int, count: int) -> None:
+def _check_part(name: str, meta: Mapping[str, Any], index: int, count: int) -> None:
     """A later part must say it is part `index` of `count` (``split.no``, ``split.count``)."""
-    meta = read_metadata(part)
     got = (meta.get("split.no"), meta.get("split.count"))
     if got != (index, count):
         raise VramkitError(
-            f"{part.name}: split.no / split.count are {got[0]!r} / {got[1]!r}, expected "
+            f"{name}: split.no / split.count are {got[0]!r} / {got[1]!r}, expected "
             f"{index} / {count} for part {index + 1} of this split GGUF."
         )
 
 
+def measure_parts(
+    source: str,
+    names: Sequence[str],
+    first: Layout,
+    read_part: Callable[[str], Layout],
+) -> tuple[Measured, dict[str, Any], dict[str, Any]]:
+    """`(Measured, config, metadata)` of a GGUF from its first part's layout and the names of
+    all its parts (`split_names`); `read_part(name)` gives a later part's layout (a local file
+    or a header read over HTTP). MTP blocks (index ≥ main layers) → ``mtp``."""
+    meta = dict(first.metadata)
+    cfg = config_from_metadata(meta)
+    rows = rows_of(first, names[0])
+    for i, name in enumerate(names[1:], start=1):
+        part = read_part(name)
+        _check_part(name, part.metadata, i, len(names))
+        rows += rows_of(part, name)
+    if len(names) > 1:
+        _check_split_tensors(names[0], meta, rows)
+    main = cfg.get("num_hidden_layers") if cfg.get("num_nextn_predict_layers") else None
+    return summarise(source, rows, main_layers=main), cfg, meta
+
+
 def measure_gguf(path: str | Path) -> tuple[Measured, dict[str, Any], dict[str, Any]]:
-    """`(Measured, config, metadata)` of a GGUF file; MTP blocks (index ≥ main layers) → ``mtp``.
+    """`(Measured, config, metadata)` of a local GGUF file (`measure_parts`).
 
     A split GGUF is read from its first part: the metadata of the first part, the tensors of
     every part (`split_parts`)."""
-    meta = read_metadata(path)
-    parts = split_parts(path, meta)
-    cfg = config_from_metadata(meta)
-    rows = tensor_rows(path)
-    for i, part in enumerate(parts[1:], start=1):
-        _check_part(part, i, len(parts))
-        rows += tensor_rows(part)
-    if len(parts) > 1:
-        _check_split_tensors(Path(path), meta, rows)
-    main = cfg.get("num_hidden_layers") if cfg.get("num_nextn_predict_layers") else None
-    return summarise(str(path), rows, main_layers=main), cfg, meta
+    p = Path(path)
+    first = _layout(p)
+    parts = split_parts(p, first.metadata)
+    return measure_parts(
+        str(path), [q.name for q in parts], first, lambda name: _layout(p.with_name(name))
+    )

@@ -16,6 +16,11 @@ is a u32 power of two (L623-633), a tensor has at most ``GGML_MAX_DIMS`` = 4 dim
 data lies inside the file (L781, L795). vramkit adds: the counts must fit in the file (each
 key/value takes at least 13 bytes, each tensor info 24), and tensors' byte ranges may not
 overlap. Every walk is bounded by the file size; nothing is allocated from a count.
+
+One walk serves a local file (`read_layout`, the whole file mapped) and a header read over HTTP
+(`parse_layout` on the first bytes of a file of known size, `vramkit.ingest.gguf_remote`): a read
+past the bytes at hand but inside the file raises `NeedMore`, and the caller fetches more.
+The same walk decodes the key/value metadata (`Layout.metadata`), so both read the same values.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ import itertools
 import mmap
 import os
 import struct
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import VramkitError
 
@@ -41,6 +48,20 @@ HEADER_BYTES = 4 + 4 + 8 + 8
 _SCALAR_BYTES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 """Bytes of each fixed-size GGUF value type (``gguf.GGUFValueType``: UINT8 … FLOAT64)."""
 _STRING, _ARRAY, _UINT32 = 8, 9, 4
+_SCALAR_FORMAT = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q"}
+_SCALAR_FORMAT[12] = "d"
+"""`struct` codes of the fixed-size value types, as ``GGUFReader`` decodes them."""
+COUNTED_PREFIX = "tokenizer.ggml."
+"""Keys under this prefix (but ``tokenizer.ggml.model``) are kept as ``KEY.count`` (the number
+of items): a vocabulary's token strings are stepped over, never decoded."""
+
+
+class NeedMore(Exception):
+    """The walk needs the file's first `need` bytes and has fewer (a header read in chunks)."""
+
+    def __init__(self, need: int) -> None:
+        super().__init__(need)
+        self.need = need
 
 
 @dataclass(frozen=True)
@@ -62,13 +83,19 @@ class Layout:
     alignment: int
     data_start: int
     tensors: tuple[TensorInfo, ...]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Key → value (Python int / float / bool / str / list); `COUNTED_PREFIX` keys as counts."""
+    size: int = 0
+    """Bytes in the whole file."""
 
 
 class _Cursor:
-    """Bounded little/big-endian reads over a buffer; reading past its end is a VramkitError."""
+    """Bounded little/big-endian reads over the first ``len(buf)`` bytes of a `size`-byte file:
+    past the file's end is a VramkitError, past the buffer's (inside the file) `NeedMore`."""
 
     def __init__(self, buf: mmap.mmap | bytes, size: int, origin: str, order: str) -> None:
         self.buf, self.size, self.origin, self.order, self.pos = buf, size, origin, order, 0
+        self.avail = min(len(buf), size)
 
     def fail(self, what: str) -> VramkitError:
         return VramkitError(f"{self.origin}: {what}: the GGUF file is truncated or corrupt.")
@@ -80,6 +107,8 @@ class _Cursor:
                 f"{what} needs {n:,} bytes at byte {self.pos:,} but only "
                 f"{self.size - self.pos:,} remain"
             )
+        if n > self.avail - self.pos:
+            raise NeedMore(self.pos + n)
         start, self.pos = self.pos, self.pos + n
         return start
 
@@ -89,10 +118,13 @@ class _Cursor:
     def u64(self, what: str) -> int:
         return struct.unpack_from(self.order + "Q", self.buf, self.take(8, what))[0]
 
-    def string(self, what: str) -> str:
+    def raw_string(self, what: str) -> bytes:
         n = self.u64(f"the length of {what}")
         start = self.take(n, f"{what} ({n:,} bytes long)")
-        return bytes(self.buf[start : start + n]).decode("utf-8", "replace")
+        return bytes(self.buf[start : start + n])
+
+    def string(self, what: str) -> str:
+        return self.raw_string(what).decode("utf-8", "replace")
 
     def skip_string(self, what: str) -> None:
         self.take(self.u64(f"the length of {what}"), what)
@@ -110,16 +142,24 @@ def _check_counts(n_tensors: int, n_kv: int, size: int, origin: str) -> None:
         )
 
 
-def _skip_value(cur: _Cursor, vtype: int, key: str) -> int | None:
-    """Step over one value; return it when it is a u32 (``general.alignment`` is one)."""
+def _decode(raw: bytes) -> str | None:
+    """A GGUF string as ``GGUFReader`` decodes it (strict UTF-8); None when it is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_value(cur: _Cursor, vtype: int, key: str, counted: bool) -> Any:
+    """Read one value; a `counted` key gives its number of items instead (1 for a scalar)."""
     if vtype in _SCALAR_BYTES:
         start = cur.take(_SCALAR_BYTES[vtype], f"the value of {key!r}")
-        if vtype == _UINT32:
-            return struct.unpack_from(cur.order + "I", cur.buf, start)[0]
-        return None
+        if counted:
+            return 1
+        return struct.unpack_from(cur.order + _SCALAR_FORMAT[vtype], cur.buf, start)[0]
     if vtype == _STRING:
-        cur.skip_string(f"the value of {key!r}")
-        return None
+        raw = cur.raw_string(f"the value of {key!r}")
+        return 1 if counted else _decode(raw)
     if vtype != _ARRAY:
         raise cur.fail(f"key {key!r} has unknown value type {vtype}")
     itype = cur.u32(f"the item type of {key!r}")
@@ -127,33 +167,49 @@ def _skip_value(cur: _Cursor, vtype: int, key: str) -> int | None:
     if itype in _SCALAR_BYTES:
         if n > (cur.size - cur.pos) // _SCALAR_BYTES[itype]:
             raise cur.fail(f"array {key!r} claims {n:,} items, more than the file holds")
-        cur.take(n * _SCALAR_BYTES[itype], f"array {key!r}")
-    elif itype == _STRING:
+        start = cur.take(n * _SCALAR_BYTES[itype], f"array {key!r}")
+        if counted:
+            return n
+        return list(struct.unpack_from(f"{cur.order}{n}{_SCALAR_FORMAT[itype]}", cur.buf, start))
+    if itype == _STRING:
         if n > (cur.size - cur.pos) // 8:
             raise cur.fail(f"array {key!r} claims {n:,} strings, more than the file holds")
-        _skip_strings(cur, n, key)
-    else:  # llama.cpp reads no nested arrays (gguf.cpp L606-611)
-        raise cur.fail(f"array {key!r} has item type {itype}; GGUF arrays hold scalars or strings")
-    return None
+        if counted:
+            _skip_strings(cur, n, key)
+            return n
+        return [_decode(cur.raw_string(f"item {i:,} of {key!r}")) for i in range(n)]
+    # llama.cpp reads no nested arrays (gguf.cpp L606-611)
+    raise cur.fail(f"array {key!r} has item type {itype}; GGUF arrays hold scalars or strings")
 
 
 def _skip_strings(cur: _Cursor, n: int, key: str) -> None:
     """Step over `n` strings (a tokenizer's 262,144 tokens: one tight loop, no per-item call)."""
-    unpack, buf, size, pos = struct.Struct(cur.order + "Q").unpack_from, cur.buf, cur.size, cur.pos
+    unpack, buf, size, avail = (
+        struct.Struct(cur.order + "Q").unpack_from,
+        cur.buf,
+        cur.size,
+        cur.avail,
+    )
+    pos = cur.pos
     for i in range(n):
+        if avail - pos < 8 <= size - pos:
+            raise NeedMore(pos + 8)
         length = unpack(buf, pos)[0] if size - pos >= 8 else None
         if length is None or length > size - pos - 8:
             cur.pos = pos
             raise cur.fail(f"item {i:,} of {key!r} runs past the end of the file")
         pos += 8 + length
+        if pos > avail:
+            raise NeedMore(pos)
     cur.pos = pos
 
 
-def _read_kvs(cur: _Cursor, n_kv: int) -> int:
-    """Walk the key/value pairs; return ``general.alignment`` (default 32)."""
+def _read_kvs(cur: _Cursor, n_kv: int) -> tuple[int, dict[str, Any]]:
+    """Walk the key/value pairs; return ``general.alignment`` (default 32) and the metadata."""
     from gguf import GGUF_DEFAULT_ALIGNMENT
 
     alignment = GGUF_DEFAULT_ALIGNMENT
+    meta: dict[str, Any] = {}
     seen: set[str] = set()
     for i in range(n_kv):
         key = cur.string(f"key {i:,}")
@@ -161,12 +217,14 @@ def _read_kvs(cur: _Cursor, n_kv: int) -> int:
             raise cur.fail(f"key {key[:80]!r} appears twice")
         seen.add(key)
         vtype = cur.u32(f"the value type of {key[:80]!r}")
-        value = _skip_value(cur, vtype, key[:80])
+        counted = key.startswith(COUNTED_PREFIX) and key != COUNTED_PREFIX + "model"
+        value = _read_value(cur, vtype, key[:80], counted)
         if key == "general.alignment":
-            if vtype != _UINT32 or value is None or value <= 0 or value & (value - 1):
+            if vtype != _UINT32 or value <= 0 or value & (value - 1):
                 raise cur.fail("general.alignment must be a u32 power of two")
             alignment = value
-    return alignment
+        meta[key + ".count" if counted else key] = value
+    return alignment, meta
 
 
 def _read_tensor_infos(cur: _Cursor, n_tensors: int) -> tuple[TensorInfo, ...]:
@@ -252,8 +310,6 @@ def _check_tensor_ranges(layout: Layout, size: int, origin: str) -> None:
 def read_layout(path: str | Path) -> Layout:
     """Walk a GGUF file's header, key/values and tensor infos and check the layout (module
     docstring); the caller has checked that `path` is a regular file starting with ``GGUF``."""
-    from gguf import READER_SUPPORTED_VERSIONS
-
     p = Path(path)
     origin = p.name
     try:
@@ -267,24 +323,44 @@ def read_layout(path: str | Path) -> Layout:
                 f"{origin} is {size} bytes: too short for a GGUF header ({HEADER_BYTES} bytes)."
             )
         with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as buf:
-            (version,) = struct.unpack_from("<I", buf, 4)
-            order = "<" if version & 0xFFFF else ">"  # a big-endian file, as GGUFReader reads
-            cur = _Cursor(buf, size, origin, order)
-            cur.take(4, "the magic")
-            version = cur.u32("the version")
-            if version not in READER_SUPPORTED_VERSIONS:
-                raise VramkitError(
-                    f"{origin}: GGUF version {version:,} is not one vramkit reads "
-                    f"({', '.join(map(str, READER_SUPPORTED_VERSIONS))}): the GGUF file is "
-                    "truncated or corrupt, or of a newer GGUF version."
-                )
-            n_tensors, n_kv = cur.u64("the tensor count"), cur.u64("the key/value count")
-            _check_counts(n_tensors, n_kv, size, origin)
-            alignment = _read_kvs(cur, n_kv)
-            tensors = _read_tensor_infos(cur, n_tensors)
-            start = -(-cur.pos // alignment) * alignment
-            layout = Layout(n_kv, alignment, start, tensors)
+            return parse_layout(buf, size, origin)
     finally:
         os.close(fd)
+
+
+def parse_layout(buf: mmap.mmap | bytes, size: int, origin: str) -> Layout:
+    """The layout of a `size`-byte GGUF file from its first ``len(buf)`` bytes (all of them for
+    a local file). Raises `NeedMore` when the header runs past `buf` but not past `size`, and a
+    VramkitError for anything llama.cpp's loader refuses (module docstring)."""
+    from gguf import READER_SUPPORTED_VERSIONS
+
+    if size < HEADER_BYTES:
+        raise VramkitError(
+            f"{origin} is {size} bytes: too short for a GGUF header ({HEADER_BYTES} bytes)."
+        )
+    if len(buf) < HEADER_BYTES:
+        raise NeedMore(HEADER_BYTES)
+    if bytes(buf[:4]) != b"GGUF":
+        raise VramkitError(f"{origin} is not a GGUF file (it does not start with b'GGUF').")
+    (version,) = struct.unpack_from("<I", buf, 4)
+    order = "<" if version & 0xFFFF else ">"  # a big-endian file, as GGUFReader reads
+    cur = _Cursor(buf, size, origin, order)
+    cur.take(4, "the magic")
+    version = cur.u32("the version")
+    if version not in READER_SUPPORTED_VERSIONS:
+        raise VramkitError(
+            f"{origin}: GGUF version {version:,} is not one vramkit reads "
+            f"({', '.join(map(str, READER_SUPPORTED_VERSIONS))}): the GGUF file is "
+            "truncated or corrupt, or of a newer GGUF version."
+        )
+    n_tensors, n_kv = cur.u64("the tensor count"), cur.u64("the key/value count")
+    _check_counts(n_tensors, n_kv, size, origin)
+    alignment, kvs = _read_kvs(cur, n_kv)
+    # GGUFReader lists the header's three numbers as fields first; so does the metadata here
+    metadata = {"GGUF.version": version, "GGUF.tensor_count": n_tensors, "GGUF.kv_count": n_kv}
+    metadata.update(kvs)
+    tensors = _read_tensor_infos(cur, n_tensors)
+    start = -(-cur.pos // alignment) * alignment
+    layout = Layout(n_kv, alignment, start, tensors, metadata, size)
     _check_tensor_ranges(layout, size, origin)
     return layout
