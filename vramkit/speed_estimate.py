@@ -337,31 +337,7 @@ def fit_efficiency(rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts]) ->
     """Fit on TRAIN rows only (not `held_out`): per class and per limiter, the median of
     measured ÷ bound; the overall train median as the last fallback. Spread: the 10th / 90th
     percentile of measured ÷ estimate over the held-out rows."""
-    ratios = decode_ratios(rows, facts)
-    train = [(r, x) for r, x in ratios if not held_out(r.id)]
-    test = [(r, x) for r, x in ratios if held_out(r.id)]
-    if not train or not test:
-        raise VramkitError("speed fit needs at least one train and one held-out decode row.")
-    by: dict[str, float] = {}
-    for lim in LIMITS:
-        xs = [x for r, x in train if row_limit(r) == lim]
-        if xs:
-            by[lim] = statistics.median(xs)
-        for moe in (False, True):
-            xs = [x for r, x in train if row_class(r, facts) == speed_class(lim, moe)]
-            if xs:
-                by[speed_class(lim, moe)] = statistics.median(xs)
-    fallback = statistics.median(x for _, x in train)
-    partial = Efficiency(by, fallback, 1.0, 1.0, (), ())
-    ests = [x / _row_eff(partial, r, facts) for r, x in test]
-    return Efficiency(
-        by_class=by,
-        fallback=fallback,
-        spread_p10=_quantile(ests, 0.1),
-        spread_p90=_quantile(ests, 0.9),
-        train_ids=tuple(r.id for r, _ in train),
-        held_out_ids=tuple(r.id for r, _ in test),
-    )
+    return _fit_ratios(decode_ratios(rows, facts), facts, "decode")
 
 
 def held_out_errors(
