@@ -71,9 +71,10 @@ def test_phi2_q8_0_gguf_matches_thebloke_within_rounding():
 
 
 def test_phi2_kv_is_full_mha_of_head_dim_80():
-    # 32 layers x 2 (K, V) x 32 heads x 80 (= 2560 / 32) values per token; partial RoPE changes
-    # nothing
-    assert kv_cache(model_from_config_file(PHI2), 4096).by_kind == {"full": 32 * 2 * 32 * 80 * 4096
+    # 32 layers x 2 (K, V) x 32 heads x 80 (= 2560 / 32) values per token x 2 bytes (float16);
+    # partial RoPE changes nothing. 2,048 tokens: Phi-2's max_position_embeddings, which kv
+    # enforces
+    assert kv_cache(model_from_config_file(PHI2), 2048).by_kind == {"full": 32 * 2 * 32 * 80 * 2048
                                                                     * 2}  # fmt: skip
 
 
@@ -175,7 +176,8 @@ def test_bad_configs_are_refused_clearly(path, edit, words):
 @pytest.mark.parametrize("path", [PHI2, GRANITE_2B, GRANITE_MOE], ids=lambda p: p.parent.name)
 def test_cli_weights_and_kv_from_config(path, capsys):
     assert main(["weights", "--config", str(path)]) == 0
-    assert main(["kv", "--config", str(path), "--context", "4096"]) == 0
+    # 2,048 tokens: within each model's max_position_embeddings (Phi-2: 2,048)
+    assert main(["kv", "--config", str(path), "--context", "2048"]) == 0
     out = capsys.readouterr().out
     assert "TOTAL" in out
 
