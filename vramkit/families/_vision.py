@@ -14,9 +14,15 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ._common import _layers, _nonzero, _pos_int
+from ..validate import MAX_LAYERS
+from ._common import MAX_CHANNELS, _dim
 
 Add = Callable[..., None]
+VC = "vision_config"
+"""The sub-config a tower's fields sit in, named in a refusal."""
+MAX_MERGE = 64
+"""Largest ``spatial_merge_size`` read (Pixtral merges 2 × 2 patches; the merging layer's input
+is hidden × merge², so an unbounded merge would be an unbounded tensor)."""
 
 
 def _tower_config(config: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
@@ -40,12 +46,12 @@ def pixtral_mistral3(
     ``linear_1`` [text_hidden, hidden · feature layers], ``linear_2`` [text_hidden, text_hidden],
     biased when ``multimodal_projector_bias``.
     """
-    h = _nonzero("vision_config hidden_size", _pos_int(vision, "hidden_size"))
-    inter = _nonzero("vision_config intermediate_size", _pos_int(vision, "intermediate_size"))
-    n = _layers(vision)
-    patch = _nonzero("vision_config patch_size", _pos_int(vision, "patch_size"))
-    channels = _nonzero("vision_config num_channels", _pos_int(vision, "num_channels", 3))
-    merge = _nonzero("spatial_merge_size", _pos_int(config, "spatial_merge_size", 2))
+    h = _dim(vision, "hidden_size", where=VC)
+    inter = _dim(vision, "intermediate_size", where=VC)
+    n = _dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=VC)
+    patch = _dim(vision, "patch_size", where=VC)
+    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=VC)
+    merge = _dim(config, "spatial_merge_size", 2, bound=MAX_MERGE)
     feats = _feature_layers(config)
     bias = bool(config.get("multimodal_projector_bias", False))
     v = "vision_tower"
@@ -91,12 +97,12 @@ def clip_llava(
     text_hidden], biased unless ``multimodal_projector_bias`` is false (LlavaConfig default
     true).
     """
-    h = _nonzero("vision_config hidden_size", _pos_int(vision, "hidden_size"))
-    inter = _nonzero("vision_config intermediate_size", _pos_int(vision, "intermediate_size"))
-    n = _layers(vision)
-    patch = _nonzero("vision_config patch_size", _pos_int(vision, "patch_size"))
-    image = _nonzero("vision_config image_size", _pos_int(vision, "image_size"))
-    channels = _nonzero("vision_config num_channels", _pos_int(vision, "num_channels", 3))
+    h = _dim(vision, "hidden_size", where=VC)
+    inter = _dim(vision, "intermediate_size", where=VC)
+    n = _dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=VC)
+    patch = _dim(vision, "patch_size", where=VC)
+    image = _dim(vision, "image_size", where=VC)
+    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=VC)
     if image % patch:
         raise VramkitError(
             f"vision_config image_size {image} must be a multiple of patch_size {patch}."

@@ -32,16 +32,16 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
+from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
+    _dim,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
     _layers,
     _mlp,
-    _nonzero,
     _opt_int,
-    _pos_int,
     _spec_adder,
 )
 from ._record import Family, KvPart
@@ -49,9 +49,9 @@ from ._record import Family, KvPart
 
 def _heads(config: Mapping[str, Any]) -> tuple[int, int, int]:
     """(heads, kv_heads, head_dim); head_dim = hidden / heads, as GraniteAttention computes it."""
-    dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
-    kv_heads = _nonzero("num_key_value_heads", _pos_int(config, "num_key_value_heads", heads))
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     if dim % heads:
         raise VramkitError(
             f"hidden_size {dim} must be a multiple of num_attention_heads {heads} (Granite's "
@@ -91,11 +91,11 @@ def _attention_only(config: Mapping[str, Any]) -> tuple[str, ...]:
 def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """Granite dense or MoE: GQA attention, then a SwiGLU MLP (dense) or router + routed experts
     (+ a shared expert when ``shared_intermediate_size`` is set); tied head unless untied."""
-    dim = _pos_int(config, "hidden_size")
+    dim = _dim(config, "hidden_size")
     n_layers = len(_attention_only(config))
     heads, kv_heads, head_dim = _heads(config)
-    vocab = _pos_int(config, "vocab_size")
-    inter = _nonzero("intermediate_size", _pos_int(config, "intermediate_size"))
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
+    inter = _dim(config, "intermediate_size")
     experts = _opt_int(config, "num_local_experts")
     topk = _opt_int(config, "num_experts_per_tok")
     shared = _opt_int(config, "shared_intermediate_size")

@@ -23,15 +23,16 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ._common import _layers, _nonzero, _pos_int, _spec_adder
+from ..validate import MAX_HEADS, MAX_VOCAB
+from ._common import _dim, _layers, _spec_adder
 from ._record import Family, KvPart
 
 
 def _heads(config: Mapping[str, Any]) -> tuple[int, int, int]:
     """(heads, kv_heads, head_dim) with head_dim = hidden / heads (PhiAttention)."""
-    dim = _pos_int(config, "hidden_size")
-    heads = _nonzero("num_attention_heads", _pos_int(config, "num_attention_heads"))
-    kv = _nonzero("num_key_value_heads", _pos_int(config, "num_key_value_heads", heads))
+    dim = _dim(config, "hidden_size")
+    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
+    kv = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
     if dim % heads or heads % kv:
         raise VramkitError(
             f"hidden_size {dim} must be a multiple of num_attention_heads {heads}, and that of "
@@ -43,11 +44,11 @@ def _heads(config: Mapping[str, Any]) -> tuple[int, int, int]:
 def phi_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """q [heads*hd, hidden], k/v [kv*hd, hidden], dense [hidden, heads*hd], fc1 [inter, hidden],
     fc2 [hidden, inter], all with biases; one LayerNorm a layer; final LayerNorm; biased head."""
-    dim = _pos_int(config, "hidden_size")
+    dim = _dim(config, "hidden_size")
     n_layers = _layers(config)
     heads, kv, hd = _heads(config)
-    inter = _nonzero("intermediate_size", _pos_int(config, "intermediate_size"))
-    vocab = _pos_int(config, "vocab_size")
+    inter = _dim(config, "intermediate_size")
+    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
     tied = bool(config.get("tie_word_embeddings", False))
     qk_norm = bool(config.get("qk_layernorm", False))
     specs: list[TensorSpec] = []

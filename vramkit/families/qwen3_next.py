@@ -25,7 +25,13 @@ from ._common import (
     refuse_kv,
 )
 from ._record import Config, Family, GgufPart, KvPart
-from .recurrent import attention_layers, layer_kinds, recurrent_state
+from .recurrent import (
+    QWEN3NEXT_SSM_KEYS,
+    attention_layers,
+    layer_kinds,
+    qwen3next_linear_fields,
+    recurrent_state,
+)
 
 # --------------------------------------------------------------------------- Qwen3-Next
 
@@ -217,26 +223,14 @@ def qwen3_next_from_gguf(cfg: dict[str, Any]) -> None:
     https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/qwen.py#L375-L381):
     conv_kernel = linear_conv_kernel_dim, state_size = linear_key_head_dim, group_count =
     linear_num_key_heads, time_step_rank = linear_num_value_heads, inner_size =
-    linear_value_head_dim × linear_num_value_heads; the loader reads the same five
-    (src/models/qwen3next.cpp L10-L14) and, without ``recurrent_layers``, makes every layer
+    linear_value_head_dim × linear_num_value_heads; the loader requires the same five
+    (src/models/qwen3next.cpp L10-L14: ``get_key`` without ``required = false``), so a missing,
+    0 or out-of-range one is refused naming its key (`qwen3next_linear_fields`), and, without ``recurrent_layers``, makes every layer
     recurrent but each ``full_attention_interval``-th (default 4, L17-L21)."""
-    names = {
-        "ssm_conv_kernel": "linear_conv_kernel_dim",
-        "ssm_state_size": "linear_key_head_dim",
-        "ssm_group_count": "linear_num_key_heads",
-        "ssm_time_step_rank": "linear_num_value_heads",
-    }
-    for key, name in names.items():
-        if key in cfg:
-            cfg[name] = cfg.pop(key)
-    inner, nv = cfg.pop("ssm_inner_size", None), cfg.get("linear_num_value_heads")
-    if inner is not None and nv:
-        if inner % nv:
-            raise VramkitError(
-                f"GGUF metadata qwen3next.ssm.inner_size {inner:,} is not a multiple of "
-                f"ssm.time_step_rank {nv:,} (linear_value_head_dim × linear_num_value_heads)."
-            )
-        cfg["linear_value_head_dim"] = inner // nv
+    fields = qwen3next_linear_fields(cfg)  # each of the five present and positive
+    for field, _key, _meaning in QWEN3NEXT_SSM_KEYS:
+        del cfg[field]
+    cfg.update(fields)
     cfg.setdefault("full_attention_interval", 4)
 
 

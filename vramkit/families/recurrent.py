@@ -85,24 +85,55 @@ def _cannot(config: Mapping[str, Any], why: str) -> VramkitError:
     )
 
 
+QWEN3NEXT_SSM_KEYS = (
+    ("ssm_conv_kernel", "ssm.conv_kernel", "linear_conv_kernel_dim"),
+    ("ssm_state_size", "ssm.state_size", "linear_key_head_dim"),
+    ("ssm_group_count", "ssm.group_count", "linear_num_key_heads"),
+    ("ssm_time_step_rank", "ssm.time_step_rank", "linear_num_value_heads"),
+    ("ssm_inner_size", "ssm.inner_size", "linear_value_head_dim × linear_num_value_heads"),
+)
+"""(config field, GGUF key under ``qwen3next.``, the transformers field(s) it holds) of the five
+``ssm.*`` keys llama.cpp's Qwen3NextModel converter writes and its loader requires (``get_key``
+without ``required = false``)."""
+
+
+def qwen3next_linear_fields(config: Mapping[str, Any]) -> dict[str, int]:
+    """The Gated DeltaNet fields (transformers' ``linear_*`` names) of a qwen3next GGUF's
+    ``ssm.*`` keys: each must be present and a whole number in 1..MAX_DIM, and ssm.inner_size a
+    multiple of ssm.time_step_rank (linear_value_head_dim = inner_size / time_step_rank)."""
+    got: dict[str, int] = {}
+    for field, key, meaning in QWEN3NEXT_SSM_KEYS:
+        value = config.get(field)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DIM:
+            said = "is missing" if value is None else f"is {value!r:.80}"
+            raise VramkitError(
+                f"GGUF metadata qwen3next.{key} ({meaning}) {said}; it must be a whole number in "
+                f"1..{MAX_DIM:,}: llama.cpp's loader requires all five of "
+                f"{', '.join(k for _, k, _ in QWEN3NEXT_SSM_KEYS)}."
+            )
+        got[field] = value
+    nv, inner = got["ssm_time_step_rank"], got["ssm_inner_size"]
+    if inner % nv:  # the value heads split the inner size evenly
+        raise VramkitError(
+            f"GGUF metadata qwen3next.ssm.inner_size {inner:,} is not a multiple of "
+            f"ssm.time_step_rank {nv:,} (linear_value_head_dim × linear_num_value_heads)."
+        )
+    return {
+        "linear_conv_kernel_dim": got["ssm_conv_kernel"],
+        "linear_key_head_dim": got["ssm_state_size"],
+        "linear_num_key_heads": got["ssm_group_count"],
+        "linear_num_value_heads": nv,
+        "linear_value_head_dim": inner // nv,
+    }
+
+
 def _normalise(config: Mapping[str, Any]) -> dict[str, Any]:
-    """GGUF-derived configs (``ssm_*``) → HF names: llama.cpp's Qwen3NextModel writes
-    ssm.conv_kernel = linear_conv_kernel_dim, ssm.state_size = linear_key_head_dim,
-    ssm.group_count = linear_num_key_heads, ssm.time_step_rank = linear_num_value_heads,
-    ssm.inner_size = linear_value_head_dim × linear_num_value_heads."""
+    """GGUF-derived configs still under ``ssm_*`` names → HF names (`qwen3next_linear_fields`;
+    `vramkit.ingest.gguf_file.config_from_metadata` renames them already, through the family's
+    ``from_gguf``)."""
     cfg = dict(config)
     if cfg.get("gguf_architecture") == "qwen3next" and "ssm_state_size" in cfg:
-        nv, inner = _int(cfg, "ssm_time_step_rank"), _int(cfg, "ssm_inner_size")
-        if inner % nv:  # the value heads split the inner size evenly
-            raise _cannot(cfg, f"ssm.inner_size {inner:,} is not a multiple of ssm.time_step_rank "
-                               f"{nv:,} (the value heads)")  # fmt: skip
-        cfg.update(
-            linear_conv_kernel_dim=_int(cfg, "ssm_conv_kernel"),
-            linear_key_head_dim=_int(cfg, "ssm_state_size"),
-            linear_num_key_heads=_int(cfg, "ssm_group_count"),
-            linear_num_value_heads=nv,
-            linear_value_head_dim=inner // nv,
-        )
+        cfg.update(qwen3next_linear_fields(cfg))
     return cfg
 
 
