@@ -142,7 +142,13 @@ class VllmLayout(KvLayout):
         return super().slope(c)
 
     def v4_groups(self, comps: Sequence[KvComponent]) -> tuple[list[V4Group], int, int]:
-        """vLLM's DeepseekV4 grouping: (groups, n_tuples, tuple_bytes).
+        """vLLM's DeepseekV4 grouping: (groups, n_tuples, tuple_bytes), computed once per
+        (options, alignment, components) — it does not depend on the token count."""
+        key = (tuple(sorted(self.options.items())), self.alignment, tuple(comps))
+        return _v4_groups(key, self)
+
+    def _v4_groups(self, comps: Sequence[KvComponent]) -> tuple[list[V4Group], int, int]:
+        """`v4_groups`, uncached.
 
         Notes
         -----
@@ -215,6 +221,18 @@ class VllmLayout(KvLayout):
         pages = sum(int(g.page.count(big, self.in_flight)[0]) for g in groups if g.page.window)
         slope = n_tuples * tuple_bytes / self.options["block_size_deepseek_v4"]
         return n_tuples * tuple_bytes * pages, slope
+
+
+_V4_GROUPS: dict[tuple[object, ...], tuple[list[V4Group], int, int]] = {}
+"""`VllmLayout.v4_groups` answers by (options, alignment, components): it reads nothing else."""
+
+
+def _v4_groups(key: tuple[object, ...], layout: VllmLayout) -> tuple[list[V4Group], int, int]:
+    if key not in _V4_GROUPS:
+        if len(_V4_GROUPS) >= 1024:
+            _V4_GROUPS.clear()
+        _V4_GROUPS[key] = layout._v4_groups(key[2])  # type: ignore[arg-type]
+    return _V4_GROUPS[key]
 
 
 def is_v4(components: Sequence[KvComponent]) -> bool:
