@@ -30,12 +30,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import VramkitError
-from .components import SATURATED, KvComponent, cdiv, exact, pad_to
+from .components import SATURATED, KvComponent, cdiv, exact, minimum, pad_to, where_positive
 from .layout import KvLayout
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FULL_PAGING = ("v4_main", "v4_indexer")
 """V4 caches in the full-attention group (256-token pages of 256 / ratio entries)."""
@@ -58,8 +60,8 @@ class Page:
         if not self.window:
             return cdiv(t, self.block)
         if self.chunked:
-            return cdiv(np.minimum(self.window + in_flight, t), self.block)
-        return cdiv(np.minimum(self.window - 1 + in_flight, t), self.block) + 1
+            return cdiv(minimum(self.window + in_flight, t), self.block)
+        return cdiv(minimum(self.window - 1 + in_flight, t), self.block) + 1
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ class VllmLayout(KvLayout):
         t = exact(t)
         groups, n_tuples, tuple_bytes = self.v4_groups(comps)
         pages = sum(g.page.count(t, self.in_flight) for g in groups)
-        return np.where(t > 0, n_tuples * tuple_bytes * pages, 0)
+        return where_positive(t, n_tuples * tuple_bytes * pages)
 
     def constant_and_slope(self, comps: Sequence[KvComponent]) -> tuple[int, float]:
         """DeepSeek V4: constant = n_tuples × tuple_bytes × Σ_window-groups pages (saturated),
@@ -217,8 +219,7 @@ class VllmLayout(KvLayout):
         if not is_v4(comps):
             return super().constant_and_slope(comps)
         groups, n_tuples, tuple_bytes = self.v4_groups(comps)
-        big = exact([SATURATED])
-        pages = sum(int(g.page.count(big, self.in_flight)[0]) for g in groups if g.page.window)
+        pages = sum(int(g.page.count(SATURATED, self.in_flight)) for g in groups if g.page.window)
         slope = n_tuples * tuple_bytes / self.options["block_size_deepseek_v4"]
         return n_tuples * tuple_bytes * pages, slope
 
