@@ -186,7 +186,37 @@ def _plan(
     tp: int,
     overrides: Mapping[str, int | None] | None = None,
 ) -> _Plan:
+    """The plan for these arguments, built once per (model record, arguments): it does not
+    depend on the context, and a sweep or a slider asks for the same one again and again."""
     spec = get_model(model)
+    args = (cache_dtype, indexer_dtype, runtime, include_mtp, tp)
+    # the types too: True == 1, and include_mtp=1 must be refused as it was, not served from cache
+    key = (spec, args, tuple(map(type, args)), tuple(sorted((overrides or {}).items())))
+    try:
+        hit = _PLANS.get(key)
+    except TypeError:  # an unhashable argument: built (and refused) below, not cached
+        return _build_plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, overrides)
+    if hit is None:
+        hit = _build_plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, overrides)
+        if len(_PLANS) >= 4096:
+            _PLANS.clear()
+        _PLANS[key] = hit
+    return hit
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+"""`_plan` answers (model records hash by identity; only hashable arguments are cached)."""
+
+
+def _build_plan(
+    spec: ModelSpec,
+    cache_dtype: str,
+    indexer_dtype: str | None,
+    runtime: str | Runtime,
+    include_mtp: bool | None,
+    tp: int,
+    overrides: Mapping[str, int | None] | None = None,
+) -> _Plan:
     rt = get_runtime(runtime)
     prof = _with_options(rt.kv, overrides or {})
     family = get_family(spec.family)

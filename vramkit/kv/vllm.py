@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..errors import VramkitError
@@ -98,13 +99,24 @@ class VllmLayout(KvLayout):
         align = options["alignment_fp8_ds_mla"] if ds_mla else options["alignment_other"]
         return cls("vllm", options, align)
 
-    @property
+    @cached_property
     def in_flight(self) -> int:
         """max_num_batched_tokens × concurrent_batches: tokens a window-type cache reserves."""
         return self.options["max_num_batched_tokens"] * self.options["concurrent_batches"]
 
     def page(self, c: KvComponent) -> Page:
-        """The page of one component (see the module docstring: the one page formula)."""
+        """The page of one component (see the module docstring: the one page formula); computed
+        once per component object (held, so its id is not reused)."""
+        hit = self._page_memo.get(id(c))
+        if hit is None or hit[0] is not c:
+            hit = self._page_memo[id(c)] = (c, self._page(c))
+        return hit[1]
+
+    @cached_property
+    def _page_memo(self) -> dict[int, tuple[KvComponent, Page]]:
+        return {}
+
+    def _page(self, c: KvComponent) -> Page:
         o = self.options
         if c.paging in FULL_PAGING:
             block = o["block_size_deepseek_v4"]
@@ -146,8 +158,21 @@ class VllmLayout(KvLayout):
     def v4_groups(self, comps: Sequence[KvComponent]) -> tuple[list[V4Group], int, int]:
         """vLLM's DeepseekV4 grouping: (groups, n_tuples, tuple_bytes), computed once per
         (options, alignment, components) — it does not depend on the token count."""
-        key = (tuple(sorted(self.options.items())), self.alignment, tuple(comps))
-        return _v4_groups(key, self)
+        memo = self._groups_memo
+        hit = memo.get(id(comps))  # the same components object: a cached plan's (kv_cache)
+        if hit is not None and hit[0] is comps:
+            return hit[1]
+        key = tuple(comps)
+        if key not in memo:
+            memo[key] = (key, self._v4_groups(comps))
+        memo[id(comps)] = (comps, memo[key][1])  # holds `comps`, so its id is not reused
+        return memo[key][1]
+
+    @cached_property
+    def _groups_memo(self) -> dict[object, tuple[object, tuple[list[V4Group], int, int]]]:
+        """This layout's `v4_groups` answers by components (a layout's options are fixed), and
+        by the identity of the components object last asked with."""
+        return {}
 
     def _v4_groups(self, comps: Sequence[KvComponent]) -> tuple[list[V4Group], int, int]:
         """`v4_groups`, uncached.
@@ -222,18 +247,6 @@ class VllmLayout(KvLayout):
         pages = sum(int(g.page.count(SATURATED, self.in_flight)) for g in groups if g.page.window)
         slope = n_tuples * tuple_bytes / self.options["block_size_deepseek_v4"]
         return n_tuples * tuple_bytes * pages, slope
-
-
-_V4_GROUPS: dict[tuple[object, ...], tuple[list[V4Group], int, int]] = {}
-"""`VllmLayout.v4_groups` answers by (options, alignment, components): it reads nothing else."""
-
-
-def _v4_groups(key: tuple[object, ...], layout: VllmLayout) -> tuple[list[V4Group], int, int]:
-    if key not in _V4_GROUPS:
-        if len(_V4_GROUPS) >= 1024:
-            _V4_GROUPS.clear()
-        _V4_GROUPS[key] = layout._v4_groups(key[2])  # type: ignore[arg-type]
-    return _V4_GROUPS[key]
 
 
 def is_v4(components: Sequence[KvComponent]) -> bool:
