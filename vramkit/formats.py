@@ -24,7 +24,7 @@ from typing import Any
 
 from .datafiles import load_document
 from .errors import VramkitError, unknown_name
-from .ggml_blocks import GGML_AHEAD_SOURCE, GGML_TYPES_AHEAD_OF_PYPI_GGUF
+from .ggml_blocks import GGML_AHEAD_SOURCE, GGML_TYPES_AHEAD_OF_PYPI_GGUF, gguf_constants
 from .llamacpp_mix import ROW_FALLBACK
 from .sources import Source, parse_sources
 
@@ -129,10 +129,9 @@ def _table_formats() -> dict[str, QuantFormat]:
 
 @cache
 def _gguf_formats() -> dict[str, QuantFormat]:
-    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-
+    c = gguf_constants()
     out: dict[str, QuantFormat] = {}
-    sizes = {GGMLQuantizationType(q).name: v for q, v in GGML_QUANT_SIZES.items()}
+    sizes = {c.GGMLQuantizationType(q).name: v for q, v in c.GGML_QUANT_SIZES.items()}
     ahead = {k: v for k, v in GGML_TYPES_AHEAD_OF_PYPI_GGUF.items() if k not in sizes}
     for name, (block, type_size) in {**sizes, **ahead}.items():
         out[name] = QuantFormat(
