@@ -202,7 +202,8 @@ def _llamacpp_formats(
     facts = model_facts(model)
     specs, tensors = _gguf_tensors(model)
     types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
-    return [(t, _ggml_format(ty)) for t, ty in zip(specs, types, strict=True)]
+    fmts = {ty: _ggml_format(ty) for ty in set(types)}  # a handful of types over many tensors
+    return [(t, fmts[ty]) for t, ty in zip(specs, types, strict=True)]
 
 
 def _split_for_gguf(
