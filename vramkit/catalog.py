@@ -111,12 +111,12 @@ class ModelSpec:
         return int(self.config["num_hidden_layers"])
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _inventory(spec: ModelSpec) -> tuple[TensorSpec, ...]:
     return inventory(spec.family, spec.config)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _params(spec: ModelSpec) -> ParamCounts:
     return count_params(_inventory(spec))
 

@@ -188,7 +188,7 @@ def _gguf_tensor(
     return llamacpp_mix.GgufTensor(name, ne, src)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _cached_llamacpp_formats(
     model: ModelSpec, ftype: str, imatrix: bool | None
 ) -> tuple[tuple[TensorSpec, QuantFormat], ...]:
@@ -212,9 +212,11 @@ def _split_for_gguf(
     """The GGUF tensors the converter writes for checkpoint tensor `t`: (part, GGUF ne) pairs —
     the family's `gguf_split` where the converter splits it, else `t` itself (`family`: the
     model's, when the caller has it already)."""
-    from .families import get_family
+    if family is None:
+        from .families import get_family
 
-    parts = (family or get_family(model.family)).gguf_split(model.config, t)
+        family = get_family(model.family)
+    parts = family.gguf_split(model.config, t)
     if parts is not None:
         return parts
     ne = tuple(reversed(t.shape))
@@ -229,7 +231,7 @@ def _keeps_mtp(model: ModelSpec) -> bool:
     return get_family(model.family).gguf_keeps_mtp
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _gguf_tensors(
     model: ModelSpec,
 ) -> tuple[tuple[TensorSpec, ...], tuple[llamacpp_mix.GgufTensor, ...]]:
@@ -611,7 +613,7 @@ class _RecipeKey:
         return isinstance(other, _RecipeKey) and self._key() == other._key()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _cached_weight_bytes(model: ModelSpec, key: _RecipeKey) -> WeightBytes:
     """Weight bytes per (spec, recipe), computed once: specs hash by identity."""
     return _weight_bytes(model, key.recipe)

@@ -198,7 +198,7 @@ def _plan(
         return _build_plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, overrides)
     if hit is None:
         hit = _build_plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, overrides)
-        if len(_PLANS) >= 4096:
+        if len(_PLANS) >= 64:
             _PLANS.clear()
         _PLANS[key] = hit
     return hit
