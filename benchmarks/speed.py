@@ -1,6 +1,6 @@
 """Speed benchmark: how long vramkit takes for what users actually do (median of several runs).
 
-    python benchmarks/speed.py [--runs 7] [--no-report] [--torch-python PATH]
+    python benchmarks/speed.py [--runs 7] [--no-report] [--torch-python PATH] [--issue22]
 
 Measures, each as the median of --runs runs (the report: once):
 - ``import vramkit`` and the first catalog load, in a fresh process;
@@ -13,7 +13,15 @@ Measures, each as the median of --runs runs (the report: once):
   transformers (what ``accelerate estimate-memory`` does), in a fresh process, when torch and
   transformers are importable (by this interpreter or by --torch-python); else "skipped".
 
-Targets: cold CLI ≤ 0.5 s, grid ≤ 0.3 s, widget redraw ≤ 50 ms, whole report ≤ 60 s on 2 cores.
+- issue 22's table: ``--help``, ``kv`` and ``fit`` wall time in fresh processes; one `kv_cache`
+  call; `plan.solve` with curve and capacity; a 1,000-model sweep (config → weights under
+  gguf-Q4_K_M → KV at 128K → budget on one H200);
+- a reference loop (pure Python, fixed work) measured in the same run: every figure is also
+  printed as a ratio to it, so runs on a busy or a different machine can be compared.
+
+Targets: cold CLI ≤ 0.5 s, grid ≤ 0.3 s, widget redraw ≤ 50 ms, whole report ≤ 60 s on 2 cores;
+issue 22: ``kv`` / ``fit`` ≤ 0.15 s, ``--help`` ≤ 0.1 s, `kv_cache` ≤ 50 µs, `plan.solve` ≤ 50 ms,
+1,000-model sweep ≤ 2 s.
 Not a test: it prints figures and writes benchmarks/results/speed.json.
 """
 
@@ -36,7 +44,22 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-TARGETS_S = {"cli_cold": 0.5, "grid": 0.3, "widget_redraw": 0.05, "report": 60.0, "plan_cli": 2.0}
+TARGETS_S = {
+    "cli_cold": 0.5,
+    "grid": 0.3,
+    "widget_redraw": 0.05,
+    "report": 60.0,
+    "plan_cli": 2.0,
+    "cli_help": 0.1,
+    "cli_kv": 0.15,
+    "cli_fit": 0.15,
+    "kv_cache_call": 50e-6,
+    "plan_solve": 0.05,
+    "sweep_1000": 2.0,
+}
+REFERENCE_LOOP_N = 200_000
+"""Iterations of the reference loop (about 10 ms of one unloaded core on CPython 3.11)."""
+SWEEP_MODELS = 1000
 V4 = ("deepseek-v4-flash", "deepseek-v4-pro", "deepseek-v4-flash-base", "deepseek-v4-pro-base")
 RECIPES = (
     "official",  # the model's own checkpoint layout
@@ -108,6 +131,117 @@ def bench_plan(runs: int) -> float:
     args = ["-m", "vramkit", "plan", "--model", "deepseek-v4-flash", "--gpu", "rtx-4090-24gb:2",
             "--ram", "128GB", "--context", "64K", "--json"]  # fmt: skip
     return _median(lambda: _fresh(args), runs)[0]
+
+
+def bench_reference(runs: int) -> float:
+    """A fixed pure-Python loop (`REFERENCE_LOOP_N` multiply-adds): the unit the ratios use."""
+
+    def loop() -> int:
+        x = 0
+        for i in range(REFERENCE_LOOP_N):
+            x += i * i
+        return x
+
+    return _median(loop, max(runs, 9))[0]
+
+
+CLI_CASES = {
+    "cli_help": ["-m", "vramkit", "--help"],
+    "cli_kv": ["-m", "vramkit", "kv", "--model", "deepseek-v4-flash", "--context", "128K"],
+    "cli_fit": ["-m", "vramkit", "fit", "--model", "deepseek-v4-flash", "--gpu", "h200-sxm-141gb"],
+}
+"""Issue 22's CLI cases, each in a fresh process (wall time, interpreter start included)."""
+
+
+def bench_cli_cases(runs: int) -> dict[str, float]:
+    """``--help``, ``kv`` and ``fit``, each the median of `runs` fresh processes."""
+    return {key: _median(lambda a=args: _fresh(a), runs)[0] for key, args in CLI_CASES.items()}
+
+
+def bench_kv_cache(runs: int) -> float:
+    """One `kv_cache` call (V4-Flash, 128K, vLLM, fp8), warm: seconds per call."""
+    from vramkit.catalog import get_model
+    from vramkit.kv import kv_cache
+
+    m = get_model("deepseek-v4-flash")
+    kw = {"runtime": "vllm", "cache_dtype": "fp8"}
+    kv_cache(m, 131072, **kw)
+    n = 200
+
+    def calls() -> None:
+        for i in range(n):
+            kv_cache(m, 131072 + i, **kw)  # a new context each call, as a slider would
+
+    return _median(calls, runs)[0] / n
+
+
+def bench_plan_solve(runs: int) -> float:
+    """`plan.solve` with curve and capacity (the issue's plan example, in process, warm: data
+    files loaded). Each run asks for a new context, so no run reuses a whole earlier answer."""
+    from vramkit.plan import build_machine, solve
+
+    machine = build_machine(["rtx-4090-24gb:2"], ram="128GB")
+    contexts = iter(range(65536, 65536 + 1000))
+
+    def one() -> None:
+        solve("deepseek-v4-flash", machine, context=next(contexts), curve=True, capacity=True)
+
+    one()  # the first call loads the catalog and data files
+    return _median(one, runs)[0]
+
+
+def _sweep_configs() -> list[dict[str, Any]]:
+    """`SWEEP_MODELS` distinct configs: every example config.json (text part) with its layer
+    count stepped, so no two models are the same shape."""
+    from vramkit.configfile import text_config
+
+    base = [
+        text_config(json.loads(p.read_text()))
+        for p in sorted((ROOT / "data" / "examples").glob("*/config.json"))
+    ]
+    out = []
+    for i in range(SWEEP_MODELS):
+        cfg = dict(base[i % len(base)])
+        layers = int(cfg.get("num_hidden_layers") or 0)
+        if layers > 4:  # 2 … layers, by model index: distinct shapes
+            n = max(2, layers - (i // len(base)) % (layers - 2))
+            cfg["num_hidden_layers"] = n
+            for key, value in list(cfg.items()):  # per-layer lists follow the layer count
+                if isinstance(value, list) and len(value) == layers:
+                    cfg[key] = value[:n]
+        # 128K within the model's window (vramkit refuses a context past 8× the window)
+        cfg["max_position_embeddings"] = max(int(cfg.get("max_position_embeddings") or 0), 131072)
+        out.append(cfg)
+    return out
+
+
+def bench_sweep(runs: int) -> dict[str, Any]:
+    """1,000 models: config → `model_from_config` → weights under gguf-Q4_K_M → KV at 128K
+    (llama.cpp layout) → `budget` on one H200. Models vramkit refuses are counted, not timed out."""
+    from vramkit.budget import budget
+    from vramkit.configfile import model_from_config
+    from vramkit.errors import VramkitError
+    from vramkit.kv import kv_cache
+    from vramkit.quant import weight_bytes
+
+    configs = _sweep_configs()
+    counts = {"ok": 0, "refused": 0}
+
+    def sweep() -> None:
+        counts["ok"] = counts["refused"] = 0
+        for i, cfg in enumerate(configs):
+            try:
+                m = model_from_config(cfg, name=f"sweep-{i}")
+                weight_bytes(m, "gguf-Q4_K_M")
+                kv_cache(m, 131072, runtime="llama.cpp")
+                budget(m, "h200-sxm-141gb", recipe="gguf-Q4_K_M", context=131072,
+                       runtime="llama.cpp")  # fmt: skip
+                counts["ok"] += 1
+            except VramkitError:
+                counts["refused"] += 1
+
+    t, times = _median(sweep, max(1, min(runs, 3)))
+    return {"seconds": t, "first_s": times[0], "models": len(configs), **counts}
 
 
 def _recipe_for(model: Any, rid: str) -> str:
@@ -292,12 +426,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=7, help="runs per measurement (median)")
     p.add_argument("--no-report", action="store_true", help="skip the whole-report run")
+    p.add_argument(
+        "--issue22", action="store_true", help="only issue 22's table (and the reference loop)"
+    )
     p.add_argument("--torch-python", help="an interpreter with torch + transformers (optional)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
     args = p.parse_args(argv)
     runs = max(1, args.runs)
     results: dict[str, Any] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    results["reference_loop"] = bench_reference(runs)
     results["interpreter_startup"] = bench_interpreter(runs)
+    results.update(bench_cli_cases(runs))
+    results["kv_cache_call"] = bench_kv_cache(runs)
+    results["plan_solve"] = bench_plan_solve(runs)
+    results["sweep_1000"] = bench_sweep(runs)
+    results["load_average"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    _print_issue22(results, runs)
+    if args.issue22:
+        return _write(results, Path(args.out))
     results.update(bench_import(runs))
     results["cli_cold"] = bench_cli(runs)
     results["plan_cli"] = bench_plan(runs)
@@ -344,11 +490,37 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif isinstance(m, dict):
             print(f"meta-device {mid}: {m['status']}")
-    out = Path(args.out)
+    return _write(results, Path(args.out))
+
+
+def _write(results: dict[str, Any], out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.json").write_text(json.dumps(results, indent=2, default=str))
     print(f"wrote {out / 'speed.json'}")
     return 0
+
+
+def _fmt_short(v: float) -> str:
+    return f"{v * 1e6:,.1f} µs" if v < 1e-3 else _fmt(v)
+
+
+def _print_issue22(results: dict[str, Any], runs: int) -> None:
+    """Issue 22's table: each figure, its ratio to the reference loop, the target."""
+    ref = results["reference_loop"]
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    print(f"issue 22 (median of {runs}; load average {load[0]:.2f}; reference loop "
+          f"{_fmt(ref)} = 1.0×)")  # fmt: skip
+    sweep = results["sweep_1000"]
+    rows = [(k, results[k]) for k in ("cli_help", "cli_kv", "cli_fit", "kv_cache_call",
+                                      "plan_solve")]  # fmt: skip
+    rows.append(("sweep_1000", sweep["seconds"]))
+    for key, v in rows:
+        target = TARGETS_S[key]
+        mark = "met" if v <= target else "not met"
+        print(f"  {key:16} {_fmt_short(v):>12} {v / ref:>9.3f}× ref   target ≤ "
+              f"{_fmt_short(target)} ({target / ref:.3f}× ref): {mark}")  # fmt: skip
+    print(f"  sweep: {sweep['models']} models, {sweep['ok']} sized, {sweep['refused']} refused; "
+          f"first pass {_fmt(sweep['first_s'])}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 
 from .datafiles import DATA_DIR, check_document, load_document
 from .errors import VramkitError, shown, unknown_name
+from .families import get_family
 from .params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
 from .sources import Source, parse_source
 
@@ -110,12 +111,12 @@ class ModelSpec:
         return int(self.config["num_hidden_layers"])
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _inventory(spec: ModelSpec) -> tuple[TensorSpec, ...]:
     return inventory(spec.family, spec.config)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _params(spec: ModelSpec) -> ParamCounts:
     return count_params(_inventory(spec))
 
@@ -186,8 +187,10 @@ def _build(
     origin: str, mid: str, rec: Mapping[str, Any], raw_by_id: Mapping[str, Mapping[str, Any]]
 ) -> ModelSpec:
     where = f"{origin}: {mid}"
-    if rec["family"] not in FAMILIES:
-        raise unknown_name(f"architecture family in {where}", rec["family"], FAMILIES)
+    try:
+        get_family(rec["family"])  # loads that family's module only
+    except VramkitError:
+        raise unknown_name(f"architecture family in {where}", rec["family"], FAMILIES) from None
     if rec["variant"] not in VARIANTS:
         raise unknown_name(f"variant in {where}", rec["variant"], VARIANTS)
     config = _resolved_config(mid, raw_by_id)

@@ -61,7 +61,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with `only`, import just that command's module (fast start-up)."""
+    """The argument parser; with `only`, import just that command's module (fast start-up; ``""``:
+    none, enough for the top-level help and usage errors)."""
     parser = _Parser(
         prog="python -m vramkit",
         description="How much GPU memory a large model really needs, and why.",
@@ -85,8 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         bad = next((a for a in argv if not isinstance(a, str)), None)
         if bad is not None:
             raise UsageError(f"command-line arguments must be text, got {bad!r:.60}.")
-        parser = build_parser(first if first in COMMANDS else None)
-        args = parser.parse_args(argv)
+        # a command first: only its module is imported; anything else (--help, a typo, nothing)
+        # needs no command module at all — the top-level help lists COMMANDS' one-liners
+        args = build_parser(first if first in COMMANDS else "").parse_args(argv)
+        if not hasattr(args, "_run"):  # the command came later (after ``--``): parse again
+            args = build_parser(args.command).parse_args(argv)
         empty = next(
             (k for k, v in vars(args).items() if isinstance(v, str) and not v.strip()), None
         )

@@ -7,8 +7,13 @@ rules) read it; it reads none of them."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 
 from .errors import VramkitError
 from .sources import Source
@@ -98,9 +103,34 @@ GGML_AHEAD_SOURCE = (
 def ggml_block(name: str) -> tuple[int, int] | None:
     """(weights per block, bytes per block) of a GGML type: the installed gguf package's
     GGML_QUANT_SIZES, else `GGML_TYPES_AHEAD_OF_PYPI_GGUF`; None when neither knows it."""
-    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-
-    member = GGMLQuantizationType.__members__.get(name)
+    c = gguf_constants()
+    member = c.GGMLQuantizationType.__members__.get(name)
     if member is not None:
-        return GGML_QUANT_SIZES[member]
+        return c.GGML_QUANT_SIZES[member]
     return GGML_TYPES_AHEAD_OF_PYPI_GGUF.get(name)
+
+
+@cache
+def gguf_constants() -> ModuleType:
+    """The installed gguf package's ``gguf/constants.py`` (GGML_QUANT_SIZES, GGMLQuantizationType):
+    the package's own module when gguf is imported already, else that one file read alone — it
+    imports only the standard library, while ``import gguf`` imports numpy (a tenth of a second
+    of CLI start-up). vramkit reads names and sizes from it, never compares its enum members."""
+    own = sys.modules.get("gguf.constants")
+    if own is not None:
+        return own
+    spec = importlib.util.find_spec("gguf")  # finds the package without importing it
+    where = list(spec.submodule_search_locations or []) if spec is not None else []
+    path = Path(where[0]) / "constants.py" if where else None
+    name = "vramkit._gguf_constants"
+    file_spec = None
+    if path is not None and path.is_file():
+        file_spec = importlib.util.spec_from_file_location(name, path)
+    if file_spec is None or file_spec.loader is None:
+        import gguf.constants  # an unusual install: import it the ordinary way
+
+        return gguf.constants
+    module = importlib.util.module_from_spec(file_spec)
+    sys.modules[name] = module
+    file_spec.loader.exec_module(module)
+    return module

@@ -27,6 +27,7 @@ from .format_facts import (  # noqa: F401 (QuantFormat, LAYOUTS: re-exported her
     GGML_TYPES_AHEAD_OF_PYPI_GGUF,
     LAYOUTS,
     QuantFormat,
+    gguf_constants,
 )
 from .llamacpp_mix import ROW_FALLBACK
 from .sources import parse_sources
@@ -67,10 +68,9 @@ def _table_formats() -> dict[str, QuantFormat]:
 
 @cache
 def _gguf_formats() -> dict[str, QuantFormat]:
-    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-
+    c = gguf_constants()
     out: dict[str, QuantFormat] = {}
-    sizes = {GGMLQuantizationType(q).name: v for q, v in GGML_QUANT_SIZES.items()}
+    sizes = {c.GGMLQuantizationType(q).name: v for q, v in c.GGML_QUANT_SIZES.items()}
     ahead = {k: v for k, v in GGML_TYPES_AHEAD_OF_PYPI_GGUF.items() if k not in sizes}
     for name, (block, type_size) in {**sizes, **ahead}.items():
         out[name] = QuantFormat(

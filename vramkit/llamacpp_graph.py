@@ -79,12 +79,13 @@ def replay(events: Mapping[str, Any], sizes: list[int]) -> int:
     `b` bytes past the start of allocation number `a` (a partial free when a node reused its
     parent's memory in place)."""
     align = int(events["align"])
+    aligned = [_align(n, align) for n in sizes]  # each row's size rounded up once
     blocks: list[list[int]] = [[0, 1 << 62]]  # [offset, size], sorted by offset
     peak = 0
     offsets: list[int] = []
     for op, a, b, c in zip(events["op"], events["a"], events["b"], events["c"], strict=True):
         if op == 0:
-            size = _align(sizes[a], align)
+            size = aligned[a]
             best, best_size = -1, 0
             for i in range(len(blocks) - 1):  # best fit among all blocks but the last
                 bs = blocks[i][1]
@@ -101,7 +102,7 @@ def replay(events: Mapping[str, Any], sizes: list[int]) -> int:
             peak = max(peak, off + size)
             offsets.append(off)
         else:
-            off, size = offsets[a] + sizes[b], _align(sizes[c], align)
+            off, size = offsets[a] + sizes[b], aligned[c]
             _free(blocks, off, size)
     return peak
 

@@ -434,6 +434,7 @@ def mtp_draft_compute_bytes(
     )
 
 
+@functools.lru_cache(maxsize=64)  # model records hash by identity
 def budget_compute_bytes(
     model: Any, *, context: int, batch: int, cache_dtype: str, n_ubatch: int = 512
 ) -> tuple[int, str]:
@@ -572,6 +573,7 @@ def host_compute_bytes(
     return HostCompute(peak, inputs, host_experts, note)
 
 
+@functools.lru_cache(maxsize=64)  # model records hash by identity
 def budget_host_compute(
     model: Any,
     *,

@@ -183,6 +183,7 @@ def is_70b(arch: str, n_layer: int, n_head: int, n_head_kv: int, n_expert: int) 
     return arch not in _70B_GQA_ONLY or (n_head != n_head_kv and n_expert != 8)
 
 
+@lru_cache(maxsize=65536)
 def category(name: str) -> str:
     """tensor_get_category (L119-156): substring matches, first hit wins."""
     if name == "output.weight":
@@ -234,11 +235,17 @@ def allows_quantization(t: GgufTensor, arch: str) -> bool:
     minus norms, the router, DeepSeek V4's tid2eid table and a list of small or special tensors."""
     if t.n_dims < 2 or not t.name.endswith("weight"):
         return False
-    if t.name in ("position_embd.weight", "token_types.weight"):
+    return _name_allows_quantization(t.name, arch)
+
+
+@lru_cache(maxsize=65536)
+def _name_allows_quantization(name: str, arch: str) -> bool:
+    """The name part of `allows_quantization` (names repeat across models: computed once)."""
+    if name in ("position_embd.weight", "token_types.weight"):
         return False  # LLM_TENSOR_POS_EMBD / LLM_TENSOR_TOKEN_TYPES (L318-319)
-    if any(s in t.name for s in _NO_QUANT_SUBSTRINGS):
+    if any(s in name for s in _NO_QUANT_SUBSTRINGS):
         return False
-    return not (arch == "glm5-next" and any(s in t.name for s in _GLM5_NEXT_NO_QUANT))
+    return not (arch == "glm5-next" and any(s in name for s in _GLM5_NEXT_NO_QUANT))
 
 
 @lru_cache(maxsize=128)
@@ -522,6 +529,12 @@ def converter_type(
     checkpoint dtype. `checkpoint` is the format name of the tensor in the
     model's official layout (``FP8_B128_UE8M0``, ``MXFP4``, ``BF16``, ``FP32`` …).
     """
+    return _converter_type(gguf_name, n_dims, arch, native, checkpoint)
+
+
+@lru_cache(maxsize=65536)
+def _converter_type(gguf_name: str, n_dims: int, arch: str, native: str, checkpoint: str) -> str:
+    """`converter_type`, computed once per (name, dims, arch, dtype, checkpoint format)."""
     if "tid2eid" in gguf_name:
         return "I32"
     if n_dims <= 1 or gguf_name.endswith("_norm.weight"):

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import llamacpp_mix
 from .catalog import ModelSpec, get_model
@@ -41,6 +41,9 @@ from .formats import QuantFormat, get_format, storable_format
 from .sources import Source, parse_sources
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 from .validate import check_record
+
+if TYPE_CHECKING:
+    from .families import Family
 
 OFFICIAL = "official"
 """Recipe alias: a model's own checkpoint layout (`ModelSpec.checkpoint_layout`). Resolved here
@@ -176,14 +179,16 @@ def _gguf_tensor(
     t: TensorSpec, ne: tuple[int, ...], arch: str, checkpoint: str
 ) -> llamacpp_mix.GgufTensor:
     name = gguf_name(t)
-    n_dims = llamacpp_mix.GgufTensor(name, ne, "").n_dims
+    n_dims = len(ne)
+    while n_dims > 1 and ne[n_dims - 1] == 1:  # ggml_n_dims (`GgufTensor.n_dims`)
+        n_dims -= 1
     src = llamacpp_mix.converter_type(
         name, n_dims, arch=arch, native=t.native, checkpoint=checkpoint
     )
     return llamacpp_mix.GgufTensor(name, ne, src)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _cached_llamacpp_formats(
     model: ModelSpec, ftype: str, imatrix: bool | None
 ) -> tuple[tuple[TensorSpec, QuantFormat], ...]:
@@ -197,17 +202,21 @@ def _llamacpp_formats(
     facts = model_facts(model)
     specs, tensors = _gguf_tensors(model)
     types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
-    return [(t, _ggml_format(ty)) for t, ty in zip(specs, types, strict=True)]
+    fmts = {ty: _ggml_format(ty) for ty in set(types)}  # a handful of types over many tensors
+    return [(t, fmts[ty]) for t, ty in zip(specs, types, strict=True)]
 
 
 def _split_for_gguf(
-    model: ModelSpec, t: TensorSpec
+    model: ModelSpec, t: TensorSpec, family: Family | None = None
 ) -> tuple[tuple[TensorSpec, tuple[int, ...]], ...]:
     """The GGUF tensors the converter writes for checkpoint tensor `t`: (part, GGUF ne) pairs —
-    the family's `gguf_split` where the converter splits it, else `t` itself."""
-    from .families import get_family
+    the family's `gguf_split` where the converter splits it, else `t` itself (`family`: the
+    model's, when the caller has it already)."""
+    if family is None:
+        from .families import get_family
 
-    parts = get_family(model.family).gguf_split(model.config, t)
+        family = get_family(model.family)
+    parts = family.gguf_split(model.config, t)
     if parts is not None:
         return parts
     ne = tuple(reversed(t.shape))
@@ -222,7 +231,7 @@ def _keeps_mtp(model: ModelSpec) -> bool:
     return get_family(model.family).gguf_keeps_mtp
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _gguf_tensors(
     model: ModelSpec,
 ) -> tuple[tuple[TensorSpec, ...], tuple[llamacpp_mix.GgufTensor, ...]]:
@@ -242,10 +251,11 @@ def _gguf_tensors(
             checkpoint = [f.name for _, f in tensor_formats(model, official)]
     specs: list[TensorSpec] = []
     tensors: list[llamacpp_mix.GgufTensor] = []
+    family = get_family(model.family)
     for t, k, c in zip(model.inventory, keep, checkpoint, strict=True):
         if not k:
             continue
-        for part, ne in _split_for_gguf(model, t):
+        for part, ne in _split_for_gguf(model, t, family):
             specs.append(part)
             tensors.append(_gguf_tensor(part, ne, arch, c))
     for part, ne in get_family(model.family).gguf_extra(model.config):  # converter-generated
@@ -603,7 +613,7 @@ class _RecipeKey:
         return isinstance(other, _RecipeKey) and self._key() == other._key()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _cached_weight_bytes(model: ModelSpec, key: _RecipeKey) -> WeightBytes:
     """Weight bytes per (spec, recipe), computed once: specs hash by identity."""
     return _weight_bytes(model, key.recipe)

@@ -277,18 +277,24 @@ def runtime_ids() -> list[str]:
 
 def runtime_aliases() -> dict[str, str]:
     """Every accepted spelling (ids and aliases, lower case) → the runtime id."""
+    return dict(_aliases())
+
+
+@cache
+def _aliases() -> Mapping[str, str]:
+    """`runtime_aliases`, built once (the runtimes file is read once too)."""
     out: dict[str, str] = {}
     for rt in runtimes().values():
         out[rt.id] = rt.id
         out.update((a, rt.id) for a in rt.aliases)
-    return out
+    return MappingProxyType(out)
 
 
 def get_runtime(runtime: str | Runtime) -> Runtime:
     """A runtime by id or documented alias ('llama.cpp' or 'llama-cpp', 'vllm', …), or itself."""
     if isinstance(runtime, Runtime):
         return runtime
-    names = runtime_aliases()
+    names = _aliases()
     key = str(runtime).strip().lower()
     if key in names:
         return runtimes()[names[key]]

@@ -127,10 +127,12 @@ def count_params(inventory: tuple[TensorSpec, ...]) -> ParamCounts:
     active_by_group = dict.fromkeys(GROUPS, 0)
     total = main = active = 0
     for t in inventory:
-        by_group[t.breakdown_group] += t.params
-        total += t.params
+        n = t.params
+        by_group[t.breakdown_group] += n
+        total += n
         if not t.mtp:
-            main += t.params
-            active += t.active_params
-            active_by_group[t.group] += t.active_params
+            main += n
+            a = n if t.experts_per_token is None else t.active_params
+            active += a
+            active_by_group[t.group] += a
     return ParamCounts(total, main, active, by_group, active_by_group)

@@ -18,7 +18,8 @@ How to add a family
                        layer_kinds=…, kv_parts=…)
 
    The registry finds every module of this package that defines ``FAMILY`` (modules whose name
-   starts with ``_`` are helpers). Nothing outside ``families/`` names a family.
+   starts with ``_`` are helpers), on first lookup: the module is named as its family, so
+   `get_family` imports just that one. Nothing outside ``families/`` names a family.
 2. Its data: a catalog entry in ``data/models.yaml`` (``family: <name>``, the config and its
    sources) or an example ``config.json`` under ``data/examples/``. If a runtime stores this
    family's cache in its own packed layout, list the family under that cache dtype's
@@ -34,8 +35,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Iterator, Mapping
+from functools import cache
 
 from ..errors import VramkitError, unknown_name
 from ._common import torch_dtype_format
@@ -49,12 +50,43 @@ __all__ = [
 ]  # fmt: skip
 
 _REGISTRY: dict[str, Family] = {}
-FAMILIES: Mapping[str, Family] = MappingProxyType(_REGISTRY)
+_ALL_LOADED = False
+"""Family modules load on first lookup: `get_family(name)` imports ``families/<name>.py`` alone;
+anything that needs every family (`FAMILIES`, `model_types`, `register`) imports them all once."""
+
+
+class _Families(Mapping[str, Family]):
+    """Family name → `Family`: a read-only view of the registry that loads every family module
+    the first time it is read."""
+
+    def __getitem__(self, name: str) -> Family:
+        _discover()
+        return _REGISTRY[name]
+
+    def __iter__(self) -> Iterator[str]:
+        _discover()
+        return iter(dict(_REGISTRY))
+
+    def __len__(self) -> int:
+        _discover()
+        return len(_REGISTRY)
+
+    def __repr__(self) -> str:
+        _discover()
+        return f"FAMILIES({_REGISTRY!r})"
+
+
+FAMILIES: Mapping[str, Family] = _Families()
 """Family name → `Family` (read-only view of the registry)."""
 
 
 def register(family: Family) -> Family:
     """Add `family` to the registry; its name and model_types must be new (or the same record)."""
+    _discover()
+    return _add(family)
+
+
+def _add(family: Family) -> Family:
     if not isinstance(family, Family):
         raise VramkitError(f"register() takes a Family record, got {type(family).__name__}.")
     old = _REGISTRY.get(family.name)
@@ -76,14 +108,28 @@ def unregister(name: str) -> None:
     del _REGISTRY[name]
 
 
+@cache
+def _module_names() -> tuple[str, ...]:
+    """The family modules of this package (names not starting with ``_``)."""
+    return tuple(i.name for i in pkgutil.iter_modules(__path__) if not i.name.startswith("_"))
+
+
+def _load(module_name: str) -> None:
+    """Import one family module and register its `FAMILY` (once; a module without one is a helper)."""
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    family = getattr(module, "FAMILY", None)
+    if isinstance(family, Family) and _REGISTRY.get(family.name) is not family:
+        _add(family)
+
+
 def _discover() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        family = getattr(module, "FAMILY", None)
-        if isinstance(family, Family):
-            register(family)
+    """Load every family module (once)."""
+    global _ALL_LOADED
+    if _ALL_LOADED:
+        return
+    for name in _module_names():
+        _load(name)
+    _ALL_LOADED = True
 
 
 def get_family(name: str | Family) -> Family:
@@ -93,11 +139,21 @@ def get_family(name: str | Family) -> Family:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise unknown_name("architecture family", name, _REGISTRY) from None
+        pass
+    if isinstance(name, str) and not _ALL_LOADED:
+        if name in _module_names():  # a family is named as its module: load that one only
+            _load(name)
+        else:
+            _discover()
+        if name in _REGISTRY:
+            return _REGISTRY[name]
+    _discover()
+    raise unknown_name("architecture family", name, _REGISTRY) from None
 
 
 def model_types() -> dict[str, str]:
     """config.json ``model_type`` → family name, over every registered family."""
+    _discover()
     return {t: f.name for f in _REGISTRY.values() for t in f.model_types}
 
 
@@ -109,7 +165,5 @@ def family_of_model_type(model_type: str) -> Family | None:
 
 def gguf_model_types() -> dict[str, str]:
     """GGUF ``general.architecture`` → HF ``model_type``, over every registered family."""
+    _discover()
     return {arch: t for f in _REGISTRY.values() for arch, t in f.gguf_archs.items()}
-
-
-_discover()

@@ -1,17 +1,20 @@
 """A model's KV cache as `KvComponent`s (layers × entries × bytes per entry), built from its
 family's `KvPart`s (values) and the stored dtypes, split per tensor-parallel rank; and the integer
-page arithmetic every layout uses (numpy arrays of Python ints, ``dtype=object``: exact at any
-size, no int64 wrap-around; see `exact`)."""
+page arithmetic every layout uses, on one context (a Python int: no numpy, what `kv_cache`
+asks) or many (numpy arrays of Python ints, ``dtype=object``: exact at any size, no int64
+wrap-around; see `exact`). numpy is imported only for arrays."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..families import KV_STORES, KvPart
 from .formats import CacheDtype, IndexerDtype
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FP32_BYTES = 4
 SATURATED = 2**40
@@ -91,9 +94,18 @@ def per_rank(components: list[KvComponent], tp: int) -> list[KvComponent]:
     return out
 
 
-def exact(t: np.ndarray | int | list[int]) -> np.ndarray:
-    """`t` as a numpy array of Python ints (``dtype=object``): every product and sum of the
-    layouts is exact, whatever its size (an int64 array wraps past 2**63 without a sign)."""
+Ints = Any
+"""One context (a Python int) or many (a numpy array of Python ints): what the layouts take."""
+
+
+def exact(t: np.ndarray | int | list[int]) -> Ints:
+    """`t` as exact integers: a Python int stays one; anything else becomes a numpy array of
+    Python ints (``dtype=object``): every product and sum of the layouts is exact, whatever its
+    size (an int64 array wraps past 2**63 without a sign)."""
+    if type(t) is int:
+        return t
+    import numpy as np
+
     arr = np.asarray(t)
     if arr.dtype != object:
         arr = arr.astype(object)
@@ -108,3 +120,39 @@ def cdiv(a: np.ndarray, b: int) -> np.ndarray:
 def pad_to(a: np.ndarray | int, b: int) -> np.ndarray:
     """`a` rounded up to a multiple of `b` (exact ints)."""
     return cdiv(exact(a), b) * b
+
+
+def minimum(a: Ints, b: Ints) -> Ints:
+    """Element-wise min (`numpy.minimum`); two Python ints give a Python int."""
+    if type(a) is int and type(b) is int:
+        return min(a, b)
+    import numpy as np
+
+    return np.minimum(a, b)
+
+
+def maximum(a: Ints, b: Ints) -> Ints:
+    """Element-wise max (`numpy.maximum`); two Python ints give a Python int."""
+    if type(a) is int and type(b) is int:
+        return max(a, b)
+    import numpy as np
+
+    return np.maximum(a, b)
+
+
+def full_like(t: Ints, value: int) -> Ints:
+    """`value` at every context of `t` (`numpy.full_like`); one context gives `value`."""
+    if type(t) is int:
+        return value
+    import numpy as np
+
+    return np.full_like(t, value)
+
+
+def where_positive(t: Ints, x: Ints) -> Ints:
+    """`x` where the context `t` is above 0, else 0 (``numpy.where(t > 0, x, 0)``)."""
+    if type(t) is int:
+        return x if t > 0 else 0
+    import numpy as np
+
+    return np.where(t > 0, x, 0)

@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, shown, unknown_name
 from ..families import get_family
@@ -34,6 +32,7 @@ from .sglang import SglangLayout
 from .vllm import VllmLayout
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
 CONTEXT_CAP_FACTOR = 8
@@ -187,7 +186,37 @@ def _plan(
     tp: int,
     overrides: Mapping[str, int | None] | None = None,
 ) -> _Plan:
+    """The plan for these arguments, built once per (model record, arguments): it does not
+    depend on the context, and a sweep or a slider asks for the same one again and again."""
     spec = get_model(model)
+    args = (cache_dtype, indexer_dtype, runtime, include_mtp, tp)
+    # the types too: True == 1, and include_mtp=1 must be refused as it was, not served from cache
+    key = (spec, args, tuple(map(type, args)), tuple(sorted((overrides or {}).items())))
+    try:
+        hit = _PLANS.get(key)
+    except TypeError:  # an unhashable argument: built (and refused) below, not cached
+        return _build_plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, overrides)
+    if hit is None:
+        hit = _build_plan(spec, cache_dtype, indexer_dtype, runtime, include_mtp, tp, overrides)
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        _PLANS[key] = hit
+    return hit
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+"""`_plan` answers (model records hash by identity; only hashable arguments are cached)."""
+
+
+def _build_plan(
+    spec: ModelSpec,
+    cache_dtype: str,
+    indexer_dtype: str | None,
+    runtime: str | Runtime,
+    include_mtp: bool | None,
+    tp: int,
+    overrides: Mapping[str, int | None] | None = None,
+) -> _Plan:
     rt = get_runtime(runtime)
     prof = _with_options(rt.kv, overrides or {})
     family = get_family(spec.family)
@@ -380,10 +409,9 @@ def kv_cache(
         (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
         allow_extrapolation,
     )  # fmt: skip
-    ta = exact([t])
-    kinds = {k: int(v[0]) for k, v in _sum_by_kind(plan.components, ta, plan).items()}
+    kinds = {k: int(v) for k, v in _sum_by_kind(plan.components, t, plan).items()}
     per_seq = sum(kinds.values())
-    rank_seq = sum(int(v[0]) for v in _sum_by_kind(plan.rank_components, ta, plan).values())
+    rank_seq = sum(int(v) for v in _sum_by_kind(plan.rank_components, t, plan).values())
     constant, slope = plan.layout.constant_and_slope(plan.components)
     return KvEstimate(
         model_id=spec.id,
@@ -429,6 +457,7 @@ def kv_grid(
     Returns a DataFrame with columns context_tokens, batch, total_bytes, per_sequence_bytes,
     per_gpu_bytes, total_gib, and one column per cache kind (bytes, whole batch).
     """
+    import numpy as np
     import pandas as pd
 
     contexts, batches = _bounded_list("contexts", contexts), _bounded_list("batches", batches)
@@ -486,6 +515,8 @@ def _bounded_list(name: str, values: object) -> list[Any]:
 
 def _int_column(values: np.ndarray) -> np.ndarray:
     """An exact int column as int64 when every value fits, else kept as Python ints."""
+    import numpy as np
+
     if not len(values) or (values.min() >= -(2**63) and values.max() < 2**63):
         return values.astype(np.int64)
     return values

@@ -98,12 +98,13 @@ class IndexerDtype:
 
 def ggml_block(ggml_type: str) -> tuple[int, int]:
     """(values per block, bytes per block) of a GGML type, from gguf.GGML_QUANT_SIZES."""
-    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+    from ..format_facts import gguf_constants
 
+    c = gguf_constants()  # gguf's constants.py, without importing gguf (and numpy)
     try:
-        return tuple(GGML_QUANT_SIZES[GGMLQuantizationType[ggml_type]])  # type: ignore[return-value]
+        return tuple(c.GGML_QUANT_SIZES[c.GGMLQuantizationType[ggml_type]])  # type: ignore[return-value]
     except KeyError:
-        raise unknown_name("GGML type", ggml_type, GGMLQuantizationType.__members__) from None
+        raise unknown_name("GGML type", ggml_type, c.GGMLQuantizationType.__members__) from None
 
 
 def _src(where: str, raw: Mapping[str, Any]) -> str:

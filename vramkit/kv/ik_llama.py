@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .components import SATURATED, KvComponent, cdiv, pad_to
+from .components import SATURATED, KvComponent, cdiv, full_like, maximum, minimum, pad_to
 from .layout import KvLayout
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,10 @@ class IkLlamaLayout(KvLayout):
             return kv * e  # raw K (+V) per context cell on every such layer
         if c.rule == "window":
             rows = int(pad_to(o["sink_rows"] + w + max(o["n_ubatch"], 256), o["ctx_pad"]))
-            return np.minimum(kv, rows) * e
+            return minimum(kv, rows) * e
         if c.rule == "compressed":
-            return pad_to(np.maximum(1, cdiv(kv, w)), o["comp_pad"]) * e
-        return np.full_like(t, w * e)
+            return pad_to(maximum(1, cdiv(kv, w)), o["comp_pad"]) * e
+        return full_like(t, w * e)
 
     def slope(self, c: KvComponent) -> float:
         if c.rule == "window" and self._full_windows and c.layers:
@@ -49,9 +51,8 @@ class IkLlamaLayout(KvLayout):
         return super().slope(c)
 
     def constant_and_slope(self, comps: Sequence[KvComponent]) -> tuple[int, float]:
-        big = np.array([SATURATED], dtype=np.int64)
         fixed = [
             c for c in comps if c.rule == "state" or (c.rule == "window" and not self._full_windows)
         ]
-        constant = sum(int(self.bytes(c, big)[0]) for c in fixed)
+        constant = sum(int(self.bytes(c, SATURATED)) for c in fixed)
         return constant, float(sum(self.slope(c) for c in comps))

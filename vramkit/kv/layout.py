@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+from .components import SATURATED, KvComponent, exact, full_like, where_positive
 
-from .components import SATURATED, KvComponent, exact
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,10 @@ class KvLayout:
         tokens × entry bytes; everything else follows the layout's page rules."""
         t = exact(t)
         if c.paging == "recurrent":
-            per_layer = np.full_like(t, c.tokens * c.entry_bytes)
+            per_layer = full_like(t, c.tokens * c.entry_bytes)
         else:
             per_layer = self.per_layer_bytes(c, t)
-        return np.where(t > 0, per_layer, 0) * c.layers
+        return where_positive(t, per_layer) * c.layers
 
     def slope(self, c: KvComponent) -> float:
         """Asymptotic bytes per extra context token of `c`, all layers (0 for window and state):
@@ -51,7 +53,6 @@ class KvLayout:
 
     def constant_and_slope(self, comps: Sequence[KvComponent]) -> tuple[int, float]:
         """(per-sequence bytes once windows and states saturate, bytes per extra token)."""
-        big = exact([SATURATED])
         fixed = [c for c in comps if c.rule in ("window", "state")]
-        constant = sum(int(self.bytes(c, big)[0]) for c in fixed)
+        constant = sum(int(self.bytes(c, SATURATED)) for c in fixed)
         return constant, float(sum(self.slope(c) for c in comps))

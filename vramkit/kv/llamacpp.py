@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from .components import KvComponent, cdiv, pad_to
+from .components import KvComponent, cdiv, full_like, maximum, minimum, pad_to
 from .layout import KvLayout
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def with_v_cache(parts: Iterable[Any]) -> list[Any]:
@@ -45,7 +46,7 @@ class LlamaCppLayout(KvLayout):
         if c.rule == "full":
             return kv * e
         if c.rule == "window":
-            return pad_to(np.minimum(kv, w + o["n_ubatch"]), o["swa_pad"]) * e
+            return pad_to(minimum(kv, w + o["n_ubatch"]), o["swa_pad"]) * e
         if c.rule == "compressed":
-            return pad_to(np.maximum(1, cdiv(kv, w)), o["comp_pad"]) * e
-        return np.full_like(t, w * e * (1 + o["n_rs_seq"]))
+            return pad_to(maximum(1, cdiv(kv, w)), o["comp_pad"]) * e
+        return full_like(t, w * e * (1 + o["n_rs_seq"]))

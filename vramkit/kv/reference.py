@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .components import KvComponent
+from .components import KvComponent, full_like, minimum
 from .layout import KvLayout
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class ReferenceLayout(KvLayout):
         e, w = c.entry_bytes, c.tokens
         return {
             "full": t * e,
-            "window": np.minimum(t, w) * e,
+            "window": minimum(t, w) * e,
             "compressed": (t // w) * e,
-            "state": np.full_like(t, w * e),
+            "state": full_like(t, w * e),
         }[c.rule]

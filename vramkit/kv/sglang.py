@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .components import KvComponent, pad_to
+from .components import KvComponent, full_like, minimum, pad_to
 from .layout import KvLayout
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class SglangLayout(KvLayout):
         page, e = self.options["page_size"], c.entry_bytes
         return {
             "full": lambda: pad_to(t, page) * e,
-            "window": lambda: pad_to(np.minimum(t, c.tokens), page) * e,
+            "window": lambda: pad_to(minimum(t, c.tokens), page) * e,
             "compressed": lambda: (t // c.tokens) * e,
-            "state": lambda: np.full_like(t, c.tokens * e),
+            "state": lambda: full_like(t, c.tokens * e),
         }[c.rule]()

@@ -30,12 +30,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..errors import VramkitError
-from .components import SATURATED, KvComponent, cdiv, exact, pad_to
+from .components import SATURATED, KvComponent, cdiv, exact, minimum, pad_to, where_positive
 from .layout import KvLayout
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FULL_PAGING = ("v4_main", "v4_indexer")
 """V4 caches in the full-attention group (256-token pages of 256 / ratio entries)."""
@@ -58,8 +61,8 @@ class Page:
         if not self.window:
             return cdiv(t, self.block)
         if self.chunked:
-            return cdiv(np.minimum(self.window + in_flight, t), self.block)
-        return cdiv(np.minimum(self.window - 1 + in_flight, t), self.block) + 1
+            return cdiv(minimum(self.window + in_flight, t), self.block)
+        return cdiv(minimum(self.window - 1 + in_flight, t), self.block) + 1
 
 
 @dataclass(frozen=True)
@@ -96,13 +99,24 @@ class VllmLayout(KvLayout):
         align = options["alignment_fp8_ds_mla"] if ds_mla else options["alignment_other"]
         return cls("vllm", options, align)
 
-    @property
+    @cached_property
     def in_flight(self) -> int:
         """max_num_batched_tokens × concurrent_batches: tokens a window-type cache reserves."""
         return self.options["max_num_batched_tokens"] * self.options["concurrent_batches"]
 
     def page(self, c: KvComponent) -> Page:
-        """The page of one component (see the module docstring: the one page formula)."""
+        """The page of one component (see the module docstring: the one page formula); computed
+        once per component object (held, so its id is not reused)."""
+        hit = self._page_memo.get(id(c))
+        if hit is None or hit[0] is not c:
+            hit = self._page_memo[id(c)] = (c, self._page(c))
+        return hit[1]
+
+    @cached_property
+    def _page_memo(self) -> dict[int, tuple[KvComponent, Page]]:
+        return {}
+
+    def _page(self, c: KvComponent) -> Page:
         o = self.options
         if c.paging in FULL_PAGING:
             block = o["block_size_deepseek_v4"]
@@ -142,7 +156,26 @@ class VllmLayout(KvLayout):
         return super().slope(c)
 
     def v4_groups(self, comps: Sequence[KvComponent]) -> tuple[list[V4Group], int, int]:
-        """vLLM's DeepseekV4 grouping: (groups, n_tuples, tuple_bytes).
+        """vLLM's DeepseekV4 grouping: (groups, n_tuples, tuple_bytes), computed once per
+        (options, alignment, components) — it does not depend on the token count."""
+        memo = self._groups_memo
+        hit = memo.get(id(comps))  # the same components object: a cached plan's (kv_cache)
+        if hit is not None and hit[0] is comps:
+            return hit[1]
+        key = tuple(comps)
+        if key not in memo:
+            memo[key] = (key, self._v4_groups(comps))
+        memo[id(comps)] = (comps, memo[key][1])  # holds `comps`, so its id is not reused
+        return memo[key][1]
+
+    @cached_property
+    def _groups_memo(self) -> dict[object, tuple[object, tuple[list[V4Group], int, int]]]:
+        """This layout's `v4_groups` answers by components (a layout's options are fixed), and
+        by the identity of the components object last asked with."""
+        return {}
+
+    def _v4_groups(self, comps: Sequence[KvComponent]) -> tuple[list[V4Group], int, int]:
+        """`v4_groups`, uncached.
 
         Notes
         -----
@@ -203,7 +236,7 @@ class VllmLayout(KvLayout):
         t = exact(t)
         groups, n_tuples, tuple_bytes = self.v4_groups(comps)
         pages = sum(g.page.count(t, self.in_flight) for g in groups)
-        return np.where(t > 0, n_tuples * tuple_bytes * pages, 0)
+        return where_positive(t, n_tuples * tuple_bytes * pages)
 
     def constant_and_slope(self, comps: Sequence[KvComponent]) -> tuple[int, float]:
         """DeepSeek V4: constant = n_tuples × tuple_bytes × Σ_window-groups pages (saturated),
@@ -211,8 +244,7 @@ class VllmLayout(KvLayout):
         if not is_v4(comps):
             return super().constant_and_slope(comps)
         groups, n_tuples, tuple_bytes = self.v4_groups(comps)
-        big = exact([SATURATED])
-        pages = sum(int(g.page.count(big, self.in_flight)[0]) for g in groups if g.page.window)
+        pages = sum(int(g.page.count(SATURATED, self.in_flight)) for g in groups if g.page.window)
         slope = n_tuples * tuple_bytes / self.options["block_size_deepseek_v4"]
         return n_tuples * tuple_bytes * pages, slope
 
