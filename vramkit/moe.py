@@ -13,9 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .catalog import get_model
 from .errors import VramkitError, require_int, require_number
@@ -144,7 +142,7 @@ def _check_routing(experts: object, top_k: object, zipf_s: object) -> tuple[int,
     return e, k, require_number("zipf_s", zipf_s, minimum=0.0, maximum=MAX_ZIPF_S)
 
 
-def _q(e: int, k: int, s: float) -> np.ndarray:
+def _q(e: int, k: int, s: float) -> Any:
     """Per-token routing probabilities q (float64 array of E, most popular first), in O(E).
 
     Popularity weights w_i = (i+1)^-s are non-increasing, so the experts capped at q = 1 are a
@@ -154,6 +152,8 @@ def _q(e: int, k: int, s: float) -> np.ndarray:
     use the C library's ``pow`` (Python's ``**``), not numpy's SIMD power, so figures are the
     same on every CPU (numpy's vectorised power differs in the last bit on ~5% of inputs).
     """
+    import numpy as np  # only for a skewed (Zipf) routing; a CLI start need not load it
+
     if s == 0.0:
         return np.full(e, k / e)
     w = np.array([(i + 1) ** -s for i in range(e)])  # O(E), E <= MAX_EXPERTS

@@ -44,8 +44,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Any
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, unknown_name
@@ -107,7 +106,9 @@ def host_experts_regex(layers: tuple[int, ...] | list[int]) -> str:
     return rf"blk\.({alt}){LLM_FFN_EXPS_REGEX}"
 
 
-def _float32_splits(split: tuple[int, ...]) -> np.ndarray:
+def _float32_splits(split: tuple[int, ...]) -> Any:
+    import numpy as np  # float32 like llama.cpp's splits; imported only when a -ts is built
+
     s = np.asarray(split, dtype=np.float32)
     cum = np.cumsum(s, dtype=np.float32)
     return (cum / np.float32(cum[-1])).astype(np.float32)
@@ -121,6 +122,8 @@ def llamacpp_layer_devices(n_layer: int, n_gpu_layers: int, split: tuple[int, ..
     out = []
     if split and sum(split) <= 0:
         raise VramkitError("-ts must have a positive entry.")
+    import numpy as np  # single-precision arithmetic, as llama.cpp's C
+
     splits = _float32_splits(split) if split else np.zeros(0, dtype=np.float32)
     for il in range(n_layer + 1):
         if il < i_gpu_start or (il - i_gpu_start) >= act:

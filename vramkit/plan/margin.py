@@ -1,6 +1,6 @@
 """The margin a plan keeps free on each GPU: by default each engine's own, else what the user asks.
 
-llama.cpp / ik_llama.cpp  ``--fit`` keeps a fixed margin per device: ``fit_params_target``, 1024 MiB
+llama.cpp  ``--fit`` keeps a fixed margin per device: ``fit_params_target``, 1024 MiB
     (llama.cpp common/common.h line 483 at the tree vendored in llama-cpp-python 0.3.36, commit
     0c1e57098bba43ac29e6e3b677cdceebdd22334f: ``std::vector<size_t> fit_params_target =
     std::vector<size_t>(llama_max_devices(), 1024 * 1024*1024);``; set with ``-fitt/--fit-target
@@ -9,6 +9,8 @@ llama.cpp / ik_llama.cpp  ``--fit`` keeps a fixed margin per device: ``fit_param
     The flags a plan emits set -ngl / -ts / --n-cpu-moe, so llama.cpp's own --fit does not re-fit
     them (common/fit.cpp line 464: "n_gpu_layers already set by user ..., abort"): the plan keeps
     the same margin itself.
+ik_llama.cpp  its runtime record carries no fit margin (none is sourced for the fork), so none is
+    assumed unless given: the same figure `fit`, the plan and the article's audit charge.
 vLLM  the share of memory ``gpu_memory_utilization`` does not take: 1 − 0.92 of each GPU's total
     memory (the record's ``memory_fraction_default``, vllm/config/cache.py), counted once: the plan
     charges no other margin for vLLM.
@@ -55,8 +57,15 @@ def _served(runtime: str) -> bool:
 def engine_margin(runtime: str) -> Margin:
     """The engine's own default margin for a planner runtime ('llama.cpp', 'ik_llama.cpp',
     'vllm', 'sglang'; see the module docstring for the sources)."""
+    if runtime == "ik_llama.cpp" and not get_runtime(runtime).margin_bytes:
+        return Margin(
+            0,
+            1.0,
+            "no margin assumed: ik_llama.cpp's runtime record carries no --fit margin "
+            "(data/runtimes.yaml); pass --margin",
+        )
     if runtime in ("llama.cpp", "ik_llama.cpp"):
-        b = get_runtime("llama-cpp").margin_bytes
+        b = get_runtime(runtime).margin_bytes
         return Margin(
             b,
             1.0,
