@@ -33,8 +33,18 @@ class Served:
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
-    bytes_sent: int = 0
     mode: str = ""
+    sent: int = 0
+    in_flight: int = 0
+    idle: threading.Condition = field(default_factory=threading.Condition)
+
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes written to clients, read once no request is being answered (the handler thread
+        may still be writing when the client has its answer; bounded wait)."""
+        with self.idle:
+            self.idle.wait_for(lambda: self.in_flight == 0, timeout=30)
+            return self.sent
 
     def content(self, name: str, start: int, end: int) -> bytes:
         head, size = self.files[name]
@@ -53,11 +63,21 @@ def _handler(served: Served) -> type[http.server.BaseHTTPRequestHandler]:
         def _send(self, body: bytes) -> None:
             try:
                 self.wfile.write(body)
-                served.bytes_sent += len(body)
+                served.sent += len(body)
             except OSError:  # the client hung up (as it should on a refused answer)
                 pass
 
         def do_GET(self):
+            with served.idle:
+                served.in_flight += 1
+            try:
+                self._get()
+            finally:
+                with served.idle:
+                    served.in_flight -= 1
+                    served.idle.notify_all()
+
+        def _get(self) -> None:
             rng = self.headers.get("Range")
             if not self.path.startswith(prefix):  # huggingface_hub's own calls (/api/…)
                 served.other.append(self.path)
