@@ -223,7 +223,7 @@ LOCK_NAME = ".vramkit-report.lock"
 """Created (O_EXCL) inside the report folder while a run writes it: a second run is refused."""
 DEFAULT_CELL_TIMEOUT_S = 120
 """Longest one notebook cell may run (papermill ``execution_timeout``), seconds. Sized to the
-notebooks: their slowest cell took 5.9 s on 2 cores beside two CPU-burning processes
+notebooks: their slowest cell took 8.1 s in 30 full runs on 2 cores beside two CPU-burning processes
 (benchmarks/report_soak.py prints it)."""
 DEFAULT_STALL_AFTER_S = 60
 """Seconds an idle kernel may stay silent while the report waits on it before the run counts
