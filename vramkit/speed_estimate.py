@@ -344,8 +344,15 @@ def held_out_errors(
     rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts], eff: Efficiency
 ) -> list[tuple[SpeedRow, float, float]]:
     """(row, estimate tokens/s, measured ÷ estimate) for every held-out decode row."""
+    return _held_out(decode_ratios(rows, facts), facts, eff)
+
+
+def _held_out(
+    ratios: list[tuple[SpeedRow, float]], facts: Mapping[str, ModelFacts], eff: Efficiency
+) -> list[tuple[SpeedRow, float, float]]:
+    """(row, estimate, measured ÷ estimate) for the held-out rows of (row, measured ÷ bound)."""
     out = []
-    for r, x in decode_ratios(rows, facts):
+    for r, x in ratios:
         if held_out(r.id):
             est = r.tokens_per_s / x * _row_eff(eff, r, facts)
             out.append((r, est, r.tokens_per_s / est))
@@ -648,12 +655,7 @@ def prefill_held_out_errors(
     rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts], eff: Efficiency
 ) -> list[tuple[SpeedRow, float, float]]:
     """(row, estimate tokens/s, measured ÷ estimate) for every held-out prefill row."""
-    out = []
-    for r, x in prefill_ratios(rows, facts):
-        if held_out(r.id):
-            est = r.tokens_per_s / x * _row_eff(eff, r, facts)
-            out.append((r, est, r.tokens_per_s / est))
-    return out
+    return _held_out(prefill_ratios(rows, facts), facts, eff)
 
 
 @dataclass(frozen=True)
