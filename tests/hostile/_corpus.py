@@ -1277,6 +1277,18 @@ def report_cases() -> Iterator[Case]:
         "param-bad-name": (["report", "--out", "{w}/o", "-p", "a-b", "1"], "identifier"),
         "cell-timeout-zero": (["report", "--out", "{w}/o", "--cell-timeout", "0"], "cell_timeout"),
         "cell-timeout-text": (["report", "--out", "{w}/o", "--cell-timeout", "x"], "cell-timeout"),
+        "stall-timeout-zero": (
+            ["report", "--out", "{w}/o", "--stall-timeout", "0"],
+            "stall_after_s",
+        ),
+        "stall-timeout-huge": (
+            ["report", "--out", "{w}/o", "--stall-timeout", "86401"],
+            "stall_after_s",
+        ),
+        "stall-timeout-text": (
+            ["report", "--out", "{w}/o", "--stall-timeout", "1m"],
+            "stall-timeout",
+        ),
     }
 
     def setup(w: Path) -> None:
@@ -1440,6 +1452,9 @@ def api_cases() -> Iterator[Case]:
             {"out_dir": "{w}/o", "parameters": {"batch": 1}},
             {"out_dir": "{w}/o", "only": "01"},
             {"out_dir": "{w}/o", "cell_timeout_s": 0},
+            {"out_dir": "{w}/o", "stall_after_s": 0},
+            {"out_dir": "{w}/o", "stall_after_s": "60"},
+            {"out_dir": "{w}/o", "stall_after_s": 2.5},
             {"out_dir": 5},
         ]
     ):
