@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from vramkit.article.kv_claims import claim_check, kv_overtakes_weights
 from vramkit.errors import VramkitError
 from vramkit.kv import cache_dtypes, kv_cache, kv_grid, parse_tokens
-from vramkit.kv.claims import claim_check, kv_overtakes_weights
 from vramkit.runtimes import runtime_ids
 
 M = 1024**2

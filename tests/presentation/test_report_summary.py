@@ -1,13 +1,13 @@
-"""The headline numbers (`vramkit.summary`) and the dashboard's pure `compute`."""
+"""The headline numbers (`vramkit.article.headline`) and the dashboard's pure `compute`."""
 
 from __future__ import annotations
 
 import pytest
 
+from vramkit.article.headline import active_bytes, active_ratio, headline, headline_lines
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
 from vramkit.quant import weight_bytes
-from vramkit.summary import active_bytes, active_ratio, headline, headline_lines
 from vramkit.widgets.dashboard import CLASSES, DEFAULTS, check, compute
 
 ROUTED = ("routed_experts_gate_up", "routed_experts_down")

@@ -89,7 +89,7 @@ def _teaching_png(h: Any) -> str:
 
 def headline_html() -> str:
     """The headline answers as HTML: four tables, the ratio sentences and the teaching picture."""
-    from ..summary import (
+    from ..article.headline import (
         DENSE_BASELINE,
         active_ratio,
         dense_sentence,

@@ -239,12 +239,12 @@ def panel(**initial: Any) -> Any:
     import ipywidgets as w
 
     from .. import plots
+    from ..article.headline import fmt_tokens
     from ..budget import COUNTS, PARALLEL
     from ..catalog import model_ids as catalog_ids
     from ..hardware import gpus
     from ..plots import summary as summary_plots
     from ..runtimes import runtimes
-    from ..summary import fmt_tokens
 
     s = {**DEFAULTS, **initial}
     model_ids = catalog_ids()
