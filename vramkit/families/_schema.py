@@ -11,6 +11,7 @@ infinite number, two aliases that disagree.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -138,7 +139,34 @@ class ConfigField:
             return "required"
         if callable(self.default):
             return self.default_text or "computed"
-        return "absent" if self.default is None else repr(self.default)
+        return "absent" if self.default is None else json.dumps(self.default)
+
+
+def field_rows(fields: tuple[ConfigField, ...]) -> list[dict[str, str]]:
+    """One row a field, for the field lists: name, keys, kind, unit, default, bound, GGUF, meaning."""
+    rows = []
+    for f in fields:
+        if f.kind == "float":
+            bound = f"[{f.lo:g}, {f.hi:g}]"
+        elif f.kind == "dim":
+            bound = f"1..{f.bound:,}"
+        elif f.kind in ("count", "layers"):
+            bound = f"0..{f.bound:,}" if f.bound is not None else ">= 0"
+        else:
+            bound = ""
+        rows.append(
+            {
+                "field": f.name,
+                "keys": " | ".join(f.keys),
+                "kind": f.kind,
+                "unit": f.unit,
+                "default": f.describe_default(),
+                "bounds": bound,
+                "gguf": " | ".join(f"{{arch}}.{g}" for g in f.gguf),
+                "meaning": f.meaning,
+            }
+        )
+    return rows
 
 
 def fields_by_name(*groups: tuple[ConfigField, ...]) -> tuple[ConfigField, ...]:
