@@ -216,6 +216,8 @@ class OffloadRow:
     decode_tokens_per_s: float
     max_context: int
     flags: str
+    verdict: str = ""
+    """The planner's one-line verdict with its margin (`vramkit.plan.verdict.Verdict.headline`)."""
 
 
 def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
@@ -245,6 +247,7 @@ def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
                 decode_tokens_per_s=s.speed.decode_tokens_per_s if p.fits else 0.0,
                 max_context=s.capacity["max_context"],
                 flags=flags_for(p).command if p.fits else "",
+                verdict=s.verdict.headline,
             )
         )
     return rows

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError, parse_int, require_int, unknown_name
+from . import set_options_keeping
 
 CLASSES: dict[str, str] = {
     "model": "vk-model",
@@ -295,8 +296,7 @@ def panel(**initial: Any) -> Any:
     slot = w.VBox([]).add_class(CLASSES["slot"])
 
     def on_model(change: Any) -> None:
-        ctl["recipe"].options = recipe_options(change["new"])
-        ctl["recipe"].value = "official"
+        set_options_keeping(ctl["recipe"], recipe_options(change["new"]), "official")
 
     ctl["model"].observe(on_model, names="value")
 
