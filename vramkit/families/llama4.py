@@ -93,11 +93,11 @@ VISION_FIELDS = fields_by_name(
 """The ``vision_config`` fields Llama 4's vision tower reads."""
 
 
-def _int_list(config: ConfigValues, key: str, n: int) -> list[int] | None:
+def _int_list(values: ConfigValues, key: str, n: int) -> list[int] | None:
     """A list field of non-negative ints, None when absent. transformers reads an empty
     ``no_rope_layers`` as "use the default" (``if self.no_rope_layers``) but an empty
     ``moe_layers`` as "no MoE layer" (``is not None``)."""
-    value = config[key]
+    value = values[key]
     if value is None or (value == [] and key == "no_rope_layers"):
         return None
     if not isinstance(value, list | tuple) or not all(
