@@ -129,8 +129,9 @@ def test_computed_default_is_checked_like_a_value():
     """head_dim defaults to hidden_size // heads; a default of 0 is refused as a value would be."""
     cfg = {k: v for k, v in LLAMA.items() if k != "head_dim"}
     cfg.update(hidden_size=16, num_attention_heads=32, num_key_value_heads=8)
-    assert "config field 'head_dim' must be a whole number in 1..16,777,216, got 0" in (
-        _inventory_error("llama", cfg)
+    assert _inventory_error("llama", cfg) == (
+        "config field 'head_dim' must be a whole number in 1..16,777,216, got 0; 'head_dim' is "
+        "not set and its default, hidden_size // num_attention_heads, gives 0."
     )
 
 

@@ -293,9 +293,22 @@ def _read_field(field: ConfigField, values: ConfigValues) -> Any:
                 f"{missing if len(field.keys) > 1 else ''}, which this architecture needs; "
                 f"fields present: {', '.join(sorted(config)) or '(none)'}."
             )
-        value = field.default(values) if callable(field.default) else field.default
+        if not callable(field.default):
+            return (
+                None
+                if field.default is None
+                else check_value(field, _name(key, where), field.default)
+            )
+        value = field.default(values)
         if value is None:
             return None
+        try:
+            return check_value(field, _name(key, where), value)
+        except VramkitError as e:
+            raise VramkitError(
+                f"{str(e).rstrip('.')}; {_name(key, where)!r} is not set and its default, "
+                f"{field.describe_default()}, gives {value!r:.40}."
+            ) from None
     return check_value(field, _name(key, where), value)
 
 
