@@ -170,12 +170,11 @@ def field_rows(fields: tuple[ConfigField, ...]) -> list[dict[str, str]]:
 
 
 def fields_by_name(*groups: tuple[ConfigField, ...]) -> tuple[ConfigField, ...]:
-    """The fields of `groups` in order, later groups replacing a same-named field (a family
-    narrowing a shared field's bound or default)."""
+    """The fields of `groups` in order, a later same-named field replacing an earlier one in its
+    place (a family narrowing a shared field's kind, bound or default)."""
     out: dict[str, ConfigField] = {}
     for group in groups:
         for f in group:
-            out.pop(f.name, None)
             out[f.name] = f
     return tuple(out.values())
 
