@@ -247,7 +247,7 @@ def budget(
     kv_bytes = int(kv.per_gpu_bytes)
     batch_note = ""
     if b > 1 and kv.layout == "vllm":
-        from .kv.vllm_batch import vllm_batch_kv
+        from .runtimes.vllm.batch import vllm_batch_kv
 
         both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp,
                              allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
@@ -256,7 +256,7 @@ def budget(
                 f"KV for batch {b}: the physical steady state, {both.steady_state_per_gpu_bytes:,} B "
                 f"per GPU (window pages for the {both.in_flight_tokens:,} in-flight tokens once per "
                 f"engine step); vLLM's per-request admission arithmetic x batch would be "
-                f"{both.admission_per_gpu_bytes:,} B (vramkit.kv.vllm_batch)"
+                f"{both.admission_per_gpu_bytes:,} B (vramkit.runtimes.vllm.batch)"
             )
             kv_bytes = both.steady_state_per_gpu_bytes
     split = n > 1 and parallel in ("tp", "ep")
@@ -265,7 +265,7 @@ def budget(
         overhead += mg.bytes_for(gpu_working_set(g, os_share=share)[0]) - rt.margin_bytes
     workspace, compute_note = rt.workspace_bytes, ""
     compute = rt.compute_buffer()
-    if compute is not None:  # e.g. llama.cpp: vramkit.llamacpp_memory.budget_compute_bytes
+    if compute is not None:  # e.g. llama.cpp: vramkit.runtimes.llamacpp.memory.budget_compute_bytes
         workspace, compute_note = compute(m, context=ctx, batch=b, cache_dtype=kv.cache_dtype)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0

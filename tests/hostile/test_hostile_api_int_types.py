@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import vramkit
-from vramkit import article, audit, kv_capacity, llamacpp_memory, moe, plan
+from vramkit import article, audit, kv_capacity, moe, plan
 from vramkit.errors import VramkitError, parse_int, require_int, require_number
+from vramkit.runtimes.llamacpp import memory as llamacpp_memory
 
 FLASH = "deepseek-v4-flash"
 DENSE = "llama-3.1-70b"

@@ -24,12 +24,7 @@ from ..runtimes import KvProfile, Runtime, get_runtime
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
 from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
-from .ik_llama import IkLlamaLayout
 from .layout import KvLayout
-from .llamacpp import LlamaCppLayout, with_v_cache
-from .reference import ReferenceLayout
-from .sglang import SglangLayout
-from .vllm import VllmLayout
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -158,22 +153,32 @@ def parse_tokens(text: str | int) -> int:
     return int(value)
 
 
-LAYOUTS: dict[str, Callable[[Mapping[str, int], str], KvLayout]] = {
-    "reference": ReferenceLayout.build,
-    "vllm": VllmLayout.build,
-    "llama.cpp": LlamaCppLayout.build,
-    "sglang": SglangLayout.build,
-    "ik_llama.cpp": IkLlamaLayout.build,
-}
-"""KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype)."""
+def _layouts() -> dict[str, Callable[[Mapping[str, int], str], KvLayout]]:
+    """KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype).
+    Imported here, not at module level: the engines' layouts (vramkit.runtimes) import
+    vramkit.kv's shared base, so a module-level import would load them half-built."""
+    from ..runtimes.ik_llama import IkLlamaLayout
+    from ..runtimes.llamacpp.kv import LlamaCppLayout
+    from ..runtimes.reference import ReferenceLayout
+    from ..runtimes.sglang import SglangLayout
+    from ..runtimes.vllm.kv import VllmLayout
+
+    return {
+        "reference": ReferenceLayout.build,
+        "vllm": VllmLayout.build,
+        "llama.cpp": LlamaCppLayout.build,
+        "sglang": SglangLayout.build,
+        "ik_llama.cpp": IkLlamaLayout.build,
+    }
 
 
 def layout_for(profile: KvProfile, cache_dtype: str) -> KvLayout:
     """The `KvLayout` a runtime's KV profile names, for caches stored as `cache_dtype`."""
+    layouts = _layouts()
     try:
-        make = LAYOUTS[profile.layout]
+        make = layouts[profile.layout]
     except KeyError:
-        raise unknown_name("KV layout", profile.layout, LAYOUTS) from None
+        raise unknown_name("KV layout", profile.layout, layouts) from None
     return make(profile.options, cache_dtype)
 
 
@@ -236,6 +241,8 @@ def _build_plan(
     )
     parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
     if prof.layout == "llama.cpp":
+        from ..runtimes.llamacpp.kv import with_v_cache
+
         parts = with_v_cache(parts)
     comps = [component_of(p, cache, idx, family.name) for p in parts]
     notes = list(family.kv_notes(cfg, prof.layout, idx is not None))
@@ -316,7 +323,7 @@ def _sum_by_kind(comps: Iterable[KvComponent], t: np.ndarray, plan: _Plan) -> di
     need = plan.layout.pool_bytes(comps, t)
     if need is not None:
         # vLLM V4 charges every block id the full layer-tuple stride: the excess over the pages
-        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.kv.vllm)
+        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.runtimes.vllm.kv)
         out["padding"] = need - sum(out.values())
     return out
 
@@ -399,7 +406,7 @@ def kv_cache(
     DeepSeek V4, reference: Σ_layers min(T, W)·B_kv + N_csa·floor(T/4)·(B_kv + B_idx)
     + N_hca·floor(T/128)·B_kv + the FP32 compressor states (coff·ratio rows of 2·coff·d values
     per layer, `vramkit.families.deepseek_v4.compressor_overlap`; d = head_dim, index_head_dim).
-    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.kv.vllm; the part
+    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.runtimes.vllm.kv; the part
     above the caches' own pages is by_kind["padding"]).
     MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
     """

@@ -183,10 +183,10 @@ def host_compute_buffer(
 ) -> tuple[int, str]:
     """The host's compute buffer on a llama.cpp plan (bytes) and the note saying how: with
     every layer on a GPU, llama.cpp's CPU backend buffer (graph inputs and the host experts'
-    intermediates, `llamacpp_memory.host_compute_bytes`, an estimate from tensor shapes); with
+    intermediates, `runtimes.llamacpp.memory.host_compute_bytes`, an estimate from tensor shapes); with
     whole layers on the CPU it also runs their attention, so the host is charged the larger of
     that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound."""
-    from ..llamacpp_memory import budget_host_compute
+    from ..runtimes.llamacpp.memory import budget_host_compute
 
     est = budget_host_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
                               n_ubatch=ubatch, host_experts=host_experts, gpus=gpus)  # fmt: skip

@@ -18,10 +18,10 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from .datafiles import load_document
-from .errors import VramkitError, unknown_name
-from .sources import Source, parse_source
-from .units import GB, MB, GiB, KiB, MiB
+from ..datafiles import load_document
+from ..errors import VramkitError, unknown_name
+from ..sources import Source, parse_source
+from ..units import GB, MB, GiB, KiB, MiB
 
 KV_LAYOUTS = ("reference", "vllm", "llama.cpp", "sglang", "ik_llama.cpp")
 """Page rules `vramkit.kv` implements (one module each)."""

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .components import KvComponent, cdiv, full_like, maximum, minimum, pad_to
-from .layout import KvLayout
+from ...kv.components import KvComponent, cdiv, full_like, maximum, minimum, pad_to
+from ...kv.layout import KvLayout
 
 if TYPE_CHECKING:
     import numpy as np

@@ -30,9 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import VramkitError, require_int
-from .kv.formats import resolve_cache_dtype
-from .runtimes import get_runtime
+from ...errors import VramkitError, require_int
+from ...kv.formats import resolve_cache_dtype
+from .. import get_runtime
 
 MIB = 2**20
 CELL_PAD = 256  # GGML_PAD(..., 256) for contexts, windows and compressed caches
@@ -87,7 +87,7 @@ def _row(cache: str, dims: int) -> int:
 
 def _parts(family: str, cfg: Mapping[str, Any]) -> list[Any]:
     """The family's KV parts in values (vramkit.families), main context: no MTP layers."""
-    from .families import get_family
+    from ...families import get_family
 
     return list(get_family(family).kv_parts(cfg, False))
 
@@ -156,7 +156,7 @@ def model_buffer_bytes(model: Any, recipe: Any) -> int:
     ``output.weight`` (tied embeddings): the loader creates the output head from it with
     ``TENSOR_DUPLICATED`` (e.g. src/models/gemma4.cpp L50-54), a tensor of its own in the
     output layer's buffer (on a GPU run: the head on the GPU, token_embd in host memory)."""
-    from .quant import tensor_formats, weight_bytes
+    from ...quant import tensor_formats, weight_bytes
 
     total = weight_bytes(model, recipe).main_bytes
     pairs = tensor_formats(model, recipe)
@@ -176,7 +176,7 @@ def mtp_draft_kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list
     for DeepSeek V4 (data/measured/llamacpp_mtp/); other layouts are refused."""
     from dataclasses import replace
 
-    from .families import get_family
+    from ...families import get_family
 
     main = _parts(family, cfg)
     key = ("kind", "rule", "tokens", "dims", "store")
@@ -238,7 +238,7 @@ def recurrent_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[Re
     layers: shapes from vramkit.families.recurrent with 4-byte elements."""
     if not any(p.paging == "recurrent" for p in _parts(family, cfg)):
         return []
-    from .families.recurrent import recurrent_state
+    from ...families.recurrent import recurrent_state
 
     st = recurrent_state(cfg, conv_dtype_bytes=4, state_dtype_bytes=4)
     n = len(st.layers) * s.n_seq
@@ -267,7 +267,7 @@ class ComputeEstimate:
     """llama.cpp's compute buffer (bytes) for one context, and how it was obtained.
 
     method: "replay" — the engine's own allocation sequence for this model, replayed with
-    this setting's tensor sizes (vramkit.llamacpp_graph; data/llamacpp_graphs/): the CPU
+    this setting's tensor sizes (vramkit.runtimes.llamacpp.graph; data/llamacpp_graphs/): the CPU
     figure itself; "fitted" — lines fitted to this model's fixture (data/llamacpp_compute.yaml;
     cache types without a trace); "form" — the plain-GQA form, an estimate (no engine data for
     this model). backend: "CPU" — for CUDA the same graph is reserved on the device, but
@@ -288,7 +288,7 @@ class ComputeEstimate:
 
 @functools.cache
 def _compute_table() -> Mapping[str, Any]:
-    from .datafiles import load_document
+    from ...datafiles import load_document
 
     return load_document("llamacpp_compute.yaml")
 
@@ -335,7 +335,7 @@ def _cache_key(cache: str) -> str:
 def _replayed(trace_id: str, family: str, cfg_key: str, s: Settings) -> int | None:
     import json
 
-    from . import llamacpp_graph as lg
+    from . import graph as lg
 
     trace = lg.load_trace(trace_id)
     cfg = json.loads(cfg_key)
@@ -354,7 +354,7 @@ def compute_bytes(
 
     With a recorded allocator trace for this model and variant (flash attention x K cache
     type), the engine's own allocation sequence replayed at this setting's tensor sizes
-    (vramkit.llamacpp_graph): ggml-alloc's peak, exact on the CPU backend. Otherwise
+    (vramkit.runtimes.llamacpp.graph): ggml-alloc's peak, exact on the CPU backend. Otherwise
 
         n_ubatch x max(4 n_vocab + 8 n_embd, max_i(a_i + b_i kv + c_i min(kv/r, top_k) + d_i swa))
 
@@ -508,7 +508,7 @@ def host_compute_bytes(
        projection's output (4 k n_embd ub), freed in the engine's order; later host layers
        repeat the same sequence on an emptier buffer.
 
-    The peak is ggml-alloc's best-fit replayed over that sequence (`llamacpp_graph.replay`).
+    The peak is ggml-alloc's best-fit replayed over that sequence (`runtimes.llamacpp.graph.replay`).
     With several GPUs the last GPU copies the masks and indices again after layer 0, so none
     of them is freed before layer 0's experts run.
 
@@ -519,7 +519,7 @@ def host_compute_bytes(
     these families, not recorded per model; DeepSeek V4's few other index inputs
     (≤ 0.13 MiB) are left out.
     """
-    from .llamacpp_graph import replay
+    from .graph import replay
 
     embd = int(cfg["hidden_size"])
     ub = s.n_ubatch
