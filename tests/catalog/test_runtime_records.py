@@ -18,6 +18,7 @@ from vramkit.runtimes import (
     runtime_ids,
     runtimes,
 )
+from vramkit.runtimes.engines import COMPUTE_BUFFERS, compute_buffer
 
 
 def test_one_id_per_runtime_and_aliases_resolve_to_it():
@@ -43,10 +44,14 @@ def test_every_runtime_has_a_kv_layout_and_a_typed_capacity_rule():
     assert get_runtime("vllm").flags["kv_cache_dtype"].flag == "--kv-cache-dtype"
 
 
-def test_compute_buffer_hook_is_a_name_or_none():
+def test_compute_buffer_hook_is_registered_in_python_for_exactly_the_computed_records():
+    """A record that says its compute buffer is computed has a function registered in
+    vramkit.runtimes.engines, and a function is registered for no other record."""
     for rt in runtimes().values():
-        fn = rt.compute_buffer()
+        fn = compute_buffer(rt)
+        assert (fn is not None) == rt.capabilities.compute_buffer_computed, rt.id
         assert fn is None or callable(fn)
+    assert set(COMPUTE_BUFFERS) <= set(runtimes())
 
 
 def test_kv_accepts_every_runtime_and_says_which_page_rules_it_used():
@@ -68,7 +73,7 @@ def test_audit_and_budget_charge_the_same_overheads():
         b = budget("deepseek-v4-flash", "b300-288gb", count=1, runtime=rid, context=4096)
         # a runtime whose compute buffer is a function of model and context (llama.cpp) has no
         # flat workspace in the audit's one-GPU overhead; the budget computes it
-        flat = 0 if get_runtime(rid).compute_buffer() else b.workspace_bytes
+        flat = 0 if compute_buffer(rid) else b.workspace_bytes
         assert a.overhead_bytes == b.overhead_bytes + flat, rid
     # the old spelling passes the audit's own check and works inside kv (it used to fail there)
     llama = BudgetAssumptions(runtime="llama-cpp")

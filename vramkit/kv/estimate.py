@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import ModelSpec, get_model
-from ..errors import VramkitError, require_int, shown, unknown_name
+from ..errors import VramkitError, require_int, shown
 from ..families import get_family
 from ..runtimes import KvProfile, Runtime, get_runtime
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
@@ -153,33 +153,13 @@ def parse_tokens(text: str | int) -> int:
     return int(value)
 
 
-def _layouts() -> dict[str, Callable[[Mapping[str, int], str], KvLayout]]:
-    """KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype).
-    Imported here, not at module level: the engines' layouts (vramkit.runtimes) import
-    vramkit.kv's shared base, so a module-level import would load them half-built."""
-    from ..runtimes.ik_llama import IkLlamaLayout
-    from ..runtimes.llamacpp.kv import LlamaCppLayout
-    from ..runtimes.reference import ReferenceLayout
-    from ..runtimes.sglang import SglangLayout
-    from ..runtimes.vllm.kv import VllmLayout
-
-    return {
-        "reference": ReferenceLayout.build,
-        "vllm": VllmLayout.build,
-        "llama.cpp": LlamaCppLayout.build,
-        "sglang": SglangLayout.build,
-        "ik_llama.cpp": IkLlamaLayout.build,
-    }
-
-
 def layout_for(profile: KvProfile, cache_dtype: str) -> KvLayout:
-    """The `KvLayout` a runtime's KV profile names, for caches stored as `cache_dtype`."""
-    layouts = _layouts()
-    try:
-        make = layouts[profile.layout]
-    except KeyError:
-        raise unknown_name("KV layout", profile.layout, layouts) from None
-    return make(profile.options, cache_dtype)
+    """The `KvLayout` a runtime's KV profile names, for caches stored as `cache_dtype` (the
+    engine's own rules, `vramkit.runtimes.engines`; imported here because the engines' layouts
+    import vramkit.kv's shared base)."""
+    from ..runtimes.engines import kv_layout
+
+    return kv_layout(profile, cache_dtype)
 
 
 def _plan(
@@ -240,12 +220,11 @@ def _build_plan(
         else require_bool("include_mtp", include_mtp)
     )
     parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
-    if prof.layout == "llama.cpp":
-        from ..runtimes.llamacpp.kv import with_v_cache
+    from ..runtimes.engines import kv_parts
 
-        parts = with_v_cache(parts)
+    parts = kv_parts(prof, parts)
     comps = [component_of(p, cache, idx, family.name) for p in parts]
-    notes = list(family.kv_notes(cfg, prof.layout, idx is not None))
+    notes = list(family.kv_notes(cfg, prof, idx is not None))
     if cache.estimate:
         notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
     return _Plan(
