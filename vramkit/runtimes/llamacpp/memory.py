@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import VramkitError, require_int
+from ...kv.components import pad_to
 from ...kv.formats import resolve_cache_dtype
 from .. import get_runtime
+from .kv import cells
 
 MIB = 2**20
-CELL_PAD = 256  # GGML_PAD(..., 256) for contexts, windows and compressed caches
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,15 @@ class CacheLine:
         return self.k_bytes + self.v_bytes
 
 
-def _pad(n: int, to: int = CELL_PAD) -> int:
-    return -(-n // to) * to
+def _kv_options(n_ubatch: int) -> dict[str, int]:
+    """llama.cpp's KV layout options (ctx_pad, swa_pad, comp_pad; data/runtimes.yaml, sourced)
+    with this context's -ub."""
+    return {**get_runtime("llama.cpp").kv.options, "n_ubatch": n_ubatch}
+
+
+def _pad(n: int) -> int:
+    """GGML_PAD(n, ctx_pad): context cells (256, the record's ctx_pad)."""
+    return pad_to(n, get_runtime("llama.cpp").kv.options["ctx_pad"])
 
 
 def _row(cache: str, dims: int) -> int:
@@ -93,14 +101,9 @@ def _parts(family: str, cfg: Mapping[str, Any]) -> list[Any]:
 
 
 def _cells(part: Any, s: Settings) -> int:
-    """Cells per stream of a part: full n_ctx_seq; window GGML_PAD(min(kv, W + n_ubatch), 256);
-    compressed GGML_PAD(max(1, ceil(kv / ratio)), 256)."""
-    kv = s.n_ctx_seq
-    if part.rule == "window":
-        return _pad(min(kv, part.tokens + s.n_ubatch))
-    if part.rule == "compressed":
-        return _pad(max(1, -(-kv // part.tokens)))
-    return kv
+    """Cells per stream of a part: llama.cpp's cell rules (`vramkit.runtimes.llamacpp.kv.cells`)
+    over n_ctx_seq context cells."""
+    return cells(part.rule, part.tokens, s.n_ctx_seq, _kv_options(s.n_ubatch))
 
 
 def _cache_line(name: str, part: Any, s: Settings, v_max: int = 0) -> CacheLine:
@@ -438,7 +441,7 @@ def mtp_draft_compute_bytes(
 def budget_compute_bytes(
     model: Any, *, context: int, batch: int, cache_dtype: str, n_ubatch: int = 512
 ) -> tuple[int, str]:
-    """The budget's workspace on llama.cpp (data/runtimes.yaml compute_buffer_function):
+    """The budget's workspace on llama.cpp (`vramkit.runtimes.engines.COMPUTE_BUFFERS`):
     the compute buffer for `batch` sequences of `context` tokens (-np batch, -c
     context*batch), -ub `n_ubatch`, flash attention on (what `-fa auto` picks on CUDA), and
     the note saying how it was obtained."""
