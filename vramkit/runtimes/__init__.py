@@ -7,7 +7,7 @@ whether it applies to total or free memory), its KV layout (`KvProfile`: page ru
 dtypes it offers, layout options with sources), its flag vocabulary and the name of its
 `Capabilities` — what the rest of the kit asks of an engine instead of comparing its id (does it
 load GGUF files, how a plan places and offloads, which margin and command line). `vramkit.kv`,
-`vramkit.budget`, `vramkit.plan`, `vramkit.audit` and the faces all read runtimes through
+`vramkit.budget`, `vramkit.plan`, `vramkit.article.audit` and the faces all read runtimes through
 `get_runtime`.
 
 Each engine's own rules live beside this registry, one package or module per engine:
@@ -180,7 +180,7 @@ class Runtime:
     def overhead_bytes(self, *, split: bool) -> int:
         """Fixed bytes per GPU besides weights, KV and workspace: CUDA context + fit margin +
         (NCCL buffers when the model is split over GPUs by tp/ep, else non-torch memory).
-        `vramkit.budget` and `vramkit.audit` both charge this."""
+        `vramkit.budget` and `vramkit.article.audit` both charge this."""
         extra = self.nccl_bytes_per_gpu if split else self.non_torch_bytes
         return self.cuda_context_bytes + self.margin_bytes + extra
 
