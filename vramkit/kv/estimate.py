@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, shown
 from ..families import get_family
-from ..runtimes import KvProfile, Runtime, get_runtime
+from ..runtimes import KvProfile, Runtime, get_runtime, runtimes
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
 from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
@@ -50,14 +50,13 @@ RUNTIME_OPTIONS = (
 )  # fmt: skip
 """Keyword options of kv_cache / kv_grid that override the runtime's KV profile (None = its
 default): the first three vLLM's, `n_ubatch` llama.cpp's and ik_llama.cpp's (-ub), and
-`swa_compress` ik_llama.cpp's (--swa-compress)."""
-_OPTION_LAYOUTS = {
-    "max_num_batched_tokens": ("vllm",),
-    "concurrent_batches": ("vllm",),
-    "block_size": ("vllm",),
-    "n_ubatch": ("llama.cpp", "ik_llama.cpp"),
-    "swa_compress": ("ik_llama.cpp",),
-}
+`swa_compress` ik_llama.cpp's (--swa-compress). An option applies to a runtime whose KV profile
+has it (data/runtimes.yaml ``kv.options``)."""
+
+
+def _option_layouts(name: str) -> tuple[str, ...]:
+    """The KV layouts whose runtimes offer option `name` (for the error that refuses it)."""
+    return tuple(dict.fromkeys(rt.kv.layout for rt in runtimes().values() if name in rt.kv.options))
 
 
 @dataclass(frozen=True)
@@ -246,9 +245,9 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return prof
-    wrong = sorted(k for k in given if prof.layout not in _OPTION_LAYOUTS.get(k, ()))
+    wrong = sorted(k for k in given if k not in prof.options)
     if wrong:
-        owner = " / ".join(_OPTION_LAYOUTS.get(wrong[0], ("?",)))
+        owner = " / ".join(_option_layouts(wrong[0]) or ("?",))
         raise VramkitError(
             f"{', '.join(wrong)} apply to runtime {owner} only, not {prof.id}; leave unset."
         )
