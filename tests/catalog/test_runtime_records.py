@@ -14,6 +14,7 @@ from vramkit.runtimes import (
     FRACTION_OF,
     KV_LAYOUTS,
     get_runtime,
+    planner_runtimes,
     runtime_aliases,
     runtime_ids,
     runtimes,
@@ -82,3 +83,38 @@ def test_audit_and_budget_charge_the_same_overheads():
         kv_bytes(flash, 4096, 1, llama.runtime)
         == kv_cache(flash, 4096, runtime="llama.cpp").total_bytes
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ({"serves_gguf": "yes"}, "serves_gguf: true or false"),
+        ({"placement": "pipes"}, "unknown placement"),
+        ({"offload": None}, "unknown offload"),
+        ({"flag_style": "ollama"}, "unknown flag_style"),
+        ({"plan_overheads_of": "ollama"}, "unknown plan_overheads_of"),
+        ({"serves_gguf": True, "speed": "fast"}, "unknown capability"),
+        ("layers", "a mapping is required"),
+    ],
+)
+def test_a_bad_capability_in_the_runtimes_file_is_one_clear_error(raw, said):
+    from vramkit.runtimes import _capabilities
+
+    if isinstance(raw, dict):
+        raw = {"offload": "none", **raw}
+    with pytest.raises(VramkitError, match=said):
+        _capabilities("x", raw, runtimes())
+
+
+def test_capabilities_say_what_the_code_used_to_read_from_ids():
+    """The records' answers, written out: GGUF engines are llama.cpp and its fork; vLLM alone
+    pipelines and offloads whole weights; the reference code and TensorRT-LLM are not planned."""
+    caps = {rid: rt.capabilities for rid, rt in runtimes().items()}
+    assert [r for r, c in caps.items() if c.serves_gguf] == ["llama.cpp", "ik-llama.cpp"]
+    assert [r for r, c in caps.items() if c.pipeline_parallel] == ["vllm"]
+    assert [r for r, c in caps.items() if c.offload == "weights"] == ["vllm"]
+    assert planner_runtimes() == ("llama.cpp", "ik_llama.cpp", "vllm", "sglang")
+    assert get_runtime("ik_llama.cpp").capabilities.plan_overheads_of == "llama.cpp"
+    assert get_runtime("trtllm").kv.has("batch_steady_state")  # its KV is vLLM's (same_as)
+    with pytest.raises(VramkitError, match="unknown KV trait"):
+        get_runtime("vllm").kv.has("paged")
