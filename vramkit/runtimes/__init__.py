@@ -117,8 +117,9 @@ class Capabilities:
 
     serves_gguf: loads llama.cpp GGUF files; placement: `PLACEMENTS` or None (no plan);
     offload: `OFFLOADS`; pipeline_parallel: plans may use pipeline stages; margin_rule:
-    `MARGIN_RULES` or None; flag_style: `FLAG_STYLES` or None; plan_overheads_of: the runtime id whose overheads a plan charges (None: its
-    own); compute_buffer_computed: its compute buffer is a function of model and settings.
+    `MARGIN_RULES` or None; flag_style: `FLAG_STYLES` or None; plan_overheads_of: the runtime id
+    whose overheads a plan charges (None: its own); compute_buffer_computed: its compute buffer
+    is a function of model and settings (registered in `vramkit.runtimes.engines`).
     """
 
     serves_gguf: bool = False
@@ -352,8 +353,8 @@ def _capabilities(rid: str, raw: Any, ids: Mapping[str, Any]) -> Capabilities:
 
 def planner_runtimes() -> tuple[str, ...]:
     """Names (`Runtime.short_name`) of the runtimes `vramkit.plan` places models for (capability
-    ``placement``): those
-    that load GGUF files first (the planner's default kind), then the rest, each in file order."""
+    ``placement``): those that load GGUF files first (the planner's default kind), then the rest,
+    each in file order."""
     planners = [rt for rt in runtimes().values() if rt.plans]
     gguf_first = sorted(planners, key=lambda rt: not rt.capabilities.serves_gguf)
     return tuple(rt.short_name for rt in gguf_first)
@@ -380,6 +381,7 @@ def _aliases() -> Mapping[str, str]:
     out: dict[str, str] = {}
     for rt in runtimes().values():
         out[rt.id] = rt.id
+        out[rt.short_name.lower()] = rt.id
         out.update((a, rt.id) for a in rt.aliases)
     return MappingProxyType(out)
 
