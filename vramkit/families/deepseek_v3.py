@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
@@ -49,6 +49,9 @@ FIELDS = (
     TIED,
 )  # fmt: skip
 """The config fields DeepSeek V2 / V3 / V3.2 and Kimi K2 read."""
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtimes import KvProfile
 
 # --------------------------------------------------------------------------- DeepSeek V3 / V3.2
 
@@ -271,8 +274,8 @@ def _sparse(cfg: Mapping[str, Any]) -> bool:
     return bool(read_config(FIELDS, cfg).index_head_dim)
 
 
-def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
-    if has_indexer and runtime_id == "llama.cpp":
+def _notes(cfg: Mapping[str, Any], kv: KvProfile, has_indexer: bool) -> tuple[str, ...]:
+    if has_indexer and kv.has("indexer_k_only"):
         return ("llama.cpp V3.2 indexer keys: estimated as a K-only cache of kv_size cells.",)
     return ()
 
