@@ -1484,6 +1484,11 @@ def api_cases() -> Iterator[Case]:
             lambda w, b=bound, lim=limit, m=shape: se.decode_estimate(b, lim, moe=m),
         )
     yield c("decode_estimate-ok", lambda w: se.decode_estimate(50.0, "gpu", moe=True), ANSWER)
+    for i, batch in enumerate([0, -3, 2.5, True, "4", None, float("nan")]):
+        yield c(
+            f"decode_estimate-batch-{i}",
+            lambda w, b=batch: se.decode_estimate(50.0, "gpu", moe=True, batch=b),
+        )
 
     def speed_file(w: Path, text: str) -> None:
         (w / "speed.yaml").write_text(text, encoding="utf-8")

@@ -11,6 +11,7 @@ import pytest
 from vramkit.datafiles import load_document
 from vramkit.errors import VramkitError
 from vramkit.speed_estimate import (
+    _fit_class,
     decode_estimate,
     decode_ratios,
     efficiency_for,
@@ -18,8 +19,11 @@ from vramkit.speed_estimate import (
     fit_prefill_efficiency,
     held_out,
     load_efficiency,
+    load_prefill_efficiency,
     load_speed_data,
+    overhead_for,
     plan_limit,
+    prefill_held_out_errors,
     row_decode_bound,
 )
 
@@ -79,19 +83,70 @@ def test_committed_fit_reproduces_from_the_data():
 
 
 @pytest.mark.parametrize("moe", [False, True])
-def test_gpu_efficiency_is_the_train_median(moe):
+def test_gpu_class_is_the_least_squares_fit_of_its_train_rows(moe):
+    # minimise sum(((a*tb + tau) / tm - 1)^2) over the class's train rows: the 2x2 normal
+    # equations written out here, then efficiency = 1/a and overhead = tau
     facts, rows = load_speed_data()
-    train = sorted(
-        x
+    steps = [
+        (r.batch / r.tokens_per_s * x, r.batch / r.tokens_per_s)  # (bound step, measured step)
         for r, x in decode_ratios(rows, facts)
         if r.placement == "gpu"
         and not held_out(r.id)
         and (facts[r.model].active_params < facts[r.model].total_params) is moe
-    )
-    n = len(train)
-    median = train[n // 2] if n % 2 else (train[n // 2 - 1] + train[n // 2]) / 2
+    ]
+    assert len(steps) >= 3
+    u = [tb / tm for tb, tm in steps]
+    v = [1 / tm for _, tm in steps]
+    suu, svv = sum(x * x for x in u), sum(y * y for y in v)
+    suv = sum(x * y for x, y in zip(u, v, strict=True))
+    det = suu * svv - suv * suv
+    a = (sum(u) * svv - sum(v) * suv) / det
+    tau = (suu * sum(v) - suv * sum(u)) / det
+    assert a > 1  # both constraints inactive for these classes
+    assert tau > 0
     cls = "gpu-moe" if moe else "gpu-dense"
-    assert load_efficiency().by_class[cls] == pytest.approx(median, rel=1e-5)
+    eff = load_efficiency()
+    assert eff.by_class[cls] == pytest.approx(1 / a, rel=1e-5)
+    assert eff.overhead_s[cls] == pytest.approx(tau, rel=1e-5)
+
+
+def test_class_fit_recovers_a_known_efficiency_and_overhead():
+    # steps made exactly as bound step / 0.8 + 2 ms: the fit returns (0.8, 0.002)
+    steps = [(tb, tb / 0.8 + 0.002) for tb in (0.001, 0.004, 0.010, 0.030)]
+    e, tau = _fit_class(steps)
+    assert e == pytest.approx(0.8, rel=1e-9)
+    assert tau == pytest.approx(0.002, rel=1e-9)
+    # equal bound steps cannot separate efficiency from overhead: no fit (median ratio used)
+    assert _fit_class([(0.001, 0.03), (0.001, 0.025), (0.001, 0.04)]) is None
+    assert _fit_class([(0.001, 0.003), (0.002, 0.004)]) is None  # fewer than 3 rows
+    # never faster than the bound: a ratio fit above 1 is clamped to efficiency 1
+    e, tau = _fit_class([(0.010, 0.008), (0.020, 0.017), (0.030, 0.026)])
+    assert e == 1.0
+    assert tau == 0.0
+
+
+def test_tp_class_is_a_median_ratio_without_overhead():
+    # its train rows share one bound (one model on 16 H100): no separable fit
+    facts, rows = load_speed_data()
+    xs = sorted(
+        x for r, x in decode_ratios(rows, facts) if r.placement == "tp" and not held_out(r.id)
+    )
+    eff = load_efficiency()
+    n = len(xs)
+    median = xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+    assert eff.by_class["tp"] == pytest.approx(median, rel=1e-5)
+    assert "tp" not in eff.overhead_s
+
+
+def test_held_out_split_sizes_and_rule_recorded():
+    facts, rows = load_speed_data()
+    decode = [r for r, _ in decode_ratios(rows, facts) if held_out(r.id)]
+    assert len(decode) >= 20
+    assert len(prefill_held_out_errors(rows, facts, load_prefill_efficiency())) >= 10
+    assert len(rows) >= 80
+    header = (ROOT / "data" / "measured_speed.yaml").read_text(encoding="utf-8")[:4000]
+    assert "sha256" in header
+    assert "mod 3 == 0" in header
 
 
 def test_row_bound_arithmetic():
@@ -102,10 +157,15 @@ def test_row_bound_arithmetic():
     assert row_decode_bound(r, facts) == pytest.approx(want, rel=1e-9)
 
 
-def test_estimate_is_bound_times_efficiency_with_spread():
+def test_estimate_is_bound_step_over_efficiency_plus_overhead_with_spread():
     eff = load_efficiency()
     e = decode_estimate(100.0, "gpu", moe=True, eff=eff)
-    assert e.tokens_per_s == pytest.approx(100.0 * eff.by_class["gpu-moe"])
+    # one step: 1/100 s at the bound, ÷ efficiency, + the class's fixed time
+    step = 0.01 / eff.by_class["gpu-moe"] + eff.overhead_s["gpu-moe"]
+    assert e.tokens_per_s == pytest.approx(1 / step)
+    assert e.tokens_per_s < 100.0
+    four = decode_estimate(400.0, "gpu", moe=True, eff=eff, batch=4)  # 4 sequences, same step
+    assert four.tokens_per_s == pytest.approx(4 * e.tokens_per_s)
     assert e.low_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p10)
     assert e.high_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p90)
     assert e.label.startswith("estimate ")
@@ -113,6 +173,9 @@ def test_estimate_is_bound_times_efficiency_with_spread():
     host = decode_estimate(100.0, "host", moe=True, eff=eff)  # no host train rows yet
     assert not host.fitted
     assert host.efficiency == eff.fallback
+    assert host.overhead_s == 0.0
+    assert host.tokens_per_s == pytest.approx(100.0 * eff.fallback)
+    assert decode_estimate(0.0, "gpu", moe=False, eff=eff).tokens_per_s == 0.0
 
 
 def test_plan_limit_classes():
@@ -128,6 +191,12 @@ def test_plan_limit_classes():
 def test_bad_estimate_input_is_a_vramkit_error(bound, limit):
     with pytest.raises(VramkitError):
         decode_estimate(bound, limit, moe=False)
+
+
+@pytest.mark.parametrize("batch", [0, -1, 1.5, True, "2"])
+def test_bad_estimate_batch_is_a_vramkit_error(batch):
+    with pytest.raises(VramkitError, match="batch"):
+        decode_estimate(10.0, "gpu", moe=False, batch=batch)
 
 
 @pytest.mark.parametrize(
@@ -169,9 +238,14 @@ def test_plan_shows_the_estimate_beside_the_bound(capsys):
     speed = json.loads(capsys.readouterr().out)["speed"]
     est = speed["decode_estimate"]
     assert est["moe"] is True  # V4-Flash routes to 6 of 256 experts
-    eff, _ = efficiency_for(load_efficiency(), est["limit"], True)
+    fit = load_efficiency()
+    eff, _ = efficiency_for(fit, est["limit"], True)
+    tau = overhead_for(fit, est["limit"], True)
     assert est["efficiency"] == pytest.approx(eff, rel=1e-5)
-    assert est["tokens_per_s"] == pytest.approx(speed["decode_tokens_per_s"] * eff, rel=1e-5)
+    assert est["overhead_ms"] == pytest.approx(tau * 1e3, rel=1e-5)
+    step = speed["batch"] / speed["decode_tokens_per_s"] / eff + tau
+    assert est["tokens_per_s"] == pytest.approx(speed["batch"] / step, rel=1e-5)
+    assert "estimate" in est["label"]
     assert est["low_tokens_per_s"] <= est["tokens_per_s"] <= speed["decode_tokens_per_s"]
     assert cli.main(PLAN) == 0
     out = capsys.readouterr().out

@@ -281,14 +281,14 @@ def run(args: argparse.Namespace) -> int:
         if est is not None:
             shape = "MoE" if est.moe else "dense"
             why = (
-                f"the median measured ÷ bound of published {shape} runs limited by {est.limit}"
+                f"fitted on published {shape} runs limited by {est.limit}"
                 if est.fitted
                 else f"no published {shape} run limited by {est.limit} in the train split: "
                 "a wider class's median"
             )
             print(
-                f"  decode {est.label}: the bound × {est.efficiency:.3g}, {why} "
-                "(data/measured_speed.yaml)"
+                f"  decode {est.label}: a step at the bound ÷ {est.efficiency:.3g} + "
+                f"{est.overhead_s * 1e3:.2g} ms, {why} (data/measured_speed.yaml)"
             )
         if pf_est is not None:
             b = pf_est.bound
@@ -325,7 +325,9 @@ def _decode_estimate(p: Any, s: Any, model: Any) -> Any:
     gpus = sum(1 for q in p.places if q.kind == "gpu")
     counts = model.params
     limit = plan_limit(p.runtime, s.limited_by, gpus)
-    return decode_estimate(s.decode_tokens_per_s, limit, moe=counts.active < counts.main)
+    return decode_estimate(
+        s.decode_tokens_per_s, limit, moe=counts.active < counts.main, batch=max(1, s.batch)
+    )
 
 
 def _prefill_estimate(p: Any, s: Any, model: Any, machine: Any) -> tuple[Any, str]:
@@ -401,11 +403,12 @@ def _estimate_json(est: Any) -> dict[str, Any] | None:
         "low_tokens_per_s": _sig(est.low_tokens_per_s),
         "high_tokens_per_s": _sig(est.high_tokens_per_s),
         "efficiency": _sig(est.efficiency),
+        "overhead_ms": _sig(est.overhead_s * 1e3),
         "limit": est.limit,
         "moe": est.moe,
         "fitted": est.fitted,
-        "label": "estimate (bound × efficiency fitted on published runs; spread = held-out "
-        "10th–90th percentile)",
+        "label": "estimate (step = bound step ÷ efficiency + overhead, fitted on published "
+        "runs; spread = held-out 10th–90th percentile)",
     }
 
 
