@@ -507,6 +507,56 @@ def decode_estimate(
     )
 
 
+def plan_decode_estimate(plan: Any, speed: Any, model: Any) -> DecodeEstimate | None:
+    """The decode estimate beside a plan's bound (`vramkit.plan.speed.SpeedBound` of a
+    `vramkit.plan.Plan` of `model`), or None when the plan does not fit or its bound is not
+    finite. Its class: `plan_limit` of the plan's runtime and limiter, MoE when the model's
+    active parameters are fewer than its total; batch: the plan's sequences."""
+    if not plan.fits or not math.isfinite(speed.decode_tokens_per_s):
+        return None
+    gpus = sum(1 for q in plan.places if q.kind == "gpu")
+    return bound_estimate(
+        speed.decode_tokens_per_s,
+        runtime=plan.runtime,
+        limited_by=speed.limited_by,
+        gpus=gpus,
+        moe=model.params.active < model.params.main,
+        batch=max(1, int(speed.batch)),
+    )
+
+
+def curve_estimates(plan: Any, curve: Iterable[Any], model: Any) -> list[DecodeEstimate | None]:
+    """Per point of a context-vs-speed curve (`vramkit.plan.CurvePoint`s solved on `plan`'s
+    machine and runtime): the decode estimate beside its bound, None where it does not fit."""
+    gpus = sum(1 for q in plan.places if q.kind == "gpu")
+    moe = model.params.active < model.params.main
+    return [
+        bound_estimate(
+            c.decode_tokens_per_s,
+            runtime=plan.runtime,
+            limited_by=c.limited_by,
+            gpus=gpus,
+            moe=moe,
+            batch=max(1, int(plan.sequences)),
+        )
+        if c.fits
+        else None
+        for c in curve
+    ]
+
+
+def bound_estimate(
+    bound_tokens_per_s: float, *, runtime: str, limited_by: str, gpus: int, moe: bool, batch: int
+) -> DecodeEstimate | None:
+    """`decode_estimate` of a decode bound given what limits it (a plan's runtime, its
+    `limited_by` text and GPU count): one call for the plan, the curve and goal speed. None for
+    a bound of 0 (nothing fits) or not finite."""
+    if not math.isfinite(bound_tokens_per_s) or bound_tokens_per_s <= 0:
+        return None
+    limit = plan_limit(runtime, limited_by, gpus)
+    return decode_estimate(bound_tokens_per_s, limit, moe=moe, batch=batch)
+
+
 _CACHE: dict[str, Efficiency] = {}
 
 

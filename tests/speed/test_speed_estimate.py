@@ -252,3 +252,51 @@ def test_plan_shows_the_estimate_beside_the_bound(capsys):
     bound_line = next(i for i, line in enumerate(out.splitlines()) if line.startswith("Speed ("))
     assert out.splitlines()[bound_line + 1].startswith("  decode estimate ")
     assert "held-out spread" in out.splitlines()[bound_line + 1]
+
+
+def test_curve_shows_the_estimate_beside_each_bound(capsys):
+    import json
+
+    from vramkit import cli
+
+    assert cli.main([*PLAN, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    fit = load_efficiency()
+    fitting = [c for c in doc["curve"] if c["fits"]]
+    assert fitting
+    for c in doc["curve"]:
+        if not c["fits"]:
+            assert c["decode_estimate_tokens_per_s"] is None
+            continue
+        # this plan is limited by host RAM on 2 GPUs: class host-moe (no train row: the
+        # overall median ratio, no overhead), one sequence
+        eff, fitted = efficiency_for(fit, "host", True)
+        assert not fitted
+        want = c["decode_tokens_per_s"] * eff
+        assert c["decode_estimate_tokens_per_s"] == pytest.approx(want, rel=1e-4)
+        assert c["decode_estimate_tokens_per_s"] <= c["decode_tokens_per_s"]
+    assert cli.main(PLAN) == 0
+    out = capsys.readouterr().out
+    head = next(line for line in out.splitlines() if line.startswith("Context vs decode bound"))
+    assert "estimate" in head
+    assert "decode estimate tok/s" in out
+    assert "estimate range" in out
+
+
+def test_planner_panel_shows_the_estimate_labelled():
+    from vramkit.widgets import plan as panel
+
+    state = {"model": "deepseek-v4-flash", "gpus": "rtx-4090-24gb:2", "ram": "128GB",
+             "runtime": "llama.cpp", "context": "65536"}  # fmt: skip
+    r = panel.compute(state)
+    assert r["ok"]
+    assert "vk-plan-estimate" in r["html"]
+    assert "not a measurement" in r["html"]
+    assert "upper bounds" in r["html"]
+    d = panel.details(state)
+    assert "decode estimate tokens/s (range)" in d["html"]
+    assert "decode ≤ tokens/s (bound)" in d["html"]
+    text = panel.describe("deepseek-v4-flash", "rtx-4090-24gb:2", "128GB", "llama.cpp", 65536)
+    assert "(upper bound)" in text
+    assert "estimate" in text
+    assert "not a measurement" in text

@@ -86,6 +86,8 @@ class CurvePoint:
     host_expert_layers: int
     gpu_bytes: int
     host_bytes: int
+    limited_by: str = ""
+    """What limits the decode bound at this context (`SpeedBound.limited_by`)."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ def context_speed_curve(
                 host_expert_layers=len(host.expert_layers),
                 gpu_bytes=sum(q.total_bytes for q in p.places if q.kind == "gpu"),
                 host_bytes=host.total_bytes,
+                limited_by=s.limited_by,
             )
         )
     return tuple(out)
@@ -413,14 +416,21 @@ def choose_recipe(
         return RecipePick(
             m.checkpoint_layout, f"the official checkpoint layout ({runtime} serves it)"
         )
+    from ..speed_estimate import plan_decode_estimate
+
     tried = []
+    est: dict[str, float] = {}  # recipe → decode estimate (tokens/s) where one exists
     for r in LLAMACPP_RECIPES:
         try:
             size = weight_bytes(m, r).total_bytes
         except VramkitError:
             continue
         p = plan_for(m, machine, recipe=r, runtime=runtime, **kw)  # type: ignore[arg-type]
-        tok_s = plan_speed(p, machine, model=m).decode_tokens_per_s if p.fits else 0.0
+        sp = plan_speed(p, machine, model=m) if p.fits else None
+        tok_s = sp.decode_tokens_per_s if sp is not None else 0.0
+        e = plan_decode_estimate(p, sp, m) if sp is not None and goal == "speed" else None
+        if e is not None:
+            est[r] = e.tokens_per_s
         tried.append((r, size, p.fits, tok_s))
     tried.sort(key=lambda t: t[1], reverse=True)
     fitting = [t for t in tried if t[2]]
@@ -430,13 +440,25 @@ def choose_recipe(
     def gb(t: tuple[str, int, bool, float]) -> str:
         if goal in ("context", "concurrency"):  # its plan is solved at another context / batch
             return f"{t[1] / 1e9:.1f} GB of weights"
+        if t[0] in est:
+            return (
+                f"{t[1] / 1e9:.1f} GB of weights, decode estimate {est[t[0]]:.1f} tokens/s "
+                f"(bound ≤ {t[3]:.1f} tokens/s)"
+            )
         return f"{t[1] / 1e9:.1f} GB of weights, decode ≤ {t[3]:.1f} tokens/s"
 
     if goal == "speed":
-        ranked = sorted(fitting, key=lambda t: (t[3], t[1]), reverse=True)
+        # rank by the decode estimate (vramkit.speed_estimate) where one exists, else the bound
+        ranked = sorted(fitting, key=lambda t: (est.get(t[0], t[3]), t[1]), reverse=True)
+        by = (
+            "decode estimate (the bound's step ÷ an efficiency + an overhead fitted on published "
+            "runs)"
+            if all(t[0] in est for t in fitting)
+            else "decode estimate where one exists, else decode bound"
+        )
         why = (
-            f"goal speed: the best decode bound among the {len(fitting)} GGUF recipes whose plan "
-            f"fits ({gb(ranked[0])})"
+            f"goal speed: the best {by} among the {len(fitting)} GGUF recipes whose plan fits "
+            f"({gb(ranked[0])})"
         )
     else:
         ranked = fitting
