@@ -743,19 +743,11 @@ def prefill_unestimable(rows: Iterable[SpeedRow]) -> list[tuple[SpeedRow, str]]:
     return out
 
 
-def _fit_ratios(
-    ratios: list[tuple[SpeedRow, float]],
-    facts: Mapping[str, ModelFacts],
-    what: str,
-    *,
-    overhead: bool = False,
+def _fit_on(
+    train: list[tuple[SpeedRow, float]], facts: Mapping[str, ModelFacts], *, overhead: bool
 ) -> Efficiency:
     """Per class and per limiter: (efficiency, overhead) by `_fit_class` when `overhead` and it
-    fits, else the median of measured ÷ bound with no overhead (prefill: always the median)."""
-    train = [(r, x) for r, x in ratios if not held_out(r.id)]
-    test = [(r, x) for r, x in ratios if held_out(r.id)]
-    if not train or not test:
-        raise VramkitError(f"{what} fit needs at least one train and one held-out row.")
+    fits, else the median of measured ÷ bound with no overhead; no spread (1, 1), no ids."""
     by: dict[str, float] = {}
     tau: dict[str, float] = {}
 
@@ -776,17 +768,58 @@ def _fit_ratios(
             cls = speed_class(lim, moe)
             fit(cls, [(r, x) for r, x in train if row_class(r, facts) == cls])
     fallback = statistics.median(x for _, x in train)
-    partial = Efficiency(by, fallback, 1.0, 1.0, (), (), tau)
+    return Efficiency(by, fallback, 1.0, 1.0, (), (), tau)
+
+
+def _fit_ratios(
+    ratios: list[tuple[SpeedRow, float]],
+    facts: Mapping[str, ModelFacts],
+    what: str,
+    *,
+    overhead: bool = False,
+) -> Efficiency:
+    """`_fit_on` the TRAIN rows (not `held_out`), with the held-out spread and both id lists
+    (prefill: `overhead` False, a median ratio per class)."""
+    train = [(r, x) for r, x in ratios if not held_out(r.id)]
+    test = [(r, x) for r, x in ratios if held_out(r.id)]
+    if not train or not test:
+        raise VramkitError(f"{what} fit needs at least one train and one held-out row.")
+    partial = _fit_on(train, facts, overhead=overhead)
     ests = [r.tokens_per_s / _row_estimate(partial, r, x, facts) for r, x in test]
     return Efficiency(
-        by_class=by,
-        fallback=fallback,
+        by_class=partial.by_class,
+        fallback=partial.fallback,
         spread_p10=_quantile(ests, 0.1),
         spread_p90=_quantile(ests, 0.9),
         train_ids=tuple(r.id for r, _ in train),
         held_out_ids=tuple(r.id for r, _ in test),
-        overhead_s=tau,
+        overhead_s=partial.overhead_s,
     )
+
+
+def source_cv_errors(
+    rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts], kind: str = "decode"
+) -> list[tuple[SpeedRow, float, float]]:
+    """Leave one source out, a second check beside the held-out split: for each source URL,
+    fit (as the committed fit does) on every row of the OTHER sources, train and held-out
+    alike, and estimate that source's rows; (row, estimate, measured ÷ estimate) for every
+    row. It measures the error on a machine and setup no fitted row shares, which the id-hash
+    split does not (a source's rows fall on both sides of it). Never used to fit."""
+    if kind not in KINDS:
+        raise VramkitError(f"kind must be one of {list(KINDS)}, got {kind!r}.")
+    rows = tuple(rows)
+    ratios = decode_ratios(rows, facts) if kind == "decode" else prefill_ratios(rows, facts)
+    out = []
+    for url in sorted({r.source.url for r, _ in ratios}):
+        train = [(r, x) for r, x in ratios if r.source.url != url]
+        if not train:
+            continue
+        eff = _fit_on(train, facts, overhead=kind == "decode")
+        for r, x in ratios:
+            if r.source.url == url:
+                est = _row_estimate(eff, r, x, facts)
+                out.append((r, est, r.tokens_per_s / est))
+    return out
 
 
 def fit_prefill_efficiency(rows: Iterable[SpeedRow], facts: Mapping[str, ModelFacts]) -> Efficiency:

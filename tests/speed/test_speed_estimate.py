@@ -300,3 +300,28 @@ def test_planner_panel_shows_the_estimate_labelled():
     assert "(upper bound)" in text
     assert "estimate" in text
     assert "not a measurement" in text
+
+
+def test_leave_one_source_out_never_sees_the_source_it_estimates():
+    import dataclasses
+
+    from vramkit.speed_estimate import source_cv_errors
+
+    facts, rows = load_speed_data()
+    cv = source_cv_errors(rows, facts)
+    ids = [r.id for r, _, _ in cv]
+    assert sorted(ids) == sorted(r.id for r, _ in decode_ratios(rows, facts))  # each once
+    url = "https://github.com/tenstorrent/tt-inference-server/issues/356"
+    before = {r.id: est for r, est, _ in cv if r.source.url == url}
+    assert len(before) >= 3
+    # triple that source's measurements: its own estimates must not move (its rows are never
+    # in the fit that estimates them), while its measured ÷ estimate triples
+    tripled = [
+        dataclasses.replace(r, tokens_per_s=r.tokens_per_s * 3) if r.source.url == url else r
+        for r in rows
+    ]
+    after = {r.id: (est, x) for r, est, x in source_cv_errors(tripled, facts) if r.id in before}
+    for rid, est in before.items():
+        assert after[rid][0] == pytest.approx(est, rel=1e-12)
+    with pytest.raises(VramkitError, match="kind"):
+        source_cv_errors(rows, facts, "speed")
