@@ -325,3 +325,24 @@ def test_leave_one_source_out_never_sees_the_source_it_estimates():
         assert after[rid][0] == pytest.approx(est, rel=1e-12)
     with pytest.raises(VramkitError, match="kind"):
         source_cv_errors(rows, facts, "speed")
+
+
+def test_api_summary_carries_the_estimate_beside_the_bound():
+    from vramkit.catalog import get_model
+    from vramkit.plan import summary
+    from vramkit.speed_estimate import curve_estimates, plan_decode_estimate
+
+    s = summary("deepseek-v4-flash", gpus="rtx-4090-24gb:2", ram="128GB", context=65536)
+    sol = s["solution"]
+    m = get_model("deepseek-v4-flash")
+    want = plan_decode_estimate(sol.plan, sol.speed, m)
+    est = s["decode_estimate"]
+    assert est["tokens_per_s"] == want.tokens_per_s
+    assert est["low_tokens_per_s"] <= est["tokens_per_s"] <= s["decode_tokens_per_s"]
+    assert est["label"].startswith("estimate ")
+    assert est["curve"] == [e.tokens_per_s for e in curve_estimates(sol.plan, sol.curve, m)]
+    assert len(est["curve"]) == len(s["curve"])
+    none = summary("deepseek-v4-flash", gpus="rtx-4090-24gb", ram="8GB", context=65536,
+                   details=False)  # fmt: skip
+    assert none["fits"] is False
+    assert none["decode_estimate"] is None

@@ -486,6 +486,26 @@ def auto_recipe(
     return pick.recipe_id, pick.why
 
 
+def _estimate_values(p: Plan, s: Solution, model: str | ModelSpec) -> dict[str, object] | None:
+    """The decode estimate beside the plan's bound as plain values (`vramkit.speed_estimate`),
+    with the curve's per context; None when the plan does not fit."""
+    from ..speed_estimate import curve_estimates, plan_decode_estimate
+
+    m = get_model(model)
+    e = plan_decode_estimate(p, s.speed, m)
+    if e is None:
+        return None
+    return {
+        "tokens_per_s": e.tokens_per_s,
+        "low_tokens_per_s": e.low_tokens_per_s,
+        "high_tokens_per_s": e.high_tokens_per_s,
+        "fitted": e.fitted,
+        "limit": e.limit,
+        "label": e.label,
+        "curve": [None if c is None else c.tokens_per_s for c in curve_estimates(p, s.curve, m)],
+    }
+
+
 def summary(
     model: str,
     *,
@@ -505,7 +525,9 @@ def summary(
     ``details=False`` solves the one plan only: no capacity search and no curve (max_context,
     max_sequences are None, curve is empty) — ~10× less work, for a first draw.
     `margin` as `solve`'s; each place carries its margin and headroom (GB), "verdict" the
-    `Verdict` as plain values ({fits, tight, reasons, try, margin, headline}).
+    `Verdict` as plain values ({fits, tight, reasons, try, margin, headline}),
+    "decode_estimate" the estimate beside the decode bound ({tokens_per_s, low / high, fitted,
+    limit, label, curve: per context}; None when nothing fits; `vramkit.speed_estimate`).
     Raises `VramkitError` on bad input.
     """
     details = require_bool("details", details)
@@ -558,6 +580,7 @@ def summary(
         "max_context": s.capacity.get("max_context"),
         "max_sequences": s.capacity.get("max_sequences"),
         "curve": [(c.context, c.fits, c.decode_tokens_per_s) for c in s.curve],
+        "decode_estimate": _estimate_values(p, s, model),
         "plan": p,
         "solution": s,
     }
