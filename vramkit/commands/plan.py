@@ -280,7 +280,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"Speed (upper bounds, bytes ÷ bandwidth): decode ≤ {s.decode_tokens_per_s:,.1f} tokens/s "
             f"at {s.batch} sequence(s) (limited by {s.limited_by}); prefill ≤ "
-            f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch; compute not modelled)"
+            f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch"
+            + ("; compute bound: the prefill estimate below)" if pf_est is not None else ")")
         )
         if est is not None:
             shape = "MoE" if est.moe else "dense"
