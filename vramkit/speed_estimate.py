@@ -454,8 +454,16 @@ def load_efficiency(path: str | Path = "speed_efficiency.yaml") -> Efficiency:
         spread_p90=_num(where, doc["spread"], "p90"),
         train_ids=tuple(doc["train_ids"]),
         held_out_ids=tuple(doc["held_out_ids"]),
-        overhead_s={str(k): _num(where, ms, k, positive=False) / 1e3 for k in ms},
+        overhead_s={str(k): _overhead_ms(where, ms, k) / 1e3 for k in ms},
     )
+
+
+def _overhead_ms(where: str, ms: Mapping[str, Any], key: str) -> float:
+    """One class's overhead in milliseconds: a finite number ≥ 0."""
+    v = _num(f"{where} overhead_ms", ms, key, positive=False)
+    if v < 0:
+        raise VramkitError(f"{where} overhead_ms: '{key}' must be ≥ 0 ms, got {v!r}.")
+    return v
 
 
 def plan_limit(runtime: str, limited_by: str, gpus: int) -> str:

@@ -1514,6 +1514,31 @@ def api_cases() -> Iterator[Case]:
         )
     yield c("speed_data-missing", lambda w: se.load_speed_data(w / "nope.yaml"), REFUSE, "exist")
 
+    fit_head = (
+        "schema_version: 1\nefficiency: {gpu-dense: 0.8}\nfallback: 0.6\n"
+        "spread: {p10: 0.5, p90: 1.1}\ntrain_ids: []\nheld_out_ids: []\n"
+    )
+    for i, tail in enumerate(
+        [
+            "overhead_ms: {gpu-dense: -2}\n",
+            "overhead_ms: {gpu-dense: .nan}\n",
+            "overhead_ms: {gpu-dense: .inf}\n",
+            "overhead_ms: {gpu-dense: fast}\n",
+            "overhead_ms: {moon: 1}\n",
+            "overhead_ms: [1, 2]\n",
+            "overhead_ms: {gpu-dense: true}\n",
+        ]
+    ):
+        yield Case(
+            f"api-speed_efficiency-{i}",
+            "api",
+            [],
+            REFUSE,
+            "overhead_ms",
+            setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
+            call=lambda w: se.load_efficiency(w / "eff.yaml"),
+        )
+
 
 def resource_cases() -> Iterator[Case]:
     """Inputs meant to take time or memory: each is answered quickly or refused by a bound."""

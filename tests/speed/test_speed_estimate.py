@@ -346,3 +346,19 @@ def test_api_summary_carries_the_estimate_beside_the_bound():
                    details=False)  # fmt: skip
     assert none["fits"] is False
     assert none["decode_estimate"] is None
+
+
+@pytest.mark.parametrize(
+    ("overhead", "needle"),
+    [({"gpu-dense": -1.0}, "must be ≥ 0 ms"), ({"gpu-dense": "fast"}, "must be a number"),
+     ({"nope": 1.0}, "overhead_ms must map fitted classes"), ([1.0], "overhead_ms must map")],
+)  # fmt: skip
+def test_bad_overhead_in_the_fit_file_is_a_vramkit_error(tmp_path, overhead, needle):
+    import yaml
+
+    doc = dict(load_document("speed_efficiency.yaml"))
+    doc["overhead_ms"] = overhead
+    p = tmp_path / "eff.yaml"
+    p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(VramkitError, match=needle):
+        load_efficiency(p)
