@@ -31,11 +31,10 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..kv import parse_tokens
+from ..runtimes import get_runtime, planner_runtimes
 from ..textfmt import emit_json, table
 from ..units import GB
 from .weights import add_model_arguments, resolve_model
-
-FLAG_RUNTIMES = ("llama.cpp", "ik_llama.cpp", "vllm", "sglang")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -116,11 +115,12 @@ def run(args: argparse.Namespace) -> int:
     flags: dict[str, list[str] | None] = {}
     flag_notes: dict[str, str] = {}
     chosen = flags_for(p, model=model) if p.fits else None  # the asked runtime's command
-    for other in FLAG_RUNTIMES:
+    gguf = {r: get_runtime(r).capabilities.serves_gguf for r in planner_runtimes()}
+    for other in planner_runtimes():
         if other == rt:
             q = p
         else:
-            o_recipe = recipe if other in ("llama.cpp", "ik_llama.cpp") and rt in ("llama.cpp", "ik_llama.cpp") else (
+            o_recipe = recipe if gguf[other] and gguf[rt] else (
                 recipe if args.recipe else auto_recipe(model, machine, runtime=other, goal=args.goal, **kw)[0]
             )  # fmt: skip
             try:
@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
     print("Flags (one line per runtime; checked against the plan where noted)")
     import shlex
 
-    for other in FLAG_RUNTIMES:
+    for other in planner_runtimes():
         f = flags[other]
         print(
             f"  {other:13} "
