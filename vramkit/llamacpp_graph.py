@@ -107,8 +107,30 @@ def replay(events: Mapping[str, Any], sizes: list[int]) -> int:
             if off + size > peak:
                 peak = off + size
             offsets.append(off)
-        else:
-            _free(offs, lens, offsets[a] + sizes[b], aligned[c])
+        else:  # _free, written inline (a call per event costs as much as the work)
+            off, size = offsets[a] + sizes[b], aligned[c]
+            n = len(offs)
+            for i in range(n):
+                bo = offs[i]
+                if bo + lens[i] == off:
+                    lens[i] += size
+                    if i < n - 1 and bo + lens[i] == offs[i + 1]:
+                        lens[i] += lens[i + 1]
+                        del offs[i + 1], lens[i + 1]
+                    break
+                if off + size == bo:
+                    offs[i] = off
+                    lens[i] += size
+                    if i > 0 and offs[i - 1] + lens[i - 1] == off:
+                        lens[i - 1] += lens[i]
+                        del offs[i], lens[i]
+                    break
+            else:
+                j = 0
+                while j < n and offs[j] < off:
+                    j += 1
+                offs.insert(j, off)
+                lens.insert(j, size)
     return peak
 
 
