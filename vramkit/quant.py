@@ -175,9 +175,12 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     )
 
 
+@lru_cache(maxsize=65536)
 def _gguf_tensor(
     t: TensorSpec, ne: tuple[int, ...], arch: str, checkpoint: str
 ) -> llamacpp_mix.GgufTensor:
+    """`t` as the GGUF file holds it (name, dims, the converter's type): a pure function of
+    these values, computed once per distinct tensor (layers and models repeat them)."""
     name = gguf_name(t)
     n_dims = len(ne)
     while n_dims > 1 and ne[n_dims - 1] == 1:  # ggml_n_dims (`GgufTensor.n_dims`)
@@ -625,15 +628,21 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     by_format: dict[str, int] = {}
     main = total = params = 0
     sizes: dict[tuple[str, tuple[int, ...]], int] = {}
+    numel: dict[tuple[int, ...], int] = {}  # layers repeat a few shapes: each counted once
+    mtp = r.include_mtp
     for t, fmt in tensor_formats(model, r):
-        if t.mtp and not r.include_mtp:
+        if t.mtp and not mtp:
             continue
         key = (fmt.name, t.shape)
-        if key not in sizes:
-            sizes[key] = fmt.tensor_bytes(t.shape)
-        b = t.count * sizes[key]
-        n = t.params
-        g = t.breakdown_group
+        size = sizes.get(key)
+        if size is None:
+            size = sizes[key] = fmt.tensor_bytes(t.shape)
+        e = numel.get(t.shape)
+        if e is None:
+            e = numel[t.shape] = t.numel
+        b = t.count * size
+        n = e * t.count  # t.params
+        g = "mtp" if t.mtp else t.group  # t.breakdown_group
         by_group[g] += b
         params_by_group[g] += n
         by_format[fmt.name] = by_format.get(fmt.name, 0) + b

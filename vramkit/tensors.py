@@ -126,13 +126,19 @@ def count_params(inventory: tuple[TensorSpec, ...]) -> ParamCounts:
     by_group = dict.fromkeys(GROUPS, 0)
     active_by_group = dict.fromkeys(GROUPS, 0)
     total = main = active = 0
+    numel: dict[tuple[int, ...], int] = {}  # elements per shape: layers repeat a few shapes
     for t in inventory:
-        n = t.params
-        by_group[t.breakdown_group] += n
+        e = numel.get(t.shape)
+        if e is None:
+            e = numel[t.shape] = math.prod(t.shape)
+        n = e * t.count  # t.params
         total += n
-        if not t.mtp:
-            main += n
-            a = n if t.experts_per_token is None else t.active_params
-            active += a
-            active_by_group[t.group] += a
+        if t.mtp:
+            by_group["mtp"] += n  # t.breakdown_group
+            continue
+        by_group[t.group] += n
+        main += n
+        a = n if t.experts_per_token is None else e * t.experts_per_token  # t.active_params
+        active += a
+        active_by_group[t.group] += a
     return ParamCounts(total, main, active, by_group, active_by_group)
