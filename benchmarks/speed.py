@@ -17,7 +17,8 @@ Measures, each as the median of --runs runs (the report: once):
   call; `plan.solve` with curve and capacity; a 1,000-model sweep (config → weights under
   gguf-Q4_K_M → KV at 128K → budget on one H200);
 - a reference loop (pure Python, fixed work) measured in the same run: every figure is also
-  printed as a ratio to it, so runs on a busy or a different machine can be compared.
+  printed as a ratio to it, and issue 22's verdicts compare ratios (target ÷ `REFERENCE_LOOP_S`,
+  the loop on the unloaded machine), so a busy or a different machine does not change them.
 
 Targets: cold CLI ≤ 0.5 s, grid ≤ 0.3 s, widget redraw ≤ 50 ms, whole report ≤ 60 s on 2 cores;
 issue 22: ``kv`` / ``fit`` ≤ 0.15 s, ``--help`` ≤ 0.1 s, `kv_cache` ≤ 50 µs, `plan.solve` ≤ 50 ms,
@@ -59,6 +60,11 @@ TARGETS_S = {
 }
 REFERENCE_LOOP_N = 200_000
 """Iterations of the reference loop (about 10 ms of one unloaded core on CPython 3.11)."""
+REFERENCE_LOOP_S = 0.010
+"""The reference loop on the unloaded 2-core machine the targets are set for (seconds): issue
+22's targets are judged as ratios, target ÷ this (e.g. `plan.solve` ≤ 50 ms = ≤ 5.0× the loop),
+against each figure ÷ the loop measured in the same run — so a busy or a faster machine, which
+slows or speeds both alike, does not change the verdict."""
 SWEEP_MODELS = 1000
 V4 = ("deepseek-v4-flash", "deepseek-v4-pro", "deepseek-v4-flash-base", "deepseek-v4-pro-base")
 RECIPES = (
@@ -90,8 +96,12 @@ def _median(fn: Callable[[], Any], runs: int) -> tuple[float, list[float]]:
 
 
 def _env() -> dict[str, str]:
+    """The fresh processes' environment: this checkout first on the path, and bytecode caching
+    on (an installed package has its .pyc files; without them every start compiles vramkit's
+    sources again, ~0.1 s that no user pays)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -154,8 +164,13 @@ CLI_CASES = {
 
 
 def bench_cli_cases(runs: int) -> dict[str, float]:
-    """``--help``, ``kv`` and ``fit``, each the median of `runs` fresh processes."""
-    return {key: _median(lambda a=args: _fresh(a), runs)[0] for key, args in CLI_CASES.items()}
+    """``--help``, ``kv`` and ``fit``, each the median of `runs` fresh processes (after one
+    untimed run that writes the bytecode caches)."""
+    out = {}
+    for key, args in CLI_CASES.items():
+        _fresh(args)
+        out[key] = _median(lambda a=args: _fresh(a), runs)[0]
+    return out
 
 
 def bench_kv_cache(runs: int) -> float:
@@ -509,16 +524,20 @@ def _print_issue22(results: dict[str, Any], runs: int) -> None:
     ref = results["reference_loop"]
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     print(f"issue 22 (median of {runs}; load average {load[0]:.2f}; reference loop "
-          f"{_fmt(ref)} = 1.0×)")  # fmt: skip
+          f"{_fmt(ref)} = 1.0×; targets set for a {_fmt(REFERENCE_LOOP_S)} loop, judged as "
+          "ratios)")  # fmt: skip
     sweep = results["sweep_1000"]
     rows = [(k, results[k]) for k in ("cli_help", "cli_kv", "cli_fit", "kv_cache_call",
                                       "plan_solve")]  # fmt: skip
     rows.append(("sweep_1000", sweep["seconds"]))
+    verdicts = results.setdefault("issue22_verdicts", {})
     for key, v in rows:
         target = TARGETS_S[key]
-        mark = "met" if v <= target else "not met"
+        limit = target / REFERENCE_LOOP_S  # the target in reference-loop units
+        mark = "met" if v / ref <= limit else "not met"
+        verdicts[key] = {"ratio": v / ref, "target_ratio": limit, "met": v / ref <= limit}
         print(f"  {key:16} {_fmt_short(v):>12} {v / ref:>9.3f}× ref   target ≤ "
-              f"{_fmt_short(target)} ({target / ref:.3f}× ref): {mark}")  # fmt: skip
+              f"{_fmt_short(target)} = {limit:.3f}× ref: {mark}")  # fmt: skip
     print(f"  sweep: {sweep['models']} models, {sweep['ok']} sized, {sweep['refused']} refused; "
           f"first pass {_fmt(sweep['first_s'])}")  # fmt: skip
 
