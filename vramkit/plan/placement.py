@@ -398,18 +398,17 @@ class _LlamacppContext:
             self.host_compute[key] = hit
         return hit
 
-    def plan(self, c: int, *, no_mmap: bool = True) -> Plan:
-        """The plan with the routed experts of layers 0 … c−1 in host RAM (see `llamacpp_plan`)."""
-        costs, machine, mg = self.costs, self.machine, self.margin
-        n = costs.n_layers
+    def _layout(self, c: int) -> tuple[dict[int, tuple[int, int]], int | None, int]:
+        """Where the layers go with the routed experts of layers 0 … c−1 in host RAM: each
+        GPU's layers [lo, hi) (filled from the last layer backwards into the last GPU), the GPU
+        holding the output layer (None: the host) and the count of layers left on the CPU."""
+        costs, mg = self.costs, self.margin
         exp, base = costs.expert_bytes, self.base
-        cb, ovh = self.compute, self.overhead
-        fixed = ovh + cb
-        devs = list(machine.devices)
+        fixed = self.overhead + self.compute
         span: dict[int, tuple[int, int]] = {}  # device → its layers [lo, hi)
-        nxt = n - 1
+        nxt = costs.n_layers - 1
         output_on: int | None = None
-        for k, d in enumerate(reversed(devs)):
+        for k, d in enumerate(reversed(self.machine.devices)):
             room = d.usable_bytes - fixed - mg.bytes_for(d.usable_bytes)
             if k == 0:
                 room -= costs.output_bytes
@@ -424,7 +423,49 @@ class _LlamacppContext:
                 room -= cost
                 nxt -= 1
             span[d.index] = (nxt + 1, hi)
-        n_cpu = nxt + 1  # layers 0 … n_cpu−1 run on the CPU
+        return span, output_on, nxt + 1
+
+    def fits(self, c: int) -> bool:
+        """`self.plan(c).fits`, from the same sums without building the plan (every place's
+        total + margin ≤ its capacity)."""
+        costs, machine, mg = self.costs, self.machine, self.margin
+        span, output_on, n_cpu = self._layout(c)
+        ly, sh, ex, kv = (self.sums[k] for k in ("layer", "shared", "experts", "kv"))
+        cb, ovh = self.compute, self.overhead
+        gpus_used = 0
+        for d in machine.devices:
+            lo, hi = span.get(d.index, (0, 0))
+            e_lo = max(lo, c)
+            used = hi > lo or d.index == output_on
+            gpus_used += used
+            total = (
+                ly[hi] - ly[lo] + sh[hi] - sh[lo] + (ex[hi] - ex[e_lo] if hi > e_lo else 0)
+                + (costs.output_bytes if d.index == output_on else 0) + kv[hi] - kv[lo]
+                + (cb + ovh if used else 0)
+            )  # fmt: skip
+            if d.usable_bytes - mg.bytes_for(d.usable_bytes) - total < 0:
+                return False
+        host_end = max(c, n_cpu)
+        routed = ex[host_end]
+        rest = (
+            ly[n_cpu] + sh[n_cpu] + costs.embed_bytes
+            + (0 if output_on is not None else costs.output_bytes) + kv[n_cpu]
+            + self._host_compute(routed > 0, n_cpu, gpus_used)[0]
+        )  # fmt: skip
+        cap = machine.host.ram_bytes if machine.host else 0
+        if machine.disk is not None and rest + routed > cap and routed:
+            spill = min(rest + routed - cap, routed)  # paged in from NVMe (see `plan`)
+            return rest + routed - spill <= cap and spill <= costs.total_bytes
+        return rest + routed <= cap
+
+    def plan(self, c: int, *, no_mmap: bool = True) -> Plan:
+        """The plan with the routed experts of layers 0 … c−1 in host RAM (see `llamacpp_plan`)."""
+        costs, machine, mg = self.costs, self.machine, self.margin
+        n = costs.n_layers
+        exp = costs.expert_bytes
+        cb, ovh = self.compute, self.overhead
+        devs = list(machine.devices)
+        span, output_on, n_cpu = self._layout(c)  # n_cpu: layers 0 … n_cpu−1 run on the CPU
         ngl = (n - n_cpu) + (1 if output_on is not None else 0)
         sums = self.sums
         ly, sh, ex, kv = sums["layer"], sums["shared"], sums["experts"], sums["kv"]
@@ -772,31 +813,50 @@ def any_plan_fits(
     expert_parallel: bool = True,
     margin: object = None,
 ) -> bool:
-    """Whether any of `candidate_plans` (same arguments) fits, asked plan by plan (it stops at
-    the first that fits; no speed bounds). On llama.cpp the plans are tried first with no
-    compute buffer on the GPUs or the host: more room on the GPUs only takes layers off the host
-    (the GPUs are filled within their room by construction) and every host component shrinks,
-    so a context where none fits then has no fitting plan, and llama.cpp's allocator (the
-    compute buffer, `vramkit.llamacpp_graph`) is not replayed for it."""
-    return any(
-        p.fits
-        for p in _candidates(
-            model,
-            machine,
-            recipe=recipe,
-            runtime=runtime,
-            context=context,
-            sequences=sequences,
-            cache_dtype=cache_dtype,
-            ubatch=ubatch,
-            expert_parallel=expert_parallel,
-            margin=margin,
-            fits_only=True,
-        )
-    )
+    """Whether any of `candidate_plans` (same arguments) fits, without building them on
+    llama.cpp (`_LlamacppContext.fits`) and stopping at the first that fits (no speed bounds).
+
+    On llama.cpp each --n-cpu-moe value is tried first with no compute buffer on the GPUs or
+    the host: more room on the GPUs only takes layers off the host (each GPU is filled within
+    its room by construction) and every host component shrinks, so a value that does not fit
+    then does not fit at all. Where none does, llama.cpp's allocator (the compute buffer,
+    `vramkit.llamacpp_graph`) is not replayed; else the search with the real buffers starts at
+    the first value that fitted the bound."""
+    a = _resolve(model, machine, recipe=recipe, runtime=runtime, context=context,
+                 sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
+                 expert_parallel=expert_parallel, margin=margin)  # fmt: skip
+    if a.runtime not in ("llama.cpp", "ik_llama.cpp"):
+        return any(p.fits for p in _served_plans(a))
+    ks = range(a.costs.n_layers + 1) if a.costs.is_moe else range(1)
+    low = _LlamacppContext.build(a.model, a.costs, a.machine, context=a.context,
+                                 sequences=a.sequences, cache_dtype=a.cache_dtype, ubatch=a.ubatch,
+                                 runtime=a.runtime, margin=a.margin, lower_bound=True)  # fmt: skip
+    first = next((k for k in ks if low.fits(k)), None)
+    if first is None:
+        return False
+    at = _LlamacppContext.build(a.model, a.costs, a.machine, context=a.context,
+                                sequences=a.sequences, cache_dtype=a.cache_dtype, ubatch=a.ubatch,
+                                runtime=a.runtime, margin=a.margin)  # fmt: skip
+    return any(at.fits(k) for k in ks if k >= first)
 
 
-def _candidates(
+@dataclass(frozen=True)
+class _Args:
+    """`candidate_plans`' arguments, checked and resolved (`_resolve`)."""
+
+    model: ModelSpec
+    machine: Machine
+    runtime: str
+    costs: LayerCosts
+    context: int
+    sequences: int
+    cache_dtype: str | None
+    ubatch: int
+    expert_parallel: bool
+    margin: Margin
+
+
+def _resolve(
     model: str | ModelSpec,
     machine: Machine,
     *,
@@ -808,8 +868,7 @@ def _candidates(
     ubatch: int,
     expert_parallel: bool,
     margin: object,
-    fits_only: bool = False,
-) -> Iterator[Plan]:
+) -> _Args:
     from ..validate import require_bool
     from .machine import require_machine
 
@@ -828,26 +887,43 @@ def _candidates(
     ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
     smallest = min((d.usable_bytes for d in machine.devices), default=None)
     mg = resolve_margin(margin, rt, memory_bytes=smallest)
-    if rt in ("llama.cpp", "ik_llama.cpp"):
-        ks = range(costs.n_layers + 1) if costs.is_moe else range(1)
-        if fits_only:
-            low = _LlamacppContext.build(m, costs, machine, context=ctx, sequences=seqs,
-                                         cache_dtype=cache_dtype, ubatch=ub, runtime=rt,
-                                         margin=mg, lower_bound=True)  # fmt: skip
-            if not any(low.plan(k).fits for k in ks):
-                return
-        at = _LlamacppContext.build(m, costs, machine, context=ctx, sequences=seqs,
-                                    cache_dtype=cache_dtype, ubatch=ub, runtime=rt,
-                                    margin=mg)  # fmt: skip
-        for k in ks:
+    return _Args(m, machine, rt, costs, ctx, seqs, cache_dtype, ub, expert_parallel, mg)
+
+
+def _candidates(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    recipe: str | Recipe | None,
+    runtime: str,
+    context: int,
+    sequences: int,
+    cache_dtype: str | None,
+    ubatch: int,
+    expert_parallel: bool,
+    margin: object,
+) -> Iterator[Plan]:
+    a = _resolve(model, machine, recipe=recipe, runtime=runtime, context=context,
+                 sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
+                 expert_parallel=expert_parallel, margin=margin)  # fmt: skip
+    if a.runtime in ("llama.cpp", "ik_llama.cpp"):
+        at = _LlamacppContext.build(a.model, a.costs, a.machine, context=a.context,
+                                    sequences=a.sequences, cache_dtype=a.cache_dtype,
+                                    ubatch=a.ubatch, runtime=a.runtime, margin=a.margin)  # fmt: skip
+        for k in range(a.costs.n_layers + 1) if a.costs.is_moe else range(1):
             yield at.plan(k)
         return
-    n = len(machine.devices)
-    pps = [k for k in range(1, n + 1) if n % k == 0] if rt == "vllm" and n else [1]
+    yield from _served_plans(a)
+
+
+def _served_plans(a: _Args) -> Iterator[Plan]:
+    """vLLM: one plan per pipeline-parallel size dividing the GPUs; SGLang: one."""
+    n = len(a.machine.devices)
+    pps = [k for k in range(1, n + 1) if n % k == 0] if a.runtime == "vllm" and n else [1]
     for k in pps:
-        yield served_plan(m, costs, machine, runtime=rt, context=ctx, sequences=seqs,
-                          cache_dtype=cache_dtype, expert_parallel=expert_parallel, pp=k,
-                          margin=mg)  # fmt: skip
+        yield served_plan(a.model, a.costs, a.machine, runtime=a.runtime, context=a.context,
+                          sequences=a.sequences, cache_dtype=a.cache_dtype,
+                          expert_parallel=a.expert_parallel, pp=k, margin=a.margin)  # fmt: skip
 
 
 def best_plan(plans: list[Plan], speed_of) -> Plan:
