@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from ..catalog import ModelSpec, get_model
@@ -383,6 +383,16 @@ class _LlamacppContext:
             host_compute={},
             lower_bound=lower_bound,
         )
+
+    def with_compute_buffers(self) -> _LlamacppContext:
+        """This context with the real compute buffers (a `lower_bound` one shares its KV, sums
+        and layer costs: only the buffers change)."""
+        if not self.lower_bound:
+            return self
+        cb = compute_buffer_bytes(self.model, self.runtime, context=self.context,
+                                  ubatch=self.ubatch, sequences=self.sequences,
+                                  cache_dtype=self.cache_dtype)  # fmt: skip
+        return replace(self, compute=cb, host_compute={}, lower_bound=False)
 
     def _host_compute(self, host_experts: bool, cpu_layers: int, gpus: int) -> tuple[int, str]:
         if self.lower_bound:
@@ -834,9 +844,7 @@ def any_plan_fits(
     first = next((k for k in ks if low.fits(k)), None)
     if first is None:
         return False
-    at = _LlamacppContext.build(a.model, a.costs, a.machine, context=a.context,
-                                sequences=a.sequences, cache_dtype=a.cache_dtype, ubatch=a.ubatch,
-                                runtime=a.runtime, margin=a.margin)  # fmt: skip
+    at = low.with_compute_buffers()
     return any(at.fits(k) for k in ks if k >= first)
 
 
