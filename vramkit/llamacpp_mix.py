@@ -479,27 +479,26 @@ def target_types(
 
 
 @lru_cache(maxsize=64)
-def _plan(tensors: tuple[GgufTensor, ...], arch: str) -> tuple[list[int], list[bool], list[str]]:
+def _plan(
+    tensors: tuple[GgufTensor, ...], arch: str
+) -> tuple[list[int], list[bool], list[str], int, bool]:
     """What does not depend on the file type: llama.cpp's tensor order, which tensors it may
-    quantize, and each tensor's category."""
+    quantize, each tensor's category, the attn_v-like count and whether the output is tied."""
     names = [t.name for t in tensors]
     keys = [(_layer_number(n), n) for n in names]
     order = sorted(range(len(tensors)), key=keys.__getitem__)
     allows = [allows_quantization(t, arch) for t in tensors]
-    return order, allows, [category(n) for n in names]
+    cats = [category(n) for n in names]
+    n_attention_wv = sum(_is_attn_v(c) for c in cats)
+    return order, allows, cats, n_attention_wv, "output.weight" not in names
 
 
 def _assign(
     tensors: Sequence[GgufTensor], ftype: str, model: ModelFacts, *, imatrix: bool
 ) -> list[str]:
     tensors = tuple(tensors)
-    order, allows, cats = _plan(tensors, model.arch)
-    st = _State(
-        n_attention_wv=sum(_is_attn_v(c) for c in cats),
-        n_ffn_down=model.n_layer,
-        tied=not any(t.name == "output.weight" for t in tensors),
-        imatrix=imatrix,
-    )
+    order, allows, cats, n_attention_wv, tied = _plan(tensors, model.arch)
+    st = _State(n_attention_wv=n_attention_wv, n_ffn_down=model.n_layer, tied=tied, imatrix=imatrix)
     out = [""] * len(tensors)
     default = FTYPE_DEFAULT.get(ftype, "")
     quantized = _quantized(default)  # L742-772: the mix and the fallback run for those only

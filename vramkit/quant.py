@@ -26,6 +26,7 @@ unless ``name:``, ``role:`` or ``<group>.<role>`` names them. Recipes of kind
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -627,28 +628,31 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     params_by_group = dict.fromkeys(GROUPS, 0)
     by_format: dict[str, int] = {}
     main = total = params = 0
-    sizes: dict[tuple[str, tuple[int, ...]], int] = {}
-    numel: dict[tuple[int, ...], int] = {}  # layers repeat a few shapes: each counted once
+    # tensors alike in format, shape, count and breakdown group are summed once: a model's
+    # layers repeat a few dozen of them (first-seen order kept: by_format lists formats so)
+    alike: dict[tuple[str, tuple[int, ...], int, str, bool], int] = {}
+    formats: dict[str, QuantFormat] = {}
     mtp = r.include_mtp
     for t, fmt in tensor_formats(model, r):
         if t.mtp and not mtp:
             continue
-        key = (fmt.name, t.shape)
-        size = sizes.get(key)
-        if size is None:
-            size = sizes[key] = fmt.tensor_bytes(t.shape)
-        e = numel.get(t.shape)
-        if e is None:
-            e = numel[t.shape] = t.numel
-        b = t.count * size
-        n = e * t.count  # t.params
-        g = "mtp" if t.mtp else t.group  # t.breakdown_group
+        key = (fmt.name, t.shape, t.count, t.group, t.mtp)
+        n = alike.get(key)
+        if n is None:
+            formats.setdefault(fmt.name, fmt)
+            alike[key] = 1
+        else:
+            alike[key] = n + 1
+    for (name, shape, count, group, is_mtp), k in alike.items():
+        b = k * count * formats[name].tensor_bytes(shape)
+        n = k * count * math.prod(shape)  # TensorSpec.params
+        g = "mtp" if is_mtp else group  # TensorSpec.breakdown_group
         by_group[g] += b
         params_by_group[g] += n
-        by_format[fmt.name] = by_format.get(fmt.name, 0) + b
+        by_format[name] = by_format.get(name, 0) + b
         total += b
         params += n
-        if not t.mtp:
+        if not is_mtp:
             main += b
     return WeightBytes(
         model_id=model.id,
