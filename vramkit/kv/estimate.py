@@ -52,16 +52,19 @@ KINDS = (
 )
 RUNTIME_OPTIONS = (
     "max_num_batched_tokens", "concurrent_batches", "block_size", "n_ubatch", "swa_compress",
+    "mla", "flash_attn",
 )  # fmt: skip
 """Keyword options of kv_cache / kv_grid that override the runtime's KV profile (None = its
 default): the first three vLLM's, `n_ubatch` llama.cpp's and ik_llama.cpp's (-ub), and
-`swa_compress` ik_llama.cpp's (--swa-compress)."""
+`swa_compress`, `mla` and `flash_attn` ik_llama.cpp's (--swa-compress, -mla, -fa on / off)."""
 _OPTION_LAYOUTS = {
     "max_num_batched_tokens": ("vllm",),
     "concurrent_batches": ("vllm",),
     "block_size": ("vllm",),
     "n_ubatch": ("llama.cpp", "ik_llama.cpp"),
     "swa_compress": ("ik_llama.cpp",),
+    "mla": ("ik_llama.cpp",),
+    "flash_attn": ("ik_llama.cpp",),
 }
 
 
@@ -237,7 +240,13 @@ def _build_plan(
     parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
     if prof.layout == "llama.cpp":
         parts = with_v_cache(parts)
-    comps = [component_of(p, cache, idx, family.name) for p in parts]
+    if prof.layout == "ik_llama.cpp":
+        from ..ik_llama_rules import ik_components
+
+        comps = ik_components(parts, cfg, cache, lambda p: component_of(p, cache, idx, family.name),
+                              mla=prof.options["mla"], flash_attn=bool(prof.options["flash_attn"]))  # fmt: skip
+    else:
+        comps = [component_of(p, cache, idx, family.name) for p in parts]
     notes = list(family.kv_notes(cfg, prof.layout, idx is not None))
     if cache.estimate:
         notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
@@ -268,8 +277,12 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
         )
     opts = dict(prof.options)
     for name, value in given.items():
-        if name == "swa_compress":  # a switch (kept as 0 / 1 in the layout options)
+        if name in ("swa_compress", "flash_attn"):  # a switch (kept as 0 / 1 in the options)
             value = int(require_bool(name, value))
+        elif name == "mla":
+            from ..ik_llama_rules import check_mla
+
+            value = check_mla(value)
         else:
             value = require_int(name, value, minimum=1, maximum=1 << 24)
         if name == "block_size":
@@ -362,6 +375,8 @@ def kv_cache(
     block_size: int | None = None,
     n_ubatch: int | None = None,
     swa_compress: bool | None = None,
+    mla: int | None = None,
+    flash_attn: bool | None = None,
     allow_extrapolation: bool = False,
 ) -> KvEstimate:
     """KV-cache bytes of `batch` sequences of `context_tokens` tokens.
@@ -389,6 +404,11 @@ def kv_cache(
         the what-if (`check_context`).
     swa_compress : ik_llama.cpp only (--swa-compress; None = off): without it ik_llama.cpp keeps
         every sliding / V4 raw layer at full context; with it GGML_PAD(W + max(n_ubatch, 256)).
+    mla : ik_llama.cpp only (-mla 0/1/2/3; None = 3): how an MLA model's cache is laid out
+        (`vramkit.ik_llama_rules.mla_pieces`: 1 adds a transposed latent V cache without flash
+        attention; 0 caches the decompressed per-head K and V).
+    flash_attn : ik_llama.cpp only (-fa; None = on): off pads the context to 32 cells, not 256,
+        and changes the MLA layouts.
 
     Returns
     -------
@@ -406,7 +426,8 @@ def kv_cache(
     spec, ((t, ctx_notes),), (batch,), tp, dp, plan = _prepare(
         model, [context_tokens], [batch], tp, dp,
         (cache_dtype, indexer_dtype, runtime, include_mtp),
-        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
+        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress, mla,
+         flash_attn),
         allow_extrapolation,
     )  # fmt: skip
     kinds = {k: int(v) for k, v in _sum_by_kind(plan.components, t, plan).items()}
@@ -450,6 +471,8 @@ def kv_grid(
     block_size: int | None = None,
     n_ubatch: int | None = None,
     swa_compress: bool | None = None,
+    mla: int | None = None,
+    flash_attn: bool | None = None,
     allow_extrapolation: bool = False,
 ) -> pd.DataFrame:
     """`kv_cache` over every (context, batch) pair, vectorised with numpy.
@@ -469,7 +492,8 @@ def kv_grid(
     spec, checked, bs, tp, dp, plan = _prepare(
         model, list(contexts), list(batches), tp, dp,
         (cache_dtype, indexer_dtype, runtime, include_mtp),
-        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
+        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress, mla,
+         flash_attn),
         allow_extrapolation,
     )  # fmt: skip
     ts = [t for t, _ in checked]

@@ -5,7 +5,8 @@ and src/llama-hparams.h L406-L427: kv = pad(T, ctx_pad) (256 with flash attentio
 every attention layer kv rows — sliding-window layers and DeepSeek V4's raw window included —
 unless --swa-compress compacts them to pad(sink + W + max(n_ubatch, 256), ctx_pad); compressed
 caches pad(max(1, ⌈kv / r⌉), comp_pad); state W·e. Options and sources: data/runtimes.yaml
-(ik_llama.cpp → kv.options).
+(ik_llama.cpp → kv.options). Under -mla (MLA models) and with ik's own cache types (q8_KV,
+q6_0) the entry bytes come from `vramkit.ik_llama_rules.ik_components`.
 """
 
 from __future__ import annotations
@@ -33,13 +34,20 @@ class IkLlamaLayout(KvLayout):
     def _full_windows(self) -> bool:
         return not self.options["swa_compress"]
 
+    @property
+    def _pad(self) -> int:
+        """llama_kv_cache::get_padding: 256 cells with flash attention, 32 without."""
+        return (
+            self.options["ctx_pad"] if self.options["flash_attn"] else self.options["ctx_pad_no_fa"]
+        )
+
     def per_layer_bytes(self, c: KvComponent, t: np.ndarray) -> np.ndarray:
         o, e, w = self.options, c.entry_bytes, c.tokens
-        kv = pad_to(t, o["ctx_pad"])
+        kv = pad_to(t, self._pad)
         if c.rule == "full" or (c.rule == "window" and self._full_windows):
             return kv * e  # raw K (+V) per context cell on every such layer
         if c.rule == "window":
-            rows = int(pad_to(o["sink_rows"] + w + max(o["n_ubatch"], 256), o["ctx_pad"]))
+            rows = int(pad_to(o["sink_rows"] + w + max(o["n_ubatch"], 256), self._pad))
             return minimum(kv, rows) * e
         if c.rule == "compressed":
             return pad_to(maximum(1, cdiv(kv, w)), o["comp_pad"]) * e

@@ -137,8 +137,8 @@ def canonical_runtime(runtime: str) -> str:
 
 
 def _profile(runtime: str) -> Runtime:
-    """The record whose overheads and compute buffer the plan charges (ik_llama.cpp: llama.cpp's,
-    an estimate; its record names no compute-buffer function of its own)."""
+    """The record whose overheads the plan charges (ik_llama.cpp: llama.cpp's; its compute
+    buffers are its own, `vramkit.ik_llama_rules`)."""
     return get_runtime("llama-cpp" if runtime in ("llama.cpp", "ik_llama.cpp") else runtime)
 
 
@@ -156,10 +156,18 @@ def compute_buffer_bytes(
     ubatch: int,
     sequences: int = 1,
     cache_dtype: str = "bf16",
+    ik: object = None,
 ) -> int:
     """Compute (activation) buffer per GPU in bytes: the runtime record's compute-buffer function
     when `data/runtimes.yaml` names one (`compute_buffer_function`, called as the budget calls
-    it), else its fixed workspace figure — the same number `vramkit.budget` charges."""
+    it), else its fixed workspace figure — the same number `vramkit.budget` charges.
+    ik_llama.cpp: `vramkit.ik_llama_rules.device_compute` under its options `ik` (None: its
+    defaults -mla 3, -amb 256, -fmoe, -fa)."""
+    if runtime == "ik_llama.cpp":
+        from ..ik_llama_rules import device_compute
+
+        return device_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
+                              n_ubatch=ubatch, ik=ik).bytes  # fmt: skip
     rt = _profile(runtime)
     fn = rt.compute_buffer()
     if fn is None:
@@ -180,16 +188,25 @@ def host_compute_buffer(
     cpu_layers: int,
     full_bytes: int,
     gpus: int = 1,
+    ik: object = None,
 ) -> tuple[int, str]:
     """The host's compute buffer on a llama.cpp plan (bytes) and the note saying how: with
     every layer on a GPU, llama.cpp's CPU backend buffer (graph inputs and the host experts'
     intermediates, `llamacpp_memory.host_compute_bytes`, an estimate from tensor shapes); with
     whole layers on the CPU it also runs their attention, so the host is charged the larger of
-    that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound."""
+    that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound.
+    ik_llama.cpp: its fused MoE (-fmoe, on by default) leaves one up/gate output per host expert
+    layer, not three (`vramkit.ik_llama_rules.host_expert_sizes`)."""
     from ..llamacpp_memory import budget_host_compute
 
+    fused = False
+    if runtime == "ik_llama.cpp":
+        from ..ik_llama_rules import require_options
+
+        fused = require_options(ik).fmoe
     est = budget_host_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
-                              n_ubatch=ubatch, host_experts=host_experts, gpus=gpus)  # fmt: skip
+                              n_ubatch=ubatch, host_experts=host_experts, gpus=gpus,
+                              fused_moe=fused)  # fmt: skip
     if cpu_layers:
         b = max(est.bytes, full_bytes)
         return b, (
@@ -199,7 +216,8 @@ def host_compute_buffer(
         )
     note = est.note
     if runtime == "ik_llama.cpp":
-        note += " (llama.cpp's graph; ik_llama.cpp's own not checked)"
+        note += (" (ik_llama.cpp -fmoe: one fused up/gate output per host expert layer)" if fused
+                 else " (ik_llama.cpp -no-fmoe: up, gate and their product, as llama.cpp)")  # fmt: skip
     return est.bytes, note
 
 
@@ -212,21 +230,28 @@ def kv_estimate(
     tp: int = 1,
     dp: int = 1,
     ubatch: int | None = None,
+    ik: object = None,
 ):
     """`vramkit.kv.kv_cache` with the runtime's record (its KV layout: llama.cpp, vLLM pages,
     SGLang's token pool), memoised per model object and arguments (a plan search asks for the
     same estimate dozens of times). `ubatch`: llama.cpp's -ub (its sliding-window caches hold
-    GGML_PAD(W + n_ubatch, 256) cells); None = the runtime default (512)."""
+    GGML_PAD(W + n_ubatch, 256) cells); None = the runtime default (512). `ik`: ik_llama.cpp's
+    options (`vramkit.ik_llama_rules.IkOptions`: -mla and -fa change its KV layout)."""
     from ..kv import kv_cache
 
     rt = _kv_profile(runtime)  # its KV layout, as vramkit.budget asks for it
-    key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp, ubatch)
+    key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp, ubatch, ik)
     hit = _KV_MEMO.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
     kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if ubatch is not None:
         kw["n_ubatch"] = ubatch
+    if ik is not None and runtime == "ik_llama.cpp":
+        from ..ik_llama_rules import require_options
+
+        o = require_options(ik)
+        kw["mla"], kw["flash_attn"] = o.mla, o.flash_attn
     # the context was checked where the plan was asked for (`vramkit.plan.plan_for`)
     est = kv_cache(model, context, batch=sequences, runtime=rt, tp=tp, dp=dp,
                    allow_extrapolation=True, **kw)  # fmt: skip
@@ -276,6 +301,7 @@ def llamacpp_plan(
     runtime: str = "llama.cpp",
     no_mmap: bool = True,
     margin: Margin | None = None,
+    ik: object = None,
 ) -> Plan:
     """The llama.cpp placement with the routed experts of the first `cpu_expert_layers` layers in
     host RAM (--n-cpu-moe N), every layer that fits on a GPU offloaded (filled from the last layer
@@ -289,7 +315,7 @@ def llamacpp_plan(
     n = costs.n_layers
     c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=n)
     prof = _profile(runtime)
-    kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch)
+    kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
     kv_layer = _kv_layers(model, kv)
 
     def gpu_cost(i: int) -> int:
@@ -297,7 +323,7 @@ def llamacpp_plan(
         return costs.layer_bytes[i] + costs.shared_bytes[i] + e + kv_layer[i]
 
     cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch,
-                              sequences=sequences, cache_dtype=kv.cache_dtype)  # fmt: skip
+                              sequences=sequences, cache_dtype=kv.cache_dtype, ik=ik)  # fmt: skip
     # layer split: no NCCL (data/runtimes.yaml uses_nccl); the fit margin is kept apart
     ovh = prof.overhead_bytes(split=False) - prof.margin_bytes
     mg = margin if margin is not None else engine_margin(runtime)
@@ -357,6 +383,7 @@ def llamacpp_plan(
         model, runtime, context=context, ubatch=ubatch, sequences=sequences,
         cache_dtype=kv.cache_dtype, host_experts=bool(host_expert), cpu_layers=len(cpu_layers),
         full_bytes=cb, gpus=sum(1 for d in devs if assign[d.index] or d.index == output_on),
+        ik=ik,
     )  # fmt: skip
     hc["compute buffer"] = host_cb[0]
     cap = machine.host.ram_bytes if machine.host else 0
@@ -410,11 +437,23 @@ def llamacpp_plan(
                 "ubatch": ubatch,
                 "no_mmap": no_mmap,
                 "main_gpu": 0,
+                **_ik_knobs(runtime, ik),
             }
         ),
         kv_bytes=kv.total_bytes,
         notes=tuple(notes) + _host_fill_notes(places),
     )
+
+
+def _ik_knobs(runtime: str, ik: object) -> dict[str, object]:
+    """ik_llama.cpp's options as plan knobs, only when they differ from its defaults (the flags
+    print them; the speed bound reads the KV they size)."""
+    if runtime != "ik_llama.cpp" or ik is None:
+        return {}
+    from ..ik_llama_rules import IkOptions, require_options
+
+    o = require_options(ik)
+    return {} if o == IkOptions() else {"ik": o}
 
 
 HOST_FILL_WARN = 0.90
@@ -618,6 +657,7 @@ def candidate_plans(
     ubatch: int = 512,
     expert_parallel: bool = True,
     margin: object = None,
+    ik: object = None,
 ) -> list[Plan]:
     """Every placement the runtime's knobs allow at this context (llama.cpp: --n-cpu-moe 0…n).
     `margin`: bytes kept free per GPU (`vramkit.plan.margin.resolve_margin`; None: the engine's)."""
@@ -639,11 +679,20 @@ def candidate_plans(
     ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
     smallest = min((d.usable_bytes for d in machine.devices), default=None)
     mg = resolve_margin(margin, rt, memory_bytes=smallest)
+    if ik is not None:
+        from ..ik_llama_rules import require_options
+
+        ik = require_options(ik)
+        if rt != "ik_llama.cpp":
+            raise VramkitError(
+                f"ik options (-mla, -amb, -fmoe) apply to runtime ik_llama.cpp only, not {rt}; "
+                "leave them unset."
+            )
     if rt in ("llama.cpp", "ik_llama.cpp"):
         ks = range(costs.n_layers + 1) if costs.is_moe else range(1)
         return [
             llamacpp_plan(m, costs, machine, context=ctx, sequences=seqs, cpu_expert_layers=k,
-                          cache_dtype=cache_dtype, ubatch=ub, runtime=rt, margin=mg)
+                          cache_dtype=cache_dtype, ubatch=ub, runtime=rt, margin=mg, ik=ik)
             for k in ks
         ]  # fmt: skip
     n = len(machine.devices)
