@@ -253,6 +253,27 @@ class IkOptions:
         return tuple(out)
 
 
+def options_from_flags(flags: Sequence[str]) -> IkOptions:
+    """The `IkOptions` that `IkOptions.flags` spelled (a plan's knobs keep the flags)."""
+    args = list(flags)
+    kw: dict[str, Any] = {}
+    while args:
+        a = args.pop(0)
+        if a == "-mla":
+            kw["mla"] = int(args.pop(0))
+        elif a == "-amb":
+            kw["amb"] = int(args.pop(0))
+        elif a == "-no-fmoe":
+            kw["fmoe"] = False
+        elif a == "-fa":
+            kw["flash_attn"] = args.pop(0) == "on"
+        elif a == "-rtr":
+            kw["rtr"] = True
+        else:
+            raise VramkitError(f"{a!r} is not an ik_llama.cpp option vramkit writes.")
+    return IkOptions(**kw)
+
+
 def require_options(ik: object) -> IkOptions:
     """`ik` as `IkOptions` (None = the defaults); anything else is a `VramkitError`."""
     if ik is None:

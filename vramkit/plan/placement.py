@@ -453,7 +453,7 @@ def _ik_knobs(runtime: str, ik: object) -> dict[str, object]:
     from ..ik_llama_rules import IkOptions, require_options
 
     o = require_options(ik)
-    return {} if o == IkOptions() else {"ik": o}
+    return {} if o == IkOptions() else {"ik_flags": o.flags}
 
 
 HOST_FILL_WARN = 0.90

@@ -40,6 +40,16 @@ class SpeedBound:
     batch: int
 
 
+def _ik_of(plan: Plan) -> object:
+    """ik_llama.cpp's options of a plan (None: its defaults), read back from its knobs."""
+    flags = plan.knobs.get("ik_flags")
+    if plan.runtime != "ik_llama.cpp" or not flags:
+        return None
+    from ..ik_llama_rules import options_from_flags
+
+    return options_from_flags(flags)  # type: ignore[arg-type]
+
+
 def _touched(costs: LayerCosts, batch: int) -> float:
     if not costs.is_moe:
         return 0.0
@@ -57,6 +67,7 @@ def kv_read_bytes(model: ModelSpec, plan: Plan) -> int:
         plan.sequences,
         None if plan.cache_dtype == "bf16" else plan.cache_dtype,
         ubatch=plan.knobs.get("ubatch"),  # type: ignore[arg-type]
+        ik=_ik_of(plan),
     )
     topk = model.config.get("index_topk")
     total = 0.0
