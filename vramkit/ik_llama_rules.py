@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import VramkitError, require_int
+from .ik_llama_types import IK_COMMIT, IK_TYPES, SOURCE, IkType, ik_type, row_bytes
 
-IK_COMMIT = "8337e4cd3861406fc04e0854b1409cd1b027fbc9"
-"""The ik_llama.cpp commit every rule here was read at (2026-08-15)."""
-SOURCE = f"https://github.com/ikawrakow/ik_llama.cpp/blob/{IK_COMMIT}/"
+__all__ = ["IK_COMMIT", "IK_TYPES", "SOURCE", "IkType", "ik_type", "row_bytes"]
+"""The ggml types ik_llama.cpp adds (q6_0, q8_KV) are stated in `vramkit.ik_llama_types` (a leaf
+module the cache-dtype table reads too) and re-exported here; IK_COMMIT is the ik_llama.cpp
+commit every rule here was read at (2026-08-15)."""
 MIB = 2**20
 F32, F16 = 4, 2
 
@@ -32,59 +34,7 @@ changed it from 0); values in 1..127 are raised to 128 (common/common.cpp L1966-
 AMB_MIN = 128
 
 
-# ─── cache types ik_llama.cpp adds to ggml (the `gguf` package does not know them) ───────────
-@dataclass(frozen=True)
-class IkType:
-    """A ggml type of ik_llama.cpp: `block` values take `type_size` bytes, plus `row_meta` bytes
-    once per row (ggml_row_size = row_meta + type_size * n / block, ggml/src/ggml.c L4808-4811)."""
-
-    name: str
-    block: int
-    type_size: int
-    row_meta: int
-    source: str
-
-
-IK_TYPES: Mapping[str, IkType] = {
-    "Q6_0": IkType(
-        "q6_0", 32, 26, 0,
-        SOURCE + "ggml/src/ggml-common.h#L218-L224 (block_q6_0: ggml_half d + qh[32/4] + "
-        "qs[32/2] = 2 + 8 + 16 = 26 B per 32 values); ggml/src/ggml.c L823-L826",
-    ),
-    "Q8_KV": IkType(
-        "q8_KV", 32, 32, 8,
-        SOURCE + "ggml/src/ggml.c#L1462-L1472 (GGML_TYPE_Q8_KV: blck_size 32, type_size 32, "
-        "row_meta_size 8): a 576-value row is 8 + 576 = 584 B",
-    ),
-}  # fmt: skip
-"""ik_llama.cpp's cache types that gguf.GGML_QUANT_SIZES lacks (ggml/include/ggml.h L434
-GGML_TYPE_Q6_0 = 133, L452 GGML_TYPE_Q8_KV = 151). The -ctk / -ctv names it accepts:
-common/common.cpp L4184-L4220 (f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1 q6_0 q8_KV)."""
-
-
-def ik_type(ggml_type: str) -> IkType:
-    """The `IkType` named `ggml_type` (Q6_0, Q8_KV), else a `VramkitError` naming the known ones."""
-    t = IK_TYPES.get(str(ggml_type).upper())
-    if t is None:
-        raise VramkitError(
-            f"{ggml_type!r} is not one of ik_llama.cpp's own ggml types ({', '.join(IK_TYPES)})."
-        )
-    return t
-
-
-def row_bytes(ggml_type: str, n: int) -> int:
-    """ggml_row_size for an ik type: row_meta + type_size * n / block (n a whole number of
-    blocks, as ggml asserts: ggml/src/ggml.c L4808-4811)."""
-    t = ik_type(ggml_type)
-    n = require_int("values per row", n, minimum=1, maximum=1 << 40)
-    if n % t.block:
-        raise VramkitError(
-            f"cache type {t.name} packs blocks of {t.block} values; a {n}-value row does not "
-            "divide into them."
-        )
-    return t.row_meta + n // t.block * t.type_size
-
-
+# ─── cache types ─────────────────────────────────────────────────────────────────────────────
 def row_meta(cache: Any) -> int:
     """Bytes ik_llama.cpp adds once per ggml row of `cache` (a `CacheDtype`): 8 for q8_KV."""
     if getattr(cache, "layout", "") != "ik_ggml":
@@ -184,16 +134,16 @@ def ik_components(
     cfg: Mapping[str, Any],
     cache: Any,
     build: Any,
+    make: Any,
     *,
     mla: int,
     flash_attn: bool,
 ) -> list[Any]:
     """The `KvComponent`s of ik_llama.cpp for a model's parts under one cache type (-ctk = -ctv):
     MLA latents by `mla_pieces`, q8_KV GQA parts by `gqa_pieces`, the rest by `build(part)` (the
-    shared per-vector rule). A per-layer row meta becomes a fixed ("state", one entry) component
-    of the same kind."""
-    from .kv.components import KvComponent
-
+    shared per-vector rule); `make` is the component class (`vramkit.kv.components.
+    KvComponent`). A per-layer row meta becomes a fixed ("state", one entry) component of the
+    same kind."""
     out: list[Any] = []
     for p in parts:
         pieces = (
@@ -206,11 +156,11 @@ def ik_components(
             continue
         per_cell = sum(x.per_cell for x in pieces)
         heads = max((x.heads for x in pieces), default=0)
-        out.append(KvComponent(p.kind, p.layers, p.rule, p.tokens, per_cell, kv_heads=heads,
-                               paging=p.paging))  # fmt: skip
+        out.append(make(p.kind, p.layers, p.rule, p.tokens, per_cell, kv_heads=heads,
+                        paging=p.paging))  # fmt: skip
         meta = sum(x.per_layer for x in pieces)
         if meta:
-            out.append(KvComponent(p.kind, p.layers, "state", 1, meta, paging=p.paging))
+            out.append(make(p.kind, p.layers, "state", 1, meta, paging=p.paging))
     return out
 
 
@@ -453,6 +403,12 @@ def host_expert_sizes(*, embd: int, ub: int, n_expert: int, top_k: int, expert_f
     ops = [(0, norm), (0, topk), (0, up), (0, gate), (1, norm), (0, par), (1, up), (1, gate),
            (0, dn), (1, par), (1, topk), (1, dn)]  # fmt: skip
     return sizes, ops
+
+
+def fused_expert_sequence(**kw: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """`host_expert_sizes` with -fmoe on: what `vramkit.llamacpp_memory.host_compute_bytes`
+    replays for ik_llama.cpp's host expert layer."""
+    return host_expert_sizes(**kw, fused=True)
 
 
 # ─── weights at load: -rtr ───────────────────────────────────────────────────────────────────

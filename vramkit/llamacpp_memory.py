@@ -484,7 +484,7 @@ def host_compute_bytes(
     expert_ff: int,
     host_experts: bool,
     gpus: int = 1,
-    fused_moe: bool = False,
+    expert_sequence: Any = None,
 ) -> HostCompute:
     """The CPU backend's compute buffer when llama.cpp runs the model on GPUs (bytes).
 
@@ -518,8 +518,9 @@ def host_compute_bytes(
     plans (Qwen3-MoE, gpt-oss, DeepSeek V4; -ub 512/1024/2048; 1 and 2 GPUs) and on Mixtral
     and GLM-4.7 spot checks. An estimate: the sequence is written from the engine's trace of
     these families, not recorded per model; DeepSeek V4's few other index inputs
-    (≤ 0.13 MiB) are left out. `fused_moe`: ik_llama.cpp's -fmoe, one fused up/gate output in
-    place of gate, up and act (`vramkit.ik_llama_rules.host_expert_sizes`).
+    (≤ 0.13 MiB) are left out. `expert_sequence`: another engine's host expert layer, a
+    callable (embd, ub, n_expert, top_k, expert_ff) → (sizes, ops relative to the first), e.g.
+    ik_llama.cpp's fused MoE (`vramkit.ik_llama_rules.host_expert_sizes`); None: llama.cpp's.
     """
     from .llamacpp_graph import replay
 
@@ -548,11 +549,8 @@ def host_compute_bytes(
         ff = require_int("expert_ff", expert_ff, minimum=1, maximum=1 << 24)
         e = require_int("n_expert", n_expert, minimum=k, maximum=1 << 20)
         j = len(sizes)
-        if fused_moe:  # ik_llama.cpp -fmoe: one fused up/gate output
-            from .ik_llama_rules import host_expert_sizes
-
-            extra, rel = host_expert_sizes(embd=embd, ub=ub, n_expert=e, top_k=k, expert_ff=ff,
-                                           fused=True)  # fmt: skip
+        if expert_sequence is not None:  # another engine's sequence (ik_llama.cpp -fmoe)
+            extra, rel = expert_sequence(embd=embd, ub=ub, n_expert=e, top_k=k, expert_ff=ff)
             sizes += extra
             ops += [(o, j + i) for o, i in rel]
         else:
@@ -593,7 +591,7 @@ def budget_host_compute(
     n_ubatch: int = 512,
     host_experts: bool,
     gpus: int = 1,
-    fused_moe: bool = False,
+    expert_sequence: Any = None,
 ) -> HostCompute:
     """`host_compute_bytes` for a model record at the budget's settings (as
     `budget_compute_bytes`: -np batch, -c context*batch, flash attention on)."""
@@ -618,5 +616,5 @@ def budget_host_compute(
         expert_ff=ff,
         host_experts=host_experts,
         gpus=gpus,
-        fused_moe=fused_moe,
+        expert_sequence=expert_sequence,
     )

@@ -244,7 +244,8 @@ def _build_plan(
         from ..ik_llama_rules import ik_components
 
         comps = ik_components(parts, cfg, cache, lambda p: component_of(p, cache, idx, family.name),
-                              mla=prof.options["mla"], flash_attn=bool(prof.options["flash_attn"]))  # fmt: skip
+                              KvComponent, mla=prof.options["mla"],
+                              flash_attn=bool(prof.options["flash_attn"]))  # fmt: skip
     else:
         comps = [component_of(p, cache, idx, family.name) for p in parts]
     notes = list(family.kv_notes(cfg, prof.layout, idx is not None))

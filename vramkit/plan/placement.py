@@ -199,14 +199,15 @@ def host_compute_buffer(
     layer, not three (`vramkit.ik_llama_rules.host_expert_sizes`)."""
     from ..llamacpp_memory import budget_host_compute
 
-    fused = False
+    fused, seq = False, None
     if runtime == "ik_llama.cpp":
-        from ..ik_llama_rules import require_options
+        from ..ik_llama_rules import fused_expert_sequence, require_options
 
         fused = require_options(ik).fmoe
+        seq = fused_expert_sequence if fused else None
     est = budget_host_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
                               n_ubatch=ubatch, host_experts=host_experts, gpus=gpus,
-                              fused_moe=fused)  # fmt: skip
+                              expert_sequence=seq)  # fmt: skip
     if cpu_layers:
         b = max(est.bytes, full_bytes)
         return b, (
