@@ -272,7 +272,7 @@ def mla_attention(cfg: Mapping[str, Any], n_kv: int, n_ubatch: int, o: IkOptions
     n_kv x h x (4 (nope + v) + kv_bytes (nope + v + rope)).
     Without flash attention (L1078-L1131): K*Q in F32, n_kv x n_ubatch x heads, chunked by
     -amb into ceil(kq_MiB / amb) steps of ceil(n_head / steps) heads; -mla > 1 adds the
-    transposed latent (kv_lora x n_kv, `kv_bytes`). With flash attention and -mla 1, or below
+    transposed latent (kv_lora x n_kv, `kv_bytes`), and the F32 mask (`mask_bytes`) sits beside. With flash attention and -mla 1, or below
     128 tokens, no n_kv x heads tensor is made (0).
     """
     n_head, nope, rope, v_head, lora = _mla_dims(cfg)
@@ -292,24 +292,33 @@ def mla_attention(cfg: Mapping[str, Any], n_kv: int, n_ubatch: int, o: IkOptions
         steps = min(-(-kq_mib // o.amb), n_head)
         heads = -(-n_head // steps)
     trans = kv * lora * kv_bytes if o.mla > 1 else 0
-    return AttentionTerm(kv * ub * heads * F32 + trans, f"K*Q, {heads} of {n_head} heads", heads)
+    b = kv * ub * heads * F32 + trans + mask_bytes(kv, ub, 1)
+    return AttentionTerm(b, f"K*Q, {heads} of {n_head} heads, mask", heads)
+
+
+def mask_bytes(n_kv: int, n_ubatch: int, masks: int) -> int:
+    """The F32 KQ masks without flash attention: [n_kv, GGML_PAD(n_tokens, 16)] each, one per
+    mask kind (full, and sliding-window when the model has it): build_inp_KQ_mask(_swa),
+    src/llama-build-context.cpp L553-L555, GGML_KQ_MASK_PAD 16 (ggml/include/ggml.h L2485)."""
+    return masks * n_kv * (-(-n_ubatch // 16) * 16) * F32
 
 
 def gqa_attention(n_head: int, n_head_kv: int, n_kv: int, n_ubatch: int, o: IkOptions, *,
-                  sinks: bool = False) -> AttentionTerm:  # fmt: skip
+                  sinks: bool = False, masks: int = 1) -> AttentionTerm:  # fmt: skip
     """ik_llama.cpp's K*Q for a non-MLA model (llm_build_kqv, src/llama-build-context.cpp
     L2060-L2201): with flash attention none (0). Without it K*Q is F32 n_kv x n_ubatch x
     n_head; -amb splits it into one head per step only when K, V and Q have as many heads (no
     GQA) and the model has no attention sinks (L2126-L2127, L2179-L2185: n_per_step = 1);
-    otherwise the whole tensor is made, -amb or not."""
+    otherwise the whole tensor is made, -amb or not. The F32 masks (`mask_bytes`) sit beside it."""
     kv = require_int("n_kv", n_kv, minimum=1, maximum=1 << 40)
     ub = require_int("n_ubatch", n_ubatch, minimum=1, maximum=1 << 20)
     if o.flash_attn:
         return AttentionTerm(0, "flash attention", n_head)
     kq_mib = kv * ub * n_head * F32 // MIB
+    m = mask_bytes(kv, ub, masks)
     if 0 < o.amb < kq_mib and n_head == n_head_kv and not sinks:
-        return AttentionTerm(kv * ub * F32, f"K*Q, 1 of {n_head} heads (-amb)", 1)
-    return AttentionTerm(kv * ub * n_head * F32, f"K*Q, all {n_head} heads", n_head)
+        return AttentionTerm(kv * ub * F32 + m, f"K*Q, 1 of {n_head} heads (-amb), masks", 1)
+    return AttentionTerm(kv * ub * n_head * F32 + m, f"K*Q, all {n_head} heads, masks", n_head)
 
 
 def attention_term(model: Any, context: int, batch: int, n_ubatch: int, o: IkOptions,
@@ -329,7 +338,9 @@ def attention_term(model: Any, context: int, batch: int, n_ubatch: int, o: IkOpt
     n_kv_heads = int(cfg.get("num_key_value_heads") or n_head)
     if cfg.get("kv_lora_rank"):  # -mla 0: K and V decompressed to n_head heads (L1946-L1961)
         n_kv_heads = n_head
-    return gqa_attention(n_head, n_kv_heads, n_kv, ub, o, sinks=model.family == "gpt_oss")
+    swa = bool(cfg.get("sliding_window")) or "sliding_attention" in (cfg.get("layer_types") or ())
+    return gqa_attention(n_head, n_kv_heads, n_kv, ub, o, sinks=model.family == "gpt_oss",
+                         masks=2 if swa else 1)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,12 @@ Measured spread on the published figures (tests below):
 - -amb head split: exact (iterations and F32 chunk MiB, PR #1375).
 - compute, MLA decompression chunk without -amb: +8.3 % over the author's own 12 GiB (PR #260:
   the kit also counts the repeated RoPE keys, 1 GiB, that the description leaves out).
-- compute, K*Q without flash attention: exact per KV cell (PR #237: 256 KiB per token), and
-  7.32 GiB against a user's "7 GB" for GLM-4.5 with -amb ignored (issue #755; rounded figure).
+- compute, K*Q without flash attention: exact per KV cell (PR #237: 256 KiB per token); K*Q +
+  masks −0.20 % on gpt-oss-20b at 131K (issue #822); 7.40 GiB against a user's "7 GB" for
+  GLM-4.5 with -amb ignored (issue #755; a rounded figure).
+- gpt-oss-120b with -fa -fmoe (issue #895): KV exact; CUDA compute +1.4 % (llama.cpp's graph,
+  no ik attention term with -fa); host compute −5.8 % with the fused MoE (llama.cpp's
+  unfused sequence: +23.1 %).
 """
 
 from __future__ import annotations
@@ -153,24 +157,59 @@ def test_mla_chunk_default_amb_at_163k():
 def test_kq_per_token_against_pr_237():
     # PR #237: "K*Q ... n_ctx x n_ubatch x n_head x sizeof(float) ... n_head = 128 ... with the
     # default u-batch size of 512 tokens, this works out to 256 kB per token in the KV cache"
+    # (the F32 mask, 512 x 4 B a cell, L553-L555, is counted beside it)
     o = ik.IkOptions(amb=0, flash_attn=False, mla=1)
     cfg = get_model(V3).config
     per_cell = ik.mla_attention(cfg, 2048, 512, o).bytes // 2048
-    assert per_cell == 512 * 128 * 4 == 256 * 1024
+    assert per_cell - 512 * 4 == 512 * 128 * 4 == 256 * 1024
 
 
 def test_amb_does_not_split_gqa_issue_755():
     # issue #755 (GLM-4.5, -c 20000 -ub 1024, no -fa, -amb 512): "got 7 GB compute buffers";
     # llm_build_kqv takes -amb only when K, V and Q have as many heads (L2126-L2127): GLM-4.5
-    # has 96 query and 8 KV heads → the whole K*Q, 20000 x 1024 x 96 x 4 B = 7.32 GiB
+    # has 96 query and 8 KV heads → the whole K*Q, 20000 x 1024 x 96 x 4 B = 7.32 GiB, + the
+    # F32 mask 20000 x 1024 x 4 B
     o = ik.IkOptions(amb=512, flash_attn=False)
     t = ik.gqa_attention(96, 8, 20000, 1024, o)
-    assert t.bytes == 20000 * 1024 * 96 * 4
-    assert t.bytes / GIB == pytest.approx(7.32, abs=0.01)
+    assert t.bytes == 20000 * 1024 * 96 * 4 + 20000 * 1024 * 4
+    assert t.bytes / GIB == pytest.approx(7.40, abs=0.01)
     # the same shape with as many KV heads as query heads is split, one head a step
-    assert ik.gqa_attention(96, 96, 20000, 1024, o).bytes == 20000 * 1024 * 4
+    assert ik.gqa_attention(96, 96, 20000, 1024, o).bytes == 2 * 20000 * 1024 * 4
     # flash attention: no K*Q tensor
     assert ik.gqa_attention(96, 8, 20000, 1024, ik.IkOptions()).bytes == 0
+
+
+def test_gpt_oss_without_fa_issue_822():
+    # issue #822 (gpt-oss-20b, -c 131072, ik_llama.cpp 2025-10: "attn_max_b = 0", "allocating
+    # 16929.88 MiB on device 0"); 64 query / 8 KV heads with attention sinks: K*Q is whole,
+    # 131072 x 512 x 64 x 4 B = 16,384 MiB, + two F32 masks (full and sliding window),
+    # 2 x 131072 x 512 x 4 B = 512 MiB. (The excerpt does not show its flash_attn line; a K*Q
+    # tensor exists only without flash attention, which the 16 GiB implies.)
+    t = ik.gqa_attention(64, 8, 131072, 512, ik.IkOptions(amb=0, flash_attn=False), sinks=True,
+                         masks=2)  # fmt: skip
+    assert t.bytes == 131072 * 512 * 64 * 4 + 2 * 131072 * 512 * 4 == 16896 * MIB
+    assert t.bytes / (16929.88 * MIB) - 1 == pytest.approx(-0.0020, abs=0.0001)
+
+
+def test_gpt_oss_120b_with_fa_fmoe_issue_895():
+    # issue #895 (gpt-oss-120b, ik_llama.cpp: n_ctx 16896, n_ubatch 512, flash_attn 1,
+    # fused_moe 1, experts on the CPU — 74 graph splits, "only active experts offload"):
+    # "KV self size = 1188.00 MiB", "CUDA0 compute buffer size = 404.00 MiB",
+    # "CUDA_Host compute buffer size = 78.01 MiB"
+    from vramkit.configfile import model_from_config_file
+    from vramkit.plan.placement import host_compute_buffer
+
+    m = model_from_config_file("data/examples/gpt-oss-120b/config.json")
+    kv = kv_cache(m, 16896, runtime="ik_llama.cpp", cache_dtype="f16")
+    assert kv.total_bytes == 36 * 16896 * 8 * 64 * 2 * 2 == 1188 * MIB  # every layer full
+    dev = ik.device_compute(m, context=16896, batch=1, cache_dtype="f16", n_ubatch=512)
+    assert dev.bytes / (404.00 * MIB) - 1 == pytest.approx(0.014, abs=0.001)  # +1.4 %
+    kw = {"context": 16896, "ubatch": 512, "sequences": 1, "cache_dtype": "f16",
+          "host_experts": True, "cpu_layers": 0, "full_bytes": 0}  # fmt: skip
+    fused, _ = host_compute_buffer(m, "ik_llama.cpp", **kw)
+    plain, _ = host_compute_buffer(m, "llama.cpp", **kw)
+    assert fused / (78.01 * MIB) - 1 == pytest.approx(-0.058, abs=0.001)  # -5.8 % with -fmoe
+    assert plain / (78.01 * MIB) - 1 == pytest.approx(0.231, abs=0.001)  # llama.cpp's: +23 %
 
 
 def test_device_compute_is_the_larger_term():
