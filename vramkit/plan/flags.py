@@ -36,7 +36,7 @@ SGLang (sgl-project/sglang @ 469c63e54e7d94591617ef9590c6aa26d54dc1bb,
 vLLM and SGLang plans are NOT checked by their engines here (they need a GPU; none is lent to
 these checks): the rules they follow are cited to the engines' code in
 `vramkit.plan.placement` (the block above `vllm_pp_layers`); only llama.cpp plans are re-run in
-the engine (data/measured/plan/, per device data/measured/plan/rpc/).
+the engine (data/measured/plan/, per device tests/fixtures/measured/plan/rpc/).
 """
 
 from __future__ import annotations
