@@ -11,6 +11,8 @@ Measured spread on the published figures (tests below):
 - compute, K*Q without flash attention: exact per KV cell (PR #237: 256 KiB per token); K*Q +
   masks −0.20 % on gpt-oss-20b at 131K (issue #822); 7.40 GiB against a user's "7 GB" for
   GLM-4.5 with -amb ignored (issue #755; a rounded figure).
+- DeepSeek V4 compressed caches at 4 streams: 26.3 MiB per 1k tokens of total context against
+  PR #2239's "~33 MiB" (-20 %; the slot count behind that figure is not stated; was -80 %).
 - gpt-oss-120b with -fa -fmoe (issue #895): KV exact; CUDA compute +1.4 % (llama.cpp's graph,
   no ik attention term with -fa); host compute −5.8 % with the fused MoE (llama.cpp's
   unfused sequence: +23.1 %).
@@ -119,6 +121,24 @@ def test_q8_kv_gqa_pays_a_meta_per_head_row():
     # tensor: 8 x 128 B a cell + 8 B once per layer; 80 layers, 8192 cells
     est = kv_cache("llama-3.1-70b", 8192, runtime="ik_llama.cpp", cache_dtype="q8_KV")
     assert est.total_bytes == 80 * (8192 * (8 * 136 + 8 * 128) + 8)
+
+
+def test_v4_compressed_caches_grow_with_the_total_context_per_stream():
+    # src/llama-dsv4.cpp L886-L888: csa_kv = GGML_PAD(ceil(n_ctx / 4), 256), n_ctx the TOTAL
+    # context; L946-L947: csa_k and lid_k hold csa_kv x n_stream rows. V4-Flash, 4 x 4096 f16:
+    # n_ctx 16,384 → 4,096 rows per stream x 4 streams x 21 layers x 1024 B
+    est = kv_cache("deepseek-v4-flash", 4096, batch=4, runtime="ik_llama.cpp", cache_dtype="f16")
+    assert est.by_kind["csa"] == 4 * 4096 * 21 * 1024
+    one = kv_cache("deepseek-v4-flash", 4096, runtime="ik_llama.cpp", cache_dtype="f16")
+    assert one.by_kind["csa"] == 1024 * 21 * 1024  # 4096 / 4 = 1024 rows, one stream
+    # PR #2239 ("4 slots x 100k"): "These scale ~33 MiB per 1k tokens of total context";
+    # the kit at 4 streams: CSA + indexer + HCA per 1k of total context 26.3 MiB (-20 %;
+    # llama.cpp's per-stream sizing gives 6.6 MiB, -80 %)
+    four = kv_cache("deepseek-v4-flash", 100_000, batch=4, runtime="ik_llama.cpp",
+                    cache_dtype="f16")  # fmt: skip
+    comp = sum(four.by_kind[k] for k in ("csa", "indexer", "hca"))
+    per_1k = comp / MIB / 400
+    assert per_1k / 33 - 1 == pytest.approx(-0.203, abs=0.002)
 
 
 # ── compute: -amb, -mla, -fa ─────────────────────────────────────────────────────────────────

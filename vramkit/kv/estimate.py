@@ -431,6 +431,7 @@ def kv_cache(
          flash_attn),
         allow_extrapolation,
     )  # fmt: skip
+    plan = replace(plan, layout=plan.layout.with_streams(batch))  # ik_llama.cpp: streams count
     kinds = {k: int(v) for k, v in _sum_by_kind(plan.components, t, plan).items()}
     per_seq = sum(kinds.values())
     rank_seq = sum(int(v) for v in _sum_by_kind(plan.rank_components, t, plan).values())
@@ -499,19 +500,30 @@ def kv_grid(
     )  # fmt: skip
     ts = [t for t, _ in checked]
     t_arr = exact(ts)
-    kinds = _sum_by_kind(plan.components, t_arr, plan)
-    rank = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())
     tt, bb = np.meshgrid(t_arr, exact(bs), indexing="ij")
+    layouts = [plan.layout.with_streams(b) for b in bs]
+    if all(lay is plan.layout for lay in layouts):  # per-sequence bytes do not depend on batch
+        one = _sum_by_kind(plan.components, t_arr, plan)
+        kinds = {k: np.repeat(v[:, None], len(bs), axis=1) for k, v in one.items()}
+        rank_1 = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())
+        rank = np.repeat(rank_1[:, None], len(bs), axis=1)
+    else:  # ik_llama.cpp: compressed caches sized by the total context x streams
+        per_b = [replace(plan, layout=lay) for lay in layouts]
+        each = [_sum_by_kind(plan.components, t_arr, p) for p in per_b]
+        kinds = {k: np.stack([e[k] for e in each], axis=1) for k in each[0]}
+        rank = np.stack(
+            [sum(_sum_by_kind(plan.rank_components, t_arr, p).values()) for p in per_b], axis=1
+        )
     per_seq = sum(kinds.values())
     cols: dict[str, Any] = {
         "context_tokens": tt.ravel(),
         "batch": bb.ravel(),
-        "total_bytes": (per_seq[:, None] * bb).ravel(),
-        "per_sequence_bytes": np.repeat(per_seq, len(bs)),
-        "per_gpu_bytes": (rank[:, None] * -(-bb // dp)).ravel(),
+        "total_bytes": (per_seq * bb).ravel(),
+        "per_sequence_bytes": per_seq.ravel(),
+        "per_gpu_bytes": (rank * -(-bb // dp)).ravel(),
     }
     for k, v in kinds.items():
-        cols[k] = (v[:, None] * bb).ravel()
+        cols[k] = (v * bb).ravel()
     cols = {k: _int_column(v) for k, v in cols.items()}
     cols["total_gib"] = np.array([x / 2**30 for x in cols["total_bytes"]], dtype=float)
     frame = pd.DataFrame(cols)

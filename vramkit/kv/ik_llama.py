@@ -4,7 +4,8 @@ ikawrakow/ik_llama.cpp@8337e4cd3861406fc04e0854b1409cd1b027fbc9 src/llama-model.
 and src/llama-hparams.h L406-L427: kv = pad(T, ctx_pad) (256 with flash attention, 32 without);
 every attention layer kv rows — sliding-window layers and DeepSeek V4's raw window included —
 unless --swa-compress compacts them to pad(sink + W + max(n_ubatch, 256), ctx_pad); compressed
-caches pad(max(1, ⌈kv / r⌉), comp_pad); state W·e. Options and sources: data/runtimes.yaml
+caches, per stream, pad(max(1, ⌈n_ctx / r⌉), comp_pad) with n_ctx = pad(streams x T) the total
+context (src/llama-dsv4.cpp L886-L888, L946-L964): they grow with the square of -np; state W·e. Options and sources: data/runtimes.yaml
 (ik_llama.cpp → kv.options). Under -mla (MLA models) and with ik's own cache types (q8_KV,
 q6_0) the entry bytes come from `vramkit.ik_llama_rules.ik_components`.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from .components import SATURATED, KvComponent, cdiv, full_like, maximum, minimum, pad_to
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class IkLlamaLayout(KvLayout):
-    """Full-context windows unless swa_compress; compressed caches as llama.cpp's."""
+    """Full-context windows unless swa_compress; compressed caches sized by the total context
+    and held once per stream (`n_seq`, set by `with_streams`)."""
 
     @classmethod
     def build(cls, options: Mapping[str, int], cache_dtype: str) -> IkLlamaLayout:
@@ -50,12 +53,24 @@ class IkLlamaLayout(KvLayout):
             rows = int(pad_to(o["sink_rows"] + w + max(o["n_ubatch"], 256), self._pad))
             return minimum(kv, rows) * e
         if c.rule == "compressed":
-            return pad_to(maximum(1, cdiv(kv, w)), o["comp_pad"]) * e
+            # per stream GGML_PAD(max(1, ceil(n_ctx / ratio)), 256) rows, n_ctx the TOTAL context
+            # of every stream (src/llama-dsv4.cpp L886-L888, L946-L964: csa_kv*n_stream)
+            n_ctx = pad_to(t * self.options.get("n_seq", 1), self._pad)
+            return pad_to(maximum(1, cdiv(n_ctx, w)), o["comp_pad"]) * e
         return full_like(t, w * e)
+
+    def with_streams(self, n_seq: int) -> IkLlamaLayout:
+        """This layout for `n_seq` streams (-np): each stream's compressed caches grow with the
+        total context (n_seq x its own)."""
+        if n_seq == self.options.get("n_seq", 1):
+            return self
+        return IkLlamaLayout(self.name, MappingProxyType({**self.options, "n_seq": n_seq}))
 
     def slope(self, c: KvComponent) -> float:
         if c.rule == "window" and self._full_windows and c.layers:
             return float(c.layers * c.entry_bytes)
+        if c.rule == "compressed" and c.layers:
+            return c.layers * c.entry_bytes * self.options.get("n_seq", 1) / c.tokens
         return super().slope(c)
 
     def constant_and_slope(self, comps: Sequence[KvComponent]) -> tuple[int, float]:
