@@ -292,3 +292,23 @@ def test_options_defaults_and_flags():
     assert ik.IkOptions(amb=64).amb == 128  # common.cpp L1966-L1970: raised to 128
     odd = ik.IkOptions(mla=1, amb=0, fmoe=False, flash_attn=False)
     assert ik.options_from_flags(odd.flags) == odd
+
+
+def test_plan_flags_spell_ik_options():
+    # ik_llama.cpp's own flags (common/common.cpp L1927-L1975 at 8337e4cd): -fa takes a value,
+    # -mla N, -amb N, -no-fmoe; defaults are left out
+    from vramkit.plan import flags_for, plan_for, resolve_machine
+
+    box = resolve_machine(gpu=["rtx-4090"], ram="1TB")
+    p = plan_for(V3, box, runtime="ik_llama.cpp", context=8192,
+                 ik=ik.IkOptions(mla=1, amb=0, fmoe=False))  # fmt: skip
+    args = list(flags_for(p).args)
+    assert args[args.index("-fa") + 1] == "on"
+    assert args[args.index("-mla") + 1] == "1"
+    assert args[args.index("-amb") + 1] == "0"
+    assert "-no-fmoe" in args
+    plain = list(flags_for(plan_for(V3, box, runtime="ik_llama.cpp", context=8192)).args)
+    assert "-mla" not in plain
+    assert "-no-fmoe" not in plain
+    with pytest.raises(VramkitError, match=r"ik_llama\.cpp only"):
+        plan_for(V3, box, runtime="llama.cpp", context=8192, ik=ik.IkOptions(mla=1))

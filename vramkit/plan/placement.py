@@ -415,6 +415,15 @@ def llamacpp_plan(
         "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
         host_cb[1],
     ]
+    if runtime == "ik_llama.cpp" and cpu_layers and model.config.get("kv_lora_rank"):
+        from ..ik_llama_rules import require_options
+
+        if require_options(ik).mla != 3:
+            notes.append(
+                "ik_llama.cpp switches an MLA model to -mla 3 when 0 < -ngl < n_layer "
+                "(src/llama.cpp L8218-L8224 at 8337e4cd); this plan's KV is charged at the -mla "
+                "asked for"
+            )
     if spill:
         notes.append(
             f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
