@@ -9,8 +9,8 @@ llama.cpp  ``--fit`` keeps a fixed margin per device: ``fit_params_target``, 102
     The flags a plan emits set -ngl / -ts / --n-cpu-moe, so llama.cpp's own --fit does not re-fit
     them (common/fit.cpp line 464: "n_gpu_layers already set by user ..., abort"): the plan keeps
     the same margin itself.
-ik_llama.cpp  its --fit is off by default (common/common.h L308 ``bool fit = false;``) and, when on, keeps 1024 MiB per device unless --fit-margin says
-    otherwise (src/llama.cpp L4208 ``k_default_mem_margin = 1024 * 1024 * 1024``, L4298; both at
+ik_llama.cpp  its --fit is off by default (common/common.h L308 ``bool fit = false;``) and,
+    when on, keeps 1024 MiB per device unless --fit-margin says otherwise (src/llama.cpp L4208 ``k_default_mem_margin = 1024 * 1024 * 1024``, L4298; both at
     ikawrakow/ik_llama.cpp@8337e4cd). A plan's flags set -ngl / -ot themselves, so no margin is
     assumed unless given (the record carries none): the same figure `fit`, the plan and the
     article's audit charge.
