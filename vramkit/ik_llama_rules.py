@@ -339,7 +339,8 @@ def attention_term(model: Any, context: int, batch: int, n_ubatch: int, o: IkOpt
     if cfg.get("kv_lora_rank"):  # -mla 0: K and V decompressed to n_head heads (L1946-L1961)
         n_kv_heads = n_head
     swa = bool(cfg.get("sliding_window")) or "sliding_attention" in (cfg.get("layer_types") or ())
-    return gqa_attention(n_head, n_kv_heads, n_kv, ub, o, sinks=model.family == "gpt_oss",
+    sinks = any(t.gguf_class == "attn_sink" for t in model.inventory)  # per-head sinks
+    return gqa_attention(n_head, n_kv_heads, n_kv, ub, o, sinks=sinks,
                          masks=2 if swa else 1)  # fmt: skip
 
 

@@ -209,6 +209,13 @@ def test_gpt_oss_without_fa_issue_822():
                          masks=2)  # fmt: skip
     assert t.bytes == 131072 * 512 * 64 * 4 + 2 * 131072 * 512 * 4 == 16896 * MIB
     assert t.bytes / (16929.88 * MIB) - 1 == pytest.approx(-0.0020, abs=0.0001)
+    # the same from a model record: sinks from its tensors (attn_sink), two masks from its
+    # sliding window (gpt-oss-120b has the same 64 / 8 heads as the 20B)
+    from vramkit.configfile import model_from_config_file
+
+    m = model_from_config_file("data/examples/gpt-oss-120b/config.json")
+    o = ik.IkOptions(amb=512, flash_attn=False)
+    assert ik.attention_term(m, 131072, 1, 512, o).bytes == t.bytes
 
 
 def test_gpt_oss_120b_with_fa_fmoe_issue_895():
