@@ -364,7 +364,7 @@ def device_compute(model: Any, *, context: int, batch: int, cache_dtype: str, n_
     """The device compute buffer of ik_llama.cpp: max(llama.cpp's flash-attention graph, the
     attention term of `attention_term`). ik_llama.cpp's graph is its own; the rest of it
     (logits, FFN intermediates) is taken as llama.cpp's — an estimate, labelled."""
-    from .llamacpp_memory import budget_compute_bytes
+    from .runtimes.llamacpp.memory import budget_compute_bytes
 
     o = require_options(ik)
     base, _ = budget_compute_bytes(model, context=context, batch=batch, cache_dtype=cache_dtype,
@@ -384,12 +384,19 @@ def device_compute(model: Any, *, context: int, batch: int, cache_dtype: str, n_
 
 
 def budget_compute_bytes(
-    model: Any, *, context: int, batch: int, cache_dtype: str, n_ubatch: int = 512
+    model: Any,
+    *,
+    context: int,
+    batch: int,
+    cache_dtype: str,
+    n_ubatch: int = 512,
+    options: IkOptions | None = None,
 ) -> tuple[int, str]:
-    """The budget's workspace on ik_llama.cpp (data/runtimes.yaml compute_buffer_function):
-    `device_compute` at its defaults (-mla 3, -amb 256, -fa, -fmoe), and the note saying how."""
+    """The workspace on ik_llama.cpp (registered in `vramkit.runtimes.engines`):
+    `device_compute` under `options` (None: its defaults -mla 3, -amb 256, -fa, -fmoe), and the
+    note saying how."""
     est = device_compute(model, context=context, batch=batch, cache_dtype=cache_dtype,
-                         n_ubatch=n_ubatch)  # fmt: skip
+                         n_ubatch=n_ubatch, ik=options)  # fmt: skip
     return est.bytes, est.note
 
 

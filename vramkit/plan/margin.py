@@ -10,8 +10,8 @@ llama.cpp  ``--fit`` keeps a fixed margin per device: ``fit_params_target``, 102
     them (common/fit.cpp line 464: "n_gpu_layers already set by user ..., abort"): the plan keeps
     the same margin itself.
 ik_llama.cpp  its --fit is off by default (common/common.h L308 ``bool fit = false;``) and,
-    when on, keeps 1024 MiB per device unless --fit-margin says otherwise (src/llama.cpp L4208 ``k_default_mem_margin = 1024 * 1024 * 1024``, L4298; both at
-    ikawrakow/ik_llama.cpp@8337e4cd). A plan's flags set -ngl / -ot themselves, so no margin is
+    when on, keeps 1024 MiB per device unless --fit-margin says otherwise (src/llama.cpp L4208
+    ``k_default_mem_margin = 1024 * 1024 * 1024``, L4298; both at ikawrakow/ik_llama.cpp@8337e4cd). A plan's flags set -ngl / -ot themselves, so no margin is
     assumed unless given (the record carries none): the same figure `fit`, the plan and the
     article's audit charge.
 vLLM  the share of memory ``gpu_memory_utilization`` does not take: 1 − 0.92 of each GPU's total
@@ -54,28 +54,29 @@ class Margin:
 
 
 def _served(runtime: str) -> bool:
-    return runtime in ("vllm", "sglang")
+    """A runtime whose margin is what its memory fraction leaves (vLLM, SGLang)."""
+    return get_runtime(runtime).capabilities.margin_rule == "memory_fraction"
 
 
 def engine_margin(runtime: str) -> Margin:
     """The engine's own default margin for a planner runtime ('llama.cpp', 'ik_llama.cpp',
     'vllm', 'sglang'; see the module docstring for the sources)."""
-    if runtime == "ik_llama.cpp" and not get_runtime(runtime).margin_bytes:
+    rt = get_runtime(runtime)
+    if rt.capabilities.margin_rule == "fit_target" and not rt.margin_bytes:
         return Margin(
             0,
             1.0,
-            "no margin assumed: ik_llama.cpp's --fit (1024 MiB per device) is off by default "
-            "and the plan's flags place the layers; pass --margin",
+            f"no margin assumed: {rt.short_name}'s --fit is off by default (1024 MiB per device "
+            "when on) and the plan's flags place the layers; pass --margin",
         )
-    if runtime in ("llama.cpp", "ik_llama.cpp"):
-        b = get_runtime(runtime).margin_bytes
+    if rt.capabilities.margin_rule == "fit_target":
+        b = rt.margin_bytes
         return Margin(
             b,
             1.0,
             f"llama.cpp's --fit margin, {b / MiB:,.0f} MiB per device (fit_params_target, "
             "common/common.h)",
         )
-    rt = get_runtime(runtime)
     if rt.memory_fraction is None:
         return Margin(
             0,

@@ -26,7 +26,7 @@ from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, shown, unknown_name
 from ..kv import parse_tokens
 from ..quant import Recipe, get_recipe
-from ..runtimes import Runtime, get_runtime
+from ..runtimes import Runtime, get_runtime, planner_runtimes
 from .layers import LayerCosts, kv_per_layer, layer_costs
 from .machine import Machine
 from .margin import Margin, engine_margin, resolve_margin
@@ -41,7 +41,6 @@ COMPONENTS = (
     "runtime overhead",
 )
 """Rows of a plan's per-place table, in bytes."""
-RUNTIMES = ("llama.cpp", "ik_llama.cpp", "vllm", "sglang")
 GOALS = ("speed", "fit", "context", "concurrency")
 
 
@@ -125,27 +124,36 @@ def require_plan(plan: object) -> Plan:
 
 
 def canonical_runtime(runtime: str) -> str:
-    """'llama.cpp' / 'llama-cpp' / 'ik_llama.cpp' / 'vllm' / 'sglang' → one of `RUNTIMES`."""
-    if not isinstance(runtime, str):
-        raise unknown_name("planner runtime", runtime, RUNTIMES)
-    key = runtime.strip().lower().replace("-", "_").replace("llama_cpp", "llama.cpp")
-    aliases = {"llama.cpp": "llama.cpp", "ik_llama.cpp": "ik_llama.cpp", "ik_llama": "ik_llama.cpp",
-               "vllm": "vllm", "sglang": "sglang"}  # fmt: skip
-    if key not in aliases:
-        raise unknown_name("planner runtime", runtime, RUNTIMES)
-    return aliases[key]
+    """A runtime id or alias (`vramkit.runtimes.get_runtime`) → the id of a runtime the planner
+    places models for (`planner_runtimes`: 'llama.cpp', 'ik_llama.cpp', 'vllm', 'sglang')."""
+    rt = None
+    if isinstance(runtime, str):
+        try:
+            rt = get_runtime(runtime)
+        except VramkitError:
+            rt = None
+    if rt is None or not rt.plans:
+        raise unknown_name("planner runtime", runtime, planner_runtimes())
+    return rt.short_name
+
+
+def planner_record(runtime: str) -> Runtime:
+    """The runtime record of a planner runtime (`canonical_runtime`), for its capabilities."""
+    return get_runtime(canonical_runtime(runtime))
 
 
 def _profile(runtime: str) -> Runtime:
-    """The record whose overheads the plan charges (ik_llama.cpp: llama.cpp's; its compute
-    buffers are its own, `vramkit.ik_llama_rules`)."""
-    return get_runtime("llama-cpp" if runtime in ("llama.cpp", "ik_llama.cpp") else runtime)
+    """The record whose overheads and compute buffer the plan charges: the runtime's own, or
+    the one its record names (``plan_overheads_of``; ik_llama.cpp: llama.cpp's, an estimate)."""
+    rt = get_runtime(runtime)
+    base = rt.capabilities.plan_overheads_of
+    return get_runtime(base) if base else rt
 
 
 def _kv_profile(runtime: str) -> Runtime:
-    """The record whose KV layout the plan charges: ik_llama.cpp sizes its caches its own way
-    (raw K on every layer for DeepSeek V4, `data/runtimes.yaml` id ik-llama.cpp)."""
-    return get_runtime("ik-llama.cpp") if runtime == "ik_llama.cpp" else _profile(runtime)
+    """The record whose KV layout the plan charges: always the runtime's own (ik_llama.cpp sizes
+    its caches its own way: raw K on every layer for DeepSeek V4)."""
+    return get_runtime(runtime)
 
 
 def compute_buffer_bytes(
@@ -158,18 +166,21 @@ def compute_buffer_bytes(
     cache_dtype: str = "bf16",
     ik: object = None,
 ) -> int:
-    """Compute (activation) buffer per GPU in bytes: the runtime record's compute-buffer function
-    when `data/runtimes.yaml` names one (`compute_buffer_function`, called as the budget calls
-    it), else its fixed workspace figure — the same number `vramkit.budget` charges.
-    ik_llama.cpp: `vramkit.ik_llama_rules.device_compute` under its options `ik` (None: its
-    defaults -mla 3, -amb 256, -fmoe, -fa)."""
-    if runtime == "ik_llama.cpp":
-        from ..ik_llama_rules import device_compute
+    """Compute (activation) buffer per GPU in bytes: the runtime's compute-buffer function when
+    its record says ``compute_buffer_computed`` (registered in `vramkit.runtimes.engines`, called
+    as the budget calls it; ik_llama.cpp's own under its options `ik`), else the one of the
+    record it takes its overheads from, else a fixed workspace figure — what `vramkit.budget`
+    charges."""
+    from ..runtimes.engines import compute_buffer
 
-        return device_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
-                              n_ubatch=ubatch, ik=ik).bytes  # fmt: skip
+    own = compute_buffer(runtime)
+    if own is not None:
+        kw = {} if ik is None else {"options": ik}
+        out = own(model, context=context, batch=sequences, cache_dtype=cache_dtype,
+                  n_ubatch=ubatch, **kw)  # fmt: skip
+        return int(out[0] if isinstance(out, tuple) else out)
     rt = _profile(runtime)
-    fn = rt.compute_buffer()
+    fn = compute_buffer(rt)
     if fn is None:
         return rt.workspace_bytes
     out = fn(model, context=context, batch=sequences, cache_dtype=cache_dtype, n_ubatch=ubatch)
@@ -192,19 +203,15 @@ def host_compute_buffer(
 ) -> tuple[int, str]:
     """The host's compute buffer on a llama.cpp plan (bytes) and the note saying how: with
     every layer on a GPU, llama.cpp's CPU backend buffer (graph inputs and the host experts'
-    intermediates, `llamacpp_memory.host_compute_bytes`, an estimate from tensor shapes); with
+    intermediates, `runtimes.llamacpp.memory.host_compute_bytes`, an estimate from tensor shapes); with
     whole layers on the CPU it also runs their attention, so the host is charged the larger of
     that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound.
-    ik_llama.cpp: its fused MoE (-fmoe, on by default) leaves one up/gate output per host expert
-    layer, not three (`vramkit.ik_llama_rules.host_expert_sizes`)."""
-    from ..llamacpp_memory import budget_host_compute
+    An engine whose host expert layer differs (ik_llama.cpp's fused MoE, -fmoe, on by default:
+    one up/gate output, not three) gives its own sequence (`runtimes.engines.host_expert_sequence`)."""
+    from ..runtimes.engines import host_expert_sequence
+    from ..runtimes.llamacpp.memory import budget_host_compute
 
-    fused, seq = False, None
-    if runtime == "ik_llama.cpp":
-        from ..ik_llama_rules import fused_expert_sequence, require_options
-
-        fused = require_options(ik).fmoe
-        seq = fused_expert_sequence if fused else None
+    seq = host_expert_sequence(runtime, ik)
     est = budget_host_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
                               n_ubatch=ubatch, host_experts=host_experts, gpus=gpus,
                               expert_sequence=seq)  # fmt: skip
@@ -216,9 +223,12 @@ def host_compute_buffer(
             "buffer by the ops it gets)"
         )
     note = est.note
-    if runtime == "ik_llama.cpp":
-        note += (" (ik_llama.cpp -fmoe: one fused up/gate output per host expert layer)" if fused
-                 else " (ik_llama.cpp -no-fmoe: up, gate and their product, as llama.cpp)")  # fmt: skip
+    rt = get_runtime(runtime)
+    base = rt.capabilities.plan_overheads_of
+    if seq is not None:
+        note += f" ({rt.short_name} -fmoe: one fused up/gate output per host expert layer)"
+    elif base:
+        note += f" ({base}'s graph; {rt.short_name}'s own not checked)"
     return est.bytes, note
 
 
@@ -248,11 +258,9 @@ def kv_estimate(
     kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if ubatch is not None:
         kw["n_ubatch"] = ubatch
-    if ik is not None and runtime == "ik_llama.cpp":
-        from ..ik_llama_rules import require_options
+    from ..runtimes.engines import kv_options
 
-        o = require_options(ik)
-        kw["mla"], kw["flash_attn"] = o.mla, o.flash_attn
+    kw.update(kv_options(runtime, ik))
     # the context was checked where the plan was asked for (`vramkit.plan.plan_for`)
     est = kv_cache(model, context, batch=sequences, runtime=rt, tp=tp, dp=dp,
                    allow_extrapolation=True, **kw)  # fmt: skip
@@ -415,15 +423,12 @@ def llamacpp_plan(
         "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
         host_cb[1],
     ]
-    if runtime == "ik_llama.cpp" and cpu_layers and model.config.get("kv_lora_rank"):
-        from ..ik_llama_rules import require_options
-
-        if require_options(ik).mla != 3:
-            notes.append(
-                "ik_llama.cpp switches an MLA model to -mla 3 when 0 < -ngl < n_layer "
-                "(src/llama.cpp L8218-L8224 at 8337e4cd); this plan's KV is charged at the -mla "
-                "asked for"
-            )
+    if cpu_layers and model.config.get("kv_lora_rank") and getattr(ik, "mla", 3) != 3:
+        notes.append(  # only ik_llama.cpp's options carry an -mla
+            "ik_llama.cpp switches an MLA model to -mla 3 when 0 < -ngl < n_layer "
+            "(src/llama.cpp L8218-L8224 at 8337e4cd); this plan's KV is charged at the -mla "
+            "asked for"
+        )
     if spill:
         notes.append(
             f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
@@ -456,14 +461,12 @@ def llamacpp_plan(
 
 
 def _ik_knobs(runtime: str, ik: object) -> dict[str, object]:
-    """ik_llama.cpp's options as plan knobs, only when they differ from its defaults (the flags
-    print them; the speed bound reads the KV they size)."""
-    if runtime != "ik_llama.cpp" or ik is None:
-        return {}
-    from ..ik_llama_rules import IkOptions, require_options
+    """A runtime's engine options as plan knobs, only when they differ from its defaults (the
+    flags print them; the speed bound reads the KV they size)."""
+    from ..runtimes.engines import option_flags
 
-    o = require_options(ik)
-    return {} if o == IkOptions() else {"ik_flags": o.flags}
+    flags = option_flags(ik)
+    return {"ik_flags": flags} if flags else {}
 
 
 HOST_FILL_WARN = 0.90
@@ -597,7 +600,8 @@ def served_plan(
     usable = math.floor(d0.usable_bytes * frac)
     need = weights + kv_gpu + prof.workspace_bytes + overhead
     offload = 0
-    if runtime == "vllm" and need > usable and machine.host is not None:
+    offloads = get_runtime(runtime).capabilities.offload == "weights"  # vLLM's cpu_offload_gb
+    if offloads and need > usable and machine.host is not None:
         offload = math.ceil((need - usable) / 2**30)  # --cpu-offload-gb is GiB per GPU
         notes.append(
             f"--cpu-offload-gb {offload}: {offload} GiB of weights per GPU streamed from host RAM each step"
@@ -689,16 +693,11 @@ def candidate_plans(
     ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
     smallest = min((d.usable_bytes for d in machine.devices), default=None)
     mg = resolve_margin(margin, rt, memory_bytes=smallest)
-    if ik is not None:
-        from ..ik_llama_rules import require_options
+    from ..runtimes.engines import engine_options
 
-        ik = require_options(ik)
-        if rt != "ik_llama.cpp":
-            raise VramkitError(
-                f"ik options (-mla, -amb, -fmoe) apply to runtime ik_llama.cpp only, not {rt}; "
-                "leave them unset."
-            )
-    if rt in ("llama.cpp", "ik_llama.cpp"):
+    ik = engine_options(rt, ik)
+    caps = get_runtime(rt).capabilities
+    if caps.placement == "layers":
         ks = range(costs.n_layers + 1) if costs.is_moe else range(1)
         return [
             llamacpp_plan(m, costs, machine, context=ctx, sequences=seqs, cpu_expert_layers=k,
@@ -706,7 +705,7 @@ def candidate_plans(
             for k in ks
         ]  # fmt: skip
     n = len(machine.devices)
-    pps = [k for k in range(1, n + 1) if n % k == 0] if rt == "vllm" and n else [1]
+    pps = [k for k in range(1, n + 1) if n % k == 0] if caps.pipeline_parallel and n else [1]
     return [
         served_plan(m, costs, machine, runtime=rt, context=ctx, sequences=seqs,
                     cache_dtype=cache_dtype, expert_parallel=expert_parallel, pp=k, margin=mg)
