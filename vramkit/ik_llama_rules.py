@@ -3,8 +3,8 @@ its KV layouts under ``-mla 0/1/2/3``, the compute-graph terms of ``-mla``, ``-a
 ``-fmoe``, and the repacking of CPU expert tensors at load (``-rtr``).
 
 Every rule cites ikawrakow/ik_llama.cpp at `IK_COMMIT` (file and line). The KV layout
-(`vramkit.kv.ik_llama`) and the planner's compute path (`vramkit.plan.placement`) call this
-module; it holds the formulas, they only ask. Units: bytes (ints); MiB = 2**20 bytes.
+(`vramkit.runtimes.ik_llama`) and the compute path (hooks in `vramkit.runtimes.engines`) call
+this module; it holds the formulas, they only ask. Units: bytes (ints); MiB = 2**20 bytes.
 """
 
 from __future__ import annotations
@@ -425,7 +425,7 @@ def host_expert_sizes(*, embd: int, ub: int, n_expert: int, top_k: int, expert_f
 
 
 def fused_expert_sequence(**kw: int) -> tuple[list[int], list[tuple[int, int]]]:
-    """`host_expert_sizes` with -fmoe on: what `vramkit.llamacpp_memory.host_compute_bytes`
+    """`host_expert_sizes` with -fmoe on: what `vramkit.runtimes.llamacpp.memory.host_compute_bytes`
     replays for ik_llama.cpp's host expert layer."""
     return host_expert_sizes(**kw, fused=True)
 
