@@ -169,20 +169,22 @@ def ik_components(
 class IkOptions:
     """ik_llama.cpp's switches that change memory: ``-mla`` (0-3), ``-amb`` (MiB; 0 = no limit),
     ``-fmoe`` (fused MoE up/gate; on by default, ``-no-fmoe`` turns it off), ``-fa`` (on by
-    default), ``-rtr`` (repack host tensors at load). Defaults: common/common.h L422-L425, L451."""
+    default), ``-rtr`` (repack host tensors at load), ``--swa-compress`` (compacted sliding-window
+    caches, off by default). Defaults: common/common.h L422-L425, L433, L451."""
 
     mla: int = MLA_DEFAULT
     amb: int = AMB_DEFAULT
     fmoe: bool = True
     flash_attn: bool = True
     rtr: bool = False
+    swa_compress: bool = False
 
     def __post_init__(self) -> None:
         check_mla(self.mla)
         amb = require_int("amb", self.amb, minimum=0, maximum=1 << 20)
         # common/common.cpp L1966-1970: 0 < amb < 128 is raised to 128 (with a warning)
         object.__setattr__(self, "amb", AMB_MIN if 0 < amb < AMB_MIN else amb)
-        for name in ("fmoe", "flash_attn", "rtr"):
+        for name in ("fmoe", "flash_attn", "rtr", "swa_compress"):
             if not isinstance(getattr(self, name), bool):
                 raise VramkitError(f"{name} must be true or false, got {getattr(self, name)!r}.")
 
@@ -200,6 +202,8 @@ class IkOptions:
             out += ["-fa", "off"]
         if self.rtr:
             out.append("-rtr")
+        if self.swa_compress:
+            out.append("--swa-compress")
         return tuple(out)
 
 
@@ -219,6 +223,8 @@ def options_from_flags(flags: Sequence[str]) -> IkOptions:
             kw["flash_attn"] = args.pop(0) == "on"
         elif a == "-rtr":
             kw["rtr"] = True
+        elif a == "--swa-compress":
+            kw["swa_compress"] = True
         else:
             raise VramkitError(f"{a!r} is not an ik_llama.cpp option vramkit writes.")
     return IkOptions(**kw)

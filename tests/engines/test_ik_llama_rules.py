@@ -319,3 +319,20 @@ def test_plan_flags_spell_ik_options():
     assert "-no-fmoe" not in plain
     with pytest.raises(VramkitError, match=r"ik_llama\.cpp only"):
         plan_for(V3, box, runtime="llama.cpp", context=8192, ik=ik.IkOptions(mla=1))
+
+
+def test_plan_swa_compress_compacts_v4_windows():
+    # --swa-compress (common/common.h L433, off by default): V4's raw window rows per layer
+    # pad(0 + 128 + max(512, 256), 256) = 768 instead of the context (src/llama-hparams.h
+    # L406-L427); the plan charges it and writes the flag
+    from vramkit.plan import flags_for, plan_for, resolve_machine
+
+    box = resolve_machine(gpu=["rtx-5090-32gb"], ram="512GB")
+    on = plan_for("deepseek-v4-flash", box, runtime="ik_llama.cpp", context=131072,
+                  cache_dtype="f16", ik=ik.IkOptions(swa_compress=True))  # fmt: skip
+    off = plan_for("deepseek-v4-flash", box, runtime="ik_llama.cpp", context=131072,
+                   cache_dtype="f16")  # fmt: skip
+    # 43 layers x (131,072 - 768) rows x 1024 B fewer
+    assert off.kv_bytes - on.kv_bytes == 43 * (131072 - 768) * 1024
+    assert "--swa-compress" in flags_for(on).args
+    assert "--swa-compress" not in flags_for(off).args

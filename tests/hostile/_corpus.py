@@ -1632,6 +1632,12 @@ def ik_cases() -> Iterator[Case]:
     yield cli("kv-fa-vllm", ["kv", *v3, "--runtime", "vllm", "--flash-attn", "off"], REFUSE,
               "ik_llama.cpp only")  # fmt: skip
     yield cli("plan-amb-llamacpp", ["plan", *v3, *box, "--amb", "512"], REFUSE, "ik_llama.cpp")
+    yield cli("kv-swa-compress-llamacpp", ["kv", *v3, "--runtime", "llama.cpp", "--swa-compress"],
+              REFUSE, "ik_llama.cpp only")  # fmt: skip
+    yield cli("plan-swa-compress-vllm", ["plan", *v3, *box, "--runtime", "vllm",
+                                         "--swa-compress"], REFUSE, "ik_llama.cpp")  # fmt: skip
+    yield cli("plan-swa-compress-ok", ["plan", "--model", "deepseek-v4-flash", "--context", "8K",
+                                       *ikr, *box, "--swa-compress", "--json"], ANSWER)  # fmt: skip
     yield cli("plan-nofmoe-vllm", ["plan", *v3, *box, "--runtime", "vllm", "--no-fmoe"], REFUSE,
               "ik_llama.cpp")  # fmt: skip
     yield cli("kv-q8kv-llamacpp", ["kv", *v3, "--runtime", "llama.cpp", "--cache-type-k",
@@ -1662,6 +1668,9 @@ def ik_cases() -> Iterator[Case]:
         yield api(f"options-fmoe-{i}", lambda w, b=bad: ik.IkOptions(fmoe=b), REFUSE, "fmoe")
     for i, bad in enumerate([-1, 1.5, "256", 2**70, float("inf"), True]):
         yield api(f"options-amb-{i}", lambda w, b=bad: ik.IkOptions(amb=b), REFUSE, "amb")
+    for i, bad in enumerate(["yes", 1, None]):
+        yield api(f"options-swa-{i}", lambda w, b=bad: ik.IkOptions(swa_compress=b), REFUSE,
+                  "swa_compress")  # fmt: skip
     yield api("options-amb-low-raised", lambda w: ik.IkOptions(amb=1), ANSWER)
     yield api("plan-ik-not-options", lambda w: vk.plan.plan_for("deepseek-v3",
               vk.plan.resolve_machine(gpu=["rtx-4090"], ram="256GB"), runtime="ik_llama.cpp",

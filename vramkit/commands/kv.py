@@ -51,6 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--flash-attn", choices=("on", "off"), default=None,
         help="ik_llama.cpp -fa on|off (default on): padding and the MLA layouts",
     )  # fmt: skip
+    p.add_argument(
+        "--swa-compress", action="store_true", default=None,
+        help="ik_llama.cpp --swa-compress: compacted sliding-window caches (DeepSeek V4 …)",
+    )  # fmt: skip
     p.add_argument("--tp", type=int, default=1, help="tensor-parallel size (default 1)")
     p.add_argument("--dp", type=int, default=1, help="data-parallel attention size (default 1)")
     p.add_argument(
@@ -79,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         tp=args.tp,
         dp=args.dp,
         mla=args.mla,
+        swa_compress=args.swa_compress,
         flash_attn=None if args.flash_attn is None else args.flash_attn == "on",
         allow_extrapolation=args.allow_extrapolation,
     )

@@ -66,6 +66,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amb", type=int, help="ik_llama.cpp -amb MiB (default 256; 0 = no limit)")
     p.add_argument("--no-fmoe", action="store_true", help="ik_llama.cpp -no-fmoe (fused MoE off)")
     p.add_argument(
+        "--swa-compress", action="store_true",
+        help="ik_llama.cpp --swa-compress (compacted sliding-window caches)",
+    )  # fmt: skip
+    p.add_argument(
         "--flash-attn", choices=("on", "off"), default=None,
         help="ik_llama.cpp -fa on|off (default on)",
     )  # fmt: skip
@@ -98,6 +102,7 @@ def _ik_options(args: argparse.Namespace) -> object:
         "amb": args.amb,
         "fmoe": False if args.no_fmoe else None,
         "flash_attn": None if args.flash_attn is None else args.flash_attn == "on",
+        "swa_compress": True if args.swa_compress else None,
     }
     kw = {k: v for k, v in given.items() if v is not None}
     return IkOptions(**kw) if kw else None

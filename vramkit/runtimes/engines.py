@@ -100,7 +100,7 @@ def kv_options(runtime: str | Runtime, options: object) -> dict[str, object]:
     if options is None or ENGINE_OPTIONS.get(get_runtime(runtime).id) is not ik_rules.IkOptions:
         return {}
     o = ik_rules.require_options(options)
-    return {"mla": o.mla, "flash_attn": o.flash_attn}
+    return {"mla": o.mla, "flash_attn": o.flash_attn, "swa_compress": o.swa_compress}
 
 
 def host_expert_sequence(runtime: str | Runtime, options: object) -> Callable[..., Any] | None:
