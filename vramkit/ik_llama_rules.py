@@ -143,7 +143,8 @@ def ik_components(
     MLA latents by `mla_pieces`, q8_KV GQA parts by `gqa_pieces`, the rest by `build(part)` (the
     shared per-vector rule); `make` is the component class (`vramkit.kv.components.
     KvComponent`). A per-layer row meta becomes a fixed ("state", one entry) component of the
-    same kind."""
+    same kind — charged once per sequence, where ik_llama.cpp pays it once per layer for all
+    streams (8 B x layers x (batch - 1) too many with q8_KV and batch > 1)."""
     out: list[Any] = []
     for p in parts:
         pieces = (
