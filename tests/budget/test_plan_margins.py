@@ -42,8 +42,9 @@ def test_llamacpp_margin_is_the_engines_fit_target() -> None:
     m = engine_margin("llama.cpp")
     assert m.fixed_bytes == LLAMACPP_FIT_TARGET
     assert m.bytes_for(24 * 10**9) == LLAMACPP_FIT_TARGET  # per device, whatever its size
-    # ik_llama.cpp: its runtime record carries no --fit margin, so none is assumed (the figure
-    # the article's audit charges too: tests/catalog/test_runtime_records.py)
+    # ik_llama.cpp: its --fit is off by default (and keeps 1024 MiB only when on: src/llama.cpp
+    # L4208 at 8337e4cd), so none is assumed (the figure the article's audit charges too:
+    # tests/catalog/test_runtime_records.py)
     assert engine_margin("ik_llama.cpp").fixed_bytes == 0
 
 
