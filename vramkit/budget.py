@@ -1,5 +1,11 @@
 """Per-GPU memory budget and GPU fit: weights + KV + workspace + runtime overhead ≤ usable.
 
+One solver: for the planner's runtimes (llama.cpp, ik_llama.cpp, vLLM, SGLang) every figure
+here and its verdict come from the placement planner's plan (`vramkit.plan.count.place`), so
+`budget`, `min_gpus`, `max_context`, `best_recipe` and `fit_grid` answer what `plan` answers;
+the arithmetic below is kept for the runtimes the planner does not model (TensorRT-LLM, the
+reference code) and for `weights_per_gpu`.
+
 Per-GPU share under parallelism (what is split, what is replicated):
   tp  tensor parallel: matrices split 1/n (norms, mHC mixers and router replicated); KV as
       `vramkit.kv` splits it (GQA heads split, MLA / V4 latent KV replicated).
@@ -24,7 +30,8 @@ from .runtimes import Runtime, get_runtime
 from .units import GB
 from .validate import MAX_BATCH, MAX_GPUS, check_record
 
-PARALLEL = ("tp", "ep", "dp")
+PARALLEL = ("auto", "tp", "ep", "dp")
+"""auto: every layout the planner searches (TP × PP × EP × DP, `vramkit.plan.count`)."""
 TP_REPLICATED = ("norms", "hyper_connections", "router")
 """Groups every tensor-parallel rank keeps whole (small vectors and the router gate)."""
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -61,6 +68,12 @@ class Budget:
     assumptions: tuple[str, ...]
     margin_bytes: int = 0
     margin_why: str = ""
+    plan: object = None
+    """The planner's `Plan` these figures are read from (None: a runtime it does not model)."""
+    verdict: object = None
+    """That plan's `vramkit.plan.verdict.Verdict` (fits / tight / reasons; None as `plan`)."""
+    layout: str = ""
+    """The plan's layout in words ('TP 2 × PP 4 with EP', 'layer split 0,1,7 …')."""
 
     def __post_init__(self) -> None:
         check_record(self)
@@ -83,7 +96,10 @@ class Budget:
 
     @property
     def fits(self) -> bool:
-        """True when the per-GPU total is within the usable memory."""
+        """The planner's verdict when a plan is behind these figures (every place, the host
+        included), else per-GPU total ≤ usable."""
+        if self.plan is not None:
+            return bool(self.plan.fits)  # type: ignore[attr-defined]
         return self.total_bytes <= self.usable_bytes
 
 
@@ -104,8 +120,8 @@ def weights_per_gpu(
     """
     model = get_model(model)
     n = require_int("count", count, minimum=1)
-    if parallel not in PARALLEL:
-        raise unknown_name("parallelism", parallel, PARALLEL)
+    if parallel not in _LAYOUTS:
+        raise unknown_name("parallelism", parallel, _LAYOUTS)
     w = weight_bytes(model, get_recipe(recipe, model=model))
     groups = dict(w.by_group)
     if not include_mtp:
@@ -123,6 +139,10 @@ def weights_per_gpu(
             f"{model.id} has no routed experts: expert parallelism needs them; use tensor (tp) or data (dp) parallelism."
         )
     return total - routed + math.ceil(routed * math.ceil(experts / n) / experts)
+
+
+_LAYOUTS = ("tp", "ep", "dp")
+"""Layouts `weights_per_gpu` splits by arithmetic."""
 
 
 def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
@@ -190,7 +210,7 @@ def budget(
     recipe: str | Recipe | None = None,
     context: int = 32768,
     batch: int = 1,
-    parallel: str = "tp",
+    parallel: str = "auto",
     runtime: str | Runtime = "vllm",
     cache_dtype: str | None = None,
     memory_fraction: float | None = None,
@@ -198,8 +218,14 @@ def budget(
     include_mtp: bool = False,
     allow_extrapolation: bool = False,
     margin: object = None,
+    ram: str | int | None = None,
 ) -> Budget:
     """Per-GPU bytes of serving `model` on `count` × `gpu` and whether it fits.
+
+    Planner runtimes (llama.cpp, ik_llama.cpp, vLLM, SGLang): the figures of the planner's
+    plan (`vramkit.plan.count.place`) on its GPU with the least headroom, and its verdict;
+    `parallel` 'auto' (every layout `plan` searches), 'tp', 'ep' or 'dp'; `ram` (llama.cpp) lets
+    routed experts go to host RAM. Other runtimes: the arithmetic below ('auto' = 'tp').
 
     `margin`: kept free per GPU ('1GiB', '10%', bytes; None: the engine's own), resolved by the
     planner's one rule (`vramkit.plan.margin.resolve_margin`): llama.cpp's replaces its fit margin
@@ -235,6 +261,27 @@ def budget(
         )
     if parallel not in PARALLEL:
         raise unknown_name("parallelism", parallel, PARALLEL)
+    if parallel in ("tp", "ep"):
+        check_parallel(m, parallel, n)
+    planner = _PLANNER_RUNTIMES.get(rt.id)
+    if planner is not None:
+        if memory_fraction is not None:
+            if margin is not None:
+                raise VramkitError(
+                    "give margin or memory_fraction, not both: a margin sets the memory fraction."
+                )
+            margin = f"{round((1 - memory_fraction) * 100, 6):g}%"
+        from .plan.count import place
+
+        pl = place(m, g, n, runtime=planner, recipe=recipe, context=ctx, sequences=b,
+                   ram=ram, margin=margin, cache_dtype=cache_dtype, layout=parallel,
+                   os_share=share, include_mtp=include_mtp,
+                   allow_extrapolation=allow_extrapolation)  # fmt: skip
+        return from_placed(pl, g, rt, batch=b)
+    if ram is not None:
+        raise VramkitError(f"host RAM offload is planned for llama.cpp only, not {rt.id}.")
+    if parallel == "auto":
+        parallel = "tp"  # the arithmetic's layouts: one tensor-parallel group
     mg = _margin(rt, g, margin, memory_fraction, share)
     if mg is not None and mg.memory_fraction < 1.0:
         memory_fraction = mg.memory_fraction
@@ -378,6 +425,94 @@ def _max_context(model: ModelSpec) -> int:
     return int(model.config.get("max_position_embeddings") or 1_048_576)
 
 
+def from_placed(placed: object, gpu: Gpu, runtime: Runtime, *, batch: int) -> Budget:
+    """The `Budget` of a planner answer (`vramkit.plan.count.Placed`): the line items of the
+    plan's GPU with the least headroom (weights = attention+dense + shared + routed experts +
+    embeddings/output; workspace = its compute buffer; overhead = its runtime overhead; usable =
+    capacity − the margin kept), the plan, its verdict and its layout; `fits` is the plan's."""
+    from .plan.count import Placed
+
+    assert isinstance(placed, Placed)
+    p = placed.plan
+    gpus_ = [q for q in p.places if q.kind == "gpu"]
+    q = min([q for q in gpus_ if q.total_bytes] or gpus_, key=lambda x: x.headroom_bytes)
+    c = q.bytes_by_component
+    weights = sum(c[k] for k in ("attention+dense", "shared experts", "routed experts",
+                                 "embeddings/output"))  # fmt: skip
+    layout = layout_text(p)
+    notes = [
+        (
+            f"memory {gpu.memory_text}: {gpu.capacity_bytes:,} bytes "
+            + (
+                "as the driver reports it (measured)"
+                if gpu.visible_memory_bytes
+                else "(vendor figure; GB = 1e9, GiB = 2**30)"
+            )
+        ),
+        f"placement by the planner (vramkit.plan, as `plan` answers): {layout}; the figures are "
+        f"{q.name}'s, the GPU with the least headroom",
+        *([placed.note] if placed.note else []),
+        f"verdict: {placed.verdict.headline}",
+        *p.notes,
+    ]
+    return Budget(
+        model_id=p.model_id,
+        recipe_id=p.recipe_id,
+        gpu_id=gpu.id,
+        runtime_id=runtime.id,
+        count=placed.count,
+        parallel=placed.layout,
+        context=p.context,
+        batch=batch,
+        weights_bytes=weights,
+        kv_bytes=c["KV cache"],
+        workspace_bytes=c["compute buffer"],
+        overhead_bytes=c["runtime overhead"],
+        reserve_bytes=0,
+        memory_bytes=gpu.capacity_bytes,
+        usable_bytes=q.capacity_bytes - q.margin_bytes,
+        assumptions=tuple(notes),
+        margin_bytes=q.margin_bytes,
+        margin_why=placed.margin.why,
+        plan=p,
+        verdict=placed.verdict,
+        layout=layout,
+    )
+
+
+def layout_text(plan: object) -> str:
+    """A plan's layout in words: 'TP 2 × PP 4 with EP (DP 1)' or 'layer split -ts 0,1,7 …'."""
+    k = plan.knobs  # type: ignore[attr-defined]
+    if "tp" in k:
+        text = f"TP {k['tp']} × PP {k['pp']}" + (" with EP" if k["ep"] else "")
+        if k["dp"] > 1:
+            text += f", DP {k['dp']}"
+        if k.get("cpu_offload_gb"):
+            text += f", --cpu-offload-gb {k['cpu_offload_gb']}"
+        return text
+    split = ",".join(str(x) for x in k["tensor_split"])
+    return f"llama.cpp layer split -ts {split}, --n-cpu-moe {k['n_cpu_moe']}"
+
+
+def _planned(model: str | ModelSpec, gpu: str | Gpu, kw: dict[str, object]):
+    """(model, gpu, runtime, the planner's runtime name or None, `place` keywords) for the
+    budget keyword args `kw` (count excluded)."""
+    m, g = get_model(model), get_gpu(gpu)
+    rt = get_runtime(kw.get("runtime", "vllm"))  # type: ignore[arg-type]
+    planner = _PLANNER_RUNTIMES.get(rt.id)
+    if planner is None or kw.get("memory_fraction") is not None:
+        return m, g, rt, None, {}
+    skip = ("runtime", "batch", "parallel", "count", "memory_fraction")
+    pk = {k: v for k, v in kw.items() if k not in skip}
+    pk["sequences"] = require_int("batch", kw.get("batch", 1), minimum=1, maximum=MAX_BATCH)
+    pk["layout"] = kw.get("parallel", "auto")
+    if "os_share" in pk and pk["os_share"] is not None:
+        pk["os_share"] = require_number("os_share", pk["os_share"], minimum=0.0, maximum=0.95)
+    if "context" in pk:
+        pk["context"] = _tokens(pk["context"])
+    return m, g, rt, planner, pk
+
+
 @dataclass(frozen=True)
 class GpuCount:
     """The smallest GPU count in `COUNTS` that fits, or why none does.
@@ -394,7 +529,14 @@ class GpuCount:
 
 def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> GpuCount:
     """The smallest count in `COUNTS` whose budget fits (keyword args as `budget`), as a
-    `GpuCount` that says why when none does."""
+    `GpuCount` that says why when none does. Planner runtimes: `vramkit.plan.min_devices`."""
+    m, g, rt, planner, pk = _planned(model, gpu, kw)
+    if planner is not None:
+        from .plan.count import min_devices
+
+        found = min_devices(m, g, runtime=planner, counts=COUNTS, **pk)  # type: ignore[arg-type]
+        b = from_placed(found.placed, g, rt, batch=int(pk["sequences"]))  # type: ignore[call-overload]
+        return GpuCount(found.fits, found.count, b, found.reason)
     b = None
     for n in COUNTS:
         b = budget(model, gpu, count=n, **kw)  # type: ignore[arg-type]
@@ -412,8 +554,14 @@ def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> GpuCount:
 
 
 def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
-    """Longest context (tokens) that fits, 0 if none does (binary search; KV grows with context)."""
-    m = get_model(model)
+    """Longest context (tokens) that fits, 0 if none does (binary search; KV grows with context).
+    Planner runtimes: `vramkit.plan.longest_context` (the search `plan`'s capacity runs)."""
+    m, g, _rt, planner, pk = _planned(model, gpu, kw)
+    if planner is not None:
+        from .plan.count import longest_context
+
+        n = require_int("count", kw.get("count", 1), minimum=1, maximum=MAX_GPUS)
+        return longest_context(m, g, n, runtime=planner, **pk)  # type: ignore[arg-type]
     lo, hi = 0, _max_context(m)
     if budget(m, gpu, context=hi, **kw).fits:  # type: ignore[arg-type]
         return hi
@@ -460,13 +608,32 @@ def best_recipe(
     model: str | ModelSpec, gpu: str | Gpu, *, recipes: list[str] | None = None, **kw: object
 ) -> RecipeChoice:
     """The fitting budget of highest precision: the official layout if it fits, else the recipe
-    with the most weight bytes that fits. Recipes larger than the official checkpoint are skipped:
+    with the most weight bytes that fits. Planner runtimes: `vramkit.plan.count.best_recipe`
+    (llama.cpp runtimes try GGUF files only; vLLM / SGLang never a GGUF file). Recipes larger than the official checkpoint are skipped:
     re-encoding released weights (V4's FP4 experts) in more bits adds no information."""
     m = get_model(model)
     if recipes is not None and (isinstance(recipes, str) or not isinstance(recipes, list | tuple)):
         raise VramkitError(f"recipes must be a list of recipe ids, got {recipes!r:.80}.")
+    m, g, rt, planner, pk = _planned(m, gpu, kw)
+    if planner is not None:
+        from .plan.count import best_recipe as planned_best
+
+        n = require_int("count", kw.get("count", 1), minimum=1, maximum=MAX_GPUS)
+        pick = planned_best(m, g, n, runtime=planner, recipes=recipes, **pk)  # type: ignore[arg-type]
+        chosen = (
+            from_placed(pick.placed, g, rt, batch=int(pk["sequences"]))  # type: ignore[call-overload]
+            if pick.placed is not None
+            else None
+        )
+        return RecipeChoice(pick.fits, pick.recipe_id, chosen, pick.tried, pick.reason,
+                            pick.runner_up)  # fmt: skip
     official = weight_bytes(m, m.checkpoint_layout).total_bytes
-    sizes = {r: weight_bytes(m, r).total_bytes for r in recipes or candidate_recipes(m)}
+    ids = recipes or candidate_recipes(m)
+    if rt.id != "reference":  # a serving engine loads checkpoints, not llama.cpp files
+        from .plan.count import is_gguf
+
+        ids = [r for r in ids if recipes is not None or not is_gguf(r)]
+    sizes = {r: weight_bytes(m, r).total_bytes for r in ids}
     ranked = sorted(
         (r for r, size in sizes.items() if size <= official or r == m.checkpoint_layout),
         key=lambda r: (r == m.checkpoint_layout, sizes[r]),

@@ -539,3 +539,17 @@ def summary(
         "plan": p,
         "solution": s,
     }
+
+
+from .count import (  # noqa: E402  (the counting questions ask the solver above)
+    DeviceCount,
+    Placed,
+    RecipeFit,
+    best_recipe,
+    longest_context,
+    min_devices,
+    place,
+)
+
+__all__ += ["DeviceCount", "Placed", "RecipeFit", "best_recipe", "longest_context",
+            "min_devices", "place"]  # fmt: skip
