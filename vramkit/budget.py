@@ -17,7 +17,7 @@ Per-GPU share under parallelism (what is split, what is replicated):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .callable_module import make_callable
 from .catalog import ModelSpec, get_model
@@ -68,9 +68,9 @@ class Budget:
     assumptions: tuple[str, ...]
     margin_bytes: int = 0
     margin_why: str = ""
-    plan: object = None
+    plan: object = field(default=None, repr=False)
     """The planner's `Plan` these figures are read from (None: a runtime it does not model)."""
-    verdict: object = None
+    verdict: object = field(default=None, repr=False)
     """That plan's `vramkit.plan.verdict.Verdict` (fits / tight / reasons; None as `plan`)."""
     layout: str = ""
     """The plan's layout in words ('TP 2 × PP 4 with EP', 'layer split 0,1,7 …')."""
@@ -455,6 +455,11 @@ def from_placed(placed: object, gpu: Gpu, runtime: Runtime, *, batch: int) -> Bu
         f"verdict: {placed.verdict.headline}",
         *p.notes,
     ]
+    if gpu.unified:
+        notes.append(
+            f"unified memory: the GPU may fill {q.capacity_bytes / GB:,.2f} GB of the "
+            f"{gpu.capacity_bytes / GB:,.0f} GB pool — {gpu_working_set(gpu)[1]}"
+        )
     return Budget(
         model_id=p.model_id,
         recipe_id=p.recipe_id,

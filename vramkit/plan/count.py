@@ -355,9 +355,15 @@ def min_devices(
         False,
         None,
         last,
-        f"no count up to {counts[-1]} fits: at {counts[-1]} x {_gpu_id(gpu)} the plan "
-        + last.verdict.headline,
+        f"no count up to {counts[-1]} fits: at {counts[-1]} x {_gpu_id(gpu)} " + _first(last),
     )
+
+
+def _first(placed: Placed) -> str:
+    """The verdict's first reason, and how many places more are short."""
+    reasons = placed.verdict.reasons or ("the plan does not fit",)
+    more = f" (and {len(reasons) - 1} more places)" if len(reasons) > 1 else ""
+    return reasons[0] + more + "."
 
 
 def _gpu_id(gpu: str | Gpu) -> str:
