@@ -17,7 +17,7 @@ Per-GPU share under parallelism (what is split, what is replicated):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .callable_module import make_callable
 from .catalog import ModelSpec, get_model
@@ -277,7 +277,24 @@ def budget(
                    ram=ram, margin=margin, cache_dtype=cache_dtype, layout=parallel,
                    os_share=share, include_mtp=include_mtp,
                    allow_extrapolation=allow_extrapolation)  # fmt: skip
-        return from_placed(pl, g, rt, batch=b)
+        out = from_placed(pl, g, rt, batch=b)
+        k = pl.plan.knobs
+        if b > 1 and planner == "vllm" and parallel != "dp":
+            from .kv.vllm_batch import vllm_batch_kv
+
+            kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+            both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=int(k["tp"]), dp=int(k["dp"]),
+                                 allow_extrapolation=True, **kv_kw)  # fmt: skip
+            note = (
+                f"KV for batch {b}: vLLM's per-request admission arithmetic x batch, "
+                f"{both.admission_per_gpu_bytes:,} B per GPU before the pipeline split (what the "
+                f"planner charges); the physical steady state would be "
+                f"{both.steady_state_per_gpu_bytes:,} B (window pages for the "
+                f"{both.in_flight_tokens:,} in-flight tokens once per engine step; "
+                "vramkit.kv.vllm_batch)"
+            )
+            out = replace(out, assumptions=(*out.assumptions, note))
+        return out
     if ram is not None:
         raise VramkitError(f"host RAM offload is planned for llama.cpp only, not {rt.id}.")
     if parallel == "auto":
