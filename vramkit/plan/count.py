@@ -343,6 +343,14 @@ def min_devices(
     model: str | ModelSpec, gpu: str | Gpu, *, counts: tuple[int, ...] = COUNTS, **kw: object
 ) -> DeviceCount:
     """The smallest count in `counts` whose plan fits (keyword args as `place`)."""
+    if isinstance(counts, str | bytes) or not isinstance(counts, tuple | list) or not counts:
+        raise VramkitError(
+            f"counts must be a non-empty list of GPU counts such as {COUNTS[:4]}, got "
+            f"{type(counts).__name__} {counts!r:.60}."
+        )
+    counts = tuple(require_int("count", c, minimum=1, maximum=MAX_GPUS) for c in counts)
+    if list(counts) != sorted(set(counts)):
+        raise VramkitError(f"counts must rise without repeats, got {counts!r:.80}.")
     last = None
     for n in counts:
         last = place(model, gpu, n, **kw)  # type: ignore[arg-type]
