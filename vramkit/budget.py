@@ -110,12 +110,20 @@ def weights_per_gpu(
     count: int,
     parallel: str,
     include_mtp: bool = False,
+    attention_tp: int = 1,
 ) -> int:
     """Weight bytes one GPU holds (see the module docstring for what is split).
 
     Notes
     -----
     tp: replicated + ⌈(rest)/n⌉; ep: non-expert + ⌈routed × ⌈E/n⌉ / E⌉; dp: everything.
+    `attention_tp` > 1 (ep only): the non-expert weights are tensor-parallel over that many
+    GPUs (replicated groups + ⌈rest / attention_tp⌉), as vLLM serves EP: "Data Parallel
+    attention can be combined with Tensor Parallel attention" and "the expert layers will by
+    default form a (DP x TP) sized tensor parallel group" (--enable-expert-parallel shards
+    them instead), https://docs.vllm.ai/en/v0.12.0/serving/data_parallel_deployment/; SGLang's
+    attention is TP unless --enable-dp-attention ("DP for attention, TP for FFN",
+    https://docs.sglang.io/cookbook/base/reference/server_arguments).
     The MTP module counts only with `include_mtp` (it is loaded for speculative decoding).
     """
     model = get_model(model)
@@ -138,7 +146,12 @@ def weights_per_gpu(
         raise VramkitError(
             f"{model.id} has no routed experts: expert parallelism needs them; use tensor (tp) or data (dp) parallelism."
         )
-    return total - routed + math.ceil(routed * math.ceil(experts / n) / experts)
+    a = require_int("attention_tp", attention_tp, minimum=1, maximum=n)
+    rest = total - routed
+    if a > 1:
+        replicated = sum(groups[g] for g in TP_REPLICATED)
+        rest = replicated + math.ceil((rest - replicated) / a)
+    return rest + math.ceil(routed * math.ceil(experts / n) / experts)
 
 
 _LAYOUTS = ("tp", "ep", "dp")

@@ -125,10 +125,13 @@ def candidate_recipes(model: str | ModelSpec, runtime: str) -> list[str]:
 
     m = get_model(model)
     rt = canonical_runtime(runtime)
+    family = get_family(m.family).recipe_candidates
     if rt in LLAMACPP:
-        ids = [*LLAMACPP_RECIPES, *(r for r in every_recipe(m) if r.startswith("gguf-"))]
+        ids = [*LLAMACPP_RECIPES, *(r for r in every_recipe(m) if r.startswith("gguf-")),
+               "gguf-MXFP4_MOE"]  # fmt: skip
+        ids = [r for r in ids if not r.startswith("ds4-") or r in family]  # antirez's V4 mixes
     else:
-        ids = [m.checkpoint_layout, "bf16", *get_family(m.family).recipe_candidates]
+        ids = [m.checkpoint_layout, "bf16", *family]
         ids = [r for r in ids if not is_gguf(r)]
     official = weight_bytes(m, m.checkpoint_layout).total_bytes
     sizes = {}
@@ -144,14 +147,28 @@ def candidate_recipes(model: str | ModelSpec, runtime: str) -> list[str]:
 def default_recipe(model: str | ModelSpec, runtime: str) -> str:
     """The recipe a count is asked for when none is given: vLLM / SGLang the official checkpoint
     layout; llama.cpp runtimes the largest GGUF file no larger than it (a llama.cpp file, not the
-    checkpoint)."""
+    checkpoint), or the smallest gguf-* file when every one is larger."""
     m = get_model(model)
     if canonical_runtime(runtime) not in LLAMACPP:
         return m.checkpoint_layout
     ids = [r for r in candidate_recipes(m, runtime) if is_gguf(r)]
-    if not ids:
+    if ids:
+        return ids[0]
+    sizes = {}
+    for r in _gguf_types():
+        try:
+            sizes[r] = weight_bytes(m, r).total_bytes
+        except VramkitError:
+            continue
+    if not sizes:
         raise VramkitError(f"no GGUF recipe applies to {m.id}; give --recipe.")
-    return ids[0]
+    return min(sizes, key=sizes.__getitem__)  # every GGUF file is larger: the smallest
+
+
+def _gguf_types() -> tuple[str, ...]:
+    from ..budget import GGUF_TYPES
+
+    return tuple(f"gguf-{t}" for t in GGUF_TYPES)
 
 
 def gpu_machine(

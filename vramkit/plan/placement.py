@@ -537,8 +537,9 @@ def served_plan(
         )
     parallel = "ep" if ep else "tp"
     weights = weights_per_gpu(
-        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel
-    )
+        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel,
+        attention_tp=tp if ep else 1,  # EP shards experts; attention stays TP (weights_per_gpu)
+    )  # fmt: skip
     weights = math.ceil(weights / pp)
     kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
