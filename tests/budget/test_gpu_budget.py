@@ -39,6 +39,13 @@ def test_weight_shares_hand_worked() -> None:
     )
     # ep=4: 256 experts / 4 = 64 per GPU → a quarter of the routed bytes; the rest replicated
     assert weights_per_gpu(m, rec, count=4, parallel="ep") == main - routed + routed // 4
+    # ep=4 with attention tensor-parallel over 2 (vLLM: experts over DP x TP, attention TP):
+    # the non-expert rest is halved (rounded up), its replicated groups stay whole
+    rest = main - routed
+    assert (
+        weights_per_gpu(m, rec, count=4, parallel="ep", attention_tp=2)
+        == replicated + math.ceil((rest - replicated) / 2) + routed // 4
+    )
     assert weights_per_gpu(m, rec, count=1, parallel="tp", include_mtp=True) == w.total_bytes
 
 

@@ -198,7 +198,10 @@ def test_vllm_offloads_what_does_not_fit_in_gib_per_gpu() -> None:
     usable = int(g.capacity_bytes * 0.92)
     # what is left on the GPU fits; one GiB less offload would not
     assert g.total_bytes <= g.capacity_bytes
-    w = budget_mod.weights_per_gpu(m, m.checkpoint_layout, count=8, parallel="ep")
+    # expert parallel over the 8 GPUs, attention tensor-parallel over the same 8 (vLLM's EP)
+    w = budget_mod.weights_per_gpu(
+        m, m.checkpoint_layout, count=8, parallel="ep", attention_tp=k["tp"]
+    )
     need = (
         w
         + g.bytes_by_component["KV cache"]
