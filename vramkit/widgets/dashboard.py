@@ -233,9 +233,7 @@ def render_html(result: Mapping[str, Any]) -> str:
             f'<td style="text-align:right">{n / 1e9:,.2f} GB</td></tr>'
         )
     verdict = "fits" if result["fits"] else "does not fit"
-    if result.get("tight"):
-        verdict = "fits, tight"
-    v = result.get("verdict")
+    v = result.get("verdict")  # the planner's, with its margin and "tight" (vk-verdict)
     why = (
         f"<p class='vk-verdict' data-tight='{str(bool(result.get('tight'))).lower()}' "
         f"style='overflow-wrap:anywhere'>{html.escape(v['headline'])}<br><small>margin: "
