@@ -483,8 +483,13 @@ def from_placed(placed: object, gpu: Gpu, runtime: Runtime, *, batch: int) -> Bu
         f"{q.name}'s, the GPU with the least headroom",
         *([placed.note] if placed.note else []),
         f"verdict: {placed.verdict.headline}",
+        f"margin kept free per GPU: {placed.margin.why}",
+        "overhead and workspace are estimates from data/runtimes.yaml",
+        f"KV: {p.cache_dtype} cache in the {runtime.id} layout",
         *p.notes,
     ]
+    if not any(n.startswith("MTP module loaded") for n in p.notes):
+        notes.append("MTP module not loaded (needed only for speculative decoding)")
     if gpu.unified:
         notes.append(
             f"unified memory: the GPU may fill {q.capacity_bytes / GB:,.2f} GB of the "
