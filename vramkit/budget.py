@@ -22,18 +22,15 @@ from dataclasses import dataclass, field, replace
 from .callable_module import make_callable
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
-from .families import get_family
 from .hardware import Gpu, get_gpu, gpu_working_set
-from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
 from .runtimes import Runtime, get_runtime
+from .shares import routed_experts, weights_per_gpu
 from .units import GB
 from .validate import MAX_BATCH, MAX_GPUS, check_record
 
 PARALLEL = ("auto", "tp", "ep", "dp")
 """auto: every layout the planner searches (TP × PP × EP × DP, `vramkit.plan.count`)."""
-TP_REPLICATED = ("norms", "hyper_connections", "router")
-"""Groups every tensor-parallel rank keeps whole (small vectors and the router gate)."""
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """GPU counts `min_gpus` tries (powers of two and whole 8-GPU nodes)."""
 
@@ -103,61 +100,6 @@ class Budget:
         return self.total_bytes <= self.usable_bytes
 
 
-def weights_per_gpu(
-    model: str | ModelSpec,
-    recipe: str | Recipe | None = None,
-    *,
-    count: int,
-    parallel: str,
-    include_mtp: bool = False,
-    attention_tp: int = 1,
-) -> int:
-    """Weight bytes one GPU holds (see the module docstring for what is split).
-
-    Notes
-    -----
-    tp: replicated + ⌈(rest)/n⌉; ep: non-expert + ⌈routed × ⌈E/n⌉ / E⌉; dp: everything.
-    `attention_tp` > 1 (ep only): the non-expert weights are tensor-parallel over that many
-    GPUs (replicated groups + ⌈rest / attention_tp⌉), as vLLM serves EP: "Data Parallel
-    attention can be combined with Tensor Parallel attention" and "the expert layers will by
-    default form a (DP x TP) sized tensor parallel group" (--enable-expert-parallel shards
-    them instead), https://docs.vllm.ai/en/v0.12.0/serving/data_parallel_deployment/; SGLang's
-    attention is TP unless --enable-dp-attention ("DP for attention, TP for FFN",
-    https://docs.sglang.io/cookbook/base/reference/server_arguments).
-    The MTP module counts only with `include_mtp` (it is loaded for speculative decoding).
-    """
-    model = get_model(model)
-    n = require_int("count", count, minimum=1)
-    if parallel not in _LAYOUTS:
-        raise unknown_name("parallelism", parallel, _LAYOUTS)
-    w = weight_bytes(model, get_recipe(recipe, model=model))
-    groups = dict(w.by_group)
-    if not include_mtp:
-        groups["mtp"] = 0
-    total = sum(groups.values())
-    if parallel == "dp" or n == 1:
-        return total
-    if parallel == "tp":
-        replicated = sum(groups[g] for g in TP_REPLICATED)
-        return replicated + math.ceil((total - replicated) / n)
-    routed = sum(groups[g] for g in ROUTED_GROUPS)
-    experts = _routed_experts(model)
-    if experts == 0:
-        raise VramkitError(
-            f"{model.id} has no routed experts: expert parallelism needs them; use tensor (tp) or data (dp) parallelism."
-        )
-    a = require_int("attention_tp", attention_tp, minimum=1, maximum=n)
-    rest = total - routed
-    if a > 1:
-        replicated = sum(groups[g] for g in TP_REPLICATED)
-        rest = replicated + math.ceil((rest - replicated) / a)
-    return rest + math.ceil(routed * math.ceil(experts / n) / experts)
-
-
-_LAYOUTS = ("tp", "ep", "dp")
-"""Layouts `weights_per_gpu` splits by arithmetic."""
-
-
 def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
     """Refuse a split the serving runtimes cannot make, for every family: tensor parallelism
     shards the attention heads evenly (vLLM and SGLang require num_attention_heads % tp == 0);
@@ -177,7 +119,7 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
                 f"{n} does not divide {heads}; use {', '.join(map(str, ok))} GPUs, or ep / dp."
             )
     if parallel == "ep":
-        experts = _routed_experts(m)
+        experts = routed_experts(m)
         if experts == 0:
             raise VramkitError(
                 f"{m.id} has no routed experts: expert parallelism needs them; use tensor (tp) "
@@ -188,13 +130,6 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
                 f"expert parallelism gives each GPU at least one of the {experts} routed experts "
                 f"of {m.id}; {n} GPUs is more than {experts}."
             )
-
-
-def _routed_experts(model: ModelSpec) -> int:
-    for t in model.inventory:
-        if t.experts_per_token is not None and t.group in ROUTED_GROUPS:
-            return t.count
-    return 0
 
 
 def usable_bytes(
@@ -569,7 +504,7 @@ class GpuCount:
 
 def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> GpuCount:
     """The smallest count in `COUNTS` whose budget fits (keyword args as `budget`), as a
-    `GpuCount` that says why when none does. Planner runtimes: `vramkit.plan.min_devices`."""
+    `GpuCount` that says why when none does. Planner runtimes: `vramkit.plan.count.min_devices`."""
     m, g, rt, planner, pk = _planned(model, gpu, kw)
     if planner is not None:
         from .plan.count import min_devices
@@ -595,7 +530,7 @@ def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> GpuCount:
 
 def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
     """Longest context (tokens) that fits, 0 if none does (binary search; KV grows with context).
-    Planner runtimes: `vramkit.plan.longest_context` (the search `plan`'s capacity runs)."""
+    Planner runtimes: `vramkit.plan.count.longest_context` (the search `plan`'s capacity runs)."""
     m, g, _rt, planner, pk = _planned(model, gpu, kw)
     if planner is not None:
         from .plan.count import longest_context
@@ -614,18 +549,12 @@ def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
     return lo
 
 
-GGUF_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")
-
-
 def candidate_recipes(model: str | ModelSpec) -> list[str]:
-    """Every recipe that applies to `model`: its official layout first, bf16, the recipes of its
-    family (`Family.recipe_candidates`; V4: FP8, NVFP4 and the ds4 mixes), then the llama.cpp
-    file types."""
-    m = get_model(model)
-    ids = [m.checkpoint_layout, "bf16"]
-    ids += get_family(m.family).recipe_candidates
-    ids += [f"gguf-{t}" for t in GGUF_TYPES]
-    return list(dict.fromkeys(ids))
+    """Every recipe that applies to `model` (`vramkit.plan.count.all_recipes`): its official
+    layout first, bf16, its family's recipes, then the llama.cpp file types."""
+    from .plan.count import all_recipes
+
+    return all_recipes(model)
 
 
 @dataclass(frozen=True)

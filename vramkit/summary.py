@@ -206,7 +206,7 @@ def headline(
     ``"official"`` in `recipes` means each model's own checkpoint layout; every argument takes
     a list or a comma-separated string. KV: `vramkit.kv.kv_cache` (one sequence, bf16, the
     reference runtime). Fit: `vramkit.budget.min_gpus` (official layout, vLLM; the planner's
-    smallest count over every layout it searches, `vramkit.plan.min_devices`).
+    smallest count over every layout it searches, `vramkit.plan.count.min_devices`).
     """
     from .budget import min_gpus
     from .hardware import get_gpu

@@ -1,6 +1,6 @@
 """One answer everywhere (issue 25, item 1): a grid of questions (model × GPU × context × runtime
 × host RAM) asked of every face — `fit --json`, `plan --json`, the API (`vramkit.min_gpus`,
-`vramkit.plan.min_devices`), the dashboard's `compute(state)`, the index's fit cells
+`vramkit.min_devices`, i.e. `vramkit.plan.count.min_devices`), the dashboard's `compute(state)`, the index's fit cells
 (`vramkit.summary.headline`), notebook 04's `budget.fit_grid` and the Quick Summary — must get
 the same count and the same verdict (fits / tight).
 
@@ -19,7 +19,7 @@ import pytest
 import vramkit
 from vramkit import cli
 from vramkit.budget import COUNTS, fit_grid
-from vramkit.plan import min_devices
+from vramkit.plan.count import min_devices
 from vramkit.summary import headline
 from vramkit.widgets.dashboard import compute
 
@@ -93,6 +93,7 @@ def test_every_face_gives_one_answer(point: tuple) -> None:
     api = vramkit.min_gpus(m, g, **kw)
     assert (api.count, api.fits) == (count, fit["fits"])
     solver = min_devices(m, g, **{**kw, "runtime": api.budget.plan.runtime})
+    assert vramkit.min_devices is min_devices
     assert (solver.count, solver.fits) == (count, fit["fits"])
     assert solver.verdict.tight == api.budget.verdict.tight == fit["tight"]
     assert fit["verdict"] == solver.verdict.as_dict()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import vramkit
-from vramkit import plan
 from vramkit.errors import MAX_MESSAGE_CHARS
+from vramkit.plan import count as plan
 
 _HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("hostile_corpus", _HERE / "_corpus.py")

@@ -1,4 +1,4 @@
-"""GPU fit: the planner's answer to "how many of these GPUs" (`vramkit.plan.min_devices`):
+"""GPU fit: the planner's answer to "how many of these GPUs" (`vramkit.plan.count.min_devices`):
 per-GPU bytes (weights + KV + workspace + runtime overhead), the layout and the verdict.
 
 Without --count: the smallest GPU count whose plan fits — the same plans `vramkit plan` searches

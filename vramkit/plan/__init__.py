@@ -541,15 +541,7 @@ def summary(
     }
 
 
-from .count import (  # noqa: E402  (the counting questions ask the solver above)
-    DeviceCount,
-    Placed,
-    RecipeFit,
-    best_recipe,
-    longest_context,
-    min_devices,
-    place,
-)
-
-__all__ += ["DeviceCount", "Placed", "RecipeFit", "best_recipe", "longest_context",
-            "min_devices", "place"]  # fmt: skip
+max_int = _max_int
+"""Public name of `_max_int` (the capacity searches' bisection; vramkit.plan.count)."""
+smaller_recipes = _smaller_recipes
+"""Public name of `_smaller_recipes` (the verdict's smaller GGUF files; vramkit.plan.count)."""

@@ -29,7 +29,7 @@ from ..quant import Recipe, get_recipe, weight_bytes
 from ..units import GB
 from ..validate import MAX_GPUS
 from .layers import layer_costs
-from .machine import Host, Machine, _catalog_device, parse_host
+from .machine import Host, Machine, catalog_device, parse_host
 from .margin import Margin, resolve_margin
 from .placement import (
     Plan,
@@ -106,6 +106,23 @@ class RecipeFit:
     runner_up: str | None = None
 
 
+GGUF_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")
+"""llama.cpp file types every model is tried under (as gguf-<type> recipes)."""
+
+
+def all_recipes(model: str | ModelSpec) -> list[str]:
+    """Every recipe that applies to `model`: its official layout first, bf16, the recipes of its
+    family (`Family.recipe_candidates`; V4: FP8, NVFP4 and the ds4 mixes), then the llama.cpp
+    file types."""
+    from ..families import get_family
+
+    m = get_model(model)
+    ids = [m.checkpoint_layout, "bf16"]
+    ids += get_family(m.family).recipe_candidates
+    ids += [f"gguf-{t}" for t in GGUF_TYPES]
+    return list(dict.fromkeys(ids))
+
+
 def is_gguf(recipe: str | Recipe) -> bool:
     """True for a llama.cpp file layout: a `gguf-*` file type or a community GGUF mix (ds4-*)."""
     from . import LLAMACPP_RECIPES
@@ -117,9 +134,8 @@ def is_gguf(recipe: str | Recipe) -> bool:
 def candidate_recipes(model: str | ModelSpec, runtime: str) -> list[str]:
     """Recipes a runtime can load, none larger than the official checkpoint (re-encoding
     released weights in more bits adds nothing), largest first: llama.cpp runtimes the GGUF
-    files (`LLAMACPP_RECIPES` and the gguf-* types `budget.GGUF_TYPES`); vLLM / SGLang the
+    files (`LLAMACPP_RECIPES` and the gguf-* types `GGUF_TYPES`); vLLM / SGLang the
     official layout and the model family's non-GGUF recipes (never a gguf-* file)."""
-    from ..budget import candidate_recipes as every_recipe
     from ..families import get_family
     from . import LLAMACPP_RECIPES
 
@@ -127,7 +143,7 @@ def candidate_recipes(model: str | ModelSpec, runtime: str) -> list[str]:
     rt = canonical_runtime(runtime)
     family = get_family(m.family).recipe_candidates
     if rt in LLAMACPP:
-        ids = [*LLAMACPP_RECIPES, *(r for r in every_recipe(m) if r.startswith("gguf-")),
+        ids = [*LLAMACPP_RECIPES, *(r for r in all_recipes(m) if r.startswith("gguf-")),
                "gguf-MXFP4_MOE"]  # fmt: skip
         ids = [r for r in ids if not r.startswith("ds4-") or r in family]  # antirez's V4 mixes
     else:
@@ -166,8 +182,6 @@ def default_recipe(model: str | ModelSpec, runtime: str) -> str:
 
 
 def _gguf_types() -> tuple[str, ...]:
-    from ..budget import GGUF_TYPES
-
     return tuple(f"gguf-{t}" for t in GGUF_TYPES)
 
 
@@ -180,7 +194,7 @@ def gpu_machine(
     n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
     if g.bandwidth_bytes_per_s is None:  # the bound needs one; the fit does not
         g = replace(g, bandwidth_bytes_per_s=1.0 * GB)
-    one = _catalog_device(0, g, None)
+    one = catalog_device(0, g, None)
     if os_share is not None:
         one = replace(one, usable_bytes=gpu_working_set(g, os_share=os_share)[0])
     devices = tuple(replace(one, index=i) for i in range(n))
@@ -267,12 +281,12 @@ def place(
                 "allow_extrapolation": allow_extrapolation}  # fmt: skip
         return place(m, gpu, n, **{**args, **changes}).plan  # type: ignore[arg-type]
 
-    from . import _smaller_recipes
+    from . import smaller_recipes
 
     if rt in LLAMACPP and host is None and p.knobs["cpu_layers"]:
         v = Verdict(False, False, (note,), (), mg.why, "")  # the GPUs, not the RAM, are short
     else:
-        v = verdict(p, mg.why, retry=retry, smaller_recipes=_smaller_recipes(m, r, rt))
+        v = verdict(p, mg.why, retry=retry, smaller_recipes=smaller_recipes(m, r, rt))
     return Placed(p, machine, v, n, layout, mg, note)
 
 
@@ -329,11 +343,11 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
     """The plan with the MTP module loaded (speculative decoding): its weights and its KV
     spread evenly over the GPUs that hold layers (an approximation the note states)."""
     from ..kv import kv_cache
-    from .placement import _kv_profile
+    from .placement import kv_profile
 
     mtp = weight_bytes(m, replace(r, include_mtp=True)).by_group.get("mtp", 0)
     kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
-    with_kv = kv_cache(m, p.context, batch=seqs, runtime=_kv_profile(rt), include_mtp=True,
+    with_kv = kv_cache(m, p.context, batch=seqs, runtime=kv_profile(rt), include_mtp=True,
                        allow_extrapolation=True, **kw).total_bytes  # fmt: skip
     extra_kv = max(0, with_kv - p.kv_bytes)
     used = [q for q in p.places if q.kind == "gpu" and q.total_bytes]
@@ -398,13 +412,13 @@ def _gpu_id(gpu: str | Gpu) -> str:
 def longest_context(model: str | ModelSpec, gpu: str | Gpu, count: int, **kw: object) -> int:
     """Longest context (tokens, ≤ the model's limit) whose plan on `count` × `gpu` fits; 0 when
     not even 1 token does (`solve`'s capacity search, over the same plans)."""
-    from . import _max_int
+    from . import max_int
 
     m = get_model(model)
     kw.pop("context", None)
     kw.pop("allow_extrapolation", None)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
-    return max(0, _max_int(1, limit, lambda c: place(m, gpu, count, context=c, **kw).fits))  # type: ignore[arg-type]
+    return max(0, max_int(1, limit, lambda c: place(m, gpu, count, context=c, **kw).fits))  # type: ignore[arg-type]
 
 
 def best_recipe(

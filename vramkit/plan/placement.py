@@ -511,7 +511,7 @@ def served_plan(
     head-divisible count of identical GPUs (the rest DP), EP when asked and the experts divide;
     weights beyond the memory fraction go to --cpu-offload-gb (vLLM) or make the plan not fit
     (SGLang). Per GPU under PP: weights and KV of one TP rank ÷ pp (rounded up)."""
-    from ..budget import weights_per_gpu
+    from ..shares import weights_per_gpu
 
     devs = list(machine.devices)
     if not devs:
@@ -667,3 +667,7 @@ def best_plan(plans: list[Plan], speed_of) -> Plan:
         near = [p for p, s in zip(fitting, speeds, strict=True) if s >= top * (1 - 1e-3)]
         return min(near, key=lambda p: int(p.knobs.get("n_cpu_moe", 0)))  # type: ignore[call-overload]
     return min(plans, key=lambda p: sum(max(0, q.total_bytes - q.capacity_bytes) for q in p.places))
+
+
+kv_profile = _kv_profile
+"""Public name of `_kv_profile` (the KV record a planner runtime is charged; vramkit.plan.count)."""
