@@ -211,7 +211,7 @@ def budget(
         raise unknown_name("parallelism", parallel, PARALLEL)
     if parallel in ("tp", "ep"):
         check_parallel(m, parallel, n)
-    planner = _PLANNER_RUNTIMES.get(rt.id)
+    planner = rt.short_name if rt.plans else None  # the planner's name for it
     if planner is not None:
         if memory_fraction is not None:
             if margin is not None:
@@ -227,8 +227,8 @@ def budget(
                    allow_extrapolation=allow_extrapolation)  # fmt: skip
         out = from_placed(pl, g, rt, batch=b)
         k = pl.plan.knobs
-        if b > 1 and planner == "vllm" and parallel != "dp":
-            from .kv.vllm_batch import vllm_batch_kv
+        if b > 1 and rt.kv.has("batch_steady_state") and parallel != "dp":
+            from .runtimes.vllm.batch import vllm_batch_kv
 
             kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
             both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=int(k["tp"]), dp=int(k["dp"]),
@@ -239,12 +239,12 @@ def budget(
                 f"planner charges); the physical steady state would be "
                 f"{both.steady_state_per_gpu_bytes:,} B (window pages for the "
                 f"{both.in_flight_tokens:,} in-flight tokens once per engine step; "
-                "vramkit.kv.vllm_batch)"
+                "vramkit.runtimes.vllm.batch)"
             )
             out = replace(out, assumptions=(*out.assumptions, note))
         return out
     if ram is not None:
-        raise VramkitError(f"host RAM offload is planned for llama.cpp only, not {rt.id}.")
+        raise VramkitError(f"host RAM offload is planned for llama.cpp only, not {rt.name}.")
     if parallel == "auto":
         parallel = "tp"  # the arithmetic's layouts: one tensor-parallel group
     mg = _margin(rt, g, margin, memory_fraction, share)
@@ -258,8 +258,8 @@ def budget(
                   allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
     kv_bytes = int(kv.per_gpu_bytes)
     batch_note = ""
-    if b > 1 and kv.layout == "vllm":
-        from .kv.vllm_batch import vllm_batch_kv
+    if b > 1 and rt.kv.has("batch_steady_state"):
+        from .runtimes.vllm.batch import vllm_batch_kv
 
         both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp,
                              allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
@@ -268,7 +268,7 @@ def budget(
                 f"KV for batch {b}: the physical steady state, {both.steady_state_per_gpu_bytes:,} B "
                 f"per GPU (window pages for the {both.in_flight_tokens:,} in-flight tokens once per "
                 f"engine step); vLLM's per-request admission arithmetic x batch would be "
-                f"{both.admission_per_gpu_bytes:,} B (vramkit.kv.vllm_batch)"
+                f"{both.admission_per_gpu_bytes:,} B (vramkit.runtimes.vllm.batch)"
             )
             kv_bytes = both.steady_state_per_gpu_bytes
     split = n > 1 and parallel in ("tp", "ep")
@@ -276,8 +276,10 @@ def budget(
     if mg is not None and mg.memory_fraction >= 1.0:  # a fixed margin replaces the fit margin
         overhead += mg.bytes_for(gpu_working_set(g, os_share=share)[0]) - rt.margin_bytes
     workspace, compute_note = rt.workspace_bytes, ""
-    compute = rt.compute_buffer()
-    if compute is not None:  # e.g. llama.cpp: vramkit.llamacpp_memory.budget_compute_bytes
+    from .runtimes.engines import compute_buffer
+
+    compute = compute_buffer(rt)
+    if compute is not None:  # e.g. llama.cpp: vramkit.runtimes.llamacpp.memory.budget_compute_bytes
         workspace, compute_note = compute(m, context=ctx, batch=b, cache_dtype=kv.cache_dtype)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0
@@ -338,17 +340,12 @@ def budget(
     )
 
 
-_PLANNER_RUNTIMES = {"llama.cpp": "llama.cpp", "ik-llama.cpp": "ik_llama.cpp", "vllm": "vllm",
-                     "sglang": "sglang"}  # fmt: skip
-"""runtimes.yaml id → the planner's name for it (`vramkit.plan.margin` knows these four)."""
-
-
 def _margin(rt: Runtime, g: Gpu, margin: object, memory_fraction: float | None, share):
     """The planner's `Margin` for this budget: None when the budget keeps the record's figures
     (no margin given and no engine default to show), else `resolve_margin`'s answer."""
     from .plan.margin import resolve_margin
 
-    planner = _PLANNER_RUNTIMES.get(rt.id)
+    planner = rt.short_name if rt.plans else None
     if margin is None:
         if planner is None or memory_fraction is not None:
             return None
@@ -474,7 +471,7 @@ def _planned(model: str | ModelSpec, gpu: str | Gpu, kw: dict[str, object]):
     budget keyword args `kw` (count excluded)."""
     m, g = get_model(model), get_gpu(gpu)
     rt = get_runtime(kw.get("runtime", "vllm"))  # type: ignore[arg-type]
-    planner = _PLANNER_RUNTIMES.get(rt.id)
+    planner = rt.short_name if rt.plans else None  # the planner's name for it
     if planner is None or kw.get("memory_fraction") is not None:
         return m, g, rt, None, {}
     skip = ("runtime", "batch", "parallel", "count", "memory_fraction")
@@ -598,7 +595,7 @@ def best_recipe(
                             pick.runner_up)  # fmt: skip
     official = weight_bytes(m, m.checkpoint_layout).total_bytes
     ids = recipes or candidate_recipes(m)
-    if rt.id != "reference":  # a serving engine loads checkpoints, not llama.cpp files
+    if not rt.capabilities.serves_gguf:  # it loads checkpoints, not llama.cpp files
         from .plan.count import is_gguf
 
         ids = [r for r in ids if recipes is not None or not is_gguf(r)]

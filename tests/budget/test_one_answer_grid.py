@@ -1,7 +1,7 @@
 """One answer everywhere (issue 25, item 1): a grid of questions (model × GPU × context × runtime
 × host RAM) asked of every face — `fit --json`, `plan --json`, the API (`vramkit.min_gpus`,
 `vramkit.min_devices`, i.e. `vramkit.plan.count.min_devices`), the dashboard's `compute(state)`, the index's fit cells
-(`vramkit.summary.headline`), notebook 04's `budget.fit_grid` and the Quick Summary — must get
+(`vramkit.article.headline.headline`), notebook 04's `budget.fit_grid` and the Quick Summary — must get
 the same count and the same verdict (fits / tight).
 
 Nothing here is a pinned figure: every face's answer is compared with every other's, and the
@@ -18,9 +18,9 @@ import pytest
 
 import vramkit
 from vramkit import cli
+from vramkit.article.headline import headline
 from vramkit.budget import COUNTS, fit_grid
 from vramkit.plan.count import min_devices
-from vramkit.summary import headline
 from vramkit.widgets.dashboard import compute
 
 FLASH, PRO = "deepseek-v4-flash", "deepseek-v4-pro"
@@ -150,8 +150,8 @@ def test_the_index_table_gives_fits_answer(point: tuple) -> None:
 def test_the_quick_summary_rows_are_fits_answers() -> None:
     """Each fit the Quick Summary lists on a catalog box (DGX Spark 128 GB, Mac Studio 512 GB,
     one device, llama.cpp, 32K) is `fit --count 1 --recipe R`'s verdict, margin included."""
+    from vramkit.article.quick_summary import SHORT, quick_summary
     from vramkit.quant import get_recipe
-    from vramkit.quicksummary import SHORT, quick_summary
 
     rows = {r.vram_text: r for r in quick_summary()}
     for text, gpu in (("128GB", "dgx-spark-gb10-128gb"), ("512GB", "mac-studio-m3-ultra-512gb")):

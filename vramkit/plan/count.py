@@ -45,7 +45,6 @@ from .verdict import HOST_TIGHT, Verdict, verdict
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """GPU counts `min_devices` tries (powers of two and whole 8-GPU nodes)."""
 LAYOUTS = ("auto", "tp", "ep", "dp")
-LLAMACPP = ("llama.cpp", "ik_llama.cpp")
 _PROBE_RAM = 64 * 10**12
 """Host RAM of the probe that measures what a no-offload llama.cpp plan keeps on the host."""
 
@@ -123,6 +122,14 @@ def all_recipes(model: str | ModelSpec) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _layers(runtime: str) -> bool:
+    """True for a runtime that splits layers over GPUs and offloads tensors to host RAM
+    (llama.cpp, ik_llama.cpp: its record's capabilities), never by comparing its id."""
+    from ..runtimes import get_runtime
+
+    return get_runtime(runtime).capabilities.placement == "layers"
+
+
 def is_gguf(recipe: str | Recipe) -> bool:
     """True for a llama.cpp file layout: a `gguf-*` file type or a community GGUF mix (ds4-*)."""
     from . import LLAMACPP_RECIPES
@@ -142,7 +149,7 @@ def candidate_recipes(model: str | ModelSpec, runtime: str) -> list[str]:
     m = get_model(model)
     rt = canonical_runtime(runtime)
     family = get_family(m.family).recipe_candidates
-    if rt in LLAMACPP:
+    if _layers(rt):
         ids = [*LLAMACPP_RECIPES, *(r for r in all_recipes(m) if r.startswith("gguf-")),
                "gguf-MXFP4_MOE"]  # fmt: skip
         ids = [r for r in ids if not r.startswith("ds4-") or r in family]  # antirez's V4 mixes
@@ -165,7 +172,7 @@ def default_recipe(model: str | ModelSpec, runtime: str) -> str:
     layout; llama.cpp runtimes the largest GGUF file no larger than it (a llama.cpp file, not the
     checkpoint), or the smallest gguf-* file when every one is larger."""
     m = get_model(model)
-    if canonical_runtime(runtime) not in LLAMACPP:
+    if not _layers(canonical_runtime(runtime)):
         return m.checkpoint_layout
     ids = [r for r in candidate_recipes(m, runtime) if is_gguf(r)]
     if ids:
@@ -233,7 +240,7 @@ def place(
     check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
     r = get_recipe(recipe if recipe is not None else default_recipe(m, rt), model=m)
-    if ram is not None and rt not in LLAMACPP:
+    if ram is not None and not _layers(rt):
         raise VramkitError(
             f"host RAM is what llama.cpp offloads routed experts to; runtime {runtime!r:.40} does "
             "not offload here (use `vramkit plan` for vLLM's --cpu-offload-gb)."
@@ -245,9 +252,9 @@ def place(
     costs = layer_costs(m, r)
     kw = {"context": ctx, "cache_dtype": cache_dtype}
     note = ""
-    if rt in LLAMACPP and host is None:
+    if _layers(rt) and host is None:
         p, machine, note = _no_offload(m, costs, machine, rt, mg, ctx, seqs, cache_dtype, ubatch)
-    elif rt in LLAMACPP:
+    elif _layers(rt):
         plans = candidate_plans(m, machine, recipe=r, runtime=rt, context=ctx, sequences=seqs,
                                 cache_dtype=cache_dtype, ubatch=ubatch, margin=margin)  # fmt: skip
         p = best_plan(plans, lambda q: plan_speed(q, machine, model=m).decode_tokens_per_s)
@@ -283,7 +290,7 @@ def place(
 
     from . import smaller_recipes
 
-    if rt in LLAMACPP and host is None and p.knobs["cpu_layers"]:
+    if _layers(rt) and host is None and p.knobs["cpu_layers"]:
         v = Verdict(False, False, (note,), (), mg.why, "")  # the GPUs, not the RAM, are short
     else:
         v = verdict(p, mg.why, retry=retry, smaller_recipes=smaller_recipes(m, r, rt))

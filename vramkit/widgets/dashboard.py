@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError, parse_int, require_int, unknown_name
+from . import set_options_keeping
 
 CLASSES: dict[str, str] = {
     "model": "vk-model",
@@ -121,7 +122,7 @@ def _state(state: Mapping[str, Any]) -> dict[str, Any]:
 
         _field("ram", parse_host, ram)  # a size with its unit ('128' is refused)
         rt = _field("runtime", get_runtime, s["runtime"])
-        if rt.id not in ("llama.cpp", "ik-llama.cpp"):
+        if rt.capabilities.offload != "tensors":  # llama.cpp's -ot / --n-cpu-moe
             raise _Refused(
                 "ram",
                 f"host RAM is what llama.cpp offloads routed experts to; {rt.id} does not "
@@ -271,12 +272,12 @@ def panel(**initial: Any) -> Any:
     import ipywidgets as w
 
     from .. import plots
+    from ..article.headline import fmt_tokens
     from ..budget import COUNTS, PARALLEL
     from ..catalog import model_ids as catalog_ids
     from ..hardware import gpus
     from ..plots import summary as summary_plots
     from ..runtimes import runtimes
-    from ..summary import fmt_tokens
 
     s = {**DEFAULTS, **initial}
     model_ids = catalog_ids()
@@ -333,8 +334,7 @@ def panel(**initial: Any) -> Any:
     slot = w.VBox([]).add_class(CLASSES["slot"])
 
     def on_model(change: Any) -> None:
-        ctl["recipe"].options = recipe_options(change["new"])
-        ctl["recipe"].value = "official"
+        set_options_keeping(ctl["recipe"], recipe_options(change["new"]), "official")
 
     ctl["model"].observe(on_model, names="value")
 
