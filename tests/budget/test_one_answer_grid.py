@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 
 import pytest
 
@@ -203,7 +204,15 @@ def test_the_issue_examples() -> None:
     alone = _cli(["fit", "--model", FLASH, "--gpu", "2x4090", "--runtime", "llama.cpp",
                   "--json"])  # fmt: skip
     assert alone["fits"] is False
-    assert alone["offload_plan"]["fits"] is True  # and it names the plan that does
+    off = alone["offload_plan"]
+    assert off["fits"] is True  # and it names the plan that does
+    # the commands fit prints run as printed and give the same plans
+    again = _cli([*shlex.split(off["command"])[1:], "--json"])
+    assert again["fits"] is True
+    assert again["knobs"]["n_cpu_moe"] == off["n_cpu_moe"]
+    same = _cli([*shlex.split(pro["plan_command"])[1:], "--json"])
+    assert same["knobs"] == pro["knobs"]
+    assert same["verdict"] == pro["verdict"]
 
 
 def test_fit_never_proposes_a_gguf_file_to_vllm_or_sglang() -> None:

@@ -256,7 +256,7 @@ def _offload_plan(model, gpu: str, b, count: int | None, args: argparse.Namespac
     sol = solve(model, machine, recipe=pick, runtime=rt, curve=False, capacity=False, **kw)
     p = sol.plan
     cmd = (
-        f"vramkit plan {model.id} --gpu {gpu}:{n} --ram {ram} --runtime {rt} --recipe "
+        f"vramkit plan --model {model.id} --gpu {gpu}:{n} --ram {ram} --runtime {rt} --recipe "
         f"{p.recipe_id} --context {p.context}"
     )
     return {
