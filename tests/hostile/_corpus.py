@@ -245,6 +245,17 @@ def named_config_cases() -> Iterator[Case]:
         "hidden-1e400-int": ({**llama, "hidden_size": 10**400}, "digit"),
         "head-dim-1e15": ({**llama, "head_dim": 10**15}, "head_dim"),
         "string-in-int": ({**llama, "num_attention_heads": "32"}, "num_attention_heads"),
+        # the family config reader (issue 22): a default computed from other fields is checked
+        # like a value, and two aliases of one field that disagree are refused
+        "head-dim-derived-zero": ({**llama, "hidden_size": 16}, "head_dim"),
+        "window-pattern-aliases-disagree": (
+            {
+                **json.loads((EXAMPLES / "gemma-2-9b-it" / "config.json").read_text()),
+                "sliding_window_pattern": 2,
+                "full_attention_interval": 3,
+            },
+            "disagree",
+        ),
         "qwen3next-mtp-1e9": (
             {
                 **json.loads(
