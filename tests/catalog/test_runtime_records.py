@@ -75,7 +75,20 @@ def test_audit_and_budget_charge_the_same_overheads():
         # a runtime whose compute buffer is a function of model and context (llama.cpp) has no
         # flat workspace in the audit's one-GPU overhead; the budget computes it
         flat = 0 if compute_buffer(rid) else b.workspace_bytes
-        assert a.overhead_bytes == b.overhead_bytes + flat, rid
+        # the planner keeps a fixed margin (llama.cpp's --fit margin) apart from the overhead;
+        # the audit counts it in its overhead, as the record's overhead_bytes does
+        kept = get_runtime(rid).margin_bytes if b.plan is not None else 0
+        if rid == "ik-llama.cpp":
+            # the planner charges ik_llama.cpp llama.cpp's record (vramkit.plan.placement
+            # ._profile: no sourced compute buffer of the fork's own); the audit its own record
+            assert (
+                b.overhead_bytes
+                == budget(
+                    "deepseek-v4-flash", "b300-288gb", count=1, runtime="llama.cpp", context=4096
+                ).overhead_bytes
+            )
+            continue
+        assert a.overhead_bytes == b.overhead_bytes + flat + kept, rid
     # the old spelling passes the audit's own check and works inside kv (it used to fail there)
     llama = BudgetAssumptions(runtime="llama-cpp")
     flash = get_model("deepseek-v4-flash")

@@ -617,3 +617,9 @@ def summary(
         "plan": p,
         "solution": s,
     }
+
+
+max_int = _max_int
+"""Public name of `_max_int` (the capacity searches' bisection; vramkit.plan.count)."""
+smaller_recipes = _smaller_recipes
+"""Public name of `_smaller_recipes` (the verdict's smaller GGUF files; vramkit.plan.count)."""

@@ -730,7 +730,7 @@ def served_plan(
     head-divisible count of identical GPUs (the rest DP), EP when asked and the experts divide;
     weights beyond the memory fraction go to --cpu-offload-gb (vLLM) or make the plan not fit
     (SGLang). Per GPU under PP: weights and KV of one TP rank ÷ pp (rounded up)."""
-    from ..budget import weights_per_gpu
+    from ..shares import weights_per_gpu
 
     devs = list(machine.devices)
     if not devs:
@@ -756,8 +756,9 @@ def served_plan(
         )
     parallel = "ep" if ep else "tp"
     weights = weights_per_gpu(
-        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel
-    )
+        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel,
+        attention_tp=tp if ep else 1,  # EP shards experts; attention stays TP (weights_per_gpu)
+    )  # fmt: skip
     weights = math.ceil(weights / pp)
     kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
@@ -1020,3 +1021,7 @@ def best_plan(plans: list[Plan], speed_of) -> Plan:
         near = [p for p, s in zip(fitting, speeds, strict=True) if s >= top * (1 - 1e-3)]
         return min(near, key=lambda p: int(p.knobs.get("n_cpu_moe", 0)))  # type: ignore[call-overload]
     return min(plans, key=lambda p: sum(max(0, q.total_bytes - q.capacity_bytes) for q in p.places))
+
+
+kv_profile = _kv_profile
+"""Public name of `_kv_profile` (the KV record a planner runtime is charged; vramkit.plan.count)."""
