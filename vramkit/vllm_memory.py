@@ -52,6 +52,9 @@ GIB = 2**30
 VOCAB_PADDING = 64
 """``DEFAULT_VOCAB_PADDING_SIZE`` (vllm/model_executor/layers/vocab_parallel_embedding.py)."""
 
+MAX_BATCHED_TOKENS = 2**24
+"""Largest max_num_batched_tokens / max_num_seqs accepted (16.8 M tokens in one step)."""
+
 DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192
 DEFAULT_MAX_NUM_SEQS = 1024
 """``vllm serve`` defaults on a GPU with ≥ 70 GiB that is not an A100 (``get_batch_defaults``)."""
@@ -148,6 +151,7 @@ def vllm_weight_bytes(
     becomes FP8 with one FP32 scale per tensor, ``Fp8LinearMethod`` with no checkpoint scales;
     embeddings, norms and lm_head stay in the model dtype). MXFP4 MoE experts (gpt-oss) are padded
     per rank by `mxfp4_backend` (`vramkit.engine_load.mxfp4_rank_layer_bytes`; Marlin on H100)."""
+    from .budget import check_parallel
     from .engine_load import is_mxfp4_moe, mxfp4_rank_layer_bytes
     from .params import ROUTED_GROUPS
     from .quant import tensor_formats
@@ -155,6 +159,7 @@ def vllm_weight_bytes(
 
     spec = get_model(model)
     tp = require_int("tensor_parallel_size", tp, minimum=1, maximum=1024)
+    check_parallel(spec, "tp", tp)  # vLLM shards the attention heads evenly
     cfg = _cfg(spec)
     layers = int(cfg.get("num_hidden_layers") or 0)
     stage = pp_layers(layers, pp, pp_rank) if layers else range(0)
@@ -255,8 +260,9 @@ def vllm_activation_bytes(
     spec = get_model(model)
     cfg = _cfg(spec)
     tp = require_int("tensor_parallel_size", tp, minimum=1, maximum=1024)
-    tokens = require_int("max_num_batched_tokens", max_num_batched_tokens, minimum=1)
-    seqs = require_int("max_num_seqs", max_num_seqs, minimum=1)
+    tokens = require_int("max_num_batched_tokens", max_num_batched_tokens, minimum=1,
+                         maximum=MAX_BATCHED_TOKENS)  # fmt: skip
+    seqs = require_int("max_num_seqs", max_num_seqs, minimum=1, maximum=MAX_BATCHED_TOKENS)
     vocab = int(cfg.get("vocab_size") or 0)
     hidden = int(cfg.get("hidden_size") or 0)
     forward = (
