@@ -6,6 +6,13 @@ Per-GPU share under parallelism (what is split, what is replicated):
   ep  expert parallel: routed experts split (⌈E/n⌉ per GPU), every other weight replicated;
       attention runs data-parallel, so each GPU holds the KV of batch/n sequences.
   dp  data parallel: every weight replicated; each GPU holds the KV of batch/n sequences.
+  tp_ep  tensor-parallel attention with expert-parallel experts (vLLM ``--tensor-parallel-size
+      n --enable-expert-parallel``: "Use expert parallelism instead of tensor parallelism for MoE
+      layers", vllm/config/parallel.py): attention and dense matrices split 1/n as under tp,
+      routed experts ⌈E/n⌉ per GPU as under ep; KV split by heads as under tp.
+  pp  pipeline parallel: each GPU one stage of consecutive layers (vLLM's ``get_pp_indices``,
+      `vramkit.vllm_memory.pp_layers`), the embedding on the first and the head on the last; the
+      budget is the heaviest stage's, with the KV of its layers.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from .runtimes import Runtime, get_runtime
 from .units import GB
 from .validate import MAX_BATCH, MAX_GPUS, check_record
 
-PARALLEL = ("tp", "ep", "dp")
+PARALLEL = ("tp", "ep", "dp", "tp_ep", "pp")
 TP_REPLICATED = ("norms", "hyper_connections", "router")
 """Groups every tensor-parallel rank keeps whole (small vectors and the router gate)."""
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -113,16 +120,46 @@ def weights_per_gpu(
     total = sum(groups.values())
     if parallel == "dp" or n == 1:
         return total
+    if parallel == "pp":
+        return max(_stage_bytes(model, recipe, n, include_mtp))
+    replicated = sum(groups[g] for g in TP_REPLICATED)
     if parallel == "tp":
-        replicated = sum(groups[g] for g in TP_REPLICATED)
         return replicated + math.ceil((total - replicated) / n)
     routed = sum(groups[g] for g in ROUTED_GROUPS)
+    if parallel == "tp_ep":
+        experts = _routed_experts(model) or 1
+        rest = total - routed - replicated
+        return (
+            replicated + math.ceil(rest / n) + math.ceil(routed * math.ceil(experts / n) / experts)
+        )
     experts = _routed_experts(model)
     if experts == 0:
         raise VramkitError(
             f"{model.id} has no routed experts: expert parallelism needs them; use tensor (tp) or data (dp) parallelism."
         )
     return total - routed + math.ceil(routed * math.ceil(experts / n) / experts)
+
+
+def _stage_bytes(model: ModelSpec, recipe: object, stages: int, include_mtp: bool) -> list[int]:
+    """Weight bytes of each pipeline stage: its layers (`vramkit.vllm_memory.pp_layers`), the
+    embedding on the first, the head and every tensor outside the layers on the last."""
+    from .quant import tensor_formats
+    from .vllm_memory import pp_layers
+
+    layers = int(model.config.get("num_hidden_layers") or 0)
+    ranges = [pp_layers(layers, stages, r) for r in range(stages)]
+    out = [0] * stages
+    for t, fmt in tensor_formats(model, get_recipe(recipe, model=model)):
+        if t.mtp and not include_mtp:
+            continue
+        b = t.count * fmt.tensor_bytes(t.shape)
+        if t.layer is not None and not t.mtp:
+            out[next(i for i, r in enumerate(ranges) if t.layer in r)] += b
+        elif t.group in ("embed", "vision"):
+            out[0] += b
+        else:  # lm_head, final norm, MTP: the last stage
+            out[-1] += b
+    return out
 
 
 def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
@@ -135,7 +172,14 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
         raise unknown_name("parallelism", parallel, PARALLEL)
     if n == 1:
         return
-    if parallel == "tp":
+    if parallel == "pp":
+        layers = int(m.config.get("num_hidden_layers") or 0)
+        if n > layers:
+            raise VramkitError(
+                f"pipeline parallelism gives each GPU at least one of the {layers} layers of "
+                f"{m.id}; {n} GPUs is more than {layers}."
+            )
+    if parallel in ("tp", "tp_ep"):
         heads = int(m.config.get("num_attention_heads") or 0)
         if heads and heads % n:
             ok = [c for c in COUNTS if heads % c == 0]
@@ -143,7 +187,7 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
                 f"tensor parallelism splits the {heads} attention heads of {m.id} evenly, and "
                 f"{n} does not divide {heads}; use {', '.join(map(str, ok))} GPUs, or ep / dp."
             )
-    if parallel == "ep":
+    if parallel in ("ep", "tp_ep"):
         experts = _routed_experts(m)
         if experts == 0:
             raise VramkitError(
@@ -238,13 +282,18 @@ def budget(
     mg = _margin(rt, g, margin, memory_fraction, share)
     if mg is not None and mg.memory_fraction < 1.0:
         memory_fraction = mg.memory_fraction
-    tp, dp = (n, 1) if parallel == "tp" else (1, n)
+    if parallel in ("tp_ep", "pp"):
+        check_parallel(m, parallel, n)
+    tp, dp = (n, 1) if parallel in ("tp", "tp_ep") else ((1, 1) if parallel == "pp" else (1, n))
     kv_kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if include_mtp:
         kv_kw["include_mtp"] = True  # the MTP layer's cache comes with its weights
     kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp,
                   allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
     kv_bytes = int(kv.per_gpu_bytes)
+    if parallel == "pp" and n > 1:  # the heaviest stage's layers hold their share of the KV
+        layers = int(m.config.get("num_hidden_layers") or 1)
+        kv_bytes = math.ceil(kv_bytes * (-(-layers // n)) / layers)
     batch_note = ""
     if b > 1 and kv.layout == "vllm":
         from .kv.vllm_batch import vllm_batch_kv
@@ -259,7 +308,7 @@ def budget(
                 f"{both.admission_per_gpu_bytes:,} B (vramkit.kv.vllm_batch)"
             )
             kv_bytes = both.steady_state_per_gpu_bytes
-    split = n > 1 and parallel in ("tp", "ep")
+    split = n > 1 and parallel in ("tp", "ep", "tp_ep", "pp")
     overhead = rt.overhead_bytes(split=split)
     if mg is not None and mg.memory_fraction >= 1.0:  # a fixed margin replaces the fit margin
         overhead += mg.bytes_for(gpu_working_set(g, os_share=share)[0]) - rt.margin_bytes
@@ -284,6 +333,14 @@ def budget(
         compute_note or "overhead and workspace are estimates from data/runtimes.yaml",
         f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
         *([batch_note] if batch_note else []),
+        *(
+            [
+                f"pipeline of {n} stages (vLLM's get_pp_indices): the heaviest stage's weights and "
+                "its layers' share of the KV (layers taken as equal in KV)"
+            ]
+            if parallel == "pp" and n > 1
+            else []
+        ),  # fmt: skip
         *kv.notes,
     ]
     if g.unified:

@@ -41,7 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--context", default="32768", help="tokens per sequence: 32768 (default), 128K, 1M"
     )
     p.add_argument("--batch", type=int, default=1, help="concurrent sequences (1)")
-    p.add_argument("--parallel", choices=PARALLEL, default="tp", help="tp | ep | dp (tp)")
+    p.add_argument(
+        "--parallel",
+        choices=PARALLEL,
+        default="tp",
+        help="tp | ep | dp | tp_ep (attention tp, experts ep) | pp (pipeline stages) (tp)",
+    )
     p.add_argument(
         "--runtime", default="vllm", help="vllm | llama.cpp | sglang | trtllm | reference"
     )
