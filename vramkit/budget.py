@@ -340,7 +340,7 @@ def budget(
             ]
             if parallel == "pp" and n > 1
             else []
-        ),  # fmt: skip
+        ),
         *kv.notes,
     ]
     if g.unified:
