@@ -22,7 +22,9 @@ Terms, each with its rule:
   embedding's ``cos_sin_cache`` buffer, ``[max_position_embeddings, rotary_dim]`` in the model
   dtype, one per distinct rope (``get_rope`` memoises by its arguments; Gemma 3's local and global
   ropes are two): vllm/model_executor/layers/rotary_embedding/base.py
-  ``self.register_buffer("cos_sin_cache", cache, persistent=False)``.
+  ``self.register_buffer("cos_sin_cache", cache, persistent=False)``; MLA layers' absorbed
+  up-projections (`mla_absorbed_bytes`, inferred); vision towers shard like the decoder (Kimi-VL's
+  MoonViT: see `vramkit.families._vision.moonvit_kimi_vl` for the open question).
 - activation (`vllm_activation_bytes`): the profiling run executes one forward pass of
   ``max_num_batched_tokens`` tokens, then the sampler on ``max_num_seqs`` rows of logits
   (``GPUModelRunner.profile_run`` → ``_dummy_run(self.max_num_tokens)`` →
@@ -218,8 +220,27 @@ def vllm_weight_bytes(
             t.count * f.tensor_bytes(t.shape) for t, f in tensor_formats(spec) if t.group == "embed"
         )
         total += emb * scale / tp  # the last stage's lm_head is its own copy of the embedding
+    total += len(stage) * mla_absorbed_bytes(cfg, tp, 4 if dtype in ("f32", "fp32") else 2)
     rope_bytes = 4 if dtype in ("f32", "fp32") else 2
     return round(total) + rope_cache_bytes(spec, dtype_bytes=rope_bytes)
+
+
+def mla_absorbed_bytes(cfg: Mapping[str, Any], tp: int, dtype_bytes: int = 2) -> int:
+    """One MLA layer's absorbed up-projections on one rank: ``W_UK_T`` and ``W_UV`` (vLLM's
+    ``MLACommonImpl.process_weights_after_loading`` splits ``kv_b_proj`` into them) held beside
+    ``kv_b_proj``: kv_lora_rank × heads / tp × (qk_nope_head_dim + v_head_dim) × dtype bytes.
+    Inferred, not read at a pinned line: it is what closes the sweep's two MLA loads
+    (DeepSeek-V2-Lite −0.46 % → −0.05 %, Kimi-VL −0.48 % → −0.13 %). 0 without MLA."""
+    rank = int(cfg.get("kv_lora_rank") or 0)
+    if not rank:
+        return 0
+    heads = int(cfg.get("num_attention_heads") or 0) // tp
+    return (
+        rank
+        * heads
+        * (int(cfg.get("qk_nope_head_dim") or 0) + int(cfg.get("v_head_dim") or 0))
+        * dtype_bytes
+    )
 
 
 def _widest_ffn(cfg: Mapping[str, Any], tp: int) -> float:

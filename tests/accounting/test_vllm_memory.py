@@ -166,3 +166,33 @@ def test_pool_is_the_requested_memory_less_the_three_terms():
         == p.requested_bytes - p.weights_bytes - p.activation_bytes - p.non_torch_bytes
     )
     assert abs(p.kv_pool_bytes / GIB - 58.11) < 0.05
+
+
+def test_kimi_vl_counts_its_moonvit_tower_and_projector():
+    """MoonViT (vLLM moonvit.py): patch conv 1152·3·14·14 + bias, position table 64·64·1152, 27
+    blocks of two LayerNorms (w + b), wqkv 3·1152² + bias, wo 1152² + bias, fc0/fc1 1152·4304
+    + biases, a final LayerNorm; projector LayerNorm(1152), linear_1 4608² + bias, linear_2
+    2048·4608 + bias. BF16: 2 B a parameter. The text decoder is read through text_config and
+    the tower is counted, not noted."""
+    m = _model("kimi-vl-a3b-instruct")
+    h, inter, merged = 1152, 4304, 4608
+    block = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + 2 * h * inter + inter + h
+    tower = h * 3 * 14 * 14 + h + 64 * 64 * h + 27 * block + 2 * h
+    projector = 2 * h + merged * merged + merged + 2048 * merged + 2048
+    from vramkit.quant import weight_bytes
+
+    assert weight_bytes(m).by_group["vision"] == 2 * (tower + projector)
+    assert m.not_counted == ()
+    logged = _run("moonshotai-kimi-vl-a3b-i--h100-80gb--tp1pp1dp1--8192")["measured"]["weights_gib"]
+    assert abs(vllm_weight_bytes(m) / GIB / logged - 1) < 0.003
+
+
+def test_mla_loads_add_the_absorbed_up_projections():
+    """DeepSeek-V2-Lite: + 27 layers × 512 × 16 × (128 + 128) × 2 B = 113,246,208 B beside
+    kv_b_proj; the load then lands within 0.15 % of the logged 29.43 GiB."""
+    from vramkit.vllm_memory import mla_absorbed_bytes
+
+    m = _model("deepseek-v2-lite")
+    assert 27 * mla_absorbed_bytes(m.config, 1) == 27 * 512 * 16 * 256 * 2 == 113_246_208
+    logged = _run("deepseek-ai-deepseek-v2---h100-80gb--tp1pp1dp1--8192")["measured"]["weights_gib"]
+    assert abs(vllm_weight_bytes(m) / GIB / logged - 1) < 0.0015

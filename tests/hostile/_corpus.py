@@ -1630,6 +1630,18 @@ def vllm_memory_cases() -> Iterator[Case]:
         model_from_config_file(EXAMPLES / "gpt-oss-20b"), tp=2), ANSWER)  # fmt: skip
     yield c("profile-pp4-ok", lambda w: vm.vllm_profile(llama(), pp=4).kv_pool_bytes, ANSWER)
 
+    from vramkit.configfile import model_from_config, read_config
+
+    def kimi(**vision: Any) -> Any:
+        cfg = read_config(EXAMPLES / "kimi-vl-a3b-instruct")
+        return model_from_config({**cfg, "vision_config": {**cfg["vision_config"], **vision}})
+
+    for i, bad in enumerate(["2", [2], [0, 2], [True, 2], [2, 10**6], None]):
+        yield c(f"moonvit-merge-{i}", lambda w, b=bad: kimi(merge_kernel_size=b), REFUSE, "merge")
+    for i, bad in enumerate([10**9, -1, 0, "64", 1.5]):
+        yield c(f"moonvit-pos-{i}", lambda w, b=bad: kimi(init_pos_emb_height=b))
+    yield c("moonvit-ok", lambda w: kimi().params.total, ANSWER)
+
 
 def all_cases() -> list[Case]:
     """The whole corpus, ids unique."""

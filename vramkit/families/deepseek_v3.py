@@ -20,6 +20,7 @@ from ._common import (
     mtp_layers,
 )
 from ._record import Config, Family, GgufPart, KvPart
+from ._vision import vision_tower
 
 # --------------------------------------------------------------------------- DeepSeek V3 / V3.2
 
@@ -221,6 +222,7 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         )
     for i in range(n_layers, n_layers + n_mtp):
         layer(i, mtp=True)
+    vision_tower(add, config, text_hidden=dim)  # Kimi-VL's MoonViT; others are noted
     return tuple(specs)
 
 
