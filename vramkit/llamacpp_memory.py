@@ -3,7 +3,7 @@
 What `llama-fit-params --fit-print on` (llama.cpp's `no_alloc` projection) prints per device:
 model (the GGUF's tensor bytes), context (every KV cache and state buffer) and compute (the
 graph allocator's reservation). vramkit reproduces each figure; the engine's own projections
-are recorded under data/measured/llamacpp/ and the tests compare them.
+are recorded under tests/fixtures/measured/llamacpp/ and the tests compare them.
 
 Engine code read (ggml-org/llama.cpp@0c1e57098bba43ac29e6e3b677cdceebdd22334f, the tree
 llama-cpp-python 0.3.36 vendors):
@@ -173,7 +173,7 @@ def mtp_draft_kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list
     empty "non-SWA" cache and one "SWA" cache of GGML_PAD(min(kv, W + n_ubatch), 256) cells with
     K and V each one ``dims``-wide row per layer (a plain cache keeps V: ``has_v = !is_mla``).
     The NextN layers are what the family's KV parts add with the MTP module included. Measured
-    for DeepSeek V4 (data/measured/llamacpp_mtp/); other layouts are refused."""
+    for DeepSeek V4 (tests/fixtures/measured/llamacpp_mtp/); other layouts are refused."""
     from dataclasses import replace
 
     from .families import get_family
@@ -512,7 +512,7 @@ def host_compute_bytes(
     With several GPUs the last GPU copies the masks and indices again after layer 0, so none
     of them is freed before layer 0's experts run.
 
-    Checked against llama-fit-params with localhost RPC devices (data/measured/plan/rpc/,
+    Checked against llama-fit-params with localhost RPC devices (tests/fixtures/measured/plan/rpc/,
     benchmarks/engines/README.md): within 0.15 MiB of the printed figure on all 11 recorded
     plans (Qwen3-MoE, gpt-oss, DeepSeek V4; -ub 512/1024/2048; 1 and 2 GPUs) and on Mixtral
     and GLM-4.7 spot checks. An estimate: the sequence is written from the engine's trace of

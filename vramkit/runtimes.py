@@ -5,7 +5,7 @@ A record carries the runtime's overheads per GPU (CUDA context, non-torch memory
 workspace, fit margin — bytes, estimates with sources), its capacity rule (the memory fraction and
 whether it applies to total or free memory), its KV layout (`KvProfile`: page rules by name, the
 dtypes it offers, layout options with sources), its flag vocabulary and the name of its
-compute-buffer function. `vramkit.kv`, `vramkit.budget`, `vramkit.audit` and the dashboard all
+compute-buffer function. `vramkit.kv`, `vramkit.budget`, `vramkit.article.audit` and the dashboard all
 read runtimes through `get_runtime`.
 """
 
@@ -125,7 +125,7 @@ class Runtime:
     def overhead_bytes(self, *, split: bool) -> int:
         """Fixed bytes per GPU besides weights, KV and workspace: CUDA context + fit margin +
         (NCCL buffers when the model is split over GPUs by tp/ep, else non-torch memory).
-        `vramkit.budget` and `vramkit.audit` both charge this."""
+        `vramkit.budget` and `vramkit.article.audit` both charge this."""
         extra = self.nccl_bytes_per_gpu if split else self.non_torch_bytes
         return self.cuda_context_bytes + self.margin_bytes + extra
 

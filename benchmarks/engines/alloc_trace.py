@@ -25,7 +25,7 @@ worst-case ubatch graph (ggml/src/ggml-alloc.c of the pinned tree). This tool
    `--mtp` the same for DeepSeek V4's MTP draft context (measure_mtp.py's probe on the
    `mtp-*.gguf` draft, `LLAMA_CONTEXT_TYPE_MTP`) → `<model>-mtp.json.gz`.
 
-The fixture grid (data/measured/llamacpp/) is held out: `--check` replays every fixture run
+The fixture grid (tests/fixtures/measured/llamacpp/) is held out: `--check` replays every fixture run
 and prints the signed error (the tests do the same).
 """
 

@@ -140,7 +140,7 @@ def main() -> int:
             lines, err = fit_group(pts, floor, topk, sliding_window(cfg))
             worst = max(worst, err)
             groups[key] = {"lines": lines, "max_abs_error": round(err, 4), "points": len(pts)}
-        models[mid] = {"fixture": f"data/measured/llamacpp/{mid}.json", **groups}
+        models[mid] = {"fixture": f"tests/fixtures/measured/llamacpp/{mid}.json", **groups}
         print(f"{mid}: " + ", ".join(f"{k} {v['max_abs_error']:.1%}" for k, v in groups.items()))
     lines = [
         "# llama.cpp CPU compute buffer, fitted per model to the engine's own projections: the",

@@ -8,7 +8,7 @@ sparse GGUFs). Without them it says so and exits 1; nothing is downloaded or bui
 
     .venv/bin/python benchmarks/engines/plan_vs_engine.py            # re-measure every case
     .venv/bin/python benchmarks/engines/plan_vs_engine.py --check    # run, compare, write nothing
-    .venv/bin/python benchmarks/engines/plan_vs_engine.py --rpc      # per device, data/measured/plan/rpc/
+    .venv/bin/python benchmarks/engines/plan_vs_engine.py --rpc      # per device, tests/fixtures/measured/plan/rpc/
 
 `--rpc` uses the engine build's RPC server (`<cache>/llama.cpp-0.3.36/`, GGML_RPC=ON): one
 `ggml-rpc-server` per planned GPU on 127.0.0.1 (each serves this machine's CPU backend, so
@@ -49,7 +49,7 @@ from vramkit.plan.verify import (  # noqa: E402
 )
 
 OUT = ROOT / "data" / "measured" / "plan"
-OUT_RPC = OUT / "rpc"
+OUT_RPC = ROOT / "tests" / "fixtures" / "measured" / "plan" / "rpc"
 LLAMA_CPP_PYTHON = "0.3.36"
 CASES = (
     {

@@ -23,7 +23,10 @@ CATALOG = (
     "vramkit.catalog", "vramkit.configfile",
 )  # fmt: skip
 """The data/catalog layer: reads data files and architectures; counts no bytes of a deployment."""
-ACCOUNTING = ("vramkit.kv", "vramkit.quant", "vramkit.moe", "vramkit.budget", "vramkit.audit")
+ACCOUNTING = ("vramkit.kv", "vramkit.quant", "vramkit.moe", "vramkit.budget")
+ARTICLE = ("vramkit.article",)
+"""The source article's story (its tables reproduced and audited, the report's headline): built
+on the core, asked only by the presentation edge."""
 
 
 def _name(path: Path) -> str:
@@ -120,6 +123,19 @@ def test_core_never_imports_the_presentation_edge():
             continue
         bad += [
             f"{m} imports {i}" for i, _ in _imports(p, top_level_only=False) if _within(i, EDGE)
+        ]
+    assert not bad, "\n".join(bad)
+
+
+def test_core_never_imports_the_article_story():
+    """Issue 22: the article/audit story sits in its own package outside the core; only the
+    presentation edge (report, notebooks' helpers, the `article` command) asks it."""
+    bad = []
+    for m, p in _modules().items():
+        if _within(m, EDGE) or _within(m, ARTICLE) or m == "vramkit":
+            continue
+        bad += [
+            f"{m} imports {i}" for i, _ in _imports(p, top_level_only=False) if _within(i, ARTICLE)
         ]
     assert not bad, "\n".join(bad)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vramkit.audit import BudgetAssumptions, kv_bytes
+from vramkit.article.audit import BudgetAssumptions, kv_bytes
 from vramkit.budget import budget
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError

@@ -1,4 +1,4 @@
-"""vramkit against llama.cpp's own memory projections (data/measured/llamacpp/, fast).
+"""vramkit against llama.cpp's own memory projections (tests/fixtures/measured/llamacpp/, fast).
 
 Each fixture is what `llama-fit-params --fit-print on -nr -v` printed for a full-size sparse
 GGUF written from vramkit's inventory (benchmarks/engines/measure.py). The engine prints the

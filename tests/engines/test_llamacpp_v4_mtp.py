@@ -1,6 +1,6 @@
-"""DeepSeek V4 with and without its MTP layer against llama.cpp (data/measured/llamacpp_mtp/).
+"""DeepSeek V4 with and without its MTP layer against llama.cpp (tests/fixtures/measured/llamacpp_mtp/).
 
-Without MTP: the converter's default main GGUF (its fixtures: data/measured/llamacpp/). With MTP:
+Without MTP: the converter's default main GGUF (its fixtures: tests/fixtures/measured/llamacpp/). With MTP:
 the converter's ``--mtp`` draft file ``mtp-*.gguf`` (benchmarks/engines/measure_mtp.py), whose
 weights the engine's loader sizes (``llama-quantize --dry-run``, loaded with ``load_mtp``).
 """

@@ -1,7 +1,7 @@
 """Plan vs engine PER DEVICE: the llama.cpp flags the planner emits, fed to llama.cpp's own
 projection with one `ggml-rpc-server` on 127.0.0.1 per planned GPU (the RPC build,
 GGML_RPC=ON), so the engine itself splits layers (-ngl, -ts), applies -ot / --n-cpu-moe and
-prints model / context / compute MiB per device. Fixtures: data/measured/plan/rpc/*.json,
+prints model / context / compute MiB per device. Fixtures: tests/fixtures/measured/plan/rpc/*.json,
 written by `benchmarks/engines/plan_vs_engine.py --rpc`."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from vramkit.plan.verify import compare, compare_devices, parse_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = sorted((ROOT / "data" / "measured" / "plan" / "rpc").glob("*.json"))
+FIXTURES = sorted((ROOT / "tests" / "fixtures" / "measured" / "plan" / "rpc").glob("*.json"))
 
 
 def test_per_device_fixtures_exist() -> None:
@@ -131,7 +131,7 @@ def test_host_compute_arithmetic_qwen3_32k() -> None:
     inputs = 512 x (8 x 2048 + 28) + 2 x 512 x 32768 = 8,402,944 + 33,554,432 = 41,957,376 B
     (two F32 n_embd rows, tokens / positions / output ids 4 B and K / V cell indices 8 B each
     per token, the F16 mask; 40.01 MiB, the engine's `CPU compute buffer size = 40.01 MiB` in
-    data/measured/plan/rpc/qwen3-30b-a3b-q4km-3090-32gb-32k.json)."""
+    tests/fixtures/measured/plan/rpc/qwen3-30b-a3b-q4km-3090-32gb-32k.json)."""
     from vramkit.configfile import model_from_config_file
     from vramkit.llamacpp_memory import budget_host_compute
 
@@ -165,7 +165,7 @@ def test_host_compute_bad_input() -> None:
 def test_plan_charges_host_compute_as_its_own_line(plan_runner) -> None:
     """A GPU + RAM plan's host row carries the compute buffer, and a note says how."""
     rec = json.loads(
-        (ROOT / "data/measured/plan/rpc/v4-flash-q4km-2x4090-192gb-64k.json").read_text()
+        (ROOT / "tests/fixtures/measured/plan/rpc/v4-flash-q4km-2x4090-192gb-64k.json").read_text()
     )
     _, plan, _ = plan_runner.plan_of(rec["case"])
     host = plan.place("host")

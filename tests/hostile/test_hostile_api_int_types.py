@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import vramkit
-from vramkit import article, audit, kv_capacity, llamacpp_memory, moe, plan
+from vramkit import kv_capacity, llamacpp_memory, moe, plan
+from vramkit.article import audit
+from vramkit.article import tables as article
 from vramkit.errors import VramkitError, parse_int, require_int, require_number
 
 FLASH = "deepseek-v4-flash"

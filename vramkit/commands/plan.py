@@ -17,7 +17,8 @@ knobs, places: [{name, kind, capacity_bytes, total_bytes, margin_bytes (kept fre
 or null}, flag_notes, runtime_notes: [text] (the asked runtime's: which weights, multi-node),
 model_file: {ref, source, steps, note} or null (the repo id or GGUF file the command loads and the
 shell lines that get it), nodes (nodes of 8 GPUs the plan spans), speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
-gpu_read_bytes, host_read_bytes, link_bytes} (upper bounds), capacity: {max_context (0:
+gpu_read_bytes, host_read_bytes, link_bytes, internode_bytes_per_gpu (a decode step's bytes through
+one GPU's NIC on a multi-node plan, vramkit.plan.network)} (upper bounds), capacity: {max_context (0:
 nothing fits, not even 1 token), max_sequences (0: not even one; 4096, the search's ceiling:
 at least that many)}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes.
 Bytes are integers; GB = 1e9, GiB = 2**30.
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         resolve_machine,
         solve,
     )
-    from ..plan.flags import nodes_of
+    from ..plan.network import nodes_of
     from ..plan.placement import canonical_runtime
 
     model = resolve_model(args)
@@ -193,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
                     "gpu_read_bytes": s.gpu_read_bytes,
                     "host_read_bytes": s.host_read_bytes,
                     "link_bytes": s.link_bytes,
+                    "internode_bytes_per_gpu": s.internode_bytes,
                     "decode_estimate": _estimate_json(est),
                     "prefill_estimate": _prefill_json(pf_est, pf_why),
                 },

@@ -157,7 +157,7 @@ def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[
     if runtime_id == "llama.cpp":
         return (
             "llama.cpp stores V on the global layers too although the checkpoint reuses K as V "
-            "(attention_k_eq_v): engine-measured, data/measured/llamacpp/gemma-4-31b.json.",
+            "(attention_k_eq_v): engine-measured, tests/fixtures/measured/llamacpp/gemma-4-31b.json.",
         )
     return (
         "global layers store K once (attention_k_eq_v); whether this runtime does was not "

@@ -23,7 +23,7 @@ def with_v_cache(parts: Iterable[Any]) -> list[Any]:
     src/llama-kv-cache.cpp L233-234 at ggml-org/llama.cpp@0c1e570): a GQA part (kv_heads > 0)
     whose checkpoint reuses K as V (Gemma 4's ``attention_k_eq_v`` global layers, 1 vector a
     head) still holds K and V there, 2 vectors a head (engine: Gemma 4 31B at 4K, K 160 MiB +
-    V 160 MiB on the global layers, data/measured/llamacpp/gemma-4-31b.json)."""
+    V 160 MiB on the global layers, tests/fixtures/measured/llamacpp/gemma-4-31b.json)."""
     return [
         replace(p, vectors=2 * p.kv_heads)
         if p.kv_heads and p.store == "cache" and p.vectors < 2 * p.kv_heads

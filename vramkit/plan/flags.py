@@ -36,7 +36,7 @@ SGLang (sgl-project/sglang @ 469c63e54e7d94591617ef9590c6aa26d54dc1bb,
 vLLM and SGLang plans are NOT checked by their engines here (they need a GPU; none is lent to
 these checks): the rules they follow are cited to the engines' code in
 `vramkit.plan.placement` (the block above `vllm_pp_layers`); only llama.cpp plans are re-run in
-the engine (data/measured/plan/, per device data/measured/plan/rpc/).
+the engine (data/measured/plan/, per device tests/fixtures/measured/plan/rpc/).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from ..quant import get_recipe
 from ..validate import require_bool
 from .getfile import ModelFile, gguf_file, serve_ref
 from .layers import LayerCosts, layer_costs
+from .network import DEFAULT_NIC, GPUS_PER_NODE, nodes_of
 from .placement import Plan, require_plan
 
 LLM_FFN_EXPS_REGEX = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"
@@ -293,25 +294,13 @@ def llamacpp_flags(
     return Flags(plan.runtime, tuple(args), tuple(notes), gguf)
 
 
-GPUS_PER_NODE = 8
-"""GPUs in one node (HGX / DGX boards): vLLM's own example of a multi-node replica is "2 nodes with
-8 GPUs per node" (docs/serving/parallelism_scaling.md,
-https://raw.githubusercontent.com/vllm-project/vllm/main/docs/serving/parallelism_scaling.md);
-a plan with more GPUs than this spans nodes."""
-
-
-def nodes_of(plan: Plan) -> int:
-    """Nodes of `GPUS_PER_NODE` a plan's GPUs fill (at least 1)."""
-    n = sum(1 for p in plan.places if p.kind == "gpu")
-    return max(1, math.ceil(n / GPUS_PER_NODE))
-
-
 def _multi_node_note(plan: Plan, how: str) -> str:
     n = sum(1 for p in plan.places if p.kind == "gpu")
     return (
         f"multi-node plan: {n} GPUs = {nodes_of(plan)} nodes of {GPUS_PER_NODE}; {how}; the "
         "GPUs of different nodes talk over the inter-node network, not NVLink (the speed bound "
-        "does not model that link)"
+        f"counts its bytes at {DEFAULT_NIC}'s line rate, one NIC a GPU; its latency is not "
+        "modelled)"
     )
 
 

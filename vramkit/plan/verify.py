@@ -290,7 +290,7 @@ def compare_devices(plan: Plan, out: EngineOutput, *, n_layer: int) -> tuple[Dev
 
 
 def device_summary(checks: tuple[DeviceCheck, ...]) -> list[dict[str, Any]]:
-    """A JSON-ready per-device table (for data/measured/plan/rpc/ fixtures)."""
+    """A JSON-ready per-device table (for tests/fixtures/measured/plan/rpc/ fixtures)."""
     return [
         {
             "place": c.place,
