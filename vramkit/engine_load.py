@@ -113,11 +113,10 @@ def is_mxfp4_moe(model: ModelSpec) -> bool:
 
 
 def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", tp: int = 1) -> int:
-    """Weight bytes vLLM holds for a gpt-oss checkpoint on one rank: at tensor parallel 1 the
-    stored layout with every expert layer re-sized by `backend`'s padding (``triton``: the
-    Hopper swizzle's resident tensors, `triton_hopper_expert_bytes`); at tp > 1 one rank's
-    tensors with its expert shard padded per rank (`mxfp4_rank_layer_bytes`,
-    `vramkit.vllm_memory.vllm_weight_bytes`)."""
+    """Weight bytes vLLM holds for a gpt-oss checkpoint at tensor parallel 1: the stored layout
+    with every expert layer re-sized by `backend`'s padding (``triton``: the Hopper swizzle's
+    resident tensors, `triton_hopper_expert_bytes`). One rank at tp > 1 (its shard padded per
+    rank, `mxfp4_rank_layer_bytes`) is `vramkit.vllm_memory.vllm_weight_bytes`."""
     spec = get_model(model)
     q = spec.config.get("quantization_config") or {}
     if str(q.get("quant_method", "")).lower() != "mxfp4" or "num_local_experts" not in spec.config:
@@ -128,10 +127,11 @@ def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", t
     if backend not in MXFP4_PADDING:
         raise unknown_name("vLLM MXFP4 backend", backend, MXFP4_PADDING)
     tp = require_int("tp", tp, minimum=1, maximum=1024)
-    if tp != 1:  # each rank pads its own shard: vramkit.vllm_memory sums the rank's tensors
-        from .vllm_memory import vllm_weight_bytes
-
-        return vllm_weight_bytes(spec, tp=tp, mxfp4_backend=backend)
+    if tp != 1:  # one rank's bytes are vramkit.vllm_memory's (it imports this module)
+        raise VramkitError(
+            f"this is the whole-model load at tensor parallel 1; one rank at tp={tp} (its expert "
+            "shard padded per rank) is vramkit.vllm_memory.vllm_weight_bytes(model, tp=...)."
+        )
     cfg = spec.config
     hidden, inter = int(cfg["hidden_size"]), int(cfg["intermediate_size"])
     experts, layers = int(cfg["num_local_experts"]), int(cfg["num_hidden_layers"])

@@ -156,7 +156,6 @@ def vllm_weight_bytes(
     becomes FP8 with one FP32 scale per tensor, ``Fp8LinearMethod`` with no checkpoint scales;
     embeddings, norms and lm_head stay in the model dtype). MXFP4 MoE experts (gpt-oss) are padded
     per rank by `mxfp4_backend` (`vramkit.engine_load.mxfp4_rank_layer_bytes`; Marlin on H100)."""
-    from .budget import check_parallel
     from .engine_load import is_mxfp4_moe, mxfp4_rank_layer_bytes
     from .params import ROUTED_GROUPS
     from .quant import tensor_formats
@@ -164,8 +163,12 @@ def vllm_weight_bytes(
 
     spec = get_model(model)
     tp = require_int("tensor_parallel_size", tp, minimum=1, maximum=1024)
-    check_parallel(spec, "tp", tp)  # vLLM shards the attention heads evenly
     cfg = _cfg(spec)
+    if int(cfg.get("num_attention_heads") or 1) % tp:  # vLLM shards the heads evenly
+        raise VramkitError(
+            f"tensor parallelism splits the {cfg.get('num_attention_heads')} attention heads of "
+            f"{spec.id} evenly, and {tp} does not divide them; use a divisor."
+        )
     layers = int(cfg.get("num_hidden_layers") or 0)
     stage = pp_layers(layers, pp, pp_rank) if layers else range(0)
     first, last = pp_rank == 0, pp_rank == pp - 1

@@ -119,7 +119,9 @@ def test_gpt_oss_pads_each_rank_shard():
     assert mxfp4_rank_layer_bytes(m, "marlin", tp=2) == 32 * per_expert
     half_of_tp1 = mxfp4_expert_bytes(32, 3072, 2944) // 2  # the TP 1 padding, halved: too small
     assert 32 * per_expert / half_of_tp1 == pytest.approx(1.044, abs=0.001)
-    got = vllm_gpt_oss_loaded_bytes(m, "marlin", tp=2) / GIB
+    got = vllm_weight_bytes(m, tp=2, mxfp4_backend="marlin") / GIB
+    with pytest.raises(VramkitError, match="vllm_weight_bytes"):
+        vllm_gpt_oss_loaded_bytes(m, "marlin", tp=2)  # the whole-model helper points there
     logged = _run("openai-gpt-oss-20b--h100-80gb--tp2pp1dp1--8192")["measured"]["weights_gib"]
     assert logged == 7.01
     assert abs(got / logged - 1) < 0.015  # +1.0 %: Marlin assumed (the log names no backend)
