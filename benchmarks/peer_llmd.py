@@ -76,6 +76,9 @@ CONFIGS: dict[str, tuple[str, dict[str, Any] | None]] = {
     "meta-llama/llama-4-scout-17b-16e-instruct": ("llama-4-scout-17b-16e-instruct", None),
     "openai/gpt-oss-20b": ("gpt-oss-20b", None),
     "moonshotai/kimi-vl-a3b-instruct": ("kimi-vl-a3b-instruct", None),
+    "qwen/qwen2.5-72b-instruct": ("qwen2.5-72b-instruct", None),
+    "moonshotai/kimi-dev-72b": ("qwen2.5-72b-instruct", None),
+    "mistralai/mixtral-8x7b-instruct-v0.1": ("mixtral-8x7b-instruct-v0.1", None),
     "redhatai/qwen2.5-7b-instruct-fp8-dynamic": ("qwen2.5-7b-instruct", _FP8_DYNAMIC),
     "redhatai/qwen2.5-7b-instruct-quantized.w8a8": ("qwen2.5-7b-instruct", _W8A8),
     "redhatai/meta-llama-3.1-8b-instruct-quantized.w8a8": ("llama-3.1-8b-instruct", _W8A8),
@@ -85,7 +88,9 @@ CONFIGS: dict[str, tuple[str, dict[str, Any] | None]] = {
 }
 """HF id (lower case) → (config folder under data/examples/ or ``catalog:ID``, quantization_config
 overlay). Same-shape stand-ins: DeepSeek-V2-Lite for -Lite-Chat, MedGemma 27B for gemma-3-27b-it
-(data/examples/README.md: "same shapes as gemma-3-27b-it"), Llama 3.1 70B for Llama 3.3 70B. The
+(data/examples/README.md: "same shapes as gemma-3-27b-it"), Llama 3.1 70B for Llama 3.3 70B,
+Qwen2.5-72B-Instruct for Kimi-Dev-72B (a Qwen2.5-72B fine-tune: the sweep logs 67.82 vs 67.80 GiB
+at TP 2). The
 overlays are llm-compressor's scheme defaults (FP8_DYNAMIC, W8A8) and a GPTQ W4 g128 config, not
 the published files (not stored here): the RedHatAI runs are reconstructions, said in the table."""
 
