@@ -469,14 +469,9 @@ def vllm_pp_layers(n_layers: int, pp: int) -> list[tuple[int, int]]:
     """(first, last + 1) layers of each pipeline stage, as vLLM's get_pp_indices splits them
     (without VLLM_PP_LAYER_PARTITION): n // pp each, the remainder one each to the stages before
     the last (``for i in range(2, remaining_layers + 2): partitions[-i] += 1``)."""
-    parts = [n_layers // pp] * pp
-    for i in range(2, n_layers % pp + 2):
-        parts[-i] += 1
-    out, start = [], 0
-    for k in parts:
-        out.append((start, start + k))
-        start += k
-    return out
+    from ..vllm_memory import pp_layers  # the one copy of the rule
+
+    return [(r.start, r.stop) for r in (pp_layers(n_layers, pp, k) for k in range(pp))]
 
 
 def _divisible_tp(model: ModelSpec, n: int) -> int:
