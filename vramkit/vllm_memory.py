@@ -306,6 +306,24 @@ def vllm_activation_bytes(
     return round(moe + (max(forward, sampler) if last_stage else forward))
 
 
+def budget_workspace_bytes(
+    model: ModelSpec | str, *, context: int, batch: int, cache_dtype: str, n_ubatch: int = 0
+) -> tuple[int, str]:
+    """The budget's and the planner's workspace on vLLM (data/runtimes.yaml
+    ``compute_buffer_function``): the profiling run's peak at vLLM's defaults on a ≥ 70 GiB GPU
+    (8,192 batched tokens, 1,024 sequences) on one rank of tensor parallel 1 (the widest MoE
+    shard, an upper bound under tp), whatever the context; and the note saying so. `context`,
+    `batch`, `cache_dtype` and `n_ubatch` do not change it (vLLM profiles one fixed step)."""
+    del context, batch, cache_dtype, n_ubatch
+    b = vllm_activation_bytes(model)
+    return b, (
+        f"workspace {b / GIB:.2f} GiB: vLLM's profiling-run peak (vramkit.vllm_memory: sampler "
+        "over 1,024 x vocab fp32 logits + the fused-MoE workspace + an 8,192-token forward, "
+        "fitted on the llm-d v0.19 H100 sweep, held-out mean |error| 2.4 %); overhead: estimates "
+        "from data/runtimes.yaml"
+    )
+
+
 def vllm_non_torch_bytes(*, tp: int = 1, pp: int = 1) -> int:
     """`NON_TORCH_GIB` for this split, in bytes (tensor parallelism dominates)."""
     if tp > 1:

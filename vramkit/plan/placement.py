@@ -541,7 +541,11 @@ def served_plan(
     frac = memory_fraction if memory_fraction is not None else mg.memory_fraction
     overhead = prof.overhead_bytes(split=n_all > 1) - prof.margin_bytes  # as budget charges it
     usable = math.floor(d0.usable_bytes * frac)
-    need = weights + kv_gpu + prof.workspace_bytes + overhead
+    workspace = compute_buffer_bytes(
+        model, runtime, context=context, ubatch=0, sequences=sequences,
+        cache_dtype=kv.cache_dtype,
+    )  # the record's function where it names one, as budget charges it  # fmt: skip
+    need = weights + kv_gpu + workspace + overhead
     offload = 0
     if runtime == "vllm" and need > usable and machine.host is not None:
         offload = math.ceil((need - usable) / 2**30)  # --cpu-offload-gb is GiB per GPU
@@ -560,7 +564,7 @@ def served_plan(
         comps["routed experts"] = e_share - e_off
         comps["attention+dense"] = (weights - e_share) - (off - e_off)
         comps["KV cache"] = kv_gpu
-        comps["compute buffer"] = prof.workspace_bytes
+        comps["compute buffer"] = workspace
         comps["runtime overhead"] = overhead
         stage = d.index // n  # devices in order: pipeline stage after stage
         first, last = stages[stage]
