@@ -310,8 +310,8 @@ def budget_workspace_bytes(
     model: ModelSpec | str, *, context: int, batch: int, cache_dtype: str, n_ubatch: int = 0
 ) -> tuple[int, str]:
     """The budget's and the planner's workspace on vLLM (data/runtimes.yaml
-    ``compute_buffer_function``): the profiling run's peak at vLLM's defaults on a ≥ 70 GiB GPU
-    (8,192 batched tokens, 1,024 sequences) on one rank of tensor parallel 1 (the widest MoE
+    ``compute_buffer_computed``, registered in vramkit.runtimes.engines): the profiling run's
+    peak at vLLM's defaults on a ≥ 70 GiB GPU (8,192 batched tokens, 1,024 sequences) on one rank of tensor parallel 1 (the widest MoE
     shard, an upper bound under tp), whatever the context; and the note saying so. `context`,
     `batch`, `cache_dtype` and `n_ubatch` do not change it (vLLM profiles one fixed step)."""
     del context, batch, cache_dtype, n_ubatch

@@ -1,7 +1,7 @@
 """Fit llama.cpp's CPU compute buffer per model from the recorded projections: the fallback.
 
 vramkit sizes the compute buffer by replaying llama.cpp's own allocator over a recorded trace
-(alloc_trace.py, vramkit.llamacpp_graph; exact on every fixture run). These fitted lines are
+(alloc_trace.py, vramkit.runtimes.llamacpp.graph; exact on every fixture run). These fitted lines are
 used only where no trace applies (a K cache type without a recorded variant, e.g. q5_0).
 
     .venv/bin/python benchmarks/engines/fit_compute.py     rewrites data/llamacpp_compute.yaml

@@ -20,7 +20,7 @@ layer split given explicitly the projection does not depend on it. The compute b
 GPU is the CPU backend's (the servers run CPU kernels), not CUDA's: recorded, compared loosely.
 The host's compute buffer (`CPU compute buffer size`, this machine's CPU backend: the graph
 inputs and the ops on host-resident expert weights) is the same on a CUDA machine and is
-compared with the plan's host compute buffer (`llamacpp_memory.host_compute_bytes`). RPC_EXTRA
+compared with the plan's host compute buffer (`runtimes.llamacpp.memory.host_compute_bytes`). RPC_EXTRA
 adds per-device cases at other -ub and host-layer counts.
 """
 
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from vramkit.plan import build_machine, plan_for  # noqa: E402
-from vramkit.plan.verify import (  # noqa: E402
+from vramkit.runtimes.llamacpp.verify import (  # noqa: E402
     compare,
     compare_devices,
     device_summary,
@@ -117,7 +117,7 @@ CASES = (
 )
 
 #: Per-device (--rpc) only: other -ub and host-layer counts, for the host compute buffer (the
-#: CPU backend's graph inputs and host-expert intermediates, llamacpp_memory.host_compute_bytes).
+#: CPU backend's graph inputs and host-expert intermediates, runtimes.llamacpp.memory.host_compute_bytes).
 RPC_EXTRA = (
     {
         "id": "qwen3-30b-a3b-q8-3090-64gb-32k",

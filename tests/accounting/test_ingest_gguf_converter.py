@@ -24,7 +24,7 @@ from vramkit.errors import VramkitError
 from vramkit.families import get_family
 from vramkit.ingest import ingest
 from vramkit.ingest.gguf_file import config_from_metadata, measure_gguf, read_metadata
-from vramkit.llamacpp_memory import MIB, Settings, compute_bytes, kv_lines, recurrent_lines
+from vramkit.runtimes.llamacpp.memory import MIB, Settings, compute_bytes, kv_lines, recurrent_lines
 
 HERE = Path(__file__).parent / "gguf_converter"
 MANIFEST = json.loads((HERE / "manifest.json").read_text())
@@ -386,7 +386,7 @@ def test_engine_loaded_every_converter_file():
 def test_engine_weights_and_kv_equal_the_kit(files, name):
     """The engine's own figures for the converter's file: the model row (whole MiB, rounded
     down) is the file's tensor bytes; every KV cache line (cells, layers, MiB to 2 decimals)
-    and recurrent state line is the kit's `llamacpp_memory` figure for the config read from
+    and recurrent state line is the kit's `runtimes.llamacpp.memory` figure for the config read from
     the file."""
     run = RUNS[name]["parsed"]
     ing = ingest(files[name])

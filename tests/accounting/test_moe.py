@@ -18,8 +18,8 @@ from vramkit.moe import (
     expected_experts_touched,
     moe_split,
     offload_gpu_bytes,
-    step_read_bytes,
     routing_probabilities,
+    step_read_bytes,
 )
 from vramkit.quant import weight_bytes
 

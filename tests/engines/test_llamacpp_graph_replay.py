@@ -1,4 +1,4 @@
-"""vramkit.llamacpp_graph: ggml-alloc's best-fit allocator replayed over llama.cpp's recorded
+"""vramkit.runtimes.llamacpp.graph: ggml-alloc's best-fit allocator replayed over llama.cpp's recorded
 allocation sequence (data/llamacpp_graphs/), checked by hand-worked sequences and against the
 held-out engine runs (tests/fixtures/measured/llamacpp/heldout/: contexts and -ub values used neither by
 the fixture grid nor by the traces' training settings)."""
@@ -17,9 +17,9 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
 import alloc_trace  # noqa: E402
 import measure  # noqa: E402
 
-from vramkit import llamacpp_graph as lg  # noqa: E402
-from vramkit import llamacpp_memory as lm  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
+from vramkit.runtimes.llamacpp import graph as lg  # noqa: E402
+from vramkit.runtimes.llamacpp import memory as lm  # noqa: E402
 
 MIB = 2**20
 MODELS = dict(measure.MODELS)

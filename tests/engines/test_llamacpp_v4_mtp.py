@@ -21,10 +21,10 @@ import gguf_sparse  # noqa: E402
 import measure  # noqa: E402
 import measure_mtp  # noqa: E402
 
-from vramkit import llamacpp_memory as lm  # noqa: E402
 from vramkit.catalog import get_model  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
 from vramkit.quant import mtp_draft_bytes, weight_bytes  # noqa: E402
+from vramkit.runtimes.llamacpp import memory as lm  # noqa: E402
 
 MIB = 2**20
 

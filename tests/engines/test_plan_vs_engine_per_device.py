@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vramkit.plan.verify import compare, compare_devices, parse_engine
+from vramkit.runtimes.llamacpp.verify import compare, compare_devices, parse_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "measured" / "plan" / "rpc").glob("*.json"))
@@ -91,7 +91,7 @@ def test_live_rpc_engine_when_built(plan_runner) -> None:
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_host_compute_buffer_matches_the_engine(path: Path, plan_runner) -> None:
     """The plan charges the host the CPU backend's compute buffer (graph inputs + one host
-    expert layer's intermediates, vramkit.llamacpp_memory.host_compute_bytes); the engine
+    expert layer's intermediates, vramkit.runtimes.llamacpp.memory.host_compute_bytes); the engine
     prints it as `sched_reserve: CPU compute buffer size = X MiB` (two decimals)."""
     rec = json.loads(path.read_text(encoding="utf-8"))
     model, plan, _ = plan_runner.plan_of(rec["case"])
@@ -133,7 +133,7 @@ def test_host_compute_arithmetic_qwen3_32k() -> None:
     per token, the F16 mask; 40.01 MiB, the engine's `CPU compute buffer size = 40.01 MiB` in
     tests/fixtures/measured/plan/rpc/qwen3-30b-a3b-q4km-3090-32gb-32k.json)."""
     from vramkit.configfile import model_from_config_file
-    from vramkit.llamacpp_memory import budget_host_compute
+    from vramkit.runtimes.llamacpp.memory import budget_host_compute
 
     m = model_from_config_file(ROOT / "data" / "examples" / "qwen3-30b-a3b")
     est = budget_host_compute(m, context=32768, batch=1, cache_dtype="f16", n_ubatch=512,
@@ -154,7 +154,7 @@ def test_host_compute_arithmetic_qwen3_32k() -> None:
 def test_host_compute_bad_input() -> None:
     from vramkit.configfile import model_from_config_file
     from vramkit.errors import VramkitError
-    from vramkit.llamacpp_memory import Settings, host_compute_bytes
+    from vramkit.runtimes.llamacpp.memory import Settings, host_compute_bytes
 
     m = model_from_config_file(ROOT / "data" / "examples" / "qwen3-30b-a3b")
     with pytest.raises(VramkitError, match="top_k"):

@@ -1118,6 +1118,20 @@ def flag_cases() -> Iterator[Case]:
         ("fit-context", ["fit", *m, "--gpu", "h200-sxm-141gb", "--context"], "context", junk_ctx),
         ("fit-batch", ["fit", *m, "--gpu", "h200-sxm-141gb", "--batch"], "batch", junk_ints),
         ("fit-runtime", ["fit", *m, "--gpu", "h200-sxm-141gb", "--runtime"], "", ["vllm2", ""]),
+        # runtimes resolve in the registry only (issue 22): one the planner does not place, a
+        # spelling the registry refuses, and --ram for a runtime that does not offload tensors
+        (
+            "plan-runtime",
+            ["plan", *m, "--gpu", "h200-sxm-141gb", "--runtime"],
+            "planner runtime",
+            ["trtllm", "reference", "llama_cpp", "ik-llama-cpp", "vllm2"],
+        ),
+        (
+            "fit-ram-runtime",
+            ["fit", *m, "--gpu", "h200-sxm-141gb", "--ram", "64GB", "--runtime"],
+            "--ram is the host RAM",
+            ["vllm", "sglang", "trtllm", "reference", "ollama"],
+        ),
         ("fit-parallel", ["fit", *m, "--gpu", "h200-sxm-141gb", "--parallel"], "", ["xp", ""]),
         ("article-min", ["article", "--min-context"], "", ["0", "-1", "abc", "nan", "1e400"]),
         ("article-safer", ["article", "--safer-context"], "", ["0", "-1", "abc"]),
@@ -1484,6 +1498,11 @@ def api_cases() -> Iterator[Case]:
             lambda w, b=bound, lim=limit, m=shape: se.decode_estimate(b, lim, moe=m),
         )
     yield c("decode_estimate-ok", lambda w: se.decode_estimate(50.0, "gpu", moe=True), ANSWER)
+    for i, batch in enumerate([0, -3, 2.5, True, "4", None, float("nan")]):
+        yield c(
+            f"decode_estimate-batch-{i}",
+            lambda w, b=batch: se.decode_estimate(50.0, "gpu", moe=True, batch=b),
+        )
 
     def speed_file(w: Path, text: str) -> None:
         (w / "speed.yaml").write_text(text, encoding="utf-8")
@@ -1508,6 +1527,31 @@ def api_cases() -> Iterator[Case]:
             call=lambda w: se.load_speed_data(w / "speed.yaml"),
         )
     yield c("speed_data-missing", lambda w: se.load_speed_data(w / "nope.yaml"), REFUSE, "exist")
+
+    fit_head = (
+        "schema_version: 1\nefficiency: {gpu-dense: 0.8}\nfallback: 0.6\n"
+        "spread: {p10: 0.5, p90: 1.1}\ntrain_ids: []\nheld_out_ids: []\n"
+    )
+    for i, tail in enumerate(
+        [
+            "overhead_ms: {gpu-dense: -2}\n",
+            "overhead_ms: {gpu-dense: .nan}\n",
+            "overhead_ms: {gpu-dense: .inf}\n",
+            "overhead_ms: {gpu-dense: fast}\n",
+            "overhead_ms: {moon: 1}\n",
+            "overhead_ms: [1, 2]\n",
+            "overhead_ms: {gpu-dense: true}\n",
+        ]
+    ):
+        yield Case(
+            f"api-speed_efficiency-{i}",
+            "api",
+            [],
+            REFUSE,
+            "overhead_ms",
+            setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
+            call=lambda w: se.load_efficiency(w / "eff.yaml"),
+        )
 
 
 def resource_cases() -> Iterator[Case]:

@@ -49,6 +49,7 @@ from typing import Any
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, unknown_name
 from ..quant import get_recipe
+from ..runtimes import get_runtime
 from ..validate import require_bool
 from .getfile import ModelFile, gguf_file, serve_ref
 from .layers import LayerCosts, layer_costs
@@ -86,8 +87,6 @@ class Flags:
 
 def _flag(runtime: str, setting: str) -> str:
     """The runtime's own flag for `setting`, from its record in data/runtimes.yaml (sourced)."""
-    from ..runtimes import get_runtime
-
     flags = get_runtime(runtime).flags
     if setting not in flags:
         raise VramkitError(f"data/runtimes.yaml: {runtime} has no flag for {setting!r}.")
@@ -240,7 +239,7 @@ def llamacpp_flags(
     k = plan.knobs
     m = model or get_model(plan.model_id)
     costs = layer_costs(m, plan.recipe_id)
-    ik = plan.runtime == "ik_llama.cpp"
+    ik = get_runtime(plan.runtime).capabilities.flag_style == "ik-llama-server"
     if ik:
         use_n_cpu_moe = False  # ik_llama.cpp: -ot is the documented way; no --n-cpu-moe assumed
     check_llamacpp(plan, use_n_cpu_moe=use_n_cpu_moe, model=m)
@@ -380,12 +379,14 @@ def flags_for(plan: Plan, *, model: ModelSpec | None = None, **kw: object) -> Fl
     unknown = set(kw) - {"use_n_cpu_moe", "flash_attn"}
     if unknown:
         raise unknown_name("flags_for option", sorted(unknown)[0], ("flash_attn", "use_n_cpu_moe"))
-    if kw and plan.runtime not in ("llama.cpp", "ik_llama.cpp"):
+    style = get_runtime(plan.runtime).capabilities.flag_style
+    llama_server = style in ("llama-server", "ik-llama-server")
+    if kw and not llama_server:
         raise VramkitError(
             f"{', '.join(sorted(kw))} apply to llama.cpp plans; this plan is for {plan.runtime}."
         )
-    if plan.runtime in ("llama.cpp", "ik_llama.cpp"):
+    if llama_server:
         return llamacpp_flags(plan, model=model, **kw)  # type: ignore[arg-type]
-    if plan.runtime == "vllm":
+    if style == "vllm-serve":
         return vllm_flags(plan, model=model)
     return sglang_flags(plan, model=model)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
 from ..moe import expected_experts_touched
+from ..runtimes import get_runtime
 from .layers import LayerCosts, layer_costs
 from .machine import Machine, require_machine
 from .network import internode_step
@@ -89,7 +90,7 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
     ub = int(plan.knobs.get("ubatch", 512))  # type: ignore[call-overload]
     touched_pf = _touched(costs, ub)
     internode = 0
-    if plan.runtime in ("llama.cpp", "ik_llama.cpp"):
+    if get_runtime(plan.runtime).capabilities.placement == "layers":
         t = 0.0
         t_pf = 0.0
         gpu_read = host_read = link = 0

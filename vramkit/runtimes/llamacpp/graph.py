@@ -29,7 +29,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .datafiles import DATA_DIR, check_document
+from ...datafiles import DATA_DIR, check_document
 
 GRAPHS_DIR = "llamacpp_graphs"
 
