@@ -245,6 +245,17 @@ def named_config_cases() -> Iterator[Case]:
         "hidden-1e400-int": ({**llama, "hidden_size": 10**400}, "digit"),
         "head-dim-1e15": ({**llama, "head_dim": 10**15}, "head_dim"),
         "string-in-int": ({**llama, "num_attention_heads": "32"}, "num_attention_heads"),
+        # the family config reader (issue 22): a default computed from other fields is checked
+        # like a value, and two aliases of one field that disagree are refused
+        "head-dim-derived-zero": ({**llama, "hidden_size": 16}, "head_dim"),
+        "window-pattern-aliases-disagree": (
+            {
+                **json.loads((EXAMPLES / "gemma-2-9b-it" / "config.json").read_text()),
+                "sliding_window_pattern": 2,
+                "full_attention_interval": 3,
+            },
+            "disagree",
+        ),
         "qwen3next-mtp-1e9": (
             {
                 **json.loads(
@@ -1680,7 +1691,7 @@ def vllm_memory_cases() -> Iterator[Case]:
         cfg = read_config(EXAMPLES / "kimi-vl-a3b-instruct")
         return model_from_config({**cfg, "vision_config": {**cfg["vision_config"], **vision}})
 
-    for i, bad in enumerate(["2", [2], [0, 2], [True, 2], [2, 10**6], None]):
+    for i, bad in enumerate(["2", [2], [0, 2], [True, 2], [2, 10**6], [2, 2, 2]]):
         yield c(f"moonvit-merge-{i}", lambda w, b=bad: kimi(merge_kernel_size=b), REFUSE, "merge")
     for i, bad in enumerate([10**9, -1, 0, "64", 1.5]):
         yield c(f"moonvit-pos-{i}", lambda w, b=bad: kimi(init_pos_emb_height=b))

@@ -34,7 +34,15 @@ from .machine import (
     resolve_machine,
 )
 from .margin import Margin, engine_margin, resolve_margin
-from .placement import COMPONENTS, GOALS, Place, Plan, best_plan, candidate_plans
+from .placement import (
+    COMPONENTS,
+    GOALS,
+    Place,
+    Plan,
+    any_plan_fits,
+    best_plan,
+    candidate_plans,
+)
 from .speed import SpeedBound, plan_speed
 from .verdict import Verdict, verdict
 
@@ -122,14 +130,38 @@ def plan_for(
     machine = require_machine(machine)
     m = get_model(model)
     check_context(m, context, allow_extrapolation=allow_extrapolation)
+    key: tuple[object, ...] | None = (id(m), id(machine), recipe, runtime, context, sequences,
+                                      cache_dtype, ubatch, margin)  # fmt: skip
+    try:
+        hit = _PLAN_MEMO.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable argument (a Recipe object, a list): not memoised
+        key, hit = None, None
+    if hit is not None and hit[0] is m and hit[1] is machine:
+        return hit[2]
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
                             margin=margin)  # fmt: skip
-    return best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
+    best = best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
+    if key is not None:
+        if len(_PLAN_MEMO) > 512:
+            _PLAN_MEMO.clear()
+        _PLAN_MEMO[key] = (m, machine, best)
+    return best
+
+
+_PLAN_MEMO: dict[tuple[object, ...], tuple[ModelSpec, Machine, Plan]] = {}
+"""`plan_for` per (model record, machine, arguments): a pure result of frozen inputs (the records
+are held, so an id is not reused while its entry lives). The curve's contexts and a capacity
+search's probes come back on every `solve` of the same model and machine."""
 
 
 def _fits_at(m: ModelSpec, machine: Machine, **kw: object) -> bool:
-    return plan_for(m, machine, **kw).fits  # type: ignore[arg-type]
+    """Whether `plan_for` with these arguments finds a fitting plan: whether any candidate fits
+    (`best_plan` returns a fitting one when there is one; `any_plan_fits`), without the speed
+    bounds, which only rank the fitting ones."""
+    kw = dict(kw)
+    check_context(m, kw["context"], allow_extrapolation=kw.pop("allow_extrapolation", False))  # type: ignore[arg-type]
+    return any_plan_fits(m, machine, **kw)  # type: ignore[arg-type]
 
 
 MAX_SEQUENCES = 4096
