@@ -12,6 +12,13 @@ Per-GPU share under parallelism (what is split, what is replicated):
   ep  expert parallel: routed experts split (⌈E/n⌉ per GPU), every other weight replicated;
       attention runs data-parallel, so each GPU holds the KV of batch/n sequences.
   dp  data parallel: every weight replicated; each GPU holds the KV of batch/n sequences.
+  tp_ep  tensor-parallel attention with expert-parallel experts (vLLM ``--tensor-parallel-size
+      n --enable-expert-parallel``: "Use expert parallelism instead of tensor parallelism for MoE
+      layers", vllm/config/parallel.py): attention and dense matrices split 1/n as under tp,
+      routed experts ⌈E/n⌉ per GPU as under ep; KV split by heads as under tp.
+  pp  pipeline parallel: each GPU one stage of consecutive layers (vLLM's ``get_pp_indices``,
+      `vramkit.vllm_memory.pp_layers`), the embedding on the first and the head on the last; the
+      budget is the heaviest stage's, with the KV of its layers.
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ from .shares import routed_experts, weights_per_gpu
 from .units import GB
 from .validate import MAX_BATCH, MAX_GPUS, check_record
 
-PARALLEL = ("auto", "tp", "ep", "dp")
-"""auto: every layout the planner searches (TP × PP × EP × DP, `vramkit.plan.count`)."""
+PARALLEL = ("auto", "tp", "ep", "dp", "tp_ep", "pp")
+"""auto: every layout the planner searches (TP × PP × EP × DP, `vramkit.plan.count`); tp_ep is ep
+(the planner's expert parallel keeps attention tensor-parallel, as vLLM's
+--enable-expert-parallel does); pp: pipeline stages only."""
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """GPU counts `min_gpus` tries (powers of two and whole 8-GPU nodes)."""
 
@@ -110,7 +119,14 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
         raise unknown_name("parallelism", parallel, PARALLEL)
     if n == 1:
         return
-    if parallel == "tp":
+    if parallel == "pp":
+        layers = int(m.config.get("num_hidden_layers") or 0)
+        if n > layers:
+            raise VramkitError(
+                f"pipeline parallelism gives each GPU at least one of the {layers} layers of "
+                f"{m.id}; {n} GPUs is more than {layers}."
+            )
+    if parallel in ("tp", "tp_ep"):
         heads = int(m.config.get("num_attention_heads") or 0)
         if heads and heads % n:
             ok = [c for c in COUNTS if heads % c == 0]
@@ -118,7 +134,7 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
                 f"tensor parallelism splits the {heads} attention heads of {m.id} evenly, and "
                 f"{n} does not divide {heads}; use {', '.join(map(str, ok))} GPUs, or ep / dp."
             )
-    if parallel == "ep":
+    if parallel in ("ep", "tp_ep"):
         experts = routed_experts(m)
         if experts == 0:
             raise VramkitError(
@@ -209,7 +225,7 @@ def budget(
         )
     if parallel not in PARALLEL:
         raise unknown_name("parallelism", parallel, PARALLEL)
-    if parallel in ("tp", "ep"):
+    if parallel != "auto":
         check_parallel(m, parallel, n)
     planner = rt.short_name if rt.plans else None  # the planner's name for it
     if planner is not None:
@@ -250,13 +266,16 @@ def budget(
     mg = _margin(rt, g, margin, memory_fraction, share)
     if mg is not None and mg.memory_fraction < 1.0:
         memory_fraction = mg.memory_fraction
-    tp, dp = (n, 1) if parallel == "tp" else (1, n)
+    tp, dp = (n, 1) if parallel in ("tp", "tp_ep") else ((1, 1) if parallel == "pp" else (1, n))
     kv_kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if include_mtp:
         kv_kw["include_mtp"] = True  # the MTP layer's cache comes with its weights
     kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp,
                   allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
     kv_bytes = int(kv.per_gpu_bytes)
+    if parallel == "pp" and n > 1:  # the heaviest stage's layers hold their share of the KV
+        layers = int(m.config.get("num_hidden_layers") or 1)
+        kv_bytes = math.ceil(kv_bytes * (-(-layers // n)) / layers)
     batch_note = ""
     if b > 1 and rt.kv.has("batch_steady_state"):
         from .runtimes.vllm.batch import vllm_batch_kv
@@ -271,7 +290,7 @@ def budget(
                 f"{both.admission_per_gpu_bytes:,} B (vramkit.runtimes.vllm.batch)"
             )
             kv_bytes = both.steady_state_per_gpu_bytes
-    split = n > 1 and parallel in ("tp", "ep")
+    split = n > 1 and parallel in ("tp", "ep", "tp_ep", "pp")
     overhead = rt.overhead_bytes(split=split)
     if mg is not None and mg.memory_fraction >= 1.0:  # a fixed margin replaces the fit margin
         overhead += mg.bytes_for(gpu_working_set(g, os_share=share)[0]) - rt.margin_bytes
@@ -298,6 +317,14 @@ def budget(
         compute_note or "overhead and workspace are estimates from data/runtimes.yaml",
         f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
         *([batch_note] if batch_note else []),
+        *(
+            [
+                f"pipeline of {n} stages (vLLM's get_pp_indices): the heaviest stage's weights and "
+                "its layers' share of the KV (layers taken as equal in KV)"
+            ]
+            if parallel == "pp" and n > 1
+            else []
+        ),
         *kv.notes,
     ]
     if g.unified:

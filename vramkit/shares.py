@@ -15,8 +15,9 @@ from .quant import Recipe, get_recipe, weight_bytes
 
 TP_REPLICATED = ("norms", "hyper_connections", "router")
 """Groups every tensor-parallel rank keeps whole (small vectors and the router gate)."""
-LAYOUTS = ("tp", "ep", "dp")
-"""Layouts `weights_per_gpu` splits by."""
+LAYOUTS = ("tp", "ep", "dp", "tp_ep", "pp")
+"""Layouts `weights_per_gpu` splits by (tp_ep: ep with attention tensor-parallel over all n;
+pp: the heaviest of n pipeline stages)."""
 
 
 def weights_per_gpu(
@@ -53,6 +54,10 @@ def weights_per_gpu(
     total = sum(groups.values())
     if parallel == "dp" or n == 1:
         return total
+    if parallel == "pp":
+        return max(stage_bytes(model, recipe, n, include_mtp))
+    if parallel == "tp_ep":
+        parallel, attention_tp = "ep", n
     if parallel == "tp":
         replicated = sum(groups[g] for g in TP_REPLICATED)
         return replicated + math.ceil((total - replicated) / n)
@@ -76,3 +81,26 @@ def routed_experts(model: ModelSpec) -> int:
         if t.experts_per_token is not None and t.group in ROUTED_GROUPS:
             return t.count
     return 0
+
+
+def stage_bytes(model: ModelSpec, recipe: object, stages: int, include_mtp: bool) -> list[int]:
+    """Weight bytes of each pipeline stage: its layers (vLLM's ``get_pp_indices``,
+    `vramkit.vllm_memory.pp_layers`), the embedding (and a vision tower) on the first, the head
+    and every tensor outside the layers on the last."""
+    from .quant import tensor_formats
+    from .vllm_memory import pp_layers
+
+    layers = int(model.config.get("num_hidden_layers") or 0)
+    ranges = [pp_layers(layers, stages, r) for r in range(stages)]
+    out = [0] * stages
+    for t, fmt in tensor_formats(model, get_recipe(recipe, model=model)):
+        if t.mtp and not include_mtp:
+            continue
+        b = t.count * fmt.tensor_bytes(t.shape)
+        if t.layer is not None and not t.mtp:
+            out[next(i for i, r in enumerate(ranges) if t.layer in r)] += b
+        elif t.group in ("embed", "vision"):
+            out[0] += b
+        else:  # lm_head, final norm, MTP: the last stage
+            out[-1] += b
+    return out

@@ -118,7 +118,7 @@ def test_best_recipe_prefers_official_and_never_upcasts() -> None:
 
 def test_bad_input() -> None:
     with pytest.raises(VramkitError, match="parallelism"):
-        budget(FLASH, "h200-sxm-141gb", parallel="pp")
+        budget(FLASH, "h200-sxm-141gb", parallel="cp")  # context parallel: not modelled (pp is)
     with pytest.raises(VramkitError, match="context"):
         budget(FLASH, "h200-sxm-141gb", context=0)
     with pytest.raises(VramkitError, match="GPU"):

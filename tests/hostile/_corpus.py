@@ -1730,6 +1730,56 @@ def ik_cases() -> Iterator[Case]:
     yield api("options-from-junk-flags", lambda w: ik.options_from_flags(["-xyz"]), REFUSE, "-xyz")
 
 
+def vllm_memory_cases() -> Iterator[Case]:
+    """vLLM's memory profile (vramkit.vllm_memory): bad splits, dtypes, fractions, token budgets."""
+    from vramkit import vllm_memory as vm
+    from vramkit.configfile import model_from_config_file
+
+    def c(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
+        return Case(f"vllm-memory-{cid}", "api", [], expect, needle, call=fn)
+
+    def llama() -> Any:
+        return model_from_config_file(EXAMPLES / "llama-3.1-8b-instruct")
+
+    for i, bad in enumerate([0, -1, 1.5, "2", None, True, 10**6]):
+        yield c(f"tp-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), tp=b))
+    for i, bad in enumerate([0, -2, 33, 2.5, "4", None]):
+        yield c(f"pp-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), pp=b))
+    yield c("tp-heads", lambda w: vm.vllm_weight_bytes(llama(), tp=3), REFUSE, "heads")
+    yield c("pp-rank-past", lambda w: vm.vllm_weight_bytes(llama(), pp=2, pp_rank=2), REFUSE, "")
+    for i, bad in enumerate(["fp64", "int8", 5, ""]):
+        yield c(
+            f"dtype-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), dtype=b), REFUSE, "dtype"
+        )
+    for i, bad in enumerate(["awq", "gguf", 8]):
+        yield c(f"quant-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), quantization=b))
+    for i, bad in enumerate([0, -0.5, 1.5, float("nan"), float("inf"), "0.9", None]):
+        yield c(f"gmu-{i}", lambda w, b=bad: vm.vllm_profile(llama(), gpu_memory_utilization=b))
+    for i, bad in enumerate([0, -8192, 1.5, "8192", 2**70]):
+        yield c(
+            f"mnbt-{i}",
+            lambda w, b=bad: vm.vllm_activation_bytes(llama(), max_num_batched_tokens=b),
+        )
+    yield c("gpu-unknown", lambda w: vm.vllm_profile(llama(), "h101"), REFUSE, "")
+    yield c("gpt-oss-tp-uneven", lambda w: vm.vllm_weight_bytes(
+        model_from_config_file(EXAMPLES / "gpt-oss-20b"), tp=7), REFUSE, "")  # fmt: skip
+    yield c("gpt-oss-tp2-ok", lambda w: vm.vllm_weight_bytes(
+        model_from_config_file(EXAMPLES / "gpt-oss-20b"), tp=2), ANSWER)  # fmt: skip
+    yield c("profile-pp4-ok", lambda w: vm.vllm_profile(llama(), pp=4).kv_pool_bytes, ANSWER)
+
+    from vramkit.configfile import model_from_config, read_config
+
+    def kimi(**vision: Any) -> Any:
+        cfg = read_config(EXAMPLES / "kimi-vl-a3b-instruct")
+        return model_from_config({**cfg, "vision_config": {**cfg["vision_config"], **vision}})
+
+    for i, bad in enumerate(["2", [2], [0, 2], [True, 2], [2, 10**6], [2, 2, 2]]):
+        yield c(f"moonvit-merge-{i}", lambda w, b=bad: kimi(merge_kernel_size=b), REFUSE, "merge")
+    for i, bad in enumerate([10**9, -1, 0, "64", 1.5]):
+        yield c(f"moonvit-pos-{i}", lambda w, b=bad: kimi(init_pos_emb_height=b))
+    yield c("moonvit-ok", lambda w: kimi().params.total, ANSWER)
+
+
 def all_cases() -> list[Case]:
     """The whole corpus, ids unique."""
     out: list[Case] = []
@@ -1747,6 +1797,7 @@ def all_cases() -> list[Case]:
         flag_cases,
         report_cases,
         api_cases,
+        vllm_memory_cases,
         resource_cases,
         ik_cases,
     ):

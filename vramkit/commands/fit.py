@@ -52,7 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=PARALLEL,
         default="auto",
         help="auto: every layout `plan` searches (TP x PP x EP x DP); tp | ep: one group "
-        "without / with expert parallel; dp: a replica per GPU (auto)",
+        "without / with expert parallel (ep: attention tensor-parallel, experts expert-parallel; "
+        "tp_ep is the same); pp: pipeline stages only; dp: a replica per GPU (auto)",
     )
     p.add_argument(
         "--runtime", default="vllm", help="vllm | llama.cpp | sglang | trtllm | reference"

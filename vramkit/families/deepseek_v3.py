@@ -28,6 +28,7 @@ from ._common import (
 )
 from ._record import Config, Family, GgufPart, KvPart
 from ._schema import ConfigField, read_config
+from ._vision import vision_tower
 
 FIELDS = (
     HIDDEN, LAYERS, HEADS,
@@ -254,6 +255,7 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         )
     for i in range(n_layers, n_layers + n_mtp):
         layer(i, mtp=True)
+    vision_tower(add, config, text_hidden=dim)  # Kimi-VL's MoonViT; others are noted
     return tuple(specs)
 
 

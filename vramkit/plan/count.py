@@ -6,7 +6,8 @@ notebook 04 and the Quick Summary ask these; the placement and the verdict are t
 Layouts (``layout``): ``auto`` — every plan `plan_for` searches (vLLM: TP × PP with expert
 parallel and the remaining GPUs data-parallel; SGLang: TP with expert parallel); ``tp`` — one
 tensor-parallel group, no expert parallel, no pipeline; ``ep`` — the same with expert parallel;
-``dp`` — every GPU a whole replica serving ⌈sequences / n⌉ sequences. llama.cpp splits layers
+``dp`` — every GPU a whole replica serving ⌈sequences / n⌉ sequences; ``tp_ep`` — ``ep`` (whose
+attention is tensor-parallel); ``pp`` — one pipeline stage per GPU. llama.cpp splits layers
 (-ts) whatever the layout.
 
 Host RAM: without ``ram`` nothing is offloaded. llama.cpp still keeps its input embedding and
@@ -44,7 +45,7 @@ from .verdict import HOST_TIGHT, Verdict, verdict
 
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """GPU counts `min_devices` tries (powers of two and whole 8-GPU nodes)."""
-LAYOUTS = ("auto", "tp", "ep", "dp")
+LAYOUTS = ("auto", "tp", "ep", "dp", "tp_ep", "pp")
 _PROBE_RAM = 64 * 10**12
 """Host RAM of the probe that measures what a no-offload llama.cpp plan keeps on the host."""
 
@@ -236,6 +237,8 @@ def place(
     n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise unknown_name("parallelism", layout, LAYOUTS)
+    if layout == "tp_ep":  # the planner's ep keeps attention tensor-parallel: the same layout
+        layout = "ep"
     ctx = require_int("context", parse_tokens(context), minimum=1)
     check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
@@ -274,6 +277,9 @@ def place(
         elif layout in ("tp", "ep"):
             plans = [served_plan(m, costs, machine, runtime=rt, sequences=seqs,
                                  expert_parallel=layout == "ep", pp=1, margin=mg, **kw)]  # fmt: skip
+        elif layout == "pp":  # one stage per GPU
+            plans = [served_plan(m, costs, machine, runtime=rt, sequences=seqs,
+                                 expert_parallel=False, pp=n, margin=mg, **kw)]  # fmt: skip
         else:
             plans = candidate_plans(m, machine, recipe=r, runtime=rt, context=ctx, sequences=seqs,
                                     cache_dtype=cache_dtype, margin=margin)  # fmt: skip

@@ -688,14 +688,9 @@ def vllm_pp_layers(n_layers: int, pp: int) -> list[tuple[int, int]]:
     """(first, last + 1) layers of each pipeline stage, as vLLM's get_pp_indices splits them
     (without VLLM_PP_LAYER_PARTITION): n // pp each, the remainder one each to the stages before
     the last (``for i in range(2, remaining_layers + 2): partitions[-i] += 1``)."""
-    parts = [n_layers // pp] * pp
-    for i in range(2, n_layers % pp + 2):
-        parts[-i] += 1
-    out, start = [], 0
-    for k in parts:
-        out.append((start, start + k))
-        start += k
-    return out
+    from ..vllm_memory import pp_layers  # the one copy of the rule
+
+    return [(r.start, r.stop) for r in (pp_layers(n_layers, pp, k) for k in range(pp))]
 
 
 def _divisible_tp(model: ModelSpec, n: int) -> int:
@@ -766,7 +761,11 @@ def served_plan(
     frac = memory_fraction if memory_fraction is not None else mg.memory_fraction
     overhead = prof.overhead_bytes(split=n_all > 1) - prof.margin_bytes  # as budget charges it
     usable = math.floor(d0.usable_bytes * frac)
-    need = weights + kv_gpu + prof.workspace_bytes + overhead
+    workspace = compute_buffer_bytes(
+        model, runtime, context=context, ubatch=0, sequences=sequences,
+        cache_dtype=kv.cache_dtype,
+    )  # the record's function where it names one, as budget charges it  # fmt: skip
+    need = weights + kv_gpu + workspace + overhead
     offload = 0
     offloads = get_runtime(runtime).capabilities.offload == "weights"  # vLLM's cpu_offload_gb
     if offloads and need > usable and machine.host is not None:
@@ -786,7 +785,7 @@ def served_plan(
         comps["routed experts"] = e_share - e_off
         comps["attention+dense"] = (weights - e_share) - (off - e_off)
         comps["KV cache"] = kv_gpu
-        comps["compute buffer"] = prof.workspace_bytes
+        comps["compute buffer"] = workspace
         comps["runtime overhead"] = overhead
         stage = d.index // n  # devices in order: pipeline stage after stage
         first, last = stages[stage]
@@ -1003,7 +1002,11 @@ def _served_plans(a: _Args) -> Iterator[Plan]:
     """One plan per pipeline-parallel size dividing the GPUs where the runtime has pipeline
     parallelism (vLLM), else one (SGLang)."""
     n = len(a.machine.devices)
-    pps = [k for k in range(1, n + 1) if n % k == 0] if a.pipeline_parallel and n else [1]
+    # a stage holds at least one layer (vLLM's get_pp_indices; vramkit.vllm_memory.pp_layers)
+    most = max(1, a.costs.n_layers)
+    pps = (
+        [k for k in range(1, min(n, most) + 1) if n % k == 0] if a.pipeline_parallel and n else [1]
+    )
     for k in pps:
         yield served_plan(a.model, a.costs, a.machine, runtime=a.runtime, context=a.context,
                           sequences=a.sequences, cache_dtype=a.cache_dtype,

@@ -14,6 +14,7 @@ from typing import Any
 from .. import ik_llama_rules as ik_rules
 from ..errors import VramkitError, unknown_name
 from ..kv.layout import KvLayout
+from ..vllm_memory import budget_workspace_bytes
 from . import KvProfile, Runtime, get_runtime
 from .ik_llama import IkLlamaLayout
 from .llamacpp.kv import LlamaCppLayout, with_v_cache
@@ -34,6 +35,7 @@ KV_LAYOUT_BUILDERS: Mapping[str, Callable[[Mapping[str, int], str], KvLayout]] =
 COMPUTE_BUFFERS: Mapping[str, Callable[..., Any]] = {
     "llama.cpp": budget_compute_bytes,
     "ik-llama.cpp": ik_rules.budget_compute_bytes,
+    "vllm": budget_workspace_bytes,
 }
 """Runtime id → its compute-buffer function (model, context=, batch=, cache_dtype=, n_ubatch=)
 → bytes or (bytes, note); only runtimes whose record says ``compute_buffer_computed``."""
