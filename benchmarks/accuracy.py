@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from vramkit.accuracy import (  # noqa: E402
+from vramkit.article.ground_truth import (  # noqa: E402
     CATEGORIES,
     Figure,
     Row,
@@ -121,7 +121,7 @@ def speed_section() -> dict[str, Any]:
     """Decode-speed estimate against published runs it was never fitted on (held-out rows of
     data/measured_speed.yaml, split by a hash of the row id): per row measured ÷ estimate, and
     the median / 90th percentile of |measured ÷ estimate − 1|. Prints the table."""
-    from vramkit.speed_estimate import (
+    from vramkit.plan.speed_estimate import (
         error_summary,
         held_out_errors,
         load_efficiency,
@@ -153,7 +153,7 @@ def prefill_section(rows: Any, facts: Any) -> dict[str, Any]:
     """The prefill estimate (min(compute, weight-traffic bound) × fitted efficiency) against
     held-out prompt-processing rows: per row measured ÷ estimate, median / 90th percentile of
     |measured ÷ estimate − 1|, and the prefill rows without a bound (why)."""
-    from vramkit.speed_estimate import (
+    from vramkit.plan.speed_estimate import (
         error_summary,
         load_prefill_efficiency,
         prefill_held_out_errors,

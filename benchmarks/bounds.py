@@ -23,9 +23,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from vramkit import validate as v  # noqa: E402
-from vramkit.configfile import model_from_config, model_from_config_file  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
 from vramkit.kv import kv_cache, kv_grid  # noqa: E402
+from vramkit.model.configfile import model_from_config, model_from_config_file  # noqa: E402
 from vramkit.moe import expected_experts_touched, moe_split, step_read_bytes  # noqa: E402
 from vramkit.quant import weight_bytes  # noqa: E402
 

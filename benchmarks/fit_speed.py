@@ -2,7 +2,7 @@
 
     python benchmarks/fit_speed.py [--check]
 
-Train rows are the rows that `vramkit.speed_estimate.held_out` does not hold out (sha256 of the
+Train rows are the rows that `vramkit.plan.speed_estimate.held_out` does not hold out (sha256 of the
 row id, first 8 hex digits mod 3 == 0: fixed before any fit, never chosen by looking at the
 data); per class the decode fit is an efficiency and a per-step overhead (least squares on the
 relative step-time error; a median ratio where a class has too few rows), the prefill fit a
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from vramkit.speed_estimate import (  # noqa: E402
+from vramkit.plan.speed_estimate import (  # noqa: E402
     Efficiency,
     error_summary,
     fit_efficiency,

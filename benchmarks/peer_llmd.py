@@ -1,10 +1,10 @@
 """The kit against the llm-d planner on the planner's own vLLM v0.19.0 / H100 sweep.
 
     python benchmarks/peer_llmd.py            # per-run table + mean |error| of both, per term
-    python benchmarks/peer_llmd.py --fit      # refit vramkit.vllm_memory.ACTIVATION_FIT (held-in only)
+    python benchmarks/peer_llmd.py --fit      # refit vramkit.runtimes.vllm.memory.ACTIVATION_FIT (held-in only)
 
 data/peer_llmd_sweep.yaml holds the 59 runs (what vLLM logged, what the planner estimated). For each
-run the kit computes `vramkit.vllm_memory.vllm_profile` (weights on rank 0, the profiling run's
+run the kit computes `vramkit.runtimes.vllm.memory.vllm_profile` (weights on rank 0, the profiling run's
 activation peak, non-torch memory, ``Available KV cache memory``) from the model's config.json in
 data/examples/ (no network). A run whose config is not stored here is listed as "no config", a run
 the kit refuses as "refused" with its error: neither is dropped silently. Errors are
@@ -29,9 +29,9 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 import yaml  # noqa: E402
 
 from vramkit.catalog import ModelSpec, get_model  # noqa: E402
-from vramkit.configfile import model_from_config, read_config  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
-from vramkit.vllm_memory import (  # noqa: E402
+from vramkit.model.configfile import model_from_config, read_config  # noqa: E402
+from vramkit.runtimes.vllm.memory import (  # noqa: E402
     ACTIVATION_FIT,
     GIB,
     ActivationFit,

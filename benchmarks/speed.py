@@ -232,7 +232,7 @@ def bench_plan_solve(runs: int) -> tuple[float, float]:
 def _sweep_configs() -> list[dict[str, Any]]:
     """`SWEEP_MODELS` distinct configs: every example config.json (text part) with its layer
     count stepped, so no two models are the same shape."""
-    from vramkit.configfile import text_config
+    from vramkit.model.configfile import text_config
 
     base = [
         text_config(json.loads(p.read_text()))
@@ -258,9 +258,9 @@ def bench_sweep(runs: int) -> dict[str, Any]:
     """1,000 models: config → `model_from_config` → weights under gguf-Q4_K_M → KV at 128K
     (llama.cpp layout) → `budget` on one H200. Models vramkit refuses are counted, not timed out."""
     from vramkit.budget import budget
-    from vramkit.configfile import model_from_config
     from vramkit.errors import VramkitError
     from vramkit.kv import kv_cache
+    from vramkit.model.configfile import model_from_config
     from vramkit.quant import weight_bytes
 
     configs = _sweep_configs()

@@ -21,7 +21,7 @@ _API = {
     "models": "vramkit.catalog",
     "weight_bytes": "vramkit.quant",
     "get_recipe": "vramkit.quant",
-    "get_format": "vramkit.formats",
+    "get_format": "vramkit.quant.formats",
     "kv_cache": "vramkit.kv",
     "kv_grid": "vramkit.kv",
     "moe_split": "vramkit.moe",
@@ -30,7 +30,7 @@ _API = {
     "max_context": "vramkit.budget",
     "best_recipe": "vramkit.budget",
     "min_devices": "vramkit.plan.count",
-    "model_from_config_file": "vramkit.configfile",
+    "model_from_config_file": "vramkit.model.configfile",
     "ingest": "vramkit.ingest",
     "VramkitError": "vramkit.errors",
 }

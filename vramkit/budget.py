@@ -17,7 +17,7 @@ Per-GPU share under parallelism (what is split, what is replicated):
       layers", vllm/config/parallel.py): attention and dense matrices split 1/n as under tp,
       routed experts ⌈E/n⌉ per GPU as under ep; KV split by heads as under tp.
   pp  pipeline parallel: each GPU one stage of consecutive layers (vLLM's ``get_pp_indices``,
-      `vramkit.vllm_memory.pp_layers`), the embedding on the first and the head on the last; the
+      `vramkit.runtimes.vllm.memory.pp_layers`), the embedding on the first and the head on the last; the
       budget is the heaviest stage's, with the KV of its layers.
 """
 
@@ -31,8 +31,8 @@ from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
 from .hardware import Gpu, get_gpu, gpu_working_set
 from .quant import Recipe, get_recipe, weight_bytes
+from .quant.shares import routed_experts, weights_per_gpu
 from .runtimes import Runtime, get_runtime
-from .shares import routed_experts, weights_per_gpu
 from .units import GB
 from .validate import MAX_BATCH, MAX_GPUS, check_record
 

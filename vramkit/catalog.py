@@ -2,7 +2,7 @@
 
 The only module that reads the model catalog file. Validation says what is wrong: a missing
 field, an unknown key, a duplicate id, an unknown family, variant, status or parent. Whether the
-numbers agree with the architecture (labels, published sizes) is `vramkit.catalog_checks`.
+numbers agree with the architecture (labels, published sizes) is `vramkit.model.catalog_checks`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from .datafiles import DATA_DIR, check_document, load_document
 from .errors import VramkitError, shown, unknown_name
 from .families import get_family
-from .params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
+from .model.params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
 from .sources import Source, parse_source
 
 CHECKPOINT_STATUSES = ("confirmed", "derived", "hypothesis", "unpublished")
@@ -164,7 +164,7 @@ def parse_models(doc: Any, *, origin: str = "models.yaml") -> dict[str, ModelSpe
     """Validate a parsed catalog document's structure and build `ModelSpec`s keyed by id.
 
     The numbers are checked against the architecture (labels within 5%, published size within 1%
-    of the stored layout) by `vramkit.catalog_checks.check_models`, a step of the test suite and
+    of the stored layout) by `vramkit.model.catalog_checks.check_models`, a step of the test suite and
     of any caller that loads its own catalog — not here, so that the catalog needs no weight
     accounting (the catalog layer sits below it)."""
     doc = check_document(doc, origin, ("models",))
@@ -283,7 +283,7 @@ def _hf_repo_source(where: str, rec: Mapping[str, Any]) -> Source | None:
 
 def load_models(path: str | Path | None = None) -> dict[str, ModelSpec]:
     """Load and structurally validate a catalog file (default: the project's data/models.yaml);
-    `vramkit.catalog_checks.check_models` checks its numbers."""
+    `vramkit.model.catalog_checks.check_models` checks its numbers."""
     p = Path(path) if path is not None else DATA_DIR / "models.yaml"
     return parse_models(load_document(p), origin=p.name)
 

@@ -23,7 +23,7 @@ LAYOUTS = ("float", "block2d", "group", "gguf")
 
 @dataclass(frozen=True)
 class QuantFormat:
-    """A weight storage format and its exact bytes per tensor (layouts: `vramkit.formats`).
+    """A weight storage format and its exact bytes per tensor (layouts: `vramkit.quant.formats`).
 
     source: the one-line citation `describe_formats` shows; sources: the `Source` records it
     rests on (data/quant_formats.yaml; empty for GGML and INT4 formats, whose `source` names

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .catalog import get_model
 from .errors import VramkitError, require_int, require_number
-from .params import GROUPS, ROUTED_GROUPS
+from .model.params import GROUPS, ROUTED_GROUPS
 from .quant import Recipe, get_recipe, tensor_formats
 from .validate import MAX_EXPERTS, check_record
 

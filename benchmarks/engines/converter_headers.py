@@ -312,7 +312,7 @@ def _checkpoint(cfg: dict[str, Any], folder: Path) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from vramkit.configfile import model_from_config
+    from vramkit.model.configfile import model_from_config
 
     (folder / "config.json").write_text(json.dumps(cfg, indent=1))
     (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "GPT2Tokenizer"}))

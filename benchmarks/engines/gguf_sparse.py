@@ -452,14 +452,14 @@ def _arch(model: Any) -> str:
 
 
 def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[GgufTensor]:
-    from vramkit.formats import storable_format
     from vramkit.quant import tensor_formats
+    from vramkit.quant.formats import storable_format
 
     pending: list[tuple[Any, str]] = []
     pairs = list(tensor_formats(model, recipe_for(layout)))
     if arch == "GEMMA4" and not any(t.role == "rope_freqs" for t, _ in pairs):
         from vramkit.families import get_family
-        from vramkit.formats import get_format
+        from vramkit.quant.formats import get_format
 
         # converter-generated (Gemma4Model.generate_extra_tensors), F32 in every layout
         extra = get_family(model.family).gguf_extra(model.config)

@@ -89,7 +89,7 @@ def layouts(family: str) -> tuple[str, ...]:
 
 def load_model(mid: str, where: str) -> Any:
     from vramkit.catalog import get_model
-    from vramkit.configfile import model_from_config_file
+    from vramkit.model.configfile import model_from_config_file
 
     if where == "catalog":
         return get_model(mid)

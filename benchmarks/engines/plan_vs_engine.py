@@ -208,7 +208,7 @@ def fit_params_args(flag_args: tuple[str, ...]) -> list[str]:
 def plan_of(case: dict):
     """(ModelSpec, plan, flags) of a case: catalog id or an example config.json."""
     from vramkit.catalog import get_model
-    from vramkit.configfile import model_from_config_file
+    from vramkit.model.configfile import model_from_config_file
     from vramkit.plan.flags import llamacpp_flags
 
     model = (

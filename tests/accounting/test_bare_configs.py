@@ -16,9 +16,9 @@ import pytest
 
 from vramkit.catalog import get_model, models
 from vramkit.cli import main
-from vramkit.configfile import family_of, read_config, stored_layout, text_config
 from vramkit.datafiles import DATA_DIR
 from vramkit.families import FAMILIES
+from vramkit.model.configfile import family_of, read_config, stored_layout, text_config
 
 HERE = Path(__file__).parent / "published_configs"
 PUBLISHED = sorted(DATA_DIR.glob("examples/*/config.json")) + sorted(HERE.glob("*.json"))

@@ -17,7 +17,7 @@ import pytest
 
 from vramkit.article.headline import DENSE_BASELINE, active_ratio
 from vramkit.catalog import get_model
-from vramkit.configfile import model_from_config_file
+from vramkit.model.configfile import model_from_config_file
 from vramkit.quant import get_recipe, weight_bytes
 
 EX = Path(__file__).resolve().parents[2] / "data" / "examples" / "llama-2-13b" / "config.json"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vramkit import accuracy
+from vramkit.article import ground_truth as accuracy
 from vramkit.errors import VramkitError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 from vramkit.cli import main
-from vramkit.configfile import family_of
 from vramkit.errors import VramkitError
 from vramkit.families import get_family
 from vramkit.ingest import ingest
 from vramkit.ingest.gguf_file import config_from_metadata, measure_gguf, read_metadata
+from vramkit.model.configfile import family_of
 from vramkit.runtimes.llamacpp.memory import MIB, Settings, compute_bytes, kv_lines, recurrent_lines
 
 HERE = Path(__file__).parent / "gguf_converter"

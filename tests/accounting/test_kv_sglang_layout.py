@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vramkit.configfile import model_from_config_file
 from vramkit.kv import kv_cache
-from vramkit.kv_capacity import sglang_pool
+from vramkit.kv.capacity import sglang_pool
+from vramkit.model.configfile import model_from_config_file
 
 EX = Path(__file__).resolve().parents[2] / "data" / "examples"
 

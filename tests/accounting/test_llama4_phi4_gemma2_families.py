@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from vramkit.configfile import model_from_config, model_from_config_file, read_config
 from vramkit.errors import VramkitError
 from vramkit.families import get_family
 from vramkit.kv import kv_cache
-from vramkit.kv_capacity import vllm_pool
+from vramkit.kv.capacity import vllm_pool
+from vramkit.model.configfile import model_from_config, model_from_config_file, read_config
 from vramkit.quant import get_recipe, weight_bytes
 
 EX = Path(__file__).resolve().parents[2] / "data" / "examples"

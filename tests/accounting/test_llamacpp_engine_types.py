@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from vramkit.catalog import get_model
-from vramkit.configfile import model_from_config_file
 from vramkit.format_facts import ggml_block
+from vramkit.model.configfile import model_from_config_file
 from vramkit.quant import gguf_name, tensor_formats, weight_bytes
 from vramkit.runtimes.llamacpp.mix import LLAMA_CPP_COMMIT
 

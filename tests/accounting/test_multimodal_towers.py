@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 
 from vramkit.cli import main
-from vramkit.configfile import model_from_config, model_from_config_file, read_config
+from vramkit.model.configfile import model_from_config, model_from_config_file, read_config
 
 EX = Path(__file__).resolve().parents[2] / "data" / "examples"
 MISTRAL3 = EX / "mistral-small-3.1-24b-instruct-2503" / "config.json"

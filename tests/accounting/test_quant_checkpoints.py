@@ -1,5 +1,5 @@
 """Quantized checkpoints (GPTQ, AWQ, compressed-tensors, bitsandbytes) read from a config's
-quantization_config and sized tensor by tensor (vramkit/quant_checkpoints.py).
+quantization_config and sized tensor by tensor (vramkit/model/checkpoint_formats.py).
 
 Expected bytes are written out from the writers' buffer shapes (cited in the module docstring)
 or taken from a published model.safetensors.index.json total_size."""
@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from vramkit.anatomy import format_anatomy
 from vramkit.catalog import get_model
 from vramkit.cli import main
-from vramkit.configfile import model_from_config
-from vramkit.formats import get_format
 from vramkit.ingest import compare_with_estimate, ingest
+from vramkit.model.anatomy import format_anatomy
+from vramkit.model.configfile import model_from_config
 from vramkit.quant import tensor_formats, vllm_loaded_bytes, weight_bytes
+from vramkit.quant.formats import get_format
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
 AWQ_G128 = {

@@ -9,9 +9,9 @@ import pytest
 
 from vramkit.catalog import get_model
 from vramkit.cli import main
-from vramkit.configfile import model_from_config_file
 from vramkit.datafiles import DATA_DIR
 from vramkit.errors import VramkitError
+from vramkit.model.configfile import model_from_config_file
 from vramkit.quant import custom_recipe, gguf_rank, tensor_formats, weight_bytes
 
 FLASH = get_model("deepseek-v4-flash")

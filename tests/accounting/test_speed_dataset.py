@@ -12,7 +12,7 @@ import pytest
 
 from vramkit import cli
 from vramkit.datafiles import DATA_DIR, load_document
-from vramkit.speed_estimate import (
+from vramkit.plan.speed_estimate import (
     decode_ratios,
     load_efficiency,
     load_prefill_efficiency,

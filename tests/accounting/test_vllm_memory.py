@@ -1,4 +1,4 @@
-"""vLLM's memory profile (vramkit/vllm_memory.py) against the llm-d planner's vLLM v0.19.0 / H100
+"""vLLM's memory profile (vramkit/runtimes/vllm/memory.py) against the llm-d planner's vLLM v0.19.0 / H100
 sweep (data/peer_llmd_sweep.yaml: what vLLM logged) and arithmetic written out from vLLM's rules
 (cited in the module docstring)."""
 
@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vramkit.configfile import model_from_config_file
-from vramkit.engine_load import (
+from vramkit.errors import VramkitError
+from vramkit.model.configfile import model_from_config_file
+from vramkit.runtimes.vllm.load import (
     mxfp4_expert_bytes,
     mxfp4_rank_layer_bytes,
     vllm_gpt_oss_loaded_bytes,
 )
-from vramkit.errors import VramkitError
-from vramkit.vllm_memory import (
+from vramkit.runtimes.vllm.memory import (
     GIB,
     moe_workspace_bytes,
     pp_layers,
@@ -192,7 +192,7 @@ def test_kimi_vl_counts_its_moonvit_tower_and_projector():
 def test_mla_loads_add_the_absorbed_up_projections():
     """DeepSeek-V2-Lite: + 27 layers × 512 × 16 × (128 + 128) × 2 B = 113,246,208 B beside
     kv_b_proj; the load then lands within 0.15 % of the logged 29.43 GiB."""
-    from vramkit.vllm_memory import mla_absorbed_bytes
+    from vramkit.runtimes.vllm.memory import mla_absorbed_bytes
 
     m = _model("deepseek-v2-lite")
     assert 27 * mla_absorbed_bytes(m.config, 1) == 27 * 512 * 16 * 256 * 2 == 113_246_208

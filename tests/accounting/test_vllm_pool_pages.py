@@ -1,4 +1,4 @@
-"""vLLM's KV pool (vramkit.kv_capacity.vllm_pool) for page sizes that differ by layer, an fp32 cache,
+"""vLLM's KV pool (vramkit.kv.capacity.vllm_pool) for page sizes that differ by layer, an fp32 cache,
 and the token counts of the llm-d planner's v0.19.0 sweep (data/peer_llmd_sweep.yaml).
 
 Rules: vllm/v1/core/kv_cache_utils.py @ 001cabc1be16a59a70d720ed61a13b678c060a18
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from vramkit.catalog import get_model
-from vramkit.configfile import model_from_config_file
-from vramkit.kv_capacity import vllm_pool
+from vramkit.kv.capacity import vllm_pool
+from vramkit.model.configfile import model_from_config_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "data" / "examples"

@@ -8,8 +8,8 @@ from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 from vramkit.catalog import get_model
 from vramkit.cli import main
 from vramkit.errors import VramkitError
-from vramkit.formats import get_format, storable_format
 from vramkit.quant import custom_recipe, get_recipe, weight_bytes
+from vramkit.quant.formats import get_format, storable_format
 from vramkit.runtimes.llamacpp.mix import use_more_bits
 
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from vramkit.catalog import get_model, model_ids
 from vramkit.errors import VramkitError, require_int, require_number
-from vramkit.formats import format_names, get_format
-from vramkit.params import GROUPS
+from vramkit.model.params import GROUPS
 from vramkit.quant import custom_recipe, weight_bytes
+from vramkit.quant.formats import format_names, get_format
 from vramkit.units import GB, TB, GiB, KiB, MiB, fmt_gb, fmt_gib, parse_size, to_gb, to_gib
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

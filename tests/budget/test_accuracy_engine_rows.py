@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vramkit import accuracy
+from vramkit.article import ground_truth as accuracy
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from vramkit.budget import budget, weights_per_gpu
-from vramkit.configfile import model_from_config_file
 from vramkit.errors import VramkitError
+from vramkit.model.configfile import model_from_config_file
 from vramkit.quant import weight_bytes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"

@@ -14,8 +14,8 @@ from vramkit.budget import best_recipe
 from vramkit.catalog import get_model
 from vramkit.plan import LLAMACPP_RECIPES, choose_recipe, plan_for, plan_speed
 from vramkit.plan.machine import build_machine
+from vramkit.plan.speed_estimate import efficiency_for, load_efficiency, overhead_for, plan_limit
 from vramkit.quant import weight_bytes
-from vramkit.speed_estimate import efficiency_for, load_efficiency, overhead_for, plan_limit
 
 FLASH = "deepseek-v4-flash"
 

@@ -3,7 +3,7 @@
 vLLM: ``GPU KV cache size: N tokens`` (hybrid allocator: the pool divided across KV-cache groups)
 and ``Model loading took X GiB`` (MXFP4 experts padded at load); SGLang: ``KV Cache is allocated.
 #tokens: N, K size: X GB, V size: Y GB``. Rules from the engines' code (commit-pinned in
-vramkit/kv_capacity.py and vramkit/engine_load.py); logs quoted below with their URLs.
+vramkit/kv/capacity.py and vramkit/runtimes/vllm/load.py); logs quoted below with their URLs.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from vramkit.configfile import model_from_config_file
-from vramkit.engine_load import vllm_gpt_oss_loaded_bytes
 from vramkit.errors import VramkitError
 from vramkit.kv import kv_cache
-from vramkit.kv_capacity import sglang_pool, vllm_pool
+from vramkit.kv.capacity import sglang_pool, vllm_pool
+from vramkit.model.configfile import model_from_config_file
+from vramkit.runtimes.vllm.load import vllm_gpt_oss_loaded_bytes
 
 EX = Path(__file__).resolve().parents[2] / "data" / "examples"
 GIB = 2**30

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from vramkit.cli import main
-from vramkit.configfile import model_from_config, model_from_config_file, read_config
 from vramkit.errors import VramkitError
 from vramkit.families.recurrent import recurrent_state_bytes
 from vramkit.kv import kv_cache
+from vramkit.model.configfile import model_from_config, model_from_config_file, read_config
 from vramkit.quant import get_recipe, weight_bytes
 
 EX = Path(__file__).resolve().parents[2] / "data" / "examples"

@@ -13,7 +13,6 @@ import pytest
 
 import vramkit
 from vramkit.catalog import models
-from vramkit.configfile import model_from_config
 from vramkit.errors import VramkitError
 from vramkit.families import (
     FAMILIES,
@@ -25,6 +24,7 @@ from vramkit.families import (
     unregister,
 )
 from vramkit.kv import kv_cache
+from vramkit.model.configfile import model_from_config
 from vramkit.quant import weight_bytes
 
 PKG = Path(vramkit.__file__).resolve().parent
@@ -79,7 +79,7 @@ TOY = textwrap.dedent(
     '''
     """A toy family: GQA decoder with a single dense MLP, in one module."""
     from vramkit.families import Family, KvPart
-    from vramkit.tensors import TensorSpec
+    from vramkit.model.tensors import TensorSpec
 
 
     def inventory(cfg):

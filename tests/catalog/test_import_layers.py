@@ -18,9 +18,9 @@ EDGE = (
 )  # fmt: skip
 """The presentation edge: may import anything; nothing below may import it."""
 CATALOG = (
-    "vramkit.errors", "vramkit.units", "vramkit.datafiles", "vramkit.sources", "vramkit.tensors",
-    "vramkit.families", "vramkit.runtimes", "vramkit.hardware", "vramkit.params",
-    "vramkit.catalog", "vramkit.configfile",
+    "vramkit.errors", "vramkit.units", "vramkit.datafiles", "vramkit.sources", "vramkit.model.tensors",
+    "vramkit.families", "vramkit.runtimes", "vramkit.hardware", "vramkit.model.params",
+    "vramkit.catalog", "vramkit.model.configfile",
 )  # fmt: skip
 """The data/catalog layer: reads data files and architectures; counts no bytes of a deployment."""
 ACCOUNTING = ("vramkit.kv", "vramkit.quant", "vramkit.moe", "vramkit.budget")
@@ -206,3 +206,13 @@ def test_catalog_lookups_are_imported_from_their_owner_only():
     for name in ("get_runtime", "runtimes", "RuntimeProfile", "Runtime"):
         assert not hasattr(hardware, name), f"vramkit.hardware still offers {name}"
     assert not bad, "\n".join(bad)
+
+
+ROOT_MODULES_MAX = 15
+"""Issue 22: the package root holds at most 15 modules; the rest live in packages that say what
+they hold (model, quant, kv, runtimes, plan, article, report, …)."""
+
+
+def test_package_root_holds_at_most_15_modules():
+    root = sorted(p.name for p in PKG.glob("*.py"))
+    assert len(root) <= ROOT_MODULES_MAX, root

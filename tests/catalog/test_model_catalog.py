@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from vramkit.catalog import DATA_DIR, V4_IDS, get_model, models, parse_models
-from vramkit.catalog_checks import check_models
 from vramkit.errors import VramkitError
+from vramkit.model.catalog_checks import check_models
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vramkit.configfile import model_from_config, not_counted
 from vramkit.errors import VramkitError
+from vramkit.model.configfile import model_from_config, not_counted
 
 
 def test_deepseek_v41_is_refused_with_the_sourced_gap():

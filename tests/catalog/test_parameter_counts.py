@@ -5,7 +5,7 @@ import pytest
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
 from vramkit.families.deepseek_v4 import deepseek_v4_inventory
-from vramkit.params import count_params, inventory
+from vramkit.model.params import count_params, inventory
 
 
 def test_v4_flash_routed_experts_per_layer():

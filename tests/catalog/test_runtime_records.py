@@ -89,7 +89,7 @@ def test_audit_and_budget_charge_the_same_overheads():
             continue
         # the audit is model-independent: it charges the record's flat workspace figure (none for
         # llama.cpp; vLLM's 1.93 GiB), while a runtime whose compute buffer is a function of the
-        # model (llama.cpp, vLLM: vramkit.vllm_memory) has the budget compute it
+        # model (llama.cpp, vLLM: vramkit.runtimes.vllm.memory) has the budget compute it
         assert a.overhead_bytes == b.overhead_bytes + rt.workspace_bytes + kept, rid
         if not compute_buffer(rid):
             assert b.workspace_bytes == rt.workspace_bytes, rid

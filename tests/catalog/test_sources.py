@@ -109,8 +109,8 @@ def test_quant_formats_and_recipes_carry_source_records():
     import yaml
 
     from vramkit.datafiles import DATA_DIR
-    from vramkit.formats import format_names, get_format
     from vramkit.quant import get_recipe, recipe_ids
+    from vramkit.quant.formats import format_names, get_format
 
     for name, key, id_key in (("quant_formats.yaml", "formats", "name"), ("recipes.yaml", "recipes", "id")):  # fmt: skip
         records = yaml.safe_load((DATA_DIR / name).read_text())[key]

@@ -1,4 +1,4 @@
-"""ik_llama.cpp's own rules (vramkit.ik_llama_rules), each pinned to its code at
+"""ik_llama.cpp's own rules (vramkit.runtimes.ik_llama_rules), each pinned to its code at
 ikawrakow/ik_llama.cpp@8337e4cd3861406fc04e0854b1409cd1b027fbc9 with the arithmetic written out,
 and checked against figures published in ik_llama.cpp's issues (held out: none was used to write
 a rule; the rules are read from the code).
@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import pytest
 
-from vramkit import ik_llama_rules as ik
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
 from vramkit.kv import kv_cache
 from vramkit.kv.formats import resolve_cache_dtype
 from vramkit.runtimes import get_runtime
+from vramkit.runtimes import ik_llama_rules as ik
 
 MIB, GIB = 2**20, 2**30
 V3 = "deepseek-v3"  # 61 main layers, 128 heads, kv_lora_rank 512, qk_rope 64, qk_nope 128, v 128
@@ -211,7 +211,7 @@ def test_gpt_oss_without_fa_issue_822():
     assert t.bytes / (16929.88 * MIB) - 1 == pytest.approx(-0.0020, abs=0.0001)
     # the same from a model record: sinks from its tensors (attn_sink), two masks from its
     # sliding window (gpt-oss-120b has the same 64 / 8 heads as the 20B)
-    from vramkit.configfile import model_from_config_file
+    from vramkit.model.configfile import model_from_config_file
 
     m = model_from_config_file("data/examples/gpt-oss-120b/config.json")
     o = ik.IkOptions(amb=512, flash_attn=False)
@@ -223,7 +223,7 @@ def test_gpt_oss_120b_with_fa_fmoe_issue_895():
     # fused_moe 1, experts on the CPU — 74 graph splits, "only active experts offload"):
     # "KV self size = 1188.00 MiB", "CUDA0 compute buffer size = 404.00 MiB",
     # "CUDA_Host compute buffer size = 78.01 MiB"
-    from vramkit.configfile import model_from_config_file
+    from vramkit.model.configfile import model_from_config_file
     from vramkit.plan.placement import host_compute_buffer
 
     m = model_from_config_file("data/examples/gpt-oss-120b/config.json")

@@ -132,7 +132,7 @@ def test_host_compute_arithmetic_qwen3_32k() -> None:
     (two F32 n_embd rows, tokens / positions / output ids 4 B and K / V cell indices 8 B each
     per token, the F16 mask; 40.01 MiB, the engine's `CPU compute buffer size = 40.01 MiB` in
     tests/fixtures/measured/plan/rpc/qwen3-30b-a3b-q4km-3090-32gb-32k.json)."""
-    from vramkit.configfile import model_from_config_file
+    from vramkit.model.configfile import model_from_config_file
     from vramkit.runtimes.llamacpp.memory import budget_host_compute
 
     m = model_from_config_file(ROOT / "data" / "examples" / "qwen3-30b-a3b")
@@ -152,8 +152,8 @@ def test_host_compute_arithmetic_qwen3_32k() -> None:
 
 
 def test_host_compute_bad_input() -> None:
-    from vramkit.configfile import model_from_config_file
     from vramkit.errors import VramkitError
+    from vramkit.model.configfile import model_from_config_file
     from vramkit.runtimes.llamacpp.memory import Settings, host_compute_bytes
 
     m = model_from_config_file(ROOT / "data" / "examples" / "qwen3-30b-a3b")

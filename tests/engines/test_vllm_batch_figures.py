@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vramkit.budget import budget
-from vramkit.configfile import model_from_config_file
+from vramkit.model.configfile import model_from_config_file
 from vramkit.runtimes.vllm.batch import vllm_batch_kv
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-from vramkit.configfile import model_from_config
+from vramkit.model.configfile import model_from_config
 
 TINY = {
     "model_type": "llama",

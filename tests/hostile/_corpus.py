@@ -79,7 +79,7 @@ def safetensors_bytes(header: Any, data: bytes = b"", *, raw_header: bytes | Non
 def base_configs() -> dict[str, dict[str, Any]]:
     """Real configs to break: the example config.json files and catalog configs per family."""
     from vramkit.catalog import get_model
-    from vramkit.configfile import text_config
+    from vramkit.model.configfile import text_config
 
     out = {
         p.parent.name: text_config(json.loads(p.read_text()))
@@ -1404,8 +1404,8 @@ def api_cases() -> Iterator[Case]:
     yield c("touched-tokens-neg", lambda w: moe.expected_experts_touched(8, 2, -1))
     yield c("touched-cached-over", lambda w: moe.expected_experts_touched(8, 2, 1, cached=9))
 
-    from vramkit.configfile import model_from_config, model_from_config_file
     from vramkit.ingest import ingest
+    from vramkit.model.configfile import model_from_config, model_from_config_file
 
     for i, bad in enumerate(
         [None, 5, b"/dev/zero", "", "/dev/zero", "/dev/null", [], Path("/dev/zero")]
@@ -1490,7 +1490,7 @@ def api_cases() -> Iterator[Case]:
 
         yield c(f"run_report-{i}", call)
 
-    from vramkit import speed_estimate as se
+    from vramkit.plan import speed_estimate as se
 
     bad_est: list[tuple[Any, Any, Any]] = [
         (float("nan"), "gpu", False),
@@ -1652,7 +1652,7 @@ def ik_cases() -> Iterator[Case]:
     """ik_llama.cpp's inputs (issue 24 item 1): -mla, -fa, -amb, -no-fmoe, its cache types
     q8_KV / q6_0, on the CLI and through the API; each bad one ends in one vramkit error."""
     import vramkit as vk
-    from vramkit import ik_llama_rules as ik
+    from vramkit.runtimes import ik_llama_rules as ik
 
     v3 = ["--model", "deepseek-v3", "--context", "4K"]
     ikr = ["--runtime", "ik_llama.cpp"]
@@ -1731,9 +1731,9 @@ def ik_cases() -> Iterator[Case]:
 
 
 def vllm_memory_cases() -> Iterator[Case]:
-    """vLLM's memory profile (vramkit.vllm_memory): bad splits, dtypes, fractions, token budgets."""
-    from vramkit import vllm_memory as vm
-    from vramkit.configfile import model_from_config_file
+    """vLLM's memory profile (vramkit.runtimes.vllm.memory): bad splits, dtypes, fractions, token budgets."""
+    from vramkit.model.configfile import model_from_config_file
+    from vramkit.runtimes.vllm import memory as vm
 
     def c(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
         return Case(f"vllm-memory-{cid}", "api", [], expect, needle, call=fn)
@@ -1767,7 +1767,7 @@ def vllm_memory_cases() -> Iterator[Case]:
         model_from_config_file(EXAMPLES / "gpt-oss-20b"), tp=2), ANSWER)  # fmt: skip
     yield c("profile-pp4-ok", lambda w: vm.vllm_profile(llama(), pp=4).kv_pool_bytes, ANSWER)
 
-    from vramkit.configfile import model_from_config, read_config
+    from vramkit.model.configfile import model_from_config, read_config
 
     def kimi(**vision: Any) -> Any:
         cfg = read_config(EXAMPLES / "kimi-vl-a3b-instruct")

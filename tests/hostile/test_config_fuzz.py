@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vramkit.catalog import get_model, model_ids
-from vramkit.configfile import model_from_config
 from vramkit.errors import VramkitError
+from vramkit.model.configfile import model_from_config
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 import vramkit
-from vramkit import kv_capacity, moe, plan
+from vramkit import moe, plan
 from vramkit.article import audit
 from vramkit.article import tables as article
 from vramkit.errors import VramkitError, parse_int, require_int, require_number
+from vramkit.kv import capacity as kv_capacity
 from vramkit.runtimes.llamacpp import memory as llamacpp_memory
 
 FLASH = "deepseek-v4-flash"

@@ -105,8 +105,8 @@ def test_named_config_case(case, tmp_path):
 def test_gemma4_refusal_names_the_transformers_default(tmp_path):
     """The refusal says what transformers would assume (``Gemma4TextConfig.sliding_window =
     512``), so the user can add the field on purpose."""
-    from vramkit.configfile import model_from_config
     from vramkit.kv import kv_cache
+    from vramkit.model.configfile import model_from_config
 
     cfg = {k: v for k, v in _catalog_config("gemma-4-31b").items() if k != "sliding_window"}
     with pytest.raises(VramkitError, match=r"sliding_window.*512"):
@@ -131,7 +131,7 @@ IGNORED_OR_REFUSED = ("minus1", "2p70", "text1", "true")
 def sweep_configs() -> dict[str, dict[str, Any]]:
     """Every example config.json (its text part) and one catalog config per family."""
     from vramkit.catalog import get_model, model_ids
-    from vramkit.configfile import text_config
+    from vramkit.model.configfile import text_config
 
     out = {
         p.parent.name: text_config(json.loads(p.read_text()))
@@ -156,8 +156,8 @@ def figures(cfg: dict[str, Any]) -> tuple[int | str, ...] | str:
     """(total, active params, official-layout weight bytes, KV bytes at 4,096 tokens), or
     "refused"; the KV figure alone may be "refused" (a cache vramkit says it cannot count).
     Any exception but a `VramkitError` fails the test."""
-    from vramkit.configfile import model_from_config
     from vramkit.kv import kv_cache
+    from vramkit.model.configfile import model_from_config
     from vramkit.quant import weight_bytes
 
     try:
@@ -188,8 +188,8 @@ def _same_or_refused(got: tuple[int | str, ...] | str, expected: tuple[int | str
 
 def test_sweep_covers_every_family():
     """Each registered family has at least one config in the sweep."""
-    from vramkit.configfile import family_of
     from vramkit.families import FAMILIES
+    from vramkit.model.configfile import family_of
 
     assert {family_of(cfg) for cfg in sweep_configs().values()} == set(FAMILIES)
 
@@ -241,11 +241,11 @@ def test_config_sweep(name):
 @pytest.mark.parametrize("name", sorted(sweep_configs()))
 def test_family_functions_check_their_own_fields(name):
     """The family record's functions, called directly (no `check_config` first, as
-    `vramkit.params.inventory` allows), refuse 0, -1 and 2**70 in any integer field they read
+    `vramkit.model.params.inventory` allows), refuse 0, -1 and 2**70 in any integer field they read
     as a width, rank, head or layer count: a VramkitError, never a tensor with a 0 dimension,
     a ZeroDivisionError or a 2**70-long list."""
-    from vramkit.configfile import family_of
     from vramkit.families import get_family
+    from vramkit.model.configfile import family_of
 
     base = sweep_configs()[name]
     family = get_family(family_of(base))

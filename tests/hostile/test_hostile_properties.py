@@ -14,10 +14,10 @@ import sys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vramkit.configfile import model_from_config
 from vramkit.errors import VramkitError
 from vramkit.ingest.safetensors_headers import DTYPE_BITS, parse_header
 from vramkit.kv import kv_cache
+from vramkit.model.configfile import model_from_config
 from vramkit.quant import weight_bytes
 from vramkit.validate import MAX_DIM, MAX_HEADS, MAX_LAYERS, loads_json
 

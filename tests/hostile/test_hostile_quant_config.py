@@ -9,9 +9,9 @@ import pytest
 
 from vramkit.catalog import get_model
 from vramkit.cli import main
-from vramkit.configfile import model_from_config
 from vramkit.errors import VramkitError
-from vramkit.formats import get_format
+from vramkit.model.configfile import model_from_config
+from vramkit.quant.formats import get_format
 
 GROUP = {
     "targets": ["Linear"],

@@ -109,7 +109,7 @@ def test_kv_bytes_exact_beyond_int64():
         "num_attention_heads": 1 << 16, "num_key_value_heads": 1 << 16, "head_dim": 1 << 24,
         "vocab_size": 32000, "intermediate_size": 1024, "max_position_embeddings": 1 << 27,
     }))  # fmt: skip
-    from vramkit.configfile import model_from_config
+    from vramkit.model.configfile import model_from_config
 
     spec = model_from_config(cfg)
     est = kv_cache(spec, 1 << 27, batch=10**6)

@@ -29,10 +29,11 @@ def _headline():
 
 def _figures():
     """name → builder of every notebook figure, with the notebooks' default inputs."""
-    from vramkit import anatomy, moe
+    from vramkit import moe
     from vramkit.article import audit
     from vramkit.catalog import V4_IDS, get_model
     from vramkit.hardware import get_gpu, get_link
+    from vramkit.model import anatomy
 
     split = moe.moe_split(get_model(FLASH), "deepseek-v4-official")
     gpu = get_gpu("rtx-pro-6000-blackwell-96gb")

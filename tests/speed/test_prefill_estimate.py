@@ -8,7 +8,7 @@ import json
 import pytest
 
 from vramkit.errors import VramkitError
-from vramkit.speed_estimate import (
+from vramkit.plan.speed_estimate import (
     efficiency_for,
     fit_prefill_efficiency,
     gpu_flops,

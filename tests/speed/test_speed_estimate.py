@@ -10,7 +10,7 @@ import pytest
 
 from vramkit.datafiles import load_document
 from vramkit.errors import VramkitError
-from vramkit.speed_estimate import (
+from vramkit.plan.speed_estimate import (
     _fit_class,
     decode_estimate,
     decode_ratios,
@@ -305,7 +305,7 @@ def test_planner_panel_shows_the_estimate_labelled():
 def test_leave_one_source_out_never_sees_the_source_it_estimates():
     import dataclasses
 
-    from vramkit.speed_estimate import source_cv_errors
+    from vramkit.plan.speed_estimate import source_cv_errors
 
     facts, rows = load_speed_data()
     cv = source_cv_errors(rows, facts)
@@ -330,7 +330,7 @@ def test_leave_one_source_out_never_sees_the_source_it_estimates():
 def test_api_summary_carries_the_estimate_beside_the_bound():
     from vramkit.catalog import get_model
     from vramkit.plan import summary
-    from vramkit.speed_estimate import curve_estimates, plan_decode_estimate
+    from vramkit.plan.speed_estimate import curve_estimates, plan_decode_estimate
 
     s = summary("deepseek-v4-flash", gpus="rtx-4090-24gb:2", ram="128GB", context=65536)
     sol = s["solution"]

@@ -53,7 +53,7 @@ sizes are rounded to 0.1 GiB / 0.01 GB, so errors below ±0.1 % are within their
 
 def anchors() -> tuple[Anchor, ...]:
     """`ANCHOR_FIGURES` read from data/ground_truth.yaml (one place for each published size)."""
-    from ..accuracy import load_ground_truth
+    from .ground_truth import load_ground_truth
 
     figures = {f.id: f for f in load_ground_truth()}
     out = []

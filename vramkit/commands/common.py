@@ -34,7 +34,7 @@ def resolve_model(args: argparse.Namespace):
 
         return ingest(args.from_, online=getattr(args, "online", False)).require_model()
     if getattr(args, "config", None):
-        from ..configfile import model_from_config_file
+        from ..model.configfile import model_from_config_file
 
         return model_from_config_file(args.config)
     return get_model(args.model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..formats import describe_formats
+from ..quant.formats import describe_formats
 from ..textfmt import emit_json, table
 
 

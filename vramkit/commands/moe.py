@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import require_int
+from ..model.params import GROUPS
 from ..moe import active_label_check, expected_experts_touched, moe_split, step_read_bytes
-from ..params import GROUPS
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
 from ..validate import MAX_BATCH

@@ -95,7 +95,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _ik_options(args: argparse.Namespace) -> object:
     """ik_llama.cpp's options from --mla / --amb / --no-fmoe / --flash-attn (None: none given)."""
-    from ..ik_llama_rules import IkOptions
+    from ..runtimes.ik_llama_rules import IkOptions
 
     given = {
         "mla": args.mla,
@@ -358,15 +358,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _decode_estimate(p: Any, s: Any, model: Any) -> Any:
-    """The decode estimate beside the plan's bound (`vramkit.speed_estimate`), or None."""
-    from ..speed_estimate import plan_decode_estimate
+    """The decode estimate beside the plan's bound (`vramkit.plan.speed_estimate`), or None."""
+    from ..plan.speed_estimate import plan_decode_estimate
 
     return plan_decode_estimate(p, s, model)
 
 
 def _curve_estimates(p: Any, sol: Any, model: Any) -> list[Any]:
     """Per curve point: the decode estimate beside its bound (None where it does not fit)."""
-    from ..speed_estimate import curve_estimates
+    from ..plan.speed_estimate import curve_estimates
 
     return curve_estimates(p, sol.curve, model)
 
@@ -375,7 +375,7 @@ def _prefill_estimate(p: Any, s: Any, model: Any, machine: Any) -> tuple[Any, st
     """(the prefill estimate for a prompt of the plan's context, or None, why none)."""
     import math
 
-    from ..speed_estimate import (
+    from ..plan.speed_estimate import (
         attention_width,
         gpu_flops,
         plan_limit,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..params import GROUPS
+from ..model.params import GROUPS
 from ..quant import custom_recipe, get_recipe, weight_bytes
 from ..textfmt import emit_json, table
 from ..units import GB, GiB

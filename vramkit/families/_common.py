@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
 from ._schema import ConfigField, ConfigValues
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ._schema import ConfigField
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,7 +87,7 @@ class Family:
     kv_notes(config, kv, has_indexer): caveats every KV estimate of it carries under the runtime
     KV profile `kv` (the family asks the profile's traits, never the runtime's id).
     stored_layout(config, quantization_config): the recipe its checkpoint is stored in when the
-        family has its own rule (None: the generic rules of `vramkit.configfile` decide).
+        family has its own rule (None: the generic rules of `vramkit.model.configfile` decide).
     recipe_candidates: recipes worth trying besides the official layout, bf16 and llama.cpp's.
     from_gguf(config): renames, in place, the config fields `vramkit.ingest.gguf_file` read from
         a GGUF header where this family's converter stores them under other meanings.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ..validate import MAX_LAYERS
 from ._common import MAX_CHANNELS
 from ._schema import ConfigField, nested, read_config

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ..validate import MAX_HEADS
 from ._common import HEADS, HIDDEN, LAYERS, MOE_INTER, MTP, ROUTED, TOPK, VOCAB, _mlp, mtp_layers
 from ._record import Family, KvPart

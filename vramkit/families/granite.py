@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ._common import (
     HEADS,
     HIDDEN,

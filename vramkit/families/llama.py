@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ._common import GQA_FIELDS, _embedding, _gqa, _mlp, _routed, gqa_shape
 from ._record import Family, KvPart
 from ._schema import ConfigField, fields_by_name, read_config

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ._common import HEADS, HIDDEN, INTER, KV_HEADS, LAYERS, TIED, VOCAB, _spec_adder
 from ._record import Family, KvPart
 from ._schema import ConfigField, ConfigValues, read_config

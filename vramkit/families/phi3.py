@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ._common import (
     GQA_FIELDS,
     SLIDING_WINDOW,

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
-from ..tensors import TensorSpec
+from ..model.tensors import TensorSpec
 from ._common import (
     GQA_FIELDS,
     _embed_norm_head,

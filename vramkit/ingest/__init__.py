@@ -2,7 +2,7 @@
 config.json, safetensors files (headers only), a GGUF file, a Hugging Face Hub id, or a GGUF
 file on the Hub (``hf://OWNER/REPO/FILE.gguf``: its header by HTTP range requests, with --online).
 
-``ingest(path_or_id)`` → `Ingested`: ``model`` (built by `vramkit.configfile.model_from_config`
+``ingest(path_or_id)`` → `Ingested`: ``model`` (built by `vramkit.model.configfile.model_from_config`
 when a config is present and its architecture is known; else None with ``model_note`` saying
 why), ``measured`` (exact stored bytes per tensor group and dtype; None for a bare config),
 ``official_total_size`` (``metadata.total_size`` of model.safetensors.index.json).
@@ -18,9 +18,9 @@ from typing import Any
 
 from ..callable_module import make_callable
 from ..catalog import ModelSpec
-from ..configfile import model_from_config, read_config, text_config
 from ..datafiles import DATA_DIR
 from ..errors import VramkitError
+from ..model.configfile import model_from_config, read_config, text_config
 from ..validate import path_stat, read_bytes, regular_file, require_optional_bool, require_path
 from . import gguf_remote, hub
 from .gguf_file import measure_gguf

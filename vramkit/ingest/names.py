@@ -1,4 +1,4 @@
-"""Tensor name → tensor group (`vramkit.params.GROUPS`, or ``other``), for HF and GGUF names.
+"""Tensor name → tensor group (`vramkit.model.params.GROUPS`, or ``other``), for HF and GGUF names.
 
 Covers the checkpoint names of Llama, Qwen2/3 (+MoE, Next), Mistral/Mixtral, DeepSeek V2/V3/V3.2
 (HF names), DeepSeek V4 (reference names: ``layers.N.attn.wq_a``, ``layers.N.ffn.experts.E.w1``,
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 
-from ..params import GROUPS
+from ..model.params import GROUPS
 
 OTHER = "other"
 ALL_GROUPS: tuple[str, ...] = (*GROUPS, OTHER)
-"""`vramkit.params.GROUPS` plus ``other`` (tensors no rule recognises)."""
+"""`vramkit.model.params.GROUPS` plus ``other`` (tensors no rule recognises)."""
 
 SCALE_SUFFIXES: tuple[str, ...] = (
     "weight_scale_inv",

@@ -258,7 +258,7 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
         if name in ("swa_compress", "flash_attn"):  # a switch (kept as 0 / 1 in the options)
             value = int(require_bool(name, value))
         elif name == "mla":
-            from ..ik_llama_rules import check_mla
+            from ..runtimes.ik_llama_rules import check_mla
 
             value = check_mla(value)
         else:
@@ -383,7 +383,7 @@ def kv_cache(
     swa_compress : ik_llama.cpp only (--swa-compress; None = off): without it ik_llama.cpp keeps
         every sliding / V4 raw layer at full context; with it GGML_PAD(W + max(n_ubatch, 256)).
     mla : ik_llama.cpp only (-mla 0/1/2/3; None = 3): how an MLA model's cache is laid out
-        (`vramkit.ik_llama_rules.mla_pieces`: 1 adds a transposed latent V cache without flash
+        (`vramkit.runtimes.ik_llama_rules.mla_pieces`: 1 adds a transposed latent V cache without flash
         attention; 0 caches the decompressed per-head K and V).
     flash_attn : ik_llama.cpp only (-fa; None = on): off pads the context to 32 cells, not 256,
         and changes the MLA layouts.

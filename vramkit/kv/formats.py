@@ -58,7 +58,7 @@ class CacheDtype:
                 )
             return dims // block * block_bytes
         if self.layout == "ik_ggml":  # ik_llama.cpp's own types: row meta + blocks, one row
-            from ..ik_llama_types import row_bytes
+            from ..runtimes.ik_llama_types import row_bytes
 
             return row_bytes(self.ggml_type or "", dims)
         if self.layout == "nope_rope":

@@ -449,7 +449,7 @@ def choose_recipe(
         return RecipePick(
             m.checkpoint_layout, f"the official checkpoint layout ({runtime} serves it)"
         )
-    from ..speed_estimate import plan_decode_estimate
+    from .speed_estimate import plan_decode_estimate
 
     tried = []
     est: dict[str, float] = {}  # recipe → decode estimate (tokens/s) where one exists
@@ -481,7 +481,7 @@ def choose_recipe(
         return f"{t[1] / 1e9:.1f} GB of weights, decode ≤ {t[3]:.1f} tokens/s"
 
     if goal == "speed":
-        # rank by the decode estimate (vramkit.speed_estimate) where one exists, else the bound
+        # rank by the decode estimate (vramkit.plan.speed_estimate) where one exists, else the bound
         ranked = sorted(fitting, key=lambda t: (est.get(t[0], t[3]), t[1]), reverse=True)
         by = (
             "decode estimate (the bound's step ÷ an efficiency + an overhead fitted on published "
@@ -520,9 +520,9 @@ def auto_recipe(
 
 
 def _estimate_values(p: Plan, s: Solution, model: str | ModelSpec) -> dict[str, object] | None:
-    """The decode estimate beside the plan's bound as plain values (`vramkit.speed_estimate`),
+    """The decode estimate beside the plan's bound as plain values (`vramkit.plan.speed_estimate`),
     with the curve's per context; None when the plan does not fit."""
-    from ..speed_estimate import curve_estimates, plan_decode_estimate
+    from .speed_estimate import curve_estimates, plan_decode_estimate
 
     m = get_model(model)
     e = plan_decode_estimate(p, s.speed, m)
@@ -560,7 +560,7 @@ def summary(
     `margin` as `solve`'s; each place carries its margin and headroom (GB), "verdict" the
     `Verdict` as plain values ({fits, tight, reasons, try, margin, headline}),
     "decode_estimate" the estimate beside the decode bound ({tokens_per_s, low / high, fitted,
-    limit, label, curve: per context}; None when nothing fits; `vramkit.speed_estimate`).
+    limit, label, curve: per context}; None when nothing fits; `vramkit.plan.speed_estimate`).
     Raises `VramkitError` on bad input.
     """
     details = require_bool("details", details)

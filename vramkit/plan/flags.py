@@ -314,7 +314,7 @@ def llamacpp_flags(
     if ik:
         notes.append(
             "ik_llama.cpp: -ot, -ts, -ngl, -ctk/-ctv, --no-mmap and -fa on|off, -mla, -amb, "
-            "-no-fmoe as ik_llama.cpp's common/common.cpp parses them (vramkit.ik_llama_rules, "
+            "-no-fmoe as ik_llama.cpp's common/common.cpp parses them (vramkit.runtimes.ik_llama_rules, "
             "read at ik_llama.cpp@8337e4cd)"
         )
     return Flags(plan.runtime, tuple(args), tuple(notes), gguf)

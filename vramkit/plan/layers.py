@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from ..catalog import ModelSpec
 from ..errors import VramkitError
+from ..model.tensors import ROUTED_GROUPS
 from ..quant import Recipe, get_recipe, tensor_formats
-from ..tensors import ROUTED_GROUPS
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,7 @@ def kv_estimate(
     SGLang's token pool), memoised per model object and arguments (a plan search asks for the
     same estimate dozens of times). `ubatch`: llama.cpp's -ub (its sliding-window caches hold
     GGML_PAD(W + n_ubatch, 256) cells); None = the runtime default (512). `ik`: ik_llama.cpp's
-    options (`vramkit.ik_llama_rules.IkOptions`: -mla and -fa change its KV layout)."""
+    options (`vramkit.runtimes.ik_llama_rules.IkOptions`: -mla and -fa change its KV layout)."""
     from ..kv import kv_cache
 
     rt = _kv_profile(runtime)  # its KV layout, as vramkit.budget asks for it
@@ -366,7 +366,7 @@ class _LlamacppContext:
     lower_bound: bool = False
     """No compute buffers at all (`build`): plans for `any_plan_fits`'s first pass only."""
     ik: object = None
-    """ik_llama.cpp's options (`vramkit.ik_llama_rules.IkOptions`; None: the engine's defaults)."""
+    """ik_llama.cpp's options (`vramkit.runtimes.ik_llama_rules.IkOptions`; None: the engine's defaults)."""
 
     @classmethod
     def build(
@@ -688,7 +688,7 @@ def vllm_pp_layers(n_layers: int, pp: int) -> list[tuple[int, int]]:
     """(first, last + 1) layers of each pipeline stage, as vLLM's get_pp_indices splits them
     (without VLLM_PP_LAYER_PARTITION): n // pp each, the remainder one each to the stages before
     the last (``for i in range(2, remaining_layers + 2): partitions[-i] += 1``)."""
-    from ..vllm_memory import pp_layers  # the one copy of the rule
+    from ..runtimes.vllm.memory import pp_layers  # the one copy of the rule
 
     return [(r.start, r.stop) for r in (pp_layers(n_layers, pp, k) for k in range(pp))]
 
@@ -725,7 +725,7 @@ def served_plan(
     head-divisible count of identical GPUs (the rest DP), EP when asked and the experts divide;
     weights beyond the memory fraction go to --cpu-offload-gb (vLLM) or make the plan not fit
     (SGLang). Per GPU under PP: weights and KV of one TP rank ÷ pp (rounded up)."""
-    from ..shares import weights_per_gpu
+    from ..quant.shares import weights_per_gpu
 
     devs = list(machine.devices)
     if not devs:
@@ -1002,7 +1002,7 @@ def _served_plans(a: _Args) -> Iterator[Plan]:
     """One plan per pipeline-parallel size dividing the GPUs where the runtime has pipeline
     parallelism (vLLM), else one (SGLang)."""
     n = len(a.machine.devices)
-    # a stage holds at least one layer (vLLM's get_pp_indices; vramkit.vllm_memory.pp_layers)
+    # a stage holds at least one layer (vLLM's get_pp_indices; vramkit.runtimes.vllm.memory.pp_layers)
     most = max(1, a.costs.n_layers)
     pps = (
         [k for k in range(1, min(n, most) + 1) if n % k == 0] if a.pipeline_parallel and n else [1]

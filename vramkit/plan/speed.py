@@ -51,7 +51,7 @@ def _ik_of(plan: Plan) -> object:
     flags = plan.knobs.get("ik_flags")
     if not flags:
         return None
-    from ..ik_llama_rules import options_from_flags
+    from ..runtimes.ik_llama_rules import options_from_flags
 
     return options_from_flags(flags)  # type: ignore[arg-type]
 

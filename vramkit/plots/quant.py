@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..anatomy import FormatAnatomy
 from ..article.audit import DiffRow, FirstPrinciplesRow
+from ..model.anatomy import FormatAnatomy
 from ..units import GB
 from . import PALETTE, new_figure
 

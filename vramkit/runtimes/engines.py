@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .. import ik_llama_rules as ik_rules
 from ..errors import VramkitError, unknown_name
 from ..kv.layout import KvLayout
-from ..vllm_memory import budget_workspace_bytes
 from . import KvProfile, Runtime, get_runtime
+from . import ik_llama_rules as ik_rules
 from .ik_llama import IkLlamaLayout
 from .llamacpp.kv import LlamaCppLayout, with_v_cache
 from .llamacpp.memory import budget_compute_bytes
 from .reference import ReferenceLayout
 from .sglang import SglangLayout
 from .vllm.kv import VllmLayout
+from .vllm.memory import budget_workspace_bytes
 
 KV_LAYOUT_BUILDERS: Mapping[str, Callable[[Mapping[str, int], str], KvLayout]] = {
     "reference": ReferenceLayout.build,

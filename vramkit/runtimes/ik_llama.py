@@ -7,7 +7,7 @@ unless --swa-compress compacts them to pad(sink + W + max(n_ubatch, 256), ctx_pa
 caches, per stream, pad(max(1, ⌈n_ctx / r⌉), comp_pad) with n_ctx = pad(streams x T) the total
 context (src/llama-dsv4.cpp L886-L888, L946-L964): they grow with the square of -np; state W·e. Options and sources: data/runtimes.yaml
 (ik_llama.cpp → kv.options). Under -mla (MLA models) and with ik's own cache types (q8_KV,
-q6_0) the entry bytes come from `vramkit.ik_llama_rules.ik_components`.
+q6_0) the entry bytes come from `vramkit.runtimes.ik_llama_rules.ik_components`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A request of T tokens holds pad(T, page_size) slots on every full-attention layer (MHA/GQA K and
 V of this rank's heads, an MLA latent, DeepSeek V3.2's FP8 indexer key). Sliding-window layers
 hold pad(min(T, W), page_size) — for gpt-oss / Gemma an estimate (SGLang sizes its SWA pool by
-swa_full_tokens_ratio, `vramkit.kv_capacity.sglang_pool`), for DeepSeek V4 its SWA ring of
+swa_full_tokens_ratio, `vramkit.kv.capacity.sglang_pool`), for DeepSeek V4 its SWA ring of
 ``sliding_window`` tokens. DeepSeek V4's compressed pools hold floor(T / ratio) entries and its
 compressor states fixed rings of 8 (C4) / 128 (C128) rows per request
 (``get_compress_state_ring_size``); the per-page padding of V4 pages to 576-B multiples is not

@@ -254,9 +254,9 @@ def render_html(s: Mapping[str, Any]) -> str:
 
 
 def _estimate(s: Mapping[str, Any]) -> Any:
-    """The decode estimate beside the summary's bound (`vramkit.speed_estimate`), or None."""
+    """The decode estimate beside the summary's bound (`vramkit.plan.speed_estimate`), or None."""
     from ..catalog import get_model
-    from ..speed_estimate import plan_decode_estimate
+    from ..plan.speed_estimate import plan_decode_estimate
 
     return plan_decode_estimate(s["plan"], s["solution"].speed, get_model(s["model"]))
 
@@ -266,7 +266,7 @@ def render_details_html(s: Mapping[str, Any]) -> str:
     with the decode bound (tokens/s, upper bound) and the estimate beside it (with its held-out
     range), or 'does not fit'."""
     from ..catalog import get_model
-    from ..speed_estimate import curve_estimates
+    from ..plan.speed_estimate import curve_estimates
 
     sol = s.get("solution")
     ests = (

@@ -531,7 +531,7 @@ def host_compute_bytes(
     these families, not recorded per model; DeepSeek V4's few other index inputs
     (≤ 0.13 MiB) are left out. `expert_sequence`: another engine's host expert layer, a
     callable (embd, ub, n_expert, top_k, expert_ff) → (sizes, ops relative to the first), e.g.
-    ik_llama.cpp's fused MoE (`vramkit.ik_llama_rules.host_expert_sizes`); None: llama.cpp's.
+    ik_llama.cpp's fused MoE (`vramkit.runtimes.ik_llama_rules.host_expert_sizes`); None: llama.cpp's.
     """
     from .graph import replay
 

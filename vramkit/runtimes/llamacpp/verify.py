@@ -180,8 +180,8 @@ def compare(plan: Plan, out: EngineOutput, *, model: ModelSpec | None = None) ->
 
 def _expert_part_bytes(model: ModelSpec, recipe: str) -> dict[int, dict[str, int]]:
     """Bytes of each routed-expert weight matrix (all experts of the layer) by part, per layer."""
+    from ...model.tensors import ROUTED_GROUPS
     from ...quant import tensor_formats
-    from ...tensors import ROUTED_GROUPS
 
     out: dict[int, dict[str, int]] = {}
     for t, fmt in tensor_formats(model, recipe):

@@ -1,6 +1,6 @@
 """Parameter accounting from an architecture config: every weight tensor, by tensor group.
 
-The types (`TensorSpec`, `ParamCounts`, `GROUPS`, `count_params`) live in `vramkit.tensors`; the
+The types (`TensorSpec`, `ParamCounts`, `GROUPS`, `count_params`) live in `vramkit.model.tensors`; the
 builders, one module per family, in `vramkit.families`: `deepseek_v4` (CSA/HCA compressed
 attention, mHC, hash routing; shapes from DeepSeek's reference `inference/model.py`),
 `deepseek_v3` (MLA; V3.2 adds the lightning indexer), `gemma4` (sliding + global attention),
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .families import FAMILIES, get_family
+from ..families import FAMILIES, get_family
+from ..validate import check_config
 from .tensors import GROUPS, KINDS, ROUTED_GROUPS, ParamCounts, TensorSpec, count_params
-from .validate import check_config
 
 __all__ = [
     "FAMILIES", "GROUPS", "KINDS", "ROUTED_GROUPS", "ParamCounts", "TensorSpec", "count_params",

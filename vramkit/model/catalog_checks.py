@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .catalog import LABEL_TOLERANCE, ModelSpec, models
-from .errors import VramkitError
-from .quant import get_recipe, weight_bytes
+from ..catalog import LABEL_TOLERANCE, ModelSpec, models
+from ..errors import VramkitError
+from ..quant import get_recipe, weight_bytes
 
 SIZE_TOLERANCE = 0.01
 """A published checkpoint size must match its stored layout's bytes within 1%."""

@@ -63,11 +63,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .datafiles import load_document
-from .errors import VramkitError
-from .hardware import get_gpu
-from .runtimes import get_runtime
-from .sources import Source, parse_source
+from ..datafiles import load_document
+from ..errors import VramkitError
+from ..hardware import get_gpu
+from ..runtimes import get_runtime
+from ..sources import Source, parse_source
 
 KINDS = ("decode", "prefill")
 PLACEMENTS = ("gpu", "tp", "host-experts", "host-layers", "cpu")

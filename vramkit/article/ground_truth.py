@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .datafiles import DATA_DIR, load_document
-from .errors import VramkitError
-from .sources import Source, parse_source
+from ..datafiles import DATA_DIR, load_document
+from ..errors import VramkitError
+from ..sources import Source, parse_source
 
 GROUND_TRUTH = DATA_DIR / "ground_truth.yaml"
 CATEGORIES = ("weights", "params", "kv", "runtime")
@@ -93,7 +93,7 @@ class Row:
 
 def load_ground_truth(path: str | Path = GROUND_TRUTH) -> list[Figure]:
     """Read and validate the ground-truth file; any defect is a VramkitError naming the figure."""
-    from .catalog import models
+    from ..catalog import models
 
     doc = load_document(path, ("figures",))
     out: list[Figure] = []
@@ -157,8 +157,8 @@ def _example_config(model: str) -> Path:
 
 def _model(fig: Figure) -> Any:
     """The catalog model, or the example config.json a figure names (``examples/<dir>``)."""
-    from .catalog import get_model
-    from .configfile import model_from_config_file
+    from ..catalog import get_model
+    from ..model.configfile import model_from_config_file
 
     if fig.model.startswith("examples/"):
         return model_from_config_file(_example_config(fig.model))
@@ -174,12 +174,12 @@ def _check_choice(where: str, key: str, value: Any, allowed: tuple[str, ...]) ->
 
 
 def _weights(fig: Figure) -> tuple[float, str]:
-    from .quant import get_recipe, weight_bytes
+    from ..quant import get_recipe, weight_bytes
 
     est = fig.estimate
     recipe = get_recipe(str(est["recipe"]))
     if est.get("vectors"):
-        from .formats import get_format
+        from ..quant.formats import get_format
 
         recipe = dataclasses.replace(recipe, vectors=get_format(str(est["vectors"])).name)
     w = weight_bytes(_model(fig), recipe)
@@ -209,7 +209,7 @@ layout vramkit models for them (antirez's ds4: the reference layout). Runtime sp
 def _kv_estimate(model: Any, context: int, est: Mapping[str, Any]) -> int:
     """Bytes of vramkit.kv.kv_cache for the figure's conditions (state dropped if state: false)."""
     try:
-        from .kv import kv_cache
+        from ..kv import kv_cache
     except ImportError:
         raise LookupError("vramkit.kv is not available yet") from None
     engine = est.get("runtime") or est.get("engine") or "reference"
@@ -253,7 +253,7 @@ def _runtime(fig: Figure) -> tuple[float, str]:
         value, method = _kv(fig)
         return value, method + " (KV formula only)"
     try:
-        from .budget import budget
+        from ..budget import budget
     except ImportError:
         raise LookupError("vramkit.budget is not available yet") from None
     b = budget(
@@ -272,11 +272,11 @@ def _runtime(fig: Figure) -> tuple[float, str]:
 
 
 def _engine(fig: Figure) -> tuple[float, str]:
-    """An engine's own number from its pool / load code (vramkit.kv_capacity, engine_load):
+    """An engine's own number from its pool / load code (vramkit.kv.capacity, engine_load):
     measure ``reported_tokens`` (vLLM "GPU KV cache size", from available_gib), ``k_bytes``
     (SGLang "K size", from tokens and tp) or ``loaded_weights`` (vLLM MXFP4 backend)."""
-    from .engine_load import vllm_gpt_oss_loaded_bytes
-    from .kv_capacity import sglang_pool, vllm_pool
+    from ..kv.capacity import sglang_pool, vllm_pool
+    from ..runtimes.vllm.load import vllm_gpt_oss_loaded_bytes
 
     est, model = fig.estimate, _model(fig)
     measure = est.get("measure")

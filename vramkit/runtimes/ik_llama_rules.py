@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import VramkitError, require_int
+from ..errors import VramkitError, require_int
 from .ik_llama_types import IK_COMMIT, IK_TYPES, SOURCE, IkType, ik_type, row_bytes
 
 __all__ = ["IK_COMMIT", "IK_TYPES", "SOURCE", "IkType", "ik_type", "row_bytes"]
-"""The ggml types ik_llama.cpp adds (q6_0, q8_KV) are stated in `vramkit.ik_llama_types` (a leaf
+"""The ggml types ik_llama.cpp adds (q6_0, q8_KV) are stated in `vramkit.runtimes.ik_llama_types` (a leaf
 module the cache-dtype table reads too) and re-exported here; IK_COMMIT is the ik_llama.cpp
 commit every rule here was read at (2026-08-15)."""
 MIB = 2**20
@@ -237,7 +237,7 @@ def require_options(ik: object) -> IkOptions:
         return IkOptions()
     if not isinstance(ik, IkOptions):
         raise VramkitError(
-            f"ik must be vramkit.ik_llama_rules.IkOptions(mla=…, amb=…, fmoe=…), got "
+            f"ik must be vramkit.runtimes.ik_llama_rules.IkOptions(mla=…, amb=…, fmoe=…), got "
             f"{type(ik).__name__}."
         )
     return ik
@@ -371,7 +371,7 @@ def device_compute(model: Any, *, context: int, batch: int, cache_dtype: str, n_
     """The device compute buffer of ik_llama.cpp: max(llama.cpp's flash-attention graph, the
     attention term of `attention_term`). ik_llama.cpp's graph is its own; the rest of it
     (logits, FFN intermediates) is taken as llama.cpp's — an estimate, labelled."""
-    from .runtimes.llamacpp.memory import budget_compute_bytes
+    from .llamacpp.memory import budget_compute_bytes
 
     o = require_options(ik)
     base, _ = budget_compute_bytes(model, context=context, batch=batch, cache_dtype=cache_dtype,
@@ -385,7 +385,7 @@ def device_compute(model: Any, *, context: int, batch: int, cache_dtype: str, n_
         f"ik_llama.cpp compute buffer {total / 2**30:.2f} GiB (-ub {n_ubatch}, -mla {o.mla}, "
         f"-amb {o.amb}, -fa {'on' if o.flash_attn else 'off'}): {how}; attention "
         f"{att.bytes / MIB:,.1f} MiB ({att.what}); an estimate "
-        f"(vramkit.ik_llama_rules at ik_llama.cpp@{IK_COMMIT[:8]})"
+        f"(vramkit.runtimes.ik_llama_rules at ik_llama.cpp@{IK_COMMIT[:8]})"
     )
     return IkCompute(total, int(base), att, note)
 

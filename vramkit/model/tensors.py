@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import VramkitError
-from .validate import check_record
+from ..errors import VramkitError
+from ..validate import check_record
 
 GROUPS: tuple[str, ...] = (
     "embed",

@@ -34,17 +34,17 @@ from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .catalog import ModelSpec, get_model
-from .datafiles import load_document
-from .errors import VramkitError, shown, unknown_name
+from ..catalog import ModelSpec, get_model
+from ..datafiles import load_document
+from ..errors import VramkitError, shown, unknown_name
+from ..model.tensors import GROUPS, ROUTED_GROUPS, TensorSpec
+from ..runtimes.llamacpp import mix as llamacpp_mix
+from ..sources import Source, parse_sources
+from ..validate import check_record
 from .formats import QuantFormat, get_format, storable_format
-from .runtimes.llamacpp import mix as llamacpp_mix
-from .sources import Source, parse_sources
-from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
-from .validate import check_record
 
 if TYPE_CHECKING:
-    from .families import Family
+    from ..families import Family
 
 OFFICIAL = "official"
 """Recipe alias: a model's own checkpoint layout (`ModelSpec.checkpoint_layout`). Resolved here
@@ -151,7 +151,7 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     """What llama.cpp's quantizer reads from a model's GGUF metadata (see `ModelFacts`); the
     llama.cpp arch name comes from the family records' GGUF architectures, the block count
     includes a NextN block the converter keeps in the file (`Family.gguf_keeps_mtp`)."""
-    from .families import gguf_model_types
+    from ..families import gguf_model_types
 
     cfg = model.config
     model_type = str(cfg.get("model_type") or "")
@@ -217,7 +217,7 @@ def _split_for_gguf(
     the family's `gguf_split` where the converter splits it, else `t` itself (`family`: the
     model's, when the caller has it already)."""
     if family is None:
-        from .families import get_family
+        from ..families import get_family
 
         family = get_family(model.family)
     parts = family.gguf_split(model.config, t)
@@ -230,7 +230,7 @@ def _split_for_gguf(
 
 
 def _keeps_mtp(model: ModelSpec) -> bool:
-    from .families import get_family
+    from ..families import get_family
 
     return get_family(model.family).gguf_keeps_mtp
 
@@ -243,7 +243,7 @@ def _gguf_tensors(
     split where the converter splits (the family's `gguf_split`), the MTP module only where the
     converter keeps it (the family's `gguf_keeps_mtp`: GLM-4.x; DeepSeek V3 ``skip_mtp``, V4
     "Skipping … MTP tensor(s) for conversion v0", V3.2 as converted with --no-mtp)."""
-    from .families import get_family
+    from ..families import get_family
 
     arch = model_facts(model).arch
     keeps = _keeps_mtp(model)
@@ -713,7 +713,7 @@ def vllm_loaded_bytes(model: Any, recipe: Any = None) -> int:
     ``zero_points=False, has_g_idx=self.quant_config.desc_act``); other GPTQ checkpoints load
     as stored. Machete (Hopper) and the MoE Marlin path are taken as the same sizes, an
     assumption; the shared Marlin workspace (a few KiB per device) is not counted."""
-    from .quant_checkpoints import CheckpointFormat
+    from ..model.checkpoint_formats import CheckpointFormat
 
     model = get_model(model)
     total = weight_bytes(model, recipe).total_bytes

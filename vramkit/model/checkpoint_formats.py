@@ -59,14 +59,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .errors import VramkitError
-from .format_facts import QuantFormat
-from .sources import Source
+from ..errors import VramkitError
+from ..format_facts import QuantFormat
+from ..sources import Source
 from .tensors import TensorSpec
 
 METHODS = ("gptq", "awq", "compressed-tensors", "bitsandbytes", "fp8")
 """``quant_method`` values of `quantization_config` this module reads (``fp8`` with 128x128
-blocks is DeepSeek's layout, read by `vramkit.configfile` first; here per-tensor FP8 and other
+blocks is DeepSeek's layout, read by `vramkit.model.configfile` first; here per-tensor FP8 and other
 square blocks)."""
 
 #: bytes per element of the dtypes the stored tensors use
@@ -372,7 +372,7 @@ def _records(scheme: str) -> tuple[Source, ...]:
         return _RECORDS[scheme]
     return (
         Source(
-            document="vramkit/quant_checkpoints.py",
+            document="vramkit/model/checkpoint_formats.py",
             quote=_SOURCES[scheme],
             kind="secondary",
             unconfirmed=True,

@@ -49,8 +49,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import ModelSpec, get_model
-from .errors import VramkitError, require_int, require_number
+from ...catalog import ModelSpec, get_model
+from ...errors import VramkitError, require_int, require_number
 
 GIB = 2**30
 
@@ -156,11 +156,11 @@ def vllm_weight_bytes(
     "fp8" is vLLM's online FP8 (``--quantization fp8``: every linear of the decoder layers
     becomes FP8 with one FP32 scale per tensor, ``Fp8LinearMethod`` with no checkpoint scales;
     embeddings, norms and lm_head stay in the model dtype). MXFP4 MoE experts (gpt-oss) are padded
-    per rank by `mxfp4_backend` (`vramkit.engine_load.mxfp4_rank_layer_bytes`; Marlin on H100)."""
-    from .engine_load import is_mxfp4_moe, mxfp4_rank_layer_bytes
-    from .params import ROUTED_GROUPS
-    from .quant import tensor_formats
-    from .quant_checkpoints import CheckpointFormat
+    per rank by `mxfp4_backend` (`vramkit.runtimes.vllm.load.mxfp4_rank_layer_bytes`; Marlin on H100)."""
+    from ...model.checkpoint_formats import CheckpointFormat
+    from ...model.params import ROUTED_GROUPS
+    from ...quant import tensor_formats
+    from .load import is_mxfp4_moe, mxfp4_rank_layer_bytes
 
     spec = get_model(model)
     tp = require_int("tensor_parallel_size", tp, minimum=1, maximum=1024)
@@ -317,7 +317,7 @@ def budget_workspace_bytes(
     del context, batch, cache_dtype, n_ubatch
     b = vllm_activation_bytes(model)
     return b, (
-        f"workspace {b / GIB:.2f} GiB: vLLM's profiling-run peak (vramkit.vllm_memory: sampler "
+        f"workspace {b / GIB:.2f} GiB: vLLM's profiling-run peak (vramkit.runtimes.vllm.memory: sampler "
         "over 1,024 x vocab fp32 logits + the fused-MoE workspace + an 8,192-token forward, "
         "fitted on the llm-d v0.19 H100 sweep, held-out mean |error| 2.4 %); overhead: estimates "
         "from data/runtimes.yaml"
@@ -336,7 +336,7 @@ def vllm_non_torch_bytes(*, tp: int = 1, pp: int = 1) -> int:
 def cuda_total_bytes(gpu: str) -> int:
     """The device total vLLM multiplies by gpu_memory_utilization: `CUDA_TOTAL_BYTES` where
     measured, else the catalog's capacity."""
-    from .hardware import get_gpu
+    from ...hardware import get_gpu
 
     g = get_gpu(gpu)
     return CUDA_TOTAL_BYTES.get(g.id, g.capacity_bytes)

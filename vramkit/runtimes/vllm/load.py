@@ -44,9 +44,9 @@ recommend triton v3.5.0): an estimate, −0.12 % off the published load of gpt-o
 
 from __future__ import annotations
 
-from .catalog import ModelSpec, get_model
-from .errors import VramkitError, require_int, unknown_name
-from .quant import get_recipe, weight_bytes
+from ...catalog import ModelSpec, get_model
+from ...errors import VramkitError, require_int, unknown_name
+from ...quant import get_recipe, weight_bytes
 
 MXFP4_PADDING: dict[str, tuple[int, int]] = {
     "marlin": (128, 256),
@@ -116,7 +116,7 @@ def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", t
     """Weight bytes vLLM holds for a gpt-oss checkpoint at tensor parallel 1: the stored layout
     with every expert layer re-sized by `backend`'s padding (``triton``: the Hopper swizzle's
     resident tensors, `triton_hopper_expert_bytes`). One rank at tp > 1 (its shard padded per
-    rank, `mxfp4_rank_layer_bytes`) is `vramkit.vllm_memory.vllm_weight_bytes`."""
+    rank, `mxfp4_rank_layer_bytes`) is `vramkit.runtimes.vllm.memory.vllm_weight_bytes`."""
     spec = get_model(model)
     q = spec.config.get("quantization_config") or {}
     if str(q.get("quant_method", "")).lower() != "mxfp4" or "num_local_experts" not in spec.config:
@@ -127,10 +127,10 @@ def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", t
     if backend not in MXFP4_PADDING:
         raise unknown_name("vLLM MXFP4 backend", backend, MXFP4_PADDING)
     tp = require_int("tp", tp, minimum=1, maximum=1024)
-    if tp != 1:  # one rank's bytes are vramkit.vllm_memory's (it imports this module)
+    if tp != 1:  # one rank's bytes are vramkit.runtimes.vllm.memory's (it imports this module)
         raise VramkitError(
             f"this is the whole-model load at tensor parallel 1; one rank at tp={tp} (its expert "
-            "shard padded per rank) is vramkit.vllm_memory.vllm_weight_bytes(model, tp=...)."
+            "shard padded per rank) is vramkit.runtimes.vllm.memory.vllm_weight_bytes(model, tp=...)."
         )
     cfg = spec.config
     hidden, inter = int(cfg["hidden_size"]), int(cfg["intermediate_size"])

@@ -20,17 +20,17 @@ import re
 from functools import cache
 from typing import Any
 
-from .datafiles import load_document
-from .errors import VramkitError, unknown_name
-from .format_facts import (  # noqa: F401 (QuantFormat, LAYOUTS: re-exported here)
+from ..datafiles import load_document
+from ..errors import VramkitError, unknown_name
+from ..format_facts import (  # noqa: F401 (QuantFormat, LAYOUTS: re-exported here)
     GGML_AHEAD_SOURCE,
     GGML_TYPES_AHEAD_OF_PYPI_GGUF,
     LAYOUTS,
     QuantFormat,
     gguf_constants,
 )
-from .runtimes.llamacpp.mix import ROW_FALLBACK
-from .sources import parse_sources
+from ..runtimes.llamacpp.mix import ROW_FALLBACK
+from ..sources import parse_sources
 
 _REQUIRED = {"name", "layout", "element_bits", "description", "citation", "sources"}
 _OPTIONAL = {"block", "scale_bits", "zero_bits", "tensor_bytes_extra", "index_bits"}
@@ -120,7 +120,7 @@ def _get_format(name: str) -> QuantFormat:
         gg = _gguf_formats()  # imports gguf (and numpy) only when a GGML type is asked for
         if bare in gg and (key.lower().startswith("gguf:") or bare not in table):
             return gg[bare]
-    from .quant_checkpoints import checkpoint_format, is_checkpoint_format_name
+    from ..model.checkpoint_formats import checkpoint_format, is_checkpoint_format_name
 
     if is_checkpoint_format_name(key):  # GPTQ / AWQ / compressed-tensors / bitsandbytes
         return checkpoint_format(key)

@@ -1,7 +1,7 @@
 """The ggml types ik_llama.cpp adds that the `gguf` package lacks (q6_0, q8_KV), stated once with
 their source: ikawrakow/ik_llama.cpp@8337e4cd3861406fc04e0854b1409cd1b027fbc9. A leaf module
 (only `vramkit.errors`): the cache-dtype table (`vramkit.kv.formats`) and the ik_llama.cpp rules
-(`vramkit.ik_llama_rules`, which re-exports it) both read it. Units: bytes.
+(`vramkit.runtimes.ik_llama_rules`, which re-exports it) both read it. Units: bytes.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import VramkitError, require_int
+from ..errors import VramkitError, require_int
 
 IK_COMMIT = "8337e4cd3861406fc04e0854b1409cd1b027fbc9"
 SOURCE = f"https://github.com/ikawrakow/ik_llama.cpp/blob/{IK_COMMIT}/"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-from .catalog import ModelSpec, get_model
-from .errors import VramkitError, require_int, unknown_name
-from .params import ROUTED_GROUPS
-from .quant import Recipe, get_recipe, weight_bytes
+from ..catalog import ModelSpec, get_model
+from ..errors import VramkitError, require_int, unknown_name
+from ..model.params import ROUTED_GROUPS
+from . import Recipe, get_recipe, weight_bytes
 
 TP_REPLICATED = ("norms", "hyper_connections", "router")
 """Groups every tensor-parallel rank keeps whole (small vectors and the router gate)."""
@@ -85,10 +85,10 @@ def routed_experts(model: ModelSpec) -> int:
 
 def stage_bytes(model: ModelSpec, recipe: object, stages: int, include_mtp: bool) -> list[int]:
     """Weight bytes of each pipeline stage: its layers (vLLM's ``get_pp_indices``,
-    `vramkit.vllm_memory.pp_layers`), the embedding (and a vision tower) on the first, the head
+    `vramkit.runtimes.vllm.memory.pp_layers`), the embedding (and a vision tower) on the first, the head
     and every tensor outside the layers on the last."""
-    from .quant import tensor_formats
-    from .vllm_memory import pp_layers
+    from ..runtimes.vllm.memory import pp_layers
+    from . import tensor_formats
 
     layers = int(model.config.get("num_hidden_layers") or 0)
     ranges = [pp_layers(layers, stages, r) for r in range(stages)]

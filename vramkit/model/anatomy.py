@@ -1,5 +1,5 @@
 """Why "4-bit" is not 4 bits: each format's bits per weight split into the nominal element width
-and the scale overhead, with the formula written out from `vramkit.formats`' own numbers.
+and the scale overhead, with the formula written out from `vramkit.quant.formats`' own numbers.
 """
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .formats import get_format
-from .quant_checkpoints import CheckpointFormat
+from ..quant.formats import get_format
+from .checkpoint_formats import CheckpointFormat
 
 ANATOMY_FORMATS: tuple[str, ...] = (
     "BF16", "FP8_B128_UE8M0", "FP8_B128_F32", "Q8_0", "Q6_K", "Q5_K", "Q4_K", "MXFP4", "NVFP4",
     "Q3_K", "Q2_K", "IQ2_XXS",
 )  # fmt: skip
-"""The formats the quantization notebook dissects (names as `vramkit.formats.get_format` takes)."""
+"""The formats the quantization notebook dissects (names as `vramkit.quant.formats.get_format` takes)."""
 
 _GGUF_NOMINAL = re.compile(r"^I?Q(\d)_")
 

@@ -43,9 +43,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalog import ModelSpec, get_model
-from .errors import VramkitError, require_int, require_number
-from .kv.components import KvComponent, cdiv, per_rank
+from ..catalog import ModelSpec, get_model
+from ..errors import VramkitError, require_int, require_number
+from .components import KvComponent, cdiv, per_rank
 
 GIB = 2**30
 
@@ -81,7 +81,7 @@ class VllmPool:
 
 
 def _gqa_specs(model: ModelSpec, cache_dtype: str, tp: int) -> list[KvComponent]:
-    from .kv import components
+    from . import components
 
     comps = [c for c in components(model, cache_dtype=cache_dtype, runtime="vllm") if c.layers]
     if not comps or any(
@@ -218,7 +218,7 @@ class _SglangRows:
 
 
 def _sglang_rows(model: ModelSpec, tp: int, element_bytes: int) -> _SglangRows:
-    from .families import get_family
+    from ..families import get_family
 
     parts = get_family(model.family).kv_parts(model.config, False)
     k = v = idx = swa = 0
