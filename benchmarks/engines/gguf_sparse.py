@@ -378,10 +378,17 @@ def _gemma4_metadata(cfg: Mapping[str, Any], n_blocks: int) -> dict[str, Any]:
     `sliding_full_layer_types`), and ``num_kv_shared_layers``, which the converter requires, is
     0: vramkit's own assumption for these checkpoints (every layer keeps its KV), not a sourced
     value. None of the defaulted values changes a buffer size."""
-    from vramkit.families._common import sliding_full_layer_types
+    from vramkit.families._common import (
+        LAYER_TYPES,
+        LAYERS,
+        SWA_PATTERN,
+        sliding_full_layer_types,
+    )
+    from vramkit.families._schema import read_config
 
     md = _base_metadata({"rms_norm_eps": 1e-6, **cfg}, n_blocks)
-    swa = [t == "sliding_attention" for t in sliding_full_layer_types(cfg)]
+    fields = read_config((LAYERS, LAYER_TYPES, SWA_PATTERN), cfg)
+    swa = [t == "sliding_attention" for t in sliding_full_layer_types(fields)]
     hd_full, hd_swa = cfg.get("global_head_dim") or cfg["head_dim"], cfg["head_dim"]
     kv_swa = cfg["num_key_value_heads"]
     kv_full = cfg.get("num_global_key_value_heads") or kv_swa

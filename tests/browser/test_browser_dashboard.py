@@ -224,10 +224,53 @@ def test_no_fit_names_the_smallest_set(dash, screenshot):
     state = {"gpu": "h100-sxm-80gb", "count": 1}
     want = expect_numbers(dash, state)
     assert want["fits"] is False
-    # V4-Flash official (159.61 GB of weights) needs 4 × H100 under TP at 128K (notebook 00)
-    assert want["suggestion"] == "Smallest set that fits: 4 × h100-sxm-80gb (tp), same recipe."
+    # the smallest set is the one `vramkit fit` names for the same question (one solver)
+    cli = _cli_fit("deepseek-v4-flash", "h100-sxm-80gb", None, "vllm")
+    assert cli["fits"] is True
+    assert want["suggestion"] == (
+        f"Smallest set that fits: {cli['count']} × h100-sxm-80gb ({cli['layout']}), same recipe."
+    )
     expect(dash.locator(".vk-suggestion")).to_have_text(want["suggestion"], timeout=TIMEOUT_MS)
     screenshot(dash, "no-fit-suggestion")
+
+
+def _cli_fit(model: str, gpu: str, count: int | None, runtime: str) -> dict[str, Any]:
+    """`vramkit fit … --json` at the dashboard's context (128K), in-process."""
+    import contextlib
+    import io
+    import json
+
+    from vramkit.cli import main
+
+    argv = ["fit", "--model", model, "--gpu", gpu, "--runtime", runtime, "--context", "131072",
+            "--json"] + ([] if count is None else ["--count", str(count)])  # fmt: skip
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("model", "gpu", "count", "runtime"),
+    [
+        ("deepseek-v4-flash", "h200-sxm-141gb", 2, "vllm"),
+        ("deepseek-v4-flash", "h100-sxm-80gb", 2, "sglang"),
+        ("deepseek-v4-pro", "h200-sxm-141gb", 8, "vllm"),
+    ],
+)
+def test_dashboard_answers_what_the_cli_answers(dash, model, gpu, count, runtime):
+    """Issue 25: a few grid points driven through the page give the verdict and the per-GPU
+    total that `vramkit fit` prints for the same question (tests/budget/test_one_answer_grid.py
+    asks every other face)."""
+    select(dash, CLS["model"], model)
+    select(dash, CLS["gpu"], gpu)
+    select(dash, CLS["count"], str(count))
+    select(dash, CLS["runtime"], runtime)
+    cli = _cli_fit(model, gpu, count, runtime)
+    expect_bytes(dash, int(cli["per_gpu"]["total_bytes"]), cls="vk-total-bytes")
+    fits = dash.locator(".vk-fits")
+    expect(fits).to_have_attribute("data-fits", str(cli["fits"]).lower(), timeout=TIMEOUT_MS)
+    assert_no_traceback(dash)
 
 
 def test_layout_works_at_900_px(dash, screenshot):
