@@ -684,6 +684,31 @@ def _host_fill_notes(places: Sequence[Place]) -> tuple[str, ...]:
 #              (model weights and KV cache memory pool)" (python/sglang/srt/server_args.py @469c63e).
 #   overheads  CUDA context, non-torch / NCCL memory and the activation peak are measured or
 #              calibrated ESTIMATES (data/runtimes.yaml gives each source); no engine code states them.
+def _heaviest_stage(model: ModelSpec, recipe_id: str, pp: int) -> tuple[float, int]:
+    """(the heaviest pipeline stage's share of the weights, its layer count) under vLLM's stage
+    split (`vramkit.quant.shares.stage_bytes`: the embedding on the first stage, the head on the
+    last), memoised per model object (a capacity search asks many times)."""
+    key = (id(model), recipe_id, pp)
+    hit = _STAGE_MEMO.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    from ..quant.shares import stage_bytes
+
+    per_stage = stage_bytes(model, recipe_id, pp, False)
+    layers = max(
+        b - a
+        for a, b in vllm_pp_layers(max(1, int(model.config.get("num_hidden_layers") or 1)), pp)
+    )
+    out = (max(per_stage) / max(1, sum(per_stage)), layers)
+    if len(_STAGE_MEMO) > 256:
+        _STAGE_MEMO.clear()
+    _STAGE_MEMO[key] = (model, out)
+    return out
+
+
+_STAGE_MEMO: dict[tuple[int, str, int], tuple[ModelSpec, tuple[float, int]]] = {}
+
+
 def vllm_pp_layers(n_layers: int, pp: int) -> list[tuple[int, int]]:
     """(first, last + 1) layers of each pipeline stage, as vLLM's get_pp_indices splits them
     (without VLLM_PP_LAYER_PARTITION): n // pp each, the remainder one each to the stages before
@@ -754,9 +779,16 @@ def served_plan(
         model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel,
         attention_tp=tp if ep else 1,  # EP shards experts; attention stays TP (weights_per_gpu)
     )  # fmt: skip
-    weights = math.ceil(weights / pp)
     kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
-    kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
+    kv_gpu = kv.per_gpu_bytes
+    if pp > 1:  # every GPU is charged the heaviest stage (vLLM's get_pp_indices split)
+        heavy, layers = _heaviest_stage(model, costs.recipe_id, pp)
+        weights = math.ceil(weights * heavy)
+        kv_gpu = math.ceil(kv_gpu * layers / max(1, costs.n_layers))
+        notes.append(
+            f"pipeline of {pp} stages as vLLM splits them (get_pp_indices): each GPU charged the "
+            f"heaviest stage ({heavy:.1%} of the weights, {layers} of {costs.n_layers} layers' KV)"
+        )
     mg = margin if margin is not None else engine_margin(runtime)
     frac = memory_fraction if memory_fraction is not None else mg.memory_fraction
     overhead = prof.overhead_bytes(split=n_all > 1) - prof.margin_bytes  # as budget charges it
