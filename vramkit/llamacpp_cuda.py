@@ -30,6 +30,12 @@ here (this project's sessions had none lent): every term's `kind` says so.
    kept): ggml-cuda.cu L1955-1970 (`mul_mat_id`): ``2 x n_tokens x k`` int32 ids, ``n_tokens x
    k x n_embd`` sorted inputs and ``n_tokens x k x n_ff`` sorted outputs (F32 here; the MMQ path
    quantizes the inputs to q8_1 first, which is smaller).
+
+Published logs of real CUDA runs confirm where terms 1 and 2 live (not their sizes for any
+model here): ``CUDA_Host  output buffer size = 1.95 MiB`` and ``CUDA_Host compute buffer``
+lines next to the per-GPU ``CUDA0 compute buffer`` (https://github.com/ggml-org/llama.cpp/pull/6122,
+2 GPUs, -c 4096; https://github.com/ggml-org/llama.cpp/pull/14939, GLM 4.5 on 2 GPUs:
+``CUDA_Host compute buffer size = 12.01 MiB``).
 """
 
 from __future__ import annotations
