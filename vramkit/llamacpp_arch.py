@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .datafiles import DATA_DIR
+from .datafiles import DATA_DIR, check_document
 
 ARCH_DIR = "llamacpp_arch_graphs"
 CELL_PAD = 256
@@ -140,7 +140,9 @@ def load_template(tid: str) -> Mapping[str, Any] | None:
     if not path.exists():
         return None
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        return json.load(f)
+        doc = json.load(f)
+    keys = ("by_layers", "symbols", "engine", "llama_cpp_commit", "source", "type_sizes")
+    return check_document(doc, path.name, keys)
 
 
 def recorded_templates() -> list[str]:
@@ -324,8 +326,11 @@ def arch_compute(cfg: Mapping[str, Any], s: Any, *, cuda: bool = False) -> ArchR
         return ArchReplay(None, tid, f"the {tid} graph's {key} variant is not exact")
     try:
         q = model_symbols(tid, cfg)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
         return ArchReplay(None, tid, f"the config lacks a hyperparameter the graph needs ({exc})")
+    bad = sorted(k for k in doc["symbols"] if k in q and not 0 < q[k] < 1 << 40)
+    if bad:
+        return ArchReplay(None, tid, f"hyperparameters out of range: {', '.join(bad)}")
     if doc.get("embd_is_heads_x_head_dim") and q["embd"] != q["head"] * q["hd_k"]:
         return ArchReplay(None, tid, "n_embd != n_head x head_dim, which this graph asserts")
     q.update(context_symbols(q, s, "kv_lora" in doc["symbols"]))

@@ -475,7 +475,7 @@ _arch(
 # Qwen3-Next's gated delta net: d_inner = n_v_heads x head_v_dim with head_v_dim = d_state
 _arch(
     "qwen3next",
-    5,
+    4,
     lambda h: {**_attn(h, False), **_moe(h, True), **_ssm(h), "full_attention_interval": 4},
     BASE + " n_exp n_used ff_exp ff_shexp ssm_state ssm_group ssm_heads",
     fix=lambda h: {**h, "ssm_inner": h["ssm_heads"] * h["ssm_state"]},
@@ -486,7 +486,7 @@ _arch("phi2", 3, lambda h: _attn(h, False), BASE)
 # contexts reach past it
 _arch(
     "llama4",
-    5,
+    4,
     lambda h: {**_attn(h, False), **_moe(h, True), "interleave_moe_layer_step": 1},
     BASE + " n_exp n_used ff_exp ff_shexp",
 )

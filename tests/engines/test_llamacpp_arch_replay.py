@@ -160,6 +160,7 @@ def test_compute_bytes_labels_the_replay_and_the_estimate():
 @pytest.mark.parametrize(
     "change",
     [{"num_attention_heads": None}, {"vocab_size": "many"}, {"num_hidden_layers": 0},
+     {"hidden_size": 0}, {"num_attention_heads": 0, "head_dim": None},
      {"kv_lora_rank": 512, "q_lora_rank": None, "qk_nope_head_dim": 128,
       "qk_rope_head_dim": 64, "v_head_dim": 128, "model_type": "deepseek_v3"}],
 )  # fmt: skip
