@@ -227,9 +227,6 @@ def model_symbols(tid: str, cfg: Mapping[str, Any]) -> dict[str, int]:
                  nope=int(cfg["qk_nope_head_dim"]), rope=int(cfg["qk_rope_head_dim"]),
                  hd_v=int(cfg["v_head_dim"]))  # fmt: skip
     if tid == "llama4":
-        # chunked attention on 3 of 4 layers: the engine fixes the chunk at 8192 tokens
-        # (src/models/llama4.cpp load_arch_hparams: hparams.n_swa = 8192)
-        q["swa"] = 8192
         q["ff_shexp"] = int(_get(cfg, "intermediate_size"))
         q["ff_exp"] = int(_get(cfg, "intermediate_size"))
         q["ff"] = int(_get(cfg, "intermediate_size_mlp", "intermediate_size"))
@@ -243,8 +240,6 @@ def model_symbols(tid: str, cfg: Mapping[str, Any]) -> dict[str, int]:
                  ssm_group=int(cfg["linear_num_key_heads"]),
                  ssm_heads=int(cfg["linear_num_value_heads"]),
                  conv=int(cfg.get("linear_conv_kernel_dim", 4)))  # fmt: skip
-    if "ssm_heads" in q and "ssm_group" in q:  # value heads per key group (delta net)
-        q["ssm_hpg"] = q["ssm_heads"] // q["ssm_group"]
     return q
 
 
@@ -283,6 +278,11 @@ NOT_REPLAYED = {
 }
 
 
+#: Windows the engine fixes whatever the file says: Llama 4's chunked attention on 3 of 4
+#: layers, 8192 tokens (src/models/llama4.cpp load_arch_hparams: hparams.n_swa = 8192).
+FIXED_WINDOW = {"llama4": 8192}
+
+
 @dataclass(frozen=True)
 class ArchReplay:
     """The per-architecture replay of one setting: bytes, the template used, or why none."""
@@ -300,7 +300,23 @@ def arch_compute(cfg: Mapping[str, Any], s: Any, *, cuda: bool = False) -> ArchR
     tid = template_id(cfg)
     if tid in NOT_REPLAYED:
         return ArchReplay(None, tid, NOT_REPLAYED[tid])
-    doc = load_template(tid) if tid else None
+    if tid is None or load_template(tid) is None:
+        return ArchReplay(None, tid, f"no per-architecture graph recorded for {tid!r}")
+    try:
+        q = model_symbols(tid, cfg)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        return ArchReplay(None, tid, f"the config lacks a hyperparameter the graph needs ({exc})")
+    layers = int(_get(_flat(cfg), "num_hidden_layers", "n_layer", default=0) or 0)
+    return replay_symbols(tid, q, layers, s, cuda=cuda)
+
+
+def replay_symbols(
+    tid: str, q: Mapping[str, int], layers: int, s: Any, *, cuda: bool = False
+) -> ArchReplay:
+    """Template `tid` replayed at model quantities `q` (`model_symbols`), `layers` layers and
+    settings `s`: the recording at that layer count, else the deepest layer-stable one with
+    the same layer kinds at the end (same count modulo the period)."""
+    doc = load_template(tid)
     if doc is None:
         return ArchReplay(None, tid, f"no per-architecture graph recorded for {tid!r}")
     quant = s.cache_k not in ("f16", "fp16")
@@ -308,12 +324,11 @@ def arch_compute(cfg: Mapping[str, Any], s: Any, *, cuda: bool = False) -> ArchR
         return ArchReplay(None, tid, "a quantized cache is recorded with flash attention and "
                           "-ctk = -ctv only")  # fmt: skip
     key = f"fa_{'on' if s.flash_attn else 'off'}_{'q8_0' if quant else 'f16'}"
-    layers = int(_get(_flat(cfg), "num_hidden_layers", "n_layer", default=0) or 0)
     recorded = [int(x) for x in doc["by_layers"]]
-    period = int(doc.get("period", 1))
+    period = int(doc.get("deep_period", doc.get("period", 1)))
     if layers in recorded:  # recorded at this very layer count
         var = doc["by_layers"][str(layers)].get(key)
-    else:  # the deepest recording of the same layer kinds at the end, if it is layer-stable
+    else:  # the deepest recording with the same count modulo lcm(period, 2), if layer-stable
         same = [r for r in recorded if r % period == layers % period and r < layers]
         if not same:
             return ArchReplay(None, tid, f"{layers} layers: no recording of the {tid} graph "
@@ -324,21 +339,22 @@ def arch_compute(cfg: Mapping[str, Any], s: Any, *, cuda: bool = False) -> ArchR
                               "layers")  # fmt: skip
     if var is None or var.get("inexact_dims"):
         return ArchReplay(None, tid, f"the {tid} graph's {key} variant is not exact")
-    try:
-        q = model_symbols(tid, cfg)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-        return ArchReplay(None, tid, f"the config lacks a hyperparameter the graph needs ({exc})")
+    q = dict(q)
+    if tid in FIXED_WINDOW:
+        q["swa"] = FIXED_WINDOW[tid]
+    if "ssm_heads" in q and "ssm_group" in q:  # value heads per key group (delta net)
+        q["ssm_hpg"] = q["ssm_heads"] // max(q["ssm_group"], 1)
     bad = sorted(k for k in doc["symbols"] if k in q and not 0 < q[k] < 1 << 40)
     if bad:
         return ArchReplay(None, tid, f"hyperparameters out of range: {', '.join(bad)}")
     if doc.get("embd_is_heads_x_head_dim") and q["embd"] != q["head"] * q["hd_k"]:
         return ArchReplay(None, tid, "n_embd != n_head x head_dim, which this graph asserts")
-    q.update(context_symbols(q, s, "kv_lora" in doc["symbols"]))
-    if quant and (q["krot"] == 0 or q["vrot"] == 0):
-        return ArchReplay(None, tid, "head size not a multiple of 64: no rotation, not recorded")
     missing = [x for x in doc["symbols"] if x not in q]
     if missing:
         return ArchReplay(None, tid, f"the config lacks {', '.join(missing)}")
+    q.update(context_symbols(q, s, "kv_lora" in doc["symbols"]))
+    if quant and (q["krot"] == 0 or q["vrot"] == 0):
+        return ArchReplay(None, tid, "head size not a multiple of 64: no rotation, not recorded")
     peak = replay_template(var, q, doc["type_sizes"], cuda=cuda)
     how = " with the CUDA buffer type's sizes (from its code)" if cuda else ""
     return ArchReplay(peak, tid, f"{tid} graph replayed{how}")

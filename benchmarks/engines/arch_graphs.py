@@ -782,6 +782,23 @@ def identify_dim(y: list[int], qs: list[dict[str, int]], names: list[str]) -> li
     return None
 
 
+def deep_period(period: int) -> int:
+    """lcm(period, 2): the peak can alternate with the layer count's parity even on a uniform
+    stack (Command-R shape at n_embd 3072: 86.01 / 82.01 MiB on 2 / 3 layers … up to 5)."""
+    return period if period % 2 == 0 else 2 * period
+
+
+def layer_counts(n_layer: int, period: int) -> list[int]:
+    """Small counts (every count from 1 for a uniform stack, else one per residue from
+    `n_layer`: converter test files have 2-7 layers) and deep ones, one per residue of
+    `deep_period` from max(8, n_layer + 2 period): the allocator's state needs a few layers to
+    settle (Qwen3-Next shape at n_embd 3072: 84.09 MiB on 6 layers, 90.09 on 14 and 30)."""
+    small = list(range(1 if period == 1 else n_layer, n_layer + period))
+    d = deep_period(period)
+    start = max(8, n_layer + 2 * period)
+    return small + [x for x in range(start, start + d) if x not in small]
+
+
 def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
     """The template document of `tid`: per variant the shape rows and the event sequence."""
     import gguf
@@ -820,7 +837,7 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
         # the last layer's kind changes the peak (gpt-oss-120b, 36 layers: 412.83 MiB; the
         # same shapes on 5 layers: 435.33): one recording per layer count modulo the period,
         # and for uniform stacks every count from 1 (small converter test files)
-        for layers in range(1 if period == 1 else n_layer, n_layer + period):
+        for layers in layer_counts(n_layer, period):
             metas = []
             for k, h in enumerate(hsets):
                 p = Path(tmp) / f"h{k}.gguf"
@@ -894,7 +911,7 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
                 doc["train_worst_abs_mib"] = round(worst, 3)
                 # one more pattern of layers must not change the engine's buffer
                 p2 = Path(tmp) / "deeper.gguf"
-                write_meta(p2, tid, hsets[1], layers + 2 * period)
+                write_meta(p2, tid, hsets[1], layers + 2 * deep_period(period))
                 _, deep = run_probe(
                     engine, libdir, probe, p2, *cs[1][:2], fa, cs[1][2], cache, trace=False
                 )
@@ -927,6 +944,7 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
         "arch": arch,
         "layers_recorded": sorted(int(x) for x in by_layers),
         "period": period,
+        "deep_period": deep_period(period),
         "symbols": list(syms),
         "embd_is_heads_x_head_dim": tied,
         "hsets": [{s: h[s] for s in syms} for h in hsets],
@@ -944,6 +962,51 @@ HELDOUT_CASES = (
     (4096, 512, "on", 1, "f16"), (32768, 512, "off", 1, "f16"), (131072, 2048, "on", 1, "f16"),
     (32768, 512, "on", 4, "q8_0"), (131072, 512, "on", 4, "f16"), (4096, 2048, "off", 4, "f16"),
 )  # fmt: skip
+
+
+#: A realistic shape none of the hyperparameter sets used (a 3B-8B-class model), 30 layers:
+#: the held-out check of every template, including those no published config here covers.
+SYNTH = {
+    "embd": 3072, "head": 24, "head_kv": 8, "hd_k": 128, "hd_v": 128, "ff": 8192,
+    "vocab": 32768, "n_exp": 32, "n_used": 4, "ff_exp": 1024, "ff_shexp": 2048, "n_shexp": 1,
+    "swa": 4096, "q_lora": 1536, "kv_lora": 512, "nope": 128, "rope": 64, "ssm_inner": 3072,
+    "ssm_state": 128, "ssm_group": 8, "ssm_heads": 24, "conv": 4,
+}  # fmt: skip
+SYNTH_LAYERS = 30
+HELDOUT_SYNTH = ROOT / "data" / "measured" / "llamacpp_arch" / "heldout_synthetic.json"
+
+
+def record_synthetic(engine, libdir: Path, probe: Path) -> dict[str, Any]:
+    """The engine at `SYNTH` (fixed per template as the recording's) and 30 layers, for every
+    template, over HELDOUT_CASES."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for tid in ARCHS:
+            h = FIXES[tid](dict(SYNTH)) if tid in FIXES else dict(SYNTH)
+            meta = Path(tmp) / "s.gguf"
+            write_meta(meta, tid, h, SYNTH_LAYERS)
+            cases = []
+            for n_ctx, ub, fa, ns, cache in HELDOUT_CASES:
+                try:
+                    _, mib = run_probe(engine, libdir, probe, meta, n_ctx, ub, fa, ns, cache, False)
+                except RuntimeError as exc:
+                    print(f"{tid}: {n_ctx} {ub} {fa} {ns} {cache}: {str(exc)[-200:]}")
+                    continue
+                cases.append({"n_ctx": n_ctx, "n_ubatch": ub, "flash_attn": fa, "n_seq": ns,
+                              "cache": cache, "compute_mib": mib})  # fmt: skip
+            print(f"{tid}: {[c['compute_mib'] for c in cases]}")
+            syms = {k: h[k] for k in h if k in ARCHS[tid][2] or k in ("hd_k", "hd_v")}
+            rows.append({"template": tid, "layers": SYNTH_LAYERS, "written": syms, "cases": cases})
+    return {
+        "engine": "llama.cpp",
+        "package": engine.package,
+        "llama_cpp_commit": engine.llama_cpp_commit,
+        "tool": "benchmarks/engines/arch_graphs.py --synthetic: arch_probe (no_alloc) at SYNTH,"
+        " 30 layers; the printed 'CPU compute buffer size' (MiB)",
+        "machine": "cpu",
+        "date": dt.date.today().isoformat(),
+        "models": rows,
+    }
 
 
 def heldout_configs() -> list[tuple[str, Any]]:
@@ -1013,12 +1076,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--arch", help="comma-separated template ids (default: all)")
     ap.add_argument("--heldout", action="store_true", help="record the held-out engine runs")
+    ap.add_argument("--synthetic", action="store_true", help="held-out runs at SYNTH per template")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     engine = llamacpp.cached() or llamacpp.build()
     llamacpp.use_vendored_gguf(engine)
     libdir = build_traced(engine)
     probe = build_probe(engine)
+    if args.synthetic:
+        doc = record_synthetic(engine, libdir, probe)
+        HELDOUT_SYNTH.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {HELDOUT_SYNTH.relative_to(ROOT)}")
+        return 0
     if args.heldout:
         doc = record_heldout(engine, libdir, probe)
         HELDOUT.parent.mkdir(parents=True, exist_ok=True)
