@@ -184,10 +184,10 @@ def compute_section() -> dict[str, Any]:
     """llama.cpp's CPU compute buffer against the engine, traced and untraced apart:
 
     - traced: the 14 checkpoints whose allocation was recorded (data/llamacpp_graphs/),
-      against their fixture runs (data/measured/llamacpp/);
-    - untraced, replayed per architecture (vramkit.llamacpp_arch): the same fixture runs with
+      against their fixture runs (tests/fixtures/measured/llamacpp/);
+    - untraced, replayed per architecture (vramkit.runtimes.llamacpp.arch): the same fixture runs with
       the checkpoint trace left out, the engine at the full size of published configs
-      (data/measured/llamacpp_arch/heldout.json), and files the pinned converter wrote
+      (tests/fixtures/measured/llamacpp_arch/heldout.json), and files the pinned converter wrote
       (tests/accounting/gguf_converter/engine.json) read back through `vramkit.ingest`;
     - untraced, estimated: what no template covers gets the labelled plain-GQA form; its
       signed error is printed as measured, not as a bound.
@@ -197,8 +197,8 @@ def compute_section() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
     import measure
 
-    from vramkit import llamacpp_arch as la
-    from vramkit import llamacpp_memory as lm
+    from vramkit.runtimes.llamacpp import arch as la
+    from vramkit.runtimes.llamacpp import memory as lm
 
     mib = 2**20
 
@@ -213,7 +213,7 @@ def compute_section() -> dict[str, Any]:
                                       "untraced: converter files, per-architecture replay": [],
                                       "untraced: converter files, labelled estimate": []}  # fmt: skip
     for mid, where in measure.MODELS:
-        fx = json.loads((ROOT / "data/measured/llamacpp" / f"{mid}.json").read_text())
+        fx = json.loads((ROOT / "tests/fixtures/measured/llamacpp" / f"{mid}.json").read_text())
         model = measure.load_model(mid, where)
         for c in fx["cases"]:
             if c["layout"] != fx["files"][0]["layout"] or c["returncode"]:
@@ -227,7 +227,7 @@ def compute_section() -> dict[str, Any]:
                 groups["untraced: fixture runs, per-architecture replay"].append(
                     r.bytes / engine - 1
                 )
-    held = json.loads((ROOT / "data/measured/llamacpp_arch/heldout.json").read_text())
+    held = json.loads((ROOT / "tests/fixtures/measured/llamacpp_arch/heldout.json").read_text())
     from vramkit.catalog import get_model
     from vramkit.configfile import model_from_config_file
 

@@ -26,7 +26,7 @@ from vramkit import validate as v  # noqa: E402
 from vramkit.configfile import model_from_config, model_from_config_file  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
 from vramkit.kv import kv_cache, kv_grid  # noqa: E402
-from vramkit.moe import expected_experts_touched, moe_split, resident_bytes  # noqa: E402
+from vramkit.moe import expected_experts_touched, moe_split, step_read_bytes  # noqa: E402
 from vramkit.quant import weight_bytes  # noqa: E402
 
 BASE = json.loads((ROOT / "data" / "examples" / "qwen3-30b-a3b" / "config.json").read_text())
@@ -65,7 +65,7 @@ def main() -> int:
         ("kv_grid, 100,000 cells", lambda: kv_grid(big, range(1, 50_001), [1, 2])),
         (
             "moe resident, Zipf s=4, 10^6 tokens",
-            lambda: resident_bytes(moe_split(big), 10**6, zipf_s=4.0),
+            lambda: step_read_bytes(moe_split(big), 10**6, zipf_s=4.0),
         ),
         (
             "experts touched, 65,536 experts, Zipf",

@@ -246,8 +246,8 @@ def budget(
                   allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
     kv_bytes = int(kv.per_gpu_bytes)
     batch_note = ""
-    if b > 1 and kv.layout == "vllm":
-        from .kv.vllm_batch import vllm_batch_kv
+    if b > 1 and rt.kv.has("batch_steady_state"):
+        from .runtimes.vllm.batch import vllm_batch_kv
 
         both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp,
                              allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
@@ -256,7 +256,7 @@ def budget(
                 f"KV for batch {b}: the physical steady state, {both.steady_state_per_gpu_bytes:,} B "
                 f"per GPU (window pages for the {both.in_flight_tokens:,} in-flight tokens once per "
                 f"engine step); vLLM's per-request admission arithmetic x batch would be "
-                f"{both.admission_per_gpu_bytes:,} B (vramkit.kv.vllm_batch)"
+                f"{both.admission_per_gpu_bytes:,} B (vramkit.runtimes.vllm.batch)"
             )
             kv_bytes = both.steady_state_per_gpu_bytes
     split = n > 1 and parallel in ("tp", "ep")
@@ -264,8 +264,10 @@ def budget(
     if mg is not None and mg.memory_fraction >= 1.0:  # a fixed margin replaces the fit margin
         overhead += mg.bytes_for(gpu_working_set(g, os_share=share)[0]) - rt.margin_bytes
     workspace, compute_note = rt.workspace_bytes, ""
-    compute = rt.compute_buffer()
-    if compute is not None:  # e.g. llama.cpp: vramkit.llamacpp_memory.budget_compute_bytes
+    from .runtimes.engines import compute_buffer
+
+    compute = compute_buffer(rt)
+    if compute is not None:  # e.g. llama.cpp: vramkit.runtimes.llamacpp.memory.budget_compute_bytes
         workspace, compute_note = compute(m, context=ctx, batch=b, cache_dtype=kv.cache_dtype)
     frac = memory_fraction if memory_fraction is not None else rt.memory_fraction
     reserve = 0
@@ -326,17 +328,12 @@ def budget(
     )
 
 
-_PLANNER_RUNTIMES = {"llama.cpp": "llama.cpp", "ik-llama.cpp": "ik_llama.cpp", "vllm": "vllm",
-                     "sglang": "sglang"}  # fmt: skip
-"""runtimes.yaml id → the planner's name for it (`vramkit.plan.margin` knows these four)."""
-
-
 def _margin(rt: Runtime, g: Gpu, margin: object, memory_fraction: float | None, share):
     """The planner's `Margin` for this budget: None when the budget keeps the record's figures
     (no margin given and no engine default to show), else `resolve_margin`'s answer."""
     from .plan.margin import resolve_margin
 
-    planner = _PLANNER_RUNTIMES.get(rt.id)
+    planner = rt.short_name if rt.plans else None
     if margin is None:
         if planner is None or memory_fraction is not None:
             return None

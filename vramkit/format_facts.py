@@ -2,7 +2,7 @@
 tensor under a layout, scales and zero points included) and GGML block sizes ((weights per block,
 bytes per block) of every GGML type, from the installed `gguf` package's own table, plus the types
 the pinned llama.cpp offers ahead of every `gguf` release on PyPI). `formats` (the registry of
-named formats), `quant_checkpoints` (GPTQ / AWQ / … layouts) and `llamacpp_mix` (llama-quantize's
+named formats), `quant_checkpoints` (GPTQ / AWQ / … layouts) and `runtimes.llamacpp.mix` (llama-quantize's
 rules) read it; it reads none of them."""
 
 from __future__ import annotations

@@ -228,9 +228,11 @@ def touched_expert_bytes(
     )
 
 
-def resident_bytes(split: MoeSplit, batch: int, *, zipf_s: float = 0.0) -> int:
-    """Weights that must sit in GPU memory to serve one decode step of `batch` tokens without
-    swapping: dense_bytes + Σ_layers expected touched experts × expert_bytes (bytes, rounded up)."""
+def step_read_bytes(split: MoeSplit, batch: int, *, zipf_s: float = 0.0) -> int:
+    """Weights one decode step of `batch` tokens reads: dense_bytes + Σ_layers expected touched
+    experts × expert_bytes (bytes, rounded up). Not what must be resident: every expert must be
+    held (`split.total_bytes`), since the next step may route to any of them ("resident" means
+    held in memory everywhere in vramkit)."""
     b = require_int("batch", batch, minimum=0)
     return split.dense_bytes + math.ceil(touched_expert_bytes(split, b, zipf_s=zipf_s))
 

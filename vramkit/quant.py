@@ -18,7 +18,7 @@ tensors and small fp parameters (``vector`` kind) keep their native dtype unless
 them (rank selectors included) or the recipe sets ``vectors``; integer tables keep theirs
 unless ``name:``, ``role:`` or ``<group>.<role>`` names them. Recipes of kind
 ``llamacpp`` instead apply llama.cpp's per-tensor rules for a file type (see
-`vramkit.llamacpp_mix`).
+`vramkit.runtimes.llamacpp.mix`).
 
     weight_bytes = Σ_tensors count × format.tensor_bytes(shape)
 """
@@ -33,11 +33,11 @@ from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from . import llamacpp_mix
 from .catalog import ModelSpec, get_model
 from .datafiles import load_document
 from .errors import VramkitError, shown, unknown_name
 from .formats import QuantFormat, get_format, storable_format
+from .runtimes.llamacpp import mix as llamacpp_mix
 from .sources import Source, parse_sources
 from .tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 from .validate import check_record
@@ -445,7 +445,7 @@ def _llamacpp_recipe(ftype: str, imatrix: bool | None) -> Recipe:
         )
         + "; the MTP module is not counted (converters leave it out of the file, or llama.cpp's "
         "main context does not load it)",
-        source=f"{llamacpp_mix.QUANT_SOURCE} llama_tensor_get_type (vramkit.llamacpp_mix)",
+        source=f"{llamacpp_mix.QUANT_SOURCE} llama_tensor_get_type (vramkit.runtimes.llamacpp.mix)",
     )
 
 

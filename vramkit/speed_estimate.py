@@ -56,6 +56,7 @@ from typing import Any
 from .datafiles import load_document
 from .errors import VramkitError
 from .hardware import get_gpu
+from .runtimes import get_runtime
 from .sources import Source, parse_source
 
 KINDS = ("decode", "prefill")
@@ -393,7 +394,7 @@ def load_efficiency(path: str | Path = "speed_efficiency.yaml") -> Efficiency:
 
 def plan_limit(runtime: str, limited_by: str, gpus: int) -> str:
     """The limiter class of a plan's speed bound (`vramkit.plan.speed.SpeedBound.limited_by`)."""
-    if runtime in ("vllm", "sglang"):
+    if get_runtime(runtime).capabilities.placement == "ranks":
         return "tp" if gpus > 1 else "gpu"
     if limited_by.startswith("host RAM") or limited_by.startswith("NVMe"):
         return "host" if gpus else "cpu"

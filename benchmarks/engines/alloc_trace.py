@@ -17,15 +17,15 @@ worst-case ubatch graph (ggml/src/ggml-alloc.c of the pinned tree). This tool
    runs `TRAIN` settings (contexts, -ub, -np chosen apart from the fixture grid), takes the
    last reserved graph's sequence, checks that the sequence (allocation / free order, tensor
    names, which allocation each free returns) is the same at every setting, and identifies each
-   size as a sum of at most three products from `vramkit.llamacpp_memory.graph_quantities`
+   size as a sum of at most three products from `vramkit.runtimes.llamacpp.memory.graph_quantities`
    (`ub`, `ns`, `kv`, `win`, `comp_<kind>`, `sel`) with byte coefficients, exact on every
    training run (else a least-squares row, flagged);
 3. writes `data/llamacpp_graphs/<model>.json.gz` (engine, commit, command, date, basis, per
-   variant the size rows and the event sequence) that `vramkit.llamacpp_graph` replays; with
+   variant the size rows and the event sequence) that `vramkit.runtimes.llamacpp.graph` replays; with
    `--mtp` the same for DeepSeek V4's MTP draft context (measure_mtp.py's probe on the
    `mtp-*.gguf` draft, `LLAMA_CONTEXT_TYPE_MTP`) → `<model>-mtp.json.gz`.
 
-The fixture grid (data/measured/llamacpp/) is held out: `--check` replays every fixture run
+The fixture grid (tests/fixtures/measured/llamacpp/) is held out: `--check` replays every fixture run
 and prints the signed error (the tests do the same).
 """
 
@@ -206,7 +206,7 @@ def run_traced(
 
 
 def config_digest(cfg: Any) -> str:
-    from vramkit.llamacpp_graph import config_digest as digest
+    from vramkit.runtimes.llamacpp.graph import config_digest as digest
 
     return digest(cfg)
 
@@ -287,7 +287,7 @@ def record_model(
     (DeepSeek V4's `mtp-*.gguf` in `LLAMA_CONTEXT_TYPE_MTP`, through measure_mtp's probe)."""
     import measure
 
-    from vramkit import llamacpp_memory as lm
+    from vramkit.runtimes.llamacpp import memory as lm
 
     model = measure.load_model(mid, where)
     probe = None
@@ -327,7 +327,7 @@ def record_model(
                 raise RuntimeError(f"{mid} fa {fa} {cache}: the sequence differs between settings")
         qnames = qnames or sorted(k for k in runs[0][0] if k not in ("ub", "ns"))
         names = basis_names(qnames)
-        from vramkit.llamacpp_graph import basis_values
+        from vramkit.runtimes.llamacpp.graph import basis_values
 
         x = [basis_values(names, r[0]) for r in runs]
         rows: dict[tuple[int, ...], int] = {}
@@ -383,7 +383,7 @@ def check(models: set[str] | None) -> int:
     """Replay every fixture run; print the worst signed error per model."""
     import measure
 
-    from vramkit import llamacpp_memory as lm
+    from vramkit.runtimes.llamacpp import memory as lm
 
     bad = 0
     for mid, where in measure.MODELS:

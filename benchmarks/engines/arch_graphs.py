@@ -19,7 +19,7 @@
    (-c, -ub, -np) on a few layers; the allocation / free order must be the same at every
    setting, and each tensor dimension is identified as c x a monomial (degree <= 3) of the
    named quantities, exact on every run;
-4. writes data/llamacpp_arch_graphs/<arch>.json.gz, which `vramkit.llamacpp_arch` replays.
+4. writes data/llamacpp_arch_graphs/<arch>.json.gz, which `vramkit.runtimes.llamacpp.arch` replays.
 """
 
 from __future__ import annotations
@@ -902,7 +902,7 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
                     "tensors": sum(e[0] == "A" for e in structure),
                 }
                 # the replay must give the engine's printed figure on every training run
-                import vramkit.llamacpp_arch as la
+                import vramkit.runtimes.llamacpp.arch as la
 
                 worst = 0.0
                 for r in runs:
@@ -955,7 +955,7 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
 
 
 OUT_DIR = ROOT / "data" / "llamacpp_arch_graphs"
-HELDOUT = ROOT / "data" / "measured" / "llamacpp_arch" / "heldout.json"
+HELDOUT = ROOT / "tests" / "fixtures" / "measured" / "llamacpp_arch" / "heldout.json"
 #: Full-size settings of the held-out check (n_ctx, -ub, -fa, -np, cache type): the fixture grid's
 #: values, none of them a training setting.
 HELDOUT_CASES = (
@@ -973,7 +973,9 @@ SYNTH = {
     "ssm_state": 128, "ssm_group": 8, "ssm_heads": 24, "conv": 4,
 }  # fmt: skip
 SYNTH_LAYERS = 30
-HELDOUT_SYNTH = ROOT / "data" / "measured" / "llamacpp_arch" / "heldout_synthetic.json"
+HELDOUT_SYNTH = (
+    ROOT / "tests" / "fixtures" / "measured" / "llamacpp_arch" / "heldout_synthetic.json"
+)
 
 
 def record_synthetic(engine, libdir: Path, probe: Path) -> dict[str, Any]:
@@ -1024,7 +1026,7 @@ def heldout_configs() -> list[tuple[str, Any]]:
 def record_heldout(engine, libdir: Path, probe: Path) -> dict[str, Any]:
     """The engine's CPU compute buffer for every held-out config whose architecture has a
     template, at full size (its own layer count and widths, no_alloc), over HELDOUT_CASES."""
-    from vramkit.llamacpp_arch import _flat, model_symbols, template_id
+    from vramkit.runtimes.llamacpp.arch import _flat, model_symbols, template_id
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -1063,9 +1065,9 @@ def record_heldout(engine, libdir: Path, probe: Path) -> dict[str, Any]:
         " no_alloc) at each config's full size; the printed 'CPU compute buffer size' (MiB)",
         "machine": "cpu",
         "date": dt.date.today().isoformat(),
-        "note": "the hyperparameters written are vramkit.llamacpp_arch.model_symbols of the "
+        "note": "the hyperparameters written are vramkit.runtimes.llamacpp.arch.model_symbols of the "
         "config (the converter's own files are checked in tests/accounting/gguf_converter/ "
-        "and data/measured/llamacpp/)",
+        "and tests/fixtures/measured/llamacpp/)",
         "models": rows,
     }
 

@@ -1,7 +1,7 @@
 """Fit llama.cpp's CPU compute buffer per model from the recorded projections: the fallback.
 
 vramkit sizes the compute buffer by replaying llama.cpp's own allocator over a recorded trace
-(alloc_trace.py, vramkit.llamacpp_graph; exact on every fixture run). These fitted lines are
+(alloc_trace.py, vramkit.runtimes.llamacpp.graph; exact on every fixture run). These fitted lines are
 used only where no trace applies (a K cache type without a recorded variant, e.g. q5_0).
 
     .venv/bin/python benchmarks/engines/fit_compute.py     rewrites data/llamacpp_compute.yaml
@@ -140,7 +140,7 @@ def main() -> int:
             lines, err = fit_group(pts, floor, topk, sliding_window(cfg))
             worst = max(worst, err)
             groups[key] = {"lines": lines, "max_abs_error": round(err, 4), "points": len(pts)}
-        models[mid] = {"fixture": f"data/measured/llamacpp/{mid}.json", **groups}
+        models[mid] = {"fixture": f"tests/fixtures/measured/llamacpp/{mid}.json", **groups}
         print(f"{mid}: " + ", ".join(f"{k} {v['max_abs_error']:.1%}" for k, v in groups.items()))
     lines = [
         "# llama.cpp CPU compute buffer, fitted per model to the engine's own projections: the",

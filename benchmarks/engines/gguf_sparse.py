@@ -14,7 +14,7 @@ pinned llama-cpp-python sdist, ggml-org/llama.cpp@0c1e57098bba43ac29e6e3b677cdce
 
 Per-tensor GGML types are vramkit's: `vramkit.quant.tensor_formats(model, recipe)` with the
 llama.cpp file-type recipes (`gguf-Q8_0`, `gguf-Q4_K_M`: vramkit's re-implementation of
-llama-quantize's rules, `vramkit.llamacpp_mix`), or the converter's DeepSeek V4 layout
+llama-quantize's rules, `vramkit.runtimes.llamacpp.mix`), or the converter's DeepSeek V4 layout
 (`V4_MXFP4`: routed experts MXFP4, FP8 checkpoint matrices Q8_0, BF16 matrices BF16, F32 kept,
 1-D tensors F32, tid2eid I32 — DeepseekV4Model.tensor_force_quant / generate_extra_tensors).
 """

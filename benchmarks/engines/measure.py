@@ -6,7 +6,7 @@
 For each model: write full-size sparse GGUFs (`gguf_sparse`) from vramkit's inventory under
 each file layout, run `llama-fit-params … --fit-print on -nr -v` over the grid (contexts 4K…1M,
 cache types f16/q8_0/q4_0, -ub 512/2048, flash attention on/off, 1 and 4 sequences) and write
-`data/measured/llamacpp/<model>.json`: engine package and vendored commit, machine kind "cpu",
+`tests/fixtures/measured/llamacpp/<model>.json`: engine package and vendored commit, machine kind "cpu",
 date, the exact command of each case (GGUF path as `{gguf}`), the printed lines and the parsed
 numbers. `--sample` re-measures one case per model and compares it with the fixture instead of
 writing (exit 1 on drift); `--check` compares every case.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 import fitparams  # noqa: E402
 import llamacpp  # noqa: E402
 
-FIXTURES = ROOT / "data" / "measured" / "llamacpp"
+FIXTURES = ROOT / "tests" / "fixtures" / "measured" / "llamacpp"
 CONFIGS = HERE / "configs"
 
 #: (model id, where its config comes from: "catalog", or a folder with config.json under the repo)
@@ -263,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", action="store_true", help="re-measure one case per model, compare")
     ap.add_argument("--check", action="store_true", help="re-measure every case, compare")
     ap.add_argument(
-        "--heldout", action="store_true", help="measure HELDOUT into data/measured/llamacpp/heldout"
+        "--heldout",
+        action="store_true",
+        help="measure HELDOUT into tests/fixtures/measured/llamacpp/heldout",
     )
     args = ap.parse_args(argv)
     engine = llamacpp.build()

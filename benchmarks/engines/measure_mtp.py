@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/engines/measure_mtp.py [--models deepseek-v4-flash,…]
 
 Without MTP: the main GGUF (the converter's default: "Skipping … DeepSeek-V4 MTP tensor(s) for
-conversion v0"), measured by `measure.py` (data/measured/llamacpp/<model>.json).
+conversion v0"), measured by `measure.py` (tests/fixtures/measured/llamacpp/<model>.json).
 With MTP: the converter's ``--mtp`` run writes a separate draft file, ``mtp-*.gguf``: the MTP
 block as ``blk.{n_layer}`` plus the shared token embedding, output norm and head
 (`gguf_sparse.plan_v4_mtp`). This script writes that file (full-size, sparse) and asks the engine
@@ -22,7 +22,7 @@ twice:
   in the no_alloc projection, over a small grid; its KV cache lines and compute buffer are
   parsed as llama-fit-params' are.
 
-Output: ``data/measured/llamacpp_mtp/<model>.json``.
+Output: ``tests/fixtures/measured/llamacpp_mtp/<model>.json``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE))
 import fitparams  # noqa: E402
 import llamacpp  # noqa: E402
 
-OUT = ROOT / "data" / "measured" / "llamacpp_mtp"
+OUT = ROOT / "tests" / "fixtures" / "measured" / "llamacpp_mtp"
 MODELS = ("deepseek-v4-flash", "deepseek-v4-pro")
 _TENSOR = re.compile(
     r"^\[ *\d+/ *\d+\] +(\S+) +- \[([^\]]*)\], type = +(\w+), size = +([\d.]+) MiB"

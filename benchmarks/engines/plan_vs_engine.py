@@ -8,7 +8,7 @@ sparse GGUFs). Without them it says so and exits 1; nothing is downloaded or bui
 
     .venv/bin/python benchmarks/engines/plan_vs_engine.py            # re-measure every case
     .venv/bin/python benchmarks/engines/plan_vs_engine.py --check    # run, compare, write nothing
-    .venv/bin/python benchmarks/engines/plan_vs_engine.py --rpc      # per device, data/measured/plan/rpc/
+    .venv/bin/python benchmarks/engines/plan_vs_engine.py --rpc      # per device, tests/fixtures/measured/plan/rpc/
 
 `--rpc` uses the engine build's RPC server (`<cache>/llama.cpp-0.3.36/`, GGML_RPC=ON): one
 `ggml-rpc-server` per planned GPU on 127.0.0.1 (each serves this machine's CPU backend, so
@@ -20,7 +20,7 @@ layer split given explicitly the projection does not depend on it. The compute b
 GPU is the CPU backend's (the servers run CPU kernels), not CUDA's: recorded, compared loosely.
 The host's compute buffer (`CPU compute buffer size`, this machine's CPU backend: the graph
 inputs and the ops on host-resident expert weights) is the same on a CUDA machine and is
-compared with the plan's host compute buffer (`llamacpp_memory.host_compute_bytes`). RPC_EXTRA
+compared with the plan's host compute buffer (`runtimes.llamacpp.memory.host_compute_bytes`). RPC_EXTRA
 adds per-device cases at other -ub and host-layer counts.
 """
 
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from vramkit.plan import build_machine, plan_for  # noqa: E402
-from vramkit.plan.verify import (  # noqa: E402
+from vramkit.runtimes.llamacpp.verify import (  # noqa: E402
     compare,
     compare_devices,
     device_summary,
@@ -49,7 +49,7 @@ from vramkit.plan.verify import (  # noqa: E402
 )
 
 OUT = ROOT / "data" / "measured" / "plan"
-OUT_RPC = OUT / "rpc"
+OUT_RPC = ROOT / "tests" / "fixtures" / "measured" / "plan" / "rpc"
 LLAMA_CPP_PYTHON = "0.3.36"
 CASES = (
     {
@@ -117,7 +117,7 @@ CASES = (
 )
 
 #: Per-device (--rpc) only: other -ub and host-layer counts, for the host compute buffer (the
-#: CPU backend's graph inputs and host-expert intermediates, llamacpp_memory.host_compute_bytes).
+#: CPU backend's graph inputs and host-expert intermediates, runtimes.llamacpp.memory.host_compute_bytes).
 RPC_EXTRA = (
     {
         "id": "qwen3-30b-a3b-q8-3090-64gb-32k",

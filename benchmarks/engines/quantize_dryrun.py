@@ -7,7 +7,7 @@ DeepSeek V4 its MXFP4 file, other models BF16), run
 ``llama-quantize --dry-run --allow-requantize SRC.gguf TYPE`` for each file type (nothing is
 written; no importance matrix is given, so llama.cpp's has_imatrix is false) and store every
 tensor's name, shape and chosen type with the exact command and engine version in
-``data/measured/llamacpp_quantize/<model>.json``. tests/accounting/test_llamacpp_engine_types.py
+``tests/fixtures/measured/llamacpp_quantize/<model>.json``. tests/accounting/test_llamacpp_engine_types.py
 compares vramkit's ``gguf-<TYPE>+no-imatrix`` recipes with those files, tensor by tensor.
 Needs the engine built by ``python3 tasks.py engines`` (benchmarks/engines/llamacpp.py).
 """
@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 import llamacpp  # noqa: E402
 
-OUT = ROOT / "data" / "measured" / "llamacpp_quantize"
+OUT = ROOT / "tests" / "fixtures" / "measured" / "llamacpp_quantize"
 MODELS = {
     "deepseek-v4-flash": "V4_MXFP4",
     "llama-3.1-70b": "BF16",

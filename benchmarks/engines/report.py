@@ -26,7 +26,7 @@ MIB = 2**20
 
 
 def _settings(s: dict):
-    from vramkit.llamacpp_memory import Settings
+    from vramkit.runtimes.llamacpp.memory import Settings
 
     return Settings(
         s["n_ctx"], s["cache_k"], s["cache_v"], s["n_ubatch"], s["flash_attn"] == "on", s["n_seq"]
@@ -36,7 +36,7 @@ def _settings(s: dict):
 def table() -> str:
     import gguf_sparse
 
-    from vramkit import llamacpp_memory as lm
+    from vramkit.runtimes.llamacpp import memory as lm
 
     out = [
         "Engine: llama.cpp from `llama-cpp-python==0.3.36` (ggml-org/llama.cpp@0c1e570), CPU",
@@ -45,7 +45,7 @@ def table() -> str:
         "",
         "**Model buffer** (engine: whole MiB; quantized file types take the engine's own",
         "`llama-quantize --dry-run` types, so a gap is vramkit's mix rules; vramkit: the file's",
-        "loaded tensors plus the tied output head's copy, `llamacpp_memory.model_buffer_bytes`):",
+        "loaded tensors plus the tied output head's copy, `runtimes.llamacpp.memory.model_buffer_bytes`):",
         "",
         "| model | llama.cpp arch | layout | engine MiB | vramkit MiB | error | tensors typed differently |",
         "|---|---|---|---:|---:|---:|---:|",
@@ -70,7 +70,7 @@ def table() -> str:
         "**Context (KV caches + states) and compute buffer** over the grid (contexts 4K, 32K,",
         "128K, 1M; -ub 512 / 2048; 1 and 4 sequences; K/V cache f16, q8_0, q4_0). The compute",
         "buffer is llama.cpp's own graph allocator replayed over its recorded allocation sequence",
-        "(`benchmarks/engines/alloc_trace.py`, `vramkit.llamacpp_graph`; trained on other",
+        "(`benchmarks/engines/alloc_trace.py`, `vramkit.runtimes.llamacpp.graph`; trained on other",
         'contexts and -ub values, so every run here is held out); "to 0.01 MiB" counts runs',
         "equal to the engine's printed two decimals:",
         "",

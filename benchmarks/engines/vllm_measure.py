@@ -6,7 +6,7 @@ NEEDS A GPU: vLLM does not run on a CPU-only machine. Without one this script sa
 exits with status 3, writing nothing. With one (and `pip install vllm` from PyPI), it starts
 vLLM once per model with `--load-format dummy` (random weights from a local config.json) and
 `--skip-tokenizer-init`, each in its own subprocess under a timeout, and records under
-data/measured/vllm/<model>.json the engine version, the exact command, machine kind, date,
+tests/fixtures/measured/vllm/<model>.json the engine version, the exact command, machine kind, date,
 the printed lines and the parsed numbers:
 
     "Model loading took X GiB"            weights as loaded
@@ -35,7 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-OUT = ROOT / "data" / "measured" / "vllm"
+OUT = ROOT / "tests" / "fixtures" / "measured" / "vllm"
 
 MODELS = {
     "llama-3.1-8b": HERE / "configs" / "vllm" / "llama-3.1-8b",

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from vramkit.article.headline import DENSE_BASELINE, active_ratio
 from vramkit.catalog import get_model
 from vramkit.configfile import model_from_config_file
 from vramkit.quant import get_recipe, weight_bytes
-from vramkit.summary import DENSE_BASELINE, active_ratio
 
 EX = Path(__file__).resolve().parents[2] / "data" / "examples" / "llama-2-13b" / "config.json"
 
@@ -67,10 +67,11 @@ def test_dense_baseline_reads_all_it_holds() -> None:
 
 def test_teaching_picture_draws_the_dense_bar() -> None:
     pytest.importorskip("matplotlib")
-    from vramkit import plots, summary
+    from vramkit import plots
+    from vramkit.article import headline
 
     plots.use_style()
-    fig = plots.summary.active_vs_resident(summary.headline())
+    fig = plots.summary.active_vs_resident(headline.headline())
     ax = fig.axes[0]
     heights = sorted(round(p.get_height()) for p in ax.patches)
     assert round(FP16_BYTES / 1e9) in heights  # 26 GB bar
@@ -81,5 +82,5 @@ def test_teaching_picture_draws_the_dense_bar() -> None:
     lines = sorted(round(line.get_ydata()[0]) for line in ax.get_lines())
     assert lines == [24, 80]
     n_bars = len(ax.patches)
-    plain = plots.summary.active_vs_resident(summary.headline(), dense=None)
+    plain = plots.summary.active_vs_resident(headline.headline(), dense=None)
     assert len(plain.axes[0].patches) == n_bars - 1

@@ -24,7 +24,7 @@ from vramkit.errors import VramkitError
 from vramkit.families import get_family
 from vramkit.ingest import ingest
 from vramkit.ingest.gguf_file import config_from_metadata, measure_gguf, read_metadata
-from vramkit.llamacpp_memory import MIB, Settings, compute_bytes, kv_lines, recurrent_lines
+from vramkit.runtimes.llamacpp.memory import MIB, Settings, compute_bytes, kv_lines, recurrent_lines
 
 HERE = Path(__file__).parent / "gguf_converter"
 MANIFEST = json.loads((HERE / "manifest.json").read_text())
@@ -386,7 +386,7 @@ def test_engine_loaded_every_converter_file():
 def test_engine_weights_and_kv_equal_the_kit(files, name):
     """The engine's own figures for the converter's file: the model row (whole MiB, rounded
     down) is the file's tensor bytes; every KV cache line (cells, layers, MiB to 2 decimals)
-    and recurrent state line is the kit's `llamacpp_memory` figure for the config read from
+    and recurrent state line is the kit's `runtimes.llamacpp.memory` figure for the config read from
     the file."""
     run = RUNS[name]["parsed"]
     ing = ingest(files[name])
@@ -406,7 +406,7 @@ def test_engine_weights_and_kv_equal_the_kit(files, name):
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_engine_compute_is_replayed_per_architecture_or_a_labelled_estimate(files, name):
     """No checkpoint trace exists for these shapes. Where the file's architecture has a
-    recorded graph (vramkit.llamacpp_arch) the kit replays it at the file's hyperparameters,
+    recorded graph (vramkit.runtimes.llamacpp.arch) the kit replays it at the file's hyperparameters,
     read back from the converter's keys: within 2 % of the engine (exact to its printed 0.01
     MiB on every file replayed, 2026-12-07). Otherwise the plain-GQA form, labelled an
     estimate with its measured spread (before the per-architecture graphs: -57.8 % on V3.2's

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from vramkit.article.kv_claims import claim_check, kv_overtakes_weights
 from vramkit.errors import VramkitError
 from vramkit.kv import cache_dtypes, kv_cache, kv_grid, parse_tokens
-from vramkit.kv.claims import claim_check, kv_overtakes_weights
 from vramkit.runtimes import runtime_ids
 
 M = 1024**2
@@ -116,7 +116,7 @@ def test_llamacpp_v4_layout():
     assert est.by_kind["state"] == 21 * 80 * 1024 + 20 * 512 * 1024
     # default: the main context has no MTP layer (src/llama-model.cpp L2797-2803 @ 0c1e57098
     # filters il < n_layer(); the engine's own projection shows the raw window on 43 layers,
-    # data/measured/llamacpp/deepseek-v4-flash.json)
+    # tests/fixtures/measured/llamacpp/deepseek-v4-flash.json)
     dflt = kv_cache("deepseek-v4-flash", 131_072, runtime="llama.cpp", cache_dtype="f16")
     assert not dflt.include_mtp
     assert dflt.by_kind["window"] == 43 * 768 * 1024

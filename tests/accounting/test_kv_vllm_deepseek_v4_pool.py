@@ -1,4 +1,4 @@
-"""vLLM's DeepSeek V4 KV reservation (vramkit.kv.vllm) against the figures vLLM printed.
+"""vLLM's DeepSeek V4 KV reservation (vramkit.runtimes.vllm.kv) against the figures vLLM printed.
 
 Arithmetic follows vllm/v1/core/kv_cache_planning.py (DeepseekV4 branch, code-index mirror id
 55240182351) and vllm/v1/kv_cache_interface.py (UniformTypeKVCacheSpecs, SlidingWindowSpec).
@@ -8,7 +8,7 @@ import pytest
 
 from vramkit.errors import VramkitError
 from vramkit.kv import kv_cache
-from vramkit.kv.vllm import approximate_gcd
+from vramkit.runtimes.vllm.kv import approximate_gcd
 
 GIB = 2**30
 # V4-Flash, fp8_ds_mla, fp8 indexer, block 256: full-group pages C4 64 x 584 = 37,376 -> 37,440

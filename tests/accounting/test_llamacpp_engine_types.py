@@ -10,12 +10,11 @@ import pytest
 
 from vramkit.catalog import get_model
 from vramkit.configfile import model_from_config_file
-from vramkit.datafiles import DATA_DIR
 from vramkit.format_facts import ggml_block
-from vramkit.llamacpp_mix import LLAMA_CPP_COMMIT
 from vramkit.quant import gguf_name, tensor_formats, weight_bytes
+from vramkit.runtimes.llamacpp.mix import LLAMA_CPP_COMMIT
 
-FIXTURES = DATA_DIR / "measured" / "llamacpp_quantize"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measured" / "llamacpp_quantize"
 ROOT = Path(__file__).resolve().parents[2]
 CODES = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _NAME = {"FP32": "F32", "FP16": "F16"}

@@ -9,8 +9,8 @@ from vramkit.catalog import get_model
 from vramkit.datafiles import DATA_DIR, load_yaml_text
 from vramkit.errors import VramkitError
 from vramkit.format_facts import GGML_TYPES_AHEAD_OF_PYPI_GGUF, ggml_block
-from vramkit.llamacpp_mix import FTYPE_DEFAULT, file_types, ftype_names
 from vramkit.quant import get_recipe, recipe_ids, tensor_formats, weight_bytes
+from vramkit.runtimes.llamacpp.mix import FTYPE_DEFAULT, file_types, ftype_names
 
 DOC = load_yaml_text((DATA_DIR / "llamacpp_ftypes.yaml").read_text())
 
@@ -87,7 +87,7 @@ def test_q2_0_equals_llama_quantize_quant_size(model, quant_mib):
 
 
 def test_a_ggml_type_nobody_knows_is_refused_clearly():
-    from vramkit.llamacpp_mix import _block
+    from vramkit.runtimes.llamacpp.mix import _block
 
     with pytest.raises(VramkitError, match="no block size for it"):
         _block("Q9_9")

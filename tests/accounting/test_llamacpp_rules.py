@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from vramkit.errors import VramkitError
-from vramkit.llamacpp_mix import (
+from vramkit.runtimes.llamacpp.mix import (
     GgufTensor,
     ModelFacts,
     category,
@@ -316,7 +316,7 @@ def test_mxfp4_moe_three_d_rule_and_bailingmoe3():
 
 
 def test_converter_source_types():
-    from vramkit.llamacpp_mix import converter_type
+    from vramkit.runtimes.llamacpp.mix import converter_type
 
     # conversion/base.py L1084: 1-D and *_norm.weight → F32; L1088-1120: the router and every
     # non-".weight" tensor (biases) → F32; else the checkpoint dtype

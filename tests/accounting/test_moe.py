@@ -18,8 +18,8 @@ from vramkit.moe import (
     expected_experts_touched,
     moe_split,
     offload_gpu_bytes,
-    resident_bytes,
     routing_probabilities,
+    step_read_bytes,
 )
 from vramkit.quant import weight_bytes
 
@@ -70,8 +70,8 @@ def test_v4_flash_routed_bytes_hand_worked() -> None:
 def test_resident_at_batch_one_equals_active() -> None:
     # one token touches exactly k experts per layer, so resident(1) = active bytes
     s = moe_split(get_model("deepseek-v4-flash"))
-    assert resident_bytes(s, 1) == s.active_bytes
-    assert resident_bytes(s, 10_000) <= s.total_bytes
+    assert step_read_bytes(s, 1) == s.active_bytes
+    assert step_read_bytes(s, 10_000) <= s.total_bytes
 
 
 def _toy() -> MoeSplit:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vramkit.anatomy import ANATOMY_FORMATS, anatomy_table, format_anatomy
-from vramkit.audit_claims import DS4_Q2, DS4_Q4, anchor_checks
+from vramkit.article.claims import DS4_Q2, DS4_Q4, anchor_checks
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
 from vramkit.quant import get_recipe, tensor_formats, weight_bytes

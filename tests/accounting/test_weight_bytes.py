@@ -9,8 +9,8 @@ from vramkit.catalog import get_model
 from vramkit.cli import main
 from vramkit.errors import VramkitError
 from vramkit.formats import get_format, storable_format
-from vramkit.llamacpp_mix import use_more_bits
 from vramkit.quant import custom_recipe, get_recipe, weight_bytes
+from vramkit.runtimes.llamacpp.mix import use_more_bits
 
 
 def test_v4_flash_official_total_size_to_the_byte():

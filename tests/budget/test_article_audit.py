@@ -1,4 +1,4 @@
-"""First-principles tables and the article diff (vramkit.audit), every number pinned to arithmetic."""
+"""First-principles tables and the article diff (vramkit.article.audit), every number pinned to arithmetic."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from vramkit.article import ARTICLE_RULE
-from vramkit.audit import (
+from vramkit.article.audit import (
     LABEL_RECIPE,
     TABLE_RECIPES,
     BudgetAssumptions,
@@ -19,6 +18,7 @@ from vramkit.audit import (
     fmt_tier,
     tier_for,
 )
+from vramkit.article.tables import ARTICLE_RULE
 from vramkit.catalog import V4_IDS
 from vramkit.errors import VramkitError
 from vramkit.present.frames import to_frame

@@ -1,4 +1,4 @@
-"""The article's prose claims and the real-file anchors (vramkit.audit_claims)."""
+"""The article's prose claims and the real-file anchors (vramkit.article.claims)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vramkit.audit_claims import CLAIMS, check_claim, check_claims, claim_by_quote, size_findings
+from vramkit.article.claims import CLAIMS, check_claim, check_claims, claim_by_quote, size_findings
 from vramkit.errors import VramkitError
 from vramkit.units import GB
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vramkit.article import (
+from vramkit.article.tables import (
     ARTICLE_RULE,
     COLUMNS,
     DEFAULT_PATH,

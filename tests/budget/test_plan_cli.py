@@ -8,7 +8,7 @@ import json
 import pytest
 
 from vramkit import cli
-from vramkit.quicksummary import offload_rows
+from vramkit.article.quick_summary import offload_rows
 from vramkit.widgets.plan import describe
 
 EXAMPLE = ["plan", "--model", "deepseek-v4-flash", "--gpu", "rtx-4090-24gb:2", "--ram", "128GB",

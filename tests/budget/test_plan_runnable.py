@@ -15,9 +15,9 @@ from vramkit.catalog import get_model, models, parse_models
 from vramkit.datafiles import load_document
 from vramkit.errors import VramkitError
 from vramkit.plan import flags_for, plan_for
-from vramkit.plan.flags import GPUS_PER_NODE, nodes_of
 from vramkit.plan.getfile import PLACEHOLDER_REPO, gguf_file, serve_ref
 from vramkit.plan.machine import build_machine
+from vramkit.plan.network import GPUS_PER_NODE, nodes_of
 from vramkit.quant import custom_recipe, get_recipe
 
 FLASH = "deepseek-v4-flash"

@@ -1,8 +1,8 @@
-"""vramkit.quicksummary and the fit widget's callback."""
+"""vramkit.article.quick_summary and the fit widget's callback."""
 
 from __future__ import annotations
 
-from vramkit.quicksummary import quick_summary
+from vramkit.article.quick_summary import quick_summary
 from vramkit.widgets.fit import describe
 
 
@@ -41,7 +41,7 @@ def test_widget_callback_text() -> None:
 
 
 def test_quick_summary_rows_against_the_article() -> None:
-    from vramkit.quicksummary import quick_summary
+    from vramkit.article.quick_summary import quick_summary
 
     rows = {r.vram_text: r for r in quick_summary()}
     # 80 GB: the article suggests "V4-Flash Q2/Q3"; the smallest real Flash file, antirez's

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vramkit.audit import BudgetAssumptions, kv_bytes
+from vramkit.article.audit import BudgetAssumptions, kv_bytes
 from vramkit.budget import budget
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
@@ -14,10 +14,12 @@ from vramkit.runtimes import (
     FRACTION_OF,
     KV_LAYOUTS,
     get_runtime,
+    planner_runtimes,
     runtime_aliases,
     runtime_ids,
     runtimes,
 )
+from vramkit.runtimes.engines import COMPUTE_BUFFERS, compute_buffer
 
 
 def test_one_id_per_runtime_and_aliases_resolve_to_it():
@@ -43,10 +45,14 @@ def test_every_runtime_has_a_kv_layout_and_a_typed_capacity_rule():
     assert get_runtime("vllm").flags["kv_cache_dtype"].flag == "--kv-cache-dtype"
 
 
-def test_compute_buffer_hook_is_a_name_or_none():
+def test_compute_buffer_hook_is_registered_in_python_for_exactly_the_computed_records():
+    """A record that says its compute buffer is computed has a function registered in
+    vramkit.runtimes.engines, and a function is registered for no other record."""
     for rt in runtimes().values():
-        fn = rt.compute_buffer()
+        fn = compute_buffer(rt)
+        assert (fn is not None) == rt.capabilities.compute_buffer_computed, rt.id
         assert fn is None or callable(fn)
+    assert set(COMPUTE_BUFFERS) <= set(runtimes())
 
 
 def test_kv_accepts_every_runtime_and_says_which_page_rules_it_used():
@@ -68,7 +74,7 @@ def test_audit_and_budget_charge_the_same_overheads():
         b = budget("deepseek-v4-flash", "b300-288gb", count=1, runtime=rid, context=4096)
         # a runtime whose compute buffer is a function of model and context (llama.cpp) has no
         # flat workspace in the audit's one-GPU overhead; the budget computes it
-        flat = 0 if get_runtime(rid).compute_buffer() else b.workspace_bytes
+        flat = 0 if compute_buffer(rid) else b.workspace_bytes
         assert a.overhead_bytes == b.overhead_bytes + flat, rid
     # the old spelling passes the audit's own check and works inside kv (it used to fail there)
     llama = BudgetAssumptions(runtime="llama-cpp")
@@ -77,3 +83,38 @@ def test_audit_and_budget_charge_the_same_overheads():
         kv_bytes(flash, 4096, 1, llama.runtime)
         == kv_cache(flash, 4096, runtime="llama.cpp").total_bytes
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ({"serves_gguf": "yes"}, "serves_gguf: true or false"),
+        ({"placement": "pipes"}, "unknown placement"),
+        ({"offload": None}, "unknown offload"),
+        ({"flag_style": "ollama"}, "unknown flag_style"),
+        ({"plan_overheads_of": "ollama"}, "unknown plan_overheads_of"),
+        ({"serves_gguf": True, "speed": "fast"}, "unknown capability"),
+        ("layers", "a mapping is required"),
+    ],
+)
+def test_a_bad_capability_in_the_runtimes_file_is_one_clear_error(raw, said):
+    from vramkit.runtimes import _capabilities
+
+    if isinstance(raw, dict):
+        raw = {"offload": "none", **raw}
+    with pytest.raises(VramkitError, match=said):
+        _capabilities("x", raw, runtimes())
+
+
+def test_capabilities_say_what_the_code_used_to_read_from_ids():
+    """The records' answers, written out: GGUF engines are llama.cpp and its fork; vLLM alone
+    pipelines and offloads whole weights; the reference code and TensorRT-LLM are not planned."""
+    caps = {rid: rt.capabilities for rid, rt in runtimes().items()}
+    assert [r for r, c in caps.items() if c.serves_gguf] == ["llama.cpp", "ik-llama.cpp"]
+    assert [r for r, c in caps.items() if c.pipeline_parallel] == ["vllm"]
+    assert [r for r, c in caps.items() if c.offload == "weights"] == ["vllm"]
+    assert planner_runtimes() == ("llama.cpp", "ik_llama.cpp", "vllm", "sglang")
+    assert get_runtime("ik_llama.cpp").capabilities.plan_overheads_of == "llama.cpp"
+    assert get_runtime("trtllm").kv.has("batch_steady_state")  # its KV is vLLM's (same_as)
+    with pytest.raises(VramkitError, match="unknown KV trait"):
+        get_runtime("vllm").kv.has("paged")

@@ -1,10 +1,10 @@
-"""vramkit.llamacpp_arch: llama.cpp's compute buffer from each architecture's graph, recorded on
+"""vramkit.runtimes.llamacpp.arch: llama.cpp's compute buffer from each architecture's graph, recorded on
 models that exist only as hyperparameters (benchmarks/engines/arch_graphs.py) and replayed at
 the hyperparameters of models that were never traced for it. Held out:
 
-- data/measured/llamacpp/<model>.json: the engine's projections of full-size converter-layout
+- tests/fixtures/measured/llamacpp/<model>.json: the engine's projections of full-size converter-layout
   GGUF files (llama-fit-params), 64 settings per model;
-- data/measured/llamacpp_arch/heldout.json: the engine at the full size of published configs
+- tests/fixtures/measured/llamacpp_arch/heldout.json: the engine at the full size of published configs
   (data/examples/, the catalog) over settings none of the templates was recorded at;
 - tests/accounting/gguf_converter/engine.json: files the pinned converter wrote, read back
   through `vramkit.ingest` (the GGUF keys → config path included).
@@ -23,11 +23,11 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
 
 import measure  # noqa: E402
 
-from vramkit import llamacpp_arch as la  # noqa: E402
-from vramkit import llamacpp_memory as lm  # noqa: E402
+from vramkit.runtimes.llamacpp import arch as la  # noqa: E402
+from vramkit.runtimes.llamacpp import memory as lm  # noqa: E402
 
 MIB = 2**20
-HELDOUT = json.loads((ROOT / "data/measured/llamacpp_arch/heldout.json").read_text())
+HELDOUT = json.loads((ROOT / "tests/fixtures/measured/llamacpp_arch/heldout.json").read_text())
 TEMPLATES = {t: la.load_template(t) for t in la.recorded_templates()}
 
 
@@ -92,7 +92,7 @@ def test_a_hand_worked_template_replays_the_allocator():
 def _fixture_errors() -> list[tuple[str, dict, float]]:
     out = []
     for mid, where in measure.MODELS:
-        fx = json.loads((ROOT / f"data/measured/llamacpp/{mid}.json").read_text())
+        fx = json.loads((ROOT / f"tests/fixtures/measured/llamacpp/{mid}.json").read_text())
         model = measure.load_model(mid, where)
         for c in fx["cases"]:
             if c["layout"] != fx["files"][0]["layout"] or c["returncode"]:
@@ -172,7 +172,9 @@ def test_a_config_the_graph_cannot_stand_for_gets_a_reason_not_a_number(change):
     assert r.reason
 
 
-SYNTH = json.loads((ROOT / "data/measured/llamacpp_arch/heldout_synthetic.json").read_text())
+SYNTH = json.loads(
+    (ROOT / "tests/fixtures/measured/llamacpp_arch/heldout_synthetic.json").read_text()
+)
 
 
 def test_every_replayed_template_reproduces_a_shape_it_was_not_recorded_at():

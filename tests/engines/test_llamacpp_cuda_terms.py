@@ -1,4 +1,4 @@
-"""vramkit.llamacpp_cuda: the CUDA backend's terms, each pinned to the arithmetic its source
+"""vramkit.runtimes.llamacpp.cuda: the CUDA backend's terms, each pinned to the arithmetic its source
 lines state (ggml-org/llama.cpp@0c1e57098bba43ac29e6e3b677cdceebdd22334f). No GPU was lent to
 these sessions: the terms are code-derived, and labelled so."""
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from vramkit import llamacpp_arch as la
-from vramkit import llamacpp_cuda as lc
-from vramkit import llamacpp_memory as lm
 from vramkit.errors import VramkitError
+from vramkit.runtimes.llamacpp import arch as la
+from vramkit.runtimes.llamacpp import cuda as lc
+from vramkit.runtimes.llamacpp import memory as lm
 
 
 def test_every_term_names_its_source_lines_and_says_it_was_not_measured():

@@ -1,4 +1,4 @@
-"""vramkit against llama.cpp's own memory projections (data/measured/llamacpp/, fast).
+"""vramkit against llama.cpp's own memory projections (tests/fixtures/measured/llamacpp/, fast).
 
 Each fixture is what `llama-fit-params --fit-print on -nr -v` printed for a full-size sparse
 GGUF written from vramkit's inventory (benchmarks/engines/measure.py). The engine prints the
@@ -19,10 +19,10 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
 
 import measure  # noqa: E402
 
-from vramkit import llamacpp_memory as lm  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
 from vramkit.kv import kv_cache  # noqa: E402
 from vramkit.quant import weight_bytes  # noqa: E402
+from vramkit.runtimes.llamacpp import memory as lm  # noqa: E402
 
 MIB = 2**20
 FIXTURES = {mid: measure.fixture_path(mid) for mid, _ in measure.MODELS}

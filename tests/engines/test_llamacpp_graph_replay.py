@@ -1,6 +1,6 @@
-"""vramkit.llamacpp_graph: ggml-alloc's best-fit allocator replayed over llama.cpp's recorded
+"""vramkit.runtimes.llamacpp.graph: ggml-alloc's best-fit allocator replayed over llama.cpp's recorded
 allocation sequence (data/llamacpp_graphs/), checked by hand-worked sequences and against the
-held-out engine runs (data/measured/llamacpp/heldout/: contexts and -ub values used neither by
+held-out engine runs (tests/fixtures/measured/llamacpp/heldout/: contexts and -ub values used neither by
 the fixture grid nor by the traces' training settings)."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
 import alloc_trace  # noqa: E402
 import measure  # noqa: E402
 
-from vramkit import llamacpp_graph as lg  # noqa: E402
-from vramkit import llamacpp_memory as lm  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
+from vramkit.runtimes.llamacpp import graph as lg  # noqa: E402
+from vramkit.runtimes.llamacpp import memory as lm  # noqa: E402
 
 MIB = 2**20
 MODELS = dict(measure.MODELS)
@@ -106,7 +106,9 @@ def test_a_changed_config_does_not_replay_another_models_trace():
     assert lm.compute_bytes("qwen3-8b", model.family, cfg, s).method != "replay"
 
 
-HELDOUT = sorted(p for p in (ROOT / "data" / "measured" / "llamacpp" / "heldout").glob("*.json"))
+HELDOUT = sorted(
+    p for p in (ROOT / "tests" / "fixtures" / "measured" / "llamacpp" / "heldout").glob("*.json")
+)
 
 
 def test_heldout_runs_exist_for_every_model():
@@ -131,12 +133,12 @@ def test_heldout_runs_reproduce(path):
         assert abs(est.bytes / engine - 1) <= 0.02, (fx["model"], st, est.bytes / engine - 1)
 
 
-MTP = sorted((ROOT / "data" / "measured" / "llamacpp_mtp").glob("*.json"))
+MTP = sorted((ROOT / "tests" / "fixtures" / "measured" / "llamacpp_mtp").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", MTP, ids=[p.stem for p in MTP])
 def test_mtp_draft_compute_buffer_replays(path):
-    # the V4 MTP draft context (data/measured/llamacpp_mtp/, recorded by measure_mtp.py through
+    # the V4 MTP draft context (tests/fixtures/measured/llamacpp_mtp/, recorded by measure_mtp.py through
     # the engine's library): every draft projection's compute buffer within 2 %
     fx = json.loads(path.read_text())
     model = measure.load_model(fx["model"], "catalog")

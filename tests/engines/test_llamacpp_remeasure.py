@@ -40,7 +40,7 @@ def engine():
 @pytest.mark.slow
 def test_engine_reproduces_a_case_per_model(engine):
     # measure.py --sample: one case per model (131,072 ctx, q8_0, -ub 512, fa on, 1 seq) plus
-    # every file layout at 4K, compared with data/measured/llamacpp/<model>.json
+    # every file layout at 4K, compared with tests/fixtures/measured/llamacpp/<model>.json
     res = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "engines" / "measure.py"), "--sample"],
         capture_output=True,

@@ -1,6 +1,6 @@
-"""DeepSeek V4 with and without its MTP layer against llama.cpp (data/measured/llamacpp_mtp/).
+"""DeepSeek V4 with and without its MTP layer against llama.cpp (tests/fixtures/measured/llamacpp_mtp/).
 
-Without MTP: the converter's default main GGUF (its fixtures: data/measured/llamacpp/). With MTP:
+Without MTP: the converter's default main GGUF (its fixtures: tests/fixtures/measured/llamacpp/). With MTP:
 the converter's ``--mtp`` draft file ``mtp-*.gguf`` (benchmarks/engines/measure_mtp.py), whose
 weights the engine's loader sizes (``llama-quantize --dry-run``, loaded with ``load_mtp``).
 """
@@ -21,10 +21,10 @@ import gguf_sparse  # noqa: E402
 import measure  # noqa: E402
 import measure_mtp  # noqa: E402
 
-from vramkit import llamacpp_memory as lm  # noqa: E402
 from vramkit.catalog import get_model  # noqa: E402
 from vramkit.errors import VramkitError  # noqa: E402
 from vramkit.quant import mtp_draft_bytes, weight_bytes  # noqa: E402
+from vramkit.runtimes.llamacpp import memory as lm  # noqa: E402
 
 MIB = 2**20
 

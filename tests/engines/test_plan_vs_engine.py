@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vramkit.plan import build_machine, plan_for
-from vramkit.plan.verify import compare, fixture_summary, parse_engine
+from vramkit.runtimes.llamacpp.verify import compare, fixture_summary, parse_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "data" / "measured" / "plan").glob("*.json"))

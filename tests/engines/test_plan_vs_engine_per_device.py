@@ -1,7 +1,7 @@
 """Plan vs engine PER DEVICE: the llama.cpp flags the planner emits, fed to llama.cpp's own
 projection with one `ggml-rpc-server` on 127.0.0.1 per planned GPU (the RPC build,
 GGML_RPC=ON), so the engine itself splits layers (-ngl, -ts), applies -ot / --n-cpu-moe and
-prints model / context / compute MiB per device. Fixtures: data/measured/plan/rpc/*.json,
+prints model / context / compute MiB per device. Fixtures: tests/fixtures/measured/plan/rpc/*.json,
 written by `benchmarks/engines/plan_vs_engine.py --rpc`."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from vramkit.plan.verify import compare, compare_devices, parse_engine
+from vramkit.runtimes.llamacpp.verify import compare, compare_devices, parse_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = sorted((ROOT / "data" / "measured" / "plan" / "rpc").glob("*.json"))
+FIXTURES = sorted((ROOT / "tests" / "fixtures" / "measured" / "plan" / "rpc").glob("*.json"))
 
 
 def test_per_device_fixtures_exist() -> None:
@@ -91,7 +91,7 @@ def test_live_rpc_engine_when_built(plan_runner) -> None:
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_host_compute_buffer_matches_the_engine(path: Path, plan_runner) -> None:
     """The plan charges the host the CPU backend's compute buffer (graph inputs + one host
-    expert layer's intermediates, vramkit.llamacpp_memory.host_compute_bytes); the engine
+    expert layer's intermediates, vramkit.runtimes.llamacpp.memory.host_compute_bytes); the engine
     prints it as `sched_reserve: CPU compute buffer size = X MiB` (two decimals)."""
     rec = json.loads(path.read_text(encoding="utf-8"))
     model, plan, _ = plan_runner.plan_of(rec["case"])
@@ -131,9 +131,9 @@ def test_host_compute_arithmetic_qwen3_32k() -> None:
     inputs = 512 x (8 x 2048 + 28) + 2 x 512 x 32768 = 8,402,944 + 33,554,432 = 41,957,376 B
     (two F32 n_embd rows, tokens / positions / output ids 4 B and K / V cell indices 8 B each
     per token, the F16 mask; 40.01 MiB, the engine's `CPU compute buffer size = 40.01 MiB` in
-    data/measured/plan/rpc/qwen3-30b-a3b-q4km-3090-32gb-32k.json)."""
+    tests/fixtures/measured/plan/rpc/qwen3-30b-a3b-q4km-3090-32gb-32k.json)."""
     from vramkit.configfile import model_from_config_file
-    from vramkit.llamacpp_memory import budget_host_compute
+    from vramkit.runtimes.llamacpp.memory import budget_host_compute
 
     m = model_from_config_file(ROOT / "data" / "examples" / "qwen3-30b-a3b")
     est = budget_host_compute(m, context=32768, batch=1, cache_dtype="f16", n_ubatch=512,
@@ -154,7 +154,7 @@ def test_host_compute_arithmetic_qwen3_32k() -> None:
 def test_host_compute_bad_input() -> None:
     from vramkit.configfile import model_from_config_file
     from vramkit.errors import VramkitError
-    from vramkit.llamacpp_memory import Settings, host_compute_bytes
+    from vramkit.runtimes.llamacpp.memory import Settings, host_compute_bytes
 
     m = model_from_config_file(ROOT / "data" / "examples" / "qwen3-30b-a3b")
     with pytest.raises(VramkitError, match="top_k"):
@@ -165,7 +165,7 @@ def test_host_compute_bad_input() -> None:
 def test_plan_charges_host_compute_as_its_own_line(plan_runner) -> None:
     """A GPU + RAM plan's host row carries the compute buffer, and a note says how."""
     rec = json.loads(
-        (ROOT / "data/measured/plan/rpc/v4-flash-q4km-2x4090-192gb-64k.json").read_text()
+        (ROOT / "tests/fixtures/measured/plan/rpc/v4-flash-q4km-2x4090-192gb-64k.json").read_text()
     )
     _, plan, _ = plan_runner.plan_of(rec["case"])
     host = plan.place("host")

@@ -1,6 +1,6 @@
 """vLLM batch > 1: the admission arithmetic (per-request reservation × batch) and the physical
 steady state (in-flight window pages once per engine step), each from vLLM's code
-(vramkit.kv.vllm_batch docstring)."""
+(vramkit.runtimes.vllm.batch docstring)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vramkit.budget import budget
 from vramkit.configfile import model_from_config_file
-from vramkit.kv.vllm_batch import vllm_batch_kv
+from vramkit.runtimes.vllm.batch import vllm_batch_kv
 
 ROOT = Path(__file__).resolve().parents[2]
 

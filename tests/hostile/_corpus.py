@@ -1118,6 +1118,20 @@ def flag_cases() -> Iterator[Case]:
         ("fit-context", ["fit", *m, "--gpu", "h200-sxm-141gb", "--context"], "context", junk_ctx),
         ("fit-batch", ["fit", *m, "--gpu", "h200-sxm-141gb", "--batch"], "batch", junk_ints),
         ("fit-runtime", ["fit", *m, "--gpu", "h200-sxm-141gb", "--runtime"], "", ["vllm2", ""]),
+        # runtimes resolve in the registry only (issue 22): one the planner does not place, a
+        # spelling the registry refuses, and --ram for a runtime that does not offload tensors
+        (
+            "plan-runtime",
+            ["plan", *m, "--gpu", "h200-sxm-141gb", "--runtime"],
+            "planner runtime",
+            ["trtllm", "reference", "llama_cpp", "ik-llama-cpp", "vllm2"],
+        ),
+        (
+            "fit-ram-runtime",
+            ["fit", *m, "--gpu", "h200-sxm-141gb", "--ram", "64GB", "--runtime"],
+            "--ram is the host RAM",
+            ["vllm", "sglang", "trtllm", "reference", "ollama"],
+        ),
         ("fit-parallel", ["fit", *m, "--gpu", "h200-sxm-141gb", "--parallel"], "", ["xp", ""]),
         ("article-min", ["article", "--min-context"], "", ["0", "-1", "abc", "nan", "1e400"]),
         ("article-safer", ["article", "--safer-context"], "", ["0", "-1", "abc"]),

@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 
 import vramkit
-from vramkit import article, audit, kv_capacity, llamacpp_memory, moe, plan
+from vramkit import kv_capacity, moe, plan
+from vramkit.article import audit
+from vramkit.article import tables as article
 from vramkit.errors import VramkitError, parse_int, require_int, require_number
+from vramkit.runtimes.llamacpp import memory as llamacpp_memory
 
 FLASH = "deepseek-v4-flash"
 DENSE = "llama-3.1-70b"
@@ -54,7 +57,7 @@ CALLS = {
         lambda v: vramkit.best_recipe(FLASH, "h200-sxm-141gb", count=v),
         "count",
     ),
-    "resident_bytes batch": (lambda v: moe.resident_bytes(moe.moe_split(MOE), v), "batch"),
+    "step_read_bytes batch": (lambda v: moe.step_read_bytes(moe.moe_split(MOE), v), "batch"),
     "expected_experts_touched tokens": (
         lambda v: moe.expected_experts_touched(128, 8, v),
         "tokens",
@@ -117,7 +120,7 @@ def test_an_int_argument_refuses_every_other_type(case, kind):
 
 @pytest.mark.parametrize(
     "case",
-    ["kv_cache batch", "budget count", "resident_bytes batch", "llama.cpp Settings n_ctx"],
+    ["kv_cache batch", "budget count", "step_read_bytes batch", "llama.cpp Settings n_ctx"],
 )
 def test_an_int_argument_takes_numpy_integers_and_whole_floats_alike(case):
     """2, numpy.int64(2) and 2.0 are one number: the same answer for each."""

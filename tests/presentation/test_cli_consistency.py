@@ -13,12 +13,12 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from vramkit import cli
+from vramkit.article.quick_summary import SHORT, quick_summary
 from vramkit.budget import budget, candidate_recipes
 from vramkit.catalog import V4_IDS, get_model
 from vramkit.hardware import UNIFIED_OS_SHARE, gpu_working_set, gpus
 from vramkit.plan import build_machine
 from vramkit.quant import weight_bytes
-from vramkit.quicksummary import SHORT, quick_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASH = "deepseek-v4-flash"

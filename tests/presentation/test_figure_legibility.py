@@ -12,7 +12,8 @@ import pytest
 
 mpl = pytest.importorskip("matplotlib")
 
-from vramkit import budget, plots, summary  # noqa: E402
+from vramkit import budget, plots  # noqa: E402
+from vramkit.article import headline  # noqa: E402
 from vramkit.plots import fit as fit_plots  # noqa: E402
 from vramkit.plots import kv as kv_plots  # noqa: E402
 from vramkit.plots import moe as moe_plots  # noqa: E402
@@ -23,12 +24,13 @@ FLASH = "deepseek-v4-flash"
 
 
 def _headline():
-    return summary.headline()
+    return headline.headline()
 
 
 def _figures():
     """name → builder of every notebook figure, with the notebooks' default inputs."""
-    from vramkit import anatomy, audit, moe
+    from vramkit import anatomy, moe
+    from vramkit.article import audit
     from vramkit.catalog import V4_IDS, get_model
     from vramkit.hardware import get_gpu, get_link
 

@@ -17,8 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_moe_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["moe", "--model", "deepseek-v4-flash", "--batch", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    # batch 1 touches exactly top_k experts, so resident = active
-    assert out["resident_bytes"] == out["active_bytes"]
+    # batch 1 touches exactly top_k experts, so one step reads the active bytes; what must be
+    # resident (held) is every weight — one meaning of "resident" everywhere (issue 25 item 6)
+    assert out["step_read_bytes"] == out["active_bytes"]
+    assert out["resident_bytes"] == out["total_bytes"]
     assert (out["experts"], out["top_k"], out["moe_layers"]) == (256, 6, 43)
     assert out["experts_touched_per_layer"] == pytest.approx(6.0)
 

@@ -5,6 +5,7 @@ the report included (one notebook, into a temporary folder)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,9 +18,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """Built from a clean copy of what the wheel is made of: a `build/` folder left in a checkout
+    would otherwise ship modules and data files that no longer exist (seen: the engine fixtures
+    after they moved to tests/fixtures/)."""
     out = tmp_path_factory.mktemp("wheel")
+    src = tmp_path_factory.mktemp("src")
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    for name in ("vramkit", "data", "notebooks"):
+        shutil.copytree(ROOT / name, src / name, ignore=junk)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, src / name)
     run = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
          "--no-index", "-q", "-w", str(out)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -42,6 +53,10 @@ def test_wheel_holds_every_module_and_data_file(wheel):
         if p.is_file()
     }
     assert data <= names, f"missing data files: {sorted(data - names)}"
+    # engine fixtures are the tests' data (tests/fixtures/measured/, issue 22): none in the wheel
+    fixtures = [n for n in names if "fixtures" in n or "/llamacpp_quantize/" in n or "/rpc/" in n]
+    assert not fixtures, f"engine fixtures in the wheel: {fixtures[:5]}"
+    assert (ROOT / "tests" / "fixtures" / "measured" / "llamacpp").is_dir()
     notebooks = {"vramkit/notebooks/" + p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert "vramkit/notebooks/00_summary.ipynb" in notebooks
     assert notebooks <= names, f"missing notebooks: {sorted(notebooks - names)}"

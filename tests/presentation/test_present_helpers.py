@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vramkit.anatomy import anatomy_table
-from vramkit.audit import first_principles_table
+from vramkit.article.audit import first_principles_table
 from vramkit.errors import VramkitError
 from vramkit.present.article import article_report
 from vramkit.present.frames import record_row, to_frame

@@ -1,13 +1,13 @@
-"""The headline numbers (`vramkit.summary`) and the dashboard's pure `compute`."""
+"""The headline numbers (`vramkit.article.headline`) and the dashboard's pure `compute`."""
 
 from __future__ import annotations
 
 import pytest
 
+from vramkit.article.headline import active_bytes, active_ratio, headline, headline_lines
 from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
 from vramkit.quant import weight_bytes
-from vramkit.summary import active_bytes, active_ratio, headline, headline_lines
 from vramkit.widgets.dashboard import CLASSES, DEFAULTS, check, compute
 
 ROUTED = ("routed_experts_gate_up", "routed_experts_down")
@@ -109,3 +109,34 @@ def test_dashboard_panel_builds_headless_with_stable_classes():
     walk(box)
     assert set(CLASSES.values()) <= found
     assert set(DEFAULTS) <= set(CLASSES)
+
+
+def _controls(box) -> dict:
+    """The panel's dropdowns by their description."""
+    found = {}
+
+    def walk(w):
+        if getattr(w, "description", None) and hasattr(w, "options"):
+            found[w.description] = w
+        for child in getattr(w, "children", ()):
+            walk(child)
+
+    walk(box)
+    return found
+
+
+def test_changing_the_model_keeps_a_recipe_the_new_model_takes():
+    # issue 25 item 3: the dashboard reset the recipe to "official" on every model change
+    pytest.importorskip("ipywidgets")
+    from vramkit.widgets.dashboard import panel, recipe_options
+
+    ctl = _controls(panel())
+    ctl["recipe"].value = "gguf-Q4_K_M"
+    ctl["model"].value = "deepseek-v4-pro"
+    assert "gguf-Q4_K_M" in recipe_options("deepseek-v4-pro")
+    assert ctl["recipe"].value == "gguf-Q4_K_M"
+    # a recipe the new model does not take falls back to its official layout
+    ctl["recipe"].value = "ds4-q2"
+    ctl["model"].value = "llama-2-13b"
+    assert "ds4-q2" not in recipe_options("llama-2-13b")
+    assert ctl["recipe"].value == "official"

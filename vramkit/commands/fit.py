@@ -101,16 +101,14 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.ram is not None:
         from ..plan import build_machine
-        from ..plan.placement import canonical_runtime
+        from ..runtimes import get_runtime
 
         build_machine([], ram=args.ram)  # the one RAM reader: a size with its unit
-        if args.runtime not in (
-            "llama.cpp",
-            "llama-cpp",
-            "llamacpp",
-            "ik_llama.cpp",
-            "ik-llama.cpp",
-        ) or (canonical_runtime(args.runtime) not in ("llama.cpp", "ik_llama.cpp")):
+        try:
+            offloads = get_runtime(args.runtime).capabilities.offload == "tensors"
+        except VramkitError:
+            offloads = False
+        if not offloads:
             raise VramkitError(
                 f"--ram is the host RAM llama.cpp offloads experts to; runtime {args.runtime!r:.40} "
                 "does not offload here (use `vramkit plan` for vLLM's --cpu-offload-gb)."
@@ -206,12 +204,13 @@ def _offload_plan(model, gpu: str, b, count: int | None, args: argparse.Namespac
     from ..plan import build_machine, choose_recipe, solve
     from ..plan.placement import canonical_runtime
     from ..plan.verdict import HOST_TIGHT
+    from ..runtimes import get_runtime
 
     try:
         rt = canonical_runtime(args.runtime)
     except VramkitError:
         return None
-    if rt not in ("llama.cpp", "ik_llama.cpp") or (count is not None and b.fits):
+    if get_runtime(rt).capabilities.offload != "tensors" or (count is not None and b.fits):
         return None
     n = count if count is not None else 1
     gpu = b.gpu_id

@@ -1,7 +1,9 @@
-"""MoE: total vs active bytes per tensor group, experts a batch touches, resident bytes.
+"""MoE: total vs active bytes per tensor group, experts a batch touches, bytes a step reads.
 
 JSON keys: model, recipe, batch, zipf_s, total_bytes, active_bytes, dense_bytes,
-resident_bytes (weights one decode step of `batch` tokens needs in GPU memory),
+resident_bytes (weights that must be held in memory: every expert, = total_bytes; "resident" means
+held everywhere in vramkit), step_read_bytes (weights one decode step of `batch` tokens reads:
+dense + experts touched),
 total_to_active, moe_layers, experts, top_k, experts_touched_per_layer,
 groups: [{group, bytes, active_bytes}]. Bytes are main-model (no MTP); GB = 1e9, GiB = 2**30.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import require_int
-from ..moe import active_label_check, expected_experts_touched, moe_split, resident_bytes
+from ..moe import active_label_check, expected_experts_touched, moe_split, step_read_bytes
 from ..params import GROUPS
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     require_int("--batch", args.batch, minimum=1, maximum=MAX_BATCH)
     model = resolve_model(args)
     s = moe_split(model, args.recipe)
-    resident = resident_bytes(s, args.batch, zipf_s=args.zipf)
+    step_read = step_read_bytes(s, args.batch, zipf_s=args.zipf)
     first = s.layers[0] if s.layers else None
     touched = (
         expected_experts_touched(first.experts, first.top_k, args.batch, zipf_s=args.zipf)
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
                 "total_bytes": s.total_bytes,
                 "active_bytes": s.active_bytes,
                 "dense_bytes": s.dense_bytes,
-                "resident_bytes": resident,
+                "resident_bytes": s.total_bytes,
+                "step_read_bytes": step_read,
                 "total_to_active": s.total_to_active,
                 "moe_layers": len(s.layers),
                 "experts": first.experts if first else 0,
@@ -72,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
     ]
     print(table(rows))
     lines = [
-        ("all weights (what must be loaded)", s.total_bytes),
+        ("all weights (what must be resident: every expert)", s.total_bytes),
         ("active per token (if only those were loaded)", s.active_bytes),
-        (f"resident for one step of batch {args.batch}", resident),
+        (f"read by one decode step of batch {args.batch}", step_read),
     ]
     print()
     print(

@@ -17,7 +17,8 @@ knobs, places: [{name, kind, capacity_bytes, total_bytes, margin_bytes (kept fre
 or null}, flag_notes, runtime_notes: [text] (the asked runtime's: which weights, multi-node),
 model_file: {ref, source, steps, note} or null (the repo id or GGUF file the command loads and the
 shell lines that get it), nodes (nodes of 8 GPUs the plan spans), speed: {decode_tokens_per_s, prefill_tokens_per_s, step_seconds, limited_by, batch,
-gpu_read_bytes, host_read_bytes, link_bytes} (upper bounds), capacity: {max_context (0:
+gpu_read_bytes, host_read_bytes, link_bytes, internode_bytes_per_gpu (a decode step's bytes through
+one GPU's NIC on a multi-node plan, vramkit.plan.network)} (upper bounds), capacity: {max_context (0:
 nothing fits, not even 1 token), max_sequences (0: not even one; 4096, the search's ceiling:
 at least that many)}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes.
 Bytes are integers; GB = 1e9, GiB = 2**30.
@@ -30,11 +31,10 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..kv import parse_tokens
+from ..runtimes import get_runtime, planner_runtimes
 from ..textfmt import emit_json, table
 from ..units import GB
 from .weights import add_model_arguments, resolve_model
-
-FLAG_RUNTIMES = ("llama.cpp", "ik_llama.cpp", "vllm", "sglang")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         resolve_machine,
         solve,
     )
-    from ..plan.flags import nodes_of
+    from ..plan.network import nodes_of
     from ..plan.placement import canonical_runtime
 
     model = resolve_model(args)
@@ -115,11 +115,12 @@ def run(args: argparse.Namespace) -> int:
     flags: dict[str, list[str] | None] = {}
     flag_notes: dict[str, str] = {}
     chosen = flags_for(p, model=model) if p.fits else None  # the asked runtime's command
-    for other in FLAG_RUNTIMES:
+    gguf = {r: get_runtime(r).capabilities.serves_gguf for r in planner_runtimes()}
+    for other in planner_runtimes():
         if other == rt:
             q = p
         else:
-            o_recipe = recipe if other in ("llama.cpp", "ik_llama.cpp") and rt in ("llama.cpp", "ik_llama.cpp") else (
+            o_recipe = recipe if gguf[other] and gguf[rt] else (
                 recipe if args.recipe else auto_recipe(model, machine, runtime=other, goal=args.goal, **kw)[0]
             )  # fmt: skip
             try:
@@ -193,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
                     "gpu_read_bytes": s.gpu_read_bytes,
                     "host_read_bytes": s.host_read_bytes,
                     "link_bytes": s.link_bytes,
+                    "internode_bytes_per_gpu": s.internode_bytes,
                     "decode_estimate": _estimate_json(est),
                     "prefill_estimate": _prefill_json(pf_est, pf_why),
                 },
@@ -257,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
     print("Flags (one line per runtime; checked against the plan where noted)")
     import shlex
 
-    for other in FLAG_RUNTIMES:
+    for other in planner_runtimes():
         f = flags[other]
         print(
             f"  {other:13} "

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..tensors import TensorSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtimes import KvProfile
 
 Config = Mapping[str, Any]
 
@@ -42,7 +45,7 @@ class KvPart:
     paging: str = ""
 
 
-def _no_notes(config: Config, runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+def _no_notes(config: Config, kv: KvProfile, has_indexer: bool) -> tuple[str, ...]:
     return ()
 
 
@@ -80,7 +83,8 @@ class Family:
     kv_format_keys(config): names under which a runtime lists dtype choices for this cache,
         most specific first (``fp8_means`` / packed entry sizes in data/runtimes.yaml).
     has_indexer(config): True when the model caches lightning-indexer keys.
-    kv_notes(config, runtime_id, has_indexer): caveats every KV estimate of it carries.
+    kv_notes(config, kv, has_indexer): caveats every KV estimate of it carries under the runtime
+    KV profile `kv` (the family asks the profile's traits, never the runtime's id).
     stored_layout(config, quantization_config): the recipe its checkpoint is stored in when the
         family has its own rule (None: the generic rules of `vramkit.configfile` decide).
     recipe_candidates: recipes worth trying besides the official layout, bf16 and llama.cpp's.
@@ -104,7 +108,7 @@ class Family:
     gguf_archs: Mapping[str, str] = field(default_factory=dict)
     kv_format_keys: Callable[[Config], tuple[str, ...]] | None = None
     has_indexer: Callable[[Config], bool] = _no_indexer
-    kv_notes: Callable[[Config, str, bool], tuple[str, ...]] = _no_notes
+    kv_notes: Callable[[Config, KvProfile, bool], tuple[str, ...]] = _no_notes
     stored_layout: Callable[[Config, Mapping[str, Any]], str | None] = _no_layout
     recipe_candidates: tuple[str, ...] = ()
     from_gguf: Callable[[dict[str, Any]], None] = _gguf_as_is

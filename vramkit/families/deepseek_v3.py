@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
@@ -20,6 +20,9 @@ from ._common import (
     mtp_layers,
 )
 from ._record import Config, Family, GgufPart, KvPart
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtimes import KvProfile
 
 # --------------------------------------------------------------------------- DeepSeek V3 / V3.2
 
@@ -240,8 +243,8 @@ def _sparse(cfg: Mapping[str, Any]) -> bool:
     return bool(cfg.get("index_head_dim"))
 
 
-def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
-    if has_indexer and runtime_id == "llama.cpp":
+def _notes(cfg: Mapping[str, Any], kv: KvProfile, has_indexer: bool) -> tuple[str, ...]:
+    if has_indexer and kv.has("indexer_k_only"):
         return ("llama.cpp V3.2 indexer keys: estimated as a K-only cache of kv_size cells.",)
     return ()
 

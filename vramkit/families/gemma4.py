@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
@@ -17,6 +17,9 @@ from ._common import (
     sliding_full_layer_types,
 )
 from ._record import Family, GgufPart, KvPart
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtimes import KvProfile
 
 # --------------------------------------------------------------------------- Gemma 4
 
@@ -151,13 +154,13 @@ def gemma4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, 
     )
 
 
-def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+def _notes(cfg: Mapping[str, Any], kv: KvProfile, has_indexer: bool) -> tuple[str, ...]:
     if not cfg.get("attention_k_eq_v"):
         return ()
-    if runtime_id == "llama.cpp":
+    if kv.has("v_cache_on_every_layer"):
         return (
             "llama.cpp stores V on the global layers too although the checkpoint reuses K as V "
-            "(attention_k_eq_v): engine-measured, data/measured/llamacpp/gemma-4-31b.json.",
+            "(attention_k_eq_v): engine-measured, tests/fixtures/measured/llamacpp/gemma-4-31b.json.",
         )
     return (
         "global layers store K once (attention_k_eq_v); whether this runtime does was not "

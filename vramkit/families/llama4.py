@@ -33,7 +33,7 @@ iSWA cache sizes the chunked layers like any SWA cache (src/llama-kv-cache-iswa.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
@@ -53,6 +53,9 @@ from ._common import (
     refuse_kv,
 )
 from ._record import Family, KvPart
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtimes import KvProfile
 
 
 def _int_list(config: Mapping[str, Any], key: str, n: int) -> list[int] | None:
@@ -229,17 +232,17 @@ def llama4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, 
     )
 
 
-def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+def _notes(cfg: Mapping[str, Any], kv: KvProfile, has_indexer: bool) -> tuple[str, ...]:
     # vllm/envs.py: VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE defaults to "1" in newer
     # vLLM (code-index ids 52119304068, 66428353334) and "0" in older releases ("causes a latency
     # regression. For this reason, we disable it by default", code-index id 6351456)
-    if runtime_id == "vllm":
+    if kv.has("chunked_local_hybrid_manager"):
         return (
             "vLLM pages Llama 4's chunked layers as chunked-local only with the hybrid KV-cache "
             "manager (VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE=1, the default of newer "
             "vLLM; older releases default to 0 and then keep the whole context on every layer).",
         )
-    if runtime_id == "sglang":
+    if kv.has("chunked_local_hybrid_ratio"):
         return (
             "SGLang keeps Llama 4's chunked layers in a separate pool only with "
             "--hybrid-kvcache-ratio (not read from its code here); the chunked layers are "

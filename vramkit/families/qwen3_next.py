@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
@@ -32,6 +32,9 @@ from .recurrent import (
     qwen3next_linear_fields,
     recurrent_state,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtimes import KvProfile
 
 # --------------------------------------------------------------------------- Qwen3-Next
 
@@ -195,7 +198,7 @@ def qwen3_next_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPa
     )
 
 
-def _notes(cfg: Mapping[str, Any], runtime_id: str, has_indexer: bool) -> tuple[str, ...]:
+def _notes(cfg: Mapping[str, Any], kv: KvProfile, has_indexer: bool) -> tuple[str, ...]:
     return (
         "recurrent_state: Gated DeltaNet conv + delta state, one slot per sequence in the "
         "model dtype (vLLM shapes); prefix-caching checkpoints and speculative-decoding "

@@ -2,10 +2,9 @@
 
 Modules: `estimate` (the shared accounting: `kv_cache`, `kv_grid`, `components`), `components`
 (a family's `KvPart`s in bytes, tensor-parallel split, page arithmetic), `formats` (cache and
-indexer-key dtypes), one module per runtime layout — `reference`, `vllm` (paged; DeepSeek V4's
-shared block pool), `llamacpp` — with `layout` their shared base, and `claims` (questions
-answered with it). Recurrent-state shapes of hybrid models are architecture facts:
-`vramkit.families.recurrent`.
+indexer-key dtypes), `layout` (the shared base of the runtimes' layouts, which live with their
+engine in `vramkit.runtimes`), and `claims` (questions answered with it). Recurrent-state
+shapes of hybrid models are architecture facts: `vramkit.families.recurrent`.
 """
 
 from __future__ import annotations

@@ -12,24 +12,19 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import ModelSpec, get_model
-from ..errors import VramkitError, require_int, shown, unknown_name
+from ..errors import VramkitError, require_int, shown
 from ..families import get_family
-from ..runtimes import KvProfile, Runtime, get_runtime
+from ..runtimes import KvProfile, Runtime, get_runtime, runtimes
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
 from .components import KvComponent, component_of, exact, per_rank
 from .formats import cache_dtype_names, canonical_dtype, resolve_cache_dtype, resolve_indexer_dtype
-from .ik_llama import IkLlamaLayout
 from .layout import KvLayout
-from .llamacpp import LlamaCppLayout, with_v_cache
-from .reference import ReferenceLayout
-from .sglang import SglangLayout
-from .vllm import VllmLayout
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -55,14 +50,13 @@ RUNTIME_OPTIONS = (
 )  # fmt: skip
 """Keyword options of kv_cache / kv_grid that override the runtime's KV profile (None = its
 default): the first three vLLM's, `n_ubatch` llama.cpp's and ik_llama.cpp's (-ub), and
-`swa_compress` ik_llama.cpp's (--swa-compress)."""
-_OPTION_LAYOUTS = {
-    "max_num_batched_tokens": ("vllm",),
-    "concurrent_batches": ("vllm",),
-    "block_size": ("vllm",),
-    "n_ubatch": ("llama.cpp", "ik_llama.cpp"),
-    "swa_compress": ("ik_llama.cpp",),
-}
+`swa_compress` ik_llama.cpp's (--swa-compress). An option applies to a runtime whose KV profile
+has it (data/runtimes.yaml ``kv.options``)."""
+
+
+def _option_layouts(name: str) -> tuple[str, ...]:
+    """The KV layouts whose runtimes offer option `name` (for the error that refuses it)."""
+    return tuple(dict.fromkeys(rt.kv.layout for rt in runtimes().values() if name in rt.kv.options))
 
 
 @dataclass(frozen=True)
@@ -158,23 +152,13 @@ def parse_tokens(text: str | int) -> int:
     return int(value)
 
 
-LAYOUTS: dict[str, Callable[[Mapping[str, int], str], KvLayout]] = {
-    "reference": ReferenceLayout.build,
-    "vllm": VllmLayout.build,
-    "llama.cpp": LlamaCppLayout.build,
-    "sglang": SglangLayout.build,
-    "ik_llama.cpp": IkLlamaLayout.build,
-}
-"""KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype)."""
-
-
 def layout_for(profile: KvProfile, cache_dtype: str) -> KvLayout:
-    """The `KvLayout` a runtime's KV profile names, for caches stored as `cache_dtype`."""
-    try:
-        make = LAYOUTS[profile.layout]
-    except KeyError:
-        raise unknown_name("KV layout", profile.layout, LAYOUTS) from None
-    return make(profile.options, cache_dtype)
+    """The `KvLayout` a runtime's KV profile names, for caches stored as `cache_dtype` (the
+    engine's own rules, `vramkit.runtimes.engines`; imported here because the engines' layouts
+    import vramkit.kv's shared base)."""
+    from ..runtimes.engines import kv_layout
+
+    return kv_layout(profile, cache_dtype)
 
 
 def _plan(
@@ -235,10 +219,11 @@ def _build_plan(
         else require_bool("include_mtp", include_mtp)
     )
     parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
-    if prof.layout == "llama.cpp":
-        parts = with_v_cache(parts)
+    from ..runtimes.engines import kv_parts
+
+    parts = kv_parts(prof, parts)
     comps = [component_of(p, cache, idx, family.name) for p in parts]
-    notes = list(family.kv_notes(cfg, prof.layout, idx is not None))
+    notes = list(family.kv_notes(cfg, prof, idx is not None))
     if cache.estimate:
         notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
     return _Plan(
@@ -260,9 +245,9 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return prof
-    wrong = sorted(k for k in given if prof.layout not in _OPTION_LAYOUTS.get(k, ()))
+    wrong = sorted(k for k in given if k not in prof.options)
     if wrong:
-        owner = " / ".join(_OPTION_LAYOUTS.get(wrong[0], ("?",)))
+        owner = " / ".join(_option_layouts(wrong[0]) or ("?",))
         raise VramkitError(
             f"{', '.join(wrong)} apply to runtime {owner} only, not {prof.id}; leave unset."
         )
@@ -316,7 +301,7 @@ def _sum_by_kind(comps: Iterable[KvComponent], t: np.ndarray, plan: _Plan) -> di
     need = plan.layout.pool_bytes(comps, t)
     if need is not None:
         # vLLM V4 charges every block id the full layer-tuple stride: the excess over the pages
-        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.kv.vllm)
+        # the caches use is "padding" (needed − Σ kinds >= 0, see vramkit.runtimes.vllm.kv)
         out["padding"] = need - sum(out.values())
     return out
 
@@ -399,7 +384,7 @@ def kv_cache(
     DeepSeek V4, reference: Σ_layers min(T, W)·B_kv + N_csa·floor(T/4)·(B_kv + B_idx)
     + N_hca·floor(T/128)·B_kv + the FP32 compressor states (coff·ratio rows of 2·coff·d values
     per layer, `vramkit.families.deepseek_v4.compressor_overlap`; d = head_dim, index_head_dim).
-    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.kv.vllm; the part
+    DeepSeek V4, vllm: n_tuples × tuple_bytes × Σ_groups pages_g(T) (vramkit.runtimes.vllm.kv; the part
     above the caches' own pages is by_kind["padding"]).
     MLA: T·(kv_lora_rank + qk_rope_head_dim)·b per layer. GQA: T·2·kv_heads·head_dim·b per layer.
     """

@@ -1,5 +1,5 @@
 """What every runtime KV layout shares: the `KvLayout` base (recurrent state slots, live
-sequences, × layers, the generic per-token slope). The layouts themselves: `vramkit.kv.reference`,
+sequences, × layers, the generic per-token slope). The layouts themselves: `vramkit.runtimes.reference`,
 `.vllm`, `.llamacpp`; `vramkit.kv.estimate.layout_for` picks the one a runtime's `KvProfile` names."""
 
 from __future__ import annotations

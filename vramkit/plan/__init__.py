@@ -34,14 +34,13 @@ from .machine import (
     resolve_machine,
 )
 from .margin import Margin, engine_margin, resolve_margin
-from .placement import COMPONENTS, GOALS, RUNTIMES, Place, Plan, best_plan, candidate_plans
+from .placement import COMPONENTS, GOALS, Place, Plan, best_plan, candidate_plans
 from .speed import SpeedBound, plan_speed
 from .verdict import Verdict, verdict
 
 __all__ = [
     "COMPONENTS",
     "GOALS",
-    "RUNTIMES",
     "CurvePoint",
     "Device",
     "Disk",
@@ -323,9 +322,9 @@ def _smaller_recipes(m: ModelSpec, recipe: object, runtime: str) -> tuple[str, .
     """`LLAMACPP_RECIPES` with fewer weight bytes than `recipe`, largest first (llama.cpp
     runtimes only; () for vLLM / SGLang, which serve the official layout)."""
     from ..quant import weight_bytes
-    from .placement import canonical_runtime
+    from .placement import planner_record
 
-    if canonical_runtime(runtime) not in ("llama.cpp", "ik_llama.cpp"):
+    if not planner_record(runtime).capabilities.serves_gguf:
         return ()
     try:
         size = weight_bytes(m, recipe).total_bytes  # type: ignore[arg-type]
@@ -403,13 +402,13 @@ def choose_recipe(
     fits. None fits: the smallest file. vLLM / SGLang: the model's official checkpoint layout.
     """
     from ..quant import weight_bytes
-    from .placement import canonical_runtime
+    from .placement import planner_record
 
     if not isinstance(goal, str) or goal not in GOALS:
         raise unknown_name("goal", goal, GOALS)
     machine = require_machine(machine)
     m = get_model(model)
-    if canonical_runtime(runtime) not in ("llama.cpp", "ik_llama.cpp"):
+    if not planner_record(runtime).capabilities.serves_gguf:
         return RecipePick(
             m.checkpoint_layout, f"the official checkpoint layout ({runtime} serves it)"
         )

@@ -36,7 +36,7 @@ SGLang (sgl-project/sglang @ 469c63e54e7d94591617ef9590c6aa26d54dc1bb,
 vLLM and SGLang plans are NOT checked by their engines here (they need a GPU; none is lent to
 these checks): the rules they follow are cited to the engines' code in
 `vramkit.plan.placement` (the block above `vllm_pp_layers`); only llama.cpp plans are re-run in
-the engine (data/measured/plan/, per device data/measured/plan/rpc/).
+the engine (data/measured/plan/, per device tests/fixtures/measured/plan/rpc/).
 """
 
 from __future__ import annotations
@@ -49,9 +49,11 @@ from typing import Any
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, unknown_name
 from ..quant import get_recipe
+from ..runtimes import get_runtime
 from ..validate import require_bool
 from .getfile import ModelFile, gguf_file, serve_ref
 from .layers import LayerCosts, layer_costs
+from .network import DEFAULT_NIC, GPUS_PER_NODE, nodes_of
 from .placement import Plan, require_plan
 
 LLM_FFN_EXPS_REGEX = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"
@@ -85,8 +87,6 @@ class Flags:
 
 def _flag(runtime: str, setting: str) -> str:
     """The runtime's own flag for `setting`, from its record in data/runtimes.yaml (sourced)."""
-    from ..runtimes import get_runtime
-
     flags = get_runtime(runtime).flags
     if setting not in flags:
         raise VramkitError(f"data/runtimes.yaml: {runtime} has no flag for {setting!r}.")
@@ -239,7 +239,7 @@ def llamacpp_flags(
     k = plan.knobs
     m = model or get_model(plan.model_id)
     costs = layer_costs(m, plan.recipe_id)
-    ik = plan.runtime == "ik_llama.cpp"
+    ik = get_runtime(plan.runtime).capabilities.flag_style == "ik-llama-server"
     if ik:
         use_n_cpu_moe = False  # ik_llama.cpp: -ot is the documented way; no --n-cpu-moe assumed
     check_llamacpp(plan, use_n_cpu_moe=use_n_cpu_moe, model=m)
@@ -293,25 +293,13 @@ def llamacpp_flags(
     return Flags(plan.runtime, tuple(args), tuple(notes), gguf)
 
 
-GPUS_PER_NODE = 8
-"""GPUs in one node (HGX / DGX boards): vLLM's own example of a multi-node replica is "2 nodes with
-8 GPUs per node" (docs/serving/parallelism_scaling.md,
-https://raw.githubusercontent.com/vllm-project/vllm/main/docs/serving/parallelism_scaling.md);
-a plan with more GPUs than this spans nodes."""
-
-
-def nodes_of(plan: Plan) -> int:
-    """Nodes of `GPUS_PER_NODE` a plan's GPUs fill (at least 1)."""
-    n = sum(1 for p in plan.places if p.kind == "gpu")
-    return max(1, math.ceil(n / GPUS_PER_NODE))
-
-
 def _multi_node_note(plan: Plan, how: str) -> str:
     n = sum(1 for p in plan.places if p.kind == "gpu")
     return (
         f"multi-node plan: {n} GPUs = {nodes_of(plan)} nodes of {GPUS_PER_NODE}; {how}; the "
         "GPUs of different nodes talk over the inter-node network, not NVLink (the speed bound "
-        "does not model that link)"
+        f"counts its bytes at {DEFAULT_NIC}'s line rate, one NIC a GPU; its latency is not "
+        "modelled)"
     )
 
 
@@ -391,12 +379,14 @@ def flags_for(plan: Plan, *, model: ModelSpec | None = None, **kw: object) -> Fl
     unknown = set(kw) - {"use_n_cpu_moe", "flash_attn"}
     if unknown:
         raise unknown_name("flags_for option", sorted(unknown)[0], ("flash_attn", "use_n_cpu_moe"))
-    if kw and plan.runtime not in ("llama.cpp", "ik_llama.cpp"):
+    style = get_runtime(plan.runtime).capabilities.flag_style
+    llama_server = style in ("llama-server", "ik-llama-server")
+    if kw and not llama_server:
         raise VramkitError(
             f"{', '.join(sorted(kw))} apply to llama.cpp plans; this plan is for {plan.runtime}."
         )
-    if plan.runtime in ("llama.cpp", "ik_llama.cpp"):
+    if llama_server:
         return llamacpp_flags(plan, model=model, **kw)  # type: ignore[arg-type]
-    if plan.runtime == "vllm":
+    if style == "vllm-serve":
         return vllm_flags(plan, model=model)
     return sglang_flags(plan, model=model)

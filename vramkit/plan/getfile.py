@@ -22,7 +22,7 @@ PLACEHOLDER_REPO = "HF_REPO_OR_LOCAL_PATH"
 """What `vllm serve` / SGLang get when the model has no sourced Hugging Face repo id."""
 IMATRIX_TYPES = frozenset({"IQ3_XXS", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ1_M", "IQ1_S", "Q2_K_S"})
 """File types llama-quantize refuses to write without an importance matrix (tensor_requires_imatrix,
-src/llama-quant.cpp L856-877 at the commit above; `vramkit.llamacpp_mix` models the same rule)."""
+src/llama-quant.cpp L856-877 at the commit above; `vramkit.runtimes.llamacpp.mix` models the same rule)."""
 
 
 @dataclass(frozen=True)

@@ -51,28 +51,29 @@ class Margin:
 
 
 def _served(runtime: str) -> bool:
-    return runtime in ("vllm", "sglang")
+    """A runtime whose margin is what its memory fraction leaves (vLLM, SGLang)."""
+    return get_runtime(runtime).capabilities.margin_rule == "memory_fraction"
 
 
 def engine_margin(runtime: str) -> Margin:
     """The engine's own default margin for a planner runtime ('llama.cpp', 'ik_llama.cpp',
     'vllm', 'sglang'; see the module docstring for the sources)."""
-    if runtime == "ik_llama.cpp" and not get_runtime(runtime).margin_bytes:
+    rt = get_runtime(runtime)
+    if rt.capabilities.margin_rule == "fit_target" and not rt.margin_bytes:
         return Margin(
             0,
             1.0,
-            "no margin assumed: ik_llama.cpp's runtime record carries no --fit margin "
+            f"no margin assumed: {rt.short_name}'s runtime record carries no --fit margin "
             "(data/runtimes.yaml); pass --margin",
         )
-    if runtime in ("llama.cpp", "ik_llama.cpp"):
-        b = get_runtime(runtime).margin_bytes
+    if rt.capabilities.margin_rule == "fit_target":
+        b = rt.margin_bytes
         return Margin(
             b,
             1.0,
             f"llama.cpp's --fit margin, {b / MiB:,.0f} MiB per device (fit_params_target, "
             "common/common.h)",
         )
-    rt = get_runtime(runtime)
     if rt.memory_fraction is None:
         return Margin(
             0,

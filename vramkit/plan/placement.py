@@ -26,7 +26,7 @@ from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, shown, unknown_name
 from ..kv import parse_tokens
 from ..quant import Recipe, get_recipe
-from ..runtimes import Runtime, get_runtime
+from ..runtimes import Runtime, get_runtime, planner_runtimes
 from .layers import LayerCosts, kv_per_layer, layer_costs
 from .machine import Machine
 from .margin import Margin, engine_margin, resolve_margin
@@ -41,7 +41,6 @@ COMPONENTS = (
     "runtime overhead",
 )
 """Rows of a plan's per-place table, in bytes."""
-RUNTIMES = ("llama.cpp", "ik_llama.cpp", "vllm", "sglang")
 GOALS = ("speed", "fit", "context", "concurrency")
 
 
@@ -125,27 +124,36 @@ def require_plan(plan: object) -> Plan:
 
 
 def canonical_runtime(runtime: str) -> str:
-    """'llama.cpp' / 'llama-cpp' / 'ik_llama.cpp' / 'vllm' / 'sglang' → one of `RUNTIMES`."""
-    if not isinstance(runtime, str):
-        raise unknown_name("planner runtime", runtime, RUNTIMES)
-    key = runtime.strip().lower().replace("-", "_").replace("llama_cpp", "llama.cpp")
-    aliases = {"llama.cpp": "llama.cpp", "ik_llama.cpp": "ik_llama.cpp", "ik_llama": "ik_llama.cpp",
-               "vllm": "vllm", "sglang": "sglang"}  # fmt: skip
-    if key not in aliases:
-        raise unknown_name("planner runtime", runtime, RUNTIMES)
-    return aliases[key]
+    """A runtime id or alias (`vramkit.runtimes.get_runtime`) → the id of a runtime the planner
+    places models for (`planner_runtimes`: 'llama.cpp', 'ik_llama.cpp', 'vllm', 'sglang')."""
+    rt = None
+    if isinstance(runtime, str):
+        try:
+            rt = get_runtime(runtime)
+        except VramkitError:
+            rt = None
+    if rt is None or not rt.plans:
+        raise unknown_name("planner runtime", runtime, planner_runtimes())
+    return rt.short_name
+
+
+def planner_record(runtime: str) -> Runtime:
+    """The runtime record of a planner runtime (`canonical_runtime`), for its capabilities."""
+    return get_runtime(canonical_runtime(runtime))
 
 
 def _profile(runtime: str) -> Runtime:
-    """The record whose overheads and compute buffer the plan charges (ik_llama.cpp: llama.cpp's,
-    an estimate; its record names no compute-buffer function of its own)."""
-    return get_runtime("llama-cpp" if runtime in ("llama.cpp", "ik_llama.cpp") else runtime)
+    """The record whose overheads and compute buffer the plan charges: the runtime's own, or
+    the one its record names (``plan_overheads_of``; ik_llama.cpp: llama.cpp's, an estimate)."""
+    rt = get_runtime(runtime)
+    base = rt.capabilities.plan_overheads_of
+    return get_runtime(base) if base else rt
 
 
 def _kv_profile(runtime: str) -> Runtime:
-    """The record whose KV layout the plan charges: ik_llama.cpp sizes its caches its own way
-    (raw K on every layer for DeepSeek V4, `data/runtimes.yaml` id ik-llama.cpp)."""
-    return get_runtime("ik-llama.cpp") if runtime == "ik_llama.cpp" else _profile(runtime)
+    """The record whose KV layout the plan charges: always the runtime's own (ik_llama.cpp sizes
+    its caches its own way: raw K on every layer for DeepSeek V4)."""
+    return get_runtime(runtime)
 
 
 def compute_buffer_bytes(
@@ -157,11 +165,13 @@ def compute_buffer_bytes(
     sequences: int = 1,
     cache_dtype: str = "bf16",
 ) -> int:
-    """Compute (activation) buffer per GPU in bytes: the runtime record's compute-buffer function
-    when `data/runtimes.yaml` names one (`compute_buffer_function`, called as the budget calls
-    it), else its fixed workspace figure — the same number `vramkit.budget` charges."""
+    """Compute (activation) buffer per GPU in bytes: the runtime's compute-buffer function when
+    its record says ``compute_buffer_computed`` (registered in `vramkit.runtimes.engines`, called
+    as the budget calls it), else its fixed workspace figure — what `vramkit.budget` charges."""
+    from ..runtimes.engines import compute_buffer
+
     rt = _profile(runtime)
-    fn = rt.compute_buffer()
+    fn = compute_buffer(rt)
     if fn is None:
         return rt.workspace_bytes
     out = fn(model, context=context, batch=sequences, cache_dtype=cache_dtype, n_ubatch=ubatch)
@@ -183,10 +193,10 @@ def host_compute_buffer(
 ) -> tuple[int, str]:
     """The host's compute buffer on a llama.cpp plan (bytes) and the note saying how: with
     every layer on a GPU, llama.cpp's CPU backend buffer (graph inputs and the host experts'
-    intermediates, `llamacpp_memory.host_compute_bytes`, an estimate from tensor shapes); with
+    intermediates, `runtimes.llamacpp.memory.host_compute_bytes`, an estimate from tensor shapes); with
     whole layers on the CPU it also runs their attention, so the host is charged the larger of
     that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound."""
-    from ..llamacpp_memory import budget_host_compute
+    from ..runtimes.llamacpp.memory import budget_host_compute
 
     est = budget_host_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
                               n_ubatch=ubatch, host_experts=host_experts, gpus=gpus)  # fmt: skip
@@ -198,8 +208,10 @@ def host_compute_buffer(
             "buffer by the ops it gets)"
         )
     note = est.note
-    if runtime == "ik_llama.cpp":
-        note += " (llama.cpp's graph; ik_llama.cpp's own not checked)"
+    rt = get_runtime(runtime)
+    base = rt.capabilities.plan_overheads_of
+    if base:
+        note += f" ({base}'s graph; {rt.short_name}'s own not checked)"
     return est.bytes, note
 
 
@@ -548,7 +560,8 @@ def served_plan(
     usable = math.floor(d0.usable_bytes * frac)
     need = weights + kv_gpu + prof.workspace_bytes + overhead
     offload = 0
-    if runtime == "vllm" and need > usable and machine.host is not None:
+    offloads = get_runtime(runtime).capabilities.offload == "weights"  # vLLM's cpu_offload_gb
+    if offloads and need > usable and machine.host is not None:
         offload = math.ceil((need - usable) / 2**30)  # --cpu-offload-gb is GiB per GPU
         notes.append(
             f"--cpu-offload-gb {offload}: {offload} GiB of weights per GPU streamed from host RAM each step"
@@ -639,7 +652,8 @@ def candidate_plans(
     ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
     smallest = min((d.usable_bytes for d in machine.devices), default=None)
     mg = resolve_margin(margin, rt, memory_bytes=smallest)
-    if rt in ("llama.cpp", "ik_llama.cpp"):
+    caps = get_runtime(rt).capabilities
+    if caps.placement == "layers":
         ks = range(costs.n_layers + 1) if costs.is_moe else range(1)
         return [
             llamacpp_plan(m, costs, machine, context=ctx, sequences=seqs, cpu_expert_layers=k,
@@ -647,7 +661,7 @@ def candidate_plans(
             for k in ks
         ]  # fmt: skip
     n = len(machine.devices)
-    pps = [k for k in range(1, n + 1) if n % k == 0] if rt == "vllm" and n else [1]
+    pps = [k for k in range(1, n + 1) if n % k == 0] if caps.pipeline_parallel and n else [1]
     return [
         served_plan(m, costs, machine, runtime=rt, context=ctx, sequences=seqs,
                     cache_dtype=cache_dtype, expert_parallel=expert_parallel, pp=k, margin=mg)

@@ -7,7 +7,9 @@ Decode step of B sequences (one token each), bytes ÷ bandwidth per place:
     (+ the output head); host = touched(B) × one expert per host expert layer + whole host
     layers + B embedding rows. touched(B) = `vramkit.moe.expected_experts_touched(E, k, B)`.
   vLLM / SGLang (TP ranks run together): t = per-GPU reads / one GPU's bandwidth
-    + offloaded bytes per GPU / its host link (--cpu-offload-gb streams them every step).
+    + offloaded bytes per GPU / its host link (--cpu-offload-gb streams them every step); on
+    more than one node, at least the inter-node traffic through one GPU's NIC / its line rate
+    (`vramkit.plan.network`: t = max(reads + offload, network), perfect overlap).
 KV read per step: the whole cache of each sequence, except a sparse attention's compressed
 entries (V4 CSA) read only `index_topk` of them. Prefill of U tokens (one ubatch): every
 weight is read once per ubatch (host experts cross the host link, llama.cpp copies them to the
@@ -21,8 +23,10 @@ from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
 from ..moe import expected_experts_touched
+from ..runtimes import get_runtime
 from .layers import LayerCosts, layer_costs
 from .machine import Machine, require_machine
+from .network import internode_step
 from .placement import Plan, require_plan
 
 
@@ -38,6 +42,8 @@ class SpeedBound:
     host_read_bytes: int
     link_bytes: int
     batch: int
+    internode_bytes: int = 0
+    """Bytes one GPU's NIC sends per decode step on a multi-node plan (`vramkit.plan.network`)."""
 
 
 def _touched(costs: LayerCosts, batch: int) -> float:
@@ -83,7 +89,8 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
     gpus = [p for p in plan.places if p.kind == "gpu"]
     ub = int(plan.knobs.get("ubatch", 512))  # type: ignore[call-overload]
     touched_pf = _touched(costs, ub)
-    if plan.runtime in ("llama.cpp", "ik_llama.cpp"):
+    internode = 0
+    if get_runtime(plan.runtime).capabilities.placement == "layers":
         t = 0.0
         t_pf = 0.0
         gpu_read = host_read = link = 0
@@ -166,11 +173,17 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
         pp = int(plan.knobs.get("pp", 1))  # type: ignore[call-overload]
         # pipeline stages run one after another: each streams its own offloaded bytes
         t_link = pp * offload / link_bw if offload and link_bw else 0.0
-        t = t_gpu + t_link
+        # a multi-node plan: activations cross the NICs every step (vramkit.plan.network); the
+        # bound assumes that traffic overlaps the reads perfectly, so the slower side counts
+        net = internode_step(plan, m, costs)
+        t_net, internode = net.seconds, net.bytes_per_gpu
+        t = max(t_gpu + t_link, t_net)
         link = offload
         host_read = 0
         t_pf = (dense + sum(costs.expert_bytes) / ranks) / p.bandwidth_bytes_per_s + t_link
         limited = "host link (--cpu-offload-gb)" if t_link > t_gpu else "GPU memory"
+        if t_net > t_gpu + t_link:
+            limited = "inter-node network"
     return SpeedBound(
         decode_tokens_per_s=b / t if t else math.inf,
         decode_step_seconds=t,
@@ -180,4 +193,5 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
         host_read_bytes=host_read,
         link_bytes=link,
         batch=b,
+        internode_bytes=internode,
     )

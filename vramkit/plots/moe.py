@@ -10,7 +10,7 @@ from ..moe import (
     decode_bound,
     expected_experts_touched,
     offload_gpu_bytes,
-    resident_bytes,
+    step_read_bytes,
 )
 from ..units import GB
 from . import PALETTE, new_figure
@@ -29,7 +29,7 @@ def bytes_bars(split: MoeSplit, *, batch: int, cached_experts: int, ax: Any = No
     values = [
         split.total_bytes,
         split.active_bytes,
-        resident_bytes(split, batch),
+        step_read_bytes(split, batch),
         offload_gpu_bytes(split, cached_experts),
     ]
     colors = [PALETTE["weights"], PALETTE["active"], PALETTE["kv"], PALETTE["activations"]]
@@ -112,11 +112,11 @@ stay visible on top of each other."""
 def step_bytes(split: MoeSplit, *, batch: int, zipf_s: float = 0.0, ax: Any = None) -> Any:
     """Linear bars (GB = 1e9 bytes, axis from 0): the weights that must be resident (every
     expert: the next step may route anywhere), what one token reads (active) and what one decode
-    step of `batch` tokens reads (`resident_bytes`: dense + experts touched); each labelled with
+    step of `batch` tokens reads (`step_read_bytes`: dense + experts touched); each labelled with
     its multiple of the active bytes. A linear axis shows the gap as tall as it is (12.7× for
     V4-Flash official). Returns the Figure."""
     fig, ax = new_figure(figsize=(6.4, 4.2)) if ax is None else (ax.figure, ax)
-    read = resident_bytes(split, batch, zipf_s=zipf_s)
+    read = step_read_bytes(split, batch, zipf_s=zipf_s)
     values = [split.total_bytes, split.active_bytes, read]
     labels = [
         "must be resident\n(every expert)",

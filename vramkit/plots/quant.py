@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..anatomy import FormatAnatomy
-from ..audit import DiffRow, FirstPrinciplesRow
+from ..article.audit import DiffRow, FirstPrinciplesRow
 from ..units import GB
 from . import PALETTE, new_figure
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..article.headline import DENSE_BASELINE, Headline, active_ratio
 from ..catalog import get_model
-from ..summary import DENSE_BASELINE, Headline, active_ratio
 from ..units import GB
 from . import PALETTE, new_figure
 

@@ -12,9 +12,9 @@ from ..units import GB
 def article_report(min_context: int, safer_context: int) -> dict[str, Any]:
     """Everything `python -m vramkit article` prints and notebook 01 shows, as plain values
     (bytes as ints; GB = 1e9 bytes)."""
-    from ..article import reproduce_article
-    from ..audit import BudgetAssumptions, article_diff, first_principles_table, fmt_tier
-    from ..audit_claims import anchor_checks, check_claims, size_findings
+    from ..article.audit import BudgetAssumptions, article_diff, first_principles_table, fmt_tier
+    from ..article.claims import anchor_checks, check_claims, size_findings
+    from ..article.tables import reproduce_article
     from ..catalog import V4_IDS
 
     a = BudgetAssumptions(minimum_context_tokens=min_context, safer_context_tokens=safer_context)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..audit import BudgetAssumptions
+from ..article.audit import BudgetAssumptions
 from ..catalog import get_model
 from ..errors import VramkitError, require_int, require_number
 from ..families import get_family

@@ -89,7 +89,7 @@ def _teaching_png(h: Any) -> str:
 
 def headline_html() -> str:
     """The headline answers as HTML: four tables, the ratio sentences and the teaching picture."""
-    from ..summary import (
+    from ..article.headline import (
         DENSE_BASELINE,
         active_ratio,
         dense_sentence,
@@ -105,6 +105,7 @@ def headline_html() -> str:
     return (
         "<h2>Headline answers</h2>\n"
         f"{_weights_html(h)}\n{kv_table(h)._repr_html_()}\n{fit_table(h)._repr_html_()}\n"
+        f"{consumer_html()}"
         "<h2>“13B active” does not mean “fits like 13B”</h2>\n"
         f"<p>Every expert must be resident: {html.escape(flash.model_id)} holds "
         f"{flash.resident_bytes / GB:,.1f} GB of weights while one token reads "
@@ -114,6 +115,53 @@ def headline_html() -> str:
         f"{html.escape(dense_sentence(flash, active_ratio(DENSE_BASELINE)))}.</p>\n"
         f'<img alt="resident vs active weights per model" src="data:image/png;base64,'
         f'{_teaching_png(h)}">\n<ul>{ratios}</ul>\n'
+    )
+
+
+def consumer_html(context: int = 32768) -> str:
+    """The consumer box beside the data-centre counts (issue 25 item 6): a desk machine's GPUs
+    plus host RAM, llama.cpp with routed experts in RAM, each row the planner's own answer
+    (`vramkit.article.quick_summary.offload_rows`, i.e. `vramkit.plan.solve`)."""
+    from ..article.quick_summary import offload_rows
+
+    rows = []
+    for r in offload_rows(context=context):
+        speed = f"≤ {r.decode_tokens_per_s:,.1f}" if r.fits else "—"
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v))}</td>"
+                for v in (
+                    r.machine,
+                    r.model,
+                    r.recipe,
+                    f"{r.expert_layers_on_host} of {r.moe_layers}",
+                    f"{r.gpu_bytes / GB:,.1f}",
+                    f"{r.host_bytes / GB:,.1f}",
+                    speed,
+                    f"{r.max_context:,}",
+                    r.verdict,
+                )
+            )
+            + "</tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "machine", "model", "recipe", "expert layers in RAM", "GPU GB", "host GB",
+            "decode tokens/s (upper bound)", "longest context", "verdict",
+        )
+    )  # fmt: skip
+    return (
+        f"<h3>On a desk: GPUs plus host RAM (llama.cpp, {context:,} tokens)</h3>\n"
+        "<p>The counts above keep every weight on data-centre GPUs. With llama.cpp the routed "
+        "experts can live in host RAM instead (<code>-ot exps=CPU</code> / "
+        "<code>--n-cpu-moe</code>): each row is the planner's largest GGUF file that fits, "
+        "its verdict with the margin it keeps, and a decode <em>bound</em> (bytes ÷ bandwidth, "
+        "not a measurement). GB = 10<sup>9</sup> bytes. Run <code>vramkit plan</code> for the "
+        "flags.</p>\n"
+        f'<table class="consumer"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
+        "</tbody></table>\n"
     )
 
 

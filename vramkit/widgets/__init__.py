@@ -11,6 +11,14 @@ import importlib.util
 from typing import Any
 
 
+def set_options_keeping(control: Any, options: list[str], fallback: str) -> None:
+    """Give a dropdown new `options` and keep its value while it is still one of them, else
+    `fallback` (issue 25: changing the model no longer resets a recipe the new model takes)."""
+    keep = control.value
+    control.options = options
+    control.value = keep if keep in options else fallback
+
+
 def __getattr__(name: str) -> Any:
     """Lazy re-export of topic modules: ``widgets.dashboard`` imports ``vramkit.widgets.dashboard``."""
     if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError, parse_int, require_int, unknown_name
+from . import set_options_keeping
 
 CLASSES: dict[str, str] = {
     "model": "vk-model",
@@ -239,12 +240,12 @@ def panel(**initial: Any) -> Any:
     import ipywidgets as w
 
     from .. import plots
+    from ..article.headline import fmt_tokens
     from ..budget import COUNTS, PARALLEL
     from ..catalog import model_ids as catalog_ids
     from ..hardware import gpus
     from ..plots import summary as summary_plots
     from ..runtimes import runtimes
-    from ..summary import fmt_tokens
 
     s = {**DEFAULTS, **initial}
     model_ids = catalog_ids()
@@ -295,8 +296,7 @@ def panel(**initial: Any) -> Any:
     slot = w.VBox([]).add_class(CLASSES["slot"])
 
     def on_model(change: Any) -> None:
-        ctl["recipe"].options = recipe_options(change["new"])
-        ctl["recipe"].value = "official"
+        set_options_keeping(ctl["recipe"], recipe_options(change["new"]), "official")
 
     ctl["model"].observe(on_model, names="value")
 

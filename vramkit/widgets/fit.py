@@ -10,6 +10,7 @@ from ..errors import VramkitError
 from ..hardware import gpus
 from ..runtimes import runtimes
 from ..units import GiB
+from . import set_options_keeping
 
 
 def describe(
@@ -79,7 +80,8 @@ def panel(model: str = V4_IDS[0], gpu: str = "h200-sxm-141gb") -> Any:
         show(fit_plots.budget_bar(b))
 
     def on_model(change: dict[str, Any]) -> None:
-        controls["recipe"].options = candidate_recipes(change["new"])
+        options = candidate_recipes(change["new"])
+        set_options_keeping(controls["recipe"], options, options[0])
 
     controls["model"].observe(on_model, names="value")
     out = w.interactive_output(update, controls)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..moe import MAX_ZIPF_S, MoeSplit, expected_experts_touched, resident_bytes
+from ..moe import MAX_ZIPF_S, MoeSplit, expected_experts_touched, step_read_bytes
 from ..units import GB
 
 PANEL_BATCHES: tuple[int, ...] = tuple(2**i for i in range(13))
@@ -18,7 +18,7 @@ PANEL_BATCHES: tuple[int, ...] = tuple(2**i for i in range(13))
 
 def step(split: MoeSplit, batch: int, zipf_s: float = 0.0) -> dict[str, Any]:
     """One decode step of `batch` tokens under `split`: experts touched per MoE layer (expected,
-    per layer shape), bytes read (`moe.resident_bytes`: dense + touched experts), bytes that must
+    per layer shape), bytes read (`moe.step_read_bytes`: dense + touched experts), bytes that must
     be resident (every weight: `split.total_bytes`) and one token's reads (`split.active_bytes`);
     bytes are ints."""
     shapes = sorted({(x.experts, x.top_k) for x in split.layers})
@@ -31,7 +31,7 @@ def step(split: MoeSplit, batch: int, zipf_s: float = 0.0) -> dict[str, Any]:
         "touched": [
             (e, k, expected_experts_touched(e, k, batch, zipf_s=zipf_s)) for e, k in shapes
         ],
-        "read_bytes": resident_bytes(split, batch, zipf_s=zipf_s),
+        "read_bytes": step_read_bytes(split, batch, zipf_s=zipf_s),
         "dense_bytes": split.dense_bytes,
         "resident_bytes": split.total_bytes,
         "active_bytes": split.active_bytes,

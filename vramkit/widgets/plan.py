@@ -296,7 +296,7 @@ def panel(**initial: Any) -> Any:
     import ipywidgets as w
 
     from ..catalog import model_ids
-    from ..plan import RUNTIMES
+    from ..runtimes import planner_runtimes
 
     s = {**DEFAULTS, **initial}
     ids = model_ids()
@@ -312,7 +312,7 @@ def panel(**initial: Any) -> Any:
         "ram": w.Combobox(options=list(RAM), value=s["ram"], description="host RAM",
                           ensure_option=False, continuous_update=False,
                           placeholder="128GB or 128GB@89.6GB/s"),
-        "runtime": w.Dropdown(options=list(RUNTIMES), value=s["runtime"], description="runtime"),
+        "runtime": w.Dropdown(options=list(planner_runtimes()), value=s["runtime"], description="runtime"),
         "context": w.Combobox(options=list(CONTEXTS), value=str(s["context"]),
                               description="context", ensure_option=False,
                               continuous_update=False, placeholder="32K, 128K, 1M"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..audit import BudgetAssumptions, first_principles_row, fmt_tier
+from ..article.audit import BudgetAssumptions, first_principles_row, fmt_tier
 from ..catalog import V4_IDS
 from ..units import GB, GiB
 

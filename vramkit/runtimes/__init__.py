@@ -1,31 +1,54 @@
-"""One `Runtime` record per inference runtime, loaded from data/runtimes.yaml (one file, one id per
-runtime: vllm, llama.cpp, sglang, trtllm, reference; other spellings are aliases resolved here).
+"""The one registry of inference runtimes: one `Runtime` record per engine, loaded from
+data/runtimes.yaml (one id per runtime; other spellings are aliases resolved here only).
 
 A record carries the runtime's overheads per GPU (CUDA context, non-torch memory, NCCL, activation
 workspace, fit margin — bytes, estimates with sources), its capacity rule (the memory fraction and
 whether it applies to total or free memory), its KV layout (`KvProfile`: page rules by name, the
 dtypes it offers, layout options with sources), its flag vocabulary and the name of its
-compute-buffer function. `vramkit.kv`, `vramkit.budget`, `vramkit.audit` and the dashboard all
-read runtimes through `get_runtime`.
+`Capabilities` — what the rest of the kit asks of an engine instead of comparing its id (does it
+load GGUF files, how a plan places and offloads, which margin and command line). `vramkit.kv`,
+`vramkit.budget`, `vramkit.plan`, `vramkit.article.audit` and the faces all read runtimes through
+`get_runtime`.
+
+Each engine's own rules live beside this registry, one package or module per engine:
+`llamacpp/` (its quantizer's mix rules, graph allocator, memory, KV cells, plan check),
+`ik_llama`, `vllm/`, `sglang`, `reference`; `engines` pairs each record with its Python rules
+(KV layout, compute buffer).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from .datafiles import load_document
-from .errors import VramkitError, unknown_name
-from .sources import Source, parse_source
-from .units import GB, MB, GiB, KiB, MiB
+from ..datafiles import load_document
+from ..errors import VramkitError, unknown_name
+from ..sources import Source, parse_source
+from ..units import GB, MB, GiB, KiB, MiB
 
 KV_LAYOUTS = ("reference", "vllm", "llama.cpp", "sglang", "ik_llama.cpp")
-"""Page rules `vramkit.kv` implements (one module each)."""
+"""Page rules the engines implement (one module each, `vramkit.runtimes.engines`)."""
+KV_TRAITS = {
+    "v_cache_on_every_layer": "keeps a V cache on every non-MLA attention layer, also where the "
+    "checkpoint reuses K as V",
+    "indexer_k_only": "stores DeepSeek V3.2's indexer keys as a K-only cache of kv_size cells",
+    "chunked_local_hybrid_manager": "pages chunked-local layers as such only with its hybrid KV "
+    "cache manager",
+    "chunked_local_hybrid_ratio": "keeps chunked-local layers in a separate pool only with a "
+    "hybrid KV cache ratio",
+    "batch_steady_state": "a batch's window pages are held once per engine step for the "
+    "in-flight tokens, below its per-request admission arithmetic x batch",
+}
+"""KV behaviours a runtime's KV profile may declare (``kv.traits``), which families and the KV
+accounting ask instead of the runtime's id."""
 FRACTION_OF = ("total", "free")
+PLACEMENTS = ("layers", "ranks")
+OFFLOADS = ("tensors", "weights", "none")
+MARGIN_RULES = ("fit_target", "memory_fraction")
+FLAG_STYLES = ("llama-server", "ik-llama-server", "vllm-serve", "sglang-launch")
 _MEMORY_UNITS = {"GB": GB, "GiB": GiB, "MiB": MiB, "MB": MB, "KiB": KiB, "bytes": 1}
 _STAND_IN = "vllm"
 """The runtime whose measured figures stand in where another runtime has none (see `_BORROWED`)."""
@@ -78,6 +101,35 @@ class KvProfile:
     option_notes: Mapping[str, str]
     sources: tuple[str, ...]
     note: str = ""
+    traits: frozenset[str] = frozenset()
+
+    def has(self, trait: str) -> bool:
+        """Whether the layout declares `trait` (one of `KV_TRAITS`)."""
+        if trait not in KV_TRAITS:
+            raise unknown_name("KV trait", trait, KV_TRAITS)
+        return trait in self.traits
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the kit asks of a runtime instead of comparing its id (data/runtimes.yaml
+    ``capabilities``; the header of that file says what each means).
+
+    serves_gguf: loads llama.cpp GGUF files; placement: `PLACEMENTS` or None (no plan);
+    offload: `OFFLOADS`; pipeline_parallel: plans may use pipeline stages; margin_rule:
+    `MARGIN_RULES` or None; flag_style: `FLAG_STYLES` or None; plan_overheads_of: the runtime id
+    whose overheads a plan charges (None: its own); compute_buffer_computed: its compute buffer
+    is a function of model and settings (registered in `vramkit.runtimes.engines`).
+    """
+
+    serves_gguf: bool = False
+    placement: str | None = None
+    offload: str = "none"
+    pipeline_parallel: bool = False
+    margin_rule: str | None = None
+    flag_style: str | None = None
+    plan_overheads_of: str | None = None
+    compute_buffer_computed: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,8 +148,9 @@ class Runtime:
     memory_fraction: share of memory the runtime may use (None: no reservation knob / chosen at
     start-up); fraction_of: 'total' (vLLM, SGLang) or 'free' (TensorRT-LLM: of the memory left
     after weights). Byte figures are 0 when the runtime file gives none (see `figures`).
-    kv: its KV layout; flags: setting → `RuntimeFlag`; compute_buffer_function: "module:function"
-    or None (then `workspace_bytes`, a fixed figure, stands for the compute buffer).
+    kv: its KV layout; flags: setting → `RuntimeFlag`; capabilities: `Capabilities` (when
+    ``compute_buffer_computed`` is false, `workspace_bytes`, a fixed figure, stands for the compute
+    buffer).
     """
 
     id: str
@@ -114,8 +167,11 @@ class Runtime:
     uses_nccl: bool = True
     figures: Mapping[str, RuntimeFigure] = field(default_factory=dict)
     flags: Mapping[str, RuntimeFlag] = field(default_factory=dict)
-    compute_buffer_function: str | None = None
+    capabilities: Capabilities = field(default_factory=Capabilities)
     aliases: tuple[str, ...] = ()
+    short_name: str = ""
+    """The engine's own spelling where the (kebab-case) id cannot be it: 'ik_llama.cpp'; else the
+    id. The planner names runtimes by it (`planner_runtimes`); it resolves as an alias."""
 
     @property
     def kv_layout(self) -> str:
@@ -125,16 +181,14 @@ class Runtime:
     def overhead_bytes(self, *, split: bool) -> int:
         """Fixed bytes per GPU besides weights, KV and workspace: CUDA context + fit margin +
         (NCCL buffers when the model is split over GPUs by tp/ep, else non-torch memory).
-        `vramkit.budget` and `vramkit.audit` both charge this."""
+        `vramkit.budget` and `vramkit.article.audit` both charge this."""
         extra = self.nccl_bytes_per_gpu if split else self.non_torch_bytes
         return self.cuda_context_bytes + self.margin_bytes + extra
 
-    def compute_buffer(self) -> Callable[..., int] | None:
-        """The compute-buffer function named by `compute_buffer_function`, or None."""
-        if not self.compute_buffer_function:
-            return None
-        module, _, name = self.compute_buffer_function.partition(":")
-        return getattr(importlib.import_module(module), name)
+    @property
+    def plans(self) -> bool:
+        """Whether `vramkit.plan` places models for this runtime."""
+        return self.capabilities.placement is not None
 
 
 def _load_doc() -> Mapping[str, Any]:
@@ -163,6 +217,10 @@ def _kv_profile(rid: str, raw: Mapping[str, Any]) -> KvProfile:
     layout = raw.get("layout")
     if layout not in KV_LAYOUTS:
         raise unknown_name(f"KV layout in {where}", layout, KV_LAYOUTS)
+    traits = frozenset(raw.get("traits") or ())
+    for t in traits:
+        if t not in KV_TRAITS:
+            raise unknown_name(f"KV trait in {where}", t, KV_TRAITS)
     opts = raw.get("options") or {}
     for name, o in opts.items():
         parse_source(f"{where}.options.{name}", o.get("source"))
@@ -187,6 +245,7 @@ def _kv_profile(rid: str, raw: Mapping[str, Any]) -> KvProfile:
             }
         ),
         sources=tuple(str(parse_source(f"{where}.sources", s)) for s in raw["sources"]),
+        traits=traits,
     )
 
 
@@ -214,12 +273,13 @@ def runtimes() -> Mapping[str, Runtime]:
     for rec in raw:
         rid = rec["id"]
         figs = figs_by_id[rid]
+        caps = _capabilities(rid, rec.get("capabilities"), figs_by_id)
         uses_nccl = bool(rec.get("uses_nccl", True))
         for role, why in _BORROWED.items():
             mine, theirs = figs.get(role), figs_by_id.get(_STAND_IN, {}).get(role)
             if role == "nccl" and not uses_nccl:
                 continue
-            if role == "workspace" and rec.get("compute_buffer_function"):
+            if role == "workspace" and caps.compute_buffer_computed:
                 continue  # computed per model and settings, no constant borrowed
             if (mine is None or mine.bytes is None) and theirs is not None:
                 figs[role] = RuntimeFigure(
@@ -259,10 +319,45 @@ def runtimes() -> Mapping[str, Runtime]:
             uses_nccl=uses_nccl,
             figures=MappingProxyType(figs),
             flags=MappingProxyType(flags),
-            compute_buffer_function=rec.get("compute_buffer_function") or None,
+            capabilities=caps,
+            short_name=str(rec.get("short_name") or rid),
             aliases=tuple(rec.get("aliases") or ()),
         )
     return MappingProxyType(out)
+
+
+def _capabilities(rid: str, raw: Any, ids: Mapping[str, Any]) -> Capabilities:
+    """The record's ``capabilities`` block, each value checked against what it may be."""
+    where = f"runtimes.yaml {rid}.capabilities"
+    if not isinstance(raw, Mapping):
+        raise VramkitError(f"{where}: a mapping is required (see the file's header).")
+    known = set(Capabilities.__dataclass_fields__)
+    extra = sorted(set(raw) - known)
+    if extra:
+        raise unknown_name(f"capability in {where}", extra[0], known)
+    for key in ("serves_gguf", "pipeline_parallel", "compute_buffer_computed"):
+        if not isinstance(raw.get(key, False), bool):
+            raise VramkitError(f"{where}.{key}: true or false, got {raw.get(key)!r}.")
+    for key, allowed, optional in (
+        ("placement", PLACEMENTS, True),
+        ("offload", OFFLOADS, False),
+        ("margin_rule", MARGIN_RULES, True),
+        ("flag_style", FLAG_STYLES, True),
+        ("plan_overheads_of", tuple(ids), True),
+    ):
+        value = raw.get(key)
+        if not (value is None and optional) and value not in allowed:
+            raise unknown_name(f"{key} in {where}", value, allowed)
+    return Capabilities(**raw)
+
+
+def planner_runtimes() -> tuple[str, ...]:
+    """Names (`Runtime.short_name`) of the runtimes `vramkit.plan` places models for (capability
+    ``placement``): those that load GGUF files first (the planner's default kind), then the rest,
+    each in file order."""
+    planners = [rt for rt in runtimes().values() if rt.plans]
+    gguf_first = sorted(planners, key=lambda rt: not rt.capabilities.serves_gguf)
+    return tuple(rt.short_name for rt in gguf_first)
 
 
 def _bytes(figs: Mapping[str, RuntimeFigure], role: str) -> int:
@@ -286,6 +381,7 @@ def _aliases() -> Mapping[str, str]:
     out: dict[str, str] = {}
     for rt in runtimes().values():
         out[rt.id] = rt.id
+        out[rt.short_name.lower()] = rt.id
         out.update((a, rt.id) for a in rt.aliases)
     return MappingProxyType(out)
 

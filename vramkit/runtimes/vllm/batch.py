@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .estimate import kv_cache
+from ...kv.estimate import kv_cache
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def vllm_batch_kv(
     rank_dec = dec.per_gpu_bytes
     per_rank_batch = math.ceil(batch / dp)
     o = full  # the in-flight tokens of the profile used
-    from ..runtimes import get_runtime
+    from .. import get_runtime
 
     opts = get_runtime(runtime).kv.options
     in_flight = int(opts.get("max_num_batched_tokens", 0)) * int(opts.get("concurrent_batches", 1))

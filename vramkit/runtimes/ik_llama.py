@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .components import SATURATED, KvComponent, cdiv, full_like, maximum, minimum, pad_to
-from .layout import KvLayout
+from ..kv.components import SATURATED, KvComponent, cdiv, full_like, maximum, minimum, pad_to
+from ..kv.layout import KvLayout
 
 if TYPE_CHECKING:
     import numpy as np

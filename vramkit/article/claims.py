@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .article import load_article_tables
+from ..catalog import get_model
+from ..errors import unknown_name
+from ..quant import Recipe, weight_bytes
+from ..units import GB, GiB
 from .audit import BudgetAssumptions, bits_per_param, first_principles_row, fmt_tier
-from .catalog import get_model
-from .errors import unknown_name
-from .quant import Recipe, weight_bytes
-from .units import GB, GiB
+from .tables import load_article_tables
 
 # ── anchors: real files ──────────────────────────────────────────────────────────────────────────
 DS4_Q2 = "ds4-q2"
@@ -53,7 +53,7 @@ sizes are rounded to 0.1 GiB / 0.01 GB, so errors below ±0.1 % are within their
 
 def anchors() -> tuple[Anchor, ...]:
     """`ANCHOR_FIGURES` read from data/ground_truth.yaml (one place for each published size)."""
-    from .accuracy import load_ground_truth
+    from ..accuracy import load_ground_truth
 
     figures = {f.id: f for f in load_ground_truth()}
     out = []

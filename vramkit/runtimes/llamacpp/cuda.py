@@ -1,6 +1,6 @@
 """What llama.cpp's CUDA backend adds to, or moves from, the CPU projection — read from its code.
 
-vramkit's compute figures are the CPU backend's (`llamacpp_memory.compute_bytes`). On a CUDA
+vramkit's compute figures are the CPU backend's (`runtimes.llamacpp.memory.compute_bytes`). On a CUDA
 run the engine reserves the same graph per device, and the backend changes these terms; each is
 written here from the pinned tree (ggml-org/llama.cpp@0c1e57098bba43ac29e6e3b677cdceebdd22334f,
 what llama-cpp-python 0.3.36 vendors) and labelled with its source. None was measured on a GPU
@@ -15,7 +15,7 @@ here (this project's sessions had none lent): every term's `kind` says so.
    ``n_vocab x n_batch`` floats (L1857 ``output_reserve(n_outputs_all)``).
 2. The CPU backend's compute buffer in pinned memory: L408-418 — with any GPU in the model's
    devices, the CPU backend's scheduler buffer uses ``ggml_backend_dev_host_buffer_type`` of
-   device 0 (CUDA_Host), so `host_compute_bytes` (inputs, host experts' intermediates) is
+   device 0 (CUDA_Host), so `memory.host_compute_bytes` (inputs, host experts' intermediates) is
    page-locked memory, which the OS cannot swap and which counts against pinnable RAM.
 3. Flash attention's F16 copies of a quantized cache, inside the compute buffer:
    ggml/src/ggml-cuda/ggml-cuda.cu L903-920 (`get_alloc_size`) and ggml-cuda/fattn.cu L722-756
@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import require_int
+from ...errors import require_int
 
 URL = "https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/"
 KIND = "code (read from the pinned tree; not measured on a GPU)"
@@ -139,7 +139,7 @@ def cuda_terms(
 ) -> list[CudaTerm]:
     """The terms a plan on CUDA carries besides the CPU projection's figures, with sources:
     the logits buffer (host) and, with experts in host RAM, the note that the CPU compute
-    buffer is pinned memory (its size is `llamacpp_memory.host_compute_bytes`)."""
+    buffer is pinned memory (its size is `memory.host_compute_bytes`)."""
     terms = [output_buffer(cfg_vocab, n_seq, output_on_gpu=output_on_gpu)]
     if host_experts:
         terms.append(

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .components import KvComponent, full_like, minimum, pad_to
-from .layout import KvLayout
+from ..kv.components import KvComponent, full_like, minimum, pad_to
+from ..kv.layout import KvLayout
 
 if TYPE_CHECKING:
     import numpy as np

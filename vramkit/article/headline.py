@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import V4_IDS, ModelSpec, get_model
-from .errors import VramkitError, parse_int
-from .quant import Recipe, get_recipe, tensor_formats, weight_bytes
-from .units import GB, GiB, fmt_params
+from ..catalog import V4_IDS, ModelSpec, get_model
+from ..errors import VramkitError, parse_int
+from ..quant import Recipe, get_recipe, tensor_formats, weight_bytes
+from ..units import GB, GiB, fmt_params
 
 HEADLINE_RECIPES: tuple[str, ...] = ("official", "gguf-Q4_K_M", "gguf-Q2_K", "deepseek-v4-fp8")
 """Realistic storage recipes; ``official`` stands for each model's own checkpoint layout."""
@@ -192,9 +192,9 @@ def headline(
     a list or a comma-separated string. KV: `vramkit.kv.kv_cache` (one sequence, bf16, the
     reference runtime). Fit: `vramkit.budget.min_gpus` (official layout, vLLM, tensor parallel).
     """
-    from .budget import min_gpus
-    from .hardware import get_gpu
-    from .kv import kv_cache
+    from ..budget import min_gpus
+    from ..hardware import get_gpu
+    from ..kv import kv_cache
 
     model_ids = split_ids("model", model_ids)
     recipes = split_ids("recipe", recipes)
@@ -304,7 +304,7 @@ def _short(model_id: str) -> str:
 
 def weight_table(h: Headline) -> Any:
     """Weights as a `Table`: one row per model, one column per recipe, 'GB' (1e9 bytes)."""
-    from .textfmt import Table
+    from ..textfmt import Table
 
     rows = [
         {"model": m, **{f"{r} (GB)": h.weight(m, r).total_bytes / GB for r in h.recipes}}
@@ -315,7 +315,7 @@ def weight_table(h: Headline) -> Any:
 
 def kv_table(h: Headline) -> Any:
     """KV cache of one sequence as a `Table`: one row per model, one GiB column per context."""
-    from .textfmt import Table
+    from ..textfmt import Table
 
     rows = []
     for m in h.model_ids:
@@ -330,7 +330,7 @@ def kv_table(h: Headline) -> Any:
 def fit_table(h: Headline) -> Any:
     """Smallest GPU sets as a `Table`: one row per (model, context), one column per GPU
     ('-' = no count up to 256 fits)."""
-    from .textfmt import Table
+    from ..textfmt import Table
 
     rows = []
     for m in h.model_ids:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
 from ..errors import require_int
-from .estimate import kv_cache
+from ..kv.estimate import kv_cache
 
 CLAIM_CONTEXT = 1024**2
 CLAIM = {"deepseek-v4-pro": 0.10, "deepseek-v4-flash": 0.07}

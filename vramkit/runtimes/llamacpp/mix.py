@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from .datafiles import load_document
-from .errors import VramkitError, unknown_name
-from .format_facts import ggml_block
+from ...datafiles import load_document
+from ...errors import VramkitError, unknown_name
+from ...format_facts import ggml_block
 
 LLAMA_CPP_COMMIT = "0c1e57098bba43ac29e6e3b677cdceebdd22334f"
 LLAMA_CPP_BUILD = "b11312"

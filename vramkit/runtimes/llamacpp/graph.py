@@ -29,7 +29,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .datafiles import DATA_DIR, check_document
+from ...datafiles import DATA_DIR, check_document
 
 GRAPHS_DIR = "llamacpp_graphs"
 
@@ -128,6 +128,9 @@ def _free(blocks: list[list[int]], off: int, size: int) -> None:
     while j < len(blocks) and blocks[j][0] < off:
         j += 1
     blocks.insert(j, [off, size])
+
+
+free_bytes = _free  # ggml_dyn_tallocr_free_bytes, shared with the per-architecture replay
 
 
 def peak_bytes(trace: Mapping[str, Any], key: str, quantities: Mapping[str, int]) -> int | None:

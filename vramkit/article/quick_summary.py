@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .article import load_article_tables
-from .budget import best_recipe, usable_bytes
-from .catalog import V4_IDS, get_model
-from .hardware import Gpu, get_gpu, gpu_working_set, gpus
-from .quant import get_recipe, weight_bytes
-from .runtimes import get_runtime
-from .units import GB
+from ..budget import best_recipe, usable_bytes
+from ..catalog import V4_IDS, get_model
+from ..hardware import Gpu, get_gpu, gpu_working_set, gpus
+from ..quant import get_recipe, weight_bytes
+from ..runtimes import get_runtime
+from ..units import GB
+from .tables import load_article_tables
 
 if TYPE_CHECKING:
     pass
@@ -216,13 +216,15 @@ class OffloadRow:
     decode_tokens_per_s: float
     max_context: int
     flags: str
+    verdict: str = ""
+    """The planner's one-line verdict with its margin (`vramkit.plan.verdict.Verdict.headline`)."""
 
 
 def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
     """The rows the article only hints at ("24GB: cannot fully run", "80GB: heavy offload"):
     the largest GGUF recipe whose llama.cpp plan fits with routed experts in host RAM
     (`vramkit.plan`), its decode bound (tokens/s, an upper bound) and the flags."""
-    from .plan import auto_recipe, build_machine, flags_for, solve
+    from ..plan import auto_recipe, build_machine, flags_for, solve
 
     rows = []
     for vram, label, gpu_specs, ram, mid in OFFLOAD_MACHINES:
@@ -245,6 +247,7 @@ def offload_rows(*, context: int = 32768) -> list[OffloadRow]:
                 decode_tokens_per_s=s.speed.decode_tokens_per_s if p.fits else 0.0,
                 max_context=s.capacity["max_context"],
                 flags=flags_for(p).command if p.fits else "",
+                verdict=s.verdict.headline,
             )
         )
     return rows

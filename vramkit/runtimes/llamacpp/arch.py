@@ -1,6 +1,6 @@
 """llama.cpp's compute buffer per architecture: the allocator replayed over a symbolic graph.
 
-`vramkit.llamacpp_graph` replays the allocation sequence recorded on one checkpoint. This
+`vramkit.runtimes.llamacpp.graph` replays the allocation sequence recorded on one checkpoint. This
 module replays the sequence recorded per *architecture*
 (`benchmarks/engines/arch_graphs.py`; data/llamacpp_arch_graphs/<template>.json.gz): the
 engine built each architecture from hyperparameters alone (``llama_model_init_from_user``,
@@ -10,7 +10,7 @@ identified as c x a monomial of the named quantities — the model's (``embd``, 
 ``head_kv``, ``hd_k``, ``ff``, ``vocab``, ``n_exp``, ``n_used``, ``ff_exp``, ``swa``, MLA ranks,
 SSM sizes …) and the context's (``ub`` tokens, ``ns`` streams, ``ubs`` = ub / ns, ``kv`` cells
 per stream, ``win`` window cells) — exact on every run. Evaluating the shapes at a model's
-values and running ggml-alloc's best fit (`llamacpp_graph.replay`'s allocator) gives the
+values and running ggml-alloc's best fit (`graph.replay`'s allocator) gives the
 engine's figure.
 
 Layers: the template holds a few layers (the layer-kind pattern twice, leading dense layers
@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .datafiles import DATA_DIR, check_document
+from ...datafiles import DATA_DIR, check_document
 
 ARCH_DIR = "llamacpp_arch_graphs"
 CELL_PAD = 256
@@ -64,7 +64,7 @@ F16 = 1
 
 def _fa_extra(e: list[int], rows: list[Any], nb: list[int], q: Mapping[str, int]) -> int:
     """A flash-attention node's CUDA allocation past its output: GGML_PAD(…, 128), then F16
-    copies of a quantized K and (unless V is a view of K) V (vramkit.llamacpp_cuda.fa_f16_extra;
+    copies of a quantized K and (unless V is a view of K) V (vramkit.runtimes.llamacpp.cuda.fa_f16_extra;
     ggml/src/ggml-cuda/fattn.cu L722-756)."""
     out, k, v, v_is_k = e[1], e[2], e[3], e[4]
     end = nb[out]
@@ -90,8 +90,8 @@ def replay_template(
     row] free a node of shape `row` at that allocation's start; [2, alloc, parent_row,
     node_row] free the extra bytes of an in-place parent (ggml_gallocr_free_extra_space).
     `cuda`: the CUDA buffer type's sizes — 128-byte alignment and flash attention's F16 copies
-    of a quantized cache (code-derived, vramkit.llamacpp_cuda; not measured on a GPU)."""
-    from .llamacpp_graph import _free
+    of a quantized cache (code-derived, vramkit.runtimes.llamacpp.cuda; not measured on a GPU)."""
+    from .graph import free_bytes as _free
 
     sizes = sizes or doc.get("type_sizes") or {"0": [1, 4], "1": [1, 2], "26": [1, 4]}
     align = CUDA_ALIGN if cuda else int(doc.get("align", 32))

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ..errors import VramkitError
-from .components import SATURATED, KvComponent, cdiv, exact, minimum, pad_to, where_positive
-from .layout import KvLayout
+from ...errors import VramkitError
+from ...kv.components import SATURATED, KvComponent, cdiv, exact, minimum, pad_to, where_positive
+from ...kv.layout import KvLayout
 
 if TYPE_CHECKING:
     import numpy as np

@@ -15,9 +15,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .datafiles import DATA_DIR, load_document
-from .errors import VramkitError, require_int, unknown_name
-from .units import GB, TB, parse_size
+from ..datafiles import DATA_DIR, load_document
+from ..errors import VramkitError, require_int, unknown_name
+from ..units import GB, TB, parse_size
 
 if TYPE_CHECKING:
     pass

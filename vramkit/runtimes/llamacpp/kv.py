@@ -11,11 +11,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .components import KvComponent, cdiv, full_like, maximum, minimum, pad_to
-from .layout import KvLayout
+from ...kv.components import KvComponent, cdiv, full_like, maximum, minimum, pad_to
+from ...kv.layout import KvLayout
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from ...kv.components import Ints
+
+CELL_RULES = ("full", "window", "compressed")
+"""The cache rules whose size is a number of cells (the recurrent "state" rule is not)."""
+
+
+def cells(rule: str, window: int, kv: Ints, options: Mapping[str, int]) -> Ints:
+    """Cells per sequence stream of one cache, the one statement of llama.cpp's cell rules (the
+    KV layout below and `vramkit.runtimes.llamacpp.memory` both count with it): `kv` context
+    cells (already GGML_PAD(n_ctx, ctx_pad)); full: kv; window (`window` = W tokens):
+    GGML_PAD(min(kv, W + n_ubatch), swa_pad); compressed (`window` = ratio r):
+    GGML_PAD(max(1, ceil(kv / r)), comp_pad). `options`: ctx_pad, swa_pad, comp_pad, n_ubatch
+    (data/runtimes.yaml llama.cpp → kv.options, each sourced). Ints or arrays of ints."""
+    if rule == "window":
+        return pad_to(minimum(kv, window + options["n_ubatch"]), options["swa_pad"])
+    if rule == "compressed":
+        return pad_to(maximum(1, cdiv(kv, window)), options["comp_pad"])
+    return kv
 
 
 def with_v_cache(parts: Iterable[Any]) -> list[Any]:
@@ -23,7 +42,7 @@ def with_v_cache(parts: Iterable[Any]) -> list[Any]:
     src/llama-kv-cache.cpp L233-234 at ggml-org/llama.cpp@0c1e570): a GQA part (kv_heads > 0)
     whose checkpoint reuses K as V (Gemma 4's ``attention_k_eq_v`` global layers, 1 vector a
     head) still holds K and V there, 2 vectors a head (engine: Gemma 4 31B at 4K, K 160 MiB +
-    V 160 MiB on the global layers, data/measured/llamacpp/gemma-4-31b.json)."""
+    V 160 MiB on the global layers, tests/fixtures/measured/llamacpp/gemma-4-31b.json)."""
     return [
         replace(p, vectors=2 * p.kv_heads)
         if p.kv_heads and p.store == "cache" and p.vectors < 2 * p.kv_heads
@@ -42,11 +61,6 @@ class LlamaCppLayout(KvLayout):
 
     def per_layer_bytes(self, c: KvComponent, t: np.ndarray) -> np.ndarray:
         o, e, w = self.options, c.entry_bytes, c.tokens
-        kv = pad_to(t, o["ctx_pad"])
-        if c.rule == "full":
-            return kv * e
-        if c.rule == "window":
-            return pad_to(minimum(kv, w + o["n_ubatch"]), o["swa_pad"]) * e
-        if c.rule == "compressed":
-            return pad_to(maximum(1, cdiv(kv, w)), o["comp_pad"]) * e
+        if c.rule in CELL_RULES:
+            return cells(c.rule, w, pad_to(t, o["ctx_pad"]), o) * e
         return full_like(t, w * e * (1 + o["n_rs_seq"]))

@@ -3,7 +3,7 @@
 What `llama-fit-params --fit-print on` (llama.cpp's `no_alloc` projection) prints per device:
 model (the GGUF's tensor bytes), context (every KV cache and state buffer) and compute (the
 graph allocator's reservation). vramkit reproduces each figure; the engine's own projections
-are recorded under data/measured/llamacpp/ and the tests compare them.
+are recorded under tests/fixtures/measured/llamacpp/ and the tests compare them.
 
 Engine code read (ggml-org/llama.cpp@0c1e57098bba43ac29e6e3b677cdceebdd22334f, the tree
 llama-cpp-python 0.3.36 vendors):
@@ -30,16 +30,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import VramkitError, require_int
-from .kv.formats import resolve_cache_dtype
-from .runtimes import get_runtime
+from ...errors import VramkitError, require_int
+from ...kv.components import pad_to
+from ...kv.formats import resolve_cache_dtype
+from .. import get_runtime
+from .kv import cells
 
 MIB = 2**20
-CELL_PAD = 256
 #: The plain-GQA form's signed error against the engine on the converter-written files it was
 #: not fitted to (tests/accounting/gguf_converter/engine.json, 14 runs at 8K, -ub 512, 2026-12-07):
 #: an estimate, not a bound.
-FORM_SPREAD = "-58 % to +41 % on untraced converter-written files"  # GGML_PAD(..., 256) for contexts, windows and compressed caches
+FORM_SPREAD = "-58 % to +41 % on untraced converter-written files"
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,15 @@ class CacheLine:
         return self.k_bytes + self.v_bytes
 
 
-def _pad(n: int, to: int = CELL_PAD) -> int:
-    return -(-n // to) * to
+def _kv_options(n_ubatch: int) -> dict[str, int]:
+    """llama.cpp's KV layout options (ctx_pad, swa_pad, comp_pad; data/runtimes.yaml, sourced)
+    with this context's -ub."""
+    return {**get_runtime("llama.cpp").kv.options, "n_ubatch": n_ubatch}
+
+
+def _pad(n: int) -> int:
+    """GGML_PAD(n, ctx_pad): context cells (256, the record's ctx_pad)."""
+    return pad_to(n, get_runtime("llama.cpp").kv.options["ctx_pad"])
 
 
 def _row(cache: str, dims: int) -> int:
@@ -91,20 +99,15 @@ def _row(cache: str, dims: int) -> int:
 
 def _parts(family: str, cfg: Mapping[str, Any]) -> list[Any]:
     """The family's KV parts in values (vramkit.families), main context: no MTP layers."""
-    from .families import get_family
+    from ...families import get_family
 
     return list(get_family(family).kv_parts(cfg, False))
 
 
 def _cells(part: Any, s: Settings) -> int:
-    """Cells per stream of a part: full n_ctx_seq; window GGML_PAD(min(kv, W + n_ubatch), 256);
-    compressed GGML_PAD(max(1, ceil(kv / ratio)), 256)."""
-    kv = s.n_ctx_seq
-    if part.rule == "window":
-        return _pad(min(kv, part.tokens + s.n_ubatch))
-    if part.rule == "compressed":
-        return _pad(max(1, -(-kv // part.tokens)))
-    return kv
+    """Cells per stream of a part: llama.cpp's cell rules (`vramkit.runtimes.llamacpp.kv.cells`)
+    over n_ctx_seq context cells."""
+    return cells(part.rule, part.tokens, s.n_ctx_seq, _kv_options(s.n_ubatch))
 
 
 def _cache_line(name: str, part: Any, s: Settings, v_max: int = 0) -> CacheLine:
@@ -160,7 +163,7 @@ def model_buffer_bytes(model: Any, recipe: Any) -> int:
     ``output.weight`` (tied embeddings): the loader creates the output head from it with
     ``TENSOR_DUPLICATED`` (e.g. src/models/gemma4.cpp L50-54), a tensor of its own in the
     output layer's buffer (on a GPU run: the head on the GPU, token_embd in host memory)."""
-    from .quant import tensor_formats, weight_bytes
+    from ...quant import tensor_formats, weight_bytes
 
     total = weight_bytes(model, recipe).main_bytes
     pairs = tensor_formats(model, recipe)
@@ -177,10 +180,10 @@ def mtp_draft_kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list
     empty "non-SWA" cache and one "SWA" cache of GGML_PAD(min(kv, W + n_ubatch), 256) cells with
     K and V each one ``dims``-wide row per layer (a plain cache keeps V: ``has_v = !is_mla``).
     The NextN layers are what the family's KV parts add with the MTP module included. Measured
-    for DeepSeek V4 (data/measured/llamacpp_mtp/); other layouts are refused."""
+    for DeepSeek V4 (tests/fixtures/measured/llamacpp_mtp/); other layouts are refused."""
     from dataclasses import replace
 
-    from .families import get_family
+    from ...families import get_family
 
     main = _parts(family, cfg)
     key = ("kind", "rule", "tokens", "dims", "store")
@@ -242,7 +245,7 @@ def recurrent_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[Re
     layers: shapes from vramkit.families.recurrent with 4-byte elements."""
     if not any(p.paging == "recurrent" for p in _parts(family, cfg)):
         return []
-    from .families.recurrent import recurrent_state
+    from ...families.recurrent import recurrent_state
 
     st = recurrent_state(cfg, conv_dtype_bytes=4, state_dtype_bytes=4)
     n = len(st.layers) * s.n_seq
@@ -271,10 +274,11 @@ class ComputeEstimate:
     """llama.cpp's compute buffer (bytes) for one context, and how it was obtained.
 
     method: "replay" — the engine's own allocation sequence for this model, replayed with
-    this setting's tensor sizes (vramkit.llamacpp_graph; data/llamacpp_graphs/): the CPU
+    this setting's tensor sizes (vramkit.runtimes.llamacpp.graph; data/llamacpp_graphs/): the CPU
     figure itself; "arch-replay" — the allocation sequence recorded per architecture with
-    every shape a function of the hyperparameters (vramkit.llamacpp_arch;
-    data/llamacpp_arch_graphs/), replayed at this model's: the CPU figure; "fitted" — lines fitted to this model's fixture (data/llamacpp_compute.yaml;
+    every shape a function of the hyperparameters (vramkit.runtimes.llamacpp.arch;
+    data/llamacpp_arch_graphs/), replayed at this model's: the CPU figure; "fitted" — lines
+    fitted to this model's fixture (data/llamacpp_compute.yaml;
     cache types without a trace); "form" — the plain-GQA form, an estimate (no engine data for
     this model). backend: "CPU" — for CUDA the same graph is reserved on the device, but
     kernels (flash attention, MMQ) and pipeline-parallel copies change the peak: an estimate
@@ -294,7 +298,7 @@ class ComputeEstimate:
 
 @functools.cache
 def _compute_table() -> Mapping[str, Any]:
-    from .datafiles import load_document
+    from ...datafiles import load_document
 
     return load_document("llamacpp_compute.yaml")
 
@@ -341,7 +345,7 @@ def _cache_key(cache: str) -> str:
 def _replayed(trace_id: str, family: str, cfg_key: str, s: Settings) -> int | None:
     import json
 
-    from . import llamacpp_graph as lg
+    from . import graph as lg
 
     trace = lg.load_trace(trace_id)
     cfg = json.loads(cfg_key)
@@ -360,11 +364,11 @@ def compute_bytes(
 
     With a recorded allocator trace for this model and variant (flash attention x K cache
     type), the engine's own allocation sequence replayed at this setting's tensor sizes
-    (vramkit.llamacpp_graph): ggml-alloc's peak, exact on the CPU backend. Else, with a graph
-    recorded for the model's architecture (vramkit.llamacpp_arch: every shape a function of
-    the hyperparameters), that graph replayed at this model's: the same figure for a model
-    never traced (within 2 % on the held-out checks; tests/engines/test_llamacpp_arch_replay.py).
-    Otherwise an estimate, labelled with its measured spread:
+    (vramkit.runtimes.llamacpp.graph): ggml-alloc's peak, exact on the CPU backend. Else, with
+    a graph recorded for the model's architecture (vramkit.runtimes.llamacpp.arch: every shape
+    a function of the hyperparameters), that graph replayed at this model's: the same figure
+    for a model never traced (tests/engines/test_llamacpp_arch_replay.py). Otherwise an
+    estimate, labelled with its measured spread:
 
         n_ubatch x max(4 n_vocab + 8 n_embd, max_i(a_i + b_i kv + c_i min(kv/r, top_k) + d_i swa))
 
@@ -386,7 +390,7 @@ def compute_bytes(
             None,
             f"llama.cpp's allocator replayed (data/llamacpp_graphs/{model_id}.json.gz)",
         )
-    from .llamacpp_arch import arch_compute
+    from .arch import arch_compute
 
     arch = arch_compute(cfg, s)
     if arch.bytes is not None:
@@ -460,7 +464,7 @@ def mtp_draft_compute_bytes(
 def budget_compute_bytes(
     model: Any, *, context: int, batch: int, cache_dtype: str, n_ubatch: int = 512
 ) -> tuple[int, str]:
-    """The budget's workspace on llama.cpp (data/runtimes.yaml compute_buffer_function):
+    """The budget's workspace on llama.cpp (`vramkit.runtimes.engines.COMPUTE_BUFFERS`):
     the compute buffer for `batch` sequences of `context` tokens (-np batch, -c
     context*batch), -ub `n_ubatch`, flash attention on (what `-fa auto` picks on CUDA), and
     the note saying how it was obtained."""
@@ -532,18 +536,18 @@ def host_compute_bytes(
        projection's output (4 k n_embd ub), freed in the engine's order; later host layers
        repeat the same sequence on an emptier buffer.
 
-    The peak is ggml-alloc's best-fit replayed over that sequence (`llamacpp_graph.replay`).
+    The peak is ggml-alloc's best-fit replayed over that sequence (`runtimes.llamacpp.graph.replay`).
     With several GPUs the last GPU copies the masks and indices again after layer 0, so none
     of them is freed before layer 0's experts run.
 
-    Checked against llama-fit-params with localhost RPC devices (data/measured/plan/rpc/,
+    Checked against llama-fit-params with localhost RPC devices (tests/fixtures/measured/plan/rpc/,
     benchmarks/engines/README.md): within 0.15 MiB of the printed figure on all 11 recorded
     plans (Qwen3-MoE, gpt-oss, DeepSeek V4; -ub 512/1024/2048; 1 and 2 GPUs) and on Mixtral
     and GLM-4.7 spot checks. An estimate: the sequence is written from the engine's trace of
     these families, not recorded per model; DeepSeek V4's few other index inputs
     (≤ 0.13 MiB) are left out.
     """
-    from .llamacpp_graph import replay
+    from .graph import replay
 
     embd = int(cfg["hidden_size"])
     ub = s.n_ubatch

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .article import ARTICLE_RULE, ArticleRow, article_weight_bytes, load_article_tables
-from .catalog import V4_IDS, ModelSpec, get_model
-from .errors import VramkitError, require_int, unknown_name
-from .quant import Recipe, WeightBytes, get_recipe, weight_bytes
-from .runtimes import get_runtime
-from .units import GB, TB
+from ..catalog import V4_IDS, ModelSpec, get_model
+from ..errors import VramkitError, require_int, unknown_name
+from ..quant import Recipe, WeightBytes, get_recipe, weight_bytes
+from ..runtimes import get_runtime
+from ..units import GB, TB
+from .tables import ARTICLE_RULE, ArticleRow, article_weight_bytes, load_article_tables
 
 if TYPE_CHECKING:
     pass
@@ -137,7 +137,7 @@ def kv_bytes(
     model: str | ModelSpec, context_tokens: int, batch: int = 1, runtime: str = "vllm"
 ) -> int:
     """KV cache bytes of `model` for `batch` sequences of `context_tokens` (`vramkit.kv`)."""
-    from .kv import kv_cache
+    from ..kv import kv_cache
 
     return int(
         kv_cache(model, context_tokens, batch=batch, runtime=runtime, tp=1, dp=1).total_bytes

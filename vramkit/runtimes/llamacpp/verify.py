@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..catalog import ModelSpec, get_model
-from ..units import MiB
-from .layers import layer_costs
-from .placement import Plan
+from ...catalog import ModelSpec, get_model
+from ...plan.layers import layer_costs
+from ...plan.placement import Plan
+from ...units import MiB
 
 _OVERRIDE = re.compile(r"tensor (\S+) \((\d+) MiB (\w+)\) buffer type overridden to (\S+)")
 _ROW = re.compile(r"^(\S+) (\d+) (\d+) (\d+)\s*$")
@@ -180,8 +180,8 @@ def compare(plan: Plan, out: EngineOutput, *, model: ModelSpec | None = None) ->
 
 def _expert_part_bytes(model: ModelSpec, recipe: str) -> dict[int, dict[str, int]]:
     """Bytes of each routed-expert weight matrix (all experts of the layer) by part, per layer."""
-    from ..quant import tensor_formats
-    from ..tensors import ROUTED_GROUPS
+    from ...quant import tensor_formats
+    from ...tensors import ROUTED_GROUPS
 
     out: dict[int, dict[str, int]] = {}
     for t, fmt in tensor_formats(model, recipe):
@@ -290,7 +290,7 @@ def compare_devices(plan: Plan, out: EngineOutput, *, n_layer: int) -> tuple[Dev
 
 
 def device_summary(checks: tuple[DeviceCheck, ...]) -> list[dict[str, Any]]:
-    """A JSON-ready per-device table (for data/measured/plan/rpc/ fixtures)."""
+    """A JSON-ready per-device table (for tests/fixtures/measured/plan/rpc/ fixtures)."""
     return [
         {
             "place": c.place,
