@@ -431,7 +431,7 @@ def test_most_converter_files_are_replayed_per_architecture(files):
         s = Settings(ENGINE["case"]["n_ctx"], n_ubatch=ENGINE["case"]["n_ubatch"])
         est = compute_bytes(ing.model.id, ing.model.family, dict(ing.model.config), s)
         replayed += est.method == "arch-replay"
-    assert replayed >= 9, replayed
+    assert replayed >= 10, replayed
 
 
 def test_gemma4_keys_as_the_converter_writes_them(tmp_path, capsys):
