@@ -851,6 +851,8 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
                         q = {s: h[s] for s in syms}
                         if "ssm_heads" in q and "ssm_group" in q:  # value heads per key group
                             q["ssm_hpg"] = q["ssm_heads"] // q["ssm_group"]
+                        if "ssm_inner" in q and "ssm_state" in q:  # one stream's SSM state
+                            q["ssm_is"] = q["ssm_inner"] * q["ssm_state"]
                         swa = h["swa"] if "swa" in syms else FIXED_SWA.get(tid)
                         q.update(context_symbols(n_ctx, ub, ns, swa))
                         q.update(rot_symbols(h, "kv_lora" in syms))

@@ -344,6 +344,8 @@ def replay_symbols(
         q["swa"] = FIXED_WINDOW[tid]
     if "ssm_heads" in q and "ssm_group" in q:  # value heads per key group (delta net)
         q["ssm_hpg"] = q["ssm_heads"] // max(q["ssm_group"], 1)
+    if "ssm_inner" in q and "ssm_state" in q:  # one stream's SSM state (Mamba-2's ssm_scan
+        q["ssm_is"] = q["ssm_inner"] * q["ssm_state"]  # output holds y, then the states)
     bad = sorted(k for k in doc["symbols"] if k in q and not 0 < q[k] < 1 << 40)
     if bad:
         return ArchReplay(None, tid, f"hyperparameters out of range: {', '.join(bad)}")
