@@ -2,10 +2,13 @@
 
     python benchmarks/fit_speed.py [--check]
 
-Train rows are the decode rows that `vramkit.speed_estimate.held_out` does not hold out (a hash
-of the row id, fixed before any fit); per limiter the efficiency is the median of measured ÷
-bound over them. --check refits and exits 1 if the committed file differs (tests run the same
-comparison).
+Train rows are the rows that `vramkit.speed_estimate.held_out` does not hold out (sha256 of the
+row id, first 8 hex digits mod 3 == 0: fixed before any fit, never chosen by looking at the
+data); per class the decode fit is an efficiency and a per-step overhead (least squares on the
+relative step-time error; a median ratio where a class has too few rows), the prefill fit a
+median ratio. It prints the error on the held-out rows (never fitted): median and 90th
+percentile of |measured ÷ estimate − 1|. --check refits and exits 1 if the committed file
+differs (tests run the same comparison).
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from vramkit.speed_estimate import (  # noqa: E402
     Efficiency,
+    error_summary,
     fit_efficiency,
     fit_prefill_efficiency,
+    held_out_errors,
     load_speed_data,
+    prefill_held_out_errors,
+    source_cv_errors,
 )
 
 OUT = ROOT / "data" / "speed_efficiency.yaml"
@@ -30,8 +37,11 @@ OUT = ROOT / "data" / "speed_efficiency.yaml"
 HEADER = """\
 # Decode-speed efficiencies (measured ÷ bound), fitted by benchmarks/fit_speed.py on the TRAIN
 # rows of data/measured_speed.yaml; do not edit by hand: rerun the script.
-# efficiency: per class (limiter gpu | tp | host | cpu, and -dense | -moe) and per limiter, the
-#   median of measured ÷ bound over its train rows; fallback: the median over all train rows
+# efficiency: per class (limiter gpu | tp | host | cpu, and -dense | -moe) and per limiter;
+# overhead_ms: the same classes' fixed time per decode step (milliseconds). A class with >= 3
+#   train rows of different bounds is fitted by least squares on the relative step-time error
+#   (estimate step = bound step ÷ efficiency + overhead); otherwise efficiency is the median of
+#   measured ÷ bound and it has no overhead. fallback: the median ratio over all train rows
 #   (a class with no train row uses its limiter's, else this).
 # spread: 10th / 90th percentile of measured ÷ estimate over the held-out rows (never fitted);
 #   a face shows estimate × p10 … estimate × p90 as the estimate's spread.
@@ -59,6 +69,9 @@ def render(eff: Efficiency, prefill: Efficiency) -> str:
     """The YAML text of both fits (stable: 6 significant digits, sorted classes)."""
     lines = [HEADER.rstrip("\n"), "schema_version: 1", "efficiency:"]
     lines += [f"  {k}: {eff.by_class[k]:.6g}" for k in sorted(eff.by_class)]
+    lines += ["overhead_ms:"] + [
+        f"  {k}: {eff.overhead_s[k] * 1e3:.6g}" for k in sorted(eff.overhead_s)
+    ]
     lines += [
         f"fallback: {eff.fallback:.6g}",
         "spread:",
@@ -79,7 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="compare with the committed file only")
     args = p.parse_args(argv)
     facts, rows = load_speed_data()
-    text = render(fit_efficiency(rows, facts), fit_prefill_efficiency(rows, facts))
+    eff, pf = fit_efficiency(rows, facts), fit_prefill_efficiency(rows, facts)
+    text = render(eff, pf)
+    for what, errs in (
+        ("decode", held_out_errors(rows, facts, eff)),
+        ("prefill", prefill_held_out_errors(rows, facts, pf)),
+    ):
+        e = error_summary([x for _, _, x in errs])
+        cv = error_summary([x for _, _, x in source_cv_errors(rows, facts, what)])
+        print(
+            f"{what}: held-out error on {e['n']} rows never fitted: median "
+            f"{e['median']:.1%}, 90th percentile {e['p90']:.1%}; leaving one source out "
+            f"({cv['n']} rows, each estimated by a fit on the other sources): median "
+            f"{cv['median']:.1%}, 90th percentile {cv['p90']:.1%}"
+        )
     if args.check:
         same = OUT.read_text(encoding="utf-8") == text
         print("up to date" if same else f"{OUT.name} differs from a refit")

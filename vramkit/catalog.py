@@ -57,7 +57,7 @@ class ModelSpec:
     """A catalog model: its config.json architecture fields, labels and official checkpoint.
 
     Frozen and compared by identity (``eq=False``), so a spec is a cache key: its inventory and
-    parameter counts are computed once per spec (`functools.lru_cache` below), never stored on it.
+    parameter counts are computed once per config object (`_derived` below), never stored on it.
     """
 
     id: str
@@ -111,14 +111,33 @@ class ModelSpec:
         return int(self.config["num_hidden_layers"])
 
 
-@functools.lru_cache(maxsize=64)
 def _inventory(spec: ModelSpec) -> tuple[TensorSpec, ...]:
-    return inventory(spec.family, spec.config)
+    return _derived(spec)[1]
 
 
-@functools.lru_cache(maxsize=64)
 def _params(spec: ModelSpec) -> ParamCounts:
-    return count_params(_inventory(spec))
+    entry = _derived(spec)
+    if entry[2] is None:
+        entry[2] = count_params(entry[1])
+    return entry[2]
+
+
+_DERIVED: dict[tuple[str, int], list[Any]] = {}
+"""(family, id(config)) → [config, inventory, parameter counts or None]: what a spec derives
+from its family and config, shared by the specs that hold the same config object (a spec and
+its `dataclasses.replace` copies, e.g. `configfile.model_from_config`'s labelled one). The
+config is held, so its id is not reused while the entry lives; bounded to 64 configs."""
+
+
+def _derived(spec: ModelSpec) -> list[Any]:
+    key = (spec.family, id(spec.config))
+    hit = _DERIVED.get(key)
+    if hit is None or hit[0] is not spec.config:
+        hit = [spec.config, inventory(spec.family, spec.config), None]
+        if len(_DERIVED) >= 64:
+            del _DERIVED[next(iter(_DERIVED))]  # the oldest first
+        _DERIVED[key] = hit
+    return hit
 
 
 def _source(where: str, raw: Any) -> Source:

@@ -26,6 +26,7 @@ unless ``name:``, ``role:`` or ``<group>.<role>`` names them. Recipes of kind
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -175,9 +176,12 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     )
 
 
+@lru_cache(maxsize=65536)
 def _gguf_tensor(
     t: TensorSpec, ne: tuple[int, ...], arch: str, checkpoint: str
 ) -> llamacpp_mix.GgufTensor:
+    """`t` as the GGUF file holds it (name, dims, the converter's type): a pure function of
+    these values, computed once per distinct tensor (layers and models repeat them)."""
     name = gguf_name(t)
     n_dims = len(ne)
     while n_dims > 1 and ne[n_dims - 1] == 1:  # ggml_n_dims (`GgufTensor.n_dims`)
@@ -624,22 +628,31 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     params_by_group = dict.fromkeys(GROUPS, 0)
     by_format: dict[str, int] = {}
     main = total = params = 0
-    sizes: dict[tuple[str, tuple[int, ...]], int] = {}
+    # tensors alike in format, shape, count and breakdown group are summed once: a model's
+    # layers repeat a few dozen of them (first-seen order kept: by_format lists formats so)
+    alike: dict[tuple[str, tuple[int, ...], int, str, bool], int] = {}
+    formats: dict[str, QuantFormat] = {}
+    mtp = r.include_mtp
     for t, fmt in tensor_formats(model, r):
-        if t.mtp and not r.include_mtp:
+        if t.mtp and not mtp:
             continue
-        key = (fmt.name, t.shape)
-        if key not in sizes:
-            sizes[key] = fmt.tensor_bytes(t.shape)
-        b = t.count * sizes[key]
-        n = t.params
-        g = t.breakdown_group
+        key = (fmt.name, t.shape, t.count, t.group, t.mtp)
+        n = alike.get(key)
+        if n is None:
+            formats.setdefault(fmt.name, fmt)
+            alike[key] = 1
+        else:
+            alike[key] = n + 1
+    for (name, shape, count, group, is_mtp), k in alike.items():
+        b = k * count * formats[name].tensor_bytes(shape)
+        n = k * count * math.prod(shape)  # TensorSpec.params
+        g = "mtp" if is_mtp else group  # TensorSpec.breakdown_group
         by_group[g] += b
         params_by_group[g] += n
-        by_format[fmt.name] = by_format.get(fmt.name, 0) + b
+        by_format[name] = by_format.get(name, 0) + b
         total += b
         params += n
-        if not t.mtp:
+        if not is_mtp:
             main += b
     return WeightBytes(
         model_id=model.id,

@@ -245,6 +245,17 @@ def named_config_cases() -> Iterator[Case]:
         "hidden-1e400-int": ({**llama, "hidden_size": 10**400}, "digit"),
         "head-dim-1e15": ({**llama, "head_dim": 10**15}, "head_dim"),
         "string-in-int": ({**llama, "num_attention_heads": "32"}, "num_attention_heads"),
+        # the family config reader (issue 22): a default computed from other fields is checked
+        # like a value, and two aliases of one field that disagree are refused
+        "head-dim-derived-zero": ({**llama, "hidden_size": 16}, "head_dim"),
+        "window-pattern-aliases-disagree": (
+            {
+                **json.loads((EXAMPLES / "gemma-2-9b-it" / "config.json").read_text()),
+                "sliding_window_pattern": 2,
+                "full_attention_interval": 3,
+            },
+            "disagree",
+        ),
         "qwen3next-mtp-1e9": (
             {
                 **json.loads(
@@ -1498,6 +1509,11 @@ def api_cases() -> Iterator[Case]:
             lambda w, b=bound, lim=limit, m=shape: se.decode_estimate(b, lim, moe=m),
         )
     yield c("decode_estimate-ok", lambda w: se.decode_estimate(50.0, "gpu", moe=True), ANSWER)
+    for i, batch in enumerate([0, -3, 2.5, True, "4", None, float("nan")]):
+        yield c(
+            f"decode_estimate-batch-{i}",
+            lambda w, b=batch: se.decode_estimate(50.0, "gpu", moe=True, batch=b),
+        )
 
     def speed_file(w: Path, text: str) -> None:
         (w / "speed.yaml").write_text(text, encoding="utf-8")
@@ -1522,6 +1538,31 @@ def api_cases() -> Iterator[Case]:
             call=lambda w: se.load_speed_data(w / "speed.yaml"),
         )
     yield c("speed_data-missing", lambda w: se.load_speed_data(w / "nope.yaml"), REFUSE, "exist")
+
+    fit_head = (
+        "schema_version: 1\nefficiency: {gpu-dense: 0.8}\nfallback: 0.6\n"
+        "spread: {p10: 0.5, p90: 1.1}\ntrain_ids: []\nheld_out_ids: []\n"
+    )
+    for i, tail in enumerate(
+        [
+            "overhead_ms: {gpu-dense: -2}\n",
+            "overhead_ms: {gpu-dense: .nan}\n",
+            "overhead_ms: {gpu-dense: .inf}\n",
+            "overhead_ms: {gpu-dense: fast}\n",
+            "overhead_ms: {moon: 1}\n",
+            "overhead_ms: [1, 2]\n",
+            "overhead_ms: {gpu-dense: true}\n",
+        ]
+    ):
+        yield Case(
+            f"api-speed_efficiency-{i}",
+            "api",
+            [],
+            REFUSE,
+            "overhead_ms",
+            setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
+            call=lambda w: se.load_efficiency(w / "eff.yaml"),
+        )
 
 
 def resource_cases() -> Iterator[Case]:

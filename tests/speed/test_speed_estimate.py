@@ -11,6 +11,7 @@ import pytest
 from vramkit.datafiles import load_document
 from vramkit.errors import VramkitError
 from vramkit.speed_estimate import (
+    _fit_class,
     decode_estimate,
     decode_ratios,
     efficiency_for,
@@ -18,8 +19,11 @@ from vramkit.speed_estimate import (
     fit_prefill_efficiency,
     held_out,
     load_efficiency,
+    load_prefill_efficiency,
     load_speed_data,
+    overhead_for,
     plan_limit,
+    prefill_held_out_errors,
     row_decode_bound,
 )
 
@@ -79,19 +83,70 @@ def test_committed_fit_reproduces_from_the_data():
 
 
 @pytest.mark.parametrize("moe", [False, True])
-def test_gpu_efficiency_is_the_train_median(moe):
+def test_gpu_class_is_the_least_squares_fit_of_its_train_rows(moe):
+    # minimise sum(((a*tb + tau) / tm - 1)^2) over the class's train rows: the 2x2 normal
+    # equations written out here, then efficiency = 1/a and overhead = tau
     facts, rows = load_speed_data()
-    train = sorted(
-        x
+    steps = [
+        (r.batch / r.tokens_per_s * x, r.batch / r.tokens_per_s)  # (bound step, measured step)
         for r, x in decode_ratios(rows, facts)
         if r.placement == "gpu"
         and not held_out(r.id)
         and (facts[r.model].active_params < facts[r.model].total_params) is moe
-    )
-    n = len(train)
-    median = train[n // 2] if n % 2 else (train[n // 2 - 1] + train[n // 2]) / 2
+    ]
+    assert len(steps) >= 3
+    u = [tb / tm for tb, tm in steps]
+    v = [1 / tm for _, tm in steps]
+    suu, svv = sum(x * x for x in u), sum(y * y for y in v)
+    suv = sum(x * y for x, y in zip(u, v, strict=True))
+    det = suu * svv - suv * suv
+    a = (sum(u) * svv - sum(v) * suv) / det
+    tau = (suu * sum(v) - suv * sum(u)) / det
+    assert a > 1  # both constraints inactive for these classes
+    assert tau > 0
     cls = "gpu-moe" if moe else "gpu-dense"
-    assert load_efficiency().by_class[cls] == pytest.approx(median, rel=1e-5)
+    eff = load_efficiency()
+    assert eff.by_class[cls] == pytest.approx(1 / a, rel=1e-5)
+    assert eff.overhead_s[cls] == pytest.approx(tau, rel=1e-5)
+
+
+def test_class_fit_recovers_a_known_efficiency_and_overhead():
+    # steps made exactly as bound step / 0.8 + 2 ms: the fit returns (0.8, 0.002)
+    steps = [(tb, tb / 0.8 + 0.002) for tb in (0.001, 0.004, 0.010, 0.030)]
+    e, tau = _fit_class(steps)
+    assert e == pytest.approx(0.8, rel=1e-9)
+    assert tau == pytest.approx(0.002, rel=1e-9)
+    # equal bound steps cannot separate efficiency from overhead: no fit (median ratio used)
+    assert _fit_class([(0.001, 0.03), (0.001, 0.025), (0.001, 0.04)]) is None
+    assert _fit_class([(0.001, 0.003), (0.002, 0.004)]) is None  # fewer than 3 rows
+    # never faster than the bound: a ratio fit above 1 is clamped to efficiency 1
+    e, tau = _fit_class([(0.010, 0.008), (0.020, 0.017), (0.030, 0.026)])
+    assert e == 1.0
+    assert tau == 0.0
+
+
+def test_tp_class_is_a_median_ratio_without_overhead():
+    # its train rows share one bound (one model on 16 H100): no separable fit
+    facts, rows = load_speed_data()
+    xs = sorted(
+        x for r, x in decode_ratios(rows, facts) if r.placement == "tp" and not held_out(r.id)
+    )
+    eff = load_efficiency()
+    n = len(xs)
+    median = xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+    assert eff.by_class["tp"] == pytest.approx(median, rel=1e-5)
+    assert "tp" not in eff.overhead_s
+
+
+def test_held_out_split_sizes_and_rule_recorded():
+    facts, rows = load_speed_data()
+    decode = [r for r, _ in decode_ratios(rows, facts) if held_out(r.id)]
+    assert len(decode) >= 20
+    assert len(prefill_held_out_errors(rows, facts, load_prefill_efficiency())) >= 10
+    assert len(rows) >= 80
+    header = (ROOT / "data" / "measured_speed.yaml").read_text(encoding="utf-8")[:4000]
+    assert "sha256" in header
+    assert "mod 3 == 0" in header
 
 
 def test_row_bound_arithmetic():
@@ -102,10 +157,15 @@ def test_row_bound_arithmetic():
     assert row_decode_bound(r, facts) == pytest.approx(want, rel=1e-9)
 
 
-def test_estimate_is_bound_times_efficiency_with_spread():
+def test_estimate_is_bound_step_over_efficiency_plus_overhead_with_spread():
     eff = load_efficiency()
     e = decode_estimate(100.0, "gpu", moe=True, eff=eff)
-    assert e.tokens_per_s == pytest.approx(100.0 * eff.by_class["gpu-moe"])
+    # one step: 1/100 s at the bound, ÷ efficiency, + the class's fixed time
+    step = 0.01 / eff.by_class["gpu-moe"] + eff.overhead_s["gpu-moe"]
+    assert e.tokens_per_s == pytest.approx(1 / step)
+    assert e.tokens_per_s < 100.0
+    four = decode_estimate(400.0, "gpu", moe=True, eff=eff, batch=4)  # 4 sequences, same step
+    assert four.tokens_per_s == pytest.approx(4 * e.tokens_per_s)
     assert e.low_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p10)
     assert e.high_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p90)
     assert e.label.startswith("estimate ")
@@ -113,6 +173,9 @@ def test_estimate_is_bound_times_efficiency_with_spread():
     host = decode_estimate(100.0, "host", moe=True, eff=eff)  # no host train rows yet
     assert not host.fitted
     assert host.efficiency == eff.fallback
+    assert host.overhead_s == 0.0
+    assert host.tokens_per_s == pytest.approx(100.0 * eff.fallback)
+    assert decode_estimate(0.0, "gpu", moe=False, eff=eff).tokens_per_s == 0.0
 
 
 def test_plan_limit_classes():
@@ -128,6 +191,12 @@ def test_plan_limit_classes():
 def test_bad_estimate_input_is_a_vramkit_error(bound, limit):
     with pytest.raises(VramkitError):
         decode_estimate(bound, limit, moe=False)
+
+
+@pytest.mark.parametrize("batch", [0, -1, 1.5, True, "2"])
+def test_bad_estimate_batch_is_a_vramkit_error(batch):
+    with pytest.raises(VramkitError, match="batch"):
+        decode_estimate(10.0, "gpu", moe=False, batch=batch)
 
 
 @pytest.mark.parametrize(
@@ -169,12 +238,127 @@ def test_plan_shows_the_estimate_beside_the_bound(capsys):
     speed = json.loads(capsys.readouterr().out)["speed"]
     est = speed["decode_estimate"]
     assert est["moe"] is True  # V4-Flash routes to 6 of 256 experts
-    eff, _ = efficiency_for(load_efficiency(), est["limit"], True)
+    fit = load_efficiency()
+    eff, _ = efficiency_for(fit, est["limit"], True)
+    tau = overhead_for(fit, est["limit"], True)
     assert est["efficiency"] == pytest.approx(eff, rel=1e-5)
-    assert est["tokens_per_s"] == pytest.approx(speed["decode_tokens_per_s"] * eff, rel=1e-5)
+    assert est["overhead_ms"] == pytest.approx(tau * 1e3, rel=1e-5)
+    step = speed["batch"] / speed["decode_tokens_per_s"] / eff + tau
+    assert est["tokens_per_s"] == pytest.approx(speed["batch"] / step, rel=1e-5)
+    assert "estimate" in est["label"]
     assert est["low_tokens_per_s"] <= est["tokens_per_s"] <= speed["decode_tokens_per_s"]
     assert cli.main(PLAN) == 0
     out = capsys.readouterr().out
     bound_line = next(i for i, line in enumerate(out.splitlines()) if line.startswith("Speed ("))
     assert out.splitlines()[bound_line + 1].startswith("  decode estimate ")
     assert "held-out spread" in out.splitlines()[bound_line + 1]
+
+
+def test_curve_shows_the_estimate_beside_each_bound(capsys):
+    import json
+
+    from vramkit import cli
+
+    assert cli.main([*PLAN, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    fit = load_efficiency()
+    fitting = [c for c in doc["curve"] if c["fits"]]
+    assert fitting
+    for c in doc["curve"]:
+        if not c["fits"]:
+            assert c["decode_estimate_tokens_per_s"] is None
+            continue
+        # this plan is limited by host RAM on 2 GPUs: class host-moe (no train row: the
+        # overall median ratio, no overhead), one sequence
+        eff, fitted = efficiency_for(fit, "host", True)
+        assert not fitted
+        want = c["decode_tokens_per_s"] * eff
+        assert c["decode_estimate_tokens_per_s"] == pytest.approx(want, rel=1e-4)
+        assert c["decode_estimate_tokens_per_s"] <= c["decode_tokens_per_s"]
+    assert cli.main(PLAN) == 0
+    out = capsys.readouterr().out
+    head = next(line for line in out.splitlines() if line.startswith("Context vs decode bound"))
+    assert "estimate" in head
+    assert "decode estimate tok/s" in out
+    assert "estimate range" in out
+
+
+def test_planner_panel_shows_the_estimate_labelled():
+    from vramkit.widgets import plan as panel
+
+    state = {"model": "deepseek-v4-flash", "gpus": "rtx-4090-24gb:2", "ram": "128GB",
+             "runtime": "llama.cpp", "context": "65536"}  # fmt: skip
+    r = panel.compute(state)
+    assert r["ok"]
+    assert "vk-plan-estimate" in r["html"]
+    assert "not a measurement" in r["html"]
+    assert "upper bounds" in r["html"]
+    d = panel.details(state)
+    assert "decode estimate tokens/s (range)" in d["html"]
+    assert "decode ≤ tokens/s (bound)" in d["html"]
+    text = panel.describe("deepseek-v4-flash", "rtx-4090-24gb:2", "128GB", "llama.cpp", 65536)
+    assert "(upper bound)" in text
+    assert "estimate" in text
+    assert "not a measurement" in text
+
+
+def test_leave_one_source_out_never_sees_the_source_it_estimates():
+    import dataclasses
+
+    from vramkit.speed_estimate import source_cv_errors
+
+    facts, rows = load_speed_data()
+    cv = source_cv_errors(rows, facts)
+    ids = [r.id for r, _, _ in cv]
+    assert sorted(ids) == sorted(r.id for r, _ in decode_ratios(rows, facts))  # each once
+    url = "https://github.com/tenstorrent/tt-inference-server/issues/356"
+    before = {r.id: est for r, est, _ in cv if r.source.url == url}
+    assert len(before) >= 3
+    # triple that source's measurements: its own estimates must not move (its rows are never
+    # in the fit that estimates them), while its measured ÷ estimate triples
+    tripled = [
+        dataclasses.replace(r, tokens_per_s=r.tokens_per_s * 3) if r.source.url == url else r
+        for r in rows
+    ]
+    after = {r.id: (est, x) for r, est, x in source_cv_errors(tripled, facts) if r.id in before}
+    for rid, est in before.items():
+        assert after[rid][0] == pytest.approx(est, rel=1e-12)
+    with pytest.raises(VramkitError, match="kind"):
+        source_cv_errors(rows, facts, "speed")
+
+
+def test_api_summary_carries_the_estimate_beside_the_bound():
+    from vramkit.catalog import get_model
+    from vramkit.plan import summary
+    from vramkit.speed_estimate import curve_estimates, plan_decode_estimate
+
+    s = summary("deepseek-v4-flash", gpus="rtx-4090-24gb:2", ram="128GB", context=65536)
+    sol = s["solution"]
+    m = get_model("deepseek-v4-flash")
+    want = plan_decode_estimate(sol.plan, sol.speed, m)
+    est = s["decode_estimate"]
+    assert est["tokens_per_s"] == want.tokens_per_s
+    assert est["low_tokens_per_s"] <= est["tokens_per_s"] <= s["decode_tokens_per_s"]
+    assert est["label"].startswith("estimate ")
+    assert est["curve"] == [e.tokens_per_s for e in curve_estimates(sol.plan, sol.curve, m)]
+    assert len(est["curve"]) == len(s["curve"])
+    none = summary("deepseek-v4-flash", gpus="rtx-4090-24gb", ram="8GB", context=65536,
+                   details=False)  # fmt: skip
+    assert none["fits"] is False
+    assert none["decode_estimate"] is None
+
+
+@pytest.mark.parametrize(
+    ("overhead", "needle"),
+    [({"gpu-dense": -1.0}, "must be ≥ 0 ms"), ({"gpu-dense": "fast"}, "must be a number"),
+     ({"nope": 1.0}, "overhead_ms must map fitted classes"), ([1.0], "overhead_ms must map")],
+)  # fmt: skip
+def test_bad_overhead_in_the_fit_file_is_a_vramkit_error(tmp_path, overhead, needle):
+    import yaml
+
+    doc = dict(load_document("speed_efficiency.yaml"))
+    doc["overhead_ms"] = overhead
+    p = tmp_path / "eff.yaml"
+    p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(VramkitError, match=needle):
+        load_efficiency(p)

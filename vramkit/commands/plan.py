@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             flag_notes[other] = f"no {other} plan fits ({q.recipe_id})"
     s = sol.speed
     est = _decode_estimate(p, s, model)
+    curve_est = _curve_estimates(p, sol, model)
     pf_est, pf_why = _prefill_estimate(p, s, model, machine)
     if args.json:
         emit_json(
@@ -204,9 +205,10 @@ def run(args: argparse.Namespace) -> int:
                         "context": c.context,
                         "fits": c.fits,
                         "decode_tokens_per_s": _sig(c.decode_tokens_per_s),
+                        "decode_estimate_tokens_per_s": None if e is None else _sig(e.tokens_per_s),
                         "host_expert_layers": c.host_expert_layers,
                     }
-                    for c in sol.curve
+                    for c, e in zip(sol.curve, curve_est, strict=True)
                 ],
                 "notes": list(p.notes),
             }
@@ -278,20 +280,23 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"Speed (upper bounds, bytes ÷ bandwidth): decode ≤ {s.decode_tokens_per_s:,.1f} tokens/s "
             f"at {s.batch} sequence(s) (limited by {s.limited_by}); prefill ≤ "
-            f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch; compute not modelled)"
+            f"{s.prefill_tokens_per_s:,.0f} tokens/s (weight traffic per ubatch"
+            + ("; compute bound: the prefill estimate below)" if pf_est is not None else ")")
         )
         if est is not None:
             shape = "MoE" if est.moe else "dense"
             why = (
-                f"the median measured ÷ bound of published {shape} runs limited by {est.limit}"
+                f"fitted on published {shape} runs limited by {est.limit}"
                 if est.fitted
                 else f"no published {shape} run limited by {est.limit} in the train split: "
                 "a wider class's median"
             )
-            print(
-                f"  decode {est.label}: the bound × {est.efficiency:.3g}, {why} "
-                "(data/measured_speed.yaml)"
+            how = (
+                f"a step at the bound ÷ {est.efficiency:.3g} + {est.overhead_s * 1e3:.2g} ms"
+                if est.overhead_s
+                else f"the bound × {est.efficiency:.3g}"
             )
+            print(f"  decode {est.label}: {how}, {why} (data/measured_speed.yaml)")
         if pf_est is not None:
             b = pf_est.bound
             print(
@@ -306,28 +311,34 @@ def run(args: argparse.Namespace) -> int:
     limit = int(model.config.get("max_position_embeddings") or 1_048_576)
     print(capacity_note(sol.capacity, context=p.context, sequences=p.sequences, limit=limit))
     print()
-    print("Context vs decode bound (best plan at each context)")
+    print(
+        "Context vs decode bound (bytes ÷ bandwidth) and estimate (fitted on published runs, "
+        "data/measured_speed.yaml), best plan at each context"
+    )
     print(table([{"context": c.context, "fits": "yes" if c.fits else "no",
-                  "decode tok/s ≤": c.decode_tokens_per_s, "expert layers on host": c.host_expert_layers}
-                 for c in sol.curve]))  # fmt: skip
+                  "decode tok/s ≤": c.decode_tokens_per_s,
+                  "decode estimate tok/s": "-" if e is None else round(e.tokens_per_s, 1),
+                  "estimate range": "-" if e is None
+                  else f"{e.low_tokens_per_s:,.1f}–{e.high_tokens_per_s:,.1f}",
+                  "expert layers on host": c.host_expert_layers}
+                 for c, e in zip(sol.curve, curve_est, strict=True)]))  # fmt: skip
     for n in p.notes:
         print(f"  note: {n}")
     return 0
 
 
 def _decode_estimate(p: Any, s: Any, model: Any) -> Any:
-    """The decode estimate beside the plan's bound (vramkit.speed_estimate), or None when the
-    plan does not fit or its bound is not finite."""
-    import math
+    """The decode estimate beside the plan's bound (`vramkit.speed_estimate`), or None."""
+    from ..speed_estimate import plan_decode_estimate
 
-    from ..speed_estimate import decode_estimate, plan_limit
+    return plan_decode_estimate(p, s, model)
 
-    if not p.fits or not math.isfinite(s.decode_tokens_per_s):
-        return None
-    gpus = sum(1 for q in p.places if q.kind == "gpu")
-    counts = model.params
-    limit = plan_limit(p.runtime, s.limited_by, gpus)
-    return decode_estimate(s.decode_tokens_per_s, limit, moe=counts.active < counts.main)
+
+def _curve_estimates(p: Any, sol: Any, model: Any) -> list[Any]:
+    """Per curve point: the decode estimate beside its bound (None where it does not fit)."""
+    from ..speed_estimate import curve_estimates
+
+    return curve_estimates(p, sol.curve, model)
 
 
 def _prefill_estimate(p: Any, s: Any, model: Any, machine: Any) -> tuple[Any, str]:
@@ -403,11 +414,12 @@ def _estimate_json(est: Any) -> dict[str, Any] | None:
         "low_tokens_per_s": _sig(est.low_tokens_per_s),
         "high_tokens_per_s": _sig(est.high_tokens_per_s),
         "efficiency": _sig(est.efficiency),
+        "overhead_ms": _sig(est.overhead_s * 1e3),
         "limit": est.limit,
         "moe": est.moe,
         "fitted": est.fitted,
-        "label": "estimate (bound × efficiency fitted on published runs; spread = held-out "
-        "10th–90th percentile)",
+        "label": "estimate (step = bound step ÷ efficiency + overhead, fitted on published "
+        "runs; spread = held-out 10th–90th percentile)",
     }
 
 

@@ -1,22 +1,41 @@
 """Architecture families: one module per family, each exporting one `Family` record, and the
 registry every other module asks (`get_family`, `family_of_model_type`, `gguf_model_types`).
 
-A `Family` says everything vramkit knows about one architecture: the config keys its tensor
-inventory reads (every weight tensor, shapes from the reference code), its layer kinds, its KV
-cache components counted in values (`KvPart`; `vramkit.kv` turns values into bytes per runtime
-and dtype), the config ``model_type`` values and GGUF architectures it reads, its checkpoint's
+A `Family` says everything vramkit knows about one architecture: the config fields it reads
+(`Family.config_fields`, declared `ConfigField`s), its tensor inventory (every weight tensor,
+shapes from the reference code), its layer kinds, its KV cache components counted in values
+(`KvPart`; `vramkit.kv` turns values into bytes per runtime and dtype), the config ``model_type`` values and GGUF architectures it reads, its checkpoint's
 stored layout when the family has its own rule, and the recipes worth trying on it.
 
 How to add a family
 -------------------
-1. Write ``vramkit/families/<name>.py`` with an inventory function ``config -> tuple[TensorSpec]``
-   (build it from the pieces in ``_common.py``: ``_gqa``, ``_mlp``, ``_routed``, ``_embedding`` …),
-   a KV function ``(config, include_mtp) -> tuple[KvPart]``, and at module level::
+1. Write ``vramkit/families/<name>.py``. First declare the config fields it reads, once, as a
+   tuple of `ConfigField` (``_schema.py``)::
+
+       FIELDS = (
+           *GQA_FIELDS,  # shared declarations in _common.py: HIDDEN, LAYERS, HEADS, KV_HEADS …
+           ConfigField("num_experts", "count", "routed experts per layer (0: dense)",
+                       keys=("num_local_experts", "num_experts"),  # aliases, first set wins
+                       unit="experts", default=0),
+       )
+
+   A field has a kind (``dim``: a whole number in 1..bound, ``count`` / ``layers``: 0 allowed,
+   ``bool``, ``float``: finite, ``str``, ``any``: a list or object the family checks itself), a
+   unit, a default (a constant, None for optional, a function of the other fields, or
+   `REQUIRED`), bounds and a one-line meaning; its GGUF metadata name comes from `GGUF_KEYS`.
+   The family code reads the config only through ``v = read_config(FIELDS, config)`` and
+   ``v.<field>``: each field is checked on first use, so every family refuses a missing key, a
+   wrong type, a 0 or negative dimension, a NaN or two disagreeing aliases with the same
+   `VramkitError` wording. Never ``config.get(...)`` in a family.
+   Then an inventory function ``config -> tuple[TensorSpec]`` (build it from the pieces in
+   ``_common.py``: ``_gqa``, ``_mlp``, ``_routed``, ``_embedding`` …), a KV function ``(config,
+   include_mtp) -> tuple[KvPart]``, and at module level::
 
        FAMILY = Family(name="<name>", summary="…", model_types=("<hf model_type>",),
                        gguf_archs={"<gguf arch>": "<hf model_type>"}, inventory=…,
-                       layer_kinds=…, kv_parts=…)
+                       layer_kinds=…, kv_parts=…, config_fields=FIELDS)
 
+   ``vramkit models --fields <name>`` then lists what the family reads.
    The registry finds every module of this package that defines ``FAMILY`` (modules whose name
    starts with ``_`` are helpers), on first lookup: the module is named as its family, so
    `get_family` imports just that one. Nothing outside ``families/`` names a family.
@@ -41,11 +60,13 @@ from functools import cache
 from ..errors import VramkitError, unknown_name
 from ._common import torch_dtype_format
 from ._record import KV_RULES, KV_STORES, Family, KvPart
+from ._schema import GGUF_KEYS, REQUIRED, ConfigField, ConfigValues, field_rows, read_config
 from ._vision import uncounted_towers
 
 __all__ = [
-    "FAMILIES", "KV_RULES", "KV_STORES", "Family", "KvPart", "family_of_model_type", "get_family",
-    "gguf_model_types", "model_types", "register", "torch_dtype_format", "uncounted_towers",
+    "FAMILIES", "GGUF_KEYS", "KV_RULES", "KV_STORES", "REQUIRED", "ConfigField", "ConfigValues",
+    "Family", "KvPart", "family_of_model_type", "field_rows", "get_family", "gguf_model_types",
+    "model_types", "read_config", "register", "torch_dtype_format", "uncounted_towers",
     "unregister",
 ]  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Config readers and tensor-building pieces shared by the family builders."""
+"""Config fields and tensor-building pieces shared by the family builders."""
 
 from __future__ import annotations
 
@@ -7,73 +7,84 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_DIM, MAX_HEADS, MAX_LAYERS
-
-# --------------------------------------------------------------------------- config helpers
+from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
+from ._schema import ConfigField, ConfigValues
 
 MAX_CHANNELS = 64
 """Most image channels a vision tower reads (RGB: 3)."""
 
 
-def _get(config: Mapping[str, Any], key: str, *, default: Any = None, required: bool = True) -> Any:
-    if key in config and config[key] is not None:
-        return config[key]
-    if required and default is None:
-        raise VramkitError(
-            f"config is missing {key!r}, which this architecture needs; "
-            f"fields present: {', '.join(sorted(config)) or '(none)'}."
-        )
-    return default
+# --------------------------------------------------------------------------- shared fields
 
-
-def _pos_int(config: Mapping[str, Any], key: str, default: int | None = None) -> int:
-    value = _get(config, key, default=default)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise VramkitError(f"config field {key!r} must be a non-negative integer, got {value!r}.")
-    return value
-
-
-def _dim(
-    config: Mapping[str, Any],
-    key: str,
-    default: int | None = None,
-    *,
-    bound: int = MAX_DIM,
-    where: str = "",
-) -> int:
-    """A width, rank, head or group count the family divides by or builds a tensor from:
-    a whole number in 1..`bound` (0 would make an empty tensor or a division by zero).
-    `where`: the sub-config it sits in (``vision_config``), named in the error."""
-    name = f"{where}.{key}" if where else key
-    value = _get(config, key, default=default)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= bound:
-        raise VramkitError(
-            f"config field {name!r} must be a whole number in 1..{bound:,}, got {value!r:.80}."
-        )
-    return value
-
-
-def _layers(
-    config: Mapping[str, Any], key: str = "num_hidden_layers", default: int | None = None
-) -> int:
-    n = _pos_int(config, key, default)
-    if n > MAX_LAYERS:
-        raise VramkitError(
-            f"config field {key!r} is {n:,}; more than {MAX_LAYERS:,} layers is not a real model."
-        )
-    return n
-
-
-def _opt_int(config: Mapping[str, Any], *keys: str) -> int:
-    """The first present key as a non-negative int, 0 when none is set."""
-    for key in keys:
-        if config.get(key) is not None:
-            return _pos_int(config, key)
-    return 0
+HIDDEN = ConfigField("hidden_size", "dim", "model width (residual stream)", unit="values")
+LAYERS = ConfigField(
+    "num_hidden_layers", "layers", "main decoder layers (MTP blocks not counted)", unit="layers"
+)
+HEADS = ConfigField(
+    "num_attention_heads", "dim", "query heads per layer", unit="heads", bound=MAX_HEADS
+)
+KV_HEADS = ConfigField(
+    "num_key_value_heads",
+    "dim",
+    "key/value heads per layer (GQA; = query heads for MHA)",
+    unit="heads",
+    bound=MAX_HEADS,
+    default=lambda v: v.num_attention_heads,
+    default_text="num_attention_heads",
+)
+HEAD_DIM = ConfigField(
+    "head_dim",
+    "dim",
+    "width of one attention head",
+    unit="values",
+    default=lambda v: v.hidden_size // v.num_attention_heads,
+    default_text="hidden_size // num_attention_heads",
+)
+VOCAB = ConfigField("vocab_size", "dim", "vocabulary size", unit="tokens", bound=MAX_VOCAB)
+INTER = ConfigField(
+    "intermediate_size", "dim", "width of the dense MLP (SwiGLU gate/up rows)", unit="values"
+)
+TIED = ConfigField(
+    "tie_word_embeddings", "bool", "the output head reuses the embedding", default=False
+)
+MODEL_TYPE = ConfigField(
+    "model_type", "str", "config.json model_type (variant switches)", default=""
+)
+MTP = ConfigField(
+    "num_nextn_predict_layers",
+    "layers",
+    "multi-token-prediction (NextN) layers after the main stack",
+    unit="layers",
+    default=0,
+)
+SLIDING_WINDOW = ConfigField(
+    "sliding_window", "count", "tokens a sliding-window layer keeps", unit="tokens", default=None
+)
+LAYER_TYPES = ConfigField(
+    "layer_types", "any", "per-layer attention kind (a list, one entry a layer)", default=None
+)
+SWA_PATTERN = ConfigField(
+    "sliding_window_pattern",
+    "any",
+    "N: N-1 sliding layers then one full (period of the hybrid)",
+    keys=("sliding_window_pattern", "full_attention_interval"),
+    default=None,
+)
+ROUTED = ConfigField(
+    "n_routed_experts", "dim", "routed experts per MoE layer", unit="experts", bound=MAX_EXPERTS
+)
+TOPK = ConfigField(
+    "num_experts_per_tok", "dim", "experts routed per token", unit="experts", bound=MAX_EXPERTS
+)
+SHARED = ConfigField(
+    "n_shared_experts", "count", "shared experts per MoE layer", unit="experts", default=0
+)
+MOE_INTER = ConfigField("moe_intermediate_size", "dim", "width of one routed expert", unit="values")
+FIRST_DENSE = ConfigField(
+    "first_k_dense_replace", "count", "leading dense (non-MoE) layers", unit="layers", default=0
+)
+GQA_FIELDS = (HIDDEN, LAYERS, HEADS, KV_HEADS, HEAD_DIM, VOCAB, INTER, TIED, MODEL_TYPE)
+"""The fields of a plain GQA decoder; families add theirs (`fields_by_name`)."""
 
 
 def _nonzero(name: str, value: int) -> int:
@@ -194,12 +205,12 @@ def _routed(
 # --------------------------------------------------------------------------- layer kinds, KV
 
 
-def sliding_full_layer_types(config: Mapping[str, Any]) -> list[str]:
+def sliding_full_layer_types(v: ConfigValues) -> list[str]:
     """Per-layer attention type of a sliding + full hybrid (Gemma, gpt-oss): ``layer_types`` if
     given, else ``sliding_window_pattern`` (N means N-1 sliding layers then one full), else the
-    period in ``full_attention_interval``."""
-    n_layers = _layers(config)
-    types = config.get("layer_types")
+    period in ``full_attention_interval`` (fields `LAYERS`, `LAYER_TYPES`, `SWA_PATTERN`)."""
+    n_layers = v.num_hidden_layers
+    types = v.layer_types
     if types:
         if not isinstance(types, list | tuple) or len(types) != n_layers:
             raise VramkitError(f"layer_types has {len(types)} entries for {n_layers} layers.")
@@ -208,7 +219,7 @@ def sliding_full_layer_types(config: Mapping[str, Any]) -> list[str]:
         if bad:
             raise VramkitError(f"unknown layer_types {bad}; allowed: {sorted(allowed)}.")
         return list(types)
-    period = config.get("sliding_window_pattern") or config.get("full_attention_interval")
+    period = v.sliding_window_pattern
     if not period:
         raise VramkitError("config needs layer_types or sliding_window_pattern for a hybrid model.")
     if isinstance(period, bool) or not isinstance(period, int) or period <= 0:
@@ -218,17 +229,19 @@ def sliding_full_layer_types(config: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def gqa_shape(cfg: Mapping[str, Any]) -> tuple[int, int]:
-    """(kv_heads, head_dim) of a GQA config: head_dim from the config when given (never
-    hidden/heads then), kv heads default to the attention heads (MHA)."""
-    heads = _dim(cfg, "num_attention_heads", bound=MAX_HEADS)
-    kv = _dim(cfg, "num_key_value_heads", heads, bound=MAX_HEADS)
-    return kv, _dim(cfg, "head_dim", _dim(cfg, "hidden_size") // heads)
+def gqa_shape(v: ConfigValues) -> tuple[int, int]:
+    """(kv_heads, head_dim) of a GQA config (fields `HEADS`, `KV_HEADS`, `HEAD_DIM`, `HIDDEN`):
+    head_dim from the config when given (never hidden/heads then), kv heads default to the
+    attention heads (MHA)."""
+    _heads = v.num_attention_heads
+    kv = v.num_key_value_heads
+    _hidden = v.hidden_size  # read and checked whether or not head_dim is given
+    return kv, v.head_dim
 
 
-def mtp_layers(cfg: Mapping[str, Any], include_mtp: bool) -> int:
-    """MTP layers that keep a cache: num_nextn_predict_layers when `include_mtp`, else 0."""
-    return int(cfg.get("num_nextn_predict_layers") or 0) if include_mtp else 0
+def mtp_layers(v: ConfigValues, include_mtp: bool) -> int:
+    """MTP layers that keep a cache (field `MTP`) when `include_mtp`, else 0."""
+    return v.num_nextn_predict_layers if include_mtp else 0
 
 
 def refuse_kv(cfg: Mapping[str, Any], family: str, why: str) -> VramkitError:

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..tensors import TensorSpec
+from ._schema import ConfigField
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtimes import KvProfile
@@ -97,6 +98,8 @@ class Family:
         (Gemma 4's ``rope_freqs``), each with its GGUF ``ne``.
     gguf_keeps_mtp: True when the converter keeps the MTP/NextN block in the main GGUF by default
         (llama-quantize then counts its tensors and blocks).
+    config_fields: every config field the family reads (`ConfigField`s, read through
+        `vramkit.families.read_config`), for the field lists and the docs.
     """
 
     name: str
@@ -115,6 +118,7 @@ class Family:
     gguf_split: Callable[[Config, TensorSpec], tuple[GgufPart, ...] | None] = _no_split
     gguf_extra: Callable[[Config], tuple[GgufPart, ...]] = lambda config: ()
     gguf_keeps_mtp: bool = False
+    config_fields: tuple[ConfigField, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gguf_archs", MappingProxyType(dict(self.gguf_archs)))

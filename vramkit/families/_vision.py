@@ -15,7 +15,8 @@ from typing import Any
 from ..errors import VramkitError
 from ..tensors import TensorSpec
 from ..validate import MAX_LAYERS
-from ._common import MAX_CHANNELS, _dim
+from ._common import MAX_CHANNELS
+from ._schema import ConfigField, nested, read_config
 
 Add = Callable[..., None]
 VC = "vision_config"
@@ -24,9 +25,39 @@ MAX_MERGE = 64
 """Largest ``spatial_merge_size`` read (Pixtral merges 2 × 2 patches; the merging layer's input
 is hidden × merge², so an unbounded merge would be an unbounded tensor)."""
 
+TOWER_FIELDS = (
+    ConfigField("hidden_size", "dim", "encoder width", unit="values"),
+    ConfigField("intermediate_size", "dim", "encoder MLP width", unit="values"),
+    ConfigField("num_hidden_layers", "dim", "encoder layers", unit="layers", bound=MAX_LAYERS),
+    ConfigField("patch_size", "dim", "side of one image patch", unit="pixels"),
+    ConfigField("image_size", "dim", "side of the input image", unit="pixels"),
+    ConfigField("num_channels", "dim", "image channels", unit="channels", default=3,
+                bound=MAX_CHANNELS),
+    ConfigField("vision_use_head", "bool", "SigLIP pooling head (not counted)", default=False),
+)  # fmt: skip
+"""The fields of a ``vision_config`` a ViT tower reads (read with ``where="vision_config"``)."""
+
+PROJECTOR_FIELDS = (
+    ConfigField("spatial_merge_size", "dim", "Pixtral: patches merged per side", default=2,
+                bound=MAX_MERGE),
+    ConfigField("vision_feature_layer", "any", "encoder layer(s) the projector reads (int or "
+                "list)", default=-1),
+    ConfigField("multimodal_projector_bias", "bool", "projector linears carry biases",
+                default=None),
+    ConfigField("vision_config", "any", "the vision tower's sub-config", default=None),
+    ConfigField("audio_config", "any", "an audio tower's sub-config (noted, not counted)",
+                default=None),
+    ConfigField("wrapper_model_type", "str", "model_type of a multimodal wrapper read through "
+                "text_config", default=""),
+)  # fmt: skip
+"""The wrapper's own fields the towers and projectors read."""
+
+VISION_FIELDS = PROJECTOR_FIELDS + nested(VC, TOWER_FIELDS)
+"""Every field a counted tower may read, for the field lists (`Family.config_fields`)."""
+
 
 def _tower_config(config: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
-    tower = config.get(key)
+    tower = read_config(PROJECTOR_FIELDS, config)[key]
     if tower is not None and not isinstance(tower, Mapping):
         raise VramkitError(f"{key} must be an object of fields, got {tower!r:.80}.")
     return tower
@@ -46,14 +77,16 @@ def pixtral_mistral3(
     ``linear_1`` [text_hidden, hidden · feature layers], ``linear_2`` [text_hidden, text_hidden],
     biased when ``multimodal_projector_bias``.
     """
-    h = _dim(vision, "hidden_size", where=VC)
-    inter = _dim(vision, "intermediate_size", where=VC)
-    n = _dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=VC)
-    patch = _dim(vision, "patch_size", where=VC)
-    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=VC)
-    merge = _dim(config, "spatial_merge_size", 2, bound=MAX_MERGE)
+    t = read_config(TOWER_FIELDS, vision, where=VC)
+    w = read_config(PROJECTOR_FIELDS, config)
+    h = t.hidden_size
+    inter = t.intermediate_size
+    n = t.num_hidden_layers
+    patch = t.patch_size
+    channels = t.num_channels
+    merge = w.spatial_merge_size
     feats = _feature_layers(config)
-    bias = bool(config.get("multimodal_projector_bias", False))
+    bias = bool(w.multimodal_projector_bias)
     v = "vision_tower"
 
     def vec(name: str, role: str, size: int, **kw: Any) -> None:
@@ -97,19 +130,20 @@ def clip_llava(
     text_hidden], biased unless ``multimodal_projector_bias`` is false (LlavaConfig default
     true).
     """
-    h = _dim(vision, "hidden_size", where=VC)
-    inter = _dim(vision, "intermediate_size", where=VC)
-    n = _dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=VC)
-    patch = _dim(vision, "patch_size", where=VC)
-    image = _dim(vision, "image_size", where=VC)
-    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=VC)
+    t = read_config(TOWER_FIELDS, vision, where=VC)
+    h = t.hidden_size
+    inter = t.intermediate_size
+    n = t.num_hidden_layers
+    patch = t.patch_size
+    image = t.image_size
+    channels = t.num_channels
     if image % patch:
         raise VramkitError(
             f"vision_config image_size {image} must be a multiple of patch_size {patch}."
         )
     feats = _feature_layers(config)
-    bias = config.get("multimodal_projector_bias")
-    bias = True if bias is None else bool(bias)
+    bias = read_config(PROJECTOR_FIELDS, config).multimodal_projector_bias
+    bias = True if bias is None else bias
     v = "vision_tower.vision_model"
 
     def vec(name: str, role: str, size: int, **kw: Any) -> None:
@@ -145,7 +179,7 @@ def clip_llava(
 
 def _feature_layers(config: Mapping[str, Any]) -> int:
     """How many encoder layers the projector reads (``vision_feature_layer``: one int or a list)."""
-    layers = config.get("vision_feature_layer", -1)
+    layers = read_config(PROJECTOR_FIELDS, config).vision_feature_layer
     feats = len(layers) if isinstance(layers, list | tuple) else 1
     if not feats:
         raise VramkitError("vision_feature_layer must name at least one layer.")

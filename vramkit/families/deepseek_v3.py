@@ -8,18 +8,47 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
 from ._common import (
-    _dim,
+    FIRST_DENSE,
+    HEADS,
+    HIDDEN,
+    INTER,
+    LAYERS,
+    MOE_INTER,
+    MTP,
+    ROUTED,
+    SHARED,
+    TIED,
+    TOPK,
+    VOCAB,
     _embedding,
-    _layers,
     _mlp,
-    _opt_int,
-    _pos_int,
     _routed,
     mtp_layers,
 )
 from ._record import Config, Family, GgufPart, KvPart
+from ._schema import ConfigField, read_config
+
+FIELDS = (
+    HIDDEN, LAYERS, HEADS,
+    ConfigField("q_lora_rank", "count", "low rank of the query projection (0: one q_proj)",
+                unit="values", default=0),
+    ConfigField("topk_method", "str", "router; noaux_tc adds e_score_correction_bias",
+                default="noaux_tc"),
+    ConfigField("kv_lora_rank", "dim", "MLA latent width (the cached KV)", unit="values"),
+    ConfigField("qk_nope_head_dim", "dim", "per-head query/key dims without RoPE",
+                unit="values"),
+    ConfigField("qk_rope_head_dim", "dim", "RoPE dims of the shared key (cached)",
+                unit="values"),
+    ConfigField("v_head_dim", "dim", "per-head value width", unit="values"),
+    ROUTED, SHARED, TOPK, MOE_INTER, INTER, FIRST_DENSE, VOCAB, MTP,
+    ConfigField("index_n_heads", "count", "V3.2 lightning-indexer heads (0: none)",
+                unit="heads", default=0),
+    ConfigField("index_head_dim", "count", "V3.2 indexer key width (cached; 0: none)",
+                unit="values", default=0),
+    TIED,
+)  # fmt: skip
+"""The config fields DeepSeek V2 / V3 / V3.2 and Kimi K2 read."""
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtimes import KvProfile
@@ -44,26 +73,27 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     e_score_correction_bias unless ``topk_method`` is noaux_tc (V2: greedy /
     group_limited_greedy; V3: noaux_tc, the default when the field is absent).
     """
-    dim = _dim(config, "hidden_size")
-    n_layers = _layers(config)
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    q_lora = _opt_int(config, "q_lora_rank")
-    score_bias = str(config.get("topk_method") or "noaux_tc") == "noaux_tc"
-    kv_lora = _dim(config, "kv_lora_rank")
-    nope = _dim(config, "qk_nope_head_dim")
-    rope = _dim(config, "qk_rope_head_dim")
-    v_dim = _dim(config, "v_head_dim")
-    experts = _dim(config, "n_routed_experts", bound=MAX_EXPERTS)
-    shared = _pos_int(config, "n_shared_experts", 0)
-    topk = _dim(config, "num_experts_per_tok", bound=MAX_EXPERTS)
-    moe_inter = _dim(config, "moe_intermediate_size")
-    inter = _dim(config, "intermediate_size")
-    dense_layers = _pos_int(config, "first_k_dense_replace", 0)
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    n_mtp = _layers(config, "num_nextn_predict_layers", 0)
-    idx_heads = _opt_int(config, "index_n_heads")
-    idx_dim = _opt_int(config, "index_head_dim")
-    tied = bool(config.get("tie_word_embeddings", False))
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    n_layers = v.num_hidden_layers
+    heads = v.num_attention_heads
+    q_lora = v.q_lora_rank
+    score_bias = (v.topk_method or "noaux_tc") == "noaux_tc"
+    kv_lora = v.kv_lora_rank
+    nope = v.qk_nope_head_dim
+    rope = v.qk_rope_head_dim
+    v_dim = v.v_head_dim
+    experts = v.n_routed_experts
+    shared = v.n_shared_experts
+    topk = v.num_experts_per_tok
+    moe_inter = v.moe_intermediate_size
+    inter = v.intermediate_size
+    dense_layers = v.first_k_dense_replace
+    vocab = v.vocab_size
+    n_mtp = v.num_nextn_predict_layers
+    idx_heads = v.index_n_heads
+    idx_dim = v.index_head_dim
+    tied = v.tie_word_embeddings
 
     specs: list[TensorSpec] = []
 
@@ -231,16 +261,17 @@ def deepseek_v3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvP
     """MLA: one latent of kv_lora_rank + qk_rope_head_dim values per token per layer (not per
     head, no ×2: K and V are both read from it); V3.2 adds one index_head_dim indexer key per
     token per layer."""
-    n = _layers(cfg) + mtp_layers(cfg, include_mtp)
-    rope = int(cfg["qk_rope_head_dim"])
-    out = [KvPart("mla", n, "full", 1, int(cfg["kv_lora_rank"]) + rope, rope_dims=rope)]
-    if cfg.get("index_head_dim"):
-        out.append(KvPart("indexer", n, "full", 1, int(cfg["index_head_dim"]), store="indexer"))
+    v = read_config(FIELDS, cfg)
+    n = v.num_hidden_layers + mtp_layers(v, include_mtp)
+    rope = v.qk_rope_head_dim
+    out = [KvPart("mla", n, "full", 1, v.kv_lora_rank + rope, rope_dims=rope)]
+    if v.index_head_dim:
+        out.append(KvPart("indexer", n, "full", 1, v.index_head_dim, store="indexer"))
     return tuple(out)
 
 
 def _sparse(cfg: Mapping[str, Any]) -> bool:
-    return bool(cfg.get("index_head_dim"))
+    return bool(read_config(FIELDS, cfg).index_head_dim)
 
 
 def _notes(cfg: Mapping[str, Any], kv: KvProfile, has_indexer: bool) -> tuple[str, ...]:
@@ -257,9 +288,8 @@ def _gguf_split(cfg: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
     L433-448). Each part is a spec of ``count`` = n_head matrices, so bytes = count × bytes(shape)."""
     if t.gguf_class != "attn_kv_b":
         return None
-    heads, nope, vdim = (
-        int(cfg["num_attention_heads"]), int(cfg["qk_nope_head_dim"]), int(cfg["v_head_dim"]),
-    )  # fmt: skip
+    v = read_config(FIELDS, cfg)
+    heads, nope, vdim = v.num_attention_heads, v.qk_nope_head_dim, v.v_head_dim
     lora = t.shape[1]
     kb = replace(t, name=t.name.replace("kv_b", "k_b"), role="k_b", shape=(lora, nope),
                  count=heads, gguf_class="attn_k_b")  # fmt: skip
@@ -314,7 +344,7 @@ FAMILY = Family(
     model_types=("deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2"),
     gguf_archs={"deepseek2": "deepseek_v3", "deepseek32": "deepseek_v32"},
     inventory=deepseek_v3_inventory,
-    layer_kinds=lambda cfg: ("mla",) * _layers(cfg),
+    layer_kinds=lambda cfg: ("mla",) * read_config(FIELDS, cfg).num_hidden_layers,
     kv_parts=deepseek_v3_kv_parts,
     kv_format_keys=lambda cfg: (
         ("deepseek_v3_sparse", "deepseek_v3") if _sparse(cfg) else ("deepseek_v3",)
@@ -323,4 +353,5 @@ FAMILY = Family(
     kv_notes=_notes,
     from_gguf=deepseek2_from_gguf,
     gguf_split=_gguf_split,
+    config_fields=FIELDS,
 )

@@ -7,18 +7,40 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
-from ._common import (
-    _dim,
-    _get,
-    _layers,
-    _mlp,
-    _pos_int,
-    mtp_layers,
-)
+from ..validate import MAX_HEADS
+from ._common import HEADS, HIDDEN, LAYERS, MOE_INTER, MTP, ROUTED, TOPK, VOCAB, _mlp, mtp_layers
 from ._record import Family, KvPart
+from ._schema import ConfigField, ConfigValues, read_config
 
 # --------------------------------------------------------------------------- DeepSeek V4
+
+FIELDS = (
+    HIDDEN, LAYERS, HEADS,
+    ConfigField("head_dim", "dim", "width of one attention head (= the cached entry)",
+                unit="values"),
+    ConfigField("q_lora_rank", "dim", "low rank of the query projection", unit="values"),
+    ConfigField("o_lora_rank", "dim", "low rank of each output group", unit="values"),
+    ConfigField("o_groups", "dim", "groups of the grouped low-rank output", unit="groups",
+                bound=MAX_HEADS),
+    ROUTED,
+    ConfigField("n_shared_experts", "count", "shared experts per layer", unit="experts",
+                default=1),
+    TOPK, MOE_INTER, VOCAB,
+    ConfigField("index_n_heads", "dim", "lightning-indexer heads", unit="heads",
+                bound=MAX_HEADS),
+    ConfigField("index_head_dim", "dim", "lightning-indexer key width (cached)",
+                unit="values"),
+    ConfigField("hc_mult", "dim", "mHC residual streams", unit="streams", bound=64),
+    ConfigField("num_hash_layers", "layers", "leading layers routed by a token hash table",
+                unit="layers", default=0),
+    MTP,
+    ConfigField("compress_ratios", "any", "per layer (MTP too): 0 window only, 4 CSA, 128 HCA"),
+    ConfigField("qk_rope_head_dim", "dim", "RoPE dims of each cached entry", unit="values"),
+    ConfigField("sliding_window", "count", "raw window every layer keeps (0 or absent: 128)",
+                unit="tokens", default=0),
+    ConfigField("expert_dtype", "str", "fp4: the official FP4-expert checkpoint", default=""),
+)  # fmt: skip
+"""The config fields DeepSeek V4 reads."""
 
 CSA_RATIO, HCA_RATIO = 4, 128
 """compress_ratios of the CSA layers (with the lightning indexer) and of the HCA layers; 0 = a
@@ -46,24 +68,25 @@ def deepseek_v4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     expert), two RMSNorms and the mHC mixers (hc_{attn,ffn}_{fn,base,scale}). Global: embed, head,
     final norm, hc_head_*. MTP block = a block + e_proj, h_proj, enorm, hnorm, norm, hc_head_*.
     """
-    dim = _dim(config, "hidden_size")
-    n_layers = _layers(config)
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    head_dim = _dim(config, "head_dim")
-    q_lora = _dim(config, "q_lora_rank")  # V4 always projects q through the low rank
-    o_lora = _dim(config, "o_lora_rank")  # and o: wo_a [o_groups·o_lora, heads·head_dim/o_groups]
-    o_groups = _dim(config, "o_groups", bound=MAX_HEADS)
-    experts = _dim(config, "n_routed_experts", bound=MAX_EXPERTS)
-    shared = _pos_int(config, "n_shared_experts", 1)
-    topk = _dim(config, "num_experts_per_tok", bound=MAX_EXPERTS)
-    inter = _dim(config, "moe_intermediate_size")
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    idx_heads = _dim(config, "index_n_heads", bound=MAX_HEADS)
-    idx_dim = _dim(config, "index_head_dim")
-    hc = _dim(config, "hc_mult", bound=64)
-    hash_layers = _layers(config, "num_hash_layers", 0)
-    n_mtp = _layers(config, "num_nextn_predict_layers", 0)
-    ratios = _get(config, "compress_ratios")
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    n_layers = v.num_hidden_layers
+    heads = v.num_attention_heads
+    head_dim = v.head_dim
+    q_lora = v.q_lora_rank  # V4 always projects q through the low rank
+    o_lora = v.o_lora_rank  # and o: wo_a [o_groups·o_lora, heads·head_dim/o_groups]
+    o_groups = v.o_groups
+    experts = v.n_routed_experts
+    shared = v.n_shared_experts
+    topk = v.num_experts_per_tok
+    inter = v.moe_intermediate_size
+    vocab = v.vocab_size
+    idx_heads = v.index_n_heads
+    idx_dim = v.index_head_dim
+    hc = v.hc_mult
+    hash_layers = v.num_hash_layers
+    n_mtp = v.num_nextn_predict_layers
+    ratios = v.compress_ratios
     if not isinstance(ratios, list | tuple) or not all(
         isinstance(r, int) and not isinstance(r, bool) for r in ratios
     ):
@@ -317,14 +340,11 @@ def deepseek_v4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvP
     indexer keys; HCA (ratio 128) entries; the compressors' FP32 state: coff·ratio rows of
     2·coff·d values per layer (`compressor_overlap`), d = head_dim, or index_head_dim for the
     indexer's own compressor."""
-    n = _layers(cfg) + mtp_layers(cfg, include_mtp)
-    ratios = list(cfg["compress_ratios"])[:n]
-    dim, rope, idx_dim = (
-        _dim(cfg, "head_dim"),
-        _dim(cfg, "qk_rope_head_dim"),
-        _dim(cfg, "index_head_dim"),
-    )
-    window = int(cfg.get("sliding_window") or 128)
+    v = read_config(FIELDS, cfg)
+    n = v.num_hidden_layers + mtp_layers(v, include_mtp)
+    ratios = _ratio_list(v)[:n]
+    dim, rope, idx_dim = v.head_dim, v.qk_rope_head_dim, v.index_head_dim
+    window = v.sliding_window or 128
     n4, n128 = ratios.count(CSA_RATIO), ratios.count(HCA_RATIO)
 
     def state(layers: int, ratio: int, d: int) -> KvPart:
@@ -349,8 +369,17 @@ def deepseek_v4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvP
 def deepseek_v4_layer_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     """csa (ratio 4), hca (ratio 128) or window (ratio 0) for each main layer."""
     names = {CSA_RATIO: "csa", HCA_RATIO: "hca", 0: "window"}
-    n = _layers(cfg)
-    return tuple(names[int(r)] for r in list(cfg["compress_ratios"])[:n])
+    v = read_config(FIELDS, cfg)
+    n = v.num_hidden_layers
+    return tuple(names[int(r)] for r in _ratio_list(v)[:n])
+
+
+def _ratio_list(v: ConfigValues) -> list[Any]:
+    """``compress_ratios`` as a list (the inventory checks each entry)."""
+    ratios = v.compress_ratios
+    if not isinstance(ratios, list | tuple):
+        raise VramkitError(f"compress_ratios must be a list of integers, got {ratios!r:.80}.")
+    return list(ratios)
 
 
 def deepseek_v4_stored_layout(cfg: Mapping[str, Any], q: Mapping[str, Any]) -> str | None:
@@ -360,7 +389,7 @@ def deepseek_v4_stored_layout(cfg: Mapping[str, Any], q: Mapping[str, Any]) -> s
     BF16."""
     if str(q.get("quant_method", "")).lower() != "fp8":
         return None
-    if str(cfg.get("expert_dtype", "")).lower() == "fp4":
+    if read_config(FIELDS, cfg).expert_dtype.lower() == "fp4":
         return "deepseek-v4-official"
     scale = "FP8_B128_UE8M0" if q.get("scale_fmt") == "ue8m0" else "FP8_B128_F32"
     return (
@@ -396,4 +425,5 @@ FAMILY = Family(
     stored_layout=deepseek_v4_stored_layout,
     recipe_candidates=("deepseek-v4-fp8", "deepseek-v4-nvfp4", "ds4-q4", "ds4-q2"),
     from_gguf=deepseek4_from_gguf,
+    config_fields=FIELDS,
 )

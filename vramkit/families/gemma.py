@@ -19,19 +19,35 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_LAYERS, MAX_VOCAB
 from ._common import (
-    MAX_CHANNELS,
-    _dim,
+    GQA_FIELDS,
+    HEAD_DIM,
+    LAYER_TYPES,
+    SLIDING_WINDOW,
+    SWA_PATTERN,
     _embedding,
     _gqa,
-    _layers,
     _mlp,
     _spec_adder,
     refuse_kv,
     sliding_full_layer_types,
 )
 from ._record import Family, KvPart
+from ._schema import ConfigField, ConfigValues, fields_by_name, read_config
+from ._vision import TOWER_FIELDS, VISION_FIELDS
+
+FIELDS = fields_by_name(
+    GQA_FIELDS,
+    (
+        ConfigField("head_dim", HEAD_DIM.kind, HEAD_DIM.meaning, unit="values"),
+        ConfigField("tie_word_embeddings", "bool", "the output head reuses the embedding",
+                    default=True),
+        ConfigField("attention_bias", "bool", "q/k/v projections carry biases", default=False),
+        LAYER_TYPES, SWA_PATTERN, SLIDING_WINDOW,
+    ),
+)  # fmt: skip
+"""The config fields Gemma 1/2/3 reads (head_dim required; a Gemma 3 vision tower: ``vision_config``
+fields, `vramkit.families._vision.TOWER_FIELDS`)."""
 
 GEMMA_NORMS = (
     "input_layernorm",
@@ -41,16 +57,20 @@ GEMMA_NORMS = (
 )
 
 
-def gemma_layer_types(config: Mapping[str, Any]) -> list[str]:
+def _layer_kinds(config: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(gemma_layer_types(read_config(FIELDS, config)))
+
+
+def gemma_layer_types(v: ConfigValues) -> list[str]:
     """Per-layer attention: ``layer_types`` when given; else Gemma 2's alternation (even layers
     sliding, odd full: transformers ``Gemma2Config`` builds ``"sliding_attention" if bool((i + 1)
     % 2)``) or Gemma 3's ``sliding_window_pattern`` (N − 1 sliding layers, then one full)."""
-    if config.get("layer_types") or config.get("sliding_window_pattern"):
-        return sliding_full_layer_types(config)
-    n = _layers(config)
-    if str(config.get("model_type", "")) == "gemma":  # Gemma 1: global attention everywhere
+    if v.layer_types or v.sliding_window_pattern:
+        return sliding_full_layer_types(v)
+    n = v.num_hidden_layers
+    if v.model_type == "gemma":  # Gemma 1: global attention everywhere
         return ["full_attention"] * n
-    if str(config.get("model_type", "")) == "gemma2":
+    if v.model_type == "gemma2":
         return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(n)]
     raise VramkitError(
         "a Gemma 3 config needs layer_types or sliding_window_pattern (which layers are sliding)."
@@ -65,19 +85,20 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     head_dim, gate/up/down of intermediate_size, four RMSNorms of hidden; final norm; embedding
     tied to the head unless ``tie_word_embeddings`` is false.
     """
-    dim = _dim(config, "hidden_size")
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
-    head_dim = _dim(config, "head_dim")
-    inter = _dim(config, "intermediate_size")
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    tied = bool(config.get("tie_word_embeddings", True))
-    qk_norm = str(config.get("model_type", "")).startswith("gemma3")
-    gemma1 = str(config.get("model_type", "")) == "gemma"  # two norms a layer, no sliding layers
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
+    head_dim = v.head_dim
+    inter = v.intermediate_size
+    vocab = v.vocab_size
+    tied = v.tie_word_embeddings
+    qk_norm = v.model_type.startswith("gemma3")
+    gemma1 = v.model_type == "gemma"  # two norms a layer, no sliding layers
     specs: list[TensorSpec] = []
     add = _spec_adder(specs)
     _embedding(add, vocab, dim)
-    for i, _kind in enumerate(gemma_layer_types(config)):
+    for i, _kind in enumerate(gemma_layer_types(v)):
         kw: dict[str, Any] = {"layer": i}
         _gqa(
             add,
@@ -86,7 +107,7 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             heads=heads,
             kv_heads=kv_heads,
             head_dim=head_dim,
-            qkv_bias=bool(config.get("attention_bias", False)),
+            qkv_bias=v.attention_bias,
             qk_norm=qk_norm,
             **kw,
         )
@@ -106,7 +127,7 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         add(
             "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
         )
-    vision = config.get("vision_config")
+    vision = read_config(VISION_FIELDS, config).vision_config
     if vision is not None:
         if not isinstance(vision, Mapping):
             raise VramkitError(f"vision_config must be an object of fields, got {vision!r}.")
@@ -123,18 +144,18 @@ def siglip_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> No
     (weight + bias), fc1 [intermediate, hidden] + bias, fc2 [hidden, intermediate] + bias;
     post_layernorm (weight + bias); projector [hidden, text_hidden] and its RMSNorm [hidden].
     """
-    vc = "vision_config"
-    h = _dim(vision, "hidden_size", where=vc)
-    inter = _dim(vision, "intermediate_size", where=vc)
-    n = _dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=vc)
-    patch = _dim(vision, "patch_size", where=vc)
-    image = _dim(vision, "image_size", where=vc)
-    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=vc)
+    t = read_config(TOWER_FIELDS, vision, where="vision_config")
+    h = t.hidden_size
+    inter = t.intermediate_size
+    n = t.num_hidden_layers
+    patch = t.patch_size
+    image = t.image_size
+    channels = t.num_channels
     if image % patch:
         raise VramkitError(
             f"vision_config image_size {image} must be a multiple of patch_size {patch}."
         )
-    if vision.get("vision_use_head"):
+    if t.vision_use_head:
         raise VramkitError("a SigLIP pooling head (vision_use_head: true) is not counted.")
     v = "vision_tower.vision_model"
 
@@ -170,13 +191,14 @@ def siglip_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> No
 def gemma_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """Sliding layers min(T, sliding_window) × 2 (K, V) × kv_heads × head_dim; full layers T ×
     the same (Gemma 2 and 3 use one head_dim and KV-head count for both kinds)."""
-    types = gemma_layer_types(cfg)
-    heads = _dim(cfg, "num_attention_heads", bound=MAX_HEADS)
+    v = read_config(FIELDS, cfg)
+    types = gemma_layer_types(v)
+    _heads = v.num_attention_heads
     # KV heads default to the attention heads, as `gemma_inventory` builds k/v_proj
-    kv, hd = _dim(cfg, "num_key_value_heads", heads, bound=MAX_HEADS), _dim(cfg, "head_dim")
-    window = cfg.get("sliding_window")
+    kv, hd = v.num_key_value_heads, v.head_dim
+    window = v.sliding_window
     n_full = types.count("full_attention")
-    if len(types) > n_full and not (isinstance(window, int) and window > 0):
+    if len(types) > n_full and not window:
         raise refuse_kv(cfg, "gemma", f"sliding layers but sliding_window={window!r}")
     return (
         KvPart(
@@ -223,7 +245,8 @@ FAMILY = Family(
     model_types=("gemma", "gemma2", "gemma3", "gemma3_text"),
     gguf_archs={"gemma": "gemma", "gemma2": "gemma2", "gemma3": "gemma3_text"},
     inventory=gemma_inventory,
-    layer_kinds=lambda cfg: tuple(gemma_layer_types(cfg)),
+    layer_kinds=_layer_kinds,
     kv_parts=gemma_kv_parts,
+    config_fields=FIELDS + VISION_FIELDS,
     from_gguf=gemma_from_gguf,
 )

@@ -7,16 +7,49 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_POSITIONS, MAX_VOCAB
+from ..validate import MAX_HEADS, MAX_POSITIONS
 from ._common import (
-    _dim,
+    HEADS,
+    HIDDEN,
+    INTER,
+    LAYER_TYPES,
+    LAYERS,
+    SWA_PATTERN,
+    VOCAB,
     _embedding,
     _mlp,
-    _opt_int,
     _routed,
     sliding_full_layer_types,
 )
 from ._record import Family, GgufPart, KvPart
+from ._schema import ConfigField, ConfigValues, read_config
+
+FIELDS = (
+    HIDDEN, LAYERS, HEADS,
+    ConfigField("num_key_value_heads", "dim", "key/value heads of a sliding layer",
+                unit="heads", bound=MAX_HEADS),
+    ConfigField("head_dim", "dim", "head width of a sliding layer", unit="values"),
+    ConfigField("global_head_dim", "dim", "head width of a global (full) layer", unit="values",
+                default=lambda v: v.head_dim, default_text="head_dim"),
+    ConfigField("num_global_key_value_heads", "dim", "key/value heads of a global layer",
+                unit="heads", bound=MAX_HEADS, default=lambda v: v.num_key_value_heads,
+                default_text="num_key_value_heads"),
+    ConfigField("attention_k_eq_v", "bool", "global layers reuse K as V (no v_proj)",
+                default=False),
+    INTER, VOCAB,
+    ConfigField("num_experts", "count", "routed experts per layer (0: dense)", unit="experts",
+                default=0),
+    ConfigField("top_k_experts", "count", "experts routed per token", unit="experts",
+                keys=("top_k_experts", "num_experts_per_tok"), default=0),
+    ConfigField("moe_intermediate_size", "count", "width of one routed expert", unit="values",
+                default=0),
+    ConfigField("tie_word_embeddings", "bool", "the output head reuses the embedding",
+                default=True),
+    ConfigField("sliding_window", "dim", "tokens a sliding layer keeps (no default: asked)",
+                unit="tokens", bound=MAX_POSITIONS, default=None),
+    LAYER_TYPES, SWA_PATTERN,
+)  # fmt: skip
+"""The config fields Gemma 4 reads (its vision/audio towers are not counted)."""
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtimes import KvProfile
@@ -36,19 +69,20 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     per-layer ``layer_scalar`` the converter maps (one value per layer, llama.cpp: not
     required) — no released Gemma 4 31B / 26B-A4B tensor list was available to confirm it.
     """
-    dim = _dim(config, "hidden_size")
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", bound=MAX_HEADS)
-    head_dim = _dim(config, "head_dim")
-    g_head_dim = _dim(config, "global_head_dim", head_dim)
-    g_kv = _dim(config, "num_global_key_value_heads", kv_heads, bound=MAX_HEADS)
-    k_eq_v = bool(config.get("attention_k_eq_v", False))
-    inter = _dim(config, "intermediate_size")
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    experts = _opt_int(config, "num_experts")
-    topk = _opt_int(config, "top_k_experts", "num_experts_per_tok")
-    moe_inter = _opt_int(config, "moe_intermediate_size")
-    tied = bool(config.get("tie_word_embeddings", True))
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
+    head_dim = v.head_dim
+    g_head_dim = v.global_head_dim
+    g_kv = v.num_global_key_value_heads
+    k_eq_v = v.attention_k_eq_v
+    inter = v.intermediate_size
+    vocab = v.vocab_size
+    experts = v.num_experts
+    topk = v.top_k_experts
+    moe_inter = v.moe_intermediate_size
+    tied = v.tie_word_embeddings
     if experts and (not topk or not moe_inter):
         raise VramkitError("an MoE Gemma config needs top_k_experts and moe_intermediate_size.")
     specs: list[TensorSpec] = []
@@ -57,7 +91,7 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         specs.append(TensorSpec(name, group, role, shape, **kw))
 
     _embedding(add, vocab, dim)
-    for i, kind in enumerate(sliding_full_layer_types(config)):
+    for i, kind in enumerate(sliding_full_layer_types(v)):
         full = kind == "full_attention"
         hd, kvh = (g_head_dim, g_kv) if full else (head_dim, kv_heads)
         kw: dict[str, Any] = {"layer": i}
@@ -120,34 +154,36 @@ def gemma4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
-def _sliding_window(cfg: Mapping[str, Any]) -> int:
+def _sliding_window(v: ConfigValues) -> int:
     """The sliding layers' window in tokens; refused when the config does not give it.
 
     transformers fills a missing one with ``Gemma4TextConfig.sliding_window: int = 512``
     (https://github.com/huggingface/transformers/blob/351f643ab9f582c01026b6d75aab3e2c5a8338cd/src/transformers/models/gemma4/configuration_gemma4.py#L176),
     the small models' value; Gemma 4 31B uses 1024, so vramkit asks instead of guessing.
     """
-    if cfg.get("sliding_window") is None:
+    window = v.sliding_window
+    if window is None:
         raise VramkitError(
             "config field 'sliding_window' is missing: Gemma 4's sliding layers need their "
             "window in tokens (transformers' Gemma4TextConfig would assume 512, the small "
             "models' value; Gemma 4 31B uses 1024); add it to the config, a whole number "
             f"in 1..{MAX_POSITIONS:,}."
         )
-    return _dim(cfg, "sliding_window", bound=MAX_POSITIONS)
+    return int(window)
 
 
 def gemma4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """Sliding layers: min(T, window) × 2 (K, V) × kv_heads × head_dim; global layers: T ×
     (1 when attention_k_eq_v, K stored once, else 2) × global KV heads × global_head_dim."""
-    types = sliding_full_layer_types(cfg)
-    kv = _dim(cfg, "num_key_value_heads", bound=MAX_HEADS)
-    hd = _dim(cfg, "head_dim")
-    g_kv = _dim(cfg, "num_global_key_value_heads", kv, bound=MAX_HEADS)
-    g_hd = _dim(cfg, "global_head_dim", hd)
-    kv_factor = 1 if cfg.get("attention_k_eq_v") else 2
+    v = read_config(FIELDS, cfg)
+    types = sliding_full_layer_types(v)
+    kv = v.num_key_value_heads
+    hd = v.head_dim
+    g_kv = v.num_global_key_value_heads
+    g_hd = v.global_head_dim
+    kv_factor = 1 if v.attention_k_eq_v else 2
     n_full = types.count("full_attention")
-    window = _sliding_window(cfg) if n_full < len(types) else 0
+    window = _sliding_window(v) if n_full < len(types) else 0
     return (
         KvPart("sliding", len(types) - n_full, "window", window, hd, vectors=2 * kv, kv_heads=kv),
         KvPart("full", n_full, "full", 1, g_hd, vectors=kv_factor * g_kv, kv_heads=g_kv),
@@ -172,7 +208,9 @@ def _gguf_extra(cfg: Mapping[str, Any]) -> tuple[GgufPart, ...]:
     """``rope_freqs.weight``: F32 [global_head_dim / 2] the converter generates for the
     "proportional" rope of the full-attention layers (Gemma4Model.generate_extra_tensors,
     https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/gemma.py L745-772); llama.cpp loads it once (src/models/gemma4.cpp L94-98)."""
-    n = _dim(cfg, "global_head_dim", _dim(cfg, "head_dim")) // 2
+    v = read_config(FIELDS, cfg)
+    _hd = v.head_dim
+    n = v.global_head_dim // 2
     t = TensorSpec("rope_freqs", "attention", "rope_freqs", (n,), kind="vector", native="F32",
                    gguf_class="rope_freqs")  # fmt: skip
     return ((t, (n,)),)
@@ -218,9 +256,10 @@ FAMILY = Family(
     model_types=("gemma4", "gemma4_text"),
     gguf_archs={"gemma4": "gemma4_text"},
     inventory=gemma4_inventory,
-    layer_kinds=lambda cfg: tuple(sliding_full_layer_types(cfg)),
+    layer_kinds=lambda cfg: tuple(sliding_full_layer_types(read_config(FIELDS, cfg))),
     kv_parts=gemma4_kv_parts,
     kv_notes=_notes,
     gguf_extra=_gguf_extra,
     from_gguf=gemma4_from_gguf,
+    config_fields=FIELDS,
 )

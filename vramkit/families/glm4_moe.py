@@ -6,17 +6,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..tensors import TensorSpec
-from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
 from ._common import (
-    _dim,
+    FIRST_DENSE,
+    GQA_FIELDS,
+    MOE_INTER,
+    MTP,
+    ROUTED,
+    SHARED,
+    TOPK,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
-    _layers,
     _mlp,
-    _opt_int,
-    _pos_int,
     _routed,
     _spec_adder,
     gqa_shape,
@@ -24,6 +26,19 @@ from ._common import (
     refuse_kv,
 )
 from ._record import Family, KvPart
+from ._schema import ConfigField, read_config
+
+FIELDS = (
+    *GQA_FIELDS, MOE_INTER, ROUTED, SHARED, TOPK, FIRST_DENSE, MTP,
+    ConfigField("attention_bias", "bool", "q/k/v projections carry biases", default=False),
+    ConfigField("use_qk_norm", "bool", "per-head q/k RMSNorms", default=False),
+    ConfigField("kv_lora_rank", "any", "MLA latent (refused: GLM-4 MoE is GQA)", default=None),
+    ConfigField("layer_types", "any", "per-layer kinds (refused: every layer is full GQA)",
+                default=None),
+    ConfigField("sliding_window", "any", "window (refused: every layer is full GQA)",
+                default=None),
+)  # fmt: skip
+"""The config fields GLM-4 MoE reads."""
 
 # --------------------------------------------------------------------------- GLM-4.5 / 4.6 / 4.7
 
@@ -38,22 +53,23 @@ def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     MoE decoder layer + eh_proj [hidden, 2·hidden], enorm, hnorm, shared_head.norm); they reuse
     the main embedding and head (not counted twice).
     """
-    dim = _dim(config, "hidden_size")
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
-    head_dim = _opt_int(config, "head_dim") or dim // heads
-    n_layers = _layers(config)
-    inter = _dim(config, "intermediate_size")
-    moe_inter = _dim(config, "moe_intermediate_size")
-    experts = _dim(config, "n_routed_experts", bound=MAX_EXPERTS)
-    shared = _pos_int(config, "n_shared_experts", 0)
-    topk = _dim(config, "num_experts_per_tok", bound=MAX_EXPERTS)
-    first_dense = _pos_int(config, "first_k_dense_replace", 0)
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    n_mtp = _layers(config, "num_nextn_predict_layers", 0)
-    tied = bool(config.get("tie_word_embeddings", False))
-    qkv_bias = bool(config.get("attention_bias", False))
-    qk_norm = bool(config.get("use_qk_norm", False))
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
+    head_dim = v.head_dim
+    n_layers = v.num_hidden_layers
+    inter = v.intermediate_size
+    moe_inter = v.moe_intermediate_size
+    experts = v.n_routed_experts
+    shared = v.n_shared_experts
+    topk = v.num_experts_per_tok
+    first_dense = v.first_k_dense_replace
+    vocab = v.vocab_size
+    n_mtp = v.num_nextn_predict_layers
+    tied = v.tie_word_embeddings
+    qkv_bias = v.attention_bias
+    qk_norm = v.use_qk_norm
     specs: list[TensorSpec] = []
     add = _spec_adder(specs)
 
@@ -108,10 +124,11 @@ def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 def glm4_moe_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """GLM-4.5/4.6/4.7: plain GQA on every layer (partial rotary changes no cache size):
     T × 2 × kv_heads × head_dim (head_dim from the config); MTP layers when include_mtp."""
-    if cfg.get("kv_lora_rank") or cfg.get("layer_types") or cfg.get("sliding_window"):
+    v = read_config(FIELDS, cfg)
+    if v.kv_lora_rank or v.layer_types or v.sliding_window:
         raise refuse_kv(cfg, "glm4_moe", "vramkit counts GLM-4 MoE as full GQA on every layer")
-    kv, hd = gqa_shape(cfg)
-    n = _layers(cfg) + mtp_layers(cfg, include_mtp)
+    kv, hd = gqa_shape(v)
+    n = v.num_hidden_layers + mtp_layers(v, include_mtp)
     return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
@@ -130,8 +147,9 @@ FAMILY = Family(
     gguf_archs={"glm4moe": "glm4_moe"},
     from_gguf=glm4_moe_from_gguf,
     inventory=glm4_moe_inventory,
-    layer_kinds=lambda cfg: ("full_attention",) * _layers(cfg),
+    layer_kinds=lambda cfg: ("full_attention",) * read_config(FIELDS, cfg).num_hidden_layers,
     kv_parts=glm4_moe_kv_parts,
+    config_fields=FIELDS,
     # Glm4MoeModel keeps the NextN block unless --no-mtp: "if not self.no_mtp:
     # self.block_count += self.hparams.get("num_nextn_predict_layers", 0)"
     # (https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/glm.py L120-121)

@@ -7,17 +7,17 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
-    _dim,
+    GQA_FIELDS,
+    LAYER_TYPES,
+    SLIDING_WINDOW,
+    SWA_PATTERN,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
-    _layers,
     _mlp,
     _nonzero,
-    _opt_int,
     _spec_adder,
     gqa_shape,
     refuse_kv,
@@ -25,6 +25,16 @@ from ._common import (
     torch_dtype_format,
 )
 from ._record import Family, KvPart
+from ._schema import ConfigField, read_config
+
+FIELDS = (
+    *GQA_FIELDS, LAYER_TYPES, SWA_PATTERN, SLIDING_WINDOW,
+    ConfigField("num_local_experts", "count", "routed experts per layer", unit="experts",
+                keys=("num_local_experts", "num_experts"), default=0),
+    ConfigField("num_experts_per_tok", "count", "experts routed per token", unit="experts",
+                keys=("num_experts_per_tok", "experts_per_token"), default=0),
+)  # fmt: skip
+"""The config fields gpt-oss reads."""
 
 # --------------------------------------------------------------------------- gpt-oss
 
@@ -40,18 +50,17 @@ def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     gate, up, down matrices of inter × hidden and their biases); two RMSNorms per layer, final
     norm, untied embedding and head.
     """
-    dim = _dim(config, "hidden_size")
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
-    head_dim = _opt_int(config, "head_dim") or dim // heads
-    experts = _nonzero("num_local_experts", _opt_int(config, "num_local_experts", "num_experts"))
-    topk = _nonzero(
-        "num_experts_per_tok", _opt_int(config, "num_experts_per_tok", "experts_per_token")
-    )
-    inter = _dim(config, "intermediate_size")
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    tied = bool(config.get("tie_word_embeddings", False))
-    n_layers = _layers(config)
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
+    head_dim = v.head_dim
+    experts = _nonzero("num_local_experts", v.num_local_experts)
+    topk = _nonzero("num_experts_per_tok", v.num_experts_per_tok)
+    inter = v.intermediate_size
+    vocab = v.vocab_size
+    tied = v.tie_word_embeddings
+    n_layers = v.num_hidden_layers
     specs: list[TensorSpec] = []
     add = _spec_adder(specs)
     _embedding(add, vocab, dim)
@@ -89,11 +98,12 @@ def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 def gpt_oss_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """Sliding layers min(T, sliding_window) × 2 (K, V) × kv_heads × head_dim; full layers T ×
     the same; the per-head attention sinks are weights, nothing per token."""
-    types = sliding_full_layer_types(cfg)
-    kv, hd = gqa_shape(cfg)
+    v = read_config(FIELDS, cfg)
+    types = sliding_full_layer_types(v)
+    kv, hd = gqa_shape(v)
     n_sliding = types.count("sliding_attention")
-    window = cfg.get("sliding_window")
-    if n_sliding and not (isinstance(window, int) and window > 0):
+    window = v.sliding_window
+    if n_sliding and not window:
         raise refuse_kv(cfg, "gpt_oss", f"{n_sliding} sliding layers but sliding_window={window!r}")
     return (
         KvPart("sliding", n_sliding, "window", int(window or 0), hd, vectors=2 * kv, kv_heads=kv),
@@ -152,8 +162,9 @@ FAMILY = Family(
     model_types=("gpt_oss",),
     gguf_archs={"gpt-oss": "gpt_oss"},
     inventory=gpt_oss_inventory,
-    layer_kinds=lambda cfg: tuple(sliding_full_layer_types(cfg)),
+    layer_kinds=lambda cfg: tuple(sliding_full_layer_types(read_config(FIELDS, cfg))),
     kv_parts=gpt_oss_kv_parts,
+    config_fields=FIELDS,
     stored_layout=gpt_oss_stored_layout,
     from_gguf=gpt_oss_from_gguf,
 )

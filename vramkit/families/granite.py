@@ -32,26 +32,46 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
-    _dim,
+    HEADS,
+    HIDDEN,
+    INTER,
+    KV_HEADS,
+    LAYERS,
+    MODEL_TYPE,
+    TIED,
+    VOCAB,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
-    _layers,
     _mlp,
-    _opt_int,
     _spec_adder,
 )
 from ._record import Family, KvPart
+from ._schema import ConfigField, ConfigValues, read_config
+
+FIELDS = (
+    HIDDEN, LAYERS, HEADS, KV_HEADS, VOCAB, INTER, MODEL_TYPE, TIED,
+    ConfigField("num_local_experts", "count", "routed experts per layer (0: dense)",
+                unit="experts", default=0),
+    ConfigField("num_experts_per_tok", "count", "experts routed per token", unit="experts",
+                default=0),
+    ConfigField("shared_intermediate_size", "count", "width of the shared expert (0: none)",
+                unit="values", default=0),
+    ConfigField("attention_bias", "bool", "q/k/v/o projections carry biases", default=False),
+    ConfigField("mlp_bias", "bool", "MLP projections carry biases", default=False),
+    ConfigField("layer_types", "any", "granitemoehybrid: 'attention' or 'mamba' per layer",
+                keys=("layer_types", "layers_block_type"), default=None),
+)  # fmt: skip
+"""The config fields Granite reads (head_dim is always hidden_size / num_attention_heads)."""
 
 
-def _heads(config: Mapping[str, Any]) -> tuple[int, int, int]:
+def _heads(v: ConfigValues) -> tuple[int, int, int]:
     """(heads, kv_heads, head_dim); head_dim = hidden / heads, as GraniteAttention computes it."""
-    dim = _dim(config, "hidden_size")
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
+    dim = v.hidden_size
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
     if dim % heads:
         raise VramkitError(
             f"hidden_size {dim} must be a multiple of num_attention_heads {heads} (Granite's "
@@ -64,14 +84,18 @@ def _heads(config: Mapping[str, Any]) -> tuple[int, int, int]:
     return heads, kv_heads, dim // heads
 
 
-def _attention_only(config: Mapping[str, Any]) -> tuple[str, ...]:
+def _layer_kinds(config: Mapping[str, Any]) -> tuple[str, ...]:
+    return _attention_only(read_config(FIELDS, config))
+
+
+def _attention_only(v: ConfigValues) -> tuple[str, ...]:
     """Per-layer kinds; a granitemoehybrid config must have ``attention`` on every layer (Granite
     4.0 micro / 1b / 350m; llama.cpp converts those as plain granite / granitemoe): its Mamba-2
     layers (the -h- models) are refused, not guessed."""
-    n = _layers(config)
-    if config.get("model_type") != "granitemoehybrid":
+    n = v.num_hidden_layers
+    if v.model_type != "granitemoehybrid":
         return ("full_attention",) * n
-    types = config.get("layer_types", config.get("layers_block_type"))
+    types = v.layer_types
     if not isinstance(types, list | tuple) or len(types) != n:
         raise VramkitError(
             f"a granitemoehybrid config needs layer_types, one 'attention' or 'mamba' per layer "
@@ -91,22 +115,23 @@ def _attention_only(config: Mapping[str, Any]) -> tuple[str, ...]:
 def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """Granite dense or MoE: GQA attention, then a SwiGLU MLP (dense) or router + routed experts
     (+ a shared expert when ``shared_intermediate_size`` is set); tied head unless untied."""
-    dim = _dim(config, "hidden_size")
-    n_layers = len(_attention_only(config))
-    heads, kv_heads, head_dim = _heads(config)
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    inter = _dim(config, "intermediate_size")
-    experts = _opt_int(config, "num_local_experts")
-    topk = _opt_int(config, "num_experts_per_tok")
-    shared = _opt_int(config, "shared_intermediate_size")
-    moe_type = str(config.get("model_type", "")).startswith("granitemoe")
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    n_layers = len(_attention_only(v))
+    heads, kv_heads, head_dim = _heads(v)
+    vocab = v.vocab_size
+    inter = v.intermediate_size
+    experts = v.num_local_experts
+    topk = v.num_experts_per_tok
+    shared = v.shared_intermediate_size
+    moe_type = v.model_type.startswith("granitemoe")
     if moe_type and not experts and not shared:
         raise VramkitError("a granitemoe config needs num_local_experts (or a shared expert).")
     if experts and not topk:
         raise VramkitError("a Granite MoE config needs num_experts_per_tok.")
-    tied = bool(config.get("tie_word_embeddings", False))
-    bias = bool(config.get("attention_bias", False))
-    mlp_bias = bool(config.get("mlp_bias", False))
+    tied = v.tie_word_embeddings
+    bias = v.attention_bias
+    mlp_bias = v.mlp_bias
     specs: list[TensorSpec] = []
     add = _spec_adder(specs)
     _embedding(add, vocab, dim)
@@ -149,8 +174,9 @@ def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 
 def granite_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """GQA on every layer: T × 2 (K, V) × num_key_value_heads × (hidden / heads)."""
-    _, kv, hd = _heads(cfg)
-    n = len(_attention_only(cfg))
+    v = read_config(FIELDS, cfg)
+    _, kv, hd = _heads(v)
+    n = len(_attention_only(v))
     return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
@@ -160,6 +186,7 @@ FAMILY = Family(
     model_types=("granite", "granitemoe", "granitemoeshared", "granitemoehybrid"),
     gguf_archs={"granite": "granite", "granitemoe": "granitemoe"},
     inventory=granite_inventory,
-    layer_kinds=_attention_only,
+    layer_kinds=_layer_kinds,
     kv_parts=granite_kv_parts,
+    config_fields=FIELDS,
 )

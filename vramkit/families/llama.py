@@ -7,20 +7,56 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_VOCAB
-from ._common import (
-    _dim,
-    _embedding,
-    _gqa,
-    _layers,
-    _mlp,
-    _opt_int,
-    _pos_int,
-    _routed,
-    gqa_shape,
-)
+from ._common import GQA_FIELDS, _embedding, _gqa, _mlp, _routed, gqa_shape
 from ._record import Family, KvPart
-from ._vision import vision_tower
+from ._schema import ConfigField, fields_by_name, read_config
+from ._vision import VISION_FIELDS, vision_tower
+
+FIELDS = fields_by_name(
+    GQA_FIELDS,
+    (
+        ConfigField(
+            "intermediate_size",
+            "count",
+            "width of the dense MLP (0 in a pure MoE config)",
+            unit="values",
+            default=0,
+        ),
+        ConfigField(
+            "num_experts",
+            "count",
+            "routed experts per MoE layer (0: dense)",
+            keys=("num_local_experts", "num_experts"),
+            unit="experts",
+            default=0,
+        ),
+        ConfigField(
+            "num_experts_per_tok", "count", "experts routed per token", unit="experts", default=0
+        ),
+        ConfigField(
+            "moe_intermediate_size",
+            "count",
+            "width of one routed expert (default: intermediate_size)",
+            unit="values",
+            default=0,
+        ),
+        ConfigField(
+            "shared_expert_intermediate_size",
+            "count",
+            "width of the shared expert (0: none)",
+            unit="values",
+            default=0,
+        ),
+        ConfigField(
+            "attention_bias",
+            "bool",
+            "q/k/v projections carry biases",
+            default=lambda v: v.model_type in ("qwen2", "qwen2_moe"),
+            default_text="true for qwen2 / qwen2_moe",
+        ),
+    ),
+)
+"""The config fields a plain GQA decoder reads (its vision tower's: `vramkit.families._vision`)."""
 
 # --------------------------------------------------------------------------- plain GQA decoders
 
@@ -36,22 +72,21 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     optional shared expert of shared_expert_intermediate_size). A Mistral 3 wrapper's Pixtral
     encoder and projector are counted too (`vramkit.families._vision`).
     """
-    dim = _dim(config, "hidden_size")
-    n_layers = _layers(config)
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
-    head_dim = _opt_int(config, "head_dim") or (dim // heads if heads else 0)
-    if not heads or not head_dim:
-        raise VramkitError("num_attention_heads and head_dim (or hidden_size) must be positive.")
-    inter = _pos_int(config, "intermediate_size", 0)
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    experts = _opt_int(config, "num_local_experts", "num_experts")
-    topk = _opt_int(config, "num_experts_per_tok")
-    moe_inter = _opt_int(config, "moe_intermediate_size") or inter
-    shared_inter = _opt_int(config, "shared_expert_intermediate_size")
-    tied = bool(config.get("tie_word_embeddings", False))
-    model_type = str(config.get("model_type", ""))
-    qkv_bias = bool(config.get("attention_bias", model_type in ("qwen2", "qwen2_moe")))
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    n_layers = v.num_hidden_layers
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
+    head_dim = v.head_dim
+    inter = v.intermediate_size
+    vocab = v.vocab_size
+    experts = v.num_experts
+    topk = v.num_experts_per_tok
+    moe_inter = v.moe_intermediate_size or inter
+    shared_inter = v.shared_expert_intermediate_size
+    tied = v.tie_word_embeddings
+    model_type = v.model_type
+    qkv_bias = v.attention_bias
     qk_norm = model_type.startswith("qwen3")
     if experts and not topk:
         raise VramkitError("an MoE config needs num_experts_per_tok.")
@@ -154,8 +189,9 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 
 def gqa_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """MHA/GQA/MQA: T × 2 (K, V) × num_key_value_heads × head_dim per layer."""
-    kv, hd = gqa_shape(cfg)
-    n = _layers(cfg)
+    v = read_config(FIELDS, cfg)
+    kv, hd = gqa_shape(v)
+    n = v.num_hidden_layers
     return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
@@ -182,6 +218,7 @@ FAMILY = Family(
         "olmoe": "olmoe",
     },
     inventory=llama_inventory,
-    layer_kinds=lambda cfg: ("full_attention",) * _layers(cfg),
+    layer_kinds=lambda cfg: ("full_attention",) * read_config(FIELDS, cfg).num_hidden_layers,
     kv_parts=gqa_kv_parts,
+    config_fields=FIELDS + VISION_FIELDS,
 )

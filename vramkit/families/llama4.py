@@ -37,32 +37,70 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_LAYERS, MAX_VOCAB
+from ..validate import MAX_LAYERS
 from ._common import (
-    MAX_CHANNELS,
-    _dim,
+    GQA_FIELDS,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
-    _layers,
     _mlp,
-    _opt_int,
     _spec_adder,
     gqa_shape,
     refuse_kv,
 )
 from ._record import Family, KvPart
+from ._schema import ConfigField, ConfigValues, fields_by_name, nested, read_config
+from ._vision import TOWER_FIELDS
+
+FIELDS = fields_by_name(
+    GQA_FIELDS,
+    (
+        ConfigField("intermediate_size_mlp", "dim", "width of a dense (non-MoE) layer's MLP",
+                    unit="values", default=16384),
+        ConfigField("moe_layers", "any", "indices of the MoE layers (list)", default=None),
+        ConfigField("interleave_moe_layer_step", "dim", "every N-th layer is MoE",
+                    unit="layers", default=1, bound=MAX_LAYERS),
+        ConfigField("layer_types", "any", "chunked_attention / full_attention per layer",
+                    default=None),
+        ConfigField("no_rope_layers", "any", "1 = RoPE (chunked) layer, 0 = NoPE (global)",
+                    default=None),
+        ConfigField("no_rope_layer_interval", "dim", "every N-th layer is NoPE (global)",
+                    unit="layers", default=4, bound=MAX_LAYERS),
+        ConfigField("num_local_experts", "count", "routed experts per MoE layer",
+                    unit="experts", default=0),
+        ConfigField("num_experts_per_tok", "count", "experts routed per token", unit="experts",
+                    default=0),
+        ConfigField("attention_bias", "bool", "attention projections carry biases",
+                    default=False),
+        ConfigField("attention_chunk_size", "count", "tokens a chunked layer keeps",
+                    unit="tokens", default=None),
+        ConfigField("vision_config", "any", "the vision tower's sub-config", default=None),
+    ),
+)  # fmt: skip
+"""The config fields Llama 4's text decoder reads (its vision tower: `VISION_FIELDS`)."""
+
+VISION_FIELDS = fields_by_name(
+    TOWER_FIELDS,
+    (
+        ConfigField("projector_input_dim", "dim", "pixel-shuffle adapter input", unit="values"),
+        ConfigField("projector_output_dim", "dim", "pixel-shuffle adapter output",
+                    unit="values"),
+        ConfigField("vision_output_dim", "dim", "vision features the projector reads",
+                    unit="values"),
+    ),
+)  # fmt: skip
+"""The ``vision_config`` fields Llama 4's vision tower reads."""
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtimes import KvProfile
 
 
-def _int_list(config: Mapping[str, Any], key: str, n: int) -> list[int] | None:
+def _int_list(values: ConfigValues, key: str, n: int) -> list[int] | None:
     """A list field of non-negative ints, None when absent. transformers reads an empty
     ``no_rope_layers`` as "use the default" (``if self.no_rope_layers``) but an empty
     ``moe_layers`` as "no MoE layer" (``is not None``)."""
-    value = config.get(key)
+    value = values[key]
     if value is None or (value == [] and key == "no_rope_layers"):
         return None
     if not isinstance(value, list | tuple) or not all(
@@ -74,25 +112,25 @@ def _int_list(config: Mapping[str, Any], key: str, n: int) -> list[int] | None:
     return list(value)
 
 
-def llama4_moe_layers(config: Mapping[str, Any]) -> set[int]:
+def llama4_moe_layers(config: ConfigValues) -> set[int]:
     """Layer indices with a MoE block: ``moe_layers`` if given, else every
     ``interleave_moe_layer_step``-th layer (indices step−1, 2·step−1, …)."""
-    n = _layers(config)
+    n = config.num_hidden_layers
     given = _int_list(config, "moe_layers", n)
     if given is not None:
         bad = [i for i in given if i >= n]
         if bad:
             raise VramkitError(f"moe_layers lists layer {bad[0]}, but the model has {n} layers.")
         return set(given)
-    step = _dim(config, "interleave_moe_layer_step", 1, bound=MAX_LAYERS)
+    step = config.interleave_moe_layer_step
     return set(range(step - 1, n, step))
 
 
-def llama4_layer_types(config: Mapping[str, Any]) -> list[str]:
+def llama4_layer_types(config: ConfigValues) -> list[str]:
     """``chunked_attention`` (RoPE layers) or ``full_attention`` (NoPE layers) per layer:
     ``layer_types`` if given, else from ``no_rope_layers`` / ``no_rope_layer_interval``."""
-    n = _layers(config)
-    types = config.get("layer_types")
+    n = config.num_hidden_layers
+    types = config.layer_types
     if types:
         allowed = {"chunked_attention", "full_attention"}
         if not isinstance(types, list | tuple) or len(types) != n or set(types) - allowed:
@@ -102,7 +140,7 @@ def llama4_layer_types(config: Mapping[str, Any]) -> list[str]:
         return list(types)
     rope = _int_list(config, "no_rope_layers", n)
     if rope is None:
-        interval = _dim(config, "no_rope_layer_interval", 4, bound=MAX_LAYERS)
+        interval = config.no_rope_layer_interval
         rope = [int((i + 1) % interval != 0) for i in range(n)]
     return ["chunked_attention" if r else "full_attention" for r in rope[:n]]
 
@@ -110,25 +148,26 @@ def llama4_layer_types(config: Mapping[str, Any]) -> list[str]:
 def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """Llama 4 text decoder (see the module docstring for every shape), plus the vision tower,
     its pixel-shuffle adapter and the projector when ``vision_config`` is present."""
-    dim = _dim(config, "hidden_size")
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
-    head_dim = _opt_int(config, "head_dim") or dim // heads
-    inter = _dim(config, "intermediate_size")
-    inter_mlp = _dim(config, "intermediate_size_mlp", 16384)
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    moe = llama4_moe_layers(config)
-    experts = _opt_int(config, "num_local_experts") if moe else 0
-    topk = _opt_int(config, "num_experts_per_tok") if moe else 0
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
+    head_dim = v.head_dim
+    inter = v.intermediate_size
+    inter_mlp = v.intermediate_size_mlp
+    vocab = v.vocab_size
+    moe = llama4_moe_layers(v)
+    experts = v.num_local_experts if moe else 0
+    topk = v.num_experts_per_tok if moe else 0
     if moe and not (experts and topk):
         raise VramkitError("a Llama 4 config with MoE layers needs num_local_experts and "
                            "num_experts_per_tok.")  # fmt: skip
-    bias = bool(config.get("attention_bias", False))
-    tied = bool(config.get("tie_word_embeddings", False))
+    bias = v.attention_bias
+    tied = v.tie_word_embeddings
     specs: list[TensorSpec] = []
     add = _spec_adder(specs)
     _embedding(add, vocab, dim)
-    for i in range(_layers(config)):
+    for i in range(v.num_hidden_layers):
         p = f"model.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         _gqa(add, f"{p}.self_attn", dim=dim, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
@@ -152,7 +191,7 @@ def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                  ("dense_mlp", "dense_mlp"), inter=inter_mlp, dim=dim, **kw)  # fmt: skip
         _layer_norms(add, p, dim, **kw)
     _embed_norm_head(add, vocab, dim, tied)
-    vision = config.get("vision_config")
+    vision = v.vision_config
     if vision is not None:
         if not isinstance(vision, Mapping):
             raise VramkitError(f"vision_config must be an object of fields, got {vision!r:.80}.")
@@ -163,15 +202,15 @@ def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 def llama4_vision_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> None:
     """``Llama4VisionModel`` + ``Llama4MultiModalProjector`` (shapes in the module docstring),
     all in group ``vision``; matrices as matrices, biases / norms / embeddings as vectors."""
-    vc = "vision_config"
-    h = _dim(vision, "hidden_size", where=vc)
-    inter = _dim(vision, "intermediate_size", where=vc)
-    patch = _dim(vision, "patch_size", where=vc)
-    image = _dim(vision, "image_size", where=vc)
-    channels = _dim(vision, "num_channels", 3, bound=MAX_CHANNELS, where=vc)
-    proj_in = _dim(vision, "projector_input_dim", where=vc)
-    proj_out = _dim(vision, "projector_output_dim", where=vc)
-    out_dim = _dim(vision, "vision_output_dim", where=vc)
+    t = read_config(VISION_FIELDS, vision, where="vision_config")
+    h = t.hidden_size
+    inter = t.intermediate_size
+    patch = t.patch_size
+    image = t.image_size
+    channels = t.num_channels
+    proj_in = t.projector_input_dim
+    proj_out = t.projector_output_dim
+    out_dim = t.vision_output_dim
     if image % patch:
         raise VramkitError(
             f"vision_config image_size {image} must be a multiple of patch_size {patch}."
@@ -188,7 +227,7 @@ def llama4_vision_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int
     for nm in ("layernorm_pre", "layernorm_post"):
         vec(f"{v}.{nm}.weight", nm, h)
         vec(f"{v}.{nm}.bias", f"{nm}_bias", h)
-    for i in range(_dim(vision, "num_hidden_layers", bound=MAX_LAYERS, where=vc)):
+    for i in range(t.num_hidden_layers):
         p = f"{v}.model.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         for nm in ("q_proj", "k_proj", "v_proj", "o_proj"):
@@ -210,11 +249,12 @@ def llama4_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, 
     """Chunked layers keep at most ``attention_chunk_size`` tokens of K and V (rule ``window``:
     llama.cpp's iSWA cache, vLLM's ``ChunkedLocalAttentionSpec`` page class ``chunked``); global
     (NoPE) layers keep T. Each entry 2 (K, V) × kv_heads × head_dim."""
-    types = llama4_layer_types(cfg)
-    kv, hd = gqa_shape(cfg)
+    v = read_config(FIELDS, cfg)
+    types = llama4_layer_types(v)
+    kv, hd = gqa_shape(v)
     n_chunked = types.count("chunked_attention")
-    chunk = cfg.get("attention_chunk_size")
-    if n_chunked and not (isinstance(chunk, int) and not isinstance(chunk, bool) and chunk > 0):
+    chunk = v.attention_chunk_size
+    if n_chunked and not chunk:
         raise refuse_kv(cfg, "llama4", f"{n_chunked} chunked layers but attention_chunk_size="
                         f"{chunk!r}")  # fmt: skip
     return (
@@ -276,8 +316,9 @@ FAMILY = Family(
     model_types=("llama4", "llama4_text"),
     gguf_archs={"llama4": "llama4_text"},
     inventory=llama4_inventory,
-    layer_kinds=lambda cfg: tuple(llama4_layer_types(cfg)),
+    layer_kinds=lambda cfg: tuple(llama4_layer_types(read_config(FIELDS, cfg))),
     kv_parts=llama4_kv_parts,
+    config_fields=FIELDS + nested("vision_config", VISION_FIELDS),
     kv_notes=_notes,
     from_gguf=llama4_from_gguf,
 )

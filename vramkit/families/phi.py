@@ -23,16 +23,22 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_VOCAB
-from ._common import _dim, _layers, _spec_adder
+from ._common import HEADS, HIDDEN, INTER, KV_HEADS, LAYERS, TIED, VOCAB, _spec_adder
 from ._record import Family, KvPart
+from ._schema import ConfigField, ConfigValues, read_config
+
+FIELDS = (
+    HIDDEN, LAYERS, HEADS, KV_HEADS, INTER, VOCAB, TIED,
+    ConfigField("qk_layernorm", "bool", "per-head q/k LayerNorms", default=False),
+)  # fmt: skip
+"""The config fields Phi reads (head_dim is always hidden_size / num_attention_heads)."""
 
 
-def _heads(config: Mapping[str, Any]) -> tuple[int, int, int]:
+def _heads(v: ConfigValues) -> tuple[int, int, int]:
     """(heads, kv_heads, head_dim) with head_dim = hidden / heads (PhiAttention)."""
-    dim = _dim(config, "hidden_size")
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
+    dim = v.hidden_size
+    heads = v.num_attention_heads
+    kv = v.num_key_value_heads
     if dim % heads or heads % kv:
         raise VramkitError(
             f"hidden_size {dim} must be a multiple of num_attention_heads {heads}, and that of "
@@ -44,13 +50,14 @@ def _heads(config: Mapping[str, Any]) -> tuple[int, int, int]:
 def phi_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """q [heads*hd, hidden], k/v [kv*hd, hidden], dense [hidden, heads*hd], fc1 [inter, hidden],
     fc2 [hidden, inter], all with biases; one LayerNorm a layer; final LayerNorm; biased head."""
-    dim = _dim(config, "hidden_size")
-    n_layers = _layers(config)
-    heads, kv, hd = _heads(config)
-    inter = _dim(config, "intermediate_size")
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    tied = bool(config.get("tie_word_embeddings", False))
-    qk_norm = bool(config.get("qk_layernorm", False))
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    n_layers = v.num_hidden_layers
+    heads, kv, hd = _heads(v)
+    inter = v.intermediate_size
+    vocab = v.vocab_size
+    tied = v.tie_word_embeddings
+    qk_norm = v.qk_layernorm
     specs: list[TensorSpec] = []
     add = _spec_adder(specs)
 
@@ -90,8 +97,9 @@ def phi_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 
 def phi_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
     """Full attention on every layer: T × 2 (K, V) × num_key_value_heads × (hidden / heads)."""
-    _h, kv, hd = _heads(cfg)
-    return (KvPart("full", _layers(cfg), "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
+    v = read_config(FIELDS, cfg)
+    _h, kv, hd = _heads(v)
+    return (KvPart("full", v.num_hidden_layers, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
 FAMILY = Family(
@@ -100,6 +108,7 @@ FAMILY = Family(
     model_types=("phi",),
     gguf_archs={"phi2": "phi"},
     inventory=phi_inventory,
-    layer_kinds=lambda cfg: ("full_attention",) * _layers(cfg),
+    layer_kinds=lambda cfg: ("full_attention",) * read_config(FIELDS, cfg).num_hidden_layers,
     kv_parts=phi_kv_parts,
+    config_fields=FIELDS,
 )

@@ -13,35 +13,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
-    _dim,
+    GQA_FIELDS,
+    SLIDING_WINDOW,
     _embed_norm_head,
     _embedding,
     _layer_norms,
-    _layers,
-    _opt_int,
     _spec_adder,
     gqa_shape,
 )
 from ._record import Family, KvPart
+from ._schema import read_config
+
+FIELDS = (*GQA_FIELDS, SLIDING_WINDOW)
+"""The config fields Phi-3 reads."""
 
 
 def phi3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     """qkv [(heads + 2*kv_heads)*head_dim, hidden], o [hidden, heads*head_dim], gate_up
     [2*inter, hidden], down [hidden, inter]; head_dim = hidden/heads unless ``head_dim`` is set."""
-    dim = _dim(config, "hidden_size")
-    n_layers = _layers(config)
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
-    head_dim = _opt_int(config, "head_dim") or (dim // heads if heads else 0)
-    inter = _dim(config, "intermediate_size")
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    if not heads or not head_dim or not inter:
-        raise VramkitError("num_attention_heads, head_dim and intermediate_size must be positive.")
-    tied = bool(config.get("tie_word_embeddings", False))
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    n_layers = v.num_hidden_layers
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
+    head_dim = v.head_dim
+    inter = v.intermediate_size
+    vocab = v.vocab_size
+    tied = v.tie_word_embeddings
     specs: list[TensorSpec] = []
     add = _spec_adder(specs)
     _embedding(add, vocab, dim)
@@ -64,17 +64,19 @@ def phi3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ..
     """GQA on every layer, T × 2 × kv_heads × head_dim; with ``sliding_window`` set
     (Phi-3-mini-4k: 2047) every layer keeps only that window (transformers Phi3Attention passes
     ``sliding_window`` to every layer; Phi-4: null, full attention)."""
-    kv, hd = gqa_shape(cfg)
-    n = _layers(cfg)
-    window = cfg.get("sliding_window")
-    if isinstance(window, int) and window > 0:
+    v = read_config(FIELDS, cfg)
+    kv, hd = gqa_shape(v)
+    n = v.num_hidden_layers
+    window = v.sliding_window
+    if window:
         return (KvPart("sliding", n, "window", window, hd, vectors=2 * kv, kv_heads=kv),)
     return (KvPart("full", n, "full", 1, hd, vectors=2 * kv, kv_heads=kv),)
 
 
 def _phi3_kinds(cfg: Mapping[str, Any]) -> tuple[str, ...]:
-    kind = "sliding_attention" if cfg.get("sliding_window") else "full_attention"
-    return (kind,) * _layers(cfg)
+    v = read_config(FIELDS, cfg)
+    kind = "sliding_attention" if v.sliding_window else "full_attention"
+    return (kind,) * v.num_hidden_layers
 
 
 def phi3_from_gguf(cfg: dict[str, Any]) -> None:
@@ -96,4 +98,5 @@ FAMILY = Family(
     layer_kinds=_phi3_kinds,
     kv_parts=phi3_kv_parts,
     from_gguf=phi3_from_gguf,
+    config_fields=FIELDS,
 )

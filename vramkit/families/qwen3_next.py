@@ -8,16 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_VOCAB
 from ._common import (
-    _dim,
+    GQA_FIELDS,
     _embed_norm_head,
     _embedding,
     _gqa,
     _layer_norms,
     _mlp,
     _nonzero,
-    _opt_int,
     _routed,
     _spec_adder,
     gqa_shape,
@@ -25,6 +23,8 @@ from ._common import (
     refuse_kv,
 )
 from ._record import Config, Family, GgufPart, KvPart
+from ._schema import REQUIRED, ConfigField, fields_by_name, read_config
+from .recurrent import FIELDS as RECURRENT_FIELDS
 from .recurrent import (
     QWEN3NEXT_SSM_KEYS,
     attention_layers,
@@ -32,6 +32,36 @@ from .recurrent import (
     qwen3next_linear_fields,
     recurrent_state,
 )
+
+_LINEAR = tuple(
+    replace(f, default=REQUIRED) for f in RECURRENT_FIELDS if f.name.startswith("linear_")
+)
+FIELDS = fields_by_name(
+    GQA_FIELDS,
+    _LINEAR,
+    (
+        ConfigField("intermediate_size", "count", "width of a dense (mlp_only) layer's MLP",
+                    unit="values", default=0),
+        ConfigField("num_experts", "count", "routed experts per MoE layer (0: dense)",
+                    unit="experts", default=0),
+        ConfigField("num_experts_per_tok", "count", "experts routed per token", unit="experts",
+                    default=0),
+        ConfigField("moe_intermediate_size", "count", "width of one routed expert",
+                    unit="values", default=0),
+        ConfigField("shared_expert_intermediate_size", "count", "width of the shared expert "
+                    "(0: none)", unit="values", default=0),
+        ConfigField("decoder_sparse_step", "count", "every N-th layer is MoE (0 or absent: 1)",
+                    unit="layers", default=0),
+        ConfigField("mlp_only_layers", "any", "layers with a dense MLP instead of MoE (list)",
+                    default=None),
+        ConfigField("num_nextn_predict_layers", "layers", "MTP layers after the main stack",
+                    keys=("num_nextn_predict_layers", "mtp_num_hidden_layers"), unit="layers",
+                    default=0),
+        ConfigField("attention_bias", "bool", "attention projections carry biases",
+                    default=False),
+    ),
+)  # fmt: skip
+"""The config fields Qwen3-Next reads (layer kinds and the recurrent state: `recurrent.FIELDS`)."""
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtimes import KvProfile
@@ -55,25 +85,26 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     transformers; vLLM ``qwen3_next_mtp.py``): fc [hidden, 2·hidden], two pre-fc norms, one
     full-attention MoE layer and a final norm per MTP layer.
     """
-    dim = _dim(config, "hidden_size")
-    heads = _dim(config, "num_attention_heads", bound=MAX_HEADS)
-    kv_heads = _dim(config, "num_key_value_heads", heads, bound=MAX_HEADS)
-    head_dim = _opt_int(config, "head_dim") or dim // heads
-    nk = _dim(config, "linear_num_key_heads", bound=MAX_HEADS)
-    nv = _dim(config, "linear_num_value_heads", bound=MAX_HEADS)
-    dk = _dim(config, "linear_key_head_dim")
-    dv = _dim(config, "linear_value_head_dim")
-    kernel = _dim(config, "linear_conv_kernel_dim")
-    vocab = _dim(config, "vocab_size", bound=MAX_VOCAB)
-    experts = _opt_int(config, "num_experts")
-    topk = _opt_int(config, "num_experts_per_tok")
-    moe_inter = _opt_int(config, "moe_intermediate_size")
-    shared_inter = _opt_int(config, "shared_expert_intermediate_size")
-    inter = _opt_int(config, "intermediate_size")
-    step = _opt_int(config, "decoder_sparse_step") or 1
-    mlp_only = set(config.get("mlp_only_layers") or ())
-    n_mtp = _opt_int(config, "num_nextn_predict_layers", "mtp_num_hidden_layers")
-    tied = bool(config.get("tie_word_embeddings", False))
+    v = read_config(FIELDS, config)
+    dim = v.hidden_size
+    heads = v.num_attention_heads
+    kv_heads = v.num_key_value_heads
+    head_dim = v.head_dim
+    nk = v.linear_num_key_heads
+    nv = v.linear_num_value_heads
+    dk = v.linear_key_head_dim
+    dv = v.linear_value_head_dim
+    kernel = v.linear_conv_kernel_dim
+    vocab = v.vocab_size
+    experts = v.num_experts
+    topk = v.num_experts_per_tok
+    moe_inter = v.moe_intermediate_size
+    shared_inter = v.shared_expert_intermediate_size
+    inter = v.intermediate_size
+    step = v.decoder_sparse_step or 1
+    mlp_only = set(v.mlp_only_layers or ())
+    n_mtp = v.num_nextn_predict_layers
+    tied = v.tie_word_embeddings
     if experts and (not topk or not moe_inter):
         raise VramkitError("an MoE Qwen3-Next config needs num_experts_per_tok and "
                            "moe_intermediate_size.")  # fmt: skip
@@ -95,8 +126,8 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             kv_heads=kv_heads,
             head_dim=head_dim,
             q_mult=2,  # query and output gate from one projection
-            qkv_bias=bool(config.get("attention_bias", False)),
-            o_bias=bool(config.get("attention_bias", False)),
+            qkv_bias=v.attention_bias,
+            o_bias=v.attention_bias,
             qk_norm=True,
             **kw,
         )
@@ -178,8 +209,9 @@ def qwen3_next_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPa
     num_k_heads and num_v_heads by the TP size: conv (divide(conv_dim, tp), kernel - 1),
     temporal (divide(num_v_heads, tp), head_k_dim, head_v_dim)).
     """
-    kv, hd = gqa_shape(cfg)
-    n_attn = len(attention_layers(cfg)) + mtp_layers(cfg, include_mtp)
+    v = read_config(FIELDS, cfg)
+    kv, hd = gqa_shape(v)
+    n_attn = len(attention_layers(cfg)) + mtp_layers(v, include_mtp)
     state = recurrent_state(cfg)
     if state.kind != "gated_deltanet":
         raise refuse_kv(cfg, "qwen3_next", f"recurrent layers of kind {state.kind!r}")
@@ -192,7 +224,7 @@ def qwen3_next_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPa
             1,
             state.per_layer_bytes,
             store="bytes",
-            kv_heads=int(cfg["linear_num_key_heads"]),
+            kv_heads=v.linear_num_key_heads,
             paging="recurrent",
         ),
     )
@@ -213,7 +245,8 @@ def _gguf_split(cfg: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
     (https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/qwen.py)."""
     if t.role != "in_proj_qkvz":
         return None
-    value = int(cfg["linear_value_head_dim"]) * int(cfg["linear_num_value_heads"])
+    v = read_config(FIELDS, cfg)
+    value = v.linear_value_head_dim * v.linear_num_value_heads
     rows, dim = t.shape
     qkv = replace(t, role="in_proj_qkv", shape=(rows - value, dim), gguf_class="attn_qkv")
     gate = replace(t, role="in_proj_z", shape=(value, dim), gguf_class="attn_gate")
@@ -248,4 +281,5 @@ FAMILY = Family(
     kv_notes=_notes,
     gguf_split=_gguf_split,
     from_gguf=qwen3_next_from_gguf,
+    config_fields=FIELDS + RECURRENT_FIELDS[1:5],
 )

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import VramkitError
-from ..validate import MAX_DIM, MAX_LAYERS
+from ..validate import MAX_DIM, MAX_HEADS, MAX_LAYERS
+from ._schema import ConfigField, ConfigValues, read_config
 
 _DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "float16": 2, "bf16": 2, "fp16": 2}
 _RECURRENT_HINTS = ("linear_", "mamba", "ssm", "conv_kernel", "hybrid_override_pattern", "rwkv")
@@ -59,19 +60,45 @@ class RecurrentState:
         return len(self.layers) * self.per_layer_bytes
 
 
-def _int(config: Mapping[str, Any], *keys: str) -> int:
-    """The first of `keys` present: a whole number in 1..MAX_DIM (layers: 1..MAX_LAYERS)."""
-    for key in keys:
-        value = config.get(key)
-        if value is not None:
-            bound = MAX_LAYERS if key == "num_hidden_layers" else MAX_DIM
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= bound:
-                raise VramkitError(
-                    f"config field {key!r} must be a whole number in 1..{bound:,}, "
-                    f"got {value!r:.80}."
-                )
-            return value
-    raise _cannot(config, f"missing {' / '.join(keys)}")
+def _dim(
+    name: str, meaning: str, *aliases: str, bound: int = MAX_DIM, unit: str = ""
+) -> ConfigField:
+    return ConfigField(name, "dim", meaning, keys=(name, *aliases), unit=unit, default=None,
+                       bound=bound)  # fmt: skip
+
+
+FIELDS = (
+    _dim("num_hidden_layers", "main decoder layers", bound=MAX_LAYERS, unit="layers"),
+    ConfigField("layer_types", "any", "per-layer mixer (linear_attention / mamba / *attention)",
+                default=None),
+    ConfigField("hybrid_override_pattern", "any", "Nemotron-H: M mamba, * attention, - / E MLP",
+                default=None),
+    _dim("full_attention_interval", "every N-th layer is full attention (Qwen3-Next)",
+         unit="layers"),
+    ConfigField("mamba_ssm_dtype", "str", "dtype of the recurrent state (default: bfloat16)",
+                default=""),
+    _dim("linear_num_key_heads", "Gated DeltaNet key heads", bound=MAX_HEADS, unit="heads"),
+    _dim("linear_num_value_heads", "Gated DeltaNet value heads", bound=MAX_HEADS,
+         unit="heads"),
+    _dim("linear_key_head_dim", "Gated DeltaNet key head width", unit="values"),
+    _dim("linear_value_head_dim", "Gated DeltaNet value head width", unit="values"),
+    _dim("linear_conv_kernel_dim", "Gated DeltaNet short-conv kernel", unit="taps"),
+    _dim("mamba_num_heads", "Mamba2 heads", "mamba_n_heads", unit="heads"),
+    _dim("mamba_head_dim", "Mamba2 head width", "mamba_d_head", unit="values"),
+    _dim("ssm_state_size", "Mamba2 state size", "mamba_d_state", unit="values"),
+    _dim("n_groups", "Mamba2 B/C groups", "mamba_n_groups", unit="groups"),
+    _dim("conv_kernel", "Mamba2 conv kernel", "mamba_d_conv", unit="taps"),
+)  # fmt: skip
+"""The config fields the recurrent-state reader reads (each refused with a "cannot count" error
+when a recurrent kind needs it and the config lacks it)."""
+
+
+def _int(v: ConfigValues, name: str) -> int:
+    """Field `name` of `FIELDS`: a whole number in its bounds; missing → "cannot count"."""
+    value = v[name]
+    if value is None:
+        raise _cannot(v.config, f"missing {' / '.join(v.field(name).keys)}")
+    return int(value)
 
 
 def _cannot(config: Mapping[str, Any], why: str) -> VramkitError:
@@ -145,12 +172,12 @@ def is_recurrent(config: Mapping[str, Any]) -> bool:
     )
 
 
-def _kind(config: Mapping[str, Any]) -> str:
-    if "linear_num_value_heads" in config:
+def _kind(v: ConfigValues) -> str:
+    if v.given("linear_num_value_heads"):
         return "gated_deltanet"
-    if any(k in config for k in ("mamba_num_heads", "mamba_n_heads")):
+    if v.given("mamba_num_heads"):
         return "mamba2"
-    raise _cannot(config, "unknown recurrent layer kind")
+    raise _cannot(v.config, "unknown recurrent layer kind")
 
 
 def layer_kinds(config: Mapping[str, Any]) -> list[str]:
@@ -158,8 +185,9 @@ def layer_kinds(config: Mapping[str, Any]) -> list[str]:
     ``hybrid_override_pattern`` (Nemotron-H: ``M`` mamba, ``*`` attention, ``-`` MLP-only) or
     ``full_attention_interval`` (every N-th layer full attention, Qwen3-Next)."""
     cfg = _normalise(config)
-    n = _int(cfg, "num_hidden_layers")
-    types = cfg.get("layer_types")
+    v = read_config(FIELDS, cfg)
+    n = _int(v, "num_hidden_layers")
+    types = v.layer_types
     if types:
         if len(types) != n:
             raise VramkitError(f"layer_types has {len(types)} entries for {n} layers.")
@@ -167,15 +195,14 @@ def layer_kinds(config: Mapping[str, Any]) -> list[str]:
         if bad:
             raise _cannot(cfg, f"unknown layer_types {bad}")
         return ["recurrent" if t in _RECURRENT_TYPES else "attention" for t in types]
-    pattern = cfg.get("hybrid_override_pattern")
+    pattern = v.hybrid_override_pattern
     if pattern:
         kinds = {"M": "recurrent", "*": "attention", "-": "mlp", "E": "mlp"}
         if len(pattern) != n or set(pattern) - set(kinds):
             raise _cannot(cfg, f"hybrid_override_pattern {pattern!r} for {n} layers")
         return [kinds[c] for c in pattern]
-    interval = cfg.get("full_attention_interval")
-    if interval and is_recurrent(cfg):
-        period = _int(cfg, "full_attention_interval")
+    if v.given("full_attention_interval") and is_recurrent(cfg):
+        period = _int(v, "full_attention_interval")
         return ["attention" if (i + 1) % period == 0 else "recurrent" for i in range(n)]
     if is_recurrent(cfg):
         raise _cannot(cfg, "no layer_types, hybrid_override_pattern or full_attention_interval")
@@ -207,26 +234,27 @@ def recurrent_state(
     layers = tuple(recurrent_layers(cfg))
     if not layers:
         return RecurrentState("none", (), 0, 0)
+    v = read_config(FIELDS, cfg)
     if state_dtype_bytes is None:
-        name = str(cfg.get("mamba_ssm_dtype") or "bfloat16").lower()
+        name = (v.mamba_ssm_dtype or "bfloat16").lower()
         if name not in _DTYPE_BYTES:
             raise VramkitError(f"unknown mamba_ssm_dtype {name!r}; known: {sorted(_DTYPE_BYTES)}.")
         state_dtype_bytes = _DTYPE_BYTES[name]
-    kind = _kind(cfg)
+    kind = _kind(v)
     if kind == "gated_deltanet":
-        nk = _int(cfg, "linear_num_key_heads")
-        nv = _int(cfg, "linear_num_value_heads")
-        dk = _int(cfg, "linear_key_head_dim")
-        dv = _int(cfg, "linear_value_head_dim")
-        kernel = _int(cfg, "linear_conv_kernel_dim")
+        nk = _int(v, "linear_num_key_heads")
+        nv = _int(v, "linear_num_value_heads")
+        dk = _int(v, "linear_key_head_dim")
+        dv = _int(v, "linear_value_head_dim")
+        kernel = _int(v, "linear_conv_kernel_dim")
         conv = (kernel - 1) * (2 * nk * dk + nv * dv) * conv_dtype_bytes
         state = nv * dk * dv * state_dtype_bytes
     else:
-        heads = _int(cfg, "mamba_num_heads", "mamba_n_heads")
-        head_dim = _int(cfg, "mamba_head_dim", "mamba_d_head")
-        d_state = _int(cfg, "ssm_state_size", "mamba_d_state")
-        groups = _int(cfg, "n_groups", "mamba_n_groups")
-        kernel = _int(cfg, "conv_kernel", "mamba_d_conv")
+        heads = _int(v, "mamba_num_heads")
+        head_dim = _int(v, "mamba_head_dim")
+        d_state = _int(v, "ssm_state_size")
+        groups = _int(v, "n_groups")
+        kernel = _int(v, "conv_kernel")
         conv = (kernel - 1) * (heads * head_dim + 2 * groups * d_state) * conv_dtype_bytes
         state = heads * head_dim * d_state * state_dtype_bytes
     return RecurrentState(kind, layers, conv, state)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VramkitError
-from ..families import family_of_model_type, gguf_model_types
+from ..families import GGUF_KEYS, family_of_model_type, gguf_model_types
 from ..validate import MAX_LAYERS, path_stat, read_bytes, regular_file, require_strict_int
 from .gguf_layout import Layout, read_layout, tensor_nbytes
 from .measured import Measured, summarise
@@ -21,49 +21,9 @@ from .measured import Measured, summarise
 MAX_SPLITS = 65_535
 """``split.count`` is a uint16 in llama.cpp (gguf-split)."""
 
-_KEYS: dict[str, str] = {
-    "block_count": "num_hidden_layers",
-    "embedding_length": "hidden_size",
-    "feed_forward_length": "intermediate_size",
-    "context_length": "max_position_embeddings",
-    "vocab_size": "vocab_size",
-    "attention.head_count": "num_attention_heads",
-    "attention.head_count_kv": "num_key_value_heads",
-    "attention.key_length": "head_dim",
-    "attention.value_length": "v_head_dim",
-    "attention.key_length_swa": "key_length_swa",
-    "attention.key_length_mla": "key_length_mla",
-    "attention.value_length_mla": "value_length_mla",
-    "attention.sliding_window": "sliding_window",
-    "attention.kv_lora_rank": "kv_lora_rank",
-    "attention.q_lora_rank": "q_lora_rank",
-    "rope.dimension_count": "qk_rope_head_dim",
-    "expert_count": "num_experts",
-    "expert_used_count": "num_experts_per_tok",
-    "expert_feed_forward_length": "moe_intermediate_size",
-    "expert_shared_count": "n_shared_experts",
-    "expert_shared_feed_forward_length": "shared_expert_intermediate_size",
-    "leading_dense_block_count": "first_k_dense_replace",
-    "nextn_predict_layers": "num_nextn_predict_layers",
-    "full_attention_interval": "full_attention_interval",
-    "interleave_moe_layer_step": "interleave_moe_layer_step",
-    "attention.output_lora_rank": "o_lora_rank",
-    "attention.output_group_count": "o_groups",
-    "attention.compress_ratios": "compress_ratios",
-    "attention.indexer.head_count": "index_n_heads",
-    "attention.indexer.key_length": "index_head_dim",
-    "attention.indexer.top_k": "index_topk",
-    "hyper_connection.count": "hc_mult",
-    "hash_layer_count": "num_hash_layers",
-    "ssm.conv_kernel": "ssm_conv_kernel",
-    "ssm.inner_size": "ssm_inner_size",
-    "ssm.state_size": "ssm_state_size",
-    "ssm.group_count": "ssm_group_count",
-    "ssm.time_step_rank": "ssm_time_step_rank",
-}
-"""``{arch}.<key>`` → config.json field (llama.cpp's gguf-py constants, ``Keys.LLM``). The
-``*_mla`` / ``*_swa`` lengths keep their GGUF names: the family's ``from_gguf`` turns them into
-head dims.
+_KEYS = GGUF_KEYS
+"""``{arch}.<key>`` → config.json field, declared once beside the family config fields
+(`vramkit.families.GGUF_KEYS`; each `ConfigField.gguf` names the keys mapped to it).
 ``attention.sliding_window_pattern`` is read by `_sliding_window_pattern` (an int or a list)."""
 
 

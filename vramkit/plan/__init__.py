@@ -34,7 +34,15 @@ from .machine import (
     resolve_machine,
 )
 from .margin import Margin, engine_margin, resolve_margin
-from .placement import COMPONENTS, GOALS, Place, Plan, best_plan, candidate_plans
+from .placement import (
+    COMPONENTS,
+    GOALS,
+    Place,
+    Plan,
+    any_plan_fits,
+    best_plan,
+    candidate_plans,
+)
 from .speed import SpeedBound, plan_speed
 from .verdict import Verdict, verdict
 
@@ -85,6 +93,8 @@ class CurvePoint:
     host_expert_layers: int
     gpu_bytes: int
     host_bytes: int
+    limited_by: str = ""
+    """What limits the decode bound at this context (`SpeedBound.limited_by`)."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +130,38 @@ def plan_for(
     machine = require_machine(machine)
     m = get_model(model)
     check_context(m, context, allow_extrapolation=allow_extrapolation)
+    key: tuple[object, ...] | None = (id(m), id(machine), recipe, runtime, context, sequences,
+                                      cache_dtype, ubatch, margin)  # fmt: skip
+    try:
+        hit = _PLAN_MEMO.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable argument (a Recipe object, a list): not memoised
+        key, hit = None, None
+    if hit is not None and hit[0] is m and hit[1] is machine:
+        return hit[2]
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
                             margin=margin)  # fmt: skip
-    return best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
+    best = best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
+    if key is not None:
+        if len(_PLAN_MEMO) > 512:
+            _PLAN_MEMO.clear()
+        _PLAN_MEMO[key] = (m, machine, best)
+    return best
+
+
+_PLAN_MEMO: dict[tuple[object, ...], tuple[ModelSpec, Machine, Plan]] = {}
+"""`plan_for` per (model record, machine, arguments): a pure result of frozen inputs (the records
+are held, so an id is not reused while its entry lives). The curve's contexts and a capacity
+search's probes come back on every `solve` of the same model and machine."""
 
 
 def _fits_at(m: ModelSpec, machine: Machine, **kw: object) -> bool:
-    return plan_for(m, machine, **kw).fits  # type: ignore[arg-type]
+    """Whether `plan_for` with these arguments finds a fitting plan: whether any candidate fits
+    (`best_plan` returns a fitting one when there is one; `any_plan_fits`), without the speed
+    bounds, which only rank the fitting ones."""
+    kw = dict(kw)
+    check_context(m, kw["context"], allow_extrapolation=kw.pop("allow_extrapolation", False))  # type: ignore[arg-type]
+    return any_plan_fits(m, machine, **kw)  # type: ignore[arg-type]
 
 
 MAX_SEQUENCES = 4096
@@ -227,6 +261,7 @@ def context_speed_curve(
                 host_expert_layers=len(host.expert_layers),
                 gpu_bytes=sum(q.total_bytes for q in p.places if q.kind == "gpu"),
                 host_bytes=host.total_bytes,
+                limited_by=s.limited_by,
             )
         )
     return tuple(out)
@@ -412,14 +447,21 @@ def choose_recipe(
         return RecipePick(
             m.checkpoint_layout, f"the official checkpoint layout ({runtime} serves it)"
         )
+    from ..speed_estimate import plan_decode_estimate
+
     tried = []
+    est: dict[str, float] = {}  # recipe → decode estimate (tokens/s) where one exists
     for r in LLAMACPP_RECIPES:
         try:
             size = weight_bytes(m, r).total_bytes
         except VramkitError:
             continue
         p = plan_for(m, machine, recipe=r, runtime=runtime, **kw)  # type: ignore[arg-type]
-        tok_s = plan_speed(p, machine, model=m).decode_tokens_per_s if p.fits else 0.0
+        sp = plan_speed(p, machine, model=m) if p.fits else None
+        tok_s = sp.decode_tokens_per_s if sp is not None else 0.0
+        e = plan_decode_estimate(p, sp, m) if sp is not None and goal == "speed" else None
+        if e is not None:
+            est[r] = e.tokens_per_s
         tried.append((r, size, p.fits, tok_s))
     tried.sort(key=lambda t: t[1], reverse=True)
     fitting = [t for t in tried if t[2]]
@@ -429,13 +471,25 @@ def choose_recipe(
     def gb(t: tuple[str, int, bool, float]) -> str:
         if goal in ("context", "concurrency"):  # its plan is solved at another context / batch
             return f"{t[1] / 1e9:.1f} GB of weights"
+        if t[0] in est:
+            return (
+                f"{t[1] / 1e9:.1f} GB of weights, decode estimate {est[t[0]]:.1f} tokens/s "
+                f"(bound ≤ {t[3]:.1f} tokens/s)"
+            )
         return f"{t[1] / 1e9:.1f} GB of weights, decode ≤ {t[3]:.1f} tokens/s"
 
     if goal == "speed":
-        ranked = sorted(fitting, key=lambda t: (t[3], t[1]), reverse=True)
+        # rank by the decode estimate (vramkit.speed_estimate) where one exists, else the bound
+        ranked = sorted(fitting, key=lambda t: (est.get(t[0], t[3]), t[1]), reverse=True)
+        by = (
+            "decode estimate (the bound's step ÷ an efficiency + an overhead fitted on published "
+            "runs)"
+            if all(t[0] in est for t in fitting)
+            else "decode estimate where one exists, else decode bound"
+        )
         why = (
-            f"goal speed: the best decode bound among the {len(fitting)} GGUF recipes whose plan "
-            f"fits ({gb(ranked[0])})"
+            f"goal speed: the best {by} among the {len(fitting)} GGUF recipes whose plan fits "
+            f"({gb(ranked[0])})"
         )
     else:
         ranked = fitting
@@ -463,6 +517,26 @@ def auto_recipe(
     return pick.recipe_id, pick.why
 
 
+def _estimate_values(p: Plan, s: Solution, model: str | ModelSpec) -> dict[str, object] | None:
+    """The decode estimate beside the plan's bound as plain values (`vramkit.speed_estimate`),
+    with the curve's per context; None when the plan does not fit."""
+    from ..speed_estimate import curve_estimates, plan_decode_estimate
+
+    m = get_model(model)
+    e = plan_decode_estimate(p, s.speed, m)
+    if e is None:
+        return None
+    return {
+        "tokens_per_s": e.tokens_per_s,
+        "low_tokens_per_s": e.low_tokens_per_s,
+        "high_tokens_per_s": e.high_tokens_per_s,
+        "fitted": e.fitted,
+        "limit": e.limit,
+        "label": e.label,
+        "curve": [None if c is None else c.tokens_per_s for c in curve_estimates(p, s.curve, m)],
+    }
+
+
 def summary(
     model: str,
     *,
@@ -482,7 +556,9 @@ def summary(
     ``details=False`` solves the one plan only: no capacity search and no curve (max_context,
     max_sequences are None, curve is empty) — ~10× less work, for a first draw.
     `margin` as `solve`'s; each place carries its margin and headroom (GB), "verdict" the
-    `Verdict` as plain values ({fits, tight, reasons, try, margin, headline}).
+    `Verdict` as plain values ({fits, tight, reasons, try, margin, headline}),
+    "decode_estimate" the estimate beside the decode bound ({tokens_per_s, low / high, fitted,
+    limit, label, curve: per context}; None when nothing fits; `vramkit.speed_estimate`).
     Raises `VramkitError` on bad input.
     """
     details = require_bool("details", details)
@@ -535,6 +611,7 @@ def summary(
         "max_context": s.capacity.get("max_context"),
         "max_sequences": s.capacity.get("max_sequences"),
         "curve": [(c.context, c.fits, c.decode_tokens_per_s) for c in s.curve],
+        "decode_estimate": _estimate_values(p, s, model),
         "plan": p,
         "solution": s,
     }

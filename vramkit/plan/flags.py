@@ -146,16 +146,33 @@ def llamacpp_host_tensors(
     tensors of CPU layers, and tensors an override pattern (first match wins, regex_search) sends
     to CPU."""
     dev = llamacpp_layer_devices(n_layer, n_gpu_layers, split)
-    pats = [re.compile(p) for p in overrides]
+    search = _any_search(tuple(overrides))
     host = set()
     for name, layer, group, _routed in names:
         if group == "embed":
             host.add(name)
             continue
         il = n_layer if layer < 0 else layer
-        if any(p.search(name) for p in pats) or dev[il] < 0:
+        if dev[il] < 0 or search(name):
             host.add(name)
     return host
+
+
+_PLAIN_PATTERN = re.compile(r"\\[1-9]|\(\?P=|\(\?[aiLmsux-]")
+"""Backreferences and inline flags: a pattern with one is not joined with others."""
+
+
+def _any_search(patterns: tuple[str, ...]):
+    """A test 'does any pattern match somewhere in the name' (regex_search, as llama.cpp): the
+    patterns joined into one alternation, one search per name instead of one per pattern (same
+    answer: an alternation matches where any branch does); each alone when one has a
+    backreference or an inline flag, whose meaning would change in a join."""
+    pats = [re.compile(p) for p in patterns]
+    if not pats:
+        return lambda name: False
+    if any(_PLAIN_PATTERN.search(p) for p in patterns):
+        return lambda name: any(p.search(name) for p in pats)
+    return re.compile("|".join(f"(?:{p})" for p in patterns)).search
 
 
 def plan_host_tensors(plan: Plan, costs: LayerCosts) -> set[str]:

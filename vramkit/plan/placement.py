@@ -18,8 +18,8 @@ Runtime rules modelled (sources in `vramkit.plan.flags`):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from ..catalog import ModelSpec, get_model
@@ -298,135 +298,298 @@ def llamacpp_plan(
     + compute buffer + CUDA context; the `margin` (default llama.cpp's --fit margin, 1 GiB per
     device) is kept free beside them (`Place.margin_bytes`).
     """
-    n = costs.n_layers
-    c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=n)
-    prof = _profile(runtime)
-    kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch)
-    kv_layer = _kv_layers(model, kv)
+    c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=costs.n_layers)
+    at = _LlamacppContext.build(model, costs, machine, context=context, sequences=sequences,
+                                cache_dtype=cache_dtype, ubatch=ubatch, runtime=runtime,
+                                margin=margin)  # fmt: skip
+    return at.plan(c, no_mmap=no_mmap)
 
-    def gpu_cost(i: int) -> int:
-        e = costs.expert_bytes[i] if i >= c else 0
-        return costs.layer_bytes[i] + costs.shared_bytes[i] + e + kv_layer[i]
 
-    cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch,
-                              sequences=sequences, cache_dtype=kv.cache_dtype)  # fmt: skip
-    # layer split: no NCCL (data/runtimes.yaml uses_nccl); the fit margin is kept apart
-    ovh = prof.overhead_bytes(split=False) - prof.margin_bytes
-    mg = margin if margin is not None else engine_margin(runtime)
-    fixed = ovh + cb
-    devs = list(machine.devices)
-    assign: dict[int, list[int]] = {d.index: [] for d in devs}
-    nxt = n - 1
-    output_on: int | None = None
-    for k, d in enumerate(reversed(devs)):
-        room = d.usable_bytes - fixed - mg.bytes_for(d.usable_bytes)
-        if k == 0:
-            room -= costs.output_bytes
-            if room < 0:
-                break
-            output_on = d.index
-        while nxt >= 0 and gpu_cost(nxt) <= room:
-            room -= gpu_cost(nxt)
-            assign[d.index].insert(0, nxt)
-            nxt -= 1
-    cpu_layers = list(range(nxt + 1))
-    ngl = (n - len(cpu_layers)) + (1 if output_on is not None else 0)
-    places: list[Place] = []
-    for d in devs:
-        ls = assign[d.index]
-        comps = dict.fromkeys(COMPONENTS, 0)
-        comps["attention+dense"] = sum(costs.layer_bytes[i] for i in ls)
-        comps["shared experts"] = sum(costs.shared_bytes[i] for i in ls)
-        comps["routed experts"] = sum(costs.expert_bytes[i] for i in ls if i >= c)
-        comps["embeddings/output"] = costs.output_bytes if d.index == output_on else 0
-        comps["KV cache"] = sum(kv_layer[i] for i in ls)
-        used = bool(ls) or d.index == output_on
-        comps["compute buffer"] = cb if used else 0
-        comps["runtime overhead"] = ovh if used else 0
-        places.append(
-            Place(
-                f"GPU{d.index}",
-                "gpu",
-                d.usable_bytes,
-                MappingProxyType(comps),
-                (ls[0], ls[-1] + 1) if ls else None,
-                tuple(i for i in ls if i >= c and costs.expert_bytes[i]),
-                costs.experts if costs.is_moe else 0,
-                d.bandwidth_bytes_per_s,
-                mg.bytes_for(d.usable_bytes),
-            )
+def _prefix(values: Sequence[int]) -> list[int]:
+    """[0, v0, v0+v1, …]: Σ values[lo:hi] = out[hi] − out[lo] (integers, exact)."""
+    out = [0]
+    for v in values:
+        out.append(out[-1] + v)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _LlamacppContext:
+    """What every llama.cpp plan at one (context, sequences, cache, ubatch, margin) shares — the
+    KV per layer, the compute buffer, the overheads, each layer's GPU cost without its routed
+    experts and running sums — so that the --n-cpu-moe search (`plan`, once per value) does
+    only the placement itself. Built by `build`; bytes throughout."""
+
+    model: ModelSpec
+    costs: LayerCosts
+    machine: Machine
+    runtime: str
+    context: int
+    sequences: int
+    ubatch: int
+    cache_dtype: str
+    kv_total: int
+    kv_layer: tuple[int, ...]
+    compute: int
+    overhead: int
+    margin: Margin
+    base: tuple[int, ...]
+    """Per layer: attention+dense + shared experts + its KV (GPU cost without routed experts)."""
+    sums: Mapping[str, list[int]]
+    """Running sums (`_prefix`) of 'layer', 'shared', 'experts' and 'kv' bytes per layer."""
+    describe: str
+    host_compute: dict[tuple[bool, int, int], tuple[int, str]]
+    """`host_compute_buffer` per (host experts, CPU layers, GPUs used), filled as plans ask."""
+    lower_bound: bool = False
+    """No compute buffers at all (`build`): plans for `any_plan_fits`'s first pass only."""
+
+    @classmethod
+    def build(
+        cls,
+        model: ModelSpec,
+        costs: LayerCosts,
+        machine: Machine,
+        *,
+        context: int,
+        sequences: int,
+        cache_dtype: str | None,
+        ubatch: int,
+        runtime: str,
+        margin: Margin | None,
+        lower_bound: bool = False,
+    ) -> _LlamacppContext:
+        """The shared pieces; `lower_bound`: with no compute buffer on the GPUs or the host (a
+        plan that does not fit so does not fit with them: see `any_plan_fits`)."""
+        kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch)
+        kv_layer = _kv_layers(model, kv)
+        prof = _profile(runtime)
+        cb = 0
+        if not lower_bound:
+            cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch,
+                                      sequences=sequences, cache_dtype=kv.cache_dtype)  # fmt: skip
+        # layer split: no NCCL (data/runtimes.yaml uses_nccl); the fit margin is kept apart
+        ovh = prof.overhead_bytes(split=False) - prof.margin_bytes
+        lb, sb = costs.layer_bytes, costs.shared_bytes
+        return cls(
+            model=model,
+            costs=costs,
+            machine=machine,
+            runtime=runtime,
+            context=context,
+            sequences=sequences,
+            ubatch=ubatch,
+            cache_dtype=kv.cache_dtype,
+            kv_total=kv.total_bytes,
+            kv_layer=kv_layer,
+            compute=cb,
+            overhead=ovh,
+            margin=margin if margin is not None else engine_margin(runtime),
+            base=tuple(lb[i] + sb[i] + kv_layer[i] for i in range(costs.n_layers)),
+            sums={
+                "layer": _prefix(lb),
+                "shared": _prefix(sb),
+                "experts": _prefix(costs.expert_bytes),
+                "kv": _prefix(kv_layer),
+            },
+            describe=machine.describe(),
+            host_compute={},
+            lower_bound=lower_bound,
         )
-    host_expert = [i for i in range(n) if (i < c or i in cpu_layers) and costs.expert_bytes[i]]
-    hc = dict.fromkeys(COMPONENTS, 0)
-    hc["attention+dense"] = sum(costs.layer_bytes[i] for i in cpu_layers)
-    hc["shared experts"] = sum(costs.shared_bytes[i] for i in cpu_layers)
-    hc["routed experts"] = sum(costs.expert_bytes[i] for i in host_expert)
-    hc["embeddings/output"] = costs.embed_bytes + (
-        0 if output_on is not None else costs.output_bytes
-    )
-    hc["KV cache"] = sum(kv_layer[i] for i in cpu_layers)
-    host_cb = host_compute_buffer(
-        model, runtime, context=context, ubatch=ubatch, sequences=sequences,
-        cache_dtype=kv.cache_dtype, host_experts=bool(host_expert), cpu_layers=len(cpu_layers),
-        full_bytes=cb, gpus=sum(1 for d in devs if assign[d.index] or d.index == output_on),
-    )  # fmt: skip
-    hc["compute buffer"] = host_cb[0]
-    cap = machine.host.ram_bytes if machine.host else 0
-    spill = 0
-    if machine.disk is not None and sum(hc.values()) > cap and hc["routed experts"]:
-        # mmap'd weights: routed experts beyond host RAM stay on NVMe and page in when touched
-        spill = min(sum(hc.values()) - cap, hc["routed experts"])
-        hc["routed experts"] -= spill
-        no_mmap = False
-    places += _host_place(
-        machine,
-        hc,
-        (0, len(cpu_layers)) if cpu_layers else None,
-        host_expert,
-        costs.experts if costs.is_moe else 0,
-    )
-    if spill:
-        dc = dict.fromkeys(COMPONENTS, 0)
-        dc["routed experts"] = spill
-        places.append(
-            Place("disk", "disk", costs.total_bytes, MappingProxyType(dc), None, (), 0,
-                  machine.disk.bandwidth_bytes_per_s)  # type: ignore[union-attr]
+
+    def with_compute_buffers(self) -> _LlamacppContext:
+        """This context with the real compute buffers (a `lower_bound` one shares its KV, sums
+        and layer costs: only the buffers change)."""
+        if not self.lower_bound:
+            return self
+        cb = compute_buffer_bytes(self.model, self.runtime, context=self.context,
+                                  ubatch=self.ubatch, sequences=self.sequences,
+                                  cache_dtype=self.cache_dtype)  # fmt: skip
+        return replace(self, compute=cb, host_compute={}, lower_bound=False)
+
+    def _host_compute(self, host_experts: bool, cpu_layers: int, gpus: int) -> tuple[int, str]:
+        if self.lower_bound:
+            return 0, "no host compute buffer (a lower bound)"
+        key = (host_experts, cpu_layers, gpus)
+        hit = self.host_compute.get(key)
+        if hit is None:
+            hit = host_compute_buffer(
+                self.model, self.runtime, context=self.context, ubatch=self.ubatch,
+                sequences=self.sequences, cache_dtype=self.cache_dtype, host_experts=host_experts,
+                cpu_layers=cpu_layers, full_bytes=self.compute, gpus=gpus,
+            )  # fmt: skip
+            self.host_compute[key] = hit
+        return hit
+
+    def _layout(self, c: int) -> tuple[dict[int, tuple[int, int]], int | None, int]:
+        """Where the layers go with the routed experts of layers 0 … c−1 in host RAM: each
+        GPU's layers [lo, hi) (filled from the last layer backwards into the last GPU), the GPU
+        holding the output layer (None: the host) and the count of layers left on the CPU."""
+        costs, mg = self.costs, self.margin
+        exp, base = costs.expert_bytes, self.base
+        fixed = self.overhead + self.compute
+        span: dict[int, tuple[int, int]] = {}  # device → its layers [lo, hi)
+        nxt = costs.n_layers - 1
+        output_on: int | None = None
+        for k, d in enumerate(reversed(self.machine.devices)):
+            room = d.usable_bytes - fixed - mg.bytes_for(d.usable_bytes)
+            if k == 0:
+                room -= costs.output_bytes
+                if room < 0:
+                    break
+                output_on = d.index
+            hi = nxt + 1
+            while nxt >= 0:
+                cost = base[nxt] + (exp[nxt] if nxt >= c else 0)
+                if cost > room:
+                    break
+                room -= cost
+                nxt -= 1
+            span[d.index] = (nxt + 1, hi)
+        return span, output_on, nxt + 1
+
+    def fits(self, c: int) -> bool:
+        """`self.plan(c).fits`, from the same sums without building the plan (every place's
+        total + margin ≤ its capacity)."""
+        costs, machine, mg = self.costs, self.machine, self.margin
+        span, output_on, n_cpu = self._layout(c)
+        ly, sh, ex, kv = (self.sums[k] for k in ("layer", "shared", "experts", "kv"))
+        cb, ovh = self.compute, self.overhead
+        gpus_used = 0
+        for d in machine.devices:
+            lo, hi = span.get(d.index, (0, 0))
+            e_lo = max(lo, c)
+            used = hi > lo or d.index == output_on
+            gpus_used += used
+            total = (
+                ly[hi] - ly[lo] + sh[hi] - sh[lo] + (ex[hi] - ex[e_lo] if hi > e_lo else 0)
+                + (costs.output_bytes if d.index == output_on else 0) + kv[hi] - kv[lo]
+                + (cb + ovh if used else 0)
+            )  # fmt: skip
+            if d.usable_bytes - mg.bytes_for(d.usable_bytes) - total < 0:
+                return False
+        host_end = max(c, n_cpu)
+        routed = ex[host_end]
+        rest = (
+            ly[n_cpu] + sh[n_cpu] + costs.embed_bytes
+            + (0 if output_on is not None else costs.output_bytes) + kv[n_cpu]
+            + self._host_compute(routed > 0, n_cpu, gpus_used)[0]
         )  # fmt: skip
-    split = tuple(len(assign[d.index]) + (1 if d.index == output_on else 0) for d in devs)
-    notes = [
-        "KV per layer by cache kind: each kind's bytes spread over the layers that hold it",
-        f"compute buffer {cb / 2**30:.2f} GiB per GPU (the runtime record's compute buffer, as budget charges it)",
-        "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
-        host_cb[1],
-    ]
-    if spill:
-        notes.append(
-            f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
-            "--no-mmap) and they page in from NVMe when touched (the page cache keeps the rest)"
+        cap = machine.host.ram_bytes if machine.host else 0
+        if machine.disk is not None and rest + routed > cap and routed:
+            spill = min(rest + routed - cap, routed)  # paged in from NVMe (see `plan`)
+            return rest + routed - spill <= cap and spill <= costs.total_bytes
+        return rest + routed <= cap
+
+    def plan(self, c: int, *, no_mmap: bool = True) -> Plan:
+        """The plan with the routed experts of layers 0 … c−1 in host RAM (see `llamacpp_plan`)."""
+        costs, machine, mg = self.costs, self.machine, self.margin
+        n = costs.n_layers
+        exp = costs.expert_bytes
+        cb, ovh = self.compute, self.overhead
+        devs = list(machine.devices)
+        span, output_on, n_cpu = self._layout(c)  # n_cpu: layers 0 … n_cpu−1 run on the CPU
+        ngl = (n - n_cpu) + (1 if output_on is not None else 0)
+        sums = self.sums
+        ly, sh, ex, kv = sums["layer"], sums["shared"], sums["experts"], sums["kv"]
+        places: list[Place] = []
+        counts: list[int] = []
+        for d in devs:
+            lo, hi = span.get(d.index, (0, 0))
+            counts.append(hi - lo)
+            e_lo = max(lo, c)
+            comps = dict.fromkeys(COMPONENTS, 0)
+            comps["attention+dense"] = ly[hi] - ly[lo]
+            comps["shared experts"] = sh[hi] - sh[lo]
+            comps["routed experts"] = ex[hi] - ex[e_lo] if hi > e_lo else 0
+            comps["embeddings/output"] = costs.output_bytes if d.index == output_on else 0
+            comps["KV cache"] = kv[hi] - kv[lo]
+            used = hi > lo or d.index == output_on
+            comps["compute buffer"] = cb if used else 0
+            comps["runtime overhead"] = ovh if used else 0
+            places.append(
+                Place(
+                    f"GPU{d.index}",
+                    "gpu",
+                    d.usable_bytes,
+                    MappingProxyType(comps),
+                    (lo, hi) if hi > lo else None,
+                    tuple(i for i in range(e_lo, hi) if exp[i]),
+                    costs.experts if costs.is_moe else 0,
+                    d.bandwidth_bytes_per_s,
+                    mg.bytes_for(d.usable_bytes),
+                )
+            )
+        host_end = max(c, n_cpu)  # routed experts of layers below it live on the host
+        host_expert = [i for i in range(host_end) if exp[i]]
+        hc = dict.fromkeys(COMPONENTS, 0)
+        hc["attention+dense"] = ly[n_cpu]
+        hc["shared experts"] = sh[n_cpu]
+        hc["routed experts"] = ex[host_end]
+        hc["embeddings/output"] = costs.embed_bytes + (
+            0 if output_on is not None else costs.output_bytes
         )
-    return Plan(
-        model_id=model.id,
-        recipe_id=costs.recipe_id,
-        runtime=runtime,
-        machine=machine.describe(),
-        context=context,
-        sequences=sequences,
-        cache_dtype=kv.cache_dtype,
-        places=tuple(places),
-        knobs=MappingProxyType(
-            {
-                "n_gpu_layers": ngl,
-                "n_cpu_moe": c,
-                "tensor_split": split,
-                "cpu_layers": len(cpu_layers),
-                "ubatch": ubatch,
-                "no_mmap": no_mmap,
-                "main_gpu": 0,
-            }
-        ),
-        kv_bytes=kv.total_bytes,
-        notes=tuple(notes) + _host_fill_notes(places),
-    )
+        hc["KV cache"] = kv[n_cpu]
+        gpus_used = sum(1 for d, k in zip(devs, counts, strict=True) if k or d.index == output_on)
+        host_cb = self._host_compute(bool(host_expert), n_cpu, gpus_used)
+        hc["compute buffer"] = host_cb[0]
+        cap = machine.host.ram_bytes if machine.host else 0
+        spill = 0
+        if machine.disk is not None and sum(hc.values()) > cap and hc["routed experts"]:
+            # mmap'd weights: routed experts beyond host RAM stay on NVMe and page in when touched
+            spill = min(sum(hc.values()) - cap, hc["routed experts"])
+            hc["routed experts"] -= spill
+            no_mmap = False
+        places += _host_place(
+            machine,
+            hc,
+            (0, n_cpu) if n_cpu else None,
+            host_expert,
+            costs.experts if costs.is_moe else 0,
+        )
+        if spill:
+            dc = dict.fromkeys(COMPONENTS, 0)
+            dc["routed experts"] = spill
+            places.append(
+                Place("disk", "disk", costs.total_bytes, MappingProxyType(dc), None, (), 0,
+                      machine.disk.bandwidth_bytes_per_s)  # type: ignore[union-attr]
+            )  # fmt: skip
+        split = tuple(
+            k + (1 if d.index == output_on else 0) for d, k in zip(devs, counts, strict=True)
+        )
+        notes = [
+            "KV per layer by cache kind: each kind's bytes spread over the layers that hold it",
+            f"compute buffer {cb / 2**30:.2f} GiB per GPU (the runtime record's compute buffer, as budget charges it)",
+            "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
+            host_cb[1],
+        ]
+        if spill:
+            notes.append(
+                f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
+                "--no-mmap) and they page in from NVMe when touched (the page cache keeps the rest)"
+            )
+        return Plan(
+            model_id=self.model.id,
+            recipe_id=costs.recipe_id,
+            runtime=self.runtime,
+            machine=self.describe,
+            context=self.context,
+            sequences=self.sequences,
+            cache_dtype=self.cache_dtype,
+            places=tuple(places),
+            knobs=MappingProxyType(
+                {
+                    "n_gpu_layers": ngl,
+                    "n_cpu_moe": c,
+                    "tensor_split": split,
+                    "cpu_layers": n_cpu,
+                    "ubatch": self.ubatch,
+                    "no_mmap": no_mmap,
+                    "main_gpu": 0,
+                }
+            ),
+            kv_bytes=self.kv_total,
+            notes=tuple(notes) + _host_fill_notes(places),
+        )
 
 
 HOST_FILL_WARN = 0.90
@@ -634,6 +797,102 @@ def candidate_plans(
 ) -> list[Plan]:
     """Every placement the runtime's knobs allow at this context (llama.cpp: --n-cpu-moe 0…n).
     `margin`: bytes kept free per GPU (`vramkit.plan.margin.resolve_margin`; None: the engine's)."""
+    return list(
+        iter_candidate_plans(model, machine, recipe=recipe, runtime=runtime, context=context,
+                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
+                             expert_parallel=expert_parallel, margin=margin)
+    )  # fmt: skip
+
+
+def iter_candidate_plans(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    recipe: str | Recipe | None = None,
+    runtime: str = "llama.cpp",
+    context: int = 32768,
+    sequences: int = 1,
+    cache_dtype: str | None = None,
+    ubatch: int = 512,
+    expert_parallel: bool = True,
+    margin: object = None,
+) -> Iterator[Plan]:
+    """`candidate_plans` one at a time (the checks run at the first `next`)."""
+    return _candidates(model, machine, recipe=recipe, runtime=runtime, context=context,
+                       sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
+                       expert_parallel=expert_parallel, margin=margin)  # fmt: skip
+
+
+def any_plan_fits(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    recipe: str | Recipe | None = None,
+    runtime: str = "llama.cpp",
+    context: int = 32768,
+    sequences: int = 1,
+    cache_dtype: str | None = None,
+    ubatch: int = 512,
+    expert_parallel: bool = True,
+    margin: object = None,
+) -> bool:
+    """Whether any of `candidate_plans` (same arguments) fits, without building them on
+    llama.cpp (`_LlamacppContext.fits`) and stopping at the first that fits (no speed bounds).
+
+    On llama.cpp each --n-cpu-moe value is tried first with no compute buffer on the GPUs or
+    the host: more room on the GPUs only takes layers off the host (each GPU is filled within
+    its room by construction) and every host component shrinks, so a value that does not fit
+    then does not fit at all. Where none does, llama.cpp's allocator (the compute buffer,
+    `vramkit.llamacpp_graph`) is not replayed; else the search with the real buffers starts at
+    the first value that fitted the bound."""
+    a = _resolve(model, machine, recipe=recipe, runtime=runtime, context=context,
+                 sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
+                 expert_parallel=expert_parallel, margin=margin)  # fmt: skip
+    if not a.layered:
+        return any(p.fits for p in _served_plans(a))
+    ks = range(a.costs.n_layers + 1) if a.costs.is_moe else range(1)
+    low = _LlamacppContext.build(a.model, a.costs, a.machine, context=a.context,
+                                 sequences=a.sequences, cache_dtype=a.cache_dtype, ubatch=a.ubatch,
+                                 runtime=a.runtime, margin=a.margin, lower_bound=True)  # fmt: skip
+    first = next((k for k in ks if low.fits(k)), None)
+    if first is None:
+        return False
+    at = low.with_compute_buffers()
+    return any(at.fits(k) for k in ks if k >= first)
+
+
+@dataclass(frozen=True)
+class _Args:
+    """`candidate_plans`' arguments, checked and resolved (`_resolve`)."""
+
+    model: ModelSpec
+    machine: Machine
+    runtime: str
+    costs: LayerCosts
+    context: int
+    sequences: int
+    cache_dtype: str | None
+    ubatch: int
+    expert_parallel: bool
+    margin: Margin
+    layered: bool
+    """The runtime places whole layers and routed experts (its record's placement: llama.cpp)."""
+    pipeline_parallel: bool
+
+
+def _resolve(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    recipe: str | Recipe | None,
+    runtime: str,
+    context: int,
+    sequences: int,
+    cache_dtype: str | None,
+    ubatch: int,
+    expert_parallel: bool,
+    margin: object,
+) -> _Args:
     from ..validate import require_bool
     from .machine import require_machine
 
@@ -653,20 +912,45 @@ def candidate_plans(
     smallest = min((d.usable_bytes for d in machine.devices), default=None)
     mg = resolve_margin(margin, rt, memory_bytes=smallest)
     caps = get_runtime(rt).capabilities
-    if caps.placement == "layers":
-        ks = range(costs.n_layers + 1) if costs.is_moe else range(1)
-        return [
-            llamacpp_plan(m, costs, machine, context=ctx, sequences=seqs, cpu_expert_layers=k,
-                          cache_dtype=cache_dtype, ubatch=ub, runtime=rt, margin=mg)
-            for k in ks
-        ]  # fmt: skip
-    n = len(machine.devices)
-    pps = [k for k in range(1, n + 1) if n % k == 0] if caps.pipeline_parallel and n else [1]
-    return [
-        served_plan(m, costs, machine, runtime=rt, context=ctx, sequences=seqs,
-                    cache_dtype=cache_dtype, expert_parallel=expert_parallel, pp=k, margin=mg)
-        for k in pps
-    ]  # fmt: skip
+    return _Args(m, machine, rt, costs, ctx, seqs, cache_dtype, ub, expert_parallel, mg,
+                 caps.placement == "layers", bool(caps.pipeline_parallel))  # fmt: skip
+
+
+def _candidates(
+    model: str | ModelSpec,
+    machine: Machine,
+    *,
+    recipe: str | Recipe | None,
+    runtime: str,
+    context: int,
+    sequences: int,
+    cache_dtype: str | None,
+    ubatch: int,
+    expert_parallel: bool,
+    margin: object,
+) -> Iterator[Plan]:
+    a = _resolve(model, machine, recipe=recipe, runtime=runtime, context=context,
+                 sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
+                 expert_parallel=expert_parallel, margin=margin)  # fmt: skip
+    if a.layered:
+        at = _LlamacppContext.build(a.model, a.costs, a.machine, context=a.context,
+                                    sequences=a.sequences, cache_dtype=a.cache_dtype,
+                                    ubatch=a.ubatch, runtime=a.runtime, margin=a.margin)  # fmt: skip
+        for k in range(a.costs.n_layers + 1) if a.costs.is_moe else range(1):
+            yield at.plan(k)
+        return
+    yield from _served_plans(a)
+
+
+def _served_plans(a: _Args) -> Iterator[Plan]:
+    """One plan per pipeline-parallel size dividing the GPUs where the runtime has pipeline
+    parallelism (vLLM), else one (SGLang)."""
+    n = len(a.machine.devices)
+    pps = [k for k in range(1, n + 1) if n % k == 0] if a.pipeline_parallel and n else [1]
+    for k in pps:
+        yield served_plan(a.model, a.costs, a.machine, runtime=a.runtime, context=a.context,
+                          sequences=a.sequences, cache_dtype=a.cache_dtype,
+                          expert_parallel=a.expert_parallel, pp=k, margin=a.margin)  # fmt: skip
 
 
 def best_plan(plans: list[Plan], speed_of) -> Plan:

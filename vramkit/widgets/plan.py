@@ -207,10 +207,22 @@ def render_html(s: Mapping[str, Any]) -> str:
         for k, c in _COLORS.items()
     )
     if s["fits"]:
+        est = _estimate(s)
         speed = (
             f"<p>decode ≤ <b>{s['decode_tokens_per_s']:,.1f}</b> tokens/s, prefill ≤ "
             f"{s['prefill_tokens_per_s']:,.0f} tokens/s (upper bounds; limited by "
-            f"{html.escape(str(s['limited_by']))})</p>"
+            f"{html.escape(str(s['limited_by']))})"
+            + (
+                ""
+                if est is None
+                else f"<br><span class='vk-plan-estimate' data-tokens-per-s="
+                f"'{est.tokens_per_s:.6g}'>decode estimate <b>{est.tokens_per_s:,.1f}</b> "
+                f"tokens/s (held-out range {est.low_tokens_per_s:,.1f}–"
+                f"{est.high_tokens_per_s:,.1f}; fitted on published runs, not a measurement"
+                + ("" if est.fitted else "; no published run of this class: a wider median")
+                + ")</span>"
+            )
+            + "</p>"
         )
         flags = (
             f"<p>flags:<br><code class='vk-plan-flags' style='overflow-wrap:anywhere;"
@@ -241,14 +253,38 @@ def render_html(s: Mapping[str, Any]) -> str:
     )
 
 
+def _estimate(s: Mapping[str, Any]) -> Any:
+    """The decode estimate beside the summary's bound (`vramkit.speed_estimate`), or None."""
+    from ..catalog import get_model
+    from ..speed_estimate import plan_decode_estimate
+
+    return plan_decode_estimate(s["plan"], s["solution"].speed, get_model(s["model"]))
+
+
 def render_details_html(s: Mapping[str, Any]) -> str:
     """Capacity and the curve as HTML: longest context, most sequences, then one row per context
-    with the decode bound (tokens/s, upper bound) or 'does not fit'."""
+    with the decode bound (tokens/s, upper bound) and the estimate beside it (with its held-out
+    range), or 'does not fit'."""
+    from ..catalog import get_model
+    from ..speed_estimate import curve_estimates
+
+    sol = s.get("solution")
+    ests = (
+        curve_estimates(s["plan"], sol.curve, get_model(s["model"]))
+        if sol is not None
+        else [None] * len(s["curve"])
+    )
     rows = "".join(
         f"<tr><td style='text-align:right'>{c:,}</td><td style='text-align:right'>"
         + (f"{v:,.1f}" if ok else "does not fit")
+        + "</td><td style='text-align:right'>"
+        + (
+            "-"
+            if e is None
+            else f"{e.tokens_per_s:,.1f} ({e.low_tokens_per_s:,.1f}–{e.high_tokens_per_s:,.1f})"
+        )
         + "</td></tr>"
-        for c, ok, v in s["curve"]
+        for (c, ok, v), e in zip(s["curve"], ests, strict=True)
     )
     from ..plan import MAX_SEQUENCES
 
@@ -265,7 +301,8 @@ def render_details_html(s: Mapping[str, Any]) -> str:
         f"<p class='vk-plan-capacity' data-max-context='{mc}' "
         f"data-max-sequences='{ms}'>Longest context that fits: {longest}; most sequences at "
         f"this context: {most}</p>"
-        f"<table><tr><th>context (tokens)</th><th>decode ≤ tokens/s</th></tr>{rows}</table>"
+        "<table><tr><th>context (tokens)</th><th>decode ≤ tokens/s (bound)</th>"
+        f"<th>decode estimate tokens/s (range)</th></tr>{rows}</table>"
     )
 
 
@@ -286,6 +323,9 @@ def describe(model: str, gpus: str, ram: str, runtime: str, context: int) -> str
         )
     if s["fits"]:
         lines.append(f"decode <= {s['decode_tokens_per_s']:,.1f} tokens/s (upper bound)")
+        est = _estimate(s)
+        if est is not None:
+            lines.append(f"decode {est.label} (fitted on published runs, not a measurement)")
     lines.append(f"flags: {s['flags'] or '-'}")
     return "\n".join(lines)
 

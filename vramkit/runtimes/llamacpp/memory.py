@@ -357,6 +357,20 @@ def _replayed(trace_id: str, family: str, cfg_key: str, s: Settings) -> int | No
     return lg.peak_bytes(trace, lg.variant_key(s.flash_attn, _cache_key(s.cache_k)), q)
 
 
+def _replay_if_recorded(
+    trace_id: str, family: str, cfg: Mapping[str, Any], s: Settings
+) -> int | None:
+    """`_replayed` where a trace is recorded for `trace_id` (the config is serialised as the
+    cache key only then: most models have none)."""
+    from . import graph as lg
+
+    if lg.load_trace(trace_id) is None:
+        return None
+    import json
+
+    return _replayed(trace_id, family, json.dumps(dict(cfg), sort_keys=True, default=str), s)
+
+
 def compute_bytes(
     model_id: str, family: str, cfg: Mapping[str, Any], s: Settings
 ) -> ComputeEstimate:
@@ -378,10 +392,7 @@ def compute_bytes(
     attention b = 4 (n_head + 1) (F32 KQ per head + F32 mask), with it b = 2 (F16 mask), and
     a = 22 n_embd / 60 n_embd (the Llama/Qwen fits, an estimate for other shapes).
     """
-    import json
-
-    cfg_key = json.dumps(dict(cfg), sort_keys=True, default=str)
-    replayed = _replayed(model_id, family, cfg_key, s)
+    replayed = _replay_if_recorded(model_id, family, cfg, s)
     if replayed is not None:
         return ComputeEstimate(
             replayed,
@@ -442,10 +453,7 @@ def mtp_draft_compute_bytes(
     converter's ``mtp-*.gguf``): the engine's allocator replayed over the draft graph's recorded
     sequence (data/llamacpp_graphs/<model>-mtp.json.gz). Recorded for DeepSeek V4; any other
     model is a `VramkitError`."""
-    import json
-
-    cfg_key = json.dumps(dict(cfg), sort_keys=True, default=str)
-    replayed = _replayed(f"{model_id}-mtp", family, cfg_key, s)
+    replayed = _replay_if_recorded(f"{model_id}-mtp", family, cfg, s)
     if replayed is None:
         raise VramkitError(
             f"vramkit has no recorded MTP draft graph for {model_id!r} with this config and "

@@ -310,8 +310,11 @@ def _impl(st: _State, new: str, t: GgufTensor, ftype: str, cat: str, m: ModelFac
     """llama_tensor_get_type_impl (L446-713) for one tensor; `new` is the default type."""
     arch = m.arch
     name = t.name
-    glm_q = any(s in name for s in ("attn_q_a", "attn_q_b", "nextn.eh_proj"))
-    if arch == "glm5-next" and glm_q and new not in ("F32", "BF16", "F16"):
+    if (
+        arch == "glm5-next"
+        and any(s in name for s in ("attn_q_a", "attn_q_b", "nextn.eh_proj"))
+        and new not in ("F32", "BF16", "F16")
+    ):
         return "Q8_0"  # L473-486
     if cat == "output" or (st.tied and cat == "token_embd"):  # L490-511
         if ftype == "MXFP4_MOE":
@@ -476,38 +479,51 @@ def target_types(
 
 
 @lru_cache(maxsize=64)
-def _plan(tensors: tuple[GgufTensor, ...], arch: str) -> tuple[list[int], list[bool], list[str]]:
+def _plan(
+    tensors: tuple[GgufTensor, ...], arch: str
+) -> tuple[list[int], list[bool], list[str], int, bool]:
     """What does not depend on the file type: llama.cpp's tensor order, which tensors it may
-    quantize, and each tensor's category."""
-    order = sorted(range(len(tensors)), key=lambda k: (tensors[k].layer, tensors[k].name))
+    quantize, each tensor's category, the attn_v-like count and whether the output is tied."""
+    names = [t.name for t in tensors]
+    keys = [(_layer_number(n), n) for n in names]
+    order = sorted(range(len(tensors)), key=keys.__getitem__)
     allows = [allows_quantization(t, arch) for t in tensors]
-    return order, allows, [category(t.name) for t in tensors]
+    cats = [category(n) for n in names]
+    n_attention_wv = sum(_is_attn_v(c) for c in cats)
+    return order, allows, cats, n_attention_wv, "output.weight" not in names
 
 
 def _assign(
     tensors: Sequence[GgufTensor], ftype: str, model: ModelFacts, *, imatrix: bool
 ) -> list[str]:
     tensors = tuple(tensors)
-    order, allows, cats = _plan(tensors, model.arch)
-    st = _State(
-        n_attention_wv=sum(_is_attn_v(c) for c in cats),
-        n_ffn_down=model.n_layer,
-        tied=not any(t.name == "output.weight" for t in tensors),
-        imatrix=imatrix,
-    )
+    order, allows, cats, n_attention_wv, tied = _plan(tensors, model.arch)
+    st = _State(n_attention_wv=n_attention_wv, n_ffn_down=model.n_layer, tied=tied, imatrix=imatrix)
     out = [""] * len(tensors)
     default = FTYPE_DEFAULT.get(ftype, "")
+    quantized = _quantized(default)  # L742-772: the mix and the fallback run for those only
+    copy = ftype == "COPY"
     for k in order:
         t = tensors[k]
-        if ftype == "COPY" or not allows[k]:
+        if copy or not allows[k]:
             out[k] = t.source  # L1121-1127 (only_copy: L289): kept as the source stores it
             continue
         new = default
-        if _quantized(new):  # L742-772: the mix and the fallback run for quantized types only
+        if quantized:
             new = _impl(st, new, t, ftype, cats[k], model)
-            new = fallback(new, t.ne[0], t.name)
+            new = _fallback(new, t.ne[0]) or fallback(new, t.ne[0], t.name)
         out[k] = new
     return out
+
+
+@lru_cache(maxsize=4096)
+def _fallback(type_name: str, ncols: int) -> str:
+    """`fallback` per (type, row length), or "" where llama-quantize stops (`fallback` then
+    raises the error naming the tensor)."""
+    try:
+        return fallback(type_name, ncols)
+    except VramkitError:
+        return ""
 
 
 # convert_hf_to_gguf keeps these ≥2-D tensors in F32 (conversion/base.py L1088-1120 at the pinned
