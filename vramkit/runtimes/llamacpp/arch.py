@@ -97,7 +97,8 @@ def replay_template(
     align = CUDA_ALIGN if cuda else int(doc.get("align", 32))
     rows = doc["rows"]
     nb = [_nbytes(r, q, sizes) for r in rows]
-    blocks: list[list[int]] = [[0, 1 << 62]]
+    offs: list[int] = [0]  # free blocks (graph.replay's layout): offsets, sorted
+    lens: list[int] = [1 << 62]  # and sizes; the last block open-ended
     offsets: list[int] = []
     own: list[tuple[int, int]] = []  # per allocation: its row and its CUDA extra bytes
     peak = 0
@@ -106,30 +107,27 @@ def replay_template(
             extra = _fa_extra(e, rows, nb, q) if cuda and len(e) > 2 else 0
             size = _align(nb[e[1]] + extra, align)
             own.append((e[1], extra))
-            best, best_size = -1, 0
-            for i in range(len(blocks) - 1):
-                bs = blocks[i][1]
-                if bs >= size and (best < 0 or bs <= best_size):
-                    best, best_size = i, bs
-            if best < 0:
-                best = len(blocks) - 1
-            blk = blocks[best]
-            off = blk[0]
-            blk[0] += size
-            blk[1] -= size
-            if blk[1] == 0:
-                del blocks[best]
+            last = len(lens) - 1
+            best, best_size = last, 1 << 63
+            for i in range(last):  # best fit among all blocks but the last (ties: the later)
+                if size <= lens[i] <= best_size:
+                    best, best_size = i, lens[i]
+            off = offs[best]
+            if lens[best] - size:
+                offs[best], lens[best] = off + size, lens[best] - size
+            else:
+                del offs[best], lens[best]
             peak = max(peak, off + size)
             offsets.append(off)
         elif e[0] == 1:
             row, extra = own[e[1]]
             size = _align(nb[e[2]] + (extra if e[2] == row else 0), align)
             if size:
-                _free(blocks, offsets[e[1]], size)
+                _free(offs, lens, offsets[e[1]], size)
         else:
             parent, node = _align(nb[e[2]], align), _align(nb[e[3]], align)
             if parent > node:
-                _free(blocks, offsets[e[1]] + node, parent - node)
+                _free(offs, lens, offsets[e[1]] + node, parent - node)
     return peak
 
 
