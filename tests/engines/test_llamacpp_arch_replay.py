@@ -194,3 +194,10 @@ def test_every_replayed_template_reproduces_a_shape_it_was_not_recorded_at():
     assert _replayed_archs() <= seen
     bad = [(t, c, round(e, 4)) for t, c, e in errs if abs(e) > 0.02]
     assert (len(errs) - len(bad)) / len(errs) >= 0.95, bad
+
+
+def test_coverage_says_which_templates_are_replayed_and_why_not():
+    cov = la.coverage()
+    assert cov["llama"] == "replayed"
+    assert cov["phi3"].startswith("labelled estimate")
+    assert {TEMPLATES[t]["arch"] for t, v in cov.items() if v == "replayed"} == _replayed_archs()

@@ -358,3 +358,19 @@ def replay_symbols(
     peak = replay_template(var, q, doc["type_sizes"], cuda=cuda)
     how = " with the CUDA buffer type's sizes (from its code)" if cuda else ""
     return ArchReplay(peak, tid, f"{tid} graph replayed{how}")
+
+
+def coverage() -> dict[str, str]:
+    """Per recorded template: "replayed", or why the labelled estimate applies instead (set
+    aside, a dimension not identified). Architectures with no template get the estimate too."""
+    out = {}
+    for tid in recorded_templates():
+        doc = load_template(tid)
+        variants = [v for vs in doc["by_layers"].values() for v in vs.values()]
+        if tid in NOT_REPLAYED:
+            out[tid] = f"labelled estimate: {NOT_REPLAYED[tid]}"
+        elif any(v["inexact_dims"] for v in variants):
+            out[tid] = "labelled estimate: a tensor dimension was not identified exactly"
+        else:
+            out[tid] = "replayed"
+    return out
