@@ -187,7 +187,8 @@ def compute_section() -> dict[str, Any]:
       against their fixture runs (tests/fixtures/measured/llamacpp/);
     - untraced, replayed per architecture (vramkit.runtimes.llamacpp.arch): the same fixture runs with
       the checkpoint trace left out, the engine at the full size of published configs
-      (tests/fixtures/measured/llamacpp_arch/heldout.json), and files the pinned converter wrote
+      (tests/fixtures/measured/llamacpp_arch/heldout.json), every template at a synthetic
+      30-layer shape (heldout_synthetic.json), and files the pinned converter wrote
       (tests/accounting/gguf_converter/engine.json) read back through `vramkit.ingest`;
     - untraced, estimated: what no template covers gets the labelled plain-GQA form; its
       signed error is printed as measured, not as a bound.
@@ -210,6 +211,7 @@ def compute_section() -> dict[str, Any]:
     groups: dict[str, list[float]] = {"traced (checkpoint replay)": [],
                                       "untraced: fixture runs, per-architecture replay": [],
                                       "untraced: published configs, per-architecture replay": [],
+        "untraced: a synthetic 30-layer shape per template, replayed": [],
                                       "untraced: converter files, per-architecture replay": [],
                                       "untraced: converter files, labelled estimate": []}  # fmt: skip
     for mid, where in measure.MODELS:
@@ -239,6 +241,18 @@ def compute_section() -> dict[str, Any]:
             r = la.arch_compute(model.config, settings(c))
             if r.bytes is not None:
                 groups["untraced: published configs, per-architecture replay"].append(
+                    r.bytes / (c["compute_mib"] * mib) - 1
+                )
+    synth = json.loads(
+        (ROOT / "tests/fixtures/measured/llamacpp_arch/heldout_synthetic.json").read_text()
+    )
+    for row in synth["models"]:
+        if row["template"] in la.NOT_REPLAYED:
+            continue
+        for c in row["cases"]:
+            r = la.replay_symbols(row["template"], row["written"], row["layers"], settings(c))
+            if r.bytes is not None:
+                groups["untraced: a synthetic 30-layer shape per template, replayed"].append(
                     r.bytes / (c["compute_mib"] * mib) - 1
                 )
     conv = ROOT / "tests/accounting/gguf_converter"
