@@ -7,7 +7,8 @@ For each figure: the published value, vramkit's estimate for the same conditions
     error % = 100 × (estimate − published) / published
 
 then the mean absolute error % per category (weights, params, kv, runtime), and a section on
-the decode- and prefill-speed estimates' error on held-out published runs (`speed_section`). Writes
+the decode- and prefill-speed estimates' error on held-out published runs (`speed_section`), and
+vLLM's loads and KV pools against the llm-d planner on its own sweep (`peer_llmd_section`). Writes
 ``accuracy.csv`` and ``accuracy.png`` under --out (git-ignored) and prints the table.
 A figure whose estimator is not in vramkit yet (vramkit.kv, vramkit.budget) is listed as
 "not estimated" with the reason, never silently dropped.
@@ -329,6 +330,26 @@ def _plot(rows: list[Row], path: Path) -> None:
     plt.close(fig)
 
 
+def peer_llmd_section() -> dict[str, Any]:
+    """vLLM, per engine: the kit against the llm-d planner on the planner's 59-run v0.19.0 / H100
+    sweep (benchmarks/peer_llmd.py over data/peer_llmd_sweep.yaml): mean |error| on weights and
+    the KV pool over the runs both answer, the held-out runs, and the kit's refusals."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import peer_llmd
+
+    s = peer_llmd.summary([peer_llmd.evaluate(r) for r in peer_llmd.load_runs()])
+    print("\nvLLM v0.19 on H100, the llm-d planner's own sweep (benchmarks/peer_llmd.py):")
+    for subset in ("all", "held_out", "peer_inputs"):
+        t = s[subset]
+        print(
+            f"  {subset:11} {t['runs']:2} runs: weights kit {t['kit_weights']:.2f} % vs llm-d "
+            f"{t['peer_weights']:.2f} %; KV pool kit {t['kit_pool']:.2f} % vs llm-d "
+            f"{t['peer_pool']:.2f} %"
+        )
+    print(f"  refused {len(s['refused'])}; no config stored offline {len(s['no_config'])}")
+    return s
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
@@ -338,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = evaluate()
     _print(rows)
     speed_section()
+    peer_llmd_section()
     compute_section()
     if args.baseline:
         _print_baseline(compare_baseline(rows, Path(args.baseline)), Path(args.baseline))

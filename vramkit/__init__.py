@@ -29,6 +29,7 @@ _API = {
     "min_gpus": "vramkit.budget",
     "max_context": "vramkit.budget",
     "best_recipe": "vramkit.budget",
+    "min_devices": "vramkit.plan.count",
     "model_from_config_file": "vramkit.configfile",
     "ingest": "vramkit.ingest",
     "VramkitError": "vramkit.errors",

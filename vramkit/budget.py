@@ -1,32 +1,45 @@
 """Per-GPU memory budget and GPU fit: weights + KV + workspace + runtime overhead ≤ usable.
 
+One solver: for the planner's runtimes (llama.cpp, ik_llama.cpp, vLLM, SGLang) every figure
+here and its verdict come from the placement planner's plan (`vramkit.plan.count.place`), so
+`budget`, `min_gpus`, `max_context`, `best_recipe` and `fit_grid` answer what `plan` answers;
+the arithmetic below is kept for the runtimes the planner does not model (TensorRT-LLM, the
+reference code) and for `weights_per_gpu`.
+
 Per-GPU share under parallelism (what is split, what is replicated):
   tp  tensor parallel: matrices split 1/n (norms, mHC mixers and router replicated); KV as
       `vramkit.kv` splits it (GQA heads split, MLA / V4 latent KV replicated).
   ep  expert parallel: routed experts split (⌈E/n⌉ per GPU), every other weight replicated;
       attention runs data-parallel, so each GPU holds the KV of batch/n sequences.
   dp  data parallel: every weight replicated; each GPU holds the KV of batch/n sequences.
+  tp_ep  tensor-parallel attention with expert-parallel experts (vLLM ``--tensor-parallel-size
+      n --enable-expert-parallel``: "Use expert parallelism instead of tensor parallelism for MoE
+      layers", vllm/config/parallel.py): attention and dense matrices split 1/n as under tp,
+      routed experts ⌈E/n⌉ per GPU as under ep; KV split by heads as under tp.
+  pp  pipeline parallel: each GPU one stage of consecutive layers (vLLM's ``get_pp_indices``,
+      `vramkit.vllm_memory.pp_layers`), the embedding on the first and the head on the last; the
+      budget is the heaviest stage's, with the KV of its layers.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from .callable_module import make_callable
 from .catalog import ModelSpec, get_model
 from .errors import VramkitError, require_int, require_number, unknown_name
-from .families import get_family
 from .hardware import Gpu, get_gpu, gpu_working_set
-from .params import ROUTED_GROUPS
 from .quant import Recipe, get_recipe, weight_bytes
 from .runtimes import Runtime, get_runtime
+from .shares import routed_experts, weights_per_gpu
 from .units import GB
 from .validate import MAX_BATCH, MAX_GPUS, check_record
 
-PARALLEL = ("tp", "ep", "dp")
-TP_REPLICATED = ("norms", "hyper_connections", "router")
-"""Groups every tensor-parallel rank keeps whole (small vectors and the router gate)."""
+PARALLEL = ("auto", "tp", "ep", "dp", "tp_ep", "pp")
+"""auto: every layout the planner searches (TP × PP × EP × DP, `vramkit.plan.count`); tp_ep is ep
+(the planner's expert parallel keeps attention tensor-parallel, as vLLM's
+--enable-expert-parallel does); pp: pipeline stages only."""
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """GPU counts `min_gpus` tries (powers of two and whole 8-GPU nodes)."""
 
@@ -61,6 +74,12 @@ class Budget:
     assumptions: tuple[str, ...]
     margin_bytes: int = 0
     margin_why: str = ""
+    plan: object = field(default=None, repr=False)
+    """The planner's `Plan` these figures are read from (None: a runtime it does not model)."""
+    verdict: object = field(default=None, repr=False)
+    """That plan's `vramkit.plan.verdict.Verdict` (fits / tight / reasons; None as `plan`)."""
+    layout: str = ""
+    """The plan's layout in words ('TP 2 × PP 4 with EP', 'layer split 0,1,7 …')."""
 
     def __post_init__(self) -> None:
         check_record(self)
@@ -83,46 +102,11 @@ class Budget:
 
     @property
     def fits(self) -> bool:
-        """True when the per-GPU total is within the usable memory."""
+        """The planner's verdict when a plan is behind these figures (every place, the host
+        included), else per-GPU total ≤ usable."""
+        if self.plan is not None:
+            return bool(self.plan.fits)  # type: ignore[attr-defined]
         return self.total_bytes <= self.usable_bytes
-
-
-def weights_per_gpu(
-    model: str | ModelSpec,
-    recipe: str | Recipe | None = None,
-    *,
-    count: int,
-    parallel: str,
-    include_mtp: bool = False,
-) -> int:
-    """Weight bytes one GPU holds (see the module docstring for what is split).
-
-    Notes
-    -----
-    tp: replicated + ⌈(rest)/n⌉; ep: non-expert + ⌈routed × ⌈E/n⌉ / E⌉; dp: everything.
-    The MTP module counts only with `include_mtp` (it is loaded for speculative decoding).
-    """
-    model = get_model(model)
-    n = require_int("count", count, minimum=1)
-    if parallel not in PARALLEL:
-        raise unknown_name("parallelism", parallel, PARALLEL)
-    w = weight_bytes(model, get_recipe(recipe, model=model))
-    groups = dict(w.by_group)
-    if not include_mtp:
-        groups["mtp"] = 0
-    total = sum(groups.values())
-    if parallel == "dp" or n == 1:
-        return total
-    if parallel == "tp":
-        replicated = sum(groups[g] for g in TP_REPLICATED)
-        return replicated + math.ceil((total - replicated) / n)
-    routed = sum(groups[g] for g in ROUTED_GROUPS)
-    experts = _routed_experts(model)
-    if experts == 0:
-        raise VramkitError(
-            f"{model.id} has no routed experts: expert parallelism needs them; use tensor (tp) or data (dp) parallelism."
-        )
-    return total - routed + math.ceil(routed * math.ceil(experts / n) / experts)
 
 
 def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
@@ -135,7 +119,14 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
         raise unknown_name("parallelism", parallel, PARALLEL)
     if n == 1:
         return
-    if parallel == "tp":
+    if parallel == "pp":
+        layers = int(m.config.get("num_hidden_layers") or 0)
+        if n > layers:
+            raise VramkitError(
+                f"pipeline parallelism gives each GPU at least one of the {layers} layers of "
+                f"{m.id}; {n} GPUs is more than {layers}."
+            )
+    if parallel in ("tp", "tp_ep"):
         heads = int(m.config.get("num_attention_heads") or 0)
         if heads and heads % n:
             ok = [c for c in COUNTS if heads % c == 0]
@@ -143,8 +134,8 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
                 f"tensor parallelism splits the {heads} attention heads of {m.id} evenly, and "
                 f"{n} does not divide {heads}; use {', '.join(map(str, ok))} GPUs, or ep / dp."
             )
-    if parallel == "ep":
-        experts = _routed_experts(m)
+    if parallel in ("ep", "tp_ep"):
+        experts = routed_experts(m)
         if experts == 0:
             raise VramkitError(
                 f"{m.id} has no routed experts: expert parallelism needs them; use tensor (tp) "
@@ -155,13 +146,6 @@ def check_parallel(model: str | ModelSpec, parallel: str, count: int) -> None:
                 f"expert parallelism gives each GPU at least one of the {experts} routed experts "
                 f"of {m.id}; {n} GPUs is more than {experts}."
             )
-
-
-def _routed_experts(model: ModelSpec) -> int:
-    for t in model.inventory:
-        if t.experts_per_token is not None and t.group in ROUTED_GROUPS:
-            return t.count
-    return 0
 
 
 def usable_bytes(
@@ -190,7 +174,7 @@ def budget(
     recipe: str | Recipe | None = None,
     context: int = 32768,
     batch: int = 1,
-    parallel: str = "tp",
+    parallel: str = "auto",
     runtime: str | Runtime = "vllm",
     cache_dtype: str | None = None,
     memory_fraction: float | None = None,
@@ -198,8 +182,14 @@ def budget(
     include_mtp: bool = False,
     allow_extrapolation: bool = False,
     margin: object = None,
+    ram: str | int | None = None,
 ) -> Budget:
     """Per-GPU bytes of serving `model` on `count` × `gpu` and whether it fits.
+
+    Planner runtimes (llama.cpp, ik_llama.cpp, vLLM, SGLang): the figures of the planner's
+    plan (`vramkit.plan.count.place`) on its GPU with the least headroom, and its verdict;
+    `parallel` 'auto' (every layout `plan` searches), 'tp', 'ep' or 'dp'; `ram` (llama.cpp) lets
+    routed experts go to host RAM. Other runtimes: the arithmetic below ('auto' = 'tp').
 
     `margin`: kept free per GPU ('1GiB', '10%', bytes; None: the engine's own), resolved by the
     planner's one rule (`vramkit.plan.margin.resolve_margin`): llama.cpp's replaces its fit margin
@@ -235,16 +225,57 @@ def budget(
         )
     if parallel not in PARALLEL:
         raise unknown_name("parallelism", parallel, PARALLEL)
+    if parallel != "auto":
+        check_parallel(m, parallel, n)
+    planner = rt.short_name if rt.plans else None  # the planner's name for it
+    if planner is not None:
+        if memory_fraction is not None:
+            if margin is not None:
+                raise VramkitError(
+                    "give margin or memory_fraction, not both: a margin sets the memory fraction."
+                )
+            margin = f"{round((1 - memory_fraction) * 100, 6):g}%"
+        from .plan.count import place
+
+        pl = place(m, g, n, runtime=planner, recipe=recipe, context=ctx, sequences=b,
+                   ram=ram, margin=margin, cache_dtype=cache_dtype, layout=parallel,
+                   os_share=share, include_mtp=include_mtp,
+                   allow_extrapolation=allow_extrapolation)  # fmt: skip
+        out = from_placed(pl, g, rt, batch=b)
+        k = pl.plan.knobs
+        if b > 1 and rt.kv.has("batch_steady_state") and parallel != "dp":
+            from .runtimes.vllm.batch import vllm_batch_kv
+
+            kv_kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
+            both = vllm_batch_kv(m, ctx, batch=b, runtime=rt, tp=int(k["tp"]), dp=int(k["dp"]),
+                                 allow_extrapolation=True, **kv_kw)  # fmt: skip
+            note = (
+                f"KV for batch {b}: vLLM's per-request admission arithmetic x batch, "
+                f"{both.admission_per_gpu_bytes:,} B per GPU before the pipeline split (what the "
+                f"planner charges); the physical steady state would be "
+                f"{both.steady_state_per_gpu_bytes:,} B (window pages for the "
+                f"{both.in_flight_tokens:,} in-flight tokens once per engine step; "
+                "vramkit.runtimes.vllm.batch)"
+            )
+            out = replace(out, assumptions=(*out.assumptions, note))
+        return out
+    if ram is not None:
+        raise VramkitError(f"host RAM offload is planned for llama.cpp only, not {rt.name}.")
+    if parallel == "auto":
+        parallel = "tp"  # the arithmetic's layouts: one tensor-parallel group
     mg = _margin(rt, g, margin, memory_fraction, share)
     if mg is not None and mg.memory_fraction < 1.0:
         memory_fraction = mg.memory_fraction
-    tp, dp = (n, 1) if parallel == "tp" else (1, n)
+    tp, dp = (n, 1) if parallel in ("tp", "tp_ep") else ((1, 1) if parallel == "pp" else (1, n))
     kv_kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if include_mtp:
         kv_kw["include_mtp"] = True  # the MTP layer's cache comes with its weights
     kv = kv_cache(m, ctx, batch=b, runtime=rt, tp=tp, dp=dp,
                   allow_extrapolation=allow_extrapolation, **kv_kw)  # fmt: skip
     kv_bytes = int(kv.per_gpu_bytes)
+    if parallel == "pp" and n > 1:  # the heaviest stage's layers hold their share of the KV
+        layers = int(m.config.get("num_hidden_layers") or 1)
+        kv_bytes = math.ceil(kv_bytes * (-(-layers // n)) / layers)
     batch_note = ""
     if b > 1 and rt.kv.has("batch_steady_state"):
         from .runtimes.vllm.batch import vllm_batch_kv
@@ -259,7 +290,7 @@ def budget(
                 f"{both.admission_per_gpu_bytes:,} B (vramkit.runtimes.vllm.batch)"
             )
             kv_bytes = both.steady_state_per_gpu_bytes
-    split = n > 1 and parallel in ("tp", "ep")
+    split = n > 1 and parallel in ("tp", "ep", "tp_ep", "pp")
     overhead = rt.overhead_bytes(split=split)
     if mg is not None and mg.memory_fraction >= 1.0:  # a fixed margin replaces the fit margin
         overhead += mg.bytes_for(gpu_working_set(g, os_share=share)[0]) - rt.margin_bytes
@@ -286,6 +317,14 @@ def budget(
         compute_note or "overhead and workspace are estimates from data/runtimes.yaml",
         f"KV: {kv.cache_dtype} cache in the {kv.layout} layout",
         *([batch_note] if batch_note else []),
+        *(
+            [
+                f"pipeline of {n} stages (vLLM's get_pp_indices): the heaviest stage's weights and "
+                "its layers' share of the KV (layers taken as equal in KV)"
+            ]
+            if parallel == "pp" and n > 1
+            else []
+        ),
         *kv.notes,
     ]
     if g.unified:
@@ -375,6 +414,104 @@ def _max_context(model: ModelSpec) -> int:
     return int(model.config.get("max_position_embeddings") or 1_048_576)
 
 
+def from_placed(placed: object, gpu: Gpu, runtime: Runtime, *, batch: int) -> Budget:
+    """The `Budget` of a planner answer (`vramkit.plan.count.Placed`): the line items of the
+    plan's GPU with the least headroom (weights = attention+dense + shared + routed experts +
+    embeddings/output; workspace = its compute buffer; overhead = its runtime overhead; usable =
+    capacity − the margin kept), the plan, its verdict and its layout; `fits` is the plan's."""
+    from .plan.count import Placed
+
+    assert isinstance(placed, Placed)
+    p = placed.plan
+    gpus_ = [q for q in p.places if q.kind == "gpu"]
+    q = min([q for q in gpus_ if q.total_bytes] or gpus_, key=lambda x: x.headroom_bytes)
+    c = q.bytes_by_component
+    weights = sum(c[k] for k in ("attention+dense", "shared experts", "routed experts",
+                                 "embeddings/output"))  # fmt: skip
+    layout = layout_text(p)
+    notes = [
+        (
+            f"memory {gpu.memory_text}: {gpu.capacity_bytes:,} bytes "
+            + (
+                "as the driver reports it (measured)"
+                if gpu.visible_memory_bytes
+                else "(vendor figure; GB = 1e9, GiB = 2**30)"
+            )
+        ),
+        f"placement by the planner (vramkit.plan, as `plan` answers): {layout}; the figures are "
+        f"{q.name}'s, the GPU with the least headroom",
+        *([placed.note] if placed.note else []),
+        f"verdict: {placed.verdict.headline}",
+        f"margin kept free per GPU: {placed.margin.why}",
+        "overhead and workspace are estimates from data/runtimes.yaml",
+        f"KV: {p.cache_dtype} cache in the {runtime.id} layout",
+        *p.notes,
+    ]
+    if not any(n.startswith("MTP module loaded") for n in p.notes):
+        notes.append("MTP module not loaded (needed only for speculative decoding)")
+    if gpu.unified:
+        notes.append(
+            f"unified memory: the GPU may fill {q.capacity_bytes / GB:,.2f} GB of the "
+            f"{gpu.capacity_bytes / GB:,.0f} GB pool — {gpu_working_set(gpu)[1]}"
+        )
+    return Budget(
+        model_id=p.model_id,
+        recipe_id=p.recipe_id,
+        gpu_id=gpu.id,
+        runtime_id=runtime.id,
+        count=placed.count,
+        parallel=placed.layout,
+        context=p.context,
+        batch=batch,
+        weights_bytes=weights,
+        kv_bytes=c["KV cache"],
+        workspace_bytes=c["compute buffer"],
+        overhead_bytes=c["runtime overhead"],
+        reserve_bytes=0,
+        memory_bytes=gpu.capacity_bytes,
+        usable_bytes=q.capacity_bytes - q.margin_bytes,
+        assumptions=tuple(notes),
+        margin_bytes=q.margin_bytes,
+        margin_why=placed.margin.why,
+        plan=p,
+        verdict=placed.verdict,
+        layout=layout,
+    )
+
+
+def layout_text(plan: object) -> str:
+    """A plan's layout in words: 'TP 2 × PP 4 with EP (DP 1)' or 'layer split -ts 0,1,7 …'."""
+    k = plan.knobs  # type: ignore[attr-defined]
+    if "tp" in k:
+        text = f"TP {k['tp']} × PP {k['pp']}" + (" with EP" if k["ep"] else "")
+        if k["dp"] > 1:
+            text += f", DP {k['dp']}"
+        if k.get("cpu_offload_gb"):
+            text += f", --cpu-offload-gb {k['cpu_offload_gb']}"
+        return text
+    split = ",".join(str(x) for x in k["tensor_split"])
+    return f"llama.cpp layer split -ts {split}, --n-cpu-moe {k['n_cpu_moe']}"
+
+
+def _planned(model: str | ModelSpec, gpu: str | Gpu, kw: dict[str, object]):
+    """(model, gpu, runtime, the planner's runtime name or None, `place` keywords) for the
+    budget keyword args `kw` (count excluded)."""
+    m, g = get_model(model), get_gpu(gpu)
+    rt = get_runtime(kw.get("runtime", "vllm"))  # type: ignore[arg-type]
+    planner = rt.short_name if rt.plans else None  # the planner's name for it
+    if planner is None or kw.get("memory_fraction") is not None:
+        return m, g, rt, None, {}
+    skip = ("runtime", "batch", "parallel", "count", "memory_fraction")
+    pk = {k: v for k, v in kw.items() if k not in skip}
+    pk["sequences"] = require_int("batch", kw.get("batch", 1), minimum=1, maximum=MAX_BATCH)
+    pk["layout"] = kw.get("parallel", "auto")
+    if "os_share" in pk and pk["os_share"] is not None:
+        pk["os_share"] = require_number("os_share", pk["os_share"], minimum=0.0, maximum=0.95)
+    if "context" in pk:
+        pk["context"] = _tokens(pk["context"])
+    return m, g, rt, planner, pk
+
+
 @dataclass(frozen=True)
 class GpuCount:
     """The smallest GPU count in `COUNTS` that fits, or why none does.
@@ -391,7 +528,14 @@ class GpuCount:
 
 def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> GpuCount:
     """The smallest count in `COUNTS` whose budget fits (keyword args as `budget`), as a
-    `GpuCount` that says why when none does."""
+    `GpuCount` that says why when none does. Planner runtimes: `vramkit.plan.count.min_devices`."""
+    m, g, rt, planner, pk = _planned(model, gpu, kw)
+    if planner is not None:
+        from .plan.count import min_devices
+
+        found = min_devices(m, g, runtime=planner, counts=COUNTS, **pk)  # type: ignore[arg-type]
+        b = from_placed(found.placed, g, rt, batch=int(pk["sequences"]))  # type: ignore[call-overload]
+        return GpuCount(found.fits, found.count, b, found.reason)
     b = None
     for n in COUNTS:
         b = budget(model, gpu, count=n, **kw)  # type: ignore[arg-type]
@@ -409,8 +553,14 @@ def min_gpus(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> GpuCount:
 
 
 def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
-    """Longest context (tokens) that fits, 0 if none does (binary search; KV grows with context)."""
-    m = get_model(model)
+    """Longest context (tokens) that fits, 0 if none does (binary search; KV grows with context).
+    Planner runtimes: `vramkit.plan.count.longest_context` (the search `plan`'s capacity runs)."""
+    m, g, _rt, planner, pk = _planned(model, gpu, kw)
+    if planner is not None:
+        from .plan.count import longest_context
+
+        n = require_int("count", kw.get("count", 1), minimum=1, maximum=MAX_GPUS)
+        return longest_context(m, g, n, runtime=planner, **pk)  # type: ignore[arg-type]
     lo, hi = 0, _max_context(m)
     if budget(m, gpu, context=hi, **kw).fits:  # type: ignore[arg-type]
         return hi
@@ -423,18 +573,12 @@ def max_context(model: str | ModelSpec, gpu: str | Gpu, **kw: object) -> int:
     return lo
 
 
-GGUF_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")
-
-
 def candidate_recipes(model: str | ModelSpec) -> list[str]:
-    """Every recipe that applies to `model`: its official layout first, bf16, the recipes of its
-    family (`Family.recipe_candidates`; V4: FP8, NVFP4 and the ds4 mixes), then the llama.cpp
-    file types."""
-    m = get_model(model)
-    ids = [m.checkpoint_layout, "bf16"]
-    ids += get_family(m.family).recipe_candidates
-    ids += [f"gguf-{t}" for t in GGUF_TYPES]
-    return list(dict.fromkeys(ids))
+    """Every recipe that applies to `model` (`vramkit.plan.count.all_recipes`): its official
+    layout first, bf16, its family's recipes, then the llama.cpp file types."""
+    from .plan.count import all_recipes
+
+    return all_recipes(model)
 
 
 @dataclass(frozen=True)
@@ -457,13 +601,32 @@ def best_recipe(
     model: str | ModelSpec, gpu: str | Gpu, *, recipes: list[str] | None = None, **kw: object
 ) -> RecipeChoice:
     """The fitting budget of highest precision: the official layout if it fits, else the recipe
-    with the most weight bytes that fits. Recipes larger than the official checkpoint are skipped:
+    with the most weight bytes that fits. Planner runtimes: `vramkit.plan.count.best_recipe`
+    (llama.cpp runtimes try GGUF files only; vLLM / SGLang never a GGUF file). Recipes larger than the official checkpoint are skipped:
     re-encoding released weights (V4's FP4 experts) in more bits adds no information."""
     m = get_model(model)
     if recipes is not None and (isinstance(recipes, str) or not isinstance(recipes, list | tuple)):
         raise VramkitError(f"recipes must be a list of recipe ids, got {recipes!r:.80}.")
+    m, g, rt, planner, pk = _planned(m, gpu, kw)
+    if planner is not None:
+        from .plan.count import best_recipe as planned_best
+
+        n = require_int("count", kw.get("count", 1), minimum=1, maximum=MAX_GPUS)
+        pick = planned_best(m, g, n, runtime=planner, recipes=recipes, **pk)  # type: ignore[arg-type]
+        chosen = (
+            from_placed(pick.placed, g, rt, batch=int(pk["sequences"]))  # type: ignore[call-overload]
+            if pick.placed is not None
+            else None
+        )
+        return RecipeChoice(pick.fits, pick.recipe_id, chosen, pick.tried, pick.reason,
+                            pick.runner_up)  # fmt: skip
     official = weight_bytes(m, m.checkpoint_layout).total_bytes
-    sizes = {r: weight_bytes(m, r).total_bytes for r in recipes or candidate_recipes(m)}
+    ids = recipes or candidate_recipes(m)
+    if not rt.capabilities.serves_gguf:  # it loads checkpoints, not llama.cpp files
+        from .plan.count import is_gguf
+
+        ids = [r for r in ids if recipes is not None or not is_gguf(r)]
+    sizes = {r: weight_bytes(m, r).total_bytes for r in ids}
     ranked = sorted(
         (r for r, size in sizes.items() if size <= official or r == m.checkpoint_layout),
         key=lambda r: (r == m.checkpoint_layout, sizes[r]),

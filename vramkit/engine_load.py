@@ -45,7 +45,7 @@ recommend triton v3.5.0): an estimate, −0.12 % off the published load of gpt-o
 from __future__ import annotations
 
 from .catalog import ModelSpec, get_model
-from .errors import VramkitError, unknown_name
+from .errors import VramkitError, require_int, unknown_name
 from .quant import get_recipe, weight_bytes
 
 MXFP4_PADDING: dict[str, tuple[int, int]] = {
@@ -85,10 +85,38 @@ def triton_hopper_expert_bytes(experts: int, hidden: int, inter: int) -> int:
     return experts * (values + scales + swizzled + 4 * (2 * inter + hidden))
 
 
+def mxfp4_rank_layer_bytes(model: ModelSpec | str, backend: str = "marlin", tp: int = 1) -> int:
+    """One MoE layer's MXFP4 experts on one tensor-parallel rank: ``Mxfp4MoEMethod.create_weights``
+    receives ``intermediate_size_per_partition`` = I / tp and pads *that* (per rank), so a rank
+    holds per_layer(E, round_up(H, hidden_align), round_up(I / tp, inter_align)) — at TP 2
+    gpt-oss-20b's 1440-wide shard becomes 1536 under Marlin (+6.7 %), not half of 2880's padding."""
+    spec = get_model(model)
+    if backend not in MXFP4_PADDING:
+        raise unknown_name("vLLM MXFP4 backend", backend, MXFP4_PADDING)
+    cfg = spec.config
+    hidden, inter = int(cfg["hidden_size"]), int(cfg["intermediate_size"])
+    tp = require_int("tp", tp, minimum=1, maximum=1024)
+    if inter % tp:
+        raise VramkitError(
+            f"{spec.id}: intermediate_size {inter} does not split evenly over tensor parallel "
+            f"{tp} (vLLM shards it per rank); use a divisor of {inter}."
+        )
+    ia, ha = MXFP4_PADDING[backend]
+    per_layer = triton_hopper_expert_bytes if backend == "triton" else mxfp4_expert_bytes
+    return per_layer(int(cfg["num_local_experts"]), _up(hidden, ha), _up(inter // tp, ia))
+
+
+def is_mxfp4_moe(model: ModelSpec) -> bool:
+    """quantization_config quant_method mxfp4 with num_local_experts (gpt-oss)."""
+    q = model.config.get("quantization_config") or {}
+    return str(q.get("quant_method", "")).lower() == "mxfp4" and "num_local_experts" in model.config
+
+
 def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", tp: int = 1) -> int:
-    """Weight bytes vLLM holds for a gpt-oss checkpoint on one rank at tensor parallel 1 (the
-    stored layout with every expert layer re-sized by `backend`'s padding; ``triton``: the
-    Hopper swizzle's resident tensors, `triton_hopper_expert_bytes`)."""
+    """Weight bytes vLLM holds for a gpt-oss checkpoint at tensor parallel 1: the stored layout
+    with every expert layer re-sized by `backend`'s padding (``triton``: the Hopper swizzle's
+    resident tensors, `triton_hopper_expert_bytes`). One rank at tp > 1 (its shard padded per
+    rank, `mxfp4_rank_layer_bytes`) is `vramkit.vllm_memory.vllm_weight_bytes`."""
     spec = get_model(model)
     q = spec.config.get("quantization_config") or {}
     if str(q.get("quant_method", "")).lower() != "mxfp4" or "num_local_experts" not in spec.config:
@@ -98,9 +126,11 @@ def vllm_gpt_oss_loaded_bytes(model: ModelSpec | str, backend: str = "marlin", t
         )
     if backend not in MXFP4_PADDING:
         raise unknown_name("vLLM MXFP4 backend", backend, MXFP4_PADDING)
-    if tp != 1:
+    tp = require_int("tp", tp, minimum=1, maximum=1024)
+    if tp != 1:  # one rank's bytes are vramkit.vllm_memory's (it imports this module)
         raise VramkitError(
-            "only tensor parallel 1 is modelled (per-rank sharding pads each shard)."
+            f"this is the whole-model load at tensor parallel 1; one rank at tp={tp} (its expert "
+            "shard padded per rank) is vramkit.vllm_memory.vllm_weight_bytes(model, tp=...)."
         )
     cfg = spec.config
     hidden, inter = int(cfg["hidden_size"]), int(cfg["intermediate_size"])

@@ -17,6 +17,12 @@ vLLM (``vllm/v1/core/kv_cache_utils.py`` @ 001cabc1be16a59a70d720ed61a13b678c060
   (gpt-oss: 18 + 18 layers, 2 groups) reports half the tokens its full-attention layers could
   hold; ``get_max_concurrency_for_kv_cache_config``: ``num_blocks / cdiv(group_size × Σ_groups
   max_memory_usage_bytes, page_size × group_size)``.
+- ``get_kv_cache_groups``: layers whose pages differ are either one type
+  (``UniformTypeKVCacheSpecs``: one group, ``num_blocks = available // Σ_layers page``) or
+  unified by ``unify_kv_cache_spec_page_size``: the largest page P stays, a layer of page p < P
+  takes blocks of ``block_size × P / p`` tokens (``NotImplementedError`` when p does not divide
+  P); the report then uses ``min_block_size`` over the groups (Gemma 4: 16-token sliding pages
+  of 16 KiB a token, 64-token full pages of 4 KiB a token).
 
 SGLang (``python/sglang/srt/model_executor/model_runner_kv_cache_mixin.py`` @
 001ccef0072a4537d4ec6bdd50a73e6feb2c907d, ``mem_cache/memory_pool.py`` @ 14c3feee):
@@ -89,6 +95,17 @@ def _gqa_specs(model: ModelSpec, cache_dtype: str, tp: int) -> list[KvComponent]
     return per_rank(comps, tp)
 
 
+def _request_blocks(c: KvComponent, block: int, mml: int, mnbt: int) -> int:
+    """Blocks one request of max_model_len `mml` holds in a group of `c`'s kind, pages of `block`
+    tokens (``max_memory_usage_bytes`` of FullAttentionSpec / SlidingWindowSpec /
+    ChunkedLocalAttentionSpec, vllm/v1/kv_cache_interface.py)."""
+    if c.rule == "full":
+        return int(cdiv(mml, block))
+    if c.paging == "chunked":  # min(C + mnbt, L), no extra block
+        return int(cdiv(min(c.tokens + mnbt, mml), block))
+    return int(cdiv(min(c.tokens - 1 + mnbt, mml), block)) + 1
+
+
 def vllm_pool(
     model: ModelSpec | str,
     available_bytes: int,
@@ -111,30 +128,39 @@ def vllm_pool(
     bs = require_int("block_size", block_size, minimum=1)
     mnbt = require_int("max_num_batched_tokens", max_num_batched_tokens, minimum=1)
     comps = _gqa_specs(spec, cache_dtype, require_int("tp", tp, minimum=1))
-    pages = {c.entry_bytes * bs for c in comps}
-    if len(pages) != 1:
-        raise VramkitError(
-            f"{spec.id}: layers with different page sizes ({sorted(pages)} B); vLLM would unify "
-            "them by block size, which vramkit does not model."
-        )
-    page = pages.pop()
+    pages = [c.entry_bytes * bs for c in comps]
     counts = [c.layers for c in comps]
+    blocks = [bs] * len(comps)
+    if len(set(pages)) > 1 and len({(c.rule, c.tokens, c.paging) for c in comps}) == 1:
+        # UniformTypeKVCacheSpecs: one type, pages differ by layer: one group, each layer its page
+        page = sum(p * n for p, n in zip(pages, counts, strict=True))
+        num_blocks = avail // page
+        groups = (("+".join(sorted({c.kind for c in comps})), sum(counts), 1),)
+        per_req = _request_blocks(comps[0], bs, mml, mnbt)
+        return VllmPool(avail, bs, page, 1, groups, num_blocks, num_blocks * bs, mml, per_req,
+                        num_blocks / per_req)  # fmt: skip
+    if len(set(pages)) > 1:  # unify_kv_cache_spec_page_size: smaller pages take larger blocks
+        top = max(pages)
+        if any(top % p for p in pages):
+            raise VramkitError(
+                f"{spec.id}: KV pages of {sorted(set(pages))} B do not divide the largest; vLLM "
+                "cannot unify them by block size (NotImplementedError in "
+                "unify_kv_cache_spec_page_size)."
+            )
+        blocks = [bs * (top // p) for p in pages]
+        pages = [top] * len(pages)
+    page = pages[0]
     group_size = min(counts)
     if max(counts) < group_size * 1.5:
         group_size = max(counts)
     groups = tuple((c.kind, c.layers, int(cdiv(c.layers, group_size))) for c in comps)
     num_blocks = avail // page // group_size
     n_groups = sum(g for _, _, g in groups)
-    reported = num_blocks // n_groups * bs
-    per_req = 0
-    for c, (_, _, g) in zip(comps, groups, strict=True):
-        if c.rule == "full":
-            blocks = int(cdiv(mml, bs))
-        elif c.paging == "chunked":  # ChunkedLocalAttentionSpec: min(C + mnbt, L), no extra block
-            blocks = int(cdiv(min(c.tokens + mnbt, mml), bs))
-        else:
-            blocks = int(cdiv(min(c.tokens - 1 + mnbt, mml), bs)) + 1
-        per_req += g * blocks
+    reported = num_blocks // n_groups * min(blocks)
+    per_req = sum(
+        g * _request_blocks(c, blk, mml, mnbt)
+        for c, (_, _, g), blk in zip(comps, groups, blocks, strict=True)
+    )
     return VllmPool(
         available_bytes=avail,
         block_size=bs,

@@ -1,6 +1,6 @@
-"""Multimodal wrappers read through text_config: the vision tower is counted (Mistral 3's Pixtral)
-or named in a note with an estimate (Kimi-VL's MoonViT and any other tower) — never dropped
-silently.
+"""Multimodal wrappers read through text_config: the vision tower is counted (Mistral 3's Pixtral,
+LLaVA's CLIP, Kimi-VL's MoonViT: tests/accounting/test_vllm_memory.py) or named in a note with an
+estimate (any other tower, e.g. Kimi K2.6's ``moonvit_k26``) — never dropped silently.
 
 - Mistral-Small-3.1-24B-Instruct-2503: config verbatim (data/examples/README.md); keras-hub
   ``mistral_small_3.1_24b_base_2503_en`` "24 billion parameter, 40-layer, pretrained Mistral3
@@ -11,7 +11,9 @@ silently.
   LlavaForConditionalGeneration loaded from the checkpoint; the same count asserted from its
   config elsewhere) — config in data/examples/README.md.
 - Kimi-VL: vision_config ``moonvit`` hidden 1152, intermediate 4304, 27 layers (a bring-up
-  test's KimiVLForConditionalGeneration config, code-index id 61386913732).
+  test's KimiVLForConditionalGeneration config, code-index id 61386913732); the uncounted case
+  renames it ``moonvit_k26`` (Kimi K2.6's tower, code-index id 66472452696), a layout vramkit
+  does not hold.
 """
 
 from __future__ import annotations
@@ -77,17 +79,27 @@ def test_a_known_tower_under_another_wrapper_is_noted_not_guessed():
 
 def _kimi_vl_like() -> dict:
     # a kimi_vl-style wrapper: the decoder under text_config (here DeepSeek-V2-Lite's shapes),
-    # MoonViT under vision_config
+    # a tower vramkit has no layout for under vision_config (MoonViT's fields, K2.6's name)
     text = read_config(EX / "deepseek-v2-lite" / "config.json")
-    return {"model_type": "kimi_vl", "text_config": text, "vision_config": MOONVIT}
+    tower = {**MOONVIT, "model_type": "moonvit_k26"}
+    return {"model_type": "kimi_vl", "text_config": text, "vision_config": tower}
+
+
+def test_kimi_vl_moonvit_is_counted():
+    cfg = {**_kimi_vl_like(), "vision_config": MOONVIT}
+    m = model_from_config(cfg)
+    text = model_from_config(read_config(EX / "deepseek-v2-lite" / "config.json"))
+    assert m.not_counted == ()
+    assert m.params.by_group["vision"] > 0.41e9  # the blocks alone: 411,070,464 (below)
+    assert m.params.total == text.params.total + m.params.by_group["vision"]
 
 
 def test_an_uncounted_tower_is_named_with_an_estimate():
     m = model_from_config(_kimi_vl_like())
     text = model_from_config(read_config(EX / "deepseek-v2-lite" / "config.json"))
-    assert m.params.total == text.params.total  # MoonViT has no inventory in vramkit
+    assert m.params.total == text.params.total  # moonvit_k26 has no inventory in vramkit
     # 27 x (4 x 1152^2 + 2 x 1152 x 4304) = 411,070,464 -> "about 0.41B parameters"
-    assert "vision tower (vision_config model_type 'moonvit')" in m.not_counted[0]
+    assert "vision tower (vision_config model_type 'moonvit_k26')" in m.not_counted[0]
     assert "not counted" in m.not_counted[0]
     assert "about 0.41B parameters" in m.not_counted[0]
 

@@ -39,6 +39,13 @@ def test_weight_shares_hand_worked() -> None:
     )
     # ep=4: 256 experts / 4 = 64 per GPU → a quarter of the routed bytes; the rest replicated
     assert weights_per_gpu(m, rec, count=4, parallel="ep") == main - routed + routed // 4
+    # ep=4 with attention tensor-parallel over 2 (vLLM: experts over DP x TP, attention TP):
+    # the non-expert rest is halved (rounded up), its replicated groups stay whole
+    rest = main - routed
+    assert (
+        weights_per_gpu(m, rec, count=4, parallel="ep", attention_tp=2)
+        == replicated + math.ceil((rest - replicated) / 2) + routed // 4
+    )
     assert weights_per_gpu(m, rec, count=1, parallel="tp", include_mtp=True) == w.total_bytes
 
 
@@ -73,12 +80,14 @@ def test_min_gpus_flash_on_h200() -> None:
     assert found.fits
     assert found.count == 2
     assert found.budget.count == 2
-    # nothing of V4-Pro fits one count of RTX 4090s up to 256: a result that says why, not None
-    none = min_gpus("deepseek-v4-pro", "rtx-4090-24gb", context=1_048_576)
+    # 512 sequences of 1M tokens of V4-Pro: its KV alone (~25.5 GB a sequence, bf16) is
+    # 13 TB, more than 256 RTX 4090s hold: a result that says why, not None
+    none = min_gpus("deepseek-v4-pro", "rtx-4090-24gb", context=1_048_576, batch=512)
     assert not none.fits
     assert none.count is None
     assert "no count up to 256 fits" in none.reason
     assert none.budget.headroom_bytes < 0
+    assert not none.budget.verdict.fits
 
 
 def test_max_context_is_the_edge() -> None:
@@ -94,18 +103,22 @@ def test_best_recipe_prefers_official_and_never_upcasts() -> None:
     assert b.fits
     assert b.recipe_id == "deepseek-v4-official"
     assert "official layout fits" in b.reason
-    # one H200: the official layout does not fit; the pick is smaller than the official one
-    one = best_recipe(FLASH, "h200-sxm-141gb", count=1)
+    # one H200 under vLLM: no checkpoint layout fits, and a GGUF file is never proposed to it
+    served = best_recipe(FLASH, "h200-sxm-141gb", count=1)
+    assert not served.fits
+    assert not any(r.startswith(("gguf-", "ds4-")) for r, _, _ in served.tried)
+    # under llama.cpp: GGUF files only, the official layout first is not one of them; the pick
+    # is smaller than the official checkpoint (never an up-cast)
+    one = best_recipe(FLASH, "h200-sxm-141gb", count=1, runtime="llama.cpp")
     assert one.fits
-    assert one.tried[0][0] == "deepseek-v4-official"
-    assert one.tried[0][2] is False
+    assert all(r.startswith(("gguf-", "ds4-")) for r, _, _ in one.tried)
     m = get_model(FLASH)
     assert weight_bytes(m, one.recipe_id).total_bytes < weight_bytes(m).total_bytes
 
 
 def test_bad_input() -> None:
     with pytest.raises(VramkitError, match="parallelism"):
-        budget(FLASH, "h200-sxm-141gb", parallel="pp")
+        budget(FLASH, "h200-sxm-141gb", parallel="cp")  # context parallel: not modelled (pp is)
     with pytest.raises(VramkitError, match="context"):
         budget(FLASH, "h200-sxm-141gb", context=0)
     with pytest.raises(VramkitError, match="GPU"):

@@ -113,10 +113,15 @@ def test_plan_cli_says_why_and_shows_the_runner_up(capsys) -> None:
 
 
 def test_fit_cli_shows_the_runner_up(capsys) -> None:
-    argv = ["fit", "--model", FLASH, "--gpu", "H200", "--json"]
+    # llama.cpp: several GGUF files fit one H200 (vLLM serves checkpoint layouts only, and no
+    # other V4-Flash layout is smaller than its official FP4 one, so it has no runner-up)
+    argv = ["fit", "--model", FLASH, "--gpu", "H200", "--runtime", "llama.cpp", "--json"]
     assert cli.main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
-    best = best_recipe(FLASH, "h200-sxm-141gb", count=doc["count"], context=32768)
+    best = best_recipe(
+        FLASH, "h200-sxm-141gb", count=doc["count"], context=32768, runtime="llama.cpp"
+    )
+    assert best.runner_up is not None
     assert doc["best_recipe"] == best.recipe_id
     assert doc["runner_up_recipe"] == best.runner_up
     tried = [r for r, _, fits in best.tried if fits]

@@ -42,8 +42,9 @@ def test_llamacpp_margin_is_the_engines_fit_target() -> None:
     m = engine_margin("llama.cpp")
     assert m.fixed_bytes == LLAMACPP_FIT_TARGET
     assert m.bytes_for(24 * 10**9) == LLAMACPP_FIT_TARGET  # per device, whatever its size
-    # ik_llama.cpp: its runtime record carries no --fit margin, so none is assumed (the figure
-    # the article's audit charges too: tests/catalog/test_runtime_records.py)
+    # ik_llama.cpp: its --fit is off by default (and keeps 1024 MiB only when on: src/llama.cpp
+    # L4208 at 8337e4cd), so none is assumed (the figure the article's audit charges too:
+    # tests/catalog/test_runtime_records.py)
     assert engine_margin("ik_llama.cpp").fixed_bytes == 0
 
 
@@ -222,7 +223,9 @@ def test_budget_margin_replaces_the_fit_margin() -> None:
     wide = budget_mod.budget(FLASH, "h200-sxm-141gb", margin="3GiB", **kw)
     assert base.margin_bytes == GIB
     assert wide.margin_bytes == 3 * GIB
-    assert wide.overhead_bytes - base.overhead_bytes == 2 * GIB
+    # the planner keeps the margin apart from the overhead: usable shrinks by the 2 GiB more
+    assert wide.overhead_bytes == base.overhead_bytes
+    assert base.usable_bytes - wide.usable_bytes == 2 * GIB
     v = budget_mod.budget(FLASH, "h200-sxm-141gb", runtime="vllm", margin="10%")
     assert v.usable_bytes == math.floor(141 * 10**9 * 0.9)
     assert v.margin_bytes == 141 * 10**9 - v.usable_bytes
@@ -230,22 +233,29 @@ def test_budget_margin_replaces_the_fit_margin() -> None:
 
 def test_fit_names_the_planners_offload_plan_for_llamacpp(capsys) -> None:
     argv = ["fit", "--model", FLASH, "--gpu", "2x4090", "--runtime", "llama.cpp",
-            "--recipe", "gguf-Q4_K_M", "--ram", "256GB"]  # fmt: skip
+            "--recipe", "gguf-Q4_K_M"]  # fmt: skip
+    # with --ram, fit's answer IS the planner's offload plan (one solver)
+    d = _cli_json([*argv, "--ram", "256GB", "--json"], capsys)
+    p = plan_for(FLASH, build_machine(["rtx-4090-24gb:2"], ram="256GB"), runtime="llama.cpp",
+                 recipe="gguf-Q4_K_M", context=32768)  # fmt: skip
+    assert d["fits"] is p.fits is True
+    assert d["knobs"]["n_cpu_moe"] == p.knobs["n_cpu_moe"] > 0
+    assert d["offload_plan"] is None
+    assert d["per_gpu"]["margin_bytes"] == GIB
+    # without --ram the GPUs alone do not hold it; fit names the offload plan that does
     d = _cli_json([*argv, "--json"], capsys)
     assert d["fits"] is False
     off = d["offload_plan"]
     assert off["fits"] is True
     assert off["recipe"] == "gguf-Q4_K_M"
-    # the planner's own answer, not a second computation
-    p = plan_for(FLASH, build_machine(["rtx-4090-24gb:2"], ram="256GB"), runtime="llama.cpp",
+    q = plan_for(FLASH, build_machine(["rtx-4090-24gb:2"], ram=off["ram"]), runtime="llama.cpp",
                  recipe="gguf-Q4_K_M", context=32768)  # fmt: skip
-    assert off["n_cpu_moe"] == p.knobs["n_cpu_moe"]
-    assert off["host_bytes"] == p.place("host").total_bytes
-    assert d["per_gpu"]["margin_bytes"] == GIB
+    assert off["n_cpu_moe"] == q.knobs["n_cpu_moe"]
+    assert off["host_bytes"] == q.place("host").total_bytes
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "With host RAM (llama.cpp offloads routed experts; the planner's plan)" in text
-    assert f"--n-cpu-moe {p.knobs['n_cpu_moe']}" in text
+    assert f"--n-cpu-moe {q.knobs['n_cpu_moe']}" in text
     # vLLM never gets an offload plan from fit
     d = _cli_json(["fit", "--model", FLASH, "--gpu", "h200-sxm-141gb", "--json"], capsys)
     assert d["offload_plan"] is None

@@ -48,8 +48,9 @@ def test_every_plan_conserves_weights_and_kv(two_4090) -> None:
 
 
 def test_llamacpp_no_offload_case_agrees_with_budget() -> None:
-    """One H200, V4-Flash Q2_K (103 GB): everything fits on the GPU, so the plan's GPU bytes plus
-    the input embedding it keeps in host RAM must equal `budget`'s per-GPU total, term by term."""
+    """One H200, V4-Flash Q2_K (103 GB): everything fits on the GPU. `budget` is the planner's
+    plan (one solver): its line items are the plan's GPU, term by term, and its verdict is the
+    plan's; the input embedding stays in host RAM, as llama.cpp keeps it."""
     m = get_model(FLASH)
     machine = build_machine(["h200-sxm-141gb"], ram="64GB")
     p = plan_for(m, machine, recipe="gguf-Q2_K", runtime="llama.cpp", context=32768)
@@ -60,21 +61,20 @@ def test_llamacpp_no_offload_case_agrees_with_budget() -> None:
         m, "h200-sxm-141gb", recipe="gguf-Q2_K", runtime="llama.cpp", context=32768
     )
     gpu = p.place("GPU0").bytes_by_component
-    host = p.place("host").bytes_by_component
     costs = layer_costs(m, "gguf-Q2_K")
     plan_weights = sum(
         gpu[c] for c in ("attention+dense", "shared experts", "routed experts", "embeddings/output")
     )
-    assert plan_weights + host["embeddings/output"] == b.weights_bytes
-    assert host["embeddings/output"] == costs.embed_bytes
+    assert plan_weights == b.weights_bytes
+    assert b.plan.place("host").bytes_by_component["embeddings/output"] == costs.embed_bytes
     assert gpu["KV cache"] == b.kv_bytes
     assert gpu["compute buffer"] == b.workspace_bytes
-    # the plan keeps llama.cpp's fit margin apart (Place.margin_bytes); budget counts it in
-    # its overhead: the same bytes, the same verdict
-    assert gpu["runtime overhead"] + p.place("GPU0").margin_bytes == b.overhead_bytes
+    assert gpu["runtime overhead"] == b.overhead_bytes
+    # the margin (llama.cpp's --fit margin) is kept apart: usable = capacity − margin
     assert p.place("GPU0").margin_bytes == b.margin_bytes == 1024 * 1024 * 1024
-    total = p.place("GPU0").total_bytes + p.place("GPU0").margin_bytes
-    assert total + costs.embed_bytes == b.total_bytes
+    assert b.usable_bytes == p.place("GPU0").capacity_bytes - b.margin_bytes
+    assert p.place("GPU0").total_bytes == b.total_bytes
+    assert b.headroom_bytes == p.place("GPU0").headroom_bytes
     assert p.fits == b.fits
 
 
@@ -198,11 +198,14 @@ def test_vllm_offloads_what_does_not_fit_in_gib_per_gpu() -> None:
     usable = int(g.capacity_bytes * 0.92)
     # what is left on the GPU fits; one GiB less offload would not
     assert g.total_bytes <= g.capacity_bytes
-    w = budget_mod.weights_per_gpu(m, m.checkpoint_layout, count=8, parallel="ep")
+    # expert parallel over the 8 GPUs, attention tensor-parallel over the same 8 (vLLM's EP)
+    w = budget_mod.weights_per_gpu(
+        m, m.checkpoint_layout, count=8, parallel="ep", attention_tp=k["tp"]
+    )
     need = (
         w
         + g.bytes_by_component["KV cache"]
-        + prof.workspace_bytes
+        + g.bytes_by_component["compute buffer"]  # vLLM's profiling-run peak (vllm_memory)
         + prof.cuda_context_bytes
         + prof.nccl_bytes_per_gpu
     )

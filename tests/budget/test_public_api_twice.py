@@ -29,6 +29,7 @@ SCRIPT = textwrap.dedent(
         "min_gpus": lambda m: vramkit.min_gpus(m, "h200-sxm-141gb").count,
         "max_context": lambda m: vramkit.max_context(m, "h200-sxm-141gb", count=2),
         "best_recipe": lambda m: vramkit.best_recipe(m, "h200-sxm-141gb", count=2).recipe_id,
+        "min_devices": lambda m: vramkit.min_devices(m, "h200-sxm-141gb").count,
         "model_from_config_file": lambda m: vramkit.model_from_config_file(
             "data/examples/qwen3-30b-a3b/config.json").params.total,
         "ingest": lambda m: vramkit.ingest("data/examples/qwen3-30b-a3b").model.params.total,
@@ -58,3 +59,4 @@ def test_every_public_function_twice_by_id_and_by_spec():
     assert out["weight_bytes"][0] == 159_609_485_896
     assert out["get_recipe"][0] == "deepseek-v4-official"
     assert out["min_gpus"][0] == 2
+    assert out["min_devices"][0] == out["min_gpus"][0]  # one solver under both names

@@ -38,8 +38,20 @@ def test_v4_flash_batch_256_admission_vs_physical():
     assert full_only.admission_bytes == full_only.steady_state_bytes  # no window: no gap
 
 
-def test_budget_uses_the_steady_state_and_says_so():
-    b = budget("deepseek-v4-flash", "h200-sxm-141gb", count=8, context=131_072, batch=64)
+def test_budget_charges_the_planners_admission_kv_and_names_the_steady_state():
+    # one solver: budget's KV is the planner's (vLLM's per-request admission arithmetic x
+    # batch, on one tensor-parallel group of 8: no pipeline split), and it names the lower
+    # physical steady state beside it
+    b = budget(
+        "deepseek-v4-flash", "h200-sxm-141gb", count=8, context=131_072, batch=64, parallel="tp"
+    )
     r = vllm_batch_kv("deepseek-v4-flash", 131_072, batch=64, tp=8)
-    assert b.kv_bytes == r.steady_state_per_gpu_bytes < r.admission_per_gpu_bytes
-    assert any("physical steady state" in a and "admission" in a for a in b.assumptions)
+    assert b.plan.knobs["tp"] == 8
+    assert b.plan.knobs["pp"] == 1
+    assert b.kv_bytes == r.admission_per_gpu_bytes > r.steady_state_per_gpu_bytes
+    assert any(
+        "physical steady state" in a
+        and "admission" in a
+        and f"{r.steady_state_per_gpu_bytes:,} B" in a
+        for a in b.assumptions
+    )

@@ -1648,6 +1648,138 @@ def resource_cases() -> Iterator[Case]:
         )
 
 
+def ik_cases() -> Iterator[Case]:
+    """ik_llama.cpp's inputs (issue 24 item 1): -mla, -fa, -amb, -no-fmoe, its cache types
+    q8_KV / q6_0, on the CLI and through the API; each bad one ends in one vramkit error."""
+    import vramkit as vk
+    from vramkit import ik_llama_rules as ik
+
+    v3 = ["--model", "deepseek-v3", "--context", "4K"]
+    ikr = ["--runtime", "ik_llama.cpp"]
+    box = ["--gpu", "rtx-4090", "--ram", "256GB"]
+
+    def cli(cid: str, argv: list[str], expect: str = REFUSE, needle: str = "") -> Case:
+        return Case(f"ik-{cid}", "cli", argv, expect, needle)
+
+    for i, bad in enumerate(["4", "-1", "abc", "", "1.5", "99999999999999999999", "٣"]):
+        yield cli(f"kv-mla-{i}", ["kv", *v3, *ikr, "--mla", bad])
+        yield cli(f"plan-mla-{i}", ["plan", *v3, *ikr, *box, "--mla", bad])
+    for i, bad in enumerate(["-1", "abc", "", "1e3", "99999999999999999999"]):
+        yield cli(f"plan-amb-{i}", ["plan", *v3, *ikr, *box, "--amb", bad])
+    for i, bad in enumerate(["yes", "1", "", "ON "]):
+        yield cli(f"kv-fa-{i}", ["kv", *v3, *ikr, "--flash-attn", bad])
+    yield cli("kv-mla-llamacpp", ["kv", *v3, "--runtime", "llama.cpp", "--mla", "1"], REFUSE,
+              "ik_llama.cpp only")  # fmt: skip
+    yield cli("kv-fa-vllm", ["kv", *v3, "--runtime", "vllm", "--flash-attn", "off"], REFUSE,
+              "ik_llama.cpp only")  # fmt: skip
+    yield cli("plan-amb-llamacpp", ["plan", *v3, *box, "--amb", "512"], REFUSE, "ik_llama.cpp")
+    yield cli("kv-swa-compress-llamacpp", ["kv", *v3, "--runtime", "llama.cpp", "--swa-compress"],
+              REFUSE, "ik_llama.cpp only")  # fmt: skip
+    yield cli("plan-swa-compress-vllm", ["plan", *v3, *box, "--runtime", "vllm",
+                                         "--swa-compress"], REFUSE, "ik_llama.cpp")  # fmt: skip
+    yield cli("plan-swa-compress-ok", ["plan", "--model", "deepseek-v4-flash", "--context", "8K",
+                                       *ikr, *box, "--swa-compress", "--json"], ANSWER)  # fmt: skip
+    yield cli("plan-nofmoe-vllm", ["plan", *v3, *box, "--runtime", "vllm", "--no-fmoe"], REFUSE,
+              "ik_llama.cpp")  # fmt: skip
+    yield cli("kv-q8kv-llamacpp", ["kv", *v3, "--runtime", "llama.cpp", "--cache-type-k",
+                                   "q8_KV"], REFUSE, "q8_KV")  # fmt: skip
+    yield cli("kv-q8kv-vllm", ["kv", *v3, "--runtime", "vllm", "--cache-type-k", "q8_KV"])
+    yield cli("kv-q9kv", ["kv", *v3, *ikr, "--cache-type-k", "q9_KV"], REFUSE, "q9_KV")
+    yield cli("kv-q8kv-odd-dims", ["kv", "--model", "llama-2-13b", "--context", "4K", *ikr,
+                                   "--cache-type-k", "q6_0"], ANSWER)  # fmt: skip
+    for mla in ("0", "1", "2", "3"):
+        for fa in ("on", "off"):
+            yield cli(f"kv-ok-{mla}-{fa}", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", fa,
+                                            "--cache-type-k", "q8_KV", "--json"], ANSWER)  # fmt: skip
+    yield cli("plan-ok", ["plan", *v3, *ikr, *box, "--mla", "2", "--amb", "0", "--no-fmoe",
+                          "--json"], ANSWER)  # fmt: skip
+
+    def api(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
+        return Case(f"ik-api-{cid}", "api", [], expect, needle, call=fn)
+
+    for i, bad in enumerate([4, -1, "3", 1.0, True, None, [3], float("nan")]):
+        if bad is None:
+            continue  # None is the default
+        yield api(f"kv-mla-{i}", lambda w, b=bad: vk.kv_cache("deepseek-v3", 1024,
+                  runtime="ik_llama.cpp", mla=b), REFUSE, "mla")  # fmt: skip
+        yield api(f"options-mla-{i}", lambda w, b=bad: ik.IkOptions(mla=b), REFUSE, "mla")
+    for i, bad in enumerate(["on", 1, 0, "false", [True]]):
+        yield api(f"kv-fa-{i}", lambda w, b=bad: vk.kv_cache("deepseek-v3", 1024,
+                  runtime="ik_llama.cpp", flash_attn=b), REFUSE, "flash_attn")  # fmt: skip
+        yield api(f"options-fmoe-{i}", lambda w, b=bad: ik.IkOptions(fmoe=b), REFUSE, "fmoe")
+    for i, bad in enumerate([-1, 1.5, "256", 2**70, float("inf"), True]):
+        yield api(f"options-amb-{i}", lambda w, b=bad: ik.IkOptions(amb=b), REFUSE, "amb")
+    for i, bad in enumerate(["yes", 1, None]):
+        yield api(f"options-swa-{i}", lambda w, b=bad: ik.IkOptions(swa_compress=b), REFUSE,
+                  "swa_compress")  # fmt: skip
+    yield api("options-amb-low-raised", lambda w: ik.IkOptions(amb=1), ANSWER)
+    yield api("plan-ik-not-options", lambda w: vk.plan.plan_for("deepseek-v3",
+              vk.plan.resolve_machine(gpu=["rtx-4090"], ram="256GB"), runtime="ik_llama.cpp",
+              ik={"mla": 1}), REFUSE, "IkOptions")  # fmt: skip
+    for i, (t, n) in enumerate([("Q8_KV", 33), ("Q6_0", 0), ("Q6_0", -32), ("Q9_0", 32),
+                                ("Q8_KV", 1.5), (None, 32)]):  # fmt: skip
+        yield api(f"row-bytes-{i}", lambda w, t=t, n=n: ik.row_bytes(t, n))
+    for i, (rows, nb) in enumerate([(0, 10), (8, -1), (8, 1.5), (2**70, 10)]):
+        yield api(f"rtr-{i}", lambda w, r=rows, b=nb: ik.rtr_repack("blk.0.ffn_up_exps.weight",
+                  "MXFP4", r, b))  # fmt: skip
+    for i, (kv, ub) in enumerate([(0, 512), (-5, 512), (4096, 0), (4096, 1.5), (2**70, 512)]):
+        yield api(f"attention-{i}", lambda w, kv=kv, ub=ub: ik.mla_attention(
+            vk.get_model("deepseek-v3").config, kv, ub, ik.IkOptions()))  # fmt: skip
+    yield api("attention-no-mla-config", lambda w: ik.mla_attention({"num_attention_heads": 8},
+              4096, 512, ik.IkOptions()), REFUSE, "kv_lora_rank")  # fmt: skip
+    yield api("options-from-junk-flags", lambda w: ik.options_from_flags(["-xyz"]), REFUSE, "-xyz")
+
+
+def vllm_memory_cases() -> Iterator[Case]:
+    """vLLM's memory profile (vramkit.vllm_memory): bad splits, dtypes, fractions, token budgets."""
+    from vramkit import vllm_memory as vm
+    from vramkit.configfile import model_from_config_file
+
+    def c(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
+        return Case(f"vllm-memory-{cid}", "api", [], expect, needle, call=fn)
+
+    def llama() -> Any:
+        return model_from_config_file(EXAMPLES / "llama-3.1-8b-instruct")
+
+    for i, bad in enumerate([0, -1, 1.5, "2", None, True, 10**6]):
+        yield c(f"tp-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), tp=b))
+    for i, bad in enumerate([0, -2, 33, 2.5, "4", None]):
+        yield c(f"pp-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), pp=b))
+    yield c("tp-heads", lambda w: vm.vllm_weight_bytes(llama(), tp=3), REFUSE, "heads")
+    yield c("pp-rank-past", lambda w: vm.vllm_weight_bytes(llama(), pp=2, pp_rank=2), REFUSE, "")
+    for i, bad in enumerate(["fp64", "int8", 5, ""]):
+        yield c(
+            f"dtype-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), dtype=b), REFUSE, "dtype"
+        )
+    for i, bad in enumerate(["awq", "gguf", 8]):
+        yield c(f"quant-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), quantization=b))
+    for i, bad in enumerate([0, -0.5, 1.5, float("nan"), float("inf"), "0.9", None]):
+        yield c(f"gmu-{i}", lambda w, b=bad: vm.vllm_profile(llama(), gpu_memory_utilization=b))
+    for i, bad in enumerate([0, -8192, 1.5, "8192", 2**70]):
+        yield c(
+            f"mnbt-{i}",
+            lambda w, b=bad: vm.vllm_activation_bytes(llama(), max_num_batched_tokens=b),
+        )
+    yield c("gpu-unknown", lambda w: vm.vllm_profile(llama(), "h101"), REFUSE, "")
+    yield c("gpt-oss-tp-uneven", lambda w: vm.vllm_weight_bytes(
+        model_from_config_file(EXAMPLES / "gpt-oss-20b"), tp=7), REFUSE, "")  # fmt: skip
+    yield c("gpt-oss-tp2-ok", lambda w: vm.vllm_weight_bytes(
+        model_from_config_file(EXAMPLES / "gpt-oss-20b"), tp=2), ANSWER)  # fmt: skip
+    yield c("profile-pp4-ok", lambda w: vm.vllm_profile(llama(), pp=4).kv_pool_bytes, ANSWER)
+
+    from vramkit.configfile import model_from_config, read_config
+
+    def kimi(**vision: Any) -> Any:
+        cfg = read_config(EXAMPLES / "kimi-vl-a3b-instruct")
+        return model_from_config({**cfg, "vision_config": {**cfg["vision_config"], **vision}})
+
+    for i, bad in enumerate(["2", [2], [0, 2], [True, 2], [2, 10**6], [2, 2, 2]]):
+        yield c(f"moonvit-merge-{i}", lambda w, b=bad: kimi(merge_kernel_size=b), REFUSE, "merge")
+    for i, bad in enumerate([10**9, -1, 0, "64", 1.5]):
+        yield c(f"moonvit-pos-{i}", lambda w, b=bad: kimi(init_pos_emb_height=b))
+    yield c("moonvit-ok", lambda w: kimi().params.total, ANSWER)
+
+
 def all_cases() -> list[Case]:
     """The whole corpus, ids unique."""
     out: list[Case] = []
@@ -1665,7 +1797,9 @@ def all_cases() -> list[Case]:
         flag_cases,
         report_cases,
         api_cases,
+        vllm_memory_cases,
         resource_cases,
+        ik_cases,
     ):
         out.extend(gen())
     ids = [c.id for c in out]

@@ -71,8 +71,8 @@ def test_dashboard_default_state_fits_and_sums():
 
 
 def test_dashboard_tensor_parallel_halves_the_split_weights():
-    one = compute({"count": 1, "gpu": "mi355x-288gb"})
-    two = compute({"count": 2, "gpu": "mi355x-288gb"})
+    one = compute({"count": 1, "gpu": "mi355x-288gb", "parallel": "tp"})
+    two = compute({"count": 2, "gpu": "mi355x-288gb", "parallel": "tp"})
     assert two["weights_bytes"] < one["weights_bytes"] / 2 * 1.01
 
 

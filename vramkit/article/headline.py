@@ -112,13 +112,28 @@ class KvCell:
 @dataclass(frozen=True)
 class FitCell:
     """Smallest count of `gpu_id` that fits the model (official layout, one sequence of
-    `context` tokens, vLLM, tensor parallel); count None: no count in `budget.COUNTS` fits."""
+    `context` tokens, vLLM, every layout the planner searches); count None: no count in
+    `budget.COUNTS` fits. headroom_bytes: free beyond the margin on the fullest GPU (None when
+    nothing fits); layout: the plan's ('TP 2 × PP 4 with EP'); verdict: its headline."""
 
     model_id: str
     gpu_id: str
     context: int
     count: int | None
     per_gpu_bytes: int | None
+    headroom_bytes: int | None = None
+    layout: str = ""
+    verdict: str = ""
+    tight: bool = False
+
+    @property
+    def text(self) -> str:
+        """'8 × (8.8 GB free)', '8 × (tight)' or '-' (nothing fits), GB = 1e9."""
+        if not self.count:
+            return "-"
+        if self.tight:
+            return f"{self.count} × (tight)"
+        return f"{self.count} × ({(self.headroom_bytes or 0) / GB:,.1f} GB free)"
 
 
 @dataclass(frozen=True)
@@ -190,7 +205,8 @@ def headline(
 
     ``"official"`` in `recipes` means each model's own checkpoint layout; every argument takes
     a list or a comma-separated string. KV: `vramkit.kv.kv_cache` (one sequence, bf16, the
-    reference runtime). Fit: `vramkit.budget.min_gpus` (official layout, vLLM, tensor parallel).
+    reference runtime). Fit: `vramkit.budget.min_gpus` (official layout, vLLM; the planner's
+    smallest count over every layout it searches, `vramkit.plan.count.min_devices`).
     """
     from ..budget import min_gpus
     from ..hardware import get_gpu
@@ -212,8 +228,15 @@ def headline(
         for g in gpu_ids:
             for c in ctxs:
                 found = min_gpus(m, g, context=c)
-                total = found.budget.total_bytes if found.fits else None
-                fits.append(FitCell(m.id, g, c, found.count, total))
+                b = found.budget
+                v = b.verdict
+                fits.append(
+                    FitCell(
+                        m.id, g, c, found.count, b.total_bytes if found.fits else None,
+                        b.headroom_bytes if found.fits else None, b.layout,
+                        v.headline if v is not None else "", bool(v is not None and v.tight),
+                    )
+                )  # fmt: skip
     return Headline(
         model_ids=tuple(m.id for m in models),
         recipes=tuple(recipes),
@@ -271,7 +294,10 @@ def headline_lines(h: Headline) -> list[str]:
         lines.append("KV cache, one sequence (bf16 cache, reference runtime):")
         lines.extend(kv_lines(h))
     if h.fits:
-        lines.append("Smallest GPU sets (official layout, batch 1, vLLM, tensor parallel):")
+        lines.append(
+            "Smallest GPU sets (official layout, batch 1, vLLM; the planner's layouts; free = "
+            "headroom beyond the margin on the fullest GPU):"
+        )
         lines.extend(fit_lines(h))
     lines.append("Active parameters vs resident weights (official layout):")
     lines.extend(f"  {ratio_sentence(r)}" for r in h.ratios)
@@ -293,7 +319,7 @@ def fit_lines(h: Headline) -> list[str]:
     for m in h.model_ids:
         for ctx in h.contexts:
             cells = [c for c in h.fits if c.model_id == m and c.context == ctx]
-            text = ", ".join(f"{c.count if c.count else '-'} × {c.gpu_id}" for c in cells)
+            text = ", ".join(f"{c.text} {c.gpu_id}" for c in cells)
             out.append(f"  {m:<24} {ctx:>9,} tokens: {text}")
     return out
 
@@ -338,9 +364,13 @@ def fit_table(h: Headline) -> Any:
             row: dict[str, Any] = {"model": m, "context": fmt_tokens(ctx)}
             for c in h.fits:
                 if c.model_id == m and c.context == ctx:
-                    row[c.gpu_id] = f"{c.count} ×" if c.count else "-"
+                    row[c.gpu_id] = c.text
             rows.append(row)
-    return Table(rows, caption="Smallest GPU count (official layout, batch 1, vLLM, TP)")
+    return Table(
+        rows,
+        caption="Smallest GPU count (official layout, batch 1, vLLM; the planner's layouts) and "
+        "the headroom beyond the margin on the fullest GPU (GB = 10^9 bytes)",
+    )
 
 
 def fmt_tokens(n: int) -> str:

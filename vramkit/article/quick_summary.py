@@ -63,9 +63,10 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
 
     Notes
     -----
-    fits(variant, recipe, pool) = weights + KV(context, batch 1) + workspace + overhead ≤ usable,
-    the best recipe found by `vramkit.budget.best_recipe` (the search `fit` runs) on
-    `scale_device(pool)` (a unified box where the catalog has one of that size).
+    fits(variant, recipe, pool): the placement planner's verdict for one device
+    (`vramkit.plan.count.place` through `vramkit.budget.best_recipe`, the solver `fit` and
+    `plan` ask) on `scale_device(pool)` (a unified box where the catalog has one of that size),
+    the largest of `RECIPES` that fits; each listed fit carries its headroom beyond the margin.
     """
     rows = []
     sizes = {
@@ -90,7 +91,7 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
                     )
             if best.fits:
                 name = "official" if best.recipe_id == _rid(mid, "official") else best.recipe_id
-                fits.append(f"{_label(mid, name)} ({best.budget.total_bytes / GB:,.0f} GB)")
+                fits.append(f"{_label(mid, name)} ({_margin_text(best.budget)})")
             else:
                 r_min = min(RECIPES, key=lambda r: sizes[(mid, r)])
                 smallest = sizes[(mid, r_min)]
@@ -121,6 +122,16 @@ def quick_summary(*, context: int = 32768, runtime: str = "llama.cpp") -> list[S
             )
         )
     return rows
+
+
+def _margin_text(b) -> str:
+    """'156 GB, 8.4 GB free beyond the margin' (+ ', tight: …' when the planner's verdict is
+    tight): the bytes on the device and the verdict's headroom, GB = 1e9."""
+    text = f"{b.total_bytes / GB:,.0f} GB, {b.headroom_bytes / GB:,.1f} GB free beyond the margin"
+    v = b.verdict
+    if v is not None and v.tight:
+        text += ", tight: " + "; ".join(v.reasons)
+    return text
 
 
 def scale_device(vram_bytes: int) -> Gpu:

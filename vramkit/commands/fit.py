@@ -1,18 +1,24 @@
-"""GPU fit: per-GPU bytes (weights + KV + workspace + runtime overhead) and whether they fit.
+"""GPU fit: the planner's answer to "how many of these GPUs" (`vramkit.plan.count.min_devices`):
+per-GPU bytes (weights + KV + workspace + runtime overhead), the layout and the verdict.
 
-Without --count: the smallest GPU count that fits. Also prints the longest context and the
-best (highest-precision) recipe that fit at that count, searched over every recipe that applies
-to the model (`vramkit.budget.candidate_recipes`, antirez's ds4 mixes included for V4).
---context takes 131072, 128K or 1M (K = 1024 tokens), like every command.
+Without --count: the smallest GPU count whose plan fits — the same plans `vramkit plan` searches
+(vLLM: TP × PP with expert parallel, SGLang: TP with EP, llama.cpp: a layer split). Also prints
+the longest context and the best (highest-precision) recipe that fit at that count: for vLLM /
+SGLang the checkpoint layouts (never a GGUF file), for llama.cpp the GGUF files (its default
+recipe is the largest GGUF file no larger than the official checkpoint). --ram (llama.cpp) lets
+routed experts go to host RAM, as `plan --ram` does. --context takes 131072, 128K or 1M.
 
-JSON keys: model, recipe, gpu, runtime, parallel, context, batch, count (null: nothing fits),
-fits, per_gpu: {weights_bytes, kv_bytes, workspace_bytes, overhead_bytes, reserve_bytes,
-total_bytes, usable_bytes, memory_bytes, headroom_bytes (free beyond the margin), margin_bytes
-(kept free)}, margin (where the margin comes from), max_context_tokens, best_recipe,
-best_recipe_why, runner_up_recipe (the next-largest that fits, or null), offload_plan (llama.cpp
-when the GPUs alone do not fit: the planner's plan with host RAM — {gpus, ram, recipe, fits,
-verdict, n_cpu_moe, host_bytes, command} — else null), assumptions: [text]. Bytes are per GPU;
-GB = 1e9, GiB = 2**30.
+JSON keys: model, recipe, gpu, runtime, parallel, layout (the plan's, in words), context, batch,
+count (null: nothing fits), fits, tight, verdict: {fits, tight, reasons, try, margin, room,
+headline}, knobs (the plan's runtime settings), ram (the host RAM the plan counts, GB; null:
+none), plan_command (the `vramkit plan` line that gives the same plan), per_gpu:
+{weights_bytes, kv_bytes, workspace_bytes, overhead_bytes, reserve_bytes, total_bytes,
+usable_bytes, memory_bytes, headroom_bytes (free beyond the margin), margin_bytes (kept free)}
+of the GPU with the least headroom, margin (where the margin comes from), max_context_tokens,
+best_recipe, best_recipe_why, runner_up_recipe (the next-largest that fits, or null),
+offload_plan (llama.cpp without --ram when the GPUs alone do not fit: the planner's plan with
+host RAM — {gpus, ram, recipe, fits, verdict, n_cpu_moe, host_bytes, command} — else null),
+assumptions: [text]. Bytes are per GPU; GB = 1e9, GiB = 2**30.
 """
 
 from __future__ import annotations
@@ -41,7 +47,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--context", default="32768", help="tokens per sequence: 32768 (default), 128K, 1M"
     )
     p.add_argument("--batch", type=int, default=1, help="concurrent sequences (1)")
-    p.add_argument("--parallel", choices=PARALLEL, default="tp", help="tp | ep | dp (tp)")
+    p.add_argument(
+        "--parallel",
+        choices=PARALLEL,
+        default="auto",
+        help="auto: every layout `plan` searches (TP x PP x EP x DP); tp | ep: one group "
+        "without / with expert parallel (ep: attention tensor-parallel, experts expert-parallel; "
+        "tp_ep is the same); pp: pipeline stages only; dp: a replica per GPU (auto)",
+    )
     p.add_argument(
         "--runtime", default="vllm", help="vllm | llama.cpp | sglang | trtllm | reference"
     )
@@ -68,8 +81,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ram",
-        help="llama.cpp: host RAM offered for expert offload (e.g. 128GB), for the offload plan "
-        "named when the GPUs alone do not fit (default: the RAM that plan needs)",
+        help="llama.cpp: host RAM offered for expert offload (e.g. 128GB): the plan may put "
+        "routed experts there (default: no offload; the offload plan is named when the GPUs "
+        "alone do not fit)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -113,15 +127,21 @@ def run(args: argparse.Namespace) -> int:
                 f"--ram is the host RAM llama.cpp offloads experts to; runtime {args.runtime!r:.40} "
                 "does not offload here (use `vramkit plan` for vLLM's --cpu-offload-gb)."
             )
+        kw["ram"] = args.ram
     if count is not None:
         b = budget(model, gpu, count=count, **kw)
     else:
         b = min_gpus(model, gpu, **kw).budget
     found = b.fits
     rest = {k: v for k, v in kw.items() if k != "recipe"}
-    longest = max_context(model, gpu, count=b.count, recipe=args.recipe, **_no_ctx(rest))
+    recipe = args.recipe if args.recipe is not None else b.recipe_id
+    longest = max_context(model, gpu, count=b.count, recipe=recipe, **_no_ctx(rest))
     best = best_recipe(model, gpu, count=b.count, **rest)
-    offload = _offload_plan(model, gpu, b, count, args) if not (found and b.count == 1) else None
+    offload = (
+        _offload_plan(model, gpu, b, count, args)
+        if args.ram is None and not (found and b.count == 1)
+        else None
+    )
     per_gpu = {
         "weights_bytes": b.weights_bytes,
         "kv_bytes": b.kv_bytes,
@@ -134,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         "headroom_bytes": b.headroom_bytes,
         "margin_bytes": b.margin_bytes,
     }
+    verdict = b.verdict
+    ram_gb = _ram_gb(b)
     if args.json:
         emit_json(
             {
@@ -142,10 +164,16 @@ def run(args: argparse.Namespace) -> int:
                 "gpu": b.gpu_id,
                 "runtime": b.runtime_id,
                 "parallel": b.parallel,
+                "layout": b.layout,
                 "context": b.context,
                 "batch": b.batch,
                 "count": b.count if (found or count is not None) else None,
                 "fits": found,
+                "tight": bool(verdict.tight) if verdict is not None else False,
+                "verdict": verdict.as_dict() if verdict is not None else None,
+                "knobs": dict(b.plan.knobs) if b.plan is not None else None,
+                "ram": ram_gb,
+                "plan_command": _plan_command(b, ram_gb, args),
                 "per_gpu": per_gpu,
                 "margin": b.margin_why,
                 "max_context_tokens": longest,
@@ -157,10 +185,11 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    verdict = "fits" if found else "does NOT fit"
+    head = verdict.headline if verdict is not None else ("fits" if found else "does NOT fit")
+    layout = f"{b.layout}, " if b.layout else f"{b.parallel}, "
     print(
-        f"{model.name}, recipe {b.recipe_id}, on {b.count} x {b.gpu_id} ({b.parallel}, "
-        f"{b.runtime_id}), context {b.context:,}, batch {b.batch}: {verdict}"
+        f"{model.name}, recipe {b.recipe_id}, on {b.count} x {b.gpu_id} ({layout}"
+        f"{b.runtime_id}), context {b.context:,}, batch {b.batch}: {head}"
     )
     if count is None and not found:
         print(f"(no count up to {COUNTS[-1]} fits; the table shows {COUNTS[-1]} GPUs)")
@@ -201,7 +230,7 @@ def _offload_plan(model, gpu: str, b, count: int | None, args: argparse.Namespac
     values; None for other runtimes or when nothing is to offload."""
     import math
 
-    from ..plan import build_machine, choose_recipe, solve
+    from ..plan import build_machine, solve
     from ..plan.placement import canonical_runtime
     from ..plan.verdict import HOST_TIGHT
     from ..runtimes import get_runtime
@@ -219,16 +248,16 @@ def _offload_plan(model, gpu: str, b, count: int | None, args: argparse.Namespac
     ram = args.ram
     if ram is None:  # ask the planner what host RAM its plan fills, then offer that ÷ 0.9
         probe = build_machine([f"{gpu}:{n}"], ram="64TB")
-        pick = args.recipe or choose_recipe(model, probe, runtime=rt, goal="speed", **kw).recipe_id
+        pick = b.recipe_id  # the same file, with routed experts in host RAM
         host = solve(model, probe, recipe=pick, runtime=rt, curve=False, capacity=False, **kw)
         need = host.plan.place("host").total_bytes
         ram = f"{math.ceil(need / HOST_TIGHT / 1e9)}GB"
     machine = build_machine([f"{gpu}:{n}"], ram=ram)
-    pick = args.recipe or choose_recipe(model, machine, runtime=rt, goal="fit", **kw).recipe_id
+    pick = b.recipe_id
     sol = solve(model, machine, recipe=pick, runtime=rt, curve=False, capacity=False, **kw)
     p = sol.plan
     cmd = (
-        f"vramkit plan {model.id} --gpu {gpu}:{n} --ram {ram} --runtime {rt} --recipe "
+        f"vramkit plan --model {model.id} --gpu {gpu}:{n} --ram {ram} --runtime {rt} --recipe "
         f"{p.recipe_id} --context {p.context}"
     )
     return {
@@ -241,3 +270,31 @@ def _offload_plan(model, gpu: str, b, count: int | None, args: argparse.Namespac
         "host_bytes": p.place("host").total_bytes,
         "command": cmd,
     }
+
+
+def _ram_gb(b) -> str | None:
+    """The host RAM the plan counts, as `plan --ram` takes it ('128GB'); None: none."""
+    if b.plan is None:
+        return None
+    host = next((q for q in b.plan.places if q.kind == "host"), None)
+    if host is None or not host.capacity_bytes:
+        return None
+    return f"{host.capacity_bytes / GB:g}GB"
+
+
+def _plan_command(b, ram: str | None, args: argparse.Namespace) -> str | None:
+    """The `vramkit plan` line that asks the planner the same question (None: not a planner
+    runtime, or a layout `plan` does not take — tp / ep / dp fix what `plan` searches)."""
+    if b.plan is None or b.parallel != "auto":
+        return None
+    line = (
+        f"vramkit plan --model {b.model_id} --gpu {b.gpu_id}:{b.count} --runtime "
+        f"{b.plan.runtime} --recipe {b.recipe_id} --context {b.context} --sequences {b.batch}"
+    )
+    if ram is not None:
+        line += f" --ram {ram}"
+    if args.cache_dtype:
+        line += f" --cache-dtype {args.cache_dtype}"
+    if args.margin:
+        line += f" --margin {args.margin}"
+    return line

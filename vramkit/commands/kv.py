@@ -21,8 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=1, help="concurrent sequences (default 1)")
     p.add_argument(
         "--cache-dtype",
+        "--cache-type-k",
+        dest="cache_dtype",
         default="bf16",
-        help="bf16 (default), fp16, fp8 (as the runtime stores it), fp8_ds_mla, q8_0 …",
+        help="bf16 (default), fp16, fp8 (as the runtime stores it), fp8_ds_mla, q8_0, "
+        "ik_llama.cpp's q8_KV and q6_0 …",
     )
     p.add_argument("--indexer-dtype", default=None, help="DeepSeek indexer keys: bf16, fp8, fp4")
     p.add_argument(
@@ -40,6 +43,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     mtp.add_argument("--no-mtp", dest="include_mtp", action="store_false",
                      help="leave the MTP layer out")  # fmt: skip
+    p.add_argument(
+        "--mla", type=int, default=None,
+        help="ik_llama.cpp -mla 0|1|2|3 (default 3): an MLA model's cache layout",
+    )  # fmt: skip
+    p.add_argument(
+        "--flash-attn", choices=("on", "off"), default=None,
+        help="ik_llama.cpp -fa on|off (default on): padding and the MLA layouts",
+    )  # fmt: skip
+    p.add_argument(
+        "--swa-compress", action="store_true", default=None,
+        help="ik_llama.cpp --swa-compress: compacted sliding-window caches (DeepSeek V4 …)",
+    )  # fmt: skip
     p.add_argument("--tp", type=int, default=1, help="tensor-parallel size (default 1)")
     p.add_argument("--dp", type=int, default=1, help="data-parallel attention size (default 1)")
     p.add_argument(
@@ -67,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         include_mtp=args.include_mtp,
         tp=args.tp,
         dp=args.dp,
+        mla=args.mla,
+        swa_compress=args.swa_compress,
+        flash_attn=None if args.flash_attn is None else args.flash_attn == "on",
         allow_extrapolation=args.allow_extrapolation,
     )
     if args.json:

@@ -58,7 +58,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", help="recipe id (default: see above)")
     p.add_argument("--context", default="32768", help="tokens per sequence: 65536, 64K, 1M (32768)")
     p.add_argument("--sequences", type=int, default=1, help="concurrent sequences (1)")
-    p.add_argument("--cache-dtype", help="KV cache dtype (default: the runtime's, bf16 here)")
+    p.add_argument(
+        "--cache-dtype", "--cache-type-k", dest="cache_dtype",
+        help="KV cache dtype (default: the runtime's, bf16 here; ik_llama.cpp adds q8_KV, q6_0)",
+    )  # fmt: skip
+    p.add_argument("--mla", type=int, help="ik_llama.cpp -mla 0|1|2|3 (default 3)")
+    p.add_argument("--amb", type=int, help="ik_llama.cpp -amb MiB (default 256; 0 = no limit)")
+    p.add_argument("--no-fmoe", action="store_true", help="ik_llama.cpp -no-fmoe (fused MoE off)")
+    p.add_argument(
+        "--swa-compress", action="store_true",
+        help="ik_llama.cpp --swa-compress (compacted sliding-window caches)",
+    )  # fmt: skip
+    p.add_argument(
+        "--flash-attn", choices=("on", "off"), default=None,
+        help="ik_llama.cpp -fa on|off (default on)",
+    )  # fmt: skip
     p.add_argument("--ubatch", type=int, default=512, help="llama.cpp -ub (512)")
     p.add_argument(
         "--margin",
@@ -77,6 +91,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json", action="store_true", help="print JSON (speeds to 6 significant digits)"
     )
+
+
+def _ik_options(args: argparse.Namespace) -> object:
+    """ik_llama.cpp's options from --mla / --amb / --no-fmoe / --flash-attn (None: none given)."""
+    from ..ik_llama_rules import IkOptions
+
+    given = {
+        "mla": args.mla,
+        "amb": args.amb,
+        "fmoe": False if args.no_fmoe else None,
+        "flash_attn": None if args.flash_attn is None else args.flash_attn == "on",
+        "swa_compress": True if args.swa_compress else None,
+    }
+    kw = {k: v for k, v in given.items() if v is not None}
+    return IkOptions(**kw) if kw else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         pick = choose_recipe(model, machine, runtime=rt, goal=args.goal, **kw)
     recipe, why = pick.recipe_id, pick.why
-    sol = solve(model, machine, goal=args.goal, recipe=recipe, runtime=rt, **kw)
+    ik = _ik_options(args)
+    sol = solve(model, machine, goal=args.goal, recipe=recipe, runtime=rt, ik=ik, **kw)
     p = sol.plan
     flags: dict[str, list[str] | None] = {}
     flag_notes: dict[str, str] = {}

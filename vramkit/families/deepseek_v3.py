@@ -28,6 +28,7 @@ from ._common import (
 )
 from ._record import Config, Family, GgufPart, KvPart
 from ._schema import ConfigField, read_config
+from ._vision import vision_tower
 
 FIELDS = (
     HIDDEN, LAYERS, HEADS,
@@ -254,6 +255,7 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         )
     for i in range(n_layers, n_layers + n_mtp):
         layer(i, mtp=True)
+    vision_tower(add, config, text_hidden=dim)  # Kimi-VL's MoonViT; others are noted
     return tuple(specs)
 
 
@@ -277,6 +279,12 @@ def _sparse(cfg: Mapping[str, Any]) -> bool:
 def _notes(cfg: Mapping[str, Any], kv: KvProfile, has_indexer: bool) -> tuple[str, ...]:
     if has_indexer and kv.has("indexer_k_only"):
         return ("llama.cpp V3.2 indexer keys: estimated as a K-only cache of kv_size cells.",)
+    if has_indexer and kv.has("indexer_glm_dsa_only"):
+        return (
+            "ik_llama.cpp@8337e4cd has no DeepSeek V3.2 architecture and allocates indexer keys "
+            "for GLM-DSA only (src/llama.cpp L1344-L1349): the indexer cache here is an estimate "
+            "(kv_size keys in -ictk, as GLM-DSA's).",
+        )
     return ()
 
 

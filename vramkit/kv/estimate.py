@@ -47,11 +47,12 @@ KINDS = (
 )
 RUNTIME_OPTIONS = (
     "max_num_batched_tokens", "concurrent_batches", "block_size", "n_ubatch", "swa_compress",
+    "mla", "flash_attn",
 )  # fmt: skip
 """Keyword options of kv_cache / kv_grid that override the runtime's KV profile (None = its
 default): the first three vLLM's, `n_ubatch` llama.cpp's and ik_llama.cpp's (-ub), and
-`swa_compress` ik_llama.cpp's (--swa-compress). An option applies to a runtime whose KV profile
-has it (data/runtimes.yaml ``kv.options``)."""
+`swa_compress`, `mla` and `flash_attn` ik_llama.cpp's (--swa-compress, -mla, -fa on / off). An
+option applies to a runtime whose KV profile has it (data/runtimes.yaml ``kv.options``)."""
 
 
 def _option_layouts(name: str) -> tuple[str, ...]:
@@ -219,10 +220,11 @@ def _build_plan(
         else require_bool("include_mtp", include_mtp)
     )
     parts = [p for p in family.kv_parts(cfg, mtp) if p.layers]
-    from ..runtimes.engines import kv_parts
+    from ..runtimes.engines import kv_components, kv_parts
 
     parts = kv_parts(prof, parts)
-    comps = [component_of(p, cache, idx, family.name) for p in parts]
+    comps = kv_components(prof, parts, cfg, cache,
+                          lambda p: component_of(p, cache, idx, family.name), KvComponent)  # fmt: skip
     notes = list(family.kv_notes(cfg, prof, idx is not None))
     if cache.estimate:
         notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
@@ -253,8 +255,12 @@ def _with_options(prof: Any, overrides: Mapping[str, int | None]) -> Any:
         )
     opts = dict(prof.options)
     for name, value in given.items():
-        if name == "swa_compress":  # a switch (kept as 0 / 1 in the layout options)
+        if name in ("swa_compress", "flash_attn"):  # a switch (kept as 0 / 1 in the options)
             value = int(require_bool(name, value))
+        elif name == "mla":
+            from ..ik_llama_rules import check_mla
+
+            value = check_mla(value)
         else:
             value = require_int(name, value, minimum=1, maximum=1 << 24)
         if name == "block_size":
@@ -347,6 +353,8 @@ def kv_cache(
     block_size: int | None = None,
     n_ubatch: int | None = None,
     swa_compress: bool | None = None,
+    mla: int | None = None,
+    flash_attn: bool | None = None,
     allow_extrapolation: bool = False,
 ) -> KvEstimate:
     """KV-cache bytes of `batch` sequences of `context_tokens` tokens.
@@ -374,6 +382,11 @@ def kv_cache(
         the what-if (`check_context`).
     swa_compress : ik_llama.cpp only (--swa-compress; None = off): without it ik_llama.cpp keeps
         every sliding / V4 raw layer at full context; with it GGML_PAD(W + max(n_ubatch, 256)).
+    mla : ik_llama.cpp only (-mla 0/1/2/3; None = 3): how an MLA model's cache is laid out
+        (`vramkit.ik_llama_rules.mla_pieces`: 1 adds a transposed latent V cache without flash
+        attention; 0 caches the decompressed per-head K and V).
+    flash_attn : ik_llama.cpp only (-fa; None = on): off pads the context to 32 cells, not 256,
+        and changes the MLA layouts.
 
     Returns
     -------
@@ -391,9 +404,11 @@ def kv_cache(
     spec, ((t, ctx_notes),), (batch,), tp, dp, plan = _prepare(
         model, [context_tokens], [batch], tp, dp,
         (cache_dtype, indexer_dtype, runtime, include_mtp),
-        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
+        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress, mla,
+         flash_attn),
         allow_extrapolation,
     )  # fmt: skip
+    plan = replace(plan, layout=plan.layout.with_streams(batch))  # ik_llama.cpp: streams count
     kinds = {k: int(v) for k, v in _sum_by_kind(plan.components, t, plan).items()}
     per_seq = sum(kinds.values())
     rank_seq = sum(int(v) for v in _sum_by_kind(plan.rank_components, t, plan).values())
@@ -435,6 +450,8 @@ def kv_grid(
     block_size: int | None = None,
     n_ubatch: int | None = None,
     swa_compress: bool | None = None,
+    mla: int | None = None,
+    flash_attn: bool | None = None,
     allow_extrapolation: bool = False,
 ) -> pd.DataFrame:
     """`kv_cache` over every (context, batch) pair, vectorised with numpy.
@@ -454,24 +471,36 @@ def kv_grid(
     spec, checked, bs, tp, dp, plan = _prepare(
         model, list(contexts), list(batches), tp, dp,
         (cache_dtype, indexer_dtype, runtime, include_mtp),
-        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress),
+        (max_num_batched_tokens, concurrent_batches, block_size, n_ubatch, swa_compress, mla,
+         flash_attn),
         allow_extrapolation,
     )  # fmt: skip
     ts = [t for t, _ in checked]
     t_arr = exact(ts)
-    kinds = _sum_by_kind(plan.components, t_arr, plan)
-    rank = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())
     tt, bb = np.meshgrid(t_arr, exact(bs), indexing="ij")
+    layouts = [plan.layout.with_streams(b) for b in bs]
+    if all(lay is plan.layout for lay in layouts):  # per-sequence bytes do not depend on batch
+        one = _sum_by_kind(plan.components, t_arr, plan)
+        kinds = {k: np.repeat(v[:, None], len(bs), axis=1) for k, v in one.items()}
+        rank_1 = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())
+        rank = np.repeat(rank_1[:, None], len(bs), axis=1)
+    else:  # ik_llama.cpp: compressed caches sized by the total context x streams
+        per_b = [replace(plan, layout=lay) for lay in layouts]
+        each = [_sum_by_kind(plan.components, t_arr, p) for p in per_b]
+        kinds = {k: np.stack([e[k] for e in each], axis=1) for k in each[0]}
+        rank = np.stack(
+            [sum(_sum_by_kind(plan.rank_components, t_arr, p).values()) for p in per_b], axis=1
+        )
     per_seq = sum(kinds.values())
     cols: dict[str, Any] = {
         "context_tokens": tt.ravel(),
         "batch": bb.ravel(),
-        "total_bytes": (per_seq[:, None] * bb).ravel(),
-        "per_sequence_bytes": np.repeat(per_seq, len(bs)),
-        "per_gpu_bytes": (rank[:, None] * -(-bb // dp)).ravel(),
+        "total_bytes": (per_seq * bb).ravel(),
+        "per_sequence_bytes": per_seq.ravel(),
+        "per_gpu_bytes": (rank * -(-bb // dp)).ravel(),
     }
     for k, v in kinds.items():
-        cols[k] = (v[:, None] * bb).ravel()
+        cols[k] = (v * bb).ravel()
     cols = {k: _int_column(v) for k, v in cols.items()}
     cols["total_gib"] = np.array([x / 2**30 for x in cols["total_bytes"]], dtype=float)
     frame = pd.DataFrame(cols)

@@ -18,7 +18,7 @@ from ..errors import VramkitError, unknown_name
 from ..runtimes import KvProfile
 from ..sources import parse_source
 
-CACHE_LAYOUTS = ("float", "ggml", "nope_rope", "fixed_entry", "runtime")
+CACHE_LAYOUTS = ("float", "ggml", "nope_rope", "fixed_entry", "runtime", "ik_ggml")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class CacheDtype:
                     "vector does not divide into them."
                 )
             return dims // block * block_bytes
+        if self.layout == "ik_ggml":  # ik_llama.cpp's own types: row meta + blocks, one row
+            from ..ik_llama_types import row_bytes
+
+            return row_bytes(self.ggml_type or "", dims)
         if self.layout == "nope_rope":
             if not rope_dims:
                 raise VramkitError(

@@ -46,6 +46,12 @@ class KvLayout:
             return 0.0
         return c.layers * c.entry_bytes / (c.tokens if c.rule == "compressed" else 1)
 
+    def with_streams(self, n_seq: int) -> KvLayout:
+        """The layout for `n_seq` concurrent sequences: itself (per-sequence bytes do not depend
+        on how many there are), except a layout whose caches are sized by the total context
+        (ik_llama.cpp's DeepSeek V4 compressed caches)."""
+        return self
+
     def pool_bytes(self, comps: Sequence[KvComponent], t: np.ndarray) -> np.ndarray | None:
         """Bytes the layout charges for all of `comps` when more than the sum of their pages
         (None: just the sum)."""

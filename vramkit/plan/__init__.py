@@ -123,6 +123,7 @@ def plan_for(
     ubatch: int = 512,
     allow_extrapolation: bool = False,
     margin: object = None,
+    ik: object = None,
 ) -> Plan:
     """The fitting plan with the best decode bound (or the least-overflowing one if none fits).
     A context past the model's limit is refused unless `allow_extrapolation` (`check_context`).
@@ -131,7 +132,7 @@ def plan_for(
     m = get_model(model)
     check_context(m, context, allow_extrapolation=allow_extrapolation)
     key: tuple[object, ...] | None = (id(m), id(machine), recipe, runtime, context, sequences,
-                                      cache_dtype, ubatch, margin)  # fmt: skip
+                                      cache_dtype, ubatch, margin, ik)  # fmt: skip
     try:
         hit = _PLAN_MEMO.get(key)  # type: ignore[arg-type]
     except TypeError:  # an unhashable argument (a Recipe object, a list): not memoised
@@ -140,7 +141,7 @@ def plan_for(
         return hit[2]
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
-                            margin=margin)  # fmt: skip
+                            margin=margin, ik=ik)  # fmt: skip
     best = best_plan(plans, lambda p: plan_speed(p, machine, model=m).decode_tokens_per_s)
     if key is not None:
         if len(_PLAN_MEMO) > 512:
@@ -282,6 +283,7 @@ def solve(
     capacity: bool = True,
     allow_extrapolation: bool = False,
     margin: object = None,
+    ik: object = None,
 ) -> Solution:
     """Solve for `goal` (see the module docstring); returns the plan, its flags, bounds and curve.
 
@@ -303,7 +305,7 @@ def solve(
     check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     seqs = require_int("sequences", sequences, minimum=1, maximum=MAX_SEQUENCES)
     kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch,
-          "allow_extrapolation": allow_extrapolation, "margin": margin}  # fmt: skip
+          "allow_extrapolation": allow_extrapolation, "margin": margin, "ik": ik}  # fmt: skip
     mg = _margin_of(margin, runtime, machine)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
     if not capacity and goal in ("context", "concurrency"):
@@ -615,3 +617,9 @@ def summary(
         "plan": p,
         "solution": s,
     }
+
+
+max_int = _max_int
+"""Public name of `_max_int` (the capacity searches' bisection; vramkit.plan.count)."""
+smaller_recipes = _smaller_recipes
+"""Public name of `_smaller_recipes` (the verdict's smaller GGUF files; vramkit.plan.count)."""

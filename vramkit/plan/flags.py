@@ -63,6 +63,8 @@ _LLAMA_CACHE = {
     "bf16": "bf16", "fp16": "f16", "fp32": "f32", "q8_0": "q8_0", "q5_1": "q5_1",
     "q5_0": "q5_0", "q4_1": "q4_1", "q4_0": "q4_0", "iq4_nl": "iq4_nl",
 }  # fmt: skip
+_IK_CACHE = {"q8_kv": "q8_KV", "q6_0": "q6_0"}
+"""ik_llama.cpp's own -ctk / -ctv names (common/common.cpp L4184-L4220 at ik_llama.cpp@8337e4cd)."""
 _VLLM_CACHE = {"bf16": "auto", "fp16": "auto", "fp8": "fp8", "fp8_e4m3": "fp8_e4m3",
                "fp8_ds_mla": "fp8", "fp8_bf16_rope": "fp8"}  # fmt: skip
 
@@ -280,13 +282,19 @@ def llamacpp_flags(
             if pats:
                 args += [f("override_tensor"), f"{pats[0]}=CPU"]
     args += [f("n_ubatch"), str(k.get("ubatch", 512))]
-    ct = _LLAMA_CACHE.get(plan.cache_dtype)
+    ct = (_IK_CACHE if ik else {}).get(plan.cache_dtype) or _LLAMA_CACHE.get(plan.cache_dtype)
     if ct is None:
         raise VramkitError(
             f"llama.cpp has no KV cache type for {plan.cache_dtype!r}; use one of {sorted(_LLAMA_CACHE)}."
         )
     args += [f("cache_type_k"), ct, f("cache_type_v"), ct]
-    args += [f("flash_attn")] if ik else [f("flash_attn"), flash_attn]
+    if ik:  # ik_llama.cpp's -fa takes a value (common/common.cpp L1927-L1940 at IK_COMMIT)
+        ik_flags = [str(a) for a in k.get("ik_flags", ())]  # type: ignore[attr-defined]
+        fa_off = "-fa" in ik_flags
+        args += [] if fa_off else ["-fa", "on"]
+        args += ik_flags
+    else:
+        args += [f("flash_attn"), flash_attn]
     if k.get("no_mmap", True):
         # --load-mode none: weights read into buffers (older llama.cpp, ik_llama.cpp: --no-mmap)
         args += ["--no-mmap"] if ik else [f("load_mode"), "none"]
@@ -305,7 +313,9 @@ def llamacpp_flags(
         )
     if ik:
         notes.append(
-            "ik_llama.cpp: llama.cpp's flag vocabulary assumed (-ot, -ts, -ngl); -fa as a switch — not checked against ik_llama.cpp's source"
+            "ik_llama.cpp: -ot, -ts, -ngl, -ctk/-ctv, --no-mmap and -fa on|off, -mla, -amb, "
+            "-no-fmoe as ik_llama.cpp's common/common.cpp parses them (vramkit.ik_llama_rules, "
+            "read at ik_llama.cpp@8337e4cd)"
         )
     return Flags(plan.runtime, tuple(args), tuple(notes), gguf)
 

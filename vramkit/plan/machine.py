@@ -695,3 +695,7 @@ def resolve_machine(
         link=link,
         wired_limit=wired_limit,
     )
+
+
+catalog_device = _catalog_device
+"""Public name of `_catalog_device` (device `i` of a catalog GPU; vramkit.plan.count)."""

@@ -9,8 +9,11 @@ llama.cpp  ``--fit`` keeps a fixed margin per device: ``fit_params_target``, 102
     The flags a plan emits set -ngl / -ts / --n-cpu-moe, so llama.cpp's own --fit does not re-fit
     them (common/fit.cpp line 464: "n_gpu_layers already set by user ..., abort"): the plan keeps
     the same margin itself.
-ik_llama.cpp  its runtime record carries no fit margin (none is sourced for the fork), so none is
-    assumed unless given: the same figure `fit`, the plan and the article's audit charge.
+ik_llama.cpp  its --fit is off by default (common/common.h L308 ``bool fit = false;``) and,
+    when on, keeps 1024 MiB per device unless --fit-margin says otherwise (src/llama.cpp L4208
+    ``k_default_mem_margin = 1024 * 1024 * 1024``, L4298; both at ikawrakow/ik_llama.cpp@8337e4cd). A plan's flags set -ngl / -ot themselves, so no margin is
+    assumed unless given (the record carries none): the same figure `fit`, the plan and the
+    article's audit charge.
 vLLM  the share of memory ``gpu_memory_utilization`` does not take: 1 − 0.92 of each GPU's total
     memory (the record's ``memory_fraction_default``, vllm/config/cache.py), counted once: the plan
     charges no other margin for vLLM.
@@ -63,8 +66,8 @@ def engine_margin(runtime: str) -> Margin:
         return Margin(
             0,
             1.0,
-            f"no margin assumed: {rt.short_name}'s runtime record carries no --fit margin "
-            "(data/runtimes.yaml); pass --margin",
+            f"no margin assumed: {rt.short_name}'s --fit is off by default (1024 MiB per device "
+            "when on) and the plan's flags place the layers; pass --margin",
         )
     if rt.capabilities.margin_rule == "fit_target":
         b = rt.margin_bytes

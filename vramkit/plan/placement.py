@@ -164,12 +164,21 @@ def compute_buffer_bytes(
     ubatch: int,
     sequences: int = 1,
     cache_dtype: str = "bf16",
+    ik: object = None,
 ) -> int:
     """Compute (activation) buffer per GPU in bytes: the runtime's compute-buffer function when
     its record says ``compute_buffer_computed`` (registered in `vramkit.runtimes.engines`, called
-    as the budget calls it), else its fixed workspace figure — what `vramkit.budget` charges."""
+    as the budget calls it; ik_llama.cpp's own under its options `ik`), else the one of the
+    record it takes its overheads from, else a fixed workspace figure — what `vramkit.budget`
+    charges."""
     from ..runtimes.engines import compute_buffer
 
+    own = compute_buffer(runtime)
+    if own is not None:
+        kw = {} if ik is None else {"options": ik}
+        out = own(model, context=context, batch=sequences, cache_dtype=cache_dtype,
+                  n_ubatch=ubatch, **kw)  # fmt: skip
+        return int(out[0] if isinstance(out, tuple) else out)
     rt = _profile(runtime)
     fn = compute_buffer(rt)
     if fn is None:
@@ -190,16 +199,22 @@ def host_compute_buffer(
     cpu_layers: int,
     full_bytes: int,
     gpus: int = 1,
+    ik: object = None,
 ) -> tuple[int, str]:
     """The host's compute buffer on a llama.cpp plan (bytes) and the note saying how: with
     every layer on a GPU, llama.cpp's CPU backend buffer (graph inputs and the host experts'
     intermediates, `runtimes.llamacpp.memory.host_compute_bytes`, an estimate from tensor shapes); with
     whole layers on the CPU it also runs their attention, so the host is charged the larger of
-    that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound."""
+    that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound.
+    An engine whose host expert layer differs (ik_llama.cpp's fused MoE, -fmoe, on by default:
+    one up/gate output, not three) gives its own sequence (`runtimes.engines.host_expert_sequence`)."""
+    from ..runtimes.engines import host_expert_sequence
     from ..runtimes.llamacpp.memory import budget_host_compute
 
+    seq = host_expert_sequence(runtime, ik)
     est = budget_host_compute(model, context=context, batch=sequences, cache_dtype=cache_dtype,
-                              n_ubatch=ubatch, host_experts=host_experts, gpus=gpus)  # fmt: skip
+                              n_ubatch=ubatch, host_experts=host_experts, gpus=gpus,
+                              expert_sequence=seq)  # fmt: skip
     if cpu_layers:
         b = max(est.bytes, full_bytes)
         return b, (
@@ -210,7 +225,9 @@ def host_compute_buffer(
     note = est.note
     rt = get_runtime(runtime)
     base = rt.capabilities.plan_overheads_of
-    if base:
+    if seq is not None:
+        note += f" ({rt.short_name} -fmoe: one fused up/gate output per host expert layer)"
+    elif base:
         note += f" ({base}'s graph; {rt.short_name}'s own not checked)"
     return est.bytes, note
 
@@ -224,21 +241,26 @@ def kv_estimate(
     tp: int = 1,
     dp: int = 1,
     ubatch: int | None = None,
+    ik: object = None,
 ):
     """`vramkit.kv.kv_cache` with the runtime's record (its KV layout: llama.cpp, vLLM pages,
     SGLang's token pool), memoised per model object and arguments (a plan search asks for the
     same estimate dozens of times). `ubatch`: llama.cpp's -ub (its sliding-window caches hold
-    GGML_PAD(W + n_ubatch, 256) cells); None = the runtime default (512)."""
+    GGML_PAD(W + n_ubatch, 256) cells); None = the runtime default (512). `ik`: ik_llama.cpp's
+    options (`vramkit.ik_llama_rules.IkOptions`: -mla and -fa change its KV layout)."""
     from ..kv import kv_cache
 
     rt = _kv_profile(runtime)  # its KV layout, as vramkit.budget asks for it
-    key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp, ubatch)
+    key = (id(model), rt.id, context, sequences, cache_dtype, tp, dp, ubatch, ik)
     hit = _KV_MEMO.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
     kw: dict[str, object] = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     if ubatch is not None:
         kw["n_ubatch"] = ubatch
+    from ..runtimes.engines import kv_options
+
+    kw.update(kv_options(runtime, ik))
     # the context was checked where the plan was asked for (`vramkit.plan.plan_for`)
     est = kv_cache(model, context, batch=sequences, runtime=rt, tp=tp, dp=dp,
                    allow_extrapolation=True, **kw)  # fmt: skip
@@ -288,6 +310,7 @@ def llamacpp_plan(
     runtime: str = "llama.cpp",
     no_mmap: bool = True,
     margin: Margin | None = None,
+    ik: object = None,
 ) -> Plan:
     """The llama.cpp placement with the routed experts of the first `cpu_expert_layers` layers in
     host RAM (--n-cpu-moe N), every layer that fits on a GPU offloaded (filled from the last layer
@@ -301,7 +324,7 @@ def llamacpp_plan(
     c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=costs.n_layers)
     at = _LlamacppContext.build(model, costs, machine, context=context, sequences=sequences,
                                 cache_dtype=cache_dtype, ubatch=ubatch, runtime=runtime,
-                                margin=margin)  # fmt: skip
+                                margin=margin, ik=ik)  # fmt: skip
     return at.plan(c, no_mmap=no_mmap)
 
 
@@ -342,6 +365,8 @@ class _LlamacppContext:
     """`host_compute_buffer` per (host experts, CPU layers, GPUs used), filled as plans ask."""
     lower_bound: bool = False
     """No compute buffers at all (`build`): plans for `any_plan_fits`'s first pass only."""
+    ik: object = None
+    """ik_llama.cpp's options (`vramkit.ik_llama_rules.IkOptions`; None: the engine's defaults)."""
 
     @classmethod
     def build(
@@ -357,16 +382,18 @@ class _LlamacppContext:
         runtime: str,
         margin: Margin | None,
         lower_bound: bool = False,
+        ik: object = None,
     ) -> _LlamacppContext:
         """The shared pieces; `lower_bound`: with no compute buffer on the GPUs or the host (a
         plan that does not fit so does not fit with them: see `any_plan_fits`)."""
-        kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch)
+        kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = _kv_layers(model, kv)
         prof = _profile(runtime)
         cb = 0
         if not lower_bound:
             cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch,
-                                      sequences=sequences, cache_dtype=kv.cache_dtype)  # fmt: skip
+                                      sequences=sequences, cache_dtype=kv.cache_dtype,
+                                      ik=ik)  # fmt: skip
         # layer split: no NCCL (data/runtimes.yaml uses_nccl); the fit margin is kept apart
         ovh = prof.overhead_bytes(split=False) - prof.margin_bytes
         lb, sb = costs.layer_bytes, costs.shared_bytes
@@ -394,6 +421,7 @@ class _LlamacppContext:
             describe=machine.describe(),
             host_compute={},
             lower_bound=lower_bound,
+            ik=ik,
         )
 
     def with_compute_buffers(self) -> _LlamacppContext:
@@ -403,7 +431,7 @@ class _LlamacppContext:
             return self
         cb = compute_buffer_bytes(self.model, self.runtime, context=self.context,
                                   ubatch=self.ubatch, sequences=self.sequences,
-                                  cache_dtype=self.cache_dtype)  # fmt: skip
+                                  cache_dtype=self.cache_dtype, ik=self.ik)  # fmt: skip
         return replace(self, compute=cb, host_compute={}, lower_bound=False)
 
     def _host_compute(self, host_experts: bool, cpu_layers: int, gpus: int) -> tuple[int, str]:
@@ -415,7 +443,7 @@ class _LlamacppContext:
             hit = host_compute_buffer(
                 self.model, self.runtime, context=self.context, ubatch=self.ubatch,
                 sequences=self.sequences, cache_dtype=self.cache_dtype, host_experts=host_experts,
-                cpu_layers=cpu_layers, full_bytes=self.compute, gpus=gpus,
+                cpu_layers=cpu_layers, full_bytes=self.compute, gpus=gpus, ik=self.ik,
             )  # fmt: skip
             self.host_compute[key] = hit
         return hit
@@ -562,6 +590,12 @@ class _LlamacppContext:
             "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
             host_cb[1],
         ]
+        if n_cpu and self.model.config.get("kv_lora_rank") and getattr(self.ik, "mla", 3) != 3:
+            notes.append(  # only ik_llama.cpp's options carry an -mla
+                "ik_llama.cpp switches an MLA model to -mla 3 when 0 < -ngl < n_layer "
+                "(src/llama.cpp L8218-L8224 at 8337e4cd); this plan's KV is charged at the -mla "
+                "asked for"
+            )
         if spill:
             notes.append(
                 f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
@@ -585,11 +619,21 @@ class _LlamacppContext:
                     "ubatch": self.ubatch,
                     "no_mmap": no_mmap,
                     "main_gpu": 0,
+                    **_ik_knobs(self.runtime, self.ik),
                 }
             ),
             kv_bytes=self.kv_total,
             notes=tuple(notes) + _host_fill_notes(places),
         )
+
+
+def _ik_knobs(runtime: str, ik: object) -> dict[str, object]:
+    """A runtime's engine options as plan knobs, only when they differ from its defaults (the
+    flags print them; the speed bound reads the KV they size)."""
+    from ..runtimes.engines import option_flags
+
+    flags = option_flags(ik)
+    return {"ik_flags": flags} if flags else {}
 
 
 HOST_FILL_WARN = 0.90
@@ -644,14 +688,9 @@ def vllm_pp_layers(n_layers: int, pp: int) -> list[tuple[int, int]]:
     """(first, last + 1) layers of each pipeline stage, as vLLM's get_pp_indices splits them
     (without VLLM_PP_LAYER_PARTITION): n // pp each, the remainder one each to the stages before
     the last (``for i in range(2, remaining_layers + 2): partitions[-i] += 1``)."""
-    parts = [n_layers // pp] * pp
-    for i in range(2, n_layers % pp + 2):
-        parts[-i] += 1
-    out, start = [], 0
-    for k in parts:
-        out.append((start, start + k))
-        start += k
-    return out
+    from ..vllm_memory import pp_layers  # the one copy of the rule
+
+    return [(r.start, r.stop) for r in (pp_layers(n_layers, pp, k) for k in range(pp))]
 
 
 def _divisible_tp(model: ModelSpec, n: int) -> int:
@@ -686,7 +725,7 @@ def served_plan(
     head-divisible count of identical GPUs (the rest DP), EP when asked and the experts divide;
     weights beyond the memory fraction go to --cpu-offload-gb (vLLM) or make the plan not fit
     (SGLang). Per GPU under PP: weights and KV of one TP rank ÷ pp (rounded up)."""
-    from ..budget import weights_per_gpu
+    from ..shares import weights_per_gpu
 
     devs = list(machine.devices)
     if not devs:
@@ -712,8 +751,9 @@ def served_plan(
         )
     parallel = "ep" if ep else "tp"
     weights = weights_per_gpu(
-        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel
-    )
+        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel,
+        attention_tp=tp if ep else 1,  # EP shards experts; attention stays TP (weights_per_gpu)
+    )  # fmt: skip
     weights = math.ceil(weights / pp)
     kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = math.ceil(kv.per_gpu_bytes / pp)
@@ -721,7 +761,11 @@ def served_plan(
     frac = memory_fraction if memory_fraction is not None else mg.memory_fraction
     overhead = prof.overhead_bytes(split=n_all > 1) - prof.margin_bytes  # as budget charges it
     usable = math.floor(d0.usable_bytes * frac)
-    need = weights + kv_gpu + prof.workspace_bytes + overhead
+    workspace = compute_buffer_bytes(
+        model, runtime, context=context, ubatch=0, sequences=sequences,
+        cache_dtype=kv.cache_dtype,
+    )  # the record's function where it names one, as budget charges it  # fmt: skip
+    need = weights + kv_gpu + workspace + overhead
     offload = 0
     offloads = get_runtime(runtime).capabilities.offload == "weights"  # vLLM's cpu_offload_gb
     if offloads and need > usable and machine.host is not None:
@@ -741,7 +785,7 @@ def served_plan(
         comps["routed experts"] = e_share - e_off
         comps["attention+dense"] = (weights - e_share) - (off - e_off)
         comps["KV cache"] = kv_gpu
-        comps["compute buffer"] = prof.workspace_bytes
+        comps["compute buffer"] = workspace
         comps["runtime overhead"] = overhead
         stage = d.index // n  # devices in order: pipeline stage after stage
         first, last = stages[stage]
@@ -794,13 +838,14 @@ def candidate_plans(
     ubatch: int = 512,
     expert_parallel: bool = True,
     margin: object = None,
+    ik: object = None,
 ) -> list[Plan]:
     """Every placement the runtime's knobs allow at this context (llama.cpp: --n-cpu-moe 0…n).
     `margin`: bytes kept free per GPU (`vramkit.plan.margin.resolve_margin`; None: the engine's)."""
     return list(
         iter_candidate_plans(model, machine, recipe=recipe, runtime=runtime, context=context,
                              sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
-                             expert_parallel=expert_parallel, margin=margin)
+                             expert_parallel=expert_parallel, margin=margin, ik=ik)
     )  # fmt: skip
 
 
@@ -816,11 +861,12 @@ def iter_candidate_plans(
     ubatch: int = 512,
     expert_parallel: bool = True,
     margin: object = None,
+    ik: object = None,
 ) -> Iterator[Plan]:
     """`candidate_plans` one at a time (the checks run at the first `next`)."""
     return _candidates(model, machine, recipe=recipe, runtime=runtime, context=context,
                        sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
-                       expert_parallel=expert_parallel, margin=margin)  # fmt: skip
+                       expert_parallel=expert_parallel, margin=margin, ik=ik)  # fmt: skip
 
 
 def any_plan_fits(
@@ -835,6 +881,7 @@ def any_plan_fits(
     ubatch: int = 512,
     expert_parallel: bool = True,
     margin: object = None,
+    ik: object = None,
 ) -> bool:
     """Whether any of `candidate_plans` (same arguments) fits, without building them on
     llama.cpp (`_LlamacppContext.fits`) and stopping at the first that fits (no speed bounds).
@@ -847,13 +894,14 @@ def any_plan_fits(
     the first value that fitted the bound."""
     a = _resolve(model, machine, recipe=recipe, runtime=runtime, context=context,
                  sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
-                 expert_parallel=expert_parallel, margin=margin)  # fmt: skip
+                 expert_parallel=expert_parallel, margin=margin, ik=ik)  # fmt: skip
     if not a.layered:
         return any(p.fits for p in _served_plans(a))
     ks = range(a.costs.n_layers + 1) if a.costs.is_moe else range(1)
     low = _LlamacppContext.build(a.model, a.costs, a.machine, context=a.context,
                                  sequences=a.sequences, cache_dtype=a.cache_dtype, ubatch=a.ubatch,
-                                 runtime=a.runtime, margin=a.margin, lower_bound=True)  # fmt: skip
+                                 runtime=a.runtime, margin=a.margin, lower_bound=True,
+                                 ik=a.ik)  # fmt: skip
     first = next((k for k in ks if low.fits(k)), None)
     if first is None:
         return False
@@ -878,6 +926,8 @@ class _Args:
     layered: bool
     """The runtime places whole layers and routed experts (its record's placement: llama.cpp)."""
     pipeline_parallel: bool
+    ik: object = None
+    """The engine's own options (ik_llama.cpp's `IkOptions`), resolved by `engine_options`."""
 
 
 def _resolve(
@@ -892,6 +942,7 @@ def _resolve(
     ubatch: int,
     expert_parallel: bool,
     margin: object,
+    ik: object = None,
 ) -> _Args:
     from ..validate import require_bool
     from .machine import require_machine
@@ -911,9 +962,12 @@ def _resolve(
     ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
     smallest = min((d.usable_bytes for d in machine.devices), default=None)
     mg = resolve_margin(margin, rt, memory_bytes=smallest)
+    from ..runtimes.engines import engine_options
+
+    ik = engine_options(rt, ik)
     caps = get_runtime(rt).capabilities
     return _Args(m, machine, rt, costs, ctx, seqs, cache_dtype, ub, expert_parallel, mg,
-                 caps.placement == "layers", bool(caps.pipeline_parallel))  # fmt: skip
+                 caps.placement == "layers", bool(caps.pipeline_parallel), ik)  # fmt: skip
 
 
 def _candidates(
@@ -928,14 +982,16 @@ def _candidates(
     ubatch: int,
     expert_parallel: bool,
     margin: object,
+    ik: object = None,
 ) -> Iterator[Plan]:
     a = _resolve(model, machine, recipe=recipe, runtime=runtime, context=context,
                  sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
-                 expert_parallel=expert_parallel, margin=margin)  # fmt: skip
+                 expert_parallel=expert_parallel, margin=margin, ik=ik)  # fmt: skip
     if a.layered:
         at = _LlamacppContext.build(a.model, a.costs, a.machine, context=a.context,
                                     sequences=a.sequences, cache_dtype=a.cache_dtype,
-                                    ubatch=a.ubatch, runtime=a.runtime, margin=a.margin)  # fmt: skip
+                                    ubatch=a.ubatch, runtime=a.runtime, margin=a.margin,
+                                    ik=a.ik)  # fmt: skip
         for k in range(a.costs.n_layers + 1) if a.costs.is_moe else range(1):
             yield at.plan(k)
         return
@@ -946,7 +1002,11 @@ def _served_plans(a: _Args) -> Iterator[Plan]:
     """One plan per pipeline-parallel size dividing the GPUs where the runtime has pipeline
     parallelism (vLLM), else one (SGLang)."""
     n = len(a.machine.devices)
-    pps = [k for k in range(1, n + 1) if n % k == 0] if a.pipeline_parallel and n else [1]
+    # a stage holds at least one layer (vLLM's get_pp_indices; vramkit.vllm_memory.pp_layers)
+    most = max(1, a.costs.n_layers)
+    pps = (
+        [k for k in range(1, min(n, most) + 1) if n % k == 0] if a.pipeline_parallel and n else [1]
+    )
     for k in pps:
         yield served_plan(a.model, a.costs, a.machine, runtime=a.runtime, context=a.context,
                           sequences=a.sequences, cache_dtype=a.cache_dtype,
@@ -964,3 +1024,7 @@ def best_plan(plans: list[Plan], speed_of) -> Plan:
         near = [p for p, s in zip(fitting, speeds, strict=True) if s >= top * (1 - 1e-3)]
         return min(near, key=lambda p: int(p.knobs.get("n_cpu_moe", 0)))  # type: ignore[call-overload]
     return min(plans, key=lambda p: sum(max(0, q.total_bytes - q.capacity_bytes) for q in p.places))
+
+
+kv_profile = _kv_profile
+"""Public name of `_kv_profile` (the KV record a planner runtime is charged; vramkit.plan.count)."""

@@ -46,6 +46,16 @@ class SpeedBound:
     """Bytes one GPU's NIC sends per decode step on a multi-node plan (`vramkit.plan.network`)."""
 
 
+def _ik_of(plan: Plan) -> object:
+    """A plan's engine options (ik_llama.cpp's; None: the defaults), read back from its knobs."""
+    flags = plan.knobs.get("ik_flags")
+    if not flags:
+        return None
+    from ..ik_llama_rules import options_from_flags
+
+    return options_from_flags(flags)  # type: ignore[arg-type]
+
+
 def _touched(costs: LayerCosts, batch: int) -> float:
     if not costs.is_moe:
         return 0.0
@@ -63,6 +73,7 @@ def kv_read_bytes(model: ModelSpec, plan: Plan) -> int:
         plan.sequences,
         None if plan.cache_dtype == "bf16" else plan.cache_dtype,
         ubatch=plan.knobs.get("ubatch"),  # type: ignore[arg-type]
+        ik=_ik_of(plan),
     )
     topk = model.config.get("index_topk")
     total = 0.0

@@ -35,6 +35,8 @@ KV_TRAITS = {
     "v_cache_on_every_layer": "keeps a V cache on every non-MLA attention layer, also where the "
     "checkpoint reuses K as V",
     "indexer_k_only": "stores DeepSeek V3.2's indexer keys as a K-only cache of kv_size cells",
+    "indexer_glm_dsa_only": "allocates lightning-indexer keys for GLM-DSA only (no DeepSeek V3.2 "
+    "architecture): a V3.2 indexer cache is an estimate",
     "chunked_local_hybrid_manager": "pages chunked-local layers as such only with its hybrid KV "
     "cache manager",
     "chunked_local_hybrid_ratio": "keeps chunked-local layers in a separate pool only with a "

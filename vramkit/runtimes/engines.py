@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .. import ik_llama_rules as ik_rules
 from ..errors import VramkitError, unknown_name
 from ..kv.layout import KvLayout
+from ..vllm_memory import budget_workspace_bytes
 from . import KvProfile, Runtime, get_runtime
 from .ik_llama import IkLlamaLayout
 from .llamacpp.kv import LlamaCppLayout, with_v_cache
@@ -32,6 +34,8 @@ KV_LAYOUT_BUILDERS: Mapping[str, Callable[[Mapping[str, int], str], KvLayout]] =
 
 COMPUTE_BUFFERS: Mapping[str, Callable[..., Any]] = {
     "llama.cpp": budget_compute_bytes,
+    "ik-llama.cpp": ik_rules.budget_compute_bytes,
+    "vllm": budget_workspace_bytes,
 }
 """Runtime id → its compute-buffer function (model, context=, batch=, cache_dtype=, n_ubatch=)
 → bytes or (bytes, note); only runtimes whose record says ``compute_buffer_computed``."""
@@ -63,3 +67,66 @@ def compute_buffer(runtime: str | Runtime) -> Callable[..., Any] | None:
     if fn is None:  # a record says computed but no rule is registered: a packaging fault
         raise VramkitError(f"runtime {rt.id}: no compute-buffer function registered.")
     return fn
+
+
+# ── engine options: switches a runtime's plans take beyond the shared ones ───────────────────
+ENGINE_OPTIONS: Mapping[str, type] = {"ik-llama.cpp": ik_rules.IkOptions}
+"""Runtime id → the options type its plans take (ik_llama.cpp: -mla, -amb, -fmoe, -fa)."""
+
+KV_COMPONENT_RULES: Mapping[str, Callable[..., list[Any]]] = {
+    "ik_llama.cpp": ik_rules.ik_components,
+}
+"""KV layout name → its own rule from parts to components (ik_llama.cpp: -mla, q8_KV rows)."""
+
+
+def engine_options(runtime: str | Runtime, options: object) -> object:
+    """`options` checked for `runtime` (None stays None); a runtime that takes none refuses any."""
+    if options is None:
+        return None
+    rt = get_runtime(runtime)
+    kind = ENGINE_OPTIONS.get(rt.id)
+    if kind is None:
+        names = ", ".join(get_runtime(r).short_name for r in ENGINE_OPTIONS)
+        raise VramkitError(
+            f"engine options (-mla, -amb, -fmoe) apply to runtime {names} only, not "
+            f"{rt.short_name}; leave them unset."
+        )
+    if kind is ik_rules.IkOptions:
+        return ik_rules.require_options(options)
+    return options
+
+
+def kv_options(runtime: str | Runtime, options: object) -> dict[str, object]:
+    """The `vramkit.kv.kv_cache` keywords a runtime's engine options set (ik_llama.cpp: mla,
+    flash_attn); {} without options."""
+    if options is None or ENGINE_OPTIONS.get(get_runtime(runtime).id) is not ik_rules.IkOptions:
+        return {}
+    o = ik_rules.require_options(options)
+    return {"mla": o.mla, "flash_attn": o.flash_attn, "swa_compress": o.swa_compress}
+
+
+def host_expert_sequence(runtime: str | Runtime, options: object) -> Callable[..., Any] | None:
+    """The host expert layer's intermediates a runtime's engine allocates when not llama.cpp's
+    (ik_llama.cpp with -fmoe, its default: one fused up/gate output); None: llama.cpp's."""
+    if ENGINE_OPTIONS.get(get_runtime(runtime).id) is not ik_rules.IkOptions:
+        return None
+    return ik_rules.fused_expert_sequence if ik_rules.require_options(options).fmoe else None
+
+
+def option_flags(options: object) -> tuple[str, ...]:
+    """The command-line flags a plan's engine options spell (defaults left out)."""
+    flags = getattr(options, "flags", ())
+    return tuple(flags)
+
+
+def kv_components(profile: KvProfile, parts: Iterable[Any], cfg: Mapping[str, Any], cache: Any,
+                  build: Callable[[Any], Any], make: Callable[..., Any]) -> list[Any]:  # fmt: skip
+    """The KV components of `parts` under this layout: its own rule when it has one
+    (`KV_COMPONENT_RULES`), else `build(part)` for each (the shared per-vector rule)."""
+    rule = KV_COMPONENT_RULES.get(profile.layout)
+    if rule is None:
+        return [build(p) for p in parts]
+    o = profile.options
+    return rule(
+        list(parts), cfg, cache, build, make, mla=o["mla"], flash_attn=bool(o["flash_attn"])
+    )

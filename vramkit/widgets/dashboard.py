@@ -25,6 +25,7 @@ CLASSES: dict[str, str] = {
     "runtime": "vk-runtime",
     "cache_dtype": "vk-cache-dtype",
     "include_mtp": "vk-mtp",
+    "ram": "vk-ram",
     "output": "vk-output",
     "error": "vk-error",
     "plot": "vk-plot",
@@ -40,13 +41,15 @@ DEFAULTS: dict[str, Any] = {
     "batch": 1,
     "gpu": "h200-sxm-141gb",
     "count": 2,
-    "parallel": "tp",
+    "parallel": "auto",
     "runtime": "vllm",
     "cache_dtype": "default",
     "include_mtp": False,
+    "ram": "",
 }
-"""A state that fits: V4-Flash, official layout, 128K context, 2 × H200 under tensor parallel,
-vLLM with its default (bf16) KV cache, no MTP module."""
+"""A state that fits: V4-Flash, official layout, 128K context, 2 × H200 in the layout the
+planner picks (parallel 'auto': TP × PP × EP as `plan`), vLLM with its default (bf16) KV cache,
+no MTP module, no host RAM offered ('' = none; llama.cpp only: e.g. '128GB')."""
 
 CONTROLS = tuple(DEFAULTS)
 """State keys, in the order the controls appear."""
@@ -112,6 +115,20 @@ def _state(state: Mapping[str, Any]) -> dict[str, Any]:
         raise _Refused("cache_dtype", str(unknown_name("KV cache dtype", s["cache_dtype"],
                                                        CACHE_DTYPES)))  # fmt: skip
     s["include_mtp"] = bool(s["include_mtp"])
+    ram = str(s["ram"] or "").strip()
+    if ram:
+        from ..plan.machine import parse_host
+        from ..runtimes import get_runtime
+
+        _field("ram", parse_host, ram)  # a size with its unit ('128' is refused)
+        rt = _field("runtime", get_runtime, s["runtime"])
+        if rt.capabilities.offload != "tensors":  # llama.cpp's -ot / --n-cpu-moe
+            raise _Refused(
+                "ram",
+                f"host RAM is what llama.cpp offloads routed experts to; {rt.id} does not "
+                "offload here (leave RAM empty).",
+            )
+    s["ram"] = ram or None
     return s
 
 
@@ -124,23 +141,21 @@ def _budget_kw(s: Mapping[str, Any]) -> dict[str, Any]:
         "runtime": s["runtime"],
         "cache_dtype": None if s["cache_dtype"] == "default" else s["cache_dtype"],
         "include_mtp": s["include_mtp"],
+        **({"ram": s["ram"]} if s.get("ram") else {}),
     }
 
 
 def smallest_fit(s: Mapping[str, Any]) -> str:
-    """What would fit when this state does not: the smallest valid count of the same GPU, else the
-    best recipe at this count, else a sentence saying nothing up to the largest count fits."""
-    from ..budget import COUNTS, best_recipe, budget, check_parallel
+    """What would fit when this state does not: the planner's smallest count of the same GPU
+    (`vramkit.budget.min_gpus`, the question `fit` asks), else the best recipe at this count,
+    else a sentence saying nothing up to the largest count fits."""
+    from ..budget import COUNTS, best_recipe, min_gpus
 
     kw = _budget_kw(s)
-    for n in COUNTS:
-        try:
-            check_parallel(s["model"], s["parallel"], n)
-            b = budget(s["model"], s["gpu"], count=n, **kw)
-        except VramkitError:
-            continue
-        if b.fits:
-            return f"Smallest set that fits: {n} × {s['gpu']} ({s['parallel']}), same recipe."
+    found = min_gpus(s["model"], s["gpu"], **kw)
+    if found.fits:
+        layout = found.budget.layout or s["parallel"]
+        return f"Smallest set that fits: {found.count} × {s['gpu']} ({layout}), same recipe."
     rest = {k: v for k, v in kw.items() if k != "recipe"}
     best = best_recipe(s["model"], s["gpu"], count=s["count"], **rest)
     if best.fits:
@@ -154,8 +169,10 @@ def smallest_fit(s: Mapping[str, Any]) -> str:
 def compute(state: Mapping[str, Any]) -> dict[str, Any]:
     """Per-GPU memory of one deployment, from a state of `DEFAULTS`' keys.
 
-    Returns ``{"ok": True, "<component>_bytes": int …, "fits": bool, "html": str, …}`` with
-    overhead = workspace + runtime overhead + reserve (`vramkit.budget.Budget`), or
+    Returns ``{"ok": True, "<component>_bytes": int …, "fits": bool, "tight": bool, "verdict":
+    {fits, tight, reasons, try, margin, room, headline} (the planner's), "layout": str,
+    "headroom_bytes", "margin_bytes", "html": str, …}`` with overhead = workspace + runtime
+    overhead + reserve (`vramkit.budget.Budget`, the planner's plan on its fullest GPU), or
     ``{"ok": False, "error": message, "field": control or ""}`` when a value is refused (never
     clamped) or the combination is invalid (a VramkitError).
     """
@@ -181,6 +198,11 @@ def compute(state: Mapping[str, Any]) -> dict[str, Any]:
         "usable_bytes": b.usable_bytes,
         "memory_bytes": b.memory_bytes,
         "fits": b.fits,
+        "tight": bool(b.verdict is not None and b.verdict.tight),
+        "verdict": b.verdict.as_dict() if b.verdict is not None else None,
+        "layout": b.layout,
+        "headroom_bytes": b.headroom_bytes,
+        "margin_bytes": b.margin_bytes,
         "suggestion": "" if b.fits else smallest_fit(s),
     }
     out["html"] = render_html(out)
@@ -212,9 +234,18 @@ def render_html(result: Mapping[str, Any]) -> str:
             f'<td style="text-align:right">{n / 1e9:,.2f} GB</td></tr>'
         )
     verdict = "fits" if result["fits"] else "does not fit"
+    v = result.get("verdict")  # the planner's, with its margin and "tight" (vk-verdict)
+    why = (
+        f"<p class='vk-verdict' data-tight='{str(bool(result.get('tight'))).lower()}' "
+        f"style='overflow-wrap:anywhere'>{html.escape(v['headline'])}<br><small>margin: "
+        f"{html.escape(v['margin'])}</small></p>"
+        if v
+        else ""
+    )
+    layout = html.escape(b.layout or b.parallel)
     head = (
         f"{html.escape(b.model_id)} · {html.escape(b.recipe_id)} · {b.context:,} tokens × "
-        f"{b.batch:,} · {b.count} × {html.escape(b.gpu_id)} ({b.parallel}) · {b.runtime_id} · "
+        f"{b.batch:,} · {b.count} × {html.escape(b.gpu_id)} ({layout}) · {b.runtime_id} · "
         f"KV {html.escape(str(s['cache_dtype']))} · MTP {'on' if s['include_mtp'] else 'off'}"
     )
     notes = "".join(f"<li>{html.escape(a)}</li>" for a in b.assumptions)
@@ -226,7 +257,8 @@ def render_html(result: Mapping[str, Any]) -> str:
     return (
         f"<p style='overflow-wrap:anywhere'>{head}</p><p>Per GPU: <b><span class='vk-fits' "
         f"data-fits='{str(result['fits']).lower()}'>{verdict}</span></b> "
-        f"(headroom {b.headroom_bytes / GiB:,.2f} GiB)</p>{suggestion}"
+        f"(headroom {b.headroom_bytes / GiB:,.2f} GiB beyond a {b.margin_bytes / GiB:,.2f} GiB "
+        f"margin)</p>{why}{suggestion}"
         f"<table><tr><th></th><th>GiB (2^30 B)</th><th>GB (10^9 B)</th></tr>"
         f"{''.join(rows)}</table>"
         f"<details><summary>assumptions</summary><ul>{notes}</ul></details>"
@@ -281,6 +313,12 @@ def panel(**initial: Any) -> Any:
         ),
         "include_mtp": w.Checkbox(
             value=bool(s["include_mtp"]), description="load the MTP module", indent=False
+        ),
+        "ram": w.Text(
+            value=str(s["ram"] or ""),
+            description="host RAM",
+            placeholder="llama.cpp offload, e.g. 128GB",
+            continuous_update=False,
         ),
     }
     notes = {k: w.HTML().add_class(f"vk-{CLASSES[k].removeprefix('vk-')}-note") for k in ctl}

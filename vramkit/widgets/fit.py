@@ -1,4 +1,5 @@
-"""GPU-fit explorer: dropdowns and sliders → `vramkit.budget.budget` → a table and a bar."""
+"""GPU-fit explorer: dropdowns and sliders → `vramkit.budget.budget` (the planner's plan and
+verdict for these GPUs) → a table and a bar."""
 
 from __future__ import annotations
 
@@ -37,9 +38,12 @@ def describe(
         )
     except VramkitError as err:
         return f"vramkit: {err}"
+    verdict = (
+        b.verdict.headline if b.verdict is not None else ("fits" if b.fits else "does NOT fit")
+    )  # type: ignore[attr-defined]
     lines = [
-        f"{b.model_id} {b.recipe_id} on {b.count} x {b.gpu_id} ({b.parallel}, {b.runtime_id}): "
-        + ("fits" if b.fits else "does NOT fit"),
+        f"{b.model_id} {b.recipe_id} on {b.count} x {b.gpu_id} ({b.layout or b.parallel}, "
+        f"{b.runtime_id}): {verdict}",
         f"weights {b.weights_bytes / GiB:,.1f} GiB + KV {b.kv_bytes / GiB:,.1f} GiB + workspace "
         f"{b.workspace_bytes / GiB:,.1f} GiB + overhead {b.overhead_bytes / GiB:,.1f} GiB = "
         f"{b.total_bytes / GiB:,.1f} GiB of {b.usable_bytes / GiB:,.1f} GiB usable per GPU "

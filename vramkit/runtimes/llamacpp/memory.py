@@ -520,6 +520,7 @@ def host_compute_bytes(
     expert_ff: int,
     host_experts: bool,
     gpus: int = 1,
+    expert_sequence: Any = None,
 ) -> HostCompute:
     """The CPU backend's compute buffer when llama.cpp runs the model on GPUs (bytes).
 
@@ -553,7 +554,9 @@ def host_compute_bytes(
     plans (Qwen3-MoE, gpt-oss, DeepSeek V4; -ub 512/1024/2048; 1 and 2 GPUs) and on Mixtral
     and GLM-4.7 spot checks. An estimate: the sequence is written from the engine's trace of
     these families, not recorded per model; DeepSeek V4's few other index inputs
-    (≤ 0.13 MiB) are left out.
+    (≤ 0.13 MiB) are left out. `expert_sequence`: another engine's host expert layer, a
+    callable (embd, ub, n_expert, top_k, expert_ff) → (sizes, ops relative to the first), e.g.
+    ik_llama.cpp's fused MoE (`vramkit.ik_llama_rules.host_expert_sizes`); None: llama.cpp's.
     """
     from .graph import replay
 
@@ -582,15 +585,20 @@ def host_compute_bytes(
         ff = require_int("expert_ff", expert_ff, minimum=1, maximum=1 << 24)
         e = require_int("n_expert", n_expert, minimum=k, maximum=1 << 20)
         j = len(sizes)
-        sizes += [
-            4 * embd * ub,
-            (ub - 1) * 4 * e + 4 * k,
-            *[4 * k * ff * ub] * 3,
-            4 * k * embd * ub,
-        ]
-        norm, topk, gate, up, act, down = range(j, j + 6)
-        ops += [(0, norm), (0, topk), (0, gate), (0, up), (1, norm), (0, act), (1, gate)]
-        ops += [(1, up), (0, down), (1, act), (1, topk), (1, down)]
+        if expert_sequence is not None:  # another engine's sequence (ik_llama.cpp -fmoe)
+            extra, rel = expert_sequence(embd=embd, ub=ub, n_expert=e, top_k=k, expert_ff=ff)
+            sizes += extra
+            ops += [(o, j + i) for o, i in rel]
+        else:
+            sizes += [
+                4 * embd * ub,
+                (ub - 1) * 4 * e + 4 * k,
+                *[4 * k * ff * ub] * 3,
+                4 * k * embd * ub,
+            ]
+            norm, topk, gate, up, act, down = range(j, j + 6)
+            ops += [(0, norm), (0, topk), (0, gate), (0, up), (1, norm), (0, act), (1, gate)]
+            ops += [(1, up), (0, down), (1, act), (1, topk), (1, down)]
     zero = len(sizes)
     events = {
         "align": 32,
@@ -619,6 +627,7 @@ def budget_host_compute(
     n_ubatch: int = 512,
     host_experts: bool,
     gpus: int = 1,
+    expert_sequence: Any = None,
 ) -> HostCompute:
     """`host_compute_bytes` for a model record at the budget's settings (as
     `budget_compute_bytes`: -np batch, -c context*batch, flash attention on)."""
@@ -643,4 +652,5 @@ def budget_host_compute(
         expert_ff=ff,
         host_experts=host_experts,
         gpus=gpus,
+        expert_sequence=expert_sequence,
     )

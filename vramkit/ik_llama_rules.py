@@ -1,0 +1,479 @@
+"""ik_llama.cpp's own rules, read from its code at one commit: the cache types it adds to ggml,
+its KV layouts under ``-mla 0/1/2/3``, the compute-graph terms of ``-mla``, ``-amb``, ``-fa`` and
+``-fmoe``, and the repacking of CPU expert tensors at load (``-rtr``).
+
+Every rule cites ikawrakow/ik_llama.cpp at `IK_COMMIT` (file and line). The KV layout
+(`vramkit.runtimes.ik_llama`) and the compute path (hooks in `vramkit.runtimes.engines`) call
+this module; it holds the formulas, they only ask. Units: bytes (ints); MiB = 2**20 bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import VramkitError, require_int
+from .ik_llama_types import IK_COMMIT, IK_TYPES, SOURCE, IkType, ik_type, row_bytes
+
+__all__ = ["IK_COMMIT", "IK_TYPES", "SOURCE", "IkType", "ik_type", "row_bytes"]
+"""The ggml types ik_llama.cpp adds (q6_0, q8_KV) are stated in `vramkit.ik_llama_types` (a leaf
+module the cache-dtype table reads too) and re-exported here; IK_COMMIT is the ik_llama.cpp
+commit every rule here was read at (2026-08-15)."""
+MIB = 2**20
+F32, F16 = 4, 2
+
+MLA_MODES = (0, 1, 2, 3)
+"""``-mla``: 0 standard attention (K and V decompressed per head), 1 latent K cache + a
+transposed latent V cache, 2 latent K cache only, 3 "the best of both worlds" (common/common.h
+L423); default 3 (common/common.h L423)."""
+MLA_DEFAULT = 3
+AMB_DEFAULT = 256
+"""``-amb`` default 256 MiB (common/common.h L424: ``int attn_max_batch = 256``; PR #2312
+changed it from 0); values in 1..127 are raised to 128 (common/common.cpp L1966-1970)."""
+AMB_MIN = 128
+
+
+# ─── cache types ─────────────────────────────────────────────────────────────────────────────
+def row_meta(cache: Any) -> int:
+    """Bytes ik_llama.cpp adds once per ggml row of `cache` (a `CacheDtype`): 8 for q8_KV."""
+    if getattr(cache, "layout", "") != "ik_ggml":
+        return 0
+    return ik_type(cache.ggml_type or "").row_meta
+
+
+def _blocks_bytes(cache: Any, n: int) -> int:
+    """Bytes of `n` values of `cache` inside one longer row (no row meta: it is paid per row)."""
+    return cache.vector_bytes(n) - row_meta(cache)
+
+
+# ─── KV cache under -mla ─────────────────────────────────────────────────────────────────────
+def check_mla(mla: object) -> int:
+    """`mla` as one of `MLA_MODES`, else a `VramkitError` saying what is allowed."""
+    if isinstance(mla, bool) or not isinstance(mla, int) or mla not in MLA_MODES:
+        raise VramkitError(
+            f"mla must be 0, 1, 2 or 3 (ik_llama.cpp -mla: 0 standard, 1 K + transposed V cache, "
+            f"2 K cache only, 3 the default), got {mla!r}."
+        )
+    return mla
+
+
+def is_mla_part(part: Any) -> bool:
+    """A family KV part that is an MLA latent (DeepSeek V2/V3 style: kind "mla", one shared
+    vector with RoPE dims), which ik_llama.cpp lays out by ``-mla``."""
+    return part.kind == "mla" and part.store == "cache" and not part.kv_heads and part.rope_dims
+
+
+def _mla_dims(cfg: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
+    """(n_head, qk_nope, qk_rope, v_head, kv_lora_rank) of an MLA config."""
+    names = ("num_attention_heads", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim",
+             "kv_lora_rank")  # fmt: skip
+    missing = [n for n in names if not cfg.get(n)]
+    if missing:
+        raise VramkitError(f"an MLA model's config needs {', '.join(missing)} for ik_llama.cpp.")
+    return tuple(require_int(n, cfg[n], minimum=1, maximum=1 << 20) for n in names)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class IkKvPiece:
+    """One per-layer cache tensor family of ik_llama.cpp: `per_cell` bytes for every KV cell
+    and `per_layer` bytes once per layer (the row meta of a 1-D tensor), over `heads` heads
+    (0 = one shared latent, replicated under tensor parallelism)."""
+
+    name: str
+    per_cell: int
+    per_layer: int = 0
+    heads: int = 0
+
+
+def mla_pieces(
+    cfg: Mapping[str, Any], cache_k: Any, cache_v: Any, mla: int, flash_attn: bool
+) -> tuple[IkKvPiece, ...]:
+    """ik_llama.cpp's KV tensors per MLA layer (src/llama.cpp L1336-1338, L1420-1441):
+
+    - ``-mla 1/2/3`` with flash attention: K only, one row of kv_lora_rank + qk_rope values per
+      cell in -ctk (``primary_kv_type = cparams.flash_attn ? cache.type_k : …``, L1425-1426);
+    - without flash attention ``-mla 1``: that row in -ctk plus the transposed latent V cache,
+      one 1-D tensor of kv_lora_rank x kv_size values in -ctv (``cache_v_l``, L1437-1441);
+    - without flash attention ``-mla 2/3``: the row in -ctv, no V cache;
+    - ``-mla 0``: standard attention on the decompressed heads: K [n_embd_head_k, n_head x
+      kv_size] rows (qk_nope + qk_rope values each) and V one 1-D tensor of n_head x v_head x
+      kv_size values (L1510-1512), sized as llama_model::cache_size's last branch
+      (src/llama-model.cpp L2524-L2531).
+    """
+    n_head, nope, rope, v_head, lora = _mla_dims(cfg)
+    mla = check_mla(mla)
+    if mla == 0:
+        k = n_head * cache_k.vector_bytes(nope + rope)
+        v = n_head * _blocks_bytes(cache_v, v_head)
+        return (IkKvPiece("K", k, heads=n_head), IkKvPiece("V", v, row_meta(cache_v), n_head))
+    primary = cache_k if flash_attn or mla == 1 else cache_v
+    out = [IkKvPiece("c^KV", primary.vector_bytes(lora + rope))]
+    if mla == 1 and not flash_attn:
+        out.append(IkKvPiece("kv^T", _blocks_bytes(cache_v, lora), row_meta(cache_v)))
+    return tuple(out)
+
+
+def gqa_pieces(part: Any, cache_k: Any, cache_v: Any) -> tuple[IkKvPiece, ...] | None:
+    """K and V of a GQA part whose cache type carries a row meta (q8_KV): K is [head_dim,
+    n_head_kv x rows] (one meta per head row), V one 1-D tensor (one meta per layer), src/llama.cpp
+    L1510-1512. None when neither type has a row meta (the shared per-vector rule is exact)."""
+    if not (part.kv_heads and part.store == "cache") or not (
+        row_meta(cache_k) or row_meta(cache_v)
+    ):
+        return None
+    h = part.kv_heads
+    k = h * cache_k.vector_bytes(part.dims)
+    v_vectors = max(0, part.vectors - h)
+    v = v_vectors * _blocks_bytes(cache_v, part.dims)
+    return (IkKvPiece("K", k, heads=h), IkKvPiece("V", v, row_meta(cache_v) if v else 0, h))
+
+
+def ik_components(
+    parts: Sequence[Any],
+    cfg: Mapping[str, Any],
+    cache: Any,
+    build: Any,
+    make: Any,
+    *,
+    mla: int,
+    flash_attn: bool,
+) -> list[Any]:
+    """The `KvComponent`s of ik_llama.cpp for a model's parts under one cache type (-ctk = -ctv):
+    MLA latents by `mla_pieces`, q8_KV GQA parts by `gqa_pieces`, the rest by `build(part)` (the
+    shared per-vector rule); `make` is the component class (`vramkit.kv.components.
+    KvComponent`). A per-layer row meta becomes a fixed ("state", one entry) component of the
+    same kind — charged once per sequence, where ik_llama.cpp pays it once per layer for all
+    streams (8 B x layers x (batch - 1) too many with q8_KV and batch > 1)."""
+    out: list[Any] = []
+    for p in parts:
+        pieces = (
+            mla_pieces(cfg, cache, cache, mla, flash_attn)
+            if is_mla_part(p)
+            else gqa_pieces(p, cache, cache)
+        )
+        if pieces is None:
+            out.append(build(p))
+            continue
+        per_cell = sum(x.per_cell for x in pieces)
+        heads = max((x.heads for x in pieces), default=0)
+        out.append(make(p.kind, p.layers, p.rule, p.tokens, per_cell, kv_heads=heads,
+                        paging=p.paging))  # fmt: skip
+        meta = sum(x.per_layer for x in pieces)
+        if meta:
+            out.append(make(p.kind, p.layers, "state", 1, meta, paging=p.paging))
+    return out
+
+
+# ─── settings ───────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class IkOptions:
+    """ik_llama.cpp's switches that change memory: ``-mla`` (0-3), ``-amb`` (MiB; 0 = no limit),
+    ``-fmoe`` (fused MoE up/gate; on by default, ``-no-fmoe`` turns it off), ``-fa`` (on by
+    default), ``-rtr`` (repack host tensors at load), ``--swa-compress`` (compacted sliding-window
+    caches, off by default). Defaults: common/common.h L422-L425, L433, L451."""
+
+    mla: int = MLA_DEFAULT
+    amb: int = AMB_DEFAULT
+    fmoe: bool = True
+    flash_attn: bool = True
+    rtr: bool = False
+    swa_compress: bool = False
+
+    def __post_init__(self) -> None:
+        check_mla(self.mla)
+        amb = require_int("amb", self.amb, minimum=0, maximum=1 << 20)
+        # common/common.cpp L1966-1970: 0 < amb < 128 is raised to 128 (with a warning)
+        object.__setattr__(self, "amb", AMB_MIN if 0 < amb < AMB_MIN else amb)
+        for name in ("fmoe", "flash_attn", "rtr", "swa_compress"):
+            if not isinstance(getattr(self, name), bool):
+                raise VramkitError(f"{name} must be true or false, got {getattr(self, name)!r}.")
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The ik_llama.cpp command-line flags these options spell (defaults left out)."""
+        out: list[str] = []
+        if self.mla != MLA_DEFAULT:
+            out += ["-mla", str(self.mla)]
+        if self.amb != AMB_DEFAULT:
+            out += ["-amb", str(self.amb)]
+        if not self.fmoe:
+            out.append("-no-fmoe")
+        if not self.flash_attn:
+            out += ["-fa", "off"]
+        if self.rtr:
+            out.append("-rtr")
+        if self.swa_compress:
+            out.append("--swa-compress")
+        return tuple(out)
+
+
+def options_from_flags(flags: Sequence[str]) -> IkOptions:
+    """The `IkOptions` that `IkOptions.flags` spelled (a plan's knobs keep the flags)."""
+    args = list(flags)
+    kw: dict[str, Any] = {}
+    while args:
+        a = args.pop(0)
+        if a == "-mla":
+            kw["mla"] = int(args.pop(0))
+        elif a == "-amb":
+            kw["amb"] = int(args.pop(0))
+        elif a == "-no-fmoe":
+            kw["fmoe"] = False
+        elif a == "-fa":
+            kw["flash_attn"] = args.pop(0) == "on"
+        elif a == "-rtr":
+            kw["rtr"] = True
+        elif a == "--swa-compress":
+            kw["swa_compress"] = True
+        else:
+            raise VramkitError(f"{a!r} is not an ik_llama.cpp option vramkit writes.")
+    return IkOptions(**kw)
+
+
+def require_options(ik: object) -> IkOptions:
+    """`ik` as `IkOptions` (None = the defaults); anything else is a `VramkitError`."""
+    if ik is None:
+        return IkOptions()
+    if not isinstance(ik, IkOptions):
+        raise VramkitError(
+            f"ik must be vramkit.ik_llama_rules.IkOptions(mla=…, amb=…, fmoe=…), got "
+            f"{type(ik).__name__}."
+        )
+    return ik
+
+
+# ─── compute graph: the attention terms ──────────────────────────────────────────────────────
+def amb_heads(n_head: int, f32_mib: int, amb: int) -> int:
+    """Heads per iteration of the chunked MLA attention: with ``-amb`` set and the F32
+    product larger than it, the smallest split niter (2 ≤ niter < n_head, dividing n_head)
+    with f32_mib / niter ≤ amb (integer MiB), 1 head if none; else all heads
+    (src/graphs/build_deepseek2.cpp L926-L936; `f32_mib` = wkv_b->ne[1] x n_kv x 4 / 2**20,
+    rounded down)."""
+    if amb <= 0 or f32_mib <= amb:
+        return n_head
+    for niter in range(2, n_head):
+        if n_head % niter == 0 and f32_mib // niter <= amb:
+            return n_head // niter
+    return 1
+
+
+@dataclass(frozen=True)
+class AttentionTerm:
+    """The largest attention tensors live at once in ik_llama.cpp's worst-case graph (bytes),
+    what they are, and the heads each iteration handles."""
+
+    bytes: int
+    what: str
+    heads_per_step: int
+
+
+def mla_attention(cfg: Mapping[str, Any], n_kv: int, n_ubatch: int, o: IkOptions,
+                  kv_bytes: int = F16) -> AttentionTerm:  # fmt: skip
+    """ik_llama.cpp's attention tensors for an MLA model at `n_kv` cells and `n_ubatch` tokens.
+
+    Prompt processing (``pp_opt``: n_tokens ≥ 128 and -mla > 1, build_deepseek2.cpp L1299) with
+    flash attention (L922-L1018): per iteration of h = `amb_heads` heads, kv_f32 = wkv_b x
+    latent (F32, (qk_nope + v_head) x n_kv x h), its casts v and k_nope (`kv_bytes` each value:
+    F16 on a CUDA build, L952), and k_rope repeated over h heads — live together:
+    n_kv x h x (4 (nope + v) + kv_bytes (nope + v + rope)).
+    Without flash attention (L1078-L1131): K*Q in F32, n_kv x n_ubatch x heads, chunked by
+    -amb into ceil(kq_MiB / amb) steps of ceil(n_head / steps) heads; -mla > 1 adds the
+    transposed latent (kv_lora x n_kv, `kv_bytes`), and the F32 mask (`mask_bytes`) sits beside. With flash attention and -mla 1, or below
+    128 tokens, no n_kv x heads tensor is made (0).
+    """
+    n_head, nope, rope, v_head, lora = _mla_dims(cfg)
+    kv = require_int("n_kv", n_kv, minimum=1, maximum=1 << 40)
+    ub = require_int("n_ubatch", n_ubatch, minimum=1, maximum=1 << 20)
+    pp_opt = ub >= 128 and o.mla > 1
+    if o.flash_attn:
+        if not pp_opt:
+            return AttentionTerm(0, "flash attention over the latent cache", n_head)
+        f32_mib = n_head * (nope + v_head) * kv * F32 // MIB
+        h = amb_heads(n_head, f32_mib, o.amb)
+        b = kv * h * (F32 * (nope + v_head) + kv_bytes * (nope + v_head + rope))
+        return AttentionTerm(b, f"MLA decompression chunk, {h} of {n_head} heads", h)
+    kq_mib = kv * ub * n_head * F32 // MIB
+    heads = n_head
+    if 0 < o.amb < kq_mib:
+        steps = min(-(-kq_mib // o.amb), n_head)
+        heads = -(-n_head // steps)
+    trans = kv * lora * kv_bytes if o.mla > 1 else 0
+    b = kv * ub * heads * F32 + trans + mask_bytes(kv, ub, 1)
+    return AttentionTerm(b, f"K*Q, {heads} of {n_head} heads, mask", heads)
+
+
+def mask_bytes(n_kv: int, n_ubatch: int, masks: int) -> int:
+    """The F32 KQ masks without flash attention: [n_kv, GGML_PAD(n_tokens, 16)] each, one per
+    mask kind (full, and sliding-window when the model has it): build_inp_KQ_mask(_swa),
+    src/llama-build-context.cpp L553-L555, GGML_KQ_MASK_PAD 16 (ggml/include/ggml.h L2485)."""
+    return masks * n_kv * (-(-n_ubatch // 16) * 16) * F32
+
+
+def gqa_attention(n_head: int, n_head_kv: int, n_kv: int, n_ubatch: int, o: IkOptions, *,
+                  sinks: bool = False, masks: int = 1) -> AttentionTerm:  # fmt: skip
+    """ik_llama.cpp's K*Q for a non-MLA model (llm_build_kqv, src/llama-build-context.cpp
+    L2060-L2201): with flash attention none (0). Without it K*Q is F32 n_kv x n_ubatch x
+    n_head; -amb splits it into one head per step only when K, V and Q have as many heads (no
+    GQA) and the model has no attention sinks (L2126-L2127, L2179-L2185: n_per_step = 1);
+    otherwise the whole tensor is made, -amb or not. The F32 masks (`mask_bytes`) sit beside it."""
+    kv = require_int("n_kv", n_kv, minimum=1, maximum=1 << 40)
+    ub = require_int("n_ubatch", n_ubatch, minimum=1, maximum=1 << 20)
+    if o.flash_attn:
+        return AttentionTerm(0, "flash attention", n_head)
+    kq_mib = kv * ub * n_head * F32 // MIB
+    m = mask_bytes(kv, ub, masks)
+    if 0 < o.amb < kq_mib and n_head == n_head_kv and not sinks:
+        return AttentionTerm(kv * ub * F32 + m, f"K*Q, 1 of {n_head} heads (-amb), masks", 1)
+    return AttentionTerm(kv * ub * n_head * F32 + m, f"K*Q, all {n_head} heads, masks", n_head)
+
+
+def attention_term(model: Any, context: int, batch: int, n_ubatch: int, o: IkOptions,
+                   pad: int | None = None) -> AttentionTerm:  # fmt: skip
+    """`mla_attention` or `gqa_attention` for a model record at `batch` x `context` cells
+    (ik_llama.cpp's kv_size = n_ctx padded to 256 with flash attention, 32 without:
+    src/llama-context.h L74); the reservation graph takes n_kv = kv_size and n_tokens =
+    min(n_ctx, n_ubatch) (src/llama.cpp L8607)."""
+    cells = context * batch
+    p = pad or (256 if o.flash_attn else 32)
+    n_kv = -(-cells // p) * p
+    ub = min(n_ubatch, n_kv)
+    cfg = model.config
+    if cfg.get("kv_lora_rank") and o.mla:
+        return mla_attention(cfg, n_kv, ub, o)
+    n_head = int(cfg.get("num_attention_heads") or 1)
+    n_kv_heads = int(cfg.get("num_key_value_heads") or n_head)
+    if cfg.get("kv_lora_rank"):  # -mla 0: K and V decompressed to n_head heads (L1946-L1961)
+        n_kv_heads = n_head
+    swa = bool(cfg.get("sliding_window")) or "sliding_attention" in (cfg.get("layer_types") or ())
+    sinks = any(t.gguf_class == "attn_sink" for t in model.inventory)  # per-head sinks
+    return gqa_attention(n_head, n_kv_heads, n_kv, ub, o, sinks=sinks,
+                         masks=2 if swa else 1)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IkCompute:
+    """ik_llama.cpp's device compute buffer (bytes): the larger of llama.cpp's graph with flash
+    attention (the kit's llama.cpp figure, for the rest of the graph) and ik's attention term;
+    an estimate, `spread` its measured relative error on held-out published logs."""
+
+    bytes: int
+    base_bytes: int
+    attention: AttentionTerm
+    note: str
+
+
+COMPUTE_SPREAD = "see tests/engines/test_ik_llama_compute.py (published logs)"
+
+
+def device_compute(model: Any, *, context: int, batch: int, cache_dtype: str, n_ubatch: int,
+                   ik: IkOptions | None = None) -> IkCompute:  # fmt: skip
+    """The device compute buffer of ik_llama.cpp: max(llama.cpp's flash-attention graph, the
+    attention term of `attention_term`). ik_llama.cpp's graph is its own; the rest of it
+    (logits, FFN intermediates) is taken as llama.cpp's — an estimate, labelled."""
+    from .runtimes.llamacpp.memory import budget_compute_bytes
+
+    o = require_options(ik)
+    base, _ = budget_compute_bytes(model, context=context, batch=batch, cache_dtype=cache_dtype,
+                                   n_ubatch=n_ubatch)  # fmt: skip
+    att = attention_term(model, context, batch, n_ubatch, o)
+    total = max(int(base), att.bytes)
+    how = (
+        "ik's attention term" if att.bytes > base else "llama.cpp's graph (ik's attention smaller)"
+    )
+    note = (
+        f"ik_llama.cpp compute buffer {total / 2**30:.2f} GiB (-ub {n_ubatch}, -mla {o.mla}, "
+        f"-amb {o.amb}, -fa {'on' if o.flash_attn else 'off'}): {how}; attention "
+        f"{att.bytes / MIB:,.1f} MiB ({att.what}); an estimate "
+        f"(vramkit.ik_llama_rules at ik_llama.cpp@{IK_COMMIT[:8]})"
+    )
+    return IkCompute(total, int(base), att, note)
+
+
+def budget_compute_bytes(
+    model: Any,
+    *,
+    context: int,
+    batch: int,
+    cache_dtype: str,
+    n_ubatch: int = 512,
+    options: IkOptions | None = None,
+) -> tuple[int, str]:
+    """The workspace on ik_llama.cpp (registered in `vramkit.runtimes.engines`):
+    `device_compute` under `options` (None: its defaults -mla 3, -amb 256, -fa, -fmoe), and the
+    note saying how."""
+    est = device_compute(model, context=context, batch=batch, cache_dtype=cache_dtype,
+                         n_ubatch=n_ubatch, ik=options)  # fmt: skip
+    return est.bytes, est.note
+
+
+# ─── host compute: the fused MoE (-fmoe) ─────────────────────────────────────────────────────
+def host_expert_sizes(*, embd: int, ub: int, n_expert: int, top_k: int, expert_ff: int,
+                      fused: bool) -> tuple[list[int], list[tuple[int, int]]]:  # fmt: skip
+    """One host expert layer's intermediates on ik_llama.cpp's CPU backend, in graph order, as
+    (sizes, ops relative to the first): the FFN input copy (4 n_embd ub), the router's top-k
+    view ((ub-1) 4 n_expert + 4 k), then with -fmoe one fused up x act(gate) output
+    (``ggml_moe_up_gate``, F32 k n_ff ub: src/llama-build-context.cpp L1598-L1606) or without
+    it up, gate and their product (3 x 4 k n_ff ub: L1608-L1629), and the down projection
+    (4 k n_embd ub, L1634). op 0 = allocate, 1 = free."""
+    act = 4 * top_k * expert_ff * ub
+    head = [4 * embd * ub, (ub - 1) * 4 * n_expert + 4 * top_k]
+    down = 4 * top_k * embd * ub
+    if fused:
+        sizes = [*head, act, down]
+        norm, topk, par, dn = range(4)
+        ops = [(0, norm), (0, topk), (0, par), (1, norm), (0, dn), (1, par), (1, topk), (1, dn)]
+        return sizes, ops
+    sizes = [*head, act, act, act, down]
+    norm, topk, up, gate, par, dn = range(6)
+    ops = [(0, norm), (0, topk), (0, up), (0, gate), (1, norm), (0, par), (1, up), (1, gate),
+           (0, dn), (1, par), (1, topk), (1, dn)]  # fmt: skip
+    return sizes, ops
+
+
+def fused_expert_sequence(**kw: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """`host_expert_sizes` with -fmoe on: what `vramkit.runtimes.llamacpp.memory.host_compute_bytes`
+    replays for ik_llama.cpp's host expert layer."""
+    return host_expert_sizes(**kw, fused=True)
+
+
+# ─── weights at load: -rtr ───────────────────────────────────────────────────────────────────
+REPACKED: Mapping[str, tuple[str, int]] = {
+    "IQ2_K": ("IQ2_K_R4", 4), "IQ3_K": ("IQ3_K_R4", 4), "IQ4_K": ("IQ4_K_R4", 4),
+    "IQ5_K": ("IQ5_K_R4", 4), "IQ4_XS": ("IQ4_XS_R8", 8), "IQ4_KS": ("IQ4_KS_R4", 4),
+    "IQ5_KS": ("IQ5_KS_R4", 4), "IQ4_NL": ("IQ4_NL_R4", 4), "IQ2_BN": ("IQ2_BN_R4", 4),
+    "IQ2_XXS": ("IQ2_XXS_R4", 4), "IQ2_XS": ("IQ2_XS_R4", 4), "IQ2_S": ("IQ2_S_R4", 4),
+    "IQ3_XXS": ("IQ3_XXS_R4", 4), "IQ3_S": ("IQ3_S_R4", 4), "Q2_K": ("Q2_K_R4", 4),
+    "Q3_K": ("Q3_K_R4", 4), "Q4_K": ("Q4_K_R4", 4), "Q5_K": ("Q5_K_R4", 4),
+    "Q6_K": ("Q6_K_R4", 4), "Q4_0": ("Q4_0_R8", 8), "Q5_0": ("Q5_0_R4", 4),
+    "Q6_0": ("Q6_0_R4", 4), "Q8_0": ("Q8_0_R8", 8), "Q8_K": ("Q8_K_R8", 8),
+    "Q8_KV": ("Q8_KV_R8", 8), "MXFP4": ("MXFP4_R8", 8),
+}  # fmt: skip
+"""-rtr: type → (interleaved type, rows interleaved), ggml/src/iqk/iqk_quantize.cpp
+L8486-L8515 (get_repack_info; BF16/F16 → BF16_R16 only on AVX512-BF16 CPUs, left out)."""
+
+
+@dataclass(frozen=True)
+class Repack:
+    """What -rtr does to one host tensor: its type after load and its bytes (unchanged)."""
+
+    ggml_type: str
+    bytes: int
+    repacked: bool
+
+
+def rtr_repack(name: str, ggml_type: str, rows: int, n_bytes: int) -> Repack:
+    """-rtr on one tensor in a host buffer (src/llama.cpp L4912-L4922, only without mmap; -rtr
+    also turns mmap off, common/common.cpp L2225-L2228): repacked in place by iqk_repack_tensor
+    (ggml/src/iqk/iqk_quantize.cpp L8524-L8560) when its type has an interleaved variant, its
+    rows (ne[1]) divide by 4 and by the interleave, and it is not token_embd /
+    per_layer_token_embd. The interleaved types keep the block size and bytes (e.g.
+    MXFP4_R8: blck_size QK_MXFP4, type_size sizeof(block_mxfp4), ggml/src/ggml.c L1348-L1351),
+    so the buffer is the same size: -rtr changes no byte count, only the type and mmap."""
+    n_bytes = require_int("tensor bytes", n_bytes, minimum=0, maximum=1 << 50)
+    rows = require_int("rows", rows, minimum=1, maximum=1 << 40)
+    target = REPACKED.get(str(ggml_type).upper())
+    forbidden = name in ("token_embd.weight", "per_layer_token_embd.weight")
+    if target is None or forbidden or rows % 4 or rows % target[1]:
+        return Repack(str(ggml_type).upper(), n_bytes, False)
+    return Repack(target[0], n_bytes, True)
