@@ -181,6 +181,118 @@ def prefill_section(rows: Any, facts: Any) -> dict[str, Any]:
     return summary
 
 
+def compute_section() -> dict[str, Any]:
+    """llama.cpp's CPU compute buffer against the engine, traced and untraced apart:
+
+    - traced: the 14 checkpoints whose allocation was recorded (data/llamacpp_graphs/),
+      against their fixture runs (tests/fixtures/measured/llamacpp/);
+    - untraced, replayed per architecture (vramkit.runtimes.llamacpp.arch): the same fixture runs with
+      the checkpoint trace left out, the engine at the full size of published configs
+      (tests/fixtures/measured/llamacpp_arch/heldout.json), every template at a synthetic
+      30-layer shape (heldout_synthetic.json), and files the pinned converter wrote
+      (tests/accounting/gguf_converter/engine.json) read back through `vramkit.ingest`;
+    - untraced, estimated: what no template covers gets the labelled plain-GQA form; its
+      signed error is printed as measured, not as a bound.
+    """
+    import json
+
+    sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
+    import measure
+
+    from vramkit.runtimes.llamacpp import arch as la
+    from vramkit.runtimes.llamacpp import memory as lm
+
+    mib = 2**20
+
+    def settings(st: dict) -> Any:
+        cache = st.get("cache") or st["cache_k"]
+        return lm.Settings(st["n_ctx"], cache, cache, st["n_ubatch"], st["flash_attn"] == "on",
+                           st["n_seq"])  # fmt: skip
+
+    groups: dict[str, list[float]] = {"traced (checkpoint replay)": [],
+                                      "untraced: fixture runs, per-architecture replay": [],
+                                      "untraced: published configs, per-architecture replay": [],
+        "untraced: a synthetic 30-layer shape per template, replayed": [],
+                                      "untraced: converter files, per-architecture replay": [],
+                                      "untraced: converter files, labelled estimate": []}  # fmt: skip
+    for mid, where in measure.MODELS:
+        fx = json.loads((ROOT / "tests/fixtures/measured/llamacpp" / f"{mid}.json").read_text())
+        model = measure.load_model(mid, where)
+        for c in fx["cases"]:
+            if c["layout"] != fx["files"][0]["layout"] or c["returncode"]:
+                continue
+            s, engine = settings(c["settings"]), c["parsed"]["compute_mib"]["CPU"] * mib
+            est = lm.compute_bytes(mid, model.family, model.config, s)
+            if est.method == "replay":
+                groups["traced (checkpoint replay)"].append(est.bytes / engine - 1)
+            r = la.arch_compute(model.config, s)
+            if r.bytes is not None:
+                groups["untraced: fixture runs, per-architecture replay"].append(
+                    r.bytes / engine - 1
+                )
+    held = json.loads((ROOT / "tests/fixtures/measured/llamacpp_arch/heldout.json").read_text())
+    from vramkit.catalog import get_model
+    from vramkit.configfile import model_from_config_file
+
+    for row in held["models"]:
+        src = row["config"]
+        model = (get_model(src.removeprefix("catalog:")) if src.startswith("catalog:")
+                 else model_from_config_file(str(ROOT / src / "config.json")))  # fmt: skip
+        for c in row["cases"]:
+            r = la.arch_compute(model.config, settings(c))
+            if r.bytes is not None:
+                groups["untraced: published configs, per-architecture replay"].append(
+                    r.bytes / (c["compute_mib"] * mib) - 1
+                )
+    synth = json.loads(
+        (ROOT / "tests/fixtures/measured/llamacpp_arch/heldout_synthetic.json").read_text()
+    )
+    for row in synth["models"]:
+        if row["template"] in la.NOT_REPLAYED:
+            continue
+        for c in row["cases"]:
+            r = la.replay_symbols(row["template"], row["written"], row["layers"], settings(c))
+            if r.bytes is not None:
+                groups["untraced: a synthetic 30-layer shape per template, replayed"].append(
+                    r.bytes / (c["compute_mib"] * mib) - 1
+                )
+    conv = ROOT / "tests/accounting/gguf_converter"
+    eng = json.loads((conv / "engine.json").read_text())
+    import tempfile
+
+    from vramkit.ingest import ingest
+
+    manifest = json.loads((conv / "manifest.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for row in manifest["files"]:  # each file: the converter's header, zeros to its size
+            path = Path(tmp) / row["file"]
+            with path.open("wb") as f:
+                f.write((conv / row["header"]).read_bytes())
+                f.truncate(row["size"])
+            files[row["file"]] = path
+        for run in eng["runs"]:
+            ing = ingest(files[run["file"]])
+            s = lm.Settings(eng["case"]["n_ctx"], n_ubatch=eng["case"]["n_ubatch"])
+            est = lm.compute_bytes(ing.model.id, ing.model.family, dict(ing.model.config), s)
+            err = est.bytes / (run["parsed"]["compute_mib"]["CPU"] * mib) - 1
+            key = ("untraced: converter files, per-architecture replay"
+                   if est.method == "arch-replay" else
+                   "untraced: converter files, labelled estimate")  # fmt: skip
+            groups[key].append(err)
+    print("\nllama.cpp compute buffer (CPU) vs the engine, traced and untraced apart")
+    out = {}
+    for name, errs in groups.items():
+        if not errs:
+            print(f"  {name:58} none")
+            continue
+        within = sum(abs(e) <= 0.02 for e in errs)
+        lo, hi = min(errs), max(errs)
+        print(f"  {name:58} {within:4d}/{len(errs):<4d} within 2 %   error {lo:+.2%} … {hi:+.2%}")
+        out[name] = {"n": len(errs), "within_2pct": within, "min": lo, "max": hi}
+    return out
+
+
 def _digits(fig: Figure) -> int:
     if fig.precision <= 0:
         return 0
@@ -248,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     _print(rows)
     speed_section()
     peer_llmd_section()
+    compute_section()
     if args.baseline:
         _print_baseline(compare_baseline(rows, Path(args.baseline)), Path(args.baseline))
     out = Path(args.out)

@@ -160,6 +160,9 @@ def _free(offs: list[int], lens: list[int], off: int, size: int) -> None:
     lens.insert(j, size)
 
 
+free_bytes = _free  # ggml_dyn_tallocr_free_bytes, shared with the per-architecture replay
+
+
 def peak_bytes(trace: Mapping[str, Any], key: str, quantities: Mapping[str, int]) -> int | None:
     """The replayed compute buffer (bytes) of variant `key` at `quantities`, or None when the
     trace has no such variant."""

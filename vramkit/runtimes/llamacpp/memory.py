@@ -37,6 +37,10 @@ from .. import get_runtime
 from .kv import cells
 
 MIB = 2**20
+#: The plain-GQA form's signed error against the engine on the converter-written files it was
+#: not fitted to (tests/accounting/gguf_converter/engine.json, 14 runs at 8K, -ub 512, 2026-12-07):
+#: an estimate, not a bound.
+FORM_SPREAD = "-58 % to +41 % on untraced converter-written files"
 
 
 @dataclass(frozen=True)
@@ -271,7 +275,10 @@ class ComputeEstimate:
 
     method: "replay" — the engine's own allocation sequence for this model, replayed with
     this setting's tensor sizes (vramkit.runtimes.llamacpp.graph; data/llamacpp_graphs/): the CPU
-    figure itself; "fitted" — lines fitted to this model's fixture (data/llamacpp_compute.yaml;
+    figure itself; "arch-replay" — the allocation sequence recorded per architecture with
+    every shape a function of the hyperparameters (vramkit.runtimes.llamacpp.arch;
+    data/llamacpp_arch_graphs/), replayed at this model's: the CPU figure; "fitted" — lines
+    fitted to this model's fixture (data/llamacpp_compute.yaml;
     cache types without a trace); "form" — the plain-GQA form, an estimate (no engine data for
     this model). backend: "CPU" — for CUDA the same graph is reserved on the device, but
     kernels (flash attention, MMQ) and pipeline-parallel copies change the peak: an estimate
@@ -371,7 +378,11 @@ def compute_bytes(
 
     With a recorded allocator trace for this model and variant (flash attention x K cache
     type), the engine's own allocation sequence replayed at this setting's tensor sizes
-    (vramkit.runtimes.llamacpp.graph): ggml-alloc's peak, exact on the CPU backend. Otherwise
+    (vramkit.runtimes.llamacpp.graph): ggml-alloc's peak, exact on the CPU backend. Else, with
+    a graph recorded for the model's architecture (vramkit.runtimes.llamacpp.arch: every shape
+    a function of the hyperparameters), that graph replayed at this model's: the same figure
+    for a model never traced (tests/engines/test_llamacpp_arch_replay.py). Otherwise an
+    estimate, labelled with its measured spread:
 
         n_ubatch x max(4 n_vocab + 8 n_embd, max_i(a_i + b_i kv + c_i min(kv/r, top_k) + d_i swa))
 
@@ -389,6 +400,18 @@ def compute_bytes(
             "replay",
             None,
             f"llama.cpp's allocator replayed (data/llamacpp_graphs/{model_id}.json.gz)",
+        )
+    from .arch import arch_compute
+
+    arch = arch_compute(cfg, s)
+    if arch.bytes is not None:
+        return ComputeEstimate(
+            arch.bytes,
+            "CPU",
+            "arch-replay",
+            None,
+            f"llama.cpp's allocator replayed over its {arch.template} graph, recorded per "
+            f"architecture (data/llamacpp_arch_graphs/{arch.template}.json.gz)",
         )
     vocab, embd = int(cfg["vocab_size"]), int(cfg["hidden_size"])
     floor = 4 * vocab + 8 * embd
@@ -419,7 +442,7 @@ def compute_bytes(
         "CPU",
         "form",
         None,
-        "estimate: the plain-GQA form (no fixture for this model)",
+        f"estimate: the plain-GQA form ({arch.reason}; measured spread {FORM_SPREAD})",
     )
 
 
@@ -462,10 +485,12 @@ def budget_compute_bytes(
     est = compute_bytes(model.id, model.family, model.config, settings)
     if est.method == "replay":
         how = "llama.cpp's own graph allocator replayed over its recorded sequence"
+    elif est.method == "arch-replay":
+        how = est.note
     elif est.method == "fitted":
         how = f"fitted to llama.cpp's CPU projections (worst fit error {est.max_fit_error:.1%})"
     else:
-        how = "the plain-GQA form (no engine fixture for this model)"
+        how = f"the plain-GQA form, an estimate ({FORM_SPREAD})"
     return est.bytes, (
         f"llama.cpp compute buffer {est.bytes / 2**30:.2f} GiB (-ub {n_ubatch}, flash attention): "
         f"{how}; measured on the CPU backend, an estimate for CUDA; overhead from "
