@@ -232,7 +232,7 @@ def compute_section() -> dict[str, Any]:
                 )
     held = json.loads((ROOT / "tests/fixtures/measured/llamacpp_arch/heldout.json").read_text())
     from vramkit.catalog import get_model
-    from vramkit.configfile import model_from_config_file
+    from vramkit.model.configfile import model_from_config_file
 
     for row in held["models"]:
         src = row["config"]

@@ -1017,7 +1017,7 @@ def heldout_configs() -> list[tuple[str, Any]]:
     """Published configs none of the templates was recorded on: data/examples/*/config.json
     and the catalog's models (source, model)."""
     from vramkit.catalog import models
-    from vramkit.configfile import model_from_config_file
+    from vramkit.model.configfile import model_from_config_file
 
     out = [(f"catalog:{mid}", m) for mid, m in models().items()]
     for path in sorted((ROOT / "data" / "examples").glob("*/config.json")):

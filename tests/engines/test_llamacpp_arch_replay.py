@@ -128,7 +128,7 @@ def test_published_configs_are_replayed_within_2_percent():
 
             model = get_model(src.removeprefix("catalog:"))
         else:
-            from vramkit.configfile import model_from_config_file
+            from vramkit.model.configfile import model_from_config_file
 
             model = model_from_config_file(str(ROOT / src / "config.json"))
         if row["template"] in la.NOT_REPLAYED:

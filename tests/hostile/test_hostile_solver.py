@@ -60,7 +60,7 @@ CASES = [
     _api("budget-ram-vllm", lambda w: vramkit.budget(DENSE, H200, ram="64GB"), needle="llama.cpp"),
     _api("budget-ram-trtllm", lambda w: vramkit.budget(DENSE, H200, runtime="trtllm", ram="64GB"),
          needle="llama.cpp only"),
-    _api("budget-parallel-junk", lambda w: vramkit.budget(DENSE, H200, parallel="pp"),
+    _api("budget-parallel-junk", lambda w: vramkit.budget(DENSE, H200, parallel="xp"),
          needle="auto"),
     _api("longest-context", lambda w: plan.longest_context(DENSE, H200, 1), ANSWER),
     _api("min-devices-no-fit", lambda w: plan.min_devices("deepseek-v4-pro", "rtx-4090-24gb",
