@@ -205,15 +205,19 @@ def test_out_of_range_values_are_explained_never_clamped(dash, screenshot):
     expect_numbers(dash, {"context": "128K"})
     type_text(dash, CLS["batch"], "0")
     assert "batch must be >= 1" in expect_note(dash, "batch", {"batch": "0"})
-    # a large batch is taken as typed (no slider maximum): it does not fit, and the page names
-    # what would
+    # a large batch is taken as typed (no slider maximum): past the planner's 4,096 sequences it
+    # is refused beside its control; at 4,096 it does not fit, and the page names what would
     type_text(dash, CLS["batch"], "100000")
-    want = expect_numbers(dash, {"batch": "100000"})
+    assert "4,096" in expect_note(dash, "batch", {"batch": "100000"})
+    type_text(dash, CLS["batch"], "4096")
+    want = expect_numbers(dash, {"batch": "4096"})
     assert want["fits"] is False
     expect(dash.locator(".vk-suggestion")).to_have_text(want["suggestion"], timeout=TIMEOUT_MS)
     type_text(dash, CLS["batch"], "1")
+    # one tensor-parallel group over 24 GPUs cannot split 64 heads (auto would pick a layout)
+    select(dash, CLS["parallel"], "tp")
     select(dash, CLS["count"], "24")
-    assert "does not divide 64" in expect_note(dash, "count", {"count": 24})
+    assert "does not divide 64" in expect_note(dash, "count", {"parallel": "tp", "count": 24})
     screenshot(dash, "tp-24-refused")
     assert dash.errors == []
 

@@ -48,7 +48,7 @@ def test_lab_runs_dashboard_notebook(start_server, browser, page, screenshot):
     total = page.locator(".jp-OutputArea-output .vk-total-bytes").first
     expect(total).to_have_attribute("data-bytes", str(want["total_bytes"]), timeout=TIMEOUT_MS)
     # the planner section below it, for the notebook's planner parameters
-    plan_state = {"model": params["model"], "gpus": params["plan_gpus"], "ram": params["ram"],
+    plan_state = {"model": params["model"], "gpus": params["plan_gpus"], "ram": params["plan_ram"],
                   "runtime": params["plan_runtime"]}  # fmt: skip
     planned = plan_panel.compute(plan_state)
     assert planned["ok"], planned.get("error")

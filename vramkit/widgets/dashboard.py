@@ -107,8 +107,13 @@ def _state(state: Mapping[str, Any]) -> dict[str, Any]:
             "(its max_position_embeddings); nothing computed.",
         )
     s["context"] = tokens
+    from ..plan import MAX_SEQUENCES
+    from ..runtimes import get_runtime
+
+    # the planner's runtimes take at most MAX_SEQUENCES sequences (the one solver's limit)
+    most = MAX_SEQUENCES if _field("runtime", get_runtime, s["runtime"]).plans else MAX_BATCH
     s["batch"] = _field("batch", parse_int, "batch", str(s["batch"]),  # a text box: its digits
-                        minimum=1, maximum=MAX_BATCH)  # fmt: skip
+                        minimum=1, maximum=most)  # fmt: skip
     s["count"] = _field("count", require_int, "count", s["count"], minimum=1, maximum=4096)
     _field("count", check_parallel, model, s["parallel"], s["count"])
     if s["cache_dtype"] not in CACHE_DTYPES:

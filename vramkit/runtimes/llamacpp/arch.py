@@ -186,11 +186,18 @@ def template_id(cfg: Mapping[str, Any]) -> str | None:
     Llama-architecture model with experts (Mixtral), "phi3-swa" for Phi-3 with a window."""
     cfg = _flat(cfg)
     arch = cfg.get("gguf_architecture") or MODEL_TYPE_ARCH.get(str(cfg.get("model_type")))
-    if arch == "llama" and _get(cfg, "num_local_experts", "num_experts", default=0):
-        arch = "llama-moe"
-    if arch == "phi3" and cfg.get("sliding_window"):
-        arch = "phi3-swa"
+    for keys, refined in _REFINED_TEMPLATES.get(str(arch), ()):
+        if _get(cfg, *keys, default=0):
+            return refined
     return arch
+
+
+_REFINED_TEMPLATES: Mapping[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "llama": ((("num_local_experts", "num_experts"), "llama-moe"),),  # Mixtral
+    "phi3": ((("sliding_window",), "phi3-swa"),),
+}
+"""GGUF architecture → (config keys, template) pairs: a config that sets any of the keys (non-zero)
+builds another graph, recorded as its own template."""
 
 
 def model_symbols(tid: str, cfg: Mapping[str, Any]) -> dict[str, int]:
@@ -224,21 +231,45 @@ def model_symbols(tid: str, cfg: Mapping[str, Any]) -> dict[str, int]:
         q.update(kv_lora=int(cfg["kv_lora_rank"]),
                  nope=int(cfg["qk_nope_head_dim"]), rope=int(cfg["qk_rope_head_dim"]),
                  hd_v=int(cfg["v_head_dim"]))  # fmt: skip
-    if tid == "llama4":
-        q["ff_shexp"] = int(_get(cfg, "intermediate_size"))
-        q["ff_exp"] = int(_get(cfg, "intermediate_size"))
-        q["ff"] = int(_get(cfg, "intermediate_size_mlp", "intermediate_size"))
-    if tid == "falcon-h1":
-        q.update(ssm_inner=int(_get(cfg, "mamba_d_ssm", default=0) or 2 * embd),
-                 ssm_state=int(cfg["mamba_d_state"]), ssm_group=int(cfg["mamba_n_groups"]),
-                 ssm_heads=int(cfg["mamba_n_heads"]), conv=int(cfg.get("mamba_d_conv", 4)))  # fmt: skip
-    if tid == "qwen3next":
-        q.update(ssm_inner=int(cfg["linear_value_head_dim"]) * int(cfg["linear_num_value_heads"]),
-                 ssm_state=int(cfg["linear_key_head_dim"]),
-                 ssm_group=int(cfg["linear_num_key_heads"]),
-                 ssm_heads=int(cfg["linear_num_value_heads"]),
-                 conv=int(cfg.get("linear_conv_kernel_dim", 4)))  # fmt: skip
+    extra = _TEMPLATE_SYMBOLS.get(tid)
+    if extra is not None:
+        q.update(extra(cfg, q))
     return q
+
+
+def _llama4_symbols(cfg: Mapping[str, Any], q: Mapping[str, int]) -> dict[str, int]:
+    """Llama 4: experts and the shared expert at intermediate_size; dense layers at
+    intermediate_size_mlp."""
+    return {
+        "ff_shexp": int(_get(cfg, "intermediate_size")),
+        "ff_exp": int(_get(cfg, "intermediate_size")),
+        "ff": int(_get(cfg, "intermediate_size_mlp", "intermediate_size")),
+    }
+
+
+def _falcon_h1_symbols(cfg: Mapping[str, Any], q: Mapping[str, int]) -> dict[str, int]:
+    """Falcon-H1's Mamba-2 mixer sizes."""
+    return {"ssm_inner": int(_get(cfg, "mamba_d_ssm", default=0) or 2 * q["embd"]),
+                "ssm_state": int(cfg["mamba_d_state"]), "ssm_group": int(cfg["mamba_n_groups"]),
+                "ssm_heads": int(cfg["mamba_n_heads"]), "conv": int(cfg.get("mamba_d_conv", 4))}  # fmt: skip
+
+
+def _qwen3next_symbols(cfg: Mapping[str, Any], q: Mapping[str, int]) -> dict[str, int]:
+    """Qwen3-Next's gated delta-net sizes."""
+    return {"ssm_inner": int(cfg["linear_value_head_dim"]) * int(cfg["linear_num_value_heads"]),
+                "ssm_state": int(cfg["linear_key_head_dim"]),
+                "ssm_group": int(cfg["linear_num_key_heads"]),
+                "ssm_heads": int(cfg["linear_num_value_heads"]),
+                "conv": int(cfg.get("linear_conv_kernel_dim", 4))}  # fmt: skip
+
+
+_TEMPLATE_SYMBOLS: Mapping[str, Any] = {
+    "llama4": _llama4_symbols,
+    "falcon-h1": _falcon_h1_symbols,
+    "qwen3next": _qwen3next_symbols,
+}
+"""Template → the function giving its own quantities beyond the common ones (declarative, one
+entry a template, as gguf-py's per-architecture tables)."""
 
 
 def _rot(n: int) -> int:
