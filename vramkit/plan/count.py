@@ -34,6 +34,7 @@ from .machine import Host, Machine, catalog_device, parse_host
 from .margin import Margin, resolve_margin
 from .placement import (
     Plan,
+    any_plan_fits,
     best_plan,
     candidate_plans,
     canonical_runtime,
@@ -303,6 +304,49 @@ def place(
     return Placed(p, machine, v, n, layout, mg, note)
 
 
+def fits_at(
+    model: str | ModelSpec,
+    gpu: str | Gpu,
+    count: int,
+    *,
+    runtime: str = "vllm",
+    recipe: str | Recipe | None = None,
+    context: int | str = 32768,
+    sequences: int = 1,
+    ram: str | int | None = None,
+    margin: object = None,
+    cache_dtype: str | None = None,
+    ubatch: int = 512,
+    layout: str = "auto",
+    os_share: float | None = None,
+    include_mtp: bool = False,
+    allow_extrapolation: bool = False,
+) -> bool:
+    """``place(...).fits`` (same arguments), the yes/no only. vLLM / SGLang with the ``auto``
+    layout and no MTP ask `any_plan_fits` (the plans `place` ranks, stopping at the first that
+    fits: no speed bounds, no verdict, no retries); every other case asks `place`."""
+    m = get_model(model)
+    rt = canonical_runtime(runtime)
+    if _layers(rt) or layout != "auto" or include_mtp:
+        return place(m, gpu, count, runtime=runtime, recipe=recipe, context=context,
+                     sequences=sequences, ram=ram, margin=margin, cache_dtype=cache_dtype,
+                     ubatch=ubatch, layout=layout, os_share=os_share, include_mtp=include_mtp,
+                     allow_extrapolation=allow_extrapolation).fits  # fmt: skip
+    n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
+    ctx = require_int("context", parse_tokens(context), minimum=1)
+    check_context(m, ctx, allow_extrapolation=allow_extrapolation)
+    seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
+    r = get_recipe(recipe if recipe is not None else default_recipe(m, rt), model=m)
+    if ram is not None:
+        raise VramkitError(
+            f"host RAM is what llama.cpp offloads routed experts to; runtime {runtime!r:.40} does "
+            "not offload here (use `vramkit plan` for vLLM's --cpu-offload-gb)."
+        )
+    machine = gpu_machine(gpu, n, os_share=os_share)
+    return any_plan_fits(m, machine, recipe=r, runtime=rt, context=ctx, sequences=seqs,
+                         cache_dtype=cache_dtype, margin=margin)  # fmt: skip
+
+
 def _no_offload(m, costs, machine, rt, mg, ctx, seqs, cache_dtype, ubatch):
     """llama.cpp with no host RAM given: every layer's experts on the GPUs (--n-cpu-moe 0); the
     host gets what llama.cpp keeps there anyway (the input embedding, the CPU compute buffer),
@@ -397,6 +441,8 @@ def min_devices(
         raise VramkitError(f"counts must rise without repeats, got {counts!r:.80}.")
     last = None
     for n in counts:
+        if n != counts[-1] and not fits_at(model, gpu, n, **kw):  # type: ignore[arg-type]
+            continue  # a yes/no is enough below the count that fits (and the last is placed)
         last = place(model, gpu, n, **kw)  # type: ignore[arg-type]
         if last.fits:
             return DeviceCount(
@@ -431,7 +477,7 @@ def longest_context(model: str | ModelSpec, gpu: str | Gpu, count: int, **kw: ob
     kw.pop("context", None)
     kw.pop("allow_extrapolation", None)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
-    return max(0, max_int(1, limit, lambda c: place(m, gpu, count, context=c, **kw).fits))  # type: ignore[arg-type]
+    return max(0, max_int(1, limit, lambda c: fits_at(m, gpu, count, context=c, **kw)))  # type: ignore[arg-type]
 
 
 def best_recipe(
