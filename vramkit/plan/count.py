@@ -136,6 +136,8 @@ def is_gguf(recipe: str | Recipe) -> bool:
     """True for a llama.cpp file layout: a `gguf-*` file type or a community GGUF mix (ds4-*)."""
     from . import LLAMACPP_RECIPES
 
+    if isinstance(recipe, str) and recipe in LLAMACPP_RECIPES:  # no need to load its formats
+        return True
     r = get_recipe(recipe)
     return r.kind == "llamacpp" or r.id in LLAMACPP_RECIPES
 
