@@ -566,6 +566,16 @@ def tensor_formats(
         r.kind == "llamacpp"
     ):  # llama.cpp types in file order (MTP tensors only where the file holds them)
         return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix))
+    return list(_cached_selector_formats(model, _RecipeKey(r)))
+
+
+@lru_cache(maxsize=1024)
+def _cached_selector_formats(
+    model: ModelSpec, rkey: _RecipeKey
+) -> tuple[tuple[TensorSpec, QuantFormat], ...]:
+    """`tensor_formats` of a selector recipe, once per (spec, recipe): `weight_bytes` and the
+    planner's `layer_costs` both ask it (specs hash by identity)."""
+    r = rkey.recipe
     check_selectors_match(model, r)
     by_name = any(k.startswith("name:") for k in r.rules)
     # selector recipes depend only on these fields: thousands of specs share a few dozen keys
@@ -578,7 +588,7 @@ def tensor_formats(
         if key not in seen:
             seen[key] = r.format_for(t)
         out.append((t, seen[key]))
-    return out
+    return tuple(out)
 
 
 def weight_bytes(
