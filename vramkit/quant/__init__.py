@@ -569,7 +569,7 @@ def tensor_formats(
     return list(_cached_selector_formats(model, _RecipeKey(r)))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)  # tensor lists, bounded as `_cached_llamacpp_formats` (fewer for the GC)
 def _cached_selector_formats(
     model: ModelSpec, rkey: _RecipeKey
 ) -> tuple[tuple[TensorSpec, QuantFormat], ...]:
