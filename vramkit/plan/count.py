@@ -353,12 +353,22 @@ def _host_cb(m, rt, ctx, seqs, ubatch) -> int:
 
 
 def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype) -> Plan:
-    """The plan with the MTP module loaded (speculative decoding): its weights and its KV
-    spread evenly over the GPUs that hold layers (an approximation the note states)."""
+    """The plan with the MTP module loaded (speculative decoding): its KV spread evenly over the
+    GPUs that hold layers, and its weights so too (an approximation the note states) — except
+    on SGLang, whose draft every GPU holds sharded as the target
+    (`vramkit.runtimes.sglang_draft`, an estimate with its measured spread)."""
     from ..kv import kv_cache
     from .placement import kv_profile
 
     mtp = weight_bytes(m, replace(r, include_mtp=True)).by_group.get("mtp", 0)
+    draft = None
+    if rt == "sglang" and mtp:  # SGLang's own draft model, sharded as the target is
+        from ..runtimes.sglang_draft import sglang_draft
+
+        k = p.knobs
+        tp = int(k["tp"])
+        split = tp * int(k["dp"]) if k["ep"] else tp
+        draft = sglang_draft(m, r, tp=tp, experts_split=split)
     kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     with_kv = kv_cache(m, p.context, batch=seqs, runtime=kv_profile(rt), include_mtp=True,
                        allow_extrapolation=True, **kw).total_bytes  # fmt: skip
@@ -367,6 +377,8 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
     if not used or not (mtp or extra_kv):
         return p
     w, k = math.ceil(mtp / len(used)), math.ceil(extra_kv / len(used))
+    if draft is not None:
+        w = draft.per_gpu_bytes
     places = []
     for q in p.places:
         if q in used:
@@ -378,6 +390,9 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
     note = (
         f"MTP module loaded: {mtp / GB:,.2f} GB of weights and {extra_kv / GB:,.2f} GB of KV "
         f"spread evenly over {len(used)} GPU(s)"
+        if draft is None
+        else f"{draft.note()}; its KV ({extra_kv / GB:,.2f} GB) spread evenly over {len(used)} "
+        "GPU(s)"
     )
     return replace(p, places=tuple(places), kv_bytes=p.kv_bytes + extra_kv,
                    notes=(*p.notes, note))  # fmt: skip
