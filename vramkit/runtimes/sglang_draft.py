@@ -106,12 +106,15 @@ def sglang_draft(model: ModelSpec, recipe: Recipe, *, tp: int, experts_split: in
          "embedding + head", "RoPE table"), 0,
     )  # fmt: skip
     roles: set[str] = set()
+    attn_roles: set[str] = set()
     r = replace(recipe, include_mtp=True)
     for t, fmt in tensor_formats(model, r):
         if not t.mtp:
             continue
         b = t.count * fmt.tensor_bytes(t.shape)
         roles.add(t.group)
+        if t.group == "attention":
+            attn_roles.add(t.role)
         if t.group in ROUTED_GROUPS:
             parts["routed experts"] += math.ceil(b / split)
         elif t.group == "shared_experts":
@@ -127,7 +130,7 @@ def sglang_draft(model: ModelSpec, recipe: Recipe, *, tp: int, experts_split: in
     for group in ("embed", "lm_head"):  # allocated by the draft even when the file lacks them
         if group not in roles:
             parts["embedding + head"] += math.ceil(vocab * hidden * BF16 / tp)
-    if model.family == "deepseek_v4":  # MQALayer's freqs_cis buffer, whole on every rank
+    if "wo_a" in attn_roles:  # an MQALayer (grouped output): its freqs_cis, whole per rank
         rope = int(cfg.get("qk_rope_head_dim") or 0)
         parts["RoPE table"] = int(cfg.get("max_position_embeddings") or 0) * rope // 2 * COMPLEX64
     return SglangDraft(tp, split, MappingProxyType(parts))
