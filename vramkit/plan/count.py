@@ -28,7 +28,7 @@ from ..hardware import Gpu, get_gpu, gpu_working_set
 from ..kv import check_context, parse_tokens
 from ..quant import Recipe, get_recipe, weight_bytes
 from ..units import GB
-from ..validate import MAX_GPUS
+from ..validate import MAX_GPUS, require_bool
 from .layers import layer_costs
 from .machine import Host, Machine, catalog_device, parse_host
 from .margin import Margin, resolve_margin
@@ -235,6 +235,7 @@ def place(
     m = get_model(model)
     rt = canonical_runtime(runtime)
     n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
+    include_mtp = require_bool("include_mtp", include_mtp)
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise unknown_name("parallelism", layout, LAYOUTS)
     if layout == "tp_ep":  # the planner's ep keeps attention tensor-parallel: the same layout
@@ -393,6 +394,12 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
         if draft is None
         else f"{draft.note()}; its KV ({extra_kv / GB:,.2f} GB) spread evenly over {len(used)} "
         "GPU(s)"
+        + (
+            f"; every one of the {p.knobs['pp']} pipeline stages charged the whole draft (where "
+            "SGLang keeps it under PP was not read: an upper bound)"
+            if int(p.knobs["pp"]) > 1
+            else ""
+        )
     )
     return replace(p, places=tuple(places), kv_bytes=p.kv_bytes + extra_kv,
                    notes=(*p.notes, note))  # fmt: skip
