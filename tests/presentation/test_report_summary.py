@@ -140,3 +140,37 @@ def test_changing_the_model_keeps_a_recipe_the_new_model_takes():
     ctl["model"].value = "llama-2-13b"
     assert "ds4-q2" not in recipe_options("llama-2-13b")
     assert ctl["recipe"].value == "official"
+
+
+def test_a_gguf_runtime_moves_official_to_the_file_fit_sizes():
+    # issue 25: `fit --runtime llama.cpp` with no recipe sizes a GGUF file (the largest no larger
+    # than the checkpoint); the dashboard's "official" with llama.cpp sized the checkpoint, which
+    # llama.cpp cannot load. Choosing the runtime now moves the recipe to that file, and the
+    # panel's numbers are fit's.
+    pytest.importorskip("ipywidgets")
+    import contextlib
+    import io
+    import json
+
+    from vramkit.cli import main
+    from vramkit.widgets.dashboard import DEFAULTS, compute, panel
+
+    ctl = _controls(panel())
+    assert ctl["recipe"].value == "official"
+    ctl["runtime"].value = "llama.cpp"
+    recipe = ctl["recipe"].value
+    assert recipe.startswith("gguf-")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["fit", "--model", DEFAULTS["model"], "--gpu", DEFAULTS["gpu"], "--count",
+                     str(DEFAULTS["count"]), "--runtime", "llama.cpp", "--context",
+                     str(DEFAULTS["context"]), "--json"]) == 0  # fmt: skip
+    cli = json.loads(out.getvalue())
+    assert cli["recipe"] == recipe
+    got = compute({"runtime": "llama.cpp", "recipe": recipe})
+    assert got["fits"] == cli["fits"]
+    assert got["total_bytes"] == cli["per_gpu"]["total_bytes"]
+    # a recipe chosen by hand is left alone; a serving runtime keeps "official"
+    ctl["recipe"].value = "gguf-Q4_K_M"
+    ctl["runtime"].value = "ik-llama.cpp"
+    assert ctl["recipe"].value == "gguf-Q4_K_M"

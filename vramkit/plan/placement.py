@@ -205,7 +205,8 @@ def host_compute_buffer(
     every layer on a GPU, llama.cpp's CPU backend buffer (graph inputs and the host experts'
     intermediates, `runtimes.llamacpp.memory.host_compute_bytes`, an estimate from tensor shapes); with
     whole layers on the CPU it also runs their attention, so the host is charged the larger of
-    that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — a bound.
+    that and the whole graph's compute buffer (`full_bytes`, the CPU projection) — an estimate:
+    not proven an upper bound (the CPU backend's buffer holds its graph splits' inputs too).
     An engine whose host expert layer differs (ik_llama.cpp's fused MoE, -fmoe, on by default:
     one up/gate output, not three) gives its own sequence (`runtimes.engines.host_expert_sequence`)."""
     from ..runtimes.engines import host_expert_sequence
@@ -219,8 +220,8 @@ def host_compute_buffer(
         b = max(est.bytes, full_bytes)
         return b, (
             f"host compute buffer {b / 2**20:,.1f} MiB: {cpu_layers} whole layer(s) run on the "
-            "CPU, charged the whole graph's compute buffer (a bound; llama.cpp sizes the CPU "
-            "buffer by the ops it gets)"
+            "CPU, charged the whole graph's compute buffer (an estimate, not a proven bound: "
+            "llama.cpp sizes the CPU buffer by the ops and split inputs it gets)"
         )
     note = est.note
     rt = get_runtime(runtime)

@@ -72,6 +72,17 @@ def recipe_options(model_id: str) -> list[str]:
     return ["official", *candidate_recipes(model_id)[1:]]
 
 
+def gguf_default(model_id: str, runtime: str) -> str | None:
+    """The GGUF recipe `fit` sizes for a runtime that loads GGUF files when no recipe is given
+    (`vramkit.plan.count.default_recipe`); None for a runtime that serves checkpoints."""
+    from ..plan.count import default_recipe
+    from ..runtimes import get_runtime
+
+    if not get_runtime(runtime).capabilities.serves_gguf:
+        return None
+    return default_recipe(model_id, runtime)
+
+
 class _Refused(VramkitError):
     """A control's value that cannot be used; `key` names the control."""
 
@@ -342,6 +353,23 @@ def panel(**initial: Any) -> Any:
         set_options_keeping(ctl["recipe"], recipe_options(change["new"]), "official")
 
     ctl["model"].observe(on_model, names="value")
+
+    def on_runtime(change: Any) -> None:
+        """A llama.cpp runtime loads GGUF files, not the official checkpoint: with "official"
+        chosen the recipe moves to the file `fit` sizes when no recipe is given (issue 25: one
+        answer), and the dropdown shows which."""
+        if ctl["recipe"].value != "official":
+            return
+        try:
+            file = gguf_default(ctl["model"].value, change["new"])
+        except VramkitError:
+            return
+        if file is not None:
+            opts = list(dict.fromkeys([*ctl["recipe"].options, file]))
+            ctl["recipe"].options = opts
+            ctl["recipe"].value = file
+
+    ctl["runtime"].observe(on_runtime, names="value")
 
     def update(**state: Any) -> None:
         result = compute(state)
