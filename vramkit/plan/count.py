@@ -362,10 +362,11 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
     from .placement import kv_profile
 
     mtp = weight_bytes(m, replace(r, include_mtp=True)).by_group.get("mtp", 0)
-    draft = None
-    if rt == "sglang" and mtp:  # SGLang's own draft model, sharded as the target is
-        from ..runtimes.sglang_draft import sglang_draft
+    from ..runtimes.engines import mtp_draft
 
+    draft = None
+    sglang_draft = mtp_draft(rt) if mtp else None
+    if sglang_draft is not None:  # the runtime's own draft model (SGLang: sharded as the target)
         k = p.knobs
         tp = int(k["tp"])
         split = tp * int(k["dp"]) if k["ep"] else tp
