@@ -34,7 +34,7 @@ from .quant import Recipe, get_recipe, weight_bytes
 from .quant.shares import routed_experts, weights_per_gpu
 from .runtimes import Runtime, get_runtime
 from .units import GB
-from .validate import MAX_BATCH, MAX_GPUS, check_record
+from .validate import MAX_BATCH, MAX_GPUS, check_record, require_bool
 
 PARALLEL = ("auto", "tp", "ep", "dp", "tp_ep", "pp")
 """auto: every layout the planner searches (TP × PP × EP × DP, `vramkit.plan.count`); tp_ep is ep
@@ -214,6 +214,7 @@ def budget(
     ctx = require_int("context", _tokens(context), minimum=1)
     check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     b = require_int("batch", batch, minimum=1, maximum=MAX_BATCH)
+    include_mtp = require_bool("include_mtp", include_mtp)
     share = (
         None
         if os_share is None

@@ -1364,6 +1364,13 @@ def api_cases() -> Iterator[Case]:
             REFUSE,
             "include_mtp",
         )
+    for i, bad in enumerate(["false", 1, None, [True]]):  # issue 24: "false" loaded the draft
+        yield c(
+            f"budget-sglang-include_mtp-{i}",
+            lambda w, b=bad: vk.budget(m, "h200", count=8, runtime="sglang", include_mtp=b),
+            REFUSE,
+            "include_mtp",
+        )
     for i, bad in enumerate([None, 5, "fp7", ["bf16"]]):
         yield c(f"kv_cache-dtype-{i}", lambda w, b=bad: vk.kv_cache(m, 1024, cache_dtype=b))
     yield c("kv_grid-huge", lambda w: vk.kv_grid(m, range(1, 1_000_001), [1, 2]), REFUSE, "100,000")

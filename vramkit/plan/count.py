@@ -28,7 +28,7 @@ from ..hardware import Gpu, get_gpu, gpu_working_set
 from ..kv import check_context, parse_tokens
 from ..quant import Recipe, get_recipe, weight_bytes
 from ..units import GB
-from ..validate import MAX_GPUS
+from ..validate import MAX_GPUS, require_bool
 from .layers import layer_costs
 from .machine import Host, Machine, catalog_device, parse_host
 from .margin import Margin, resolve_margin
@@ -238,6 +238,7 @@ def place(
     m = get_model(model)
     rt = canonical_runtime(runtime)
     n = require_int("count", count, minimum=1, maximum=MAX_GPUS)
+    include_mtp = require_bool("include_mtp", include_mtp)
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise unknown_name("parallelism", layout, LAYOUTS)
     if layout == "tp_ep":  # the planner's ep keeps attention tensor-parallel: the same layout
@@ -399,12 +400,23 @@ def _host_cb(m, rt, ctx, seqs, ubatch) -> int:
 
 
 def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype) -> Plan:
-    """The plan with the MTP module loaded (speculative decoding): its weights and its KV
-    spread evenly over the GPUs that hold layers (an approximation the note states)."""
+    """The plan with the MTP module loaded (speculative decoding): its KV spread evenly over the
+    GPUs that hold layers, and its weights so too (an approximation the note states) — except
+    on SGLang, whose draft every GPU holds sharded as the target
+    (`vramkit.runtimes.sglang_draft`, an estimate with its measured spread)."""
     from ..kv import kv_cache
     from .placement import kv_profile
 
     mtp = weight_bytes(m, replace(r, include_mtp=True)).by_group.get("mtp", 0)
+    from ..runtimes.engines import mtp_draft
+
+    draft = None
+    sglang_draft = mtp_draft(rt) if mtp else None
+    if sglang_draft is not None:  # the runtime's own draft model (SGLang: sharded as the target)
+        k = p.knobs
+        tp = int(k["tp"])
+        split = tp * int(k["dp"]) if k["ep"] else tp
+        draft = sglang_draft(m, r, tp=tp, experts_split=split)
     kw = {} if cache_dtype is None else {"cache_dtype": cache_dtype}
     with_kv = kv_cache(m, p.context, batch=seqs, runtime=kv_profile(rt), include_mtp=True,
                        allow_extrapolation=True, **kw).total_bytes  # fmt: skip
@@ -413,6 +425,8 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
     if not used or not (mtp or extra_kv):
         return p
     w, k = math.ceil(mtp / len(used)), math.ceil(extra_kv / len(used))
+    if draft is not None:
+        w = draft.per_gpu_bytes
     places = []
     for q in p.places:
         if q in used:
@@ -424,6 +438,15 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
     note = (
         f"MTP module loaded: {mtp / GB:,.2f} GB of weights and {extra_kv / GB:,.2f} GB of KV "
         f"spread evenly over {len(used)} GPU(s)"
+        if draft is None
+        else f"{draft.note()}; its KV ({extra_kv / GB:,.2f} GB) spread evenly over {len(used)} "
+        "GPU(s)"
+        + (
+            f"; every one of the {p.knobs['pp']} pipeline stages charged the whole draft (where "
+            "SGLang keeps it under PP was not read: an upper bound)"
+            if int(p.knobs["pp"]) > 1
+            else ""
+        )
     )
     return replace(p, places=tuple(places), kv_bytes=p.kv_bytes + extra_kv,
                    notes=(*p.notes, note))  # fmt: skip

@@ -49,8 +49,10 @@ def weights_per_gpu(
         raise unknown_name("parallelism", parallel, LAYOUTS)
     w = weight_bytes(model, get_recipe(recipe, model=model))
     groups = dict(w.by_group)
-    if not include_mtp:
-        groups["mtp"] = 0
+    groups["mtp"] = 0
+    if include_mtp:  # the MTP layer is split as the main layers are: its experts by EP, …
+        for g, b in mtp_by_group(model, recipe).items():
+            groups[g] = groups.get(g, 0) + b
     total = sum(groups.values())
     if parallel == "dp" or n == 1:
         return total
@@ -73,6 +75,21 @@ def weights_per_gpu(
         replicated = sum(groups[g] for g in TP_REPLICATED)
         rest = replicated + math.ceil((rest - replicated) / a)
     return rest + math.ceil(routed * math.ceil(experts / n) / experts)
+
+
+def mtp_by_group(model: ModelSpec, recipe: str | Recipe | None) -> dict[str, int]:
+    """Bytes of the MTP module's tensors by their functional group (routed experts, attention,
+    norms, …), the split `weights_per_gpu` applies to the main layers."""
+    from dataclasses import replace
+
+    from . import tensor_formats
+
+    r = replace(get_recipe(recipe, model=model), include_mtp=True)
+    out: dict[str, int] = {}
+    for t, fmt in tensor_formats(model, r):
+        if t.mtp:
+            out[t.group] = out.get(t.group, 0) + t.count * fmt.tensor_bytes(t.shape)
+    return out
 
 
 def routed_experts(model: ModelSpec) -> int:

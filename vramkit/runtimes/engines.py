@@ -20,6 +20,7 @@ from .llamacpp.kv import LlamaCppLayout, with_v_cache
 from .llamacpp.memory import budget_compute_bytes
 from .reference import ReferenceLayout
 from .sglang import SglangLayout
+from .sglang_draft import sglang_draft
 from .vllm.kv import VllmLayout
 from .vllm.memory import budget_workspace_bytes
 
@@ -67,6 +68,16 @@ def compute_buffer(runtime: str | Runtime) -> Callable[..., Any] | None:
     if fn is None:  # a record says computed but no rule is registered: a packaging fault
         raise VramkitError(f"runtime {rt.id}: no compute-buffer function registered.")
     return fn
+
+
+MTP_DRAFTS: Mapping[str, Callable[..., Any]] = {"sglang": sglang_draft}
+"""Runtime id → its own MTP/NextN draft sizing (model, recipe, tp=, experts_split=) → the draft
+per GPU; a runtime without one spreads the MTP module over the GPUs (`vramkit.plan.count`)."""
+
+
+def mtp_draft(runtime: str | Runtime) -> Callable[..., Any] | None:
+    """The runtime's own draft-model sizing, or None (see `MTP_DRAFTS`)."""
+    return MTP_DRAFTS.get(get_runtime(runtime).id)
 
 
 # ── engine options: switches a runtime's plans take beyond the shared ones ───────────────────
