@@ -1787,6 +1787,44 @@ def vllm_memory_cases() -> Iterator[Case]:
     yield c("moonvit-ok", lambda w: kimi().params.total, ANSWER)
 
 
+def network_and_face_cases() -> Iterator[Case]:
+    """The inter-node traffic API (vramkit.plan.network.internode_step), the dashboard's GGUF
+    default (vramkit.widgets.dashboard.gguf_default) and the index's consumer box context."""
+    from vramkit.catalog import get_model
+    from vramkit.plan import build_machine, plan_for
+    from vramkit.plan.layers import layer_costs
+    from vramkit.plan.network import internode_step
+
+    def c(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
+        return Case(f"network-{cid}", "api", [], expect, needle, call=fn)
+
+    def two_nodes() -> tuple[Any, Any, Any]:
+        m = get_model("deepseek-v4-flash")
+        p = plan_for(m, build_machine(["h200:16"]), runtime="sglang", context=4096)
+        return p, m, layer_costs(m, p.recipe_id)
+
+    yield c("ok", lambda w: internode_step(*two_nodes()).bytes_per_gpu, ANSWER)
+    yield c("link-junk", lambda w: internode_step(*two_nodes(), link="ib-xyz"), REFUSE, "link")
+    yield c("link-int", lambda w: internode_step(*two_nodes(), link=400), REFUSE, "link")
+    yield c("plan-junk", lambda w: internode_step("plan", *two_nodes()[1:]), REFUSE, "")
+    yield c("model-junk", lambda w: internode_step(two_nodes()[0], "no-such-model",
+                                                   two_nodes()[2]), REFUSE, "")  # fmt: skip
+    yield c("costs-junk", lambda w: internode_step(*two_nodes()[:2], {"n_layers": 3}),
+            REFUSE, "LayerCosts")  # fmt: skip
+
+    from vramkit.widgets.dashboard import gguf_default
+
+    yield c("gguf-default-runtime", lambda w: gguf_default("deepseek-v4-flash", "llama.cpp2"),
+            REFUSE, "runtime")  # fmt: skip
+    yield c("gguf-default-model", lambda w: gguf_default("no-such", "llama.cpp"), REFUSE, "")
+    yield c("gguf-default-vllm", lambda w: gguf_default("deepseek-v4-flash", "vllm"), ANSWER)
+
+    from vramkit.report.index import consumer_html
+
+    for i, bad in enumerate([0, -1, "junk", 2**40, None]):
+        yield c(f"consumer-context-{i}", lambda w, b=bad: consumer_html(b), REFUSE, "context")
+
+
 def all_cases() -> list[Case]:
     """The whole corpus, ids unique."""
     out: list[Case] = []
@@ -1807,6 +1845,7 @@ def all_cases() -> list[Case]:
         vllm_memory_cases,
         resource_cases,
         ik_cases,
+        network_and_face_cases,
     ):
         out.extend(gen())
     ids = [c.id for c in out]

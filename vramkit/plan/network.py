@@ -24,10 +24,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..catalog import ModelSpec
+from ..catalog import ModelSpec, get_model
+from ..errors import VramkitError
 from ..hardware import get_link
 from .layers import LayerCosts
-from .placement import Plan
+from .placement import Plan, require_plan
 
 GPUS_PER_NODE = 8
 """GPUs in one node (HGX / DGX boards): vLLM's own example of a multi-node replica is "2 nodes with
@@ -72,6 +73,12 @@ def internode_step(
 ) -> InterNode:
     """Inter-node bytes one decode step of the plan's sequences sends through one GPU's NIC
     (see the module docstring); zero for a plan on one node."""
+    plan, model = require_plan(plan), get_model(model)
+    if not isinstance(costs, LayerCosts):
+        raise VramkitError(
+            f"costs must be the plan's LayerCosts (vramkit.plan.layers.layer_costs), got "
+            f"{type(costs).__name__}."
+        )
     lk = get_link(link)
     nodes = nodes_of(plan)
     causes: dict[str, int] = {}
