@@ -117,18 +117,17 @@ def _grouped_costs(model: ModelSpec, recipe: Recipe, n: int) -> LayerCosts | Non
     e_count = top_k = 0
     for g in groups:
         sums = [0, 0, 0, 0]  # layer, shared, experts, one expert
-        for (t, fmt), last in zip(g.rows, g.last, strict=True):
+        for (t, _fmt), b, last in zip(g.rows, g.row_bytes, g.last, strict=True):
             if t.mtp:
                 continue
-            b = fmt.tensor_bytes(t.shape)
             total = t.count * b
             routed = t.group in ROUTED_GROUPS and t.experts_per_token is not None
-            if not g.layers:
+            if not g.layers:  # global tensors, `times` alike ones
                 if t.group == "embed":
-                    embed += total
-                    row += -(-b // t.shape[0])
+                    embed += g.times * total
+                    row += g.times * -(-b // t.shape[0])
                 else:
-                    output += total
+                    output += g.times * total
                 continue
             if routed:
                 sums[2] += total

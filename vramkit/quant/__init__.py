@@ -763,11 +763,11 @@ def _grouped_weight_bytes(
     mtp = r.include_mtp
     for g in groups:
         times = g.times
-        for (t, fmt), at in zip(g.rows, g.first, strict=True):
+        for (t, fmt), size, at in zip(g.rows, g.row_bytes, g.first, strict=True):
             if t.mtp and not mtp:
                 continue
             name = fmt.name
-            b = times * t.count * fmt.tensor_bytes(t.shape)
+            b = times * t.count * size
             n = times * t.count * math.prod(t.shape)  # TensorSpec.params
             grp = "mtp" if t.mtp else t.group  # TensorSpec.breakdown_group
             by_group[grp] += b

@@ -20,6 +20,7 @@ errors name the tensor.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from ..model.tensors import TensorSpec
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from ..catalog import ModelSpec
     from .formats import QuantFormat
 
+_TEMPLATE_FIELDS = attrgetter(
+    "group", "role", "shape", "count", "kind", "native", "mtp", "gguf_class", "experts_per_token"
+)
+"""A tensor's fields but its name and block: alike tensors of different blocks share them."""
 _COUNTED_CATS = frozenset({"attn_v", "attn_qkv", "attn_kv_b", "ffn_down", "ffn_gate", "ffn_up"})
 
 
@@ -41,7 +46,9 @@ class Layout:
     block tensor named ``blk.#.<stem>``); `rows`: per template, a representative spec (its
     fields but `name` / `layer` hold for every tensor of the template); `units`: per group,
     (blocks, template ids in llama.cpp's order, positions), the global tensors first (blocks
-    ``()``, counted once); `flat`: per group, per block, the `specs` index of each template;
+    ``()``: one group per distinct template and position); `times`: how many times each group
+    occurs (its block count; a global group: its alike tensors); `flat`: per group, per
+    occurrence, the `specs` index of each template;
     `unit_ids`: each group's content id (shared by models holding the same group); `first` /
     `last`: per group, the lowest / highest `specs` index of each template; `tied`: the file
     has no ``output.weight``."""
@@ -51,6 +58,7 @@ class Layout:
     templates: tuple[mix.GgufTensor, ...]
     rows: tuple[TensorSpec, ...]
     units: tuple[tuple[tuple[int, ...], tuple[int, ...], tuple[mix.Position, ...]], ...]
+    times: tuple[int, ...]
     flat: tuple[tuple[tuple[int, ...], ...], ...]
     unit_ids: tuple[int, ...]
     first: tuple[tuple[int, ...], ...]
@@ -60,8 +68,9 @@ class Layout:
 
 _UNIT_IDS: dict[tuple[object, ...], int] = {}
 """Group content (templates and positions) → a small id shared by every model holding it."""
-_UNIT_TYPES: dict[tuple[object, ...], tuple[str, ...]] = {}
-"""(group id, file type, imatrix, facts without n_layer, tied) → the group's types."""
+_UNIT_TYPES: dict[tuple[object, ...], tuple[tuple[str, ...], bool]] = {}
+"""(group id, file type, imatrix, facts without n_layer, tied) → the group's types and
+whether they need an importance matrix."""
 
 
 def gguf_stem(t: TensorSpec) -> str:
@@ -129,11 +138,12 @@ def build_layout(
             ids[1].append(len(specs))
         specs.append(part)
 
+    fields = _TEMPLATE_FIELDS
     for t, c in zip(inventory, checkpoint, strict=True):
         if t.mtp and not keep_mtp:
             continue
-        key = (t.group, t.role, t.shape, t.count, t.kind, t.native, t.mtp, t.gguf_class,
-               t.experts_per_token, t.layer is None, c)  # fmt: skip
+        layer = t.layer
+        key = (fields(t), layer is None, c)
         hit = inv_ids.get(key)
         if hit is None:
             parts = split_of(config, t)
@@ -144,11 +154,19 @@ def build_layout(
                 hit = inv_ids[key] = (False, part_id(t, ne, c))
             else:
                 hit = inv_ids[key] = (True, -1)
-        if not hit[0]:
-            place(t, hit[1])
-            continue
-        for part, ne in split_of(config, t):
-            place(part, part_id(part, ne, c))
+        if hit[0]:
+            for part, ne in split_of(config, t):
+                place(part, part_id(part, ne, c))
+        elif layer is None:
+            global_rows.append((len(specs), hit[1]))
+            specs.append(t)
+        else:  # `place`, inline: the one step per tensor
+            ids = blocks.get(layer)
+            if ids is None:
+                ids = blocks[layer] = ([], [])
+            ids[0].append(hit[1])
+            ids[1].append(len(specs))
+            specs.append(t)
     for part, ne in extra:
         place(part, part_id(part, ne, ""))
 
@@ -159,62 +177,72 @@ def build_layout(
         allows[i] and cats[i] in _COUNTED_CATS and mix.counted(names[i], arch)
         for i in range(len(templates))
     ]
-    n_wv = sum(cats[pid] in ("attn_v", "attn_qkv", "attn_kv_b") for _, pid in global_rows)
-    counters = mix.Counters(0, facts.n_layer, max(1, facts.n_expert) > 1)
-    # the global tensors first, by name (block -1), as llama.cpp orders them
-    g_order = mix.tensor_order([names[pid] for _, pid in global_rows])
-    kinds: dict[tuple[int, ...], tuple[list[int], list[int]]] = {}  # kind → (order, steppers)
-    for ids, _ in blocks.values():
+    attn_v = [c in ("attn_v", "attn_qkv", "attn_kv_b") for c in cats]  # category_is_attn_v
+    n_wv = sum(attn_v[pid] for _, pid in global_rows)
+    kinds: dict[tuple[int, ...], tuple[list[int], list[int], int]] = {}
+    for ids, _ in blocks.values():  # kind → (llama.cpp's order, counted ones, attn_v count)
         kind = tuple(ids)
-        if kind not in kinds:
+        hit = kinds.get(kind)
+        if hit is None:
             order = sorted(range(len(kind)), key=lambda j, k=kind: names[k[j]])
-            kinds[kind] = (order, [j for j in order if steps[kind[j]]])
-        n_wv += sum(cats[pid] in ("attn_v", "attn_qkv", "attn_kv_b") for pid in kind)
-    counters.n_attention_wv = n_wv
-    g_pos = []
-    for j in g_order:
-        pid = global_rows[j][1]
-        g_pos.append(counters.step(cats[pid], -1) if steps[pid] else mix.NOWHERE)
+            hit = kinds[kind] = (order, [j for j in order if steps[kind[j]]],
+                                 sum(attn_v[pid] for pid in kind))  # fmt: skip
+        n_wv += hit[2]
+    counters = mix.Counters(n_wv, facts.n_layer, max(1, facts.n_expert) > 1)
+    # the global tensors first, by name (block -1), as llama.cpp orders them; alike ones (a
+    # vision tower's repeated blocks) form one group each
     units: list[tuple[tuple[int, ...], tuple[int, ...], tuple[mix.Position, ...]]] = []
-    flat: list[tuple[tuple[int, ...], ...]] = []
-    units.append(((), tuple(global_rows[j][1] for j in g_order), tuple(g_pos)))
-    flat.append((tuple(global_rows[j][0] for j in g_order),))
+    times: list[int] = []
+    where: list[list[tuple[int, ...]]] = []
     groups: dict[tuple[object, ...], int] = {}
+    for j in mix.tensor_order([names[pid] for _, pid in global_rows]):
+        at, pid = global_rows[j]
+        pos = counters.step(cats[pid], -1) if steps[pid] else mix.NOWHERE
+        g = groups.get((pid, pos))
+        if g is None:
+            g = groups[(pid, pos)] = len(units)
+            units.append(((), (pid,), (pos,)))
+            times.append(0)
+            where.append([])
+        times[g] += 1
+        where[g].append((at,))
+    layers: list[list[int]] = [[] for _ in units]
     for layer in sorted(blocks):
         ids, idx = blocks[layer]
         kind = tuple(ids)
-        order, steppers = kinds[kind]
-        pos = tuple(counters.step(cats[kind[j]], layer) for j in steppers)
+        order, steppers, _ = kinds[kind]
+        pos = tuple([counters.step(cats[kind[j]], layer) for j in steppers])
         sig = (kind, pos)
         g = groups.get(sig)
         if g is None:
             g = groups[sig] = len(units)
-            full = [mix.NOWHERE] * len(order)
-            at = {j: k for k, j in enumerate(order)}
-            for j, p in zip(steppers, pos, strict=True):
-                full[at[j]] = p
-            units.append(((layer,), tuple(kind[j] for j in order), tuple(full)))
-            flat.append((tuple(idx[j] for j in order),))
-        else:
-            blk, tids, ps = units[g]
-            units[g] = ((*blk, layer), tids, ps)
-            flat[g] = (*flat[g], tuple(idx[j] for j in order))
+            full = dict.fromkeys(order, mix.NOWHERE)
+            full.update(zip(steppers, pos, strict=True))
+            units.append(((), tuple([kind[j] for j in order]), tuple(full.values())))
+            times.append(0)
+            where.append([])
+            layers.append([])
+        times[g] += 1
+        layers[g].append(layer)
+        where[g].append(tuple([idx[j] for j in order]))
     unit_ids = []
-    for _, tids, ps in units:
-        content = (arch, tuple(templates[i] for i in tids), ps)
+    for g, (_, tids, ps) in enumerate(units):
+        units[g] = (tuple(layers[g]), tids, ps)
+        content = (arch, tuple([templates[i] for i in tids]), ps)
         uid = _UNIT_IDS.get(content)
         if uid is None:
             uid = _UNIT_IDS[content] = len(_UNIT_IDS)
         unit_ids.append(uid)
-    first = tuple(w[0] if len(w) == 1 else tuple(map(min, zip(*w, strict=True))) for w in flat)
-    last = tuple(w[0] if len(w) == 1 else tuple(map(max, zip(*w, strict=True))) for w in flat)
+    first = tuple(w[0] if len(w) == 1 else tuple(map(min, *w)) for w in where)
+    last = tuple(w[0] if len(w) == 1 else tuple(map(max, *w)) for w in where)
     return Layout(
         specs=tuple(specs),
         facts=facts,
         templates=tuple(templates),
         rows=tuple(rows),
         units=tuple(units),
-        flat=tuple(flat),
+        times=tuple(times),
+        flat=tuple(tuple(w) for w in where),
         unit_ids=tuple(unit_ids),
         first=first,
         last=last,
@@ -228,16 +256,15 @@ def unit_types(lay: Layout, ftype: str, imatrix: bool | None) -> tuple[tuple[str
     `mix.target_types`). Raises `VramkitError` where llama-quantize stops on a tensor."""
     if imatrix is None:
         plain = _unit_types(lay, ftype, False)
-        needs = any(
-            mix.needs_imatrix(lay.templates[i], ty, ftype)
-            for (_, tids, _), types in zip(lay.units, plain, strict=True)
-            for i, ty in zip(tids, types, strict=True)
-        )
-        return _unit_types(lay, ftype, True) if needs else plain
-    return _unit_types(lay, ftype, imatrix)
+        if any(needs for _, needs in plain):
+            return tuple(types for types, _ in _unit_types(lay, ftype, True))
+        return tuple(types for types, _ in plain)
+    return tuple(types for types, _ in _unit_types(lay, ftype, imatrix))
 
 
-def _unit_types(lay: Layout, ftype: str, imatrix: bool) -> tuple[tuple[str, ...], ...]:
+def _unit_types(lay: Layout, ftype: str, imatrix: bool) -> list[tuple[tuple[str, ...], bool]]:
+    """Per group: its types and whether one of them makes llama-quantize ask for an
+    importance matrix (`mix.needs_imatrix`), each group typed once for all models holding it."""
     # the rules never read n_layer but through the positions: groups are shared across models
     facts = replace(lay.facts, n_layer=0)
     out = []
@@ -246,27 +273,20 @@ def _unit_types(lay: Layout, ftype: str, imatrix: bool) -> tuple[tuple[str, ...]
         hit = _UNIT_TYPES.get(key)
         if hit is None:
             types = []
+            needs = False
             for i, p in zip(tids, ps, strict=True):
                 t = lay.templates[i]
                 allowed = mix.allows_quantization(t, facts.arch)
-                types.append(
-                    mix.type_of(
-                        t,
-                        mix.category(t.name),
-                        allowed,
-                        p,
-                        ftype,
-                        facts,
-                        imatrix=imatrix,
-                        tied=lay.tied,
-                    )
-                )
-            hit = tuple(types)
+                ty = mix.type_of(t, mix.category(t.name), allowed, p, ftype, facts,
+                                 imatrix=imatrix, tied=lay.tied)  # fmt: skip
+                needs = needs or mix.needs_imatrix(t, ty, ftype)
+                types.append(ty)
+            hit = (tuple(types), needs)
             if len(_UNIT_TYPES) >= 65536:
                 _UNIT_TYPES.clear()
             _UNIT_TYPES[key] = hit
         out.append(hit)
-    return tuple(out)
+    return out
 
 
 def flat_types(lay: Layout, types: tuple[tuple[str, ...], ...]) -> list[str]:
@@ -282,19 +302,21 @@ def flat_types(lay: Layout, types: tuple[tuple[str, ...], ...]) -> list[str]:
 @dataclass(frozen=True)
 class FormatGroup:
     """Tensors stored alike: `rows` (a representative spec — every field but `name` and
-    `layer` holds for each tensor it stands for — and its format) repeated in each block of
-    `layers` (``()``: the global tensors, each once); `first` / `last`: per row, the index in
-    `tensor_formats` order of its first / last tensor."""
+    `layer` holds for each tensor it stands for — and its format) occurring `times` times: once
+    in each block of `layers`, or, for global tensors (`layers` ``()``), once per alike global
+    tensor. `row_bytes`: bytes of one tensor of each row in its format (`tensor_bytes`); `first`
+    / `last`: per row, the index in `tensor_formats` order of its first / last tensor."""
 
     layers: tuple[int, ...]
+    times: int
     rows: tuple[tuple[TensorSpec, QuantFormat], ...]
+    row_bytes: tuple[int, ...]
     first: tuple[int, ...]
     last: tuple[int, ...]
 
-    @property
-    def times(self) -> int:
-        """How many times the rows occur (the block count; 1 for the global tensors)."""
-        return len(self.layers) or 1
+
+_ROW_BYTES: dict[tuple[object, ...], tuple[int, ...]] = {}
+"""(group id, its types) → bytes of one tensor of each row."""
 
 
 def format_groups(
@@ -302,10 +324,16 @@ def format_groups(
 ) -> tuple[FormatGroup, ...]:
     """`FormatGroup`s of a layout typed by `unit_types` (`fmt`: GGML type → format)."""
     out = []
-    for (layers, tids, _), ts, first, last in zip(
-        lay.units, types, lay.first, lay.last, strict=True
+    for uid, (layers, tids, _), times, ts, first, last in zip(
+        lay.unit_ids, lay.units, lay.times, types, lay.first, lay.last, strict=True
     ):
-        if tids:
-            rows = tuple((lay.rows[i], fmt[ty]) for i, ty in zip(tids, ts, strict=True))
-            out.append(FormatGroup(layers, rows, first, last))
+        rows = tuple([(lay.rows[i], fmt[ty]) for i, ty in zip(tids, ts, strict=True)])
+        key = (uid, ts)
+        sizes = _ROW_BYTES.get(key)
+        if sizes is None:
+            sizes = tuple([f.tensor_bytes(t.shape) for t, f in rows])
+            if len(_ROW_BYTES) >= 65536:
+                _ROW_BYTES.clear()
+            _ROW_BYTES[key] = sizes
+        out.append(FormatGroup(layers, times, rows, sizes, first, last))
     return tuple(out)
