@@ -406,6 +406,10 @@ PERIOD = {
     "llama4": 4,
     "qwen3next": 4,
 }
+#: Layer counts recorded beyond `layer_counts` for templates whose buffer never settles with
+#: depth: DeepSeek V3.2 allocates one indexer top-k input per layer before the first layer
+#: (idx_topk x ubs x ns, F32), so its peak grows with the layers; 61 = V3.2's own count.
+EXTRA_LAYERS: dict[str, tuple[int, ...]] = {"deepseek32": (61,)}
 #: Constraints some builders assert (the hyperparameter sets are adjusted to meet them).
 FIXES: dict[str, Any] = {}
 
@@ -968,7 +972,7 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
         # the last layer's kind changes the peak (gpt-oss-120b, 36 layers: 412.83 MiB; the
         # same shapes on 5 layers: 435.33): one recording per layer count modulo the period,
         # and for uniform stacks every count from 1 (small converter test files)
-        for layers in layer_counts(n_layer, period):
+        for layers in layer_counts(n_layer, period) + list(EXTRA_LAYERS.get(tid, ())):
             metas = []
             for k, h in enumerate(hsets):
                 p = Path(tmp) / f"h{k}.gguf"

@@ -436,7 +436,7 @@ def coverage() -> dict[str, str]:
         elif not any(v.get("layer_stable") for v in variants):
             counts = ", ".join(str(x) for x in doc["layers_recorded"])
             out[tid] = (f"replayed at the recorded layer counts only ({counts}); other counts "
-                        "get the labelled estimate: the buffer still grows with the layers there")  # fmt: skip
+                        "get the labelled estimate: the buffer grows with the layers")  # fmt: skip
         else:
             out[tid] = "replayed"
     return out
