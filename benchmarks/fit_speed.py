@@ -5,7 +5,8 @@
 Train rows are the rows that `vramkit.plan.speed_estimate.held_out` does not hold out (sha256 of the
 row id, first 8 hex digits mod 3 == 0: fixed before any fit, never chosen by looking at the
 data); per class the decode fit is an efficiency and a per-step overhead (least squares on the
-relative step-time error; a median ratio where a class has too few rows), the prefill fit a
+relative step-time error; a median ratio where a class has too few rows), and per GPU id with
+>= 3 GPU-limited train rows a bandwidth factor, the prefill fit a
 median ratio. It prints the error on the held-out rows (never fitted): median and 90th
 percentile of |measured ÷ estimate − 1|. --check refits and exits 1 if the committed file
 differs (tests run the same comparison).
@@ -43,6 +44,12 @@ HEADER = """\
 #   (estimate step = bound step ÷ efficiency + overhead); otherwise efficiency is the median of
 #   measured ÷ bound and it has no overhead. fallback: the median ratio over all train rows
 #   (a class with no train row uses its limiter's, else this).
+# overhead_per_gpu_ms: a row-split class's fixed time per step per GPU beyond the first
+#   (estimate step = bound step ÷ efficiency + overhead + this × (GPUs − 1)), fitted with the
+#   class by least squares where its train rows span >= 2 GPU counts.
+# device_factor: per GPU id with >= 3 GPU-limited train rows, the fraction of its catalog
+#   bandwidth its decode reaches relative to its class (estimate step = bound step ÷ (factor ×
+#   efficiency) + overhead); fitted in turn with the classes. Other GPUs: 1.
 # spread: 10th / 90th percentile of measured ÷ estimate over the held-out rows (never fitted);
 #   a face shows estimate × p10 … estimate × p90 as the estimate's spread.
 # prefill: the same for prompt processing, on prefill rows' measured ÷ min(compute bound,
@@ -71,6 +78,12 @@ def render(eff: Efficiency, prefill: Efficiency) -> str:
     lines += [f"  {k}: {eff.by_class[k]:.6g}" for k in sorted(eff.by_class)]
     lines += ["overhead_ms:"] + [
         f"  {k}: {eff.overhead_s[k] * 1e3:.6g}" for k in sorted(eff.overhead_s)
+    ]
+    lines += ["overhead_per_gpu_ms:"] + [
+        f"  {k}: {eff.overhead_per_gpu_s[k] * 1e3:.6g}" for k in sorted(eff.overhead_per_gpu_s)
+    ]
+    lines += ["device_factor:"] + [
+        f"  {k}: {eff.device_factor[k]:.6g}" for k in sorted(eff.device_factor)
     ]
     lines += [
         f"fallback: {eff.fallback:.6g}",

@@ -1570,6 +1570,63 @@ def api_cases() -> Iterator[Case]:
             setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
             call=lambda w: se.load_efficiency(w / "eff.yaml"),
         )
+    for i, tail in enumerate(
+        [
+            "device_factor: {a100-sxm4-80gb: -0.5}\n",
+            "device_factor: {a100-sxm4-80gb: 0}\n",
+            "device_factor: {a100-sxm4-80gb: .nan}\n",
+            "device_factor: {a100-sxm4-80gb: slow}\n",
+            "device_factor: {a100-sxm4-80gb: true}\n",
+            "device_factor: {no-such-gpu: 0.5}\n",
+            "device_factor: [0.5]\n",
+        ]
+    ):
+        yield Case(
+            f"api-speed_efficiency-device-{i}",
+            "api",
+            [],
+            REFUSE,
+            "",
+            setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
+            call=lambda w: se.load_efficiency(w / "eff.yaml"),
+        )
+    for i, tail in enumerate(
+        [
+            "overhead_per_gpu_ms: {gpu-dense: -1}\n",
+            "overhead_per_gpu_ms: {gpu-dense: .nan}\n",
+            "overhead_per_gpu_ms: {moon: 1}\n",
+            "overhead_per_gpu_ms: [1]\n",
+        ]
+    ):
+        yield Case(
+            f"api-speed_efficiency-per-gpu-{i}",
+            "api",
+            [],
+            REFUSE,
+            "overhead_per_gpu",
+            setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
+            call=lambda w: se.load_efficiency(w / "eff.yaml"),
+        )
+    for i, gpus in enumerate([0, -2, 2.5, True, "4", None]):
+        yield c(
+            f"decode_estimate-gpus-{i}",
+            lambda w, g=gpus: se.decode_estimate(50.0, "row", moe=False, gpus=g),
+        )
+    yield c(
+        "decode_estimate-row-ok",
+        lambda w: se.decode_estimate(50.0, "row", moe=False, gpus=4),
+        ANSWER,
+    )
+    for i, gpu in enumerate(["no-such-gpu", "", 5, ["a100-sxm4-80gb"]]):
+        yield c(
+            f"decode_estimate-gpu-{i}",
+            lambda w, g=gpu: se.decode_estimate(50.0, "gpu", moe=True, gpu=g),
+        )
+    yield c(
+        "decode_estimate-gpu-ok",
+        lambda w: se.decode_estimate(50.0, "gpu", moe=False, gpu="a100-sxm4-80gb"),
+        ANSWER,
+    )
 
 
 def resource_cases() -> Iterator[Case]:

@@ -12,6 +12,7 @@ from vramkit.datafiles import load_document
 from vramkit.errors import VramkitError
 from vramkit.plan.speed_estimate import (
     _fit_class,
+    _fit_class_per_gpu,
     decode_estimate,
     decode_ratios,
     efficiency_for,
@@ -85,10 +86,14 @@ def test_committed_fit_reproduces_from_the_data():
 @pytest.mark.parametrize("moe", [False, True])
 def test_gpu_class_is_the_least_squares_fit_of_its_train_rows(moe):
     # minimise sum(((a*tb + tau) / tm - 1)^2) over the class's train rows: the 2x2 normal
-    # equations written out here, then efficiency = 1/a and overhead = tau
+    # equations written out here, then efficiency = 1/a and overhead = tau; tb is the row's
+    # bound step over its GPU's committed device factor (the classes are refitted last, on
+    # the factored bounds)
     facts, rows = load_speed_data()
+    dev = load_efficiency().device_factor
     steps = [
-        (r.batch / r.tokens_per_s * x, r.batch / r.tokens_per_s)  # (bound step, measured step)
+        # (bound step ÷ device factor, measured step)
+        (r.batch / r.tokens_per_s * x / dev.get(str(r.gpu), 1.0), r.batch / r.tokens_per_s)
         for r, x in decode_ratios(rows, facts)
         if r.placement == "gpu"
         and not held_out(r.id)
@@ -106,8 +111,9 @@ def test_gpu_class_is_the_least_squares_fit_of_its_train_rows(moe):
     assert tau > 0
     cls = "gpu-moe" if moe else "gpu-dense"
     eff = load_efficiency()
-    assert eff.by_class[cls] == pytest.approx(1 / a, rel=1e-5)
-    assert eff.overhead_s[cls] == pytest.approx(tau, rel=1e-5)
+    # 1e-4: the committed file keeps 6 significant digits, of the device factors used here too
+    assert eff.by_class[cls] == pytest.approx(1 / a, rel=1e-4)
+    assert eff.overhead_s[cls] == pytest.approx(tau, rel=1e-4)
 
 
 def test_class_fit_recovers_a_known_efficiency_and_overhead():
@@ -362,3 +368,72 @@ def test_bad_overhead_in_the_fit_file_is_a_vramkit_error(tmp_path, overhead, nee
     p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     with pytest.raises(VramkitError, match=needle):
         load_efficiency(p)
+
+
+def test_device_factor_scales_a_gpu_limited_bound_only():
+    # estimate = min(bound, 1 / (1 / (bound × d) / e + τ)) at batch 1, d the GPU's committed
+    # factor; another limiter or no GPU id: d = 1; an unknown id is a VramkitError
+    eff = load_efficiency()
+    assert eff.device_factor, "the committed fit has device factors"
+    gpu, d = min(eff.device_factor.items(), key=lambda kv: kv[1])
+    assert 0 < d < 1
+    e, tau = eff.by_class["gpu-dense"], eff.overhead_s["gpu-dense"]
+    got = decode_estimate(100.0, "gpu", moe=False, eff=eff, gpu=gpu).tokens_per_s
+    assert got == pytest.approx(min(100.0, 1 / (1 / (100.0 * d) / e + tau)), rel=1e-12)
+    plain = decode_estimate(100.0, "gpu", moe=False, eff=eff).tokens_per_s
+    assert plain == pytest.approx(min(100.0, 1 / (1 / 100.0 / e + tau)), rel=1e-12)
+    assert got < plain
+    tp = decode_estimate(100.0, "tp", moe=True, eff=eff, gpu=gpu).tokens_per_s
+    assert tp == decode_estimate(100.0, "tp", moe=True, eff=eff).tokens_per_s
+    with pytest.raises(VramkitError, match="gpu"):
+        decode_estimate(100.0, "gpu", moe=False, eff=eff, gpu="no-such-gpu")
+
+
+def test_row_split_fit_recovers_a_known_per_gpu_overhead():
+    # steps made exactly as bound step / 0.4 + 8 ms + 3.5 ms × (GPUs − 1): the fit returns them
+    steps = [
+        (tb, tb / 0.4 + 0.008 + 0.0035 * g, float(g))
+        for tb, g in ((0.002, 1), (0.006, 1), (0.003, 2), (0.02, 2), (0.004, 5), (0.05, 5))
+    ]
+    e, tau, tau_g = _fit_class_per_gpu(steps)
+    assert (e, tau, tau_g) == pytest.approx((0.4, 0.008, 0.0035), rel=1e-9)
+    # one GPU count only: a and the two overheads are not separable, the caller falls back
+    assert (
+        _fit_class_per_gpu([(tb, tb / 0.4 + 0.01, 1.0) for tb in (0.001, 0.01, 0.1, 0.2)]) is None
+    )
+
+
+def test_row_split_estimate_pays_its_overhead_per_extra_gpu():
+    # estimate = 1 / (1 / bound / e + τ + τ_gpu × (GPUs − 1)) at batch 1, from the committed fit
+    eff = load_efficiency()
+    e, tau = eff.by_class["row-dense"], eff.overhead_s["row-dense"]
+    tau_g = eff.overhead_per_gpu_s["row-dense"]
+    assert tau > 0
+    assert tau_g > 0
+    for gpus in (2, 6):
+        got = decode_estimate(400.0, "row", moe=False, eff=eff, gpus=gpus).tokens_per_s
+        assert got == pytest.approx(1 / (1 / 400.0 / e + tau + tau_g * (gpus - 1)), rel=1e-12)
+    # other limiters: the GPU count does not enter the fixed cost
+    one = decode_estimate(400.0, "gpu", moe=False, eff=eff).tokens_per_s
+    assert decode_estimate(400.0, "gpu", moe=False, eff=eff, gpus=8).tokens_per_s == one
+
+
+def test_a_plan_on_one_gpu_model_gets_its_device_factor():
+    # a GPU-limited plan (dense 13B) on 1 x A100 SXM4 80GB: the estimate is decode_estimate of its bound with
+    # that GPU's fitted factor; the same bound with no GPU id differs by exactly that factor
+    from vramkit.catalog import get_model
+    from vramkit.plan import summary
+    from vramkit.plan.speed_estimate import plan_decode_estimate, plan_gpu_id
+
+    s = summary("llama-2-13b", gpus="a100-sxm4-80gb", context=4096, details=False)
+    sol = s["solution"]
+    assert plan_gpu_id(sol.plan) == "a100-sxm4-80gb"
+    m = get_model("llama-2-13b")
+    got = plan_decode_estimate(sol.plan, sol.speed, m)
+    assert got.limit == "gpu"
+    eff = load_efficiency()
+    d = eff.device_factor["a100-sxm4-80gb"]
+    e, tau = eff.by_class["gpu-dense"], eff.overhead_s["gpu-dense"]
+    b = sol.speed.decode_tokens_per_s
+    assert got.tokens_per_s == pytest.approx(min(b, 1 / (1 / (b * d) / e + tau)), rel=1e-12)
+    assert s["decode_estimate"]["tokens_per_s"] == got.tokens_per_s

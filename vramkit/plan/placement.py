@@ -62,6 +62,8 @@ class Place:
     experts_per_layer: int = 0
     bandwidth_bytes_per_s: float = 0.0
     margin_bytes: int = 0
+    gpu_id: str | None = None
+    """A GPU place's data/gpus.yaml id (None: the host, disk, or a GPU given by numbers)."""
 
     @property
     def total_bytes(self) -> int:
@@ -546,6 +548,7 @@ class _LlamacppContext:
                     costs.experts if costs.is_moe else 0,
                     d.bandwidth_bytes_per_s,
                     mg.bytes_for(d.usable_bytes),
+                    d.gpu_id,
                 )
             )
         host_end = max(c, n_cpu)  # routed experts of layers below it live on the host
@@ -827,7 +830,7 @@ def served_plan(
                 f"GPU{d.index}", "gpu", d0.usable_bytes, MappingProxyType(comps), (first, last),
                 tuple(range(first, last)) if costs.is_moe else (),
                 costs.experts // (tp * dp) if ep else costs.experts, d.bandwidth_bytes_per_s,
-                d0.usable_bytes - usable,
+                d0.usable_bytes - usable, d.gpu_id,
             )
         )  # fmt: skip
     host = dict.fromkeys(COMPONENTS, 0)
