@@ -10,8 +10,8 @@ fitted efficiencies live in data/speed_efficiency.yaml, written by benchmarks/fi
                                        host RAM (CPU only)
     class             = the limiter and dense | moe, e.g. "gpu-moe"
     step time         = batch ÷ tokens/s (one decode step of `batch` sequences, seconds)
-    estimate step     = bound step ÷ (device factor[gpu] × efficiency[class]) + overhead[class]
-                        + overhead per GPU[class] × (GPUs − 1)
+    estimate step     = bound step ÷ (device factor[gpu] × efficiency[class])
+                        + layers × (overhead[class] + overhead per GPU[class] × (GPUs − 1))
     estimate          = batch ÷ estimate step, never above the bound
 
 device factor: per GPU id with at least 3 GPU-limited TRAIN rows, the median over them of the
@@ -23,13 +23,15 @@ squares (`_fit_class_per_gpu`); 0 elsewhere (`extra_gpus`).
 
 efficiency and overhead: a class (else its limiter's rows) with at least 3 TRAIN rows of
 different bounds is fitted by least squares on the relative step-time error,
-Σ ((bound step ÷ e + τ) ÷ measured step − 1)², with τ ≥ 0 and e ≤ 1; otherwise e is the
-median of measured ÷ bound and τ = 0 (and with no row at all, the median over all train
-rows). τ is the time a step costs whatever the bytes: kernel launches, synchronisation and
-sampling per token (llama.cpp: about 2 ms per token on the 2024 builds of the dataset, so a
-small Q4 model on a fast GPU runs at 0.3–0.6 × its bound while an F16 one runs near 0.85 ×).
-The choice of this form was made on the train rows alone (leave-one-out over them: median
-error 10% against 15% for a median ratio); the held-out rows only measure it.
+Σ ((bound step ÷ e + L × τ) ÷ measured step − 1)², with τ ≥ 0 and e ≤ 1 (L: the model's decoder
+layers); otherwise e is the median of measured ÷ bound and τ = 0 (and with no row at all, the
+median over all train rows). τ is the time a step costs per layer whatever the bytes: kernel
+launches and synchronisation per layer a token passes (about 40 µs per layer on the llama.cpp
+builds of the dataset, 1.3 ms a step at 32 layers, so a small Q4 model on a fast GPU runs well
+below its bound while an F16 one runs near 0.85 ×). The form (per layer, with device factors)
+was chosen on the train rows alone by leave-one-out (median / 90th percentile error 9.4 % /
+24.9 %, against 11.8 % / 31.6 % per step and 12.0 % / 41.0 % without device factors); the
+held-out rows only measure it.
 
 A MoE's efficiency is lower than a dense model's on the same device: the expert dispatch costs
 time, and the row bound spreads the file's bytes evenly over parameters while a MoE file keeps
@@ -132,11 +134,14 @@ class SpeedRow:
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """Total and active parameters of a dataset model (counts), with their source."""
+    """Total and active parameters of a dataset model (counts), with their source; its decoder
+    layers (each a fixed cost per decode step, `overhead_for`) with theirs (None: not given)."""
 
     total_params: float
     active_params: float
     source: Source
+    layers: int | None = None
+    layers_source: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -150,12 +155,14 @@ class Efficiency:
     train_ids: tuple[str, ...]
     held_out_ids: tuple[str, ...]
     overhead_s: Mapping[str, float] = field(default_factory=dict)
-    """Per class (or limiter): seconds a decode step costs beyond bytes ÷ bandwidth (0: none)."""
+    """Per class (or limiter): seconds a decode step costs per model layer beyond bytes ÷
+    bandwidth (0: none)."""
     device_factor: Mapping[str, float] = field(default_factory=dict)
     """Per GPU id (data/gpus.yaml): the fraction of its catalog bandwidth a GPU-limited decode
     reaches relative to its class (1: none fitted); see `_fit_device_factors`."""
     overhead_per_gpu_s: Mapping[str, float] = field(default_factory=dict)
-    """Per class (or limiter): seconds a step costs per GPU beyond the first (`extra_gpus`)."""
+    """Per class (or limiter): seconds a step costs per layer per GPU beyond the first
+    (`extra_gpus`)."""
 
 
 @dataclass(frozen=True)
@@ -284,12 +291,25 @@ def load_speed_data(
         active = _num(where, m, "active_params_b") * 1e9
         if active > total:
             raise VramkitError(f"{where}: active_params_b exceeds total_params_b.")
+        layers = None if m.get("layers") is None else int(_num(where, m, "layers"))
+        if layers is not None and (layers != m.get("layers") or "layers_source" not in m):
+            raise VramkitError(f"{where}: layers must be a whole number with a layers_source.")
         facts[str(mid)] = ModelFacts(
-            total, active, parse_source(f"{where}.source", m.get("source"))
+            total,
+            active,
+            parse_source(f"{where}.source", m.get("source")),
+            layers,
+            None if layers is None else parse_source(f"{where}.layers_source", m["layers_source"]),
         )
     rows = tuple(
         _row(f"measured_speed.yaml rows[{i}]", r, facts) for i, r in enumerate(doc["rows"])
     )
+    bare = sorted({r.model for r in rows if r.kind == "decode" and facts[r.model].layers is None})
+    if bare:
+        raise VramkitError(
+            f"measured_speed.yaml: models {bare} have decode rows but no 'layers' (the decode "
+            "overhead is per layer)."
+        )
     ids = [r.id for r in rows]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -439,13 +459,20 @@ def _row_estimate(
     f = facts[row.model]
     moe = f.active_params < f.total_params
     e = efficiency_for(eff, row_limit(row), moe)[0]
-    tau = overhead_for(eff, row_limit(row), moe) + overhead_per_gpu_for(
-        eff, row_limit(row), moe
-    ) * extra_gpus(row_limit(row), row.gpus)
+    tau = (
+        overhead_for(eff, row_limit(row), moe)
+        + overhead_per_gpu_for(eff, row_limit(row), moe) * extra_gpus(row_limit(row), row.gpus)
+    ) * (f.layers or 0)
     batch = row.batch if row.kind == "decode" else 1
     bound = row.tokens_per_s / ratio
     d = device_factor_for(eff, row_limit(row), row.gpu) if row.kind == "decode" else 1.0
     return min(bound, estimate_tokens_per_s(bound * d, e, tau, batch))
+
+
+def _layers_of(step: tuple[float, ...]) -> float:
+    """The layer count of a (bound step, measured step, g, L) tuple: L, 1 when absent (then τ is
+    per step rather than per layer)."""
+    return step[3] if len(step) > 3 else 1.0
 
 
 def _fit_class_per_gpu(steps: list[tuple[float, ...]]) -> tuple[float, float, float] | None:
@@ -455,7 +482,7 @@ def _fit_class_per_gpu(steps: list[tuple[float, ...]]) -> tuple[float, float, fl
     two GPU counts, or a solution outside a ≥ 1, τ ≥ 0, τ_gpu ≥ 0 (then `_fit_class`)."""
     if len(steps) < 4 or len({st[2] for st in steps}) < 2:
         return None
-    cols = [(st[0] / st[1], 1.0 / st[1], st[2] / st[1]) for st in steps]
+    cols = [(st[0] / st[1], _layers_of(st) / st[1], _layers_of(st) * st[2] / st[1]) for st in steps]
     m = [
         [sum(c[i] * c[j] for c in cols) for j in range(3)] + [sum(c[i] for c in cols)]
         for i in range(3)
@@ -482,7 +509,7 @@ def _fit_class(steps: list[tuple[float, ...]]) -> tuple[float, float] | None:
     if len(steps) < 3:
         return None
     u = [st[0] / st[1] for st in steps]
-    v = [1.0 / st[1] for st in steps]
+    v = [_layers_of(st) / st[1] for st in steps]
     suu = sum(x * x for x in u)
     suv = sum(x * y for x, y in zip(u, v, strict=True))
     svv = sum(y * y for y in v)
@@ -516,12 +543,16 @@ def load_efficiency(path: str | Path = "speed_efficiency.yaml") -> Efficiency:
         raise VramkitError(
             f"{where}: unknown classes {sorted(unknown)}; allowed {sorted(allowed)}."
         )
-    ms = doc.get("overhead_ms") or {}
+    ms = doc.get("overhead_us_per_layer") or {}
     if not isinstance(ms, Mapping) or set(ms) - set(by):
-        raise VramkitError(f"{where}: overhead_ms must map fitted classes to milliseconds.")
-    per_gpu = doc.get("overhead_per_gpu_ms") or {}
+        raise VramkitError(
+            f"{where}: overhead_us_per_layer must map fitted classes to microseconds."
+        )
+    per_gpu = doc.get("overhead_per_gpu_us_per_layer") or {}
     if not isinstance(per_gpu, Mapping) or set(per_gpu) - set(by):
-        raise VramkitError(f"{where}: overhead_per_gpu_ms must map fitted classes to milliseconds.")
+        raise VramkitError(
+            f"{where}: overhead_per_gpu_us_per_layer must map fitted classes to microseconds."
+        )
     dev = doc.get("device_factor") or {}
     if not isinstance(dev, Mapping):
         raise VramkitError(f"{where}: device_factor must map GPU ids to factors.")
@@ -534,19 +565,22 @@ def load_efficiency(path: str | Path = "speed_efficiency.yaml") -> Efficiency:
         spread_p90=_num(where, doc["spread"], "p90"),
         train_ids=tuple(doc["train_ids"]),
         held_out_ids=tuple(doc["held_out_ids"]),
-        overhead_s={str(k): _overhead_ms(where, ms, k) / 1e3 for k in ms},
+        overhead_s={
+            str(k): _overhead_us(f"{where} overhead_us_per_layer", ms, k) / 1e6 for k in ms
+        },
         device_factor={str(k): _num(f"{where} device_factor", dev, k) for k in dev},
         overhead_per_gpu_s={
-            str(k): _overhead_ms(f"{where} overhead_per_gpu", per_gpu, k) / 1e3 for k in per_gpu
+            str(k): _overhead_us(f"{where} overhead_per_gpu_us_per_layer", per_gpu, k) / 1e6
+            for k in per_gpu
         },
     )
 
 
-def _overhead_ms(where: str, ms: Mapping[str, Any], key: str) -> float:
-    """One class's overhead in milliseconds: a finite number ≥ 0."""
-    v = _num(f"{where} overhead_ms", ms, key, positive=False)
+def _overhead_us(where: str, us: Mapping[str, Any], key: str) -> float:
+    """One class's overhead in microseconds (per layer): a finite number ≥ 0."""
+    v = _num(where, us, key, positive=False)
     if v < 0:
-        raise VramkitError(f"{where} overhead_ms: '{key}' must be ≥ 0 ms, got {v!r}.")
+        raise VramkitError(f"{where}: '{key}' must be ≥ 0 µs, got {v!r}.")
     return v
 
 
@@ -568,12 +602,15 @@ def decode_estimate(
     batch: int = 1,
     gpu: str | None = None,
     gpus: int = 1,
+    layers: int | None = None,
 ) -> DecodeEstimate:
     """The decode estimate beside a bound of limiter `limit` (one of `LIMITS`) for a dense or a
     MoE model (`moe`), `batch` sequences decoding together (the bound's tokens/s are theirs).
     gpu: the data/gpus.yaml id of the GPUs (None: unknown, factor 1); a GPU-limited bound is
     scaled by its fitted device factor (`device_factor_for`), the estimate never above it.
-    gpus: how many GPUs (only a row-split step's fixed cost depends on it, `extra_gpus`)."""
+    gpus: how many GPUs (only a row-split step's fixed cost depends on it, `extra_gpus`).
+    layers: the model's decoder layers; a class with a fitted overhead costs that per layer, so
+    it needs them (a VramkitError says so when they are missing)."""
     if not isinstance(limit, str) or limit not in LIMITS:
         raise VramkitError(f"unknown speed limiter {limit!r}; allowed {list(LIMITS)}.")
     if not isinstance(moe, bool):
@@ -589,6 +626,10 @@ def decode_estimate(
         raise VramkitError(f"batch must be a whole number ≥ 1, got {batch!r}.")
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
         raise VramkitError(f"gpus must be a whole number ≥ 1, got {gpus!r}.")
+    if layers is not None and (
+        isinstance(layers, bool) or not isinstance(layers, int) or layers < 1
+    ):
+        raise VramkitError(f"layers must be a whole number ≥ 1 or None, got {layers!r}.")
     if gpu is not None:
         if not isinstance(gpu, str):
             raise VramkitError(f"gpu must be a data/gpus.yaml id (a string) or None, got {gpu!r}.")
@@ -597,6 +638,12 @@ def decode_estimate(
     e, fitted = efficiency_for(eff, limit, moe)
     tau = overhead_for(eff, limit, moe)
     tau += overhead_per_gpu_for(eff, limit, moe) * extra_gpus(limit, gpus)
+    if tau and layers is None:
+        raise VramkitError(
+            f"the {speed_class(limit, moe)} estimate costs a fixed time per layer: pass the "
+            "model's layers (layers=)."
+        )
+    tau *= layers or 0
     d = device_factor_for(eff, limit, gpu)
     bound = float(bound_tokens_per_s)
     est = min(bound, estimate_tokens_per_s(bound * d, e, tau, batch))
@@ -630,6 +677,7 @@ def plan_decode_estimate(plan: Any, speed: Any, model: Any) -> DecodeEstimate | 
         moe=model.params.active < model.params.main,
         batch=max(1, int(speed.batch)),
         gpu=plan_gpu_id(plan),
+        layers=model.num_layers,
     )
 
 
@@ -655,6 +703,7 @@ def curve_estimates(plan: Any, curve: Iterable[Any], model: Any) -> list[DecodeE
             moe=moe,
             batch=max(1, int(plan.sequences)),
             gpu=gpu,
+            layers=model.num_layers,
         )
         if c.fits
         else None
@@ -671,6 +720,7 @@ def bound_estimate(
     moe: bool,
     batch: int,
     gpu: str | None = None,
+    layers: int | None = None,
 ) -> DecodeEstimate | None:
     """`decode_estimate` of a decode bound given what limits it (a plan's runtime, its
     `limited_by` text, GPU count and GPU id): one call for the plan, the curve and goal speed.
@@ -679,7 +729,13 @@ def bound_estimate(
         return None
     limit = plan_limit(runtime, limited_by, gpus)
     return decode_estimate(
-        bound_tokens_per_s, limit, moe=moe, batch=batch, gpu=gpu, gpus=max(1, int(gpus))
+        bound_tokens_per_s,
+        limit,
+        moe=moe,
+        batch=batch,
+        gpu=gpu,
+        gpus=max(1, int(gpus)),
+        layers=layers,
     )
 
 
@@ -882,12 +938,13 @@ def _fit_on(
         if not group:
             return
         # measured step tm = batch ÷ measured tokens/s; bound step = tm × measured ÷ bound;
-        # g = GPUs beyond the first whose results a step gathers (`extra_gpus`)
+        # g = GPUs beyond the first whose results a step gathers (`extra_gpus`); L = layers
         steps = [
             (
                 r.batch / r.tokens_per_s * x,
                 r.batch / r.tokens_per_s,
                 float(extra_gpus(row_limit(r), r.gpus)),
+                float(facts[r.model].layers or 0),
             )
             for r, x in group
         ]
@@ -952,7 +1009,7 @@ def _fit_device_factors(
         f = facts[r.model]
         moe = f.active_params < f.total_params
         e = efficiency_for(eff, "gpu", moe)[0]
-        t = overhead_for(eff, "gpu", moe)
+        t = overhead_for(eff, "gpu", moe) * (f.layers or 0)
         tm = r.batch / r.tokens_per_s
         tb = tm * x
         if tm > t:
