@@ -308,6 +308,11 @@ def render_html(result: Mapping[str, Any]) -> str:
     )
 
 
+def _style_of(widget_class: type) -> type:
+    """The style model class a widget class takes (ipywidgets does not export them all)."""
+    return widget_class.class_traits()["style"].klass
+
+
 def panel(**initial: Any) -> Any:
     """The dashboard: controls (each with a note for a refused value), numbers (HTML, with a bar
     of the same amounts), the no-fit suggestion, an error line and, when asked for (the
@@ -335,49 +340,63 @@ def panel(**initial: Any) -> Any:
     gpu_ids = list(gpus())
     if s["gpu"] not in gpu_ids:
         raise unknown_name("GPU", s["gpu"], gpu_ids)
-    style = {"description_width": "8em"}
+    # one Layout / style model shared by the widgets that look alike (a widget built without
+    # them makes its own default models first, and the page loads each model: ~60 fewer)
     full = w.Layout(width="100%", max_width="26em")
+    dd = {"layout": full, "style": _style_of(w.Dropdown)(description_width="8em")}
+    tx = {"layout": full, "style": _style_of(w.Text)(description_width="8em")}
     ctl = {
-        "model": w.Dropdown(options=model_ids, value=s["model"], description="model"),
+        "model": w.Dropdown(options=model_ids, value=s["model"], description="model", **dd),
         "recipe": w.Dropdown(
             options=list(dict.fromkeys([*recipe_options(s["model"]), s["recipe"]])),
             value=s["recipe"],
             description="recipe",
+            **dd,
         ),
         "context": w.Text(
             value=fmt_tokens(int(s["context"])) if str(s["context"]).isdigit() else s["context"],
             description="context",
             placeholder="128K, 1M or 131072",
             continuous_update=False,
+            **tx,
         ),
-        "batch": w.Text(value=str(s["batch"]), description="batch", continuous_update=False),
-        "gpu": w.Dropdown(options=gpu_ids, value=s["gpu"], description="GPU"),
+        "batch": w.Text(value=str(s["batch"]), description="batch", continuous_update=False, **tx),
+        "gpu": w.Dropdown(options=gpu_ids, value=s["gpu"], description="GPU", **dd),
         "count": w.Dropdown(
-            options=sorted({*COUNTS, int(s["count"])}), value=int(s["count"]), description="GPUs"
+            options=sorted({*COUNTS, int(s["count"])}),
+            value=int(s["count"]),
+            description="GPUs",
+            **dd,
         ),
-        "parallel": w.Dropdown(options=PARALLEL, value=s["parallel"], description="parallelism"),
-        "runtime": w.Dropdown(options=list(runtimes()), value=s["runtime"], description="runtime"),
+        "parallel": w.Dropdown(
+            options=PARALLEL, value=s["parallel"], description="parallelism", **dd
+        ),
+        "runtime": w.Dropdown(
+            options=list(runtimes()), value=s["runtime"], description="runtime", **dd
+        ),
         "cache_dtype": w.Dropdown(
-            options=list(CACHE_DTYPES), value=s["cache_dtype"], description="KV dtype"
+            options=list(CACHE_DTYPES), value=s["cache_dtype"], description="KV dtype", **dd
         ),
         "include_mtp": w.Checkbox(
-            value=bool(s["include_mtp"]), description="load the MTP module", indent=False
+            value=bool(s["include_mtp"]),
+            description="load the MTP module",
+            indent=False,
+            layout=full,
         ),
         "ram": w.Text(
             value=str(s["ram"] or ""),
             description="host RAM",
             placeholder="llama.cpp offload, e.g. 128GB",
             continuous_update=False,
+            **tx,
         ),
     }
-    notes = {k: w.HTML().add_class(f"vk-{CLASSES[k].removeprefix('vk-')}-note") for k in ctl}
+    text = {"layout": w.Layout(), "style": _style_of(w.HTML)()}  # the HTML panes' defaults
+    notes = {k: w.HTML(**text).add_class(f"vk-{CLASSES[k].removeprefix('vk-')}-note") for k in ctl}
     for key, c in ctl.items():
-        if key != "include_mtp":
-            c.style = style
-        c.layout = full
         c.add_class(CLASSES[key])
-    numbers = w.HTML().add_class(CLASSES["output"])
-    error = w.HTML().add_class(CLASSES["error"])
+    numbers = w.HTML(**text).add_class(CLASSES["output"])
+    error = w.HTML(**text).add_class(CLASSES["error"])
     plot = w.Output().add_class(CLASSES["plot"])
     chart = w.ToggleButton(
         value=False,
@@ -442,8 +461,9 @@ def panel(**initial: Any) -> Any:
 
     out = w.interactive_output(update, ctl)
     out.add_class("vk-callback")
+    pair = w.Layout()  # control + its note
     left = w.VBox(
-        [w.VBox([ctl[k], notes[k]]) for k in ctl] + [slot],
+        [w.VBox([ctl[k], notes[k]], layout=pair) for k in ctl] + [slot],
         layout=w.Layout(flex="0 1 27em", min_width="18em"),
     )
     right = w.VBox([numbers, chart, error], layout=w.Layout(flex="1 1 24em", min_width="18em"))
