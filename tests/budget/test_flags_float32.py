@@ -1,4 +1,4 @@
-"""llama.cpp's layer → device split (`vramkit.plan.flags.llamacpp_layer_devices`) is computed in
+"""llama.cpp's layer → device split (`vramkit.runtimes.llamacpp.flags.llamacpp_layer_devices`) is computed in
 single precision, as llama.cpp's C does (src/llama-model.cpp load_tensors: the cumulative
 tensor-split fractions and each layer's position are floats). vramkit reproduces it without
 numpy; numpy's float32 arithmetic is the reference here."""
@@ -9,11 +9,11 @@ import random
 
 import numpy as np
 
-from vramkit.plan.flags import llamacpp_layer_devices
+from vramkit.runtimes.llamacpp.flags import llamacpp_layer_devices
 
 
 def _numpy_devices(n_layer: int, n_gpu_layers: int, split: tuple[int, ...]) -> list[int]:
-    """The same rule written with numpy float32 (what flags.py did before it dropped numpy)."""
+    """The same rule written with numpy float32 (what llamacpp/flags.py did before it dropped numpy)."""
     start = max(n_layer + 1 - n_gpu_layers, 0)
     act = min(n_gpu_layers, n_layer + 1)
     cum = np.cumsum(np.asarray(split, dtype=np.float32), dtype=np.float32)

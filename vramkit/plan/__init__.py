@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, shown, unknown_name
 from ..kv import check_context, parse_tokens
 from ..quant import Recipe
 from ..validate import require_bool
+from .flags import flags_for
 from .machine import (
     Device,
     Disk,
@@ -34,31 +34,10 @@ from .machine import (
     resolve_machine,
 )
 from .margin import Margin, engine_margin, resolve_margin
-from .placement import (
-    COMPONENTS,
-    GOALS,
-    Place,
-    Plan,
-    any_plan_fits,
-    best_plan,
-    candidate_plans,
-)
+from .placement import GOALS, any_plan_fits, best_plan, candidate_plans
+from .record import COMPONENTS, Flags, Place, Plan
 from .speed import SpeedBound, plan_speed
 from .verdict import Verdict, verdict
-
-if TYPE_CHECKING:
-    from .flags import Flags
-
-
-def __getattr__(name: str) -> Any:
-    """`Flags` and `flags_for` load `vramkit.plan.flags` on first use: the counting questions
-    (`fit`, `budget`) place plans but write no command line."""
-    if name in ("Flags", "flags_for"):
-        from . import flags
-
-        return getattr(flags, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "COMPONENTS",
@@ -340,8 +319,6 @@ def solve(
     elif goal == "concurrency":
         seqs = max(max_seq, 1)
     p = plan_for(m, machine, context=ctx, sequences=seqs, **kw)  # type: ignore[arg-type]
-    from .flags import flags_for
-
     fl = flags_for(p, model=m) if p.fits else None
     pts = context_speed_curve(m, machine, sequences=seqs, **kw) if curve else ()
     base = {**kw, "context": ctx, "sequences": seqs}
