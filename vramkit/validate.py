@@ -26,7 +26,6 @@ layers 94, experts 512, vocab 262,144, context 1,048,576) and keep every computa
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -283,6 +282,8 @@ def loads_json(text: str | bytes, what: str) -> Any:
         raise VramkitError(
             f"{what} nests {depth:,} levels deep; at most {MAX_JSON_DEPTH} are accepted."
         )
+    import json  # imported by the readers of JSON only
+
     try:
         return json.loads(
             text,

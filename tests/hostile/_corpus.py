@@ -1899,6 +1899,75 @@ def network_and_face_cases() -> Iterator[Case]:
         yield c(f"consumer-context-{i}", lambda w, b=bad: consumer_html(b), REFUSE, "context")
 
 
+def data_cache_cases() -> Iterator[Case]:
+    """Poisoned entries of the parsed-data cache ($VRAMKIT_CACHE/data, `vramkit.datafiles`):
+    every one must be ignored (the YAML's document, no error, no hang), and the folder may be
+    rewritten with a good entry."""
+    import marshal
+
+    from vramkit import datafiles
+
+    name = "links.yaml"
+
+    def entry(w: Path) -> Path:
+        key = datafiles.cache_key(name, (datafiles.DATA_DIR / name).read_bytes())
+        path = w / "cache" / "data" / f"links-{key[:24]}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def sealed(obj: Any) -> bytes:
+        body = marshal.dumps(obj)
+        return datafiles._MAGIC + datafiles._digest(body) + body
+
+    def key_of(w: Path) -> str:
+        return datafiles.cache_key(name, (datafiles.DATA_DIR / name).read_bytes())
+
+    poisons: dict[str, Callable[[Path], None]] = {
+        "garbage": lambda w: entry(w).write_bytes(b"\x00\xff" * 5000),
+        "empty": lambda w: entry(w).write_bytes(b""),
+        "magic-only": lambda w: entry(w).write_bytes(datafiles._MAGIC),
+        "bad-checksum": lambda w: entry(w).write_bytes(sealed(("k", {}, ()))[:-1] + b"!"),
+        "other-key": lambda w: entry(w).write_bytes(sealed(("0" * 64, {"schema_version": 1}, ()))),
+        "list-not-tuple": lambda w: entry(w).write_bytes(sealed([key_of(w), {}, ()])),
+        "date-nowhere": lambda w: entry(w).write_bytes(
+            sealed((key_of(w), {}, ((("x", 1, "y"), ("date", "2026-01-01")),)))
+        ),
+        "date-junk": lambda w: entry(w).write_bytes(
+            sealed((key_of(w), {"a": None}, ((("a",), ("datetime", "\x00" * 99)),)))
+        ),
+        "folder": lambda w: entry(w).mkdir(),
+        "fifo": lambda w: os.mkfifo(entry(w)),
+        "link-dev-zero": lambda w: _symlink("/dev/zero", entry(w)),
+        "link-dangling": lambda w: _symlink(w / "nowhere.bin", entry(w)),
+        "sparse-huge": lambda w: os.truncate(_touch(entry(w)), datafiles.MAX_ENTRY_BYTES + 1),
+        "cache-is-a-file": lambda w: (w / "cache").write_text("not a folder"),
+    }
+
+    def check(w: Path) -> int:
+        got = datafiles.load_document(name, ("links",))
+        want = datafiles.load_yaml_text((datafiles.DATA_DIR / name).read_text(encoding="utf-8"))
+        if got != want:
+            raise AssertionError("a poisoned cache entry changed the document")
+        return len(got["links"])
+
+    for cid, poison in poisons.items():
+        yield Case(
+            f"datacache-{cid}",
+            "data-cache",
+            [],
+            ANSWER,
+            setup=poison,
+            call=check,
+            env={"VRAMKIT_NO_CACHE": ""},
+            may_write="cache",
+        )
+
+
+def _touch(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
 def all_cases() -> list[Case]:
     """The whole corpus, ids unique."""
     out: list[Case] = []
@@ -1920,6 +1989,7 @@ def all_cases() -> list[Case]:
         resource_cases,
         ik_cases,
         network_and_face_cases,
+        data_cache_cases,
     ):
         out.extend(gen())
     ids = [c.id for c in out]

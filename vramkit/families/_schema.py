@@ -11,7 +11,6 @@ infinite number, two aliases that disagree.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -139,7 +138,11 @@ class ConfigField:
             return "required"
         if callable(self.default):
             return self.default_text or "computed"
-        return "absent" if self.default is None else json.dumps(self.default)
+        if self.default is None:
+            return "absent"
+        import json  # the field table only
+
+        return json.dumps(self.default)
 
 
 def field_rows(fields: tuple[ConfigField, ...]) -> list[dict[str, str]]:

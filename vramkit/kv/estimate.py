@@ -106,6 +106,9 @@ class KvEstimate:
 
 @dataclass(frozen=True)
 class _Plan:
+    """The context-free part of a KV estimate (model, components per GPU and per rank, dtypes,
+    layout), built once per (model record, arguments) and reused for every context."""
+
     model: ModelSpec
     components: tuple[KvComponent, ...]
     rank_components: tuple[KvComponent, ...]
