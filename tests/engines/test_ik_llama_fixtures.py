@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
 
 import ik_llama  # noqa: E402
 
+from vramkit.errors import VramkitError  # noqa: E402
 from vramkit.runtimes import ik_llama_rules as ik  # noqa: E402
 
 MIB = 2**20
@@ -52,7 +53,7 @@ def fixture(request):
     mid = request.param
     fx = _load(mid)
     model = ik_llama.load_model(mid)
-    kit = [ik_llama.kit_figures(model, c["settings"]) for c in fx["cases"]]
+    kit = [ik_llama.kit_figures(model, c["settings"]) if _loaded(c) else None for c in fx["cases"]]
     return fx, model, kit
 
 
@@ -75,7 +76,7 @@ def _cases(fx: dict, kit: list) -> list:
 
 
 def test_fixture_names_engine_commit_and_command(fixture):
-    fx, _, _ = fixture
+    fx, model, _ = fixture
     assert fx["engine"] == "ik_llama.cpp"
     assert fx["commit"] == ik.IK_COMMIT
     assert fx["machine"] == "cpu"
@@ -87,6 +88,9 @@ def test_fixture_names_engine_commit_and_command(fixture):
         quant_v_no_fa = s["flash_attn"] == "off" and s["cache"] not in ("f16", "bf16", "f32")
         assert _refused(case) == quant_v_no_fa, (fx["model"], s)
         assert _loaded(case) != quant_v_no_fa, (fx["model"], s, case["printed"][-3:])
+        if quant_v_no_fa:  # the kit refuses what the engine refuses
+            with pytest.raises(VramkitError, match="without flash attention"):
+                ik_llama.kit_figures(model, s)
         gqa_q8_kv = s["cache"] == "q8_KV" and fx["family"] != "deepseek_v3"
         if _loaded(case) and not gqa_q8_kv:
             assert case["parsed"]["compute_mib"], (fx["model"], s)

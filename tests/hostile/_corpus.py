@@ -1695,9 +1695,14 @@ def ik_cases() -> Iterator[Case]:
     yield cli("kv-q8kv-odd-dims", ["kv", "--model", "llama-2-13b", "--context", "4K", *ikr,
                                    "--cache-type-k", "q6_0"], ANSWER)  # fmt: skip
     for mla in ("0", "1", "2", "3"):
-        for fa in ("on", "off"):
-            yield cli(f"kv-ok-{mla}-{fa}", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", fa,
-                                            "--cache-type-k", "q8_KV", "--json"], ANSWER)  # fmt: skip
+        yield cli(f"kv-ok-{mla}-on", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", "on",
+                                      "--cache-type-k", "q8_KV", "--json"], ANSWER)  # fmt: skip
+        # ik_llama.cpp refuses a quantized V cache without -fa (common/common.cpp L4303)
+        yield cli(f"kv-quant-v-no-fa-{mla}", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn",
+                                              "off", "--cache-type-k", "q8_KV"], REFUSE,
+                  "without flash attention")  # fmt: skip
+        yield cli(f"kv-ok-{mla}-off", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", "off",
+                                       "--cache-type-k", "f16", "--json"], ANSWER)  # fmt: skip
     yield cli("plan-ok", ["plan", *v3, *ikr, *box, "--mla", "2", "--amb", "0", "--no-fmoe",
                           "--json"], ANSWER)  # fmt: skip
 

@@ -144,7 +144,17 @@ def ik_components(
     shared per-vector rule); `make` is the component class (`vramkit.kv.components.
     KvComponent`). A per-layer row meta becomes a fixed ("state", one entry) component of the
     same kind — charged once per sequence, where ik_llama.cpp pays it once per layer for all
-    streams (8 B x layers x (batch - 1) too many with q8_KV and batch > 1)."""
+    streams (8 B x layers x (batch - 1) too many with q8_KV and batch > 1).
+
+    A quantized cache without flash attention is refused, as ik_llama.cpp refuses a quantized
+    -ctv then (common/common.cpp L4303-L4304: "Quantized V cache cannot be used without flash
+    attention"; checked on the pinned build, tests/engines/test_ik_llama_fixtures.py)."""
+    if not flash_attn and getattr(cache, "layout", "float") != "float":
+        raise VramkitError(
+            f"ik_llama.cpp refuses a quantized V cache ({getattr(cache, 'name', cache)}) without "
+            'flash attention ("Quantized V cache cannot be used without flash attention"): '
+            "use flash attention (-fa on) or an f16 / bf16 / f32 cache."
+        )
     out: list[Any] = []
     for p in parts:
         pieces = (
