@@ -1769,9 +1769,14 @@ def ik_cases() -> Iterator[Case]:
     yield cli("kv-q8kv-odd-dims", ["kv", "--model", "llama-2-13b", "--context", "4K", *ikr,
                                    "--cache-type-k", "q6_0"], ANSWER)  # fmt: skip
     for mla in ("0", "1", "2", "3"):
-        for fa in ("on", "off"):
-            yield cli(f"kv-ok-{mla}-{fa}", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", fa,
-                                            "--cache-type-k", "q8_KV", "--json"], ANSWER)  # fmt: skip
+        yield cli(f"kv-ok-{mla}-on", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", "on",
+                                      "--cache-type-k", "q8_KV", "--json"], ANSWER)  # fmt: skip
+        # ik_llama.cpp refuses a quantized V cache without -fa (common/common.cpp L4303)
+        yield cli(f"kv-quant-v-no-fa-{mla}", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn",
+                                              "off", "--cache-type-k", "q8_KV"], REFUSE,
+                  "without flash attention")  # fmt: skip
+        yield cli(f"kv-ok-{mla}-off", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", "off",
+                                       "--cache-type-k", "f16", "--json"], ANSWER)  # fmt: skip
     yield cli("plan-ok", ["plan", *v3, *ikr, *box, "--mla", "2", "--amb", "0", "--no-fmoe",
                           "--json"], ANSWER)  # fmt: skip
 
@@ -1809,6 +1814,20 @@ def ik_cases() -> Iterator[Case]:
     yield api("attention-no-mla-config", lambda w: ik.mla_attention({"num_attention_heads": 8},
               4096, 512, ik.IkOptions()), REFUSE, "kv_lora_rank")  # fmt: skip
     yield api("options-from-junk-flags", lambda w: ik.options_from_flags(["-xyz"]), REFUSE, "-xyz")
+    v3cfg = vk.get_model("deepseek-v3").config
+    for i, mla in enumerate([4, -1, "3", None, 1.0]):  # the derived wkv_b (weights at load)
+        yield api(f"derived-wkv-b-mla-{i}", lambda w, m=mla: ik.derived_wkv_b(v3cfg, "Q8_0",
+                  "Q8_0", m), REFUSE, "mla")  # fmt: skip
+        yield api(f"derived-layers-mla-{i}", lambda w, m=mla: ik.derived_layer_bytes(
+            vk.get_model("deepseek-v3"), "gguf-Q8_0", m), REFUSE, "mla")  # fmt: skip
+    yield api("derived-wkv-b-no-mla-config", lambda w: ik.derived_wkv_b({"num_attention_heads": 8},
+              "Q8_0", "Q8_0", 3), REFUSE, "kv_lora_rank")  # fmt: skip
+    yield api("derived-wkv-b-odd-lora", lambda w: ik.derived_wkv_b({**v3cfg, "kv_lora_rank": 100},
+              "Q8_0", "Q8_0", 3), REFUSE, "Q8_0")  # fmt: skip
+    yield api("derived-layers-bad-recipe", lambda w: ik.derived_layer_bytes(
+        vk.get_model("deepseek-v3"), "gguf-Q9_9", 3))  # fmt: skip
+    yield api("derived-layers-dense-ok", lambda w: ik.derived_layer_bytes(
+        vk.get_model("llama-3.1-70b"), "gguf-Q8_0", 3), ANSWER)  # fmt: skip
 
 
 def vllm_memory_cases() -> Iterator[Case]:
