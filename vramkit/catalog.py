@@ -78,7 +78,7 @@ class ModelSpec:
     notes: str = ""
 
     def __post_init__(self) -> None:
-        from .validate import check_config
+        from .families import check_config
 
         check_config(self.config, where=f"model {self.id}" if self.id else "config")
 

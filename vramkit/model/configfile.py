@@ -17,9 +17,15 @@ from typing import Any
 from ..catalog import Checkpoint, ModelSpec, Source
 from ..datafiles import load_document
 from ..errors import VramkitError
-from ..families import family_of_model_type, get_family, model_types, torch_dtype_format
+from ..families import (
+    check_config,
+    family_of_model_type,
+    get_family,
+    model_types,
+    torch_dtype_format,
+)
 from ..sources import parse_source
-from ..validate import check_config, is_dir, read_json_object, require_path
+from ..validate import is_dir, read_json_object, require_path
 from .checkpoint_formats import METHODS, layout_for
 
 
