@@ -69,6 +69,7 @@ from ._schema import (
     check_config,
     field_rows,
     read_config,
+    whole_numbers,
 )
 from ._vision import uncounted_towers
 
@@ -76,7 +77,7 @@ __all__ = [
     "CONFIG_BOUNDS", "FAMILIES", "GGUF_KEYS", "KV_RULES", "KV_STORES", "REQUIRED", "ConfigField", "ConfigValues",
     "Family", "KvPart", "check_config", "family_of_model_type", "field_rows", "get_family", "gguf_model_types",
     "model_types", "read_config", "register", "torch_dtype_format", "uncounted_towers",
-    "unregister",
+    "unregister", "whole_numbers",
 ]  # fmt: skip
 
 _REGISTRY: dict[str, Family] = {}

@@ -515,3 +515,15 @@ def _check_heads(prefix: str, cfg: Mapping[str, Any]) -> None:
             f"{prefix}first_k_dense_replace {dense:,} exceeds num_hidden_layers {layers:,}; "
             f"allowed 0..{layers:,}."
         )
+
+
+def whole_numbers(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """`cfg` (checked by `check_config`) with each whole number of a ``dim`` / ``count`` field of
+    `CONFIG_BOUNDS` given as a float (4096.0, which the boundary accepts) stored as an int, so a
+    model's config holds the integers its rules state."""
+    out = dict(cfg)
+    for f in CONFIG_BOUNDS:
+        v = out.get(f.name)
+        if f.kind in ("dim", "count") and isinstance(v, float) and v.is_integer():
+            out[f.name] = int(v)
+    return out

@@ -23,6 +23,7 @@ from ..families import (
     get_family,
     model_types,
     torch_dtype_format,
+    whole_numbers,
 )
 from ..sources import parse_source
 from ..validate import is_dir, read_json_object, require_path
@@ -129,6 +130,7 @@ def model_from_config(
     cfg = text_config(config)
     family = family_of(cfg)
     check_config(cfg)
+    cfg = whole_numbers(cfg)  # 4096.0 accepted, stored as 4096
     src = Source(document=name, quote="fields read from the user's config.json")
     spec = ModelSpec(
         id=Path(name).parent.name or name,
