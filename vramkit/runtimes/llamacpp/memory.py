@@ -465,7 +465,7 @@ def compute_bytes(
     )
 
 
-def form_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> int:
+def form_bytes(family: str | Family, cfg: Mapping[str, Any], s: Settings) -> int:
     """The plain-GQA form (`compute_bytes`' last resort, an estimate), in bytes:
     n_ubatch x max(4 n_vocab + 8 n_embd, a + b kv) with flash attention a = 60 n_embd, b = 2;
     without it a = 22 n_embd, b = 4 (n_head + 1)."""
