@@ -91,6 +91,14 @@ class ModelSpec:
         everything below a model's first call asks the spec, never the registry by name."""
         return get_family(self.family)
 
+    def with_family(self, family: Family) -> ModelSpec:
+        """This spec holding `family` as its `family_record` (a builder that has resolved the
+        family already hands it on instead of the spec looking its name up again)."""
+        if family.name != self.family:
+            raise VramkitError(f"family record {family.name!r} is not this spec's {self.family!r}.")
+        vars(self)["family_record"] = family  # the cached_property's own slot
+        return self
+
     @property
     def inventory(self) -> tuple[TensorSpec, ...]:
         """Every weight tensor of the architecture (see `vramkit.families`)."""

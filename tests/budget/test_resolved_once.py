@@ -51,6 +51,11 @@ if case == "solve":
     from vramkit.plan import build_machine, solve
     solve("gemma-4-26b-a4b", build_machine(["rtx-4090-24gb"] * 2, ram="128GB"),
           context=32768, curve=True, capacity=True)
+elif case == "config":
+    from vramkit.model.configfile import model_from_config_file
+    from vramkit.plan.count import place
+    spec = model_from_config_file(sys.argv[2])
+    place(spec, "h100-sxm-80gb", 1, runtime="vllm", context=8192)
 else:
     from vramkit.plan.count import place
     place("llama-3.1-70b", "h100-sxm-80gb", 2, runtime="vllm", context=32768)
@@ -58,10 +63,10 @@ print(json.dumps(counts))
 """
 
 
-def _counts(case: str) -> dict[str, dict[str, int]]:
+def _counts(case: str, *args: str) -> dict[str, dict[str, int]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, case], capture_output=True, text=True, env=env,
+        [sys.executable, "-c", SCRIPT, case, *args], capture_output=True, text=True, env=env,
         timeout=600, check=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -85,3 +90,12 @@ def test_one_fit_resolves_model_family_and_recipe_once():
     assert c["get_model"] == {"llama-3.1-70b": 1}
     assert c["get_family"] == {"llama": 1}
     assert sum(c["get_recipe"].values()) == 1, c["get_recipe"]
+
+
+def test_a_config_file_is_resolved_once():
+    """From a config.json the family comes from its model_type once (`family_record_of`) and
+    the spec holds it (`ModelSpec.with_family`): no lookup by name follows. Before: 3."""
+    c = _counts("config", str(ROOT / "data/examples/gemma-2-2b-it/config.json"))
+    assert "get_model" not in c  # a spec, not a catalog id
+    assert "get_family" not in c, c["get_family"]
+    assert c["get_recipe"] == {"uniform:BF16": 1}  # its stored layout (torch_dtype bfloat16)
