@@ -174,7 +174,7 @@ def check_llamacpp(plan: Plan, *, use_n_cpu_moe: bool, model: ModelSpec | None =
     """Raise unless the emitted flags place exactly the plan's tensors on the host and every
     offloaded layer on the plan's GPU (llama.cpp's own rules, re-run in Python)."""
     m = model or get_model(plan.model_id)
-    costs = layer_costs(m, plan.recipe_id)
+    costs = layer_costs(m, plan.recipe or plan.recipe_id)
     k = plan.knobs
     split = tuple(int(x) for x in k["tensor_split"])  # type: ignore[union-attr]
     overrides = _override_patterns(plan, costs, use_n_cpu_moe=use_n_cpu_moe)
@@ -261,13 +261,15 @@ def llamacpp_flags(
         raise unknown_name("flash_attn value", flash_attn, FLASH_ATTN)
     k = plan.knobs
     m = model or get_model(plan.model_id)
-    costs = layer_costs(m, plan.recipe_id)
+    costs = layer_costs(m, plan.recipe or plan.recipe_id)
     if not dialect.n_cpu_moe:
         use_n_cpu_moe = False  # e.g. ik_llama.cpp: -ot is the documented way
     check_llamacpp(plan, use_n_cpu_moe=use_n_cpu_moe, model=m)
     split = [int(x) for x in k["tensor_split"]]  # type: ignore[union-attr]
     f = get_runtime("llama.cpp").flag  # flag names from llama.cpp's record (sourced)
-    gguf = gguf_file(m, get_recipe(plan.recipe_id, model=m))  # which file, and how to get it
+    gguf = gguf_file(
+        m, plan.recipe or get_recipe(plan.recipe_id, model=m)
+    )  # which file, and how to get it
     args = ["llama-server", "-m", gguf.ref]
     args += [f("ctx_size"), str(plan.context * plan.sequences)]
     if plan.sequences > 1:

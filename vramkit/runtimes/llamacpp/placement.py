@@ -415,6 +415,7 @@ class LlamacppContext:
         return Plan(
             model_id=self.model.id,
             recipe_id=costs.recipe_id,
+            recipe=costs.recipe,
             runtime=self.runtime,
             machine=self.describe,
             context=self.context,
