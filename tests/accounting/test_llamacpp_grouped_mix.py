@@ -7,7 +7,7 @@ layer-position rules — use_more_bits, n/8, n/16, 7n/8 — fall on different bl
 catalog's models; file types covering every branch family of ``llama_tensor_get_type``
 (Q4_K_M / Q5_K_M attn_v + ffn_down use_more_bits, Q3_K_M's first two attn_v, Q4_K_S's first
 four, the low-bit IQ branch's ffn_down counter, IQ3_XS's ffn_gate/up middle, MXFP4_MOE, COPY,
-F16, imatrix variants). The dump in benchmarks/README.md (fourth pass) compares more: the
+F16, imatrix variants). The dump in benchmarks/README.md (fifth pass) compares more: the
 sweep's configs and 25 recipes, before and after the rework."""
 
 from __future__ import annotations

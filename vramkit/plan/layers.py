@@ -36,8 +36,9 @@ class LayerCosts:
     embed_row_bytes: int
     output_bytes: int
     model: ModelSpec | None = field(default=None, repr=False, compare=False)
-    """The model and recipe these costs are of (for `names`, built on first use)."""
-    recipe: Recipe | None = field(default=None, repr=False, compare=False)
+    """The model these costs are of (for `names`, built on first use)."""
+    recipe: Recipe | None = field(default=None, compare=False, repr=False)
+    """The recipe itself (resolved once where the model was; its id is `recipe_id`)."""
 
     @cached_property
     def names(self) -> tuple[tuple[str, int, str, bool], ...]:
@@ -221,8 +222,12 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
 
 
 def layer_costs(model: ModelSpec, recipe: str | Recipe | None = None) -> LayerCosts:
-    """`LayerCosts` of `model` under `recipe` (default: its official checkpoint layout)."""
-    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    """`LayerCosts` of `model` under `recipe` (default: its official checkpoint layout; a
+    `Recipe` is used as given, a name resolved)."""
+    if isinstance(recipe, Recipe):
+        r = recipe
+    else:
+        r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
     key = (id(model), r.id)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is model:
@@ -248,12 +253,11 @@ def kv_per_layer(
     """
     from collections import Counter
 
-    from ..families import get_family
     from ..kv import components
 
     n = int(model.config["num_hidden_layers"])
     try:
-        kinds = tuple(get_family(model.family).layer_kinds(model.config))[:n]
+        kinds = tuple(model.family_record.layer_kinds(model.config))[:n]
     except (VramkitError, KeyError, TypeError, AttributeError):
         kinds = ()
     if len(kinds) != n:
