@@ -257,9 +257,7 @@ def llamacpp_format_groups(
 def _layout(model: ModelSpec) -> llamacpp.Layout | None:
     """The model's GGUF tensors grouped by layer kind (`vramkit.quant.llamacpp.build_layout`),
     None where the grouping does not hold."""
-    from ..families import get_family
-
-    family = get_family(model.family)
+    family = model.family_record  # resolved once, on the spec
     try:
         return llamacpp.build_layout(
             model,
