@@ -13,8 +13,8 @@ import pytest
 from vramkit.budget import budget
 from vramkit.hardware import get_gpu
 from vramkit.plan.count import place
-from vramkit.plan.flags import sglang_flags
 from vramkit.runtimes import get_runtime
+from vramkit.runtimes.sglang_flags import sglang_flags
 from vramkit.runtimes.vllm.memory import cuda_total_bytes, vllm_profile
 
 GIB = 2**30
