@@ -335,6 +335,7 @@ class LlamacppContext:
                     costs.experts if costs.is_moe else 0,
                     d.bandwidth_bytes_per_s,
                     mg.bytes_for(d.usable_bytes),
+                    d.gpu_id,
                 )
             )
         host_end = max(c, n_cpu)  # routed experts of layers below it live on the host

@@ -233,7 +233,7 @@ def served_plan(
                 f"GPU{d.index}", "gpu", cap, MappingProxyType(comps), (first, last),
                 tuple(range(first, last)) if costs.is_moe else (),
                 costs.experts // (tp * dp) if ep else costs.experts, d.bandwidth_bytes_per_s,
-                cap - usable,
+                cap - usable, d.gpu_id,
             )
         )  # fmt: skip
     host = dict.fromkeys(COMPONENTS, 0)
