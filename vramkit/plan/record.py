@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from ..catalog import ModelSpec
 from ..errors import VramkitError, shown, unknown_name
+from ..quant import Recipe
 from .getfile import ModelFile
 from .layers import LayerCosts
 from .machine import Machine
@@ -82,6 +83,8 @@ class Plan:
     knobs: Mapping[str, object]
     kv_bytes: int
     notes: tuple[str, ...] = field(default=())
+    recipe: Recipe | None = field(default=None, compare=False, repr=False)
+    """The recipe itself (`recipe_id` is its id), handed down from where it was resolved."""
 
     @property
     def fits(self) -> bool:

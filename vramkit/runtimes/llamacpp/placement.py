@@ -156,6 +156,8 @@ class LlamacppContext:
     """No compute buffers at all (`build`): plans for `any_plan_fits`'s first pass only."""
     ik: object = None
     """ik_llama.cpp's options (`vramkit.runtimes.ik_llama_rules.IkOptions`; None: the engine's defaults)."""
+    derived_bytes: int = 0
+    """Weights ik_llama.cpp derives at load (the MLA wkv_b of a mainline file), in `costs`."""
 
     @classmethod
     def build(
@@ -177,6 +179,12 @@ class LlamacppContext:
         plan that does not fit so does not fit with them: see `any_plan_fits`)."""
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = _kv_layers(model, kv)
+        derived = _ik_derived(model, costs, runtime, ik)
+        if any(derived):  # weights ik_llama.cpp builds at load, on the layer's own device
+            lb0 = costs.layer_bytes
+            costs = replace(
+                costs, layer_bytes=tuple(a + b for a, b in zip(lb0, derived, strict=True))
+            )
         prof = overheads_record(runtime)
         cb, cb_note = 0, "no compute buffer (a lower bound)"
         if not lower_bound:
@@ -212,6 +220,7 @@ class LlamacppContext:
             host_compute={},
             lower_bound=lower_bound,
             ik=ik,
+            derived_bytes=sum(derived),
         )
 
     def with_compute_buffers(self) -> LlamacppContext:
@@ -391,6 +400,13 @@ class LlamacppContext:
                 "(src/llama.cpp L8218-L8224 at 8337e4cd); this plan's KV is charged at the -mla "
                 "asked for"
             )
+        if self.derived_bytes:
+            notes.append(
+                f"ik_llama.cpp derives attn_kv_b at load for every MLA layer of this file (split "
+                f"attn_k_b / attn_v_b, -mla {getattr(self.ik, 'mla', 3)}): "
+                f"{self.derived_bytes / 2**30:.2f} GiB more weights, on each layer's device "
+                "(vramkit.runtimes.ik_llama_rules.derived_wkv_b)"
+            )
         if spill:
             notes.append(
                 f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
@@ -399,6 +415,7 @@ class LlamacppContext:
         return Plan(
             model_id=self.model.id,
             recipe_id=costs.recipe_id,
+            recipe=costs.recipe,
             runtime=self.runtime,
             machine=self.describe,
             context=self.context,
@@ -420,6 +437,19 @@ class LlamacppContext:
             kv_bytes=self.kv_total,
             notes=tuple(notes) + host_fill_notes(places),
         )
+
+
+def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -> tuple[int, ...]:
+    """Per layer, the weights ik_llama.cpp derives at load (`derived_layer_bytes`: the MLA
+    wkv_b of a file with split attn_k_b / attn_v_b); zeros on other runtimes and models."""
+    from ..engines import ENGINE_OPTIONS
+    from ..ik_llama_rules import IkOptions, derived_layer_bytes, require_options
+
+    if not model.config.get("kv_lora_rank") or (
+        ENGINE_OPTIONS.get(get_runtime(runtime).id) is not IkOptions
+    ):
+        return (0,) * costs.n_layers
+    return derived_layer_bytes(model, costs.recipe_id, require_options(ik).mla)
 
 
 def _ik_knobs(runtime: str, ik: object) -> dict[str, object]:

@@ -18,7 +18,7 @@ from ...plan.layers import LayerCosts
 from ...plan.machine import Machine
 from ...plan.margin import Margin, engine_margin
 from ...plan.record import COMPONENTS, Place, Plan, PlanArgs, host_fill_notes, host_place
-from ...quant import get_recipe
+from ...quant import Recipe, get_recipe
 from .. import get_runtime
 
 
@@ -46,17 +46,17 @@ from .. import get_runtime
 #              (model weights and KV cache memory pool)" (python/sglang/srt/server_args.py @469c63e).
 #   overheads  CUDA context, non-torch / NCCL memory and the activation peak are measured or
 #              calibrated ESTIMATES (data/runtimes.yaml gives each source); no engine code states them.
-def _stage_shares(model: ModelSpec, recipe_id: str, pp: int) -> tuple[float, ...]:
+def _stage_shares(model: ModelSpec, recipe: str | Recipe, pp: int) -> tuple[float, ...]:
     """Each pipeline stage's share of the weights under vLLM's stage split
     (`vramkit.quant.shares.stage_bytes`: its layers, the embedding on the first stage, the head on
     the last), memoised per model object (a capacity search asks many times)."""
-    key = (id(model), recipe_id, pp)
+    key = (id(model), recipe if isinstance(recipe, str) else recipe.id, pp)
     hit = _STAGE_MEMO.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
     from ...quant.shares import stage_bytes
 
-    per_stage = stage_bytes(model, recipe_id, pp, False)
+    per_stage = stage_bytes(model, recipe, pp, False)
     total = max(1, sum(per_stage))
     out = tuple(b / total for b in per_stage)
     if len(_STAGE_MEMO) > 256:
@@ -84,7 +84,12 @@ def _kv_layers(model: ModelSpec, kv) -> tuple[int, ...]:
 
 
 def stage_loads(
-    model: ModelSpec, recipe_id: str, pp: int, weights: int, kv_gpu: int, kv_layers: tuple[int, ...]
+    model: ModelSpec,
+    recipe: str | Recipe,
+    pp: int,
+    weights: int,
+    kv_gpu: int,
+    kv_layers: tuple[int, ...],
 ) -> list[tuple[int, int]]:
     """(weights, KV) bytes per GPU of each pipeline stage: the TP rank's `weights` × the stage's
     share (`_stage_shares`) and the rank's whole-model KV `kv_gpu` × the stage's layers' part of
@@ -95,7 +100,7 @@ def stage_loads(
     SGLang likewise all-reduces the MIN of ``max_total_num_tokens`` over pipeline ranks,
     model_runner_kv_cache_mixin.py ``init_memory``), so the token capacity is the minimum over
     stages — what a plan whose every stage must fit gives."""
-    shares = _stage_shares(model, recipe_id, pp)
+    shares = _stage_shares(model, recipe, pp)
     ranges = vllm_pp_layers(len(kv_layers), pp)
     total = max(1, sum(kv_layers))
     return [
@@ -174,14 +179,15 @@ def served_plan(
         )
     parallel = "ep" if ep else "tp"
     weights = weights_per_gpu(
-        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel,
+        model, costs.recipe or get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel,
         attention_tp=tp if ep else 1,  # EP shards experts; attention stays TP (weights_per_gpu)
     )  # fmt: skip
     kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = kv.per_gpu_bytes
     loads = [(weights, kv_gpu)]  # (weights, KV) per GPU of each pipeline stage
     if pp > 1:  # each stage its own weights and its own layers' KV (vLLM's get_pp_indices)
-        loads = stage_loads(model, costs.recipe_id, pp, weights, kv_gpu, _kv_layers(model, kv))
+        recipe = costs.recipe or costs.recipe_id
+        loads = stage_loads(model, recipe, pp, weights, kv_gpu, _kv_layers(model, kv))
         tight = max(range(pp), key=lambda i: sum(loads[i]))
         w_gb = ", ".join(f"{w / 1e9:,.2f}" for w, _ in loads)
         kv_gb = ", ".join(f"{k / 1e9:,.2f}" for _, k in loads)
@@ -252,6 +258,7 @@ def served_plan(
     return Plan(
         model_id=model.id,
         recipe_id=costs.recipe_id,
+        recipe=costs.recipe,
         runtime=runtime,
         machine=machine.describe(),
         context=context,
