@@ -8,7 +8,8 @@ For each figure: the published value, vramkit's estimate for the same conditions
 
 then the mean absolute error % per category (weights, params, kv, runtime), and a section on
 the decode- and prefill-speed estimates' error on held-out published runs (`speed_section`), and
-vLLM's loads and KV pools against the llm-d planner on its own sweep (`peer_llmd_section`). Writes
+vLLM's loads and KV pools against the llm-d planner on its own sweep (`peer_llmd_section`), and
+SGLang's MTP draft per GPU against its load log (`sglang_draft_section`). Writes
 ``accuracy.csv`` and ``accuracy.png`` under --out (git-ignored) and prints the table.
 A figure whose estimator is not in vramkit yet (vramkit.kv, vramkit.budget) is listed as
 "not estimated" with the reason, never silently dropped.
@@ -427,6 +428,36 @@ def peer_llmd_section() -> dict[str, Any]:
     return s
 
 
+def sglang_draft_section() -> dict[str, float]:
+    """SGLang, per engine: the MTP / NextN draft per GPU (vramkit.runtimes.sglang_draft) held out
+    against the one published load log (DeepSeek-V4-Pro, 8 × H200, TP 8; InferenceX #2128): the
+    draft's error, the target's on the same log, and draft ÷ target (the sharding alone)."""
+    from vramkit.budget import budget
+    from vramkit.catalog import get_model
+    from vramkit.quant import get_recipe
+    from vramkit.runtimes.sglang_draft import (
+        MEASURED_BYTES,
+        MEASURED_TARGET_BYTES,
+        sglang_draft,
+    )
+
+    m = get_model("deepseek-v4-pro")
+    draft = sglang_draft(m, get_recipe(None, model=m), tp=8, experts_split=8).per_gpu_bytes
+    target = budget(m, "h200-sxm-141gb", count=8, runtime="sglang", parallel="tp").weights_bytes
+    out = {
+        "draft_err_pct": 100 * (draft - MEASURED_BYTES) / MEASURED_BYTES,
+        "target_err_pct": 100 * (target - MEASURED_TARGET_BYTES) / MEASURED_TARGET_BYTES,
+        "ratio_err_pct": 100 * ((draft / target) / (MEASURED_BYTES / MEASURED_TARGET_BYTES) - 1),
+    }
+    print("\nSGLang MTP draft, DeepSeek-V4-Pro 8 × H200 TP 8 (held out, InferenceX #2128):")
+    print(
+        f"  draft {draft / 2**30:.2f} GiB vs 3.07 logged ({out['draft_err_pct']:+.1f} %); target "
+        f"{target / 2**30:.2f} GiB vs 125.65 logged ({out['target_err_pct']:+.1f} %: that image's "
+        f"load); draft ÷ target {out['ratio_err_pct']:+.1f} %"
+    )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
@@ -437,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     _print(rows)
     speed_section()
     peer_llmd_section()
+    sglang_draft_section()
     compute_section()
     ik_llama_section()
     if args.baseline:

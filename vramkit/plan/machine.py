@@ -63,6 +63,16 @@ class Device:
     host_link_bytes_per_s: float | None
     peer_link: str | None
     source: str
+    cuda_total_bytes: int | None = None
+    """The device total CUDA reports, when a log recorded it (`vramkit.hardware.Gpu`)."""
+
+    def fraction_total(self, of_cuda_total: bool) -> int:
+        """Bytes a runtime's memory fraction multiplies: the CUDA total where recorded and the
+        runtime's fraction is of it (`Capabilities.fraction_of_cuda_total`), else usable_bytes
+        (never more than usable_bytes)."""
+        if of_cuda_total and self.cuda_total_bytes and not self.unified:
+            return min(self.usable_bytes, self.cuda_total_bytes)
+        return self.usable_bytes
 
     @property
     def name(self) -> str:
@@ -216,6 +226,7 @@ def _catalog_device(i: int, g: Gpu, link: str | None) -> Device:
         host_link_bytes_per_s=get_link(lid).one_way_bytes_per_s if lid else None,
         peer_link=g.peer_link,
         source=why,
+        cuda_total_bytes=g.cuda_total_bytes,
     )
 
 
