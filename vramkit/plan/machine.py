@@ -43,6 +43,10 @@ _RATE = {"TB/S": TB, "GB/S": GB, "MB/S": MB}
 MAX_DEVICES = 64
 
 
+BACKENDS = ("cuda", "rpc")
+"""`Device.backend` values: llama.cpp's ggml-cuda (CUDA or HIP) or the engine tests' RPC servers."""
+
+
 @dataclass(frozen=True)
 class Device:
     """One accelerator.
@@ -63,6 +67,16 @@ class Device:
     host_link_bytes_per_s: float | None
     peer_link: str | None
     source: str
+    backend: str = "cuda"
+    """The ggml backend llama.cpp drives it with: "cuda" (ggml-cuda, also built for HIP) for a
+    discrete GPU; Apple's unified GPUs are Metal (`unified`); the engine tests' localhost RPC
+    servers set "rpc" (CPU kernels: no CUDA terms, `vramkit.runtimes.llamacpp.cuda`)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backend, str) or self.backend not in BACKENDS:
+            raise VramkitError(
+                f"device backend must be one of {', '.join(BACKENDS)}; got {shown(self.backend)}."
+            )
 
     @property
     def name(self) -> str:

@@ -16,6 +16,7 @@ from ..kv.layout import KvLayout
 from . import KvProfile, Runtime, get_runtime
 from . import ik_llama_rules as ik_rules
 from .ik_llama import IkLlamaLayout
+from .llamacpp.cuda import IK_RULES, LLAMACPP_RULES, CudaRules
 from .llamacpp.kv import LlamaCppLayout, with_v_cache
 from .llamacpp.memory import budget_compute_bytes
 from .reference import ReferenceLayout
@@ -40,6 +41,15 @@ COMPUTE_BUFFERS: Mapping[str, Callable[..., Any]] = {
 }
 """Runtime id → its compute-buffer function (model, context=, batch=, cache_dtype=, n_ubatch=)
 → bytes or (bytes, note); only runtimes whose record says ``compute_buffer_computed``."""
+
+
+CUDA_RULES: Mapping[str, CudaRules] = {"llama.cpp": LLAMACPP_RULES, "ik-llama.cpp": IK_RULES}
+"""Runtime id → the terms its CUDA backend adds to a GPU plan (`vramkit.runtimes.llamacpp.cuda`)."""
+
+
+def cuda_rules(runtime: str | Runtime) -> CudaRules | None:
+    """The CUDA terms of a runtime's engine, or None (no llama.cpp-style CUDA backend)."""
+    return CUDA_RULES.get(get_runtime(runtime).id)
 
 
 def kv_layout(profile: KvProfile, cache_dtype: str) -> KvLayout:
