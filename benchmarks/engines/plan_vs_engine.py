@@ -212,7 +212,7 @@ def plan_of(case: dict):
     """(ModelSpec, plan, flags) of a case: catalog id or an example config.json."""
     from vramkit.catalog import get_model
     from vramkit.model.configfile import model_from_config_file
-    from vramkit.plan.flags import llamacpp_flags
+    from vramkit.runtimes.llamacpp.flags import llamacpp_flags
 
     model = (
         model_from_config_file(ROOT / case["config"])

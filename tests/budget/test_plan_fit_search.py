@@ -1,7 +1,7 @@
 """The planner's fast paths answer what the plans answer (issue 22's speed work).
 
 `any_plan_fits` (the capacity searches' question) must equal "does any of `candidate_plans`
-fit"; `_LlamacppContext.fits(k)` must equal `plan(k).fits`; the no-compute-buffer pass must be
+fit"; `LlamacppContext.fits(k)` must equal `plan(k).fits`; the no-compute-buffer pass must be
 a true bound (a value that fits with the buffers fits without them); the joined -ot search must
 select what the patterns one by one select. Every expected value here comes from the slow path
 computed in the same test, over machines where some plans fit and some do not.
@@ -15,8 +15,9 @@ import pytest
 
 from vramkit.catalog import get_model
 from vramkit.plan import build_machine, plan_for
-from vramkit.plan.flags import _any_search, ffn_exps_block_regex, host_experts_regex
-from vramkit.plan.placement import _LlamacppContext, _resolve, any_plan_fits, candidate_plans
+from vramkit.plan.placement import any_plan_fits, candidate_plans, resolve_args
+from vramkit.runtimes.llamacpp.flags import any_search, ffn_exps_block_regex, host_experts_regex
+from vramkit.runtimes.llamacpp.placement import LlamacppContext
 
 MACHINES = {
     "2x4090+128GB": (["rtx-4090-24gb:2"], {"ram": "128GB"}),
@@ -72,13 +73,13 @@ def test_context_fits_equals_plan_fits_and_the_bound_holds(machine_key: str) -> 
     for model, recipe in CASES:
         for runtime in ("llama.cpp", "ik_llama.cpp"):
             for context in CONTEXTS:
-                a = _resolve(model, machine, recipe=recipe, runtime=runtime, context=context,
+                a = resolve_args(model, machine, recipe=recipe, runtime=runtime, context=context,
                              sequences=4, cache_dtype=None, ubatch=512, expert_parallel=True,
                              margin=None)  # fmt: skip
                 kw = {"context": a.context, "sequences": a.sequences, "cache_dtype": None,
                       "ubatch": a.ubatch, "runtime": a.runtime, "margin": a.margin}  # fmt: skip
-                real = _LlamacppContext.build(a.model, a.costs, a.machine, **kw)
-                low = _LlamacppContext.build(a.model, a.costs, a.machine, lower_bound=True, **kw)
+                real = LlamacppContext.build(a.model, a.costs, a.machine, **kw)
+                low = LlamacppContext.build(a.model, a.costs, a.machine, lower_bound=True, **kw)
                 assert low.with_compute_buffers().compute == real.compute
                 for k in range(a.costs.n_layers + 1) if a.costs.is_moe else range(1):
                     fits = real.plan(k).fits
@@ -102,7 +103,7 @@ def test_joined_override_search_selects_what_each_pattern_selects() -> None:
         [r"(blk)\.1\1", r"(?i)ATTN_Q", r"blk\.3\."],  # a backreference and an inline flag
     ]
     for patterns in pattern_sets:
-        search = _any_search(tuple(patterns))
+        search = any_search(tuple(patterns))
         compiled = [re.compile(p) for p in patterns]
         for name in names:
             want = any(p.search(name) for p in compiled)

@@ -14,11 +14,13 @@ from vramkit.catalog import get_model
 from vramkit.errors import VramkitError
 from vramkit.kv import kv_cache
 from vramkit.plan import build_machine, context_speed_curve, flags_for, plan_for, plan_speed, solve
-from vramkit.plan.flags import check_llamacpp, llamacpp_layer_devices
 from vramkit.plan.layers import layer_costs
-from vramkit.plan.placement import candidate_plans, llamacpp_plan, served_plan
+from vramkit.plan.placement import candidate_plans
 from vramkit.quant import weight_bytes
 from vramkit.runtimes import get_runtime
+from vramkit.runtimes.llamacpp.flags import check_llamacpp, llamacpp_layer_devices
+from vramkit.runtimes.llamacpp.placement import llamacpp_plan
+from vramkit.runtimes.vllm.placement import served_plan
 
 FLASH = "deepseek-v4-flash"
 
@@ -324,7 +326,7 @@ def test_capacity_falls_with_context(two_4090) -> None:
 
 
 def test_vllm_pipeline_stages_split_layers_as_get_pp_indices() -> None:
-    from vramkit.plan.placement import vllm_pp_layers
+    from vramkit.runtimes.vllm.placement import vllm_pp_layers
 
     # vLLM get_pp_indices (vllm/distributed/utils.py @5a6541d): n // pp layers each, the
     # remainder one each to the stages before the last. 61 layers over 4: 15 each, 1 left,
@@ -339,7 +341,7 @@ def test_vllm_pipeline_stages_split_layers_as_get_pp_indices() -> None:
 def test_a_host_filled_past_90_percent_of_the_ram_offered_says_so() -> None:
     """--ram is what the runtime may fill: a plan that fills more than 90 % of it notes that the OS
     needs RAM beyond it; with room to spare there is no such note."""
-    from vramkit.plan.placement import HOST_FILL_WARN
+    from vramkit.plan.record import HOST_FILL_WARN
 
     m = get_model("deepseek-v4-flash")
     tight = plan_for(

@@ -224,7 +224,7 @@ def test_gpt_oss_120b_with_fa_fmoe_issue_895():
     # "KV self size = 1188.00 MiB", "CUDA0 compute buffer size = 404.00 MiB",
     # "CUDA_Host compute buffer size = 78.01 MiB"
     from vramkit.model.configfile import model_from_config_file
-    from vramkit.plan.placement import host_compute_buffer
+    from vramkit.runtimes.llamacpp.placement import host_compute_buffer
 
     m = model_from_config_file("data/examples/gpt-oss-120b/config.json")
     kv = kv_cache(m, 16896, runtime="ik_llama.cpp", cache_dtype="f16")
@@ -265,7 +265,7 @@ def test_fused_moe_keeps_one_up_gate_output():
 
 
 def test_fused_moe_lowers_the_plan_host_buffer():
-    from vramkit.plan.placement import host_compute_buffer
+    from vramkit.runtimes.llamacpp.placement import host_compute_buffer
 
     m = get_model(V3)
     kw = {"context": 32768, "ubatch": 512, "sequences": 1, "cache_dtype": "f16",

@@ -15,9 +15,10 @@ import pytest
 from vramkit.cli import main
 from vramkit.model.configfile import model_from_config_file
 from vramkit.plan import build_machine, plan_for
-from vramkit.plan.placement import compute_buffer_bytes, host_compute_buffer
+from vramkit.plan.costs import compute_buffer_bytes
 from vramkit.quant import tensor_formats
 from vramkit.runtimes.llamacpp import cuda as lc
+from vramkit.runtimes.llamacpp.placement import host_compute_buffer
 
 MIB = 2**20
 EX = "data/examples"
@@ -145,11 +146,11 @@ def test_ik_llama_has_no_fa_copies_or_offload_copy_and_always_pins_the_logits():
 @pytest.mark.parametrize("c", [0, 4, 12, 24, 48])
 def test_fits_agrees_with_the_built_plan(c):
     from vramkit.plan.layers import layer_costs
-    from vramkit.plan.placement import _LlamacppContext
+    from vramkit.runtimes.llamacpp.placement import LlamacppContext
 
     m = _model("qwen3-30b-a3b")
     machine = build_machine(["rtx-3090-24gb", "rtx-3090-24gb"], ram="64GB")
-    at = _LlamacppContext.build(m, layer_costs(m, "gguf-Q4_K_M"), machine, context=40960,
+    at = LlamacppContext.build(m, layer_costs(m, "gguf-Q4_K_M"), machine, context=40960,
                                 sequences=1, cache_dtype="q8_0", ubatch=512,
                                 runtime="llama.cpp", margin=None)  # fmt: skip
     assert at.cuda is not None

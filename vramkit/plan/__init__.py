@@ -22,7 +22,7 @@ from ..errors import VramkitError, require_int, shown, unknown_name
 from ..kv import check_context, parse_tokens
 from ..quant import Recipe
 from ..validate import require_bool
-from .flags import Flags, flags_for
+from .flags import flags_for
 from .machine import (
     Device,
     Disk,
@@ -34,15 +34,8 @@ from .machine import (
     resolve_machine,
 )
 from .margin import Margin, engine_margin, resolve_margin
-from .placement import (
-    COMPONENTS,
-    GOALS,
-    Place,
-    Plan,
-    any_plan_fits,
-    best_plan,
-    candidate_plans,
-)
+from .placement import GOALS, any_plan_fits, best_plan, candidate_plans
+from .record import COMPONENTS, Flags, Place, Plan
 from .speed import SpeedBound, plan_speed
 from .verdict import Verdict, verdict
 

@@ -11,7 +11,7 @@ attention is tensor-parallel); ``pp`` — one pipeline stage per GPU. llama.cpp 
 (-ts) whatever the layout.
 
 Host RAM: without ``ram`` nothing is offloaded. llama.cpp still keeps its input embedding and
-its CPU compute buffer in host RAM (`llamacpp_plan`), so the plan is given the RAM those need
+its CPU compute buffer in host RAM (`vramkit.runtimes.llamacpp.placement`), so the plan is given the RAM those need
 (÷ `HOST_TIGHT`, whole GB) and no expert layer on the host; with ``ram`` (llama.cpp runtimes
 only) the planner may offload routed experts (--n-cpu-moe) as `plan` does.
 """
@@ -32,15 +32,8 @@ from ..validate import MAX_GPUS, require_bool
 from .layers import layer_costs
 from .machine import Host, Machine, catalog_device, parse_host
 from .margin import Margin, resolve_margin
-from .placement import (
-    Plan,
-    any_plan_fits,
-    best_plan,
-    candidate_plans,
-    canonical_runtime,
-    llamacpp_plan,
-    served_plan,
-)
+from .placement import any_plan_fits, best_plan, candidate_plans, canonical_runtime, engine_rules
+from .record import Plan
 from .speed import plan_speed
 from .verdict import HOST_TIGHT, Verdict, verdict
 
@@ -272,6 +265,7 @@ def place(
                 "or data (dp) parallelism."
             )
         if layout == "dp":
+            served_plan = engine_rules(rt).plan  # the ranks placement (vLLM, SGLang)
             plans = [served_plan(m, costs, Machine(machine.devices[:1], None, None, ()),
                                  runtime=rt, sequences=math.ceil(seqs / n), expert_parallel=False,
                                  pp=1, margin=mg, **kw)]  # fmt: skip
@@ -279,10 +273,10 @@ def place(
                 f"data parallel: {n} replicas, each this one-GPU plan with ⌈{seqs}/{n}⌉ sequences"
             )
         elif layout in ("tp", "ep"):
-            plans = [served_plan(m, costs, machine, runtime=rt, sequences=seqs,
+            plans = [engine_rules(rt).plan(m, costs, machine, runtime=rt, sequences=seqs,
                                  expert_parallel=layout == "ep", pp=1, margin=mg, **kw)]  # fmt: skip
         elif layout == "pp":  # one stage per GPU
-            plans = [served_plan(m, costs, machine, runtime=rt, sequences=seqs,
+            plans = [engine_rules(rt).plan(m, costs, machine, runtime=rt, sequences=seqs,
                                  expert_parallel=False, pp=n, margin=mg, **kw)]  # fmt: skip
         else:
             plans = candidate_plans(m, machine, recipe=r, runtime=rt, context=ctx, sequences=seqs,
@@ -358,7 +352,8 @@ def _no_offload(m, costs, machine, rt, mg, ctx, seqs, cache_dtype, ubatch):
     kw = {"context": ctx, "sequences": seqs, "cpu_expert_layers": 0, "cache_dtype": cache_dtype,
           "ubatch": ubatch, "runtime": rt, "margin": mg}  # fmt: skip
     probe_host = parse_host(_PROBE_RAM)
-    probe = llamacpp_plan(m, costs, replace(machine, host=probe_host), **kw)
+    layer_plan = engine_rules(rt).plan  # the layers placement (llama.cpp)
+    probe = layer_plan(m, costs, replace(machine, host=probe_host), **kw)
     h = probe.place("host").bytes_by_component
     need = h["embeddings/output"] + (
         h["compute buffer"] if not probe.knobs["cpu_layers"] else _host_cb(m, rt, ctx, seqs, ubatch)
@@ -370,7 +365,7 @@ def _no_offload(m, costs, machine, rt, mg, ctx, seqs, cache_dtype, ubatch):
         "buffer), no offload",
     )
     machine = replace(machine, host=host)
-    p = llamacpp_plan(m, costs, machine, **kw)
+    p = layer_plan(m, costs, machine, **kw)
     note = (
         f"no host RAM given: no offload; the {ram / GB:,.0f} GB of RAM the plan counts hold only "
         "what llama.cpp keeps on the CPU (input embedding, CPU compute buffer)"
@@ -392,8 +387,8 @@ def _no_offload(m, costs, machine, rt, mg, ctx, seqs, cache_dtype, ubatch):
 
 
 def _host_cb(m, rt, ctx, seqs, ubatch) -> int:
-    from .placement import host_compute_buffer
-
+    host_compute_buffer = engine_rules(rt).host_compute
+    assert host_compute_buffer is not None  # asked on layer-placing runtimes only
     return host_compute_buffer(m, rt, context=ctx, ubatch=ubatch, sequences=seqs,
                                cache_dtype="bf16", host_experts=False, cpu_layers=0,
                                full_bytes=0)[0]  # fmt: skip
@@ -405,7 +400,7 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
     on SGLang, whose draft every GPU holds sharded as the target
     (`vramkit.runtimes.sglang_draft`, an estimate with its measured spread)."""
     from ..kv import kv_cache
-    from .placement import kv_profile
+    from .costs import kv_profile
 
     mtp = weight_bytes(m, replace(r, include_mtp=True)).by_group.get("mtp", 0)
     from ..runtimes.engines import mtp_draft

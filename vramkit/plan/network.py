@@ -28,7 +28,7 @@ from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError
 from ..hardware import get_link
 from .layers import LayerCosts
-from .placement import Plan, require_plan
+from .record import Plan, require_plan
 
 GPUS_PER_NODE = 8
 """GPUs in one node (HGX / DGX boards): vLLM's own example of a multi-node replica is "2 nodes with
@@ -105,3 +105,15 @@ def internode_step(
         if crossings:
             causes["pipeline stage hand-off"] = math.ceil(crossings * s / tp)
     return InterNode(nodes, causes, lk.id, lk.one_way_bytes_per_s)
+
+
+def multi_node_note(plan: Plan, how: str) -> str:
+    """The note a multi-node plan's command carries: how many nodes, `how` the engine reaches
+    them, and what the speed bound assumes of the network between them."""
+    n = sum(1 for p in plan.places if p.kind == "gpu")
+    return (
+        f"multi-node plan: {n} GPUs = {nodes_of(plan)} nodes of {GPUS_PER_NODE}; {how}; the "
+        "GPUs of different nodes talk over the inter-node network, not NVLink (the speed bound "
+        f"counts its bytes at {DEFAULT_NIC}'s line rate, one NIC a GPU; its latency is not "
+        "modelled)"
+    )

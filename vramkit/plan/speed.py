@@ -27,7 +27,7 @@ from ..runtimes import get_runtime
 from .layers import LayerCosts, layer_costs
 from .machine import Machine, require_machine
 from .network import internode_step
-from .placement import Plan, require_plan
+from .record import Plan, require_plan
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def _touched(costs: LayerCosts, batch: int) -> float:
 
 def kv_read_bytes(model: ModelSpec, plan: Plan) -> int:
     """KV bytes one decode step of the plan's sequences reads (see the module docstring)."""
-    from .placement import kv_estimate
+    from .costs import kv_estimate
 
     kv = kv_estimate(
         model,

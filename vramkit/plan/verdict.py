@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .placement import HOST_FILL_WARN, Plan
+from .record import HOST_FILL_WARN, Plan
 
 HOST_TIGHT = HOST_FILL_WARN
 """Share of the host RAM offered above which a fitting plan is 'tight' (0.90, the share past

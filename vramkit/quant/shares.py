@@ -1,7 +1,7 @@
 """Weight bytes one GPU holds when a model is split over n GPUs: tensor parallel (matrices
 split, small vectors and the router whole), expert parallel (routed experts split, the rest
 replicated or tensor-parallel), data parallel (everything replicated). One rule for
-`vramkit.budget` and the placement planner (`vramkit.plan.placement.served_plan`).
+`vramkit.budget` and the placement planner (`vramkit.runtimes.vllm.placement.served_plan`).
 """
 
 from __future__ import annotations

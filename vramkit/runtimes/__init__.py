@@ -187,6 +187,12 @@ class Runtime:
         extra = self.nccl_bytes_per_gpu if split else self.non_torch_bytes
         return self.cuda_context_bytes + self.margin_bytes + extra
 
+    def flag(self, setting: str) -> str:
+        """The runtime's own flag for `setting` (its record's ``flags``, each sourced)."""
+        if setting not in self.flags:
+            raise VramkitError(f"data/runtimes.yaml: {self.id} has no flag for {setting!r}.")
+        return self.flags[setting].flag
+
     @property
     def plans(self) -> bool:
         """Whether `vramkit.plan` places models for this runtime."""

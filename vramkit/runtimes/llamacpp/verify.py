@@ -11,7 +11,7 @@
 engine checks: (1) the set of tensors the flags send to host RAM (the engine applies the -ot /
 --n-cpu-moe patterns to the real GGUF names), (2) their bytes, (3) the totals per component
 (weights, KV, compute buffer). The split of layers over GPUs (-ts, -ngl) needs GPUs and is
-checked in Python by `vramkit.plan.flags.check_llamacpp` (llama.cpp's rule re-run).
+checked in Python by `vramkit.runtimes.llamacpp.flags.check_llamacpp` (llama.cpp's rule re-run).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 from ...catalog import ModelSpec, get_model
 from ...plan.layers import layer_costs
-from ...plan.placement import Plan
+from ...plan.record import Plan
 from ...units import MiB
 
 _OVERRIDE = re.compile(r"tensor (\S+) \((\d+) MiB (\w+)\) buffer type overridden to (\S+)")
