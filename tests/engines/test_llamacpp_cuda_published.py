@@ -66,3 +66,13 @@ def test_multi_split_logs_put_more_on_cuda0(rows, rid):
     assert r["check"] is True
     if r["published"] is not None:
         assert r["published"] > 0
+
+
+def test_the_copy_term_against_the_one_log_that_prints_its_tensor(rows):
+    # GLM-5.2 on 4 GPUs with --n-cpu-moe: CUDA0 4648.07 MiB against 2300.07 on CUDA1, an excess
+    # of 2348.00 MiB; the log prints ffn_down_exps at 2,642,411,520 bytes = 2520.00 MiB, which
+    # term 6 would charge whole: +7.3 % over the excess (the allocator reuses part of a gap)
+    (r,) = [v for (i, _), v in rows.items() if i == "dfch-glm52-4gpu-n-cpu-moe"]
+    assert r["published"] == pytest.approx(4648.07 - 2300.07)
+    assert r["kit"] == 2642411520 / 2**20
+    assert r["error"] == pytest.approx(2520.0 / 2348.0 - 1)

@@ -50,7 +50,10 @@ Published logs of real CUDA runs confirm where terms 1 and 2 live (not their siz
 model here): ``CUDA_Host  output buffer size = 1.95 MiB`` and ``CUDA_Host compute buffer``
 lines next to the per-GPU ``CUDA0 compute buffer`` (https://github.com/ggml-org/llama.cpp/pull/6122,
 2 GPUs, -c 4096; https://github.com/ggml-org/llama.cpp/pull/14939, GLM 4.5 on 2 GPUs:
-``CUDA_Host compute buffer size = 12.01 MiB``).
+``CUDA_Host compute buffer size = 12.01 MiB``). Held-out published logs, none from the pinned build,
+are compared in benchmarks/accuracy.py (`cuda_log_section`, tests/fixtures/cuda_published/): the
+logits buffer and a window cache to the printed MiB; term 6's whole-tensor charge +7.3 % over
+the one excess whose tensor the log prints (GLM-5.2, 4 GPUs, --n-cpu-moe).
 """
 
 from __future__ import annotations
