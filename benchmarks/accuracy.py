@@ -181,6 +181,9 @@ def prefill_section(rows: Any, facts: Any) -> dict[str, Any]:
     return summary
 
 
+NO_REPLAY = "no per-architecture replay: the form on those checkpoints"
+
+
 def compute_section() -> dict[str, Any]:
     """llama.cpp's CPU compute buffer against the engine, traced and untraced apart:
 
@@ -192,7 +195,13 @@ def compute_section() -> dict[str, Any]:
       30-layer shape (heldout_synthetic.json), and files the pinned converter wrote
       (tests/accounting/gguf_converter/engine.json) read back through `vramkit.ingest`;
     - untraced, estimated: what no template covers gets the labelled plain-GQA form; its
-      signed error is printed as measured, not as a bound.
+      signed error is printed as measured, not as a bound: on converter files still estimated,
+      and on the traced checkpoints no template replays (DeepSeek V4 and Gemma 4: no graph;
+      V3.2: its graph grows with the layers past the recorded counts) — the form as it would
+      answer for an untraced model of theirs.
+
+    Per group: exact (within the engine's printed 0.01 MiB: |kit − engine| ≤ 0.005 MiB), within
+    2 %, off (beyond 2 %), and the signed error range.
     """
     import json
 
@@ -214,7 +223,8 @@ def compute_section() -> dict[str, Any]:
                                       "untraced: published configs, per-architecture replay": [],
         "untraced: a synthetic 30-layer shape per template, replayed": [],
                                       "untraced: converter files, per-architecture replay": [],
-                                      "untraced: converter files, labelled estimate": []}  # fmt: skip
+                                      "untraced: converter files, labelled estimate": [],
+        NO_REPLAY: []}  # fmt: skip
     for mid, where in measure.MODELS:
         fx = json.loads((ROOT / "tests/fixtures/measured/llamacpp" / f"{mid}.json").read_text())
         model = measure.load_model(mid, where)
@@ -224,12 +234,13 @@ def compute_section() -> dict[str, Any]:
             s, engine = settings(c["settings"]), c["parsed"]["compute_mib"]["CPU"] * mib
             est = lm.compute_bytes(mid, model.family, model.config, s)
             if est.method == "replay":
-                groups["traced (checkpoint replay)"].append(est.bytes / engine - 1)
+                groups["traced (checkpoint replay)"].append((est.bytes, engine))
             r = la.arch_compute(model.config, s)
             if r.bytes is not None:
-                groups["untraced: fixture runs, per-architecture replay"].append(
-                    r.bytes / engine - 1
-                )
+                groups["untraced: fixture runs, per-architecture replay"].append((r.bytes, engine))
+            else:  # no graph, or one not replayed at this layer count (V3.2's 61)
+                form = lm.form_bytes(model.family, model.config, s)
+                groups[NO_REPLAY].append((form, engine))
     held = json.loads((ROOT / "tests/fixtures/measured/llamacpp_arch/heldout.json").read_text())
     from vramkit.catalog import get_model
     from vramkit.model.configfile import model_from_config_file
@@ -242,7 +253,7 @@ def compute_section() -> dict[str, Any]:
             r = la.arch_compute(model.config, settings(c))
             if r.bytes is not None:
                 groups["untraced: published configs, per-architecture replay"].append(
-                    r.bytes / (c["compute_mib"] * mib) - 1
+                    (r.bytes, c["compute_mib"] * mib)
                 )
     synth = json.loads(
         (ROOT / "tests/fixtures/measured/llamacpp_arch/heldout_synthetic.json").read_text()
@@ -254,7 +265,7 @@ def compute_section() -> dict[str, Any]:
             r = la.replay_symbols(row["template"], row["written"], row["layers"], settings(c))
             if r.bytes is not None:
                 groups["untraced: a synthetic 30-layer shape per template, replayed"].append(
-                    r.bytes / (c["compute_mib"] * mib) - 1
+                    (r.bytes, c["compute_mib"] * mib)
                 )
     conv = ROOT / "tests/accounting/gguf_converter"
     eng = json.loads((conv / "engine.json").read_text())
@@ -275,21 +286,25 @@ def compute_section() -> dict[str, Any]:
             ing = ingest(files[run["file"]])
             s = lm.Settings(eng["case"]["n_ctx"], n_ubatch=eng["case"]["n_ubatch"])
             est = lm.compute_bytes(ing.model.id, ing.model.family, dict(ing.model.config), s)
-            err = est.bytes / (run["parsed"]["compute_mib"]["CPU"] * mib) - 1
+            err = (est.bytes, run["parsed"]["compute_mib"]["CPU"] * mib)
             key = ("untraced: converter files, per-architecture replay"
                    if est.method == "arch-replay" else
                    "untraced: converter files, labelled estimate")  # fmt: skip
             groups[key].append(err)
     print("\nllama.cpp compute buffer (CPU) vs the engine, traced and untraced apart")
     out = {}
-    for name, errs in groups.items():
-        if not errs:
-            print(f"  {name:58} none")
+    print(f"  {'':66} {'n':>4} {'exact':>5} {'≤2 %':>5} {'off':>4}   signed error")
+    for name, pairs in groups.items():
+        if not pairs:
+            print(f"  {name:66} none")
             continue
-        within = sum(abs(e) <= 0.02 for e in errs)
+        errs = [k / e - 1 for k, e in pairs]
+        exact = sum(abs(k - e) <= 0.005 * mib for k, e in pairs)
+        within = sum(abs(x) <= 0.02 for x in errs)
         lo, hi = min(errs), max(errs)
-        print(f"  {name:58} {within:4d}/{len(errs):<4d} within 2 %   error {lo:+.2%} … {hi:+.2%}")
-        out[name] = {"n": len(errs), "within_2pct": within, "min": lo, "max": hi}
+        print(f"  {name:66} {len(errs):4d} {exact:5d} {within:5d} {len(errs) - within:4d}   "
+              f"{lo:+.2%} … {hi:+.2%}")  # fmt: skip
+        out[name] = {"n": len(errs), "exact": exact, "within_2pct": within, "min": lo, "max": hi}
     return out
 
 

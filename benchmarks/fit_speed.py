@@ -5,7 +5,8 @@
 Train rows are the rows that `vramkit.plan.speed_estimate.held_out` does not hold out (sha256 of the
 row id, first 8 hex digits mod 3 == 0: fixed before any fit, never chosen by looking at the
 data); per class the decode fit is an efficiency and a per-step overhead (least squares on the
-relative step-time error; a median ratio where a class has too few rows), the prefill fit a
+relative step-time error; a median ratio where a class has too few rows), and per GPU id with
+>= 3 GPU-limited train rows a bandwidth factor, the prefill fit a
 median ratio. It prints the error on the held-out rows (never fitted): median and 90th
 percentile of |measured ÷ estimate − 1|. --check refits and exits 1 if the committed file
 differs (tests run the same comparison).
@@ -37,12 +38,19 @@ OUT = ROOT / "data" / "speed_efficiency.yaml"
 HEADER = """\
 # Decode-speed efficiencies (measured ÷ bound), fitted by benchmarks/fit_speed.py on the TRAIN
 # rows of data/measured_speed.yaml; do not edit by hand: rerun the script.
-# efficiency: per class (limiter gpu | tp | host | cpu, and -dense | -moe) and per limiter;
-# overhead_ms: the same classes' fixed time per decode step (milliseconds). A class with >= 3
-#   train rows of different bounds is fitted by least squares on the relative step-time error
-#   (estimate step = bound step ÷ efficiency + overhead); otherwise efficiency is the median of
-#   measured ÷ bound and it has no overhead. fallback: the median ratio over all train rows
-#   (a class with no train row uses its limiter's, else this).
+# efficiency: per class (limiter gpu | tp | row | host | cpu, and -dense | -moe) and per limiter;
+# overhead_us_per_layer: the same classes' fixed time per decode step per model layer
+#   (microseconds; kernel launches and syncs scale with the layers a token passes). A class with
+#   >= 3 train rows of different bounds is fitted by least squares on the relative step-time
+#   error (estimate step = bound step ÷ efficiency + layers × overhead); otherwise efficiency is
+#   the median of measured ÷ bound and it has no overhead. fallback: the median ratio over all
+#   train rows (a class with no train row uses its limiter's, else this).
+# overhead_per_gpu_us_per_layer: a row-split class's fixed time per step per layer per GPU
+#   beyond the first (+ layers × this × (GPUs − 1)), fitted with the class by least squares
+#   where its train rows span >= 2 GPU counts.
+# device_factor: per GPU id with >= 3 GPU-limited train rows, the fraction of its catalog
+#   bandwidth its decode reaches relative to its class (bound step ÷ (factor × efficiency));
+#   fitted in turn with the classes. Other GPUs: 1.
 # spread: 10th / 90th percentile of measured ÷ estimate over the held-out rows (never fitted);
 #   a face shows estimate × p10 … estimate × p90 as the estimate's spread.
 # prefill: the same for prompt processing, on prefill rows' measured ÷ min(compute bound,
@@ -69,8 +77,14 @@ def render(eff: Efficiency, prefill: Efficiency) -> str:
     """The YAML text of both fits (stable: 6 significant digits, sorted classes)."""
     lines = [HEADER.rstrip("\n"), "schema_version: 1", "efficiency:"]
     lines += [f"  {k}: {eff.by_class[k]:.6g}" for k in sorted(eff.by_class)]
-    lines += ["overhead_ms:"] + [
-        f"  {k}: {eff.overhead_s[k] * 1e3:.6g}" for k in sorted(eff.overhead_s)
+    lines += ["overhead_us_per_layer:"] + [
+        f"  {k}: {eff.overhead_s[k] * 1e6:.6g}" for k in sorted(eff.overhead_s)
+    ]
+    lines += ["overhead_per_gpu_us_per_layer:"] + [
+        f"  {k}: {eff.overhead_per_gpu_s[k] * 1e6:.6g}" for k in sorted(eff.overhead_per_gpu_s)
+    ]
+    lines += ["device_factor:"] + [
+        f"  {k}: {eff.device_factor[k]:.6g}" for k in sorted(eff.device_factor)
     ]
     lines += [
         f"fallback: {eff.fallback:.6g}",

@@ -194,6 +194,9 @@ HSETS = (
         "ssm_group": 1,
         "ssm_heads": 6,
         "conv": 4,
+        "idx_head": 3,
+        "idx_hd": 128,
+        "idx_topk": 96,
     },
     {
         "embd": 448,
@@ -218,6 +221,9 @@ HSETS = (
         "ssm_group": 2,
         "ssm_heads": 8,
         "conv": 4,
+        "idx_head": 4,
+        "idx_hd": 256,
+        "idx_topk": 160,
     },
     {
         "embd": 576,
@@ -242,6 +248,9 @@ HSETS = (
         "ssm_group": 2,
         "ssm_heads": 10,
         "conv": 4,
+        "idx_head": 2,
+        "idx_hd": 64,
+        "idx_topk": 224,
     },
     {
         "embd": 704,
@@ -266,6 +275,9 @@ HSETS = (
         "ssm_group": 4,
         "ssm_heads": 12,
         "conv": 4,
+        "idx_head": 6,
+        "idx_hd": 128,
+        "idx_topk": 288,
     },
     {
         "embd": 832,
@@ -290,6 +302,9 @@ HSETS = (
         "ssm_group": 2,
         "ssm_heads": 14,
         "conv": 4,
+        "idx_head": 5,
+        "idx_hd": 256,
+        "idx_topk": 352,
     },
 )
 
@@ -298,6 +313,7 @@ HSETS = (
 CSETS = ((8192, 512, 1), (12288, 384, 2), (24576, 256, 4), (20480, 768, 4))
 VARIANTS = (("on", "f16"), ("off", "f16"), ("on", "q8_0"))
 GGML_TYPE_IDS = {"f16": 1, "q8_0": 8, "q4_0": 2}
+F32, BF16 = 0, 30  # ggml_type ids of the converter's norms and matrices (--outtype bf16)
 
 
 def _attn(h: dict, dv: bool = True) -> dict:
@@ -343,6 +359,17 @@ def _mla(h: dict) -> dict:
     }
 
 
+def _indexer(h: dict) -> dict:
+    """DeepSeek V3.2's lightning indexer (conversion/deepseek.py DeepseekV32Model). Its head size
+    is a power of two >= the RoPE size: the indexer's q and k go through a Hadamard rotation
+    of the whole head (src/models/deepseek32.cpp L180, L251-254; 192 fails ggml_can_mul_mat)."""
+    return {
+        "attention.indexer.head_count": h["idx_head"],
+        "attention.indexer.key_length": h["idx_hd"],
+        "attention.indexer.top_k": h["idx_topk"],
+    }
+
+
 def _ssm(h: dict) -> dict:
     return {
         "ssm.inner_size": h["ssm_inner"],
@@ -357,6 +384,12 @@ def _ssm(h: dict) -> dict:
 #: the layer-kind pattern twice plus one (leading dense layers first); `record` checks that
 #: the engine's buffer does not change when one more period of layers is added.
 ARCHS: dict[str, tuple[int, Any, tuple[str, ...]]] = {}
+#: Templates recorded from a model *file* (arch_probe FILE=1): template → the tensor infos the
+#: pinned converter writes at hyperparameters h and n layers, [(name, ne, ggml type)]. The
+#: probe's other path (llama_model_init_from_user) never creates a fused tensor
+#: (TENSOR_SKIP_IF_VIRTUAL, src/llama-model-loader.cpp L1292-1294), so a graph that depends on
+#: one (Phi-3's attn_qkv) is recorded from a sparse GGUF with the converter's tensor list.
+FILE_TENSORS: dict[str, Any] = {}
 
 
 #: Windows the engine fixes (not a key) and contexts that reach past them, per template.
@@ -373,6 +406,10 @@ PERIOD = {
     "llama4": 4,
     "qwen3next": 4,
 }
+#: Layer counts recorded beyond `layer_counts` for templates whose buffer never settles with
+#: depth: DeepSeek V3.2 allocates one indexer top-k input per layer before the first layer
+#: (idx_topk x ubs x ns, F32), so its peak grows with the layers; 61 = V3.2's own count.
+EXTRA_LAYERS: dict[str, tuple[int, ...]] = {"deepseek32": (61,)}
 #: Constraints some builders assert (the hyperparameter sets are adjusted to meet them).
 FIXES: dict[str, Any] = {}
 
@@ -413,6 +450,46 @@ _arch("gemma2", 3, lambda h: {**_attn(h, False), **_swa(h)}, BASE + " swa")
 _arch("gemma3", 7, lambda h: {**_attn(h, False), **_swa(h)}, BASE + " swa")
 _arch("phi3", 3, lambda h: _attn(h, False), BASE)
 _arch("phi3-swa", 3, lambda h: {**_attn(h, False), **_swa(h)}, BASE + " swa", "phi3")
+
+
+def _phi3_tensors(h: dict, n_layer: int) -> list[tuple[str, tuple[int, ...], int]]:
+    """Phi-3 / Phi-4 as the pinned converter writes them (conversion/phi.py Phi3MiniModel: the
+    checkpoint's fused qkv_proj -> attn_qkv, gate_up_proj -> ffn_up; the header of
+    tests/accounting/gguf_converter/phi-4.gguf): matrices BF16, norms F32, no biases."""
+    e, gqa = h["embd"], h["head_kv"] * h["hd_k"]
+    out = [("token_embd.weight", (e, h["vocab"]), BF16), ("output_norm.weight", (e,), F32),
+           ("output.weight", (e, h["vocab"]), BF16)]  # fmt: skip
+    for i in range(n_layer):
+        b = f"blk.{i}."
+        out += [(b + "attn_norm.weight", (e,), F32),
+                (b + "attn_qkv.weight", (e, e + 2 * gqa), BF16),
+                (b + "attn_output.weight", (e, e), BF16),
+                (b + "ffn_norm.weight", (e,), F32), (b + "ffn_down.weight", (h["ff"], e), BF16),
+                (b + "ffn_up.weight", (e, 2 * h["ff"]), BF16)]  # fmt: skip
+    return out
+
+
+def _phi2_tensors(h: dict, n_layer: int) -> list[tuple[str, tuple[int, ...], int]]:
+    """Phi-2 as the pinned converter writes it (conversion/phi.py Phi2Model maps the checkpoint's
+    q_proj / k_proj / v_proj / dense / fc1 / fc2, each with a bias, one to one; no fusing)."""
+    e, v, gqa = h["embd"], h["vocab"], h["head_kv"] * h["hd_k"]
+    out = [("token_embd.weight", (e, v), BF16), ("output_norm.weight", (e,), F32),
+           ("output_norm.bias", (e,), F32), ("output.weight", (e, v), BF16),
+           ("output.bias", (v,), F32)]  # fmt: skip
+    for i in range(n_layer):
+        b = f"blk.{i}."
+        out += [(b + "attn_norm.weight", (e,), F32), (b + "attn_norm.bias", (e,), F32)]
+        for name, n_in, n_out in (("attn_q", e, e), ("attn_k", e, gqa), ("attn_v", e, gqa),
+                                  ("attn_output", e, e), ("ffn_up", e, h["ff"]),
+                                  ("ffn_down", h["ff"], e)):  # fmt: skip
+            out += [
+                (b + name + ".weight", (n_in, n_out), BF16),
+                (b + name + ".bias", (n_out,), F32),
+            ]
+    return out
+
+
+FILE_TENSORS.update({"phi3": _phi3_tensors, "phi3-swa": _phi3_tensors, "phi2": _phi2_tensors})
 _SCALES = {
     "logit_scale": 0.125,
     "residual_scale": 0.22,
@@ -465,6 +542,40 @@ _arch(
         "expert_weights_scale": 1.0,
     },
     "embd head q_lora kv_lora nope rope hd_v ff vocab n_exp n_used ff_exp n_shexp",
+)
+# DeepSeek-V2-Lite-type files: no q_lora_rank (the converter writes the key only when the config
+# has one, conversion/deepseek.py L344-345), so the engine builds attn_q instead of attn_q_a /
+# attn_q_b (src/models/deepseek2.cpp L105-110, L498-510); V2's softmax gating (no
+# expert_gating_func key: the loader's default, L24-31) and no weight norm; the scale is written
+# (routed_scaling_factor 1.0). q_lora_rank 0 stands for the absent key: the loader reads the key
+# unless the layer count is 26/27 (is_lite), and the graph asks only whether attn_q exists.
+_arch(
+    "deepseek2-lite",
+    4,
+    lambda h: {
+        **_mla(h),
+        "attention.q_lora_rank": 0,
+        **_moe(h, True, 1),
+        "expert_weights_scale": 1.0,
+    },
+    "embd head kv_lora nope rope hd_v ff vocab n_exp n_used ff_exp n_shexp",
+    "deepseek2",
+)
+# DeepSeek V3.2: V3's MLA and MoE with the lightning indexer (its own K cache and top-k); the
+# converter's MTP block is not part of the context's graph (n_layer() = blocks - nextn)
+_arch(
+    "deepseek32",
+    4,
+    lambda h: {
+        **_mla(h),
+        **_moe(h, True, 1),
+        **_indexer(h),
+        "expert_gating_func": 2,
+        "expert_weights_norm": True,
+        "expert_weights_scale": 2.5,
+    },
+    "embd head q_lora kv_lora nope rope hd_v ff vocab n_exp n_used ff_exp n_shexp "
+    "idx_head idx_hd idx_topk",
 )
 _arch(
     "falcon-h1",
@@ -524,9 +635,30 @@ def write_meta(path: Path, tid: str, h: dict, layers: int | None = None) -> None
     w.add_string("tokenizer.ggml.model", "test")
     w.add_array("tokenizer.ggml.tokens", [f"t{i}" for i in range(h["vocab"])])
     w.add_array("tokenizer.ggml.scores", [0.0] * h["vocab"])
+    data = 0
+    if tid in FILE_TENSORS:  # a model file: the converter's tensor infos, data left sparse
+        import numpy as np
+
+        align = 32  # GGUF_DEFAULT_ALIGNMENT
+        for name, ne, typ in FILE_TENSORS[tid](h, n_layer):
+            qt = gguf.GGMLQuantizationType(typ)
+            blck, tsize = gguf.GGML_QUANT_SIZES[qt]
+            nbytes = ne[0] // blck * tsize
+            for d in ne[1:]:
+                nbytes *= d
+            row_bytes = ne[0] // blck * tsize  # uint8 shapes are in bytes along ne[0]
+            shape = (*reversed(ne[1:]), row_bytes)
+            w.add_tensor_info(name, shape, np.dtype(np.uint8), nbytes, raw_dtype=qt)
+            data += -(-nbytes // align) * align
     w.write_header_to_file()
     w.write_kv_data_to_file()
+    if tid in FILE_TENSORS:
+        w.write_ti_data_to_file()
     w.close()
+    if data:  # the data section after the aligned header, zeros (a sparse file)
+        head = path.stat().st_size
+        with path.open("r+b") as f:
+            f.truncate(-(-head // 32) * 32 + data)
 
 
 # ----------------------------------------------------------------------------- engine runs
@@ -658,6 +790,7 @@ def run_probe(
     ns: int,
     cache: str,
     trace: bool = True,
+    from_file: bool = False,
 ) -> tuple[list[tuple] | None, float]:
     """(the last graph's events or None, the printed CPU compute buffer in MiB)."""
     env = engine.env()
@@ -674,6 +807,7 @@ def run_probe(
             str(int(fa == "on")),
             str(ns),
             str(GGML_TYPE_IDS[cache]),
+            str(int(from_file)),
         ]
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
         text = res.stdout + res.stderr
@@ -825,6 +959,7 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
                 cs[0][2],
                 "f16",
                 trace=False,
+                from_file=tid in FILE_TENSORS,
             )
             tied = False
         except RuntimeError as exc:
@@ -837,7 +972,7 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
         # the last layer's kind changes the peak (gpt-oss-120b, 36 layers: 412.83 MiB; the
         # same shapes on 5 layers: 435.33): one recording per layer count modulo the period,
         # and for uniform stacks every count from 1 (small converter test files)
-        for layers in layer_counts(n_layer, period):
+        for layers in layer_counts(n_layer, period) + list(EXTRA_LAYERS.get(tid, ())):
             metas = []
             for k, h in enumerate(hsets):
                 p = Path(tmp) / f"h{k}.gguf"
@@ -847,7 +982,10 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
                 runs = []
                 for meta, h in metas:
                     for n_ctx, ub, ns in cs:
-                        ev, mib = run_probe(engine, libdir, probe, meta, n_ctx, ub, fa, ns, cache)
+                        ev, mib = run_probe(
+                            engine, libdir, probe, meta, n_ctx, ub, fa, ns, cache,
+                            from_file=tid in FILE_TENSORS,
+                        )  # fmt: skip
                         q = {s: h[s] for s in syms}
                         if "ssm_heads" in q and "ssm_group" in q:  # value heads per key group
                             q["ssm_hpg"] = q["ssm_heads"] // q["ssm_group"]
@@ -863,7 +1001,12 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
                         raise RuntimeError(
                             f"{tid} fa {fa} {cache}: the sequence differs between runs"
                         )
-                names = sorted(runs[0][0])
+                # the rotation sizes exist for a quantized cache only: an F16 variant's K head
+                # (MLA: kv_lora + rope) would otherwise fit kgrp x krot, equal to it at every
+                # set (heads multiples of 64) and 0 where 64 does not divide it (the
+                # converter's V3.2 file: 80)
+                rot = {"krot", "vrot", "kgrp", "vgrp"}
+                names = sorted(n for n in runs[0][0] if cache != "f16" or n not in rot)
                 qs = [r[0] for r in runs]
                 rows: dict[tuple, int] = {}
                 row_list: list[list] = []
@@ -915,8 +1058,9 @@ def record_arch(engine, libdir: Path, probe: Path, tid: str) -> dict[str, Any]:
                 p2 = Path(tmp) / "deeper.gguf"
                 write_meta(p2, tid, hsets[1], layers + 2 * deep_period(period))
                 _, deep = run_probe(
-                    engine, libdir, probe, p2, *cs[1][:2], fa, cs[1][2], cache, trace=False
-                )
+                    engine, libdir, probe, p2, *cs[1][:2], fa, cs[1][2], cache, trace=False,
+                    from_file=tid in FILE_TENSORS,
+                )  # fmt: skip
                 base = [r[3] for r in runs][len(cs) + 1]
                 doc["layer_stable"] = abs(deep - base) < 0.005
                 by_layers.setdefault(str(layers), {})[f"fa_{fa}_{cache}"] = doc
@@ -972,7 +1116,8 @@ SYNTH = {
     "embd": 3072, "head": 24, "head_kv": 8, "hd_k": 128, "hd_v": 128, "ff": 8192,
     "vocab": 32768, "n_exp": 32, "n_used": 4, "ff_exp": 1024, "ff_shexp": 2048, "n_shexp": 1,
     "swa": 4096, "q_lora": 1536, "kv_lora": 512, "nope": 128, "rope": 64, "ssm_inner": 3072,
-    "ssm_state": 128, "ssm_group": 8, "ssm_heads": 24, "conv": 4,
+    "ssm_state": 128, "ssm_group": 8, "ssm_heads": 24, "conv": 4, "idx_head": 16,
+    "idx_hd": 128, "idx_topk": 2048,
 }  # fmt: skip
 SYNTH_LAYERS = 30
 HELDOUT_SYNTH = (
@@ -980,19 +1125,24 @@ HELDOUT_SYNTH = (
 )
 
 
-def record_synthetic(engine, libdir: Path, probe: Path) -> dict[str, Any]:
+def record_synthetic(
+    engine, libdir: Path, probe: Path, only: set[str] | None = None
+) -> dict[str, Any]:
     """The engine at `SYNTH` (fixed per template as the recording's) and 30 layers, for every
-    template, over HELDOUT_CASES."""
+    template (`only`: these templates, the other rows kept from the file), over HELDOUT_CASES."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for tid in ARCHS:
+            if only is not None and tid not in only:
+                continue
             h = FIXES[tid](dict(SYNTH)) if tid in FIXES else dict(SYNTH)
             meta = Path(tmp) / "s.gguf"
             write_meta(meta, tid, h, SYNTH_LAYERS)
             cases = []
             for n_ctx, ub, fa, ns, cache in HELDOUT_CASES:
                 try:
-                    _, mib = run_probe(engine, libdir, probe, meta, n_ctx, ub, fa, ns, cache, False)
+                    _, mib = run_probe(engine, libdir, probe, meta, n_ctx, ub, fa, ns, cache, False,
+                                       tid in FILE_TENSORS)  # fmt: skip
                 except RuntimeError as exc:
                     print(f"{tid}: {n_ctx} {ub} {fa} {ns} {cache}: {str(exc)[-200:]}")
                     continue
@@ -1025,24 +1175,25 @@ def heldout_configs() -> list[tuple[str, Any]]:
     return out
 
 
-def record_heldout(engine, libdir: Path, probe: Path) -> dict[str, Any]:
+def record_heldout(
+    engine, libdir: Path, probe: Path, only: set[str] | None = None
+) -> dict[str, Any]:
     """The engine's CPU compute buffer for every held-out config whose architecture has a
-    template, at full size (its own layer count and widths, no_alloc), over HELDOUT_CASES."""
+    template (`only`: of these templates, the other rows kept from the file), at full size (its
+    own layer count and widths, no_alloc; a template recorded from files: a sparse file with the
+    converter's tensor infos), over HELDOUT_CASES."""
     from vramkit.runtimes.llamacpp.arch import _flat, model_symbols, template_id
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for src, model in heldout_configs():
             tid = template_id(model.config)
-            if tid not in ARCHS:
+            if tid not in ARCHS or (only is not None and tid not in only):
                 continue
             try:
                 q = model_symbols(tid, model.config)
             except (KeyError, TypeError, ValueError) as exc:
                 print(f"{src}: skipped ({exc})")
-                continue
-            if "kv_lora" in q and "q_lora" not in q:
-                print(f"{src}: skipped (a DeepSeek-V2-Lite-type graph is not recorded)")
                 continue
             layers = int(_flat(model.config)["num_hidden_layers"])
             meta = Path(tmp) / "m.gguf"
@@ -1050,7 +1201,8 @@ def record_heldout(engine, libdir: Path, probe: Path) -> dict[str, Any]:
             cases = []
             for n_ctx, ub, fa, ns, cache in HELDOUT_CASES:
                 try:
-                    _, mib = run_probe(engine, libdir, probe, meta, n_ctx, ub, fa, ns, cache, False)
+                    _, mib = run_probe(engine, libdir, probe, meta, n_ctx, ub, fa, ns, cache, False,
+                                       tid in FILE_TENSORS)  # fmt: skip
                 except RuntimeError as exc:
                     print(f"{src}: {n_ctx} {ub} {fa} {ns} {cache}: {str(exc)[-200:]}")
                     continue
@@ -1074,6 +1226,22 @@ def record_heldout(engine, libdir: Path, probe: Path) -> dict[str, Any]:
     }
 
 
+def _merge(path: Path, doc: dict[str, Any], key: str, only: set[str] | None) -> dict[str, Any]:
+    """`doc` with the rows of `path` whose template was not re-recorded (`only`) kept, in
+    their order, each re-recorded row in place of its old one."""
+    if only is None or not path.exists():
+        return doc
+    new = {r[key]: r for r in doc["models"]}
+    old = json.loads(path.read_text())["models"]
+    rows = [new.pop(r[key], r) if r["template"] in only else r for r in old]
+    rows = [
+        r for r in rows if r["template"] not in only or r[key] in {x[key] for x in doc["models"]}
+    ]
+    doc["models"] = rows + list(new.values())
+    doc["date_rows"] = f"rows of {', '.join(sorted(only))} re-recorded {doc['date']}"
+    return doc
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -1082,18 +1250,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", action="store_true", help="record the held-out engine runs")
     ap.add_argument("--synthetic", action="store_true", help="held-out runs at SYNTH per template")
     args = ap.parse_args(argv)
+    only = set(args.arch.split(",")) if args.arch else None
     sys.path.insert(0, str(ROOT))
     engine = llamacpp.cached() or llamacpp.build()
     llamacpp.use_vendored_gguf(engine)
     libdir = build_traced(engine)
     probe = build_probe(engine)
     if args.synthetic:
-        doc = record_synthetic(engine, libdir, probe)
+        doc = _merge(HELDOUT_SYNTH, record_synthetic(engine, libdir, probe, only), "template", only)
         HELDOUT_SYNTH.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {HELDOUT_SYNTH.relative_to(ROOT)}")
         return 0
     if args.heldout:
-        doc = record_heldout(engine, libdir, probe)
+        doc = _merge(HELDOUT, record_heldout(engine, libdir, probe, only), "config", only)
         HELDOUT.parent.mkdir(parents=True, exist_ok=True)
         HELDOUT.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {HELDOUT.relative_to(ROOT)}")

@@ -1515,7 +1515,17 @@ def api_cases() -> Iterator[Case]:
             f"decode_estimate-{i}",
             lambda w, b=bound, lim=limit, m=shape: se.decode_estimate(b, lim, moe=m),
         )
-    yield c("decode_estimate-ok", lambda w: se.decode_estimate(50.0, "gpu", moe=True), ANSWER)
+    yield c(
+        "decode_estimate-ok",
+        lambda w: se.decode_estimate(50.0, "gpu", moe=True, layers=24),
+        ANSWER,
+    )
+    for i, layers in enumerate([0, -1, 2.5, True, "32"]):
+        yield c(
+            f"decode_estimate-layers-{i}",
+            lambda w, n=layers: se.decode_estimate(50.0, "gpu", moe=True, layers=n),
+        )
+    yield c("decode_estimate-no-layers", lambda w: se.decode_estimate(50.0, "gpu", moe=True))
     for i, batch in enumerate([0, -3, 2.5, True, "4", None, float("nan")]):
         yield c(
             f"decode_estimate-batch-{i}",
@@ -1533,6 +1543,13 @@ def api_cases() -> Iterator[Case]:
             "[not, a, mapping]\n",
             "schema_version: 1\nmodels: []\nrows: {}\n",
             "schema_version: 1\nmodels: {m: 5}\nrows: []\n",
+            # layers without a source, a fractional or a negative layer count
+            "schema_version: 1\nmodels: {m: {total_params_b: 1, active_params_b: 1, "
+            "source: {url: 'https://example.org/x', quote: 'q 1'}, layers: 32}}\nrows: []\n",
+            "schema_version: 1\nmodels: {m: {total_params_b: 1, active_params_b: 1, "
+            "source: {url: 'https://example.org/x', quote: 'q 1'}, layers: 2.5, layers_source: {url: 'https://example.org/x', quote: 'q 1'}}}\nrows: []\n",
+            "schema_version: 1\nmodels: {m: {total_params_b: 1, active_params_b: 1, "
+            "source: {url: 'https://example.org/x', quote: 'q 1'}, layers: -3, layers_source: {url: 'https://example.org/x', quote: 'q 1'}}}\nrows: []\n",
         ]
     ):
         yield Case(
@@ -1552,13 +1569,13 @@ def api_cases() -> Iterator[Case]:
     )
     for i, tail in enumerate(
         [
-            "overhead_ms: {gpu-dense: -2}\n",
-            "overhead_ms: {gpu-dense: .nan}\n",
-            "overhead_ms: {gpu-dense: .inf}\n",
-            "overhead_ms: {gpu-dense: fast}\n",
-            "overhead_ms: {moon: 1}\n",
-            "overhead_ms: [1, 2]\n",
-            "overhead_ms: {gpu-dense: true}\n",
+            "overhead_us_per_layer: {gpu-dense: -2}\n",
+            "overhead_us_per_layer: {gpu-dense: .nan}\n",
+            "overhead_us_per_layer: {gpu-dense: .inf}\n",
+            "overhead_us_per_layer: {gpu-dense: fast}\n",
+            "overhead_us_per_layer: {moon: 1}\n",
+            "overhead_us_per_layer: [1, 2]\n",
+            "overhead_us_per_layer: {gpu-dense: true}\n",
         ]
     ):
         yield Case(
@@ -1566,10 +1583,67 @@ def api_cases() -> Iterator[Case]:
             "api",
             [],
             REFUSE,
-            "overhead_ms",
+            "overhead_us_per_layer",
             setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
             call=lambda w: se.load_efficiency(w / "eff.yaml"),
         )
+    for i, tail in enumerate(
+        [
+            "device_factor: {a100-sxm4-80gb: -0.5}\n",
+            "device_factor: {a100-sxm4-80gb: 0}\n",
+            "device_factor: {a100-sxm4-80gb: .nan}\n",
+            "device_factor: {a100-sxm4-80gb: slow}\n",
+            "device_factor: {a100-sxm4-80gb: true}\n",
+            "device_factor: {no-such-gpu: 0.5}\n",
+            "device_factor: [0.5]\n",
+        ]
+    ):
+        yield Case(
+            f"api-speed_efficiency-device-{i}",
+            "api",
+            [],
+            REFUSE,
+            "",
+            setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
+            call=lambda w: se.load_efficiency(w / "eff.yaml"),
+        )
+    for i, tail in enumerate(
+        [
+            "overhead_per_gpu_us_per_layer: {gpu-dense: -1}\n",
+            "overhead_per_gpu_us_per_layer: {gpu-dense: .nan}\n",
+            "overhead_per_gpu_us_per_layer: {moon: 1}\n",
+            "overhead_per_gpu_us_per_layer: [1]\n",
+        ]
+    ):
+        yield Case(
+            f"api-speed_efficiency-per-gpu-{i}",
+            "api",
+            [],
+            REFUSE,
+            "overhead_per_gpu",
+            setup=lambda w, t=tail: (w / "eff.yaml").write_text(fit_head + t, encoding="utf-8"),
+            call=lambda w: se.load_efficiency(w / "eff.yaml"),
+        )
+    for i, gpus in enumerate([0, -2, 2.5, True, "4", None]):
+        yield c(
+            f"decode_estimate-gpus-{i}",
+            lambda w, g=gpus: se.decode_estimate(50.0, "row", moe=False, gpus=g),
+        )
+    yield c(
+        "decode_estimate-row-ok",
+        lambda w: se.decode_estimate(50.0, "row", moe=False, gpus=4, layers=32),
+        ANSWER,
+    )
+    for i, gpu in enumerate(["no-such-gpu", "", 5, ["a100-sxm4-80gb"]]):
+        yield c(
+            f"decode_estimate-gpu-{i}",
+            lambda w, g=gpu: se.decode_estimate(50.0, "gpu", moe=True, gpu=g, layers=24),
+        )
+    yield c(
+        "decode_estimate-gpu-ok",
+        lambda w: se.decode_estimate(50.0, "gpu", moe=False, gpu="a100-sxm4-80gb", layers=32),
+        ANSWER,
+    )
 
 
 def resource_cases() -> Iterator[Case]:

@@ -12,6 +12,7 @@ from vramkit.datafiles import load_document
 from vramkit.errors import VramkitError
 from vramkit.plan.speed_estimate import (
     _fit_class,
+    _fit_class_per_gpu,
     decode_estimate,
     decode_ratios,
     efficiency_for,
@@ -84,19 +85,27 @@ def test_committed_fit_reproduces_from_the_data():
 
 @pytest.mark.parametrize("moe", [False, True])
 def test_gpu_class_is_the_least_squares_fit_of_its_train_rows(moe):
-    # minimise sum(((a*tb + tau) / tm - 1)^2) over the class's train rows: the 2x2 normal
-    # equations written out here, then efficiency = 1/a and overhead = tau
+    # minimise sum(((a*tb + tau*L) / tm - 1)^2) over the class's train rows: the 2x2 normal
+    # equations written out here, then efficiency = 1/a and overhead = tau per layer (L: the
+    # model's layers); tb is the row's bound step over its GPU's committed device factor (the
+    # classes are refitted last, on the factored bounds)
     facts, rows = load_speed_data()
+    dev = load_efficiency().device_factor
     steps = [
-        (r.batch / r.tokens_per_s * x, r.batch / r.tokens_per_s)  # (bound step, measured step)
+        # (bound step ÷ device factor, measured step, layers)
+        (
+            r.batch / r.tokens_per_s * x / dev.get(str(r.gpu), 1.0),
+            r.batch / r.tokens_per_s,
+            facts[r.model].layers,
+        )
         for r, x in decode_ratios(rows, facts)
         if r.placement == "gpu"
         and not held_out(r.id)
         and (facts[r.model].active_params < facts[r.model].total_params) is moe
     ]
     assert len(steps) >= 3
-    u = [tb / tm for tb, tm in steps]
-    v = [1 / tm for _, tm in steps]
+    u = [tb / tm for tb, tm, _ in steps]
+    v = [n / tm for _, tm, n in steps]
     suu, svv = sum(x * x for x in u), sum(y * y for y in v)
     suv = sum(x * y for x, y in zip(u, v, strict=True))
     det = suu * svv - suv * suv
@@ -106,8 +115,9 @@ def test_gpu_class_is_the_least_squares_fit_of_its_train_rows(moe):
     assert tau > 0
     cls = "gpu-moe" if moe else "gpu-dense"
     eff = load_efficiency()
-    assert eff.by_class[cls] == pytest.approx(1 / a, rel=1e-5)
-    assert eff.overhead_s[cls] == pytest.approx(tau, rel=1e-5)
+    # 1e-4: the committed file keeps 6 significant digits, of the device factors used here too
+    assert eff.by_class[cls] == pytest.approx(1 / a, rel=1e-4)
+    assert eff.overhead_s[cls] == pytest.approx(tau, rel=1e-4)
 
 
 def test_class_fit_recovers_a_known_efficiency_and_overhead():
@@ -159,12 +169,12 @@ def test_row_bound_arithmetic():
 
 def test_estimate_is_bound_step_over_efficiency_plus_overhead_with_spread():
     eff = load_efficiency()
-    e = decode_estimate(100.0, "gpu", moe=True, eff=eff)
-    # one step: 1/100 s at the bound, ÷ efficiency, + the class's fixed time
-    step = 0.01 / eff.by_class["gpu-moe"] + eff.overhead_s["gpu-moe"]
+    e = decode_estimate(100.0, "gpu", moe=True, eff=eff, layers=24)
+    # one step: 1/100 s at the bound, ÷ efficiency, + the class's fixed time per layer × 24
+    step = 0.01 / eff.by_class["gpu-moe"] + eff.overhead_s["gpu-moe"] * 24
     assert e.tokens_per_s == pytest.approx(1 / step)
     assert e.tokens_per_s < 100.0
-    four = decode_estimate(400.0, "gpu", moe=True, eff=eff, batch=4)  # 4 sequences, same step
+    four = decode_estimate(400.0, "gpu", moe=True, eff=eff, batch=4, layers=24)  # same step
     assert four.tokens_per_s == pytest.approx(4 * e.tokens_per_s)
     assert e.low_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p10)
     assert e.high_tokens_per_s == pytest.approx(e.tokens_per_s * eff.spread_p90)
@@ -175,7 +185,9 @@ def test_estimate_is_bound_step_over_efficiency_plus_overhead_with_spread():
     assert host.efficiency == eff.fallback
     assert host.overhead_s == 0.0
     assert host.tokens_per_s == pytest.approx(100.0 * eff.fallback)
-    assert decode_estimate(0.0, "gpu", moe=False, eff=eff).tokens_per_s == 0.0
+    assert decode_estimate(0.0, "gpu", moe=False, eff=eff, layers=32).tokens_per_s == 0.0
+    with pytest.raises(VramkitError, match="layers"):  # a per-layer overhead needs the layers
+        decode_estimate(100.0, "gpu", moe=False, eff=eff)
 
 
 def test_plan_limit_classes():
@@ -240,7 +252,9 @@ def test_plan_shows_the_estimate_beside_the_bound(capsys):
     assert est["moe"] is True  # V4-Flash routes to 6 of 256 experts
     fit = load_efficiency()
     eff, _ = efficiency_for(fit, est["limit"], True)
-    tau = overhead_for(fit, est["limit"], True)
+    from vramkit.catalog import get_model
+
+    tau = overhead_for(fit, est["limit"], True) * get_model("deepseek-v4-flash").num_layers
     assert est["efficiency"] == pytest.approx(eff, rel=1e-5)
     assert est["overhead_ms"] == pytest.approx(tau * 1e3, rel=1e-5)
     step = speed["batch"] / speed["decode_tokens_per_s"] / eff + tau
@@ -350,15 +364,105 @@ def test_api_summary_carries_the_estimate_beside_the_bound():
 
 @pytest.mark.parametrize(
     ("overhead", "needle"),
-    [({"gpu-dense": -1.0}, "must be ≥ 0 ms"), ({"gpu-dense": "fast"}, "must be a number"),
-     ({"nope": 1.0}, "overhead_ms must map fitted classes"), ([1.0], "overhead_ms must map")],
+    [({"gpu-dense": -1.0}, "must be ≥ 0 µs"), ({"gpu-dense": "fast"}, "must be a number"),
+     ({"nope": 1.0}, "overhead_us_per_layer must map fitted classes"),
+     ([1.0], "overhead_us_per_layer must map")],
 )  # fmt: skip
 def test_bad_overhead_in_the_fit_file_is_a_vramkit_error(tmp_path, overhead, needle):
     import yaml
 
     doc = dict(load_document("speed_efficiency.yaml"))
-    doc["overhead_ms"] = overhead
+    doc["overhead_us_per_layer"] = overhead
     p = tmp_path / "eff.yaml"
     p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     with pytest.raises(VramkitError, match=needle):
         load_efficiency(p)
+
+
+def test_device_factor_scales_a_gpu_limited_bound_only():
+    # estimate = min(bound, 1 / (1 / (bound × d) / e + τ)) at batch 1, d the GPU's committed
+    # factor; another limiter or no GPU id: d = 1; an unknown id is a VramkitError
+    eff = load_efficiency()
+    assert eff.device_factor, "the committed fit has device factors"
+    gpu, d = min(eff.device_factor.items(), key=lambda kv: kv[1])
+    assert 0 < d < 1
+    e, tau = eff.by_class["gpu-dense"], eff.overhead_s["gpu-dense"]
+    got = decode_estimate(100.0, "gpu", moe=False, eff=eff, gpu=gpu, layers=32).tokens_per_s
+    assert got == pytest.approx(min(100.0, 1 / (1 / (100.0 * d) / e + 32 * tau)), rel=1e-12)
+    plain = decode_estimate(100.0, "gpu", moe=False, eff=eff, layers=32).tokens_per_s
+    assert plain == pytest.approx(min(100.0, 1 / (1 / 100.0 / e + 32 * tau)), rel=1e-12)
+    assert got < plain
+    tp = decode_estimate(100.0, "tp", moe=True, eff=eff, gpu=gpu).tokens_per_s
+    assert tp == decode_estimate(100.0, "tp", moe=True, eff=eff).tokens_per_s
+    with pytest.raises(VramkitError, match="gpu"):
+        decode_estimate(100.0, "gpu", moe=False, eff=eff, gpu="no-such-gpu", layers=32)
+
+
+def test_row_split_fit_recovers_a_known_per_gpu_overhead():
+    # steps made exactly as bound step / 0.4 + 8 ms + 3.5 ms × (GPUs − 1): the fit returns them
+    steps = [
+        (tb, tb / 0.4 + 0.008 + 0.0035 * g, float(g))
+        for tb, g in ((0.002, 1), (0.006, 1), (0.003, 2), (0.02, 2), (0.004, 5), (0.05, 5))
+    ]
+    e, tau, tau_g = _fit_class_per_gpu(steps)
+    assert (e, tau, tau_g) == pytest.approx((0.4, 0.008, 0.0035), rel=1e-9)
+    # one GPU count only: a and the two overheads are not separable, the caller falls back
+    assert (
+        _fit_class_per_gpu([(tb, tb / 0.4 + 0.01, 1.0) for tb in (0.001, 0.01, 0.1, 0.2)]) is None
+    )
+
+
+def test_row_split_estimate_pays_its_overhead_per_extra_gpu():
+    # estimate = 1 / (1 / bound / e + 32 × (τ + τ_gpu × (GPUs − 1))) at batch 1, 32 layers
+    eff = load_efficiency()
+    e, tau = eff.by_class["row-dense"], eff.overhead_s["row-dense"]
+    tau_g = eff.overhead_per_gpu_s["row-dense"]
+    assert tau > 0
+    assert tau_g > 0
+    for gpus in (2, 6):
+        got = decode_estimate(400.0, "row", moe=False, eff=eff, gpus=gpus, layers=32)
+        want = 1 / (1 / 400.0 / e + 32 * (tau + tau_g * (gpus - 1)))
+        assert got.tokens_per_s == pytest.approx(want, rel=1e-12)
+    # other limiters: the GPU count does not enter the fixed cost
+    one = decode_estimate(400.0, "gpu", moe=False, eff=eff, layers=32).tokens_per_s
+    assert decode_estimate(400.0, "gpu", moe=False, eff=eff, gpus=8, layers=32).tokens_per_s == one
+
+
+def test_a_plan_on_one_gpu_model_gets_its_device_factor():
+    # a GPU-limited plan (dense 13B) on 1 x A100 SXM4 80GB: the estimate is decode_estimate of its bound with
+    # that GPU's fitted factor; the same bound with no GPU id differs by exactly that factor
+    from vramkit.catalog import get_model
+    from vramkit.plan import summary
+    from vramkit.plan.speed_estimate import plan_decode_estimate, plan_gpu_id
+
+    s = summary("llama-2-13b", gpus="a100-sxm4-80gb", context=4096, details=False)
+    sol = s["solution"]
+    assert plan_gpu_id(sol.plan) == "a100-sxm4-80gb"
+    m = get_model("llama-2-13b")
+    got = plan_decode_estimate(sol.plan, sol.speed, m)
+    assert got.limit == "gpu"
+    eff = load_efficiency()
+    d = eff.device_factor["a100-sxm4-80gb"]
+    e, tau = eff.by_class["gpu-dense"], eff.overhead_s["gpu-dense"]
+    b = sol.speed.decode_tokens_per_s
+    n = m.num_layers
+    assert got.tokens_per_s == pytest.approx(min(b, 1 / (1 / (b * d) / e + n * tau)), rel=1e-12)
+    assert s["decode_estimate"]["tokens_per_s"] == got.tokens_per_s
+
+
+def test_a_decode_model_without_layers_is_refused(tmp_path):
+    # the decode overhead is per layer: a model with decode rows must carry its sourced layers
+    import yaml
+
+    doc = dict(load_document("measured_speed.yaml"))
+    models = {k: dict(v) for k, v in doc["models"].items()}
+    models["gemma-3-4b"].pop("layers")
+    models["gemma-3-4b"].pop("layers_source")
+    doc["models"] = models
+    p = tmp_path / "speed.yaml"
+    p.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(VramkitError, match=r"gemma-3-4b.*layers"):
+        load_speed_data(p)
+    facts, _ = load_speed_data()
+    assert facts["gemma-3-4b"].layers == 34
+    assert "Layers2834" in facts["gemma-3-4b"].layers_source.quote  # 28 (Llama 3.2 3B), 34

@@ -34,25 +34,46 @@ def compute_buffer_bytes(
     cache_dtype: str = "bf16",
     ik: object = None,
 ) -> int:
-    """Compute (activation) buffer per GPU in bytes: the runtime's compute-buffer function when
-    its record says ``compute_buffer_computed`` (registered in `vramkit.runtimes.engines`, called
-    as the budget calls it; ik_llama.cpp's own under its options `ik`), else the one of the
-    record it takes its overheads from, else a fixed workspace figure — what `vramkit.budget`
-    charges."""
+    """Compute (activation) buffer per GPU in bytes (`compute_buffer_with_note`'s figure)."""
+    return compute_buffer_with_note(model, runtime, context=context, ubatch=ubatch,
+                                    sequences=sequences, cache_dtype=cache_dtype, ik=ik)[0]  # fmt: skip
+
+
+def compute_buffer_with_note(
+    model: ModelSpec,
+    runtime: str,
+    *,
+    context: int,
+    ubatch: int,
+    sequences: int = 1,
+    cache_dtype: str = "bf16",
+    ik: object = None,
+) -> tuple[int, str]:
+    """Compute (activation) buffer per GPU in bytes and how it was obtained: the runtime's
+    compute-buffer function when its record says ``compute_buffer_computed`` (registered in
+    `vramkit.runtimes.engines`, called as the budget calls it; ik_llama.cpp's own under its
+    options `ik`), else the one of the record it takes its overheads from, else a fixed
+    workspace figure — what `vramkit.budget` charges. The note is the function's own (llama.cpp:
+    replayed per checkpoint, replayed per architecture, or the plain-GQA form labelled an
+    estimate with its measured spread)."""
     from ..runtimes.engines import compute_buffer
+
+    def _split(out: object) -> tuple[int, str]:
+        if isinstance(out, tuple):
+            return int(out[0]), str(out[1])
+        return int(out), ""  # type: ignore[call-overload]
 
     own = compute_buffer(runtime)
     if own is not None:
         kw = {} if ik is None else {"options": ik}
-        out = own(model, context=context, batch=sequences, cache_dtype=cache_dtype,
-                  n_ubatch=ubatch, **kw)  # fmt: skip
-        return int(out[0] if isinstance(out, tuple) else out)
+        return _split(own(model, context=context, batch=sequences, cache_dtype=cache_dtype,
+                          n_ubatch=ubatch, **kw))  # fmt: skip
     rt = overheads_record(runtime)
     fn = compute_buffer(rt)
     if fn is None:
-        return rt.workspace_bytes
-    out = fn(model, context=context, batch=sequences, cache_dtype=cache_dtype, n_ubatch=ubatch)
-    return int(out[0] if isinstance(out, tuple) else out)
+        return rt.workspace_bytes, "the runtime record's fixed workspace (data/runtimes.yaml)"
+    return _split(fn(model, context=context, batch=sequences, cache_dtype=cache_dtype,
+                     n_ubatch=ubatch))  # fmt: skip
 
 
 def kv_estimate(

@@ -49,6 +49,8 @@ class Place:
     experts_per_layer: int = 0
     bandwidth_bytes_per_s: float = 0.0
     margin_bytes: int = 0
+    gpu_id: str | None = None
+    """A GPU place's data/gpus.yaml id (None: the host, disk, or a GPU given by numbers)."""
 
     @property
     def total_bytes(self) -> int:

@@ -6,21 +6,32 @@ fitted efficiencies live in data/speed_efficiency.yaml, written by benchmarks/fi
     bound (tokens/s)  = bandwidth ÷ weight bytes one token reads
                         weight bytes = file bytes × active ÷ total parameters
                         bandwidth    = one GPU's (layer split: GPUs run one after another),
-                                       tp × one GPU's (tensor parallel), or host RAM (CPU only)
+                                       n × one GPU's (tensor parallel, llama.cpp row split), or
+                                       host RAM (CPU only)
     class             = the limiter and dense | moe, e.g. "gpu-moe"
     step time         = batch ÷ tokens/s (one decode step of `batch` sequences, seconds)
-    estimate step     = bound step ÷ efficiency[class] + overhead[class]
+    estimate step     = bound step ÷ (device factor[gpu] × efficiency[class])
+                        + layers × (overhead[class] + overhead per GPU[class] × (GPUs − 1))
     estimate          = batch ÷ estimate step, never above the bound
+
+device factor: per GPU id with at least 3 GPU-limited TRAIN rows, the median over them of the
+fraction of the catalog bandwidth the GPU reaches relative to its class, fitted in turn with the
+classes (`_fit_device_factors`); 1 for other GPUs, other limiters and a GPU-less estimate.
+overhead per GPU: only the row-split class (llama.cpp before Jan 2024 split each matrix by rows
+over the GPUs and synced after each), fitted with its efficiency and overhead by a 3 × 3 least
+squares (`_fit_class_per_gpu`); 0 elsewhere (`extra_gpus`).
 
 efficiency and overhead: a class (else its limiter's rows) with at least 3 TRAIN rows of
 different bounds is fitted by least squares on the relative step-time error,
-Σ ((bound step ÷ e + τ) ÷ measured step − 1)², with τ ≥ 0 and e ≤ 1; otherwise e is the
-median of measured ÷ bound and τ = 0 (and with no row at all, the median over all train
-rows). τ is the time a step costs whatever the bytes: kernel launches, synchronisation and
-sampling per token (llama.cpp: about 2 ms per token on the 2024 builds of the dataset, so a
-small Q4 model on a fast GPU runs at 0.3–0.6 × its bound while an F16 one runs near 0.85 ×).
-The choice of this form was made on the train rows alone (leave-one-out over them: median
-error 10% against 15% for a median ratio); the held-out rows only measure it.
+Σ ((bound step ÷ e + L × τ) ÷ measured step − 1)², with τ ≥ 0 and e ≤ 1 (L: the model's decoder
+layers); otherwise e is the median of measured ÷ bound and τ = 0 (and with no row at all, the
+median over all train rows). τ is the time a step costs per layer whatever the bytes: kernel
+launches and synchronisation per layer a token passes (about 40 µs per layer on the llama.cpp
+builds of the dataset, 1.3 ms a step at 32 layers, so a small Q4 model on a fast GPU runs well
+below its bound while an F16 one runs near 0.85 ×). The form (per layer, with device factors)
+was chosen on the train rows alone by leave-one-out (median / 90th percentile error 9.4 % /
+24.9 %, against 11.8 % / 31.6 % per step and 12.0 % / 41.0 % without device factors); the
+held-out rows only measure it.
 
 A MoE's efficiency is lower than a dense model's on the same device: the expert dispatch costs
 time, and the row bound spreads the file's bytes evenly over parameters while a MoE file keeps
@@ -70,11 +81,13 @@ from ..runtimes import get_runtime
 from ..sources import Source, parse_source
 
 KINDS = ("decode", "prefill")
-PLACEMENTS = ("gpu", "tp", "host-experts", "host-layers", "cpu")
-LIMITS = ("gpu", "tp", "host", "cpu")
+PLACEMENTS = ("gpu", "tp", "row", "host-experts", "host-layers", "cpu")
+LIMITS = ("gpu", "tp", "row", "host", "cpu")
 """What limits a decode step: GPU memory (llama.cpp-style, layers one after another), tensor
 parallel GPUs (vLLM / SGLang: single-request decode is latency-bound, far below the bound),
-host RAM (experts or layers on the host, GPU + host), the CPU alone."""
+llama.cpp's row split (each matrix split by rows over the GPUs, a sync after each: the only
+multi-GPU mode before Jan 2024; no plan uses it, dataset rows only), host RAM (experts or
+layers on the host, GPU + host), the CPU alone."""
 
 SHAPES = ("dense", "moe")
 """Whether the model routes each token to a few experts (active < total parameters)."""
@@ -82,6 +95,7 @@ SHAPES = ("dense", "moe")
 _PLACEMENT_LIMIT = {
     "gpu": "gpu",
     "tp": "tp",
+    "row": "row",
     "host-experts": "host",
     "host-layers": "host",
     "cpu": "cpu",
@@ -120,11 +134,14 @@ class SpeedRow:
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """Total and active parameters of a dataset model (counts), with their source."""
+    """Total and active parameters of a dataset model (counts), with their source; its decoder
+    layers (each a fixed cost per decode step, `overhead_for`) with theirs (None: not given)."""
 
     total_params: float
     active_params: float
     source: Source
+    layers: int | None = None
+    layers_source: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +155,14 @@ class Efficiency:
     train_ids: tuple[str, ...]
     held_out_ids: tuple[str, ...]
     overhead_s: Mapping[str, float] = field(default_factory=dict)
-    """Per class (or limiter): seconds a decode step costs beyond bytes ÷ bandwidth (0: none)."""
+    """Per class (or limiter): seconds a decode step costs per model layer beyond bytes ÷
+    bandwidth (0: none)."""
+    device_factor: Mapping[str, float] = field(default_factory=dict)
+    """Per GPU id (data/gpus.yaml): the fraction of its catalog bandwidth a GPU-limited decode
+    reaches relative to its class (1: none fitted); see `_fit_device_factors`."""
+    overhead_per_gpu_s: Mapping[str, float] = field(default_factory=dict)
+    """Per class (or limiter): seconds a step costs per layer per GPU beyond the first
+    (`extra_gpus`)."""
 
 
 @dataclass(frozen=True)
@@ -267,12 +291,25 @@ def load_speed_data(
         active = _num(where, m, "active_params_b") * 1e9
         if active > total:
             raise VramkitError(f"{where}: active_params_b exceeds total_params_b.")
+        layers = None if m.get("layers") is None else int(_num(where, m, "layers"))
+        if layers is not None and (layers != m.get("layers") or "layers_source" not in m):
+            raise VramkitError(f"{where}: layers must be a whole number with a layers_source.")
         facts[str(mid)] = ModelFacts(
-            total, active, parse_source(f"{where}.source", m.get("source"))
+            total,
+            active,
+            parse_source(f"{where}.source", m.get("source")),
+            layers,
+            None if layers is None else parse_source(f"{where}.layers_source", m["layers_source"]),
         )
     rows = tuple(
         _row(f"measured_speed.yaml rows[{i}]", r, facts) for i, r in enumerate(doc["rows"])
     )
+    bare = sorted({r.model for r in rows if r.kind == "decode" and facts[r.model].layers is None})
+    if bare:
+        raise VramkitError(
+            f"measured_speed.yaml: models {bare} have decode rows but no 'layers' (the decode "
+            "overhead is per layer)."
+        )
     ids = [r.id for r in rows]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -318,6 +355,29 @@ def overhead_for(eff: Efficiency, limit: str, moe: bool) -> float:
     return 0.0
 
 
+def extra_gpus(limit: str, gpus: int) -> int:
+    """GPUs beyond the first whose partial results a step gathers: llama.cpp's row split syncs
+    every split matrix over all its GPUs, so its fixed cost is τ + τ_gpu × (gpus − 1); 0 for
+    every other limiter (their fixed cost is τ)."""
+    return max(0, int(gpus) - 1) if limit == "row" else 0
+
+
+def overhead_per_gpu_for(eff: Efficiency, limit: str, moe: bool) -> float:
+    """Seconds per decode step per GPU beyond the first (`extra_gpus`) for this class (the
+    same class, else limiter, that `efficiency_for` picks; 0 when none was fitted)."""
+    cls = speed_class(limit, moe)
+    key = cls if cls in eff.by_class else limit if limit in eff.by_class else None
+    return 0.0 if key is None else eff.overhead_per_gpu_s.get(key, 0.0)
+
+
+def device_factor_for(eff: Efficiency, limit: str, gpu: str | None) -> float:
+    """The fitted bandwidth factor of GPU id `gpu` for a GPU-limited decode (1 for another
+    limiter, no GPU, or a GPU without ≥ `_DEVICE_MIN_ROWS` train rows)."""
+    if limit != "gpu" or gpu is None:
+        return 1.0
+    return eff.device_factor.get(gpu, 1.0)
+
+
 def estimate_tokens_per_s(bound: float, efficiency: float, overhead_s: float, batch: int) -> float:
     """batch ÷ (bound step ÷ efficiency + overhead), at most the bound (module docstring)."""
     if bound <= 0:
@@ -340,7 +400,7 @@ def row_decode_bound(row: SpeedRow, facts: Mapping[str, ModelFacts]) -> float:
     bw = get_gpu(row.gpu).bandwidth_bytes_per_s
     if not bw:
         raise VramkitError(f"{row.id}: GPU {row.gpu} has no sourced bandwidth.")
-    if row.placement == "tp":
+    if row.placement in ("tp", "row"):  # every GPU reads its share of each matrix at once
         return row.batch * row.gpus * bw / read
     if row.placement == "gpu":
         return row.batch * bw / read
@@ -399,19 +459,57 @@ def _row_estimate(
     f = facts[row.model]
     moe = f.active_params < f.total_params
     e = efficiency_for(eff, row_limit(row), moe)[0]
-    tau = overhead_for(eff, row_limit(row), moe)
+    tau = (
+        overhead_for(eff, row_limit(row), moe)
+        + overhead_per_gpu_for(eff, row_limit(row), moe) * extra_gpus(row_limit(row), row.gpus)
+    ) * (f.layers or 0)
     batch = row.batch if row.kind == "decode" else 1
-    return estimate_tokens_per_s(row.tokens_per_s / ratio, e, tau, batch)
+    bound = row.tokens_per_s / ratio
+    d = device_factor_for(eff, row_limit(row), row.gpu) if row.kind == "decode" else 1.0
+    return min(bound, estimate_tokens_per_s(bound * d, e, tau, batch))
 
 
-def _fit_class(steps: list[tuple[float, float]]) -> tuple[float, float] | None:
-    """(efficiency, overhead s) from (bound step, measured step) pairs: least squares on
+def _layers_of(step: tuple[float, ...]) -> float:
+    """The layer count of a (bound step, measured step, g, L) tuple: L, 1 when absent (then τ is
+    per step rather than per layer)."""
+    return step[3] if len(step) > 3 else 1.0
+
+
+def _fit_class_per_gpu(steps: list[tuple[float, ...]]) -> tuple[float, float, float] | None:
+    """(efficiency, overhead s, overhead s per extra GPU) from (bound step, measured step,
+    extra GPUs) tuples: least squares on (bound step × a + τ + g × τ_gpu) ÷ measured step − 1,
+    the 3 × 3 normal equations solved by elimination; None with fewer than 4 tuples, fewer than
+    two GPU counts, or a solution outside a ≥ 1, τ ≥ 0, τ_gpu ≥ 0 (then `_fit_class`)."""
+    if len(steps) < 4 or len({st[2] for st in steps}) < 2:
+        return None
+    cols = [(st[0] / st[1], _layers_of(st) / st[1], _layers_of(st) * st[2] / st[1]) for st in steps]
+    m = [
+        [sum(c[i] * c[j] for c in cols) for j in range(3)] + [sum(c[i] for c in cols)]
+        for i in range(3)
+    ]
+    for c in range(3):  # Gauss-Jordan with partial pivoting
+        p = max(range(c, 3), key=lambda r: abs(m[r][c]))
+        m[c], m[p] = m[p], m[c]
+        if abs(m[c][c]) <= 1e-12 * max(1.0, abs(m[c][3])):
+            return None
+        for r in range(3):
+            if r != c:
+                f = m[r][c] / m[c][c]
+                m[r] = [x - f * y for x, y in zip(m[r], m[c], strict=True)]
+    a, tau, tau_g = (m[i][3] / m[i][i] for i in range(3))
+    if a < 1 or tau < 0 or tau_g < 0:
+        return None
+    return 1.0 / a, tau, tau_g
+
+
+def _fit_class(steps: list[tuple[float, ...]]) -> tuple[float, float] | None:
+    """(efficiency, overhead s) from (bound step, measured step[, …]) tuples: least squares on
     (bound step × a + τ) ÷ measured step − 1 with a = 1 ÷ efficiency ≥ 1 and τ ≥ 0; None with
     fewer than 3 pairs or when the bound steps barely differ (a and τ not separable)."""
     if len(steps) < 3:
         return None
-    u = [tb / tm for tb, tm in steps]
-    v = [1.0 / tm for _, tm in steps]
+    u = [st[0] / st[1] for st in steps]
+    v = [_layers_of(st) / st[1] for st in steps]
     suu = sum(x * x for x in u)
     suv = sum(x * y for x, y in zip(u, v, strict=True))
     svv = sum(y * y for y in v)
@@ -445,9 +543,21 @@ def load_efficiency(path: str | Path = "speed_efficiency.yaml") -> Efficiency:
         raise VramkitError(
             f"{where}: unknown classes {sorted(unknown)}; allowed {sorted(allowed)}."
         )
-    ms = doc.get("overhead_ms") or {}
+    ms = doc.get("overhead_us_per_layer") or {}
     if not isinstance(ms, Mapping) or set(ms) - set(by):
-        raise VramkitError(f"{where}: overhead_ms must map fitted classes to milliseconds.")
+        raise VramkitError(
+            f"{where}: overhead_us_per_layer must map fitted classes to microseconds."
+        )
+    per_gpu = doc.get("overhead_per_gpu_us_per_layer") or {}
+    if not isinstance(per_gpu, Mapping) or set(per_gpu) - set(by):
+        raise VramkitError(
+            f"{where}: overhead_per_gpu_us_per_layer must map fitted classes to microseconds."
+        )
+    dev = doc.get("device_factor") or {}
+    if not isinstance(dev, Mapping):
+        raise VramkitError(f"{where}: device_factor must map GPU ids to factors.")
+    for gid in dev:
+        get_gpu(str(gid))  # an unknown id is a VramkitError naming the catalog's ids
     return Efficiency(
         by_class=by,
         fallback=_num(where, doc, "fallback"),
@@ -455,15 +565,22 @@ def load_efficiency(path: str | Path = "speed_efficiency.yaml") -> Efficiency:
         spread_p90=_num(where, doc["spread"], "p90"),
         train_ids=tuple(doc["train_ids"]),
         held_out_ids=tuple(doc["held_out_ids"]),
-        overhead_s={str(k): _overhead_ms(where, ms, k) / 1e3 for k in ms},
+        overhead_s={
+            str(k): _overhead_us(f"{where} overhead_us_per_layer", ms, k) / 1e6 for k in ms
+        },
+        device_factor={str(k): _num(f"{where} device_factor", dev, k) for k in dev},
+        overhead_per_gpu_s={
+            str(k): _overhead_us(f"{where} overhead_per_gpu_us_per_layer", per_gpu, k) / 1e6
+            for k in per_gpu
+        },
     )
 
 
-def _overhead_ms(where: str, ms: Mapping[str, Any], key: str) -> float:
-    """One class's overhead in milliseconds: a finite number ≥ 0."""
-    v = _num(f"{where} overhead_ms", ms, key, positive=False)
+def _overhead_us(where: str, us: Mapping[str, Any], key: str) -> float:
+    """One class's overhead in microseconds (per layer): a finite number ≥ 0."""
+    v = _num(where, us, key, positive=False)
     if v < 0:
-        raise VramkitError(f"{where} overhead_ms: '{key}' must be ≥ 0 ms, got {v!r}.")
+        raise VramkitError(f"{where}: '{key}' must be ≥ 0 µs, got {v!r}.")
     return v
 
 
@@ -483,9 +600,17 @@ def decode_estimate(
     moe: bool,
     eff: Efficiency | None = None,
     batch: int = 1,
+    gpu: str | None = None,
+    gpus: int = 1,
+    layers: int | None = None,
 ) -> DecodeEstimate:
     """The decode estimate beside a bound of limiter `limit` (one of `LIMITS`) for a dense or a
-    MoE model (`moe`), `batch` sequences decoding together (the bound's tokens/s are theirs)."""
+    MoE model (`moe`), `batch` sequences decoding together (the bound's tokens/s are theirs).
+    gpu: the data/gpus.yaml id of the GPUs (None: unknown, factor 1); a GPU-limited bound is
+    scaled by its fitted device factor (`device_factor_for`), the estimate never above it.
+    gpus: how many GPUs (only a row-split step's fixed cost depends on it, `extra_gpus`).
+    layers: the model's decoder layers; a class with a fitted overhead costs that per layer, so
+    it needs them (a VramkitError says so when they are missing)."""
     if not isinstance(limit, str) or limit not in LIMITS:
         raise VramkitError(f"unknown speed limiter {limit!r}; allowed {list(LIMITS)}.")
     if not isinstance(moe, bool):
@@ -499,10 +624,29 @@ def decode_estimate(
         raise VramkitError(f"decode bound must be a finite number ≥ 0, got {bound_tokens_per_s!r}.")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise VramkitError(f"batch must be a whole number ≥ 1, got {batch!r}.")
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise VramkitError(f"gpus must be a whole number ≥ 1, got {gpus!r}.")
+    if layers is not None and (
+        isinstance(layers, bool) or not isinstance(layers, int) or layers < 1
+    ):
+        raise VramkitError(f"layers must be a whole number ≥ 1 or None, got {layers!r}.")
+    if gpu is not None:
+        if not isinstance(gpu, str):
+            raise VramkitError(f"gpu must be a data/gpus.yaml id (a string) or None, got {gpu!r}.")
+        get_gpu(gpu)  # an unknown id is a VramkitError naming the catalog's ids
     eff = eff or _default_efficiency()
     e, fitted = efficiency_for(eff, limit, moe)
     tau = overhead_for(eff, limit, moe)
-    est = estimate_tokens_per_s(float(bound_tokens_per_s), e, tau, batch)
+    tau += overhead_per_gpu_for(eff, limit, moe) * extra_gpus(limit, gpus)
+    if tau and layers is None:
+        raise VramkitError(
+            f"the {speed_class(limit, moe)} estimate costs a fixed time per layer: pass the "
+            "model's layers (layers=)."
+        )
+    tau *= layers or 0
+    d = device_factor_for(eff, limit, gpu)
+    bound = float(bound_tokens_per_s)
+    est = min(bound, estimate_tokens_per_s(bound * d, e, tau, batch))
     return DecodeEstimate(
         tokens_per_s=est,
         bound_tokens_per_s=bound_tokens_per_s,
@@ -520,7 +664,8 @@ def plan_decode_estimate(plan: Any, speed: Any, model: Any) -> DecodeEstimate | 
     """The decode estimate beside a plan's bound (`vramkit.plan.speed.SpeedBound` of a
     `vramkit.plan.Plan` of `model`), or None when the plan does not fit or its bound is not
     finite. Its class: `plan_limit` of the plan's runtime and limiter, MoE when the model's
-    active parameters are fewer than its total; batch: the plan's sequences."""
+    active parameters are fewer than its total; batch: the plan's sequences; GPU: `plan_gpu_id`
+    (its fitted device factor, if any)."""
     if not plan.fits or not math.isfinite(speed.decode_tokens_per_s):
         return None
     gpus = sum(1 for q in plan.places if q.kind == "gpu")
@@ -531,7 +676,16 @@ def plan_decode_estimate(plan: Any, speed: Any, model: Any) -> DecodeEstimate | 
         gpus=gpus,
         moe=model.params.active < model.params.main,
         batch=max(1, int(speed.batch)),
+        gpu=plan_gpu_id(plan),
+        layers=model.num_layers,
     )
+
+
+def plan_gpu_id(plan: Any) -> str | None:
+    """The data/gpus.yaml id shared by every GPU place of a plan, else None (mixed GPUs, GPUs
+    given by numbers, or none)."""
+    ids = {getattr(q, "gpu_id", None) for q in plan.places if q.kind == "gpu"}
+    return ids.pop() if len(ids) == 1 else None
 
 
 def curve_estimates(plan: Any, curve: Iterable[Any], model: Any) -> list[DecodeEstimate | None]:
@@ -539,6 +693,7 @@ def curve_estimates(plan: Any, curve: Iterable[Any], model: Any) -> list[DecodeE
     machine and runtime): the decode estimate beside its bound, None where it does not fit."""
     gpus = sum(1 for q in plan.places if q.kind == "gpu")
     moe = model.params.active < model.params.main
+    gpu = plan_gpu_id(plan)
     return [
         bound_estimate(
             c.decode_tokens_per_s,
@@ -547,6 +702,8 @@ def curve_estimates(plan: Any, curve: Iterable[Any], model: Any) -> list[DecodeE
             gpus=gpus,
             moe=moe,
             batch=max(1, int(plan.sequences)),
+            gpu=gpu,
+            layers=model.num_layers,
         )
         if c.fits
         else None
@@ -555,15 +712,31 @@ def curve_estimates(plan: Any, curve: Iterable[Any], model: Any) -> list[DecodeE
 
 
 def bound_estimate(
-    bound_tokens_per_s: float, *, runtime: str, limited_by: str, gpus: int, moe: bool, batch: int
+    bound_tokens_per_s: float,
+    *,
+    runtime: str,
+    limited_by: str,
+    gpus: int,
+    moe: bool,
+    batch: int,
+    gpu: str | None = None,
+    layers: int | None = None,
 ) -> DecodeEstimate | None:
     """`decode_estimate` of a decode bound given what limits it (a plan's runtime, its
-    `limited_by` text and GPU count): one call for the plan, the curve and goal speed. None for
-    a bound of 0 (nothing fits) or not finite."""
+    `limited_by` text, GPU count and GPU id): one call for the plan, the curve and goal speed.
+    None for a bound of 0 (nothing fits) or not finite."""
     if not math.isfinite(bound_tokens_per_s) or bound_tokens_per_s <= 0:
         return None
     limit = plan_limit(runtime, limited_by, gpus)
-    return decode_estimate(bound_tokens_per_s, limit, moe=moe, batch=batch)
+    return decode_estimate(
+        bound_tokens_per_s,
+        limit,
+        moe=moe,
+        batch=batch,
+        gpu=gpu,
+        gpus=max(1, int(gpus)),
+        layers=layers,
+    )
 
 
 _CACHE: dict[str, Efficiency] = {}
@@ -759,25 +932,89 @@ def _fit_on(
     fits, else the median of measured ÷ bound with no overhead; no spread (1, 1), no ids."""
     by: dict[str, float] = {}
     tau: dict[str, float] = {}
+    tau_g: dict[str, float] = {}
 
     def fit(key: str, group: list[tuple[SpeedRow, float]]) -> None:
         if not group:
             return
-        # measured step tm = batch ÷ measured tokens/s; bound step = tm × measured ÷ bound
-        steps = [(r.batch / r.tokens_per_s * x, r.batch / r.tokens_per_s) for r, x in group]
+        # measured step tm = batch ÷ measured tokens/s; bound step = tm × measured ÷ bound;
+        # g = GPUs beyond the first whose results a step gathers (`extra_gpus`); L = layers
+        steps = [
+            (
+                r.batch / r.tokens_per_s * x,
+                r.batch / r.tokens_per_s,
+                float(extra_gpus(row_limit(r), r.gpus)),
+                float(facts[r.model].layers or 0),
+            )
+            for r, x in group
+        ]
+        per_gpu = _fit_class_per_gpu(steps) if overhead else None
+        if per_gpu is not None:
+            by[key], tau[key], tau_g[key] = per_gpu
+            return
         got = _fit_class(steps) if overhead else None
         if got is None:
             by[key] = statistics.median(x for _, x in group)
         else:
             by[key], tau[key] = got
 
-    for lim in LIMITS:
-        fit(lim, [(r, x) for r, x in train if row_limit(r) == lim])
-        for moe in (False, True):
-            cls = speed_class(lim, moe)
-            fit(cls, [(r, x) for r, x in train if row_class(r, facts) == cls])
+    def fit_all(rows: list[tuple[SpeedRow, float]]) -> None:
+        by.clear()
+        tau.clear()
+        tau_g.clear()
+        for lim in LIMITS:
+            fit(lim, [(r, x) for r, x in rows if row_limit(r) == lim])
+            for moe in (False, True):
+                cls = speed_class(lim, moe)
+                fit(cls, [(r, x) for r, x in rows if row_class(r, facts) == cls])
+
+    dev: dict[str, float] = {}
+    fit_all(train)
+    if overhead:  # decode: classes and device factors fitted in turn (`_fit_device_factors`)
+        for _ in range(_DEVICE_ROUNDS):
+            dev = _fit_device_factors(train, facts, Efficiency(by, 1.0, 1.0, 1.0, (), (), tau))
+            fit_all([(r, x * _dev_of(dev, r)) for r, x in train])
     fallback = statistics.median(x for _, x in train)
-    return Efficiency(by, fallback, 1.0, 1.0, (), (), tau)
+    return Efficiency(by, fallback, 1.0, 1.0, (), (), dict(tau), dev, dict(tau_g))
+
+
+_DEVICE_MIN_ROWS = 3
+"""A GPU id gets its own bandwidth factor with at least this many GPU-limited train rows."""
+_DEVICE_ROUNDS = 3
+"""Rounds of (device factors, then classes refitted on the factored bounds)."""
+
+
+def _dev_of(dev: Mapping[str, float], r: SpeedRow) -> float:
+    """1 ÷ the device factor of a GPU-limited decode row (its bound ÷ factor = the factored
+    ratio's divisor), 1 for other rows."""
+    return 1.0 / dev.get(r.gpu, 1.0) if row_limit(r) == "gpu" and r.gpu is not None else 1.0
+
+
+def _fit_device_factors(
+    train: list[tuple[SpeedRow, float]], facts: Mapping[str, ModelFacts], eff: Efficiency
+) -> dict[str, float]:
+    """Per GPU id with ≥ `_DEVICE_MIN_ROWS` GPU-limited train rows: the median over its rows of
+    the factor d that makes the class estimate meet the measurement,
+
+        measured step = bound step ÷ (d × e) + τ   →   d = bound step ÷ (e × (measured step − τ))
+
+    i.e. the fraction of the catalog bandwidth this device reaches relative to its class (an
+    A100 SXM4 80GB in one study reaches about half of what its class's consumer GPUs reach;
+    Apple's unified memory about 0.9). Physical: the catalog bandwidth is a spec, the sustained
+    bandwidth of decode kernels differs by memory type and platform."""
+    vals: dict[str, list[float]] = {}
+    for r, x in train:
+        if row_limit(r) != "gpu" or r.gpu is None:
+            continue
+        f = facts[r.model]
+        moe = f.active_params < f.total_params
+        e = efficiency_for(eff, "gpu", moe)[0]
+        t = overhead_for(eff, "gpu", moe) * (f.layers or 0)
+        tm = r.batch / r.tokens_per_s
+        tb = tm * x
+        if tm > t:
+            vals.setdefault(r.gpu, []).append(tb / (e * (tm - t)))
+    return {g: statistics.median(v) for g, v in vals.items() if len(v) >= _DEVICE_MIN_ROWS}
 
 
 def _fit_ratios(
@@ -803,6 +1040,8 @@ def _fit_ratios(
         train_ids=tuple(r.id for r, _ in train),
         held_out_ids=tuple(r.id for r, _ in test),
         overhead_s=partial.overhead_s,
+        device_factor=partial.device_factor,
+        overhead_per_gpu_s=partial.overhead_per_gpu_s,
     )
 
 

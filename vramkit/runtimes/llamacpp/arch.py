@@ -161,6 +161,8 @@ MODEL_TYPE_ARCH = {
     "starcoder2": "starcoder2", "exaone4": "exaone4", "internlm2": "internlm2",
     "stablelm": "stablelm", "smollm3": "smollm3", "ernie4_5": "ernie4_5", "gpt_oss": "gpt-oss",
     "glm4_moe": "glm4moe", "deepseek_v2": "deepseek2", "deepseek_v3": "deepseek2",
+    "deepseek_v32": "deepseek32", "deepseek_v4": "deepseek4", "gemma4": "gemma4",
+    "gemma4_text": "gemma4",
     "falcon_h1": "falcon-h1", "qwen3_next": "qwen3next", "phi": "phi2", "llama4": "llama4",
     "llama4_text": "llama4", "olmo": "olmo", "exaone": "exaone",
 }  # fmt: skip
@@ -183,11 +185,15 @@ def _flat(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
 def template_id(cfg: Mapping[str, Any]) -> str | None:
     """The recorded template for a config: its GGUF architecture (a file's
     general.architecture, else the converter's arch for the model_type), "llama-moe" for a
-    Llama-architecture model with experts (Mixtral), "phi3-swa" for Phi-3 with a window."""
+    Llama-architecture model with experts (Mixtral), "phi3-swa" for Phi-3 with a window,
+    "deepseek2-lite" for an MLA model without q_lora_rank (DeepSeek-V2-Lite type)."""
     cfg = _flat(cfg)
     arch = cfg.get("gguf_architecture") or MODEL_TYPE_ARCH.get(str(cfg.get("model_type")))
     for keys, refined in _REFINED_TEMPLATES.get(str(arch), ()):
         if _get(cfg, *keys, default=0):
+            return refined
+    for keys, refined in _REFINED_IF_ABSENT.get(str(arch), ()):
+        if not _get(cfg, *keys, default=0):
             return refined
     return arch
 
@@ -198,6 +204,19 @@ _REFINED_TEMPLATES: Mapping[str, tuple[tuple[tuple[str, ...], str], ...]] = {
 }
 """GGUF architecture → (config keys, template) pairs: a config that sets any of the keys (non-zero)
 builds another graph, recorded as its own template."""
+
+_REFINED_IF_ABSENT: Mapping[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    # no q_lora_rank: attn_q instead of attn_q_a / attn_q_b (src/models/deepseek2.cpp L105-110,
+    # L498-510), recorded with V2-Lite's softmax gating. Moonlight / Kimi-VL-A3B (the same graph
+    # with sigmoid gating and normalised weights) gives the engine the same buffer: at its
+    # shape (n_embd 2048, 27 layers, 64 experts, vocab 163840) over arch_graphs.HELDOUT_CASES
+    # 360.38 / 1174.01 / 1441.51 / 360.38 / 360.38 / 1448.04 MiB with either (2026-12-08). So
+    # does the deepseek2 template (recorded with V3's sigmoid) for DeepSeek-V2 236B's softmax:
+    # 396.01 / 8632.01 / 2080.04 / 400.01 / 424.01 / 2600.04 MiB with either gating
+    "deepseek2": ((("q_lora_rank",), "deepseek2-lite"),),
+}
+"""GGUF architecture → (config keys, template) pairs: a config that sets none of the keys builds
+another graph."""
 
 
 def model_symbols(tid: str, cfg: Mapping[str, Any]) -> dict[str, int]:
@@ -224,8 +243,8 @@ def model_symbols(tid: str, cfg: Mapping[str, Any]) -> dict[str, int]:
     if cfg.get("sliding_window"):
         q["swa"] = int(cfg["sliding_window"])
     if cfg.get("kv_lora_rank"):
-        # DeepSeek-V2-Lite-type models (no q_lora_rank) build another graph (is_lite in
-        # src/models/deepseek2.cpp): not recorded, so the symbol stays missing
+        # DeepSeek-V2-Lite-type models (no q_lora_rank) build another graph (template
+        # deepseek2-lite, which has no q_lora symbol)
         if cfg.get("q_lora_rank"):
             q["q_lora"] = int(cfg["q_lora_rank"])
         q.update(kv_lora=int(cfg["kv_lora_rank"]),
@@ -263,7 +282,15 @@ def _qwen3next_symbols(cfg: Mapping[str, Any], q: Mapping[str, int]) -> dict[str
                 "conv": int(cfg.get("linear_conv_kernel_dim", 4))}  # fmt: skip
 
 
+def _deepseek32_symbols(cfg: Mapping[str, Any], q: Mapping[str, int]) -> dict[str, int]:
+    """DeepSeek V3.2's lightning indexer: heads, head size, top-k (the converter's
+    attention.indexer.* keys)."""
+    return {"idx_head": int(cfg["index_n_heads"]), "idx_hd": int(cfg["index_head_dim"]),
+            "idx_topk": int(cfg["index_topk"])}  # fmt: skip
+
+
 _TEMPLATE_SYMBOLS: Mapping[str, Any] = {
+    "deepseek32": _deepseek32_symbols,
     "llama4": _llama4_symbols,
     "falcon-h1": _falcon_h1_symbols,
     "qwen3next": _qwen3next_symbols,
@@ -297,14 +324,12 @@ def context_symbols(q: Mapping[str, int], s: Any, mla: bool) -> dict[str, int]:
     return out
 
 
-#: Templates whose probe-built graph is not the one the converter's files give the engine:
-#: left out of the replay (the labelled estimate applies) until recorded from converter files.
-NOT_REPLAYED = {
-    "phi3": "the converter's Phi-3/Phi-4 file (fused attn_qkv) gives the engine 12.51 MiB where "
-    "the probe-built phi3 graph gives 12.01 (tests/accounting/gguf_converter, 8K, -ub 512)",
-    "phi3-swa": "as phi3 (the engine disables Phi's window)",
-    "phi2": "Phi-2's converter file also fuses attn_qkv; not checked against one",
-}
+#: Templates whose recorded graph is not the one the converter's files give the engine: left
+#: out of the replay (the labelled estimate applies). Empty since Phi-3/Phi-4 are recorded from
+#: files with the converter's fused attn_qkv (benchmarks/engines/arch_graphs.py FILE_TENSORS):
+#: the probe's own path built separate Q/K/V (12.01 MiB where the converter's Phi-4 file gives
+#: the engine 12.51, tests/accounting/gguf_converter, 8K, -ub 512).
+NOT_REPLAYED: dict[str, str] = {}
 
 
 #: Windows the engine fixes whatever the file says: Llama 4's chunked attention on 3 of 4
@@ -329,7 +354,10 @@ def arch_compute(cfg: Mapping[str, Any], s: Any, *, cuda: bool = False) -> ArchR
     tid = template_id(cfg)
     if tid in NOT_REPLAYED:
         return ArchReplay(None, tid, NOT_REPLAYED[tid])
-    if tid is None or load_template(tid) is None:
+    if tid is None:
+        mt = _flat(cfg).get("model_type")
+        return ArchReplay(None, None, f"no llama.cpp architecture known for model_type {mt!r}")
+    if load_template(tid) is None:
         return ArchReplay(None, tid, f"no per-architecture graph recorded for {tid!r}")
     try:
         q = model_symbols(tid, cfg)
@@ -384,6 +412,9 @@ def replay_symbols(
     if missing:
         return ArchReplay(None, tid, f"the config lacks {', '.join(missing)}")
     q.update(context_symbols(q, s, "kv_lora" in doc["symbols"]))
+    if "idx_topk" in q and q["kv"] < q["idx_topk"]:  # the indexer keeps min(cells, top_k)
+        return ArchReplay(None, tid, f"{q['kv']} cells per sequence, fewer than the indexer's "
+                          f"top-k {q['idx_topk']}: min(cells, top-k) is not recorded")  # fmt: skip
     if quant and (q["krot"] == 0 or q["vrot"] == 0):
         return ArchReplay(None, tid, "head size not a multiple of 64: no rotation, not recorded")
     peak = replay_template(var, q, doc["type_sizes"], cuda=cuda)
@@ -402,6 +433,10 @@ def coverage() -> dict[str, str]:
             out[tid] = f"labelled estimate: {NOT_REPLAYED[tid]}"
         elif any(v["inexact_dims"] for v in variants):
             out[tid] = "labelled estimate: a tensor dimension was not identified exactly"
+        elif not any(v.get("layer_stable") for v in variants):
+            counts = ", ".join(str(x) for x in doc["layers_recorded"])
+            out[tid] = (f"replayed at the recorded layer counts only ({counts}); other counts "
+                        "get the labelled estimate: the buffer grows with the layers")  # fmt: skip
         else:
             out[tid] = "replayed"
     return out

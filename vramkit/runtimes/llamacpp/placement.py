@@ -17,7 +17,7 @@ from typing import Any
 
 from ...catalog import ModelSpec
 from ...errors import require_int
-from ...plan.costs import compute_buffer_bytes, kv_estimate, overheads_record
+from ...plan.costs import compute_buffer_with_note, kv_estimate, overheads_record
 from ...plan.layers import LayerCosts, kv_per_layer
 from ...plan.machine import Machine
 from ...plan.margin import Margin, engine_margin
@@ -147,6 +147,8 @@ class LlamacppContext:
     kv_total: int
     kv_layer: tuple[int, ...]
     compute: int
+    compute_note: str
+    """How `compute` was obtained (`plan.costs.compute_buffer_with_note`)."""
     overhead: int
     margin: Margin
     base: tuple[int, ...]
@@ -185,11 +187,11 @@ class LlamacppContext:
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = _kv_layers(model, kv)
         prof = overheads_record(runtime)
-        cb = 0
+        cb, cb_note = 0, "no compute buffer (a lower bound)"
         if not lower_bound:
-            cb = compute_buffer_bytes(model, runtime, context=context, ubatch=ubatch,
-                                      sequences=sequences, cache_dtype=kv.cache_dtype,
-                                      ik=ik)  # fmt: skip
+            cb, cb_note = compute_buffer_with_note(model, runtime, context=context, ubatch=ubatch,
+                                                   sequences=sequences, cache_dtype=kv.cache_dtype,
+                                                   ik=ik)  # fmt: skip
         # layer split: no NCCL (data/runtimes.yaml uses_nccl); the fit margin is kept apart
         ovh = prof.overhead_bytes(split=False) - prof.margin_bytes
         lb, sb = costs.layer_bytes, costs.shared_bytes
@@ -205,6 +207,7 @@ class LlamacppContext:
             kv_total=kv.total_bytes,
             kv_layer=kv_layer,
             compute=cb,
+            compute_note=cb_note,
             overhead=ovh,
             margin=margin if margin is not None else engine_margin(runtime),
             base=tuple(lb[i] + sb[i] + kv_layer[i] for i in range(costs.n_layers)),
@@ -228,12 +231,13 @@ class LlamacppContext:
         and layer costs: only the buffers change)."""
         if not self.lower_bound:
             return self
-        cb = compute_buffer_bytes(self.model, self.runtime, context=self.context,
-                                  ubatch=self.ubatch, sequences=self.sequences,
-                                  cache_dtype=self.cache_dtype, ik=self.ik)  # fmt: skip
+        cb, note = compute_buffer_with_note(self.model, self.runtime, context=self.context,
+                                            ubatch=self.ubatch, sequences=self.sequences,
+                                            cache_dtype=self.cache_dtype, ik=self.ik)  # fmt: skip
         cu = _cuda(self.model, self.costs, self.machine, self.runtime, self.context,
                    self.sequences, self.cache_dtype, self.ubatch)  # fmt: skip
-        return replace(self, compute=cb, host_compute={}, lower_bound=False, cuda=cu)
+        return replace(self, compute=cb, compute_note=note, host_compute={}, lower_bound=False,
+                       cuda=cu)  # fmt: skip
 
     def _host_compute(self, host_experts: bool, cpu_layers: int, gpus: int) -> tuple[int, str]:
         if self.lower_bound:
@@ -373,6 +377,7 @@ class LlamacppContext:
                     costs.experts if costs.is_moe else 0,
                     d.bandwidth_bytes_per_s,
                     mg.bytes_for(d.usable_bytes),
+                    d.gpu_id,
                 )
             )
         host_end = max(c, n_cpu)  # routed experts of layers below it live on the host
@@ -414,7 +419,11 @@ class LlamacppContext:
         )
         notes = [
             "KV per layer by cache kind: each kind's bytes spread over the layers that hold it",
-            f"compute buffer {cb / 2**30:.2f} GiB per GPU (the runtime record's compute buffer, as budget charges it)",
+            (
+                f"compute buffer per GPU, as budget charges it: {self.compute_note}"
+                if self.compute_note
+                else f"compute buffer {cb / 2**30:.2f} GiB per GPU, as budget charges it"
+            ),
             "input embedding (token_embd) stays in host RAM: llama.cpp keeps the input layer on the CPU",
             host_cb[1],
         ]

@@ -188,7 +188,7 @@ def served_plan(
                 f"GPU{d.index}", "gpu", d0.usable_bytes, MappingProxyType(comps), (first, last),
                 tuple(range(first, last)) if costs.is_moe else (),
                 costs.experts // (tp * dp) if ep else costs.experts, d.bandwidth_bytes_per_s,
-                d0.usable_bytes - usable,
+                d0.usable_bytes - usable, d.gpu_id,
             )
         )  # fmt: skip
     host = dict.fromkeys(COMPONENTS, 0)
