@@ -308,6 +308,68 @@ def compute_section() -> dict[str, Any]:
     return out
 
 
+def ik_llama_section() -> dict[str, Any]:
+    """ik_llama.cpp (pinned build) vs vramkit: every recorded load of the CPU build of
+    ik_llama.cpp@8337e4cd (tests/fixtures/measured/ik_llama/, benchmarks/engines/ik_llama.py)
+    against the kit's KV, weights at load (model buffer, derived wkv_b, -rtr) and compute."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
+    import ik_llama
+
+    mib = 2**20
+    rows: dict[str, list[float]] = {"KV self size": [], "model buffer": [],
+                                    "compute buffer (CPU), MLA": [],
+                                    "compute buffer (CPU), no MLA, -fa on": [],
+                                    "compute buffer (CPU), no MLA, -fa off": []}  # fmt: skip
+    derived = [0, 0]  # runs where the derived wkv_b matches the kit's, runs
+    repacked = [0, 0]
+    for mid, _ in ik_llama.MODELS:
+        path = ik_llama.fixture_path(mid)
+        if not path.exists():
+            continue
+        fx = json.loads(path.read_text())
+        model = ik_llama.load_model(mid)
+        for c in fx["cases"]:
+            p = c["parsed"]
+            if not p["compute_mib"] or not p["kv"]:
+                continue
+            k = ik_llama.kit_figures(model, c["settings"])
+            rows["KV self size"].append(k.kv_bytes / mib - p["kv"]["total"])
+            rows["model buffer"].append(k.weight_bytes / mib - sum(p["model_mib"].values()))
+            fa = c["settings"]["flash_attn"]
+            key = "MLA" if model.config.get("kv_lora_rank") else f"no MLA, -fa {fa}"
+            engine = sum(p["compute_mib"].values()) * mib
+            rows[f"compute buffer (CPU), {key}"].append(k.compute_bytes / engine - 1)
+            got = [(d["cols"], d["rows"], d["type"].upper()) for d in p["derived"]]
+            derived[0] += got == [(d.cols, d.rows, d.ggml_type) for d in k.derived]
+            derived[1] += 1
+            if c["settings"]["rtr"]:
+                repacked[0] += p["repacked"] == k.repacked
+                repacked[1] += 1
+    print("\nik_llama.cpp (pinned build) vs vramkit — CPU build of ik_llama.cpp@8337e4cd, "
+          "small GGUFs (tests/fixtures/measured/ik_llama/)")  # fmt: skip
+    out: dict[str, Any] = {}
+    for name in ("KV self size", "model buffer"):
+        d = rows[name]
+        if d:
+            exact = sum(abs(x) <= 0.005 + 1e-9 for x in d)
+            print(f"  {name:34} {exact:4d}/{len(d):<4d} exact to the printed 0.01 MiB "
+                  f"(max |diff| {max(map(abs, d)):.4f} MiB)")  # fmt: skip
+            out[name] = {"n": len(d), "exact": exact}
+    print(f"  {'derived attn_kv_b (shape, type)':34} {derived[0]:4d}/{derived[1]:<4d} as the kit")
+    print(f"  {'-rtr: tensors repacked':34} {repacked[0]:4d}/{repacked[1]:<4d} as the kit")
+    out["derived"], out["rtr"] = derived, repacked
+    for name in [n for n in rows if n.startswith("compute")]:
+        e = rows[name]
+        if e:
+            print(f"  {name:38} {len(e):3d} runs, error {min(e):+.1%} … {max(e):+.1%} "
+                  "(an estimate)")  # fmt: skip
+            out[name] = {"n": len(e), "min": min(e), "max": max(e)}
+    print("  not verified here: CUDA buffers (no GPU build), -ot / -cmoe placement (CPU only)")
+    return out
+
+
 def _digits(fig: Figure) -> int:
     if fig.precision <= 0:
         return 0
@@ -460,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     peer_llmd_section()
     compute_section()
     cuda_log_section()
+    ik_llama_section()
     if args.baseline:
         _print_baseline(compare_baseline(rows, Path(args.baseline)), Path(args.baseline))
     out = Path(args.out)

@@ -126,11 +126,16 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _fresh(code_or_args: list[str], python: str = sys.executable, timeout: float = 120) -> None:
+def _fresh(
+    code_or_args: list[str],
+    python: str = sys.executable,
+    timeout: float = 120,
+    extra_env: dict[str, str] | None = None,
+) -> None:
     subprocess.run(
         [python, *code_or_args],
         cwd=ROOT,
-        env=_env(),
+        env={**_env(), **(extra_env or {})},
         check=True,
         capture_output=True,
         timeout=timeout,
@@ -183,16 +188,24 @@ CLI_CASES = {
     "cli_fit": ["-m", "vramkit", "fit", "--model", "deepseek-v4-flash", "--gpu", "h200-sxm-141gb"],
 }
 """Issue 22's CLI cases, each in a fresh process (wall time, interpreter start included)."""
+NO_CACHE_CASES = {"cli_fit_no_cache": CLI_CASES["cli_fit"]}
+"""Shown beside the table, not judged: ``fit`` with ``VRAMKIT_NO_CACHE=1`` (every data file parsed
+from its YAML, as on a first run or with the cache off)."""
 
 
 def bench_cli_cases(runs: int) -> dict[str, float]:
     """``--help``, ``kv`` and ``fit``, each the median of `runs` fresh processes (after one
-    untimed run that writes the bytecode caches): wall seconds, and the child's CPU seconds
-    under ``<key>_cpu``."""
+    untimed run that writes the bytecode caches and the parsed-data cache, as any run after a
+    user's first: kept in a temporary ``VRAMKIT_CACHE`` folder of this benchmark), wall
+    seconds, and the child's CPU seconds under ``<key>_cpu``; ``fit`` also with the cache off."""
     out = {}
-    for key, args in CLI_CASES.items():
-        _fresh(args)
-        out[key], out[f"{key}_cpu"] = _timed(lambda a=args: _fresh(a), runs)
+    with tempfile.TemporaryDirectory(prefix="vramkit-speed-") as cache:
+        warm = {"VRAMKIT_CACHE": cache, "VRAMKIT_NO_CACHE": ""}
+        cases = [(k, a, warm) for k, a in CLI_CASES.items()]
+        cases += [(k, a, {"VRAMKIT_NO_CACHE": "1"}) for k, a in NO_CACHE_CASES.items()]
+        for key, args, env in cases:
+            _fresh(args, extra_env=env)
+            out[key], out[f"{key}_cpu"] = _timed(lambda a=args, e=env: _fresh(a, extra_env=e), runs)
     return out
 
 
@@ -576,6 +589,12 @@ def _print_issue22(results: dict[str, Any], runs: int) -> None:
         print(f"  {key:14} {_fmt_short(wall):>10} wall {wall / ref:>8.3f}×  "
               f"{_fmt_short(cpu):>10} CPU {ratio:>8.3f}×   target ≤ {_fmt_short(target)} = "
               f"{limit:.3f}×: {mark}")  # fmt: skip
+    for key in NO_CACHE_CASES:
+        if key in results:
+            wall, cpu = results[key], results[f"{key}_cpu"]
+            print(f"  {key:14} {_fmt_short(wall):>10} wall {wall / ref:>8.3f}×  "
+                  f"{_fmt_short(cpu):>10} CPU {cpu / ref_cpu:>8.3f}×   (not judged: "
+                  f"VRAMKIT_NO_CACHE=1, every data file parsed from YAML)")  # fmt: skip
     print(f"  sweep: {sweep['models']} models, {sweep['ok']} sized, {sweep['refused']} refused; "
           f"first pass {_fmt(sweep['first_s'])}")  # fmt: skip
 

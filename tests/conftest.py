@@ -20,3 +20,7 @@ for _var, _sub in (
         (_STATE / _sub).mkdir(parents=True, exist_ok=True)
         os.environ[_var] = str(_STATE / _sub)
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+# The parsed-data cache (vramkit.datafiles) stays off in the suite: every test reads the YAML,
+# nothing is written under the user's home; tests/catalog/test_data_cache.py turns it on in
+# folders of its own.
+os.environ.setdefault("VRAMKIT_NO_CACHE", "1")

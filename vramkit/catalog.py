@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .datafiles import DATA_DIR, check_document, load_document
 from .errors import VramkitError, shown, unknown_name
 from .families import get_family
-from .model.params import FAMILIES, ParamCounts, TensorSpec, count_params, inventory
+from .model.params import FAMILIES, ParamCounts, TensorSpec, count_params
 from .sources import Source, parse_source
+
+if TYPE_CHECKING:
+    from .families import Family
 
 CHECKPOINT_STATUSES = ("confirmed", "derived", "hypothesis", "unpublished")
 VARIANTS = ("instruct", "base")
@@ -78,9 +81,23 @@ class ModelSpec:
     notes: str = ""
 
     def __post_init__(self) -> None:
-        from .validate import check_config
+        from .families import check_config
 
         check_config(self.config, where=f"model {self.id}" if self.id else "config")
+
+    @functools.cached_property
+    def family_record(self) -> Family:
+        """The `Family` record of `family`, resolved once per spec (`vramkit.families.get_family`):
+        everything below a model's first call asks the spec, never the registry by name."""
+        return get_family(self.family)
+
+    def with_family(self, family: Family) -> ModelSpec:
+        """This spec holding `family` as its `family_record` (a builder that has resolved the
+        family already hands it on instead of the spec looking its name up again)."""
+        if family.name != self.family:
+            raise VramkitError(f"family record {family.name!r} is not this spec's {self.family!r}.")
+        vars(self)["family_record"] = family  # the cached_property's own slot
+        return self
 
     @property
     def inventory(self) -> tuple[TensorSpec, ...]:
@@ -133,7 +150,7 @@ def _derived(spec: ModelSpec) -> list[Any]:
     key = (spec.family, id(spec.config))
     hit = _DERIVED.get(key)
     if hit is None or hit[0] is not spec.config:
-        hit = [spec.config, inventory(spec.family, spec.config), None]
+        hit = [spec.config, spec.family_record.inventory(spec.config), None]
         if len(_DERIVED) >= 64:
             del _DERIVED[next(iter(_DERIVED))]  # the oldest first
         _DERIVED[key] = hit

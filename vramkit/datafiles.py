@@ -1,15 +1,30 @@
 """Where the project's data files live, and the one loader every data module reads them with
-(`load_document`: YAML, safe loader, ``schema_version: 1``, required top-level keys)."""
+(`load_document`: YAML, safe loader, ``schema_version: 1``, required top-level keys).
+
+The project's own data files (under `DATA_DIR`) are parsed once per content and kept, parsed, in
+a cache outside the project (`cache_dir`): about 20 ms of PyYAML's constructor saved on every
+command's start. The cache is a convenience, never a source: an entry is used only when its key
+(package version, Python's marshal format, the YAML file's BLAKE2b hash) and its own checksum match,
+anything else falls back to the YAML; ``VRAMKIT_NO_CACHE=1`` turns it off; a folder that cannot
+be written is skipped silently.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import marshal
+import os
+import sys
 from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .errors import VramkitError
+
+if TYPE_CHECKING:
+    import yaml
 
 _PACKAGED = Path(__file__).resolve().parent / "data"
 _CHECKOUT = Path(__file__).resolve().parent.parent / "data"
@@ -17,13 +32,22 @@ DATA_DIR = _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 """The data files: ``vramkit/data`` inside an installed wheel (pyproject maps the repository's
 data/ there), else the checkout's data/ folder (``pip install -e .``, or running from the repo)."""
 
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader when available (about 10x faster on the catalog), else PyYAML's."""
+
+@cache
+def yaml_loader() -> type:
+    """libyaml's safe loader when available (about 10x faster on the catalog), else PyYAML's.
+    PyYAML is imported here, on the first parse: a command whose data files all come from the
+    parsed-data cache never imports it (its import compiles large regexes, ~10 ms)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml_text(text: str) -> Any:
     """Parse YAML text with the safe loader."""
-    return yaml.load(text, Loader=YAML_LOADER)
+    import yaml
+
+    return yaml.load(text, Loader=yaml_loader())
 
 
 MAX_YAML_NODES = 10_000
@@ -38,7 +62,9 @@ def load_user_yaml(text: str, what: str) -> Any:
     `MAX_YAML_NODES` nodes and `MAX_YAML_CHARS` characters of scalars once aliases are expanded
     (checked on the node graph before any Python value is built), and no key twice in a mapping
     (YAML 1.2 forbids it; PyYAML would keep the last silently). Errors are one VramkitError."""
-    loader = YAML_LOADER(text)
+    import yaml
+
+    loader = yaml_loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -61,6 +87,8 @@ def load_user_yaml(text: str, what: str) -> Any:
 
 def _check_nodes(root: yaml.Node, what: str) -> None:
     """Walk the node graph as the constructed value would be expanded (iterative, bounded)."""
+    import yaml
+
     nodes = chars = 0
     stack = [root]
     while stack:
@@ -112,16 +140,214 @@ def check_document(doc: Any, origin: str, keys: tuple[str, ...] = ()) -> Mapping
 
 def load_document(path: str | Path, keys: tuple[str, ...] = ()) -> Mapping[str, Any]:
     """The one data-file reader: a YAML file (a name under `DATA_DIR`, or a path) parsed with the
-    safe loader and checked by `check_document`; a missing file or bad YAML is a `VramkitError`."""
+    safe loader and checked by `check_document`; a missing file or bad YAML is a `VramkitError`.
+    A project data file's parse is kept in the parsed-data cache (`cached_parse`)."""
     p = Path(path)
     if not p.is_absolute() and not p.exists():
         p = DATA_DIR / p
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise VramkitError(f"data file {p} does not exist.") from None
     try:
-        doc = load_yaml_text(text)
-    except yaml.YAMLError as err:
-        raise VramkitError(f"{p.name} is not valid YAML: {err}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise VramkitError(f"{p.name} is not UTF-8 text: {err.reason}.") from None
+    doc = cached_parse(p.name, raw, text) if p.parent == DATA_DIR else _parse(p.name, text)
     return check_document(doc, p.name, keys)
+
+
+def _parse(name: str, text: str) -> Any:
+    import yaml
+
+    try:
+        return load_yaml_text(text)
+    except yaml.YAMLError as err:
+        raise VramkitError(f"{name} is not valid YAML: {err}") from None
+
+
+# ── the parsed-data cache ──────────────────────────────────────────────────────────────────────
+NO_CACHE_ENV = "VRAMKIT_NO_CACHE"
+"""Set to 1 (any value but "" and "0") to read every data file from its YAML, writing no cache."""
+_MAGIC = b"vramkit parsed data 1\n"
+_DIGEST = 32  # bytes of the BLAKE2b digest kept in an entry
+
+
+def _digest(data: bytes) -> bytes:
+    """BLAKE2b-256 of `data` (from CPython's own `_blake2` module when present: importing
+    `hashlib` loads OpenSSL first, ~3.5 ms of a command's start; `hashlib.blake2b` is the same
+    function)."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # another Python implementation
+        from hashlib import blake2b
+    return blake2b(data, digest_size=_DIGEST).digest()
+
+
+def cache_dir() -> Path | None:
+    """Where parsed data files are kept: ``$VRAMKIT_CACHE/data``, else
+    ``$XDG_CACHE_HOME/vramkit/data``, else ``~/.cache/vramkit/data``; None when
+    ``VRAMKIT_NO_CACHE`` is set (or no home folder is known)."""
+    if os.environ.get(NO_CACHE_ENV, "") not in ("", "0"):
+        return None
+    root = os.environ.get("VRAMKIT_CACHE")
+    if root:
+        return Path(root) / "data"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "vramkit" / "data"
+    home = os.path.expanduser("~")
+    return None if home == "~" else Path(home) / ".cache" / "vramkit" / "data"
+
+
+def cache_key(name: str, raw: bytes) -> str:
+    """The cache key of a data file's bytes: BLAKE2b-256 (hex) over the package version,
+    Python's version and marshal format, the file's name and its content."""
+    from . import __version__
+
+    head = f"{__version__}\0{sys.version_info[:2]}\0{marshal.version}\0{name}\0".encode()
+    return _digest(head + raw).hex()
+
+
+def cached_parse(name: str, raw: bytes, text: str) -> Any:
+    """The parsed YAML of data file `name` (bytes `raw`, decoded `text`): the cache entry when
+    one with the same key is whole and well formed, else the YAML parsed and the entry written
+    (atomically; silently not when the folder is not writable)."""
+    folder = cache_dir()
+    if folder is None:
+        return _parse(name, text)
+    key = cache_key(name, raw)
+    entry = folder / f"{Path(name).stem}-{key[:24]}.bin"
+    doc = _read_entry(entry, key)
+    if doc is not _MISSING:
+        return doc
+    doc = _parse(name, text)
+    _write_entry(entry, key, doc)
+    return doc
+
+
+_MISSING = object()
+
+
+MAX_ENTRY_BYTES = 64 * 2**20
+"""Largest cache entry read (bytes); the biggest data file's entry is ~0.1 MB."""
+
+
+def _read_entry(entry: Path, key: str) -> Any:
+    """The document kept in `entry` if it is a regular file of this user, whole (checksum) and
+    of `key`; else `_MISSING` (a link, a FIFO, a device, a folder, a stranger's file: not read)."""
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(entry, flags)
+    except (OSError, ValueError):
+        return _MISSING
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_ENTRY_BYTES:
+            return _MISSING
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            return _MISSING  # not written by this user: not trusted
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            blob = f.read(MAX_ENTRY_BYTES + 1)
+    except (OSError, ValueError):
+        return _MISSING
+    finally:
+        os.close(fd)
+    head = len(_MAGIC) + _DIGEST
+    if len(blob) <= head or len(blob) > MAX_ENTRY_BYTES or not blob.startswith(_MAGIC):
+        return _MISSING
+    body = blob[head:]
+    if _digest(body) != blob[len(_MAGIC) : head]:
+        return _MISSING  # truncated or corrupted
+    try:
+        stored = marshal.loads(body)
+        if type(stored) is not tuple or len(stored) != 3:
+            return _MISSING
+        stored_key, doc, dates = stored
+        if stored_key != key or type(dates) is not tuple:
+            return _MISSING
+        for where, iso in dates:
+            _put(doc, where, iso)
+    except Exception:  # a whole entry that is not ours in shape: ignore it
+        return _MISSING
+    return doc
+
+
+def _put(doc: Any, where: tuple[Any, ...], iso: tuple[str, str]) -> None:
+    """Restore the date or datetime `iso` (kind, ISO text) at path `where` inside `doc`."""
+    kind, text = iso
+    value = date.fromisoformat(text) if kind == "date" else datetime.fromisoformat(text)
+    node = doc
+    for step in where[:-1]:
+        node = node[step]
+    if node[where[-1]] is not None:
+        raise ValueError("a date's place holds something else")
+    node[where[-1]] = value
+
+
+def _marshallable(doc: Any) -> tuple[Any, tuple[tuple[tuple[Any, ...], tuple[str, str]], ...]]:
+    """`doc` with each YAML date / timestamp replaced by None, and where they were (path, (kind,
+    ISO text)); a value marshal cannot keep (a date as a key or in a set) raises TypeError."""
+    dates: list[tuple[tuple[Any, ...], tuple[str, str]]] = []
+
+    def walk(node: Any, where: tuple[Any, ...]) -> Any:
+        if isinstance(node, datetime):
+            dates.append((where, ("datetime", node.isoformat())))
+            return None
+        if isinstance(node, date):
+            dates.append((where, ("date", node.isoformat())))
+            return None
+        if isinstance(node, dict):
+            return {k: walk(v, (*where, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, (*where, i)) for i, v in enumerate(node)]
+        if isinstance(node, str | int | float | bool | bytes | tuple | frozenset | set) or (
+            node is None
+        ):
+            marshal.dumps(node)  # TypeError for a date inside a set or tuple
+            return node
+        raise TypeError(f"cannot keep a {type(node).__name__}")
+
+    return walk(doc, ()), tuple(dates)
+
+
+def _write_entry(entry: Path, key: str, doc: Any) -> None:
+    """Write `doc` under `entry` atomically (a temporary file renamed over it); any failure (a
+    folder that cannot be written, a full disk, a value marshal cannot keep) leaves no entry."""
+    import tempfile
+
+    try:
+        plain, dates = _marshallable(doc)
+        body = marshal.dumps((key, plain, dates))
+        blob = _MAGIC + _digest(body) + body
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".bin")
+    except (OSError, TypeError, ValueError, RecursionError):
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, entry)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return
+    _prune(entry)
+
+
+KEEP_ENTRIES = 4
+"""Entries kept per data file (the newest): several checkouts or versions may share one cache."""
+
+
+def _prune(entry: Path) -> None:
+    """Remove all but the `KEEP_ENTRIES` newest entries of `entry`'s data file (best effort)."""
+    stem = entry.name.rsplit("-", 1)[0]
+    try:
+        mine = [p for p in entry.parent.glob(f"{stem}-*.bin") if p.name.rsplit("-", 1)[0] == stem]
+        mine.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in mine[KEEP_ENTRIES:]:
+            old.unlink()
+    except OSError:
+        pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from collections.abc import Iterable, Mapping
@@ -80,6 +79,8 @@ def unknown_name(
     choices = sorted(str(v) for v in valid)
     if close is None:
         key = given if isinstance(given, str) and len(given) <= 4 * MAX_SHOWN_CHARS else ""
+        import difflib  # only when a name is unknown: not on every command's start
+
         close = difflib.get_close_matches(key, choices, n=3, cutoff=0.5) if key else []
     close = list(close)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,6 +43,8 @@ def _cell(v: Any) -> str:
 
 def emit_json(payload: Any) -> None:
     """Write `payload` as indented JSON to stdout."""
+    import json  # only for --json output
+
     json.dump(payload, sys.stdout, indent=2, default=_default)
     sys.stdout.write("\n")
 

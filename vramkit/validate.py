@@ -13,7 +13,9 @@ parameters. Each uses the checks here, so one rule is stated once:
   last-wins);
 - config fields: integers are JSON integers (``true`` and ``"12"`` are refused), booleans are
   JSON booleans (``"false"`` is refused, not read as true), dimensions positive and at most the
-  bounds below, heads divisible as the architecture needs;
+  bounds below, heads divisible as the architecture needs — each field's kind and bound declared
+  once in the families' schema (`vramkit.families.check_config`, ``CONFIG_BOUNDS``), which
+  checks them with the rules here (`require_strict_int`, `require_bool`);
 - Python API arguments: whole numbers are ints, numpy integers or whole floats, never text
   (``batch="2"`` is refused: `vramkit.errors.require_int` / `require_number`); the command line
   and report parameters parse their own text (`vramkit.errors.parse_int`). Context lengths are
@@ -26,7 +28,6 @@ layers 94, experts 512, vocab 262,144, context 1,048,576) and keep every computa
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -283,6 +284,8 @@ def loads_json(text: str | bytes, what: str) -> Any:
         raise VramkitError(
             f"{what} nests {depth:,} levels deep; at most {MAX_JSON_DEPTH} are accepted."
         )
+    import json  # imported by the readers of JSON only
+
     try:
         return json.loads(
             text,
@@ -405,158 +408,6 @@ def check_record(record: object) -> None:
     )
 
 
-# ── config fields ────────────────────────────────────────────────────────────────────────────
-_POSITIVE: dict[str, int] = {
-    "hidden_size": MAX_DIM,
-    "num_hidden_layers": MAX_LAYERS,
-    "num_attention_heads": MAX_HEADS,
-    "num_key_value_heads": MAX_HEADS,
-    "vocab_size": MAX_VOCAB,
-    "head_dim": MAX_DIM,
-    "max_position_embeddings": MAX_POSITIONS,
-    "kv_lora_rank": MAX_DIM,
-    "qk_rope_head_dim": MAX_DIM,
-    "qk_nope_head_dim": MAX_DIM,
-    "v_head_dim": MAX_DIM,
-    "moe_intermediate_size": MAX_DIM,
-    "intermediate_size": MAX_DIM,
-    "shared_expert_intermediate_size": MAX_DIM,
-    "num_experts_per_tok": MAX_EXPERTS,
-    "experts_per_token": MAX_EXPERTS,
-    "top_k_experts": MAX_EXPERTS,
-    "n_routed_experts": MAX_EXPERTS,
-    "num_experts": MAX_EXPERTS,
-    "num_local_experts": MAX_EXPERTS,
-    "index_head_dim": MAX_DIM,
-    "index_n_heads": MAX_HEADS,
-    "sliding_window": MAX_POSITIONS,
-    "global_head_dim": MAX_DIM,
-    "num_global_key_value_heads": MAX_HEADS,
-    "linear_num_key_heads": MAX_HEADS,
-    "linear_num_value_heads": MAX_HEADS,
-    "linear_key_head_dim": MAX_DIM,
-    "linear_value_head_dim": MAX_DIM,
-    "linear_conv_kernel_dim": MAX_DIM,
-    "o_groups": MAX_HEADS,
-    "o_lora_rank": MAX_DIM,
-    "hc_mult": 64,
-    "decoder_sparse_step": MAX_LAYERS,
-    "full_attention_interval": MAX_LAYERS,
-    "sliding_window_pattern": MAX_LAYERS,
-    "ssm_conv_kernel": MAX_DIM,
-    "ssm_inner_size": MAX_DIM,
-    "ssm_state_size": MAX_DIM,
-    "ssm_group_count": MAX_HEADS,
-    "ssm_time_step_rank": MAX_DIM,
-}
-"""Config fields that, when present (not null), must be whole numbers in 1..bound."""
-
-_NON_NEGATIVE: dict[str, int] = {
-    "num_nextn_predict_layers": MAX_LAYERS,
-    "n_shared_experts": MAX_EXPERTS,
-    "first_k_dense_replace": MAX_LAYERS,
-    "q_lora_rank": MAX_DIM,
-    "num_hash_layers": MAX_LAYERS,
-}
-"""Config fields that, when present (not null), must be whole numbers in 0..bound."""
-
-_BOOLEANS = (
-    "tie_word_embeddings",
-    "attention_bias",
-    "attention_k_eq_v",
-    "use_qk_norm",
-    "mlp_bias",
-    "use_sliding_window",
-)
-"""Config fields that, when present (not null), must be JSON booleans."""
-
-_INT_LISTS: dict[str, tuple[int, int]] = {
-    "compress_ratios": (0, MAX_POSITIONS),
-    "mlp_only_layers": (0, MAX_LAYERS),
-}
-
-
-def _int_field(prefix: str, cfg: Mapping[str, Any], key: str, minimum: int, bound: int) -> None:
-    value = cfg.get(key)
-    if value is None:
-        return
-    if isinstance(value, list) and key.endswith(("_per_layer",)):
-        return
-    require_strict_int(f"{prefix}{key}", value, minimum=minimum, maximum=bound)
-
-
-def check_config(cfg: Mapping[str, Any], *, where: str = "config") -> None:
-    """Apply the config rules (module docstring) to config.json fields; None when they hold."""
-    if not isinstance(cfg, Mapping):
-        raise VramkitError(f"{where} must be a mapping of config.json fields, got {_short(cfg)}.")
-    bad_keys = [k for k in cfg if not isinstance(k, str)]
-    if bad_keys:
-        raise VramkitError(f"{where}: field names must be text, got {_short(bad_keys[0])}.")
-    prefix = "config field " if where == "config" else f"{where}: config field "
-    for key, bound in _POSITIVE.items():
-        _int_field(prefix, cfg, key, 1, bound)
-    for key, bound in _NON_NEGATIVE.items():
-        _int_field(prefix, cfg, key, 0, bound)
-    for key in _BOOLEANS:
-        if cfg.get(key) is not None:
-            require_bool(f"{prefix}{key}", cfg[key])
-    for key, (lo, hi) in _INT_LISTS.items():
-        items = cfg.get(key)
-        if items is None:
-            continue
-        if not isinstance(items, list | tuple) or len(items) > MAX_LIST_ITEMS:
-            raise VramkitError(
-                f"{prefix}{key} must be a list of whole numbers, got {_short(items)}."
-            )
-        for i, v in enumerate(items):
-            require_strict_int(f"{prefix}{key}[{i}]", v, minimum=lo, maximum=hi)
-    types = cfg.get("layer_types")
-    if types is not None and (
-        not isinstance(types, list | tuple)
-        or len(types) > MAX_LIST_ITEMS
-        or not all(isinstance(t, str) for t in types)
-    ):
-        raise VramkitError(f"{prefix}layer_types must be a list of names, got {_short(types)}.")
-    for key in ("model_type", "torch_dtype", "dtype"):
-        value = cfg.get(key)
-        if value is not None and not isinstance(value, str):
-            raise VramkitError(f"{prefix}{key} must be text, got {_short(value)}.")
-    _check_heads(prefix, cfg)
-
-
-def _check_heads(prefix: str, cfg: Mapping[str, Any]) -> None:
-    """KV heads divide query heads (GQA), value heads are a multiple of key heads (Gated
-    DeltaNet), top-k ≤ experts, dense-first layers ≤ layers."""
-    pairs = (
-        ("num_attention_heads", "num_key_value_heads"),
-        ("num_attention_heads", "num_global_key_value_heads"),
-        ("linear_num_value_heads", "linear_num_key_heads"),
-    )
-    for big, small in pairs:
-        b, s = cfg.get(big), cfg.get(small)
-        if isinstance(b, int) and isinstance(s, int) and b % s:
-            raise VramkitError(
-                f"{prefix}{small} {s:,} must divide {big} {b:,} (each KV head serves a whole "
-                f"group of query heads); allowed: a divisor of {b:,}."
-            )
-    experts = next(
-        (cfg[k] for k in ("n_routed_experts", "num_experts", "num_local_experts") if cfg.get(k)),
-        None,
-    )
-    for key in ("num_experts_per_tok", "experts_per_token", "top_k_experts"):
-        k = cfg.get(key)
-        if isinstance(experts, int) and isinstance(k, int) and k > experts:
-            raise VramkitError(
-                f"{prefix}{key} {k:,} exceeds the {experts:,} routed experts; allowed 1..{experts:,}."
-            )
-    layers, dense = cfg.get("num_hidden_layers"), cfg.get("first_k_dense_replace")
-    if isinstance(layers, int) and isinstance(dense, int) and dense > layers:
-        raise VramkitError(
-            f"{prefix}first_k_dense_replace {dense:,} exceeds num_hidden_layers {layers:,}; "
-            f"allowed 0..{layers:,}."
-        )
-
-
 def check_selectors(model: Any, rules: Mapping[str, str]) -> None:
     """Every ``group.role`` selector of a user's recipe map names a tensor `model` has; a
     misspelled role (``attention.qq``) is refused instead of silently matching nothing."""
@@ -598,7 +449,6 @@ __all__ = [
     "MAX_POSITIONS",
     "MAX_VOCAB",
     "DuplicateKeyError",
-    "check_config",
     "check_record",
     "check_selectors",
     "decode_text",

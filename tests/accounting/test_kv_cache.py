@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from vramkit.article.kv_claims import claim_check, kv_overtakes_weights
@@ -149,7 +147,7 @@ def test_kv_overtakes_weights():
     assert kv_overtakes_weights("deepseek-v4-pro").context_tokens is None
 
 
-def test_grid_matches_scalar_and_is_fast():
+def test_grid_matches_scalar():
     ctx = [0, 1, 127, 128, 4096, 131_072, M]
     g = kv_grid("deepseek-v4-flash", ctx, [1, 4], runtime="vllm", cache_dtype="fp8")
     for row in g.itertuples():
@@ -157,10 +155,8 @@ def test_grid_matches_scalar_and_is_fast():
                      cache_dtype="fp8")  # fmt: skip
         assert row.total_bytes == e.total_bytes
         assert row.state == e.by_kind["state"]
-    kv_grid("deepseek-v4-pro", [1], [1])
-    t0 = time.perf_counter()
+    # its speed is benchmarks/speed.py's grid figure, not a timed test (a busy machine is no defect)
     big = kv_grid("deepseek-v4-pro", range(0, M + 1, 256), [1, 2, 4, 8, 16, 32, 64])
-    assert time.perf_counter() - t0 < 0.5
     assert len(big) == (M // 256 + 1) * 7
     assert (big.groupby("batch")["total_bytes"].diff().dropna() >= 0).all()
 

@@ -71,6 +71,10 @@ def test_each_control_updates_numbers_and_plot(dash, screenshot):
     want = expect_numbers(dash, state)
     # the default state is chosen to fit (see dashboard.DEFAULTS)
     assert want["fits"] is True
+    # no figure before it is asked for (matplotlib is a third of the first load); once the
+    # "bar chart" toggle is on, every change below redraws it
+    expect(dash.locator(PLOT_IMG)).to_have_count(0)
+    dash.locator(f".{CLS['chart']}").click()
     src = plot_src(dash)
     screenshot(dash, "defaults")
     steps: list[tuple[str, str, Any, str]] = [

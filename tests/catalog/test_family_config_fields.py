@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from vramkit.catalog import get_model, model_ids
+from vramkit.errors import VramkitError
 from vramkit.families import FAMILIES, GGUF_KEYS, family_of_model_type, get_family, read_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,3 +90,29 @@ def test_family_modules_read_configs_only_through_their_fields():
     assert len(modules) >= 15
     reads = [r for p in modules if p.name != "_schema.py" for r in _raw_reads(p)]
     assert reads == []
+
+
+def test_each_config_bound_is_declared_once_and_read_by_the_boundary():
+    """The boundary check (`check_config`) reads its fields from the schema's `CONFIG_BOUNDS`
+    (validate holds no table of its own), each key once, and a family field reading one of
+    those keys takes its bound from there (issue 22: one declaration a field)."""
+    import vramkit.validate as validate
+    from vramkit.families import CONFIG_BOUNDS, FAMILIES, check_config
+    from vramkit.validate import MAX_HEADS
+
+    names = [f.name for f in CONFIG_BOUNDS]
+    assert len(names) == len(set(names))
+    assert not [n for n in vars(validate) if n in ("_POSITIVE", "_NON_NEGATIVE", "check_config")]
+    bound = {f.name: f.bound for f in CONFIG_BOUNDS if f.bound is not None}
+    checked = 0
+    for fam in FAMILIES.values():
+        for f in fam.config_fields:
+            key = next((k for k in f.keys if k in bound), None)
+            if key is None or f.kind not in ("dim", "count", "layers"):
+                continue
+            assert f.bound == bound[key], (fam.name, f.name, f.bound, bound[key])
+            checked += 1
+    assert checked > 50
+    # the boundary applies a declared bound: 65,537 heads is one more than MAX_HEADS = 2**16
+    with pytest.raises(VramkitError, match=re.escape("num_attention_heads must be in 1..65,536")):
+        check_config({"num_attention_heads": MAX_HEADS + 1})

@@ -56,3 +56,11 @@ def test_plan_package_defines_no_engine_placement_or_flags():
         if isinstance(node, ast.FunctionDef | ast.ClassDef)
     }
     assert not moved & defined, sorted(moved & defined)
+
+
+def test_flag_options_are_every_writers_options():
+    """`FLAG_OPTIONS` is written out (the writers load on first use): it must equal the union
+    of the options every writer takes."""
+    from vramkit.runtimes.planning import FLAG_OPTIONS
+
+    assert set(FLAG_OPTIONS) == {o for style in FLAG_STYLES for o in FLAG_WRITERS[style].options}

@@ -93,9 +93,13 @@ def test_mla1_without_fa_adds_the_transposed_latent():
 
 def test_mla1_q8_kv_transposed_v_pays_one_row_meta_per_layer():
     # kv^T is one 1-D tensor: ggml_nbytes = row_size(512 x kv) = 8 + 512 x kv (one meta a layer)
-    est = kv_cache(V3, 4096, runtime="ik_llama.cpp", cache_dtype="q8_KV", mla=1, flash_attn=False)
-    assert est.total_bytes == 61 * (4096 * 584 + 8 + 4096 * 512)
-    assert est.constant_bytes == 61 * 8
+    cfg = get_model(V3).config
+    k, t = ik.mla_pieces(cfg, _cache("q8_KV"), _cache("q8_KV"), 1, False)
+    assert (k.per_cell, t.per_cell, t.per_layer) == (584, 512, 8)
+    # but ik_llama.cpp refuses a quantized V cache without -fa (common/common.cpp L4303-L4304,
+    # as the pinned build did: tests/engines/test_ik_llama_fixtures.py), and so does the kit
+    with pytest.raises(VramkitError, match="without flash attention"):
+        kv_cache(V3, 4096, runtime="ik_llama.cpp", cache_dtype="q8_KV", mla=1, flash_attn=False)
 
 
 def test_mla0_caches_decompressed_heads():
@@ -277,6 +281,43 @@ def test_fused_moe_lowers_the_plan_host_buffer():
     # fused: the up/gate pair (2 x 32 MiB) is never allocated
     assert off - on == 2 * 32 * MIB
     assert "-fmoe" in note
+
+
+# ── weights at load: the wkv_b derived from a mainline MLA file ──────────────────────────────
+def test_derived_wkv_b_of_a_mainline_file():
+    # src/llama.cpp L2892-L2972 (llm_compute_wkv_b) and L3413-L3470 (llm_prepare_mla): a file
+    # with split attn_k_b / attn_v_b under -mla 0/2/3 gets per layer [kv_lora_rank,
+    # n_head x (qk_nope + v_head)], Q8_0 unless both parts are F16 (BF16). DeepSeek-V3:
+    # 128 x (128 + 128) = 32,768 rows of 512 values; Q8_0 16 blocks x 34 B = 544 B a row.
+    cfg = get_model(V3).config
+    d = ik.derived_wkv_b(cfg, "Q8_0", "Q8_0", 3)
+    assert (d.ggml_type, d.cols, d.rows, d.bytes) == ("Q8_0", 512, 32_768, 32_768 * 544)
+    assert ik.derived_wkv_b(cfg, "Q4_K", "Q8_0", 2).bytes == 32_768 * 544  # mixed → Q8_0
+    assert ik.derived_wkv_b(cfg, "BF16", "BF16", 0).bytes == 32_768 * 512 * 2
+    assert ik.derived_wkv_b(cfg, "Q8_0", "Q8_0", 1) is None  # -mla 1 returns early (L3413)
+    per_layer = ik.derived_layer_bytes(get_model(V3), "gguf-Q8_0", 3)
+    assert per_layer == (32_768 * 544,) * 61  # 61 x 17,825,792 B = 1,037 MiB
+    assert sum(per_layer) == 1_087_373_312 == 1037 * MIB
+    assert set(ik.derived_layer_bytes(get_model(V3), "gguf-Q8_0", 1)) == {0}
+    assert set(ik.derived_layer_bytes(get_model("llama-3.1-70b"), "gguf-Q8_0", 3)) == {0}
+
+
+def test_plan_charges_the_derived_wkv_b_on_the_layers():
+    from vramkit.model.configfile import model_from_config_file
+    from vramkit.plan import build_machine, plan_for
+
+    m = model_from_config_file("data/examples/deepseek-v2-lite/config.json")
+    box = build_machine(["rtx-4090-24gb:1"], ram="64GB")
+    base = plan_for(m, box, recipe="gguf-Q8_0", runtime="llama.cpp", context=32768)
+    ikp = plan_for(m, box, recipe="gguf-Q8_0", runtime="ik_llama.cpp", context=32768)
+
+    def attention(p) -> int:
+        return sum(pl.bytes_by_component.get("attention+dense", 0) for pl in p.places)
+
+    # 27 layers x 16 x (128 + 128) rows x 544 B = 27 x 2,228,224 B
+    assert attention(ikp) - attention(base) == 27 * 16 * 256 * 544
+    assert any("derives attn_kv_b at load" in n for n in ikp.notes)
+    assert not any("derives attn_kv_b" in n for n in base.notes)
 
 
 # ── weights at load: -rtr ────────────────────────────────────────────────────────────────────

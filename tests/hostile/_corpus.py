@@ -1769,9 +1769,14 @@ def ik_cases() -> Iterator[Case]:
     yield cli("kv-q8kv-odd-dims", ["kv", "--model", "llama-2-13b", "--context", "4K", *ikr,
                                    "--cache-type-k", "q6_0"], ANSWER)  # fmt: skip
     for mla in ("0", "1", "2", "3"):
-        for fa in ("on", "off"):
-            yield cli(f"kv-ok-{mla}-{fa}", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", fa,
-                                            "--cache-type-k", "q8_KV", "--json"], ANSWER)  # fmt: skip
+        yield cli(f"kv-ok-{mla}-on", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", "on",
+                                      "--cache-type-k", "q8_KV", "--json"], ANSWER)  # fmt: skip
+        # ik_llama.cpp refuses a quantized V cache without -fa (common/common.cpp L4303)
+        yield cli(f"kv-quant-v-no-fa-{mla}", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn",
+                                              "off", "--cache-type-k", "q8_KV"], REFUSE,
+                  "without flash attention")  # fmt: skip
+        yield cli(f"kv-ok-{mla}-off", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", "off",
+                                       "--cache-type-k", "f16", "--json"], ANSWER)  # fmt: skip
     yield cli("plan-ok", ["plan", *v3, *ikr, *box, "--mla", "2", "--amb", "0", "--no-fmoe",
                           "--json"], ANSWER)  # fmt: skip
 
@@ -1809,6 +1814,20 @@ def ik_cases() -> Iterator[Case]:
     yield api("attention-no-mla-config", lambda w: ik.mla_attention({"num_attention_heads": 8},
               4096, 512, ik.IkOptions()), REFUSE, "kv_lora_rank")  # fmt: skip
     yield api("options-from-junk-flags", lambda w: ik.options_from_flags(["-xyz"]), REFUSE, "-xyz")
+    v3cfg = vk.get_model("deepseek-v3").config
+    for i, mla in enumerate([4, -1, "3", None, 1.0]):  # the derived wkv_b (weights at load)
+        yield api(f"derived-wkv-b-mla-{i}", lambda w, m=mla: ik.derived_wkv_b(v3cfg, "Q8_0",
+                  "Q8_0", m), REFUSE, "mla")  # fmt: skip
+        yield api(f"derived-layers-mla-{i}", lambda w, m=mla: ik.derived_layer_bytes(
+            vk.get_model("deepseek-v3"), "gguf-Q8_0", m), REFUSE, "mla")  # fmt: skip
+    yield api("derived-wkv-b-no-mla-config", lambda w: ik.derived_wkv_b({"num_attention_heads": 8},
+              "Q8_0", "Q8_0", 3), REFUSE, "kv_lora_rank")  # fmt: skip
+    yield api("derived-wkv-b-odd-lora", lambda w: ik.derived_wkv_b({**v3cfg, "kv_lora_rank": 100},
+              "Q8_0", "Q8_0", 3), REFUSE, "Q8_0")  # fmt: skip
+    yield api("derived-layers-bad-recipe", lambda w: ik.derived_layer_bytes(
+        vk.get_model("deepseek-v3"), "gguf-Q9_9", 3))  # fmt: skip
+    yield api("derived-layers-dense-ok", lambda w: ik.derived_layer_bytes(
+        vk.get_model("llama-3.1-70b"), "gguf-Q8_0", 3), ANSWER)  # fmt: skip
 
 
 def vllm_memory_cases() -> Iterator[Case]:
@@ -1928,6 +1947,75 @@ def cuda_cases() -> Iterator[Case]:
     yield Case("cuda-plan-ub-16", "flag", [*gpu, "--ubatch", "16"], ANSWER)
 
 
+def data_cache_cases() -> Iterator[Case]:
+    """Poisoned entries of the parsed-data cache ($VRAMKIT_CACHE/data, `vramkit.datafiles`):
+    every one must be ignored (the YAML's document, no error, no hang), and the folder may be
+    rewritten with a good entry."""
+    import marshal
+
+    from vramkit import datafiles
+
+    name = "links.yaml"
+
+    def entry(w: Path) -> Path:
+        key = datafiles.cache_key(name, (datafiles.DATA_DIR / name).read_bytes())
+        path = w / "cache" / "data" / f"links-{key[:24]}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def sealed(obj: Any) -> bytes:
+        body = marshal.dumps(obj)
+        return datafiles._MAGIC + datafiles._digest(body) + body
+
+    def key_of(w: Path) -> str:
+        return datafiles.cache_key(name, (datafiles.DATA_DIR / name).read_bytes())
+
+    poisons: dict[str, Callable[[Path], None]] = {
+        "garbage": lambda w: entry(w).write_bytes(b"\x00\xff" * 5000),
+        "empty": lambda w: entry(w).write_bytes(b""),
+        "magic-only": lambda w: entry(w).write_bytes(datafiles._MAGIC),
+        "bad-checksum": lambda w: entry(w).write_bytes(sealed(("k", {}, ()))[:-1] + b"!"),
+        "other-key": lambda w: entry(w).write_bytes(sealed(("0" * 64, {"schema_version": 1}, ()))),
+        "list-not-tuple": lambda w: entry(w).write_bytes(sealed([key_of(w), {}, ()])),
+        "date-nowhere": lambda w: entry(w).write_bytes(
+            sealed((key_of(w), {}, ((("x", 1, "y"), ("date", "2026-01-01")),)))
+        ),
+        "date-junk": lambda w: entry(w).write_bytes(
+            sealed((key_of(w), {"a": None}, ((("a",), ("datetime", "\x00" * 99)),)))
+        ),
+        "folder": lambda w: entry(w).mkdir(),
+        "fifo": lambda w: os.mkfifo(entry(w)),
+        "link-dev-zero": lambda w: _symlink("/dev/zero", entry(w)),
+        "link-dangling": lambda w: _symlink(w / "nowhere.bin", entry(w)),
+        "sparse-huge": lambda w: os.truncate(_touch(entry(w)), datafiles.MAX_ENTRY_BYTES + 1),
+        "cache-is-a-file": lambda w: (w / "cache").write_text("not a folder"),
+    }
+
+    def check(w: Path) -> int:
+        got = datafiles.load_document(name, ("links",))
+        want = datafiles.load_yaml_text((datafiles.DATA_DIR / name).read_text(encoding="utf-8"))
+        if got != want:
+            raise AssertionError("a poisoned cache entry changed the document")
+        return len(got["links"])
+
+    for cid, poison in poisons.items():
+        yield Case(
+            f"datacache-{cid}",
+            "data-cache",
+            [],
+            ANSWER,
+            setup=poison,
+            call=check,
+            env={"VRAMKIT_NO_CACHE": ""},
+            may_write="cache",
+        )
+
+
+def _touch(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
 def all_cases() -> list[Case]:
     """The whole corpus, ids unique."""
     out: list[Case] = []
@@ -1950,6 +2038,7 @@ def all_cases() -> list[Case]:
         ik_cases,
         network_and_face_cases,
         cuda_cases,
+        data_cache_cases,
     ):
         out.extend(gen())
     ids = [c.id for c in out]

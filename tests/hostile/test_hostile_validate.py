@@ -9,11 +9,11 @@ import re
 import pytest
 
 from vramkit.errors import VramkitError
+from vramkit.families import check_config
 from vramkit.kv import kv_cache
 from vramkit.kv.estimate import KvEstimate
 from vramkit.validate import (
     MAX_JSON_DEPTH,
-    check_config,
     decode_text,
     json_depth,
     loads_json,

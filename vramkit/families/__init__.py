@@ -60,14 +60,24 @@ from functools import cache
 from ..errors import VramkitError, unknown_name
 from ._common import torch_dtype_format
 from ._record import KV_RULES, KV_STORES, Family, KvPart
-from ._schema import GGUF_KEYS, REQUIRED, ConfigField, ConfigValues, field_rows, read_config
+from ._schema import (
+    CONFIG_BOUNDS,
+    GGUF_KEYS,
+    REQUIRED,
+    ConfigField,
+    ConfigValues,
+    check_config,
+    field_rows,
+    read_config,
+    whole_numbers,
+)
 from ._vision import uncounted_towers
 
 __all__ = [
-    "FAMILIES", "GGUF_KEYS", "KV_RULES", "KV_STORES", "REQUIRED", "ConfigField", "ConfigValues",
-    "Family", "KvPart", "family_of_model_type", "field_rows", "get_family", "gguf_model_types",
+    "CONFIG_BOUNDS", "FAMILIES", "GGUF_KEYS", "KV_RULES", "KV_STORES", "REQUIRED", "ConfigField", "ConfigValues",
+    "Family", "KvPart", "check_config", "family_of_model_type", "field_rows", "get_family", "gguf_model_types",
     "model_types", "read_config", "register", "torch_dtype_format", "uncounted_towers",
-    "unregister",
+    "unregister", "whole_numbers",
 ]  # fmt: skip
 
 _REGISTRY: dict[str, Family] = {}

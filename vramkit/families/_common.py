@@ -7,7 +7,6 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..model.tensors import TensorSpec
-from ..validate import MAX_EXPERTS, MAX_HEADS, MAX_VOCAB
 from ._schema import ConfigField, ConfigValues
 
 MAX_CHANNELS = 64
@@ -20,15 +19,12 @@ HIDDEN = ConfigField("hidden_size", "dim", "model width (residual stream)", unit
 LAYERS = ConfigField(
     "num_hidden_layers", "layers", "main decoder layers (MTP blocks not counted)", unit="layers"
 )
-HEADS = ConfigField(
-    "num_attention_heads", "dim", "query heads per layer", unit="heads", bound=MAX_HEADS
-)
+HEADS = ConfigField("num_attention_heads", "dim", "query heads per layer", unit="heads")
 KV_HEADS = ConfigField(
     "num_key_value_heads",
     "dim",
     "key/value heads per layer (GQA; = query heads for MHA)",
     unit="heads",
-    bound=MAX_HEADS,
     default=lambda v: v.num_attention_heads,
     default_text="num_attention_heads",
 )
@@ -40,7 +36,7 @@ HEAD_DIM = ConfigField(
     default=lambda v: v.hidden_size // v.num_attention_heads,
     default_text="hidden_size // num_attention_heads",
 )
-VOCAB = ConfigField("vocab_size", "dim", "vocabulary size", unit="tokens", bound=MAX_VOCAB)
+VOCAB = ConfigField("vocab_size", "dim", "vocabulary size", unit="tokens")
 INTER = ConfigField(
     "intermediate_size", "dim", "width of the dense MLP (SwiGLU gate/up rows)", unit="values"
 )
@@ -70,12 +66,8 @@ SWA_PATTERN = ConfigField(
     keys=("sliding_window_pattern", "full_attention_interval"),
     default=None,
 )
-ROUTED = ConfigField(
-    "n_routed_experts", "dim", "routed experts per MoE layer", unit="experts", bound=MAX_EXPERTS
-)
-TOPK = ConfigField(
-    "num_experts_per_tok", "dim", "experts routed per token", unit="experts", bound=MAX_EXPERTS
-)
+ROUTED = ConfigField("n_routed_experts", "dim", "routed experts per MoE layer", unit="experts")
+TOPK = ConfigField("num_experts_per_tok", "dim", "experts routed per token", unit="experts")
 SHARED = ConfigField(
     "n_shared_experts", "count", "shared experts per MoE layer", unit="experts", default=0
 )

@@ -70,9 +70,10 @@ def _no_split(config: Config, t: TensorSpec) -> tuple[GgufPart, ...] | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Family:
     """One architecture family: how to read its config, every tensor, its KV cache, its names.
+    One record per family name, compared by identity (``eq=False``), so it is a cache key.
 
     name: the family id used in data/models.yaml (``family:``).
     model_types: config.json ``model_type`` values this family reads.

@@ -11,20 +11,30 @@ infinite number, two aliases that disagree.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import VramkitError
-from ..validate import MAX_DIM, MAX_LAYERS
+from ..errors import VramkitError, shown
+from ..validate import (
+    MAX_DIM,
+    MAX_EXPERTS,
+    MAX_HEADS,
+    MAX_LAYERS,
+    MAX_LIST_ITEMS,
+    MAX_POSITIONS,
+    MAX_VOCAB,
+    require_bool,
+    require_strict_int,
+)
 
-KINDS = ("dim", "count", "layers", "bool", "float", "str", "any")
+KINDS = ("dim", "count", "layers", "bool", "float", "str", "any", "ints", "names")
 """dim: a width, rank, head or group count the family divides by or builds a tensor from, a whole
 number in 1..bound; count: a whole number in 0..bound (0 = absent feature); layers: a layer count
 in 0..`MAX_LAYERS`; bool: true/false (0/1 accepted); float: a finite number in [lo, hi];
-str: text; any: passed on as the config holds it (lists, objects the family checks itself)."""
+str: text; any: passed on as the config holds it (lists, objects the family checks itself);
+ints: a list of whole numbers in lo..bound; names: a list of texts."""
 
 
 class _Required:
@@ -98,8 +108,9 @@ class ConfigField:
     default: the value when no key is set (a constant, None = optional, or a `Default` computed
         from other fields); `REQUIRED` when the config must hold it. A computed default is
         checked like a read value.
-    bound: the largest whole number a ``dim`` (default `MAX_DIM`), ``layers`` (`MAX_LAYERS`) or
-        ``count`` (default: no bound) takes; lo / hi: a ``float``'s range.
+    bound: the largest whole number a ``dim``, ``layers`` or ``count`` takes; by default the
+        bound its key declares at the boundary (`CONFIG_BOUNDS`), else `MAX_DIM` (``dim``),
+        `MAX_LAYERS` (``layers``) or none (``count``); lo / hi: a ``float``'s range.
     meaning: one line for the field lists (`vramkit models --fields`).
     default_text: how a computed default is described in those lists.
     """
@@ -120,8 +131,11 @@ class ConfigField:
             raise ValueError(f"ConfigField {self.name!r}: kind {self.kind!r} not in {KINDS}")
         if not self.keys:
             object.__setattr__(self, "keys", (self.name,))
-        if self.bound is None and self.kind in ("dim", "layers"):
-            object.__setattr__(self, "bound", MAX_DIM if self.kind == "dim" else MAX_LAYERS)
+        if self.bound is None and self.kind in ("dim", "layers", "count"):
+            declared = next((_BOUND_OF[k] for k in self.keys if k in _BOUND_OF), None)
+            if declared is None and self.kind != "count":
+                declared = MAX_DIM if self.kind == "dim" else MAX_LAYERS
+            object.__setattr__(self, "bound", declared)
 
     @property
     def required(self) -> bool:
@@ -139,7 +153,11 @@ class ConfigField:
             return "required"
         if callable(self.default):
             return self.default_text or "computed"
-        return "absent" if self.default is None else json.dumps(self.default)
+        if self.default is None:
+            return "absent"
+        import json  # the field table only
+
+        return json.dumps(self.default)
 
 
 def field_rows(fields: tuple[ConfigField, ...]) -> list[dict[str, str]]:
@@ -355,3 +373,160 @@ def check_value(field: ConfigField, name: str, value: Any) -> Any:
             raise VramkitError(f"config field {name!r} must be text, got {value!r:.80}.")
         return value
     return value
+
+
+# --------------------------------------------------------------------------- the boundary
+def _b(key: str, kind: str, bound: int | None, meaning: str, unit: str = "", lo: int = 0):
+    return ConfigField(key, kind, meaning, unit=unit, default=None, bound=bound, lo=lo)
+
+
+CONFIG_BOUNDS: tuple[ConfigField, ...] = (
+    _b("hidden_size", "dim", MAX_DIM, "model width", "values"),
+    _b("num_hidden_layers", "dim", MAX_LAYERS, "decoder layers", "layers"),
+    _b("num_attention_heads", "dim", MAX_HEADS, "query heads per layer", "heads"),
+    _b("num_key_value_heads", "dim", MAX_HEADS, "KV heads per layer", "heads"),
+    _b("vocab_size", "dim", MAX_VOCAB, "vocabulary size", "tokens"),
+    _b("head_dim", "dim", MAX_DIM, "width of one attention head", "values"),
+    _b("max_position_embeddings", "dim", MAX_POSITIONS, "trained context", "tokens"),
+    _b("kv_lora_rank", "dim", MAX_DIM, "MLA compressed KV width", "values"),
+    _b("qk_rope_head_dim", "dim", MAX_DIM, "MLA rotary part of a query/key head", "values"),
+    _b("qk_nope_head_dim", "dim", MAX_DIM, "MLA non-rotary part of a query/key head", "values"),
+    _b("v_head_dim", "dim", MAX_DIM, "width of one value head", "values"),
+    _b("moe_intermediate_size", "dim", MAX_DIM, "width of one routed expert", "values"),
+    _b("intermediate_size", "dim", MAX_DIM, "dense MLP width", "values"),
+    _b("shared_expert_intermediate_size", "dim", MAX_DIM, "shared expert width", "values"),
+    _b("num_experts_per_tok", "dim", MAX_EXPERTS, "experts routed per token", "experts"),
+    _b("experts_per_token", "dim", MAX_EXPERTS, "experts routed per token", "experts"),
+    _b("top_k_experts", "dim", MAX_EXPERTS, "experts routed per token", "experts"),
+    _b("n_routed_experts", "dim", MAX_EXPERTS, "routed experts per layer", "experts"),
+    _b("num_experts", "dim", MAX_EXPERTS, "routed experts per layer", "experts"),
+    _b("num_local_experts", "dim", MAX_EXPERTS, "routed experts per layer", "experts"),
+    _b("index_head_dim", "dim", MAX_DIM, "indexer head width", "values"),
+    _b("index_n_heads", "dim", MAX_HEADS, "indexer heads", "heads"),
+    _b("sliding_window", "dim", MAX_POSITIONS, "sliding-window length", "tokens"),
+    _b("global_head_dim", "dim", MAX_DIM, "head width of global layers", "values"),
+    _b("num_global_key_value_heads", "dim", MAX_HEADS, "KV heads of global layers", "heads"),
+    _b("linear_num_key_heads", "dim", MAX_HEADS, "linear-attention key heads", "heads"),
+    _b("linear_num_value_heads", "dim", MAX_HEADS, "linear-attention value heads", "heads"),
+    _b("linear_key_head_dim", "dim", MAX_DIM, "linear-attention key head width", "values"),
+    _b("linear_value_head_dim", "dim", MAX_DIM, "linear-attention value head width", "values"),
+    _b("linear_conv_kernel_dim", "dim", MAX_DIM, "linear-attention conv kernel", "values"),
+    _b("o_groups", "dim", MAX_HEADS, "grouped output projection groups", "groups"),
+    _b("o_lora_rank", "dim", MAX_DIM, "output projection low rank", "values"),
+    _b("hc_mult", "dim", 64, "residual streams (hyper-connections)", "streams"),
+    _b("decoder_sparse_step", "dim", MAX_LAYERS, "one MoE layer every N", "layers"),
+    _b("full_attention_interval", "dim", MAX_LAYERS, "one full-attention layer every N", "layers"),
+    _b("sliding_window_pattern", "dim", MAX_LAYERS, "one global layer every N", "layers"),
+    _b("ssm_conv_kernel", "dim", MAX_DIM, "SSM conv kernel", "values"),
+    _b("ssm_inner_size", "dim", MAX_DIM, "SSM inner width", "values"),
+    _b("ssm_state_size", "dim", MAX_DIM, "SSM state width", "values"),
+    _b("ssm_group_count", "dim", MAX_HEADS, "SSM groups", "groups"),
+    _b("ssm_time_step_rank", "dim", MAX_DIM, "SSM time-step rank", "values"),
+    _b("num_nextn_predict_layers", "count", MAX_LAYERS, "MTP layers", "layers"),
+    _b("n_shared_experts", "count", MAX_EXPERTS, "shared experts per layer", "experts"),
+    _b("first_k_dense_replace", "count", MAX_LAYERS, "leading dense layers", "layers"),
+    _b("q_lora_rank", "count", MAX_DIM, "MLA query low rank (0: none)", "values"),
+    _b("num_hash_layers", "count", MAX_LAYERS, "hash-routed layers", "layers"),
+    _b("tie_word_embeddings", "bool", None, "output head shares the embedding"),
+    _b("attention_bias", "bool", None, "attention projections carry biases"),
+    _b("attention_k_eq_v", "bool", None, "keys reused as values"),
+    _b("use_qk_norm", "bool", None, "query/key norms"),
+    _b("mlp_bias", "bool", None, "MLP projections carry biases"),
+    _b("use_sliding_window", "bool", None, "sliding-window attention switched on"),
+    _b("compress_ratios", "ints", MAX_POSITIONS, "KV compression ratio per layer"),
+    _b("mlp_only_layers", "ints", MAX_LAYERS, "layers without routed experts", "layers"),
+    _b("layer_types", "names", None, "attention kind per layer"),
+    _b("model_type", "str", None, "architecture name"),
+    _b("torch_dtype", "str", None, "checkpoint dtype"),
+    _b("dtype", "str", None, "checkpoint dtype"),
+)
+"""Every config field checked at the boundary (`check_config`), before any family reads the
+config: what any config may hold under that key when it is present (not null). A key's bound is
+declared here once; a family's field reading that key takes it (`ConfigField.bound`)."""
+
+_BOUND_OF: dict[str, int] = {f.name: f.bound for f in CONFIG_BOUNDS if f.bound is not None}
+
+
+def check_config(cfg: Mapping[str, Any], *, where: str = "config") -> None:
+    """Check `cfg` against `CONFIG_BOUNDS` and the cross-field rules (`_check_heads`); every
+    failure one `VramkitError` naming the field, the value and what is allowed."""
+    if not isinstance(cfg, Mapping):
+        raise VramkitError(
+            f"{where} must be a mapping of config.json fields, got {shown(cfg, 80)}."
+        )
+    bad_keys = [k for k in cfg if not isinstance(k, str)]
+    if bad_keys:
+        raise VramkitError(f"{where}: field names must be text, got {shown(bad_keys[0], 80)}.")
+    prefix = "config field " if where == "config" else f"{where}: config field "
+    for f in CONFIG_BOUNDS:
+        value = cfg.get(f.name)
+        if value is not None:
+            _check_bound(f, f"{prefix}{f.name}", value)
+    _check_heads(prefix, cfg)
+
+
+def _check_bound(f: ConfigField, name: str, value: Any) -> None:
+    kind = f.kind
+    if kind in ("dim", "count"):
+        require_strict_int(name, value, minimum=1 if kind == "dim" else 0, maximum=f.bound)
+    elif kind == "bool":
+        require_bool(name, value)
+    elif kind == "ints":
+        if not isinstance(value, list | tuple) or len(value) > MAX_LIST_ITEMS:
+            raise VramkitError(f"{name} must be a list of whole numbers, got {shown(value, 80)}.")
+        for i, v in enumerate(value):
+            require_strict_int(f"{name}[{i}]", v, minimum=int(f.lo), maximum=f.bound)
+    elif kind == "names":
+        if (
+            not isinstance(value, list | tuple)
+            or len(value) > MAX_LIST_ITEMS
+            or not all(isinstance(t, str) for t in value)
+        ):
+            raise VramkitError(f"{name} must be a list of names, got {shown(value, 80)}.")
+    elif kind == "str" and not isinstance(value, str):
+        raise VramkitError(f"{name} must be text, got {shown(value, 80)}.")
+
+
+def _check_heads(prefix: str, cfg: Mapping[str, Any]) -> None:
+    """KV heads divide query heads (GQA), value heads are a multiple of key heads (Gated
+    DeltaNet), top-k ≤ experts, dense-first layers ≤ layers."""
+    pairs = (
+        ("num_attention_heads", "num_key_value_heads"),
+        ("num_attention_heads", "num_global_key_value_heads"),
+        ("linear_num_value_heads", "linear_num_key_heads"),
+    )
+    for big, small in pairs:
+        b, s = cfg.get(big), cfg.get(small)
+        if isinstance(b, int) and isinstance(s, int) and b % s:
+            raise VramkitError(
+                f"{prefix}{small} {s:,} must divide {big} {b:,} (each KV head serves a whole "
+                f"group of query heads); allowed: a divisor of {b:,}."
+            )
+    experts = next(
+        (cfg[k] for k in ("n_routed_experts", "num_experts", "num_local_experts") if cfg.get(k)),
+        None,
+    )
+    for key in ("num_experts_per_tok", "experts_per_token", "top_k_experts"):
+        k = cfg.get(key)
+        if isinstance(experts, int) and isinstance(k, int) and k > experts:
+            raise VramkitError(
+                f"{prefix}{key} {k:,} exceeds the {experts:,} routed experts; allowed 1..{experts:,}."
+            )
+    layers, dense = cfg.get("num_hidden_layers"), cfg.get("first_k_dense_replace")
+    if isinstance(layers, int) and isinstance(dense, int) and dense > layers:
+        raise VramkitError(
+            f"{prefix}first_k_dense_replace {dense:,} exceeds num_hidden_layers {layers:,}; "
+            f"allowed 0..{layers:,}."
+        )
+
+
+def whole_numbers(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """`cfg` (checked by `check_config`) with each whole number of a ``dim`` / ``count`` field of
+    `CONFIG_BOUNDS` given as a float (4096.0, which the boundary accepts) stored as an int, so a
+    model's config holds the integers its rules state."""
+    out = dict(cfg)
+    for f in CONFIG_BOUNDS:
+        v = out.get(f.name)
+        if f.kind in ("dim", "count") and isinstance(v, float) and v.is_integer():
+            out[f.name] = int(v)
+    return out

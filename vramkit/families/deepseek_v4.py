@@ -7,7 +7,6 @@ from typing import Any
 
 from ..errors import VramkitError
 from ..model.tensors import TensorSpec
-from ..validate import MAX_HEADS
 from ._common import HEADS, HIDDEN, LAYERS, MOE_INTER, MTP, ROUTED, TOPK, VOCAB, _mlp, mtp_layers
 from ._record import Family, KvPart
 from ._schema import ConfigField, ConfigValues, read_config
@@ -20,17 +19,15 @@ FIELDS = (
                 unit="values"),
     ConfigField("q_lora_rank", "dim", "low rank of the query projection", unit="values"),
     ConfigField("o_lora_rank", "dim", "low rank of each output group", unit="values"),
-    ConfigField("o_groups", "dim", "groups of the grouped low-rank output", unit="groups",
-                bound=MAX_HEADS),
+    ConfigField("o_groups", "dim", "groups of the grouped low-rank output", unit="groups"),
     ROUTED,
     ConfigField("n_shared_experts", "count", "shared experts per layer", unit="experts",
                 default=1),
     TOPK, MOE_INTER, VOCAB,
-    ConfigField("index_n_heads", "dim", "lightning-indexer heads", unit="heads",
-                bound=MAX_HEADS),
+    ConfigField("index_n_heads", "dim", "lightning-indexer heads", unit="heads"),
     ConfigField("index_head_dim", "dim", "lightning-indexer key width (cached)",
                 unit="values"),
-    ConfigField("hc_mult", "dim", "mHC residual streams", unit="streams", bound=64),
+    ConfigField("hc_mult", "dim", "mHC residual streams", unit="streams"),
     ConfigField("num_hash_layers", "layers", "leading layers routed by a token hash table",
                 unit="layers", default=0),
     MTP,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
 from ..model.tensors import TensorSpec
-from ..validate import MAX_HEADS, MAX_POSITIONS
+from ..validate import MAX_POSITIONS
 from ._common import (
     HEADS,
     HIDDEN,
@@ -27,12 +27,12 @@ from ._schema import ConfigField, ConfigValues, read_config
 FIELDS = (
     HIDDEN, LAYERS, HEADS,
     ConfigField("num_key_value_heads", "dim", "key/value heads of a sliding layer",
-                unit="heads", bound=MAX_HEADS),
+                unit="heads"),
     ConfigField("head_dim", "dim", "head width of a sliding layer", unit="values"),
     ConfigField("global_head_dim", "dim", "head width of a global (full) layer", unit="values",
                 default=lambda v: v.head_dim, default_text="head_dim"),
     ConfigField("num_global_key_value_heads", "dim", "key/value heads of a global layer",
-                unit="heads", bound=MAX_HEADS, default=lambda v: v.num_key_value_heads,
+                unit="heads", default=lambda v: v.num_key_value_heads,
                 default_text="num_key_value_heads"),
     ConfigField("attention_k_eq_v", "bool", "global layers reuse K as V (no v_proj)",
                 default=False),
@@ -46,7 +46,7 @@ FIELDS = (
     ConfigField("tie_word_embeddings", "bool", "the output head reuses the embedding",
                 default=True),
     ConfigField("sliding_window", "dim", "tokens a sliding layer keeps (no default: asked)",
-                unit="tokens", bound=MAX_POSITIONS, default=None),
+                unit="tokens", default=None),
     LAYER_TYPES, SWA_PATTERN,
 )  # fmt: skip
 """The config fields Gemma 4 reads (its vision/audio towers are not counted)."""

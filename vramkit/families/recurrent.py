@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import VramkitError
-from ..validate import MAX_DIM, MAX_HEADS, MAX_LAYERS
+from ..validate import MAX_DIM
 from ._schema import ConfigField, ConfigValues, read_config
 
 _DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "float16": 2, "bf16": 2, "fp16": 2}
@@ -61,14 +61,14 @@ class RecurrentState:
 
 
 def _dim(
-    name: str, meaning: str, *aliases: str, bound: int = MAX_DIM, unit: str = ""
+    name: str, meaning: str, *aliases: str, bound: int | None = None, unit: str = ""
 ) -> ConfigField:
     return ConfigField(name, "dim", meaning, keys=(name, *aliases), unit=unit, default=None,
                        bound=bound)  # fmt: skip
 
 
 FIELDS = (
-    _dim("num_hidden_layers", "main decoder layers", bound=MAX_LAYERS, unit="layers"),
+    _dim("num_hidden_layers", "main decoder layers", unit="layers"),
     ConfigField("layer_types", "any", "per-layer mixer (linear_attention / mamba / *attention)",
                 default=None),
     ConfigField("hybrid_override_pattern", "any", "Nemotron-H: M mamba, * attention, - / E MLP",
@@ -77,9 +77,8 @@ FIELDS = (
          unit="layers"),
     ConfigField("mamba_ssm_dtype", "str", "dtype of the recurrent state (default: bfloat16)",
                 default=""),
-    _dim("linear_num_key_heads", "Gated DeltaNet key heads", bound=MAX_HEADS, unit="heads"),
-    _dim("linear_num_value_heads", "Gated DeltaNet value heads", bound=MAX_HEADS,
-         unit="heads"),
+    _dim("linear_num_key_heads", "Gated DeltaNet key heads", unit="heads"),
+    _dim("linear_num_value_heads", "Gated DeltaNet value heads", unit="heads"),
     _dim("linear_key_head_dim", "Gated DeltaNet key head width", unit="values"),
     _dim("linear_value_head_dim", "Gated DeltaNet value head width", unit="values"),
     _dim("linear_conv_kernel_dim", "Gated DeltaNet short-conv kernel", unit="taps"),

@@ -218,9 +218,8 @@ class _SglangRows:
 
 
 def _sglang_rows(model: ModelSpec, tp: int, element_bytes: int) -> _SglangRows:
-    from ..families import get_family
 
-    parts = get_family(model.family).kv_parts(model.config, False)
+    parts = model.family_record.kv_parts(model.config, False)
     k = v = idx = swa = 0
     mla = False
     for p in parts:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, shown
-from ..families import get_family
 from ..runtimes import KvProfile, Runtime, get_runtime, runtimes
 from ..validate import MAX_BATCH, MAX_GRID_CELLS, MAX_PARALLEL, require_bool, require_finite_figures
 from .components import KvComponent, component_of, exact, per_rank
@@ -106,6 +105,9 @@ class KvEstimate:
 
 @dataclass(frozen=True)
 class _Plan:
+    """The context-free part of a KV estimate (model, components per GPU and per rank, dtypes,
+    layout), built once per (model record, arguments) and reused for every context."""
+
     model: ModelSpec
     components: tuple[KvComponent, ...]
     rank_components: tuple[KvComponent, ...]
@@ -204,7 +206,7 @@ def _build_plan(
 ) -> _Plan:
     rt = get_runtime(runtime)
     prof = _with_options(rt.kv, overrides or {})
-    family = get_family(spec.family)
+    family = spec.family_record
     cfg = spec.config
     keys = family.format_keys(cfg)
     canonical_dtype(cache_dtype)

@@ -17,9 +17,16 @@ from typing import Any
 from ..catalog import Checkpoint, ModelSpec, Source
 from ..datafiles import load_document
 from ..errors import VramkitError
-from ..families import family_of_model_type, get_family, model_types, torch_dtype_format
+from ..families import (
+    Family,
+    check_config,
+    family_of_model_type,
+    model_types,
+    torch_dtype_format,
+    whole_numbers,
+)
 from ..sources import parse_source
-from ..validate import check_config, is_dir, read_json_object, require_path
+from ..validate import is_dir, read_json_object, require_path
 from .checkpoint_formats import METHODS, layout_for
 
 
@@ -48,6 +55,11 @@ def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def family_of(config: Mapping[str, Any]) -> str:
+    """The family name of `config` (`family_record_of`'s name)."""
+    return family_record_of(config).name
+
+
+def family_record_of(config: Mapping[str, Any]) -> Family:
     """The architecture family for a config's ``model_type`` (`vramkit.families`), or a clear
     error listing the model types vramkit reads."""
     model_type = config.get("model_type", "")
@@ -55,7 +67,7 @@ def family_of(config: Mapping[str, Any]) -> str:
         raise VramkitError(f"config field 'model_type' must be text, got {model_type!r:.80}.")
     family = family_of_model_type(model_type)
     if family is not None:
-        return family.name
+        return family
     gap = not_counted().get(model_type)
     why = f" ({gap})" if gap else ""
     raise VramkitError(
@@ -77,13 +89,15 @@ def not_counted() -> dict[str, str]:
     return out
 
 
-def stored_layout(config: Mapping[str, Any]) -> str:
+def stored_layout(config: Mapping[str, Any], family: Family | None = None) -> str:
     """A recipe id (or group=FORMAT map) for the layout the config says its checkpoint holds:
-    the family's own rule first (`Family.stored_layout`), then the generic ones."""
+    the family's own rule first (`Family.stored_layout`), then the generic ones. `family`: the
+    config's family record when the caller has it (else read from its model_type)."""
     q = config.get("quantization_config") or {}
     if not isinstance(q, Mapping):
         raise VramkitError(f"quantization_config must be an object, got {q!r}.")
-    family = get_family(family_of(config))
+    if family is None:
+        family = family_record_of(config)
     own = family.stored_layout(config, q)
     if own is not None:
         return own
@@ -121,13 +135,14 @@ def model_from_config(
             f"a config must be a mapping of config.json fields, got {type(config).__name__}."
         )
     cfg = text_config(config)
-    family = family_of(cfg)
+    fam = family_record_of(cfg)  # resolved once: the spec below holds it
     check_config(cfg)
+    cfg = whole_numbers(cfg)  # 4096.0 accepted, stored as 4096
     src = Source(document=name, quote="fields read from the user's config.json")
     spec = ModelSpec(
         id=Path(name).parent.name or name,
         name=name,
-        family=family,
+        family=fam.name,
         variant="instruct",
         config=MappingProxyType(cfg),
         config_source=src,
@@ -137,17 +152,18 @@ def model_from_config(
             document=name, quote="no label in a config: derived from the architecture"
         ),
         checkpoint=Checkpoint(
-            layout=stored_layout(cfg),
+            layout=stored_layout(cfg, fam),
             status="confirmed" if total_size_bytes else "unpublished",
             source=Source(
                 document=name, quote="stored layout read from quantization_config / torch_dtype"
             ),
             total_size_bytes=total_size_bytes,
         ),
-    )
+    ).with_family(fam)
     counts = spec.params  # builds the inventory: config errors surface here
     spec.not_counted  # noqa: B018 — a malformed vision_config / audio_config surfaces here too
-    return replace(spec, total_params_label=counts.main, active_params_label=counts.active)
+    labelled = replace(spec, total_params_label=counts.main, active_params_label=counts.active)
+    return labelled.with_family(fam)
 
 
 def model_from_config_file(path: str | Path) -> ModelSpec:

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..families import FAMILIES, get_family
-from ..validate import check_config
+from ..families import FAMILIES, check_config, get_family
 from .tensors import GROUPS, KINDS, ROUTED_GROUPS, ParamCounts, TensorSpec, count_params
 
 __all__ = [

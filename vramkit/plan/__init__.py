@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, shown, unknown_name
 from ..kv import check_context, parse_tokens
-from ..quant import Recipe
+from ..quant import Recipe, get_recipe
 from ..validate import require_bool
 from .flags import flags_for
 from .machine import (
@@ -124,13 +124,15 @@ def plan_for(
     machine = require_machine(machine)
     m = get_model(model)
     check_context(m, context, allow_extrapolation=allow_extrapolation)
-    key: tuple[object, ...] | None = (id(m), id(machine), recipe, runtime, context, sequences,
+    # a Recipe (resolved once by the caller, e.g. `solve`) is keyed by identity and held
+    rkey = ("recipe", id(recipe)) if isinstance(recipe, Recipe) else recipe
+    key: tuple[object, ...] | None = (id(m), id(machine), rkey, runtime, context, sequences,
                                       cache_dtype, ubatch, margin, ik)  # fmt: skip
     try:
         hit = _PLAN_MEMO.get(key)  # type: ignore[arg-type]
-    except TypeError:  # an unhashable argument (a Recipe object, a list): not memoised
+    except TypeError:  # an unhashable argument (a mapping, a list): not memoised
         key, hit = None, None
-    if hit is not None and hit[0] is m and hit[1] is machine:
+    if hit is not None and hit[0] is m and hit[1] is machine and hit[3] is recipe:
         return hit[2]
     plans = candidate_plans(m, machine, recipe=recipe, runtime=runtime, context=context,
                             sequences=sequences, cache_dtype=cache_dtype, ubatch=ubatch,
@@ -139,11 +141,11 @@ def plan_for(
     if key is not None:
         if len(_PLAN_MEMO) > 512:
             _PLAN_MEMO.clear()
-        _PLAN_MEMO[key] = (m, machine, best)
+        _PLAN_MEMO[key] = (m, machine, best, recipe)
     return best
 
 
-_PLAN_MEMO: dict[tuple[object, ...], tuple[ModelSpec, Machine, Plan]] = {}
+_PLAN_MEMO: dict[tuple[object, ...], tuple[ModelSpec, Machine, Plan, object]] = {}
 """`plan_for` per (model record, machine, arguments): a pure result of frozen inputs (the records
 are held, so an id is not reused while its entry lives). The curve's contexts and a capacity
 search's probes come back on every `solve` of the same model and machine."""
@@ -291,13 +293,14 @@ def solve(
         raise unknown_name("goal", goal, GOALS)
     machine = require_machine(machine)
     curve, capacity = require_bool("curve", curve), require_bool("capacity", capacity)
-    m = get_model(model)
+    m = get_model(model)  # the model, its family (m.family_record) and its recipe: resolved once
+    rec = get_recipe(recipe if recipe is not None else m.checkpoint_layout)
     # an int, or the token notation "128K" / "1M" as everywhere; past the model's limit only
     # as an explicit what-if (`vramkit.kv.check_context`, the rule of kv and fit too)
     ctx = require_int("context", parse_tokens(context), minimum=1)
     check_context(m, ctx, allow_extrapolation=allow_extrapolation)
     seqs = require_int("sequences", sequences, minimum=1, maximum=MAX_SEQUENCES)
-    kw = {"recipe": recipe, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch,
+    kw = {"recipe": rec, "runtime": runtime, "cache_dtype": cache_dtype, "ubatch": ubatch,
           "allow_extrapolation": allow_extrapolation, "margin": margin, "ik": ik}  # fmt: skip
     mg = _margin_of(margin, runtime, machine)
     limit = int(m.config.get("max_position_embeddings") or 1_048_576)
@@ -335,7 +338,7 @@ def solve(
             p,
             mg.why,
             retry=lambda **ch: plan_for(m, machine, **{**base, **ch}),  # type: ignore[arg-type]
-            smaller_recipes=_smaller_recipes(m, recipe, runtime),
+            smaller_recipes=_smaller_recipes(m, rec, runtime),
         ),
     )
 

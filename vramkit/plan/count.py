@@ -108,11 +108,10 @@ def all_recipes(model: str | ModelSpec) -> list[str]:
     """Every recipe that applies to `model`: its official layout first, bf16, the recipes of its
     family (`Family.recipe_candidates`; V4: FP8, NVFP4 and the ds4 mixes), then the llama.cpp
     file types."""
-    from ..families import get_family
 
     m = get_model(model)
     ids = [m.checkpoint_layout, "bf16"]
-    ids += get_family(m.family).recipe_candidates
+    ids += m.family_record.recipe_candidates
     ids += [f"gguf-{t}" for t in GGUF_TYPES]
     return list(dict.fromkeys(ids))
 
@@ -140,12 +139,11 @@ def candidate_recipes(model: str | ModelSpec, runtime: str) -> list[str]:
     released weights in more bits adds nothing), largest first: llama.cpp runtimes the GGUF
     files (`LLAMACPP_RECIPES` and the gguf-* types `GGUF_TYPES`); vLLM / SGLang the
     official layout and the model family's non-GGUF recipes (never a gguf-* file)."""
-    from ..families import get_family
     from . import LLAMACPP_RECIPES
 
     m = get_model(model)
     rt = canonical_runtime(runtime)
-    family = get_family(m.family).recipe_candidates
+    family = m.family_record.recipe_candidates
     if _layers(rt):
         ids = [*LLAMACPP_RECIPES, *(r for r in all_recipes(m) if r.startswith("gguf-")),
                "gguf-MXFP4_MOE"]  # fmt: skip

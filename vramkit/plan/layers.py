@@ -10,7 +10,7 @@ head mixers). Main model only (MTP excluded: not in GGUF files, loaded only for 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..catalog import ModelSpec
 from ..errors import VramkitError
@@ -36,6 +36,8 @@ class LayerCosts:
     output_bytes: int
     names: tuple[tuple[str, int, str, bool], ...]
     """(GGUF-style tensor name, layer or -1, group, is routed expert) for every main tensor."""
+    recipe: Recipe | None = field(default=None, compare=False, repr=False)
+    """The recipe itself (resolved once where the model was; its id is `recipe_id`)."""
 
     @property
     def total_bytes(self) -> int:
@@ -120,6 +122,7 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
     return LayerCosts(
         model_id=model.id,
         recipe_id=recipe.id,
+        recipe=recipe,
         n_layers=n,
         layer_bytes=tuple(layer),
         shared_bytes=tuple(shared),
@@ -135,8 +138,12 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
 
 
 def layer_costs(model: ModelSpec, recipe: str | Recipe | None = None) -> LayerCosts:
-    """`LayerCosts` of `model` under `recipe` (default: its official checkpoint layout)."""
-    r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
+    """`LayerCosts` of `model` under `recipe` (default: its official checkpoint layout; a
+    `Recipe` is used as given, a name resolved)."""
+    if isinstance(recipe, Recipe):
+        r = recipe
+    else:
+        r = get_recipe(recipe if recipe is not None else model.checkpoint_layout)
     key = (id(model), r.id)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is model:
@@ -162,12 +169,11 @@ def kv_per_layer(
     """
     from collections import Counter
 
-    from ..families import get_family
     from ..kv import components
 
     n = int(model.config["num_hidden_layers"])
     try:
-        kinds = tuple(get_family(model.family).layer_kinds(model.config))[:n]
+        kinds = tuple(model.family_record.layer_kinds(model.config))[:n]
     except (VramkitError, KeyError, TypeError, AttributeError):
         kinds = ()
     if len(kinds) != n:

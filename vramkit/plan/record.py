@@ -14,6 +14,7 @@ from typing import Any
 
 from ..catalog import ModelSpec
 from ..errors import VramkitError, shown, unknown_name
+from ..quant import Recipe
 from .getfile import ModelFile
 from .layers import LayerCosts
 from .machine import Machine
@@ -86,6 +87,8 @@ class Plan:
     cuda_terms: tuple[Any, ...] = field(default=())
     """What llama.cpp's CUDA backend adds on a GPU plan (`vramkit.runtimes.llamacpp.cuda.CudaTerm`:
     name, bytes, where, source, kind), each already counted in the places' components."""
+    recipe: Recipe | None = field(default=None, compare=False, repr=False)
+    """The recipe itself (`recipe_id` is its id), handed down from where it was resolved."""
 
     @property
     def fits(self) -> bool:

@@ -90,7 +90,7 @@ def plan_speed(plan: Plan, machine: Machine, *, model: ModelSpec | str | None = 
     """Decode and prefill bounds of `plan` on `machine` (units: tokens/s, seconds, bytes)."""
     plan, machine = require_plan(plan), require_machine(machine)
     m = get_model(model if model is not None else plan.model_id)
-    costs = layer_costs(m, plan.recipe_id)
+    costs = layer_costs(m, plan.recipe or plan.recipe_id)
     b = plan.sequences
     touched = _touched(costs, b)
     kv_read = kv_read_bytes(m, plan)

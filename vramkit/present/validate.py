@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from ..article.audit import BudgetAssumptions
 from ..catalog import get_model
 from ..errors import VramkitError, require_int, require_number
-from ..families import get_family
 from ..hardware import get_gpu
 from ..kv import check_context
 from ..kv.formats import canonical_dtype, resolve_cache_dtype
@@ -55,7 +54,7 @@ def kv_params(
     tokens, _ = check_context(spec, max_context)
     rt = get_runtime(runtime)
     canonical_dtype(cache_dtype)
-    keys = get_family(spec.family).format_keys(spec.config)
+    keys = spec.family_record.format_keys(spec.config)
     key = next((k for k in keys if k in rt.kv.fp8_means), keys[0])
     stored = resolve_cache_dtype(cache_dtype, rt.kv, key)
     return KvParams(

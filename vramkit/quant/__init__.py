@@ -217,9 +217,7 @@ def _split_for_gguf(
     the family's `gguf_split` where the converter splits it, else `t` itself (`family`: the
     model's, when the caller has it already)."""
     if family is None:
-        from ..families import get_family
-
-        family = get_family(model.family)
+        family = model.family_record
     parts = family.gguf_split(model.config, t)
     if parts is not None:
         return parts
@@ -230,9 +228,7 @@ def _split_for_gguf(
 
 
 def _keeps_mtp(model: ModelSpec) -> bool:
-    from ..families import get_family
-
-    return get_family(model.family).gguf_keeps_mtp
+    return model.family_record.gguf_keeps_mtp
 
 
 @lru_cache(maxsize=64)
@@ -243,8 +239,6 @@ def _gguf_tensors(
     split where the converter splits (the family's `gguf_split`), the MTP module only where the
     converter keeps it (the family's `gguf_keeps_mtp`: GLM-4.x; DeepSeek V3 ``skip_mtp``, V4
     "Skipping … MTP tensor(s) for conversion v0", V3.2 as converted with --no-mtp)."""
-    from ..families import get_family
-
     arch = model_facts(model).arch
     keeps = _keeps_mtp(model)
     keep = [not t.mtp or keeps for t in model.inventory]
@@ -255,14 +249,14 @@ def _gguf_tensors(
             checkpoint = [f.name for _, f in tensor_formats(model, official)]
     specs: list[TensorSpec] = []
     tensors: list[llamacpp_mix.GgufTensor] = []
-    family = get_family(model.family)
+    family = model.family_record
     for t, k, c in zip(model.inventory, keep, checkpoint, strict=True):
         if not k:
             continue
         for part, ne in _split_for_gguf(model, t, family):
             specs.append(part)
             tensors.append(_gguf_tensor(part, ne, arch, c))
-    for part, ne in get_family(model.family).gguf_extra(model.config):  # converter-generated
+    for part, ne in model.family_record.gguf_extra(model.config):  # converter-generated
         specs.append(part)
         tensors.append(_gguf_tensor(part, ne, arch, ""))
     return tuple(specs), tuple(tensors)

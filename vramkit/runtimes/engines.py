@@ -14,42 +14,93 @@ from typing import Any
 from ..errors import VramkitError, unknown_name
 from ..kv.layout import KvLayout
 from . import KvProfile, Runtime, get_runtime
-from . import ik_llama_rules as ik_rules
-from .ik_llama import IkLlamaLayout
-from .llamacpp.cuda import IK_RULES, LLAMACPP_RULES, CudaRules
-from .llamacpp.kv import LlamaCppLayout, with_v_cache
-from .llamacpp.memory import budget_compute_bytes
-from .reference import ReferenceLayout
-from .sglang import SglangLayout
-from .sglang_draft import sglang_draft
-from .vllm.kv import VllmLayout
-from .vllm.memory import budget_workspace_bytes
+
+# Each engine's module is imported by the rule that calls it, on its first call: a question about
+# one runtime (`fit` on vLLM) imports that engine's rules only, not every engine's. The imports
+# are written out (not "module:function" strings) so the import-layer tests see every edge.
+
+
+def _reference_layout(options: Mapping[str, int], cache_dtype: str) -> KvLayout:
+    from .reference import ReferenceLayout
+
+    return ReferenceLayout.build(options, cache_dtype)
+
+
+def _vllm_layout(options: Mapping[str, int], cache_dtype: str) -> KvLayout:
+    from .vllm.kv import VllmLayout
+
+    return VllmLayout.build(options, cache_dtype)
+
+
+def _llamacpp_layout(options: Mapping[str, int], cache_dtype: str) -> KvLayout:
+    from .llamacpp.kv import LlamaCppLayout
+
+    return LlamaCppLayout.build(options, cache_dtype)
+
+
+def _sglang_layout(options: Mapping[str, int], cache_dtype: str) -> KvLayout:
+    from .sglang import SglangLayout
+
+    return SglangLayout.build(options, cache_dtype)
+
+
+def _ik_llama_layout(options: Mapping[str, int], cache_dtype: str) -> KvLayout:
+    from .ik_llama import IkLlamaLayout
+
+    return IkLlamaLayout.build(options, cache_dtype)
+
 
 KV_LAYOUT_BUILDERS: Mapping[str, Callable[[Mapping[str, int], str], KvLayout]] = {
-    "reference": ReferenceLayout.build,
-    "vllm": VllmLayout.build,
-    "llama.cpp": LlamaCppLayout.build,
-    "sglang": SglangLayout.build,
-    "ik_llama.cpp": IkLlamaLayout.build,
+    "reference": _reference_layout,
+    "vllm": _vllm_layout,
+    "llama.cpp": _llamacpp_layout,
+    "sglang": _sglang_layout,
+    "ik_llama.cpp": _ik_llama_layout,
 }
 """KV layout name (data/runtimes.yaml ``kv.layout``) → its builder (options, cache dtype)."""
 
+
+def _llamacpp_compute(*args: Any, **kwargs: Any) -> Any:
+    from .llamacpp.memory import budget_compute_bytes
+
+    return budget_compute_bytes(*args, **kwargs)
+
+
+def _ik_llama_compute(*args: Any, **kwargs: Any) -> Any:
+    from .ik_llama_rules import budget_compute_bytes
+
+    return budget_compute_bytes(*args, **kwargs)
+
+
+def _vllm_workspace(*args: Any, **kwargs: Any) -> Any:
+    from .vllm.memory import budget_workspace_bytes
+
+    return budget_workspace_bytes(*args, **kwargs)
+
+
 COMPUTE_BUFFERS: Mapping[str, Callable[..., Any]] = {
-    "llama.cpp": budget_compute_bytes,
-    "ik-llama.cpp": ik_rules.budget_compute_bytes,
-    "vllm": budget_workspace_bytes,
+    "llama.cpp": _llamacpp_compute,
+    "ik-llama.cpp": _ik_llama_compute,
+    "vllm": _vllm_workspace,
 }
 """Runtime id → its compute-buffer function (model, context=, batch=, cache_dtype=, n_ubatch=)
 → bytes or (bytes, note); only runtimes whose record says ``compute_buffer_computed``."""
 
 
-CUDA_RULES: Mapping[str, CudaRules] = {"llama.cpp": LLAMACPP_RULES, "ik-llama.cpp": IK_RULES}
-"""Runtime id → the terms its CUDA backend adds to a GPU plan (`vramkit.runtimes.llamacpp.cuda`)."""
+CUDA_RULES: Mapping[str, str] = {"llama.cpp": "LLAMACPP_RULES", "ik-llama.cpp": "IK_RULES"}
+"""Runtime id → the name of its CUDA backend's rules in `vramkit.runtimes.llamacpp.cuda` (the
+terms it adds to a GPU plan), read on first use like the other engines' rules."""
 
 
-def cuda_rules(runtime: str | Runtime) -> CudaRules | None:
-    """The CUDA terms of a runtime's engine, or None (no llama.cpp-style CUDA backend)."""
-    return CUDA_RULES.get(get_runtime(runtime).id)
+def cuda_rules(runtime: str | Runtime) -> Any:
+    """The CUDA terms of a runtime's engine (`vramkit.runtimes.llamacpp.cuda.CudaRules`), or None
+    (no llama.cpp-style CUDA backend)."""
+    name = CUDA_RULES.get(get_runtime(runtime).id)
+    if name is None:
+        return None
+    from .llamacpp import cuda
+
+    return getattr(cuda, name)
 
 
 def kv_layout(profile: KvProfile, cache_dtype: str) -> KvLayout:
@@ -65,7 +116,11 @@ def kv_parts(profile: KvProfile, parts: Iterable[Any]) -> list[Any]:
     """The family's KV parts as this layout stores them (a V cache added where the layout keeps
     one on every non-MLA layer, trait ``v_cache_on_every_layer``)."""
     parts = list(parts)
-    return with_v_cache(parts) if profile.has("v_cache_on_every_layer") else parts
+    if not profile.has("v_cache_on_every_layer"):
+        return parts
+    from .llamacpp.kv import with_v_cache
+
+    return with_v_cache(parts)
 
 
 def compute_buffer(runtime: str | Runtime) -> Callable[..., Any] | None:
@@ -80,7 +135,13 @@ def compute_buffer(runtime: str | Runtime) -> Callable[..., Any] | None:
     return fn
 
 
-MTP_DRAFTS: Mapping[str, Callable[..., Any]] = {"sglang": sglang_draft}
+def _sglang_draft(*args: Any, **kwargs: Any) -> Any:
+    from .sglang_draft import sglang_draft
+
+    return sglang_draft(*args, **kwargs)
+
+
+MTP_DRAFTS: Mapping[str, Callable[..., Any]] = {"sglang": _sglang_draft}
 """Runtime id → its own MTP/NextN draft sizing (model, recipe, tp=, experts_split=) → the draft
 per GPU; a runtime without one spreads the MTP module over the GPUs (`vramkit.plan.count`)."""
 
@@ -91,11 +152,25 @@ def mtp_draft(runtime: str | Runtime) -> Callable[..., Any] | None:
 
 
 # ── engine options: switches a runtime's plans take beyond the shared ones ───────────────────
-ENGINE_OPTIONS: Mapping[str, type] = {"ik-llama.cpp": ik_rules.IkOptions}
-"""Runtime id → the options type its plans take (ik_llama.cpp: -mla, -amb, -fmoe, -fa)."""
+def _ik_options(options: object) -> Any:
+    from .ik_llama_rules import require_options
+
+    return require_options(options)
+
+
+ENGINE_OPTIONS: Mapping[str, Callable[[object], Any]] = {"ik-llama.cpp": _ik_options}
+"""Runtime id → the check of the options its plans take, returning them typed (ik_llama.cpp:
+`IkOptions`: -mla, -amb, -fmoe, -fa)."""
+
+
+def _ik_components(*args: Any, **kwargs: Any) -> list[Any]:
+    from .ik_llama_rules import ik_components
+
+    return ik_components(*args, **kwargs)
+
 
 KV_COMPONENT_RULES: Mapping[str, Callable[..., list[Any]]] = {
-    "ik_llama.cpp": ik_rules.ik_components,
+    "ik_llama.cpp": _ik_components,
 }
 """KV layout name → its own rule from parts to components (ik_llama.cpp: -mla, q8_KV rows)."""
 
@@ -105,33 +180,35 @@ def engine_options(runtime: str | Runtime, options: object) -> object:
     if options is None:
         return None
     rt = get_runtime(runtime)
-    kind = ENGINE_OPTIONS.get(rt.id)
-    if kind is None:
+    check = ENGINE_OPTIONS.get(rt.id)
+    if check is None:
         names = ", ".join(get_runtime(r).short_name for r in ENGINE_OPTIONS)
         raise VramkitError(
             f"engine options (-mla, -amb, -fmoe) apply to runtime {names} only, not "
             f"{rt.short_name}; leave them unset."
         )
-    if kind is ik_rules.IkOptions:
-        return ik_rules.require_options(options)
-    return options
+    return check(options)
 
 
 def kv_options(runtime: str | Runtime, options: object) -> dict[str, object]:
     """The `vramkit.kv.kv_cache` keywords a runtime's engine options set (ik_llama.cpp: mla,
     flash_attn); {} without options."""
-    if options is None or ENGINE_OPTIONS.get(get_runtime(runtime).id) is not ik_rules.IkOptions:
+    check = None if options is None else ENGINE_OPTIONS.get(get_runtime(runtime).id)
+    if check is None:
         return {}
-    o = ik_rules.require_options(options)
+    o = check(options)
     return {"mla": o.mla, "flash_attn": o.flash_attn, "swa_compress": o.swa_compress}
 
 
 def host_expert_sequence(runtime: str | Runtime, options: object) -> Callable[..., Any] | None:
     """The host expert layer's intermediates a runtime's engine allocates when not llama.cpp's
     (ik_llama.cpp with -fmoe, its default: one fused up/gate output); None: llama.cpp's."""
-    if ENGINE_OPTIONS.get(get_runtime(runtime).id) is not ik_rules.IkOptions:
+    check = ENGINE_OPTIONS.get(get_runtime(runtime).id)
+    if check is None or not check(options).fmoe:
         return None
-    return ik_rules.fused_expert_sequence if ik_rules.require_options(options).fmoe else None
+    from .ik_llama_rules import fused_expert_sequence
+
+    return fused_expert_sequence
 
 
 def option_flags(options: object) -> tuple[str, ...]:

@@ -144,7 +144,17 @@ def ik_components(
     shared per-vector rule); `make` is the component class (`vramkit.kv.components.
     KvComponent`). A per-layer row meta becomes a fixed ("state", one entry) component of the
     same kind — charged once per sequence, where ik_llama.cpp pays it once per layer for all
-    streams (8 B x layers x (batch - 1) too many with q8_KV and batch > 1)."""
+    streams (8 B x layers x (batch - 1) too many with q8_KV and batch > 1).
+
+    A quantized cache without flash attention is refused, as ik_llama.cpp refuses a quantized
+    -ctv then (common/common.cpp L4303-L4304: "Quantized V cache cannot be used without flash
+    attention"; checked on the pinned build, tests/engines/test_ik_llama_fixtures.py)."""
+    if not flash_attn and getattr(cache, "layout", "float") != "float":
+        raise VramkitError(
+            f"ik_llama.cpp refuses a quantized V cache ({getattr(cache, 'name', cache)}) without "
+            'flash attention ("Quantized V cache cannot be used without flash attention"): '
+            "use flash attention (-fa on) or an f16 / bf16 / f32 cache."
+        )
     out: list[Any] = []
     for p in parts:
         pieces = (
@@ -363,7 +373,11 @@ class IkCompute:
     note: str
 
 
-COMPUTE_SPREAD = "see tests/engines/test_ik_llama_compute.py (published logs)"
+COMPUTE_SPREAD = (
+    "measured on the CPU build of ik_llama.cpp@8337e4cd (tests/engines/test_ik_llama_fixtures.py): "
+    "MLA -56 %…+65 %, other models -23 %…+152 % with -fa, -3 %…0 % without; on published CUDA "
+    "logs tests/engines/test_ik_llama_rules.py"
+)
 
 
 def device_compute(model: Any, *, context: int, batch: int, cache_dtype: str, n_ubatch: int,
@@ -435,6 +449,74 @@ def fused_expert_sequence(**kw: int) -> tuple[list[int], list[tuple[int, int]]]:
     """`host_expert_sizes` with -fmoe on: what `vramkit.runtimes.llamacpp.memory.host_compute_bytes`
     replays for ik_llama.cpp's host expert layer."""
     return host_expert_sizes(**kw, fused=True)
+
+
+# ─── weights at load: the wkv_b ik derives from a mainline MLA file ─────────────────────────
+@dataclass(frozen=True)
+class DerivedWkvB:
+    """The attn_kv_b tensor ik_llama.cpp computes per MLA layer at load when the GGUF holds
+    only the split attn_k_b / attn_v_b (mainline's conversion): `ggml_type`, its ne
+    (`cols` = kv_lora_rank values a row, `rows` = n_head x (qk_nope + v_head)) and its bytes,
+    in a buffer of its own beside wk_b (not in the printed model buffer)."""
+
+    ggml_type: str
+    cols: int
+    rows: int
+    bytes: int
+
+
+def derived_wkv_b(cfg: Mapping[str, Any], k_b_type: str, v_b_type: str,
+                  mla: int) -> DerivedWkvB | None:  # fmt: skip
+    """The per-layer attn_kv_b ik_llama.cpp derives from attn_k_b and attn_v_b, or None.
+
+    llm_prepare_mla (src/llama.cpp L3413-L3470) returns early for ``-mla 1``; for -mla 0, 2
+    and 3 every layer with wk_b and wv_b but no wkv_b gets one, built by llm_compute_wkv_b
+    (L2892-L2972): [kv_lora_rank, n_head x (qk_nope + v_head)] (wk_b transposed concatenated
+    with wv_b, viewed 2-D), cast to BF16 when both parts are BF16, F16 when both are F16, else
+    Q8_0; stored with ggml_backend_buft_alloc_buffer in the buffer type of wk_b (L3455-L3456).
+    Bytes: rows x ggml_row_size(type, kv_lora_rank) (Q8_0: 34 B per 32 values)."""
+    n_head, nope, _rope, v_head, lora = _mla_dims(cfg)
+    if check_mla(mla) == 1:
+        return None
+    k, v = str(k_b_type).upper(), str(v_b_type).upper()
+    kind = "BF16" if k == v == "BF16" else "F16" if k == v == "F16" else "Q8_0"
+    if kind == "Q8_0" and lora % 32:
+        raise VramkitError(f"kv_lora_rank {lora} is not a whole number of Q8_0 blocks (32).")
+    row = {"BF16": 2 * lora, "F16": 2 * lora, "Q8_0": lora // 32 * 34}[kind]
+    rows = n_head * (nope + v_head)
+    return DerivedWkvB(kind, lora, rows, rows * row)
+
+
+_GGML_NAMES = {"FP16": "F16", "FP32": "F32"}
+
+
+def derived_tensors(model: Any, recipe: Any, mla: int) -> tuple[DerivedWkvB | None, ...]:
+    """Per main layer, the attn_kv_b ik_llama.cpp derives at load (`derived_wkv_b`) for `model`
+    stored under `recipe` (a GGUF layout whose MLA layers hold attn_k_b / attn_v_b and no
+    attn_kv_b, as mainline's converter and `vramkit.quant` write them); None where it derives
+    none (-mla 1, models without MLA, files that hold attn_kv_b)."""
+    from ..quant import get_recipe, tensor_formats
+
+    mla = check_mla(mla)
+    n = int(model.config.get("num_hidden_layers") or 0)
+    out: list[DerivedWkvB | None] = [None] * n
+    if not model.config.get("kv_lora_rank") or mla == 1:
+        return tuple(out)
+    parts: dict[int, dict[str, str]] = {}
+    for t, fmt in tensor_formats(model, get_recipe(recipe)):
+        if t.mtp or t.layer is None or t.gguf_class not in ("attn_k_b", "attn_v_b", "attn_kv_b"):
+            continue
+        parts.setdefault(int(t.layer), {})[t.gguf_class] = _GGML_NAMES.get(fmt.name, fmt.name)
+    for i, p in parts.items():
+        if 0 <= i < n and "attn_kv_b" not in p and {"attn_k_b", "attn_v_b"} <= set(p):
+            out[i] = derived_wkv_b(model.config, p["attn_k_b"], p["attn_v_b"], mla)
+    return tuple(out)
+
+
+def derived_layer_bytes(model: Any, recipe: Any, mla: int) -> tuple[int, ...]:
+    """Bytes ik_llama.cpp adds to each main layer at load: `derived_tensors`' bytes (0 where
+    none)."""
+    return tuple(d.bytes if d else 0 for d in derived_tensors(model, recipe, mla))
 
 
 # ─── weights at load: -rtr ───────────────────────────────────────────────────────────────────

@@ -12,16 +12,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from ..errors import VramkitError
 from ..plan.record import Flags, Plan, PlanArgs
 from . import Runtime, get_runtime
-from .ik_llama_flags import ik_llama_flags
-from .llamacpp import flags as llamacpp_flags
-from .llamacpp import placement as layers
-from .sglang_flags import sglang_flags
-from .vllm import placement as ranks
-from .vllm.flags import vllm_flags
+
+T = TypeVar("T")
+
+
+class _OnFirstUse(Mapping[str, T], Generic[T]):
+    """Name → record, each built on its first lookup by a function that imports its engine's
+    module: a question about one runtime (`fit` on vLLM) imports that engine's placement and
+    flags only. The imports are written out in those functions, where the layering tests see
+    them."""
+
+    def __init__(self, builders: Mapping[str, Callable[[], T]]) -> None:
+        self._builders = dict(builders)
+        self._built: dict[str, T] = {}
+
+    def __getitem__(self, name: str) -> T:
+        if name not in self._built:
+            self._built[name] = self._builders[name]()
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
 
 
 @dataclass(frozen=True)
@@ -37,12 +56,21 @@ class PlacementRules:
     host_compute: Callable[..., tuple[int, str]] | None = None
 
 
-PLACEMENT_RULES: Mapping[str, PlacementRules] = {
-    "layers": PlacementRules(
+def _layers() -> PlacementRules:
+    from .llamacpp import placement as layers
+
+    return PlacementRules(
         layers.candidates, layers.any_fits, layers.llamacpp_plan, layers.host_compute_buffer
-    ),
-    "ranks": PlacementRules(ranks.candidates, ranks.any_fits, ranks.served_plan),
-}
+    )
+
+
+def _ranks() -> PlacementRules:
+    from .vllm import placement as ranks
+
+    return PlacementRules(ranks.candidates, ranks.any_fits, ranks.served_plan)
+
+
+PLACEMENT_RULES: Mapping[str, PlacementRules] = _OnFirstUse({"layers": _layers, "ranks": _ranks})
 """Record capability ``placement`` → its rules (llama.cpp's layer split; vLLM's ranks, which
 SGLang shares)."""
 
@@ -57,15 +85,44 @@ class FlagWriter:
 
 
 _LLAMA_OPTIONS = ("flash_attn", "use_n_cpu_moe")
-FLAG_WRITERS: Mapping[str, FlagWriter] = {
-    "llama-server": FlagWriter(llamacpp_flags.llamacpp_flags, _LLAMA_OPTIONS),
-    "ik-llama-server": FlagWriter(ik_llama_flags, _LLAMA_OPTIONS),
-    "vllm-serve": FlagWriter(vllm_flags),
-    "sglang-launch": FlagWriter(sglang_flags),
-}
+
+
+def _llama_server() -> FlagWriter:
+    from .llamacpp import flags as llamacpp_flags
+
+    return FlagWriter(llamacpp_flags.llamacpp_flags, _LLAMA_OPTIONS)
+
+
+def _ik_llama_server() -> FlagWriter:
+    from .ik_llama_flags import ik_llama_flags
+
+    return FlagWriter(ik_llama_flags, _LLAMA_OPTIONS)
+
+
+def _vllm_serve() -> FlagWriter:
+    from .vllm.flags import vllm_flags
+
+    return FlagWriter(vllm_flags)
+
+
+def _sglang_launch() -> FlagWriter:
+    from .sglang_flags import sglang_flags
+
+    return FlagWriter(sglang_flags)
+
+
+FLAG_WRITERS: Mapping[str, FlagWriter] = _OnFirstUse(
+    {
+        "llama-server": _llama_server,
+        "ik-llama-server": _ik_llama_server,
+        "vllm-serve": _vllm_serve,
+        "sglang-launch": _sglang_launch,
+    }
+)
 """Record capability ``flag_style`` → its writer."""
-FLAG_OPTIONS = tuple(sorted({o for w in FLAG_WRITERS.values() for o in w.options}))
-"""Every option some writer takes (`vramkit.plan.flags.flags_for` refuses any other)."""
+FLAG_OPTIONS = _LLAMA_OPTIONS
+"""Every option some writer takes (`vramkit.plan.flags.flags_for` refuses any other): the
+llama.cpp-style writers' (`_LLAMA_OPTIONS`); the others take none."""
 
 
 def placement_rules(runtime: str | Runtime) -> PlacementRules:

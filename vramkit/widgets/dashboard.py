@@ -29,6 +29,7 @@ CLASSES: dict[str, str] = {
     "output": "vk-output",
     "error": "vk-error",
     "plot": "vk-plot",
+    "chart": "vk-chart",
     "slot": "vk-offload-slot",
 }
 """Control (state key) → CSS class on its widget; the note beside control K has class
@@ -233,6 +234,32 @@ def check(state: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _bar_html(result: Mapping[str, Any]) -> str:
+    """The per-GPU amounts as one CSS bar (no figure): weights, KV, overhead as % of the device
+    memory (red outline when their sum is larger), the usable limit as a dark line."""
+    from ..plots import PALETTE
+    from ..units import GiB
+
+    cap = max(int(result["memory_bytes"]), 1)
+    segs = []
+    for name, colour in (("weights", PALETTE["weights"]), ("kv", PALETTE["kv"]),
+                         ("overhead", PALETTE["overhead"])):  # fmt: skip
+        n = int(result[f"{name}_bytes"])
+        if n > 0:
+            segs.append(
+                f"<div title='{name}: {n / GiB:,.2f} GiB' style='width:{min(100.0, 100 * n / cap):.2f}%;"
+                f"background:{colour};height:100%'></div>"
+            )
+    usable = min(100.0, 100 * int(result["usable_bytes"]) / cap)
+    over = "outline:2px solid #b00;" if int(result["total_bytes"]) > cap else ""
+    return (
+        f"<div class='vk-bar' style='position:relative;display:flex;width:100%;height:1em;"
+        f"background:#eee;margin:0.3em 0;{over}'>{''.join(segs)}<div title='usable "
+        f"{int(result['usable_bytes']) / GiB:,.2f} GiB' style='position:absolute;left:"
+        f"{usable:.2f}%;top:-0.2em;height:1.4em;border-left:2px dashed #000'></div></div>"
+    )
+
+
 def render_html(result: Mapping[str, Any]) -> str:
     """The numbers as an HTML table in GiB (device memory, 2**30 bytes) and GB (1e9); each amount
     sits in ``<span class="vk-<name>-bytes" data-bytes="N">`` with the exact integer bytes."""
@@ -274,17 +301,28 @@ def render_html(result: Mapping[str, Any]) -> str:
         f"<p style='overflow-wrap:anywhere'>{head}</p><p>Per GPU: <b><span class='vk-fits' "
         f"data-fits='{str(result['fits']).lower()}'>{verdict}</span></b> "
         f"(headroom {b.headroom_bytes / GiB:,.2f} GiB beyond a {b.margin_bytes / GiB:,.2f} GiB "
-        f"margin)</p>{why}{suggestion}"
+        f"margin)</p>{why}{suggestion}{_bar_html(result)}"
         f"<table><tr><th></th><th>GiB (2^30 B)</th><th>GB (10^9 B)</th></tr>"
         f"{''.join(rows)}</table>"
         f"<details><summary>assumptions</summary><ul>{notes}</ul></details>"
     )
 
 
+def _style_of(widget_class: type) -> type:
+    """The style model class a widget class takes (ipywidgets does not export them all)."""
+    return widget_class.class_traits()["style"].klass
+
+
 def panel(**initial: Any) -> Any:
-    """The dashboard: controls (each with a note for a refused value), numbers (HTML), the
-    no-fit suggestion, an error line and the budget bar (GiB). A wrapping layout: controls and
-    numbers sit side by side on a wide page and stack on a narrow one (900 px)."""
+    """The dashboard: controls (each with a note for a refused value), numbers (HTML, with a bar
+    of the same amounts), the no-fit suggestion, an error line and, when asked for (the
+    ``bar chart`` toggle), the budget bar figure (GiB, `vramkit.plots.fit.budget_bar`). A
+    wrapping layout: controls and numbers sit side by side on a wide page and stack on a narrow
+    one (900 px).
+
+    No figure before it is asked for: matplotlib's import and the first PNG cost ~0.6 s of CPU,
+    about a third of the page's first load on 2 busy cores (`benchmarks/dashboard_load.py`);
+    once the toggle is on, every change redraws the figure."""
     import ipywidgets as w
 
     from .. import plots
@@ -302,50 +340,70 @@ def panel(**initial: Any) -> Any:
     gpu_ids = list(gpus())
     if s["gpu"] not in gpu_ids:
         raise unknown_name("GPU", s["gpu"], gpu_ids)
-    style = {"description_width": "8em"}
+    # one Layout / style model shared by the widgets that look alike (a widget built without
+    # them makes its own default models first, and the page loads each model: ~60 fewer)
     full = w.Layout(width="100%", max_width="26em")
+    dd = {"layout": full, "style": _style_of(w.Dropdown)(description_width="8em")}
+    tx = {"layout": full, "style": _style_of(w.Text)(description_width="8em")}
     ctl = {
-        "model": w.Dropdown(options=model_ids, value=s["model"], description="model"),
+        "model": w.Dropdown(options=model_ids, value=s["model"], description="model", **dd),
         "recipe": w.Dropdown(
             options=list(dict.fromkeys([*recipe_options(s["model"]), s["recipe"]])),
             value=s["recipe"],
             description="recipe",
+            **dd,
         ),
         "context": w.Text(
             value=fmt_tokens(int(s["context"])) if str(s["context"]).isdigit() else s["context"],
             description="context",
             placeholder="128K, 1M or 131072",
             continuous_update=False,
+            **tx,
         ),
-        "batch": w.Text(value=str(s["batch"]), description="batch", continuous_update=False),
-        "gpu": w.Dropdown(options=gpu_ids, value=s["gpu"], description="GPU"),
+        "batch": w.Text(value=str(s["batch"]), description="batch", continuous_update=False, **tx),
+        "gpu": w.Dropdown(options=gpu_ids, value=s["gpu"], description="GPU", **dd),
         "count": w.Dropdown(
-            options=sorted({*COUNTS, int(s["count"])}), value=int(s["count"]), description="GPUs"
+            options=sorted({*COUNTS, int(s["count"])}),
+            value=int(s["count"]),
+            description="GPUs",
+            **dd,
         ),
-        "parallel": w.Dropdown(options=PARALLEL, value=s["parallel"], description="parallelism"),
-        "runtime": w.Dropdown(options=list(runtimes()), value=s["runtime"], description="runtime"),
+        "parallel": w.Dropdown(
+            options=PARALLEL, value=s["parallel"], description="parallelism", **dd
+        ),
+        "runtime": w.Dropdown(
+            options=list(runtimes()), value=s["runtime"], description="runtime", **dd
+        ),
         "cache_dtype": w.Dropdown(
-            options=list(CACHE_DTYPES), value=s["cache_dtype"], description="KV dtype"
+            options=list(CACHE_DTYPES), value=s["cache_dtype"], description="KV dtype", **dd
         ),
         "include_mtp": w.Checkbox(
-            value=bool(s["include_mtp"]), description="load the MTP module", indent=False
+            value=bool(s["include_mtp"]),
+            description="load the MTP module",
+            indent=False,
+            layout=full,
         ),
         "ram": w.Text(
             value=str(s["ram"] or ""),
             description="host RAM",
             placeholder="llama.cpp offload, e.g. 128GB",
             continuous_update=False,
+            **tx,
         ),
     }
-    notes = {k: w.HTML().add_class(f"vk-{CLASSES[k].removeprefix('vk-')}-note") for k in ctl}
+    text = {"layout": w.Layout(), "style": _style_of(w.HTML)()}  # the HTML panes' defaults
+    notes = {k: w.HTML(**text).add_class(f"vk-{CLASSES[k].removeprefix('vk-')}-note") for k in ctl}
     for key, c in ctl.items():
-        if key != "include_mtp":
-            c.style = style
-        c.layout = full
         c.add_class(CLASSES[key])
-    numbers = w.HTML().add_class(CLASSES["output"])
-    error = w.HTML().add_class(CLASSES["error"])
+    numbers = w.HTML(**text).add_class(CLASSES["output"])
+    error = w.HTML(**text).add_class(CLASSES["error"])
     plot = w.Output().add_class(CLASSES["plot"])
+    chart = w.ToggleButton(
+        value=False,
+        description="bar chart",
+        tooltip="draw the per-GPU budget bar (GiB) under the numbers, and on every change",
+    ).add_class(CLASSES["chart"])
+    last: dict[str, Any] = {}
     # RAM / offload controls from the placement planner go here (kept empty until it lands)
     slot = w.VBox([]).add_class(CLASSES["slot"])
 
@@ -371,8 +429,19 @@ def panel(**initial: Any) -> Any:
 
     ctl["runtime"].observe(on_runtime, names="value")
 
+    def draw() -> None:
+        """The figure of the last valid state, when the toggle asks for it; else none."""
+        result = last.get("result")
+        plot.clear_output(wait=chart.value)
+        if chart.value and result is not None and result["ok"]:
+            with plot:
+                plots.show(summary_plots.budget_bars(result["budget"]))
+
+    chart.observe(lambda change: draw(), names="value")
+
     def update(**state: Any) -> None:
         result = compute(state)
+        last["result"] = result
         for note in notes.values():
             note.value = ""
         if not result["ok"]:
@@ -386,19 +455,18 @@ def panel(**initial: Any) -> Any:
                 )
             numbers.value = ""
             return
-        plot.clear_output(wait=True)
         error.value = ""
         numbers.value = result["html"]
-        with plot:
-            plots.show(summary_plots.budget_bars(result["budget"]))
+        draw()
 
     out = w.interactive_output(update, ctl)
     out.add_class("vk-callback")
+    pair = w.Layout()  # control + its note
     left = w.VBox(
-        [w.VBox([ctl[k], notes[k]]) for k in ctl] + [slot],
+        [w.VBox([ctl[k], notes[k]], layout=pair) for k in ctl] + [slot],
         layout=w.Layout(flex="0 1 27em", min_width="18em"),
     )
-    right = w.VBox([numbers, error], layout=w.Layout(flex="1 1 24em", min_width="18em"))
+    right = w.VBox([numbers, chart, error], layout=w.Layout(flex="1 1 24em", min_width="18em"))
     top = w.Box([left, right], layout=w.Layout(display="flex", flex_flow="row wrap",
                                                width="100%"))  # fmt: skip
     return w.VBox([top, plot, out], layout=w.Layout(width="100%", max_width="1100px"))

@@ -28,13 +28,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import VramkitError, require_int
 from ...kv.components import pad_to
 from ...kv.formats import resolve_cache_dtype
 from .. import get_runtime
 from .kv import cells
+
+if TYPE_CHECKING:
+    from ...families import Family
 
 MIB = 2**20
 #: The plain-GQA form's signed error against the engine's CPU projections it was not fitted to
@@ -100,11 +103,23 @@ def _row(cache: str, dims: int) -> int:
     return resolve_cache_dtype(cache, get_runtime("llama.cpp").kv, "default").vector_bytes(dims)
 
 
-def _parts(family: str, cfg: Mapping[str, Any]) -> list[Any]:
-    """The family's KV parts in values (vramkit.families), main context: no MTP layers."""
-    from ...families import get_family
+def _family(family: str | Family) -> Family:
+    """A family's record: itself (what a model's first call resolved and hands down,
+    `ModelSpec.family_record`), or the registry's by name."""
+    if isinstance(family, str):
+        from ...families import get_family
 
-    return list(get_family(family).kv_parts(cfg, False))
+        return get_family(family)
+    return family
+
+
+def _name(family: str | Family) -> str:
+    return family if isinstance(family, str) else family.name
+
+
+def _parts(family: str | Family, cfg: Mapping[str, Any]) -> list[Any]:
+    """The family's KV parts in values (vramkit.families), main context: no MTP layers."""
+    return list(_family(family).kv_parts(cfg, False))
 
 
 def _cells(part: Any, s: Settings) -> int:
@@ -135,14 +150,14 @@ def _cache_line(name: str, part: Any, s: Settings, v_max: int = 0) -> CacheLine:
     return CacheLine(name, cells, part.layers, s.n_seq, k, v)
 
 
-def kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[CacheLine]:
+def kv_lines(family: str | Family, cfg: Mapping[str, Any], s: Settings) -> list[CacheLine]:
     """The KV caches llama.cpp creates for a model of `family` / `cfg` (main context, no MTP),
     in the engine's order: the full-context caches (with a sliding window: the iSWA pair
     "non-SWA" — 0 layers when every layer is windowed, as DeepSeek V4's raw cache — then "SWA"),
     the compressed caches by ratio, the indexer caches."""
     parts = [p for p in _parts(family, cfg) if p.rule != "state" and p.paging != "recurrent"]
     if any(p.kv_heads == 0 and p.vectors != 1 for p in parts):
-        raise VramkitError(f"vramkit has no llama.cpp KV layout for this {family} cache.")
+        raise VramkitError(f"vramkit has no llama.cpp KV layout for this {_name(family)} cache.")
     full = [p for p in parts if p.rule == "full"]
     window = [p for p in parts if p.rule == "window"]
     comp = sorted((p for p in parts if p.rule == "compressed"), key=lambda p: (p.store, p.tokens))
@@ -176,7 +191,9 @@ def model_buffer_bytes(model: Any, recipe: Any) -> int:
     return total + sum(t.count * f.tensor_bytes(t.shape) for t, f in main_embd)
 
 
-def mtp_draft_kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[CacheLine]:
+def mtp_draft_kv_lines(
+    family: str | Family, cfg: Mapping[str, Any], s: Settings
+) -> list[CacheLine]:
     """The KV caches of llama.cpp's MTP draft context (``LLAMA_CONTEXT_TYPE_MTP``, what
     ``--spec-type draft-mtp`` creates): a plain iSWA cache over the NextN layers only
     (``filter_mtp: il >= n_layer()``, src/llama-model.cpp L2587-2610 for DeepSeek V4), so an
@@ -186,22 +203,22 @@ def mtp_draft_kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list
     for DeepSeek V4 (tests/fixtures/measured/llamacpp_mtp/); other layouts are refused."""
     from dataclasses import replace
 
-    from ...families import get_family
-
     main = _parts(family, cfg)
     key = ("kind", "rule", "tokens", "dims", "store")
     extra = []
-    for p in get_family(family).kv_parts(cfg, True):
+    for p in _family(family).kv_parts(cfg, True):
         same = [m for m in main if all(getattr(m, k) == getattr(p, k) for k in key)]
         n = p.layers - sum(m.layers for m in same)
         if n > 0:
             extra.append(replace(p, layers=n))
     if not extra:
-        raise VramkitError(f"this {family} model has no MTP layer, so there is no draft context.")
+        raise VramkitError(
+            f"this {_name(family)} model has no MTP layer, so there is no draft context."
+        )
     if any(p.rule != "window" or p.store != "cache" for p in extra):
         raise VramkitError(
             "vramkit models llama.cpp's MTP draft context for sliding-window NextN layers "
-            f"(DeepSeek V4) only; this {family} model's NextN layer is not one."
+            f"(DeepSeek V4) only; this {_name(family)} model's NextN layer is not one."
         )
     lines = [CacheLine("non-SWA KV cache", s.n_ctx_seq, 0, s.n_seq, 0, 0)]
     for p in extra:
@@ -214,7 +231,7 @@ def mtp_draft_kv_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list
     return lines
 
 
-def state_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> dict[str, int]:
+def state_bytes(family: str | Family, cfg: Mapping[str, Any], s: Settings) -> dict[str, int]:
     """Fixed per-stream F32 state buffers (DeepSeek V4's compressor states): name → bytes =
     layers x tokens x dims x 4 B x streams; llama.cpp prints them as "state = rows x n_embd"
     (kv + score planes: csa 8 x 1024, hca 128 x 512, lid 8 x 256 on V4-Flash)."""
@@ -242,7 +259,9 @@ class RecurrentLine:
         return self.r_bytes + self.s_bytes
 
 
-def recurrent_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[RecurrentLine]:
+def recurrent_lines(
+    family: str | Family, cfg: Mapping[str, Any], s: Settings
+) -> list[RecurrentLine]:
     """llama.cpp's recurrent memory (Qwen3-Next / Mamba hybrids): n_seq cells, R and S in F32
     (src/llama-memory-recurrent.cpp L133 prints "R (%s) … S (%s)"; both F32) over the recurrent
     layers: shapes from vramkit.families.recurrent with 4-byte elements."""
@@ -255,7 +274,7 @@ def recurrent_lines(family: str, cfg: Mapping[str, Any], s: Settings) -> list[Re
     return [RecurrentLine(s.n_seq, n * st.conv_bytes, n * st.state_bytes)]
 
 
-def context_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> int:
+def context_bytes(family: str | Family, cfg: Mapping[str, Any], s: Settings) -> int:
     """Σ KV cache lines + state buffers + recurrent memory: llama.cpp's `context` column."""
     return (
         sum(c.bytes for c in kv_lines(family, cfg, s))
@@ -306,7 +325,7 @@ def _compute_table() -> Mapping[str, Any]:
     return load_document("llamacpp_compute.yaml")
 
 
-def graph_quantities(family: str, cfg: Mapping[str, Any], s: Settings) -> dict[str, int]:
+def graph_quantities(family: str | Family, cfg: Mapping[str, Any], s: Settings) -> dict[str, int]:
     """The quantities llama.cpp's worst-case graph is shaped by: ``ub`` (n_ubatch tokens),
     ``ns`` (streams), ``kv`` (n_ctx_seq cells), ``win`` (the window cache's cells per stream),
     ``comp_<kind>`` (each compressed cache's cells per stream) and ``sel`` (the lightning
@@ -324,7 +343,9 @@ def graph_quantities(family: str, cfg: Mapping[str, Any], s: Settings) -> dict[s
     return q
 
 
-def _features(family: str, cfg: Mapping[str, Any], s: Settings) -> tuple[int, int, float, int]:
+def _features(
+    family: str | Family, cfg: Mapping[str, Any], s: Settings
+) -> tuple[int, int, float, int]:
     """(1, n_ctx_seq, min(n_ctx_seq / ratio, top_k), swa_cells) as benchmarks/engines/
     fit_compute.py: ratio from the indexer part (compressed: its ratio, else 1), top_k the
     config's index_topk; swa_cells the sliding window's cells."""
@@ -345,7 +366,7 @@ def _cache_key(cache: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _replayed(trace_id: str, family: str, cfg_key: str, s: Settings) -> int | None:
+def _replayed(trace_id: str, family: str | Family, cfg_key: str, s: Settings) -> int | None:
     import json
 
     from . import graph as lg
@@ -361,7 +382,7 @@ def _replayed(trace_id: str, family: str, cfg_key: str, s: Settings) -> int | No
 
 
 def _replay_if_recorded(
-    trace_id: str, family: str, cfg: Mapping[str, Any], s: Settings
+    trace_id: str, family: str | Family, cfg: Mapping[str, Any], s: Settings
 ) -> int | None:
     """`_replayed` where a trace is recorded for `trace_id` (the config is serialised as the
     cache key only then: most models have none)."""
@@ -375,7 +396,7 @@ def _replay_if_recorded(
 
 
 def compute_bytes(
-    model_id: str, family: str, cfg: Mapping[str, Any], s: Settings
+    model_id: str, family: str | Family, cfg: Mapping[str, Any], s: Settings
 ) -> ComputeEstimate:
     """llama.cpp's compute buffer for `s`.
 
@@ -444,7 +465,7 @@ def compute_bytes(
     )
 
 
-def form_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> int:
+def form_bytes(family: str | Family, cfg: Mapping[str, Any], s: Settings) -> int:
     """The plain-GQA form (`compute_bytes`' last resort, an estimate), in bytes:
     n_ubatch x max(4 n_vocab + 8 n_embd, a + b kv) with flash attention a = 60 n_embd, b = 2;
     without it a = 22 n_embd, b = 4 (n_head + 1)."""
@@ -460,7 +481,7 @@ def form_bytes(family: str, cfg: Mapping[str, Any], s: Settings) -> int:
 
 
 def mtp_draft_compute_bytes(
-    model_id: str, family: str, cfg: Mapping[str, Any], s: Settings
+    model_id: str, family: str | Family, cfg: Mapping[str, Any], s: Settings
 ) -> ComputeEstimate:
     """The compute buffer of llama.cpp's MTP draft context (``LLAMA_CONTEXT_TYPE_MTP`` on the
     converter's ``mtp-*.gguf``): the engine's allocator replayed over the draft graph's recorded
@@ -495,7 +516,7 @@ def budget_compute_bytes(
         else "f16"
     )
     settings = Settings(context * batch, k, k, n_ubatch, True, batch)
-    est = compute_bytes(model.id, model.family, model.config, settings)
+    est = compute_bytes(model.id, model.family_record, model.config, settings)
     if est.method == "replay":
         how = "llama.cpp's own graph allocator replayed over its recorded sequence"
     elif est.method == "arch-replay":
@@ -524,7 +545,7 @@ class HostCompute:
 
 
 def host_compute_bytes(
-    family: str,
+    family: str | Family,
     cfg: Mapping[str, Any],
     s: Settings,
     *,
@@ -657,7 +678,7 @@ def budget_host_compute(
     ff = int(cfg.get("moe_intermediate_size") or cfg.get("intermediate_size") or 1)
     settings = Settings(context * batch, k, k, n_ubatch, True, batch)
     return host_compute_bytes(
-        model.family,
+        model.family_record,
         cfg,
         settings,
         n_expert=max(n_expert, top_k),

@@ -165,6 +165,8 @@ class LlamacppContext:
     cuda: PlanCuda | None = None
     """The CUDA backend's terms (`vramkit.runtimes.llamacpp.cuda.plan_cuda`); None: no discrete
     GPU, a runtime without them, or a `lower_bound` context."""
+    derived_bytes: int = 0
+    """Weights ik_llama.cpp derives at load (the MLA wkv_b of a mainline file), in `costs`."""
 
     @classmethod
     def build(
@@ -186,6 +188,12 @@ class LlamacppContext:
         plan that does not fit so does not fit with them: see `any_plan_fits`)."""
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = _kv_layers(model, kv)
+        derived = _ik_derived(model, costs, runtime, ik)
+        if any(derived):  # weights ik_llama.cpp builds at load, on the layer's own device
+            lb0 = costs.layer_bytes
+            costs = replace(
+                costs, layer_bytes=tuple(a + b for a, b in zip(lb0, derived, strict=True))
+            )
         prof = overheads_record(runtime)
         cb, cb_note = 0, "no compute buffer (a lower bound)"
         if not lower_bound:
@@ -224,6 +232,7 @@ class LlamacppContext:
             cuda=None
             if lower_bound
             else _cuda(model, costs, machine, runtime, context, sequences, kv.cache_dtype, ubatch),
+            derived_bytes=sum(derived),
         )
 
     def with_compute_buffers(self) -> LlamacppContext:
@@ -439,6 +448,13 @@ class LlamacppContext:
                                copy=cw.copy, host_compute=host_cb[0],
                                output_on_gpu=output_on is not None)  # fmt: skip
             notes.append(plan_note(terms))
+        if self.derived_bytes:
+            notes.append(
+                f"ik_llama.cpp derives attn_kv_b at load for every MLA layer of this file (split "
+                f"attn_k_b / attn_v_b, -mla {getattr(self.ik, 'mla', 3)}): "
+                f"{self.derived_bytes / 2**30:.2f} GiB more weights, on each layer's device "
+                "(vramkit.runtimes.ik_llama_rules.derived_wkv_b)"
+            )
         if spill:
             notes.append(
                 f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
@@ -447,6 +463,7 @@ class LlamacppContext:
         return Plan(
             model_id=self.model.id,
             recipe_id=costs.recipe_id,
+            recipe=costs.recipe,
             runtime=self.runtime,
             machine=self.describe,
             context=self.context,
@@ -480,6 +497,19 @@ def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatc
         return None
     return plan_cuda(model, costs.recipe_id, rules, context=context, sequences=sequences,
                      cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
+
+
+def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -> tuple[int, ...]:
+    """Per layer, the weights ik_llama.cpp derives at load (`derived_layer_bytes`: the MLA
+    wkv_b of a file with split attn_k_b / attn_v_b); zeros on other runtimes and models."""
+    from ..engines import ENGINE_OPTIONS
+    from ..ik_llama_rules import IkOptions, derived_layer_bytes, require_options
+
+    if not model.config.get("kv_lora_rank") or (
+        ENGINE_OPTIONS.get(get_runtime(runtime).id) is not IkOptions
+    ):
+        return (0,) * costs.n_layers
+    return derived_layer_bytes(model, costs.recipe_id, require_options(ik).mla)
 
 
 def _ik_knobs(runtime: str, ik: object) -> dict[str, object]:

@@ -132,7 +132,7 @@ def compare(plan: Plan, out: EngineOutput, *, model: ModelSpec | None = None) ->
     """Plan vs engine (see the module docstring). The planned layers are those whose routed
     experts the flags' overrides cover (layers below --n-cpu-moe that have experts)."""
     m = model or get_model(plan.model_id)
-    costs = layer_costs(m, plan.recipe_id)
+    costs = layer_costs(m, plan.recipe or plan.recipe_id)
     c = int(plan.knobs["n_cpu_moe"])  # type: ignore[call-overload]
     planned = frozenset(i for i in range(c) if costs.expert_bytes[i])
     engine = {n: v for n, v in out.overridden.items() if v[2] == "CPU"}
@@ -143,7 +143,7 @@ def compare(plan: Plan, out: EngineOutput, *, model: ModelSpec | None = None) ->
             layers.add(int(hit.group(1)))
         else:
             other.append(name)
-    by_part = _expert_part_bytes(m, plan.recipe_id)
+    by_part = _expert_part_bytes(m, plan.recipe or plan.recipe_id)
     mismatch = tuple(
         expert_tensor_name(i, part)
         for i in sorted(planned)
@@ -178,7 +178,7 @@ def compare(plan: Plan, out: EngineOutput, *, model: ModelSpec | None = None) ->
     )
 
 
-def _expert_part_bytes(model: ModelSpec, recipe: str) -> dict[int, dict[str, int]]:
+def _expert_part_bytes(model: ModelSpec, recipe: Any) -> dict[int, dict[str, int]]:
     """Bytes of each routed-expert weight matrix (all experts of the layer) by part, per layer."""
     from ...model.tensors import ROUTED_GROUPS
     from ...quant import tensor_formats

@@ -18,7 +18,7 @@ from ...plan.layers import LayerCosts
 from ...plan.machine import Machine
 from ...plan.margin import Margin, engine_margin
 from ...plan.record import COMPONENTS, Place, Plan, PlanArgs, host_fill_notes, host_place
-from ...quant import get_recipe
+from ...quant import Recipe, get_recipe
 from .. import get_runtime
 
 
@@ -46,17 +46,17 @@ from .. import get_runtime
 #              (model weights and KV cache memory pool)" (python/sglang/srt/server_args.py @469c63e).
 #   overheads  CUDA context, non-torch / NCCL memory and the activation peak are measured or
 #              calibrated ESTIMATES (data/runtimes.yaml gives each source); no engine code states them.
-def _heaviest_stage(model: ModelSpec, recipe_id: str, pp: int) -> tuple[float, int]:
+def _heaviest_stage(model: ModelSpec, recipe: str | Recipe, pp: int) -> tuple[float, int]:
     """(the heaviest pipeline stage's share of the weights, its layer count) under vLLM's stage
     split (`vramkit.quant.shares.stage_bytes`: the embedding on the first stage, the head on the
     last), memoised per model object (a capacity search asks many times)."""
-    key = (id(model), recipe_id, pp)
+    key = (id(model), recipe if isinstance(recipe, str) else recipe.id, pp)
     hit = _STAGE_MEMO.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
     from ...quant.shares import stage_bytes
 
-    per_stage = stage_bytes(model, recipe_id, pp, False)
+    per_stage = stage_bytes(model, recipe, pp, False)
     layers = max(
         b - a
         for a, b in vllm_pp_layers(max(1, int(model.config.get("num_hidden_layers") or 1)), pp)
@@ -138,13 +138,13 @@ def served_plan(
         )
     parallel = "ep" if ep else "tp"
     weights = weights_per_gpu(
-        model, get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel,
+        model, costs.recipe or get_recipe(costs.recipe_id), count=tp * dp if ep else tp, parallel=parallel,
         attention_tp=tp if ep else 1,  # EP shards experts; attention stays TP (weights_per_gpu)
     )  # fmt: skip
     kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = kv.per_gpu_bytes
     if pp > 1:  # every GPU is charged the heaviest stage (vLLM's get_pp_indices split)
-        heavy, layers = _heaviest_stage(model, costs.recipe_id, pp)
+        heavy, layers = _heaviest_stage(model, costs.recipe or costs.recipe_id, pp)
         weights = math.ceil(weights * heavy)
         kv_gpu = math.ceil(kv_gpu * layers / max(1, costs.n_layers))
         notes.append(
@@ -207,6 +207,7 @@ def served_plan(
     return Plan(
         model_id=model.id,
         recipe_id=costs.recipe_id,
+        recipe=costs.recipe,
         runtime=runtime,
         machine=machine.describe(),
         context=context,
