@@ -495,7 +495,8 @@ def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatc
     devs = machine.devices
     if rules is None or not devs or any(d.unified or d.backend != "cuda" for d in devs):
         return None
-    return plan_cuda(model, costs.recipe_id, rules, context=context, sequences=sequences,
+    recipe = costs.recipe if costs.recipe is not None else costs.recipe_id  # resolved once
+    return plan_cuda(model, recipe, rules, context=context, sequences=sequences,
                      cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
 
 
