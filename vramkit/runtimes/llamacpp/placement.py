@@ -504,13 +504,13 @@ def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -
     """Per layer, the weights ik_llama.cpp derives at load (`derived_layer_bytes`: the MLA
     wkv_b of a file with split attn_k_b / attn_v_b); zeros on other runtimes and models."""
     from ..engines import ENGINE_OPTIONS
-    from ..ik_llama_rules import IkOptions, derived_layer_bytes, require_options
 
-    if not model.config.get("kv_lora_rank") or (
-        ENGINE_OPTIONS.get(get_runtime(runtime).id) is not IkOptions
-    ):
+    check = ENGINE_OPTIONS.get(get_runtime(runtime).id)  # the runtime's typed options, or None
+    if not model.config.get("kv_lora_rank") or check is None:
         return (0,) * costs.n_layers
-    return derived_layer_bytes(model, costs.recipe_id, require_options(ik).mla)
+    from ..ik_llama_rules import derived_layer_bytes
+
+    return derived_layer_bytes(model, costs.recipe_id, check(ik).mla)
 
 
 def _ik_knobs(runtime: str, ik: object) -> dict[str, object]:
