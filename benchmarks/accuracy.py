@@ -8,7 +8,8 @@ For each figure: the published value, vramkit's estimate for the same conditions
 
 then the mean absolute error % per category (weights, params, kv, runtime), and a section on
 the decode- and prefill-speed estimates' error on held-out published runs (`speed_section`), and
-vLLM's loads and KV pools against the llm-d planner on its own sweep (`peer_llmd_section`). Writes
+vLLM's loads and KV pools against the llm-d planner on its own sweep (`peer_llmd_section`), and
+SGLang's MTP draft per GPU against its load log (`sglang_draft_section`). Writes
 ``accuracy.csv`` and ``accuracy.png`` under --out (git-ignored) and prints the table.
 A figure whose estimator is not in vramkit yet (vramkit.kv, vramkit.budget) is listed as
 "not estimated" with the reason, never silently dropped.
@@ -427,6 +428,119 @@ def peer_llmd_section() -> dict[str, Any]:
     return s
 
 
+def sglang_draft_section() -> dict[str, float]:
+    """SGLang, per engine: the MTP / NextN draft per GPU (vramkit.runtimes.sglang_draft) held out
+    against the one published load log (DeepSeek-V4-Pro, 8 × H200, TP 8; InferenceX #2128): the
+    draft's error, the target's on the same log, and draft ÷ target (the sharding alone)."""
+    from vramkit.budget import budget
+    from vramkit.catalog import get_model
+    from vramkit.quant import get_recipe
+    from vramkit.runtimes.sglang_draft import (
+        MEASURED_BYTES,
+        MEASURED_TARGET_BYTES,
+        sglang_draft,
+    )
+
+    m = get_model("deepseek-v4-pro")
+    draft = sglang_draft(m, get_recipe(None, model=m), tp=8, experts_split=8).per_gpu_bytes
+    target = budget(m, "h200-sxm-141gb", count=8, runtime="sglang", parallel="tp").weights_bytes
+    out = {
+        "draft_err_pct": 100 * (draft - MEASURED_BYTES) / MEASURED_BYTES,
+        "target_err_pct": 100 * (target - MEASURED_TARGET_BYTES) / MEASURED_TARGET_BYTES,
+        "ratio_err_pct": 100 * ((draft / target) / (MEASURED_BYTES / MEASURED_TARGET_BYTES) - 1),
+    }
+    print("\nSGLang MTP draft, DeepSeek-V4-Pro 8 × H200 TP 8 (held out, InferenceX #2128):")
+    print(
+        f"  draft {draft / 2**30:.2f} GiB vs 3.07 logged ({out['draft_err_pct']:+.1f} %); target "
+        f"{target / 2**30:.2f} GiB vs 125.65 logged ({out['target_err_pct']:+.1f} %: that image's "
+        f"load); draft ÷ target {out['ratio_err_pct']:+.1f} %"
+    )
+    return out
+
+
+CUDA_LOGS = ROOT / "tests" / "fixtures" / "cuda_published" / "logs.json"
+OFFLOAD_SPLITS = 16
+"""Graph splits the bs=512 reserve has beyond the bs=1 one when host-weight matmuls move to a GPU
+(a new split per weight, ggml-backend.cpp L1332-1338): dozens to hundreds; a full offload adds
+only the input path's few (4 vs 2 in llama.cpp's CI logs of a 12-layer model)."""
+
+
+def cuda_log_rows() -> list[dict[str, Any]]:
+    """The kit's CUDA-plan figures beside held-out published CUDA logs (CUDA_LOGS), one dict per
+    figure: row id, figure, published MiB, kit MiB, signed error, and whether the log's engine
+    build differs from the pinned commit in the graph that sets the figure. Qualitative rows
+    (no quantization or command line) give a check, not an error: the first GPU's compute
+    buffer above the others' when the bs=512 graph has OFFLOAD_SPLITS or more splits than the
+    bs=1 one (host-weight matmuls moved to CUDA0, vramkit.runtimes.llamacpp.cuda term 6)."""
+    import json
+
+    from vramkit.catalog import get_model
+    from vramkit.runtimes.llamacpp import cuda as lc
+    from vramkit.runtimes.llamacpp.memory import Settings, budget_compute_bytes, kv_lines
+
+    mib = 2**20
+    out: list[dict[str, Any]] = []
+    for r in json.loads(CUDA_LOGS.read_text(encoding="utf-8"))["rows"]:
+        c, st = r.get("compare", {}), r["settings"]
+        if "qualitative" in r:
+            q = r["qualitative"]
+            offload = q["splits_bs512"] - q["splits_bs1"] >= OFFLOAD_SPLITS
+            excess = q["cuda0_mib"] - max(q["others_mib"], default=0.0)
+            row = {"id": r["id"], "figure": "CUDA0 above the other GPUs (MiB)",
+                   "published": excess if q["others_mib"] else None, "kit": None,
+                   "error": None, "check": offload and excess > 0 if q["others_mib"] else offload,
+                   "engine_differs": True, "url": r["url"]}  # fmt: skip
+            if "largest_expert_tensor_mib" in q:  # term 6 charges the whole tensor
+                row["kit"] = q["largest_expert_tensor_mib"]
+                row["error"] = row["kit"] / excess - 1
+            out.append(row)
+            continue
+        m = get_model(r["model"])
+        s = Settings(st["context"], st["cache"], st["cache"], st["ubatch"], True, st["sequences"])
+        kit: dict[str, float] = {}
+        if "output_buffer_mib" in c:
+            vocab = int(m.config["vocab_size"])
+            kit["output_buffer_mib"] = (
+                lc.output_buffer(vocab, st["sequences"], output_on_gpu=True).bytes / mib
+            )
+        if "swa_kv_mib" in c:
+            swa = [ln for ln in kv_lines(m.family, m.config, s) if ln.cache == "SWA KV cache"]
+            kit["swa_kv_mib"] = sum(ln.bytes for ln in swa) / mib
+        if "cuda0_compute_mib" in c:
+            cb, _ = budget_compute_bytes(m, context=st["context"], batch=st["sequences"],
+                                         cache_dtype=st["cache"], n_ubatch=st["ubatch"])  # fmt: skip
+            fa, _ = lc.fa_copy_bytes(m, context=st["context"], batch=st["sequences"],
+                                     cache_dtype=st["cache"], n_ubatch=st["ubatch"])  # fmt: skip
+            kit["cuda0_compute_mib"] = (cb + fa) / mib
+        for k, pub in c.items():
+            out.append({"id": r["id"], "figure": k, "published": pub, "kit": kit[k],
+                        "error": kit[k] / pub - 1, "check": None,
+                        "engine_differs": k == "cuda0_compute_mib", "url": r["url"]})  # fmt: skip
+    return out
+
+
+def cuda_log_section() -> list[dict[str, Any]]:
+    """Print `cuda_log_rows`: the error table, then the qualitative checks."""
+    rows = cuda_log_rows()
+    print("\nllama.cpp CUDA terms vs held-out published CUDA logs (tests/fixtures/cuda_published/;")
+    print(
+        "  no log is from the pinned commit; 'graph differs': that build's graph sets the figure)"
+    )
+    for r in rows:
+        if r["error"] is not None and r["check"] is None:
+            flag = "  graph differs" if r["engine_differs"] else ""
+            print(f"  {r['id']:32} {r['figure']:20} published {r['published']:>10,.2f} MiB  "
+                  f"kit {r['kit']:>10,.2f} MiB  error {r['error']:+8.2%}{flag}")  # fmt: skip
+        else:
+            what = "" if r["published"] is None else f" by {r['published']:,.2f} MiB"
+            if r["kit"] is not None:
+                what += (f"; term 6 charges the log's largest expert tensor, {r['kit']:,.2f} MiB "
+                         f"({r['error']:+.1%} on the excess)")  # fmt: skip
+            print(f"  {r['id']:32} CUDA0 takes the host matmuls (bs=512 splits >> bs=1){what}: "
+                  f"{'consistent' if r['check'] else 'NOT consistent'} with term 6")  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
@@ -437,7 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     _print(rows)
     speed_section()
     peer_llmd_section()
+    sglang_draft_section()
     compute_section()
+    cuda_log_section()
     ik_llama_section()
     if args.baseline:
         _print_baseline(compare_baseline(rows, Path(args.baseline)), Path(args.baseline))

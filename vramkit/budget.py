@@ -33,7 +33,7 @@ from .hardware import Gpu, get_gpu, gpu_working_set
 from .quant import Recipe, get_recipe, weight_bytes
 from .quant.shares import routed_experts, weights_per_gpu
 from .runtimes import Runtime, get_runtime
-from .units import GB
+from .units import GB, GiB
 from .validate import MAX_BATCH, MAX_GPUS, check_record, require_bool
 
 PARALLEL = ("auto", "tp", "ep", "dp", "tp_ep", "pp")
@@ -430,9 +430,16 @@ def from_placed(placed: object, gpu: Gpu, runtime: Runtime, *, batch: int) -> Bu
     weights = sum(c[k] for k in ("attention+dense", "shared experts", "routed experts",
                                  "embeddings/output"))  # fmt: skip
     layout = layout_text(p)
+    cuda = runtime.capabilities.fraction_of_cuda_total and not gpu.unified
+    cuda = cuda and gpu.cuda_total_bytes is not None and q.capacity_bytes == gpu.cuda_total_bytes
     notes = [
         (
-            f"memory {gpu.memory_text}: {gpu.capacity_bytes:,} bytes "
+            f"memory {gpu.memory_text}: {q.capacity_bytes:,} bytes ({q.capacity_bytes / GiB:,.2f} "
+            f"GiB), the device total CUDA reports, which {runtime.name}'s memory fraction "
+            f"multiplies (data/gpus.yaml cuda_total_memory, from a logged run; nvidia-smi shows "
+            f"{gpu.capacity_bytes:,})"
+            if cuda
+            else f"memory {gpu.memory_text}: {gpu.capacity_bytes:,} bytes "
             + (
                 "as the driver reports it (measured)"
                 if gpu.visible_memory_bytes
@@ -469,7 +476,7 @@ def from_placed(placed: object, gpu: Gpu, runtime: Runtime, *, batch: int) -> Bu
         workspace_bytes=c["compute buffer"],
         overhead_bytes=c["runtime overhead"],
         reserve_bytes=0,
-        memory_bytes=gpu.capacity_bytes,
+        memory_bytes=q.capacity_bytes if cuda else gpu.capacity_bytes,
         usable_bytes=q.capacity_bytes - q.margin_bytes,
         assumptions=tuple(notes),
         margin_bytes=q.margin_bytes,

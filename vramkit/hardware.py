@@ -39,6 +39,8 @@ class Gpu:
     memory_bytes: the vendor figure times its unit (GB = 1e9, GiB = 2**30).
     bandwidth_bytes_per_s: device-memory peak bandwidth, or None when unsourced.
     visible_memory_bytes: what the driver exposes, when a measurement was recorded.
+    cuda_total_bytes: the device total CUDA reports (``cudaMemGetInfo`` / torch's
+    ``mem_get_info``), what vLLM's and SGLang's memory fractions multiply, when a log recorded it.
     """
 
     id: str
@@ -55,6 +57,7 @@ class Gpu:
     source: Source
     visible_memory_bytes: int | None = None
     notes: str = ""
+    cuda_total_bytes: int | None = None
 
     @property
     def memory_text(self) -> str:
@@ -68,6 +71,14 @@ class Gpu:
         would give), else the vendor figure in the vendor's unit (a lower bound for HBM parts,
         whose "GB" are binary in practice)."""
         return self.visible_memory_bytes or self.memory_bytes
+
+    def total_for_fraction(self, of_cuda_total: bool) -> int:
+        """Bytes a memory fraction multiplies: with `of_cuda_total` (vLLM, SGLang: the runtime
+        record's ``fraction_of_cuda_total``) the CUDA total where one is recorded (H100 80GB:
+        79.19 GiB, data/gpus.yaml ``cuda_total_memory``), else `capacity_bytes`."""
+        if of_cuda_total and self.cuda_total_bytes:
+            return self.cuda_total_bytes
+        return self.capacity_bytes
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,7 @@ def gpus() -> Mapping[str, Gpu]:
         if bw is not None and rec.get("bandwidth_unit") not in _RATE_UNITS:
             raise unknown_name(f"bandwidth unit of {gid}", rec.get("bandwidth_unit"), _RATE_UNITS)
         vis = rec.get("visible_memory")
+        cuda = rec.get("cuda_total_memory")
         src = parse_source(f"gpus.yaml {gid}", rec.get("source"))
         out[gid] = Gpu(
             id=gid,
@@ -130,6 +142,11 @@ def gpus() -> Mapping[str, Gpu]:
                 else None
             ),
             notes=" ".join(str(rec.get("notes") or "").split()),
+            cuda_total_bytes=(
+                _mem_bytes(f"gpus.yaml {gid} cuda_total_memory", cuda["value"], cuda["unit"])
+                if isinstance(cuda, Mapping)
+                else None
+            ),
         )
     return MappingProxyType(out)
 

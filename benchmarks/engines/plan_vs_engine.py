@@ -19,8 +19,10 @@ machine's free RAM as their memory (this version's rpc-server takes no memory si
 layer split given explicitly the projection does not depend on it. The compute buffer per
 GPU is the CPU backend's (the servers run CPU kernels), not CUDA's: recorded, compared loosely.
 The host's compute buffer (`CPU compute buffer size`, this machine's CPU backend: the graph
-inputs and the ops on host-resident expert weights) is the same on a CUDA machine and is
-compared with the plan's host compute buffer (`runtimes.llamacpp.memory.host_compute_bytes`). RPC_EXTRA
+inputs and the ops on host-resident expert weights) is compared with the plan's host compute
+buffer (`runtimes.llamacpp.memory.host_compute_bytes`). The plans are asked for RPC devices
+(`Device.backend`): on CUDA, ops on host weights of 32 tokens or more move to CUDA0 (op
+offload, `vramkit.runtimes.llamacpp.cuda` term 6), which RPC devices do not do. RPC_EXTRA
 adds per-device cases at other -ub and host-layer counts.
 """
 
@@ -33,6 +35,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +220,9 @@ def plan_of(case: dict):
         else get_model(case["model"])
     )
     machine = build_machine(case["gpus"], ram=case["ram"])
+    # the engine's devices here are localhost RPC servers running CPU kernels, not CUDA: the
+    # plan is asked without the CUDA backend's terms (vramkit.runtimes.llamacpp.cuda)
+    machine = replace(machine, devices=tuple(replace(d, backend="rpc") for d in machine.devices))
     plan = plan_for(model, machine, recipe=f"gguf-{case['layout']}", runtime="llama.cpp",
                     context=case["context"], cache_dtype=case["cache_dtype"],
                     ubatch=case.get("ubatch", 512))  # fmt: skip

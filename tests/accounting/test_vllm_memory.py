@@ -73,6 +73,21 @@ def test_llama_31_8b_tp1_load_is_the_checkpoint_plus_the_rope_cache():
     assert round(expected / GIB, 2) == logged == 14.99
 
 
+def test_gemma3_global_rope_keeps_its_linear_factor_of_rows():
+    """Gemma 3 27B (MedGemma 27B's shapes): the sliding layers' local rope ("rope_type":
+    "default") keeps 131,072 rows, the global layers' linear rope of factor 8 keeps 8 × 131,072
+    (vLLM's LinearScalingRotaryEmbedding: max_len = max_position_embeddings × scaling_factor),
+    each row head_dim 128 values in BF16: (131,072 + 1,048,576) × 128 × 2 = 301,989,888 B (288 MiB,
+    where one row per position gave 64 MiB). The sweep's gemma-3-27b-it run logged 51.45 GiB."""
+    m = _model("medgemma-27b-it")
+    assert rope_cache_bytes(m) == (131072 + 8 * 131072) * 128 * 2 == 301_989_888
+    logged = _run("google-gemma-3-27b-it--h100-80gb--tp1pp1dp1--8192")["measured"]["weights_gib"]
+    assert logged == 51.45
+    gap = logged - vllm_weight_bytes(m) / GIB
+    assert 0.06 < gap < 0.08  # 0.07 GiB (0.14 %) left, labelled in vllm/memory.py (was 0.29)
+    assert gap + (8 - 1) * 131072 * 128 * 2 / GIB == pytest.approx(0.29, abs=0.005)
+
+
 def test_pipeline_stages_follow_get_pp_indices():
     """num_layers // pp each, the remainder one each to the stages before the last."""
     assert [len(pp_layers(32, 4, r)) for r in range(4)] == [8, 8, 8, 8]

@@ -54,10 +54,11 @@ def test_budget_components_and_usable() -> None:
     assert b.total_bytes == (
         b.weights_bytes + b.kv_bytes + b.workspace_bytes + b.overhead_bytes + b.reserve_bytes
     )
-    # vLLM: 0.92 × the driver's 81559 MiB (nvidia-smi, data/gpus.yaml visible_memory)
-    # = floor(0.92 × 81559 × 2**20) = 78,679,145,185 usable; split → CUDA context 287,047,680 +
+    # vLLM: 0.92 × the device total CUDA reports, 79.19 GiB (data/gpus.yaml cuda_total_memory:
+    # round(79.19 × 2**30) = 85,029,615,043; not nvidia-smi's 81559 MiB)
+    # = floor(0.92 × 85,029,615,043) = 78,227,245,839 usable; split → CUDA context 287,047,680 +
     # NCCL 2.1 GiB (round(2.1 · 2**30) = 2,254,857,830)
-    assert b.usable_bytes == 78_679_145_185
+    assert b.usable_bytes == 78_227_245_839
     assert b.overhead_bytes == 287_047_680 + 2_254_857_830
     assert b.fits == (b.total_bytes <= b.usable_bytes)
     # unified DGX Spark: 128e9 × (1 − 0.25 OS share) = 96e9, × 0.92 = 88.32e9

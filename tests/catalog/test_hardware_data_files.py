@@ -164,6 +164,14 @@ def test_gpu_records_complete(gpus: list[dict[str, Any]]) -> None:
             assert vm["unit"] in VISIBLE_UNITS, f"{gid}: visible_memory unit {vm['unit']!r}"
             assert vm["value"] > 0, gid
             _check_source(f"{gid}.visible_memory.source", vm["source"])
+        if "cuda_total_memory" in g:  # what CUDA reports: sourced, below nvidia-smi's total
+            ct = g["cuda_total_memory"]
+            assert ct["unit"] in VISIBLE_UNITS, f"{gid}: cuda_total_memory unit {ct['unit']!r}"
+            _check_source(f"{gid}.cuda_total_memory.source", ct["source"])
+            assert "visible_memory" in g, f"{gid}: cuda_total_memory without visible_memory"
+            get = {"MiB": 2**20, "GiB": 2**30, "GB": 10**9}
+            vis = g["visible_memory"]
+            assert ct["value"] * get[ct["unit"]] < vis["value"] * get[vis["unit"]], gid
         for alt in g.get("alt_sources", []):
             assert alt.get("figure"), f"{gid}: alt source without figure"
             assert alt.get("note"), (

@@ -45,15 +45,19 @@ def test_flash_attention_copies_a_quantized_cache_to_f16():
 
 
 def test_moe_workspace_is_the_sorted_copies():
-    # ggml-cuda.cu L1965-1970: 2 n_tokens k int32 ids + n_tokens k n_embd + n_tokens k n_ff F32
+    # ggml-cuda.cu L1965-1970: 2 n_tokens k int32 ids + n_tokens k ne10 + n_tokens k ne0 F32,
+    # all three live in one call; gate/up: ne10 = n_embd, ne0 = n_ff (down: the reverse)
     t = lc.moe_pool_workspace(512, 8, 2048, 768)
-    assert t.bytes == 8 * 512 * 8 + 4 * 512 * 8 * 2048 + 4 * 512 * 8 * 2048
+    assert t.bytes == 8 * 512 * 8 + 4 * 512 * 8 * 2048 + 4 * 512 * 8 * 768
 
 
-def test_quantized_row_padding():
-    assert lc.quantized_row_padding(4096, 10, 544) == 0
-    # ne0 = 2880 (gpt-oss): padded to 3072 -> 192 more elements per row
-    assert lc.quantized_row_padding(2880, 10, 544) == 10 * (192 * 544 // 512)
+def test_quantized_row_padding_is_one_row_per_tensor():
+    # ggml-cuda.cu L911-917: size += ggml_row_size(type, 512 - ne0 % 512), once per tensor
+    assert lc.quantized_row_padding(4096, 32, 34) == 0  # q8_0, ne0 a multiple of 512
+    # ne0 = 2880 (gpt-oss): 3072 - 2880 = 192 elements = 6 q8_0 blocks of 34 bytes
+    assert lc.quantized_row_padding(2880, 32, 34) == 6 * 34
+    # ne0 = 768 (Qwen3-30B-A3B's expert width) in q4_K (256 per 144-byte block): 256 elements
+    assert lc.quantized_row_padding(768, 256, 144) == 144
 
 
 @pytest.mark.parametrize(
@@ -63,7 +67,9 @@ def test_quantized_row_padding():
         lambda: lc.output_buffer(1000, 1.5, output_on_gpu=True),
         lambda: lc.fa_f16_extra(128, 128, 0, 8, 1, cache_k="q8_0", cache_v="q8_0"),
         lambda: lc.moe_pool_workspace(512, -1, 2048, 768),
-        lambda: lc.quantized_row_padding(2880, "ten", 544),
+        lambda: lc.quantized_row_padding(2880, "ten", 34),
+        lambda: lc.quantized_row_padding(2880, 32, 0),
+        lambda: lc.pinned_host_compute(-1),
     ],
 )
 def test_bad_input_is_one_vramkit_error(call):

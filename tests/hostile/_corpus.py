@@ -1918,6 +1918,35 @@ def network_and_face_cases() -> Iterator[Case]:
         yield c(f"consumer-context-{i}", lambda w, b=bad: consumer_html(b), REFUSE, "context")
 
 
+def cuda_cases() -> Iterator[Case]:
+    """The CUDA terms' surfaces: `Device.backend`, the term functions and a GPU plan's JSON
+    `cuda_terms` (vramkit.runtimes.llamacpp.cuda)."""
+    from dataclasses import replace
+
+    from vramkit.plan import build_machine
+    from vramkit.runtimes.llamacpp import cuda as lc
+
+    def c(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
+        return Case(f"cuda-{cid}", "api", [], expect, needle, call=fn)
+
+    dev = build_machine(["rtx-4090-24gb"]).devices[0]
+    for i, bad in enumerate(["tpu", "CUDA", "", 3, None, ["cuda"]]):
+        yield c(f"backend-{i}", lambda w, b=bad: replace(dev, backend=b), REFUSE, "backend")
+    yield c("backend-rpc", lambda w: replace(dev, backend="rpc").backend, ANSWER)
+    for i, bad in enumerate([(0, 32, 34), (2880, 0, 34), (2880, 32, -1), ("768", 256, 144),
+                             (2880, 1024, 34), (1.5, 32, 34)]):  # fmt: skip
+        yield c(f"row-pad-{i}", lambda w, b=bad: lc.quantized_row_padding(*b), REFUSE, "")
+    for i, bad in enumerate([-1, 2**60, "1", 1.5]):
+        yield c(f"pinned-{i}", lambda w, b=bad: lc.pinned_host_compute(b), REFUSE, "n_bytes")
+    for i, bad in enumerate([(0, 8, 2048, 768), (512, 0, 2048, 768), (512, 8, 2048, -768)]):
+        yield c(f"moe-pool-{i}", lambda w, b=bad: lc.moe_pool_workspace(*b), REFUSE, "")
+    gpu = ["plan", "--model", "llama-2-13b", "--gpu", "rtx-4090-24gb", "--ram", "64GB",
+           "--context", "4096", "--json"]  # fmt: skip
+    yield Case("cuda-plan-json", "flag", gpu, ANSWER)
+    yield Case("cuda-plan-json-q8", "flag", [*gpu, "--cache-dtype", "q8_0"], ANSWER)
+    yield Case("cuda-plan-ub-16", "flag", [*gpu, "--ubatch", "16"], ANSWER)
+
+
 def data_cache_cases() -> Iterator[Case]:
     """Poisoned entries of the parsed-data cache ($VRAMKIT_CACHE/data, `vramkit.datafiles`):
     every one must be ignored (the YAML's document, no error, no hang), and the folder may be
@@ -2008,6 +2037,7 @@ def all_cases() -> list[Case]:
         resource_cases,
         ik_cases,
         network_and_face_cases,
+        cuda_cases,
         data_cache_cases,
     ):
         out.extend(gen())

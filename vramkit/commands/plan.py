@@ -20,7 +20,9 @@ shell lines that get it), nodes (nodes of 8 GPUs the plan spans), speed: {decode
 gpu_read_bytes, host_read_bytes, link_bytes, internode_bytes_per_gpu (a decode step's bytes through
 one GPU's NIC on a multi-node plan, vramkit.plan.network)} (upper bounds), capacity: {max_context (0:
 nothing fits, not even 1 token), max_sequences (0: not even one; 4096, the search's ceiling:
-at least that many)}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes.
+at least that many)}, curve: [{context, fits, decode_tokens_per_s, host_expert_layers}], notes,
+cuda_terms: [{name, bytes, where, source, kind}] (what llama.cpp's CUDA backend adds on a GPU
+plan, read from its code; [] otherwise; already counted in places' bytes).
 Bytes are integers; GB = 1e9, GiB = 2**30.
 """
 
@@ -32,6 +34,7 @@ from typing import Any
 from ..errors import VramkitError
 from ..kv import parse_tokens
 from ..runtimes import get_runtime, planner_runtimes
+from ..runtimes.llamacpp.cuda import pinned_bytes, term_record
 from ..textfmt import emit_json, table
 from ..units import GB
 from .weights import add_model_arguments, resolve_model
@@ -241,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
                     for c, e in zip(sol.curve, curve_est, strict=True)
                 ],
                 "notes": list(p.notes),
+                "cuda_terms": [term_record(t) for t in p.cuda_terms],
             }
         )
         return 0
@@ -279,6 +283,8 @@ def run(args: argparse.Namespace) -> int:
             what.append(
                 f"routed experts of {len(el)} layers ({_ranges(el)}), {q.experts_per_layer} each"
             )
+        if q.kind == "host" and p.cuda_terms:
+            what.append(f"{pinned_bytes(p.cuda_terms) / 2**20:,.1f} MiB of it pinned (CUDA_Host)")
         print(f"  {q.name}: " + ("; ".join(what) or "-"))
     print()
     v = sol.verdict
@@ -354,6 +360,10 @@ def run(args: argparse.Namespace) -> int:
                  for c, e in zip(sol.curve, curve_est, strict=True)]))  # fmt: skip
     for n in p.notes:
         print(f"  note: {n}")
+    if p.cuda_terms:
+        print(f"CUDA terms in this plan ({p.cuda_terms[0].kind}):")
+        for t in p.cuda_terms:
+            print(f"  {t.name}: {t.bytes / 2**20:,.2f} MiB, {t.where} — {t.source}")
     return 0
 
 

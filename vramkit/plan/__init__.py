@@ -345,10 +345,10 @@ def solve(
 
 def _margin_of(margin: object, runtime: str, machine: Machine) -> Margin:
     """The margin `solve` keeps per GPU (checked once here; the plans resolve it the same way)."""
-    from .placement import canonical_runtime
+    from .placement import canonical_runtime, fraction_base
 
-    smallest = min((d.usable_bytes for d in machine.devices), default=None)
-    return resolve_margin(margin, canonical_runtime(runtime), memory_bytes=smallest)
+    rt = canonical_runtime(runtime)
+    return resolve_margin(margin, rt, memory_bytes=fraction_base(machine, rt))
 
 
 def _smaller_recipes(m: ModelSpec, recipe: object, runtime: str) -> tuple[str, ...]:

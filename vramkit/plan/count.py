@@ -32,7 +32,14 @@ from ..validate import MAX_GPUS, require_bool
 from .layers import layer_costs
 from .machine import Host, Machine, catalog_device, parse_host
 from .margin import Margin, resolve_margin
-from .placement import any_plan_fits, best_plan, candidate_plans, canonical_runtime, engine_rules
+from .placement import (
+    any_plan_fits,
+    best_plan,
+    candidate_plans,
+    canonical_runtime,
+    engine_rules,
+    fraction_base,
+)
 from .record import Plan
 from .speed import plan_speed
 from .verdict import HOST_TIGHT, Verdict, verdict
@@ -245,8 +252,7 @@ def place(
         )
     host = parse_host(ram) if ram is not None else None
     machine = gpu_machine(gpu, n, host=host, os_share=os_share)
-    smallest = min(d.usable_bytes for d in machine.devices)
-    mg = resolve_margin(margin, rt, memory_bytes=smallest)
+    mg = resolve_margin(margin, rt, memory_bytes=fraction_base(machine, rt))
     costs = layer_costs(m, r)
     kw = {"context": ctx, "cache_dtype": cache_dtype}
     note = ""
@@ -419,6 +425,13 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
         return p
     w, k = math.ceil(mtp / len(used)), math.ceil(extra_kv / len(used))
     if draft is not None:
+        # SGLang's draft worker has its own pool (model_runner_kv_cache_mixin.py init_memory:
+        # draft_runner_cache_size tokens of num_nextn_predict_layers layers), held per rank as
+        # the target's is: its MTP layer's KV per GPU, not the total spread over the GPUs
+        tp, dp = int(p.knobs["tp"]), int(p.knobs["dp"])
+        one = {"runtime": kv_profile(rt), "tp": tp, "dp": dp, "allow_extrapolation": True, **kw}
+        k = max(0, kv_cache(m, p.context, batch=seqs, include_mtp=True, **one).per_gpu_bytes
+                - kv_cache(m, p.context, batch=seqs, **one).per_gpu_bytes)  # fmt: skip
         w = draft.per_gpu_bytes
     places = []
     for q in p.places:
@@ -432,8 +445,8 @@ def _with_mtp(m: ModelSpec, r: Recipe, p: Plan, rt: str, seqs: int, cache_dtype)
         f"MTP module loaded: {mtp / GB:,.2f} GB of weights and {extra_kv / GB:,.2f} GB of KV "
         f"spread evenly over {len(used)} GPU(s)"
         if draft is None
-        else f"{draft.note()}; its KV ({extra_kv / GB:,.2f} GB) spread evenly over {len(used)} "
-        "GPU(s)"
+        else f"{draft.note()}; its own KV pool {k / GB:,.3f} GB per GPU (the MTP layer's, held "
+        "per rank as the target's)"
         + (
             f"; every one of the {p.knobs['pp']} pipeline stages charged the whole draft (where "
             "SGLang keeps it under PP was not read: an upper bound)"

@@ -43,6 +43,10 @@ _RATE = {"TB/S": TB, "GB/S": GB, "MB/S": MB}
 MAX_DEVICES = 64
 
 
+BACKENDS = ("cuda", "rpc")
+"""`Device.backend` values: llama.cpp's ggml-cuda (CUDA or HIP) or the engine tests' RPC servers."""
+
+
 @dataclass(frozen=True)
 class Device:
     """One accelerator.
@@ -63,6 +67,27 @@ class Device:
     host_link_bytes_per_s: float | None
     peer_link: str | None
     source: str
+    cuda_total_bytes: int | None = None
+    """The device total CUDA reports, when a log recorded it (`vramkit.hardware.Gpu`)."""
+
+    backend: str = "cuda"
+    """The ggml backend llama.cpp drives it with: "cuda" (ggml-cuda, also built for HIP) for a
+    discrete GPU; Apple's unified GPUs are Metal (`unified`); the engine tests' localhost RPC
+    servers set "rpc" (CPU kernels: no CUDA terms, `vramkit.runtimes.llamacpp.cuda`)."""
+
+    def fraction_total(self, of_cuda_total: bool) -> int:
+        """Bytes a runtime's memory fraction multiplies: the CUDA total where recorded and the
+        runtime's fraction is of it (`Capabilities.fraction_of_cuda_total`), else usable_bytes
+        (never more than usable_bytes)."""
+        if of_cuda_total and self.cuda_total_bytes and not self.unified:
+            return min(self.usable_bytes, self.cuda_total_bytes)
+        return self.usable_bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backend, str) or self.backend not in BACKENDS:
+            raise VramkitError(
+                f"device backend must be one of {', '.join(BACKENDS)}; got {shown(self.backend)}."
+            )
 
     @property
     def name(self) -> str:
@@ -216,6 +241,7 @@ def _catalog_device(i: int, g: Gpu, link: str | None) -> Device:
         host_link_bytes_per_s=get_link(lid).one_way_bytes_per_s if lid else None,
         peer_link=g.peer_link,
         source=why,
+        cuda_total_bytes=g.cuda_total_bytes,
     )
 
 

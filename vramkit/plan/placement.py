@@ -114,6 +114,15 @@ def any_plan_fits(
     return engine_rules(a.runtime).any_fits(a)
 
 
+def fraction_base(machine: Machine, runtime: str) -> int | None:
+    """Bytes the runtime's memory fraction (and a margin given as a size) is taken of on the
+    smallest GPU: the CUDA total for vLLM / SGLang where recorded (`Device.fraction_total`), else
+    what the GPU may fill; None for a machine with no GPU. The one place `plan`, `fit` and the
+    API ask."""
+    of_cuda = get_runtime(runtime).capabilities.fraction_of_cuda_total
+    return min((d.fraction_total(of_cuda) for d in machine.devices), default=None)
+
+
 def resolve_args(
     model: str | ModelSpec,
     machine: Machine,
@@ -146,12 +155,11 @@ def resolve_args(
     ctx = require_int("context", parse_tokens(context), minimum=1)
     seqs = require_int("sequences", sequences, minimum=1, maximum=4096)
     ub = require_int("ubatch", ubatch, minimum=1, maximum=65536)
-    smallest = min((d.usable_bytes for d in machine.devices), default=None)
-    mg = resolve_margin(margin, rt, memory_bytes=smallest)
+    caps = get_runtime(rt).capabilities
+    mg = resolve_margin(margin, rt, memory_bytes=fraction_base(machine, rt))
     from ..runtimes.engines import engine_options
 
     ik = engine_options(rt, ik)
-    caps = get_runtime(rt).capabilities
     return PlanArgs(m, machine, rt, costs, ctx, seqs, cache_dtype, ub, expert_parallel, mg,
                  caps.placement == "layers", bool(caps.pipeline_parallel), ik)  # fmt: skip
 

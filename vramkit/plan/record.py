@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from ..catalog import ModelSpec
 from ..errors import VramkitError, shown, unknown_name
@@ -83,6 +84,9 @@ class Plan:
     knobs: Mapping[str, object]
     kv_bytes: int
     notes: tuple[str, ...] = field(default=())
+    cuda_terms: tuple[Any, ...] = field(default=())
+    """What llama.cpp's CUDA backend adds on a GPU plan (`vramkit.runtimes.llamacpp.cuda.CudaTerm`:
+    name, bytes, where, source, kind), each already counted in the places' components."""
     recipe: Recipe | None = field(default=None, compare=False, repr=False)
     """The recipe itself (`recipe_id` is its id), handed down from where it was resolved."""
 

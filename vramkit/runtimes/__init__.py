@@ -121,7 +121,9 @@ class Capabilities:
     offload: `OFFLOADS`; pipeline_parallel: plans may use pipeline stages; margin_rule:
     `MARGIN_RULES` or None; flag_style: `FLAG_STYLES` or None; plan_overheads_of: the runtime id
     whose overheads a plan charges (None: its own); compute_buffer_computed: its compute buffer
-    is a function of model and settings (registered in `vramkit.runtimes.engines`).
+    is a function of model and settings (registered in `vramkit.runtimes.engines`);
+    fraction_of_cuda_total: its memory fraction multiplies the device total CUDA reports
+    (`vramkit.hardware.Gpu.total_for_fraction`), not the catalog's or nvidia-smi's figure.
     """
 
     serves_gguf: bool = False
@@ -132,6 +134,7 @@ class Capabilities:
     flag_style: str | None = None
     plan_overheads_of: str | None = None
     compute_buffer_computed: bool = False
+    fraction_of_cuda_total: bool = False
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,9 @@ def _capabilities(rid: str, raw: Any, ids: Mapping[str, Any]) -> Capabilities:
     extra = sorted(set(raw) - known)
     if extra:
         raise unknown_name(f"capability in {where}", extra[0], known)
-    for key in ("serves_gguf", "pipeline_parallel", "compute_buffer_computed"):
+    for key in (
+        "serves_gguf", "pipeline_parallel", "compute_buffer_computed", "fraction_of_cuda_total"
+    ):  # fmt: skip
         if not isinstance(raw.get(key, False), bool):
             raise VramkitError(f"{where}.{key}: true or false, got {raw.get(key)!r}.")
     for key, allowed, optional in (

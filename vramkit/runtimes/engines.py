@@ -87,6 +87,22 @@ COMPUTE_BUFFERS: Mapping[str, Callable[..., Any]] = {
 → bytes or (bytes, note); only runtimes whose record says ``compute_buffer_computed``."""
 
 
+CUDA_RULES: Mapping[str, str] = {"llama.cpp": "LLAMACPP_RULES", "ik-llama.cpp": "IK_RULES"}
+"""Runtime id → the name of its CUDA backend's rules in `vramkit.runtimes.llamacpp.cuda` (the
+terms it adds to a GPU plan), read on first use like the other engines' rules."""
+
+
+def cuda_rules(runtime: str | Runtime) -> Any:
+    """The CUDA terms of a runtime's engine (`vramkit.runtimes.llamacpp.cuda.CudaRules`), or None
+    (no llama.cpp-style CUDA backend)."""
+    name = CUDA_RULES.get(get_runtime(runtime).id)
+    if name is None:
+        return None
+    from .llamacpp import cuda
+
+    return getattr(cuda, name)
+
+
 def kv_layout(profile: KvProfile, cache_dtype: str) -> KvLayout:
     """The `KvLayout` a runtime's KV profile names, for caches stored as `cache_dtype`."""
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
 
 from ...catalog import ModelSpec
 from ...errors import require_int
@@ -22,7 +23,8 @@ from ...plan.machine import Machine
 from ...plan.margin import Margin, engine_margin
 from ...plan.record import COMPONENTS, Place, Plan, PlanArgs, host_fill_notes, host_place
 from .. import get_runtime
-from ..engines import host_expert_sequence, option_flags
+from ..engines import cuda_rules, host_expert_sequence, option_flags
+from .cuda import LayoutCharge, PlanCuda, pads_per_layer, plan_cuda, plan_note, plan_terms
 from .memory import budget_host_compute
 
 
@@ -106,7 +108,11 @@ def llamacpp_plan(
     Per GPU: Σ its layers (attention+dense, shared experts, routed experts unless on the host)
     + their KV (total KV × layers/n_layer) + the output layer on the GPU of the last layer
     + compute buffer + CUDA context; the `margin` (default llama.cpp's --fit margin, 1 GiB per
-    device) is kept free beside them (`Place.margin_bytes`).
+    device) is kept free beside them (`Place.margin_bytes`). On discrete CUDA GPUs the backend's
+    own terms are charged where the engine puts them (`vramkit.runtimes.llamacpp.cuda`:
+    flash attention's F16 copies, the MoE pool, GPU0's copy of the largest host weight its
+    offloaded matmuls read, row padding; the logits buffer and a pinned CPU compute buffer on
+    the host) and listed in `Plan.cuda_terms`.
     """
     c = require_int("cpu_expert_layers", cpu_expert_layers, minimum=0, maximum=costs.n_layers)
     at = LlamacppContext.build(model, costs, machine, context=context, sequences=sequences,
@@ -156,6 +162,9 @@ class LlamacppContext:
     """No compute buffers at all (`build`): plans for `any_plan_fits`'s first pass only."""
     ik: object = None
     """ik_llama.cpp's options (`vramkit.runtimes.ik_llama_rules.IkOptions`; None: the engine's defaults)."""
+    cuda: PlanCuda | None = None
+    """The CUDA backend's terms (`vramkit.runtimes.llamacpp.cuda.plan_cuda`); None: no discrete
+    GPU, a runtime without them, or a `lower_bound` context."""
     derived_bytes: int = 0
     """Weights ik_llama.cpp derives at load (the MLA wkv_b of a mainline file), in `costs`."""
 
@@ -220,6 +229,9 @@ class LlamacppContext:
             host_compute={},
             lower_bound=lower_bound,
             ik=ik,
+            cuda=None
+            if lower_bound
+            else _cuda(model, costs, machine, runtime, context, sequences, kv.cache_dtype, ubatch),
             derived_bytes=sum(derived),
         )
 
@@ -231,7 +243,10 @@ class LlamacppContext:
         cb, note = compute_buffer_with_note(self.model, self.runtime, context=self.context,
                                             ubatch=self.ubatch, sequences=self.sequences,
                                             cache_dtype=self.cache_dtype, ik=self.ik)  # fmt: skip
-        return replace(self, compute=cb, compute_note=note, host_compute={}, lower_bound=False)
+        cu = _cuda(self.model, self.costs, self.machine, self.runtime, self.context,
+                   self.sequences, self.cache_dtype, self.ubatch)  # fmt: skip
+        return replace(self, compute=cb, compute_note=note, host_compute={}, lower_bound=False,
+                       cuda=cu)  # fmt: skip
 
     def _host_compute(self, host_experts: bool, cpu_layers: int, gpus: int) -> tuple[int, str]:
         if self.lower_bound:
@@ -250,23 +265,42 @@ class LlamacppContext:
     def _layout(self, c: int) -> tuple[dict[int, tuple[int, int]], int | None, int]:
         """Where the layers go with the routed experts of layers 0 … c−1 in host RAM: each
         GPU's layers [lo, hi) (filled from the last layer backwards into the last GPU), the GPU
-        holding the output layer (None: the host) and the count of layers left on the CPU."""
-        costs, mg = self.costs, self.margin
+        holding the output layer (None: the host) and the count of layers left on the CPU.
+        On CUDA the first GPU keeps room for the largest host weight its offloaded matmuls
+        copy in, which depends on the layers left on the CPU: the fill is redone with the
+        copy of the layout found until it no longer grows (a larger copy leaves more layers
+        on the CPU, never fewer: at most a few passes)."""
+        cu = self.cuda
+        copy = cu.offload_copy(0, c, True) if cu else 0
+        while True:
+            span, output_on, n_cpu = self._fill(c, copy)
+            need = cu.offload_copy(n_cpu, max(c, n_cpu), output_on is not None) if cu else 0
+            if need <= copy:
+                return span, output_on, n_cpu
+            copy = need
+
+    def _fill(self, c: int, copy: int) -> tuple[dict[int, tuple[int, int]], int | None, int]:
+        """`_layout`'s fill with `copy` bytes kept on the first GPU."""
+        costs, mg, cu = self.costs, self.margin, self.cuda
         exp, base = costs.expert_bytes, self.base
-        fixed = self.overhead + self.compute
+        fixed = self.overhead + self.compute + (cu.per_gpu if cu else 0)
+        pad_l, pad_e = pads_per_layer(cu, costs.n_layers)
         span: dict[int, tuple[int, int]] = {}  # device → its layers [lo, hi)
         nxt = costs.n_layers - 1
         output_on: int | None = None
-        for k, d in enumerate(reversed(self.machine.devices)):
+        devs = self.machine.devices
+        for k, d in enumerate(reversed(devs)):
             room = d.usable_bytes - fixed - mg.bytes_for(d.usable_bytes)
             if k == 0:
-                room -= costs.output_bytes
+                room -= costs.output_bytes + (cu.shapes.pad_output if cu else 0)
                 if room < 0:
                     break
                 output_on = d.index
+            if d is devs[0]:  # CUDA0 takes the host weights' matmuls (term 6)
+                room -= copy
             hi = nxt + 1
             while nxt >= 0:
-                cost = base[nxt] + (exp[nxt] if nxt >= c else 0)
+                cost = base[nxt] + pad_l[nxt] + (exp[nxt] + pad_e[nxt] if nxt >= c else 0)
                 if cost > room:
                     break
                 room -= cost
@@ -281,16 +315,19 @@ class LlamacppContext:
         span, output_on, n_cpu = self._layout(c)
         ly, sh, ex, kv = (self.sums[k] for k in ("layer", "shared", "experts", "kv"))
         cb, ovh = self.compute, self.overhead
+        cw = LayoutCharge.of(self.cuda, costs.n_layers, c, n_cpu, output_on)
         gpus_used = 0
         for d in machine.devices:
             lo, hi = span.get(d.index, (0, 0))
             e_lo = max(lo, c)
-            used = hi > lo or d.index == output_on
+            first = d is machine.devices[0]
+            used = hi > lo or d.index == output_on or cw.first_used(first)
             gpus_used += used
             total = (
                 ly[hi] - ly[lo] + sh[hi] - sh[lo] + (ex[hi] - ex[e_lo] if hi > e_lo else 0)
                 + (costs.output_bytes if d.index == output_on else 0) + kv[hi] - kv[lo]
                 + (cb + ovh if used else 0)
+                + cw.gpu(first, lo, hi, e_lo, d.index == output_on, used)
             )  # fmt: skip
             if d.usable_bytes - mg.bytes_for(d.usable_bytes) - total < 0:
                 return False
@@ -299,7 +336,7 @@ class LlamacppContext:
         rest = (
             ly[n_cpu] + sh[n_cpu] + costs.embed_bytes
             + (0 if output_on is not None else costs.output_bytes) + kv[n_cpu]
-            + self._host_compute(routed > 0, n_cpu, gpus_used)[0]
+            + self._host_compute(routed > 0, n_cpu, gpus_used)[0] + cw.host
         )  # fmt: skip
         cap = machine.host.ram_bytes if machine.host else 0
         if machine.disk is not None and rest + routed > cap and routed:
@@ -320,19 +357,24 @@ class LlamacppContext:
         ly, sh, ex, kv = sums["layer"], sums["shared"], sums["experts"], sums["kv"]
         places: list[Place] = []
         counts: list[int] = []
+        cw = LayoutCharge.of(self.cuda, n, c, n_cpu, output_on)
+        gpu_pads: list[tuple[str, int, bool, bool]] = []
         for d in devs:
             lo, hi = span.get(d.index, (0, 0))
             counts.append(hi - lo)
             e_lo = max(lo, c)
+            first = d is devs[0]
             comps = dict.fromkeys(COMPONENTS, 0)
-            comps["attention+dense"] = ly[hi] - ly[lo]
+            used = hi > lo or d.index == output_on or cw.first_used(first)
+            pl, pe, po = cw.pads(lo, hi, e_lo, d.index == output_on)
+            comps["attention+dense"] = ly[hi] - ly[lo] + pl
             comps["shared experts"] = sh[hi] - sh[lo]
-            comps["routed experts"] = ex[hi] - ex[e_lo] if hi > e_lo else 0
-            comps["embeddings/output"] = costs.output_bytes if d.index == output_on else 0
+            comps["routed experts"] = (ex[hi] - ex[e_lo] if hi > e_lo else 0) + pe
+            comps["embeddings/output"] = (costs.output_bytes if d.index == output_on else 0) + po
             comps["KV cache"] = kv[hi] - kv[lo]
-            used = hi > lo or d.index == output_on
-            comps["compute buffer"] = cb if used else 0
+            comps["compute buffer"] = (cb if used else 0) + cw.buffers(first, used, hi, e_lo)
             comps["runtime overhead"] = ovh if used else 0
+            gpu_pads.append((f"GPU{d.index}", pl + pe + po, used, cw.moe(first, hi, e_lo)))
             places.append(
                 Place(
                     f"GPU{d.index}",
@@ -357,9 +399,9 @@ class LlamacppContext:
             0 if output_on is not None else costs.output_bytes
         )
         hc["KV cache"] = kv[n_cpu]
-        gpus_used = sum(1 for d, k in zip(devs, counts, strict=True) if k or d.index == output_on)
+        gpus_used = sum(1 for _, _, u, _ in gpu_pads if u)
         host_cb = self._host_compute(bool(host_expert), n_cpu, gpus_used)
-        hc["compute buffer"] = host_cb[0]
+        hc["compute buffer"] = host_cb[0] + cw.host
         cap = machine.host.ram_bytes if machine.host else 0
         spill = 0
         if machine.disk is not None and sum(hc.values()) > cap and hc["routed experts"]:
@@ -400,6 +442,12 @@ class LlamacppContext:
                 "(src/llama.cpp L8218-L8224 at 8337e4cd); this plan's KV is charged at the -mla "
                 "asked for"
             )
+        terms: tuple[Any, ...] = ()
+        if self.cuda is not None:
+            terms = plan_terms(self.cuda, gpus=gpu_pads, first_gpu=f"GPU{devs[0].index}",
+                               copy=cw.copy, host_compute=host_cb[0],
+                               output_on_gpu=output_on is not None)  # fmt: skip
+            notes.append(plan_note(terms))
         if self.derived_bytes:
             notes.append(
                 f"ik_llama.cpp derives attn_kv_b at load for every MLA layer of this file (split "
@@ -436,20 +484,33 @@ class LlamacppContext:
             ),
             kv_bytes=self.kv_total,
             notes=tuple(notes) + host_fill_notes(places),
+            cuda_terms=terms,
         )
+
+
+def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatch) -> Any:
+    """`plan_cuda` for a plan on discrete CUDA GPUs whose runtime has CUDA terms, else None (a
+    CPU-only plan, Apple's unified memory, the engine tests' RPC devices, vLLM / SGLang)."""
+    rules = cuda_rules(runtime)
+    devs = machine.devices
+    if rules is None or not devs or any(d.unified or d.backend != "cuda" for d in devs):
+        return None
+    recipe = costs.recipe if costs.recipe is not None else costs.recipe_id  # resolved once
+    return plan_cuda(model, recipe, rules, context=context, sequences=sequences,
+                     cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
 
 
 def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -> tuple[int, ...]:
     """Per layer, the weights ik_llama.cpp derives at load (`derived_layer_bytes`: the MLA
     wkv_b of a file with split attn_k_b / attn_v_b); zeros on other runtimes and models."""
     from ..engines import ENGINE_OPTIONS
-    from ..ik_llama_rules import IkOptions, derived_layer_bytes, require_options
 
-    if not model.config.get("kv_lora_rank") or (
-        ENGINE_OPTIONS.get(get_runtime(runtime).id) is not IkOptions
-    ):
+    check = ENGINE_OPTIONS.get(get_runtime(runtime).id)  # the runtime's typed options, or None
+    if not model.config.get("kv_lora_rank") or check is None:
         return (0,) * costs.n_layers
-    return derived_layer_bytes(model, costs.recipe_id, require_options(ik).mla)
+    from ..ik_llama_rules import derived_layer_bytes
+
+    return derived_layer_bytes(model, costs.recipe_id, check(ik).mla)
 
 
 def _ik_knobs(runtime: str, ik: object) -> dict[str, object]:

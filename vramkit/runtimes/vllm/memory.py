@@ -21,13 +21,15 @@ Terms, each with its rule:
   vocab_parallel_embedding.py), the pipeline stage's layers (`pp_layers`), plus the rotary
   embedding's ``cos_sin_cache`` buffer, ``[max_position_embeddings, rotary_dim]`` in the model
   dtype, one per distinct rope (``get_rope`` memoises by its arguments; Gemma 3's local and global
-  ropes are two): vllm/model_executor/layers/rotary_embedding/base.py
+  ropes are two), × the factor of a linear rope scaling (`_rope_rows`: Gemma 3's global rope keeps
+  8 × 131,072 rows): vllm/model_executor/layers/rotary_embedding/base.py
   ``self.register_buffer("cos_sin_cache", cache, persistent=False)``; MLA layers' absorbed
   up-projections (`mla_absorbed_bytes`, inferred); vision towers shard like the decoder (Kimi-VL's
   MoonViT: see `vramkit.families._vision.moonvit_kimi_vl` for the open question).
-  Not explained: Gemma 3 27B loads 0.29 GiB (0.56 %) above its tensors and rope caches (the
-  sweep's gemma-3-27b-it run; the 4B / 12B configs are not stored to tell how it scales) —
-  labelled, not fitted.
+  Gemma 3 27B (the sweep's gemma-3-27b-it run, 51.45 GiB logged): its global rope's linear
+  factor 8 makes a 1,048,576-row cache (256 MiB in BF16, not 32 MiB), which was the "+0.29 GiB
+  unexplained"; 0.07 GiB (0.14 %) remains, not found in the loader — labelled, not fitted (the
+  4B / 12B configs are not stored to tell how it scales).
 - activation (`vllm_activation_bytes`): the profiling run executes one forward pass of
   ``max_num_batched_tokens`` tokens, then the sampler on ``max_num_seqs`` rows of logits
   (``GPUModelRunner.profile_run`` → ``_dummy_run(self.max_num_tokens)`` →
@@ -63,12 +65,6 @@ MAX_BATCHED_TOKENS = 2**24
 DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192
 DEFAULT_MAX_NUM_SEQS = 1024
 """``vllm serve`` defaults on a GPU with ≥ 70 GiB that is not an A100 (``get_batch_defaults``)."""
-
-CUDA_TOTAL_BYTES: Mapping[str, int] = {"h100-sxm-80gb": round(79.19 * GIB)}
-"""Device total as ``torch.cuda.mem_get_info`` reports it, which vLLM multiplies by
-gpu_memory_utilization: every run of the llm-d sweep logs ``init_total_memory_gib`` 79.19 on
-H100-80GB (data/peer_llmd_sweep.yaml ``measured.total_gib``; the report: "catalog 80 GiB,
-physical 79.19 GiB"). Other GPUs: the capacity the catalog gives (`vramkit.hardware`)."""
 
 NON_TORCH_GIB = {"single": 0.25, "tensor_parallel": 2.10, "pipeline_stage": 0.07}
 """vLLM v0.19 "non-torch forward increase memory" per GPU (medians of the sweep's held-in runs:
@@ -118,23 +114,34 @@ def pp_layers(num_layers: int, pp: int, rank: int) -> range:
     return range(start, start + parts[rank])
 
 
-def _rope_caches(cfg: Mapping[str, Any]) -> int:
-    """Distinct rotary embeddings vLLM builds: Gemma 3 (``rope_local_base_freq``) has a local and
-    a global one; other families one (0 when the config has no rotary position)."""
+def _rope_rows(cfg: Mapping[str, Any]) -> int:
+    """Rows of every ``cos_sin_cache`` vLLM builds, summed over its distinct rotary embeddings.
+
+    One rope of ``max_position_embeddings`` rows; a ``linear`` rope_scaling of factor f keeps
+    max_position × f rows (``LinearScalingRotaryEmbedding._compute_cos_sin_cache``: "max_len =
+    self.max_position_embeddings * scaling_factor", vllm/model_executor/layers/rotary_embedding/
+    linear_scaling_rope.py @ 0f17ee061e413bf8ab7927f926f69cdff24dc63e). Gemma 3
+    (``rope_local_base_freq``) builds two: its sliding layers a local rope with
+    ``{"rope_type": "default"}`` (unscaled), its global layers ``config.rope_scaling`` (linear,
+    factor 8 on 131,072 positions: 1,048,576 rows). None when the config has no rotary position."""
     if cfg.get("position_embedding_type", "rope") not in ("rope", "rotary"):
         return 0
-    return 2 if "rope_local_base_freq" in cfg else 1
+    positions = int(cfg.get("max_position_embeddings") or 0)
+    scaling = cfg.get("rope_scaling") or {}
+    kind = scaling.get("rope_type") or scaling.get("type") if isinstance(scaling, Mapping) else None
+    factor = float(scaling.get("factor") or 1.0) if kind == "linear" else 1.0
+    main = math.ceil(positions * factor)
+    return main + (positions if "rope_local_base_freq" in cfg else 0)
 
 
 def rope_cache_bytes(model: ModelSpec | str, *, dtype_bytes: int = 2) -> int:
-    """``cos_sin_cache`` bytes: caches × max_position_embeddings × rotary_dim × dtype_bytes,
-    rotary_dim = head_dim × partial_rotary_factor (Phi-2: 0.4)."""
+    """``cos_sin_cache`` bytes: rows (`_rope_rows`) × rotary_dim × dtype_bytes, rotary_dim =
+    head_dim × partial_rotary_factor (Phi-2: 0.4)."""
     cfg = _cfg(get_model(model))
     heads = int(cfg.get("num_attention_heads") or 0)
     head_dim = int(cfg.get("head_dim") or (int(cfg.get("hidden_size", 0)) // heads if heads else 0))
     rot = int(head_dim * float(cfg.get("partial_rotary_factor", 1.0)))
-    positions = int(cfg.get("max_position_embeddings") or 0)
-    return _rope_caches(cfg) * positions * rot * dtype_bytes
+    return _rope_rows(cfg) * rot * dtype_bytes
 
 
 _DTYPE_BYTES = {"bf16": 2, "f16": 2, "fp16": 2, "f32": 4, "fp32": 4}
@@ -334,12 +341,13 @@ def vllm_non_torch_bytes(*, tp: int = 1, pp: int = 1) -> int:
 
 
 def cuda_total_bytes(gpu: str) -> int:
-    """The device total vLLM multiplies by gpu_memory_utilization: `CUDA_TOTAL_BYTES` where
-    measured, else the catalog's capacity."""
+    """The device total vLLM multiplies by gpu_memory_utilization: the CUDA total recorded for the
+    card (data/gpus.yaml ``cuda_total_memory``; H100 80GB 79.19 GiB, every run of the llm-d sweep
+    logs ``init_total_memory_gib`` 79.19), else the catalog's capacity — the one figure `plan`,
+    `fit` and the API take (`vramkit.hardware.Gpu.total_for_fraction`)."""
     from ...hardware import get_gpu
 
-    g = get_gpu(gpu)
-    return CUDA_TOTAL_BYTES.get(g.id, g.capacity_bytes)
+    return get_gpu(gpu).total_for_fraction(True)
 
 
 @dataclass(frozen=True)

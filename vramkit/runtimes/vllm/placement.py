@@ -39,17 +39,17 @@ from .. import get_runtime
 #   PP         layer ranges of vLLM get_pp_indices: num_hidden_layers // pp each, the remainder
 #              one each to the partitions before the last ("The last partition is excluded")
 #              https://github.com/vllm-project/vllm/blob/5a6541db9bfa77756459722f69e8c89a0b47a14d/vllm/distributed/utils.py
-#              (weights per GPU are charged as total / pp: an even-split approximation).
+#              (each stage is charged its own weights and its own layers' KV: `stage_loads`).
 #   budget     vLLM gpu_memory_utilization of TOTAL memory (vllm/config/cache.py, data/runtimes.yaml);
 #              --cpu-offload-gb "The space in GiB to offload to CPU, per GPU" (vllm/config/offload.py);
 #              SGLang --mem-fraction-static "The fraction of the memory used for static allocation
 #              (model weights and KV cache memory pool)" (python/sglang/srt/server_args.py @469c63e).
 #   overheads  CUDA context, non-torch / NCCL memory and the activation peak are measured or
 #              calibrated ESTIMATES (data/runtimes.yaml gives each source); no engine code states them.
-def _heaviest_stage(model: ModelSpec, recipe: str | Recipe, pp: int) -> tuple[float, int]:
-    """(the heaviest pipeline stage's share of the weights, its layer count) under vLLM's stage
-    split (`vramkit.quant.shares.stage_bytes`: the embedding on the first stage, the head on the
-    last), memoised per model object (a capacity search asks many times)."""
+def _stage_shares(model: ModelSpec, recipe: str | Recipe, pp: int) -> tuple[float, ...]:
+    """Each pipeline stage's share of the weights under vLLM's stage split
+    (`vramkit.quant.shares.stage_bytes`: its layers, the embedding on the first stage, the head on
+    the last), memoised per model object (a capacity search asks many times)."""
     key = (id(model), recipe if isinstance(recipe, str) else recipe.id, pp)
     hit = _STAGE_MEMO.get(key)
     if hit is not None and hit[0] is model:
@@ -57,18 +57,56 @@ def _heaviest_stage(model: ModelSpec, recipe: str | Recipe, pp: int) -> tuple[fl
     from ...quant.shares import stage_bytes
 
     per_stage = stage_bytes(model, recipe, pp, False)
-    layers = max(
-        b - a
-        for a, b in vllm_pp_layers(max(1, int(model.config.get("num_hidden_layers") or 1)), pp)
-    )
-    out = (max(per_stage) / max(1, sum(per_stage)), layers)
+    total = max(1, sum(per_stage))
+    out = tuple(b / total for b in per_stage)
     if len(_STAGE_MEMO) > 256:
         _STAGE_MEMO.clear()
     _STAGE_MEMO[key] = (model, out)
     return out
 
 
-_STAGE_MEMO: dict[tuple[int, str, int], tuple[ModelSpec, tuple[float, int]]] = {}
+_STAGE_MEMO: dict[tuple[int, str, int], tuple[ModelSpec, tuple[float, ...]]] = {}
+_LAYER_MEMO: dict[int, tuple[object, tuple[int, ...]]] = {}
+
+
+def _kv_layers(model: ModelSpec, kv) -> tuple[int, ...]:
+    """`vramkit.plan.layers.kv_per_layer` of a KV estimate, memoised per estimate object."""
+    hit = _LAYER_MEMO.get(id(kv))
+    if hit is not None and hit[0] is kv:
+        return hit[1]
+    from ...plan.layers import kv_per_layer
+
+    out = kv_per_layer(model, kv.by_kind)
+    if len(_LAYER_MEMO) > 4096:
+        _LAYER_MEMO.clear()
+    _LAYER_MEMO[id(kv)] = (kv, out)
+    return out
+
+
+def stage_loads(
+    model: ModelSpec,
+    recipe: str | Recipe,
+    pp: int,
+    weights: int,
+    kv_gpu: int,
+    kv_layers: tuple[int, ...],
+) -> list[tuple[int, int]]:
+    """(weights, KV) bytes per GPU of each pipeline stage: the TP rank's `weights` × the stage's
+    share (`_stage_shares`) and the rank's whole-model KV `kv_gpu` × the stage's layers' part of
+    it (`kv_layers`: KV bytes of each layer, `vramkit.plan.layers.kv_per_layer`), both rounded up.
+    Each stage's pool is sized from its own layers; vLLM then keeps the smallest block count of
+    all workers (``get_kv_cache_configs``: "Change the num_blocks of each rank to the smallest
+    among all ranks", vllm/v1/core/kv_cache_utils.py @ 001cabc1be16a59a70d720ed61a13b678c060a18;
+    SGLang likewise all-reduces the MIN of ``max_total_num_tokens`` over pipeline ranks,
+    model_runner_kv_cache_mixin.py ``init_memory``), so the token capacity is the minimum over
+    stages — what a plan whose every stage must fit gives."""
+    shares = _stage_shares(model, recipe, pp)
+    ranges = vllm_pp_layers(len(kv_layers), pp)
+    total = max(1, sum(kv_layers))
+    return [
+        (math.ceil(weights * sh), math.ceil(kv_gpu * sum(kv_layers[a:b]) / total))
+        for sh, (a, b) in zip(shares, ranges, strict=True)
+    ]
 
 
 def vllm_pp_layers(n_layers: int, pp: int) -> list[tuple[int, int]]:
@@ -111,7 +149,10 @@ def served_plan(
     """vLLM / SGLang: `pp` pipeline stages (vLLM; layers split evenly), in each TP over the largest
     head-divisible count of identical GPUs (the rest DP), EP when asked and the experts divide;
     weights beyond the memory fraction go to --cpu-offload-gb (vLLM) or make the plan not fit
-    (SGLang). Per GPU under PP: weights and KV of one TP rank ÷ pp (rounded up)."""
+    (SGLang). Under PP each stage's GPUs hold that stage's weights and its own layers' KV
+    (`stage_loads`): a plan fits when every stage does, and its token capacity is the smallest
+    stage's. The memory fraction multiplies the CUDA total where the card records one and the
+    runtime's fraction is of it (`Device.fraction_total`)."""
     from ...quant.shares import weights_per_gpu
 
     devs = list(machine.devices)
@@ -143,23 +184,31 @@ def served_plan(
     )  # fmt: skip
     kv = kv_estimate(model, runtime, context, sequences, cache_dtype, tp=tp, dp=dp)
     kv_gpu = kv.per_gpu_bytes
-    if pp > 1:  # every GPU is charged the heaviest stage (vLLM's get_pp_indices split)
-        heavy, layers = _heaviest_stage(model, costs.recipe or costs.recipe_id, pp)
-        weights = math.ceil(weights * heavy)
-        kv_gpu = math.ceil(kv_gpu * layers / max(1, costs.n_layers))
+    loads = [(weights, kv_gpu)]  # (weights, KV) per GPU of each pipeline stage
+    if pp > 1:  # each stage its own weights and its own layers' KV (vLLM's get_pp_indices)
+        recipe = costs.recipe or costs.recipe_id
+        loads = stage_loads(model, recipe, pp, weights, kv_gpu, _kv_layers(model, kv))
+        tight = max(range(pp), key=lambda i: sum(loads[i]))
+        w_gb = ", ".join(f"{w / 1e9:,.2f}" for w, _ in loads)
+        kv_gb = ", ".join(f"{k / 1e9:,.2f}" for _, k in loads)
         notes.append(
-            f"pipeline of {pp} stages as vLLM splits them (get_pp_indices): each GPU charged the "
-            f"heaviest stage ({heavy:.1%} of the weights, {layers} of {costs.n_layers} layers' KV)"
+            f"pipeline of {pp} stages as vLLM splits them (get_pp_indices): each stage charged "
+            f"its own weights ({w_gb} GB per GPU) and its own layers' KV ({kv_gb} GB per GPU); "
+            f"the fullest is stage {tight}, and the token capacity is the smallest over the "
+            "stages (vLLM keeps every worker's smallest block count)"
         )
     mg = margin if margin is not None else engine_margin(runtime)
     frac = memory_fraction if memory_fraction is not None else mg.memory_fraction
     overhead = prof.overhead_bytes(split=n_all > 1) - prof.margin_bytes  # as budget charges it
-    usable = math.floor(d0.usable_bytes * frac)
+    # the fraction multiplies what CUDA reports as the device total (vLLM, SGLang)
+    cap = d0.fraction_total(get_runtime(runtime).capabilities.fraction_of_cuda_total)
+    usable = math.floor(cap * frac)
     workspace = compute_buffer_bytes(
         model, runtime, context=context, ubatch=0, sequences=sequences,
         cache_dtype=kv.cache_dtype,
     )  # the record's function where it names one, as budget charges it  # fmt: skip
-    need = weights + kv_gpu + workspace + overhead
+    stages = vllm_pp_layers(costs.n_layers, pp)
+    need = max(w + k for w, k in loads) + workspace + overhead
     offload = 0
     offloads = get_runtime(runtime).capabilities.offload == "weights"  # vLLM's cpu_offload_gb
     if offloads and need > usable and machine.host is not None:
@@ -167,33 +216,35 @@ def served_plan(
         notes.append(
             f"--cpu-offload-gb {offload}: {offload} GiB of weights per GPU streamed from host RAM each step"
         )
-    off = min(weights, offload * 2**30)
-    e_share = sum(costs.expert_bytes) // (tp * dp if ep else tp) // pp
-    e_share = min(e_share, weights)
-    # vLLM offloads whole parameters in load order; split by component in proportion (approx.)
-    e_off = off * e_share // weights if weights else 0
+    e_div = tp * dp if ep else tp
     places = []
-    stages = vllm_pp_layers(costs.n_layers, pp)
+    host_e = host_o = 0
     for d in devs:
-        comps = dict.fromkeys(COMPONENTS, 0)
-        comps["routed experts"] = e_share - e_off
-        comps["attention+dense"] = (weights - e_share) - (off - e_off)
-        comps["KV cache"] = kv_gpu
-        comps["compute buffer"] = workspace
-        comps["runtime overhead"] = overhead
         stage = d.index // n  # devices in order: pipeline stage after stage
         first, last = stages[stage]
+        w_gpu, kv_stage = loads[stage] if pp > 1 else loads[0]
+        off = min(w_gpu, offload * 2**30)
+        e_share = min(w_gpu, sum(costs.expert_bytes[first:last]) // e_div)
+        # vLLM offloads whole parameters in load order; split by component in proportion (approx.)
+        e_off = off * e_share // w_gpu if w_gpu else 0
+        host_e, host_o = host_e + e_off, host_o + off - e_off
+        comps = dict.fromkeys(COMPONENTS, 0)
+        comps["routed experts"] = e_share - e_off
+        comps["attention+dense"] = (w_gpu - e_share) - (off - e_off)
+        comps["KV cache"] = kv_stage
+        comps["compute buffer"] = workspace
+        comps["runtime overhead"] = overhead
         places.append(
             Place(
-                f"GPU{d.index}", "gpu", d0.usable_bytes, MappingProxyType(comps), (first, last),
+                f"GPU{d.index}", "gpu", cap, MappingProxyType(comps), (first, last),
                 tuple(range(first, last)) if costs.is_moe else (),
                 costs.experts // (tp * dp) if ep else costs.experts, d.bandwidth_bytes_per_s,
-                d0.usable_bytes - usable, d.gpu_id,
+                cap - usable, d.gpu_id,
             )
         )  # fmt: skip
     host = dict.fromkeys(COMPONENTS, 0)
-    host["routed experts"] = e_off * n_all
-    host["attention+dense"] = (off - e_off) * n_all
+    host["routed experts"] = host_e
+    host["attention+dense"] = host_o
     places += host_place(machine, host, None, [], 0)
     knobs = {
         "tp": tp,
