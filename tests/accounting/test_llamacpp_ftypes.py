@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
@@ -145,7 +147,7 @@ def test_matrices_without_a_gguf_class_are_quantized_vectors_kept():
 
     m = get_model("deepseek-v4-flash")
     t = next(x for x in m.inventory if x.role == "wq_a")
-    bare = type(t)(**{**t.__dict__, "gguf_class": ""})
+    bare = replace(t, gguf_class="")  # TensorSpec has slots: a copy through dataclasses
     assert gguf_name(bare) == "blk.0.wq_a.weight"
     vec = next(x for x in m.inventory if x.role == "attn_norm")
     assert not gguf_name(vec).endswith(".weight")

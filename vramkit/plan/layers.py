@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..catalog import ModelSpec
 from ..errors import VramkitError
 from ..model.tensors import ROUTED_GROUPS
-from ..quant import Recipe, get_recipe, tensor_formats
+from ..quant import Recipe, get_recipe, llamacpp_format_groups, tensor_formats
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,18 @@ class LayerCosts:
     embed_bytes: int
     embed_row_bytes: int
     output_bytes: int
-    names: tuple[tuple[str, int, str, bool], ...]
-    """(GGUF-style tensor name, layer or -1, group, is routed expert) for every main tensor."""
+    model: ModelSpec | None = field(default=None, repr=False, compare=False)
+    """The model these costs are of (for `names`, built on first use)."""
     recipe: Recipe | None = field(default=None, compare=False, repr=False)
     """The recipe itself (resolved once where the model was; its id is `recipe_id`)."""
+
+    @cached_property
+    def names(self) -> tuple[tuple[str, int, str, bool], ...]:
+        """(GGUF-style tensor name, layer or -1, group, is routed expert) for every main tensor,
+        in `tensor_formats` order (the flags' ``-ot`` patterns; built on first use)."""
+        if self.model is None or self.recipe is None:
+            return ()
+        return _names(self.model, self.recipe)
 
     @property
     def total_bytes(self) -> int:
@@ -75,23 +84,12 @@ def _gguf_name(
 _CACHE: dict[tuple[int, str], tuple[ModelSpec, LayerCosts]] = {}
 
 
-def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
-    n = int(model.config.get("num_hidden_layers") or 0)
-    if n <= 0:
-        raise VramkitError(f"{model.id}: num_hidden_layers is missing; cannot place layers.")
-    layer = [0] * n
-    shared = [0] * n
-    experts = [0] * n
-    one = [0] * n
-    embed = row = output = 0
-    e_count = top_k = 0
+def _names(model: ModelSpec, recipe: Recipe) -> tuple[tuple[str, int, str, bool], ...]:
     names: list[tuple[str, int, str, bool]] = []
     used: set[str] = set()
-    for t, fmt in tensor_formats(model, recipe):
+    for t, _fmt in tensor_formats(model, recipe):
         if t.mtp:
             continue
-        b = fmt.tensor_bytes(t.shape)
-        total = t.count * b
         routed = t.group in ROUTED_GROUPS and t.experts_per_token is not None
         names.append(
             (
@@ -101,6 +99,92 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
                 routed,
             )
         )
+    return tuple(names)
+
+
+def _grouped_costs(model: ModelSpec, recipe: Recipe, n: int) -> LayerCosts | None:
+    """`_costs` over a llama.cpp recipe's `FormatGroup`s (each row's bytes once per group, added
+    to each of its blocks), or None where only the per-tensor pass answers (no groups, or a
+    main tensor outside the layers, whose error names it)."""
+    groups = llamacpp_format_groups(model, recipe)
+    if groups is None:
+        return None
+    layer = [0] * n
+    shared = [0] * n
+    experts = [0] * n
+    one = [0] * n
+    embed = row = output = 0
+    routed_last = -1
+    e_count = top_k = 0
+    for g in groups:
+        sums = [0, 0, 0, 0]  # layer, shared, experts, one expert
+        for (t, _fmt), b, last in zip(g.rows, g.row_bytes, g.last, strict=True):
+            if t.mtp:
+                continue
+            total = t.count * b
+            routed = t.group in ROUTED_GROUPS and t.experts_per_token is not None
+            if not g.layers:  # global tensors, `times` alike ones
+                if t.group == "embed":
+                    embed += g.times * total
+                    row += g.times * -(-b // t.shape[0])
+                else:
+                    output += g.times * total
+                continue
+            if routed:
+                sums[2] += total
+                sums[3] += b
+                if last > routed_last:  # the count and top-k of the last routed tensor
+                    routed_last, e_count, top_k = last, t.count, int(t.experts_per_token or 0)
+            elif t.group == "shared_experts":
+                sums[1] += total
+            else:
+                sums[0] += total
+        if not g.layers or all(t.mtp for t, _ in g.rows):
+            continue
+        for i in g.layers:
+            if not 0 <= i < n:
+                return None
+            layer[i] += sums[0]
+            shared[i] += sums[1]
+            experts[i] += sums[2]
+            one[i] += sums[3]
+    return LayerCosts(
+        model_id=model.id,
+        recipe_id=recipe.id,
+        n_layers=n,
+        layer_bytes=tuple(layer),
+        shared_bytes=tuple(shared),
+        expert_bytes=tuple(experts),
+        expert_one=tuple(one),
+        experts=e_count,
+        top_k=top_k,
+        embed_bytes=embed,
+        embed_row_bytes=row,
+        output_bytes=output,
+        model=model,
+        recipe=recipe,
+    )
+
+
+def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
+    n = int(model.config.get("num_hidden_layers") or 0)
+    if n <= 0:
+        raise VramkitError(f"{model.id}: num_hidden_layers is missing; cannot place layers.")
+    grouped = _grouped_costs(model, recipe, n)
+    if grouped is not None:
+        return grouped
+    layer = [0] * n
+    shared = [0] * n
+    experts = [0] * n
+    one = [0] * n
+    embed = row = output = 0
+    e_count = top_k = 0
+    for t, fmt in tensor_formats(model, recipe):
+        if t.mtp:
+            continue
+        b = fmt.tensor_bytes(t.shape)
+        total = t.count * b
+        routed = t.group in ROUTED_GROUPS and t.experts_per_token is not None
         if t.layer is None:
             if t.group == "embed":
                 embed += total
@@ -122,7 +206,6 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
     return LayerCosts(
         model_id=model.id,
         recipe_id=recipe.id,
-        recipe=recipe,
         n_layers=n,
         layer_bytes=tuple(layer),
         shared_bytes=tuple(shared),
@@ -133,7 +216,8 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
         embed_bytes=embed,
         embed_row_bytes=row,
         output_bytes=output,
-        names=tuple(names),
+        model=model,
+        recipe=recipe,
     )
 
 

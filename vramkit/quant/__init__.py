@@ -41,6 +41,7 @@ from ..model.tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 from ..runtimes.llamacpp import mix as llamacpp_mix
 from ..sources import Source, parse_sources
 from ..validate import check_record
+from . import llamacpp
 from .formats import QuantFormat, get_format, storable_format
 
 if TYPE_CHECKING:
@@ -141,10 +142,8 @@ def gguf_name(t: TensorSpec) -> str:
     a placeholder from their role: a ``.weight`` name for matrices and embeddings (llama.cpp
     quantizes them like any weight of category "other"), none for vectors (1-D tensors and
     biases, which the converter writes F32 and llama.cpp keeps)."""
-    stem = t.gguf_class or t.role
     prefix = f"blk.{t.layer}." if t.layer is not None else ""
-    weight = t.gguf_class or t.kind in ("matrix", "embedding")
-    return f"{prefix}{stem}.weight" if weight else f"{prefix}{stem}"
+    return prefix + llamacpp.gguf_stem(t)
 
 
 def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
@@ -203,11 +202,84 @@ def _cached_llamacpp_formats(
 def _llamacpp_formats(
     model: ModelSpec, ftype: str, imatrix: bool | None
 ) -> list[tuple[TensorSpec, QuantFormat]]:
+    grouped = _llamacpp_groups(model, ftype, imatrix)
+    if grouped is not None:  # expanded from the groups typed once per layer kind
+        lay, types, _ = grouped
+        fmts = {ty: _ggml_format(ty) for ts in types for ty in set(ts)}
+        flat = llamacpp.flat_types(lay, types)
+        return [(t, fmts[ty]) for t, ty in zip(lay.specs, flat, strict=True)]
+    return _llamacpp_formats_per_tensor(model, ftype, imatrix)
+
+
+def _llamacpp_formats_per_tensor(
+    model: ModelSpec, ftype: str, imatrix: bool | None
+) -> list[tuple[TensorSpec, QuantFormat]]:
+    """`tensor_formats` of a llama.cpp file type, tensor by tensor (where the grouped path
+    does not apply, and where llama-quantize stops: its error names the tensor)."""
     facts = model_facts(model)
     specs, tensors = _gguf_tensors(model)
     types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
     fmts = {ty: _ggml_format(ty) for ty in set(types)}  # a handful of types over many tensors
     return [(t, fmts[ty]) for t, ty in zip(specs, types, strict=True)]
+
+
+@lru_cache(maxsize=64)
+def _llamacpp_groups(
+    model: ModelSpec, ftype: str, imatrix: bool | None
+) -> tuple[llamacpp.Layout, tuple[tuple[str, ...], ...], tuple[llamacpp.FormatGroup, ...]] | None:
+    """The model's GGUF layout, each group's types under `ftype` and the `FormatGroup`s (see
+    `vramkit.quant.llamacpp`), or None where the per-tensor path must answer (a layout the
+    grouping does not hold for, a tensor llama-quantize stops on)."""
+    lay = _layout(model)
+    if lay is None:
+        return None
+    try:
+        types = llamacpp.unit_types(lay, ftype, imatrix)
+        fmts = {ty: _ggml_format(ty) for ts in types for ty in set(ts)}
+    except VramkitError:
+        return None
+    return lay, types, llamacpp.format_groups(lay, types, fmts)
+
+
+def llamacpp_format_groups(
+    model: ModelSpec, recipe: Recipe
+) -> tuple[llamacpp.FormatGroup, ...] | None:
+    """A llama.cpp recipe's tensors grouped by layer kind and type (`FormatGroup`: each row
+    once × its block count), or None where only `tensor_formats` answers. For sums over the
+    file (weight bytes, bytes per layer) without a pass over every tensor."""
+    if recipe.kind != "llamacpp":
+        return None
+    grouped = _llamacpp_groups(model, recipe.ftype or "", recipe.imatrix)
+    return None if grouped is None else grouped[2]
+
+
+@lru_cache(maxsize=64)
+def _layout(model: ModelSpec) -> llamacpp.Layout | None:
+    """The model's GGUF tensors grouped by layer kind (`vramkit.quant.llamacpp.build_layout`),
+    None where the grouping does not hold."""
+    family = model.family_record  # resolved once, on the spec
+    try:
+        return llamacpp.build_layout(
+            model,
+            model.inventory,
+            family.gguf_keeps_mtp,
+            _checkpoint_types(model),
+            model_facts(model),
+            family,
+            tuple(family.gguf_extra(model.config)),
+        )
+    except llamacpp.Ungroupable:
+        return None
+
+
+def _checkpoint_types(model: ModelSpec) -> list[str]:
+    """Per inventory tensor, its format name in the official layout where the converter keeps
+    the checkpoint's own types (DeepSeek V4: ``deepseek4``), else ""."""
+    if model_facts(model).arch == "deepseek4":
+        official = get_recipe(model.checkpoint_layout)
+        if official.kind != "llamacpp":
+            return [f.name for _, f in tensor_formats(model, official)]
+    return [""] * len(model.inventory)
 
 
 def _split_for_gguf(
@@ -242,11 +314,7 @@ def _gguf_tensors(
     arch = model_facts(model).arch
     keeps = _keeps_mtp(model)
     keep = [not t.mtp or keeps for t in model.inventory]
-    checkpoint = [""] * len(model.inventory)
-    if arch == "deepseek4":  # its converter keeps the checkpoint's own types
-        official = get_recipe(model.checkpoint_layout)
-        if official.kind != "llamacpp":
-            checkpoint = [f.name for _, f in tensor_formats(model, official)]
+    checkpoint = _checkpoint_types(model)  # DeepSeek V4's converter keeps the checkpoint's types
     specs: list[TensorSpec] = []
     tensors: list[llamacpp_mix.GgufTensor] = []
     family = model.family_record
@@ -628,6 +696,9 @@ def _cached_weight_bytes(model: ModelSpec, key: _RecipeKey) -> WeightBytes:
 
 
 def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
+    groups = llamacpp_format_groups(model, r)
+    if groups is not None:
+        return _grouped_weight_bytes(model, r, groups)
     by_group = dict.fromkeys(GROUPS, 0)
     params_by_group = dict.fromkeys(GROUPS, 0)
     by_format: dict[str, int] = {}
@@ -665,6 +736,48 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
         main_bytes=main,
         by_group=MappingProxyType(by_group),
         by_format=MappingProxyType(by_format),
+        params_by_group=MappingProxyType(params_by_group),
+        total_params=params,
+    )
+
+
+def _grouped_weight_bytes(
+    model: ModelSpec, r: Recipe, groups: tuple[llamacpp.FormatGroup, ...]
+) -> WeightBytes:
+    """`_weight_bytes` over `FormatGroup`s: each row's bytes once × its block count; formats
+    listed in the order they first occur in `tensor_formats` (as the per-tensor sum lists
+    them)."""
+    by_group = dict.fromkeys(GROUPS, 0)
+    params_by_group = dict.fromkeys(GROUPS, 0)
+    by_format: dict[str, int] = {}
+    first: dict[str, int] = {}
+    main = total = params = 0
+    mtp = r.include_mtp
+    for g in groups:
+        times = g.times
+        for (t, fmt), size, at in zip(g.rows, g.row_bytes, g.first, strict=True):
+            if t.mtp and not mtp:
+                continue
+            name = fmt.name
+            b = times * t.count * size
+            n = times * t.count * math.prod(t.shape)  # TensorSpec.params
+            grp = "mtp" if t.mtp else t.group  # TensorSpec.breakdown_group
+            by_group[grp] += b
+            params_by_group[grp] += n
+            by_format[name] = by_format.get(name, 0) + b
+            if at < first.get(name, at + 1):
+                first[name] = at
+            total += b
+            params += n
+            if not t.mtp:
+                main += b
+    return WeightBytes(
+        model_id=model.id,
+        recipe_id=r.id,
+        total_bytes=total,
+        main_bytes=main,
+        by_group=MappingProxyType(by_group),
+        by_format=MappingProxyType({k: by_format[k] for k in sorted(first, key=first.get)}),
         params_by_group=MappingProxyType(params_by_group),
         total_params=params,
     )

@@ -138,9 +138,21 @@ def load_template(tid: str) -> Mapping[str, Any] | None:
     if not path.exists():
         return None
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        doc = json.load(f)
+        doc = _tuples(json.load(f))
     keys = ("by_layers", "symbols", "engine", "llama_cpp_commit", "source", "type_sizes")
     return check_document(doc, path.name, keys)
+
+
+def _tuples(x: Any) -> Any:
+    """`x` (parsed JSON) with every list a tuple. A template holds ~10⁵ small event lists, kept
+    for the process's life: the garbage collector walks every list at each full collection,
+    while tuples of numbers are untracked after the first (objects it tracked after the
+    1,000-model sweep of benchmarks/speed.py: ~325,000 with them as lists, ~184,000 as tuples)."""
+    if isinstance(x, list):
+        return tuple([_tuples(v) for v in x])
+    if isinstance(x, dict):
+        return {k: _tuples(v) for k, v in x.items()}
+    return x
 
 
 def recorded_templates() -> list[str]:

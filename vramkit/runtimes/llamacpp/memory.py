@@ -181,9 +181,19 @@ def model_buffer_bytes(model: Any, recipe: Any) -> int:
     ``output.weight`` (tied embeddings): the loader creates the output head from it with
     ``TENSOR_DUPLICATED`` (e.g. src/models/gemma4.cpp L50-54), a tensor of its own in the
     output layer's buffer (on a GPU run: the head on the GPU, token_embd in host memory)."""
-    from ...quant import tensor_formats, weight_bytes
+    from ...quant import get_recipe, llamacpp_format_groups, tensor_formats, weight_bytes
 
     total = weight_bytes(model, recipe).main_bytes
+    groups = llamacpp_format_groups(model, get_recipe(recipe, model=model))
+    if groups is not None:  # the same sums over the groups typed once per layer kind
+        rows = [(g, t, b) for g in groups for (t, _), b in zip(g.rows, g.row_bytes, strict=True)]
+        if any(t.gguf_class == "output" and not t.mtp for _, t, _ in rows):
+            return total
+        return total + sum(
+            g.times * t.count * b
+            for g, t, b in rows
+            if t.gguf_class == "token_embd" and not g.layers and t.layer is None
+        )
     pairs = tensor_formats(model, recipe)
     if any(t.gguf_class == "output" and not t.mtp for t, _ in pairs):
         return total

@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from ...datafiles import load_document
 from ...errors import VramkitError, unknown_name
@@ -287,36 +288,132 @@ def fallback(type_name: str, ncols: int, tensor: str = "") -> str:
     return new if ncols % _block(new) == 0 else "F16"
 
 
+class Position(NamedTuple):
+    """Where a tensor stands among the tensors llama-quantize counts: all that
+    ``llama_tensor_get_type_impl`` reads of its counters (quantize_state_impl, L163-195), as the
+    tests it makes on them.
+
+    attn_v-like tensors (counter i = i_attention_wv of n = n_attention_wv): `wv_first2` i < 2
+    (Q3_K_M), `wv_first4` i < 4 (Q4_K_S), `wv_more_bits` use_more_bits(i, n) (Q4_K_M, Q5_K_M).
+    ffn_down / ffn_gate / ffn_up with i = layer_info (L457-471: the block number in MoE models,
+    else the category's counter) and n = n_layer: `first_16th` i < n/16, `first_8th` i < n/8,
+    `last_8th` i >= 7n/8 (gate/up: the IQ3_XS middle is neither), `more_bits`
+    use_more_bits(i, n); `count_first_8th` the ffn_down counter itself < n/8 (the low-bit IQ
+    branch, L553-560, reads the counter, not layer_info). Integer division throughout, as in C.
+    A tensor of any other category stands `NOWHERE` (all False). Layers whose tensors stand
+    alike get the same types: the grouped mix (`vramkit.quant.llamacpp`) types them once.
+    """
+
+    wv_first2: bool = False
+    wv_first4: bool = False
+    wv_more_bits: bool = False
+    count_first_8th: bool = False
+    first_16th: bool = False
+    first_8th: bool = False
+    last_8th: bool = False
+    more_bits: bool = False
+
+
+NOWHERE = Position()
+"""The position of a tensor no counter counts."""
+
+
 @dataclass
-class _State:
-    """quantize_state_impl's counters (L163-195, initialised at L927-941)."""
+class Counters:
+    """quantize_state_impl's counters (L163-195, initialised at L927-941) as llama-quantize
+    advances them over a file's tensors in its order (`tensor_order`): each tensor it types by
+    the rules advances its category's counter. `step` is called for every tensor that reaches
+    the rules (`counted`), whatever the file type: a type whose branch returns before a counter
+    moves (MXFP4_MOE, the low-bit IQ types for ffn_gate / ffn_up) reads no counter either, so
+    the positions are the file type's own wherever they are read."""
 
     n_attention_wv: int
-    n_ffn_down: int
-    tied: bool
-    imatrix: bool
-    i_attention_wv: int = 0
-    i_ffn_down: int = 0
-    i_ffn_gate: int = 0
-    i_ffn_up: int = 0
+    n_layer: int
+    moe: bool
+    attention_wv: int = 0
+    ffn_down: int = 0
+    ffn_gate: int = 0
+    ffn_up: int = 0
+
+    def step(self, cat: str, layer: int) -> Position:
+        """The `Position` of the next counted tensor of category `cat` in block `layer` (-1 for
+        a global tensor), its counter advanced."""
+        if cat in ("attn_v", "attn_qkv", "attn_kv_b"):  # category_is_attn_v
+            i, n = self.attention_wv, self.n_attention_wv
+            self.attention_wv = i + 1
+            return _position(i < 2, i < 4, use_more_bits(i, n), False, False, False, False, False)
+        n = self.n_layer
+        if cat == "ffn_down":
+            raw = self.ffn_down
+            self.ffn_down = raw + 1
+            i = layer if self.moe else raw  # layer_info
+            return _position(False, False, False, raw < n // 8, i < n // 16, i < n // 8, False,
+                             use_more_bits(i, n))  # fmt: skip
+        if cat in ("ffn_gate", "ffn_up"):
+            if cat == "ffn_gate":
+                raw, self.ffn_gate = self.ffn_gate, self.ffn_gate + 1
+            else:
+                raw, self.ffn_up = self.ffn_up, self.ffn_up + 1
+            i = layer if self.moe else raw
+            return _position(False, False, False, False, False, i < n // 8, i >= 7 * n // 8, False)
+        return NOWHERE
 
 
-def _layer_of(st_counter: int, t: GgufTensor, m: ModelFacts) -> int:
-    """layer_info (L457-471): MoE models parse the layer from the name, others count tensors."""
-    return t.layer if max(1, m.n_expert) > 1 else st_counter
+_POSITIONS: dict[tuple[bool, ...], Position] = {}
 
 
-def _impl(st: _State, new: str, t: GgufTensor, ftype: str, cat: str, m: ModelFacts) -> str:
-    """llama_tensor_get_type_impl (L446-713) for one tensor; `new` is the default type."""
+def _position(*flags: bool) -> Position:
+    """One shared `Position` per combination (positions are compared and hashed often)."""
+    hit = _POSITIONS.get(flags)
+    if hit is None:
+        hit = _POSITIONS[flags] = Position(*flags)
+    return hit
+
+
+def counters_for(cats: Sequence[str], m: ModelFacts) -> Counters:
+    """Fresh counters for a file whose tensors have categories `cats`: n_attention_wv counts
+    every attn_v-like tensor (L927-941), n_ffn_down = n_layer, layer_info by block number when
+    the model has more than one expert."""
+    return Counters(sum(_is_attn_v(c) for c in cats), m.n_layer, max(1, m.n_expert) > 1)
+
+
+_GLM5_EARLY = ("attn_q_a", "attn_q_b", "nextn.eh_proj")  # L473-486
+
+
+def counted(name: str, arch: str) -> bool:
+    """Whether a tensor llama-quantize may quantize reaches the counting rules (all but GLM-5's
+    early Q8_0 tensors, L473-486)."""
+    return not (arch == "glm5-next" and any(s in name for s in _GLM5_EARLY))
+
+
+def tensor_order(names: Sequence[str]) -> list[int]:
+    """llama.cpp's tensor order (weight_name_comparer, src/llama-model-loader.h L54): block
+    number (-1 for global tensors), then name; ties keep the input order."""
+    keys = [(_layer_number(n), n) for n in names]
+    return sorted(range(len(names)), key=keys.__getitem__)
+
+
+def _impl(
+    new: str,
+    t: GgufTensor,
+    ftype: str,
+    cat: str,
+    m: ModelFacts,
+    pos: Position,
+    imatrix: bool,
+    tied: bool,
+) -> str:
+    """llama_tensor_get_type_impl (L446-713) for one tensor; `new` is the default type, `pos`
+    its place among the counted tensors (the counters are advanced by `Counters.step`)."""
     arch = m.arch
     name = t.name
     if (
         arch == "glm5-next"
-        and any(s in name for s in ("attn_q_a", "attn_q_b", "nextn.eh_proj"))
+        and any(s in name for s in _GLM5_EARLY)
         and new not in ("F32", "BF16", "F16")
     ):
         return "Q8_0"  # L473-486
-    if cat == "output" or (st.tied and cat == "token_embd"):  # L490-511
+    if cat == "output" or (tied and cat == "token_embd"):  # L490-511
         if ftype == "MXFP4_MOE":
             return "Q8_0"
         if arch == "falcon" or t.ne[0] % _block(new):
@@ -339,16 +436,13 @@ def _impl(st: _State, new: str, t: GgufTensor, ftype: str, cat: str, m: ModelFac
         return new
     if ftype in _IQ_LOW:  # L543-566
         if _is_attn_v(cat):
-            st.i_attention_wv += 1
             if m.n_gqa >= 4 or m.n_expert >= 4:
                 return "Q4_K"
             return "IQ3_S" if ftype in _IQ2_SM else "Q2_K"
         if m.n_expert == 8 and cat == "attn_k":
             return "Q4_K"
         if cat == "ffn_down":
-            i = st.i_ffn_down
-            st.i_ffn_down += 1
-            if i < st.n_ffn_down // 8:
+            if pos.count_first_8th:
                 return "IQ3_S" if ftype in _IQ2_SM else "Q2_K"
             return new
         if cat == "attn_output":
@@ -360,23 +454,21 @@ def _impl(st: _State, new: str, t: GgufTensor, ftype: str, cat: str, m: ModelFac
                 return "IQ3_S"
         return new
     if _is_attn_v(cat):  # L567-604 (attn_qkv lands here, so the L689 branch is never reached)
-        i, n = st.i_attention_wv, st.n_attention_wv
-        st.i_attention_wv += 1
         if ftype == "Q2_K":
             new = "Q4_K" if m.n_gqa >= 4 else "Q3_K"
         elif ftype == "Q2_K_S" and m.n_gqa >= 4:
             new = "Q4_K"
         elif ftype == "IQ3_XXS":
-            new = "Q4_K" if m.n_gqa >= 4 else ("IQ3_XXS" if st.imatrix else "IQ3_S")
+            new = "Q4_K" if m.n_gqa >= 4 else ("IQ3_XXS" if imatrix else "IQ3_S")
         elif (ftype in ("IQ3_XS", "IQ3_S") and m.n_gqa >= 4) or ftype == "IQ3_M":
             new = "Q4_K"
         elif ftype == "Q3_K_M":
-            new = "Q5_K" if i < 2 else "Q4_K"
+            new = "Q5_K" if pos.wv_first2 else "Q4_K"
         elif ftype == "Q3_K_L" or (ftype in ("IQ4_NL", "IQ4_XS") and m.n_gqa >= 4):
             new = "Q5_K"
-        elif ftype in ("Q4_K_M", "Q5_K_M") and use_more_bits(i, n):
+        elif ftype in ("Q4_K_M", "Q5_K_M") and pos.wv_more_bits:
             new = "Q6_K"
-        elif ftype == "Q4_K_S" and i < 4:
+        elif ftype == "Q4_K_S" and pos.wv_first4:
             new = "Q5_K"
         if m.is_70b and new in ("Q3_K", "Q4_K"):
             new = "Q5_K"  # L593-598
@@ -398,34 +490,33 @@ def _impl(st: _State, new: str, t: GgufTensor, ftype: str, cat: str, m: ModelFac
             return "IQ2_S"
         return new
     if cat == "ffn_down":  # L624-668
-        i, n = _layer_of(st.i_ffn_down, t, m), st.n_ffn_down
-        st.i_ffn_down += 1
+        first_8th, more_bits = pos.first_8th, pos.more_bits
         falcon = arch == "falcon"
         if ftype == "Q2_K":
             return "Q3_K"
         if ftype == "Q2_K_S":
-            return "Q4_K" if i < n // 8 else new
-        if ftype == "IQ3_XXS" and not st.imatrix:
-            return "Q4_K" if i < n // 8 else "Q3_K"
+            return "Q4_K" if first_8th else new
+        if ftype == "IQ3_XXS" and not imatrix:
+            return "Q4_K" if first_8th else "Q3_K"
         if ftype == "Q3_K_M":  # L634-638: `arch != LLM_ARCH_FALCON || use_more_bits(...)`
-            if i < n // 16:
+            if pos.first_16th:
                 return "Q5_K"
-            return "Q4_K" if (not falcon or use_more_bits(i, n)) else "Q3_K"
-        if ftype == "IQ3_M" and (i < n // 8 or (m.n_expert == 8 and use_more_bits(i, n))):
+            return "Q4_K" if (not falcon or more_bits) else "Q3_K"
+        if ftype == "IQ3_M" and (first_8th or (m.n_expert == 8 and more_bits)):
             return "Q4_K"
         if ftype == "Q3_K_L":
             return "Q4_K" if falcon else "Q5_K"
         if ftype == "Q4_K_M":
             if falcon:
-                return "Q6_K" if i < n // 16 else ("Q5_K" if use_more_bits(i, n) else "Q4_K")
-            return "Q6_K" if use_more_bits(i, n) else new
-        if i < n // 8 and ftype in ("IQ4_NL", "IQ4_XS") and not st.imatrix:
+                return "Q6_K" if pos.first_16th else ("Q5_K" if more_bits else "Q4_K")
+            return "Q6_K" if more_bits else new
+        if first_8th and ftype in ("IQ4_NL", "IQ4_XS") and not imatrix:
             return "Q5_K"
-        if ftype == "Q5_K_M" and use_more_bits(i, n):
+        if ftype == "Q5_K_M" and more_bits:
             return "Q6_K"
-        if ftype == "Q4_K_S" and not falcon and i < n // 8:
+        if ftype == "Q4_K_S" and not falcon and first_8th:
             return "Q5_K"
-        if ftype in ("Q4_0", "Q5_0") and st.imatrix and i < n // 8:
+        if ftype in ("Q4_0", "Q5_0") and imatrix and first_8th:
             return "Q4_1" if ftype == "Q4_0" else "Q5_1"
         return new
     if cat == "attn_output":  # L669-688
@@ -441,10 +532,7 @@ def _impl(st: _State, new: str, t: GgufTensor, ftype: str, cat: str, m: ModelFac
             }.get(ftype, new)
         return "Q4_K" if ftype == "Q3_K_L" else new
     if cat in ("ffn_gate", "ffn_up"):  # L696-711
-        counter = "i_ffn_gate" if cat == "ffn_gate" else "i_ffn_up"
-        i, n = _layer_of(getattr(st, counter), t, m), st.n_ffn_down
-        setattr(st, counter, getattr(st, counter) + 1)
-        if ftype == "IQ3_XS" and n // 8 <= i < 7 * n // 8:
+        if ftype == "IQ3_XS" and not pos.first_8th and not pos.last_8th:  # n/8 <= i < 7n/8
             return "IQ3_XXS"
         return new
     return new
@@ -455,6 +543,12 @@ def _requires_imatrix(name: str, dst: str, ftype: str) -> bool:
     if name in ("token_embd.weight", "per_layer_token_embd.weight", "output.weight"):
         return False
     return dst in _IMATRIX_TYPES or (dst == "Q2_K" and ftype == "Q2_K_S")
+
+
+def needs_imatrix(t: GgufTensor, dst: str, ftype: str) -> bool:
+    """Whether typing `t` as `dst` makes llama-quantize ask for an importance matrix
+    (`tensor_requires_imatrix`, a tensor it changes)."""
+    return dst != t.source and _requires_imatrix(t.name, dst, ftype)
 
 
 def target_types(
@@ -470,49 +564,63 @@ def target_types(
     ftype = resolve_ftype(ftype)
     if imatrix is None:
         plain = _assign(tensors, ftype, model, imatrix=False)
-        needs = any(
-            _requires_imatrix(t.name, ty, ftype) and ty != t.source
-            for t, ty in zip(tensors, plain, strict=True)
-        )
+        needs = any(needs_imatrix(t, ty, ftype) for t, ty in zip(tensors, plain, strict=True))
         return _assign(tensors, ftype, model, imatrix=True) if needs else plain
     return _assign(tensors, ftype, model, imatrix=imatrix)
 
 
 @lru_cache(maxsize=64)
 def _plan(
-    tensors: tuple[GgufTensor, ...], arch: str
-) -> tuple[list[int], list[bool], list[str], int, bool]:
+    tensors: tuple[GgufTensor, ...], model: ModelFacts
+) -> tuple[list[int], list[bool], list[str], list[Position], bool]:
     """What does not depend on the file type: llama.cpp's tensor order, which tensors it may
-    quantize, each tensor's category, the attn_v-like count and whether the output is tied."""
+    quantize, each tensor's category and `Position`, and whether the output is tied."""
     names = [t.name for t in tensors]
-    keys = [(_layer_number(n), n) for n in names]
-    order = sorted(range(len(tensors)), key=keys.__getitem__)
-    allows = [allows_quantization(t, arch) for t in tensors]
+    order = tensor_order(names)
+    allows = [allows_quantization(t, model.arch) for t in tensors]
     cats = [category(n) for n in names]
-    n_attention_wv = sum(_is_attn_v(c) for c in cats)
-    return order, allows, cats, n_attention_wv, "output.weight" not in names
+    counters = counters_for(cats, model)
+    pos = [NOWHERE] * len(tensors)
+    for k in order:
+        if allows[k] and counted(names[k], model.arch):
+            pos[k] = counters.step(cats[k], tensors[k].layer)
+    return order, allows, cats, pos, "output.weight" not in names
+
+
+def type_of(
+    t: GgufTensor,
+    cat: str,
+    allowed: bool,
+    pos: Position,
+    ftype: str,
+    model: ModelFacts,
+    *,
+    imatrix: bool,
+    tied: bool,
+) -> str:
+    """The GGML type llama-quantize gives tensor `t` (category `cat`, standing at `pos`) under
+    the canonical file type `ftype`: its source type when it may not be quantized (or COPY), the
+    file type's default type for F16 / BF16 / F32 files, else llama_tensor_get_type_impl and
+    the row fallback (L742-772, L1121-1127); raises where llama-quantize stops on it."""
+    if ftype == "COPY" or not allowed:
+        return t.source  # L1121-1127 (only_copy: L289): kept as the source stores it
+    new = FTYPE_DEFAULT.get(ftype, "")
+    if not _quantized(new):  # L742-772: the mix and the fallback run for quantized types only
+        return new
+    new = _impl(new, t, ftype, cat, model, pos, imatrix, tied)
+    return _fallback(new, t.ne[0]) or fallback(new, t.ne[0], t.name)
 
 
 def _assign(
     tensors: Sequence[GgufTensor], ftype: str, model: ModelFacts, *, imatrix: bool
 ) -> list[str]:
     tensors = tuple(tensors)
-    order, allows, cats, n_attention_wv, tied = _plan(tensors, model.arch)
-    st = _State(n_attention_wv=n_attention_wv, n_ffn_down=model.n_layer, tied=tied, imatrix=imatrix)
+    order, allows, cats, pos, tied = _plan(tensors, model)
     out = [""] * len(tensors)
-    default = FTYPE_DEFAULT.get(ftype, "")
-    quantized = _quantized(default)  # L742-772: the mix and the fallback run for those only
-    copy = ftype == "COPY"
-    for k in order:
-        t = tensors[k]
-        if copy or not allows[k]:
-            out[k] = t.source  # L1121-1127 (only_copy: L289): kept as the source stores it
-            continue
-        new = default
-        if quantized:
-            new = _impl(st, new, t, ftype, cats[k], model)
-            new = _fallback(new, t.ne[0]) or fallback(new, t.ne[0], t.name)
-        out[k] = new
+    for k in order:  # in llama.cpp's order: the first tensor it stops on is the one named
+        out[k] = type_of(
+            tensors[k], cats[k], allows[k], pos[k], ftype, model, imatrix=imatrix, tied=tied
+        )
     return out
 
 
