@@ -20,7 +20,8 @@ the wkv_b it derives, the tensors -rtr repacked. Pinned here:
 The engine refuses a quantized V cache without flash attention (common/common.cpp L4303-L4304:
 "Quantized V cache cannot be used without flash attention"), and with -ctk/-ctv q8_KV on a GQA
 model it aborts building the graph after printing the KV line (ggml.c L5427, a view past its
-source): both are recorded as such and asserted below.
+source; `ik_llama_rules.check_viewed_v` states why): both are recorded as such, the kit refuses
+both, and the KV line printed before the abort is still pinned to the kit's layout.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "engines"))
 import ik_llama  # noqa: E402
 
 from vramkit.errors import VramkitError  # noqa: E402
+from vramkit.kv import kv_cache  # noqa: E402
 from vramkit.runtimes import ik_llama_rules as ik  # noqa: E402
 
 MIB = 2**20
@@ -53,7 +55,7 @@ def fixture(request):
     mid = request.param
     fx = _load(mid)
     model = ik_llama.load_model(mid)
-    kit = [ik_llama.kit_figures(model, c["settings"]) if _loaded(c) else None for c in fx["cases"]]
+    kit = [ik_llama.kit_figures(model, c["settings"]) if _built(c) else None for c in fx["cases"]]
     return fx, model, kit
 
 
@@ -61,6 +63,8 @@ COMPUTE_SPREAD = {"MLA": (-0.57, 0.66), "no MLA, -fa on": (-0.24, 1.53),
                   "no MLA, -fa off": (-0.03, 0.0)}  # fmt: skip
 """Measured relative error of `ik_llama_rules.device_compute` on these runs (min, max)."""
 QUANT_V_REFUSED = "Quantized V cache cannot be used without flash attention"
+VIEW_ABORT = "ggml/src/ggml.c:5427: GGML_ASSERT(view_src == NULL"
+"""The assert ik_llama.cpp stops on with a q8_KV V cache viewed per head (issue 24)."""
 
 
 def _refused(case: dict) -> bool:
@@ -71,8 +75,17 @@ def _loaded(case: dict) -> bool:
     return case["parsed"]["kv"] is not None
 
 
+def _aborted(case: dict) -> bool:
+    """The engine printed its KV line, then stopped building the graph (the view assert)."""
+    return any(VIEW_ABORT in ln for ln in case["printed"])
+
+
+def _built(case: dict) -> bool:
+    return _loaded(case) and not _aborted(case)
+
+
 def _cases(fx: dict, kit: list) -> list:
-    return [(c, k) for c, k in zip(fx["cases"], kit, strict=True) if _loaded(c)]
+    return [(c, k) for c, k in zip(fx["cases"], kit, strict=True) if _built(c)]
 
 
 def test_fixture_names_engine_commit_and_command(fixture):
@@ -92,9 +105,56 @@ def test_fixture_names_engine_commit_and_command(fixture):
             with pytest.raises(VramkitError, match="without flash attention"):
                 ik_llama.kit_figures(model, s)
         gqa_q8_kv = s["cache"] == "q8_KV" and fx["family"] != "deepseek_v3"
-        if _loaded(case) and not gqa_q8_kv:
+        assert _aborted(case) == (gqa_q8_kv and not quant_v_no_fa), (fx["model"], s)
+        if _aborted(case):  # the kit refuses what the engine aborts on (issue 24)
+            assert _loaded(case), (fx["model"], s)  # the KV line was printed
+            assert not case["parsed"]["compute_mib"], (fx["model"], s)  # no graph was built
+            with pytest.raises(VramkitError, match="aborts building the graph with a q8_KV V"):
+                ik_llama.kit_figures(model, s)
+        elif _loaded(case):
             assert case["parsed"]["compute_mib"], (fx["model"], s)
-    assert sum(_loaded(c) for c in fx["cases"]) >= 18
+    assert sum(_built(c) for c in fx["cases"]) >= 18
+
+
+def test_q8_kv_v_cache_refused_exactly_where_the_engine_aborted():
+    """Every recorded q8_KV run with -fa: the engine aborted (view assert) on the GQA models
+    and built the graph on DeepSeek under -mla 1/2/3 (q8_KV as the latent K cache, no V
+    tensor); the kit refuses the first and answers the second, case by case."""
+    seen = {"refused": [], "answered": []}
+    for mid in MODELS:
+        fx, model = _load(mid), ik_llama.load_model(mid)
+        for case in fx["cases"]:
+            s = case["settings"]
+            if s["cache"] != "q8_KV" or s["flash_attn"] != "on":
+                continue
+            if _aborted(case):
+                with pytest.raises(VramkitError, match="q8_KV is allowed only as the latent"):
+                    ik_llama.kit_figures(model, s)
+                seen["refused"].append((mid, s["mla"]))
+            else:
+                assert case["parsed"]["compute_mib"], (mid, s)
+                k = ik_llama.kit_figures(model, s)
+                assert abs(k.kv_bytes / MIB - case["parsed"]["kv"]["total"]) <= HALF_CENT
+                seen["answered"].append((mid, s["mla"]))
+    assert sorted(seen["refused"]) == [("ik-tiny-gpt-oss", None), ("ik-tiny-llama", None),
+                                       ("ik-tiny-qwen3moe", None)]  # fmt: skip
+    assert sorted(seen["answered"]) == [("ik-tiny-deepseek2", m) for m in (1, 2, 3)]
+
+
+def test_kv_line_printed_before_the_abort_is_the_kits_layout(monkeypatch):
+    """The refused runs still printed `KV self size` (K: head rows of 8 + head_dim B, V: one
+    1-D tensor with one 8 B meta a layer, `gqa_pieces`): with the refusal lifted the kit's
+    bytes are that line to its 0.01 MiB, so the layout stays pinned for when ik fixes the view."""
+    monkeypatch.setattr(ik, "check_viewed_v", lambda *a, **k: None)
+    checked = 0
+    for mid in MODELS:
+        fx, model = _load(mid), ik_llama.load_model(mid)
+        for case in filter(_aborted, fx["cases"]):
+            kv = kv_cache(model, case["settings"]["n_ctx"], runtime="ik_llama.cpp",
+                          cache_dtype="q8_KV", flash_attn=True)  # fmt: skip
+            assert abs(kv.total_bytes / MIB - case["parsed"]["kv"]["total"]) <= HALF_CENT, mid
+            checked += 1
+    assert checked == 3
 
 
 def test_kv_self_size_exactly(fixture):

@@ -120,11 +120,34 @@ def test_mla2_without_fa_stores_the_latent_in_v_type():
     assert p.per_cell == 612  # the q8_0 (V) type, not f16's 1152
 
 
-def test_q8_kv_gqa_pays_a_meta_per_head_row():
+def test_q8_kv_gqa_pays_a_meta_per_head_row(monkeypatch):
+    # ik_llama.cpp aborts building the graph with this V cache (issue 24), so the kit refuses it
+    with pytest.raises(VramkitError, match="aborts building the graph with a q8_KV V cache"):
+        kv_cache("llama-3.1-70b", 8192, runtime="ik_llama.cpp", cache_dtype="q8_KV")
+    # the layout it allocated (and printed) before aborting, with the refusal lifted:
     # Llama-3.1-70B, 8 KV heads x 128: K rows [128, 8 x kv] → 8 x (8 + 128) B a cell; V one 1-D
     # tensor: 8 x 128 B a cell + 8 B once per layer; 80 layers, 8192 cells
+    monkeypatch.setattr(ik, "check_viewed_v", lambda *a, **k: None)
     est = kv_cache("llama-3.1-70b", 8192, runtime="ik_llama.cpp", cache_dtype="q8_KV")
     assert est.total_bytes == 80 * (8192 * (8 * 136 + 8 * 128) + 8)
+
+
+def test_q8_kv_v_view_overruns_for_any_head_size():
+    # check_viewed_v's arithmetic (ggml.c L4808-L4811, L5427): the 1-D V tensor holds
+    # 8 + h x d x kv B; the flash-attention view asks kv x h rows of 8 + d B: past the end by
+    # 8 x (h x kv - 1) B for every head size d and KV-head count h (kv > 1)
+    for h, d, kv in [(1, 32, 256), (8, 128, 4096), (128, 128, 256), (4, 64, 32768)]:
+        holds, view = 8 + h * d * kv, kv * h * (8 + d)
+        assert view - holds == 8 * (h * kv - 1) > 0
+    # so every GQA model and DeepSeek under -mla 0 is refused; -mla 1/2/3 with -fa keeps
+    # q8_KV as the latent K cache (no V tensor) and is answered
+    with pytest.raises(VramkitError, match="MLA model under -mla 0"):
+        kv_cache(V3, 4096, runtime="ik_llama.cpp", cache_dtype="q8_KV", mla=0)
+    for mla in (1, 2, 3):
+        assert kv_cache(V3, 4096, runtime="ik_llama.cpp", cache_dtype="q8_KV", mla=mla)
+    # row-meta free types on the same GQA model are answered (their views fit exactly)
+    for c in ("q8_0", "q6_0", "f16"):
+        assert kv_cache("llama-3.1-70b", 8192, runtime="ik_llama.cpp", cache_dtype=c)
 
 
 def test_v4_compressed_caches_grow_with_the_total_context_per_stream():

@@ -1769,8 +1769,11 @@ def ik_cases() -> Iterator[Case]:
     yield cli("kv-q8kv-odd-dims", ["kv", "--model", "llama-2-13b", "--context", "4K", *ikr,
                                    "--cache-type-k", "q6_0"], ANSWER)  # fmt: skip
     for mla in ("0", "1", "2", "3"):
+        # ik_llama.cpp aborts building the graph with a q8_KV V cache viewed per head: -mla 0
+        # (decompressed V) is refused, -mla 1/2/3 keep q8_KV as the latent K cache (issue 24)
         yield cli(f"kv-ok-{mla}-on", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn", "on",
-                                      "--cache-type-k", "q8_KV", "--json"], ANSWER)  # fmt: skip
+                                      "--cache-type-k", "q8_KV", "--json"],
+                  *((REFUSE, "under -mla 0") if mla == "0" else (ANSWER,)))  # fmt: skip
         # ik_llama.cpp refuses a quantized V cache without -fa (common/common.cpp L4303)
         yield cli(f"kv-quant-v-no-fa-{mla}", ["kv", *v3, *ikr, "--mla", mla, "--flash-attn",
                                               "off", "--cache-type-k", "q8_KV"], REFUSE,
@@ -1779,6 +1782,15 @@ def ik_cases() -> Iterator[Case]:
                                        "--cache-type-k", "f16", "--json"], ANSWER)  # fmt: skip
     yield cli("plan-ok", ["plan", *v3, *ikr, *box, "--mla", "2", "--amb", "0", "--no-fmoe",
                           "--json"], ANSWER)  # fmt: skip
+    # a q8_KV V cache on a GQA model: the engine aborts (ggml.c L5427), the kit refuses (issue 24)
+    gqa = ["--model", "llama-3.1-70b", "--context", "4K"]
+    for verb, extra in (("kv", []), ("plan", box)):
+        yield cli(f"{verb}-q8kv-gqa", [verb, *gqa, *ikr, *extra, "--cache-type-k", "q8_KV"],
+                  REFUSE, "q8_KV is allowed only as the latent cache")  # fmt: skip
+        yield cli(f"{verb}-q8kv-gqa-json", [verb, *gqa, *ikr, *extra, "--cache-type-k",
+                                            "q8_KV", "--json"], REFUSE, "aborts building")  # fmt: skip
+        yield cli(f"{verb}-q8-0-gqa-ok", [verb, *gqa, *ikr, *extra, "--cache-type-k", "q8_0",
+                                          "--json"], ANSWER)  # fmt: skip
 
     def api(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
         return Case(f"ik-api-{cid}", "api", [], expect, needle, call=fn)
@@ -1799,6 +1811,16 @@ def ik_cases() -> Iterator[Case]:
         yield api(f"options-swa-{i}", lambda w, b=bad: ik.IkOptions(swa_compress=b), REFUSE,
                   "swa_compress")  # fmt: skip
     yield api("options-amb-low-raised", lambda w: ik.IkOptions(amb=1), ANSWER)
+    # a q8_KV V cache the engine views per head (issue 24): refused through the API too
+    for mid, kw in (("llama-3.1-70b", {}), ("llama-2-13b", {}), ("deepseek-v3", {"mla": 0})):
+        yield api(f"kv-q8kv-v-{mid}", lambda w, m=mid, k=kw: vk.kv_cache(m, 4096,
+                  runtime="ik_llama.cpp", cache_dtype="q8_KV", **k), REFUSE,
+                  "aborts building the graph")  # fmt: skip
+    yield api("plan-q8kv-v-gqa", lambda w: vk.plan.plan_for("llama-3.1-70b",
+              vk.plan.resolve_machine(gpu=["rtx-4090"], ram="64GB"), runtime="ik_llama.cpp",
+              cache_dtype="q8_KV"), REFUSE, "q8_KV is allowed only")  # fmt: skip
+    yield api("kv-q8kv-latent-ok", lambda w: vk.kv_cache("deepseek-v3", 4096,
+              runtime="ik_llama.cpp", cache_dtype="q8_KV", mla=2), ANSWER)  # fmt: skip
     yield api("plan-ik-not-options", lambda w: vk.plan.plan_for("deepseek-v3",
               vk.plan.resolve_machine(gpu=["rtx-4090"], ram="256GB"), runtime="ik_llama.cpp",
               ik={"mla": 1}), REFUSE, "IkOptions")  # fmt: skip

@@ -162,6 +162,7 @@ def ik_components(
             if is_mla_part(p)
             else gqa_pieces(p, cache, cache)
         )
+        check_viewed_v(pieces, cache, mla if is_mla_part(p) else None)
         if pieces is None:
             out.append(build(p))
             continue
@@ -173,6 +174,37 @@ def ik_components(
         if meta:
             out.append(make(p.kind, p.layers, "state", 1, meta, paging=p.paging))
     return out
+
+
+def check_viewed_v(pieces: Sequence[IkKvPiece] | None, cache_v: Any, mla: int | None) -> None:
+    """Refuse a row-meta V cache (q8_KV) that ik_llama.cpp would view per head: the engine
+    aborts building the graph then (issue 24; ggml/src/ggml.c L5427, ``GGML_ASSERT(view_src ==
+    NULL || data_size == 0 || data_size + view_offs <= ggml_nbytes(view_src))``).
+
+    A standard V cache is one 1-D tensor of n_embd_v_gqa x kv_size values (src/llama.cpp L1517):
+    ggml_nbytes = 8 + n_head_kv x head_dim x kv_size B (one row meta). With flash attention
+    llm_build_kqv views it as n_kv x n_head_kv rows of ggml_row_size(head_dim) = 8 + head_dim B
+    (src/llama-build-context.cpp L2067-L2071; ggml_row_size ggml/src/ggml.c L4808-L4811), and
+    the worst-case graph takes n_kv = kv_size (src/llama-build-context.cpp L68): the view ends
+    8 x (n_head_kv x kv_size - 1) B past the tensor for every head size and KV-head count (the
+    cache-store view, L950-L951 at kv_head = kv_size - n_tokens (L71), overruns by 8 x (kv_size
+    - n_tokens) B too). So: every non-MLA model, and an MLA model under ``-mla 0`` (it caches
+    decompressed K and V and calls llm_build_kv, src/graphs/build_deepseek2.cpp L1216-L1226).
+    Not refused: q8_KV as the latent (K) cache of ``-mla 1/2/3`` with flash attention (no V
+    tensor); without flash attention a quantized V cache is refused before (`ik_components`).
+    `pieces` are a part's `mla_pieces` / `gqa_pieces` (None: no row meta, nothing viewed)."""
+    if not row_meta(cache_v) or not pieces:
+        return
+    if any(x.name == "V" and x.per_cell for x in pieces):
+        name = ik_type(cache_v.ggml_type).name
+        where = "an MLA model under -mla 0" if mla == 0 else "a model without MLA"
+        raise VramkitError(
+            f"ik_llama.cpp aborts building the graph with a {name} V cache on {where} (ggml.c "
+            f"L5427: its per-head view of the 1-D V cache counts {row_meta(cache_v)} B of row "
+            f"meta a row and ends past the tensor): {name} is allowed only as the latent cache "
+            "of an MLA model under -mla 1, 2 or 3 with flash attention; use f16 / bf16 / q8_0 / "
+            "q6_0 here."
+        )
 
 
 # ─── settings ───────────────────────────────────────────────────────────────────────────────
