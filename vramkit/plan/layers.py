@@ -148,16 +148,31 @@ def _grouped_costs(model: ModelSpec, recipe: Recipe, n: int) -> LayerCosts | Non
             shared[i] += sums[1]
             experts[i] += sums[2]
             one[i] += sums[3]
+    return _record(model, recipe, (layer, shared, experts, one), (e_count, top_k),
+                   (embed, row, output))  # fmt: skip
+
+
+def _record(
+    model: ModelSpec,
+    recipe: Recipe,
+    per_layer: tuple[list[int], list[int], list[int], list[int]],
+    experts_top_k: tuple[int, int],
+    embed_row_output: tuple[int, int, int],
+) -> LayerCosts:
+    """The `LayerCosts` record from per-layer sums (layer, shared, experts, one expert), the
+    routed expert count and top-k, and the embedding / embedding row / output bytes."""
+    layer, shared, experts, one = per_layer
+    embed, row, output = embed_row_output
     return LayerCosts(
         model_id=model.id,
         recipe_id=recipe.id,
-        n_layers=n,
+        n_layers=len(layer),
         layer_bytes=tuple(layer),
         shared_bytes=tuple(shared),
         expert_bytes=tuple(experts),
         expert_one=tuple(one),
-        experts=e_count,
-        top_k=top_k,
+        experts=experts_top_k[0],
+        top_k=experts_top_k[1],
         embed_bytes=embed,
         embed_row_bytes=row,
         output_bytes=output,
@@ -203,22 +218,8 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
             shared[i] += total
         else:
             layer[i] += total
-    return LayerCosts(
-        model_id=model.id,
-        recipe_id=recipe.id,
-        n_layers=n,
-        layer_bytes=tuple(layer),
-        shared_bytes=tuple(shared),
-        expert_bytes=tuple(experts),
-        expert_one=tuple(one),
-        experts=e_count,
-        top_k=top_k,
-        embed_bytes=embed,
-        embed_row_bytes=row,
-        output_bytes=output,
-        model=model,
-        recipe=recipe,
-    )
+    return _record(model, recipe, (layer, shared, experts, one), (e_count, top_k),
+                   (embed, row, output))  # fmt: skip
 
 
 def layer_costs(model: ModelSpec, recipe: str | Recipe | None = None) -> LayerCosts:
@@ -291,3 +292,19 @@ def kv_per_layer(
     for i in sorted(range(n), key=lambda i: share[i] - out[i], reverse=True)[: max(rest, 0)]:
         out[i] += 1
     return tuple(out)
+
+
+_KV_LAYER_MEMO: dict[int, tuple[object, tuple[int, ...]]] = {}
+
+
+def kv_layers_of(model: ModelSpec, kv: object) -> tuple[int, ...]:
+    """`kv_per_layer` of a KV estimate (its `by_kind`), memoised per estimate object: the
+    placements of every runtime ask it once per candidate context."""
+    hit = _KV_LAYER_MEMO.get(id(kv))
+    if hit is not None and hit[0] is kv:
+        return hit[1]
+    out = kv_per_layer(model, kv.by_kind)
+    if len(_KV_LAYER_MEMO) > 4096:
+        _KV_LAYER_MEMO.clear()
+    _KV_LAYER_MEMO[id(kv)] = (kv, out)
+    return out

@@ -18,7 +18,7 @@ from typing import Any
 from ...catalog import ModelSpec
 from ...errors import require_int
 from ...plan.costs import compute_buffer_with_note, kv_estimate, overheads_record
-from ...plan.layers import LayerCosts, kv_per_layer
+from ...plan.layers import LayerCosts, kv_layers_of
 from ...plan.machine import Machine
 from ...plan.margin import Margin, engine_margin
 from ...plan.record import COMPONENTS, Place, Plan, PlanArgs, host_fill_notes, host_place
@@ -69,21 +69,6 @@ def host_compute_buffer(
     elif base:
         note += f" ({base}'s graph; {rt.short_name}'s own not checked)"
     return est.bytes, note
-
-
-_LAYER_MEMO: dict[int, tuple[object, tuple[int, ...]]] = {}
-
-
-def _kv_layers(model: ModelSpec, kv) -> tuple[int, ...]:
-    """`kv_per_layer` memoised per KV estimate object."""
-    hit = _LAYER_MEMO.get(id(kv))
-    if hit is not None and hit[0] is kv:
-        return hit[1]
-    out = kv_per_layer(model, kv.by_kind)
-    if len(_LAYER_MEMO) > 4096:
-        _LAYER_MEMO.clear()
-    _LAYER_MEMO[id(kv)] = (kv, out)
-    return out
 
 
 def llamacpp_plan(
@@ -187,7 +172,7 @@ class LlamacppContext:
         """The shared pieces; `lower_bound`: with no compute buffer on the GPUs or the host (a
         plan that does not fit so does not fit with them: see `any_plan_fits`)."""
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
-        kv_layer = _kv_layers(model, kv)
+        kv_layer = kv_layers_of(model, kv)
         derived = _ik_derived(model, costs, runtime, ik)
         if any(derived):  # weights ik_llama.cpp builds at load, on the layer's own device
             lb0 = costs.layer_bytes

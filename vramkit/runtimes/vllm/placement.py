@@ -66,21 +66,12 @@ def _stage_shares(model: ModelSpec, recipe: str | Recipe, pp: int) -> tuple[floa
 
 
 _STAGE_MEMO: dict[tuple[int, str, int], tuple[ModelSpec, tuple[float, ...]]] = {}
-_LAYER_MEMO: dict[int, tuple[object, tuple[int, ...]]] = {}
 
 
-def _kv_layers(model: ModelSpec, kv) -> tuple[int, ...]:
-    """`vramkit.plan.layers.kv_per_layer` of a KV estimate, memoised per estimate object."""
-    hit = _LAYER_MEMO.get(id(kv))
-    if hit is not None and hit[0] is kv:
-        return hit[1]
-    from ...plan.layers import kv_per_layer
+def _kv_layers_of(model: ModelSpec, kv: object) -> tuple[int, ...]:
+    from ...plan.layers import kv_layers_of
 
-    out = kv_per_layer(model, kv.by_kind)
-    if len(_LAYER_MEMO) > 4096:
-        _LAYER_MEMO.clear()
-    _LAYER_MEMO[id(kv)] = (kv, out)
-    return out
+    return kv_layers_of(model, kv)
 
 
 def stage_loads(
@@ -187,7 +178,7 @@ def served_plan(
     loads = [(weights, kv_gpu)]  # (weights, KV) per GPU of each pipeline stage
     if pp > 1:  # each stage its own weights and its own layers' KV (vLLM's get_pp_indices)
         recipe = costs.recipe or costs.recipe_id
-        loads = stage_loads(model, recipe, pp, weights, kv_gpu, _kv_layers(model, kv))
+        loads = stage_loads(model, recipe, pp, weights, kv_gpu, _kv_layers_of(model, kv))
         tight = max(range(pp), key=lambda i: sum(loads[i]))
         w_gb = ", ".join(f"{w / 1e9:,.2f}" for w, _ in loads)
         kv_gb = ", ".join(f"{k / 1e9:,.2f}" for _, k in loads)
