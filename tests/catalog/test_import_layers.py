@@ -23,7 +23,13 @@ CATALOG = (
     "vramkit.catalog", "vramkit.model.configfile",
 )  # fmt: skip
 """The data/catalog layer: reads data files and architectures; counts no bytes of a deployment."""
-ACCOUNTING = ("vramkit.kv", "vramkit.quant", "vramkit.moe", "vramkit.budget")
+ACCOUNTING = (
+    "vramkit.kv",
+    "vramkit.quant",
+    "vramkit.moe",
+    "vramkit.model.routing",
+    "vramkit.budget",
+)
 ARTICLE = ("vramkit.article",)
 """The source article's story (its tables reproduced and audited, the report's headline): built
 on the core, asked only by the presentation edge."""

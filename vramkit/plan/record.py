@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import ModelSpec
 from ..errors import VramkitError, shown, unknown_name
 from ..quant import Recipe
-from .getfile import ModelFile
 from .layers import LayerCosts
 from .machine import Machine
 from .margin import Margin
+
+if TYPE_CHECKING:
+    from .getfile import ModelFile  # a plan's GGUF file: read only where one is chosen
 
 COMPONENTS = (
     "attention+dense",

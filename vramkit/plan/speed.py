@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 from ..catalog import ModelSpec, get_model
-from ..moe import expected_experts_touched
+from ..model.routing import expected_experts_touched
 from ..runtimes import get_runtime
 from .layers import LayerCosts, layer_costs
 from .machine import Machine, require_machine

@@ -41,11 +41,11 @@ from ..model.tensors import GROUPS, ROUTED_GROUPS, TensorSpec
 from ..runtimes.llamacpp import mix as llamacpp_mix
 from ..sources import Source, parse_sources
 from ..validate import check_record
-from . import llamacpp
 from .formats import QuantFormat, get_format, storable_format
 
 if TYPE_CHECKING:
     from ..families import Family
+    from . import llamacpp  # the grouped llama.cpp mix: imported where used (not on vLLM paths)
 
 OFFICIAL = "official"
 """Recipe alias: a model's own checkpoint layout (`ModelSpec.checkpoint_layout`). Resolved here
@@ -142,6 +142,8 @@ def gguf_name(t: TensorSpec) -> str:
     a placeholder from their role: a ``.weight`` name for matrices and embeddings (llama.cpp
     quantizes them like any weight of category "other"), none for vectors (1-D tensors and
     biases, which the converter writes F32 and llama.cpp keeps)."""
+    from . import llamacpp
+
     prefix = f"blk.{t.layer}." if t.layer is not None else ""
     return prefix + llamacpp.gguf_stem(t)
 
@@ -202,6 +204,8 @@ def _cached_llamacpp_formats(
 def _llamacpp_formats(
     model: ModelSpec, ftype: str, imatrix: bool | None
 ) -> list[tuple[TensorSpec, QuantFormat]]:
+    from . import llamacpp
+
     grouped = _llamacpp_groups(model, ftype, imatrix)
     if grouped is not None:  # expanded from the groups typed once per layer kind
         lay, types, _ = grouped
@@ -230,6 +234,8 @@ def _llamacpp_groups(
     """The model's GGUF layout, each group's types under `ftype` and the `FormatGroup`s (see
     `vramkit.quant.llamacpp`), or None where the per-tensor path must answer (a layout the
     grouping does not hold for, a tensor llama-quantize stops on)."""
+    from . import llamacpp
+
     lay = _layout(model)
     if lay is None:
         return None
@@ -257,6 +263,8 @@ def llamacpp_format_groups(
 def _layout(model: ModelSpec) -> llamacpp.Layout | None:
     """The model's GGUF tensors grouped by layer kind (`vramkit.quant.llamacpp.build_layout`),
     None where the grouping does not hold."""
+    from . import llamacpp
+
     family = model.family_record  # resolved once, on the spec
     try:
         return llamacpp.build_layout(
