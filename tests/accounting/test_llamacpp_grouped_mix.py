@@ -126,6 +126,24 @@ def test_layer_costs_grouped_equal_per_tensor(monkeypatch):
         assert got.names == want.names
 
 
+def test_cuda_weight_shapes_grouped_equal_per_tensor():
+    """CUDA's row padding and largest matrices per layer (`cuda.weight_shapes`) read from the
+    groups equal the same figures summed over the per-tensor list."""
+    from vramkit.runtimes.llamacpp import cuda
+
+    checked = 0
+    for m in MODELS[::2]:
+        for rid in ("gguf-Q4_K_M", "gguf-Q8_0", "gguf-IQ2_XXS", "gguf-MXFP4_MOE"):
+            try:
+                want = cuda.weight_shapes(m, rid, grouped=False)
+            except VramkitError:
+                continue
+            assert cuda.weight_shapes(m, rid) == want, (m.id, rid)
+            r = get_recipe(rid)
+            checked += _llamacpp_groups(m, r.ftype, r.imatrix) is not None
+    assert checked >= len(MODELS[::2]) * 3  # the groups answered, not the per-tensor list
+
+
 def test_positions_group_layers_by_decision():
     """A dense 32-block model: each block has one attn_v and one ffn_down, so both counters
     equal the block number i (n_attention_wv = n_layer = 32: n/16 = 2, n/8 = 4, 7n/8 = 28).

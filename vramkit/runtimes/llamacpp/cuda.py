@@ -235,41 +235,49 @@ class WeightShapes:
     output_matrix: int
 
 
-def weight_shapes(model: Any, recipe: Any) -> WeightShapes:
+def weight_shapes(model: Any, recipe: Any, *, grouped: bool = True) -> WeightShapes:
     """`WeightShapes` of `model` under `recipe` (`vramkit.quant.tensor_formats`), memoised per
     model object and recipe id. A routed spec stands for one GGUF tensor holding every expert
-    (ffn_*_exps): padded once; other specs once per copy."""
-    from ...quant import tensor_formats
+    (ffn_*_exps): padded once; other specs once per copy. A llama.cpp mix is read from its
+    `FormatGroup`s (each row sized once, applied to its group's blocks); `grouped=False` reads
+    the per-tensor list instead (the same figures: tests/engines/test_llamacpp_cuda_plan.py)."""
+    from ...quant import get_recipe, llamacpp_format_groups, tensor_formats
 
     rid = getattr(recipe, "id", recipe)
-    key = (id(model), str(rid))
+    key = (id(model), str(rid), grouped)
     hit = _SHAPES.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
+    groups = llamacpp_format_groups(model, get_recipe(recipe, model=model)) if grouped else None
+    if groups is not None:  # (spec, format, its blocks or None for a global one, copies)
+        rows = [(t, f, g.layers or None, g.times) for g in groups for t, f in g.rows]
+    else:
+        rows = [(t, f, None if t.layer is None else (t.layer,), 1)
+                for t, f in tensor_formats(model, recipe)]  # fmt: skip
     n = int(model.config.get("num_hidden_layers") or 0)
     pad_l, pad_e, big_d, big_r = [0] * n, [0] * n, [0] * n, [0] * n
     pad_o = out_m = 0
-    for t, fmt in tensor_formats(model, recipe):
+    for t, fmt, layers, times in rows:
         if t.mtp or len(t.shape) < 2:
             continue
         quant = fmt.layout == "gguf" and fmt.block > 1
         pad = quantized_row_padding(t.shape[-1], fmt.block, fmt.block_bytes) if quant else 0
-        routed = t.group in ROUTED and t.experts_per_token is not None
         one = fmt.tensor_bytes(t.shape)
-        if t.layer is None:
+        if layers is None:  # global tensors (`times` alike ones)
             if t.group != "embed":
-                pad_o += pad * t.count
+                pad_o += pad * t.count * times
                 out_m = max(out_m, one + pad)
             continue
-        i = int(t.layer)
-        if not 0 <= i < n:
-            continue
-        if routed:
-            pad_e[i] += pad
-            big_r[i] = max(big_r[i], t.count * one + pad)
-        else:
-            pad_l[i] += pad * t.count
-            big_d[i] = max(big_d[i], one + pad)
+        routed = t.group in ROUTED and t.experts_per_token is not None
+        for i in layers:
+            if not 0 <= i < n:
+                continue
+            if routed:
+                pad_e[i] += pad
+                big_r[i] = max(big_r[i], t.count * one + pad)
+            else:
+                pad_l[i] += pad * t.count
+                big_d[i] = max(big_d[i], one + pad)
     out = WeightShapes(tuple(pad_l), tuple(pad_e), pad_o, tuple(big_d), tuple(big_r), out_m)
     if len(_SHAPES) > 256:
         _SHAPES.clear()
@@ -277,7 +285,7 @@ def weight_shapes(model: Any, recipe: Any) -> WeightShapes:
     return out
 
 
-_SHAPES: dict[tuple[int, str], tuple[Any, WeightShapes]] = {}
+_SHAPES: dict[tuple[int, str, bool], tuple[Any, WeightShapes]] = {}
 ROUTED = ("routed_experts_gate_up", "routed_experts_down")  # vramkit.model.tensors.ROUTED_GROUPS
 
 
