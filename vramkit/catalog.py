@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .datafiles import DATA_DIR, check_document, load_document
 from .errors import VramkitError, shown, unknown_name
 from .families import get_family
-from .model.params import FAMILIES, ParamCounts, TensorSpec, count_params
+from .model.inventory import Inventory, count_kind_params
+from .model.params import FAMILIES, ParamCounts, TensorSpec
 from .sources import Source, parse_source
 
 if TYPE_CHECKING:
@@ -105,6 +106,11 @@ class ModelSpec:
         return _inventory(self)
 
     @property
+    def tensor_kinds(self) -> Inventory:
+        """The inventory as layer kinds (`vramkit.model.inventory`): each kind of block once."""
+        return _derived(self)[1]
+
+    @property
     def params(self) -> ParamCounts:
         """Total / main / active parameter counts derived from the architecture."""
         return _params(self)
@@ -115,7 +121,8 @@ class ModelSpec:
         a labelled size estimate (`vramkit.families.uncounted_towers`); empty when none."""
         from .families import uncounted_towers
 
-        return uncounted_towers(self.config, self.inventory)
+        kinds = self.tensor_kinds.kinds  # each kind once: the groups the inventory holds
+        return uncounted_towers(self.config, [t for k in kinds for t in k.tensors])
 
     @property
     def checkpoint_layout(self) -> str:
@@ -129,18 +136,18 @@ class ModelSpec:
 
 
 def _inventory(spec: ModelSpec) -> tuple[TensorSpec, ...]:
-    return _derived(spec)[1]
+    return _derived(spec)[1].flat
 
 
 def _params(spec: ModelSpec) -> ParamCounts:
     entry = _derived(spec)
     if entry[2] is None:
-        entry[2] = count_params(entry[1])
+        entry[2] = count_kind_params(entry[1])
     return entry[2]
 
 
 _DERIVED: dict[tuple[str, int], list[Any]] = {}
-"""(family, id(config)) → [config, inventory, parameter counts or None]: what a spec derives
+"""(family, id(config)) → [config, `Inventory`, parameter counts or None]: what a spec derives
 from its family and config, shared by the specs that hold the same config object (a spec and
 its `dataclasses.replace` copies, e.g. `configfile.model_from_config`'s labelled one). The
 config is held, so its id is not reused while the entry lives; bounded to 64 configs."""
@@ -150,7 +157,7 @@ def _derived(spec: ModelSpec) -> list[Any]:
     key = (spec.family, id(spec.config))
     hit = _DERIVED.get(key)
     if hit is None or hit[0] is not spec.config:
-        hit = [spec.config, spec.family_record.inventory(spec.config), None]
+        hit = [spec.config, spec.family_record.kinds(spec.config), None]
         if len(_DERIVED) >= 64:
             del _DERIVED[next(iter(_DERIVED))]  # the oldest first
         _DERIVED[key] = hit

@@ -269,7 +269,7 @@ def _layout(model: ModelSpec) -> llamacpp.Layout | None:
     try:
         return llamacpp.build_layout(
             model,
-            model.inventory,
+            model.tensor_kinds,
             family.gguf_keeps_mtp,
             _checkpoint_types(model),
             model_facts(model),
@@ -287,7 +287,7 @@ def _checkpoint_types(model: ModelSpec) -> list[str]:
         official = get_recipe(model.checkpoint_layout)
         if official.kind != "llamacpp":
             return [f.name for _, f in tensor_formats(model, official)]
-    return [""] * len(model.inventory)
+    return [""] * model.tensor_kinds.size
 
 
 def _split_for_gguf(
