@@ -68,8 +68,18 @@ def _unstamped(monkeypatch, family, config) -> tuple[TensorSpec, ...]:
 
 def test_the_cases_cover_the_stamping_families():
     stamped = {f.name for _, f, _ in CASES if f.tensor_kinds is not None}
-    assert {"llama", "gemma", "gpt_oss", "granite", "phi", "phi3", "glm4_moe", "deepseek_v3",
-            "llama4", "qwen3_next"} <= stamped
+    assert {
+        "llama",
+        "gemma",
+        "gpt_oss",
+        "granite",
+        "phi",
+        "phi3",
+        "glm4_moe",
+        "deepseek_v3",
+        "llama4",
+        "qwen3_next",
+    } <= stamped
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

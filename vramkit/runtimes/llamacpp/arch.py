@@ -143,15 +143,19 @@ def load_template(tid: str) -> Mapping[str, Any] | None:
     return check_document(doc, path.name, keys)
 
 
-def _tuples(x: Any) -> Any:
+def _tuples(x: Any, key: str = "") -> Any:
     """`x` (parsed JSON) with every list a tuple. A template holds ~10⁵ small event lists, kept
     for the process's life: the garbage collector walks every list at each full collection,
     while tuples of numbers are untracked after the first (objects it tracked after the
-    1,000-model sweep of benchmarks/speed.py: ~325,000 with them as lists, ~184,000 as tuples)."""
+    1,000-model sweep of benchmarks/speed.py: ~325,000 with them as lists, ~184,000 as tuples).
+    A variant's ``events`` are lists of integers (the recorder writes them so): each becomes a
+    tuple without a call per element."""
     if isinstance(x, list):
+        if key == "events":
+            return tuple(map(tuple, x))
         return tuple([_tuples(v) for v in x])
     if isinstance(x, dict):
-        return {k: _tuples(v) for k, v in x.items()}
+        return {k: _tuples(v, k) for k, v in x.items()}
     return x
 
 
