@@ -23,6 +23,7 @@ import pytest
 from vramkit.catalog import get_model, model_ids
 from vramkit.errors import VramkitError
 from vramkit.model.configfile import model_from_config, text_config
+from vramkit.model.inventory import Inventory
 from vramkit.plan import layers
 from vramkit.quant import (
     _llamacpp_formats_per_tensor,
@@ -180,7 +181,7 @@ def test_ungroupable_layout_falls_back():
     m = get_model("llama-2-13b")
     facts = mix.ModelFacts("llama", 1)
     with pytest.raises(grouped.Ungroupable):
-        grouped.build_layout(m, (t,), False, [""], facts, _NoSplit(), ())
+        grouped.build_layout(m, Inventory.of((t,)), False, [""], facts, _NoSplit(), ())
 
 
 class _NoSplit:

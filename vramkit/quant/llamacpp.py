@@ -79,7 +79,10 @@ class Layout:
 
 
 _UNIT_IDS: dict[tuple[object, ...], int] = {}
-"""Group content (templates and positions) → a small id shared by every model holding it."""
+"""Group content (arch, template ids, positions) → a small id shared by every model holding
+it."""
+_TEMPLATE_IDS: dict[mix.GgufTensor, int] = {}
+"""A tensor template (`GgufTensor`) → a small id shared by every model holding it."""
 _UNIT_TYPES: dict[tuple[object, ...], tuple[tuple[str, ...], bool]] = {}
 """(group id, file type, imatrix, facts without n_layer, tied) → the group's types and
 whether they need an importance matrix."""
@@ -226,16 +229,19 @@ def build_layout(
     ]
     attn_v = [c in ("attn_v", "attn_qkv", "attn_kv_b") for c in cats]  # category_is_attn_v
     n_wv = sum(attn_v[pid] for _, pid in global_rows)
-    kinds: dict[tuple[int, ...], tuple[list[int], list[int], int]] = {}
-    for ids, _ in blocks.values():  # kind → (llama.cpp's order, counted ones, attn_v count)
+    # kind → (llama.cpp's order, counted ones, attn_v count, the counted ones' categories)
+    kinds: dict[tuple[int, ...], tuple[list[int], list[int], int, tuple[str, ...]]] = {}
+    for ids, _ in blocks.values():
         kind = tuple(ids)
         hit = kinds.get(kind)
         if hit is None:
             order = sorted(range(len(kind)), key=lambda j, k=kind: names[k[j]])
-            hit = kinds[kind] = (order, [j for j in order if steps[kind[j]]],
-                                 sum(attn_v[pid] for pid in kind))  # fmt: skip
+            steppers = [j for j in order if steps[kind[j]]]
+            hit = kinds[kind] = (order, steppers, sum(attn_v[pid] for pid in kind),
+                                 tuple([cats[kind[j]] for j in steppers]))  # fmt: skip
         n_wv += hit[2]
     counters = mix.Counters(n_wv, facts.n_layer, max(1, facts.n_expert) > 1)
+    step = counters.step
     # the global tensors first, by name (block -1), as llama.cpp orders them; alike ones (a
     # vision tower's repeated blocks) form one group each
     units: list[tuple[tuple[int, ...], tuple[int, ...], tuple[mix.Position, ...]]] = []
@@ -257,8 +263,8 @@ def build_layout(
     for layer in sorted(blocks):
         ids, idx = blocks[layer]
         kind = tuple(ids)
-        order, steppers, _ = kinds[kind]
-        pos = tuple([counters.step(cats[kind[j]], layer) for j in steppers])
+        order, steppers, _, step_cats = kinds[kind]
+        pos = tuple([step(c, layer) for c in step_cats])
         sig = (kind, pos)
         g = groups.get(sig)
         if g is None:
@@ -272,10 +278,13 @@ def build_layout(
         times[g] += 1
         layers[g].append(layer)
         where[g].append(tuple([idx[j] for j in order]))
+    # each template as a process-wide id (equal templates, equal ids): a group's content key
+    # then hashes integers, not the templates
+    gids = [_TEMPLATE_IDS.setdefault(t, len(_TEMPLATE_IDS)) for t in templates]
     unit_ids = []
     for g, (_, tids, ps) in enumerate(units):
         units[g] = (tuple(layers[g]), tids, ps)
-        content = (arch, tuple([templates[i] for i in tids]), ps)
+        content = (arch, tuple([gids[i] for i in tids]), ps)
         uid = _UNIT_IDS.get(content)
         if uid is None:
             uid = _UNIT_IDS[content] = len(_UNIT_IDS)
