@@ -84,7 +84,10 @@ class ModelSpec:
     def __post_init__(self) -> None:
         from .families import check_config
 
-        check_config(self.config, where=f"model {self.id}" if self.id else "config")
+        cfg = self.config
+        if _CHECKED.get(id(cfg)) is cfg:  # a read-only view checked already (`checked_view`)
+            return
+        check_config(cfg, where=f"model {self.id}" if self.id else "config")
 
     @functools.cached_property
     def family_record(self) -> Family:
@@ -133,6 +136,21 @@ class ModelSpec:
     def num_layers(self) -> int:
         """Main (non-MTP) decoder layers."""
         return int(self.config["num_hidden_layers"])
+
+
+_CHECKED: dict[int, Mapping[str, Any]] = {}
+"""id → a read-only config view whose config passed `check_config` (held, so its id is not
+reused; bounded to 64): a spec and its `dataclasses.replace` copies check it once."""
+
+
+def checked_view(config: dict[str, Any]) -> Mapping[str, Any]:
+    """A read-only view of `config`, a dict the caller built, holds alone and has checked with
+    `vramkit.families.check_config`: specs holding the view do not check it again."""
+    view = MappingProxyType(config)
+    if len(_CHECKED) >= 64:
+        del _CHECKED[next(iter(_CHECKED))]  # the oldest first
+    _CHECKED[id(view)] = view
+    return view
 
 
 def _inventory(spec: ModelSpec) -> tuple[TensorSpec, ...]:

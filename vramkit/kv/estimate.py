@@ -176,9 +176,14 @@ def _plan(
     """The plan for these arguments, built once per (model record, arguments): it does not
     depend on the context, and a sweep or a slider asks for the same one again and again."""
     spec = get_model(model)
-    args = (cache_dtype, indexer_dtype, runtime, include_mtp, tp)
-    # the types too: True == 1, and include_mtp=1 must be refused as it was, not served from cache
-    key = (spec, args, tuple(map(type, args)), tuple(sorted((overrides or {}).items())))
+    rt = get_runtime(runtime)
+    # a runtime named by id or alias, or given as its registry record, is one key
+    rt_key = rt.id if runtimes().get(rt.id) is rt else rt
+    args = (cache_dtype, indexer_dtype, rt_key, include_mtp, tp)
+    # the types too: True == 1, and include_mtp=1 must be refused as it was, not served from cache;
+    # an option set to None is an option not given (`_with_options`)
+    given = tuple(sorted((k, v) for k, v in (overrides or {}).items() if v is not None))
+    key = (spec, args, tuple(map(type, args)), given)
     try:
         hit = _PLANS.get(key)
     except TypeError:  # an unhashable argument: built (and refused) below, not cached

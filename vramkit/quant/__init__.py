@@ -148,6 +148,7 @@ def gguf_name(t: TensorSpec) -> str:
     return prefix + llamacpp.gguf_stem(t)
 
 
+@lru_cache(maxsize=256)  # specs hash by identity
 def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     """What llama.cpp's quantizer reads from a model's GGUF metadata (see `ModelFacts`); the
     llama.cpp arch name comes from the family records' GGUF architectures, the block count

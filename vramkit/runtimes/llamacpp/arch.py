@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...datafiles import DATA_DIR, check_document
+from ...datafiles import DATA_DIR, cached_parse, check_document
 
 ARCH_DIR = "llamacpp_arch_graphs"
 CELL_PAD = 256
@@ -137,8 +137,9 @@ def load_template(tid: str) -> Mapping[str, Any] | None:
     path = DATA_DIR / ARCH_DIR / f"{tid}.json.gz"
     if not path.exists():
         return None
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        doc = _tuples(json.load(f))
+    raw = path.read_bytes()
+    # kept in the parsed-data cache (vramkit.datafiles) as read here, tuples and all
+    doc = cached_parse(path.name, raw, "", lambda: _tuples(json.loads(gzip.decompress(raw))))
     keys = ("by_layers", "symbols", "engine", "llama_cpp_commit", "source", "type_sizes")
     return check_document(doc, path.name, keys)
 
