@@ -187,3 +187,14 @@ def test_ik_rules_cite_the_pinned_tree():
         assert "#L" in src
     assert "8337e4cd3861406fc04e0854b1409cd1b027fbc9" in IK_URL
     assert lc.KIND == "code (read from the pinned tree; not measured on a GPU)"
+
+
+@pytest.mark.parametrize("c", [0, 9, 18, 27, 36])
+def test_fits_agrees_with_the_built_plan_on_ik(c):
+    # the layout's fast check (LlamacppContext.fits) charges ik's terms as the plan does
+    m = _model("gpt-oss-120b")
+    at = _at(m, "gguf-MXFP4_MOE", ["rtx-4090-24gb", "rtx-3090-24gb"], "128GB", ubatch=1024,
+             context=40960, cache_dtype="q8_0")  # fmt: skip
+    assert at.cuda is not None
+    assert at.cuda.expert_offload  # 1024 x 4 >= 32 x 128
+    assert at.fits(c) == at.plan(c).fits
