@@ -15,7 +15,9 @@ Measured spread on the published figures (tests below):
   PR #2239's "~33 MiB" (-20 %; the slot count behind that figure is not stated; was -80 %).
 - gpt-oss-120b with -fa -fmoe (issue #895): KV exact; CUDA compute +1.4 % (llama.cpp's graph,
   no ik attention term with -fa); host compute −5.8 % with the fused MoE (llama.cpp's
-  unfused sequence: +23.1 %).
+  unfused sequence: +23.1 %). The plan's CUDA0 buffer stays +1.4 % with ik's own CUDA terms
+  (vramkit.runtimes.ik_llama_cuda, tests/engines/test_ik_llama_cuda.py): its expert offload
+  rule moves no expert at -ub 512, where llama.cpp's would copy one in (+145.7 %).
 """
 
 from __future__ import annotations

@@ -216,7 +216,9 @@ class LlamacppContext:
             ik=ik,
             cuda=None
             if lower_bound
-            else _cuda(model, costs, machine, runtime, context, sequences, kv.cache_dtype, ubatch),
+            else _cuda(
+                model, costs, machine, runtime, context, sequences, kv.cache_dtype, ubatch, ik
+            ),
             derived_bytes=sum(derived),
         )
 
@@ -229,7 +231,7 @@ class LlamacppContext:
                                             ubatch=self.ubatch, sequences=self.sequences,
                                             cache_dtype=self.cache_dtype, ik=self.ik)  # fmt: skip
         cu = _cuda(self.model, self.costs, self.machine, self.runtime, self.context,
-                   self.sequences, self.cache_dtype, self.ubatch)  # fmt: skip
+                   self.sequences, self.cache_dtype, self.ubatch, self.ik)  # fmt: skip
         return replace(self, compute=cb, compute_note=note, host_compute={}, lower_bound=False,
                        cuda=cu)  # fmt: skip
 
@@ -432,7 +434,7 @@ class LlamacppContext:
             terms = plan_terms(self.cuda, gpus=gpu_pads, first_gpu=f"GPU{devs[0].index}",
                                copy=cw.copy, host_compute=host_cb[0],
                                output_on_gpu=output_on is not None)  # fmt: skip
-            notes.append(plan_note(terms))
+            notes.append(plan_note(terms, self.cuda.rules.engine))
         if self.derived_bytes:
             notes.append(
                 f"ik_llama.cpp derives attn_kv_b at load for every MLA layer of this file (split "
@@ -473,16 +475,17 @@ class LlamacppContext:
         )
 
 
-def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatch) -> Any:
+def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatch, ik) -> Any:
     """`plan_cuda` for a plan on discrete CUDA GPUs whose runtime has CUDA terms, else None (a
-    CPU-only plan, Apple's unified memory, the engine tests' RPC devices, vLLM / SGLang)."""
+    CPU-only plan, Apple's unified memory, the engine tests' RPC devices, vLLM / SGLang); `ik`:
+    the engine's options, for an engine whose terms are its own."""
     rules = cuda_rules(runtime)
     devs = machine.devices
     if rules is None or not devs or any(d.unified or d.backend != "cuda" for d in devs):
         return None
     recipe = costs.recipe if costs.recipe is not None else costs.recipe_id  # resolved once
     return plan_cuda(model, recipe, rules, context=context, sequences=sequences,
-                     cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
+                     cache_dtype=cache_dtype, ubatch=ubatch, options=ik)  # fmt: skip
 
 
 def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -> tuple[int, ...]:
