@@ -170,7 +170,42 @@ class LlamacppContext:
         ik: object = None,
     ) -> LlamacppContext:
         """The shared pieces; `lower_bound`: with no compute buffer on the GPUs or the host (a
-        plan that does not fit so does not fit with them: see `any_plan_fits`)."""
+        plan that does not fit so does not fit with them: see `any_plan_fits`). None of them
+        depends on the host's RAM: a context built for the same devices and settings is reused
+        with another host (the planner's probe, then its plan, `plan.count._no_offload`)."""
+        key = (model, costs, machine.devices, context, sequences, cache_dtype, ubatch, runtime,
+               margin, lower_bound, ik)  # fmt: skip
+        try:
+            hit = _CONTEXTS.get(key)
+        except TypeError:  # an unhashable option: built, not kept
+            key, hit = None, None
+        if hit is not None:
+            return replace(hit, machine=machine, describe=machine.describe())
+        out = cls._build(model, costs, machine, context=context, sequences=sequences,
+                         cache_dtype=cache_dtype, ubatch=ubatch, runtime=runtime, margin=margin,
+                         lower_bound=lower_bound, ik=ik)  # fmt: skip
+        if key is not None:
+            if len(_CONTEXTS) >= 16:
+                del _CONTEXTS[next(iter(_CONTEXTS))]  # the oldest first
+            _CONTEXTS[key] = out
+        return out
+
+    @classmethod
+    def _build(
+        cls,
+        model: ModelSpec,
+        costs: LayerCosts,
+        machine: Machine,
+        *,
+        context: int,
+        sequences: int,
+        cache_dtype: str | None,
+        ubatch: int,
+        runtime: str,
+        margin: Margin | None,
+        lower_bound: bool = False,
+        ik: object = None,
+    ) -> LlamacppContext:
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = kv_layers_of(model, kv)
         derived = _ik_derived(model, costs, runtime, ik)
@@ -486,6 +521,11 @@ def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatc
     recipe = costs.recipe if costs.recipe is not None else costs.recipe_id  # resolved once
     return plan_cuda(model, recipe, rules, context=context, sequences=sequences,
                      cache_dtype=cache_dtype, ubatch=ubatch, options=ik)  # fmt: skip
+
+
+_CONTEXTS: dict[tuple[object, ...], LlamacppContext] = {}
+"""`LlamacppContext.build` answers by (model, costs, devices, settings): specs, cost records and
+devices compare by identity or value, the host is left out (nothing built reads it)."""
 
 
 def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -> tuple[int, ...]:
