@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(notebook: Path, state: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(
+    notebook: Path, state: Path, extra: Sequence[str] = ()
+) -> tuple[subprocess.Popen[bytes], str]:
     env = dict(os.environ)
     for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
                      ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl"),
@@ -58,7 +61,7 @@ def _serve(notebook: Path, state: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     # the kit's launcher, as `python3 tasks.py dashboard` serves it (template, cell timeout)
     cmd = [sys.executable, "-m", "vramkit.present.voila_serve", str(notebook), "--no-browser",
-           f"--port={port}", "--Voila.port_retries=0"]  # fmt: skip
+           f"--port={port}", "--Voila.port_retries=0", *extra]  # fmt: skip
     log = (state / "voila.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=notebook.parent, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
@@ -76,7 +79,7 @@ def _serve(notebook: Path, state: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def measure(
-    notebook: Path, runs: int, marks: dict[str, str], gap: float = 0.0
+    notebook: Path, runs: int, marks: dict[str, str], gap: float = 0.0, extra: Sequence[str] = ()
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Seconds to each of `marks` visible, per run (a fresh page and kernel each run, `gap`
     seconds between runs), and for the first open after the server answered (run 0)."""
@@ -85,7 +88,7 @@ def measure(
     out: dict[str, list[float]] = {k: [] for k in marks}
     first: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _serve(notebook, Path(tmp))
+        proc, url = _serve(notebook, Path(tmp), extra)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -146,6 +149,13 @@ def main() -> int:
         help="seconds between one run's page closing and the next opening (default 0)",
     )
     ap.add_argument(
+        "--voila-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="a Voila setting for the launcher, e.g. --voila-arg=--preheat_kernel=False",
+    )
+    ap.add_argument(
         "--fit-only",
         action="store_true",
         help="wait for the fit panel only (a notebook without the planner)",
@@ -168,8 +178,10 @@ def main() -> int:
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is absent: nothing measured")
         return 1
-    res, first = measure(args.notebook.resolve(), args.runs, marks, args.gap)
-    print(f"Voila page load, {args.notebook.name} (s from goto to visible):")
+    res, first = measure(args.notebook.resolve(), args.runs, marks, args.gap, args.voila_arg)
+    print(
+        f"Voila page load, {args.notebook.name} {' '.join(args.voila_arg)} (s from goto to visible):"
+    )
     print("  first open after the server answered (browser cache cold): "
           + ", ".join(f"{k} {v:.2f} s" for k, v in first.items()))  # fmt: skip
     summary["first open"] = first
