@@ -1,6 +1,7 @@
 """Serve a notebook with Voila the way the kit does: on 127.0.0.1, with vramkit's page template
-(no request leaves the machine) and bounded kernel waits (a cell that runs past its limit is
-stopped and the page says so). `python -m vramkit.present.voila_serve NOTEBOOK [VOILA ARGS…]`."""
+(no request leaves the machine), bounded kernel waits (a cell that runs past its limit is
+stopped and the page says so) and a pre-run kernel waiting for the next visitor (`POOL_SIZE`).
+`python -m vramkit.present.voila_serve NOTEBOOK [VOILA ARGS…]`."""
 
 from __future__ import annotations
 
@@ -33,16 +34,16 @@ bound (a dashboard cell is bounded by `CELL_TIMEOUT_S`)."""
 POOL_SIZE = 1
 """Pre-run kernels Voila keeps per notebook (`--VoilaConfiguration.preheat_kernel`): a visitor
 gets a kernel that has already started and run the notebook, so the page's HTML is there at once
-and only the browser's part of the first load is left (benchmarks/dashboard_load.py; the kernel's
-start and the cells were ~1.3 s of a 2.4-2.6 s load on a quiet 2-core machine, twice that under
-load). The price: one idle kernel (~65 MB resident) kept per notebook while the server runs, its
+and only the browser's part of the first load is left (the kernel's start and the cells were
+~1.3 s of a ~2.6 s load on a quiet 2-core machine: benchmarks/README.md, "Dashboard: seventh
+pass"). The price: one idle kernel (~65 MB resident) kept per notebook while the server runs, its
 notebook run once before anyone asks (so the page shows what the notebook computed then: restart
 the server after changing the kit or its data), and the pool refilled as a visitor takes its
 kernel. `--preheat_kernel=False` serves every visitor a fresh kernel as Voila does by default."""
 FILL_DELAY_S = 0.0
 """Seconds Voila waits before refilling the pool after a visitor takes its kernel (Voila's
 default 1 s): 0 starts the next kernel at once, so a visitor right behind the last one waits
-less for it (its first load 1.47-1.64 s vs 1.62-1.76 s, back to back, quiet machine)."""
+less for it (back to back on a quiet machine: 1.47-1.64 s to both panels vs 1.62-1.76 s)."""
 
 
 DEFAULTS = {
