@@ -129,9 +129,10 @@ def test_h200_pool_and_margin_use_the_cuda_total() -> None:
     gpus = [q for q in place("llama-3.1-70b", H200, 2, runtime="vllm", context=8192).plan.places
             if q.kind == "gpu"]  # fmt: skip
     assert {q.capacity_bytes - q.margin_bytes for q in gpus} == {usable}
-    assert vllm_profile(
-        "llama-3.1-70b", H200, tp=2, gpu_memory_utilization=0.92
-    ).requested_bytes == usable
+    assert (
+        vllm_profile("llama-3.1-70b", H200, tp=2, gpu_memory_utilization=0.92).requested_bytes
+        == usable
+    )
     # SGLang's static fraction divides by the same total
     p = place("llama-3.1-70b", H200, 2, runtime="sglang", context=8192).plan
     assert next(q for q in p.places if q.kind == "gpu").capacity_bytes == CUDA_H200

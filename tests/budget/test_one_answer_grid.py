@@ -11,10 +11,9 @@ count is checked to be the smallest (the count before it in `COUNTS` does not fi
 
 from __future__ import annotations
 
-import math
-
 import functools
 import json
+import math
 import shlex
 
 import pytest
