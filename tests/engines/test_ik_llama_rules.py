@@ -15,7 +15,8 @@ Measured spread on the published figures (tests below):
   PR #2239's "~33 MiB" (-20 %; the slot count behind that figure is not stated; was -80 %).
 - gpt-oss-120b with -fa -fmoe (issue #895): KV exact; CUDA compute +1.4 % (llama.cpp's graph,
   no ik attention term with -fa); host compute −5.8 % with the fused MoE (llama.cpp's
-  unfused sequence: +23.1 %).
+  unfused sequence: +23.1 %); model buffers (-rtr --cpu-moe) exact: CPU 58,244.06, CUDA_Host
+  1,104.61, CUDA0 3,131.54 MiB, the last with the expert biases ik keeps on the GPU too.
 """
 
 from __future__ import annotations
