@@ -152,6 +152,10 @@ class LlamacppContext:
     GPU, a runtime without them, or a `lower_bound` context."""
     derived_bytes: int = 0
     """Weights ik_llama.cpp derives at load (the MLA wkv_b of a mainline file), in `costs`."""
+    dup: tuple[int, ...] = ()
+    """Per layer, the expert biases ik_llama.cpp keeps again on a GPU layer whose routed experts
+    are in host RAM (gpt-oss: `vramkit.runtimes.ik_llama_rules.duplicated_expert_bias_bytes`);
+    empty: none. Charged to that GPU's routed experts."""
 
     @classmethod
     def build(
@@ -209,6 +213,7 @@ class LlamacppContext:
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = kv_layers_of(model, kv)
         derived = _ik_derived(model, costs, runtime, ik)
+        dup = _ik_dup_bias(model, costs, runtime)
         if any(derived):  # weights ik_llama.cpp builds at load, on the layer's own device
             lb0 = costs.layer_bytes
             costs = replace(
@@ -244,6 +249,7 @@ class LlamacppContext:
                 "shared": _prefix(sb),
                 "experts": _prefix(costs.expert_bytes),
                 "kv": _prefix(kv_layer),
+                "dup": _prefix(dup or (0,) * costs.n_layers),
             },
             describe=machine.describe(),
             host_compute={},
@@ -255,6 +261,7 @@ class LlamacppContext:
                 model, costs, machine, runtime, context, sequences, kv.cache_dtype, ubatch, ik
             ),
             derived_bytes=sum(derived),
+            dup=dup,
         )
 
     def with_compute_buffers(self) -> LlamacppContext:
@@ -305,6 +312,7 @@ class LlamacppContext:
         """`_layout`'s fill with `copy` bytes kept on the first GPU."""
         costs, mg, cu = self.costs, self.margin, self.cuda
         exp, base = costs.expert_bytes, self.base
+        dup = self.dup or (0,) * costs.n_layers
         fixed = self.overhead + self.compute + (cu.per_gpu if cu else 0)
         pad_l, pad_e = pads_per_layer(cu, costs.n_layers)
         span: dict[int, tuple[int, int]] = {}  # device → its layers [lo, hi)
@@ -322,7 +330,7 @@ class LlamacppContext:
                 room -= copy
             hi = nxt + 1
             while nxt >= 0:
-                cost = base[nxt] + pad_l[nxt] + (exp[nxt] + pad_e[nxt] if nxt >= c else 0)
+                cost = base[nxt] + pad_l[nxt] + (exp[nxt] + pad_e[nxt] if nxt >= c else dup[nxt])
                 if cost > room:
                     break
                 room -= cost
@@ -336,6 +344,7 @@ class LlamacppContext:
         costs, machine, mg = self.costs, self.machine, self.margin
         span, output_on, n_cpu = self._layout(c)
         ly, sh, ex, kv = (self.sums[k] for k in ("layer", "shared", "experts", "kv"))
+        dp = self.sums["dup"]
         cb, ovh = self.compute, self.overhead
         cw = LayoutCharge.of(self.cuda, costs.n_layers, c, n_cpu, output_on)
         gpus_used = 0
@@ -347,6 +356,7 @@ class LlamacppContext:
             gpus_used += used
             total = (
                 ly[hi] - ly[lo] + sh[hi] - sh[lo] + (ex[hi] - ex[e_lo] if hi > e_lo else 0)
+                + (dp[min(hi, c)] - dp[lo] if min(hi, c) > lo else 0)
                 + (costs.output_bytes if d.index == output_on else 0) + kv[hi] - kv[lo]
                 + (cb + ovh if used else 0)
                 + cw.gpu(first, lo, hi, e_lo, d.index == output_on, used)
@@ -377,6 +387,7 @@ class LlamacppContext:
         ngl = (n - n_cpu) + (1 if output_on is not None else 0)
         sums = self.sums
         ly, sh, ex, kv = sums["layer"], sums["shared"], sums["experts"], sums["kv"]
+        dp = sums["dup"]
         places: list[Place] = []
         counts: list[int] = []
         cw = LayoutCharge.of(self.cuda, n, c, n_cpu, output_on)
@@ -391,7 +402,10 @@ class LlamacppContext:
             pl, pe, po = cw.pads(lo, hi, e_lo, d.index == output_on)
             comps["attention+dense"] = ly[hi] - ly[lo] + pl
             comps["shared experts"] = sh[hi] - sh[lo]
-            comps["routed experts"] = (ex[hi] - ex[e_lo] if hi > e_lo else 0) + pe
+            comps["routed experts"] = (
+                (ex[hi] - ex[e_lo] if hi > e_lo else 0) + pe
+                + (dp[min(hi, c)] - dp[lo] if min(hi, c) > lo else 0)
+            )  # fmt: skip
             comps["embeddings/output"] = (costs.output_bytes if d.index == output_on else 0) + po
             comps["KV cache"] = kv[hi] - kv[lo]
             comps["compute buffer"] = (cb if used else 0) + cw.buffers(first, used, hi, e_lo)
@@ -477,6 +491,14 @@ class LlamacppContext:
                 f"{self.derived_bytes / 2**30:.2f} GiB more weights, on each layer's device "
                 "(vramkit.runtimes.ik_llama_rules.derived_wkv_b)"
             )
+        dup_on_gpus = sum(dp[min(hi, c)] - dp[lo] for lo, hi in span.values() if min(hi, c) > lo)
+        if dup_on_gpus:
+            notes.append(
+                "ik_llama.cpp keeps the expert biases of each GPU layer whose experts are in host "
+                f"RAM on that GPU too ({dup_on_gpus / 2**20:,.2f} MiB; a second copy sits beside "
+                "the weights in the CPU buffer; src/llama-load-tensors.cpp L4286-L4309 at "
+                "8337e4cd): vramkit.runtimes.ik_llama_rules.duplicated_expert_bias_bytes"
+            )
         if spill:
             notes.append(
                 f"{spill / 1e9:,.1f} GB of host experts do not fit in RAM: the file is mmap'd (no "
@@ -523,9 +545,23 @@ def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatc
                      cache_dtype=cache_dtype, ubatch=ubatch, options=ik)  # fmt: skip
 
 
+<<<<<<< HEAD
 _CONTEXTS: dict[tuple[object, ...], LlamacppContext] = {}
 """`LlamacppContext.build` answers by (model, costs, devices, settings): specs, cost records and
 devices compare by identity or value, the host is left out (nothing built reads it)."""
+=======
+def _ik_dup_bias(model: ModelSpec, costs: LayerCosts, runtime: str) -> tuple[int, ...]:
+    """Per layer, the expert biases ik_llama.cpp keeps twice when the layer's experts are in
+    host RAM (`duplicated_expert_bias_bytes`, gpt-oss only); () on other runtimes and models."""
+    from ..engines import ENGINE_OPTIONS
+
+    if model.config.get("model_type") != "gpt_oss" or get_runtime(runtime).id not in ENGINE_OPTIONS:
+        return ()
+    from ..ik_llama_rules import duplicated_expert_bias_bytes
+
+    recipe = costs.recipe if costs.recipe is not None else costs.recipe_id
+    return duplicated_expert_bias_bytes(model, recipe)
+>>>>>>> main
 
 
 def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -> tuple[int, ...]:
