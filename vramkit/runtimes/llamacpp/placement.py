@@ -545,11 +545,11 @@ def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatc
                      cache_dtype=cache_dtype, ubatch=ubatch, options=ik)  # fmt: skip
 
 
-<<<<<<< HEAD
 _CONTEXTS: dict[tuple[object, ...], LlamacppContext] = {}
 """`LlamacppContext.build` answers by (model, costs, devices, settings): specs, cost records and
 devices compare by identity or value, the host is left out (nothing built reads it)."""
-=======
+
+
 def _ik_dup_bias(model: ModelSpec, costs: LayerCosts, runtime: str) -> tuple[int, ...]:
     """Per layer, the expert biases ik_llama.cpp keeps twice when the layer's experts are in
     host RAM (`duplicated_expert_bias_bytes`, gpt-oss only); () on other runtimes and models."""
@@ -561,7 +561,6 @@ def _ik_dup_bias(model: ModelSpec, costs: LayerCosts, runtime: str) -> tuple[int
 
     recipe = costs.recipe if costs.recipe is not None else costs.recipe_id
     return duplicated_expert_bias_bytes(model, recipe)
->>>>>>> main
 
 
 def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -> tuple[int, ...]:
