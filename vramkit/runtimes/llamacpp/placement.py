@@ -555,9 +555,12 @@ def _ik_dup_bias(model: ModelSpec, costs: LayerCosts, runtime: str) -> tuple[int
     host RAM (`duplicated_expert_bias_bytes`, gpt-oss only); () on other runtimes and models."""
     from ..engines import ENGINE_OPTIONS
 
-    if model.config.get("model_type") != "gpt_oss" or get_runtime(runtime).id not in ENGINE_OPTIONS:
+    if get_runtime(runtime).id not in ENGINE_OPTIONS:
         return ()
-    from ..ik_llama_rules import duplicated_expert_bias_bytes
+    from ..ik_llama_rules import duplicated_expert_bias_bytes, duplicates_expert_biases
+
+    if not duplicates_expert_biases(model):
+        return ()
 
     recipe = costs.recipe if costs.recipe is not None else costs.recipe_id
     return duplicated_expert_bias_bytes(model, recipe)
