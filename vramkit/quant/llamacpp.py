@@ -92,10 +92,12 @@ def build_layout(
     facts: mix.ModelFacts,
     family: object,
     extra: tuple[tuple[TensorSpec, tuple[int, ...]], ...],
+    outtype: str = "auto",
 ) -> Layout:
     """The `Layout` of `model` (arguments as `vramkit.quant._gguf_tensors` computes them:
     `checkpoint` the checkpoint format name per inventory tensor, or "" each; `extra` the
-    converter-generated tensors). Raises `Ungroupable` where the grouping does not hold."""
+    converter-generated tensors; `outtype` the converter's ``--outtype``, see
+    `mix.converter_type`). Raises `Ungroupable` where the grouping does not hold."""
     arch = facts.arch
     config = model.config
     split_of = family.gguf_split  # type: ignore[attr-defined]
@@ -121,7 +123,8 @@ def build_layout(
             n_dims = len(ne)
             while n_dims > 1 and ne[n_dims - 1] == 1:
                 n_dims -= 1
-            src = mix.converter_type(real, n_dims, arch=arch, native=part.native, checkpoint=c)
+            src = mix.converter_type(real, n_dims, arch=arch, native=part.native, checkpoint=c,
+                                     outtype=outtype, ne0=ne[0])  # fmt: skip
             pid = part_ids[key] = len(templates)
             templates.append(mix.GgufTensor(name, ne, src))
             rows.append(part)
