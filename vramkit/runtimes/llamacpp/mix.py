@@ -270,6 +270,12 @@ def _quantized(type_name: str) -> bool:
     return type_name not in ("F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64")
 
 
+def is_block_type(type_name: str) -> bool:
+    """Whether llama-quantize counts a GGML type as quantized (``ggml_is_quantized``): a source
+    tensor of such a type that the file type changes needs ``--allow-requantize``."""
+    return _quantized(type_name)
+
+
 def fallback(type_name: str, ncols: int, tensor: str = "") -> str:
     """tensor_type_fallback (L390-441): the type a row of `ncols` elements is really stored in."""
     block = _block(type_name)
@@ -638,37 +644,71 @@ def _fallback(type_name: str, ncols: int) -> str:
 # commit: FFN_GATE_INP, FFN_GATE_INP_SHEXP, POS_EMBD, TOKEN_TYPES, SSM_CONV1D, … INDEXER_PROJ)
 _CONVERTER_F32 = ("ffn_gate_inp", "position_embd", "token_types", "ssm_conv1d", "indexer.proj")
 
+CONVERT_SOURCE = f"https://github.com/ggml-org/llama.cpp/blob/{LLAMA_CPP_COMMIT}/conversion"
+"""The pinned converter's modules (convert_hf_to_gguf.py imports them from conversion/)."""
+
+MXFP4_REPACK_ARCHS = frozenset({"deepseek4", "gpt-oss"})
+"""llama.cpp archs whose converter writes the checkpoint's MXFP4 tensors as GGML MXFP4 blocks
+as they are, whatever ``--outtype`` says: gpt-oss ``GptOssModel.repack_mxfp4`` writes each
+``*_blocks`` / ``*_scales`` pair with ``add_tensor(…, raw_dtype=MXFP4)`` from
+``generate_extra_tensors`` (conversion/gpt_oss.py L49-82), before and outside the ``--outtype``
+loop (base.py L1057, L1142-1156), and ``dequant_model`` skips MXFP4 checkpoints (L19-22);
+DeepSeek V4 the same way (conversion/deepseek.py L734-744)."""
+
+CONVERTER_OUTTYPES = ("F32", "F16", "BF16", "Q8_0")
+"""``convert_hf_to_gguf.py --outtype`` values vramkit models (f32, f16, bf16, q8_0; ``auto``
+is the checkpoint's 16-bit type, `converter_type`'s default; tq1_0 / tq2_0 are not modelled)."""
+
 
 def converter_type(
-    gguf_name: str, n_dims: int, *, arch: str, native: str, checkpoint: str = ""
+    gguf_name: str,
+    n_dims: int,
+    *,
+    arch: str,
+    native: str,
+    checkpoint: str = "",
+    outtype: str = "auto",
+    ne0: int = 0,
 ) -> str:
     """The type convert_hf_to_gguf writes a tensor in (the source llama-quantize starts from).
 
-    1-D tensors and ``*_norm.weight``: F32 (conversion/base.py L1084). DeepSeek V4's converter keeps
-    the checkpoint's own types (conversion/deepseek.py ``tensor_force_quant`` L894-905): FP8
-    tensors are dequantized to Q8_0, the MXFP4 experts are repacked as MXFP4, BF16 stays BF16 and
-    F32 stays F32; ``tid2eid`` is written as I32 (``_write_hash_routing_tensors``, L757
-    ``.to(torch.int32)``). Other models (``--outtype auto`` on a BF16 checkpoint): the forced-F32
-    list above and every tensor whose name does not end in ``.weight`` (biases) in F32, else the
-    checkpoint dtype. `checkpoint` is the format name of the tensor in the
+    1-D tensors and ``*_norm.weight``: F32 (conversion/base.py L1084). Checkpoint MXFP4 tensors
+    of the `MXFP4_REPACK_ARCHS` (gpt-oss and DeepSeek V4 routed experts): MXFP4 at every
+    ``--outtype``. DeepSeek V4's converter keeps the checkpoint's own types for the rest too
+    (conversion/deepseek.py ``tensor_force_quant`` L894-905): FP8 tensors are dequantized to
+    Q8_0, BF16 stays BF16 and F32 stays F32; ``tid2eid`` is written as I32
+    (``_write_hash_routing_tensors``, L757 ``.to(torch.int32)``). Other tensors: the forced-F32
+    list above and every tensor whose name does not end in ``.weight`` (biases) in F32, else
+    the ``--outtype`` (base.py L1142-1156): `outtype` ``auto`` (the checkpoint's 16-bit dtype,
+    `native`), ``F32``, ``F16``, ``BF16`` or ``Q8_0`` (rows of `ne0` elements that 32 does not
+    divide fall back to F16, L1160-1166). `checkpoint` is the format name of the tensor in the
     model's official layout (``FP8_B128_UE8M0``, ``MXFP4``, ``BF16``, ``FP32`` …).
     """
-    return _converter_type(gguf_name, n_dims, arch, native, checkpoint)
+    return _converter_type(gguf_name, n_dims, arch, native, checkpoint, outtype, ne0)
 
 
 @lru_cache(maxsize=65536)
-def _converter_type(gguf_name: str, n_dims: int, arch: str, native: str, checkpoint: str) -> str:
-    """`converter_type`, computed once per (name, dims, arch, dtype, checkpoint format)."""
+def _converter_type(
+    gguf_name: str, n_dims: int, arch: str, native: str, checkpoint: str, outtype: str, ne0: int
+) -> str:
+    """`converter_type`, computed once per (name, dims, arch, dtype, checkpoint format,
+    outtype, row length)."""
     if "tid2eid" in gguf_name:
         return "I32"
     if n_dims <= 1 or gguf_name.endswith("_norm.weight"):
         return "F32"
+    if checkpoint == "MXFP4" and arch in MXFP4_REPACK_ARCHS:
+        return "MXFP4"
     if arch == "deepseek4":
         if checkpoint.startswith("FP8"):
             return "Q8_0"
-        if checkpoint == "MXFP4":
-            return "MXFP4"
         return "F32" if checkpoint in ("FP32", "F32") else "BF16"
     if any(s in gguf_name for s in _CONVERTER_F32) or not gguf_name.endswith(".weight"):
         return "F32"  # base.py L1119: `new_name[-7:] not in (".weight", ".lora_a", ".lora_b")`
-    return {"F32": "F32", "FP32": "F32", "F16": "F16", "FP16": "F16"}.get(native, "BF16")
+    if outtype == "auto":
+        return {"F32": "F32", "FP32": "F32", "F16": "F16", "FP16": "F16"}.get(native, "BF16")
+    if outtype not in CONVERTER_OUTTYPES:
+        raise unknown_name("convert_hf_to_gguf --outtype", outtype, ["auto", *CONVERTER_OUTTYPES])
+    if outtype == "Q8_0" and ne0 % _block("Q8_0"):
+        return "F16"  # gguf.QuantError (can_quantize: rows of whole blocks), "falling back to F16"
+    return outtype
