@@ -470,7 +470,7 @@ def test_max_int_returns_only_values_it_tried() -> None:
                 tried.append(x)
                 return x <= t
 
-            got = plan._max_int(lo, hi, ok, gallop=gallop)
+            got = plan.max_int(lo, hi, ok, gallop=gallop)
             assert got == (min(t, hi) if t >= lo else lo - 1)
             assert got == lo - 1 or got in tried
 

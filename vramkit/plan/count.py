@@ -40,7 +40,9 @@ from .placement import (
     engine_rules,
     fraction_base,
 )
+from .recipes import LLAMACPP_RECIPES, smaller_recipes
 from .record import Plan
+from .search import max_int
 from .speed import plan_speed
 from .verdict import HOST_TIGHT, Verdict, verdict
 
@@ -133,8 +135,6 @@ def _layers(runtime: str) -> bool:
 
 def is_gguf(recipe: str | Recipe) -> bool:
     """True for a llama.cpp file layout: a `gguf-*` file type or a community GGUF mix (ds4-*)."""
-    from . import LLAMACPP_RECIPES
-
     if isinstance(recipe, str) and recipe in LLAMACPP_RECIPES:  # no need to load its formats
         return True
     r = get_recipe(recipe)
@@ -146,8 +146,6 @@ def candidate_recipes(model: str | ModelSpec, runtime: str) -> list[str]:
     released weights in more bits adds nothing), largest first: llama.cpp runtimes the GGUF
     files (`LLAMACPP_RECIPES` and the gguf-* types `GGUF_TYPES`); vLLM / SGLang the
     official layout and the model family's non-GGUF recipes (never a gguf-* file)."""
-    from . import LLAMACPP_RECIPES
-
     m = get_model(model)
     rt = canonical_runtime(runtime)
     family = m.family_record.recipe_candidates
@@ -295,8 +293,6 @@ def place(
                 "os_share": os_share, "include_mtp": include_mtp,
                 "allow_extrapolation": allow_extrapolation}  # fmt: skip
         return place(m, gpu, n, **{**args, **changes}).plan  # type: ignore[arg-type]
-
-    from . import smaller_recipes
 
     if _layers(rt) and host is None and p.knobs["cpu_layers"]:
         v = Verdict(False, False, (note,), (), mg.why, "")  # the GPUs, not the RAM, are short
@@ -502,8 +498,6 @@ def _gpu_id(gpu: str | Gpu) -> str:
 def longest_context(model: str | ModelSpec, gpu: str | Gpu, count: int, **kw: object) -> int:
     """Longest context (tokens, ≤ the model's limit) whose plan on `count` × `gpu` fits; 0 when
     not even 1 token does (`solve`'s capacity search, over the same plans)."""
-    from . import max_int
-
     m = get_model(model)
     kw.pop("context", None)
     kw.pop("allow_extrapolation", None)
