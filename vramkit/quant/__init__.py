@@ -38,13 +38,14 @@ from ..catalog import ModelSpec, get_model
 from ..datafiles import load_document
 from ..errors import VramkitError, shown, unknown_name
 from ..model.tensors import GROUPS, ROUTED_GROUPS, TensorSpec
-from ..runtimes.llamacpp import mix as llamacpp_mix
+from ..runtimes.llamacpp import ftypes as llamacpp_ftypes
 from ..sources import Source, parse_sources
 from ..validate import check_record
 from .formats import QuantFormat, get_format, storable_format
 
 if TYPE_CHECKING:
     from ..families import Family
+    from ..runtimes.llamacpp import mix as llamacpp_mix  # llama.cpp's rules: imported where used
     from . import llamacpp  # the grouped llama.cpp mix: imported where used (not on vLLM paths)
 
 OFFICIAL = "official"
@@ -153,6 +154,7 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     llama.cpp arch name comes from the family records' GGUF architectures, the block count
     includes a NextN block the converter keeps in the file (`Family.gguf_keeps_mtp`)."""
     from ..families import gguf_model_types
+    from ..runtimes.llamacpp import mix as llamacpp_mix
 
     cfg = model.config
     model_type = str(cfg.get("model_type") or "")
@@ -183,6 +185,8 @@ def _gguf_tensor(
 ) -> llamacpp_mix.GgufTensor:
     """`t` as the GGUF file holds it (name, dims, the converter's type): a pure function of
     these values, computed once per distinct tensor (layers and models repeat them)."""
+    from ..runtimes.llamacpp import mix as llamacpp_mix
+
     name = gguf_name(t)
     n_dims = len(ne)
     while n_dims > 1 and ne[n_dims - 1] == 1:  # ggml_n_dims (`GgufTensor.n_dims`)
@@ -220,6 +224,8 @@ def _llamacpp_formats_per_tensor(
 ) -> list[tuple[TensorSpec, QuantFormat]]:
     """`tensor_formats` of a llama.cpp file type, tensor by tensor (where the grouped path
     does not apply, and where llama-quantize stops: its error names the tensor)."""
+    from ..runtimes.llamacpp import mix as llamacpp_mix
+
     facts = model_facts(model)
     specs, tensors = _gguf_tensors(model)
     types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
@@ -491,7 +497,7 @@ def _recipes() -> dict[str, Recipe]:
         if rec.get("kind") not in RECIPE_KINDS[:2]:
             raise unknown_name("recipe kind in recipes.yaml", rec.get("kind"), RECIPE_KINDS[:2])
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
-    for ftype in llamacpp_mix.ftype_names():
+    for ftype in llamacpp_ftypes.ftype_names():
         out[f"gguf-{ftype}"] = _llamacpp_recipe(ftype, None)
     return out
 
@@ -519,7 +525,7 @@ def _llamacpp_recipe(ftype: str, imatrix: bool | None) -> Recipe:
         )
         + "; the MTP module is not counted (converters leave it out of the file, or llama.cpp's "
         "main context does not load it)",
-        source=f"{llamacpp_mix.QUANT_SOURCE} llama_tensor_get_type (vramkit.runtimes.llamacpp.mix)",
+        source=f"{llamacpp_ftypes.QUANT_SOURCE} llama_tensor_get_type (vramkit.runtimes.llamacpp.mix)",
     )
 
 
@@ -554,8 +560,8 @@ def get_recipe(
     if key in table:
         return _validated(table[key])
     m = _GGUF_ID.match(key)
-    if m and m.group(1).upper() in {ft.name.upper() for ft in llamacpp_mix.file_types()}:
-        ftype = llamacpp_mix.resolve_ftype(m.group(1))
+    if m and m.group(1).upper() in {ft.name.upper() for ft in llamacpp_ftypes.file_types()}:
+        ftype = llamacpp_ftypes.resolve_ftype(m.group(1))
         imatrix = {None: None, "+imatrix": True, "+no-imatrix": False}[m.group(2)]
         return table[f"gguf-{ftype}"] if imatrix is None else _llamacpp_recipe(ftype, imatrix)
     if key.startswith("uniform:"):
