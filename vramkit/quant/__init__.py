@@ -658,7 +658,9 @@ def _cached_selector_formats(
     seen: dict[tuple[Any, ...], QuantFormat] = {}
     out = []
     for t in model.inventory:
-        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1], gguf_rank(t))
+        # gguf_rank(t) written out: this loop runs over every tensor of a model
+        rank = len(t.shape) + (1 if t.experts_per_token is not None else 0)
+        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1], rank)
         if by_name:
             key = (*key, t.name, t.layer)
         if key not in seen:
