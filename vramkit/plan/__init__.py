@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from .machine import (
     Device,
-    Disk,
-    Host,
     Machine,
     build_machine,
     local_machine,
@@ -80,13 +78,16 @@ the flag writers (Python builds a frozen dataclass's methods at import, ~0.6 ms 
 
 
 def __getattr__(name: str) -> object:
-    """The solver's names and the command line's (`flags_for`, `Flags`) on first use (PEP 562)."""
+    """The solver's names, the command line's (`flags_for`, `Flags`) and the host records
+    (`Host`, `Disk`) on first use (PEP 562)."""
     if name in SOLVER_NAMES:
         from . import solver as module
     elif name == "flags_for":
         from . import flags as module
     elif name == "Flags":
         from . import command_line as module
+    elif name in ("Host", "Disk"):
+        from . import host as module
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(module, name)
@@ -95,4 +96,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *SOLVER_NAMES, "flags_for", "Flags"})
+    return sorted({*globals(), *SOLVER_NAMES, "flags_for", "Flags", "Host", "Disk"})

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
@@ -30,7 +31,7 @@ from ..quant import Recipe, get_recipe, weight_bytes
 from ..units import GB
 from ..validate import MAX_GPUS, require_bool
 from .layers import layer_costs
-from .machine import Host, Machine, catalog_device, parse_host
+from .machine import Machine, catalog_device, parse_host
 from .margin import Margin, resolve_margin
 from .placement import (
     any_plan_fits,
@@ -45,6 +46,9 @@ from .record import Plan
 from .search import max_int
 from .speed import plan_speed
 from .verdict import HOST_TIGHT, Verdict, verdict
+
+if TYPE_CHECKING:
+    from .host import Host
 
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """GPU counts `min_devices` tries (powers of two and whole 8-GPU nodes)."""
@@ -206,6 +210,8 @@ def gpu_machine(
         one = replace(one, usable_bytes=gpu_working_set(g, os_share=os_share)[0])
     devices = tuple(replace(one, index=i) for i in range(n))
     if host is None and g.unified:  # the rest of the pool is the host's (as build_machine)
+        from .host import Host
+
         host = Host(g.memory_bytes - one.usable_bytes, one.bandwidth_bytes_per_s, None,
                     "unified pool outside the GPU working set")  # fmt: skip
     return Machine(devices, host, None, ())
