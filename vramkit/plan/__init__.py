@@ -14,6 +14,8 @@ any fitting plan), ``concurrency`` (the most sequences at the given context).
 
 from __future__ import annotations
 
+# `X as X`: offered here as before the solver moved out, not in `__all__` (the records those
+# modules build are ones a count of GPUs builds too: nothing is imported for them alone)
 from .machine import (
     Device,
     Machine,
@@ -24,6 +26,9 @@ from .machine import (
 from .machine import require_machine as require_machine
 from .margin import Margin, engine_margin, resolve_margin
 from .placement import GOALS
+from .placement import any_plan_fits as any_plan_fits
+from .placement import best_plan as best_plan
+from .placement import candidate_plans as candidate_plans
 from .recipes import LLAMACPP_RECIPES as LLAMACPP_RECIPES
 from .recipes import smaller_recipes as smaller_recipes
 from .record import COMPONENTS, Place, Plan
