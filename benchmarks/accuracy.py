@@ -367,7 +367,18 @@ def ik_llama_section() -> dict[str, Any]:
             print(f"  {name:38} {len(e):3d} runs, error {min(e):+.1%} … {max(e):+.1%} "
                   "(an estimate)")  # fmt: skip
             out[name] = {"n": len(e), "min": min(e), "max": max(e)}
-    print("  not verified here: CUDA buffers (no GPU build), -ot / -cmoe placement (CPU only)")
+    print("  published CUDA logs, model buffers (tests/fixtures/ik_published/logs.json):")
+    for log in ik_llama.published_logs():
+        kit = ik_llama.kit_model_buffers(log)
+        for buf, pub in log["buffers_mib"].items():
+            err = kit[buf] / (pub * mib) - 1
+            print(f"    {log['id']:34} {buf:10} published {pub:>10,.2f} MiB  kit "
+                  f"{kit[buf] / mib:>10,.2f} MiB  {err:+.2%}")  # fmt: skip
+            out[f"{log['id']} {buf}"] = err
+    print(
+        "  not verified here: other CUDA buffers (no GPU build); -ot / -cmoe placement only on "
+        "the published logs above"
+    )
     return out
 
 

@@ -499,3 +499,37 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+PUBLISHED_LOGS = ROOT / "tests" / "fixtures" / "ik_published" / "logs.json"
+
+
+def published_logs() -> list[dict[str, Any]]:
+    """The published ik_llama.cpp load logs recorded in tests/fixtures/ik_published/logs.json."""
+    return list(json.loads(PUBLISHED_LOGS.read_text())["logs"])
+
+
+def kit_model_buffers(log: dict[str, Any], runtime: str = "ik_llama.cpp") -> dict[str, int]:
+    """The kit's model buffers (bytes) for one published log: the llama.cpp placement of the
+    log's file (its recipe) with the routed experts of `cpu_expert_layers` layers in host RAM.
+    CPU = the host's routed experts and layers, CUDA_Host = the input layer (token_embd; pinned
+    host memory when mmap is off), CUDA0 = GPU0's weights (attention, experts, output)."""
+    from vramkit.model.configfile import model_from_config_file
+    from vramkit.plan import build_machine
+    from vramkit.plan.layers import layer_costs
+    from vramkit.quant import get_recipe
+    from vramkit.runtimes.llamacpp.placement import llamacpp_plan
+
+    s = log["settings"]
+    model = model_from_config_file(str(ROOT / log["model_config"]))
+    recipe = get_recipe(log["file_recipe"])
+    plan = llamacpp_plan(model, layer_costs(model, recipe), build_machine([s["gpu"]], ram=s["ram"]),
+                         context=s["context"], sequences=1, cpu_expert_layers=s["cpu_expert_layers"],
+                         cache_dtype=s["cache_dtype"], ubatch=s["ubatch"], runtime=runtime)  # fmt: skip
+    weights = ("attention+dense", "shared experts", "routed experts")
+    gpu, host = plan.place("GPU0").bytes_by_component, plan.place("host").bytes_by_component
+    return {
+        "CPU": sum(host[k] for k in weights),
+        "CUDA_Host": host["embeddings/output"],
+        "CUDA0": sum(gpu[k] for k in weights) + gpu["embeddings/output"],
+    }

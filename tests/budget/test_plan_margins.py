@@ -19,6 +19,7 @@ from vramkit.plan.verdict import HOST_TIGHT, plan_reasons
 FLASH = "deepseek-v4-flash"
 DENSE = "llama-3.1-70b"
 GIB = 1024 * 1024 * 1024
+H200_CUDA = round(139.72 * 2**30)  # data/gpus.yaml h200 cuda_total_memory (vLLM#23192)
 
 LLAMACPP_FIT_TARGET = 1024 * 1024 * 1024
 """llama.cpp's --fit margin per device: common/common.h line 483 of the llama.cpp tree vendored in
@@ -59,15 +60,17 @@ def test_fit_target_read_from_the_vendored_engine_source() -> None:
 
 def test_vllm_margin_is_what_gpu_memory_utilization_leaves_and_is_counted_once() -> None:
     # data/runtimes.yaml vllm.memory_fraction_default 0.92 (vllm/config/cache.py @002f10e:
-    # "If unspecified, will use the default value of 0.92"): an H200 of 141e9 bytes keeps
-    # 141e9 - floor(141e9 * 0.92) = 11.28e9 bytes free.
+    # "If unspecified, will use the default value of 0.92"): of 141e9 bytes it keeps
+    # 141e9 - floor(141e9 * 0.92) = 11.28e9 bytes free; an H200 is sized by the total CUDA
+    # reports (data/gpus.yaml cuda_total_memory 139.72 GiB = 150,023,207,649 B, vLLM#23192):
+    # 150,023,207,649 - floor(0.92 x 150,023,207,649) = 12,001,856,612 B free.
     m = engine_margin("vllm")
     assert m.memory_fraction == 0.92
     assert m.bytes_for(141 * 10**9) == 141 * 10**9 - math.floor(141 * 10**9 * 0.92)
     machine = build_machine(["h200-sxm-141gb:2"])
     p = plan_for(FLASH, machine, runtime="vllm", context=32768)
     g = p.place("GPU0")
-    assert g.margin_bytes == 11_280_000_000
+    assert g.margin_bytes == H200_CUDA - math.floor(H200_CUDA * 0.92) == 12_001_856_612
     # once: the memory fraction's share is the margin, not also a 'runtime overhead'
     overhead = budget_mod.get_runtime("vllm").overhead_bytes(split=True)
     assert g.bytes_by_component["runtime overhead"] == overhead
@@ -121,7 +124,7 @@ def test_vllm_margin_as_a_share_sets_the_memory_fraction() -> None:
     p = plan_for(FLASH, machine, runtime="vllm", context=32768, margin="10%")
     assert p.knobs["gpu_memory_utilization"] == 0.9
     g = p.place("GPU0")
-    assert g.margin_bytes == 141 * 10**9 - math.floor(141 * 10**9 * 0.9)
+    assert g.margin_bytes == H200_CUDA - math.floor(H200_CUDA * 0.9) == 15_002_320_765
     # a size: (141e9 - 20 GiB) / 141e9 = 0.8477 -> rounded down to 0.84 (keeps at least 20 GiB)
     m = resolve_margin("20GiB", "vllm", memory_bytes=141 * 10**9)
     assert m.memory_fraction == 0.84
@@ -229,8 +232,8 @@ def test_budget_margin_replaces_the_fit_margin() -> None:
     assert wide.overhead_bytes == base.overhead_bytes
     assert base.usable_bytes - wide.usable_bytes == 2 * GIB
     v = budget_mod.budget(FLASH, "h200-sxm-141gb", runtime="vllm", margin="10%")
-    assert v.usable_bytes == math.floor(141 * 10**9 * 0.9)
-    assert v.margin_bytes == 141 * 10**9 - v.usable_bytes
+    assert v.usable_bytes == math.floor(H200_CUDA * 0.9)
+    assert v.margin_bytes == H200_CUDA - v.usable_bytes
 
 
 def test_fit_names_the_planners_offload_plan_for_llamacpp(capsys) -> None:

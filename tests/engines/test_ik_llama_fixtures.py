@@ -244,3 +244,21 @@ def test_compute_buffer_within_its_measured_spread(fixture):
         lo, hi = COMPUTE_SPREAD[key]
         assert lo <= min(errs), (fx["model"], key, min(errs))
         assert max(errs) <= hi, (fx["model"], key, max(errs))
+
+
+def test_published_cuda_logs_model_buffers():
+    """The held-out published ik_llama.cpp logs (tests/fixtures/ik_published/logs.json; the
+    arithmetic of #895 is written out in tests/engines/test_ik_llama_rules.py): each model buffer
+    the log prints is the kit's to the printed 0.01 MiB — CPU (experts + their biases' CPU
+    copy), CUDA_Host (token_embd) and CUDA0 (with the biases ik keeps on the GPU too)."""
+    logs = ik_llama.published_logs()
+    assert [x["id"] for x in logs] == ["ik-895-gpt-oss-120b-cpu-moe"]
+    for log in logs:
+        assert all(f"{v:,.2f}".replace(",", "") in " ".join(log["quote"])
+                   for v in log["buffers_mib"].values())  # fmt: skip
+        kit = ik_llama.kit_model_buffers(log)
+        for buf, pub in log["buffers_mib"].items():
+            assert abs(kit[buf] / 2**20 - pub) <= 0.005, (log["id"], buf, kit[buf] / 2**20, pub)
+        # mainline's placement of the same file keeps one copy of the biases: CUDA0 0.15 GiB less
+        base = ik_llama.kit_model_buffers(log, runtime="llama.cpp")
+        assert kit["CUDA0"] - base["CUDA0"] == 36 * 3 * 128 * 2880 * 4

@@ -15,7 +15,11 @@ Measured spread on the published figures (tests below):
   PR #2239's "~33 MiB" (-20 %; the slot count behind that figure is not stated; was -80 %).
 - gpt-oss-120b with -fa -fmoe (issue #895): KV exact; CUDA compute +1.4 % (llama.cpp's graph,
   no ik attention term with -fa); host compute −5.8 % with the fused MoE (llama.cpp's
-  unfused sequence: +23.1 %).
+  unfused sequence: +23.1 %); model buffers (-rtr --cpu-moe) exact: CPU 58,244.06, CUDA_Host
+  1,104.61, CUDA0 3,131.54 MiB, the last with the expert biases ik keeps on the GPU too. The
+  plan's CUDA0 compute buffer stays +1.4 % with ik's own CUDA terms
+  (vramkit.runtimes.ik_llama_cuda, tests/engines/test_ik_llama_cuda.py): its expert offload
+  rule moves no expert at -ub 512, where llama.cpp's would copy one in (+145.7 %).
 """
 
 from __future__ import annotations
@@ -400,3 +404,80 @@ def test_plan_swa_compress_compacts_v4_windows():
     assert off.kv_bytes - on.kv_bytes == 43 * (131072 - 768) * 1024
     assert "--swa-compress" in flags_for(on).args
     assert "--swa-compress" not in flags_for(off).args
+
+
+# ── weights at load: gpt-oss expert biases kept twice (issue #895's model buffers) ────────────
+ISSUE_895_FILE = {  # unsloth gpt-oss-120b-F16.gguf: "type f32: 433, f16: 146, mxfp4: 108",
+    # "model size = 60.868 GiB": MXFP4 experts, F16 attention / token_embd / output, F32 router,
+    # norms, attention and expert biases (F32 as every gpt-oss GGUF stores them)
+    "routed_experts": "MXFP4", "attention": "F16", "embed": "F16", "lm_head": "F16",
+    "router": "F32", "vectors": "F32", "routed_experts_gate_up.gate_up_bias": "F32",
+    "routed_experts_down.down_bias": "F32",
+}  # fmt: skip
+
+
+def test_issue_895_file_recipe_is_the_recorded_one():
+    import json
+    from pathlib import Path
+
+    logs = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "ik_published" /
+                       "logs.json").read_text())["logs"]  # fmt: skip
+    assert next(x for x in logs if x["id"] == "ik-895-gpt-oss-120b-cpu-moe")["file_recipe"] == (
+        ISSUE_895_FILE
+    )
+
+
+def test_gpt_oss_expert_biases_are_kept_twice_with_experts_on_the_cpu():
+    # src/llama-load-tensors.cpp L4286-L4309 (create_openai_moe_tensors): a bias whose weight was
+    # moved to the CPU is created on the layer's device and again beside the weight
+    # (TENSOR_DUPLICATED). gpt-oss-120b: 3 biases x 128 experts x 2,880 x 4 B a layer
+    from vramkit.model.configfile import model_from_config_file
+
+    m = model_from_config_file("data/examples/gpt-oss-120b/config.json")
+    per_layer = ik.duplicated_expert_bias_bytes(m, "gguf-MXFP4_MOE")
+    assert per_layer == (3 * 128 * 2880 * 4,) * 36 == (4_423_680,) * 36
+    assert sum(per_layer) == 159_252_480 == 151.875 * MIB
+    assert set(ik.duplicated_expert_bias_bytes(get_model(V3), "gguf-Q4_K_M")) == {0}
+
+
+def test_gpt_oss_120b_model_buffers_issue_895():
+    # ik_llama.cpp issue #895 (build 3947 cd8d0b08; llama-sweep-bench -m gpt-oss-120b.gguf
+    # -ngl 99 -c 16768 -rtr --cpu-moe, the unsloth F16 file, RTX 5060 Ti):
+    #   "llm_load_tensors:        CPU buffer size = 58244.06 MiB"
+    #   "llm_load_tensors:  CUDA_Host buffer size =  1104.61 MiB"
+    #   "llm_load_tensors:      CUDA0 buffer size =  3131.54 MiB"
+    # CPU = the MXFP4 experts, 36 x 3 x 128 x 2880 x 2880 x 17/32 B = 60,914,073,600 B, + their
+    # biases (the CPU copy) 159,252,480 B = 61,073,326,080 B = 58,244.0625 MiB; -rtr repacks
+    # MXFP4 to MXFP4_R8 in place (same bytes, `rtr_repack`). CUDA_Host = token_embd (input layer,
+    # pinned: -rtr turns mmap off) F16, 201,088 x 2,880 x 2 B = 1,104.61 MiB. CUDA0 = attention
+    # (F16 weights, F32 biases and sinks) 1,912,190,976 B + output F16 1,158,266,880 B + router
+    # 53,102,592 B + norms 840,960 B + the expert biases again 159,252,480 B = 3,283,653,888 B =
+    # 3,131.54 MiB. Without the duplicate the kit said 2,979.66 MiB (the log 5.1 % above it).
+    from vramkit.model.configfile import model_from_config_file
+    from vramkit.plan import build_machine
+    from vramkit.plan.layers import layer_costs
+    from vramkit.quant import get_recipe, weight_bytes
+    from vramkit.runtimes.llamacpp.placement import llamacpp_plan
+
+    m = model_from_config_file("data/examples/gpt-oss-120b/config.json")
+    recipe = get_recipe(ISSUE_895_FILE)
+    assert round(weight_bytes(m, recipe).total_bytes / GIB, 3) == 60.868  # "model size"
+    plan = llamacpp_plan(m, layer_costs(m, recipe), build_machine(["16GB@448GB/s"], ram="96GB"),
+                         context=16768, sequences=1, cpu_expert_layers=36, cache_dtype="f16",
+                         ubatch=512, runtime="ik_llama.cpp")  # fmt: skip
+    gpu, host = plan.place("GPU0"), plan.place("host")
+    weights = ("attention+dense", "shared experts", "routed experts", "embeddings/output")
+    cuda0 = sum(gpu.bytes_by_component[k] for k in weights)
+    assert plan.knobs["n_gpu_layers"] == 37
+    assert plan.knobs["cpu_layers"] == 0
+    assert cuda0 == 1_912_190_976 + 1_158_266_880 + 53_102_592 + 840_960 + 159_252_480
+    assert cuda0 / MIB == pytest.approx(3131.54, abs=0.005)
+    assert host.bytes_by_component["routed experts"] == 61_073_326_080
+    assert host.bytes_by_component["routed experts"] / MIB == pytest.approx(58244.06, abs=0.005)
+    assert host.bytes_by_component["embeddings/output"] / MIB == pytest.approx(1104.61, abs=0.005)
+    assert any("expert biases" in n for n in plan.notes)
+    # mainline llama.cpp keeps one copy: the same file on llama.cpp has 151.875 MiB less on GPU0
+    base = llamacpp_plan(m, layer_costs(m, recipe), build_machine(["16GB@448GB/s"], ram="96GB"),
+                         context=16768, sequences=1, cpu_expert_layers=36, cache_dtype="f16",
+                         ubatch=512, runtime="llama.cpp")  # fmt: skip
+    assert cuda0 - sum(base.place("GPU0").bytes_by_component[k] for k in weights) == 159_252_480

@@ -132,15 +132,27 @@ def test_row_padding_is_one_row_per_quantized_tensor_on_the_gpu():
     assert pad.bytes < MIB  # a few hundred bytes per tensor
 
 
-def test_ik_llama_has_no_fa_copies_or_offload_copy_and_always_pins_the_logits():
+def test_ik_llama_charges_its_own_terms_and_always_pins_the_logits():
+    # ik_llama.cpp's terms are its own (vramkit.runtimes.ik_llama_cuda; the arithmetic of each is
+    # pinned in tests/engines/test_ik_llama_cuda.py): flash attention's F16 copies in the CUDA
+    # pool, its MoE kernels' pool, the fused up + gate copy; the logits always in CUDA_Host
+    from vramkit.runtimes.ik_llama_cuda import IK_URL
+
     m = _model("qwen3-30b-a3b")
     p = _plan(m, ["16GB@448GB/s"], "64GB", context=40960, recipe="gguf-Q4_K_M",
               runtime="ik_llama.cpp", cache_dtype="q8_0")  # fmt: skip
-    names = {t.name for t in p.cuda_terms}
-    assert not any(n.startswith(("flash attention", "largest host", "MoE")) for n in names)
+    (fa,) = _terms(p, "flash attention")
+    assert fa.where.startswith("GPU0 CUDA pool")
+    assert fa.bytes == 2 * (2 * 128 * 4) * 40960  # K and V, 4 KV heads of 128, 40,960 cells
+    (copy,) = _terms(p, "largest host")
+    sh = lc.weight_shapes(m, "gguf-Q4_K_M")
+    assert copy.bytes == max(sh.fused_routed) > max(sh.big_routed)  # -fmoe: up + gate at once
+    (moe,) = _terms(p, "MoE")
+    assert moe.where == "GPU0, CUDA pool (outside the compute buffer)"
     (out,) = _terms(p, "output (logits)")
     assert out.where == "host, pinned (CUDA_Host)"
-    assert out.source.startswith(lc.IK_URL)
+    assert all(t.source.startswith(IK_URL) for t in p.cuda_terms)
+    assert any("read from ik_llama.cpp's code" in n for n in p.notes)
 
 
 @pytest.mark.parametrize("c", [0, 4, 12, 24, 48])

@@ -26,13 +26,14 @@ def test_moe_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_fit_cli_smallest_count(capsys: pytest.CaptureFixture[str]) -> None:
-    # 156.0 GB of main weights > 129.72 GB usable on one H200 (0.92 × 141 GB) → 2 GPUs
+    # 156.0 GB of main weights > 138.02 GB usable on one H200 (floor(0.92 × 150,023,207,649 B),
+    # the 139.72 GiB CUDA reports: data/gpus.yaml cuda_total_memory, vLLM#23192) → 2 GPUs
     assert main(["fit", "--model", "deepseek-v4-flash", "--gpu", "h200-sxm-141gb", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["count"] == 2
     assert out["fits"]
     assert out["best_recipe"] == "deepseek-v4-official"
-    assert out["per_gpu"]["usable_bytes"] == 129_720_000_000
+    assert out["per_gpu"]["usable_bytes"] == 138_021_351_037
 
 
 def test_fit_cli_text_and_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -87,20 +87,32 @@ COMPUTE_BUFFERS: Mapping[str, Callable[..., Any]] = {
 → bytes or (bytes, note); only runtimes whose record says ``compute_buffer_computed``."""
 
 
-CUDA_RULES: Mapping[str, str] = {"llama.cpp": "LLAMACPP_RULES", "ik-llama.cpp": "IK_RULES"}
-"""Runtime id → the name of its CUDA backend's rules in `vramkit.runtimes.llamacpp.cuda` (the
-terms it adds to a GPU plan), read on first use like the other engines' rules."""
+def _llamacpp_cuda() -> Any:
+    from .llamacpp.cuda import LLAMACPP_RULES
+
+    return LLAMACPP_RULES
+
+
+def _ik_llama_cuda() -> Any:
+    from .ik_llama_cuda import IK_RULES
+
+    return IK_RULES
+
+
+CUDA_RULES: Mapping[str, Callable[[], Any]] = {
+    "llama.cpp": _llamacpp_cuda,
+    "ik-llama.cpp": _ik_llama_cuda,
+}
+"""Runtime id → its CUDA backend's rules (`vramkit.runtimes.llamacpp.cuda.CudaRules`: the terms
+it adds to a GPU plan), each in its engine's own module, read on first use like the other
+engines' rules."""
 
 
 def cuda_rules(runtime: str | Runtime) -> Any:
     """The CUDA terms of a runtime's engine (`vramkit.runtimes.llamacpp.cuda.CudaRules`), or None
     (no llama.cpp-style CUDA backend)."""
-    name = CUDA_RULES.get(get_runtime(runtime).id)
-    if name is None:
-        return None
-    from .llamacpp import cuda
-
-    return getattr(cuda, name)
+    load = CUDA_RULES.get(get_runtime(runtime).id)
+    return load() if load is not None else None
 
 
 def kv_layout(profile: KvProfile, cache_dtype: str) -> KvLayout:

@@ -591,3 +591,36 @@ def rtr_repack(name: str, ggml_type: str, rows: int, n_bytes: int) -> Repack:
     if target is None or forbidden or rows % 4 or rows % target[1]:
         return Repack(str(ggml_type).upper(), n_bytes, False)
     return Repack(target[0], n_bytes, True)
+
+
+# ─── weights at load: gpt-oss expert biases kept twice ──────────────────────────────────────
+def duplicated_expert_bias_bytes(model: Any, recipe: Any) -> tuple[int, ...]:
+    """Per main layer, the bytes of the routed-expert biases ik_llama.cpp keeps a second copy
+    of when that layer's expert weights live in another buffer than the layer (``-ot exps=CPU``,
+    ``--cpu-moe``, ``--n-cpu-moe``): gpt-oss (LLM_ARCH_OPENAI_MOE) only.
+
+    create_openai_moe_tensors (src/llama-load-tensors.cpp L4286-L4309 at `IK_COMMIT`): each bias
+    goes to the context of its weight when the weight stayed in the layer's split context, else
+    to ``ctx_layer`` (the layer's device, L4289-L4292); a bias whose context differs from its
+    weight's is then created again in the weight's context as ``TENSOR_DUPLICATED`` (L4298-L4309:
+    ``ffn_gate_exps_b_dup``, ``ffn_up_exps_b_dup``, ``ffn_down_exps_b_dup``). So a GPU layer whose
+    experts are on the CPU holds the three biases on the GPU and again beside the weights in the
+    CPU buffer; the graph reads the CPU copy below 32 tokens and the GPU one above
+    (src/graphs/build_openai.cpp L34-L42). A file with a merged ffn_gate_up_exps (or -muge)
+    duplicates only the down bias — not modelled (mainline's converter writes them apart).
+    Bytes: the recipe's routed-expert vector tensors of the layer (F32 in every gpt-oss GGUF:
+    3 x 128 experts x 2,880 x 4 B = 4,423,680 B a layer for gpt-oss-120b); zeros for other
+    models."""
+    from ..quant import get_recipe, tensor_formats
+
+    cfg = model.config
+    n = int(cfg.get("num_hidden_layers") or 0)
+    out = [0] * n
+    if cfg.get("model_type") != "gpt_oss":
+        return tuple(out)
+    for t, fmt in tensor_formats(model, get_recipe(recipe, model=model)):
+        if t.mtp or t.layer is None or t.kind != "vector" or not t.group.startswith("routed_"):
+            continue
+        if 0 <= int(t.layer) < n:
+            out[int(t.layer)] += t.count * fmt.tensor_bytes(t.shape)
+    return tuple(out)

@@ -59,7 +59,7 @@ the one excess whose tensor the log prints (GLM-5.2, 4 GPUs, --n-cpu-moe).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,6 +191,13 @@ class CudaRules:
     output: str
     pinned_compute: str
     output_always_pinned: bool
+    fa_place: str = "compute buffer"
+    """Where the flash-attention copies live on each GPU."""
+    moe_label: str = "MoE sorted-token workspace (CUDA pool; an upper estimate)"
+    own_terms: Callable[..., EngineTerms] | None = None
+    """An engine whose terms are its own (not llama.cpp's): called by `plan_cuda` with the model,
+    recipe, context=, sequences=, cache_dtype=, ubatch= and options= (the engine's typed options),
+    it gives the `EngineTerms` that replace llama.cpp's; None: llama.cpp's terms."""
 
 
 LLAMACPP_RULES = CudaRules(
@@ -203,29 +210,31 @@ LLAMACPP_RULES = CudaRules(
     pinned_compute=URL + "src/llama-context.cpp#L408-L418",
     output_always_pinned=False,
 )
-IK_URL = "https://github.com/ikawrakow/ik_llama.cpp/blob/8337e4cd3861406fc04e0854b1409cd1b027fbc9/"
-IK_RULES = CudaRules(
-    "ik_llama.cpp",
-    fa_copies="",  # its get_alloc_size has no flash-attention term (ggml-cuda.cu L754-767)
-    op_offload_copy="",  # its offload rule differs (experts: ub x k >= 32 x n_expert) — not sized
-    moe_pool="",  # its mul_mat_id is its own; not read here
-    row_padding=IK_URL + "ggml/src/ggml-cuda.cu#L754-L767",
-    output=IK_URL + "src/llama.cpp#L5956-L5996",
-    pinned_compute=IK_URL + "src/llama.cpp#L8590-L8600",
-    output_always_pinned=True,
-)
-"""ik_llama.cpp's CUDA backend at the pinned commit: the same row padding (ggml-cuda.cu
-L754-767); the output buffer and the CPU compute buffer always in CUDA_Host memory on a CUDA
-build (src/llama.cpp L353-378 ``llama_default_buffer_type_cpu(true)``, L5996, L8597); no
-flash-attention term in its allocation size; its op-offload rule for experts
-(ggml-cuda.cu L5180-5200) and its MoE kernels' pool use are not sized here."""
+"""llama.cpp's CUDA backend at the pinned commit. Other engines built on ggml (ik_llama.cpp) state
+their rules in their own runtime module and register them in `vramkit.runtimes.engines`."""
+
+
+@dataclass(frozen=True)
+class EngineTerms:
+    """What an engine's own CUDA rules (`CudaRules.own_terms`) give one plan context, in bytes:
+    the flash-attention copies and how they were sized, the MoE pool workspace, whether host
+    (CPU) expert matmuls are offloaded to CUDA0 at this ubatch, and whether the offloaded up
+    and gate experts are copied in together (one fused op reads both)."""
+
+    fa_extra: int
+    fa_how: str
+    moe_workspace: int
+    expert_offload: bool
+    fused_up_gate: bool
 
 
 @dataclass(frozen=True)
 class WeightShapes:
     """Per layer, from the recipe's tensor list (bytes): the CUDA row padding of the non-routed
     and the routed tensors, the largest non-routed matrix and the largest routed-expert tensor
-    (all experts of one GGUF tensor, padding included), and the output matrix's."""
+    (all experts of one GGUF tensor, padding included), and the output matrix's; `fused_routed`:
+    per layer the larger of the up and gate expert tensors together (when they share one type,
+    as a fused up/gate op reads both) and the largest other routed tensor (else `big_routed`)."""
 
     pad_layer: tuple[int, ...]
     pad_experts: tuple[int, ...]
@@ -233,6 +242,7 @@ class WeightShapes:
     big_dense: tuple[int, ...]
     big_routed: tuple[int, ...]
     output_matrix: int
+    fused_routed: tuple[int, ...] = ()
 
 
 def weight_shapes(model: Any, recipe: Any) -> WeightShapes:
@@ -248,6 +258,8 @@ def weight_shapes(model: Any, recipe: Any) -> WeightShapes:
         return hit[1]
     n = int(model.config.get("num_hidden_layers") or 0)
     pad_l, pad_e, big_d, big_r = [0] * n, [0] * n, [0] * n, [0] * n
+    pair = [0] * n  # up + gate expert tensors of a layer, padding included
+    pair_types: list[set[str]] = [set() for _ in range(n)]
     pad_o = out_m = 0
     for t, fmt in tensor_formats(model, recipe):
         if t.mtp or len(t.shape) < 2:
@@ -267,10 +279,16 @@ def weight_shapes(model: Any, recipe: Any) -> WeightShapes:
         if routed:
             pad_e[i] += pad
             big_r[i] = max(big_r[i], t.count * one + pad)
+            if t.group == ROUTED[0]:
+                pair[i] += t.count * one + pad
+                pair_types[i].add(fmt.name)
         else:
             pad_l[i] += pad * t.count
             big_d[i] = max(big_d[i], one + pad)
-    out = WeightShapes(tuple(pad_l), tuple(pad_e), pad_o, tuple(big_d), tuple(big_r), out_m)
+    fused = tuple(max(b, p) if len(ty) == 1 else b for b, p, ty in zip(big_r, pair, pair_types,
+                                                                         strict=True))  # fmt: skip
+    out = WeightShapes(tuple(pad_l), tuple(pad_e), pad_o, tuple(big_d), tuple(big_r), out_m,
+                       fused)  # fmt: skip
     if len(_SHAPES) > 256:
         _SHAPES.clear()
     _SHAPES[key] = (model, out)
@@ -324,6 +342,11 @@ class PlanCuda:
     output: int
     shapes: WeightShapes
     offload: bool
+    expert_offload: bool | None = None
+    """Whether host experts' matmuls move to CUDA0 too; None: whenever ops are offloaded
+    (llama.cpp's rule: any op of at least 32 tokens)."""
+    fused_up_gate: bool = False
+    """The offloaded up and gate experts of a layer are copied in together (`fused_routed`)."""
 
     @property
     def per_gpu(self) -> int:
@@ -339,11 +362,19 @@ class PlanCuda:
         if not self.offload:
             return 0
         sh = self.shapes
+        routed = sh.fused_routed if self.fused_up_gate and sh.fused_routed else sh.big_routed
+        experts = max(routed[:host_expert_end], default=0) if self.moves_experts else 0
         return max(
             max(sh.big_dense[:cpu_layers], default=0),
-            max(sh.big_routed[:host_expert_end], default=0),
+            experts,
             0 if output_on_gpu else sh.output_matrix,
         )
+
+    @property
+    def moves_experts(self) -> bool:
+        """Host experts' matmuls run on CUDA0 (ops offloaded and, where the engine has its own
+        rule, that rule met)."""
+        return self.offload and self.expert_offload is not False
 
 
 def plan_cuda(
@@ -355,12 +386,24 @@ def plan_cuda(
     sequences: int,
     cache_dtype: str,
     ubatch: int,
+    options: object = None,
 ) -> PlanCuda:
     """The terms of `rules`' CUDA backend for one plan context: flash attention's copies
     (`fa_copy_bytes`), the MoE pool's sorted copies at -ub tokens (`moe_pool_workspace`, MoE
     models), the logits buffer (`output_buffer`, -np sequences), the weights' row padding
-    (`weight_shapes`) and whether host-weight matmuls move to CUDA0 (-ub >= 32)."""
+    (`weight_shapes`) and whether host-weight matmuls move to CUDA0 (-ub >= 32). An engine with
+    its own terms (`CudaRules.own_terms`, given the engine's `options`) replaces the first two
+    and says whether host experts move."""
     cfg = model.config
+    vocab = int(cfg.get("vocab_size") or 1)
+    out = output_buffer(vocab, sequences, output_on_gpu=True).bytes
+    offload = bool(rules.op_offload_copy) and ubatch >= OP_OFFLOAD_MIN_BATCH
+    if rules.own_terms is not None:
+        et = rules.own_terms(model, recipe, context=context, sequences=sequences,
+                             cache_dtype=cache_dtype, ubatch=ubatch, options=options)  # fmt: skip
+        return PlanCuda(rules, et.fa_extra, et.fa_how, et.moe_workspace, out,
+                        weight_shapes(model, recipe), offload, et.expert_offload,
+                        et.fused_up_gate)  # fmt: skip
     fa, how = (0, "not in this engine's CUDA allocation size")
     if rules.fa_copies:
         fa, how = fa_copy_bytes(model, context=context, batch=sequences,
@@ -372,17 +415,7 @@ def plan_cuda(
     if rules.moe_pool and k and n_exp:
         ff = int(cfg.get("moe_intermediate_size") or cfg.get("intermediate_size") or 1)
         ws = moe_pool_workspace(ubatch, k, int(cfg["hidden_size"]), ff).bytes
-    vocab = int(cfg.get("vocab_size") or 1)
-    out = output_buffer(vocab, sequences, output_on_gpu=True).bytes
-    return PlanCuda(
-        rules,
-        fa,
-        how,
-        ws,
-        out,
-        weight_shapes(model, recipe),
-        bool(rules.op_offload_copy) and ubatch >= OP_OFFLOAD_MIN_BATCH,
-    )
+    return PlanCuda(rules, fa, how, ws, out, weight_shapes(model, recipe), offload)
 
 
 def pinned_bytes(terms: Sequence[CudaTerm]) -> int:
@@ -412,10 +445,10 @@ def plan_terms(
     for name, pad, used, moe in gpus:
         if used and (pc.fa_extra or pc.fa_how.startswith("not sized")):
             t.append(CudaTerm("flash attention F16 K/V copies", pc.fa_extra,
-                              f"{name} compute buffer ({pc.fa_how})", r.fa_copies))  # fmt: skip
+                              f"{name} {r.fa_place} ({pc.fa_how})", r.fa_copies))  # fmt: skip
         if pc.moe_workspace and used and moe:
-            t.append(CudaTerm("MoE sorted-token workspace (CUDA pool; an upper estimate)",
-                              pc.moe_workspace, f"{name}, CUDA pool (outside the compute buffer)",
+            t.append(CudaTerm(r.moe_label, pc.moe_workspace,
+                              f"{name}, CUDA pool (outside the compute buffer)",
                               r.moe_pool))  # fmt: skip
         if pad:
             t.append(CudaTerm("quantized row padding (one row per tensor)", pad,
@@ -458,6 +491,9 @@ class LayoutCharge:
     host: int
     pad_l: list[int]
     pad_e: list[int]
+    experts_first: bool = False
+    """CUDA0 runs expert matmuls for the host (llama.cpp's rule: whenever it copies any host
+    weight in; an engine with its own expert rule: when host experts exist and move)."""
 
     @classmethod
     def of(
@@ -468,8 +504,13 @@ class LayoutCharge:
         if cu is None:
             return cls(None, 0, 0, [0], [0])
         pl, pe = pads_per_layer(cu, n)
-        copy = cu.offload_copy(n_cpu, max(c, n_cpu), output_on is not None)
-        return cls(cu, copy, cu.output, _running(pl), _running(pe))
+        host_end = max(c, n_cpu)
+        copy = cu.offload_copy(n_cpu, host_end, output_on is not None)
+        if cu.expert_offload is None:
+            first = bool(copy)
+        else:
+            first = cu.moves_experts and any(cu.shapes.big_routed[:host_end])
+        return cls(cu, copy, cu.output, _running(pl), _running(pe), first)
 
     def first_used(self, first: bool) -> bool:
         """CUDA0 runs the offloaded matmuls even when it holds no layer."""
@@ -488,7 +529,7 @@ class LayoutCharge:
         return (
             self.cu is not None
             and bool(self.cu.moe_workspace)
-            and (hi > e_lo or (bool(self.copy) and first))
+            and (hi > e_lo or (self.experts_first and first))
         )
 
     def buffers(self, first: bool, used: bool, hi: int, e_lo: int) -> int:
@@ -506,10 +547,10 @@ class LayoutCharge:
         return sum(self.pads(lo, hi, e_lo, output)) + self.buffers(first, used, hi, e_lo)
 
 
-def plan_note(terms: Sequence[CudaTerm]) -> str:
-    """One note listing the CUDA terms a plan charged."""
+def plan_note(terms: Sequence[CudaTerm], engine: str = "llama.cpp") -> str:
+    """One note listing the CUDA terms a plan charged (`engine`: whose code they were read from)."""
     parts = "; ".join(f"{t.name} {t.bytes / 2**20:,.2f} MiB on {t.where}" for t in terms)
     return (
-        "CUDA terms charged (read from llama.cpp's code at the pinned commit, not measured on a "
+        f"CUDA terms charged (read from {engine}'s code at the pinned commit, not measured on a "
         f"GPU here): {parts}"
     )

@@ -152,6 +152,10 @@ class LlamacppContext:
     GPU, a runtime without them, or a `lower_bound` context."""
     derived_bytes: int = 0
     """Weights ik_llama.cpp derives at load (the MLA wkv_b of a mainline file), in `costs`."""
+    dup: tuple[int, ...] = ()
+    """Per layer, the expert biases ik_llama.cpp keeps again on a GPU layer whose routed experts
+    are in host RAM (gpt-oss: `vramkit.runtimes.ik_llama_rules.duplicated_expert_bias_bytes`);
+    empty: none. Charged to that GPU's routed experts."""
 
     @classmethod
     def build(
@@ -174,6 +178,7 @@ class LlamacppContext:
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = kv_layers_of(model, kv)
         derived = _ik_derived(model, costs, runtime, ik)
+        dup = _ik_dup_bias(model, costs, runtime)
         if any(derived):  # weights ik_llama.cpp builds at load, on the layer's own device
             lb0 = costs.layer_bytes
             costs = replace(
@@ -209,6 +214,7 @@ class LlamacppContext:
                 "shared": _prefix(sb),
                 "experts": _prefix(costs.expert_bytes),
                 "kv": _prefix(kv_layer),
+                "dup": _prefix(dup or (0,) * costs.n_layers),
             },
             describe=machine.describe(),
             host_compute={},
@@ -216,8 +222,11 @@ class LlamacppContext:
             ik=ik,
             cuda=None
             if lower_bound
-            else _cuda(model, costs, machine, runtime, context, sequences, kv.cache_dtype, ubatch),
+            else _cuda(
+                model, costs, machine, runtime, context, sequences, kv.cache_dtype, ubatch, ik
+            ),
             derived_bytes=sum(derived),
+            dup=dup,
         )
 
     def with_compute_buffers(self) -> LlamacppContext:
@@ -229,7 +238,7 @@ class LlamacppContext:
                                             ubatch=self.ubatch, sequences=self.sequences,
                                             cache_dtype=self.cache_dtype, ik=self.ik)  # fmt: skip
         cu = _cuda(self.model, self.costs, self.machine, self.runtime, self.context,
-                   self.sequences, self.cache_dtype, self.ubatch)  # fmt: skip
+                   self.sequences, self.cache_dtype, self.ubatch, self.ik)  # fmt: skip
         return replace(self, compute=cb, compute_note=note, host_compute={}, lower_bound=False,
                        cuda=cu)  # fmt: skip
 
@@ -268,6 +277,7 @@ class LlamacppContext:
         """`_layout`'s fill with `copy` bytes kept on the first GPU."""
         costs, mg, cu = self.costs, self.margin, self.cuda
         exp, base = costs.expert_bytes, self.base
+        dup = self.dup or (0,) * costs.n_layers
         fixed = self.overhead + self.compute + (cu.per_gpu if cu else 0)
         pad_l, pad_e = pads_per_layer(cu, costs.n_layers)
         span: dict[int, tuple[int, int]] = {}  # device → its layers [lo, hi)
@@ -285,7 +295,7 @@ class LlamacppContext:
                 room -= copy
             hi = nxt + 1
             while nxt >= 0:
-                cost = base[nxt] + pad_l[nxt] + (exp[nxt] + pad_e[nxt] if nxt >= c else 0)
+                cost = base[nxt] + pad_l[nxt] + (exp[nxt] + pad_e[nxt] if nxt >= c else dup[nxt])
                 if cost > room:
                     break
                 room -= cost
@@ -299,6 +309,7 @@ class LlamacppContext:
         costs, machine, mg = self.costs, self.machine, self.margin
         span, output_on, n_cpu = self._layout(c)
         ly, sh, ex, kv = (self.sums[k] for k in ("layer", "shared", "experts", "kv"))
+        dp = self.sums["dup"]
         cb, ovh = self.compute, self.overhead
         cw = LayoutCharge.of(self.cuda, costs.n_layers, c, n_cpu, output_on)
         gpus_used = 0
@@ -310,6 +321,7 @@ class LlamacppContext:
             gpus_used += used
             total = (
                 ly[hi] - ly[lo] + sh[hi] - sh[lo] + (ex[hi] - ex[e_lo] if hi > e_lo else 0)
+                + (dp[min(hi, c)] - dp[lo] if min(hi, c) > lo else 0)
                 + (costs.output_bytes if d.index == output_on else 0) + kv[hi] - kv[lo]
                 + (cb + ovh if used else 0)
                 + cw.gpu(first, lo, hi, e_lo, d.index == output_on, used)
@@ -340,6 +352,7 @@ class LlamacppContext:
         ngl = (n - n_cpu) + (1 if output_on is not None else 0)
         sums = self.sums
         ly, sh, ex, kv = sums["layer"], sums["shared"], sums["experts"], sums["kv"]
+        dp = sums["dup"]
         places: list[Place] = []
         counts: list[int] = []
         cw = LayoutCharge.of(self.cuda, n, c, n_cpu, output_on)
@@ -354,7 +367,10 @@ class LlamacppContext:
             pl, pe, po = cw.pads(lo, hi, e_lo, d.index == output_on)
             comps["attention+dense"] = ly[hi] - ly[lo] + pl
             comps["shared experts"] = sh[hi] - sh[lo]
-            comps["routed experts"] = (ex[hi] - ex[e_lo] if hi > e_lo else 0) + pe
+            comps["routed experts"] = (
+                (ex[hi] - ex[e_lo] if hi > e_lo else 0) + pe
+                + (dp[min(hi, c)] - dp[lo] if min(hi, c) > lo else 0)
+            )  # fmt: skip
             comps["embeddings/output"] = (costs.output_bytes if d.index == output_on else 0) + po
             comps["KV cache"] = kv[hi] - kv[lo]
             comps["compute buffer"] = (cb if used else 0) + cw.buffers(first, used, hi, e_lo)
@@ -432,13 +448,21 @@ class LlamacppContext:
             terms = plan_terms(self.cuda, gpus=gpu_pads, first_gpu=f"GPU{devs[0].index}",
                                copy=cw.copy, host_compute=host_cb[0],
                                output_on_gpu=output_on is not None)  # fmt: skip
-            notes.append(plan_note(terms))
+            notes.append(plan_note(terms, self.cuda.rules.engine))
         if self.derived_bytes:
             notes.append(
                 f"ik_llama.cpp derives attn_kv_b at load for every MLA layer of this file (split "
                 f"attn_k_b / attn_v_b, -mla {getattr(self.ik, 'mla', 3)}): "
                 f"{self.derived_bytes / 2**30:.2f} GiB more weights, on each layer's device "
                 "(vramkit.runtimes.ik_llama_rules.derived_wkv_b)"
+            )
+        dup_on_gpus = sum(dp[min(hi, c)] - dp[lo] for lo, hi in span.values() if min(hi, c) > lo)
+        if dup_on_gpus:
+            notes.append(
+                "ik_llama.cpp keeps the expert biases of each GPU layer whose experts are in host "
+                f"RAM on that GPU too ({dup_on_gpus / 2**20:,.2f} MiB; a second copy sits beside "
+                "the weights in the CPU buffer; src/llama-load-tensors.cpp L4286-L4309 at "
+                "8337e4cd): vramkit.runtimes.ik_llama_rules.duplicated_expert_bias_bytes"
             )
         if spill:
             notes.append(
@@ -473,16 +497,30 @@ class LlamacppContext:
         )
 
 
-def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatch) -> Any:
+def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatch, ik) -> Any:
     """`plan_cuda` for a plan on discrete CUDA GPUs whose runtime has CUDA terms, else None (a
-    CPU-only plan, Apple's unified memory, the engine tests' RPC devices, vLLM / SGLang)."""
+    CPU-only plan, Apple's unified memory, the engine tests' RPC devices, vLLM / SGLang); `ik`:
+    the engine's options, for an engine whose terms are its own."""
     rules = cuda_rules(runtime)
     devs = machine.devices
     if rules is None or not devs or any(d.unified or d.backend != "cuda" for d in devs):
         return None
     recipe = costs.recipe if costs.recipe is not None else costs.recipe_id  # resolved once
     return plan_cuda(model, recipe, rules, context=context, sequences=sequences,
-                     cache_dtype=cache_dtype, ubatch=ubatch)  # fmt: skip
+                     cache_dtype=cache_dtype, ubatch=ubatch, options=ik)  # fmt: skip
+
+
+def _ik_dup_bias(model: ModelSpec, costs: LayerCosts, runtime: str) -> tuple[int, ...]:
+    """Per layer, the expert biases ik_llama.cpp keeps twice when the layer's experts are in
+    host RAM (`duplicated_expert_bias_bytes`, gpt-oss only); () on other runtimes and models."""
+    from ..engines import ENGINE_OPTIONS
+
+    if model.config.get("model_type") != "gpt_oss" or get_runtime(runtime).id not in ENGINE_OPTIONS:
+        return ()
+    from ..ik_llama_rules import duplicated_expert_bias_bytes
+
+    recipe = costs.recipe if costs.recipe is not None else costs.recipe_id
+    return duplicated_expert_bias_bytes(model, recipe)
 
 
 def _ik_derived(model: ModelSpec, costs: LayerCosts, runtime: str, ik: object) -> tuple[int, ...]:
