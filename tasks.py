@@ -154,7 +154,8 @@ def task_report(extra: list[str]) -> int:
 
 def task_dashboard(extra: list[str]) -> int:
     """Voila through vramkit's launcher: 127.0.0.1, a page that fetches nothing from outside,
-    each cell stopped after --VoilaExecutor.timeout seconds (vramkit/present/voila_serve.py)."""
+    each cell stopped after --VoilaExecutor.timeout seconds, a pre-run kernel waiting for the
+    next visitor (--preheat_kernel=False: none) (vramkit/present/voila_serve.py)."""
     setup()
     nb = ROOT / "notebooks" / "dashboard.ipynb"
     return sh(

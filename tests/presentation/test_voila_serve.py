@@ -76,3 +76,43 @@ def test_jupyter_path_puts_the_template_root_first():
     assert voila_serve.jupyter_path(None) == str(voila_serve.JUPYTER_ROOT)
     joined = voila_serve.jupyter_path("/elsewhere")
     assert joined.split(os.pathsep) == [str(voila_serve.JUPYTER_ROOT), "/elsewhere"]
+
+
+def test_visitors_get_a_pre_run_kernel_by_default():
+    """The kit's launcher keeps one kernel per notebook started and run before a visitor comes
+    (issue 22: the kernel's start and the cells leave the first load), refilled at once."""
+    config = _config(voila_serve.voila_args(["nb.ipynb"]))
+    assert config.VoilaConfiguration.preheat_kernel is True
+    assert config.VoilaConfiguration.default_pool_size == voila_serve.POOL_SIZE == 1
+    # Voila builds the pool's kernel manager class at start-up: the setting is kept as text
+    # until that class (named VoilaKernelManager, with a fill_delay trait) takes it
+    assert float(config.VoilaKernelManager.fill_delay) == voila_serve.FILL_DELAY_S == 0
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+    from voila.voila_kernel_manager import voila_kernel_manager_factory
+
+    cls = voila_kernel_manager_factory(AsyncMappingKernelManager, True, 1)
+    assert cls.__name__ == "VoilaKernelManager"
+    assert "fill_delay" in cls.class_traits(config=True)
+
+
+@pytest.mark.parametrize(
+    "given", ["--preheat_kernel=False", "--VoilaConfiguration.preheat_kernel=False"]
+)
+def test_preheat_can_be_switched_off(given):
+    argv = voila_serve.voila_args(["nb.ipynb", given])
+    assert _config(argv).VoilaConfiguration.preheat_kernel is False
+    assert sum("preheat_kernel" in a for a in argv) == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "preheat"),
+    [("--progressive_rendering=True", False), ("--progressive_rendering=False", True),
+     ("--VoilaConfiguration.progressive_rendering=True", False)],
+)  # fmt: skip
+def test_progressive_rendering_leaves_the_preheat_default_out(given, preheat):
+    """Voila refuses a pre-run kernel pool with progressive rendering: asking for the latter
+    drops the kit's preheat default instead of stopping Voila."""
+    from voila.configuration import VoilaConfiguration
+
+    config = _config(voila_serve.voila_args(["nb.ipynb", given]))
+    assert VoilaConfiguration(config=config).preheat_kernel is preheat

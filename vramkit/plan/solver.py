@@ -263,7 +263,7 @@ def solve(
             p,
             mg.why,
             retry=lambda **ch: plan_for(m, machine, **{**base, **ch}),  # type: ignore[arg-type]
-            smaller_recipes=smaller_recipes(m, rec, runtime),
+            smaller_recipes=lambda: smaller_recipes(m, rec, runtime),
         ),
     )
 

@@ -19,6 +19,13 @@ def set_options_keeping(control: Any, options: list[str], fallback: str) -> None
     control.value = keep if keep in options else fallback
 
 
+def style_class(widget_class: type) -> type:
+    """The style model class a widget class takes (ipywidgets does not export them all): build
+    one and pass it with a shared Layout to look-alike widgets, since a widget built without
+    them makes its own default models and the page loads every model."""
+    return widget_class.class_traits()["style"].klass
+
+
 def __getattr__(name: str) -> Any:
     """Lazy re-export of topic modules: ``widgets.dashboard`` imports ``vramkit.widgets.dashboard``."""
     if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:

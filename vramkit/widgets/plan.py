@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import VramkitError, unknown_name
 from ..units import GB
+from . import style_class
 
 GPU_SETS = (
     "rtx-4090-24gb",
@@ -342,31 +343,33 @@ def panel(**initial: Any) -> Any:
     ids = model_ids()
     if s["model"] not in ids:
         raise unknown_name("model", s["model"], ids)
-    style = {"description_width": "8em"}
+    # one Layout and one style model per control kind, shared (as the dashboard's panel does: a
+    # widget built without them makes its own default models, and the page loads every model)
     full = w.Layout(width="100%", max_width="26em")
+    dd = {"layout": full, "style": style_class(w.Dropdown)(description_width="8em")}
+    cb = {"layout": full, "style": style_class(w.Combobox)(description_width="8em"),
+          "ensure_option": False, "continuous_update": False}  # fmt: skip
     ctl = {
-        "model": w.Dropdown(options=ids, value=s["model"], description="model"),
+        "model": w.Dropdown(options=ids, value=s["model"], description="model", **dd),
         "gpus": w.Combobox(options=list(dict.fromkeys([*GPU_SETS, s["gpus"]])), value=s["gpus"],
-                           description="GPUs", ensure_option=False, continuous_update=False,
-                           placeholder="rtx-3090-24gb,rtx-4090-24gb or 24GB@1008GB/s"),
+                           description="GPUs",
+                           placeholder="rtx-3090-24gb,rtx-4090-24gb or 24GB@1008GB/s", **cb),
         "ram": w.Combobox(options=list(RAM), value=s["ram"], description="host RAM",
-                          ensure_option=False, continuous_update=False,
-                          placeholder="128GB or 128GB@89.6GB/s"),
-        "runtime": w.Dropdown(options=list(planner_runtimes()), value=s["runtime"], description="runtime"),
+                          placeholder="128GB or 128GB@89.6GB/s", **cb),
+        "runtime": w.Dropdown(options=list(planner_runtimes()), value=s["runtime"],
+                              description="runtime", **dd),
         "context": w.Combobox(options=list(CONTEXTS), value=str(s["context"]),
-                              description="context", ensure_option=False,
-                              continuous_update=False, placeholder="32K, 128K, 1M"),
+                              description="context", placeholder="32K, 128K, 1M", **cb),
     }  # fmt: skip
     for key, c in ctl.items():
-        c.style = style
-        c.layout = full
         c.add_class(CLASSES[key])
-    numbers = w.HTML().add_class(CLASSES["output"])
-    error = w.HTML().add_class(CLASSES["error"])
+    text = {"layout": w.Layout(), "style": style_class(w.HTML)()}  # the HTML panes' defaults
+    numbers = w.HTML(**text).add_class(CLASSES["output"])
+    error = w.HTML(**text).add_class(CLASSES["error"])
     button = w.Button(description="capacity and context-vs-speed curve",
                       layout=w.Layout(width="auto", max_width="100%"))  # fmt: skip
     button.add_class(CLASSES["details"])
-    more = w.HTML().add_class(CLASSES["details_output"])
+    more = w.HTML(**text).add_class(CLASSES["details_output"])
 
     def state() -> dict[str, Any]:
         return {k: c.value for k, c in ctl.items()}
