@@ -28,7 +28,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from types import MappingProxyType
@@ -38,13 +38,14 @@ from ..catalog import ModelSpec, get_model
 from ..datafiles import load_document
 from ..errors import VramkitError, shown, unknown_name
 from ..model.tensors import GROUPS, ROUTED_GROUPS, TensorSpec
-from ..runtimes.llamacpp import mix as llamacpp_mix
+from ..runtimes.llamacpp import ftypes as llamacpp_ftypes
 from ..sources import Source, parse_sources
 from ..validate import check_record
 from .formats import QuantFormat, get_format, storable_format
 
 if TYPE_CHECKING:
     from ..families import Family
+    from ..runtimes.llamacpp import mix as llamacpp_mix  # llama.cpp's rules: imported where used
     from . import llamacpp  # the grouped llama.cpp mix: imported where used (not on vLLM paths)
 
 OFFICIAL = "official"
@@ -157,6 +158,7 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     llama.cpp arch name comes from the family records' GGUF architectures, the block count
     includes a NextN block the converter keeps in the file (`Family.gguf_keeps_mtp`)."""
     from ..families import gguf_model_types
+    from ..runtimes.llamacpp import mix as llamacpp_mix
 
     cfg = model.config
     model_type = str(cfg.get("model_type") or "")
@@ -187,6 +189,8 @@ def _gguf_tensor(
 ) -> llamacpp_mix.GgufTensor:
     """`t` as the GGUF file holds it (name, dims, the converter's type): a pure function of
     these values, computed once per distinct tensor (layers and models repeat them)."""
+    from ..runtimes.llamacpp import mix as llamacpp_mix
+
     name = gguf_name(t)
     n_dims = len(ne)
     while n_dims > 1 and ne[n_dims - 1] == 1:  # ggml_n_dims (`GgufTensor.n_dims`)
@@ -225,6 +229,8 @@ def _llamacpp_formats_per_tensor(
 ) -> list[tuple[TensorSpec, QuantFormat]]:
     """`tensor_formats` of a llama.cpp file type, tensor by tensor (where the grouped path
     does not apply, and where llama-quantize stops: its error names the tensor)."""
+    from ..runtimes.llamacpp import mix as llamacpp_mix
+
     facts = model_facts(model)
     specs, tensors = _gguf_tensors(model, outtype)
     types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
@@ -498,7 +504,7 @@ def _recipes() -> dict[str, Recipe]:
         if rec.get("kind") not in RECIPE_KINDS[:2]:
             raise unknown_name("recipe kind in recipes.yaml", rec.get("kind"), RECIPE_KINDS[:2])
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
-    for ftype in llamacpp_mix.ftype_names():
+    for ftype in llamacpp_ftypes.ftype_names():
         out[f"gguf-{ftype}"] = _llamacpp_recipe(ftype, None)
     for outtype in llamacpp_mix.CONVERTER_OUTTYPES:
         out[f"convert-{outtype}"] = _convert_recipe(outtype)
@@ -576,7 +582,7 @@ def _llamacpp_recipe(ftype: str, imatrix: bool | None) -> Recipe:
         )
         + "; the MTP module is not counted (converters leave it out of the file, or llama.cpp's "
         "main context does not load it)",
-        source=f"{llamacpp_mix.QUANT_SOURCE} llama_tensor_get_type (vramkit.runtimes.llamacpp.mix)",
+        source=f"{llamacpp_ftypes.QUANT_SOURCE} llama_tensor_get_type (vramkit.runtimes.llamacpp.mix)",
     )
 
 
@@ -611,8 +617,8 @@ def get_recipe(
     if key in table:
         return _validated(table[key])
     m = _GGUF_ID.match(key)
-    if m and m.group(1).upper() in {ft.name.upper() for ft in llamacpp_mix.file_types()}:
-        ftype = llamacpp_mix.resolve_ftype(m.group(1))
+    if m and m.group(1).upper() in {ft.name.upper() for ft in llamacpp_ftypes.file_types()}:
+        ftype = llamacpp_ftypes.resolve_ftype(m.group(1))
         imatrix = {None: None, "+imatrix": True, "+no-imatrix": False}[m.group(2)]
         return table[f"gguf-{ftype}"] if imatrix is None else _llamacpp_recipe(ftype, imatrix)
     if key.startswith("uniform:"):
@@ -709,7 +715,9 @@ def _cached_selector_formats(
     seen: dict[tuple[Any, ...], QuantFormat] = {}
     out = []
     for t in model.inventory:
-        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1], gguf_rank(t))
+        # gguf_rank(t) written out: this loop runs over every tensor of a model
+        rank = len(t.shape) + (1 if t.experts_per_token is not None else 0)
+        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1], rank)
         if by_name:
             key = (*key, t.name, t.layer)
         if key not in seen:
@@ -761,6 +769,38 @@ def _cached_weight_bytes(model: ModelSpec, key: _RecipeKey) -> WeightBytes:
     return _weight_bytes(model, key.recipe)
 
 
+@lru_cache(maxsize=64)
+def _alike_tensors(model: ModelSpec) -> tuple[tuple[TensorSpec, int], ...]:
+    """The model's tensors in classes that every selector recipe without ``name:`` rules stores
+    in one format (the fields `Recipe.format_for` reads) and that weigh alike (shape, count,
+    group, MTP): each class's first tensor and how many tensors it stands for, in first-seen
+    order (V4-Flash: 70 classes for 1,360 tensors). Specs hash by identity."""
+    out: dict[tuple[Any, ...], list[Any]] = {}
+    for t in model.inventory:
+        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape, t.count,
+               t.experts_per_token is not None)  # fmt: skip
+        hit = out.get(key)
+        if hit is None:
+            out[key] = [t, 1]
+        else:
+            hit[1] += 1
+    return tuple((t, k) for t, k in out.values())
+
+
+def _formats_counted(model: ModelSpec, r: Recipe) -> Iterator[tuple[TensorSpec, QuantFormat, int]]:
+    """(tensor, its format, how many tensors it stands for) over the model: one row per class
+    of `_alike_tensors` for a selector recipe without ``name:`` rules (each class's first
+    tensor is typed, so a missing format names the first tensor lacking one, as the
+    per-tensor pass does), else one row per tensor (`tensor_formats`)."""
+    if r.kind == "llamacpp" or any(k.startswith("name:") for k in r.rules):
+        for t, fmt in tensor_formats(model, r):
+            yield t, fmt, 1
+        return
+    check_selectors_match(model, r)
+    for t, k in _alike_tensors(model):
+        yield t, r.format_for(t), k
+
+
 def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     groups = llamacpp_format_groups(model, r)
     if groups is not None:
@@ -774,16 +814,16 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     alike: dict[tuple[str, tuple[int, ...], int, str, bool], int] = {}
     formats: dict[str, QuantFormat] = {}
     mtp = r.include_mtp
-    for t, fmt in tensor_formats(model, r):
+    for t, fmt, k in _formats_counted(model, r):
         if t.mtp and not mtp:
             continue
         key = (fmt.name, t.shape, t.count, t.group, t.mtp)
         n = alike.get(key)
         if n is None:
             formats.setdefault(fmt.name, fmt)
-            alike[key] = 1
+            alike[key] = k
         else:
-            alike[key] = n + 1
+            alike[key] = n + k
     for (name, shape, count, group, is_mtp), k in alike.items():
         b = k * count * formats[name].tensor_bytes(shape)
         n = k * count * math.prod(shape)  # TensorSpec.params
