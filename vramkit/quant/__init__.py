@@ -294,9 +294,9 @@ def _layout(model: ModelSpec, outtype: str = "auto") -> llamacpp.Layout | None:
 
 def _checkpoint_types(model: ModelSpec) -> list[str]:
     """Per inventory tensor, its format name in the official layout where the converter keeps
-    some of the checkpoint's own types (`llamacpp_mix.MXFP4_REPACK_ARCHS`: DeepSeek V4's
+    some of the checkpoint's own types (`llamacpp_ftypes.MXFP4_REPACK_ARCHS`: DeepSeek V4's
     ``deepseek4`` and gpt-oss's MXFP4 experts), else ""."""
-    if model_facts(model).arch in llamacpp_mix.MXFP4_REPACK_ARCHS:
+    if model_facts(model).arch in llamacpp_ftypes.MXFP4_REPACK_ARCHS:
         official = get_recipe(model.checkpoint_layout)
         if official.kind != "llamacpp":
             return [f.name for _, f in tensor_formats(model, official)]
@@ -506,7 +506,7 @@ def _recipes() -> dict[str, Recipe]:
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
     for ftype in llamacpp_ftypes.ftype_names():
         out[f"gguf-{ftype}"] = _llamacpp_recipe(ftype, None)
-    for outtype in llamacpp_mix.CONVERTER_OUTTYPES:
+    for outtype in llamacpp_ftypes.CONVERTER_OUTTYPES:
         out[f"convert-{outtype}"] = _convert_recipe(outtype)
     return out
 
@@ -525,7 +525,7 @@ def _convert_recipe(outtype: str) -> Recipe:
         "llama-quantize pass (1-D tensors, norms, biases and the router in F32; tensors the "
         "checkpoint stores in MXFP4 — gpt-oss and DeepSeek V4 routed experts — kept MXFP4; "
         "the rest in the outtype); the MTP module is not counted",
-        source=f"{llamacpp_mix.CONVERT_SOURCE}/base.py converter types "
+        source=f"{llamacpp_ftypes.CONVERT_SOURCE}/base.py converter types "
         "(vramkit.runtimes.llamacpp.mix.converter_type)",
     )
 
@@ -537,6 +537,8 @@ def requantized(model: str | ModelSpec, recipe: str | Recipe) -> dict[tuple[str,
     ("requantizing from type mxfp4 is disabled", src/llama-quant.cpp L1306-1307 at the pinned
     commit); with it, it dequantizes them to F32 and quantizes again (L1338-1346). Empty for
     other recipes."""
+    from ..runtimes.llamacpp import mix as llamacpp_mix
+
     model = get_model(model)
     r = get_recipe(recipe, model=model)
     if r.kind != "llamacpp" or r.ftype == "COPY":

@@ -83,3 +83,19 @@ def resolve_ftype(name: str) -> str:
         if ft.name.upper() == str(name).strip().upper():
             return ft.canonical
     raise unknown_name("llama.cpp file type", name, [ft.name for ft in file_types()])
+
+
+CONVERT_SOURCE = f"https://github.com/ggml-org/llama.cpp/blob/{LLAMA_CPP_COMMIT}/conversion"
+"""The pinned converter's modules (convert_hf_to_gguf.py imports them from conversion/)."""
+
+MXFP4_REPACK_ARCHS = frozenset({"deepseek4", "gpt-oss"})
+"""llama.cpp archs whose converter writes the checkpoint's MXFP4 tensors as GGML MXFP4 blocks
+as they are, whatever ``--outtype`` says: gpt-oss ``GptOssModel.repack_mxfp4`` writes each
+``*_blocks`` / ``*_scales`` pair with ``add_tensor(…, raw_dtype=MXFP4)`` from
+``generate_extra_tensors`` (conversion/gpt_oss.py L49-82), before and outside the ``--outtype``
+loop (base.py L1057, L1142-1156), and ``dequant_model`` skips MXFP4 checkpoints (L19-22);
+DeepSeek V4 the same way (conversion/deepseek.py L734-744)."""
+
+CONVERTER_OUTTYPES = ("F32", "F16", "BF16", "Q8_0")
+"""``convert_hf_to_gguf.py --outtype`` values vramkit models (f32, f16, bf16, q8_0; ``auto``
+is the checkpoint's 16-bit type, `converter_type`'s default; tq1_0 / tq2_0 are not modelled)."""

@@ -28,9 +28,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from ...errors import VramkitError
+from ...errors import VramkitError, unknown_name
 from ...format_facts import ggml_block
-from .ftypes import FTYPE_DEFAULT, LLAMA_CPP_BUILD, ROW_FALLBACK, resolve_ftype
+from .ftypes import (  # noqa: F401 — CONVERT_SOURCE, MXFP4_REPACK_ARCHS, CONVERTER_OUTTYPES re-exported
+    CONVERT_SOURCE,
+    CONVERTER_OUTTYPES,
+    FTYPE_DEFAULT,
+    LLAMA_CPP_BUILD,
+    MXFP4_REPACK_ARCHS,
+    ROW_FALLBACK,
+    resolve_ftype,
+)
 
 # tensor_requires_imatrix (L856-877): target types that need an importance matrix
 _IMATRIX_TYPES = {"IQ3_XXS", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ1_M", "IQ1_S"}
@@ -576,20 +584,8 @@ def _fallback(type_name: str, ncols: int) -> str:
 # commit: FFN_GATE_INP, FFN_GATE_INP_SHEXP, POS_EMBD, TOKEN_TYPES, SSM_CONV1D, … INDEXER_PROJ)
 _CONVERTER_F32 = ("ffn_gate_inp", "position_embd", "token_types", "ssm_conv1d", "indexer.proj")
 
-CONVERT_SOURCE = f"https://github.com/ggml-org/llama.cpp/blob/{LLAMA_CPP_COMMIT}/conversion"
-"""The pinned converter's modules (convert_hf_to_gguf.py imports them from conversion/)."""
-
-MXFP4_REPACK_ARCHS = frozenset({"deepseek4", "gpt-oss"})
-"""llama.cpp archs whose converter writes the checkpoint's MXFP4 tensors as GGML MXFP4 blocks
-as they are, whatever ``--outtype`` says: gpt-oss ``GptOssModel.repack_mxfp4`` writes each
-``*_blocks`` / ``*_scales`` pair with ``add_tensor(…, raw_dtype=MXFP4)`` from
-``generate_extra_tensors`` (conversion/gpt_oss.py L49-82), before and outside the ``--outtype``
-loop (base.py L1057, L1142-1156), and ``dequant_model`` skips MXFP4 checkpoints (L19-22);
-DeepSeek V4 the same way (conversion/deepseek.py L734-744)."""
-
-CONVERTER_OUTTYPES = ("F32", "F16", "BF16", "Q8_0")
-"""``convert_hf_to_gguf.py --outtype`` values vramkit models (f32, f16, bf16, q8_0; ``auto``
-is the checkpoint's 16-bit type, `converter_type`'s default; tq1_0 / tq2_0 are not modelled)."""
+# CONVERT_SOURCE, MXFP4_REPACK_ARCHS and CONVERTER_OUTTYPES: in .ftypes (the tables the
+# recipe list reads without these rules), imported above.
 
 
 def converter_type(
