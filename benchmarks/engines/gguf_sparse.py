@@ -500,6 +500,10 @@ def _tensors(model: Any, arch: str, layout: str, n_blocks: int) -> Iterator[Gguf
             yield GgufTensor(f"blk.{t.layer}.attn_v_b.weight", (heads, vdim, kv_lora), ggml)
             continue
         elif arch == "GPT_OSS" and "gate_up_proj_bias" in t.name:
+            if t.name.endswith(("[gate]", "[up]")):  # split already (families.gpt_oss, as the
+                part = t.name[t.name.rindex("[") + 1 : -1]  # converter splits it)
+                yield GgufTensor(f"blk.{t.layer}.ffn_{part}_exps.bias", (t.count, t.shape[0]), ggml)
+                continue
             half = t.shape[0] // 2
             for part in ("gate", "up"):
                 yield GgufTensor(f"blk.{t.layer}.ffn_{part}_exps.bias", (t.count, half), ggml)

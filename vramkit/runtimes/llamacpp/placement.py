@@ -179,37 +179,9 @@ class LlamacppContext:
         with another host (the planner's probe, then its plan, `plan.count._no_offload`)."""
         key = (model, costs, machine.devices, context, sequences, cache_dtype, ubatch, runtime,
                margin, lower_bound, ik)  # fmt: skip
-        try:
-            hit = _CONTEXTS.get(key)
-        except TypeError:  # an unhashable option: built, not kept
-            key, hit = None, None
+        hit = _context_for(key)
         if hit is not None:
             return replace(hit, machine=machine, describe=machine.describe())
-        out = cls._build(model, costs, machine, context=context, sequences=sequences,
-                         cache_dtype=cache_dtype, ubatch=ubatch, runtime=runtime, margin=margin,
-                         lower_bound=lower_bound, ik=ik)  # fmt: skip
-        if key is not None:
-            if len(_CONTEXTS) >= 16:
-                del _CONTEXTS[next(iter(_CONTEXTS))]  # the oldest first
-            _CONTEXTS[key] = out
-        return out
-
-    @classmethod
-    def _build(
-        cls,
-        model: ModelSpec,
-        costs: LayerCosts,
-        machine: Machine,
-        *,
-        context: int,
-        sequences: int,
-        cache_dtype: str | None,
-        ubatch: int,
-        runtime: str,
-        margin: Margin | None,
-        lower_bound: bool = False,
-        ik: object = None,
-    ) -> LlamacppContext:
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = kv_layers_of(model, kv)
         derived = _ik_derived(model, costs, runtime, ik)
@@ -228,7 +200,7 @@ class LlamacppContext:
         # layer split: no NCCL (data/runtimes.yaml uses_nccl); the fit margin is kept apart
         ovh = prof.overhead_bytes(split=False) - prof.margin_bytes
         lb, sb = costs.layer_bytes, costs.shared_bytes
-        return cls(
+        built = cls(
             model=model,
             costs=costs,
             machine=machine,
@@ -263,6 +235,8 @@ class LlamacppContext:
             derived_bytes=sum(derived),
             dup=dup,
         )
+        _remember_context(key, built)
+        return built
 
     def with_compute_buffers(self) -> LlamacppContext:
         """This context with the real compute buffers (a `lower_bound` one shares its KV, sums
@@ -548,6 +522,25 @@ def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatc
 _CONTEXTS: dict[tuple[object, ...], LlamacppContext] = {}
 """`LlamacppContext.build` answers by (model, costs, devices, settings): specs, cost records and
 devices compare by identity or value, the host is left out (nothing built reads it)."""
+
+
+def _context_for(key: tuple[object, ...]) -> LlamacppContext | None:
+    """The context built for `key`, or None (not built, or an unhashable option in it)."""
+    try:
+        return _CONTEXTS.get(key)
+    except TypeError:
+        return None
+
+
+def _remember_context(key: tuple[object, ...], built: LlamacppContext) -> None:
+    """Keep `built` for `key` (the 16 latest; an unhashable key: not kept)."""
+    try:
+        hash(key)
+    except TypeError:
+        return
+    if len(_CONTEXTS) >= 16:
+        del _CONTEXTS[next(iter(_CONTEXTS))]  # the oldest first
+    _CONTEXTS[key] = built
 
 
 def _ik_dup_bias(model: ModelSpec, costs: LayerCosts, runtime: str) -> tuple[int, ...]:

@@ -350,14 +350,3 @@ def cuda_total_bytes(gpu: str) -> int:
     from ...hardware import get_gpu
 
     return get_gpu(gpu).total_for_fraction(True)
-
-
-def __getattr__(name: str) -> Any:
-    """`vllm_profile` / `VllmProfile`, which moved to `vramkit.runtimes.vllm.profile` (so that a
-    command that never asks for a whole profile does not build its record): still offered here,
-    loaded on first use."""
-    if name in ("vllm_profile", "VllmProfile"):
-        from . import profile
-
-        return getattr(profile, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
