@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .datafiles import DATA_DIR, check_document, load_document
 from .errors import VramkitError, shown, unknown_name
 from .families import get_family
-from .model.params import FAMILIES, ParamCounts, TensorSpec, count_params
+from .model.inventory import Inventory, count_kind_params
+from .model.params import FAMILIES, ParamCounts, TensorSpec
 from .sources import Source, parse_source
 
 if TYPE_CHECKING:
@@ -83,7 +84,10 @@ class ModelSpec:
     def __post_init__(self) -> None:
         from .families import check_config
 
-        check_config(self.config, where=f"model {self.id}" if self.id else "config")
+        cfg = self.config
+        if _CHECKED.get(id(cfg)) is cfg:  # a read-only view checked already (`checked_view`)
+            return
+        check_config(cfg, where=f"model {self.id}" if self.id else "config")
 
     @functools.cached_property
     def family_record(self) -> Family:
@@ -105,6 +109,11 @@ class ModelSpec:
         return _inventory(self)
 
     @property
+    def tensor_kinds(self) -> Inventory:
+        """The inventory as layer kinds (`vramkit.model.inventory`): each kind of block once."""
+        return _derived(self)[1]
+
+    @property
     def params(self) -> ParamCounts:
         """Total / main / active parameter counts derived from the architecture."""
         return _params(self)
@@ -115,7 +124,8 @@ class ModelSpec:
         a labelled size estimate (`vramkit.families.uncounted_towers`); empty when none."""
         from .families import uncounted_towers
 
-        return uncounted_towers(self.config, self.inventory)
+        kinds = self.tensor_kinds.kinds  # each kind once: the groups the inventory holds
+        return uncounted_towers(self.config, [t for k in kinds for t in k.tensors])
 
     @property
     def checkpoint_layout(self) -> str:
@@ -128,19 +138,34 @@ class ModelSpec:
         return int(self.config["num_hidden_layers"])
 
 
+_CHECKED: dict[int, Mapping[str, Any]] = {}
+"""id → a read-only config view whose config passed `check_config` (held, so its id is not
+reused; bounded to 64): a spec and its `dataclasses.replace` copies check it once."""
+
+
+def checked_view(config: dict[str, Any]) -> Mapping[str, Any]:
+    """A read-only view of `config`, a dict the caller built, holds alone and has checked with
+    `vramkit.families.check_config`: specs holding the view do not check it again."""
+    view = MappingProxyType(config)
+    if len(_CHECKED) >= 64:
+        del _CHECKED[next(iter(_CHECKED))]  # the oldest first
+    _CHECKED[id(view)] = view
+    return view
+
+
 def _inventory(spec: ModelSpec) -> tuple[TensorSpec, ...]:
-    return _derived(spec)[1]
+    return _derived(spec)[1].flat
 
 
 def _params(spec: ModelSpec) -> ParamCounts:
     entry = _derived(spec)
     if entry[2] is None:
-        entry[2] = count_params(entry[1])
+        entry[2] = count_kind_params(entry[1])
     return entry[2]
 
 
 _DERIVED: dict[tuple[str, int], list[Any]] = {}
-"""(family, id(config)) → [config, inventory, parameter counts or None]: what a spec derives
+"""(family, id(config)) → [config, `Inventory`, parameter counts or None]: what a spec derives
 from its family and config, shared by the specs that hold the same config object (a spec and
 its `dataclasses.replace` copies, e.g. `configfile.model_from_config`'s labelled one). The
 config is held, so its id is not reused while the entry lives; bounded to 64 configs."""
@@ -150,7 +175,7 @@ def _derived(spec: ModelSpec) -> list[Any]:
     key = (spec.family, id(spec.config))
     hit = _DERIVED.get(key)
     if hit is None or hit[0] is not spec.config:
-        hit = [spec.config, spec.family_record.inventory(spec.config), None]
+        hit = [spec.config, spec.family_record.kinds(spec.config), None]
         if len(_DERIVED) >= 64:
             del _DERIVED[next(iter(_DERIVED))]  # the oldest first
         _DERIVED[key] = hit

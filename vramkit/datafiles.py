@@ -15,7 +15,7 @@ import contextlib
 import marshal
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -209,19 +209,21 @@ def cache_key(name: str, raw: bytes) -> str:
     return _digest(head + raw).hex()
 
 
-def cached_parse(name: str, raw: bytes, text: str) -> Any:
+def cached_parse(name: str, raw: bytes, text: str, parse: Callable[[], Any] | None = None) -> Any:
     """The parsed YAML of data file `name` (bytes `raw`, decoded `text`): the cache entry when
     one with the same key is whole and well formed, else the YAML parsed and the entry written
-    (atomically; silently not when the folder is not writable)."""
+    (atomically; silently not when the folder is not writable). `parse`: another reader of the
+    same bytes (a gzipped JSON document of the project), whose result is kept the same way."""
+    read = parse if parse is not None else (lambda: _parse(name, text))
     folder = cache_dir()
     if folder is None:
-        return _parse(name, text)
+        return read()
     key = cache_key(name, raw)
     entry = folder / f"{Path(name).stem}-{key[:24]}.bin"
     doc = _read_entry(entry, key)
     if doc is not _MISSING:
         return doc
-    doc = _parse(name, text)
+    doc = read()
     _write_entry(entry, key, doc)
     return doc
 

@@ -23,6 +23,7 @@ import pytest
 from vramkit.catalog import get_model, model_ids
 from vramkit.errors import VramkitError
 from vramkit.model.configfile import model_from_config, text_config
+from vramkit.model.inventory import Inventory
 from vramkit.plan import layers
 from vramkit.quant import (
     _llamacpp_formats_per_tensor,
@@ -126,6 +127,24 @@ def test_layer_costs_grouped_equal_per_tensor(monkeypatch):
         assert got.names == want.names
 
 
+def test_cuda_weight_shapes_grouped_equal_per_tensor():
+    """CUDA's row padding and largest matrices per layer (`cuda.weight_shapes`) read from the
+    groups equal the same figures summed over the per-tensor list."""
+    from vramkit.runtimes.llamacpp import cuda
+
+    checked = 0
+    for m in MODELS[::2]:
+        for rid in ("gguf-Q4_K_M", "gguf-Q8_0", "gguf-IQ2_XXS", "gguf-MXFP4_MOE"):
+            try:
+                want = cuda.weight_shapes(m, rid, grouped=False)
+            except VramkitError:
+                continue
+            assert cuda.weight_shapes(m, rid) == want, (m.id, rid)
+            r = get_recipe(rid)
+            checked += _llamacpp_groups(m, r.ftype, r.imatrix) is not None
+    assert checked >= len(MODELS[::2]) * 3  # the groups answered, not the per-tensor list
+
+
 def test_positions_group_layers_by_decision():
     """A dense 32-block model: each block has one attn_v and one ffn_down, so both counters
     equal the block number i (n_attention_wv = n_layer = 32: n/16 = 2, n/8 = 4, 7n/8 = 28).
@@ -162,7 +181,7 @@ def test_ungroupable_layout_falls_back():
     m = get_model("llama-2-13b")
     facts = mix.ModelFacts("llama", 1)
     with pytest.raises(grouped.Ungroupable):
-        grouped.build_layout(m, (t,), False, [""], facts, _NoSplit(), ())
+        grouped.build_layout(m, Inventory.of((t,)), False, [""], facts, _NoSplit(), ())
 
 
 class _NoSplit:

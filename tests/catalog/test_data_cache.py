@@ -307,3 +307,35 @@ def test_cli_answers_the_same_with_the_cache_cold_warm_and_off(tmp_path):
         outs.append(run.stdout)
     assert outs[0] == outs[1] == outs[2]
     assert len(list((tmp_path / "c" / "data").glob("*.bin"))) >= 5
+
+
+def test_architecture_templates_come_back_from_the_cache_as_read(cache, monkeypatch):
+    """llama.cpp's recorded graphs (gzipped JSON, their lists held as tuples) go through the
+    same cache: the second read is the entry, equal to the file read directly, tuples kept."""
+    import gzip
+    import json
+
+    from vramkit.runtimes.llamacpp import arch
+
+    tids = arch.recorded_templates()[:3]
+    direct = {}
+    for tid in tids:
+        raw = (DATA_DIR / arch.ARCH_DIR / f"{tid}.json.gz").read_bytes()
+        direct[tid] = arch._tuples(json.loads(gzip.decompress(raw)))
+    arch.load_template.cache_clear()
+    first = {tid: arch.load_template(tid) for tid in tids}  # parsed, entries written
+    assert len(list(cache.glob("*.bin"))) == len(tids)
+
+    def refuse(*a, **k):
+        raise AssertionError("parsed the JSON although a cache entry was there")
+
+    monkeypatch.setattr(arch.json, "loads", refuse)
+    arch.load_template.cache_clear()
+    try:
+        for tid in tids:
+            again = arch.load_template(tid)
+            assert _same(dict(again), dict(first[tid])) and _same(dict(again), dict(direct[tid]))
+            events = next(iter(next(iter(again["by_layers"].values())).values()))["events"]
+            assert type(events) is tuple and type(events[0]) is tuple
+    finally:
+        arch.load_template.cache_clear()

@@ -19,6 +19,7 @@ EDGE = (
 """The presentation edge: may import anything; nothing below may import it."""
 CATALOG = (
     "vramkit.errors", "vramkit.units", "vramkit.datafiles", "vramkit.sources", "vramkit.model.tensors",
+    "vramkit.model.inventory",
     "vramkit.families", "vramkit.runtimes", "vramkit.hardware", "vramkit.model.params",
     "vramkit.catalog", "vramkit.model.configfile",
 )  # fmt: skip

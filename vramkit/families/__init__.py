@@ -27,13 +27,22 @@ How to add a family
    ``v.<field>``: each field is checked on first use, so every family refuses a missing key, a
    wrong type, a 0 or negative dimension, a NaN or two disagreeing aliases with the same
    `VramkitError` wording. Never ``config.get(...)`` in a family.
-   Then an inventory function ``config -> tuple[TensorSpec]`` (build it from the pieces in
-   ``_common.py``: ``_gqa``, ``_mlp``, ``_routed``, ``_embedding`` …), a KV function ``(config,
-   include_mtp) -> tuple[KvPart]``, and at module level::
+   Then an inventory as layer kinds, ``config -> Inventory`` (`vramkit.model.inventory`): add
+   the tensors through a ``LayerStamper`` (``add = stamper.add``, with the pieces in
+   ``_common.py``: ``_gqa``, ``_mlp``, ``_routed``, ``_embedding`` …) and, before building block
+   ``i``, ``if stamper.repeat(i, key): continue`` with ``key`` naming every decision the
+   block's tensors depend on (dense or MoE, the mixer kind …); ``flat_of`` gives the flat
+   ``config -> tuple[TensorSpec]`` from it. A KV function ``(config, include_mtp) ->
+   tuple[KvPart]``, and at module level::
 
        FAMILY = Family(name="<name>", summary="…", model_types=("<hf model_type>",),
-                       gguf_archs={"<gguf arch>": "<hf model_type>"}, inventory=…,
+                       gguf_archs={"<gguf arch>": "<hf model_type>"},
+                       inventory=flat_of(<name>_kinds), tensor_kinds=<name>_kinds,
                        layer_kinds=…, kv_parts=…, config_fields=FIELDS)
+
+   A builder that returns a flat tuple (``inventory=`` alone) still works: each block is then
+   its own kind. ``tests/catalog/test_inventory_kinds.py`` checks a stamped builder against
+   every block built.
 
    ``vramkit models --fields <name>`` then lists what the family reads.
    The registry finds every module of this package that defines ``FAMILY`` (modules whose name

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ..model.inventory import Inventory
 from ..model.tensors import TensorSpec
 from ._schema import ConfigField
 
@@ -101,6 +102,8 @@ class Family:
         (llama-quantize then counts its tensors and blocks).
     config_fields: every config field the family reads (`ConfigField`s, read through
         `vramkit.families.read_config`), for the field lists and the docs.
+    tensor_kinds(config): the inventory as layer kinds (`vramkit.model.inventory.Inventory`),
+        for a builder that stamps its blocks; `inventory` is then its flat expansion.
     """
 
     name: str
@@ -120,9 +123,17 @@ class Family:
     gguf_extra: Callable[[Config], tuple[GgufPart, ...]] = lambda config: ()
     gguf_keeps_mtp: bool = False
     config_fields: tuple[ConfigField, ...] = ()
+    tensor_kinds: Callable[[Config], Inventory] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "gguf_archs", MappingProxyType(dict(self.gguf_archs)))
+
+    def kinds(self, config: Config) -> Inventory:
+        """The inventory as layer kinds: `tensor_kinds(config)` where the builder stamps its
+        blocks (`vramkit.model.inventory.LayerStamper`), else `inventory(config)` as runs."""
+        if self.tensor_kinds is not None:
+            return self.tensor_kinds(config)
+        return Inventory.of(self.inventory(config))
 
     def format_keys(self, config: Config) -> tuple[str, ...]:
         """`kv_format_keys(config)`, defaulting to the family name."""

@@ -9,10 +9,11 @@ every ``vision_config`` / ``audio_config`` the inventory left out, so no face dr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..errors import VramkitError
+from ..model.inventory import Repeat, build_every
 from ..model.tensors import TensorSpec
 from ..validate import MAX_LAYERS
 from ._common import MAX_CHANNELS
@@ -74,7 +75,11 @@ def _tower_config(config: Mapping[str, Any], key: str) -> Mapping[str, Any] | No
 
 
 def pixtral_mistral3(
-    add: Add, config: Mapping[str, Any], vision: Mapping[str, Any], text_hidden: int
+    add: Add,
+    config: Mapping[str, Any],
+    vision: Mapping[str, Any],
+    text_hidden: int,
+    repeat: Repeat = build_every,
 ) -> None:
     """Pixtral encoder + Mistral 3 projector (transformers ``modeling_pixtral.py``,
     ``modeling_mistral3.py``; vLLM ``model_executor/models/mistral3.py``), group ``vision``.
@@ -106,6 +111,8 @@ def pixtral_mistral3(
     add(f"{v}.patch_conv.weight", "vision", "patch", (h, channels, patch, patch), kind="vector")
     vec(f"{v}.ln_pre.weight", "pre_norm", h)
     for i in range(n):
+        if repeat(i, "vision"):  # the encoder's blocks alike: built once
+            continue
         p, kw = f"{v}.transformer.layers.{i}", {"layer": i}
         for nm in ("q_proj", "k_proj", "v_proj", "o_proj"):
             add(f"{p}.attention.{nm}.weight", "vision", nm, (h, h), **kw)
@@ -125,7 +132,11 @@ def pixtral_mistral3(
 
 
 def clip_llava(
-    add: Add, config: Mapping[str, Any], vision: Mapping[str, Any], text_hidden: int
+    add: Add,
+    config: Mapping[str, Any],
+    vision: Mapping[str, Any],
+    text_hidden: int,
+    repeat: Repeat = build_every,
 ) -> None:
     """CLIP vision encoder (transformers ``CLIPVisionModel``, no ``visual_projection``: LLaVA
     builds the tower with ``AutoModel.from_config(vision_config)``) and the LLaVA projector
@@ -168,6 +179,8 @@ def clip_llava(
         vec(f"{v}.{nm}.weight", nm, h)
         vec(f"{v}.{nm}.bias", f"{nm}_bias", h)
     for i in range(n):
+        if repeat(i, "vision"):  # the encoder's blocks alike: built once
+            continue
         p, kw = f"{v}.encoder.layers.{i}", {"layer": i}
         for nm in ("q_proj", "k_proj", "v_proj", "out_proj"):
             add(f"{p}.self_attn.{nm}.weight", "vision", nm, (h, h), **kw)
@@ -188,7 +201,11 @@ def clip_llava(
 
 
 def moonvit_kimi_vl(
-    add: Add, config: Mapping[str, Any], vision: Mapping[str, Any], text_hidden: int
+    add: Add,
+    config: Mapping[str, Any],
+    vision: Mapping[str, Any],
+    text_hidden: int,
+    repeat: Repeat = build_every,
 ) -> None:
     """MoonViT encoder + Kimi-VL projector (vLLM ``model_executor/models/moonvit.py`` @
     97d4c384797422487d141f4f9d0289a39802f92f, ``MoonVitPretrainedModel``, ``MoonVitVLProjector``),
@@ -229,6 +246,8 @@ def moonvit_kimi_vl(
     vec(f"{v}.patch_embed.proj.bias", "patch_bias", h)
     add(f"{v}.patch_embed.pos_emb.weight", "vision", "position", (ph, pw, h), kind="vector")
     for i in range(n):
+        if repeat(i, "vision"):  # the encoder's blocks alike: built once
+            continue
         p, kw = f"{v}.encoder.blocks.{i}", {"layer": i}
         for nm in ("norm0", "norm1"):
             vec(f"{p}.{nm}.weight", nm, h, **kw)
@@ -268,16 +287,19 @@ TOWERS: dict[tuple[str, str], Callable[..., None]] = {
 }
 
 
-def vision_tower(add: Add, config: Mapping[str, Any], *, text_hidden: int) -> None:
+def vision_tower(
+    add: Add, config: Mapping[str, Any], *, text_hidden: int, repeat: Repeat = build_every
+) -> None:
     """Add the vision tower + projector of `config` when vramkit knows the wrapper's layout
     (`TOWERS`: Mistral 3 + Pixtral, LLaVA + CLIP, Kimi-VL + MoonViT). Other towers are left to `uncounted_towers`,
-    which names them."""
+    which names them. `repeat`: the builder's `LayerStamper.repeat` (the encoder's blocks
+    built once)."""
     vision = _tower_config(config, "vision_config")
     if vision is None:
         return
     build = TOWERS.get((str(config.get("wrapper_model_type")), str(vision.get("model_type"))))
     if build is not None:
-        build(add, config, vision, text_hidden)
+        build(add, config, vision, text_hidden, repeat)
 
 
 def _vit_estimate(tower: Mapping[str, Any]) -> int | None:
@@ -292,11 +314,9 @@ def _vit_estimate(tower: Mapping[str, Any]) -> int | None:
     return n * (4 * h * h + 2 * h * inter)
 
 
-def uncounted_towers(
-    config: Mapping[str, Any], inventory: tuple[TensorSpec, ...]
-) -> tuple[str, ...]:
+def uncounted_towers(config: Mapping[str, Any], inventory: Iterable[TensorSpec]) -> tuple[str, ...]:
     """One note per ``vision_config`` / ``audio_config`` of `config` whose tower the inventory
-    does not hold, with the size a plain ViT of its fields would have (labelled an estimate)."""
+    (its tensors, or one of each kind) does not hold, with the size a plain ViT of its fields would have (labelled an estimate)."""
     counted = any(t.group == "vision" for t in inventory)
     notes = []
     for key, what in (("vision_config", "vision"), ("audio_config", "audio")):

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
+from ..model.inventory import Inventory, LayerStamper, flat_of
 from ..model.tensors import TensorSpec
 from ._common import (
     FIRST_DENSE,
@@ -57,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # --------------------------------------------------------------------------- DeepSeek V3 / V3.2
 
 
-def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def deepseek_v3_kinds(config: Mapping[str, Any]) -> Inventory:
     """DeepSeek V3 / R1 / V3.1 (MLA + MoE), and V3.2 when ``index_n_heads`` is set (indexer).
 
     HF checkpoint names. MLA: q_a_proj, q_a_layernorm, q_b_proj, kv_a_proj_with_mqa
@@ -96,10 +97,8 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     idx_dim = v.index_head_dim
     tied = v.tie_word_embeddings
 
-    specs: list[TensorSpec] = []
-
-    def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
-        specs.append(TensorSpec(name, group, role, shape, **kw))
+    stamper = LayerStamper()
+    add = stamper.add
 
     def layer(i: int, mtp: bool) -> None:
         p = f"model.layers.{i}"
@@ -247,7 +246,8 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 
     _embedding(add, vocab, dim)
     for i in range(n_layers):
-        layer(i, mtp=False)
+        if not stamper.repeat(i, i < dense_layers):  # a dense or an MoE block, each built once
+            layer(i, mtp=False)
     add("model.norm.weight", "norms", "final_norm", (dim,), kind="vector")
     if not tied:
         add(
@@ -255,8 +255,13 @@ def deepseek_v3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         )
     for i in range(n_layers, n_layers + n_mtp):
         layer(i, mtp=True)
-    vision_tower(add, config, text_hidden=dim)  # Kimi-VL's MoonViT; others are noted
-    return tuple(specs)
+    vision_tower(
+        add, config, text_hidden=dim, repeat=stamper.repeat
+    )  # Kimi-VL's MoonViT; others are noted
+    return stamper.inventory()
+
+
+deepseek_v3_inventory = flat_of(deepseek_v3_kinds)
 
 
 def deepseek_v3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
@@ -352,6 +357,7 @@ FAMILY = Family(
     model_types=("deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2"),
     gguf_archs={"deepseek2": "deepseek_v3", "deepseek32": "deepseek_v32"},
     inventory=deepseek_v3_inventory,
+    tensor_kinds=deepseek_v3_kinds,
     layer_kinds=lambda cfg: ("mla",) * read_config(FIELDS, cfg).num_hidden_layers,
     kv_parts=deepseek_v3_kv_parts,
     kv_format_keys=lambda cfg: (

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..model.tensors import TensorSpec
+from ..model.inventory import Inventory, LayerStamper, Repeat, build_every, flat_of
 from ._common import (
     GQA_FIELDS,
     HEAD_DIM,
@@ -28,7 +28,6 @@ from ._common import (
     _embedding,
     _gqa,
     _mlp,
-    _spec_adder,
     refuse_kv,
     sliding_full_layer_types,
 )
@@ -77,7 +76,7 @@ def gemma_layer_types(v: ConfigValues) -> list[str]:
     )
 
 
-def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def gemma_kinds(config: Mapping[str, Any]) -> Inventory:
     """Gemma 2 / Gemma 3 text decoder, plus the vision tower and projector of a Gemma 3
     multimodal config (``vision_config`` present).
 
@@ -95,10 +94,12 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     tied = v.tie_word_embeddings
     qk_norm = v.model_type.startswith("gemma3")
     gemma1 = v.model_type == "gemma"  # two norms a layer, no sliding layers
-    specs: list[TensorSpec] = []
-    add = _spec_adder(specs)
+    stamper = LayerStamper()
+    add = stamper.add
     _embedding(add, vocab, dim)
     for i, _kind in enumerate(gemma_layer_types(v)):
+        if stamper.repeat(i, ()):  # sliding and full blocks hold the same tensors
+            continue
         kw: dict[str, Any] = {"layer": i}
         _gqa(
             add,
@@ -131,11 +132,16 @@ def gemma_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     if vision is not None:
         if not isinstance(vision, Mapping):
             raise VramkitError(f"vision_config must be an object of fields, got {vision!r}.")
-        siglip_tower(add, vision, text_hidden=dim)
-    return tuple(specs)
+        siglip_tower(add, vision, text_hidden=dim, repeat=stamper.repeat)
+    return stamper.inventory()
 
 
-def siglip_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> None:
+gemma_inventory = flat_of(gemma_kinds)
+
+
+def siglip_tower(
+    add: Any, vision: Mapping[str, Any], *, text_hidden: int, repeat: Repeat = build_every
+) -> None:
     """SigLIP vision encoder (transformers ``SiglipVisionTransformer``, no pooling head when
     ``vision_use_head`` is false) and the Gemma 3 projector, all in group ``vision``.
 
@@ -169,6 +175,8 @@ def siglip_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> No
     add(f"{v}.embeddings.position_embedding.weight", "vision", "position", ((image // patch) ** 2, h),
         kind="embedding")  # fmt: skip
     for i in range(n):
+        if repeat(i, "vision"):  # the encoder's blocks alike: built once
+            continue
         p = f"{v}.encoder.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         for nm in ("q_proj", "k_proj", "v_proj", "out_proj"):
@@ -245,6 +253,7 @@ FAMILY = Family(
     model_types=("gemma", "gemma2", "gemma3", "gemma3_text"),
     gguf_archs={"gemma": "gemma", "gemma2": "gemma2", "gemma3": "gemma3_text"},
     inventory=gemma_inventory,
+    tensor_kinds=gemma_kinds,
     layer_kinds=_layer_kinds,
     kv_parts=gemma_kv_parts,
     config_fields=FIELDS + VISION_FIELDS,

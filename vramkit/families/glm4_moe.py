@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..model.tensors import TensorSpec
+from ..model.inventory import Inventory, LayerStamper, flat_of
 from ._common import (
     FIRST_DENSE,
     GQA_FIELDS,
@@ -20,7 +20,6 @@ from ._common import (
     _layer_norms,
     _mlp,
     _routed,
-    _spec_adder,
     gqa_shape,
     mtp_layers,
     refuse_kv,
@@ -43,7 +42,7 @@ FIELDS = (
 # --------------------------------------------------------------------------- GLM-4.5 / 4.6 / 4.7
 
 
-def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def glm4_moe_kinds(config: Mapping[str, Any]) -> Inventory:
     """GLM-4.5 / 4.6 / 4.7 MoE (``Glm4MoeForCausalLM``): GQA with q/k/v biases (attention_bias),
     partial rotary (no weights), optional q_norm/k_norm (use_qk_norm); the first
     ``first_k_dense_replace`` layers dense (intermediate_size), the rest MoE: router [E, hidden] +
@@ -70,8 +69,8 @@ def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     tied = v.tie_word_embeddings
     qkv_bias = v.attention_bias
     qk_norm = v.use_qk_norm
-    specs: list[TensorSpec] = []
-    add = _spec_adder(specs)
+    stamper = LayerStamper()
+    add = stamper.add
 
     def layer(i: int, mtp: bool) -> None:
         p = f"model.layers.{i}"
@@ -114,11 +113,15 @@ def glm4_moe_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 
     _embedding(add, vocab, dim)
     for i in range(n_layers):
-        layer(i, mtp=False)
+        if not stamper.repeat(i, i < first_dense):  # a dense or an MoE block, each built once
+            layer(i, mtp=False)
     _embed_norm_head(add, vocab, dim, tied)
     for i in range(n_layers, n_layers + n_mtp):
         layer(i, mtp=True)
-    return tuple(specs)
+    return stamper.inventory()
+
+
+glm4_moe_inventory = flat_of(glm4_moe_kinds)
 
 
 def glm4_moe_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
@@ -147,6 +150,7 @@ FAMILY = Family(
     gguf_archs={"glm4moe": "glm4_moe"},
     from_gguf=glm4_moe_from_gguf,
     inventory=glm4_moe_inventory,
+    tensor_kinds=glm4_moe_kinds,
     layer_kinds=lambda cfg: ("full_attention",) * read_config(FIELDS, cfg).num_hidden_layers,
     kv_parts=glm4_moe_kv_parts,
     config_fields=FIELDS,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..model.tensors import TensorSpec
+from ..model.inventory import Inventory, LayerStamper, flat_of
 from ._common import (
     GQA_FIELDS,
     LAYER_TYPES,
@@ -18,7 +18,6 @@ from ._common import (
     _layer_norms,
     _mlp,
     _nonzero,
-    _spec_adder,
     gqa_shape,
     refuse_kv,
     sliding_full_layer_types,
@@ -39,7 +38,7 @@ FIELDS = (
 # --------------------------------------------------------------------------- gpt-oss
 
 
-def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def gpt_oss_kinds(config: Mapping[str, Any]) -> Inventory:
     """gpt-oss (OpenAI): GQA with biases and per-head attention sinks, alternating sliding / full
     layers (weights identical), MoE with a biased router and fused gate_up experts with biases.
 
@@ -61,10 +60,12 @@ def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     vocab = v.vocab_size
     tied = v.tie_word_embeddings
     n_layers = v.num_hidden_layers
-    specs: list[TensorSpec] = []
-    add = _spec_adder(specs)
+    stamper = LayerStamper()
+    add = stamper.add
     _embedding(add, vocab, dim)
     for i in range(n_layers):
+        if stamper.repeat(i, ()):  # every block alike: built once
+            continue
         p = f"model.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         a = f"{p}.self_attn"
@@ -92,7 +93,10 @@ def gpt_oss_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             **ex)  # fmt: skip
         _layer_norms(add, p, dim, **kw)
     _embed_norm_head(add, vocab, dim, tied)
-    return tuple(specs)
+    return stamper.inventory()
+
+
+gpt_oss_inventory = flat_of(gpt_oss_kinds)
 
 
 def gpt_oss_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
@@ -162,6 +166,7 @@ FAMILY = Family(
     model_types=("gpt_oss",),
     gguf_archs={"gpt-oss": "gpt_oss"},
     inventory=gpt_oss_inventory,
+    tensor_kinds=gpt_oss_kinds,
     layer_kinds=lambda cfg: tuple(sliding_full_layer_types(read_config(FIELDS, cfg))),
     kv_parts=gpt_oss_kv_parts,
     config_fields=FIELDS,

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..model.tensors import TensorSpec
+from ..model.inventory import Inventory, LayerStamper, flat_of
 from ._common import (
     HEADS,
     HIDDEN,
@@ -46,7 +46,6 @@ from ._common import (
     _gqa,
     _layer_norms,
     _mlp,
-    _spec_adder,
 )
 from ._record import Family, KvPart
 from ._schema import ConfigField, ConfigValues, read_config
@@ -112,7 +111,7 @@ def _attention_only(v: ConfigValues) -> tuple[str, ...]:
     return ("full_attention",) * n
 
 
-def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def granite_kinds(config: Mapping[str, Any]) -> Inventory:
     """Granite dense or MoE: GQA attention, then a SwiGLU MLP (dense) or router + routed experts
     (+ a shared expert when ``shared_intermediate_size`` is set); tied head unless untied."""
     v = read_config(FIELDS, config)
@@ -132,10 +131,12 @@ def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     tied = v.tie_word_embeddings
     bias = v.attention_bias
     mlp_bias = v.mlp_bias
-    specs: list[TensorSpec] = []
-    add = _spec_adder(specs)
+    stamper = LayerStamper()
+    add = stamper.add
     _embedding(add, vocab, dim)
     for i in range(n_layers):
+        if stamper.repeat(i, ()):  # every block alike: built once
+            continue
         kw: dict[str, Any] = {"layer": i}
         p = f"model.layers.{i}"
         _gqa(add, f"{p}.self_attn", dim=dim, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
@@ -169,7 +170,10 @@ def granite_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                     add(f"{n}.bias", "dense_mlp", f"{role}_bias", (size,), kind="vector", **kw)
         _layer_norms(add, p, dim, **kw)
     _embed_norm_head(add, vocab, dim, tied)
-    return tuple(specs)
+    return stamper.inventory()
+
+
+granite_inventory = flat_of(granite_kinds)
 
 
 def granite_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
@@ -186,6 +190,7 @@ FAMILY = Family(
     model_types=("granite", "granitemoe", "granitemoeshared", "granitemoehybrid"),
     gguf_archs={"granite": "granite", "granitemoe": "granitemoe"},
     inventory=granite_inventory,
+    tensor_kinds=granite_kinds,
     layer_kinds=_layer_kinds,
     kv_parts=granite_kv_parts,
     config_fields=FIELDS,

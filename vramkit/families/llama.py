@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..model.tensors import TensorSpec
+from ..model.inventory import Inventory, LayerStamper, flat_of
 from ._common import GQA_FIELDS, _embedding, _gqa, _mlp, _routed, gqa_shape
 from ._record import Family, KvPart
 from ._schema import ConfigField, fields_by_name, read_config
@@ -61,7 +61,7 @@ FIELDS = fields_by_name(
 # --------------------------------------------------------------------------- plain GQA decoders
 
 
-def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def llama_kinds(config: Mapping[str, Any]) -> Inventory:
     """Plain decoder (Llama, Qwen2/3, Mistral, Mixtral, Qwen-MoE …): GQA attention + SwiGLU MLP.
 
     q [heads*head_dim, hidden], k/v [kv_heads*head_dim, hidden], o [hidden, heads*head_dim], with
@@ -95,13 +95,12 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
             "an MoE config needs a positive moe_intermediate_size (or intermediate_size), "
             "the width of each expert."
         )
-    specs: list[TensorSpec] = []
-
-    def add(name: str, group: str, role: str, shape: tuple[int, ...], **kw: Any) -> None:
-        specs.append(TensorSpec(name, group, role, shape, **kw))
-
+    stamper = LayerStamper()
+    add = stamper.add
     _embedding(add, vocab, dim)
     for i in range(n_layers):
+        if stamper.repeat(i, ()):  # every block alike: built once
+            continue
         kw: dict[str, Any] = {"layer": i}
         a = f"model.layers.{i}.self_attn"
         _gqa(
@@ -183,8 +182,13 @@ def llama_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         add(
             "lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding", gguf_class="output"
         )
-    vision_tower(add, config, text_hidden=dim)  # Mistral 3's Pixtral; others are noted
-    return tuple(specs)
+    vision_tower(
+        add, config, text_hidden=dim, repeat=stamper.repeat
+    )  # Mistral 3's Pixtral; others are noted
+    return stamper.inventory()
+
+
+llama_inventory = flat_of(llama_kinds)
 
 
 def gqa_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
@@ -218,6 +222,7 @@ FAMILY = Family(
         "olmoe": "olmoe",
     },
     inventory=llama_inventory,
+    tensor_kinds=llama_kinds,
     layer_kinds=lambda cfg: ("full_attention",) * read_config(FIELDS, cfg).num_hidden_layers,
     kv_parts=gqa_kv_parts,
     config_fields=FIELDS + VISION_FIELDS,

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
-from ..model.tensors import TensorSpec
+from ..model.inventory import Inventory, LayerStamper, Repeat, build_every, flat_of
 from ..validate import MAX_LAYERS
 from ._common import (
     GQA_FIELDS,
@@ -45,7 +45,6 @@ from ._common import (
     _gqa,
     _layer_norms,
     _mlp,
-    _spec_adder,
     gqa_shape,
     refuse_kv,
 )
@@ -145,7 +144,7 @@ def llama4_layer_types(config: ConfigValues) -> list[str]:
     return ["chunked_attention" if r else "full_attention" for r in rope[:n]]
 
 
-def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def llama4_kinds(config: Mapping[str, Any]) -> Inventory:
     """Llama 4 text decoder (see the module docstring for every shape), plus the vision tower,
     its pixel-shuffle adapter and the projector when ``vision_config`` is present."""
     v = read_config(FIELDS, config)
@@ -164,10 +163,12 @@ def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
                            "num_experts_per_tok.")  # fmt: skip
     bias = v.attention_bias
     tied = v.tie_word_embeddings
-    specs: list[TensorSpec] = []
-    add = _spec_adder(specs)
+    stamper = LayerStamper()
+    add = stamper.add
     _embedding(add, vocab, dim)
     for i in range(v.num_hidden_layers):
+        if stamper.repeat(i, i in moe):  # an MoE or a dense block, each built once
+            continue
         p = f"model.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         _gqa(add, f"{p}.self_attn", dim=dim, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
@@ -195,13 +196,19 @@ def llama4_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     if vision is not None:
         if not isinstance(vision, Mapping):
             raise VramkitError(f"vision_config must be an object of fields, got {vision!r:.80}.")
-        llama4_vision_tower(add, vision, text_hidden=dim)
-    return tuple(specs)
+        llama4_vision_tower(add, vision, text_hidden=dim, repeat=stamper.repeat)
+    return stamper.inventory()
 
 
-def llama4_vision_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int) -> None:
+llama4_inventory = flat_of(llama4_kinds)
+
+
+def llama4_vision_tower(
+    add: Any, vision: Mapping[str, Any], *, text_hidden: int, repeat: Repeat = build_every
+) -> None:
     """``Llama4VisionModel`` + ``Llama4MultiModalProjector`` (shapes in the module docstring),
-    all in group ``vision``; matrices as matrices, biases / norms / embeddings as vectors."""
+    all in group ``vision``; matrices as matrices, biases / norms / embeddings as vectors
+    (`repeat`: a `LayerStamper`'s, its blocks alike)."""
     t = read_config(VISION_FIELDS, vision, where="vision_config")
     h = t.hidden_size
     inter = t.intermediate_size
@@ -228,6 +235,8 @@ def llama4_vision_tower(add: Any, vision: Mapping[str, Any], *, text_hidden: int
         vec(f"{v}.{nm}.weight", nm, h)
         vec(f"{v}.{nm}.bias", f"{nm}_bias", h)
     for i in range(t.num_hidden_layers):
+        if repeat(i, "vision"):
+            continue
         p = f"{v}.model.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         for nm in ("q_proj", "k_proj", "v_proj", "o_proj"):
@@ -316,6 +325,7 @@ FAMILY = Family(
     model_types=("llama4", "llama4_text"),
     gguf_archs={"llama4": "llama4_text"},
     inventory=llama4_inventory,
+    tensor_kinds=llama4_kinds,
     layer_kinds=lambda cfg: tuple(llama4_layer_types(read_config(FIELDS, cfg))),
     kv_parts=llama4_kv_parts,
     config_fields=FIELDS + nested("vision_config", VISION_FIELDS),

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import VramkitError
-from ..model.tensors import TensorSpec
-from ._common import HEADS, HIDDEN, INTER, KV_HEADS, LAYERS, TIED, VOCAB, _spec_adder
+from ..model.inventory import Inventory, LayerStamper, flat_of
+from ._common import HEADS, HIDDEN, INTER, KV_HEADS, LAYERS, TIED, VOCAB
 from ._record import Family, KvPart
 from ._schema import ConfigField, ConfigValues, read_config
 
@@ -47,7 +47,7 @@ def _heads(v: ConfigValues) -> tuple[int, int, int]:
     return heads, kv, dim // heads
 
 
-def phi_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def phi_kinds(config: Mapping[str, Any]) -> Inventory:
     """q [heads*hd, hidden], k/v [kv*hd, hidden], dense [hidden, heads*hd], fc1 [inter, hidden],
     fc2 [hidden, inter], all with biases; one LayerNorm a layer; final LayerNorm; biased head."""
     v = read_config(FIELDS, config)
@@ -58,8 +58,8 @@ def phi_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     vocab = v.vocab_size
     tied = v.tie_word_embeddings
     qk_norm = v.qk_layernorm
-    specs: list[TensorSpec] = []
-    add = _spec_adder(specs)
+    stamper = LayerStamper()
+    add = stamper.add
 
     def vec(name: str, group: str, role: str, size: int, **kw: Any) -> None:
         add(name, group, role, (size,), kind="vector", **kw)
@@ -67,6 +67,8 @@ def phi_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     add("model.embed_tokens.weight", "embed", "embed", (vocab, dim), kind="embedding",
         gguf_class="token_embd")  # fmt: skip
     for i in range(n_layers):
+        if stamper.repeat(i, ()):  # every block alike: built once
+            continue
         kw: dict[str, Any] = {"layer": i}
         a, m = f"model.layers.{i}.self_attn", f"model.layers.{i}.mlp"
         for nm, out in (("q", heads * hd), ("k", kv * hd), ("v", kv * hd)):
@@ -92,7 +94,10 @@ def phi_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         add("lm_head.weight", "lm_head", "head", (vocab, dim), kind="embedding",
             gguf_class="output")  # fmt: skip
         vec("lm_head.bias", "lm_head", "head_bias", vocab)
-    return tuple(specs)
+    return stamper.inventory()
+
+
+phi_inventory = flat_of(phi_kinds)
 
 
 def phi_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
@@ -108,6 +113,7 @@ FAMILY = Family(
     model_types=("phi",),
     gguf_archs={"phi2": "phi"},
     inventory=phi_inventory,
+    tensor_kinds=phi_kinds,
     layer_kinds=lambda cfg: ("full_attention",) * read_config(FIELDS, cfg).num_hidden_layers,
     kv_parts=phi_kv_parts,
     config_fields=FIELDS,

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..model.tensors import TensorSpec
+from ..model.inventory import Inventory, LayerStamper, flat_of
 from ._common import (
     GQA_FIELDS,
     SLIDING_WINDOW,
     _embed_norm_head,
     _embedding,
     _layer_norms,
-    _spec_adder,
     gqa_shape,
 )
 from ._record import Family, KvPart
@@ -30,7 +29,7 @@ FIELDS = (*GQA_FIELDS, SLIDING_WINDOW)
 """The config fields Phi-3 reads."""
 
 
-def phi3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def phi3_kinds(config: Mapping[str, Any]) -> Inventory:
     """qkv [(heads + 2*kv_heads)*head_dim, hidden], o [hidden, heads*head_dim], gate_up
     [2*inter, hidden], down [hidden, inter]; head_dim = hidden/heads unless ``head_dim`` is set."""
     v = read_config(FIELDS, config)
@@ -42,10 +41,12 @@ def phi3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
     inter = v.intermediate_size
     vocab = v.vocab_size
     tied = v.tie_word_embeddings
-    specs: list[TensorSpec] = []
-    add = _spec_adder(specs)
+    stamper = LayerStamper()
+    add = stamper.add
     _embedding(add, vocab, dim)
     for i in range(n_layers):
+        if stamper.repeat(i, ()):  # every block alike: built once
+            continue
         kw: dict[str, Any] = {"layer": i}
         a, m = f"model.layers.{i}.self_attn", f"model.layers.{i}.mlp"
         add(f"{a}.qkv_proj.weight", "attention", "qkv", ((heads + 2 * kv_heads) * head_dim, dim),
@@ -57,7 +58,10 @@ def phi3_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         add(f"{m}.down_proj.weight", "dense_mlp", "down", (dim, inter), gguf_class="ffn_down", **kw)
         _layer_norms(add, f"model.layers.{i}", dim, **kw)
     _embed_norm_head(add, vocab, dim, tied)
-    return tuple(specs)
+    return stamper.inventory()
+
+
+phi3_inventory = flat_of(phi3_kinds)
 
 
 def phi3_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
@@ -95,6 +99,7 @@ FAMILY = Family(
     model_types=("phi3",),
     gguf_archs={"phi3": "phi3"},
     inventory=phi3_inventory,
+    tensor_kinds=phi3_kinds,
     layer_kinds=_phi3_kinds,
     kv_parts=phi3_kv_parts,
     from_gguf=phi3_from_gguf,

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError
+from ..model.inventory import Inventory, LayerStamper, flat_of
 from ..model.tensors import TensorSpec
 from ._common import (
     GQA_FIELDS,
@@ -17,7 +18,6 @@ from ._common import (
     _mlp,
     _nonzero,
     _routed,
-    _spec_adder,
     gqa_shape,
     mtp_layers,
     refuse_kv,
@@ -69,7 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # --------------------------------------------------------------------------- Qwen3-Next
 
 
-def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
+def qwen3_next_kinds(config: Mapping[str, Any]) -> Inventory:
     """Qwen3-Next (hybrid Gated DeltaNet + gated attention, high-sparsity MoE with a shared expert).
 
     Shapes as HF transformers ``modeling_qwen3_next.py``. Linear-attention layers
@@ -114,8 +114,11 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         raise VramkitError(f"Qwen3-Next layers are linear or full attention; config gives {bad}.")
     key_dim, value_dim = nk * dk, nv * dv
     conv_dim = 2 * key_dim + value_dim
-    specs: list[TensorSpec] = []
-    add = _spec_adder(specs)
+    stamper = LayerStamper()
+    add = stamper.add
+
+    def moe_at(i: int) -> bool:
+        return bool(experts) and i not in mlp_only and (i + 1) % step == 0
 
     def attention(p: str, kw: dict[str, Any]) -> None:
         _gqa(
@@ -134,7 +137,7 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 
     def mlp(p: str, i: int, kw: dict[str, Any]) -> None:
         m = f"{p}.mlp"
-        if experts and i not in mlp_only and (i + 1) % step == 0:
+        if moe_at(i):
             add(f"{m}.gate.weight", "router", "gate", (experts, dim), gguf_class="ffn_gate_inp",
                 **kw)  # fmt: skip
             _routed(add, m, experts=experts, topk=topk, inter=moe_inter, dim=dim, **kw)
@@ -163,6 +166,8 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
 
     _embedding(add, vocab, dim)
     for i, kind in enumerate(kinds):
+        if stamper.repeat(i, (kind, moe_at(i))):  # each kind of mixer and MLP built once
+            continue
         p = f"model.layers.{i}"
         kw: dict[str, Any] = {"layer": i}
         if kind == "recurrent":
@@ -195,7 +200,10 @@ def qwen3_next_inventory(config: Mapping[str, Any]) -> tuple[TensorSpec, ...]:
         attention(p, kw)
         mlp(p, i, kw)
         _layer_norms(add, p, dim, **kw)
-    return tuple(specs)
+    return stamper.inventory()
+
+
+qwen3_next_inventory = flat_of(qwen3_next_kinds)
 
 
 def qwen3_next_kv_parts(cfg: Mapping[str, Any], include_mtp: bool) -> tuple[KvPart, ...]:
@@ -276,6 +284,7 @@ FAMILY = Family(
     model_types=("qwen3_next",),
     gguf_archs={"qwen3next": "qwen3_next"},
     inventory=qwen3_next_inventory,
+    tensor_kinds=qwen3_next_kinds,
     layer_kinds=lambda cfg: tuple(layer_kinds(cfg)),
     kv_parts=qwen3_next_kv_parts,
     kv_notes=_notes,

@@ -176,9 +176,14 @@ def _plan(
     """The plan for these arguments, built once per (model record, arguments): it does not
     depend on the context, and a sweep or a slider asks for the same one again and again."""
     spec = get_model(model)
-    args = (cache_dtype, indexer_dtype, runtime, include_mtp, tp)
-    # the types too: True == 1, and include_mtp=1 must be refused as it was, not served from cache
-    key = (spec, args, tuple(map(type, args)), tuple(sorted((overrides or {}).items())))
+    rt = get_runtime(runtime)
+    # a runtime named by id or alias, or given as its registry record, is one key
+    rt_key = rt.id if runtimes().get(rt.id) is rt else rt
+    args = (cache_dtype, indexer_dtype, rt_key, include_mtp, tp)
+    # the types too: True == 1, and include_mtp=1 must be refused as it was, not served from cache;
+    # an option set to None is an option not given (`_with_options`)
+    given = tuple(sorted((k, v) for k, v in (overrides or {}).items() if v is not None))
+    key = (spec, args, tuple(map(type, args)), given)
     try:
         hit = _PLANS.get(key)
     except TypeError:  # an unhashable argument: built (and refused) below, not cached
@@ -230,10 +235,14 @@ def _build_plan(
     notes = list(family.kv_notes(cfg, prof, idx is not None))
     if cache.estimate:
         notes.append(f"cache dtype {cache.name} is an estimate: {cache.description}")
+    comps_t = tuple(comps)
+    rank = tuple(per_rank(comps, tp))
+    if all(a is b for a, b in zip(rank, comps_t, strict=True)):
+        rank = comps_t  # one rank holds them all (tp 1, replicated caches): the same sums
     return _Plan(
         model=spec,
-        components=tuple(comps),
-        rank_components=tuple(per_rank(comps, tp)),
+        components=comps_t,
+        rank_components=rank,
         cache_dtype=cache.name,
         indexer_dtype=None if idx is None else idx.name,
         runtime=prof,
@@ -413,7 +422,10 @@ def kv_cache(
     plan = replace(plan, layout=plan.layout.with_streams(batch))  # ik_llama.cpp: streams count
     kinds = {k: int(v) for k, v in _sum_by_kind(plan.components, t, plan).items()}
     per_seq = sum(kinds.values())
-    rank_seq = sum(int(v) for v in _sum_by_kind(plan.rank_components, t, plan).values())
+    if plan.rank_components is plan.components:
+        rank_seq = per_seq
+    else:
+        rank_seq = sum(int(v) for v in _sum_by_kind(plan.rank_components, t, plan).values())
     constant, slope = plan.layout.constant_and_slope(plan.components)
     return KvEstimate(
         model_id=spec.id,
@@ -484,7 +496,8 @@ def kv_grid(
     if all(lay is plan.layout for lay in layouts):  # per-sequence bytes do not depend on batch
         one = _sum_by_kind(plan.components, t_arr, plan)
         kinds = {k: np.repeat(v[:, None], len(bs), axis=1) for k, v in one.items()}
-        rank_1 = sum(_sum_by_kind(plan.rank_components, t_arr, plan).values())
+        same = plan.rank_components is plan.components
+        rank_1 = sum((one if same else _sum_by_kind(plan.rank_components, t_arr, plan)).values())
         rank = np.repeat(rank_1[:, None], len(bs), axis=1)
     else:  # ik_llama.cpp: compressed caches sized by the total context x streams
         per_b = [replace(plan, layout=lay) for lay in layouts]

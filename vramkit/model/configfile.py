@@ -11,10 +11,9 @@ import functools
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from ..catalog import Checkpoint, ModelSpec, Source
+from ..catalog import Checkpoint, ModelSpec, Source, checked_view
 from ..datafiles import load_document
 from ..errors import VramkitError
 from ..families import (
@@ -144,7 +143,7 @@ def model_from_config(
         name=name,
         family=fam.name,
         variant="instruct",
-        config=MappingProxyType(cfg),
+        config=checked_view(cfg),  # checked above; a copy of the caller's config
         config_source=src,
         total_params_label=1,
         active_params_label=1,

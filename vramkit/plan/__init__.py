@@ -338,7 +338,7 @@ def solve(
             p,
             mg.why,
             retry=lambda **ch: plan_for(m, machine, **{**base, **ch}),  # type: ignore[arg-type]
-            smaller_recipes=_smaller_recipes(m, rec, runtime),
+            smaller_recipes=lambda: _smaller_recipes(m, rec, runtime),
         ),
     )
 

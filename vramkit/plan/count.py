@@ -301,7 +301,7 @@ def place(
     if _layers(rt) and host is None and p.knobs["cpu_layers"]:
         v = Verdict(False, False, (note,), (), mg.why, "")  # the GPUs, not the RAM, are short
     else:
-        v = verdict(p, mg.why, retry=retry, smaller_recipes=smaller_recipes(m, r, rt))
+        v = verdict(p, mg.why, retry=retry, smaller_recipes=lambda: smaller_recipes(m, r, rt))
     return Placed(p, machine, v, n, layout, mg, note)
 
 

@@ -143,13 +143,36 @@ def _grouped_costs(model: ModelSpec, recipe: Recipe, n: int) -> LayerCosts | Non
             continue
         for i in g.layers:
             if not 0 <= i < n:
-                return None
+                return _outside(model, n)
             layer[i] += sums[0]
             shared[i] += sums[1]
             experts[i] += sums[2]
             one[i] += sums[3]
     return _record(model, recipe, (layer, shared, experts, one), (e_count, top_k),
                    (embed, row, output))  # fmt: skip
+
+
+def _outside(model: ModelSpec, n: int) -> None:
+    """Raise `_costs`'s error for the first GGUF tensor (in file order: the inventory's, each
+    split into the converter's parts) of a block outside 0..n-1, found from the layer kinds
+    without listing every tensor; None where none is found that way (the per-tensor pass then
+    answers)."""
+    family = model.family_record
+    inv = model.tensor_kinds
+    for k, block in inv.blocks:
+        if block is None or 0 <= block < n:
+            continue
+        for t in inv.kinds[k].at(block):
+            if t.mtp and not family.gguf_keeps_mtp:
+                continue  # not in the file
+            split = family.gguf_split(model.config, t)
+            for part in (t,) if split is None else [p for p, _ in split]:
+                i = part.layer
+                if not part.mtp and i is not None and not 0 <= i < n:
+                    raise VramkitError(
+                        f"{model.id}: tensor {part.name} has layer {i} outside 0..{n - 1}."
+                    )
+    return None
 
 
 def _record(

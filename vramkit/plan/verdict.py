@@ -112,19 +112,22 @@ def verdict(
     margin: str,
     *,
     retry: Callable[..., Plan] | None = None,
-    smaller_recipes: tuple[str, ...] = (),
+    smaller_recipes: tuple[str, ...] | Callable[[], tuple[str, ...]] = (),
     min_context: int = 4096,
 ) -> Verdict:
     """The verdict of `plan`. When it is tight and `retry(**changes)` re-plans with changes
     (recipe=…, context=…), the first of `smaller_recipes` (largest first) and the longest halved
     context ≥ `min_context` whose plan fits without being tight are offered as tries, with the
-    RAM that brings the host under `HOST_TIGHT`."""
+    RAM that brings the host under `HOST_TIGHT`. `smaller_recipes` may be a function giving
+    them: it is called only for a tight plan (sizing every smaller recipe costs a weight sum
+    each, which a plan that fits with room, or does not fit, never reads)."""
     tight, reasons = plan_reasons(plan)
     tries: list[str] = []
     if plan.fits and tight:
         host = next((q for q in plan.places if q.kind == "host"), None)
         if retry is not None:
-            for r in smaller_recipes:
+            smaller = smaller_recipes() if callable(smaller_recipes) else smaller_recipes
+            for r in smaller:
                 q = retry(recipe=r)
                 if q.fits and not plan_reasons(q)[0]:
                     tries.append(f"--recipe {r}{_host_text(q)}")

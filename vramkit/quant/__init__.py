@@ -148,6 +148,7 @@ def gguf_name(t: TensorSpec) -> str:
     return prefix + llamacpp.gguf_stem(t)
 
 
+@lru_cache(maxsize=256)  # specs hash by identity
 def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     """What llama.cpp's quantizer reads from a model's GGUF metadata (see `ModelFacts`); the
     llama.cpp arch name comes from the family records' GGUF architectures, the block count
@@ -269,7 +270,7 @@ def _layout(model: ModelSpec) -> llamacpp.Layout | None:
     try:
         return llamacpp.build_layout(
             model,
-            model.inventory,
+            model.tensor_kinds,
             family.gguf_keeps_mtp,
             _checkpoint_types(model),
             model_facts(model),
@@ -287,7 +288,7 @@ def _checkpoint_types(model: ModelSpec) -> list[str]:
         official = get_recipe(model.checkpoint_layout)
         if official.kind != "llamacpp":
             return [f.name for _, f in tensor_formats(model, official)]
-    return [""] * len(model.inventory)
+    return [""] * model.tensor_kinds.size
 
 
 def _split_for_gguf(

@@ -19,10 +19,13 @@ errors name the tensor.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
+from ..model.inventory import Inventory
 from ..model.tensors import TensorSpec
 from ..runtimes.llamacpp import mix
 
@@ -41,7 +44,8 @@ _COUNTED_CATS = frozenset({"attn_v", "attn_qkv", "attn_kv_b", "ffn_down", "ffn_g
 class Layout:
     """A model's GGUF tensors grouped for llama-quantize (see the module docstring).
 
-    `specs`: every GGUF tensor in file-writing order (`tensor_formats` order); `facts`: what the
+    `specs`: every GGUF tensor in file-writing order (`tensor_formats` order; `n_specs` of
+    them, built by `expand` on first use: sums over the groups never need them); `facts`: what the
     quantizer reads of the model; `templates`: one `GgufTensor` per distinct tensor template (a
     block tensor named ``blk.#.<stem>``); `rows`: per template, a representative spec (its
     fields but `name` / `layer` hold for every tensor of the template); `units`: per group,
@@ -53,7 +57,7 @@ class Layout:
     `last`: per group, the lowest / highest `specs` index of each template; `tied`: the file
     has no ``output.weight``."""
 
-    specs: tuple[TensorSpec, ...]
+    expand: Callable[[], tuple[TensorSpec, ...]]
     facts: mix.ModelFacts
     templates: tuple[mix.GgufTensor, ...]
     rows: tuple[TensorSpec, ...]
@@ -64,10 +68,21 @@ class Layout:
     first: tuple[tuple[int, ...], ...]
     last: tuple[tuple[int, ...], ...]
     tied: bool
+    n_specs: int
+
+    @cached_property
+    def specs(self) -> tuple[TensorSpec, ...]:
+        """Every GGUF tensor in file-writing order, expanded on first use (`expand`)."""
+        out = self.expand()
+        assert len(out) == self.n_specs
+        return out
 
 
 _UNIT_IDS: dict[tuple[object, ...], int] = {}
-"""Group content (templates and positions) → a small id shared by every model holding it."""
+"""Group content (arch, template ids, positions) → a small id shared by every model holding
+it."""
+_TEMPLATE_IDS: dict[mix.GgufTensor, int] = {}
+"""A tensor template (`GgufTensor`) → a small id shared by every model holding it."""
 _UNIT_TYPES: dict[tuple[object, ...], tuple[tuple[str, ...], bool]] = {}
 """(group id, file type, imatrix, facts without n_layer, tied) → the group's types and
 whether they need an importance matrix."""
@@ -86,7 +101,7 @@ class Ungroupable(Exception):
 
 def build_layout(
     model: ModelSpec,
-    inventory: tuple[TensorSpec, ...],
+    inventory: Inventory,
     keep_mtp: bool,
     checkpoint: list[str],
     facts: mix.ModelFacts,
@@ -94,12 +109,14 @@ def build_layout(
     extra: tuple[tuple[TensorSpec, tuple[int, ...]], ...],
 ) -> Layout:
     """The `Layout` of `model` (arguments as `vramkit.quant._gguf_tensors` computes them:
-    `checkpoint` the checkpoint format name per inventory tensor, or "" each; `extra` the
-    converter-generated tensors). Raises `Ungroupable` where the grouping does not hold."""
+    `inventory` the model's layer kinds, `checkpoint` the checkpoint format name per tensor of
+    the flat inventory, or "" each; `extra` the converter-generated tensors). A block of a kind
+    met before is placed from that kind's template ids, without a pass over its tensors.
+    Raises `Ungroupable` where the grouping does not hold."""
     arch = facts.arch
     config = model.config
     split_of = family.gguf_split  # type: ignore[attr-defined]
-    specs: list[TensorSpec] = []
+    n_specs = 0
     # per inventory template: None (one GGUF tensor, its part template id) or True (split)
     inv_ids: dict[tuple[object, ...], tuple[bool, int]] = {}
     part_ids: dict[tuple[object, ...], int] = {}
@@ -107,6 +124,7 @@ def build_layout(
     rows: list[TensorSpec] = []
     global_rows: list[tuple[int, int]] = []  # (specs index, template id)
     blocks: dict[int, tuple[list[int], list[int]]] = {}  # block → (template ids, specs indices)
+    kind_pids: dict[int, tuple[int, ...] | None] = {}  # kind → its template ids, in order
 
     def part_id(part: TensorSpec, ne: tuple[int, ...], c: str) -> int:
         key = (part.group, part.role, part.shape, part.count, part.kind, part.native, part.mtp,
@@ -127,48 +145,80 @@ def build_layout(
             rows.append(part)
         return pid
 
-    def place(part: TensorSpec, pid: int) -> None:
-        if part.layer is None:
-            global_rows.append((len(specs), pid))
+    def place(layer: int | None, pid: int) -> None:
+        nonlocal n_specs
+        if layer is None:
+            global_rows.append((n_specs, pid))
         else:
-            ids = blocks.get(part.layer)
-            if ids is None:
-                ids = blocks[part.layer] = ([], [])
-            ids[0].append(pid)
-            ids[1].append(len(specs))
-        specs.append(part)
-
-    fields = _TEMPLATE_FIELDS
-    for t, c in zip(inventory, checkpoint, strict=True):
-        if t.mtp and not keep_mtp:
-            continue
-        layer = t.layer
-        key = (fields(t), layer is None, c)
-        hit = inv_ids.get(key)
-        if hit is None:
-            parts = split_of(config, t)
-            if parts is None:
-                ne = tuple(reversed(t.shape))
-                if t.experts_per_token is not None:
-                    ne = (*ne, t.count)
-                hit = inv_ids[key] = (False, part_id(t, ne, c))
-            else:
-                hit = inv_ids[key] = (True, -1)
-        if hit[0]:
-            for part, ne in split_of(config, t):
-                place(part, part_id(part, ne, c))
-        elif layer is None:
-            global_rows.append((len(specs), hit[1]))
-            specs.append(t)
-        else:  # `place`, inline: the one step per tensor
             ids = blocks.get(layer)
             if ids is None:
                 ids = blocks[layer] = ([], [])
-            ids[0].append(hit[1])
-            ids[1].append(len(specs))
-            specs.append(t)
+            ids[0].append(pid)
+            ids[1].append(n_specs)
+        n_specs += 1
+
+    fields = _TEMPLATE_FIELDS
+    plain = not any(checkpoint)  # no per-tensor checkpoint types: a kind's tensors alike
+    at = 0  # index in the flat inventory (of `checkpoint`)
+    for k, layer in inventory.blocks:
+        kind = inventory.kinds[k]
+        size = len(kind.tensors)
+        if plain and layer is not None and k in kind_pids:
+            pids = kind_pids[k]
+            if pids is not None:  # a kind met before: its template ids, in order
+                ids = blocks.get(layer)
+                if ids is None:
+                    ids = blocks[layer] = ([], [])
+                ids[0].extend(pids)
+                ids[1].extend(range(n_specs, n_specs + len(pids)))
+                n_specs += len(pids)
+                at += size
+                continue
+        one_layer = True  # every GGUF tensor of this block in block `layer`
+        placed: list[int] = []
+        for t in kind.at(layer):
+            c = checkpoint[at]
+            at += 1
+            if t.mtp and not keep_mtp:
+                continue
+            key = (fields(t), t.layer is None, c)
+            hit = inv_ids.get(key)
+            if hit is None:
+                parts = split_of(config, t)
+                if parts is None:
+                    ne = tuple(reversed(t.shape))
+                    if t.experts_per_token is not None:
+                        ne = (*ne, t.count)
+                    hit = inv_ids[key] = (False, part_id(t, ne, c))
+                else:
+                    hit = inv_ids[key] = (True, -1)
+            if hit[0]:
+                for part, ne in split_of(config, t):
+                    pid = part_id(part, ne, c)
+                    one_layer = one_layer and part.layer == layer
+                    placed.append(pid)
+                    place(part.layer, pid)
+            else:
+                one_layer = one_layer and t.layer == layer
+                placed.append(hit[1])
+                place(t.layer, hit[1])
+        if plain and layer is not None and k not in kind_pids:
+            kind_pids[k] = tuple(placed) if one_layer else None
     for part, ne in extra:
-        place(part, part_id(part, ne, ""))
+        place(part.layer, part_id(part, ne, ""))
+
+    def expand() -> tuple[TensorSpec, ...]:
+        out: list[TensorSpec] = []
+        for t in inventory.flat:
+            if t.mtp and not keep_mtp:
+                continue
+            parts = split_of(config, t)
+            if parts is None:
+                out.append(t)
+            else:
+                out.extend(part for part, _ in parts)
+        out.extend(part for part, _ in extra)
+        return tuple(out)
 
     names = [t.name for t in templates]
     cats = [mix.category(n) for n in names]
@@ -179,16 +229,19 @@ def build_layout(
     ]
     attn_v = [c in ("attn_v", "attn_qkv", "attn_kv_b") for c in cats]  # category_is_attn_v
     n_wv = sum(attn_v[pid] for _, pid in global_rows)
-    kinds: dict[tuple[int, ...], tuple[list[int], list[int], int]] = {}
-    for ids, _ in blocks.values():  # kind → (llama.cpp's order, counted ones, attn_v count)
+    # kind → (llama.cpp's order, counted ones, attn_v count, the counted ones' categories)
+    kinds: dict[tuple[int, ...], tuple[list[int], list[int], int, tuple[str, ...]]] = {}
+    for ids, _ in blocks.values():
         kind = tuple(ids)
         hit = kinds.get(kind)
         if hit is None:
             order = sorted(range(len(kind)), key=lambda j, k=kind: names[k[j]])
-            hit = kinds[kind] = (order, [j for j in order if steps[kind[j]]],
-                                 sum(attn_v[pid] for pid in kind))  # fmt: skip
+            steppers = [j for j in order if steps[kind[j]]]
+            hit = kinds[kind] = (order, steppers, sum(attn_v[pid] for pid in kind),
+                                 tuple([cats[kind[j]] for j in steppers]))  # fmt: skip
         n_wv += hit[2]
     counters = mix.Counters(n_wv, facts.n_layer, max(1, facts.n_expert) > 1)
+    step = counters.step
     # the global tensors first, by name (block -1), as llama.cpp orders them; alike ones (a
     # vision tower's repeated blocks) form one group each
     units: list[tuple[tuple[int, ...], tuple[int, ...], tuple[mix.Position, ...]]] = []
@@ -210,8 +263,8 @@ def build_layout(
     for layer in sorted(blocks):
         ids, idx = blocks[layer]
         kind = tuple(ids)
-        order, steppers, _ = kinds[kind]
-        pos = tuple([counters.step(cats[kind[j]], layer) for j in steppers])
+        order, steppers, _, step_cats = kinds[kind]
+        pos = tuple([step(c, layer) for c in step_cats])
         sig = (kind, pos)
         g = groups.get(sig)
         if g is None:
@@ -225,10 +278,13 @@ def build_layout(
         times[g] += 1
         layers[g].append(layer)
         where[g].append(tuple([idx[j] for j in order]))
+    # each template as a process-wide id (equal templates, equal ids): a group's content key
+    # then hashes integers, not the templates
+    gids = [_TEMPLATE_IDS.setdefault(t, len(_TEMPLATE_IDS)) for t in templates]
     unit_ids = []
     for g, (_, tids, ps) in enumerate(units):
         units[g] = (tuple(layers[g]), tids, ps)
-        content = (arch, tuple([templates[i] for i in tids]), ps)
+        content = (arch, tuple([gids[i] for i in tids]), ps)
         uid = _UNIT_IDS.get(content)
         if uid is None:
             uid = _UNIT_IDS[content] = len(_UNIT_IDS)
@@ -236,7 +292,7 @@ def build_layout(
     first = tuple(w[0] if len(w) == 1 else tuple(map(min, *w)) for w in where)
     last = tuple(w[0] if len(w) == 1 else tuple(map(max, *w)) for w in where)
     return Layout(
-        specs=tuple(specs),
+        expand=expand,
         facts=facts,
         templates=tuple(templates),
         rows=tuple(rows),
@@ -247,6 +303,7 @@ def build_layout(
         first=first,
         last=last,
         tied="output.weight" not in names,
+        n_specs=n_specs,
     )
 
 
@@ -291,7 +348,7 @@ def _unit_types(lay: Layout, ftype: str, imatrix: bool) -> list[tuple[tuple[str,
 
 def flat_types(lay: Layout, types: tuple[tuple[str, ...], ...]) -> list[str]:
     """The per-tensor types in `Layout.specs` order, expanded from the groups."""
-    out = [""] * len(lay.specs)
+    out = [""] * lay.n_specs
     for where, ts in zip(lay.flat, types, strict=True):
         for idx in where:
             for k, ty in zip(idx, ts, strict=True):

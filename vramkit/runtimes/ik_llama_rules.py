@@ -594,6 +594,20 @@ def rtr_repack(name: str, ggml_type: str, rows: int, n_bytes: int) -> Repack:
 
 
 # ─── weights at load: gpt-oss expert biases kept twice ──────────────────────────────────────
+OPENAI_MOE_ARCH = "gpt-oss"
+"""The GGUF architecture whose tensors ik_llama.cpp creates in ``create_openai_moe_tensors``
+(src/llama-load-tensors.cpp L4286-L4309 at 8337e4cd): the one loader that duplicates expert
+biases."""
+
+
+def duplicates_expert_biases(model: Any) -> bool:
+    """True when ik_llama.cpp's loader keeps the model's expert biases twice with the experts in
+    host RAM: its GGUF architecture is `OPENAI_MOE_ARCH` (the engine's branch, by architecture)."""
+    from ..quant import model_facts
+
+    return model_facts(model).arch == OPENAI_MOE_ARCH
+
+
 def duplicated_expert_bias_bytes(model: Any, recipe: Any) -> tuple[int, ...]:
     """Per main layer, the bytes of the routed-expert biases ik_llama.cpp keeps a second copy
     of when that layer's expert weights live in another buffer than the layer (``-ot exps=CPU``,
@@ -616,7 +630,7 @@ def duplicated_expert_bias_bytes(model: Any, recipe: Any) -> tuple[int, ...]:
     cfg = model.config
     n = int(cfg.get("num_hidden_layers") or 0)
     out = [0] * n
-    if cfg.get("model_type") != "gpt_oss":
+    if not duplicates_expert_biases(model):
         return tuple(out)
     for t, fmt in tensor_formats(model, get_recipe(recipe, model=model)):
         if t.mtp or t.layer is None or t.kind != "vector" or not t.group.startswith("routed_"):

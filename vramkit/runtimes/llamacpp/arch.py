@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...datafiles import DATA_DIR, check_document
+from ...datafiles import DATA_DIR, cached_parse, check_document
 
 ARCH_DIR = "llamacpp_arch_graphs"
 CELL_PAD = 256
@@ -137,21 +137,26 @@ def load_template(tid: str) -> Mapping[str, Any] | None:
     path = DATA_DIR / ARCH_DIR / f"{tid}.json.gz"
     if not path.exists():
         return None
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        doc = _tuples(json.load(f))
+    raw = path.read_bytes()
+    # kept in the parsed-data cache (vramkit.datafiles) as read here, tuples and all
+    doc = cached_parse(path.name, raw, "", lambda: _tuples(json.loads(gzip.decompress(raw))))
     keys = ("by_layers", "symbols", "engine", "llama_cpp_commit", "source", "type_sizes")
     return check_document(doc, path.name, keys)
 
 
-def _tuples(x: Any) -> Any:
+def _tuples(x: Any, key: str = "") -> Any:
     """`x` (parsed JSON) with every list a tuple. A template holds ~10⁵ small event lists, kept
     for the process's life: the garbage collector walks every list at each full collection,
     while tuples of numbers are untracked after the first (objects it tracked after the
-    1,000-model sweep of benchmarks/speed.py: ~325,000 with them as lists, ~184,000 as tuples)."""
+    1,000-model sweep of benchmarks/speed.py: ~325,000 with them as lists, ~184,000 as tuples).
+    A variant's ``events`` are lists of integers (the recorder writes them so): each becomes a
+    tuple without a call per element."""
     if isinstance(x, list):
+        if key == "events":
+            return tuple(map(tuple, x))
         return tuple([_tuples(v) for v in x])
     if isinstance(x, dict):
-        return {k: _tuples(v) for k, v in x.items()}
+        return {k: _tuples(v, k) for k, v in x.items()}
     return x
 
 
@@ -429,9 +434,24 @@ def replay_symbols(
                           f"top-k {q['idx_topk']}: min(cells, top-k) is not recorded")  # fmt: skip
     if quant and (q["krot"] == 0 or q["vrot"] == 0):
         return ArchReplay(None, tid, "head size not a multiple of 64: no rotation, not recorded")
-    peak = replay_template(var, q, doc["type_sizes"], cuda=cuda)
+    key = (id(var), cuda, tuple(sorted(q.items())))
+    peak = _PEAKS.get(key)
+    if peak is None:
+        peak = replay_template(var, q, doc["type_sizes"], cuda=cuda)
+        if len(_PEAKS) >= _PEAKS_MAX:
+            _PEAKS.clear()
+        _PEAKS[key] = peak
     how = " with the CUDA buffer type's sizes (from its code)" if cuda else ""
     return ArchReplay(peak, tid, f"{tid} graph replayed{how}")
+
+
+_PEAKS: dict[tuple[object, ...], int] = {}
+"""(variant, cuda, quantities) → the replay's peak bytes: `replay_template` is a pure function
+of these, and one plan asks the same replay several times (the compute buffer, flash attention's
+CPU side), as do models that differ only where the graph does not look (its layer count past a
+layer-stable recording). Variants are held by `load_template`'s cache for the process's life,
+so their ids are not reused."""
+_PEAKS_MAX = 4096
 
 
 def coverage() -> dict[str, str]:

@@ -155,8 +155,14 @@ def quantized_row_padding(ne0: int, block: int, block_bytes: int) -> int:
     n = require_int("ne0", ne0, minimum=1, maximum=1 << 30)
     b = require_int("block", block, minimum=1, maximum=MATRIX_ROW_PADDING)
     bb = require_int("block_bytes", block_bytes, minimum=1, maximum=1 << 16)
-    pad = (-n) % MATRIX_ROW_PADDING
-    return -(-pad // b) * bb if pad else 0
+    return _row_padding(n, b, bb)
+
+
+def _row_padding(ne0: int, block: int, block_bytes: int) -> int:
+    """`quantized_row_padding` of values already checked (a tensor's shape, its format's
+    block), for the sums over a model's tensors."""
+    pad = (-ne0) % MATRIX_ROW_PADDING
+    return -(-pad // block) * block_bytes if pad else 0
 
 
 def pinned_host_compute(n_bytes: int) -> CudaTerm:
@@ -245,46 +251,61 @@ class WeightShapes:
     fused_routed: tuple[int, ...] = ()
 
 
-def weight_shapes(model: Any, recipe: Any) -> WeightShapes:
+def weight_shapes(model: Any, recipe: Any, *, grouped: bool = True) -> WeightShapes:
     """`WeightShapes` of `model` under `recipe` (`vramkit.quant.tensor_formats`), memoised per
     model object and recipe id. A routed spec stands for one GGUF tensor holding every expert
-    (ffn_*_exps): padded once; other specs once per copy."""
-    from ...quant import tensor_formats
+    (ffn_*_exps): padded once; other specs once per copy. A llama.cpp mix is read from its
+    `FormatGroup`s (each row sized once, applied to its group's blocks); `grouped=False` reads
+    the per-tensor list instead (the same figures: tests/accounting/test_llamacpp_grouped_mix.py)."""
+    from ...quant import get_recipe, llamacpp_format_groups, tensor_formats
 
     rid = getattr(recipe, "id", recipe)
-    key = (id(model), str(rid))
+    key = (id(model), str(rid), grouped)
     hit = _SHAPES.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
+    groups = llamacpp_format_groups(model, get_recipe(recipe, model=model)) if grouped else None
+    if groups is not None:  # (its blocks or None for global tensors, copies, its rows)
+        parts = [(g.layers or None, g.times, g.rows) for g in groups]
+    else:
+        parts = [(None if t.layer is None else (t.layer,), 1, ((t, f),))
+                 for t, f in tensor_formats(model, recipe)]  # fmt: skip
     n = int(model.config.get("num_hidden_layers") or 0)
     pad_l, pad_e, big_d, big_r = [0] * n, [0] * n, [0] * n, [0] * n
     pair = [0] * n  # up + gate expert tensors of a layer, padding included
     pair_types: list[set[str]] = [set() for _ in range(n)]
     pad_o = out_m = 0
-    for t, fmt in tensor_formats(model, recipe):
-        if t.mtp or len(t.shape) < 2:
-            continue
-        quant = fmt.layout == "gguf" and fmt.block > 1
-        pad = quantized_row_padding(t.shape[-1], fmt.block, fmt.block_bytes) if quant else 0
-        routed = t.group in ROUTED and t.experts_per_token is not None
-        one = fmt.tensor_bytes(t.shape)
-        if t.layer is None:
-            if t.group != "embed":
-                pad_o += pad * t.count
-                out_m = max(out_m, one + pad)
-            continue
-        i = int(t.layer)
-        if not 0 <= i < n:
-            continue
-        if routed:
-            pad_e[i] += pad
-            big_r[i] = max(big_r[i], t.count * one + pad)
-            if t.group == ROUTED[0]:
-                pair[i] += t.count * one + pad
-                pair_types[i].add(fmt.name)
-        else:
-            pad_l[i] += pad * t.count
-            big_d[i] = max(big_d[i], one + pad)
+    for layers, times, rows in parts:
+        # the group's sums once, then added to each of its blocks
+        g_pad_l = g_pad_e = g_big_d = g_big_r = g_pair = 0
+        g_types: set[str] = set()
+        for t, fmt in rows:
+            if t.mtp or len(t.shape) < 2:
+                continue
+            quant = fmt.layout == "gguf" and fmt.block > 1
+            pad = _row_padding(t.shape[-1], fmt.block, fmt.block_bytes) if quant else 0
+            one = fmt.tensor_bytes(t.shape)
+            if layers is None:  # global tensors (`times` alike ones)
+                if t.group != "embed":
+                    pad_o += pad * t.count * times
+                    out_m = max(out_m, one + pad)
+            elif t.group in ROUTED and t.experts_per_token is not None:
+                g_pad_e += pad
+                g_big_r = max(g_big_r, t.count * one + pad)
+                if t.group == ROUTED[0]:
+                    g_pair += t.count * one + pad
+                    g_types.add(fmt.name)
+            else:
+                g_pad_l += pad * t.count
+                g_big_d = max(g_big_d, one + pad)
+        for i in layers or ():
+            if 0 <= i < n:
+                pad_l[i] += g_pad_l
+                pad_e[i] += g_pad_e
+                big_d[i] = max(big_d[i], g_big_d)
+                big_r[i] = max(big_r[i], g_big_r)
+                pair[i] += g_pair
+                pair_types[i] |= g_types
     fused = tuple(max(b, p) if len(ty) == 1 else b for b, p, ty in zip(big_r, pair, pair_types,
                                                                          strict=True))  # fmt: skip
     out = WeightShapes(tuple(pad_l), tuple(pad_e), pad_o, tuple(big_d), tuple(big_r), out_m,
@@ -295,7 +316,7 @@ def weight_shapes(model: Any, recipe: Any) -> WeightShapes:
     return out
 
 
-_SHAPES: dict[tuple[int, str], tuple[Any, WeightShapes]] = {}
+_SHAPES: dict[tuple[int, str, bool], tuple[Any, WeightShapes]] = {}
 ROUTED = ("routed_experts_gate_up", "routed_experts_down")  # vramkit.model.tensors.ROUTED_GROUPS
 
 

@@ -174,7 +174,42 @@ class LlamacppContext:
         ik: object = None,
     ) -> LlamacppContext:
         """The shared pieces; `lower_bound`: with no compute buffer on the GPUs or the host (a
-        plan that does not fit so does not fit with them: see `any_plan_fits`)."""
+        plan that does not fit so does not fit with them: see `any_plan_fits`). None of them
+        depends on the host's RAM: a context built for the same devices and settings is reused
+        with another host (the planner's probe, then its plan, `plan.count._no_offload`)."""
+        key = (model, costs, machine.devices, context, sequences, cache_dtype, ubatch, runtime,
+               margin, lower_bound, ik)  # fmt: skip
+        try:
+            hit = _CONTEXTS.get(key)
+        except TypeError:  # an unhashable option: built, not kept
+            key, hit = None, None
+        if hit is not None:
+            return replace(hit, machine=machine, describe=machine.describe())
+        out = cls._build(model, costs, machine, context=context, sequences=sequences,
+                         cache_dtype=cache_dtype, ubatch=ubatch, runtime=runtime, margin=margin,
+                         lower_bound=lower_bound, ik=ik)  # fmt: skip
+        if key is not None:
+            if len(_CONTEXTS) >= 16:
+                del _CONTEXTS[next(iter(_CONTEXTS))]  # the oldest first
+            _CONTEXTS[key] = out
+        return out
+
+    @classmethod
+    def _build(
+        cls,
+        model: ModelSpec,
+        costs: LayerCosts,
+        machine: Machine,
+        *,
+        context: int,
+        sequences: int,
+        cache_dtype: str | None,
+        ubatch: int,
+        runtime: str,
+        margin: Margin | None,
+        lower_bound: bool = False,
+        ik: object = None,
+    ) -> LlamacppContext:
         kv = kv_estimate(model, runtime, context, sequences, cache_dtype, ubatch=ubatch, ik=ik)
         kv_layer = kv_layers_of(model, kv)
         derived = _ik_derived(model, costs, runtime, ik)
@@ -510,14 +545,22 @@ def _cuda(model, costs, machine, runtime, context, sequences, cache_dtype, ubatc
                      cache_dtype=cache_dtype, ubatch=ubatch, options=ik)  # fmt: skip
 
 
+_CONTEXTS: dict[tuple[object, ...], LlamacppContext] = {}
+"""`LlamacppContext.build` answers by (model, costs, devices, settings): specs, cost records and
+devices compare by identity or value, the host is left out (nothing built reads it)."""
+
+
 def _ik_dup_bias(model: ModelSpec, costs: LayerCosts, runtime: str) -> tuple[int, ...]:
     """Per layer, the expert biases ik_llama.cpp keeps twice when the layer's experts are in
     host RAM (`duplicated_expert_bias_bytes`, gpt-oss only); () on other runtimes and models."""
     from ..engines import ENGINE_OPTIONS
 
-    if model.config.get("model_type") != "gpt_oss" or get_runtime(runtime).id not in ENGINE_OPTIONS:
+    if get_runtime(runtime).id not in ENGINE_OPTIONS:
         return ()
-    from ..ik_llama_rules import duplicated_expert_bias_bytes
+    from ..ik_llama_rules import duplicated_expert_bias_bytes, duplicates_expert_biases
+
+    if not duplicates_expert_biases(model):
+        return ()
 
     recipe = costs.recipe if costs.recipe is not None else costs.recipe_id
     return duplicated_expert_bias_bytes(model, recipe)
