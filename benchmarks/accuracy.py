@@ -375,6 +375,22 @@ def ik_llama_section() -> dict[str, Any]:
             print(f"    {log['id']:34} {buf:10} published {pub:>10,.2f} MiB  kit "
                   f"{kit[buf] / mib:>10,.2f} MiB  {err:+.2%}")  # fmt: skip
             out[f"{log['id']} {buf}"] = err
+    logs = [x for x in ik_llama.published_logs() if x.get("compute_mib")]
+    if logs:
+        print("  published CUDA logs, compute buffers (compute: an estimate, with the kit's spread "
+              "on the CPU runs above of the same attention kind):")  # fmt: skip
+    for log in logs:
+        cs = log["compute_settings"]
+        kind = "MLA" if cs["mla"] else f"no MLA, -fa {cs['flash_attn']}"
+        same = f"compute buffer (CPU), {kind}"
+        kit = ik_llama.kit_compute_buffers(log)
+        for buf, pub in log["compute_mib"].items():
+            err = kit[buf] / (pub * mib) - 1
+            e = rows.get(same) or []
+            spread = f"spread {min(e):+.1%} … {max(e):+.1%} on {len(e)} runs" if e else "no spread"
+            print(f"    {log['id']:34} {buf:10} published {pub:>10,.2f} MiB  kit "
+                  f"{kit[buf] / mib:>10,.2f} MiB  {err:+.2%} (compute, an estimate; {spread})")  # fmt: skip
+            out[f"{log['id']} {buf} compute"] = err
     print(
         "  not verified here: other CUDA buffers (no GPU build); -ot / -cmoe placement only on "
         "the published logs above"

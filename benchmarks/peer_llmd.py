@@ -4,7 +4,7 @@
     python benchmarks/peer_llmd.py --fit      # refit vramkit.runtimes.vllm.memory.ACTIVATION_FIT (held-in only)
 
 data/peer_llmd_sweep.yaml holds the 59 runs (what vLLM logged, what the planner estimated). For each
-run the kit computes `vramkit.runtimes.vllm.memory.vllm_profile` (weights on rank 0, the profiling run's
+run the kit computes `vramkit.runtimes.vllm.profile.vllm_profile` (weights on rank 0, the profiling run's
 activation peak, non-torch memory, ``Available KV cache memory``) from the model's config.json in
 data/examples/ (no network). A run whose config is not stored here is listed as "no config", a run
 the kit refuses as "refused" with its error: neither is dropped silently. Errors are
@@ -36,8 +36,8 @@ from vramkit.runtimes.vllm.memory import (  # noqa: E402
     GIB,
     ActivationFit,
     vllm_activation_bytes,
-    vllm_profile,
 )
+from vramkit.runtimes.vllm.profile import vllm_profile  # noqa: E402
 
 EXAMPLES = ROOT / "data" / "examples"
 SWEEP = ROOT / "data" / "peer_llmd_sweep.yaml"

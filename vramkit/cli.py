@@ -89,8 +89,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with `only`, import just that command's module (fast start-up; ``""``:
-    none, enough for the top-level help and usage errors)."""
+    """The argument parser; with `only`, import just that command's module and build just its
+    parser (fast start-up: a command line that starts with a command never reaches another's);
+    ``""``: every command listed, none imported, enough for the top-level help and usage errors."""
     parser = _Parser(
         prog="python -m vramkit",
         description="How much GPU memory a large model really needs, and why.",
@@ -98,7 +99,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
         if only is not None and name != only:
-            sub.add_parser(name, help=help_text)
+            if not only:
+                sub.add_parser(name, help=help_text)
             continue
         module = importlib.import_module(f"vramkit.commands.{name.replace('.', '_')}")
         p = sub.add_parser(name, help=help_text, description=module.__doc__)

@@ -509,6 +509,25 @@ def published_logs() -> list[dict[str, Any]]:
     return list(json.loads(PUBLISHED_LOGS.read_text())["logs"])
 
 
+def kit_compute_buffers(log: dict[str, Any]) -> dict[str, int]:
+    """The kit's compute buffers (bytes) for one published log's `compute_mib` entries: CUDA0 =
+    ik_llama.cpp's device compute buffer (`ik_llama_rules.device_compute`: llama.cpp's graph or
+    ik's attention term, an estimate) at the log's `compute_settings` (n_ctx, n_ubatch, cache
+    type), one sequence."""
+    from vramkit.model.configfile import model_from_config_file
+    from vramkit.runtimes import ik_llama_rules as ik
+
+    s = log["compute_settings"]
+    model = model_from_config_file(str(ROOT / log["model_config"]))
+    out = {}
+    for buf in log["compute_mib"]:
+        if buf != "CUDA0":
+            raise ValueError(f"{log['id']}: no kit figure for the {buf} compute buffer")
+        out[buf] = ik.device_compute(model, context=s["n_ctx"], batch=1,
+                                     cache_dtype=s["cache_dtype"], n_ubatch=s["n_ubatch"]).bytes  # fmt: skip
+    return out
+
+
 def kit_model_buffers(log: dict[str, Any], runtime: str = "ik_llama.cpp") -> dict[str, int]:
     """The kit's model buffers (bytes) for one published log: the llama.cpp placement of the
     log's file (its recipe) with the routed experts of `cpu_expert_layers` layers in host RAM.

@@ -12,7 +12,7 @@ from vramkit.catalog import get_model
 from vramkit.format_facts import ggml_block
 from vramkit.model.configfile import model_from_config_file
 from vramkit.quant import gguf_name, tensor_formats, weight_bytes
-from vramkit.runtimes.llamacpp.mix import LLAMA_CPP_COMMIT
+from vramkit.runtimes.llamacpp.ftypes import LLAMA_CPP_COMMIT
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "measured" / "llamacpp_quantize"
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from vramkit.datafiles import DATA_DIR, load_yaml_text
 from vramkit.errors import VramkitError
 from vramkit.format_facts import GGML_TYPES_AHEAD_OF_PYPI_GGUF, ggml_block
 from vramkit.quant import get_recipe, recipe_ids, tensor_formats, weight_bytes
-from vramkit.runtimes.llamacpp.mix import FTYPE_DEFAULT, file_types, ftype_names
+from vramkit.runtimes.llamacpp.ftypes import FTYPE_DEFAULT, file_types, ftype_names
 
 DOC = load_yaml_text((DATA_DIR / "llamacpp_ftypes.yaml").read_text())
 

@@ -23,9 +23,9 @@ from vramkit.runtimes.vllm.memory import (
     pp_layers,
     rope_cache_bytes,
     vllm_activation_bytes,
-    vllm_profile,
     vllm_weight_bytes,
 )
+from vramkit.runtimes.vllm.profile import vllm_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "data" / "examples"

@@ -20,7 +20,8 @@ from vramkit.hardware import get_gpu
 from vramkit.plan.count import place
 from vramkit.runtimes import get_runtime
 from vramkit.runtimes.sglang_flags import sglang_flags
-from vramkit.runtimes.vllm.memory import cuda_total_bytes, vllm_profile
+from vramkit.runtimes.vllm.memory import cuda_total_bytes
+from vramkit.runtimes.vllm.profile import vllm_profile
 
 GIB = 2**30
 H100 = "h100-sxm-80gb"

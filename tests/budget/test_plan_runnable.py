@@ -67,11 +67,15 @@ def test_llamacpp_file_from_the_checkpoint() -> None:
         "hf download deepseek-ai/DeepSeek-V4-Flash --local-dir DeepSeek-V4-Flash",
         "python convert_hf_to_gguf.py DeepSeek-V4-Flash --outtype bf16 --outfile "
         "DeepSeek-V4-Flash-BF16.gguf",
-        "llama-quantize DeepSeek-V4-Flash-BF16.gguf DeepSeek-V4-Flash-Q4_K_M.gguf Q4_K_M",
+        # the V4 converter writes the experts MXFP4 and the FP8 tensors Q8_0: llama-quantize
+        # changes a block-type source only with --allow-requantize (src/llama-quant.cpp
+        # L1306-1307 at 0c1e57098bba: "requantizing from type %s is disabled")
+        "llama-quantize --allow-requantize DeepSeek-V4-Flash-BF16.gguf "
+        "DeepSeek-V4-Flash-Q4_K_M.gguf Q4_K_M",
     )
     # llama-quantize refuses IQ2_XXS without an importance matrix (tensor_requires_imatrix)
     iq = gguf_file(m, get_recipe("gguf-IQ2_XXS"))
-    assert iq.steps[-1].startswith("llama-quantize --imatrix imatrix.dat ")
+    assert iq.steps[-1].startswith("llama-quantize --allow-requantize --imatrix imatrix.dat ")
     assert any(s.startswith("llama-imatrix ") for s in iq.steps)
 
 

@@ -78,7 +78,7 @@ def test_one_solve_resolves_model_family_and_recipe_once():
     assert c["get_family"] == {"gemma4": 1}
     recipes = c["get_recipe"]
     # the asked recipe (None: the checkpoint's layout) once; the verdict's smaller llama.cpp
-    # recipes (`plan._smaller_recipes`) are other recipes, each looked up once
+    # recipes (`vramkit.plan.recipes.smaller_recipes`) are other recipes, each looked up once
     from vramkit.catalog import get_model
 
     assert recipes.pop(get_model("gemma-4-26b-a4b").checkpoint_layout) == 1

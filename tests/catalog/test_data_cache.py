@@ -334,8 +334,10 @@ def test_architecture_templates_come_back_from_the_cache_as_read(cache, monkeypa
     try:
         for tid in tids:
             again = arch.load_template(tid)
-            assert _same(dict(again), dict(first[tid])) and _same(dict(again), dict(direct[tid]))
+            assert _same(dict(again), dict(first[tid]))
+            assert _same(dict(again), dict(direct[tid]))
             events = next(iter(next(iter(again["by_layers"].values())).values()))["events"]
-            assert type(events) is tuple and type(events[0]) is tuple
+            assert type(events) is tuple
+            assert type(events[0]) is tuple
     finally:
         arch.load_template.cache_clear()

@@ -1,5 +1,5 @@
 """The planner asks each engine's placement and command line through the registry
-(`vramkit.runtimes.planning`), by the record's capabilities: every capability value a record may
+(`vramkit.runtimes.planning`, `vramkit.runtimes.flag_writers`), by the record's capabilities: every capability value a record may
 take has its rules, every planner runtime resolves to them, and `vramkit.plan` holds no engine's
 placement or flags (issue 22: an engine's knowledge in its own package)."""
 
@@ -13,12 +13,8 @@ import pytest
 import vramkit
 from vramkit.errors import VramkitError
 from vramkit.runtimes import FLAG_STYLES, PLACEMENTS, get_runtime, runtimes
-from vramkit.runtimes.planning import (
-    FLAG_WRITERS,
-    PLACEMENT_RULES,
-    flag_writer,
-    placement_rules,
-)
+from vramkit.runtimes.flag_writers import FLAG_WRITERS, flag_writer
+from vramkit.runtimes.planning import PLACEMENT_RULES, placement_rules
 
 PLAN = Path(vramkit.__file__).resolve().parent / "plan"
 
@@ -61,6 +57,6 @@ def test_plan_package_defines_no_engine_placement_or_flags():
 def test_flag_options_are_every_writers_options():
     """`FLAG_OPTIONS` is written out (the writers load on first use): it must equal the union
     of the options every writer takes."""
-    from vramkit.runtimes.planning import FLAG_OPTIONS
+    from vramkit.runtimes.flag_writers import FLAG_OPTIONS
 
     assert set(FLAG_OPTIONS) == {o for style in FLAG_STYLES for o in FLAG_WRITERS[style].options}

@@ -262,3 +262,18 @@ def test_published_cuda_logs_model_buffers():
         # mainline's placement of the same file keeps one copy of the biases: CUDA0 0.15 GiB less
         base = ik_llama.kit_model_buffers(log, runtime="llama.cpp")
         assert kit["CUDA0"] - base["CUDA0"] == 36 * 3 * 128 * 2880 * 4
+
+
+def test_published_cuda_logs_compute_buffers():
+    """The compute buffers a published log records (`compute_mib`, quoted in `compute_quote`):
+    compute is an estimate; #895's CUDA0 is the kit's +1.4 % (its arithmetic and the host buffer
+    in tests/engines/test_ik_llama_rules.py), the row benchmarks/accuracy.py prints."""
+    logs = [x for x in ik_llama.published_logs() if x.get("compute_mib")]
+    assert [x["id"] for x in logs] == ["ik-895-gpt-oss-120b-cpu-moe"]
+    for log in logs:
+        quote = " ".join(log["compute_quote"])
+        assert all(f"= {v:.2f} MiB" in quote for v in log["compute_mib"].values())
+        assert f"n_ctx = {log['compute_settings']['n_ctx']}" in quote
+        kit = ik_llama.kit_compute_buffers(log)
+        err = kit["CUDA0"] / (log["compute_mib"]["CUDA0"] * 2**20) - 1
+        assert err == pytest.approx(0.014, abs=0.001)

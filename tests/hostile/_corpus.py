@@ -1856,6 +1856,7 @@ def vllm_memory_cases() -> Iterator[Case]:
     """vLLM's memory profile (vramkit.runtimes.vllm.memory): bad splits, dtypes, fractions, token budgets."""
     from vramkit.model.configfile import model_from_config_file
     from vramkit.runtimes.vllm import memory as vm
+    from vramkit.runtimes.vllm import profile as vp
 
     def c(cid: str, fn: Callable[[Path], Any], expect: str = REFUSE, needle: str = "") -> Case:
         return Case(f"vllm-memory-{cid}", "api", [], expect, needle, call=fn)
@@ -1876,18 +1877,18 @@ def vllm_memory_cases() -> Iterator[Case]:
     for i, bad in enumerate(["awq", "gguf", 8]):
         yield c(f"quant-{i}", lambda w, b=bad: vm.vllm_weight_bytes(llama(), quantization=b))
     for i, bad in enumerate([0, -0.5, 1.5, float("nan"), float("inf"), "0.9", None]):
-        yield c(f"gmu-{i}", lambda w, b=bad: vm.vllm_profile(llama(), gpu_memory_utilization=b))
+        yield c(f"gmu-{i}", lambda w, b=bad: vp.vllm_profile(llama(), gpu_memory_utilization=b))
     for i, bad in enumerate([0, -8192, 1.5, "8192", 2**70]):
         yield c(
             f"mnbt-{i}",
             lambda w, b=bad: vm.vllm_activation_bytes(llama(), max_num_batched_tokens=b),
         )
-    yield c("gpu-unknown", lambda w: vm.vllm_profile(llama(), "h101"), REFUSE, "")
+    yield c("gpu-unknown", lambda w: vp.vllm_profile(llama(), "h101"), REFUSE, "")
     yield c("gpt-oss-tp-uneven", lambda w: vm.vllm_weight_bytes(
         model_from_config_file(EXAMPLES / "gpt-oss-20b"), tp=7), REFUSE, "")  # fmt: skip
     yield c("gpt-oss-tp2-ok", lambda w: vm.vllm_weight_bytes(
         model_from_config_file(EXAMPLES / "gpt-oss-20b"), tp=2), ANSWER)  # fmt: skip
-    yield c("profile-pp4-ok", lambda w: vm.vllm_profile(llama(), pp=4).kv_pool_bytes, ANSWER)
+    yield c("profile-pp4-ok", lambda w: vp.vllm_profile(llama(), pp=4).kv_pool_bytes, ANSWER)
 
     from vramkit.model.configfile import model_from_config, read_config
 

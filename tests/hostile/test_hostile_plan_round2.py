@@ -22,6 +22,7 @@ from vramkit import plan
 from vramkit.errors import MAX_MESSAGE_CHARS, VramkitError, shown
 from vramkit.plan import machine as machine_mod
 from vramkit.plan import placement
+from vramkit.plan.search import max_int
 from vramkit.units import GB, MAX_SIZE_BYTES, GiB, parse_size
 
 _HERE = Path(__file__).resolve().parent
@@ -470,7 +471,7 @@ def test_max_int_returns_only_values_it_tried() -> None:
                 tried.append(x)
                 return x <= t
 
-            got = plan._max_int(lo, hi, ok, gallop=gallop)
+            got = max_int(lo, hi, ok, gallop=gallop)
             assert got == (min(t, hi) if t >= lo else lo - 1)
             assert got == lo - 1 or got in tried
 

@@ -230,7 +230,6 @@ def _offload_plan(model, gpu: str, b, count: int | None, args: argparse.Namespac
     values; None for other runtimes or when nothing is to offload."""
     import math
 
-    from ..plan import build_machine, solve
     from ..plan.placement import canonical_runtime
     from ..plan.verdict import HOST_TIGHT
     from ..runtimes import get_runtime
@@ -241,6 +240,8 @@ def _offload_plan(model, gpu: str, b, count: int | None, args: argparse.Namespac
         return None
     if get_runtime(rt).capabilities.offload != "tensors" or (count is not None and b.fits):
         return None
+    from ..plan import build_machine, solve  # the solver: only where an offload plan is asked
+
     n = count if count is not None else 1
     gpu = b.gpu_id
     kw = {"context": b.context, "sequences": b.batch, "cache_dtype": args.cache_dtype,

@@ -2,7 +2,10 @@
 
 JSON keys: model, recipe, total_bytes, main_bytes (without MTP), total_params, bits_per_weight,
 groups: [{group, params, bytes, gb, gib}], formats: {format: bytes}; not_counted: [text] only
-when the config has a multimodal tower vramkit does not count (named, with an estimate).
+when the config has a multimodal tower vramkit does not count (named, with an estimate);
+requantized: [{from, to, tensors}] only for a llama-quantize file type that requantizes tensors
+the converter wrote in a block type (gpt-oss / DeepSeek V4 MXFP4 experts, V4's Q8_0): the file
+sized is llama-quantize's with ``--allow-requantize``, not the converter's (``convert-<TYPE>``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from ..model.params import GROUPS
-from ..quant import custom_recipe, get_recipe, weight_bytes
+from ..quant import custom_recipe, get_recipe, requantized, weight_bytes
 from ..textfmt import emit_json, table
 from ..units import GB, GiB
 from ..validate import check_selectors
@@ -46,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if args.recipe_map:
         check_selectors(model, recipe.rules)
     w = weight_bytes(model, recipe)
+    requant = [
+        {"from": src, "to": dst, "tensors": n}
+        for (src, dst), n in requantized(model, recipe).items()
+    ]
     groups = [
         {
             "group": g,
@@ -69,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 "groups": groups,
                 "formats": dict(w.by_format),
                 **({"not_counted": list(model.not_counted)} if model.not_counted else {}),
+                **({"requantized": requant} if requant else {}),
             }
         )
         return 0
@@ -100,4 +108,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"Without the MTP module: {w.main_bytes:,} bytes ({w.main_bytes / GB:,.2f} GB).")
     for note in model.not_counted:
         print(f"note: {note}")
+    if requant:
+        print(_requant_note(recipe.ftype or "", requant))
     return 0
+
+
+def _requant_note(ftype: str, requant: list[dict[str, object]]) -> str:
+    """Which file a llama-quantize file type that requantizes the converter's block-type
+    tensors sizes (see `vramkit.quant.requantized`)."""
+    moves = ", ".join(f"{r['tensors']} {r['from']} → {r['to']}" for r in requant)
+    return (
+        f"note: this is llama-quantize {ftype} with --allow-requantize of the converter's file: "
+        f"it requantizes tensors the converter wrote in a block type ({moves}); without that "
+        'flag llama-quantize stops ("requantizing from type … is disabled"). The converter\'s '
+        "own file (what GGUF repositories publish as F16 / BF16 / Q8_0 for such models) is "
+        "recipe convert-F16 / convert-BF16 / convert-Q8_0."
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..errors import VramkitError
 from ..model.inventory import Inventory, LayerStamper, flat_of
+from ..model.tensors import TensorSpec
 from ._common import (
     GQA_FIELDS,
     LAYER_TYPES,
@@ -23,7 +25,7 @@ from ._common import (
     sliding_full_layer_types,
     torch_dtype_format,
 )
-from ._record import Family, KvPart
+from ._record import Family, GgufPart, KvPart
 from ._schema import ConfigField, read_config
 
 FIELDS = (
@@ -160,6 +162,21 @@ def gpt_oss_from_gguf(cfg: dict[str, Any]) -> None:
         cfg.setdefault("sliding_window_pattern", 2)
 
 
+def gpt_oss_gguf_split(cfg: Mapping[str, Any], t: TensorSpec) -> tuple[GgufPart, ...] | None:
+    """The fused expert bias ``gate_up_proj_bias`` [E, 2·inter] → ``ffn_gate_exps.bias`` (even
+    columns) and ``ffn_up_exps.bias`` (odd columns), each [E, inter], F32: GptOssModel.modify_tensors
+    (https://github.com/ggml-org/llama.cpp/blob/0c1e57098bba43ac29e6e3b677cdceebdd22334f/conversion/gpt_oss.py#L108-L113).
+    The expert weights are split by the MXFP4 repack into gate / up already (the inventory's
+    ``gate_up_proj[gate]`` / ``[up]``)."""
+    if t.role != "gate_up_bias":
+        return None
+    half = t.shape[0] // 2
+    parts = (
+        replace(t, name=f"{t.name}[{p}]", role=f"{p}_bias", shape=(half,)) for p in ("gate", "up")
+    )
+    return tuple((part, (half, t.count)) for part in parts)
+
+
 FAMILY = Family(
     name="gpt_oss",
     summary="gpt-oss: alternating sliding / full GQA with sinks, MXFP4 routed experts",
@@ -172,4 +189,5 @@ FAMILY = Family(
     config_fields=FIELDS,
     stored_layout=gpt_oss_stored_layout,
     from_gguf=gpt_oss_from_gguf,
+    gguf_split=gpt_oss_gguf_split,
 )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from ..catalog import ModelSpec, get_model
 from ..errors import VramkitError, require_int, unknown_name
@@ -30,7 +31,7 @@ from ..quant import Recipe, get_recipe, weight_bytes
 from ..units import GB
 from ..validate import MAX_GPUS, require_bool
 from .layers import layer_costs
-from .machine import Host, Machine, catalog_device, parse_host
+from .machine import Machine, catalog_device, parse_host
 from .margin import Margin, resolve_margin
 from .placement import (
     any_plan_fits,
@@ -40,9 +41,14 @@ from .placement import (
     engine_rules,
     fraction_base,
 )
+from .recipes import LLAMACPP_RECIPES, smaller_recipes
 from .record import Plan
+from .search import max_int
 from .speed import plan_speed
 from .verdict import HOST_TIGHT, Verdict, verdict
+
+if TYPE_CHECKING:
+    from .host import Host
 
 COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 """GPU counts `min_devices` tries (powers of two and whole 8-GPU nodes)."""
@@ -133,8 +139,6 @@ def _layers(runtime: str) -> bool:
 
 def is_gguf(recipe: str | Recipe) -> bool:
     """True for a llama.cpp file layout: a `gguf-*` file type or a community GGUF mix (ds4-*)."""
-    from . import LLAMACPP_RECIPES
-
     if isinstance(recipe, str) and recipe in LLAMACPP_RECIPES:  # no need to load its formats
         return True
     r = get_recipe(recipe)
@@ -146,8 +150,6 @@ def candidate_recipes(model: str | ModelSpec, runtime: str) -> list[str]:
     released weights in more bits adds nothing), largest first: llama.cpp runtimes the GGUF
     files (`LLAMACPP_RECIPES` and the gguf-* types `GGUF_TYPES`); vLLM / SGLang the
     official layout and the model family's non-GGUF recipes (never a gguf-* file)."""
-    from . import LLAMACPP_RECIPES
-
     m = get_model(model)
     rt = canonical_runtime(runtime)
     family = m.family_record.recipe_candidates
@@ -208,6 +210,8 @@ def gpu_machine(
         one = replace(one, usable_bytes=gpu_working_set(g, os_share=os_share)[0])
     devices = tuple(replace(one, index=i) for i in range(n))
     if host is None and g.unified:  # the rest of the pool is the host's (as build_machine)
+        from .host import Host
+
         host = Host(g.memory_bytes - one.usable_bytes, one.bandwidth_bytes_per_s, None,
                     "unified pool outside the GPU working set")  # fmt: skip
     return Machine(devices, host, None, ())
@@ -295,8 +299,6 @@ def place(
                 "os_share": os_share, "include_mtp": include_mtp,
                 "allow_extrapolation": allow_extrapolation}  # fmt: skip
         return place(m, gpu, n, **{**args, **changes}).plan  # type: ignore[arg-type]
-
-    from . import smaller_recipes
 
     if _layers(rt) and host is None and p.knobs["cpu_layers"]:
         v = Verdict(False, False, (note,), (), mg.why, "")  # the GPUs, not the RAM, are short
@@ -502,8 +504,6 @@ def _gpu_id(gpu: str | Gpu) -> str:
 def longest_context(model: str | ModelSpec, gpu: str | Gpu, count: int, **kw: object) -> int:
     """Longest context (tokens, ≤ the model's limit) whose plan on `count` × `gpu` fits; 0 when
     not even 1 token does (`solve`'s capacity search, over the same plans)."""
-    from . import max_int
-
     m = get_model(model)
     kw.pop("context", None)
     kw.pop("allow_extrapolation", None)

@@ -4,8 +4,10 @@ vLLM / SGLang take the checkpoint's Hugging Face repo id (`ModelSpec.hf_repo`, s
 data/models.yaml); a model read from a config file has none, and the command says so with a
 placeholder. A llama.cpp plan names a GGUF file: a recipe whose sources name a publisher's GGUF
 repository (antirez's ds4 mixes) points there; a llama.cpp file type (``gguf-Q4_K_M``) is made
-from the Hugging Face checkpoint with llama.cpp's own tools — ``convert_hf_to_gguf.py`` then
-``llama-quantize [--imatrix FILE] IN.gguf OUT.gguf TYPE`` (tools/quantize/quantize.cpp at
+from the Hugging Face checkpoint with llama.cpp's own tools (``convert-<TYPE>``: the converter
+alone) — ``convert_hf_to_gguf.py`` then
+``llama-quantize [--allow-requantize] [--imatrix FILE] IN.gguf OUT.gguf TYPE`` (--allow-requantize
+where the converter's file holds block-type tensors the type changes; tools/quantize/quantize.cpp at
 ggml-org/llama.cpp@0c1e57098bba43ac29e6e3b677cdceebdd22334f, the engine the flags are checked
 against); a custom recipe map (``custom:…``) gets llama-quantize's ``--tensor-type`` overrides.
 """
@@ -16,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from ..catalog import ModelSpec
-from ..quant import Recipe
+from ..quant import Recipe, requantized
 
 PLACEHOLDER_REPO = "HF_REPO_OR_LOCAL_PATH"
 """What `vllm serve` / SGLang get when the model has no sourced Hugging Face repo id."""
@@ -106,15 +108,32 @@ def gguf_file(model: ModelSpec, recipe: Recipe) -> ModelFile:
         f"hf download {repo} --local-dir {stem}",
         f"python convert_hf_to_gguf.py {stem} --outtype bf16 --outfile {bf16}",
     )
+    if recipe.outtype:  # the converter's own file (convert-<TYPE>): no llama-quantize pass
+        name = f"{stem}-{recipe.outtype}.gguf"
+        return ModelFile(
+            name,
+            None,
+            (
+                fetch[0],
+                f"python convert_hf_to_gguf.py {stem} --outtype "
+                f"{recipe.outtype.lower()} --outfile {name}",
+            ),
+            f"no published {recipe.outtype} file is sourced for {model.id}: the converter "
+            "writes it from the Hugging Face checkpoint",
+        )
     if recipe.ftype:
         ftype = recipe.ftype
         name = f"{stem}-{ftype}.gguf"
         imat = recipe.imatrix or (recipe.imatrix is None and ftype in IMATRIX_TYPES)
+        # the converter keeps MXFP4 experts (and V4's Q8_0): llama-quantize changes them only
+        # with --allow-requantize (src/llama-quant.cpp L1306-1307), `vramkit.quant.requantized`
+        requant = "--allow-requantize " if requantized(model, recipe) else ""
         steps = [*fetch]
         if imat:
             steps.append(f"llama-imatrix -m {bf16} -f CALIBRATION.txt -o imatrix.dat")
         steps.append(
-            f"llama-quantize {'--imatrix imatrix.dat ' if imat else ''}{bf16} {name} {ftype}"
+            f"llama-quantize {requant}{'--imatrix imatrix.dat ' if imat else ''}{bf16} {name} "
+            f"{ftype}"
         )
         return ModelFile(
             name,

@@ -217,10 +217,13 @@ def _costs(model: ModelSpec, recipe: Recipe) -> LayerCosts:
     one = [0] * n
     embed = row = output = 0
     e_count = top_k = 0
+    sizes: dict[tuple[str, tuple[int, ...]], int] = {}  # bytes per (format, shape): layers repeat
     for t, fmt in tensor_formats(model, recipe):
         if t.mtp:
             continue
-        b = fmt.tensor_bytes(t.shape)
+        b = sizes.get((fmt.name, t.shape))
+        if b is None:
+            b = sizes[fmt.name, t.shape] = fmt.tensor_bytes(t.shape)
         total = t.count * b
         routed = t.group in ROUTED_GROUPS and t.experts_per_token is not None
         if t.layer is None:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import VramkitError, parse_int, require_int, shown
 from ..hardware import (
@@ -34,6 +34,9 @@ from ..hardware import (
     split_gpu_count,
 )
 from ..units import GB, MB, TB, GiB, parse_size, read_number
+
+if TYPE_CHECKING:
+    from .host import Disk, Host  # built only where a machine has host RAM or a disk
 
 DEFAULT_HOST_MEMORY = "ddr5-5600-2ch"
 """Host-RAM tier assumed when --ram gives no bandwidth (a desktop's two DDR5 channels)."""
@@ -95,25 +98,6 @@ class Device:
         return (
             "Metal" if self.unified and self.gpu_id and "mac" in self.gpu_id else f"GPU{self.index}"
         )
-
-
-@dataclass(frozen=True)
-class Host:
-    """Host RAM: bytes a runtime may fill with offloaded tensors and its read bandwidth (bytes/s)."""
-
-    ram_bytes: int
-    bandwidth_bytes_per_s: float
-    memory_tier: str | None
-    source: str
-
-
-@dataclass(frozen=True)
-class Disk:
-    """NVMe that mmap'd weights page in from: sequential read bandwidth (bytes/s)."""
-
-    link: str | None
-    bandwidth_bytes_per_s: float
-    source: str
 
 
 @dataclass(frozen=True)
@@ -303,6 +287,8 @@ def parse_device_spec(spec: str, *, start: int = 0, link: str | None = None) -> 
 def parse_host(ram: str | int | None, bandwidth: str | float | None = None) -> Host | None:
     """'128GB', '128GB@89.6GB/s', '512GB@ddr5-4800-12ch-epyc9004' → Host; None/0 → no host.
     A Python int is bytes (the API's contract for numbers); text needs a unit ('128' is refused)."""
+    from .host import Host
+
     if ram is None:
         return None
     text: str | int = ram.strip() if isinstance(ram, str) else ram
@@ -322,6 +308,8 @@ def parse_host(ram: str | int | None, bandwidth: str | float | None = None) -> H
 
 def parse_disk(nvme: str | None) -> Disk | None:
     """'nvme-gen4-990pro' or '7.45GB/s' → Disk (sequential read); None → none."""
+    from .host import Disk
+
     if nvme is None or (isinstance(nvme, str) and nvme.strip() == ""):
         return None
     key = nvme.strip().lower() if isinstance(nvme, str) else ""
@@ -421,6 +409,8 @@ def _assemble(
 ) -> Machine:
     """The machine of `devices`, `host` and `disk`, the same way for flags and files: an Apple
     unified GPU with no host given lends the rest of its pool as host RAM; notes added."""
+    from .host import Host
+
     apple = [d for d in devices if d.unified]
     if apple and host is None:
         d = apple[0]
@@ -603,6 +593,8 @@ def local_machine() -> Machine:
     if not devices:
         notes.append("no GPU found on this machine: plans run from host RAM only")
     if any(d.unified for d in devices):
+        from .host import Host
+
         d = devices[0]
         host = Host(d.memory_bytes - d.usable_bytes, d.bandwidth_bytes_per_s, None,
                     "unified pool outside the GPU working set")  # fmt: skip

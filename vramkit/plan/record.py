@@ -1,5 +1,6 @@
 """A plan's records, engine-neutral: the places and bytes a plan puts there (`Place`, `Plan`),
-the planner's resolved arguments (`PlanArgs`) and a command line that realises a plan (`Flags`).
+the planner's resolved arguments (`PlanArgs`); a command line that realises a plan is
+`vramkit.plan.command_line.Flags`.
 
 Every engine's placement (`vramkit.runtimes.<engine>`) builds these and the solver
 (`vramkit.plan.placement`) ranks them; this module imports neither.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..catalog import ModelSpec
 from ..errors import VramkitError, shown, unknown_name
@@ -18,9 +19,6 @@ from ..quant import Recipe
 from .layers import LayerCosts
 from .machine import Machine
 from .margin import Margin
-
-if TYPE_CHECKING:
-    from .getfile import ModelFile  # a plan's GGUF file: read only where one is chosen
 
 COMPONENTS = (
     "attention+dense",
@@ -174,21 +172,3 @@ def host_fill_notes(places: Sequence[Place]) -> tuple[str, ...]:
                 "offer less than installed so the OS and other processes keep their share"
             )
     return tuple(out)
-
-
-@dataclass(frozen=True)
-class Flags:
-    """Command-line arguments of one runtime for one plan; `command` is them joined for a shell."""
-
-    runtime: str
-    args: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-    model_file: ModelFile | None = None
-    """The weights the command loads and how to get them (`vramkit.plan.getfile`)."""
-
-    @property
-    def command(self) -> str:
-        """The arguments as one shell-quoted line."""
-        import shlex
-
-        return " ".join(shlex.quote(a) for a in self.args)

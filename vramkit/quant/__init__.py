@@ -28,7 +28,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from types import MappingProxyType
@@ -38,13 +38,14 @@ from ..catalog import ModelSpec, get_model
 from ..datafiles import load_document
 from ..errors import VramkitError, shown, unknown_name
 from ..model.tensors import GROUPS, ROUTED_GROUPS, TensorSpec
-from ..runtimes.llamacpp import mix as llamacpp_mix
+from ..runtimes.llamacpp import ftypes as llamacpp_ftypes
 from ..sources import Source, parse_sources
 from ..validate import check_record
 from .formats import QuantFormat, get_format, storable_format
 
 if TYPE_CHECKING:
     from ..families import Family
+    from ..runtimes.llamacpp import mix as llamacpp_mix  # llama.cpp's rules: imported where used
     from . import llamacpp  # the grouped llama.cpp mix: imported where used (not on vLLM paths)
 
 OFFICIAL = "official"
@@ -63,7 +64,9 @@ class Recipe:
     `rules` maps selectors (see module docstring) to format names; `vectors` is the format for
     vector-kind tensors no selector names (None = their native dtype); `ftype` is the llama.cpp
     file type of ``llamacpp`` recipes and `imatrix` whether it was made with an importance matrix
-    (None = only when the file type needs one); `include_mtp` False drops the MTP module (GGUF
+    (None = only when the file type needs one); `outtype` the converter's ``--outtype`` of the
+    file llama-quantize reads (``auto`` when None; the ``convert-<TYPE>`` recipes are that file
+    itself: `ftype` COPY); `include_mtp` False drops the MTP module (GGUF
     conversions of DeepSeek leave it out: bartowski's DeepSeek-V3-0324 Q8_0 is 713.29 GB = the
     main model only); `user_selectors`: the selectors a user typed (custom recipes), each of
     which must match a tensor of the model it is applied to. `sources`: the `Source` records
@@ -78,6 +81,7 @@ class Recipe:
     vectors: str | None = None
     ftype: str | None = None
     imatrix: bool | None = None
+    outtype: str | None = None
     include_mtp: bool = True
     description: str = ""
     source: str = ""
@@ -154,6 +158,7 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
     llama.cpp arch name comes from the family records' GGUF architectures, the block count
     includes a NextN block the converter keeps in the file (`Family.gguf_keeps_mtp`)."""
     from ..families import gguf_model_types
+    from ..runtimes.llamacpp import mix as llamacpp_mix
 
     cfg = model.config
     model_type = str(cfg.get("model_type") or "")
@@ -180,49 +185,54 @@ def model_facts(model: ModelSpec) -> llamacpp_mix.ModelFacts:
 
 @lru_cache(maxsize=65536)
 def _gguf_tensor(
-    t: TensorSpec, ne: tuple[int, ...], arch: str, checkpoint: str
+    t: TensorSpec, ne: tuple[int, ...], arch: str, checkpoint: str, outtype: str = "auto"
 ) -> llamacpp_mix.GgufTensor:
     """`t` as the GGUF file holds it (name, dims, the converter's type): a pure function of
     these values, computed once per distinct tensor (layers and models repeat them)."""
+    from ..runtimes.llamacpp import mix as llamacpp_mix
+
     name = gguf_name(t)
     n_dims = len(ne)
     while n_dims > 1 and ne[n_dims - 1] == 1:  # ggml_n_dims (`GgufTensor.n_dims`)
         n_dims -= 1
     src = llamacpp_mix.converter_type(
-        name, n_dims, arch=arch, native=t.native, checkpoint=checkpoint
+        name, n_dims, arch=arch, native=t.native, checkpoint=checkpoint, outtype=outtype, ne0=ne[0]
     )
     return llamacpp_mix.GgufTensor(name, ne, src)
 
 
 @lru_cache(maxsize=64)
 def _cached_llamacpp_formats(
-    model: ModelSpec, ftype: str, imatrix: bool | None
+    model: ModelSpec, ftype: str, imatrix: bool | None, outtype: str = "auto"
 ) -> tuple[tuple[TensorSpec, QuantFormat], ...]:
-    """llama.cpp types per (spec, file type, imatrix), computed once: specs hash by identity."""
-    return tuple(_llamacpp_formats(model, ftype, imatrix))
+    """llama.cpp types per (spec, file type, imatrix, converter outtype), computed once: specs
+    hash by identity."""
+    return tuple(_llamacpp_formats(model, ftype, imatrix, outtype))
 
 
 def _llamacpp_formats(
-    model: ModelSpec, ftype: str, imatrix: bool | None
+    model: ModelSpec, ftype: str, imatrix: bool | None, outtype: str = "auto"
 ) -> list[tuple[TensorSpec, QuantFormat]]:
     from . import llamacpp
 
-    grouped = _llamacpp_groups(model, ftype, imatrix)
+    grouped = _llamacpp_groups(model, ftype, imatrix, outtype)
     if grouped is not None:  # expanded from the groups typed once per layer kind
         lay, types, _ = grouped
         fmts = {ty: _ggml_format(ty) for ts in types for ty in set(ts)}
         flat = llamacpp.flat_types(lay, types)
         return [(t, fmts[ty]) for t, ty in zip(lay.specs, flat, strict=True)]
-    return _llamacpp_formats_per_tensor(model, ftype, imatrix)
+    return _llamacpp_formats_per_tensor(model, ftype, imatrix, outtype)
 
 
 def _llamacpp_formats_per_tensor(
-    model: ModelSpec, ftype: str, imatrix: bool | None
+    model: ModelSpec, ftype: str, imatrix: bool | None, outtype: str = "auto"
 ) -> list[tuple[TensorSpec, QuantFormat]]:
     """`tensor_formats` of a llama.cpp file type, tensor by tensor (where the grouped path
     does not apply, and where llama-quantize stops: its error names the tensor)."""
+    from ..runtimes.llamacpp import mix as llamacpp_mix
+
     facts = model_facts(model)
-    specs, tensors = _gguf_tensors(model)
+    specs, tensors = _gguf_tensors(model, outtype)
     types = llamacpp_mix.target_types(tensors, ftype, facts, imatrix=imatrix)
     fmts = {ty: _ggml_format(ty) for ty in set(types)}  # a handful of types over many tensors
     return [(t, fmts[ty]) for t, ty in zip(specs, types, strict=True)]
@@ -230,14 +240,14 @@ def _llamacpp_formats_per_tensor(
 
 @lru_cache(maxsize=64)
 def _llamacpp_groups(
-    model: ModelSpec, ftype: str, imatrix: bool | None
+    model: ModelSpec, ftype: str, imatrix: bool | None, outtype: str = "auto"
 ) -> tuple[llamacpp.Layout, tuple[tuple[str, ...], ...], tuple[llamacpp.FormatGroup, ...]] | None:
     """The model's GGUF layout, each group's types under `ftype` and the `FormatGroup`s (see
     `vramkit.quant.llamacpp`), or None where the per-tensor path must answer (a layout the
     grouping does not hold for, a tensor llama-quantize stops on)."""
     from . import llamacpp
 
-    lay = _layout(model)
+    lay = _layout(model, outtype)
     if lay is None:
         return None
     try:
@@ -256,14 +266,14 @@ def llamacpp_format_groups(
     file (weight bytes, bytes per layer) without a pass over every tensor."""
     if recipe.kind != "llamacpp":
         return None
-    grouped = _llamacpp_groups(model, recipe.ftype or "", recipe.imatrix)
+    grouped = _llamacpp_groups(model, recipe.ftype or "", recipe.imatrix, recipe.outtype or "auto")
     return None if grouped is None else grouped[2]
 
 
 @lru_cache(maxsize=64)
-def _layout(model: ModelSpec) -> llamacpp.Layout | None:
+def _layout(model: ModelSpec, outtype: str = "auto") -> llamacpp.Layout | None:
     """The model's GGUF tensors grouped by layer kind (`vramkit.quant.llamacpp.build_layout`),
-    None where the grouping does not hold."""
+    as the converter writes them at `outtype`; None where the grouping does not hold."""
     from . import llamacpp
 
     family = model.family_record  # resolved once, on the spec
@@ -276,6 +286,7 @@ def _layout(model: ModelSpec) -> llamacpp.Layout | None:
             model_facts(model),
             family,
             tuple(family.gguf_extra(model.config)),
+            outtype,
         )
     except llamacpp.Ungroupable:
         return None
@@ -283,8 +294,9 @@ def _layout(model: ModelSpec) -> llamacpp.Layout | None:
 
 def _checkpoint_types(model: ModelSpec) -> list[str]:
     """Per inventory tensor, its format name in the official layout where the converter keeps
-    the checkpoint's own types (DeepSeek V4: ``deepseek4``), else ""."""
-    if model_facts(model).arch == "deepseek4":
+    some of the checkpoint's own types (`llamacpp_ftypes.MXFP4_REPACK_ARCHS`: DeepSeek V4's
+    ``deepseek4`` and gpt-oss's MXFP4 experts), else ""."""
+    if model_facts(model).arch in llamacpp_ftypes.MXFP4_REPACK_ARCHS:
         official = get_recipe(model.checkpoint_layout)
         if official.kind != "llamacpp":
             return [f.name for _, f in tensor_formats(model, official)]
@@ -314,7 +326,7 @@ def _keeps_mtp(model: ModelSpec) -> bool:
 
 @lru_cache(maxsize=64)
 def _gguf_tensors(
-    model: ModelSpec,
+    model: ModelSpec, outtype: str = "auto"
 ) -> tuple[tuple[TensorSpec, ...], tuple[llamacpp_mix.GgufTensor, ...]]:
     """The model's tensors as its GGUF file holds them (names, dims, the converter's types):
     split where the converter splits (the family's `gguf_split`), the MTP module only where the
@@ -332,10 +344,10 @@ def _gguf_tensors(
             continue
         for part, ne in _split_for_gguf(model, t, family):
             specs.append(part)
-            tensors.append(_gguf_tensor(part, ne, arch, c))
+            tensors.append(_gguf_tensor(part, ne, arch, c, outtype))
     for part, ne in model.family_record.gguf_extra(model.config):  # converter-generated
         specs.append(part)
-        tensors.append(_gguf_tensor(part, ne, arch, ""))
+        tensors.append(_gguf_tensor(part, ne, arch, "", outtype))
     return tuple(specs), tuple(tensors)
 
 
@@ -492,8 +504,60 @@ def _recipes() -> dict[str, Recipe]:
         if rec.get("kind") not in RECIPE_KINDS[:2]:
             raise unknown_name("recipe kind in recipes.yaml", rec.get("kind"), RECIPE_KINDS[:2])
         out[rec["id"]] = Recipe(**{**rec, "rules": MappingProxyType(dict(rec["rules"]))})
-    for ftype in llamacpp_mix.ftype_names():
+    for ftype in llamacpp_ftypes.ftype_names():
         out[f"gguf-{ftype}"] = _llamacpp_recipe(ftype, None)
+    for outtype in llamacpp_ftypes.CONVERTER_OUTTYPES:
+        out[f"convert-{outtype}"] = _convert_recipe(outtype)
+    return out
+
+
+def _convert_recipe(outtype: str) -> Recipe:
+    """The file ``convert_hf_to_gguf.py --outtype <outtype>`` writes (no llama-quantize pass):
+    llama-quantize COPY of that file, every tensor as the converter wrote it."""
+    return Recipe(
+        id=f"convert-{outtype}",
+        name=f"llama.cpp converter {outtype.lower()}",
+        kind="llamacpp",
+        ftype="COPY",
+        outtype=outtype,
+        include_mtp=False,
+        description=f"convert_hf_to_gguf.py --outtype {outtype.lower()}: its own file, no "
+        "llama-quantize pass (1-D tensors, norms, biases and the router in F32; tensors the "
+        "checkpoint stores in MXFP4 — gpt-oss and DeepSeek V4 routed experts — kept MXFP4; "
+        "the rest in the outtype); the MTP module is not counted",
+        source=f"{llamacpp_ftypes.CONVERT_SOURCE}/base.py converter types "
+        "(vramkit.runtimes.llamacpp.mix.converter_type)",
+    )
+
+
+def requantized(model: str | ModelSpec, recipe: str | Recipe) -> dict[tuple[str, str], int]:
+    """Tensors a llama.cpp recipe's llama-quantize pass requantizes: (type the converter wrote,
+    type llama-quantize writes) → tensor count, for sources of a block type (MXFP4, Q8_0 …)
+    that the file type changes. llama-quantize refuses those without ``--allow-requantize``
+    ("requantizing from type mxfp4 is disabled", src/llama-quant.cpp L1306-1307 at the pinned
+    commit); with it, it dequantizes them to F32 and quantizes again (L1338-1346). Empty for
+    other recipes."""
+    from ..runtimes.llamacpp import mix as llamacpp_mix
+
+    model = get_model(model)
+    r = get_recipe(recipe, model=model)
+    if r.kind != "llamacpp" or r.ftype == "COPY":
+        return {}
+    ftype, outtype = r.ftype or "", r.outtype or "auto"
+    pairs: list[tuple[str, str, int]] = []  # (source, target, tensors)
+    grouped = _llamacpp_groups(model, ftype, r.imatrix, outtype)
+    if grouped is not None:  # each group's templates once × its occurrences
+        lay, types, _ = grouped
+        for (_, tids, _), times, ts in zip(lay.units, lay.times, types, strict=True):
+            pairs += [(lay.templates[i].source, ty, times) for i, ty in zip(tids, ts, strict=True)]
+    else:
+        _, tensors = _gguf_tensors(model, outtype)
+        dst = llamacpp_mix.target_types(tensors, ftype, model_facts(model), imatrix=r.imatrix)
+        pairs = [(t.source, ty, 1) for t, ty in zip(tensors, dst, strict=True)]
+    out: dict[tuple[str, str], int] = {}
+    for src, dst_type, n in pairs:
+        if llamacpp_mix.is_block_type(src) and dst_type != src:
+            out[(src, dst_type)] = out.get((src, dst_type), 0) + n
     return out
 
 
@@ -520,7 +584,7 @@ def _llamacpp_recipe(ftype: str, imatrix: bool | None) -> Recipe:
         )
         + "; the MTP module is not counted (converters leave it out of the file, or llama.cpp's "
         "main context does not load it)",
-        source=f"{llamacpp_mix.QUANT_SOURCE} llama_tensor_get_type (vramkit.runtimes.llamacpp.mix)",
+        source=f"{llamacpp_ftypes.QUANT_SOURCE} llama_tensor_get_type (vramkit.runtimes.llamacpp.mix)",
     )
 
 
@@ -555,8 +619,8 @@ def get_recipe(
     if key in table:
         return _validated(table[key])
     m = _GGUF_ID.match(key)
-    if m and m.group(1).upper() in {ft.name.upper() for ft in llamacpp_mix.file_types()}:
-        ftype = llamacpp_mix.resolve_ftype(m.group(1))
+    if m and m.group(1).upper() in {ft.name.upper() for ft in llamacpp_ftypes.file_types()}:
+        ftype = llamacpp_ftypes.resolve_ftype(m.group(1))
         imatrix = {None: None, "+imatrix": True, "+no-imatrix": False}[m.group(2)]
         return table[f"gguf-{ftype}"] if imatrix is None else _llamacpp_recipe(ftype, imatrix)
     if key.startswith("uniform:"):
@@ -636,7 +700,7 @@ def tensor_formats(
     if (
         r.kind == "llamacpp"
     ):  # llama.cpp types in file order (MTP tensors only where the file holds them)
-        return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix))
+        return list(_cached_llamacpp_formats(model, r.ftype or "", r.imatrix, r.outtype or "auto"))
     return list(_cached_selector_formats(model, _RecipeKey(r)))
 
 
@@ -653,7 +717,9 @@ def _cached_selector_formats(
     seen: dict[tuple[Any, ...], QuantFormat] = {}
     out = []
     for t in model.inventory:
-        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1], gguf_rank(t))
+        # gguf_rank(t) written out: this loop runs over every tensor of a model
+        rank = len(t.shape) + (1 if t.experts_per_token is not None else 0)
+        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape[-1], rank)
         if by_name:
             key = (*key, t.name, t.layer)
         if key not in seen:
@@ -674,8 +740,8 @@ def weight_bytes(
 
 @dataclass(frozen=True, eq=False)
 class _RecipeKey:
-    """A recipe as a cache key: equal when id, kind, rules, vectors, ftype, imatrix and MTP
-    agree."""
+    """A recipe as a cache key: equal when id, kind, rules, vectors, ftype, imatrix, outtype
+    and MTP agree."""
 
     recipe: Recipe
 
@@ -688,6 +754,7 @@ class _RecipeKey:
             r.vectors,
             r.ftype,
             r.imatrix,
+            r.outtype,
             r.include_mtp,
         )
 
@@ -704,6 +771,38 @@ def _cached_weight_bytes(model: ModelSpec, key: _RecipeKey) -> WeightBytes:
     return _weight_bytes(model, key.recipe)
 
 
+@lru_cache(maxsize=64)
+def _alike_tensors(model: ModelSpec) -> tuple[tuple[TensorSpec, int], ...]:
+    """The model's tensors in classes that every selector recipe without ``name:`` rules stores
+    in one format (the fields `Recipe.format_for` reads) and that weigh alike (shape, count,
+    group, MTP): each class's first tensor and how many tensors it stands for, in first-seen
+    order (V4-Flash: 70 classes for 1,360 tensors). Specs hash by identity."""
+    out: dict[tuple[Any, ...], list[Any]] = {}
+    for t in model.inventory:
+        key = (t.group, t.role, t.kind, t.native, t.mtp, t.shape, t.count,
+               t.experts_per_token is not None)  # fmt: skip
+        hit = out.get(key)
+        if hit is None:
+            out[key] = [t, 1]
+        else:
+            hit[1] += 1
+    return tuple((t, k) for t, k in out.values())
+
+
+def _formats_counted(model: ModelSpec, r: Recipe) -> Iterator[tuple[TensorSpec, QuantFormat, int]]:
+    """(tensor, its format, how many tensors it stands for) over the model: one row per class
+    of `_alike_tensors` for a selector recipe without ``name:`` rules (each class's first
+    tensor is typed, so a missing format names the first tensor lacking one, as the
+    per-tensor pass does), else one row per tensor (`tensor_formats`)."""
+    if r.kind == "llamacpp" or any(k.startswith("name:") for k in r.rules):
+        for t, fmt in tensor_formats(model, r):
+            yield t, fmt, 1
+        return
+    check_selectors_match(model, r)
+    for t, k in _alike_tensors(model):
+        yield t, r.format_for(t), k
+
+
 def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     groups = llamacpp_format_groups(model, r)
     if groups is not None:
@@ -717,16 +816,16 @@ def _weight_bytes(model: ModelSpec, r: Recipe) -> WeightBytes:
     alike: dict[tuple[str, tuple[int, ...], int, str, bool], int] = {}
     formats: dict[str, QuantFormat] = {}
     mtp = r.include_mtp
-    for t, fmt in tensor_formats(model, r):
+    for t, fmt, k in _formats_counted(model, r):
         if t.mtp and not mtp:
             continue
         key = (fmt.name, t.shape, t.count, t.group, t.mtp)
         n = alike.get(key)
         if n is None:
             formats.setdefault(fmt.name, fmt)
-            alike[key] = 1
+            alike[key] = k
         else:
-            alike[key] = n + 1
+            alike[key] = n + k
     for (name, shape, count, group, is_mtp), k in alike.items():
         b = k * count * formats[name].tensor_bytes(shape)
         n = k * count * math.prod(shape)  # TensorSpec.params

@@ -29,7 +29,7 @@ from ..format_facts import (  # noqa: F401 (QuantFormat, LAYOUTS: re-exported he
     QuantFormat,
     gguf_constants,
 )
-from ..runtimes.llamacpp.mix import ROW_FALLBACK
+from ..runtimes.llamacpp.ftypes import ROW_FALLBACK
 from ..sources import parse_sources
 
 _REQUIRED = {"name", "layout", "element_bits", "description", "citation", "sources"}
@@ -155,7 +155,7 @@ def format_names() -> list[str]:
 
 
 # llama.cpp: when a row is not a multiple of the type's block, quantize falls back to a type with
-# 32-element blocks, else F16 (tensor_type_fallback; the table lives in vramkit.runtimes.llamacpp.mix).
+# 32-element blocks, else F16 (tensor_type_fallback; the table lives in vramkit.runtimes.llamacpp.ftypes).
 GGUF_ROW_FALLBACK = ROW_FALLBACK
 
 

@@ -107,11 +107,13 @@ def build_layout(
     facts: mix.ModelFacts,
     family: object,
     extra: tuple[tuple[TensorSpec, tuple[int, ...]], ...],
+    outtype: str = "auto",
 ) -> Layout:
     """The `Layout` of `model` (arguments as `vramkit.quant._gguf_tensors` computes them:
     `inventory` the model's layer kinds, `checkpoint` the checkpoint format name per tensor of
-    the flat inventory, or "" each; `extra` the converter-generated tensors). A block of a kind
-    met before is placed from that kind's template ids, without a pass over its tensors.
+    the flat inventory, or "" each; `extra` the converter-generated tensors; `outtype` the
+    converter's ``--outtype``, see `mix.converter_type`). A block of a kind met before is placed
+    from that kind's template ids, without a pass over its tensors.
     Raises `Ungroupable` where the grouping does not hold."""
     arch = facts.arch
     config = model.config
@@ -139,7 +141,8 @@ def build_layout(
             n_dims = len(ne)
             while n_dims > 1 and ne[n_dims - 1] == 1:
                 n_dims -= 1
-            src = mix.converter_type(real, n_dims, arch=arch, native=part.native, checkpoint=c)
+            src = mix.converter_type(real, n_dims, arch=arch, native=part.native, checkpoint=c,
+                                     outtype=outtype, ne0=ne[0])  # fmt: skip
             pid = part_ids[key] = len(templates)
             templates.append(mix.GgufTensor(name, ne, src))
             rows.append(part)

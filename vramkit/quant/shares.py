@@ -109,13 +109,18 @@ def stage_bytes(model: ModelSpec, recipe: object, stages: int, include_mtp: bool
 
     layers = int(model.config.get("num_hidden_layers") or 0)
     ranges = [pp_layers(layers, stages, r) for r in range(stages)]
+    stage_of = {layer: i for i, r in enumerate(ranges) for layer in r}
     out = [0] * stages
+    sizes: dict[tuple[str, tuple[int, ...]], int] = {}  # bytes per (format, shape): layers repeat
     for t, fmt in tensor_formats(model, get_recipe(recipe, model=model)):
         if t.mtp and not include_mtp:
             continue
-        b = t.count * fmt.tensor_bytes(t.shape)
+        b = sizes.get((fmt.name, t.shape))
+        if b is None:
+            b = sizes[fmt.name, t.shape] = fmt.tensor_bytes(t.shape)
+        b *= t.count
         if t.layer is not None and not t.mtp:
-            out[next(i for i, r in enumerate(ranges) if t.layer in r)] += b
+            out[stage_of[t.layer]] += b
         elif t.group in ("embed", "vision"):
             out[0] += b
         else:  # lm_head, final norm, MTP: the last stage

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from ..plan.record import Flags, Plan
+from ..plan.command_line import Flags
+from ..plan.record import Plan
 from .llamacpp.flags import ServerDialect, llamacpp_flags
 
 IK_CACHE_TYPES = MappingProxyType({"q8_kv": "q8_KV", "q6_0": "q6_0"})

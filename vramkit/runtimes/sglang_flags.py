@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 
 from ..catalog import ModelSpec, get_model
+from ..plan.command_line import Flags
 from ..plan.getfile import serve_ref
 from ..plan.network import multi_node_note, nodes_of
-from ..plan.record import Flags, Plan
+from ..plan.record import Plan
 
 
 def sglang_flags(plan: Plan, *, model: ModelSpec | None = None) -> Flags:

@@ -39,10 +39,11 @@ from types import MappingProxyType
 
 from ...catalog import ModelSpec, get_model
 from ...errors import VramkitError, unknown_name
+from ...plan.command_line import Flags
 from ...plan.getfile import gguf_file
 from ...plan.layers import LayerCosts, layer_costs
 from ...plan.network import multi_node_note, nodes_of
-from ...plan.record import Flags, Plan
+from ...plan.record import Plan
 from ...quant import get_recipe
 from ...validate import require_bool
 from .. import get_runtime

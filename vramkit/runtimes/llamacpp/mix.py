@@ -25,39 +25,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import NamedTuple
 
-from ...datafiles import load_document
 from ...errors import VramkitError, unknown_name
 from ...format_facts import ggml_block
-
-LLAMA_CPP_COMMIT = "0c1e57098bba43ac29e6e3b677cdceebdd22334f"
-LLAMA_CPP_BUILD = "b11312"
-QUANT_SOURCE = f"https://github.com/ggml-org/llama.cpp/blob/{LLAMA_CPP_COMMIT}/src/llama-quant.cpp"
-
-# llama_ftype_get_default_type (L881-923): the file type's default GGML type. "COPY" keeps every
-# tensor's source type (only_copy, L290); F16/BF16/F32 are not quantized types, so no mix applies.
-FTYPE_DEFAULT: dict[str, str] = {
-    "Q4_0": "Q4_0", "Q4_1": "Q4_1", "Q5_0": "Q5_0", "Q5_1": "Q5_1", "Q8_0": "Q8_0",
-    "F16": "F16", "BF16": "BF16", "F32": "F32", "Q1_0": "Q1_0", "Q2_0": "Q2_0",
-    "MXFP4_MOE": "MXFP4",
-    "Q2_K_S": "Q2_K", "Q2_K": "Q2_K", "IQ3_XS": "IQ3_S",
-    "Q3_K_S": "Q3_K", "Q3_K_M": "Q3_K", "Q3_K_L": "Q3_K",
-    "Q4_K_S": "Q4_K", "Q4_K_M": "Q4_K", "Q5_K_S": "Q5_K", "Q5_K_M": "Q5_K", "Q6_K": "Q6_K",
-    "TQ1_0": "TQ1_0", "TQ2_0": "TQ2_0",
-    "IQ2_XXS": "IQ2_XXS", "IQ2_XS": "IQ2_XS", "IQ2_S": "IQ2_XS", "IQ2_M": "IQ2_S",
-    "IQ3_XXS": "IQ3_XXS", "IQ1_S": "IQ1_S", "IQ1_M": "IQ1_M", "IQ4_NL": "IQ4_NL",
-    "IQ4_XS": "IQ4_XS", "IQ3_S": "IQ3_S", "IQ3_M": "IQ3_S",
-}  # fmt: skip
-
-# tensor_type_fallback (L390-441): a row that a block does not divide falls back to these types
-ROW_FALLBACK: dict[str, str] = {
-    "IQ1_S": "IQ4_NL", "IQ1_M": "IQ4_NL", "IQ2_XXS": "IQ4_NL", "IQ2_XS": "IQ4_NL",
-    "IQ2_S": "IQ4_NL", "IQ3_XXS": "IQ4_NL", "IQ3_S": "IQ4_NL", "IQ4_XS": "IQ4_NL",
-    "Q2_0": "Q4_0", "Q2_K": "Q4_0", "Q3_K": "Q4_0", "TQ1_0": "Q4_0", "TQ2_0": "Q4_0",
-    "Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0",
-}  # fmt: skip
+from .ftypes import (  # noqa: F401 — CONVERT_SOURCE, MXFP4_REPACK_ARCHS, CONVERTER_OUTTYPES re-exported
+    CONVERT_SOURCE,
+    CONVERTER_OUTTYPES,
+    FTYPE_DEFAULT,
+    LLAMA_CPP_BUILD,
+    MXFP4_REPACK_ARCHS,
+    ROW_FALLBACK,
+    resolve_ftype,
+)
 
 # tensor_requires_imatrix (L856-877): target types that need an importance matrix
 _IMATRIX_TYPES = {"IQ3_XXS", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ1_M", "IQ1_S"}
@@ -77,47 +58,6 @@ _ATTN_OUT_8X = {
     "IQ3_M",
     "IQ4_XS",
 }  # fmt: skip  (L672-675)
-
-
-@dataclass(frozen=True)
-class FileType:
-    """One entry of llama-quantize's QUANT_OPTIONS (data/llamacpp_ftypes.yaml)."""
-
-    name: str
-    ftype: str
-    line: int
-    description: str
-
-    @property
-    def canonical(self) -> str:
-        """The file type it selects: aliases (Q4_K → Q4_K_M) resolve to their target."""
-        if self.name == "COPY":
-            return "COPY"
-        return "F32" if self.ftype == "LLAMA_FTYPE_ALL_F32" else self.ftype.split("MOSTLY_")[1]
-
-
-@cache
-def file_types() -> tuple[FileType, ...]:
-    """llama-quantize's file types, in its own order (data/llamacpp_ftypes.yaml)."""
-    doc = load_document("llamacpp_ftypes.yaml", ("ftypes",))
-    return tuple(FileType(**rec) for rec in doc["ftypes"])
-
-
-def ftype_names() -> list[str]:
-    """The file types vramkit mixes (canonical names: aliases such as Q4_K are left out)."""
-    out: list[str] = []
-    for ft in file_types():
-        if ft.canonical not in out:
-            out.append(ft.canonical)
-    return out
-
-
-def resolve_ftype(name: str) -> str:
-    """The canonical file type for `name` (case-insensitive, aliases resolved, as llama-quantize)."""
-    for ft in file_types():
-        if ft.name.upper() == str(name).strip().upper():
-            return ft.canonical
-    raise unknown_name("llama.cpp file type", name, [ft.name for ft in file_types()])
 
 
 def use_more_bits(i_layer: int, n_layers: int) -> bool:
@@ -268,6 +208,12 @@ def _block(type_name: str) -> int:
 def _quantized(type_name: str) -> bool:
     """ggml_is_quantized: block types (F32, F16, BF16 and integers are not)."""
     return type_name not in ("F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64")
+
+
+def is_block_type(type_name: str) -> bool:
+    """Whether llama-quantize counts a GGML type as quantized (``ggml_is_quantized``): a source
+    tensor of such a type that the file type changes needs ``--allow-requantize``."""
+    return _quantized(type_name)
 
 
 def fallback(type_name: str, ncols: int, tensor: str = "") -> str:
@@ -638,37 +584,59 @@ def _fallback(type_name: str, ncols: int) -> str:
 # commit: FFN_GATE_INP, FFN_GATE_INP_SHEXP, POS_EMBD, TOKEN_TYPES, SSM_CONV1D, … INDEXER_PROJ)
 _CONVERTER_F32 = ("ffn_gate_inp", "position_embd", "token_types", "ssm_conv1d", "indexer.proj")
 
+# CONVERT_SOURCE, MXFP4_REPACK_ARCHS and CONVERTER_OUTTYPES: in .ftypes (the tables the
+# recipe list reads without these rules), imported above.
+
 
 def converter_type(
-    gguf_name: str, n_dims: int, *, arch: str, native: str, checkpoint: str = ""
+    gguf_name: str,
+    n_dims: int,
+    *,
+    arch: str,
+    native: str,
+    checkpoint: str = "",
+    outtype: str = "auto",
+    ne0: int = 0,
 ) -> str:
     """The type convert_hf_to_gguf writes a tensor in (the source llama-quantize starts from).
 
-    1-D tensors and ``*_norm.weight``: F32 (conversion/base.py L1084). DeepSeek V4's converter keeps
-    the checkpoint's own types (conversion/deepseek.py ``tensor_force_quant`` L894-905): FP8
-    tensors are dequantized to Q8_0, the MXFP4 experts are repacked as MXFP4, BF16 stays BF16 and
-    F32 stays F32; ``tid2eid`` is written as I32 (``_write_hash_routing_tensors``, L757
-    ``.to(torch.int32)``). Other models (``--outtype auto`` on a BF16 checkpoint): the forced-F32
-    list above and every tensor whose name does not end in ``.weight`` (biases) in F32, else the
-    checkpoint dtype. `checkpoint` is the format name of the tensor in the
+    1-D tensors and ``*_norm.weight``: F32 (conversion/base.py L1084). Checkpoint MXFP4 tensors
+    of the `MXFP4_REPACK_ARCHS` (gpt-oss and DeepSeek V4 routed experts): MXFP4 at every
+    ``--outtype``. DeepSeek V4's converter keeps the checkpoint's own types for the rest too
+    (conversion/deepseek.py ``tensor_force_quant`` L894-905): FP8 tensors are dequantized to
+    Q8_0, BF16 stays BF16 and F32 stays F32; ``tid2eid`` is written as I32
+    (``_write_hash_routing_tensors``, L757 ``.to(torch.int32)``). Other tensors: the forced-F32
+    list above and every tensor whose name does not end in ``.weight`` (biases) in F32, else
+    the ``--outtype`` (base.py L1142-1156): `outtype` ``auto`` (the checkpoint's 16-bit dtype,
+    `native`), ``F32``, ``F16``, ``BF16`` or ``Q8_0`` (rows of `ne0` elements that 32 does not
+    divide fall back to F16, L1160-1166). `checkpoint` is the format name of the tensor in the
     model's official layout (``FP8_B128_UE8M0``, ``MXFP4``, ``BF16``, ``FP32`` …).
     """
-    return _converter_type(gguf_name, n_dims, arch, native, checkpoint)
+    return _converter_type(gguf_name, n_dims, arch, native, checkpoint, outtype, ne0)
 
 
 @lru_cache(maxsize=65536)
-def _converter_type(gguf_name: str, n_dims: int, arch: str, native: str, checkpoint: str) -> str:
-    """`converter_type`, computed once per (name, dims, arch, dtype, checkpoint format)."""
+def _converter_type(
+    gguf_name: str, n_dims: int, arch: str, native: str, checkpoint: str, outtype: str, ne0: int
+) -> str:
+    """`converter_type`, computed once per (name, dims, arch, dtype, checkpoint format,
+    outtype, row length)."""
     if "tid2eid" in gguf_name:
         return "I32"
     if n_dims <= 1 or gguf_name.endswith("_norm.weight"):
         return "F32"
+    if checkpoint == "MXFP4" and arch in MXFP4_REPACK_ARCHS:
+        return "MXFP4"
     if arch == "deepseek4":
         if checkpoint.startswith("FP8"):
             return "Q8_0"
-        if checkpoint == "MXFP4":
-            return "MXFP4"
         return "F32" if checkpoint in ("FP32", "F32") else "BF16"
     if any(s in gguf_name for s in _CONVERTER_F32) or not gguf_name.endswith(".weight"):
         return "F32"  # base.py L1119: `new_name[-7:] not in (".weight", ".lora_a", ".lora_b")`
-    return {"F32": "F32", "FP32": "F32", "F16": "F16", "FP16": "F16"}.get(native, "BF16")
+    if outtype == "auto":
+        return {"F32": "F32", "FP32": "F32", "F16": "F16", "FP16": "F16"}.get(native, "BF16")
+    if outtype not in CONVERTER_OUTTYPES:
+        raise unknown_name("convert_hf_to_gguf --outtype", outtype, ["auto", *CONVERTER_OUTTYPES])
+    if outtype == "Q8_0" and ne0 % _block("Q8_0"):
+        return "F16"  # gguf.QuantError (can_quantize: rows of whole blocks), "falling back to F16"
+    return outtype

@@ -16,9 +16,10 @@ the engine (data/measured/plan/, per device tests/fixtures/measured/plan/rpc/).
 from __future__ import annotations
 
 from ...catalog import ModelSpec, get_model
+from ...plan.command_line import Flags
 from ...plan.getfile import serve_ref
 from ...plan.network import multi_node_note, nodes_of
-from ...plan.record import Flags, Plan
+from ...plan.record import Plan
 from .. import get_runtime
 
 VLLM_CACHE_TYPES = {"bf16": "auto", "fp16": "auto", "fp8": "fp8", "fp8_e4m3": "fp8_e4m3",

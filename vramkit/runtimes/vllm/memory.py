@@ -1,5 +1,6 @@
-"""vLLM's memory profile on one GPU: weights as loaded, the profiling run's activation peak, non-torch
-memory, and the KV pool the startup log prints (``Available KV cache memory: X GiB``).
+"""vLLM's memory profile on one GPU, term by term: weights as loaded, the profiling run's activation
+peak, non-torch memory; the KV pool the startup log prints (``Available KV cache memory: X GiB``)
+is `vramkit.runtimes.vllm.profile.vllm_profile`, which adds them up.
 
 vLLM v0.19 (``Worker.determine_available_memory``, vllm/v1/worker/gpu_worker.py) sizes the pool as
 
@@ -52,7 +53,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...catalog import ModelSpec, get_model
-from ...errors import VramkitError, require_int, require_number
+from ...errors import VramkitError, require_int
 
 GIB = 2**30
 
@@ -144,7 +145,8 @@ def rope_cache_bytes(model: ModelSpec | str, *, dtype_bytes: int = 2) -> int:
     return _rope_rows(cfg) * rot * dtype_bytes
 
 
-_DTYPE_BYTES = {"bf16": 2, "f16": 2, "fp16": 2, "f32": 4, "fp32": 4}
+DTYPE_BYTES = {"bf16": 2, "f16": 2, "fp16": 2, "f32": 4, "fp32": 4}
+"""Bytes per element of the model dtypes vLLM's ``--dtype`` takes here."""
 
 
 def vllm_weight_bytes(
@@ -182,11 +184,11 @@ def vllm_weight_bytes(
     first, last = pp_rank == 0, pp_rank == pp - 1
     scale = 1.0
     if dtype is not None:
-        if dtype not in _DTYPE_BYTES:
+        if dtype not in DTYPE_BYTES:
             raise VramkitError(
-                f"vLLM --dtype {dtype!r} is not modelled; use one of {', '.join(_DTYPE_BYTES)}."
+                f"vLLM --dtype {dtype!r} is not modelled; use one of {', '.join(DTYPE_BYTES)}."
             )
-        scale = _DTYPE_BYTES[dtype] / 2
+        scale = DTYPE_BYTES[dtype] / 2
     if quantization not in (None, "fp8"):
         raise VramkitError(
             f"vLLM --quantization {quantization!r} (online) is not modelled; checkpoint "
@@ -350,59 +352,12 @@ def cuda_total_bytes(gpu: str) -> int:
     return get_gpu(gpu).total_for_fraction(True)
 
 
-@dataclass(frozen=True)
-class VllmProfile:
-    """One GPU's vLLM memory profile, bytes: requested = fraction × total; non_kv = weights +
-    activation + non_torch; kv_pool = requested − non_kv (the ``Available KV cache memory``)."""
+def __getattr__(name: str) -> Any:
+    """`vllm_profile` / `VllmProfile`, which moved to `vramkit.runtimes.vllm.profile` (so that a
+    command that never asks for a whole profile does not build its record): still offered here,
+    loaded on first use."""
+    if name in ("vllm_profile", "VllmProfile"):
+        from . import profile
 
-    total_bytes: int
-    requested_bytes: int
-    weights_bytes: int
-    activation_bytes: int
-    non_torch_bytes: int
-
-    @property
-    def non_kv_bytes(self) -> int:
-        """Weights + activation peak + non-torch increase."""
-        return self.weights_bytes + self.activation_bytes + self.non_torch_bytes
-
-    @property
-    def kv_pool_bytes(self) -> int:
-        """requested − non_kv (negative: vLLM refuses to start)."""
-        return self.requested_bytes - self.non_kv_bytes
-
-
-def vllm_profile(
-    model: ModelSpec | str,
-    gpu: str = "h100-sxm-80gb",
-    *,
-    tp: int = 1,
-    pp: int = 1,
-    gpu_memory_utilization: float = 0.9,
-    dtype: str | None = None,
-    quantization: str | None = None,
-    max_num_batched_tokens: int = DEFAULT_MAX_NUM_BATCHED_TOKENS,
-    max_num_seqs: int = DEFAULT_MAX_NUM_SEQS,
-) -> VllmProfile:
-    """vLLM's profile on pipeline stage 0, tensor rank 0 (the rank whose lines the log prints)."""
-    spec = get_model(model)
-    frac = require_number(
-        "gpu_memory_utilization", gpu_memory_utilization, minimum=0.01, maximum=1.0
-    )
-    total = cuda_total_bytes(gpu)
-    return VllmProfile(
-        total_bytes=total,
-        requested_bytes=math.floor(total * frac),
-        weights_bytes=vllm_weight_bytes(
-            spec, tp=tp, pp=pp, pp_rank=0, dtype=dtype, quantization=quantization
-        ),
-        activation_bytes=vllm_activation_bytes(
-            spec,
-            tp=tp,
-            last_stage=pp == 1,
-            max_num_batched_tokens=max_num_batched_tokens,
-            max_num_seqs=max_num_seqs,
-            dtype_bytes=_DTYPE_BYTES.get(dtype or "bf16", 2),
-        ),
-        non_torch_bytes=vllm_non_torch_bytes(tp=tp, pp=pp),
-    )
+        return getattr(profile, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
