@@ -2,8 +2,10 @@
 (``torch.cuda.mem_get_info``), one sourced figure per card in data/gpus.yaml
 (``cuda_total_memory``; H100 80GB: 79.19 GiB, logged as ``init_total_memory_gib`` in every run of
 the llm-d v0.19.0 sweep; H200 139.72 GiB, A100 80GB 79.32 GiB and RTX 3090 23.56 GiB from vLLM's
-own "Free memory on device (free/total GiB)" line; A100 40GB 39.50 GiB and RTX 4090 23.53 GiB from
-torch's OOM message "GPU 0 has a total capacity of … GiB"), used by `plan`, `fit`, the pool and
+own "Free memory on device (free/total GiB)" line; A100 40GB 39.50 GiB, RTX 4090 23.53 GiB, RTX 5090
+31.37 GiB and L40S 44.42 GiB from torch's OOM message "GPU 0 has a total capacity of … GiB"; RTX PRO
+6000 Blackwell 94.97 GiB from ds4's CUDA log, B200 178.35 GiB from a cudaGetDeviceProperties probe),
+used by `plan`, `fit`, the pool and
 the SGLang flags alike — not nvidia-smi's total (H100 81,559 MiB = 79.65 GiB; H200 143,771 MiB =
 140.40 GiB), which llama.cpp runtimes keep."""
 
@@ -36,10 +38,10 @@ def test_one_figure_per_card_with_its_source() -> None:
     assert g.capacity_bytes == SMI_H100
     assert g.total_for_fraction(True) == CUDA_H100
     assert g.total_for_fraction(False) == SMI_H100
-    # a card with no logged CUDA total keeps the catalog's capacity
-    l40s = get_gpu("l40s-48gb")
-    assert l40s.cuda_total_bytes is None
-    assert l40s.total_for_fraction(True) == l40s.capacity_bytes
+    # a card with no logged CUDA total keeps the catalog's capacity (GH200 96GB: none sourced)
+    gh200 = get_gpu("gh200-96gb")
+    assert gh200.cuda_total_bytes is None
+    assert gh200.total_for_fraction(True) == gh200.capacity_bytes == 96 * 10**9
     assert cuda_total_bytes(H100) == CUDA_H100
 
 
@@ -99,13 +101,26 @@ def test_llama_cpp_keeps_the_driver_visible_figure() -> None:
         ("rtx-3090-24gb", 23.56, 24576),
         # OpenMOSS/MOSS-TTSD#71 (SGLang on an RTX 4090): "a total capacity of 23.53 GiB"
         ("rtx-4090-24gb", 23.53, 24564),
+        # Ksuriuri/index-tts-vllm#91 (RTX 5090): "a total capacity of 31.37 GiB";
+        # noonghunna/club-3090#1261: "/  32607MiB"
+        ("rtx-5090-32gb", 31.37, 32607),
+        # stepfun-ai/Step-Video-T2V#8 ("Run 8*L40S OOM"): "a total capacity of 44.42 GiB";
+        # modal-labs/modal-client#2797: "L40S: 46068MiB"
+        ("l40s-48gb", 44.42, 46068),
+        # antirez/ds4#431 (96GB RTX Pro 6000 Blackwell): "total=94.97 GiB" (ds4's CUDA backend)
+        # and "on my 97887MiB"
+        ("rtx-pro-6000-blackwell-96gb", 94.97, 97887),
+        # pytorch/ao#4002 (B200 probe): "Total Global Memory: 178.35 GB" (GiB: see gpus.yaml);
+        # NVIDIA/TensorRT-LLM#10278: "/ 183359MiB"
+        ("b200-180gb", 178.35, 183359),
     ],
 )
 def test_cuda_totals_beyond_the_h100(gpu: str, cuda_gib: float, smi_mib: int) -> None:
     g = get_gpu(gpu)
     assert g.cuda_total_bytes == round(cuda_gib * GIB)
     assert g.capacity_bytes == smi_mib * 2**20  # nvidia-smi's total stays llama.cpp's figure
-    assert g.cuda_total_bytes < g.capacity_bytes  # the driver keeps 0.44 … 0.68 GiB
+    assert g.cuda_total_bytes < g.capacity_bytes  # the driver keeps 0.44 … 0.71 GiB
+    assert 0.4 * GIB < g.capacity_bytes - g.cuda_total_bytes < 0.75 * GIB
     assert g.total_for_fraction(True) == g.cuda_total_bytes
     assert cuda_total_bytes(gpu) == g.cuda_total_bytes
 

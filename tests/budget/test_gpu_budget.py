@@ -69,8 +69,10 @@ def test_trtllm_reserve_is_kv_over_fraction() -> None:
     # TensorRT-LLM gives 0.9 of the FREE memory to KV: KV ≤ 0.9·free ⇔ reserve = KV·(1/0.9 − 1)
     b = budget(FLASH, "b200-180gb", runtime="trtllm", context=4096)
     assert b.reserve_bytes == math.ceil(b.kv_bytes * (1 / 0.9 - 1))
-    # the B200's measured visible memory (178.35 GB, pytorch/ao#4002) is what a runtime sees
-    assert b.usable_bytes == 178_350_000_000
+    # the B200's nvidia-smi total is what TensorRT-LLM sees (183359 MiB, NVIDIA/TensorRT-LLM#10278;
+    # was pytorch/ao#4002's "178.35 GB" read as decimal, which is the CUDA total in GiB):
+    # 183359 × 2**20 = 192,265,846,784 B
+    assert b.usable_bytes == 183359 * 2**20 == 192_265_846_784
 
 
 def test_min_gpus_flash_on_h200() -> None:
