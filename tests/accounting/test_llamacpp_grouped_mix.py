@@ -188,3 +188,29 @@ class _NoSplit:
     @staticmethod
     def gguf_split(config, t):
         return None
+
+
+def test_checkpoint_types_per_kind_equal_the_official_layout_per_tensor():
+    """Where the converter keeps checkpoint types (DeepSeek V4, gpt-oss), `_checkpoint_types`
+    types each layer kind once: the same names, tensor for tensor, as the official layout's
+    `tensor_formats` over the flat inventory."""
+    from vramkit.quant import _checkpoint_types
+    from vramkit.runtimes.llamacpp.ftypes import MXFP4_REPACK_ARCHS
+
+    checked = 0
+    for m in MODELS:
+        if mix_arch(m) not in MXFP4_REPACK_ARCHS:
+            continue
+        official = get_recipe(m.checkpoint_layout)
+        if official.kind == "llamacpp":
+            continue
+        want = [f.name for _, f in tensor_formats(m, official)]
+        assert _checkpoint_types(m) == want, m.id
+        checked += 1
+    assert checked >= 4  # gpt-oss 20b / 120b at three layer counts, the V4 catalog models
+
+
+def mix_arch(m) -> str:
+    from vramkit.quant import model_facts
+
+    return model_facts(m).arch

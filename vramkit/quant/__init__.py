@@ -296,11 +296,20 @@ def _checkpoint_types(model: ModelSpec) -> list[str]:
     """Per inventory tensor, its format name in the official layout where the converter keeps
     some of the checkpoint's own types (`llamacpp_ftypes.MXFP4_REPACK_ARCHS`: DeepSeek V4's
     ``deepseek4`` and gpt-oss's MXFP4 experts), else ""."""
+    inv = model.tensor_kinds
     if model_facts(model).arch in llamacpp_ftypes.MXFP4_REPACK_ARCHS:
         official = get_recipe(model.checkpoint_layout)
         if official.kind != "llamacpp":
-            return [f.name for _, f in tensor_formats(model, official)]
-    return [""] * model.tensor_kinds.size
+            if any(k.startswith("name:") for k in official.rules):  # names decide: per tensor
+                return [f.name for _, f in tensor_formats(model, official)]
+            # selectors read a tensor's fields but its name and block: each kind typed once
+            check_selectors_match(model, official)
+            per_kind = [[official.format_for(t).name for t in kind.tensors] for kind in inv.kinds]
+            out: list[str] = []
+            for k, _ in inv.blocks:
+                out.extend(per_kind[k])
+            return out
+    return [""] * inv.size
 
 
 def _split_for_gguf(

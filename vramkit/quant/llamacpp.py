@@ -161,14 +161,16 @@ def build_layout(
         n_specs += 1
 
     fields = _TEMPLATE_FIELDS
-    plain = not any(checkpoint)  # no per-tensor checkpoint types: a kind's tensors alike
+    kind_c: dict[int, list[str]] = {}  # kind → its first block's checkpoint types
     at = 0  # index in the flat inventory (of `checkpoint`)
     for k, layer in inventory.blocks:
         kind = inventory.kinds[k]
         size = len(kind.tensors)
-        if plain and layer is not None and k in kind_pids:
+        start = at
+        if layer is not None and k in kind_pids:
             pids = kind_pids[k]
-            if pids is not None:  # a kind met before: its template ids, in order
+            # a kind met before, its tensors of the same checkpoint types: its template ids
+            if pids is not None and checkpoint[at : at + size] == kind_c[k]:
                 ids = blocks.get(layer)
                 if ids is None:
                     ids = blocks[layer] = ([], [])
@@ -205,8 +207,9 @@ def build_layout(
                 one_layer = one_layer and t.layer == layer
                 placed.append(hit[1])
                 place(t.layer, hit[1])
-        if plain and layer is not None and k not in kind_pids:
+        if layer is not None and k not in kind_pids:
             kind_pids[k] = tuple(placed) if one_layer else None
+            kind_c[k] = checkpoint[start : start + size]
     for part, ne in extra:
         place(part.layer, part_id(part, ne, ""))
 
