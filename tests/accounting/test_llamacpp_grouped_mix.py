@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 import pytest
+from stepped_configs import stepped
 
 from vramkit.catalog import get_model, model_ids
 from vramkit.errors import VramkitError
@@ -43,16 +44,6 @@ FTYPES = (
 )  # fmt: skip
 
 
-def _stepped(cfg: dict, n: int) -> dict:
-    """`cfg` with `n` layers (per-layer lists cut to match), as benchmarks/speed.py's sweep."""
-    layers_ = int(cfg.get("num_hidden_layers") or 0)
-    out = dict(cfg, num_hidden_layers=n)
-    for key, value in cfg.items():
-        if isinstance(value, list) and len(value) == layers_:
-            out[key] = value[:n]
-    return out
-
-
 def _models() -> list:
     out = []
     for p in sorted((ROOT / "data" / "examples").glob("*/config.json")):
@@ -62,7 +53,7 @@ def _models() -> list:
             if k > n:
                 continue
             with contextlib.suppress(VramkitError):  # configs vramkit refuses are left out
-                out.append(model_from_config(_stepped(cfg, k), name=f"{p.parent.name}-{k}"))
+                out.append(model_from_config(stepped(cfg, k), name=f"{p.parent.name}-{k}"))
     return out + [get_model(m) for m in model_ids()]
 
 
@@ -153,7 +144,7 @@ def test_positions_group_layers_by_decision():
     8 blocks) or not (16 blocks). Q4_K_M gives attn_v and ffn_down Q6_K where use_more_bits
     holds (L452, L583, L650): blocks 0-3, 28-31 and the 8 — and only there."""
     cfg = json.loads((ROOT / "data" / "examples" / "llama-2-13b" / "config.json").read_text())
-    m = model_from_config(_stepped(text_config(cfg), 32), name="llama-32")
+    m = model_from_config(stepped(text_config(cfg), 32), name="llama-32")
     third = [i for i in range(4, 28) if (i - 4) % 3 == 2]
     more = [0, 1, 2, 3, *third, 28, 29, 30, 31]
     assert more == [i for i in range(32) if mix.use_more_bits(i, 32)]

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from stepped_configs import stepped
 
 from vramkit.catalog import get_model, model_ids
 from vramkit.errors import VramkitError
@@ -24,15 +25,6 @@ from vramkit.model.tensors import TensorSpec, count_params
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _stepped(cfg: dict, n: int) -> dict:
-    layers = int(cfg.get("num_hidden_layers") or 0)
-    out = dict(cfg, num_hidden_layers=n)
-    for key, value in cfg.items():
-        if isinstance(value, list) and len(value) == layers:
-            out[key] = value[:n]
-    return out
-
-
 def _cases() -> list[tuple[str, object, dict]]:
     out = []
     for p in sorted((ROOT / "data" / "examples").glob("*/config.json")):
@@ -42,7 +34,7 @@ def _cases() -> list[tuple[str, object, dict]]:
         for k in sorted({1, 2, 9, 17, n}):
             if k > n:
                 continue
-            c = _stepped(cfg, k)
+            c = stepped(cfg, k)
             with contextlib.suppress(VramkitError):
                 out.append((f"{p.parent.name}-{k}", family_record_of(c), c))
     for mid in model_ids():
