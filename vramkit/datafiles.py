@@ -232,7 +232,8 @@ _MISSING = object()
 
 
 MAX_ENTRY_BYTES = 64 * 2**20
-"""Largest cache entry read (bytes); the biggest data file's entry is ~0.1 MB."""
+"""Largest cache entry read (bytes); the biggest entry is ~0.5 MB (a llama.cpp architecture
+template, `runtimes.llamacpp.arch.load_template`; a YAML data file: ~0.1 MB)."""
 
 
 def _read_entry(entry: Path, key: str) -> Any:
