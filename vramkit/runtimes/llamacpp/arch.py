@@ -401,13 +401,15 @@ def replay_symbols(
     recorded = [int(x) for x in doc["by_layers"]]
     period = int(doc.get("deep_period", doc.get("period", 1)))
     if layers in recorded:  # recorded at this very layer count
-        var = doc["by_layers"][str(layers)].get(key)
+        rec = layers
+        var = doc["by_layers"][str(rec)].get(key)
     else:  # the deepest recording with the same count modulo lcm(period, 2), if layer-stable
         same = [r for r in recorded if r % period == layers % period and r < layers]
         if not same:
             return ArchReplay(None, tid, f"{layers} layers: no recording of the {tid} graph "
                               f"with as many layers modulo {period} or fewer")  # fmt: skip
-        var = doc["by_layers"][str(max(same))].get(key)
+        rec = max(same)
+        var = doc["by_layers"][str(rec)].get(key)
         if var is not None and not var.get("layer_stable", False):
             return ArchReplay(None, tid, f"the {tid} graph is not layer-stable at {max(same)} "
                               "layers")  # fmt: skip
@@ -434,23 +436,23 @@ def replay_symbols(
                           f"top-k {q['idx_topk']}: min(cells, top-k) is not recorded")  # fmt: skip
     if quant and (q["krot"] == 0 or q["vrot"] == 0):
         return ArchReplay(None, tid, "head size not a multiple of 64: no rotation, not recorded")
-    key = (id(var), cuda, tuple(sorted(q.items())))
-    peak = _PEAKS.get(key)
+    memo = (tid, rec, key, cuda, tuple(sorted(q.items())))
+    peak = _PEAKS.get(memo)
     if peak is None:
         peak = replay_template(var, q, doc["type_sizes"], cuda=cuda)
         if len(_PEAKS) >= _PEAKS_MAX:
             _PEAKS.clear()
-        _PEAKS[key] = peak
+        _PEAKS[memo] = peak
     how = " with the CUDA buffer type's sizes (from its code)" if cuda else ""
     return ArchReplay(peak, tid, f"{tid} graph replayed{how}")
 
 
 _PEAKS: dict[tuple[object, ...], int] = {}
-"""(variant, cuda, quantities) → the replay's peak bytes: `replay_template` is a pure function
-of these, and one plan asks the same replay several times (the compute buffer, flash attention's
+"""(template, recorded layer count, variant, cuda, quantities) → the replay's peak bytes:
+`replay_template` is a pure function of these (a template file is fixed for the package's
+life), and one plan asks the same replay several times (the compute buffer, flash attention's
 CPU side), as do models that differ only where the graph does not look (its layer count past a
-layer-stable recording). Variants are held by `load_template`'s cache for the process's life,
-so their ids are not reused."""
+layer-stable recording)."""
 _PEAKS_MAX = 4096
 
 
