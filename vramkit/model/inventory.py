@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from .tensors import GROUPS, ParamCounts, TensorSpec
+from .tensors import ParamCounts, TensorSpec, count_params
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,20 +192,6 @@ def flat_of(kinds: Callable[[Any], Inventory]) -> Callable[[Any], tuple[TensorSp
 def count_kind_params(inv: Inventory) -> ParamCounts:
     """`vramkit.model.tensors.count_params` of the flat inventory, each kind's tensors summed
     once × its block count (the same integers: a kind's blocks differ only in names)."""
-    by_group = dict.fromkeys(GROUPS, 0)
-    active_by_group = dict.fromkeys(GROUPS, 0)
-    total = main = active = 0
-    for kind, times in zip(inv.kinds, inv.kind_counts, strict=True):
-        for t in kind.tensors:
-            e = t.numel
-            n = e * t.count * times
-            total += n
-            if t.mtp:
-                by_group["mtp"] += n
-                continue
-            by_group[t.group] += n
-            main += n
-            a = n if t.experts_per_token is None else e * t.experts_per_token * times
-            active += a
-            active_by_group[t.group] += a
-    return ParamCounts(total, main, active, by_group, active_by_group)
+    tensors = [t for kind in inv.kinds for t in kind.tensors]
+    times = [n for kind, n in zip(inv.kinds, inv.kind_counts, strict=True) for _ in kind.tensors]
+    return count_params(tensors, times)

@@ -9,7 +9,7 @@ The per-family builders live in `vramkit.families`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..errors import VramkitError
@@ -164,24 +164,29 @@ class ParamCounts:
         check_record(self)
 
 
-def count_params(inventory: tuple[TensorSpec, ...]) -> ParamCounts:
-    """Sum an inventory into total / main (no MTP) / active-per-token, by breakdown group."""
+def count_params(
+    inventory: Iterable[TensorSpec], times: Iterable[int] | None = None
+) -> ParamCounts:
+    """Sum an inventory into total / main (no MTP) / active-per-token, by breakdown group.
+    `times`: per tensor, how many tensors it stands for beyond its own `count` (a layer kind's
+    tensor × its block count, `vramkit.model.inventory.count_kind_params`); 1 each if None."""
     by_group = dict.fromkeys(GROUPS, 0)
     active_by_group = dict.fromkeys(GROUPS, 0)
     total = main = active = 0
     numel: dict[tuple[int, ...], int] = {}  # elements per shape: layers repeat a few shapes
-    for t in inventory:
+    pairs = ((t, 1) for t in inventory) if times is None else zip(inventory, times, strict=True)
+    for t, k in pairs:
         e = numel.get(t.shape)
         if e is None:
             e = numel[t.shape] = math.prod(t.shape)
-        n = e * t.count  # t.params
+        n = e * t.count * k  # t.params
         total += n
         if t.mtp:
             by_group["mtp"] += n  # t.breakdown_group
             continue
         by_group[t.group] += n
         main += n
-        a = n if t.experts_per_token is None else e * t.experts_per_token  # t.active_params
+        a = n if t.experts_per_token is None else e * t.experts_per_token * k  # t.active_params
         active += a
         active_by_group[t.group] += a
     return ParamCounts(total, main, active, by_group, active_by_group)
